@@ -1,0 +1,59 @@
+// Everything a capture needs to know, filled by the CLI or by an embedding application.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rtcap {
+
+enum class CaptureMode {
+  kDispatch,  // wait on the selectable fd, pcap_dispatch(-1) drains a batch, lock-free hand-off
+  kNaive,     // the baseline the Npcap maintainers warn against: pcap_next_ex + heap copy + list
+};
+
+enum class OverflowPolicy {
+  kDrop,   // no free batch: drop the packet and count it (capture never blocks)
+  kBlock,  // no free batch: wait for the consumer (the kernel ring absorbs the delay, then drops)
+};
+
+enum class TimestampPrecision { kMicro, kNano };
+
+// Largest snaplen libpcap accepts (MAXIMUM_SNAPLEN in pcap-int.h); tcpdump's -s 0 means this.
+inline constexpr int kMaxSnaplen = 262144;
+
+struct CaptureConfig {
+  std::vector<std::string> interfaces;  // live capture on each (one capture thread serves all)
+  std::string read_file;                // or: replay a capture file through the same pipeline
+  std::string filter;                   // BPF expression, compiled for every handle
+
+  int snaplen = kMaxSnaplen;
+  bool promiscuous = true;  // tcpdump's default; -p turns it off
+  bool immediate_mode = false;
+  // pcap_set_timeout. With TPACKET_V3 (Linux, not immediate) this is the ring block retire time:
+  // the longest a packet waits in a part-filled block. See docs/TUNING.md for the measurement.
+  int timeout_ms = 1;
+  // pcap_set_buffer_size in KiB (tcpdump -B). 0: choose from the expected rate (see engine).
+  int buffer_kib = 0;
+  TimestampPrecision precision = TimestampPrecision::kNano;
+  std::string tstamp_type;  // pcap-tstamp(7) name, empty: the default
+
+  CaptureMode mode = CaptureMode::kDispatch;
+  // Immediate mode only: after a wake-up, wait this long before draining, so that one
+  // pcap_dispatch carries several packets. 0 turns coalescing off.
+  int coalesce_us = 0;
+
+  // The hand-off between the capture thread and the consumer.
+  std::size_t batch_packets = 1024;     // records per batch
+  std::size_t batch_bytes = 256 * 1024;  // arena per batch (raised to snaplen + 16 if smaller)
+  std::size_t pool_batches = 64;        // batches in the pool (bounds memory)
+  // A batch is handed over when full, at the end of every drain, or after this long.
+  int flush_us = 1000;
+  OverflowPolicy overflow = OverflowPolicy::kDrop;
+
+  std::int64_t max_packets = 0;  // -c: stop after this many packets (0: no limit)
+  int stats_interval_ms = 1000;  // how often pcap_stats is read on the capture handles
+};
+
+}  // namespace rtcap

@@ -1,0 +1,63 @@
+// What the engine measured, as one snapshot. Every counter is a 64-bit running total.
+//
+// pcap_stats fields per platform (they are 32-bit in struct pcap_stat and wrap; we widen them):
+//   Linux (libpcap 1.10, PF_PACKET): received = packets that passed the kernel filter, including
+//     ones then dropped; kernel_dropped = ring full (the reader did not keep up);
+//     interface_dropped = NIC missed/fifo errors, counted only in promiscuous mode.
+//   Npcap: received = every packet seen before 1.76, only filter-accepted ones since;
+//     kernel_dropped = kernel buffer full plus allocation failures; interface_dropped is always 0.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rtcap/histogram.hpp"
+
+namespace rtcap {
+
+struct InterfaceStats {
+  std::string name;
+  std::uint64_t received = 0;           // ps_recv, widened
+  std::uint64_t kernel_dropped = 0;     // ps_drop, widened
+  std::uint64_t interface_dropped = 0;  // ps_ifdrop, widened
+  std::uint64_t buffer_bytes = 0;       // kernel buffer asked for
+};
+
+struct CaptureStats {
+  std::int64_t elapsed_ns = 0;           // since start()
+  std::uint64_t packets_captured = 0;    // copied into batches by the capture thread
+  std::uint64_t bytes_captured = 0;      // sum of caplen
+  std::uint64_t packets_truncated = 0;   // caplen < wire length (snaplen cut them)
+  std::uint64_t app_dropped_packets = 0;  // no free batch (consumer behind, drop policy)
+  std::uint64_t packets_delivered = 0;   // handed to the consumer
+  std::uint64_t batches_delivered = 0;
+  std::uint64_t wakeups = 0;             // returns from the readiness wait
+  std::uint64_t dispatch_calls = 0;      // pcap_dispatch / pcap_next_ex calls
+  std::uint64_t empty_dispatch_calls = 0;  // calls that returned no packet
+  std::uint64_t max_dispatch_bytes = 0;    // most bytes one call carried
+  double max_dispatch_buffer_share = 0;    // max_dispatch_bytes / kernel buffer bytes
+  std::int64_t capture_cpu_ns = 0;         // CPU time of the capture thread
+  std::vector<InterfaceStats> interfaces;
+  HistogramData dispatch_packets;  // packets per dispatch call (calls that carried any)
+  HistogramData dispatch_bytes;    // bytes per dispatch call (calls that carried any)
+  HistogramData latency_ns;        // packet timestamp -> consumer receives it
+
+  [[nodiscard]] std::uint64_t kernel_dropped() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& i : interfaces) n += i.kernel_dropped;
+    return n;
+  }
+  [[nodiscard]] std::uint64_t interface_dropped() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& i : interfaces) n += i.interface_dropped;
+    return n;
+  }
+  [[nodiscard]] std::uint64_t received() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& i : interfaces) n += i.received;
+    return n;
+  }
+};
+
+}  // namespace rtcap
