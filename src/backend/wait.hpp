@@ -1,0 +1,35 @@
+// Waiting until a pcap handle may have packets: the one place where Linux and Windows differ.
+// POSIX (wait_posix.cpp): epoll on pcap_get_selectable_fd plus an eventfd to wake the waiter.
+// Windows (wait_windows.cpp): WaitForMultipleObjects on pcap_getevent plus a wake event.
+#pragma once
+
+#include <pcap/pcap.h>
+
+#include <chrono>
+#include <memory>
+#include <cstdint>
+#include <span>
+
+#include "rtcap/error.hpp"
+
+namespace rtcap::backend {
+
+enum class WaitResult { kReady, kTimeout, kWoken };
+
+class ReadinessWaiter {
+ public:
+  static Result<std::unique_ptr<ReadinessWaiter>> create(std::span<pcap_t* const> handles);
+  virtual ~ReadinessWaiter() = default;
+  // Returns when a handle may be readable, wake() was called, or max_wait passed. The caller
+  // must pcap_dispatch every handle after kReady, and accept that it may return 0 packets.
+  virtual WaitResult wait(std::chrono::microseconds max_wait) noexcept = 0;
+  // Async-signal-safe.
+  virtual void wake() noexcept = 0;
+};
+
+}  // namespace rtcap::backend
+
+namespace rtcap::backend {
+// CPU time consumed by the calling thread, ns (a system call: call it per interval).
+std::int64_t thread_cpu_ns() noexcept;
+}  // namespace rtcap::backend

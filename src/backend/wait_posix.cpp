@@ -1,0 +1,112 @@
+// POSIX readiness: epoll over every handle's selectable fd and one eventfd for wake().
+//
+// libpcap notes that matter here (pcap_get_selectable_fd(3PCAP), libpcap issue 387):
+// - With TPACKET_V3 the fd polls readable only when the kernel retires a ring block (full, or
+//   the timeout set with pcap_set_timeout expired); with TPACKET_V2 (immediate mode) after
+//   every packet.
+// - pcap_get_required_select_timeout() may return a timeout (for example after the interface
+//   went down) that the wait must not exceed; it is asked again before every wait.
+// - A readable fd does not promise packets: pcap_dispatch may return 0.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "backend/wait.hpp"
+
+namespace rtcap::backend {
+namespace {
+
+class EpollWaiter final : public ReadinessWaiter {
+ public:
+  EpollWaiter(int epfd, int wakefd, std::vector<pcap_t*> handles)
+      : epfd_(epfd), wakefd_(wakefd), handles_(std::move(handles)) {}
+  ~EpollWaiter() override {
+    close(epfd_);
+    close(wakefd_);
+  }
+
+  WaitResult wait(std::chrono::microseconds max_wait) noexcept override {
+    auto limit = max_wait;
+    for (pcap_t* p : handles_) {
+      if (const struct timeval* tv = pcap_get_required_select_timeout(p)) {
+        limit = std::min(limit, std::chrono::microseconds(tv->tv_sec * 1000000 + tv->tv_usec));
+      }
+    }
+    // epoll_pwait2 (Linux 5.11, glibc 2.35) takes a timespec: sub-millisecond waits stay exact.
+    const struct timespec timeout {
+      static_cast<time_t>(limit.count() / 1000000), static_cast<long>(limit.count() % 1000000) * 1000
+    };
+    epoll_event events[8];
+    const int n = epoll_pwait2(epfd_, events, 8, &timeout, nullptr);
+    if (n <= 0) return WaitResult::kTimeout;  // EINTR counts as a timeout: the caller loops
+    WaitResult result = WaitResult::kReady;
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.fd == wakefd_) {
+        std::uint64_t drained;
+        (void)!read(wakefd_, &drained, sizeof drained);
+        result = WaitResult::kWoken;
+      }
+    }
+    return result;
+  }
+
+  void wake() noexcept override {
+    const std::uint64_t one = 1;
+    (void)!write(wakefd_, &one, sizeof one);
+  }
+
+ private:
+  int epfd_;
+  int wakefd_;
+  std::vector<pcap_t*> handles_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ReadinessWaiter>> ReadinessWaiter::create(std::span<pcap_t* const> handles) {
+  const int epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (epfd < 0)
+    return make_error(ErrorCode::kOpenFailed, fmt::format("epoll_create1: {}", std::strerror(errno)));
+  const int wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wakefd < 0) {
+    close(epfd);
+    return make_error(ErrorCode::kOpenFailed, fmt::format("eventfd: {}", std::strerror(errno)));
+  }
+  auto fail = [&](std::string message) {
+    close(epfd);
+    close(wakefd);
+    return make_error(ErrorCode::kOpenFailed, std::move(message));
+  };
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = wakefd;
+  if (epoll_ctl(epfd, EPOLL_CTL_ADD, wakefd, &ev) != 0)
+    return fail(fmt::format("epoll_ctl: {}", std::strerror(errno)));
+  for (pcap_t* p : handles) {
+    const int fd = pcap_get_selectable_fd(p);
+    if (fd < 0) return fail("this capture handle has no selectable descriptor");
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+      return fail(fmt::format("epoll_ctl: {}", std::strerror(errno)));
+  }
+  return std::make_unique<EpollWaiter>(epfd, wakefd,
+                                       std::vector<pcap_t*>(handles.begin(), handles.end()));
+}
+
+}  // namespace rtcap::backend
+
+namespace rtcap::backend {
+std::int64_t thread_cpu_ns() noexcept {
+  struct timespec ts {};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+}  // namespace rtcap::backend

@@ -1,0 +1,136 @@
+// The engine's internals, shared by the dispatch loop (engine.cpp) and the naive baseline
+// (naive_capture.cpp). Not installed.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "backend/pcap_backend.hpp"
+#include "backend/wait.hpp"
+#include "engine/doorbell.hpp"
+#include "engine/spsc_ring.hpp"
+#include "rtcap/engine.hpp"
+
+namespace rtcap::detail {
+
+// Counters written by the capture thread only; relaxed stores publish them to readers.
+struct CaptureCounters {
+  std::atomic<std::uint64_t> packets{0}, bytes{0}, truncated{0}, app_dropped{0};
+  std::atomic<std::uint64_t> wakeups{0}, dispatch_calls{0}, empty_dispatch_calls{0};
+  std::atomic<std::uint64_t> max_dispatch_bytes{0};
+  std::atomic<std::int64_t> cpu_ns{0};
+};
+
+// The naive baseline's hand-off: a list of heap copies behind a mutex, as the flawed design
+// in the maintainers' notes does it.
+struct NaivePacket {
+  std::int64_t ts_ns;
+  std::uint32_t wire_len;
+  std::vector<std::uint8_t> bytes;
+};
+using NaiveList = std::vector<NaivePacket>;
+
+class CaptureEngine final : public Engine {
+ public:
+  struct CallbackContext {
+    CaptureEngine* engine;
+    pcap_t* pcap;
+    std::uint16_t interface;
+    bool nano;  // time stamps already in ns
+  };
+
+  CaptureEngine(CaptureConfig config, std::vector<backend::PcapHandle> handles,
+                std::vector<std::string> warnings);
+  ~CaptureEngine() override;
+
+  const std::vector<std::string>& warnings() const override { return warnings_; }
+  const std::vector<InterfaceInfo>& interfaces() const override { return infos_; }
+  const CaptureConfig& config() const override { return config_; }
+  std::size_t pool_memory_bytes() const override { return pool_memory_bytes_; }
+  void start() override;
+  void request_stop() noexcept override;
+  const Batch* next_batch(std::chrono::microseconds wait) override;
+  void release(const Batch* batch) override;
+  bool done() const override;
+  CaptureStats stats() const override;
+  StopReason stop_reason() const override { return stop_reason_.load(); }
+  std::optional<Error> failure() const override;
+
+  // Reached from the pcap callback.
+  void on_packet(const CallbackContext& ctx, const struct pcap_pkthdr* header,
+                 const std::uint8_t* bytes) noexcept;
+  static void pcap_callback(u_char* user, const struct pcap_pkthdr* header, const u_char* bytes);
+
+  Result<void> prepare_waiter();  // dispatch mode, live handles: called once by Engine::open
+
+ private:
+  void run_dispatch();
+  void run_file();
+  void run_naive();
+  const Batch* next_naive_batch(std::chrono::microseconds wait);
+  bool dispatch_all() noexcept;  // false: a handle failed (failure_ set)
+  bool publish_current(bool force) noexcept;
+  bool acquire_batch() noexcept;
+  void refresh_stats() noexcept;
+  void finish(StopReason reason, std::optional<Error> error = std::nullopt) noexcept;
+  void record_delivery(const Batch& batch) noexcept;
+
+  const CaptureConfig config_;
+  std::vector<backend::PcapHandle> handles_;
+  std::vector<InterfaceInfo> infos_;
+  std::vector<std::string> warnings_;
+  std::vector<CallbackContext> contexts_;  // one per handle, the pcap_dispatch user pointer
+  std::unique_ptr<backend::ReadinessWaiter> waiter_;
+
+  // Pool: every batch lives in storage_ and is in exactly one place at a time: free_, the
+  // capture thread's current_, filled_, or held by the consumer.
+  std::vector<std::unique_ptr<Batch>> storage_;
+  SpscRing<Batch*> free_;    // consumer -> capture thread
+  SpscRing<Batch*> filled_;  // capture thread -> consumer
+  Doorbell consumer_bell_;   // rung when filled_ gains a batch or capture ends
+  Doorbell producer_bell_;   // rung when free_ gains a batch (block policy)
+  std::size_t pool_memory_bytes_ = 0;
+  Batch* current_ = nullptr;  // capture thread only
+
+  std::thread thread_;
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> capture_done_{false};
+  std::atomic<StopReason> stop_reason_{StopReason::kRunning};
+  mutable std::mutex failure_mutex_;
+  std::optional<Error> failure_;
+  std::int64_t start_ns_ = 0;
+
+  CaptureCounters counters_;
+  std::uint64_t dispatch_bytes_ = 0;  // bytes copied by the current pcap_dispatch call
+  Histogram dispatch_packets_hist_, dispatch_bytes_hist_;  // capture thread writes
+  Histogram latency_hist_;                                 // consumer writes
+  std::atomic<std::uint64_t> delivered_packets_{0}, delivered_batches_{0};
+  std::vector<std::unique_ptr<std::atomic<std::uint64_t>[]>> iface_stats_;  // recv, drop, ifdrop
+
+  // Naive mode only.
+  std::mutex naive_mutex_;
+  std::condition_variable naive_cv_;
+  std::deque<NaiveList> naive_lists_;
+  Batch* naive_current_ = nullptr;  // consumer's batch while it holds one
+};
+
+// Wall clock in ns, the clock pcap time stamps use (latency = this minus the packet's stamp).
+inline std::int64_t realtime_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Single-writer counter update: a plain load and store, no locked read-modify-write.
+inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) noexcept {
+  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
+}  // namespace rtcap::detail

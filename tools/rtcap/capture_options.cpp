@@ -1,0 +1,80 @@
+#include "capture_options.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace rtcap::tool {
+
+void add_capture_options(CLI::App& app, CaptureOptions& o) {
+  CaptureConfig& c = o.config;
+  app.add_option("-i,--interface", c.interfaces,
+                 "Capture on this interface; repeat -i to capture several with one thread")
+      ->allow_extra_args(false);
+  app.add_option("-r,--read", c.read_file,
+                 "Read packets from a pcap/pcapng file through the same pipeline");
+  app.add_option("-w,--write", o.write_path,
+                 "Write packets to this file ('-' = standard output); pcapng if it ends in "
+                 ".pcapng");
+  app.add_flag("-U,--packet-buffered", o.packet_buffered,
+               "Write each batch as it arrives (one write per batch, never one per packet)");
+  app.add_flag("--pcapng", o.pcapng, "Write pcapng (interface statistics blocks carry drops)");
+  app.add_option("-c,--count", c.max_packets, "Stop after this many packets (0: no limit)");
+  app.add_option("-s,--snapshot-length", c.snaplen,
+                 "Bytes to capture per packet; 0 means 262144, whole packets (default)");
+  app.add_option("-B,--buffer-size", c.buffer_kib,
+                 "Kernel buffer in KiB (0: 32768 batched, 131072 immediate; see docs/TUNING.md)");
+  app.add_flag("!-p,!--no-promiscuous-mode", c.promiscuous,
+               "Do not put the interface into promiscuous mode");
+  app.add_flag("--immediate-mode", c.immediate_mode,
+               "Deliver each packet as it arrives (Linux: TPACKET_V2 ring, one slot per packet)");
+  app.add_option("--time-stamp-precision", o.precision_name,
+                 "micro or nano (default nano; falls back to micro where unsupported)")
+      ->check(CLI::IsMember({"micro", "nano"}));
+  app.add_option("-j,--time-stamp-type", c.tstamp_type,
+                 "Time stamp type, as in pcap-tstamp(7) (host, adapter, adapter_unsynced...)");
+  app.add_flag("-J,--list-time-stamp-types", o.list_tstamp_types,
+               "List the time stamp types of the -i interface and exit");
+  app.add_flag("-D,--list-interfaces", o.list_devices, "List the interfaces rtcap can capture on");
+  app.add_flag("-q,--quiet", o.quiet, "No live status line on stderr (the final summary stays)");
+  app.add_option("--stats-json", o.stats_json_path,
+                 "Append the status and the final summary to this file as JSON lines");
+  app.add_option("--netns", o.netns,
+                 "Enter this network namespace (ip netns name) before opening the interfaces");
+
+  app.add_option("--mode", o.mode_name,
+                 "dispatch: wait on the fd, drain batches with pcap_dispatch (default); naive: "
+                 "pcap_next_ex + a heap copy per packet, the baseline to compare against")
+      ->check(CLI::IsMember({"dispatch", "naive"}));
+  app.add_option("--timeout-ms", c.timeout_ms,
+                 "pcap_set_timeout; batched Linux capture: the ring block retire time (default 1)");
+  app.add_option("--coalesce-us", c.coalesce_us,
+                 "Immediate mode: after a wake-up wait this long, then drain (fewer, fuller "
+                 "batches; default 0)");
+  app.add_option("--batch-packets", c.batch_packets,
+                 "Packets per hand-off batch (default 1024)");
+  app.add_option("--batch-bytes", c.batch_bytes,
+                 "Arena bytes per batch (default 262144; at least the snaplen)");
+  app.add_option("--pool-batches", c.pool_batches,
+                 "Batches in the pool: bounds memory and how far the consumer may fall behind "
+                 "(default 64)");
+  app.add_option("--on-overflow", o.overflow_name,
+                 "No free batch: drop (count it, capture never blocks; default) or block")
+      ->check(CLI::IsMember({"drop", "block"}));
+  app.add_option("filter", o.filter_words, "Filter expression (pcap-filter(7)), as in tcpdump");
+}
+
+std::string finish_capture_options(CaptureOptions& o) {
+  CaptureConfig& c = o.config;
+  for (const auto& w : o.filter_words) c.filter += (c.filter.empty() ? "" : " ") + w;
+  if (c.snaplen == 0) c.snaplen = kMaxSnaplen;  // tcpdump's -s 0
+  c.precision = o.precision_name == "micro" ? TimestampPrecision::kMicro : TimestampPrecision::kNano;
+  c.mode = o.mode_name == "naive" ? CaptureMode::kNaive : CaptureMode::kDispatch;
+  c.overflow = o.overflow_name == "block" ? OverflowPolicy::kBlock : OverflowPolicy::kDrop;
+  if (o.write_path.size() > 7 && o.write_path.ends_with(".pcapng")) o.pcapng = true;
+  if (o.list_devices || o.list_tstamp_types) return {};
+  if (c.interfaces.empty() && c.read_file.empty())
+    return "nothing to capture: give an interface (-i IFACE; 'rtcap -D' lists them) or a file "
+           "(-r FILE)";
+  return {};
+}
+
+}  // namespace rtcap::tool

@@ -1,0 +1,39 @@
+// The capture command's options: the one place they are declared (tcpdump's letters where
+// tcpdump has them). The golden --help test and docs/rtcap.1 are checked against this table.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "rtcap/config.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace rtcap::tool {
+
+struct CaptureOptions {
+  CaptureConfig config;
+  std::vector<std::string> filter_words;  // trailing arguments, joined by spaces
+  std::string write_path;                 // -w
+  bool packet_buffered = false;           // -U
+  bool pcapng = false;                    // --pcapng (also: -w name ending in .pcapng)
+  bool quiet = false;                     // -q: no live status line
+  bool list_devices = false;              // -D
+  bool list_tstamp_types = false;         // -J
+  std::string stats_json_path;            // --stats-json
+  std::string netns;                      // --netns: capture inside a network namespace
+  std::string precision_name = "nano";    // --time-stamp-precision
+  std::string mode_name = "dispatch";     // --mode
+  std::string overflow_name = "drop";     // --on-overflow
+};
+
+// Declares every capture option on `app` (the top level of the rtcap command).
+void add_capture_options(CLI::App& app, CaptureOptions& options);
+
+// Turns the parsed strings into the config (filter, precision, mode, -s 0). Empty on success,
+// otherwise one line for the user.
+std::string finish_capture_options(CaptureOptions& options);
+
+}  // namespace rtcap::tool

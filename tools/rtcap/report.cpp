@@ -1,0 +1,104 @@
+#include "report.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace rtcap::tool {
+
+std::string format_duration_ns(std::uint64_t ns) {
+  if (ns < 1000) return fmt::format("{} ns", ns);
+  if (ns < 1000000) return fmt::format("{:.1f} us", double(ns) / 1e3);
+  if (ns < 1000000000) return fmt::format("{:.2f} ms", double(ns) / 1e6);
+  return fmt::format("{:.2f} s", double(ns) / 1e9);
+}
+
+namespace {
+double cpu_ns_per_packet(const CaptureStats& s) {
+  return s.packets_captured ? double(s.capture_cpu_ns) / double(s.packets_captured) : 0.0;
+}
+}  // namespace
+
+std::string status_line(const CaptureStats& now, const CaptureStats& prev) {
+  const double secs = double(now.elapsed_ns - prev.elapsed_ns) / 1e9;
+  const double rate = secs > 0 ? double(now.packets_captured - prev.packets_captured) / secs : 0;
+  const auto& lat = now.latency_ns;
+  return fmt::format(
+      "{:7.1f}s {:>10} pkts {:>9.0f}/s | drops kernel {} if {} app {} | delay p50 {} p99 {} "
+      "max {} | cpu {:.0f} ns/pkt",
+      double(now.elapsed_ns) / 1e9, now.packets_captured, rate, now.kernel_dropped(),
+      now.interface_dropped(), now.app_dropped_packets, format_duration_ns(lat.percentile(0.5)),
+      format_duration_ns(lat.percentile(0.99)), format_duration_ns(lat.max),
+      cpu_ns_per_packet(now));
+}
+
+std::string tcpdump_lines(const CaptureStats& s) {
+  return fmt::format("{} packets captured\n{} packets received by filter\n{} packets dropped by "
+                     "kernel\n",
+                     s.packets_captured, s.received(), s.kernel_dropped());
+}
+
+std::string summary(const CaptureStats& s) {
+  const auto& lat = s.latency_ns;
+  std::string out = tcpdump_lines(s);
+  out += fmt::format("{} packets dropped by interface\n", s.interface_dropped());
+  out += fmt::format("{} packets dropped by rtcap (consumer behind, no free batch)\n",
+                     s.app_dropped_packets);
+  if (s.packets_truncated)
+    out += fmt::format("{} packets cut by the snaplen\n", s.packets_truncated);
+  out += fmt::format("{} packets delivered in {} batches over {:.2f} s\n", s.packets_delivered,
+                     s.batches_delivered, double(s.elapsed_ns) / 1e9);
+  if (lat.count)
+    out += fmt::format("delivery delay: p50 {}  p99 {}  p99.9 {}  max {}\n",
+                       format_duration_ns(lat.percentile(0.5)),
+                       format_duration_ns(lat.percentile(0.99)),
+                       format_duration_ns(lat.percentile(0.999)), format_duration_ns(lat.max));
+  out += fmt::format(
+      "capture thread: {} CPU ({:.0f} ns/packet), {} wake-ups, {} dispatch calls ({} empty), "
+      "{:.1f} packets/call, largest call {} bytes ({:.1f}% of the buffer)\n",
+      format_duration_ns(std::uint64_t(s.capture_cpu_ns)), cpu_ns_per_packet(s), s.wakeups,
+      s.dispatch_calls, s.empty_dispatch_calls, s.dispatch_packets.mean(), s.max_dispatch_bytes,
+      s.max_dispatch_buffer_share * 100.0);
+  return out;
+}
+
+std::string stats_json(const CaptureStats& s, bool final) {
+  auto hist = [](const HistogramData& h) {
+    return nlohmann::json{{"count", h.count},          {"mean", h.mean()},
+                          {"min", h.min},              {"p50", h.percentile(0.5)},
+                          {"p99", h.percentile(0.99)}, {"p999", h.percentile(0.999)},
+                          {"max", h.max}};
+  };
+  nlohmann::json interfaces = nlohmann::json::array();
+  for (const auto& i : s.interfaces)
+    interfaces.push_back({{"name", i.name},
+                          {"received", i.received},
+                          {"kernel_dropped", i.kernel_dropped},
+                          {"interface_dropped", i.interface_dropped},
+                          {"buffer_bytes", i.buffer_bytes}});
+  nlohmann::json j{{"final", final},
+                   {"elapsed_ns", s.elapsed_ns},
+                   {"packets_captured", s.packets_captured},
+                   {"bytes_captured", s.bytes_captured},
+                   {"packets_truncated", s.packets_truncated},
+                   {"received", s.received()},
+                   {"kernel_dropped", s.kernel_dropped()},
+                   {"interface_dropped", s.interface_dropped()},
+                   {"app_dropped_packets", s.app_dropped_packets},
+                   {"packets_delivered", s.packets_delivered},
+                   {"batches_delivered", s.batches_delivered},
+                   {"wakeups", s.wakeups},
+                   {"dispatch_calls", s.dispatch_calls},
+                   {"empty_dispatch_calls", s.empty_dispatch_calls},
+                   {"max_dispatch_bytes", s.max_dispatch_bytes},
+                   {"max_dispatch_buffer_share", s.max_dispatch_buffer_share},
+                   {"capture_cpu_ns", s.capture_cpu_ns},
+                   {"cpu_ns_per_packet", cpu_ns_per_packet(s)},
+                   {"interfaces", interfaces},
+                   {"dispatch_packets", hist(s.dispatch_packets)},
+                   {"dispatch_bytes", hist(s.dispatch_bytes)},
+                   {"latency_ns", hist(s.latency_ns)}};
+  return j.dump();
+}
+
+}  // namespace rtcap::tool

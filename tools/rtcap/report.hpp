@@ -1,0 +1,21 @@
+// Human and JSON renderings of CaptureStats: the live status line, tcpdump's three lines, the
+// final summary.
+#pragma once
+
+#include <string>
+
+#include "rtcap/stats.hpp"
+
+namespace rtcap::tool {
+
+std::string format_duration_ns(std::uint64_t ns);  // "850 ns", "12.3 us", "4.05 ms", "1.20 s"
+// One line: rate, totals, drops, latency percentiles, CPU. `previous` gives the rate.
+std::string status_line(const CaptureStats& now, const CaptureStats& previous);
+// tcpdump's SIGUSR1/exit lines: captured, received by filter, dropped by kernel.
+std::string tcpdump_lines(const CaptureStats& s);
+// Multi-line final summary (tcpdump's lines first, then ours).
+std::string summary(const CaptureStats& s);
+// One JSON object (one line), for --stats-json.
+std::string stats_json(const CaptureStats& s, bool final);
+
+}  // namespace rtcap::tool
