@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -153,6 +154,9 @@ class StreamTracker {
   // Hot path. `linktype` is the handle's pcap_datalink() value.
   void add(const PacketView& packet, int linktype) noexcept;
   void add(const Batch& batch, int linktype) noexcept;
+  // Several interfaces with different link types: indexed by PacketView::interface (an index
+  // out of range counts the packet as "other").
+  void add(const Batch& batch, std::span<const int> linktype_by_interface) noexcept;
 
   [[nodiscard]] std::vector<StreamSummary> streams() const;  // by first-seen id
   [[nodiscard]] TrackerTotals totals() const noexcept;

@@ -12,7 +12,7 @@
 //     }
 //     engine->release(b);
 //   }
-//   (*w)->write_interface_stats(engine->stats(), now_ns);  // pcapng only; pcap: no-op
+//   (*w)->write_interface_stats(engine->stats(), realtime_ns());  // pcapng only; pcap: no-op
 //   (*w)->close();
 //
 // System calls: records are serialised into one buffer allocated at open (buffer_bytes) and the
@@ -84,6 +84,9 @@ class CaptureWriter {
   virtual Result<void> flush() = 0;
   // pcapng: one Interface Statistics Block per interface (see pcapng_writer.cpp for the
   // mapping of our counters to isb_* options), buffered like packets. pcap: no-op.
+  // now_ns is wall-clock time, ns since the epoch (CLOCK_REALTIME, the clock of packet
+  // timestamps), not CaptureStats::elapsed_ns: it becomes the ISB timestamp and isb_endtime,
+  // and now_ns - stats.elapsed_ns becomes isb_starttime.
   virtual Result<void> write_interface_stats(const CaptureStats& stats, std::int64_t now_ns) = 0;
   // Flushes and closes (standard output is flushed, not closed). Idempotent; returns the sticky
   // error if an earlier write failed.

@@ -104,6 +104,7 @@ struct Stream {
   std::uint32_t ptime_ticks;
   std::uint32_t ptime_candidate;
   std::uint32_t ptime_streak;
+  std::int64_t ptime_ns;  // ptime_ticks in ns, 0: unknown
   // one-way delay
   std::uint64_t delay_count;
   std::int64_t delay_min_ns;
@@ -280,12 +281,7 @@ struct StreamTracker::Impl {
     }
     Stream& s = nodes[n];
     const std::int64_t ptime_ns_config = config.expected_ptime_ns;
-    if (!fresh) {
-      std::int64_t ptime_ns = ptime_ns_config;
-      if (ptime_ns == 0 && s.ptime_ticks != 0 && s.clock_rate != 0)
-        ptime_ns = static_cast<std::int64_t>(s.ptime_ticks) * 1'000'000'000 / s.clock_rate;
-      s.interval.add(p.ts_ns - s.last_ts_ns, ptime_ns);
-    }
+    if (!fresh) s.interval.add(p.ts_ns - s.last_ts_ns, ptime_ns_config ? ptime_ns_config : s.ptime_ns);
     ++s.packets;
     s.bytes += p.wire_len;
     s.last_ts_ns = p.ts_ns;
@@ -308,7 +304,10 @@ struct StreamTracker::Impl {
       const std::uint32_t step = rtp.timestamp - s.prev_rtp_ts;
       if (step != 0 && step < s.clock_rate) {  // under one second per packet
         if (step == s.ptime_candidate) {
-          if (++s.ptime_streak >= kPtimeConfirmations) s.ptime_ticks = step;
+          if (++s.ptime_streak >= kPtimeConfirmations && s.ptime_ticks != step) {
+            s.ptime_ticks = step;
+            s.ptime_ns = static_cast<std::int64_t>(step) * 1'000'000'000 / s.clock_rate;
+          }
         } else {
           s.ptime_candidate = step;
           s.ptime_streak = 1;
@@ -418,6 +417,11 @@ void StreamTracker::add(const PacketView& packet, int linktype) noexcept {
 
 void StreamTracker::add(const Batch& batch, int linktype) noexcept {
   for (PacketView p : batch) impl_->add(p, linktype);
+}
+
+void StreamTracker::add(const Batch& batch, std::span<const int> linktype_by_interface) noexcept {
+  for (PacketView p : batch)
+    impl_->add(p, p.interface < linktype_by_interface.size() ? linktype_by_interface[p.interface] : -1);
 }
 
 std::vector<StreamSummary> StreamTracker::streams() const {

@@ -58,8 +58,8 @@ class OutputFile {
       fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
       if (fd < 0) return std::unexpected(open_error(path, errno));
     }
-    std::unique_ptr<OutputFile> f(new OutputFile(path, fd, !use_stdout,
-                                                 std::max(buffer_bytes, kMinBufferBytes), scanner));
+    std::unique_ptr<OutputFile> f(
+        new OutputFile(path, fd, !use_stdout, std::max(buffer_bytes, kMinBufferBytes), scanner));
     struct stat st {};
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
       f->regular_ = true;
@@ -196,7 +196,7 @@ class OutputFile {
     switch (err) {
       case EPIPE:
         failure_ = WriteFailure::kPipeClosed;
-        msg = "output pipe closed by the reader of " + name() + ": stopping";
+        msg = "output pipe closed by the reader of " + name();
         break;
       case ENOSPC:
         failure_ = WriteFailure::kDiskFull;

@@ -68,10 +68,9 @@ class PcapWriter final : public CaptureWriter {
           r.caplen, r.wire_len};
       const std::size_t need = kRecordHeaderBytes + r.caplen;
       if (need > out_->capacity()) {
-        auto w = out_->write_whole(
-            {std::span(reinterpret_cast<const std::uint8_t*>(&h), sizeof h),
-             std::span(batch.data(r), r.caplen)},
-            true);
+        auto w = out_->write_whole({std::span(reinterpret_cast<const std::uint8_t*>(&h), sizeof h),
+                                    std::span(batch.data(r), r.caplen)},
+                                   true);
         if (!w) return w;
         continue;
       }
@@ -115,8 +114,8 @@ bool wants_pcapng(const WriterOptions& options) noexcept {
 
 Result<std::unique_ptr<CaptureWriter>> open_pcap_writer(const WriterOptions& options) {
   if (options.interfaces.empty())
-    return make_error(ErrorCode::kBadConfig,
-                      "cannot write " + options.path + ": no interface given (the link type is needed)");
+    return make_error(ErrorCode::kBadConfig, "cannot write " + options.path +
+                                                 ": no interface given (the link type is needed)");
   const InterfaceInfo& first = options.interfaces.front();
   for (const InterfaceInfo& i : options.interfaces) {
     if (dlt_to_linktype(i.linktype) != dlt_to_linktype(first.linktype)) {
@@ -162,8 +161,10 @@ Result<std::unique_ptr<CaptureWriter>> open_pcap_writer(const WriterOptions& opt
 
 Result<std::unique_ptr<CaptureWriter>> CaptureWriter::open(const WriterOptions& options) {
   if (options.path.empty())
-    return make_error(ErrorCode::kBadConfig, "no output path: give -w FILE, or -w - for standard output");
-  return io::wants_pcapng(options) ? io::open_pcapng_writer(options) : io::open_pcap_writer(options);
+    return make_error(ErrorCode::kBadConfig,
+                      "no output path: give -w FILE, or -w - for standard output");
+  return io::wants_pcapng(options) ? io::open_pcapng_writer(options)
+                                   : io::open_pcap_writer(options);
 }
 
 }  // namespace rtcap

@@ -180,9 +180,10 @@ class PcapngWriter final : public CaptureWriter {
       const std::size_t tail_len = padded - r.caplen + 4;
 
       if (total > out_->capacity()) {
-        auto w = out_->write_whole({std::span(reinterpret_cast<const std::uint8_t*>(head), sizeof head),
-                                    std::span(batch.data(r), r.caplen), std::span(tail, tail_len)},
-                                   true);
+        auto w =
+            out_->write_whole({std::span(reinterpret_cast<const std::uint8_t*>(head), sizeof head),
+                               std::span(batch.data(r), r.caplen), std::span(tail, tail_len)},
+                              true);
         if (!w) return w;
       } else {
         std::uint8_t* p = out_->reserve(total);
@@ -225,7 +226,8 @@ class PcapngWriter final : public CaptureWriter {
         if (!single && stats.app_dropped_packets != 0)
           comment += "; " + std::to_string(stats.app_dropped_packets) +
                      " rtcap queue drops across all interfaces are not attributed";
-        if (filtered_) comment += "; no ifrecv: with a filter the kernel counts only accepted packets";
+        if (filtered_)
+          comment += "; no ifrecv: with a filter the kernel counts only accepted packets";
       } else {
         comment = "rtcap: no statistics for this interface";
       }
@@ -275,7 +277,8 @@ class PcapngWriter final : public CaptureWriter {
   const InterfaceStats* find_stats(const CaptureStats& stats, std::size_t i) const {
     for (const InterfaceStats& s : stats.interfaces)
       if (!s.name.empty() && s.name == names_[i]) return &s;
-    if (i < stats.interfaces.size() && stats.interfaces[i].name.empty()) return &stats.interfaces[i];
+    if (i < stats.interfaces.size() && stats.interfaces[i].name.empty())
+      return &stats.interfaces[i];
     if (stats.interfaces.size() == names_.size() && i < stats.interfaces.size())
       return &stats.interfaces[i];
     return nullptr;
@@ -293,8 +296,9 @@ class PcapngWriter final : public CaptureWriter {
 
 Result<std::unique_ptr<CaptureWriter>> open_pcapng_writer(const WriterOptions& options) {
   if (options.interfaces.empty())
-    return make_error(ErrorCode::kBadConfig,
-                      "cannot write " + options.path + ": no interface given (pcapng needs one IDB each)");
+    return make_error(
+        ErrorCode::kBadConfig,
+        "cannot write " + options.path + ": no interface given (pcapng needs one IDB each)");
   if (options.interfaces.size() > 0xFFFF)
     return make_error(ErrorCode::kBadConfig, "too many interfaces for one capture file");
 
@@ -304,8 +308,8 @@ Result<std::unique_ptr<CaptureWriter>> open_pcapng_writer(const WriterOptions& o
 
   b.begin(kBlockShb);
   b.u32(kByteOrderMagic);
-  b.u16(1);  // major
-  b.u16(0);  // minor
+  b.u16(1);                  // major
+  b.u16(0);                  // minor
   b.u64(~std::uint64_t{0});  // section length -1: not known while streaming
   const std::string os = options.os.empty() ? default_os() : options.os;
   if (!os.empty()) b.option(kShbOs, os);

@@ -639,6 +639,40 @@ TEST(AnalysisTracker, RawUdpFlowGetsIntervalStatsOnly) {
   EXPECT_EQ(t.totals().packets, 0u);
 }
 
+TEST(AnalysisTracker, BatchWithLinkTypePerInterface) {
+  const Bytes eth = rtp_frame(Rtp{});
+  const Bytes raw = ipv4(V4{}, udp(1, 2, rtp(Rtp{})));
+  Batch batch(8, 4096);
+  ASSERT_TRUE(batch.try_append(1, 0, eth.data(), static_cast<std::uint32_t>(eth.size()),
+                               static_cast<std::uint32_t>(eth.size())));
+  ASSERT_TRUE(batch.try_append(2, 1, raw.data(), static_cast<std::uint32_t>(raw.size()),
+                               static_cast<std::uint32_t>(raw.size())));
+  ASSERT_TRUE(batch.try_append(3, 2, raw.data(), static_cast<std::uint32_t>(raw.size()),
+                               static_cast<std::uint32_t>(raw.size())));
+  StreamTracker t;
+  const int linktypes[] = {kDltEn10mb, kDltRaw};
+  t.add(batch, std::span<const int>(linktypes));
+  EXPECT_EQ(t.totals().rtp, 2u);
+  EXPECT_EQ(t.totals().other, 1u);  // interface 2 has no link type
+  const auto s = t.streams();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].interface, 0);
+  EXPECT_EQ(s[1].interface, 1);
+}
+
+TEST(AnalysisTracker, ConfiguredPtimeCountsLongGaps) {
+  StreamTrackerConfig c;
+  c.expected_ptime_ns = 1'000'000;
+  c.detect_rtp = false;
+  StreamTracker t(c);
+  for (std::int64_t ts : {0, 1'000'000, 2'000'000, 3'400'000, 4'400'000, 6'000'000})
+    t.add(view(rtp_frame(Rtp{}), ts), 1);
+  const auto s = t.streams();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].interval.long_gaps, 1u);  // 1.6 ms > 1.5 ms; 1.4 ms is not
+  EXPECT_NEAR(s[0].interval.ptime_ms, 1.0, 1e-12);
+}
+
 // ---------------------------------------------------------------- output
 
 TEST(AnalysisOutput, Ipv6TextIsRfc5952) {

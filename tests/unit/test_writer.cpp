@@ -197,7 +197,8 @@ std::vector<Block> walk_blocks(const std::vector<std::uint8_t>& f) {
     if (len < 12 || off + len > f.size()) break;
     std::memcpy(&trailing, f.data() + off + len - 4, 4);
     EXPECT_EQ(trailing, len) << "block at " << off;
-    blocks.push_back({type, std::vector<std::uint8_t>(f.begin() + off + 8, f.begin() + off + len - 4)});
+    blocks.push_back(
+        {type, std::vector<std::uint8_t>(f.begin() + off + 8, f.begin() + off + len - 4)});
     off += len;
   }
   return blocks;
@@ -205,7 +206,7 @@ std::vector<Block> walk_blocks(const std::vector<std::uint8_t>& f) {
 
 // Options from `at` to the end of the body: code -> value. Checks padding and opt_endofopt.
 std::map<std::uint16_t, std::vector<std::uint8_t>> options_of(const std::vector<std::uint8_t>& body,
-                                                               std::size_t at) {
+                                                              std::size_t at) {
   std::map<std::uint16_t, std::vector<std::uint8_t>> opts;
   bool ended = false;
   while (at + 4 <= body.size()) {
@@ -297,8 +298,8 @@ TEST(Pcapng, BlocksFollowTheSpec) {
     const Expected& e = expected[i];
     EXPECT_EQ(epb.type, 6u);
     EXPECT_EQ(at<std::uint32_t>(epb.body, 0), 0u);
-    const std::uint64_t ts = (std::uint64_t{at<std::uint32_t>(epb.body, 4)} << 32) |
-                             at<std::uint32_t>(epb.body, 8);
+    const std::uint64_t ts =
+        (std::uint64_t{at<std::uint32_t>(epb.body, 4)} << 32) | at<std::uint32_t>(epb.body, 8);
     EXPECT_EQ(ts, static_cast<std::uint64_t>(e.ts_ns));
     EXPECT_EQ(at<std::uint32_t>(epb.body, 12), e.bytes.size());
     EXPECT_EQ(at<std::uint32_t>(epb.body, 16), e.wire_len);
@@ -311,17 +312,17 @@ TEST(Pcapng, BlocksFollowTheSpec) {
   const Block& isb = blocks[9];
   EXPECT_EQ(isb.type, 5u);
   EXPECT_EQ(at<std::uint32_t>(isb.body, 0), 0u);
-  const std::uint64_t ts = (std::uint64_t{at<std::uint32_t>(isb.body, 4)} << 32) |
-                           at<std::uint32_t>(isb.body, 8);
+  const std::uint64_t ts =
+      (std::uint64_t{at<std::uint32_t>(isb.body, 4)} << 32) | at<std::uint32_t>(isb.body, 8);
   EXPECT_EQ(ts, static_cast<std::uint64_t>(now));
   auto opts = options_of(isb.body, 12);
   EXPECT_EQ(u64(opts[2]), static_cast<std::uint64_t>(now - 5'000'000'000));  // starttime
   EXPECT_EQ(u64(opts[3]), static_cast<std::uint64_t>(now));                  // endtime
   EXPECT_EQ(opts.count(4), 0u) << "no isb_ifrecv with a filter: ps_recv counts accepted ones";
-  EXPECT_EQ(u64(opts[5]), 2u);       // ifdrop = interface_dropped
-  EXPECT_EQ(u64(opts[6]), 1000u);    // filteraccept = received
-  EXPECT_EQ(u64(opts[7]), 12u + 3u); // osdrop = kernel + app (one interface)
-  EXPECT_EQ(u64(opts[8]), 7u);       // usrdeliv = packets written for this interface
+  EXPECT_EQ(u64(opts[5]), 2u);        // ifdrop = interface_dropped
+  EXPECT_EQ(u64(opts[6]), 1000u);     // filteraccept = received
+  EXPECT_EQ(u64(opts[7]), 12u + 3u);  // osdrop = kernel + app (one interface)
+  EXPECT_EQ(u64(opts[8]), 7u);        // usrdeliv = packets written for this interface
   EXPECT_NE(str(opts[1]).find("12 kernel ring"), std::string::npos) << str(opts[1]);
 }
 
@@ -380,10 +381,11 @@ TEST(Pcapng, SeveralInterfacesWithDifferentLinkTypes) {
   EXPECT_EQ(u64(isb0[8]) + u64(isb1[8]), 10u);
   EXPECT_EQ(u64(isb1[8]), 5u);
 
-  if (!test::have_program("tshark")) GTEST_SKIP() << "tshark not installed: independent check skipped";
-  const auto out = test::lines(test::run(
-      "tshark -r " + path + " -T fields -e frame.interface_id -e frame.interface_name "
-      "-e frame.cap_len 2>/dev/null"));
+  if (!test::have_program("tshark"))
+    GTEST_SKIP() << "tshark not installed: independent check skipped";
+  const auto out = test::lines(test::run("tshark -r " + path +
+                                         " -T fields -e frame.interface_id -e frame.interface_name "
+                                         "-e frame.cap_len 2>/dev/null"));
   ASSERT_EQ(out.size(), 10u) << test::run("tshark -r " + path + " 2>&1");
   for (std::size_t i = 0; i < 10; ++i) {
     const std::string want = std::to_string(expected[i].interface) + "\t" +
@@ -424,7 +426,8 @@ std::vector<Expected> write_sample(const std::string& path, TimestampPrecision p
 }
 
 TEST(IndependentReaders, TcpdumpReadsPcapMicroAndNano) {
-  if (!test::have_program("tcpdump")) GTEST_SKIP() << "tcpdump not installed: independent check skipped";
+  if (!test::have_program("tcpdump"))
+    GTEST_SKIP() << "tcpdump not installed: independent check skipped";
   for (auto precision : {TimestampPrecision::kMicro, TimestampPrecision::kNano}) {
     TempDir dir;
     const std::string path = dir.file("t.pcap");
@@ -432,10 +435,10 @@ TEST(IndependentReaders, TcpdumpReadsPcapMicroAndNano) {
     const bool nano = precision == TimestampPrecision::kNano;
     int status = 0;
     // One line per packet; the continuation lines tcpdump prints for odd payloads are indented.
-    const auto out = test::lines(test::run(
-        "tcpdump -nn -tt --time-stamp-precision=" + std::string(nano ? "nano" : "micro") +
-            " -r " + path + " 2>/dev/null | grep -v '^[[:space:]]'",
-        &status));
+    const auto out = test::lines(
+        test::run("tcpdump -nn -tt --time-stamp-precision=" + std::string(nano ? "nano" : "micro") +
+                      " -r " + path + " 2>/dev/null | grep -v '^[[:space:]]'",
+                  &status));
     EXPECT_EQ(status, 0);
     ASSERT_EQ(out.size(), expected.size());
     for (std::size_t i = 0; i < expected.size(); ++i) {
@@ -453,13 +456,15 @@ TEST(IndependentReaders, TcpdumpReadsPcapMicroAndNano) {
 }
 
 TEST(IndependentReaders, TsharkReadsPcapAndPcapngTimestampsAndLengths) {
-  if (!test::have_program("tshark")) GTEST_SKIP() << "tshark not installed: independent check skipped";
+  if (!test::have_program("tshark"))
+    GTEST_SKIP() << "tshark not installed: independent check skipped";
   for (bool pcapng : {false, true}) {
     TempDir dir;
     const std::string path = dir.file(pcapng ? "t.pcapng" : "t.pcap");
     const auto expected = write_sample(path, TimestampPrecision::kNano);
-    const auto out = test::lines(test::run(
-        "tshark -r " + path + " -T fields -e frame.time_epoch -e frame.cap_len -e frame.len 2>/dev/null"));
+    const auto out = test::lines(
+        test::run("tshark -r " + path +
+                  " -T fields -e frame.time_epoch -e frame.cap_len -e frame.len 2>/dev/null"));
     ASSERT_EQ(out.size(), expected.size()) << test::run("tshark -r " + path + " 2>&1");
     for (std::size_t i = 0; i < expected.size(); ++i) {
       const std::int64_t ts = expected[i].ts_ns;
@@ -474,14 +479,15 @@ TEST(IndependentReaders, TsharkReadsPcapAndPcapngTimestampsAndLengths) {
 }
 
 TEST(IndependentReaders, TsharkShowsPcapngInterfaceStatistics) {
-  if (!test::have_program("tshark")) GTEST_SKIP() << "tshark not installed: independent check skipped";
+  if (!test::have_program("tshark"))
+    GTEST_SKIP() << "tshark not installed: independent check skipped";
   TempDir dir;
   const std::string path = dir.file("isb.pcapng");
   write_sample(path, TimestampPrecision::kNano, true);
   // tshark -V does not print ISBs; its pcapng dissector does, when asked to read the file as
   // a file format (-X read_format:MIME Files Format).
-  const std::string out = test::run("tshark -r " + path +
-                                    " -X read_format:'MIME Files Format' -V 2>&1");
+  const std::string out =
+      test::run("tshark -r " + path + " -X read_format:'MIME Files Format' -V 2>&1");
   EXPECT_NE(out.find("Interface Statistics Block"), std::string::npos) << out.substr(0, 2000);
   EXPECT_NE(out.find("Number of Packets Dropped by OS = 15"), std::string::npos) << out;
   EXPECT_NE(out.find("Number of Dropped Packets = 2"), std::string::npos);

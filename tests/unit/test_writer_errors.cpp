@@ -20,7 +20,8 @@ using test::TempDir;
 // trust the code it checks. The writer's own write_calls() must agree.
 
 TEST(WriterSyscalls, PacketBufferedIsOneWritePerBatch) {
-  if (test::thread_write_syscalls() < 0) GTEST_SKIP() << "no /proc/thread-self/io (task I/O accounting)";
+  if (test::thread_write_syscalls() < 0)
+    GTEST_SKIP() << "no /proc/thread-self/io (task I/O accounting)";
   for (bool pcapng : {false, true}) {
     TempDir dir;
     const std::string path = dir.file(pcapng ? "u.pcapng" : "u.pcap");
@@ -48,7 +49,8 @@ TEST(WriterSyscalls, PacketBufferedIsOneWritePerBatch) {
 }
 
 TEST(WriterSyscalls, BufferedWritesOnlyWhenTheBufferIsFull) {
-  if (test::thread_write_syscalls() < 0) GTEST_SKIP() << "no /proc/thread-self/io (task I/O accounting)";
+  if (test::thread_write_syscalls() < 0)
+    GTEST_SKIP() << "no /proc/thread-self/io (task I/O accounting)";
   TempDir dir;
   const std::string path = dir.file("b.pcap");
   WriterOptions o = test::options_for(path, TimestampPrecision::kNano);
@@ -62,7 +64,8 @@ TEST(WriterSyscalls, BufferedWritesOnlyWhenTheBufferIsFull) {
     b.clear();
     const std::size_t first = expected.size();
     test::fill(b, expected, first, 10);
-    for (std::size_t k = first; k < expected.size(); ++k) record_bytes += 16 + expected[k].bytes.size();
+    for (std::size_t k = first; k < expected.size(); ++k)
+      record_bytes += 16 + expected[k].bytes.size();
     ASSERT_TRUE((*w)->write(b));
     if (i == 0) {
       EXPECT_EQ(test::thread_write_syscalls(), before) << "first batch stays buffered";
@@ -189,7 +192,8 @@ TEST(WriterOpen, PermissionDeniedNamesPathAndFix) {
     ::close(fds[1]);
     char buf[1024];
     ssize_t n;
-    while ((n = ::read(fds[0], buf, sizeof buf)) > 0) message.append(buf, static_cast<std::size_t>(n));
+    while ((n = ::read(fds[0], buf, sizeof buf)) > 0)
+      message.append(buf, static_cast<std::size_t>(n));
     ::close(fds[0]);
     int status = 0;
     ::waitpid(pid, &status, 0);
@@ -216,8 +220,8 @@ TEST(WriterPipe, ClosedReaderIsADistinctStickyError) {
     int fds[2];
     ASSERT_EQ(::pipe(fds), 0);
     // Opened by path while the read end is open (no reader would make open() block).
-    WriterOptions o = test::options_for("/proc/self/fd/" + std::to_string(fds[1]),
-                                        TimestampPrecision::kNano);
+    WriterOptions o =
+        test::options_for("/proc/self/fd/" + std::to_string(fds[1]), TimestampPrecision::kNano);
     o.packet_buffered = packet_buffered;
     auto w = CaptureWriter::open(o);
     ASSERT_TRUE(w) << w.error().message;
@@ -329,25 +333,23 @@ TEST_P(WriterDiskFull, ClearErrorAndFileEndsOnLastWholeRecord) {
   }
   if (test::have_program("tshark")) {
     int status = 0;
-    const auto out = test::lines(test::run("tshark -r " + path + " -T fields -e frame.number 2>/dev/null", &status));
+    const auto out = test::lines(
+        test::run("tshark -r " + path + " -T fields -e frame.number 2>/dev/null", &status));
     EXPECT_EQ(status, 0) << (out.empty() ? "" : out.back());
     EXPECT_EQ(out.size(), got.packets.size());
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, WriterDiskFull,
-                         ::testing::Values(DiskFullCase{false, 256 * 1024, false},
-                                           DiskFullCase{false, 4096, false},
-                                           DiskFullCase{false, 256 * 1024, true},
-                                           DiskFullCase{true, 256 * 1024, false},
-                                           DiskFullCase{true, 4096, false},
-                                           DiskFullCase{true, 256 * 1024, true}),
-                         [](const auto& info) {
-                           const DiskFullCase& c = info.param;
-                           return std::string(c.pcapng ? "pcapng" : "pcap") +
-                                  (c.buffer_bytes < 65536 ? "_smallbuf" : "_bigbuf") +
-                                  (c.packet_buffered ? "_U" : "");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Formats, WriterDiskFull,
+    ::testing::Values(DiskFullCase{false, 256 * 1024, false}, DiskFullCase{false, 4096, false},
+                      DiskFullCase{false, 256 * 1024, true}, DiskFullCase{true, 256 * 1024, false},
+                      DiskFullCase{true, 4096, false}, DiskFullCase{true, 256 * 1024, true}),
+    [](const auto& info) {
+      const DiskFullCase& c = info.param;
+      return std::string(c.pcapng ? "pcapng" : "pcap") +
+             (c.buffer_bytes < 65536 ? "_smallbuf" : "_bigbuf") + (c.packet_buffered ? "_U" : "");
+    });
 
 }  // namespace
 }  // namespace rtcap

@@ -228,7 +228,10 @@ int run_capture(CaptureOptions& o) {
 
   const CaptureStats final_stats = engine->stats();
   if (writer) {
-    if (writing) (void)writer->write_interface_stats(final_stats, final_stats.elapsed_ns);
+    if (writing) (void)writer->write_interface_stats(
+          final_stats, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count());
     if (auto r = writer->close(); !r && writing) {
       fmt::print(stderr, "rtcap: {}\n", r.error().message);
       exit_code = kExitRuntime;

@@ -74,6 +74,7 @@ struct GenReport {
   std::uint64_t reordered = 0;
   std::uint64_t send_errors = 0;
   std::uint64_t enobufs = 0;  // part of send_errors
+  std::uint64_t icmp_refused = 0;  // ECONNREFUSED from an ICMP unreachable, retried (not lost)
   std::string first_send_error;  // strerror of the first failed send, "" if none
   std::uint64_t sendmmsg_calls = 0;
   double duration_s = 0;

@@ -377,6 +377,14 @@ std::expected<void, std::string> enter_netns(const std::string& ns) {
   return {};
 }
 
+// One line on stderr; the root refusal is printed as is, everything else names the subcommand.
+static void print_error(const char* sub, const std::string& msg) {
+  if (msg == kNeedRoot)
+    fmt::print(stderr, "{}\n", msg);
+  else
+    fmt::print(stderr, "rtcap lab {}: {}\n", sub, msg);
+}
+
 CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
   auto* lab = app.add_subcommand(
       "lab", "Create, remove or show the two-namespace veth test network (198.18.0.0/24, needs root)");
@@ -394,7 +402,7 @@ CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
   up->callback([name, &exit_code] {
     auto r = lab_up(*name);
     if (!r) {
-      fmt::print(stderr, "rtcap lab up: {}\n", r.error());
+      print_error("up", r.error());
       exit_code = 1;
       return;
     }
@@ -409,7 +417,7 @@ CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
   down->callback([name, &exit_code] {
     auto r = lab_down(*name);
     if (!r) {
-      fmt::print(stderr, "rtcap lab down: {}\n", r.error());
+      print_error("down", r.error());
       exit_code = 1;
       return;
     }
@@ -423,7 +431,7 @@ CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
     bool complete = false;
     auto r = lab_status(*name, complete);
     if (!r) {
-      fmt::print(stderr, "rtcap lab status: {}\n", r.error());
+      print_error("status", r.error());
       exit_code = 1;
       return;
     }

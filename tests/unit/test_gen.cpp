@@ -1,0 +1,322 @@
+// The generator's pure parts: packet layout, payload and schedule maths, deterministic fates.
+#ifdef RTCAP_HAVE_CLI
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "gen.hpp"
+#include "lab.hpp"
+#include "rtp_format.hpp"
+
+namespace rt = rtcap::tool;
+namespace rtp = rtcap::rtp;
+
+TEST(RtpFormat, LayoutConstants) {
+  EXPECT_EQ(rtp::kHeaderBytes, 28u);
+  EXPECT_EQ(rtp::kSendTimeOffset, 17u);
+  EXPECT_EQ(rtp::kPayloadOffset % 4, 0u);
+  EXPECT_EQ(rtp::kExtLengthWords, 3);
+}
+
+TEST(RtpFormat, EncodeDecodeRoundTrip) {
+  std::vector<std::uint8_t> pkt(rtp::kHeaderBytes + 36, 0xAA);
+  rtp::HeaderFields h;
+  h.payload_type = rtp::kPayloadTypeL24;
+  h.seq = 0xFFFF;
+  h.timestamp = 0x89ABCDEF;
+  h.ssrc = 0x01020304;
+  rtp::encode_header(pkt.data(), h);
+  rtp::set_send_time(pkt.data(), 0x1122334455667788ull);
+  rtp::put_index(pkt.data() + rtp::kPayloadOffset, 36, 70000);
+
+  // Wire bytes a third-party decoder (tshark) sees.
+  EXPECT_EQ(pkt[0], 0x90);  // V=2, X=1
+  EXPECT_EQ(pkt[1], 97);
+  EXPECT_EQ(pkt[12], 0xBE);
+  EXPECT_EQ(pkt[13], 0xDE);
+  EXPECT_EQ(pkt[14], 0);
+  EXPECT_EQ(pkt[15], 3);
+  EXPECT_EQ(pkt[16], 0x17);
+  EXPECT_EQ(pkt[25], 0);
+  EXPECT_EQ(pkt[26], 0);
+  EXPECT_EQ(pkt[27], 0);
+
+  auto d = rtp::decode(pkt.data(), pkt.size());
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->version, 2);
+  EXPECT_EQ(d->payload_type, 97);
+  EXPECT_EQ(d->seq, 0xFFFF);
+  EXPECT_EQ(d->timestamp, 0x89ABCDEFu);
+  EXPECT_EQ(d->ssrc, 0x01020304u);
+  ASSERT_TRUE(d->send_time_ns.has_value());
+  EXPECT_EQ(*d->send_time_ns, 0x1122334455667788ull);
+  EXPECT_EQ(d->payload_offset, 28u);
+  EXPECT_EQ(d->payload_bytes, 36u);
+  ASSERT_TRUE(d->index.has_value());
+  EXPECT_EQ(*d->index, 70000u);
+}
+
+TEST(RtpFormat, DecodeRejectsGarbage) {
+  std::uint8_t short_pkt[8] = {0x80};
+  EXPECT_FALSE(rtp::decode(short_pkt, sizeof short_pkt).has_value());
+  std::vector<std::uint8_t> v1(40, 0);
+  v1[0] = 0x40;  // version 1
+  EXPECT_FALSE(rtp::decode(v1.data(), v1.size()).has_value());
+  std::vector<std::uint8_t> ext_overrun(16, 0);
+  ext_overrun[0] = 0x90;
+  ext_overrun[12] = 0xBE;
+  ext_overrun[13] = 0xDE;
+  ext_overrun[15] = 9;  // claims 36 bytes of extension
+  EXPECT_FALSE(rtp::decode(ext_overrun.data(), ext_overrun.size()).has_value());
+}
+
+TEST(RtpFormat, IndexTruncatesForTinyPayloads) {
+  std::uint8_t b[8] = {};
+  rtp::put_index(b, 3, 0x0102030405ull);
+  EXPECT_EQ(b[0], 0x03);
+  EXPECT_EQ(b[1], 0x04);
+  EXPECT_EQ(b[2], 0x05);
+  EXPECT_EQ(b[3], 0x00);  // untouched
+  EXPECT_EQ(rtp::get_index(b, 3), 0x030405u);
+  std::uint8_t full[12] = {};
+  rtp::put_index(full, 12, 0xDEADBEEFCAFEF00Dull);
+  EXPECT_EQ(rtp::get_be64(full), 0xDEADBEEFCAFEF00Dull);
+  EXPECT_EQ(full[8], 0);
+}
+
+TEST(GenMaths, ParsePtime) {
+  EXPECT_EQ(rt::parse_ptime("1ms").value(), 1'000'000);
+  EXPECT_EQ(rt::parse_ptime("250us").value(), 250'000);
+  EXPECT_EQ(rt::parse_ptime("125us").value(), 125'000);
+  EXPECT_EQ(rt::parse_ptime("0.5ms").value(), 500'000);
+  EXPECT_EQ(rt::parse_ptime("125000ns").value(), 125'000);
+  EXPECT_FALSE(rt::parse_ptime("125").has_value());  // unit required
+  EXPECT_FALSE(rt::parse_ptime("ms").has_value());
+  EXPECT_FALSE(rt::parse_ptime("1.5ns").has_value());
+  EXPECT_FALSE(rt::parse_ptime("-1ms").has_value());
+  EXPECT_FALSE(rt::parse_ptime("1 ms").has_value());
+}
+
+TEST(GenMaths, PayloadBytes) {
+  EXPECT_EQ(rt::samples_per_packet(48000, 125'000).value(), 6u);
+  EXPECT_EQ(rt::samples_per_packet(48000, 1'000'000).value(), 48u);
+  EXPECT_EQ(rt::audio_payload_bytes(48000, 125'000, 2, 24).value(), 36u);  // AES67 L24 stereo 125 us
+  EXPECT_EQ(rt::audio_payload_bytes(48000, 1'000'000, 2, 24).value(), 288u);
+  EXPECT_EQ(rt::audio_payload_bytes(48000, 250'000, 2, 24).value(), 72u);
+  EXPECT_EQ(rt::audio_payload_bytes(48000, 1'000'000, 2, 16).value(), 192u);
+  EXPECT_EQ(rt::audio_payload_bytes(96000, 125'000, 8, 24).value(), 288u);
+  EXPECT_FALSE(rt::audio_payload_bytes(44100, 125'000, 2, 24).has_value());  // 5.5125 samples
+  EXPECT_FALSE(rt::audio_payload_bytes(48000, 125'000, 2, 20).has_value());
+  EXPECT_FALSE(rt::audio_payload_bytes(48000, 125'000, 0, 24).has_value());
+}
+
+TEST(GenSchedule, PtimeInterleavesStreamsWithoutDrift) {
+  rt::GenConfig cfg;
+  cfg.streams = 12;
+  cfg.ptime_ns = 125'000;
+  auto s = rt::make_schedule(cfg).value();
+  ASSERT_TRUE(s.paced());
+  EXPECT_DOUBLE_EQ(s.rate_pps(), 96'000.0);
+  EXPECT_EQ(s.offset_ns(0), 0);
+  EXPECT_EQ(s.offset_ns(1), 10'416);  // 125 us / 12, floored per slot, not accumulated
+  EXPECT_EQ(s.offset_ns(12), 125'000);
+  // One hour of packets lands exactly on the hour: absolute schedule, no accumulated rounding.
+  const std::uint64_t hour_slots = 12ull * 8000 * 3600;
+  EXPECT_EQ(s.offset_ns(hour_slots), 3600'000'000'000ll);
+}
+
+TEST(GenSchedule, RateOverridesPtimeAndBurstGroupsTicks) {
+  rt::GenConfig cfg;
+  cfg.streams = 3;
+  cfg.rate_pps = 250'000;
+  auto s = rt::make_schedule(cfg).value();
+  EXPECT_DOUBLE_EQ(s.rate_pps(), 250'000.0);
+  EXPECT_EQ(s.offset_ns(1), 4'000);
+  EXPECT_EQ(s.offset_ns(250'000), 1'000'000'000);
+
+  cfg.burst = 4;
+  s = rt::make_schedule(cfg).value();
+  EXPECT_EQ(s.offset_ns(0), 0);
+  EXPECT_EQ(s.offset_ns(3), 0);  // same tick: back to back
+  EXPECT_EQ(s.offset_ns(4), 16'000);
+  EXPECT_EQ(s.offset_ns(7), 16'000);
+  EXPECT_EQ(s.offset_ns(250'000), 1'000'000'000);  // same average rate
+
+  cfg.burst = 1;
+  cfg.rate_pps = 0;
+  s = rt::make_schedule(cfg).value();
+  EXPECT_FALSE(s.paced());
+  EXPECT_EQ(s.offset_ns(123456), 0);
+
+  cfg.rate_pps = 0.5;  // fractional rates stay exact
+  s = rt::make_schedule(cfg).value();
+  EXPECT_EQ(s.offset_ns(1), 2'000'000'000);
+}
+
+TEST(GenStreams, SsrcAndSeqDeterministicAndDistinct) {
+  std::set<std::uint32_t> ssrcs;
+  for (std::uint32_t k = 0; k < 1000; ++k) {
+    EXPECT_EQ(rt::stream_ssrc(7, k), rt::stream_ssrc(7, k));
+    ssrcs.insert(rt::stream_ssrc(7, k));
+  }
+  EXPECT_EQ(ssrcs.size(), 1000u);
+  EXPECT_NE(rt::stream_ssrc(7, 0), rt::stream_ssrc(8, 0));
+  EXPECT_EQ(rt::stream_first_seq(7, 3), rt::stream_first_seq(7, 3));
+}
+
+static std::vector<rt::FateSelector::Fate> fates(std::uint64_t seed, std::uint32_t stream, double loss,
+                                                 double reorder, std::size_t n) {
+  rt::FateSelector sel(seed, stream, loss, reorder);
+  std::vector<rt::FateSelector::Fate> out;
+  for (std::size_t i = 0; i < n; ++i) out.push_back(sel.next(i + 1 == n));
+  return out;
+}
+
+TEST(GenFate, DeterministicPerSeedAndStream) {
+  const auto a = fates(42, 0, 0.1, 0.05, 10000);
+  EXPECT_EQ(a, fates(42, 0, 0.1, 0.05, 10000));
+  EXPECT_NE(a, fates(43, 0, 0.1, 0.05, 10000));
+  EXPECT_NE(a, fates(42, 1, 0.1, 0.05, 10000));
+}
+
+TEST(GenFate, RatesAndInvariants) {
+  using F = rt::FateSelector::Fate;
+  const std::size_t n = 200000;
+  const auto f = fates(1, 0, 0.1, 0.05, n);
+  std::size_t drops = 0, holds = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (f[i] == F::kDrop) ++drops;
+    if (f[i] == F::kHold) {
+      ++holds;
+      ASSERT_LT(i + 1, n) << "the last packet must never be held";
+      EXPECT_EQ(f[i + 1], F::kSend) << "a held packet's successor is sent, so the pair swaps";
+    }
+  }
+  // The packet after a hold is always sent, so the stationary hold rate is h = 0.05 (1 - h) and
+  // the drop rate 0.1 (1 - h). Bands are 5 binomial sigmas.
+  const double h = 0.05 / 1.05;
+  EXPECT_NEAR(static_cast<double>(drops) / n, 0.1 * (1 - h), 0.0035);
+  EXPECT_NEAR(static_cast<double>(holds) / n, h, 0.0025);
+
+  for (auto x : fates(1, 0, 0.0, 0.0, 1000)) EXPECT_EQ(x, F::kSend);
+  for (auto x : fates(1, 0, 1.0, 0.0, 1000)) EXPECT_EQ(x, F::kDrop);
+  const auto all_reorder = fates(1, 0, 0.0, 1.0, 1000);
+  for (std::size_t i = 0; i < all_reorder.size(); ++i)
+    EXPECT_EQ(all_reorder[i], (i % 2 == 0 && i + 1 < all_reorder.size()) ? F::kHold : F::kSend);
+}
+
+TEST(GenConfigCheck, DestinationRange) {
+  rt::GenConfig cfg;
+  EXPECT_TRUE(rt::validate_config(cfg).has_value());
+  cfg.dst_addr = "198.19.255.254";
+  EXPECT_TRUE(rt::validate_config(cfg).has_value());
+  for (const char* bad : {"198.20.0.1", "198.17.255.255", "10.0.0.1", "8.8.8.8", "127.0.0.1", "nonsense"}) {
+    cfg.dst_addr = bad;
+    EXPECT_FALSE(rt::validate_config(cfg).has_value()) << bad;
+  }
+  cfg.dst_addr = "239.1.2.3";
+  EXPECT_FALSE(rt::validate_config(cfg).has_value());
+  cfg.allow_multicast = true;
+  EXPECT_TRUE(rt::validate_config(cfg).has_value());
+  cfg.dst_addr = "224.0.0.1";  // only 239/8 even with the flag
+  EXPECT_FALSE(rt::validate_config(cfg).has_value());
+}
+
+TEST(GenConfigCheck, BoundsAndRanges) {
+  rt::GenConfig cfg;
+  cfg.count = 0;
+  EXPECT_FALSE(rt::validate_config(cfg).has_value());
+  cfg.count.reset();
+  cfg.secs = 0;
+  EXPECT_FALSE(rt::validate_config(cfg).has_value());
+  cfg.secs = 1;
+  cfg.loss = 0.7;
+  cfg.reorder = 0.5;
+  EXPECT_FALSE(rt::validate_config(cfg).has_value());
+  cfg.reorder = 0;
+  cfg.streams = 3;
+  cfg.dst_port = 65532;  // 65532 + 4 > 65535
+  EXPECT_FALSE(rt::validate_config(cfg).has_value());
+  cfg.dst_port = 5004;
+  cfg.raw_payload_bytes = 0;
+  EXPECT_FALSE(rt::validate_config(cfg).has_value());
+  cfg.raw_payload_bytes = 32;
+  EXPECT_TRUE(rt::validate_config(cfg).has_value());
+}
+
+TEST(GenPacket, RtpPacket) {
+  std::vector<std::uint8_t> buf(28 + 36, 0);
+  rt::build_packet(buf.data(), buf.size(), true, 97, 65535, 600, 0xCAFEBABE, 65536);
+  auto d = rtp::decode(buf.data(), buf.size());
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->seq, 65535);
+  EXPECT_EQ(d->timestamp, 600u);
+  EXPECT_EQ(d->ssrc, 0xCAFEBABEu);
+  EXPECT_EQ(d->payload_bytes, 36u);
+  EXPECT_EQ(d->index.value(), 65536u);  // index does not wrap where seq does
+}
+
+TEST(GenPacket, RawUdpPacket) {
+  std::vector<std::uint8_t> buf(32, 0);
+  rt::build_packet(buf.data(), buf.size(), false, 0, 0, 0, 0, 123456789);
+  EXPECT_EQ(rtp::get_be64(buf.data()), 123456789u);
+  for (std::size_t i = 8; i < buf.size(); ++i) EXPECT_EQ(buf[i], 0);
+}
+
+TEST(GenReportFormat, JsonAndTruth) {
+  rt::GenReport r;
+  r.sent = 9;
+  r.produced = 10;
+  r.dropped = 1;
+  r.streams.resize(1);
+  r.streams[0].ssrc = 5;
+  r.events.push_back({rt::TruthEvent::Kind::kDrop, 0, 5, 17, 3});
+  r.events.push_back({rt::TruthEvent::Kind::kReorder, 0, 5, 20, 6});
+  rt::GenConfig cfg;
+  auto j = nlohmann::json::parse(rt::report_json(r, cfg));
+  EXPECT_EQ(j["sent"], 9);
+  EXPECT_EQ(j["dropped_on_purpose"], 1);
+  EXPECT_EQ(j["streams"][0]["ssrc"], 5);
+  EXPECT_TRUE(j.contains("pacing_error_ns"));
+  std::istringstream lines(rt::truth_jsonl(r));
+  std::string line;
+  std::vector<nlohmann::json> ev;
+  while (std::getline(lines, line)) ev.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0]["kind"], "drop");
+  EXPECT_EQ(ev[0]["seq"], 17);
+  EXPECT_EQ(ev[0]["index"], 3);
+  EXPECT_EQ(ev[1]["kind"], "reorder");
+}
+
+TEST(Lab, NamesAndValidation) {
+  const auto lab = rt::lab_names("rt123");
+  EXPECT_EQ(lab.tx_ns, "rt123-tx");
+  EXPECT_EQ(lab.rx_ns, "rt123-rx");
+  EXPECT_EQ(lab.tx_if, "rt123-tx");
+  EXPECT_EQ(lab.rx_if, "rt123-rx");
+  EXPECT_EQ(lab.tx_addr, "198.18.0.1");
+  EXPECT_EQ(lab.rx_addr, "198.18.0.2");
+  EXPECT_TRUE(rt::valid_lab_name("rtcap"));
+  EXPECT_TRUE(rt::valid_lab_name("abcd1234"));
+  EXPECT_LE(rt::lab_names("abcd1234").tx_if.size(), 15u);
+  for (const char* bad : {"", "abcd12345", "RTCAP", "rt-1", "a b", "../x", "a;rm"})
+    EXPECT_FALSE(rt::valid_lab_name(bad)) << bad;
+  // Bad names are refused before anything runs (and before the root check).
+  EXPECT_FALSE(rt::lab_up("a;b").has_value());
+  EXPECT_FALSE(rt::lab_down("A").has_value());
+}
+
+TEST(Lab, EnterMissingNetnsIsAClearError) {
+  auto r = rt::enter_netns("rtcap-no-such-ns-xyz");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().find("rtcap-no-such-ns-xyz"), std::string::npos);
+  EXPECT_FALSE(rt::enter_netns("../etc").has_value());
+}
+
+#endif  // RTCAP_HAVE_CLI
