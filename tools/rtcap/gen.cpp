@@ -735,35 +735,52 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
   };
   auto o = std::make_shared<Opts>();
   gen->add_option("--streams", o->cfg.streams, "Number of streams; stream k goes to port + 2k")
+      ->type_name("N")
       ->capture_default_str()->check(CLI::Range(1, kMaxStreams));
-  gen->add_option("--ptime", o->ptime, "Packet time with unit: 1ms, 250us, 125us")->capture_default_str();
-  gen->add_option("--channels", o->cfg.channels, "Audio channels per stream")->capture_default_str();
-  gen->add_option("--sample-rate", o->cfg.sample_rate_hz, "Sample rate in Hz")->capture_default_str();
+  gen->add_option("--ptime", o->ptime, "Packet time with unit: 1ms, 250us, 125us")
+      ->type_name("TIME")->capture_default_str();
+  gen->add_option("--channels", o->cfg.channels, "Audio channels per stream")
+      ->type_name("N")->capture_default_str();
+  gen->add_option("--sample-rate", o->cfg.sample_rate_hz, "Sample rate in Hz")
+      ->type_name("HZ")->capture_default_str();
   gen->add_option("--bits", o->cfg.bits, "Bits per sample: 24 (L24, PT 97) or 16 (L16, PT 96)")
       ->capture_default_str()->check(CLI::IsMember({16, 24}));
   auto* payload = gen->add_option("--payload", o->payload,
-                                  "Raw UDP payload size in BYTES instead of RTP (first 8 bytes: packet index)");
+                                  "Raw UDP payload size in BYTES instead of RTP (first 8 bytes: packet index)")
+                      ->type_name("BYTES");
   auto* rate = gen->add_option("--rate", o->rate,
                                "Total packets per second over all streams (PPS); 0 = as fast as possible; "
-                               "default: streams / ptime");
+                               "default: streams / ptime")
+                   ->type_name("PPS");
   gen->add_option("--burst", o->cfg.burst, "Packets sent back to back per tick (same average rate)")
+      ->type_name("N")
       ->capture_default_str();
-  auto* secs = gen->add_option("--secs", o->secs, "Run time bound in seconds (default 5 when no --count)");
-  auto* count = gen->add_option("--count", o->count, "Total packets to produce over all streams (incl. --loss drops)");
+  auto* secs = gen->add_option("--secs", o->secs, "Run time bound in seconds (default 5 when no --count)")
+                   ->type_name("SECONDS");
+  auto* count = gen->add_option("--count", o->count, "Total packets to produce over all streams (incl. --loss drops)")
+                    ->type_name("PACKETS");
   gen->add_option("--dst", o->dst, "Destination ADDR:PORT in 198.18.0.0/15 (or 239.x with --allow-multicast)")
+      ->type_name("ADDR:PORT")
       ->capture_default_str();
-  gen->add_option("--src-port", o->cfg.src_port, "UDP source port for all streams (default: ephemeral)");
+  gen->add_option("--src-port", o->cfg.src_port, "UDP source port for all streams (default: ephemeral)")
+      ->type_name("PORT");
   gen->add_flag("--allow-multicast", o->cfg.allow_multicast, "Allow a 239.x.x.x multicast destination (TTL 1)");
-  gen->add_option("--netns", o->cfg.netns, "Network namespace to send from (e.g. rtcap-tx)");
+  gen->add_option("--netns", o->cfg.netns, "Network namespace to send from (e.g. rtcap-tx)")
+      ->type_name("NAME");
   gen->add_option("--loss", o->cfg.loss, "Probability 0..1 that a packet is dropped on purpose")
+      ->type_name("P")
       ->check(CLI::Range(0.0, 1.0));
   gen->add_option("--reorder", o->cfg.reorder, "Probability 0..1 that a packet is sent after its successor")
+      ->type_name("P")
       ->check(CLI::Range(0.0, 1.0));
-  gen->add_option("--seed", o->cfg.seed, "Seed for SSRCs, sequence starts, loss and reorder")->capture_default_str();
+  gen->add_option("--seed", o->cfg.seed, "Seed for SSRCs, sequence starts, loss and reorder")
+      ->type_name("N")->capture_default_str();
   auto* seq_start = gen->add_option("--seq-start", o->seq_start, "First RTP sequence number (default: random from seed)")
+                        ->type_name("SEQ")
                         ->check(CLI::Range(0, 65535));
-  gen->add_option("--truth", o->cfg.truth_path, "Write JSON lines naming each dropped/reordered packet to FILE");
-  gen->add_option("--json", o->cfg.json_path, "Write the report as JSON to FILE");
+  gen->add_option("--truth", o->cfg.truth_path, "Write JSON lines naming each dropped/reordered packet to FILE")
+      ->type_name("FILE");
+  gen->add_option("--json", o->cfg.json_path, "Write the report as JSON to FILE")->type_name("FILE");
   gen->add_flag("-q,--quiet", o->cfg.quiet, "No report line on stderr");
 
   gen->callback([o, payload, rate, secs, count, seq_start, &exit_code] {

@@ -393,6 +393,7 @@ CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
   const auto add_name = [&](CLI::App* sub) {
     sub->add_option("--name", *name,
                     "Lab name, 1-8 of [a-z0-9]: namespaces and veth ends are <name>-tx, <name>-rx")
+        ->type_name("NAME")
         ->capture_default_str();
   };
 

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what rtcap needs to build and test on Debian 12, only what is missing.
+set -euo pipefail
+packages=(cmake g++ make pkg-config libpcap-dev libcli11-dev libfmt-dev nlohmann-json3-dev
+  libgtest-dev libbenchmark-dev iproute2 tcpdump tshark procps)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root (apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

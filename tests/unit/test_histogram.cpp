@@ -1,0 +1,78 @@
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+#include <algorithm>
+
+#include "rtcap/histogram.hpp"
+
+using namespace rtcap;
+
+TEST(Histogram, SmallValuesAreExact) {
+  for (std::uint64_t v = 0; v < kHistogramSub; ++v) {
+    EXPECT_EQ(histogram_bucket_index(v), v);
+    EXPECT_EQ(histogram_bucket_lower(v), v);
+    EXPECT_EQ(histogram_bucket_upper(v), v);
+  }
+}
+
+TEST(Histogram, BucketsTileTheRangeWithBoundedError) {
+  // Consecutive buckets touch; every value lies in its bucket; width <= lower/32.
+  for (std::size_t i = 1; i < kHistogramBuckets; ++i) {
+    EXPECT_EQ(histogram_bucket_lower(i), histogram_bucket_upper(i - 1) + 1) << i;
+  }
+  std::mt19937_64 rng(1);
+  for (int k = 0; k < 100000; ++k) {
+    const std::uint64_t v = rng() >> (rng() % 64);
+    const std::size_t i = histogram_bucket_index(v);
+    ASSERT_LT(i, kHistogramBuckets);
+    ASSERT_LE(histogram_bucket_lower(i), v);
+    ASSERT_GE(histogram_bucket_upper(i), v);
+    if (v >= kHistogramSub) {
+      ASSERT_LE(histogram_bucket_upper(i) - histogram_bucket_lower(i),
+                histogram_bucket_lower(i) / kHistogramSub);
+    }
+  }
+  EXPECT_EQ(histogram_bucket_index(UINT64_MAX), kHistogramBuckets - 1);
+}
+
+TEST(Histogram, PercentilesWithinOneBucketOfExact) {
+  Histogram h;
+  std::vector<std::uint64_t> values;
+  std::mt19937_64 rng(2);
+  std::lognormal_distribution<double> dist(11.0, 1.5);  // ~60 us median, long tail, in ns
+  for (int i = 0; i < 200000; ++i) {
+    const auto v = static_cast<std::uint64_t>(dist(rng));
+    values.push_back(v);
+    h.record(v);
+  }
+  std::sort(values.begin(), values.end());
+  const HistogramData d = h.snapshot();
+  EXPECT_EQ(d.count, values.size());
+  EXPECT_EQ(d.min, values.front());
+  EXPECT_EQ(d.max, values.back());
+  for (double q : {0.5, 0.9, 0.99, 0.999}) {
+    const std::uint64_t exact = values[std::size_t(std::ceil(q * double(values.size()))) - 1];
+    const std::uint64_t got = d.percentile(q);
+    EXPECT_GE(got, exact) << q;
+    EXPECT_LE(double(got), double(exact) * (1.0 + 1.0 / kHistogramSub) + 1) << q;
+  }
+  EXPECT_EQ(d.percentile(1.0), values.back());
+}
+
+TEST(Histogram, EmptyAndMerge) {
+  HistogramData empty;
+  EXPECT_EQ(empty.percentile(0.99), 0u);
+  EXPECT_EQ(empty.mean(), 0.0);
+  Histogram a, b;
+  a.record(10);
+  a.record(1000);
+  b.record(5);
+  HistogramData m = a.snapshot();
+  m.merge(b.snapshot());
+  EXPECT_EQ(m.count, 3u);
+  EXPECT_EQ(m.min, 5u);
+  EXPECT_EQ(m.max, 1000u);
+  EXPECT_EQ(m.sum, 1015u);
+  EXPECT_EQ(m.percentile(0.5), 10u);
+}
