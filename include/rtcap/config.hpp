@@ -44,6 +44,13 @@ struct CaptureConfig {
   // pcap_dispatch carries several packets. 0 turns coalescing off.
   int coalesce_us = 0;
 
+  // Npcap only (Windows), applied after activation; other platforms say they do not apply.
+  // pcap_setmintocopy: the driver wakes the reader when this many bytes wait (-1: Npcap's
+  // default, 16,000 bytes; 0 in immediate mode).
+  int mintocopy_bytes = -1;
+  // pcap_setuserbuffer: the buffer one read fills (0: Npcap's default, 256,000 bytes).
+  int user_buffer_bytes = 0;
+
   // The hand-off between the capture thread and the consumer.
   std::size_t batch_packets = 1024;     // records per batch
   std::size_t batch_bytes = 256 * 1024;  // arena per batch (raised to snaplen + 16 if smaller)

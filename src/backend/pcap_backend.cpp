@@ -1,5 +1,7 @@
 #include "backend/pcap_backend.hpp"
 
+#include "backend/wait.hpp"
+
 #include <fmt/format.h>
 
 #include <utility>
@@ -166,6 +168,8 @@ Result<PcapHandle> open_live(const std::string& name, const CaptureConfig& confi
   if (status < 0) return std::unexpected(activate_error(name, status, p));
   if (status > 0) warnings.push_back(activate_warning(name, status, p));
 
+  if (auto r = apply_platform_options(p, name, config, warnings); !r)
+    return std::unexpected(r.error());
   h.info_.name = name;
   h.info_.linktype = pcap_datalink(p);
   h.info_.snaplen = pcap_snapshot(p);

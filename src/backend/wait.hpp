@@ -29,7 +29,17 @@ class ReadinessWaiter {
 
 }  // namespace rtcap::backend
 
+#include <string>
+#include <vector>
+
+#include "rtcap/config.hpp"
+
 namespace rtcap::backend {
+// Platform knobs applied after pcap_activate: Npcap's mintocopy and user buffer on Windows; on
+// other platforms a warning that they do not apply, naming what does.
+Result<void> apply_platform_options(pcap_t* p, const std::string& name,
+                                    const CaptureConfig& config,
+                                    std::vector<std::string>& warnings);
 // CPU time consumed by the calling thread, ns (a system call: call it per interval).
 std::int64_t thread_cpu_ns() noexcept;
 }  // namespace rtcap::backend

@@ -110,3 +110,20 @@ std::int64_t thread_cpu_ns() noexcept {
   return std::int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 }  // namespace rtcap::backend
+
+namespace rtcap::backend {
+Result<void> apply_platform_options(pcap_t*, const std::string& name, const CaptureConfig& config,
+                                    std::vector<std::string>& warnings) {
+  if (config.mintocopy_bytes >= 0)
+    warnings.push_back(fmt::format(
+        "{}: --mintocopy is Npcap-only (Windows) and does nothing here; on Linux the kernel hands "
+        "over a ring block when it is full or after --timeout-ms",
+        name));
+  if (config.user_buffer_bytes > 0)
+    warnings.push_back(fmt::format(
+        "{}: --user-buffer is Npcap-only (Windows) and does nothing here; on Linux libpcap reads "
+        "the mmap ring in place: size it with -B",
+        name));
+  return {};
+}
+}  // namespace rtcap::backend

@@ -1,10 +1,6 @@
 #include "capture_cmd.hpp"
 
 #include <pcap/pcap.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -14,41 +10,12 @@
 #include "exit_codes.hpp"
 #include "lab.hpp"
 #include "report.hpp"
+#include "signals.hpp"
 #include "rtcap/engine.hpp"
 #include "rtcap/writer.hpp"
 
 namespace rtcap::tool {
 namespace {
-
-// Signal handlers only set flags and ask the engine to stop (request_stop is async-signal-safe:
-// an atomic store and a write to an eventfd).
-std::atomic<Engine*> g_engine{nullptr};
-volatile std::sig_atomic_t g_stop = 0;
-volatile std::sig_atomic_t g_print_stats = 0;
-volatile std::sig_atomic_t g_flush = 0;
-
-extern "C" void on_stop_signal(int) {
-  g_stop = 1;
-  if (Engine* e = g_engine.load()) e->request_stop();
-}
-extern "C" void on_usr1(int) { g_print_stats = 1; }
-extern "C" void on_usr2(int) { g_flush = 1; }
-
-void install_signals() {
-  struct sigaction sa {};
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  sa.sa_handler = on_stop_signal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  sa.sa_handler = on_usr1;
-  sigaction(SIGUSR1, &sa, nullptr);
-  sa.sa_handler = on_usr2;
-  sigaction(SIGUSR2, &sa, nullptr);
-  // A closed output pipe must be an EPIPE we can report, not a silent death.
-  sa.sa_handler = SIG_IGN;
-  sigaction(SIGPIPE, &sa, nullptr);
-}
 
 int list_devices_cmd() {
   auto devices = list_devices();
@@ -98,7 +65,7 @@ void print_packets(const Batch& batch, const std::vector<InterfaceInfo>& infos) 
   for (PacketView p : batch) {
     const std::time_t secs = std::time_t(p.ts_ns / 1000000000);
     struct tm tm {};
-    localtime_r(&secs, &tm);
+    tm = *std::localtime(&secs);  // main thread only
     char clock[16];
     std::strftime(clock, sizeof clock, "%H:%M:%S", &tm);
     fmt::print("{}.{:09} {} length {} (captured {})\n", clock, p.ts_ns % 1000000000,
@@ -180,8 +147,8 @@ int run_capture(CaptureOptions& o) {
                o.config.timeout_ms, o.config.pool_batches, o.config.batch_packets,
                double(engine->pool_memory_bytes()) / double(1 << 20));
 
-  install_signals();
-  g_engine.store(engine.get());
+  install_capture_signals();
+  set_signal_target(engine.get());
   engine->start();
 
   int exit_code = kExitOk;
@@ -189,7 +156,7 @@ int run_capture(CaptureOptions& o) {
   CaptureStats previous = engine->stats();
   auto next_status = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (!engine->done()) {
-    if (g_stop) engine->request_stop();
+    if (stop_requested()) engine->request_stop();
     if (const Batch* batch = engine->next_batch(std::chrono::milliseconds(100))) {
       if (writing) {
         if (auto r = writer->write(*batch); !r) {
@@ -207,15 +174,12 @@ int run_capture(CaptureOptions& o) {
       }
       engine->release(batch);
     }
-    if (g_flush) {
-      g_flush = 0;
-      if (writing) (void)writer->flush();
-    }
+    if (take_flush_request() && writing) (void)writer->flush();
     const auto now = std::chrono::steady_clock::now();
-    if (g_print_stats || now >= next_status) {
+    const bool print_stats = take_print_stats_request();
+    if (print_stats || now >= next_status) {
       CaptureStats s = engine->stats();
-      if (g_print_stats) fmt::print(stderr, "{}", tcpdump_lines(s));
-      g_print_stats = 0;
+      if (print_stats) fmt::print(stderr, "{}", tcpdump_lines(s));
       if (now >= next_status) {
         if (!o.quiet) fmt::print(stderr, "rtcap: {}\n", status_line(s, previous));
         if (stats_json_file) stats_json_file << stats_json(s, false) << '\n' << std::flush;
@@ -224,7 +188,7 @@ int run_capture(CaptureOptions& o) {
       }
     }
   }
-  g_engine.store(nullptr);
+  set_signal_target(nullptr);
 
   const CaptureStats final_stats = engine->stats();
   if (writer) {

@@ -59,6 +59,11 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   app.add_option("--on-overflow", o.overflow_name,
                  "No free batch: drop (count it, capture never blocks; default) or block")
       ->check(CLI::IsMember({"drop", "block"}));
+  app.add_option("--mintocopy", c.mintocopy_bytes,
+                 "Npcap only: wake the reader when this many bytes wait (pcap_setmintocopy; "
+                 "Npcap default 16000)");
+  app.add_option("--user-buffer", c.user_buffer_bytes,
+                 "Npcap only: bytes one read can carry (pcap_setuserbuffer; Npcap default 256000)");
   app.add_option("filter", o.filter_words, "Filter expression (pcap-filter(7)), as in tcpdump");
 }
 

@@ -1,0 +1,132 @@
+// `rtcap bench`: the side-by-side benchmark. rtcap in each capture mode, and tcpdump when it is
+// installed, capture the same generated traffic in a lab of their own; one reader
+// (pcap_pipe_reader.hpp) measures every one of them the same way.
+//
+// One run = generator (rx of the lab's veth) + one capture program writing pcap to a pipe + the
+// reader on the other end of the pipe, all child processes, all bounded in time:
+//
+//   rtcap gen --netns L-tx ──veth──► [L-rx] capture -U -w - ──pipe──► rtcap bench-reader
+//
+// Runs are interleaved: every repetition runs every mode once, the mode order rotated by one
+// each repetition, so slow drifts of the machine (other load, thermal) spread over all modes.
+// The table shows, per mode, the median over repetitions of each column on its own.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rtcap/histogram.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace rtcap::tool {
+
+struct BenchConfig {
+  double secs = 10;          // generator run time per run
+  int repeat = 3;            // repetitions per (rate, mode)
+  double rate_pps = 100000;  // raw UDP rate, or RTP rate when given
+  bool rate_given = false;   // RTP: without --rate the rate is streams / ptime
+  std::size_t payload_bytes = 32;
+  bool rtp = false;          // --streams/--ptime given: RTP instead of raw UDP
+  int streams = 12;
+  std::string ptime = "125us";
+  bool sweep = false;
+  std::vector<double> sweep_rates;  // 0 = unpaced ("max")
+  std::vector<std::string> modes;   // empty: every mode available
+  std::string json_path;
+  std::string svg_path;
+  bool quiet = false;
+  // Time after the generator ends before the capture is stopped. tcpdump's default
+  // pcap timeout is 1000 ms, and with TPACKET_V3 a part-filled ring block is handed to user
+  // space only when that timeout expires: stopping sooner would cut tcpdump's last block off
+  // and count it as lost. 1.5 s covers it for every mode alike.
+  int drain_ms = 1500;
+  int pipe_bytes = 1 << 20;  // capture -> reader pipe (same for every mode)
+};
+
+// One capture program as the bench runs it.
+struct BenchMode {
+  std::string name;               // "naive", "dispatch", "dispatch-immediate", "tcpdump", ...
+  bool tcpdump = false;
+  std::vector<std::string> args;  // mode arguments after the common ones
+};
+
+// Every mode the bench knows, in table order; tcpdump's only when `tcpdump_available`.
+std::vector<BenchMode> bench_modes(bool tcpdump_available);
+
+struct BenchRun {
+  std::string mode;
+  double target_pps = 0;  // 0 = unpaced
+  int repetition = 0;     // 0-based
+  int position = 0;       // place of this mode in the repetition's (rotated) order
+  bool ok = false;        // ran to the end and every output was read
+  std::string error;      // why not
+  std::string command;    // the capture command line
+
+  // Generator (its --json report).
+  std::uint64_t sent = 0;
+  double achieved_pps = 0;
+  std::uint64_t send_errors = 0;
+  std::uint64_t pacing_p99_ns = 0;
+
+  // Reader.
+  std::uint64_t records = 0;   // every record the capture wrote
+  std::uint64_t captured = 0;  // records with a packet index (ours)
+  std::uint64_t unique = 0;
+  std::uint64_t duplicates = 0;
+  std::uint64_t missing_inside = 0;
+  std::uint64_t lost = 0;  // sent - unique (never below 0)
+  std::string timestamp_precision;
+  HistogramData latency_ns;  // delivery latency, capture timestamp -> reader read()
+
+  // Capture program.
+  std::uint64_t pcap_drops = 0;              // kernel (ps_drop) + interface (ps_ifdrop)
+  std::optional<std::uint64_t> app_drops;    // rtcap only: no free batch
+  std::optional<std::int64_t> capture_thread_cpu_ns;  // rtcap only: its capture thread
+  std::int64_t cpu_user_ns = 0;              // wait4 rusage of the capture process
+  std::int64_t cpu_sys_ns = 0;
+  int capture_exit = -1;
+  double cpu_ns_per_packet = 0;  // (user + sys) / records
+};
+
+// The medians of one (rate, mode) cell.
+struct BenchCell {
+  std::string mode;
+  double target_pps = 0;
+  int runs = 0;         // runs that completed
+  int failed_runs = 0;  // runs that did not
+  bool zero_loss = false;  // every run completed with lost == 0, pcap drops == 0, app drops == 0
+  double sent = 0, achieved_pps = 0, captured = 0, lost = 0, pcap_drops = 0, cpu_ns_per_packet = 0;
+  std::optional<double> app_drops;
+  double p50 = 0, p99 = 0, p999 = 0, max = 0;
+  HistogramData merged_latency;  // all runs' latencies together (for the CDF)
+};
+
+BenchCell summarise(const std::string& mode, double target_pps, const std::vector<const BenchRun*>& runs);
+
+// SVG, hand-written: latency CDF per mode (y in "nines"), and when sweeping, CPU per packet and
+// loss against rate.
+struct ChartSeries {
+  std::string name;
+  std::vector<std::pair<double, double>> points;
+};
+struct BenchChart {
+  std::string title;
+  std::string subtitle;
+  std::vector<ChartSeries> latency_cdf;  // (latency ns, cumulative fraction 0..1)
+  std::vector<ChartSeries> cpu_vs_rate;  // (achieved pps, CPU ns/packet); empty: not sweeping
+  std::vector<ChartSeries> loss_vs_rate; // (achieved pps, lost %)
+};
+std::string render_bench_svg(const BenchChart& chart);
+// CDF points of a histogram: one per non-empty bucket, (bucket upper edge capped at max, fraction).
+std::vector<std::pair<double, double>> cdf_points(const HistogramData& h);
+
+// Registers `bench` (and the hidden `bench-reader` it uses).
+CLI::App* add_bench_command(CLI::App& app, int& exit_code);
+
+}  // namespace rtcap::tool
