@@ -1,6 +1,7 @@
 #include "bench.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -77,6 +78,41 @@ std::string fmt_count(double v) {
 }
 
 std::string fmt_latency(double ns) { return format_duration_ns(static_cast<std::uint64_t>(std::llround(ns))); }
+
+// CPU time the whole machine spent in user, nice and system mode (/proc/stat, all CPUs), and
+// what this process and its reaped children used: the difference over a run is the CPU other
+// programs took while we measured (irq/softirq time is left out on both sides).
+struct CpuSample {
+  std::int64_t machine_ns = 0;
+  std::int64_t ours_ns = 0;
+  std::int64_t wall_ns = 0;
+};
+
+CpuSample cpu_sample() {
+  CpuSample c;
+  std::ifstream f("/proc/stat");
+  std::string label;
+  unsigned long long user = 0, nice = 0, system = 0;
+  if (f >> label >> user >> nice >> system) {
+    const long hz = sysconf(_SC_CLK_TCK);
+    c.machine_ns = static_cast<std::int64_t>((user + nice + system) * (1'000'000'000ull / static_cast<unsigned long long>(hz > 0 ? hz : 100)));
+  }
+  const auto tv = [](const timeval& t) { return std::int64_t(t.tv_sec) * 1'000'000'000 + std::int64_t(t.tv_usec) * 1000; };
+  rusage self{}, children{};
+  getrusage(RUSAGE_SELF, &self);
+  getrusage(RUSAGE_CHILDREN, &children);
+  c.ours_ns = tv(self.ru_utime) + tv(self.ru_stime) + tv(children.ru_utime) + tv(children.ru_stime);
+  c.wall_ns = bench::monotonic_ns();
+  return c;
+}
+
+// Other programs' CPU between two samples, as a share of one CPU (0.5 = half a core).
+double foreign_cpu_share(const CpuSample& a, const CpuSample& b) {
+  const double wall = double(b.wall_ns - a.wall_ns);
+  if (wall <= 0) return 0;
+  const double foreign = double((b.machine_ns - a.machine_ns) - (b.ours_ns - a.ours_ns));
+  return std::max(0.0, foreign / wall);
+}
 
 double loadavg1() {
   const std::string s = bench::read_text_file("/proc/loadavg");
@@ -188,7 +224,7 @@ std::string wait_ready(ChildProcess& capture, const std::string& err_path, const
   }
 }
 
-BenchRun run_once(const Context& ctx, const BenchMode& mode, double rate, int rep, int position, int serial) {
+BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, int rep, int position, int serial) {
   BenchRun run;
   run.mode = mode.name;
   run.target_pps = rate;
@@ -342,6 +378,14 @@ BenchRun run_once(const Context& ctx, const BenchMode& mode, double rate, int re
   return run;
 }
 
+// One run, and how much CPU other programs took meanwhile (every child is reaped by then).
+BenchRun run_once(const Context& ctx, const BenchMode& mode, double rate, int rep, int position, int serial) {
+  const CpuSample start = cpu_sample();
+  BenchRun run = run_once_inner(ctx, mode, rate, rep, position, serial);
+  run.foreign_cpu_share = foreign_cpu_share(start, cpu_sample());
+  return run;
+}
+
 nlohmann::json run_json(const BenchRun& r) {
   const HistogramData& h = r.latency_ns;
   nlohmann::json j{{"mode", r.mode},
@@ -370,6 +414,7 @@ nlohmann::json run_json(const BenchRun& r) {
                    {"capture_thread_cpu_ns",
                     r.capture_thread_cpu_ns ? nlohmann::json(*r.capture_thread_cpu_ns) : nlohmann::json(nullptr)},
                    {"timestamp_precision", r.timestamp_precision},
+                   {"foreign_cpu_share", r.foreign_cpu_share},
                    {"latency_ns",
                     {{"count", h.count},
                      {"min", h.min},
@@ -587,8 +632,21 @@ int run_bench(BenchConfig cfg) {
   const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   out += fmt::format("\nlatency = reader's CLOCK_REALTIME at read() - pcap record timestamp (tcpdump writes µs stamps, +<1 µs); "
                      "CPU = capture process user+sys (wait4) / records written; lost = sent - unique packet indexes read\n");
-  out += fmt::format("machine: {} CPUs, load average {:.2f} before, {:.2f} after{}\n", cpus, load_before, load_after,
-                     load_before > 0.5 ? " (the machine was busy before the bench started: numbers are noisy)" : "");
+  double foreign_max = 0, foreign_sum = 0;
+  for (const auto& r : runs) {
+    foreign_max = std::max(foreign_max, r.foreign_cpu_share);
+    foreign_sum += r.foreign_cpu_share;
+  }
+  const double foreign_mean = runs.empty() ? 0 : foreign_sum / double(runs.size());
+  // More than a fifth of a core taken by others in some run: on 2 CPUs that is enough to move
+  // the latency tail and the loss of the tighter modes.
+  const bool noisy = foreign_max > 0.2;
+  out += fmt::format("machine: {} CPUs; other programs used {:.0f}% of a CPU on average during the runs (worst run "
+                     "{:.0f}%){}; load average {:.2f} before, {:.2f} after\n",
+                     cpus, 100 * foreign_mean, 100 * foreign_max,
+                     noisy ? " - NOISY: other load competed with the bench, rerun on a quiet machine for clean numbers"
+                           : " - quiet",
+                     load_before, load_after);
   if (interrupt.interrupted()) out += "INTERRUPTED: results are partial\n";
   fmt::print("{}", out);
 
@@ -621,6 +679,9 @@ int run_bench(BenchConfig cfg) {
                         {"cpus", cpus},
                         {"loadavg_before", load_before},
                         {"loadavg_after", load_after},
+                        {"foreign_cpu_share_mean", foreign_mean},
+                        {"foreign_cpu_share_max", foreign_max},
+                        {"noisy", noisy},
                         {"libpcap", pcap_library_version()},
                         {"tcpdump", ctx.tcpdump}};
     nlohmann::json rj = nlohmann::json::array();
@@ -644,8 +705,10 @@ int run_bench(BenchConfig cfg) {
     BenchChart chart;
     chart.title = fmt::format("rtcap bench: {}", traffic);
     const double base_rate = rates.front();
-    chart.subtitle = fmt::format("latency CDF at {} pps, all {} repetition(s) of {} s merged; {} CPUs, load {:.2f}",
-                                 base_rate == 0 ? "max" : fmt_count(base_rate), cfg.repeat, cfg.secs, cpus, load_before);
+    chart.subtitle = fmt::format(
+        "latency CDF at {} pps, all {} repetition(s) of {} s merged; {} CPUs, other programs used {:.0f}% of a CPU "
+        "(worst run {:.0f}%)",
+        base_rate == 0 ? "max" : fmt_count(base_rate), cfg.repeat, cfg.secs, cpus, 100 * foreign_mean, 100 * foreign_max);
     for (const auto& m : modes)
       for (const auto& c : cells)
         if (c.mode == m.name && c.target_pps == base_rate) chart.latency_cdf.push_back({m.name, cdf_points(c.merged_latency)});

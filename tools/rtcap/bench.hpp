@@ -92,6 +92,8 @@ struct BenchRun {
   std::int64_t cpu_sys_ns = 0;
   int capture_exit = -1;
   double cpu_ns_per_packet = 0;  // (user + sys) / records
+  // CPU other programs used during this run, as a share of one CPU: the noise indicator.
+  double foreign_cpu_share = 0;
 };
 
 // The medians of one (rate, mode) cell.

@@ -1,7 +1,9 @@
 #include "capture_cmd.hpp"
 
 #include <pcap/pcap.h>
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <ctime>
 #include <fstream>
 
@@ -11,7 +13,11 @@
 #include "lab.hpp"
 #include "report.hpp"
 #include "signals.hpp"
+#include "rtcap/advisor.hpp"
+#include "rtcap/analysis.hpp"
 #include "rtcap/engine.hpp"
+#include "rtcap/latency_budget.hpp"
+#include "analysis/packet_parser.hpp"
 #include "rtcap/writer.hpp"
 
 namespace rtcap::tool {
@@ -59,18 +65,73 @@ int list_tstamp_types_cmd(const CaptureConfig& c) {
   return kExitOk;
 }
 
-// Without -w: one line per packet on stdout, time and length (as tcpdump -q -tttt would, less
-// the decoding).
+// Without -w: one line per packet on stdout, as tcpdump -n prints UDP ("IP a.p > b.q: UDP,
+// length n"); other packets get their length only.
 void print_packets(const Batch& batch, const std::vector<InterfaceInfo>& infos) {
+  std::string out;
   for (PacketView p : batch) {
     const std::time_t secs = std::time_t(p.ts_ns / 1000000000);
-    struct tm tm {};
-    tm = *std::localtime(&secs);  // main thread only
+    const struct tm tm = *std::localtime(&secs);  // the consumer thread only
     char clock[16];
     std::strftime(clock, sizeof clock, "%H:%M:%S", &tm);
-    fmt::print("{}.{:09} {} length {} (captured {})\n", clock, p.ts_ns % 1000000000,
-               infos.size() > 1 ? infos[p.interface].name : "", p.wire_len, p.bytes.size());
+    out += fmt::format("{}.{:09} ", clock, p.ts_ns % 1000000000);
+    if (infos.size() > 1) out += infos[p.interface].name + " ";
+    const analysis::ParsedPacket pp = analysis::parse_packet(
+        p.bytes.data(), p.bytes.size(), p.wire_len, infos[p.interface].linktype);
+    if (pp.cls == analysis::ParseClass::kUdp) {
+      IpAddress src, dst;
+      src.family = dst.family = pp.family;
+      const std::size_t n = pp.family == 4 ? 4 : 16;
+      std::copy_n(pp.src, n, src.bytes.begin());
+      std::copy_n(pp.dst, n, dst.bytes.begin());
+      out += fmt::format("{} {}.{} > {}.{}: UDP, length {}\n", pp.family == 4 ? "IP" : "IP6",
+                         src.to_string(), pp.src_port, dst.to_string(), pp.dst_port,
+                         pp.payload_len);
+    } else {
+      out += fmt::format("length {} (captured {})\n", p.wire_len, p.bytes.size());
+    }
   }
+  std::fwrite(out.data(), 1, out.size(), stdout);  // one write per batch
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+namespace {
+
+// Turns --latency-budget into settings before anything is opened; prints the plan.
+bool apply_latency_budget(CaptureOptions& o, std::int64_t& budget_ns) {
+  if (o.latency_budget.empty()) return true;
+  auto parsed = parse_duration_ns(o.latency_budget);
+  if (!parsed) {
+    fmt::print(stderr, "rtcap: --latency-budget: {}\n", parsed.error().message);
+    return false;
+  }
+  budget_ns = *parsed;
+  TrafficProfile traffic;
+  traffic.packets_per_second = o.expected_pps;
+  const LatencyPlan plan = plan_for_latency_budget(budget_ns, o.config, traffic);
+  o.config = plan.config;
+  if (!o.quiet) {
+    fmt::print(stderr, "rtcap: latency budget {}:\n", o.latency_budget);
+    for (std::string_view rest = plan.explanation; !rest.empty();) {
+      const auto nl = rest.find('\n');
+      fmt::print(stderr, "rtcap:   {}\n", rest.substr(0, nl));
+      rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    }
+  }
+  return true;
+}
+
+bool write_text_file(const std::string& path, const std::string& text, const char* what) {
+  std::ofstream f(path, std::ios::out | std::ios::trunc);
+  f << text << '\n';
+  if (!f) {
+    fmt::print(stderr, "rtcap: cannot write {} file '{}': check the directory and free space\n",
+               what, path);
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -88,6 +149,8 @@ int run_capture(CaptureOptions& o) {
   }
   if (o.list_devices) return list_devices_cmd();
   if (o.list_tstamp_types) return list_tstamp_types_cmd(o.config);
+  std::int64_t budget_ns = 0;
+  if (!apply_latency_budget(o, budget_ns)) return kExitUsage;
 
   auto opened = Engine::open(o.config);
   if (!opened) {
@@ -127,24 +190,37 @@ int run_capture(CaptureOptions& o) {
     }
   }
 
+  // The consumer thread (this one) owns the stream tracker and the advisor.
+  std::optional<StreamTracker> tracker;
+  std::vector<int> linktypes;
+  for (const auto& info : engine->interfaces()) linktypes.push_back(info.linktype);
+  if (o.streams) {
+    StreamTrackerConfig tc;
+    tc.default_clock_rate = o.clock_rate_hz;
+    tracker.emplace(tc);
+  }
+  AdvisorConfig advisor_config;
+  advisor_config.latency_budget_ns = budget_ns;
+  Advisor advisor(advisor_config);
+  std::uint64_t previous_stream_loss = 0;
+
   for (const auto& info : engine->interfaces()) {
+    const char* name = pcap_datalink_val_to_name(info.linktype);
+    const char* description = pcap_datalink_val_to_description(info.linktype);
     fmt::print(stderr, "rtcap: {} {}, link-type {} ({}), snapshot length {} bytes\n",
                o.config.read_file.empty() ? "listening on" : "reading from", info.name,
-               pcap_datalink_val_to_name(info.linktype) ? pcap_datalink_val_to_name(info.linktype)
-                                                        : "?",
-               pcap_datalink_val_to_description(info.linktype)
-                   ? pcap_datalink_val_to_description(info.linktype)
-                   : "?",
-               info.snaplen);
+               name ? name : "?", description ? description : "?", info.snaplen);
   }
   const CaptureStats initial = engine->stats();
   if (o.config.read_file.empty())
     fmt::print(stderr,
-               "rtcap: mode {}{}, kernel buffer {} KiB, timeout {} ms, pool {} batches x {} "
+               "rtcap: mode {}{}, kernel buffer {} KiB, timeout {} ms{}, pool {} batches x {} "
                "packets = {:.1f} MiB\n",
                o.mode_name, o.config.immediate_mode ? " (immediate)" : "",
                initial.interfaces.empty() ? 0 : initial.interfaces.front().buffer_bytes / 1024,
-               o.config.timeout_ms, o.config.pool_batches, o.config.batch_packets,
+               o.config.timeout_ms,
+               o.config.coalesce_us ? fmt::format(", coalesce {} us", o.config.coalesce_us) : "",
+               o.config.pool_batches, o.config.batch_packets,
                double(engine->pool_memory_bytes()) / double(1 << 20));
 
   install_capture_signals();
@@ -169,9 +245,10 @@ int run_capture(CaptureOptions& o) {
           }
           engine->request_stop();
         }
-      } else if (!writer) {
+      } else if (!writer && !o.streams) {
         print_packets(*batch, engine->interfaces());
       }
+      if (tracker) tracker->add(*batch, linktypes);
       engine->release(batch);
     }
     if (take_flush_request() && writing) (void)writer->flush();
@@ -181,7 +258,23 @@ int run_capture(CaptureOptions& o) {
       CaptureStats s = engine->stats();
       if (print_stats) fmt::print(stderr, "{}", tcpdump_lines(s));
       if (now >= next_status) {
-        if (!o.quiet) fmt::print(stderr, "rtcap: {}\n", status_line(s, previous));
+        AdvisorInput input;
+        input.stats = s;
+        input.config = o.config;
+        std::string stream_note;
+        if (tracker) {
+          const TrackerSnapshot snap = tracker->snapshot();
+          const std::uint64_t loss = total_sequence_loss(snap);
+          input.streams = StreamIntervalInfo{loss - std::min(loss, previous_stream_loss), 0, {}};
+          previous_stream_loss = loss;
+          const LossAttribution a = attribute_loss(loss, s);
+          stream_note = fmt::format(" | streams {} lost {} (capture <= {}, before capture >= {})",
+                                    snap.totals.streams_active, loss, a.dropped_by_capture_max,
+                                    a.lost_before_capture_min);
+        }
+        if (!o.quiet) fmt::print(stderr, "rtcap: {}{}\n", status_line(s, previous), stream_note);
+        for (const Advice& a : advisor.update(input))
+          if (!o.quiet) fmt::print(stderr, "rtcap: advice [{}] {}: {}\n", a.id, a.trigger, a.change);
         if (stats_json_file) stats_json_file << stats_json(s, false) << '\n' << std::flush;
         previous = std::move(s);
         next_status += std::chrono::seconds(1);
@@ -192,7 +285,8 @@ int run_capture(CaptureOptions& o) {
 
   const CaptureStats final_stats = engine->stats();
   if (writer) {
-    if (writing) (void)writer->write_interface_stats(
+    if (writing)
+      (void)writer->write_interface_stats(
           final_stats, std::chrono::duration_cast<std::chrono::nanoseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count());
@@ -205,7 +299,30 @@ int run_capture(CaptureOptions& o) {
     fmt::print(stderr, "rtcap: {}\n", failure->message);
     exit_code = kExitRuntime;
   }
-  fmt::print(stderr, "{}", summary(final_stats));
+  fmt::print(stderr, "{}", summary(final_stats, o.config.read_file.empty()));
+  if (tracker) {
+    const TrackerSnapshot snap = tracker->snapshot();
+    fmt::print("{}", format_stream_table(snap));
+    fmt::print(stderr, "{}\n", attribute_loss(total_sequence_loss(snap), final_stats).text);
+    if (!o.streams_json_path.empty() &&
+        !write_text_file(o.streams_json_path, to_json(snap), "--streams-json"))
+      exit_code = kExitRuntime;
+  }
+  if (budget_ns > 0 && final_stats.latency_ns.count > 0) {
+    const bool met = budget_met(final_stats.latency_ns, budget_ns);
+    fmt::print(stderr, "latency budget {}: {} (p99 {})\n", o.latency_budget,
+               met ? "met" : "NOT met", format_duration_ns(final_stats.latency_ns.percentile(0.99)));
+  }
+  // One more look with the final totals, then every rule that fired.
+  AdvisorInput last;
+  last.stats = final_stats;
+  last.config = o.config;
+  (void)advisor.update(last);
+  const std::vector<Advice> advice = advisor.summary();
+  if (!advice.empty()) fmt::print(stderr, "{}", format_advice(advice));
+  if (!o.advice_json_path.empty() &&
+      !write_text_file(o.advice_json_path, to_json(advice), "--advice-json"))
+    exit_code = kExitRuntime;
   if (stats_json_file) stats_json_file << stats_json(final_stats, true) << '\n' << std::flush;
   return exit_code;
 }

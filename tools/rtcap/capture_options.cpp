@@ -64,6 +64,19 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
                  "Npcap default 16000)");
   app.add_option("--user-buffer", c.user_buffer_bytes,
                  "Npcap only: bytes one read can carry (pcap_setuserbuffer; Npcap default 256000)");
+  app.add_flag("--streams", o.streams,
+               "Track every UDP flow and RTP stream: loss, duplicates, reordering, jitter, "
+               "one-way delay; print the table at the end");
+  app.add_option("--streams-json", o.streams_json_path,
+                 "Write the final stream table to this file as JSON (implies --streams)");
+  app.add_option("--clock-rate", o.clock_rate_hz, "RTP clock rate in Hz for jitter (default 48000)");
+  app.add_option("--advice-json", o.advice_json_path,
+                 "Write the tuning advice that fired to this file as JSON");
+  app.add_option("--latency-budget", o.latency_budget,
+                 "Choose timeout, immediate mode, ring size and coalescing to deliver within this "
+                 "delay (e.g. 250us, 2ms) at the lowest CPU; the summary says if it was met");
+  app.add_option("--expected-pps", o.expected_pps,
+                 "Packet rate the latency budget plans for (default 100000)");
   app.add_option("filter", o.filter_words, "Filter expression (pcap-filter(7)), as in tcpdump");
 }
 
@@ -74,6 +87,7 @@ std::string finish_capture_options(CaptureOptions& o) {
   c.precision = o.precision_name == "micro" ? TimestampPrecision::kMicro : TimestampPrecision::kNano;
   c.mode = o.mode_name == "naive" ? CaptureMode::kNaive : CaptureMode::kDispatch;
   c.overflow = o.overflow_name == "block" ? OverflowPolicy::kBlock : OverflowPolicy::kDrop;
+  if (!o.streams_json_path.empty()) o.streams = true;
   if (o.write_path.size() > 7 && o.write_path.ends_with(".pcapng")) o.pcapng = true;
   if (o.list_devices || o.list_tstamp_types) return {};
   if (c.interfaces.empty() && c.read_file.empty())

@@ -2,6 +2,7 @@
 // tcpdump has them). The golden --help test and docs/rtcap.1 are checked against this table.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,14 @@ struct CaptureOptions {
   std::string precision_name = "nano";    // --time-stamp-precision
   std::string mode_name = "dispatch";     // --mode
   std::string overflow_name = "drop";     // --on-overflow
+
+  // Analysis and advice (issue "Where did the packets go?").
+  bool streams = false;                   // --streams: per-stream table (RTP/UDP)
+  std::string streams_json_path;          // --streams-json
+  std::uint32_t clock_rate_hz = 48000;    // --clock-rate: RTP clock for jitter
+  std::string advice_json_path;           // --advice-json
+  std::string latency_budget;             // --latency-budget 250us
+  double expected_pps = 100000;           // --expected-pps, for the budget planner
 };
 
 // Declares every capture option on `app` (the top level of the rtcap command).

@@ -38,8 +38,9 @@ std::string tcpdump_lines(const CaptureStats& s) {
                      s.packets_captured, s.received(), s.kernel_dropped());
 }
 
-std::string summary(const CaptureStats& s) {
+std::string summary(const CaptureStats& s, bool live) {
   const auto& lat = s.latency_ns;
+  if (!live) return fmt::format("{} packets read\n", s.packets_captured);
   std::string out = tcpdump_lines(s);
   out += fmt::format("{} packets dropped by interface\n", s.interface_dropped());
   out += fmt::format("{} packets dropped by rtcap (consumer behind, no free batch)\n",

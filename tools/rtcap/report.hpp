@@ -13,8 +13,9 @@ std::string format_duration_ns(std::uint64_t ns);  // "850 ns", "12.3 us", "4.05
 std::string status_line(const CaptureStats& now, const CaptureStats& previous);
 // tcpdump's SIGUSR1/exit lines: captured, received by filter, dropped by kernel.
 std::string tcpdump_lines(const CaptureStats& s);
-// Multi-line final summary (tcpdump's lines first, then ours).
-std::string summary(const CaptureStats& s);
+// Multi-line final summary (tcpdump's lines first, then ours). `live`: false for -r, which has
+// no kernel counters and no delivery delay worth reporting.
+std::string summary(const CaptureStats& s, bool live);
 // One JSON object (one line), for --stats-json.
 std::string stats_json(const CaptureStats& s, bool final);
 
