@@ -8,17 +8,20 @@
 //   went down) that the wait must not exceed; it is asked again before every wait.
 // - A readable fd does not promise packets: pcap_dispatch may return 0.
 #include <sys/epoll.h>
+#include <sys/utsname.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "backend/wait.hpp"
+#include "rtcap/latency_budget.hpp"
 
 namespace rtcap::backend {
 namespace {
@@ -127,3 +130,13 @@ Result<void> apply_platform_options(pcap_t*, const std::string& name, const Capt
   return {};
 }
 }  // namespace rtcap::backend
+
+namespace rtcap {
+int host_v3_retire_hz() noexcept {
+  struct utsname u {};
+  int major = 0, minor = 0;
+  if (uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return 250;
+  if (major > 6 || (major == 6 && minor >= 18)) return 1000;  // hrtimer: see the header
+  return 250;  // Debian 12 and most distributions build with CONFIG_HZ=250
+}
+}  // namespace rtcap

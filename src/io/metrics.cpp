@@ -373,6 +373,15 @@ std::string to_text(const sockaddr_storage& a) {
   return fmt::format("{}:{}", buf, ntohs(v4->sin_port));
 }
 
+// Reads what the client sent beyond its request (bounded) before closing: closing a socket with
+// unread data makes the kernel send RST, and the client could lose the response we just wrote.
+void close_client(int fd) {
+  char scratch[4096];
+  for (int i = 0; i < 16 && ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; ++i) {
+  }
+  ::close(fd);
+}
+
 struct Client {
   int fd = -1;
   Clock::time_point deadline;
@@ -538,7 +547,7 @@ struct MetricsServer::Impl {
         else if (c.writing && (rev & (POLLOUT | POLLHUP))) keep = on_writable(c);
         if (keep && now >= c.deadline) keep = false;  // too slow: give the slot back
         if (keep) kept.push_back(std::move(c));
-        else ::close(c.fd);
+        else close_client(c.fd);
       }
       clients = std::move(kept);
       if (ready > 0 && room && (fds[1].revents & POLLIN)) {

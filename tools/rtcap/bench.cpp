@@ -623,9 +623,15 @@ int run_bench(BenchConfig cfg) {
         if (c.zero_loss) best = std::max(best, reached);
         else if (first_loss < 0) first_loss = reached;
       }
-      out += fmt::format("  {:<20} {}{}\n", m.name, best < 0 ? "none" : fmt_count(best) + " pps",
-                         first_loss < 0 ? "" : fmt::format("   (first loss at {} pps)", fmt_count(first_loss)));
+      // Zero loss at the unpaced step means the generator, not the capture, set the ceiling.
+      bool max_clean = false;
+      for (const auto& c : cells)
+        if (c.mode == m.name && c.target_pps == 0 && c.zero_loss) max_clean = true;
+      out += fmt::format("  {:<20} {}{}{}\n", m.name, best < 0 ? "none" : fmt_count(best) + " pps",
+                         first_loss < 0 ? "" : fmt::format("   (first loss at {} pps)", fmt_count(first_loss)),
+                         max_clean ? "   (no loss even unpaced: the generator's ceiling, not the capture's)" : "");
       sweep_json[m.name] = {{"highest_zero_loss_pps", best < 0 ? nlohmann::json(nullptr) : nlohmann::json(best)},
+                            {"limited_by_generator", max_clean},
                             {"first_loss_pps", first_loss < 0 ? nlohmann::json(nullptr) : nlohmann::json(first_loss)}};
     }
   }
@@ -663,7 +669,7 @@ int run_bench(BenchConfig cfg) {
     j["settings"] = {{"secs", cfg.secs},
                      {"repeat", cfg.repeat},
                      {"traffic", cfg.rtp ? "rtp" : "udp"},
-                     {"payload_bytes", cfg.payload_bytes},
+                     {"payload_bytes", cfg.rtp ? nlohmann::json(nullptr) : nlohmann::json(cfg.payload_bytes)},
                      {"streams", cfg.rtp ? nlohmann::json(cfg.streams) : nlohmann::json(nullptr)},
                      {"ptime", cfg.rtp ? nlohmann::json(cfg.ptime) : nlohmann::json(nullptr)},
                      {"rates_pps", rates},

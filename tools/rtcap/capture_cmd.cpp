@@ -110,6 +110,7 @@ bool apply_latency_budget(CaptureOptions& o, std::int64_t& budget_ns) {
   budget_ns = *parsed;
   TrafficProfile traffic;
   traffic.packets_per_second = o.expected_pps;
+  traffic.hz = host_v3_retire_hz();
   const LatencyPlan plan = plan_for_latency_budget(budget_ns, o.config, traffic);
   o.config = plan.config;
   if (!o.quiet) {
@@ -201,6 +202,7 @@ int run_capture(CaptureOptions& o) {
   }
   AdvisorConfig advisor_config;
   advisor_config.latency_budget_ns = budget_ns;
+  advisor_config.hz = host_v3_retire_hz();
   Advisor advisor(advisor_config);
   std::uint64_t previous_stream_loss = 0;
 
