@@ -143,8 +143,16 @@ bool CaptureEngine::acquire_batch() noexcept {
 bool CaptureEngine::publish_current(bool force) noexcept {
   if (!current_ || current_->empty()) return false;
   // While the consumer still has a batch waiting, keep filling this one: fewer, fuller batches
-  // when the consumer is slow, and no added delay when it keeps up.
-  if (!force && !filled_.empty()) return false;
+  // when the consumer is slow, and no added delay when it keeps up. holding_ and the consumer's
+  // check in next_batch form a Dekker pair (seq_cst store, fence, load on both sides): either we
+  // see the ring empty, or the consumer sees holding_ and wakes us, so a held batch never waits
+  // for the next kernel wake-up.
+  if (!force) {
+    holding_.store(true, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (!filled_.empty()) return false;
+  }
+  holding_.store(false, std::memory_order_relaxed);
   (void)filled_.try_push(current_);  // cannot fail: filled_ holds the whole pool
   current_ = nullptr;
   consumer_bell_.ring();
@@ -185,12 +193,9 @@ void CaptureEngine::run_dispatch() {
            counters_.packets.load(std::memory_order_relaxed) >= std::uint64_t(config_.max_packets);
   };
   while (!stop_requested_.load(std::memory_order_relaxed)) {
-    // A batch kept back for a busy consumer is looked at again soon; otherwise sleep until the
-    // kernel says a handle is ready or the next statistics read is due.
-    const std::int64_t now = realtime_ns();
-    const bool holding = current_ && !current_->empty();
-    const auto wait = holding ? microseconds(100)
-                              : microseconds(std::max<std::int64_t>(0, next_stats_ns - now) / 1000);
+    // Sleep until the kernel says a handle is ready, the consumer wants a held batch, or the
+    // next statistics read is due.
+    const auto wait = microseconds(std::max<std::int64_t>(0, next_stats_ns - realtime_ns()) / 1000);
     const backend::WaitResult woke = waiter_->wait(wait);
     bump(counters_.wakeups);
     if (woke == backend::WaitResult::kReady && config_.coalesce_us > 0)
@@ -293,6 +298,9 @@ const Batch* CaptureEngine::next_batch(std::chrono::microseconds wait) {
     return next_naive_batch(wait);
   Batch* batch = nullptr;
   if (!filled_.try_pop(batch)) {
+    // Running dry while the capture thread holds a batch back for us: ask for it.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (holding_.load(std::memory_order_seq_cst) && waiter_) waiter_->wake();
     consumer_bell_.wait_for([this] { return !filled_.empty() || capture_done_.load(); }, wait);
     if (!filled_.try_pop(batch)) return nullptr;
   }

@@ -98,6 +98,9 @@ class CaptureEngine final : public Engine {
   Doorbell producer_bell_;   // rung when free_ gains a batch (block policy)
   std::size_t pool_memory_bytes_ = 0;
   Batch* current_ = nullptr;  // capture thread only
+  // The capture thread holds a filled batch back while the consumer is busy; the consumer wakes
+  // it through the waiter when it runs dry (see publish_current and next_batch).
+  std::atomic<bool> holding_{false};
 
   std::thread thread_;
   std::atomic<bool> stop_requested_{false};
