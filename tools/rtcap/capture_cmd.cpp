@@ -11,12 +11,14 @@
 
 #include "exit_codes.hpp"
 #include "lab.hpp"
+#include "privileges.hpp"
 #include "report.hpp"
 #include "signals.hpp"
 #include "rtcap/advisor.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/engine.hpp"
 #include "rtcap/latency_budget.hpp"
+#include "rtcap/metrics.hpp"
 #include "analysis/packet_parser.hpp"
 #include "rtcap/writer.hpp"
 
@@ -161,6 +163,26 @@ int run_capture(CaptureOptions& o) {
   std::unique_ptr<Engine> engine = std::move(*opened);
   for (const auto& w : engine->warnings()) fmt::print(stderr, "rtcap: warning: {}\n", w);
 
+  std::unique_ptr<MetricsServer> metrics;
+  if (!o.metrics_listen.empty()) {
+    MetricsOptions mo;
+    mo.allow_any_address = o.metrics_any_address;
+    auto m = MetricsServer::start(o.metrics_listen, mo);
+    if (!m) {
+      fmt::print(stderr, "rtcap: {}\n", m.error().message);
+      return exit_code_for(m.error().code);
+    }
+    metrics = std::move(*m);
+    fmt::print(stderr, "rtcap: metrics at http://{}/metrics\n", metrics->address());
+  }
+  // Everything privileged is open: from here on, the files are written as the -Z user.
+  if (!o.drop_to_user.empty()) {
+    if (auto r = drop_privileges(o.drop_to_user); !r) {
+      fmt::print(stderr, "rtcap: {}\n", r.error().message);
+      return kExitSetup;
+    }
+  }
+
   std::unique_ptr<CaptureWriter> writer;
   if (!o.write_path.empty()) {
     WriterOptions wo;
@@ -264,19 +286,24 @@ int run_capture(CaptureOptions& o) {
         input.stats = s;
         input.config = o.config;
         std::string stream_note;
+        std::optional<TrackerSnapshot> snap;
         if (tracker) {
-          const TrackerSnapshot snap = tracker->snapshot();
-          const std::uint64_t loss = total_sequence_loss(snap);
+          snap = tracker->snapshot();
+          const std::uint64_t loss = total_sequence_loss(*snap);
           input.streams = StreamIntervalInfo{loss - std::min(loss, previous_stream_loss), 0, {}};
           previous_stream_loss = loss;
           const LossAttribution a = attribute_loss(loss, s);
           stream_note = fmt::format(" | streams {} lost {} (capture <= {}, before capture >= {})",
-                                    snap.totals.streams_active, loss, a.dropped_by_capture_max,
+                                    snap->totals.streams_active, loss, a.dropped_by_capture_max,
                                     a.lost_before_capture_min);
         }
         if (!o.quiet) fmt::print(stderr, "rtcap: {}{}\n", status_line(s, previous), stream_note);
         for (const Advice& a : advisor.update(input))
           if (!o.quiet) fmt::print(stderr, "rtcap: advice [{}] {}: {}\n", a.id, a.trigger, a.change);
+        if (metrics) {
+          const std::vector<Advice> active = advisor.active();
+          metrics->publish(s, snap ? &*snap : nullptr, &active);
+        }
         if (stats_json_file) stats_json_file << stats_json(s, false) << '\n' << std::flush;
         previous = std::move(s);
         next_status += std::chrono::seconds(1);

@@ -77,6 +77,13 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
                  "delay (e.g. 250us, 2ms) at the lowest CPU; the summary says if it was met");
   app.add_option("--expected-pps", o.expected_pps,
                  "Packet rate the latency budget plans for (default 100000)");
+  app.add_option("-Z,--relinquish-privileges", o.drop_to_user,
+                 "After opening the interfaces, drop root and run as this user (as tcpdump -Z)");
+  app.add_option("--metrics-listen", o.metrics_listen,
+                 "Serve Prometheus metrics at http://ADDR:PORT/metrics (loopback only unless "
+                 "--metrics-allow-any-address), e.g. 127.0.0.1:9464");
+  app.add_flag("--metrics-allow-any-address", o.metrics_any_address,
+               "Let --metrics-listen bind a non-loopback address");
   app.add_option("filter", o.filter_words, "Filter expression (pcap-filter(7)), as in tcpdump");
 }
 

@@ -36,6 +36,11 @@ struct CaptureOptions {
   std::string advice_json_path;           // --advice-json
   std::string latency_budget;             // --latency-budget 250us
   double expected_pps = 100000;           // --expected-pps, for the budget planner
+
+  // Running for weeks.
+  std::string drop_to_user;               // -Z: drop root after opening, as tcpdump does
+  std::string metrics_listen;             // --metrics-listen 127.0.0.1:9464
+  bool metrics_any_address = false;       // --metrics-allow-any-address
 };
 
 // Declares every capture option on `app` (the top level of the rtcap command).
