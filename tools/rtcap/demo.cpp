@@ -1,6 +1,7 @@
 #include "demo.hpp"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -117,8 +118,19 @@ struct LiveView {
       fmt::print(stderr, "rtcap demo: {}\n", status);
       return;
     }
-    std::string block = status + "\n" + format_stream_table(snap);
-    const int lines = static_cast<int>(std::count(block.begin(), block.end(), '\n'));
+    // Lines wider than the terminal would wrap and break the in-place redraw: cut them.
+    winsize ws{};
+    const std::size_t width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col - 1 : 1000;
+    std::string block;
+    int lines = 0;
+    const std::string text = status + "\n" + format_stream_table(snap);
+    for (std::size_t pos = 0; pos < text.size();) {
+      std::size_t end = text.find('\n', pos);
+      if (end == std::string::npos) end = text.size();
+      block += text.substr(pos, std::min(end - pos, width)) + "\n";
+      ++lines;
+      pos = end + 1;
+    }
     // Redraw in place: back to the first line of the previous block, clear to the end.
     if (lines_drawn) fmt::print(stderr, "\x1b[{}F\x1b[J", lines_drawn);
     fmt::print(stderr, "{}", block);

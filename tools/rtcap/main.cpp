@@ -7,6 +7,8 @@
 #ifdef _WIN32
 #include "npcap_loader_windows.hpp"
 #else
+#include "bench.hpp"
+#include "demo.hpp"
 #include "gen.hpp"
 #include "lab.hpp"
 #endif
@@ -32,6 +34,8 @@ int main(int argc, char** argv) {
 #ifndef _WIN32  // network namespaces, veth, sendmmsg: Linux only (docs/WINDOWS.md)
   add_lab_command(app, exit_code);
   add_gen_command(app, exit_code);
+  add_bench_command(app, exit_code);
+  add_demo_command(app, exit_code);
 #endif
   try {
     app.parse(argc, argv);
