@@ -40,6 +40,9 @@ namespace rtcap::backend {
 Result<void> apply_platform_options(pcap_t* p, const std::string& name,
                                     const CaptureConfig& config,
                                     std::vector<std::string>& warnings);
+// Called once on the capture thread before it starts: on Linux, timer slack of 1 us (the default
+// 50 us would stretch a --coalesce-us window and the readiness wait).
+void prepare_capture_thread() noexcept;
 // CPU time consumed by the calling thread, ns (a system call: call it per interval).
 std::int64_t thread_cpu_ns() noexcept;
 }  // namespace rtcap::backend

@@ -8,6 +8,7 @@
 //   went down) that the wait must not exceed; it is asked again before every wait.
 // - A readable fd does not promise packets: pcap_dispatch may return 0.
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/utsname.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -107,6 +108,12 @@ Result<std::unique_ptr<ReadinessWaiter>> ReadinessWaiter::create(std::span<pcap_
 }  // namespace rtcap::backend
 
 namespace rtcap::backend {
+void prepare_capture_thread() noexcept {
+#ifdef PR_SET_TIMERSLACK
+  (void)prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);  // ns; per thread
+#endif
+}
+
 std::int64_t thread_cpu_ns() noexcept {
   struct timespec ts {};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);

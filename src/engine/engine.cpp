@@ -77,6 +77,7 @@ void CaptureEngine::start() {
   if (thread_.joinable()) return;
   start_ns_ = realtime_ns();
   thread_ = std::thread([this] {
+    backend::prepare_capture_thread();
     if (!config_.read_file.empty()) run_file();
     else if (config_.mode == CaptureMode::kNaive) run_naive();
     else run_dispatch();
@@ -192,14 +193,24 @@ void CaptureEngine::run_dispatch() {
     return config_.max_packets > 0 &&
            counters_.packets.load(std::memory_order_relaxed) >= std::uint64_t(config_.max_packets);
   };
+  // Coalescing (immediate mode, --coalesce-us W): once traffic flows, stop waiting on the fd,
+  // which wakes us per packet, and drain every W instead, until a drain finds nothing. One timer
+  // wake-up per W carries W x rate packets; idle, we block on the fd again (as NAPI does).
+  const auto window = microseconds(config_.coalesce_us);
+  bool polling = false;
   while (!stop_requested_.load(std::memory_order_relaxed)) {
-    // Sleep until the kernel says a handle is ready, the consumer wants a held batch, or the
-    // next statistics read is due.
-    const auto wait = microseconds(std::max<std::int64_t>(0, next_stats_ns - realtime_ns()) / 1000);
-    const backend::WaitResult woke = waiter_->wait(wait);
+    if (polling) {
+      std::this_thread::sleep_for(window);
+    } else {
+      // Sleep until the kernel says a handle is ready, the consumer wants a held batch, or the
+      // next statistics read is due.
+      const auto wait =
+          microseconds(std::max<std::int64_t>(0, next_stats_ns - realtime_ns()) / 1000);
+      if (waiter_->wait(wait) == backend::WaitResult::kReady && window.count() > 0)
+        std::this_thread::sleep_for(window);
+    }
     bump(counters_.wakeups);
-    if (woke == backend::WaitResult::kReady && config_.coalesce_us > 0)
-      std::this_thread::sleep_for(microseconds(config_.coalesce_us));
+    const std::uint64_t before = counters_.packets.load(std::memory_order_relaxed);
     if (!dispatch_all()) {
       publish_current(true);
       finish(StopReason::kFailed);
@@ -210,6 +221,7 @@ void CaptureEngine::run_dispatch() {
       finish(StopReason::kCountReached);
       return;
     }
+    polling = window.count() > 0 && counters_.packets.load(std::memory_order_relaxed) > before;
     publish_current(false);
     if (realtime_ns() >= next_stats_ns) {
       refresh_stats();
