@@ -1,0 +1,103 @@
+// The command line is declared in one place (tools/rtcap/capture_options.cpp + cli.cpp). These
+// tests keep it honest: the --help text is golden, the man page names every option, and parsing
+// gives what tcpdump users expect.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#ifdef RTCAP_HAVE_CLI
+#include "capture_options.hpp"
+#include "cli.hpp"
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+rtcap::tool::CaptureOptions parse(std::vector<std::string> args) {
+  auto cli = rtcap::tool::make_cli();
+  std::vector<const char*> argv{"rtcap"};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  cli->app->parse(int(argv.size()), const_cast<char**>(argv.data()));
+  rtcap::tool::CaptureOptions o = cli->capture;
+  EXPECT_EQ(rtcap::tool::finish_capture_options(o), "");
+  return o;
+}
+
+}  // namespace
+
+// Regenerate after an intended change: build/tools/rtcap/rtcap --help > tests/unit/golden/help.txt
+TEST(Cli, HelpTextIsGolden) {
+  auto cli = rtcap::tool::make_cli();
+  const std::string golden = read_file(RTCAP_SOURCE_DIR "/tests/unit/golden/help.txt");
+  ASSERT_FALSE(golden.empty()) << "tests/unit/golden/help.txt missing";
+  EXPECT_EQ(cli->app->help(), golden)
+      << "rtcap --help changed: update tests/unit/golden/help.txt and docs/rtcap.1 together";
+}
+
+TEST(Cli, ManPageNamesEveryOption) {
+  auto cli = rtcap::tool::make_cli();
+  const std::string man = read_file(RTCAP_SOURCE_DIR "/docs/rtcap.1");
+  ASSERT_FALSE(man.empty()) << "docs/rtcap.1 missing";
+  for (const CLI::Option* opt : cli->app->get_options()) {
+    for (const std::string& name : opt->get_lnames()) {
+      if (name == "help") continue;
+      // groff escapes '-' as '\-'.
+      const std::string escaped = "\\-\\-" + std::regex_replace(name, std::regex("-"), "\\-");
+      EXPECT_NE(man.find(escaped), std::string::npos) << "docs/rtcap.1 lacks --" << name;
+    }
+  }
+  for (const CLI::App* sub : cli->app->get_subcommands([](const CLI::App*) { return true; })) {
+    if (sub->get_group().empty()) continue;  // hidden helpers (bench-reader)
+    EXPECT_NE(man.find(".B " + sub->get_name()), std::string::npos)
+        << "docs/rtcap.1 lacks the " << sub->get_name() << " subcommand";
+  }
+}
+
+TEST(Cli, TcpdumpConventions) {
+  auto o = parse({"-i", "eth0", "-i", "eth1", "-w", "-", "-U", "-c", "5", "-s", "0", "-B", "4096",
+                  "-p", "udp", "and", "port", "5004"});
+  EXPECT_EQ(o.config.interfaces, (std::vector<std::string>{"eth0", "eth1"}));
+  EXPECT_EQ(o.write_path, "-");
+  EXPECT_TRUE(o.packet_buffered);
+  EXPECT_EQ(o.config.max_packets, 5);
+  EXPECT_EQ(o.config.snaplen, rtcap::kMaxSnaplen);  // -s 0 means whole packets
+  EXPECT_EQ(o.config.buffer_kib, 4096);
+  EXPECT_FALSE(o.config.promiscuous);
+  EXPECT_EQ(o.config.filter, "udp and port 5004");
+}
+
+TEST(Cli, EngineOptionsAndDefaults) {
+  auto d = parse({"-i", "eth0"});
+  EXPECT_TRUE(d.config.promiscuous);
+  EXPECT_EQ(d.config.mode, rtcap::CaptureMode::kDispatch);
+  EXPECT_EQ(d.config.overflow, rtcap::OverflowPolicy::kDrop);
+  EXPECT_EQ(d.config.precision, rtcap::TimestampPrecision::kNano);
+  auto o = parse({"-i", "eth0", "--mode", "naive", "--on-overflow", "block", "--immediate-mode",
+                  "--time-stamp-precision", "micro", "--batch-packets", "64", "--pool-batches",
+                  "8", "--timeout-ms", "5", "-w", "x.pcapng"});
+  EXPECT_EQ(o.config.mode, rtcap::CaptureMode::kNaive);
+  EXPECT_EQ(o.config.overflow, rtcap::OverflowPolicy::kBlock);
+  EXPECT_TRUE(o.config.immediate_mode);
+  EXPECT_EQ(o.config.precision, rtcap::TimestampPrecision::kMicro);
+  EXPECT_EQ(o.config.batch_packets, 64u);
+  EXPECT_EQ(o.config.pool_batches, 8u);
+  EXPECT_EQ(o.config.timeout_ms, 5);
+  EXPECT_TRUE(o.pcapng);  // chosen by the file name
+}
+
+TEST(Cli, BadValuesAreRejected) {
+  auto cli = rtcap::tool::make_cli();
+  const char* argv[] = {"rtcap", "-i", "eth0", "--mode", "fast"};
+  EXPECT_THROW(cli->app->parse(5, const_cast<char**>(argv)), CLI::ValidationError);
+  rtcap::tool::CaptureOptions none;
+  EXPECT_NE(rtcap::tool::finish_capture_options(none), "");  // neither -i nor -r
+}
+#endif

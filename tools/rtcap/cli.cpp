@@ -1,0 +1,40 @@
+#include "cli.hpp"
+
+#include <fmt/format.h>
+
+#include "exit_codes.hpp"
+#include "rtcap/engine.hpp"
+#ifndef _WIN32
+#include "bench.hpp"
+#include "demo.hpp"
+#include "gen.hpp"
+#include "lab.hpp"
+#endif
+
+#ifndef RTCAP_VERSION
+#define RTCAP_VERSION "dev"
+#endif
+
+namespace rtcap::tool {
+
+std::unique_ptr<Cli> make_cli() {
+  auto cli = std::make_unique<Cli>();
+  cli->app = std::make_unique<CLI::App>(
+      "rtcap: capture 100,000+ tiny packets/s with no loss and low, bounded delay.\n"
+      "With no subcommand, rtcap captures like tcpdump: rtcap -i IFACE [-w FILE] [filter]",
+      "rtcap");
+  CLI::App& app = *cli->app;
+  app.set_version_flag("--version", fmt::format("rtcap {} ({})", RTCAP_VERSION,
+                                                rtcap::pcap_library_version()));
+  add_capture_options(app, cli->capture);
+  cli->exit_code = kExitOk;
+#ifndef _WIN32  // network namespaces, veth, sendmmsg: Linux only (docs/WINDOWS.md)
+  add_lab_command(app, cli->exit_code);
+  add_gen_command(app, cli->exit_code);
+  add_bench_command(app, cli->exit_code);
+  add_demo_command(app, cli->exit_code);
+#endif
+  return cli;
+}
+
+}  // namespace rtcap::tool

@@ -1,0 +1,22 @@
+// The whole rtcap command line in one place: the capture options (capture_options.cpp) and the
+// subcommands. main() and the golden --help test build it the same way.
+#pragma once
+
+#include <memory>
+
+#include <CLI/CLI.hpp>
+
+#include "capture_options.hpp"
+
+namespace rtcap::tool {
+
+struct Cli {
+  std::unique_ptr<CLI::App> app;
+  CaptureOptions capture;
+  int exit_code = 0;  // set by a subcommand's callback
+};
+
+// Declares every option and subcommand. Returns a heap object: CLI11 keeps pointers into it.
+std::unique_ptr<Cli> make_cli();
+
+}  // namespace rtcap::tool
