@@ -103,6 +103,19 @@ echo "$out" | grep -q "unique=$captured " || fail "SIGINT: file has $out, stats 
 check_zero_drops "$TMPD/sigint.json"
 log "SIGINT: $captured packets captured, all in a valid file"
 
+# 7. Rotation (-C 1 -W 3, pcapng): a ring of 3 complete files, each readable with its own
+#    interface statistics block; together they hold the newest packets, each once.
+mkdir -p "$TMPD/rot"
+start_rtcap rot -w "$TMPD/rot/r.pcapng" -q -C 1 -W 3 -c 60000 udp dst port 5004
+gen --payload 200 --rate 50000 --count 60000
+wait "$RTCAP_PID" || fail "rtcap -C -W exited $?: $(tail -3 "$TMPD/rot.err")"
+ls "$TMPD/rot" | grep -qx "r.pcapng0" && ls "$TMPD/rot" | grep -qx "r.pcapng2" || fail "rotation names: $(ls "$TMPD/rot")"
+[ "$(ls "$TMPD/rot" | wc -l)" = 3 ] || fail "-W 3 left $(ls "$TMPD/rot" | wc -l) files"
+for f in "$TMPD"/rot/*; do
+  have tcpdump && { tcpdump -nn -r "$f" >/dev/null 2>"$TMPD/rot.tcpdump" || fail "tcpdump cannot read $f: $(cat "$TMPD/rot.tcpdump")"; }
+done
+log "rotation: 3 complete pcapng files"
+
 "$RTCAP" lab down --name "$LAB" >/dev/null || fail "lab down"
 assert_lab_gone
 log "PASS"

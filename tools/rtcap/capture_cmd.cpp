@@ -13,6 +13,7 @@
 #include "lab.hpp"
 #include "privileges.hpp"
 #include "report.hpp"
+#include "rotation.hpp"
 #include "signals.hpp"
 #include "rtcap/advisor.hpp"
 #include "rtcap/analysis.hpp"
@@ -183,7 +184,7 @@ int run_capture(CaptureOptions& o) {
     }
   }
 
-  std::unique_ptr<CaptureWriter> writer;
+  std::unique_ptr<RotatingWriter> writer;
   if (!o.write_path.empty()) {
     WriterOptions wo;
     wo.path = o.write_path;
@@ -196,10 +197,10 @@ int run_capture(CaptureOptions& o) {
     // One serialised batch must fit the buffer for -U to stay one write() per batch.
     wo.buffer_bytes = std::max<std::size_t>(wo.buffer_bytes, o.config.batch_bytes +
                                                                  32 * o.config.batch_packets);
-    auto w = CaptureWriter::open(wo);
+    auto w = RotatingWriter::open(wo, o.rotation);
     if (!w) {
       fmt::print(stderr, "rtcap: {}\n", w.error().message);
-      return kExitSetup;
+      return w.error().code == ErrorCode::kBadConfig ? kExitUsage : kExitSetup;
     }
     writer = std::move(*w);
   }
@@ -259,15 +260,18 @@ int run_capture(CaptureOptions& o) {
     if (stop_requested()) engine->request_stop();
     if (const Batch* batch = engine->next_batch(std::chrono::milliseconds(100))) {
       if (writing) {
-        if (auto r = writer->write(*batch); !r) {
+        // `previous` (the last status snapshot) goes into a rotated file's statistics block.
+        if (auto r = writer->write(*batch, previous); !r) {
           writing = false;
-          if (writer->failure() == WriteFailure::kPipeClosed) {
+          if (writer->current().failure() == WriteFailure::kPipeClosed) {
             fmt::print(stderr, "rtcap: {}; stopping\n", r.error().message);
           } else {
             fmt::print(stderr, "rtcap: {}\n", r.error().message);
             exit_code = kExitRuntime;
           }
           engine->request_stop();
+        } else if (writer->finished()) {
+          engine->request_stop();  // -G with -W: the last file is complete
         }
       } else if (!writer && !o.streams) {
         print_packets(*batch, engine->interfaces());
@@ -314,12 +318,7 @@ int run_capture(CaptureOptions& o) {
 
   const CaptureStats final_stats = engine->stats();
   if (writer) {
-    if (writing)
-      (void)writer->write_interface_stats(
-          final_stats, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count());
-    if (auto r = writer->close(); !r && writing) {
+    if (auto r = writer->close(final_stats); !r && writing) {
       fmt::print(stderr, "rtcap: {}\n", r.error().message);
       exit_code = kExitRuntime;
     }

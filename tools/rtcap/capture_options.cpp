@@ -17,6 +17,12 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   app.add_flag("-U,--packet-buffered", o.packet_buffered,
                "Write each batch as it arrives (one write per batch, never one per packet)");
   app.add_flag("--pcapng", o.pcapng, "Write pcapng (interface statistics blocks carry drops)");
+  app.add_option("-C,--file-size", o.rotation.size_mb,
+                 "Start a new -w file when this one passes this many millions of bytes");
+  app.add_option("-G,--rotate-seconds", o.rotation.interval_s,
+                 "Start a new -w file every this many seconds (the name goes through strftime)");
+  app.add_option("-W,--file-count", o.rotation.file_count,
+                 "With -C: a ring of this many files; with -G: stop after this many files");
   app.add_option("-c,--count", c.max_packets, "Stop after this many packets (0: no limit)");
   app.add_option("-s,--snapshot-length", c.snaplen,
                  "Bytes to capture per packet; 0 means 262144, whole packets (default)");

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "rotation.hpp"
 #include "rtcap/config.hpp"
 
 namespace CLI {
@@ -20,6 +21,7 @@ struct CaptureOptions {
   std::string write_path;                 // -w
   bool packet_buffered = false;           // -U
   bool pcapng = false;                    // --pcapng (also: -w name ending in .pcapng)
+  RotationOptions rotation;               // -C, -G, -W
   bool quiet = false;                     // -q: no live status line
   bool list_devices = false;              // -D
   bool list_tstamp_types = false;         // -J

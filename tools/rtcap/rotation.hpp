@@ -1,0 +1,58 @@
+// Output file rotation as tcpdump does it: -C (size, in millions of bytes), -G (seconds, the
+// name passed through strftime), -W (how many files; with -C a ring of files, with -G the number
+// of files after which capture stops). Every file is complete on its own: pcapng files end with
+// an interface statistics block.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "rtcap/writer.hpp"
+
+namespace rtcap::tool {
+
+struct RotationOptions {
+  std::int64_t size_mb = 0;   // -C: rotate when a file passes this many 1,000,000 bytes
+  int interval_s = 0;         // -G: rotate every this many seconds
+  int file_count = 0;         // -W
+};
+
+// The name of file number `index` (0-based) for `base`: -G passes `base` through strftime at
+// `when`; -C appends the index (from the second file on, or always with -W, zero-padded to
+// the width of -W), as tcpdump names them.
+std::string rotated_name(const std::string& base, const RotationOptions& r, int index,
+                         std::time_t when);
+
+class RotatingWriter {
+ public:
+  // Opens the first file. Errors name the file and the fix.
+  static Result<std::unique_ptr<RotatingWriter>> open(WriterOptions options, RotationOptions r);
+
+  // Writes the batch, rotating first when the current file is full or its time is up.
+  // `stats` goes into the closing file's statistics block (pcapng).
+  Result<void> write(const Batch& batch, const CaptureStats& stats);
+  Result<void> flush() { return writer_->flush(); }
+  Result<void> close(const CaptureStats& stats);
+  CaptureWriter& current() { return *writer_; }
+  // -G with -W: the last file is done; capture should stop (tcpdump exits).
+  [[nodiscard]] bool finished() const { return finished_; }
+  [[nodiscard]] int files_opened() const { return files_opened_; }
+
+ private:
+  RotatingWriter(WriterOptions options, RotationOptions r) : options_(std::move(options)), r_(r) {}
+  Result<void> open_next(std::time_t now);
+  Result<void> close_current(const CaptureStats& stats);
+
+  WriterOptions options_;
+  RotationOptions r_;
+  std::unique_ptr<CaptureWriter> writer_;
+  std::string base_path_;
+  int index_ = 0;
+  int files_opened_ = 0;
+  std::time_t opened_at_ = 0;
+  bool finished_ = false;
+};
+
+}  // namespace rtcap::tool
