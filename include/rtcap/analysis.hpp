@@ -86,7 +86,7 @@ struct DelayStats {
 
 struct StreamSummary {
   std::uint64_t id = 0;  // first-seen order (0, 1, 2, ... across the tracker's life)
-  std::uint16_t interface = 0;
+  std::uint16_t interface_index = 0;
   IpAddress src;
   IpAddress dst;
   std::uint16_t src_port = 0;

@@ -15,14 +15,14 @@ struct PacketRecord {
   std::uint32_t offset;    // first byte in the batch arena
   std::uint32_t caplen;    // bytes captured
   std::uint32_t wire_len;  // bytes on the wire
-  std::uint16_t interface;  // index into CaptureConfig::interfaces (0 for a file)
+  std::uint16_t interface_index;  // index into CaptureConfig::interfaces (0 for a file)
   std::uint16_t reserved;
 };
 
 struct PacketView {
   std::int64_t ts_ns;
   std::uint32_t wire_len;
-  std::uint16_t interface;
+  std::uint16_t interface_index;
   std::span<const std::uint8_t> bytes;  // caplen bytes
 };
 
@@ -38,12 +38,12 @@ class Batch {
   Batch& operator=(const Batch&) = delete;
 
   // Hot path: copies one packet. False when the records or the arena are full.
-  [[nodiscard]] bool try_append(std::int64_t ts_ns, std::uint16_t interface,
+  [[nodiscard]] bool try_append(std::int64_t ts_ns, std::uint16_t interface_index,
                                 const std::uint8_t* data, std::uint32_t caplen,
                                 std::uint32_t wire_len) noexcept {
     if (count_ == max_packets_ || arena_bytes_ - used_bytes_ < caplen) return false;
     records_[count_] = PacketRecord{ts_ns, static_cast<std::uint32_t>(used_bytes_), caplen,
-                                    wire_len, interface, 0};
+                                    wire_len, interface_index, 0};
     std::memcpy(arena_.get() + used_bytes_, data, caplen);
     used_bytes_ += caplen;
     ++count_;
@@ -69,7 +69,7 @@ class Batch {
   }
   [[nodiscard]] PacketView operator[](std::size_t i) const noexcept {
     const PacketRecord& r = records_[i];
-    return PacketView{r.ts_ns, r.wire_len, r.interface, {arena_.get() + r.offset, r.caplen}};
+    return PacketView{r.ts_ns, r.wire_len, r.interface_index, {arena_.get() + r.offset, r.caplen}};
   }
 
   class Iterator {

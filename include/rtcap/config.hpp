@@ -48,7 +48,8 @@ struct CaptureConfig {
   // pcap_setmintocopy: the driver wakes the reader when this many bytes wait (-1: Npcap's
   // default, 16,000 bytes; 0 in immediate mode).
   int mintocopy_bytes = -1;
-  // pcap_setuserbuffer: the buffer one read fills (0: Npcap's default, 256,000 bytes).
+  // pcap_setuserbuffer: the buffer one read fills (0: rtcap's default, 1 MiB; Npcap's own
+  // 256,000 bytes is smaller than the default snaplen, which wedges the handle: npcap issue 119).
   int user_buffer_bytes = 0;
 
   // The hand-off between the capture thread and the consumer.

@@ -103,7 +103,7 @@ namespace {
 nlohmann::json stream_json(const StreamSummary& s) {
   nlohmann::json j;
   j["id"] = s.id;
-  j["interface"] = s.interface;
+  j["interface"] = s.interface_index;
   j["protocol"] = s.is_rtp ? "rtp" : "udp";
   j["src_addr"] = s.src.to_string();
   j["src_port"] = s.src_port;

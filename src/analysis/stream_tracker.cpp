@@ -33,7 +33,7 @@ struct FlowKey {
   std::uint32_t ssrc;
   std::uint16_t src_port;
   std::uint16_t dst_port;
-  std::uint16_t interface;
+  std::uint16_t interface_index;
   std::uint8_t family;
   std::uint8_t is_rtp;
 };
@@ -259,7 +259,7 @@ struct StreamTracker::Impl {
     std::memcpy(k.dst, pk.dst, alen);
     k.src_port = pk.src_port;
     k.dst_port = pk.dst_port;
-    k.interface = p.interface;
+    k.interface_index = p.interface_index;
     k.family = pk.family;
     RtpHeader rtp;
     const bool is_rtp = config.detect_rtp &&
@@ -342,7 +342,7 @@ struct StreamTracker::Impl {
     const Stream& s = nodes[n];
     StreamSummary out;
     out.id = s.id;
-    out.interface = s.key.interface;
+    out.interface_index = s.key.interface_index;
     out.src.family = s.key.family;
     out.dst.family = s.key.family;
     std::memcpy(out.src.bytes.data(), s.key.src, 16);
@@ -421,7 +421,7 @@ void StreamTracker::add(const Batch& batch, int linktype) noexcept {
 
 void StreamTracker::add(const Batch& batch, std::span<const int> linktype_by_interface) noexcept {
   for (PacketView p : batch)
-    impl_->add(p, p.interface < linktype_by_interface.size() ? linktype_by_interface[p.interface] : -1);
+    impl_->add(p, p.interface_index < linktype_by_interface.size() ? linktype_by_interface[p.interface_index] : -1);
 }
 
 std::vector<StreamSummary> StreamTracker::streams() const {

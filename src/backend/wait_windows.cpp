@@ -30,6 +30,7 @@
 // MODE_STAT (pcap_setmode) would need a second handle and counts nothing we lack: not used.
 #include <pcap/pcap.h>  // first: it includes <winsock2.h>, which must come before <windows.h>
 #include <windows.h>
+#include <timeapi.h>  // timeBeginPeriod (winmm)
 
 #include <algorithm>
 #include <cstdio>
@@ -38,7 +39,9 @@
 
 #include <fmt/format.h>
 
+#include "backend/pcap_backend.hpp"
 #include "backend/wait.hpp"
+#include "rtcap/latency_budget.hpp"
 
 namespace rtcap::backend {
 namespace {
@@ -79,9 +82,10 @@ class EventWaiter final : public ReadinessWaiter {
 
   WaitResult wait(std::chrono::microseconds max_wait) noexcept override {
     // WaitForMultipleObjects counts milliseconds and, with the default 15.6 ms system tick, can
-    // oversleep by a tick. The engine asks for 100 us waits while it holds back a batch, so a
-    // high-resolution waitable timer (Windows 10 1803 and later) ends those waits on time; the
-    // millisecond timeout, rounded up, stays as the bound when the timer is missing.
+    // oversleep by a tick. The engine's waits end at its next statistics read, which should
+    // come on time; a high-resolution waitable timer (Windows 10 1803 and later) ends them to
+    // the microsecond. The millisecond timeout, rounded up, stays as the bound when the timer
+    // is missing. (Wake-ups for packets come from the driver's event, not from this timeout.)
     const std::int64_t us = std::max<std::int64_t>(0, max_wait.count());
     const std::int64_t ms = (us + 999) / 1000;
     const DWORD timeout_ms =
@@ -144,6 +148,15 @@ Result<std::unique_ptr<ReadinessWaiter>> ReadinessWaiter::create(std::span<pcap_
                                         TIMER_ALL_ACCESS);
   if (timer) events.push_back(timer);
   return std::make_unique<EventWaiter>(std::move(events), wake, timer);
+}
+
+void prepare_capture_thread() noexcept {
+  // Windows' analogue of Linux timer slack: Sleep, sleep_for (--coalesce-us) and millisecond
+  // waits end on the system timer tick, 15.6 ms by default. 1 ms is the finest period the
+  // multimedia timer offers. Since Windows 10 2004 the request is per process; it is reference
+  // counted and lasts until the process ends (an engine opened again asks again, harmlessly).
+  // The high-resolution waitable timer in EventWaiter covers sub-millisecond readiness waits.
+  (void)timeBeginPeriod(1);
 }
 
 std::int64_t thread_cpu_ns() noexcept {
@@ -262,4 +275,19 @@ Result<void> apply_platform_options(pcap_t* p, const std::string& name, const Ca
   return {};
 }
 
+}  // namespace rtcap::backend
+
+namespace rtcap {
+// No TPACKET_V3 block-retire timer on Windows (the Npcap driver signals on mintocopy and the
+// read timeout instead); latency_budget.hpp asks for 250 here, unused by the Npcap model.
+int host_v3_retire_hz() noexcept { return 250; }
+}  // namespace rtcap
+
+namespace rtcap::backend {
+// Npcap's kernel buffer (pcap_set_buffer_size) is a limit, allocated as used from the
+// NonPagedPool (npcap-tuning-notes: 768 MB of it on a 4 GB Windows 11 machine), and a handle that
+// stops reading can grow to it. 16 MiB holds ~1.5 s of 100,000 packets/s of ~100-byte frames:
+// room for bursts and stalls without claiming a large share of that pool. Npcap's own default is
+// 1,000,000 bytes (~90 ms at that rate).
+std::uint64_t default_buffer_bytes(const CaptureConfig&) { return 16ull << 20; }
 }  // namespace rtcap::backend

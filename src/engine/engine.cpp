@@ -113,14 +113,14 @@ void CaptureEngine::on_packet(const CallbackContext& ctx, const struct pcap_pkth
     bump(counters_.app_dropped);
     return;
   }
-  if (!current_->try_append(ts_ns, ctx.interface, bytes, header->caplen, header->len)) {
+  if (!current_->try_append(ts_ns, ctx.interface_index, bytes, header->caplen, header->len)) {
     publish_current(true);
     if (!acquire_batch()) {
       bump(counters_.app_dropped);
       return;
     }
     // An empty batch's arena holds the largest snaplen, so this cannot fail.
-    (void)current_->try_append(ts_ns, ctx.interface, bytes, header->caplen, header->len);
+    (void)current_->try_append(ts_ns, ctx.interface_index, bytes, header->caplen, header->len);
   }
   bump(counters_.packets);
   bump(counters_.bytes, header->caplen);
@@ -177,7 +177,7 @@ bool CaptureEngine::dispatch_all() noexcept {
       // For example the interface was deleted or went down (ENETDOWN / ENODEV on Linux).
       std::lock_guard lock(failure_mutex_);
       failure_ = Error{ErrorCode::kCaptureFailed,
-                       fmt::format("capture on '{}' stopped: {}", handles_[ctx.interface].info().name,
+                       fmt::format("capture on '{}' stopped: {}", handles_[ctx.interface_index].info().name,
                                    pcap_geterr(ctx.pcap))};
       return false;
     }

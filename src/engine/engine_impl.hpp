@@ -42,7 +42,7 @@ class CaptureEngine final : public Engine {
   struct CallbackContext {
     CaptureEngine* engine;
     pcap_t* pcap;
-    std::uint16_t interface;
+    std::uint16_t interface_index;
     bool nano;  // time stamps already in ns
   };
 

@@ -9,12 +9,14 @@
 // that does not read only keeps its own slot busy until its deadline.
 #include "rtcap/metrics.hpp"
 
+#ifndef _WIN32
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -297,6 +299,28 @@ std::string render_metrics(const CaptureStats& s, const TrackerSnapshot* streams
 // ---------------------------------------------------------------------------------------------
 // The server
 
+#ifdef _WIN32
+// Windows: the server is written against POSIX sockets (poll, accept4, a self-pipe) and is not
+// ported to Winsock yet; start() says so, and render_metrics works as everywhere. No server can
+// be constructed, so the members below only complete the class.
+struct MetricsServer::Impl {
+  std::string address;
+};
+MetricsServer::MetricsServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+MetricsServer::~MetricsServer() = default;
+Result<std::unique_ptr<MetricsServer>> MetricsServer::start(std::string_view listen,
+                                                            MetricsOptions) {
+  return make_error(ErrorCode::kUnsupported,
+                    fmt::format("cannot serve metrics on {}: the metrics server is not available "
+                                "on Windows yet; write the statistics with --stats-json instead",
+                                listen));
+}
+void MetricsServer::publish(const CaptureStats&, const TrackerSnapshot*, const std::vector<Advice>*) {}
+std::uint16_t MetricsServer::port() const noexcept { return 0; }
+const std::string& MetricsServer::address() const noexcept { return impl_->address; }
+std::uint64_t MetricsServer::scrapes() const noexcept { return 0; }
+std::uint64_t MetricsServer::publishes() const noexcept { return 0; }
+#else
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -578,7 +602,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(std::string_view lis
         ErrorCode::kBadConfig,
         fmt::format("refusing to serve metrics on {}: not a loopback address, and the metrics name "
                     "hosts, ports and SSRCs; listen on 127.0.0.1 and scrape through a tunnel or "
-                    "proxy, or allow it explicitly (rtcap --metrics-allow-remote, "
+                    "proxy, or allow it explicitly (rtcap --metrics-allow-any-address, "
                     "MetricsOptions::allow_any_address)",
                     listen));
 
@@ -648,5 +672,7 @@ std::uint64_t MetricsServer::scrapes() const noexcept {
 std::uint64_t MetricsServer::publishes() const noexcept {
   return impl_->publishes.load(std::memory_order_relaxed);
 }
+
+#endif  // _WIN32
 
 }  // namespace rtcap

@@ -15,9 +15,14 @@
 #pragma once
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef _WIN32
+#include <io.h>  // _setmode: the C runtime opens files in text mode (\n -> \r\n) unless told
+#include <windows.h>
+#else
+#include <poll.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -53,9 +58,15 @@ class OutputFile {
                                                   PrefixScanner scanner) {
     const bool use_stdout = path == "-";
     int fd = STDOUT_FILENO;
+#ifdef _WIN32
+    constexpr int kOpenFlags = O_BINARY | O_NOINHERIT;
+    if (use_stdout) (void)::_setmode(fd, O_BINARY);
+#else
+    constexpr int kOpenFlags = O_CLOEXEC;
+#endif
     if (!use_stdout) {
       // 0666 & ~umask, as tcpdump's fopen() does.
-      fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+      fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | kOpenFlags, 0666);
       if (fd < 0) return std::unexpected(open_error(path, errno));
     }
     std::unique_ptr<OutputFile> f(
@@ -63,8 +74,12 @@ class OutputFile {
     struct stat st {};
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
       f->regular_ = true;
+#ifdef _WIN32
+      const off_t pos = ::lseek(fd, 0, SEEK_CUR);  // no F_GETFL; ">>" has already sought to the end
+#else
       const int flags = ::fcntl(fd, F_GETFL);
       const off_t pos = (flags >= 0 && (flags & O_APPEND)) ? st.st_size : ::lseek(fd, 0, SEEK_CUR);
+#endif
       f->base_offset_ = pos < 0 ? 0 : pos;
     }
     return f;
@@ -180,8 +195,12 @@ class OutputFile {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         // Standard output left non-blocking by whoever opened it: wait instead of spinning.
+#ifdef _WIN32
+        Sleep(1);  // the C runtime has no poll(); this branch needs a PIPE_NOWAIT pipe there
+#else
         pollfd p{fd_, POLLOUT, 0};
         (void)::poll(&p, 1, -1);
+#endif
         continue;
       }
       return {done, n < 0 ? errno : EIO};
@@ -202,10 +221,12 @@ class OutputFile {
         failure_ = WriteFailure::kDiskFull;
         msg = "disk full writing " + name() + ": free space or choose another -w path";
         break;
+#ifdef EDQUOT  // not in the Windows C runtime
       case EDQUOT:
         failure_ = WriteFailure::kDiskFull;
         msg = "disk quota exceeded writing " + name() + ": free space or choose another -w path";
         break;
+#endif
       case EFBIG:
         failure_ = WriteFailure::kOther;
         msg = name() + " reached the largest file size allowed (filesystem or ulimit -f): " +
@@ -254,7 +275,9 @@ class OutputFile {
         msg = "cannot create " + path + ": read-only filesystem: choose another -w path";
         break;
       case ENOSPC:
+#ifdef EDQUOT
       case EDQUOT:
+#endif
         msg = "cannot create " + path + ": disk full: free space or choose another -w path";
         break;
       default:

@@ -38,7 +38,11 @@
 //   tshark -r F -X read_format:'MIME Files Format' -V).
 //   opt_comment (1)     one line spelling out the split above, e.g. "rtcap: osdrop = 12 kernel
 //                       ring (ps_drop) + 3 rtcap queue (no free batch)".
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <sys/utsname.h>
+#endif
 
 #include <algorithm>
 #include <cstring>
@@ -135,9 +139,23 @@ RecordPrefix scan_pcapng_blocks(const std::uint8_t* data, std::size_t size,
 }
 
 std::string default_os() {
+#ifdef _WIN32
+  // GetVersionEx reports 6.2 to programs without a compatibility manifest; ntdll does not lie.
+  using RtlGetVersionFn = LONG(WINAPI*)(OSVERSIONINFOW*);
+  const HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+  const auto get = ntdll ? reinterpret_cast<RtlGetVersionFn>(
+                               reinterpret_cast<void*>(GetProcAddress(ntdll, "RtlGetVersion")))
+                         : nullptr;
+  OSVERSIONINFOW v{};
+  v.dwOSVersionInfoSize = sizeof v;
+  if (!get || get(&v) != 0) return "Windows";
+  return "Windows " + std::to_string(v.dwMajorVersion) + "." + std::to_string(v.dwMinorVersion) +
+         "." + std::to_string(v.dwBuildNumber);
+#else
   utsname u{};
   if (::uname(&u) != 0) return {};
   return std::string(u.sysname) + " " + u.release;
+#endif
 }
 
 class PcapngWriter final : public CaptureWriter {
@@ -157,9 +175,9 @@ class PcapngWriter final : public CaptureWriter {
     if (!out_->ok()) return out_->failed();
     const std::size_t n_if = delivered_.size();
     for (const PacketRecord& r : batch.records()) {
-      if (r.interface >= n_if) [[unlikely]] {
+      if (r.interface_index >= n_if) [[unlikely]] {
         return make_error(ErrorCode::kBadConfig,
-                          "packet from interface " + std::to_string(r.interface) + " but " +
+                          "packet from interface " + std::to_string(r.interface_index) + " but " +
                               out_->name() + " was opened with " + std::to_string(n_if) +
                               " interface(s): pass every capture interface in WriterOptions");
       }
@@ -168,7 +186,7 @@ class PcapngWriter final : public CaptureWriter {
       const std::size_t total = kEpbFixedBytes + padded + 4;
       const std::uint32_t head[7] = {kBlockEpb,
                                      static_cast<std::uint32_t>(total),
-                                     r.interface,
+                                     r.interface_index,
                                      static_cast<std::uint32_t>(units >> 32),
                                      static_cast<std::uint32_t>(units),
                                      r.caplen,
@@ -193,7 +211,7 @@ class PcapngWriter final : public CaptureWriter {
         std::memcpy(p + sizeof head + r.caplen, tail, tail_len);
         out_->commit(total, true);
       }
-      ++delivered_[r.interface];
+      ++delivered_[r.interface_index];
     }
     if (packet_buffered_) return out_->flush();
     return {};

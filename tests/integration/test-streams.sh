@@ -107,12 +107,12 @@ PY
 #    small batches: rtcap drops, counts it, and the summary blames the capture, not the network.
 timeout 60 "$RTCAP" --netns "$RX" -i "$RX" -q --streams --pool-batches 2 --batch-packets 64 \
   --stats-json "$TMPD/over-stats.json" -U -w - udp 2>"$TMPD/over.err" \
-  | (sleep 2; cat >/dev/null) &
+  | (sleep 1; cat >/dev/null) &
 OVER_PID=$!
 BG_PIDS="$BG_PIDS $OVER_PID"
 for i in $(seq 1 100); do grep -q "listening on" "$TMPD/over.err" 2>/dev/null && break; sleep 0.05; done
-"$RTCAP" gen --netns "${LAB}-tx" -q --streams 4 --ptime 125us --count 20000 --seed 5 || fail "gen"
-sleep 2.5
+"$RTCAP" gen --netns "${LAB}-tx" -q --streams 4 --ptime 125us --count 64000 --seed 5 || fail "gen"
+sleep 0.5
 pkill -INT -f -- "-i $RX -q --streams --pool-batches 2" || true
 wait "$OVER_PID" 2>/dev/null || true
 app=$(tail -1 "$TMPD/over-stats.json" | grep -o '"app_dropped_packets":[0-9]*' | cut -d: -f2)

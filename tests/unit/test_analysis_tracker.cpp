@@ -656,8 +656,8 @@ TEST(AnalysisTracker, BatchWithLinkTypePerInterface) {
   EXPECT_EQ(t.totals().other, 1u);  // interface 2 has no link type
   const auto s = t.streams();
   ASSERT_EQ(s.size(), 2u);
-  EXPECT_EQ(s[0].interface, 0);
-  EXPECT_EQ(s[1].interface, 1);
+  EXPECT_EQ(s[0].interface_index, 0);
+  EXPECT_EQ(s[1].interface_index, 1);
 }
 
 TEST(AnalysisTracker, ConfiguredPtimeCountsLongGaps) {

@@ -104,7 +104,7 @@ TEST(Batch, AppendStopsAtRecordOrArenaLimit) {
   EXPECT_FALSE(b.try_append(3, 0, data, 1, 1));  // arena full (10 bytes)
   EXPECT_EQ(b.size(), 2u);
   EXPECT_EQ(b[0].wire_len, 60u);
-  EXPECT_EQ(b[1].interface, 1);
+  EXPECT_EQ(b[1].interface_index, 1);
   EXPECT_EQ(b[1].bytes.size(), 6u);
   EXPECT_EQ(b[1].bytes[5], 6);
   b.clear();

@@ -371,7 +371,7 @@ TEST(Pcapng, SeveralInterfacesWithDifferentLinkTypes) {
   ASSERT_EQ(blocks.size(), 1u + 2u + 10u + 2u);
   EXPECT_EQ(at<std::uint16_t>(blocks[2].body, 0), 276);
   for (std::size_t i = 0; i < 10; ++i)
-    EXPECT_EQ(at<std::uint32_t>(blocks[3 + i].body, 0), expected[i].interface);
+    EXPECT_EQ(at<std::uint32_t>(blocks[3 + i].body, 0), expected[i].interface_index);
   auto isb0 = options_of(blocks[13].body, 12);
   auto isb1 = options_of(blocks[14].body, 12);
   EXPECT_EQ(at<std::uint32_t>(blocks[14].body, 0), 1u);
@@ -388,8 +388,8 @@ TEST(Pcapng, SeveralInterfacesWithDifferentLinkTypes) {
                                          "-e frame.cap_len 2>/dev/null"));
   ASSERT_EQ(out.size(), 10u) << test::run("tshark -r " + path + " 2>&1");
   for (std::size_t i = 0; i < 10; ++i) {
-    const std::string want = std::to_string(expected[i].interface) + "\t" +
-                             (expected[i].interface == 0 ? "veth0" : "any") + "\t" +
+    const std::string want = std::to_string(expected[i].interface_index) + "\t" +
+                             (expected[i].interface_index == 0 ? "veth0" : "any") + "\t" +
                              std::to_string(expected[i].bytes.size());
     EXPECT_EQ(out[i], want);
   }

@@ -47,7 +47,7 @@ class TempDir {
 struct Expected {
   std::int64_t ts_ns;
   std::uint32_t wire_len;
-  std::uint16_t interface;
+  std::uint16_t interface_index;
   std::vector<std::uint8_t> bytes;
 };
 

@@ -78,9 +78,9 @@ void print_packets(const Batch& batch, const std::vector<InterfaceInfo>& infos) 
     char clock[16];
     std::strftime(clock, sizeof clock, "%H:%M:%S", &tm);
     out += fmt::format("{}.{:09} ", clock, p.ts_ns % 1000000000);
-    if (infos.size() > 1) out += infos[p.interface].name + " ";
+    if (infos.size() > 1) out += infos[p.interface_index].name + " ";
     const analysis::ParsedPacket pp = analysis::parse_packet(
-        p.bytes.data(), p.bytes.size(), p.wire_len, infos[p.interface].linktype);
+        p.bytes.data(), p.bytes.size(), p.wire_len, infos[p.interface_index].linktype);
     if (pp.cls == analysis::ParseClass::kUdp) {
       IpAddress src, dst;
       src.family = dst.family = pp.family;
