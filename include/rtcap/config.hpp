@@ -34,7 +34,8 @@ struct CaptureConfig {
   // pcap_set_timeout. With TPACKET_V3 (Linux, not immediate) this is the ring block retire time:
   // the longest a packet waits in a part-filled block. See docs/TUNING.md for the measurement.
   int timeout_ms = 1;
-  // pcap_set_buffer_size in KiB (tcpdump -B). 0: choose from the expected rate (see engine).
+  // pcap_set_buffer_size in KiB (tcpdump -B). 0: the platform default (default_buffer_bytes in
+  // src/backend/wait_*.cpp: Linux 32 MiB batched, 128 MiB immediate; Windows 16 MiB).
   int buffer_kib = 0;
   TimestampPrecision precision = TimestampPrecision::kNano;
   std::string tstamp_type;  // pcap-tstamp(7) name, empty: the default
@@ -54,10 +55,10 @@ struct CaptureConfig {
 
   // The hand-off between the capture thread and the consumer.
   std::size_t batch_packets = 1024;     // records per batch
-  std::size_t batch_bytes = 256 * 1024;  // arena per batch (raised to snaplen + 16 if smaller)
+  std::size_t batch_bytes = 256 * 1024;  // arena per batch (raised to the snaplen if smaller)
   std::size_t pool_batches = 64;        // batches in the pool (bounds memory)
-  // A batch is handed over when full, at the end of every drain, or after this long.
-  int flush_us = 1000;
+  // A batch is handed over when full, or at the end of a drain when the consumer has taken the
+  // previous one (docs/ARCHITECTURE.md, "Hand-off policy").
   OverflowPolicy overflow = OverflowPolicy::kDrop;
 
   std::int64_t max_packets = 0;  // -c: stop after this many packets (0: no limit)

@@ -46,7 +46,8 @@ class Engine {
   [[nodiscard]] virtual std::size_t pool_memory_bytes() const = 0;
 
   virtual void start() = 0;
-  // Safe from a signal handler: capture stops, batches already filled are still delivered.
+  // From any thread (not from a signal handler: it may take a mutex; set a flag there and call
+  // this from your loop). Capture stops; every packet already captured is still delivered.
   virtual void request_stop() noexcept = 0;
 
   // Consumer side, one thread. Returns the next filled batch, or nullptr after waiting `wait`.

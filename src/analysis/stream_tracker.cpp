@@ -2,6 +2,7 @@
 // backward-shift deletion, no tombstones) and an intrusive LRU list through the nodes. Nothing in
 // add() allocates except a slot's delay histogram the first time that slot sees a send-time
 // extension (at most max_streams times over the tracker's life; reused after eviction).
+#include <cstdint>
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -318,7 +319,11 @@ struct StreamTracker::Impl {
     s.prev_seq = rtp.seq;
     s.prev_rtp_ts = rtp.timestamp;
 
-    if (rtp.has_send_time) {
+    // A send time from a hostile or foreign sender can be any 64-bit value. Two values in
+    // [0, INT64_MAX] always subtract without overflow; anything else is not a delay (found by
+    // fuzz_pcap_file; see tests/fuzz/regressions).
+    if (rtp.has_send_time && p.ts_ns >= 0 &&
+        rtp.send_time_ns <= static_cast<std::uint64_t>(INT64_MAX)) {
       const std::int64_t delay = p.ts_ns - static_cast<std::int64_t>(rtp.send_time_ns);
       ++s.delay_count;
       s.delay_sum_ns += static_cast<double>(delay);

@@ -20,6 +20,9 @@ namespace rtcap::detail {
 class Doorbell {
  public:
   void ring() noexcept {
+    // The ring's release store of its index must be visible before we look at sleeping_ (a
+    // store followed by a load: only a full fence orders them, on x86 too).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!sleeping_.load(std::memory_order_seq_cst)) return;
     {
       std::lock_guard lock(mutex_);
@@ -33,6 +36,7 @@ class Doorbell {
   void wait_for(Ready&& ready, std::chrono::microseconds wait) {
     std::unique_lock lock(mutex_);
     sleeping_.store(true, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!ready()) cv_.wait_for(lock, wait, [this] { return rung_; });
     rung_ = false;
     sleeping_.store(false, std::memory_order_relaxed);

@@ -29,6 +29,10 @@ Result<void> validate(const CaptureConfig& c) {
   if (c.pool_batches < 2 || c.pool_batches > 65536) return bad("--pool-batches must be 2..65536");
   if (c.coalesce_us < 0 || c.coalesce_us > 1000000) return bad("--coalesce-us must be 0..1000000");
   if (c.max_packets < 0) return bad("-c must be >= 0");
+  // PacketRecord::offset is 32-bit; 1 GiB per batch is far beyond any useful batch.
+  if (c.batch_bytes > (std::size_t{1} << 30)) return bad("--batch-bytes must be <= 1 GiB");
+  // pcap_set_buffer_size takes an int (bytes).
+  if (c.buffer_kib > (1 << 21) - 1) return bad("-B must be < 2097152 KiB (2 GiB)");
   if (c.stats_interval_ms < 10) return bad("the stats interval must be >= 10 ms");
   return {};
 }
@@ -102,13 +106,15 @@ void CaptureEngine::pcap_callback(u_char* user, const struct pcap_pkthdr* header
 
 void CaptureEngine::on_packet(const CallbackContext& ctx, const struct pcap_pkthdr* header,
                               const std::uint8_t* bytes) noexcept {
-  if (config_.max_packets > 0 &&
-      counters_.packets.load(std::memory_order_relaxed) >= std::uint64_t(config_.max_packets)) {
-    pcap_breakloop(ctx.pcap);
+  if (count_reached()) {
+    // Once: pcap_breakloop also writes libpcap's wake-up eventfd on Linux.
+    if (!break_requested_) {
+      for (auto& c : contexts_) pcap_breakloop(c.pcap);
+      break_requested_ = true;
+    }
     return;
   }
-  const std::int64_t ts_ns = std::int64_t(header->ts.tv_sec) * 1000000000 +
-                             std::int64_t(header->ts.tv_usec) * (ctx.nano ? 1 : 1000);
+  const std::int64_t ts_ns = pcap_ts_ns(*header, ctx.nano);
   if (!current_ && !acquire_batch()) {
     bump(counters_.app_dropped);
     return;
@@ -119,8 +125,12 @@ void CaptureEngine::on_packet(const CallbackContext& ctx, const struct pcap_pkth
       bump(counters_.app_dropped);
       return;
     }
-    // An empty batch's arena holds the largest snaplen, so this cannot fail.
-    (void)current_->try_append(ts_ns, ctx.interface_index, bytes, header->caplen, header->len);
+    // An empty batch's arena holds the largest snaplen; only a file whose records exceed its
+    // own snaplen can get here, and such a record is counted, not copied.
+    if (!current_->try_append(ts_ns, ctx.interface_index, bytes, header->caplen, header->len)) {
+      bump(counters_.app_dropped);
+      return;
+    }
   }
   bump(counters_.packets);
   bump(counters_.bytes, header->caplen);
@@ -133,7 +143,11 @@ bool CaptureEngine::acquire_batch() noexcept {
   current_ = nullptr;
   if (config_.overflow == OverflowPolicy::kDrop && config_.read_file.empty()) return false;
   // Block: the consumer is behind; wait for it (the kernel ring absorbs the delay meanwhile).
-  while (!stop_requested_.load(std::memory_order_relaxed)) {
+  // After a stop, keep waiting while the consumer drains, but not forever: an embedding
+  // application may stop calling next_batch and destroy the engine.
+  const auto drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (!stop_requested_.load(std::memory_order_relaxed) ||
+         (draining_ && std::chrono::steady_clock::now() < drain_deadline)) {
     producer_bell_.wait_for([this] { return !free_.empty() || stop_requested_.load(); },
                             std::chrono::milliseconds(10));
     if (free_.try_pop(current_)) return true;
@@ -161,7 +175,9 @@ bool CaptureEngine::publish_current(bool force) noexcept {
 }
 
 bool CaptureEngine::dispatch_all() noexcept {
+  bool ok = true;
   for (auto& ctx : contexts_) {
+    if (count_reached()) break;
     dispatch_bytes_ = 0;
     const int n = pcap_dispatch(ctx.pcap, -1, &CaptureEngine::pcap_callback,
                                 reinterpret_cast<u_char*>(&ctx));
@@ -174,25 +190,38 @@ bool CaptureEngine::dispatch_all() noexcept {
     } else if (n == 0) {
       bump(counters_.empty_dispatch_calls);
     } else if (n != PCAP_ERROR_BREAK) {
-      // For example the interface was deleted or went down (ENETDOWN / ENODEV on Linux).
+      // For example the interface was deleted or went down (ENETDOWN / ENODEV on Linux). The
+      // other handles are still drained; the first failure is the one reported.
       std::lock_guard lock(failure_mutex_);
-      failure_ = Error{ErrorCode::kCaptureFailed,
-                       fmt::format("capture on '{}' stopped: {}", handles_[ctx.interface_index].info().name,
-                                   pcap_geterr(ctx.pcap))};
-      return false;
+      if (!failure_)
+        failure_ = Error{ErrorCode::kCaptureFailed,
+                         fmt::format("capture on '{}' stopped: {} (check that the interface "
+                                     "still exists and is up)",
+                                     handles_[ctx.interface_index].info().name,
+                                     pcap_geterr(ctx.pcap))};
+      ok = false;
     }
   }
-  return true;
+  return ok;
+}
+
+void CaptureEngine::drain_after_stop() noexcept {
+  draining_ = true;
+  (void)dispatch_all();
+  // TPACKET_V3 hands over a block only when it retires: wait one retire period so that the
+  // block the kernel was filling at the stop is delivered too (measured retire delay: see
+  // host_v3_retire_hz in latency_budget.hpp).
+  if (!config_.immediate_mode && config_.timeout_ms > 0 && !count_reached()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(config_.timeout_ms + 1));
+    (void)dispatch_all();
+  }
+  publish_current(true);
 }
 
 void CaptureEngine::run_dispatch() {
   using std::chrono::microseconds;
   const std::int64_t interval_ns = std::int64_t(config_.stats_interval_ms) * 1000000;
   std::int64_t next_stats_ns = realtime_ns() + interval_ns;
-  auto count_reached = [this] {
-    return config_.max_packets > 0 &&
-           counters_.packets.load(std::memory_order_relaxed) >= std::uint64_t(config_.max_packets);
-  };
   // Coalescing (immediate mode, --coalesce-us W): once traffic flows, stop waiting on the fd,
   // which wakes us per packet, and drain every W instead, until a drain finds nothing. One timer
   // wake-up per W carries W x rate packets; idle, we block on the fd again (as NAPI does).
@@ -228,9 +257,8 @@ void CaptureEngine::run_dispatch() {
       next_stats_ns += interval_ns;
     }
   }
-  // Stop requested: take what libpcap already holds in user space, then hand everything over.
-  (void)dispatch_all();
-  publish_current(true);
+  // Stop requested: take what the kernel already captured, then hand everything over.
+  drain_after_stop();
   finish(StopReason::kRequested);
 }
 
@@ -259,8 +287,7 @@ void CaptureEngine::run_file() {
     dispatch_packets_hist_.record(std::uint64_t(n));
     dispatch_bytes_hist_.record(dispatch_bytes_);
     publish_current(false);
-    if (config_.max_packets > 0 &&
-        counters_.packets.load(std::memory_order_relaxed) >= std::uint64_t(config_.max_packets)) {
+    if (count_reached()) {
       reason = StopReason::kCountReached;
       break;
     }

@@ -77,6 +77,11 @@ class CaptureEngine final : public Engine {
   const Batch* next_naive_batch(std::chrono::microseconds wait);
   bool dispatch_all() noexcept;  // false: a handle failed (failure_ set)
   bool publish_current(bool force) noexcept;
+  [[nodiscard]] bool count_reached() const noexcept {
+    return config_.max_packets > 0 &&
+           counters_.packets.load(std::memory_order_relaxed) >= std::uint64_t(config_.max_packets);
+  }
+  void drain_after_stop() noexcept;
   bool acquire_batch() noexcept;
   void refresh_stats() noexcept;
   void finish(StopReason reason, std::optional<Error> error = std::nullopt) noexcept;
@@ -101,6 +106,10 @@ class CaptureEngine final : public Engine {
   // The capture thread holds a filled batch back while the consumer is busy; the consumer wakes
   // it through the waiter when it runs dry (see publish_current and next_batch).
   std::atomic<bool> holding_{false};
+  // Set for the final drain after a stop: the block policy keeps waiting for the consumer
+  // (bounded by kDrainWait) instead of counting the last packets as dropped.
+  bool draining_ = false;        // capture thread only
+  bool break_requested_ = false;  // -c reached: pcap_breakloop called once
 
   std::thread thread_;
   std::atomic<bool> stop_requested_{false};
@@ -129,6 +138,11 @@ inline std::int64_t realtime_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// pcap time stamps: tv_usec holds ns when the handle was activated with nano precision.
+inline std::int64_t pcap_ts_ns(const struct pcap_pkthdr& h, bool nano) noexcept {
+  return std::int64_t(h.ts.tv_sec) * 1000000000 + std::int64_t(h.ts.tv_usec) * (nano ? 1 : 1000);
 }
 
 // Single-writer counter update: a plain load and store, no locked read-modify-write.

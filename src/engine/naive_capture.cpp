@@ -34,15 +34,12 @@ void CaptureEngine::run_naive() {
     const int rc = pcap_next_ex(ctx.pcap, &header, &data);
     bump(counters_.dispatch_calls);
     if (rc == 1) {
-      const std::int64_t ts_ns = std::int64_t(header->ts.tv_sec) * 1000000000 +
-                                 std::int64_t(header->ts.tv_usec) * (ctx.nano ? 1 : 1000);
-      list.push_back(NaivePacket{ts_ns, header->len,
+      list.push_back(NaivePacket{pcap_ts_ns(*header, ctx.nano), header->len,
                                  std::vector<std::uint8_t>(data, data + header->caplen)});
       bump(counters_.packets);
       bump(counters_.bytes, header->caplen);
       if (header->caplen < header->len) bump(counters_.truncated);
-      if (config_.max_packets > 0 &&
-          counters_.packets.load(std::memory_order_relaxed) >= std::uint64_t(config_.max_packets)) {
+      if (count_reached()) {
         reason = StopReason::kCountReached;
         break;
       }
@@ -84,7 +81,11 @@ const Batch* CaptureEngine::next_naive_batch(std::chrono::microseconds wait) {
   // The consumer turns the list into a Batch so that writers and analysis see one type. Both
   // rings are used by this thread only in naive mode.
   Batch* batch = nullptr;
-  if (!free_.try_pop(batch)) return nullptr;  // the consumer holds every batch: a caller bug
+  if (!free_.try_pop(batch)) {  // the consumer holds every batch without releasing: a caller bug
+    std::lock_guard lock(naive_mutex_);
+    naive_lists_.push_front(std::move(list));
+    return nullptr;
+  }
   std::size_t i = 0;
   for (; i < list.size(); ++i) {
     const NaivePacket& p = list[i];

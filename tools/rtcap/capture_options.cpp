@@ -42,7 +42,7 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   app.add_flag("-D,--list-interfaces", o.list_devices, "List the interfaces rtcap can capture on");
   app.add_flag("-q,--quiet", o.quiet, "No live status line on stderr (the final summary stays)");
   app.add_option("--stats-json", o.stats_json_path,
-                 "Append the status and the final summary to this file as JSON lines");
+                 "Write the status (each second) and the final summary to this file as JSON lines");
   app.add_option("--netns", o.netns,
                  "Enter this network namespace (ip netns name) before opening the interfaces");
 

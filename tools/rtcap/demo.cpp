@@ -347,10 +347,10 @@ int run_demo(const DemoConfig& cfg) {
   const CaptureConfig defaults;
   std::string settings = fmt::format(
       "mode dispatch, {}, timeout {} ms, kernel buffer {} KiB, snaplen {}, nanosecond timestamps, "
-      "{} batches x {} packets ({:.1f} MiB), flush {} us, overflow drop, filter \"{}\"",
+      "{} batches x {} packets ({:.1f} MiB), overflow drop, filter \"{}\"",
       defaults.immediate_mode ? "immediate" : "TPACKET_V3 blocks (not immediate)", defaults.timeout_ms,
       shared.buffer_bytes / 1024, defaults.snaplen, defaults.pool_batches, defaults.batch_packets,
-      double(shared.pool_bytes) / double(1 << 20), defaults.flush_us, kFilter);
+      double(shared.pool_bytes) / double(1 << 20), kFilter);
 
   if (!cfg.quiet && isatty(STDERR_FILENO) == 0 && !snap.streams.empty())
     fmt::print(stderr, "{}", format_stream_table(snap));
@@ -419,7 +419,6 @@ int run_demo(const DemoConfig& cfg) {
                      {"snaplen", defaults.snaplen},
                      {"pool_batches", defaults.pool_batches},
                      {"batch_packets", defaults.batch_packets},
-                     {"flush_us", defaults.flush_us},
                      {"filter", kFilter},
                      {"text", settings}};
     j["traffic"] = {{"streams", kStreams}, {"ptime", kPtime}, {"secs", cfg.secs}, {"encoding", "L24 stereo 48 kHz"}};

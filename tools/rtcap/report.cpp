@@ -6,12 +6,6 @@
 
 namespace rtcap::tool {
 
-std::string format_duration_ns(std::uint64_t ns) {
-  if (ns < 1000) return fmt::format("{} ns", ns);
-  if (ns < 1000000) return fmt::format("{:.1f} us", double(ns) / 1e3);
-  if (ns < 1000000000) return fmt::format("{:.2f} ms", double(ns) / 1e6);
-  return fmt::format("{:.2f} s", double(ns) / 1e9);
-}
 
 namespace {
 double cpu_ns_per_packet(const CaptureStats& s) {
@@ -57,7 +51,7 @@ std::string summary(const CaptureStats& s, bool live) {
   out += fmt::format(
       "capture thread: {} CPU ({:.0f} ns/packet), {} wake-ups, {} dispatch calls ({} empty), "
       "{:.1f} packets/call, largest call {} bytes ({:.1f}% of the buffer)\n",
-      format_duration_ns(std::uint64_t(s.capture_cpu_ns)), cpu_ns_per_packet(s), s.wakeups,
+      format_duration_ns(s.capture_cpu_ns), cpu_ns_per_packet(s), s.wakeups,
       s.dispatch_calls, s.empty_dispatch_calls, s.dispatch_packets.mean(), s.max_dispatch_bytes,
       s.max_dispatch_buffer_share * 100.0);
   return out;

@@ -4,11 +4,12 @@
 
 #include <string>
 
+#include "rtcap/latency_budget.hpp"
 #include "rtcap/stats.hpp"
 
 namespace rtcap::tool {
 
-std::string format_duration_ns(std::uint64_t ns);  // "850 ns", "12.3 us", "4.05 ms", "1.20 s"
+using ::rtcap::format_duration_ns;  // one formatter for every duration rtcap prints
 // One line: rate, totals, drops, latency percentiles, CPU. `previous` gives the rate.
 std::string status_line(const CaptureStats& now, const CaptureStats& previous);
 // tcpdump's SIGUSR1/exit lines: captured, received by filter, dropped by kernel.

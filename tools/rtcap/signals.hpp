@@ -1,6 +1,6 @@
 // Stop, status and flush requests from outside: POSIX signals (signals_posix.cpp) or the Windows
 // console control handler (signals_windows.cpp). The handlers only set flags and ask the engine
-// to stop (Engine::request_stop is async-signal-safe).
+// to stop from an ordinary thread.
 #pragma once
 
 namespace rtcap {

@@ -1,21 +1,17 @@
-#include <atomic>
 #include <csignal>
 
-#include "rtcap/engine.hpp"
 #include "signals.hpp"
 
 namespace rtcap::tool {
 namespace {
 
-std::atomic<Engine*> g_engine{nullptr};
 volatile std::sig_atomic_t g_stop = 0;
 volatile std::sig_atomic_t g_print_stats = 0;
 volatile std::sig_atomic_t g_flush = 0;
 
-extern "C" void on_stop_signal(int) {
-  g_stop = 1;
-  if (Engine* e = g_engine.load()) e->request_stop();
-}
+// Only a flag: the main loop sees it within one next_batch wait (100 ms) and calls
+// Engine::request_stop from a normal thread (request_stop may take a mutex).
+extern "C" void on_stop_signal(int) { g_stop = 1; }
 extern "C" void on_usr1(int) { g_print_stats = 1; }
 extern "C" void on_usr2(int) { g_flush = 1; }
 
@@ -36,7 +32,9 @@ void install_capture_signals() {
   sigaction(SIGPIPE, &sa, nullptr);
 }
 
-void set_signal_target(Engine* engine) { g_engine.store(engine); }
+// POSIX handlers never touch the engine (see on_stop_signal); Windows' console handler runs on a
+// thread of its own and does.
+void set_signal_target(Engine*) {}
 bool stop_requested() { return g_stop != 0; }
 bool take_print_stats_request() {
   if (!g_print_stats) return false;

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of the fuzz targets (run from anywhere; the seeds are committed).
+
+corpus/stream_tracker/: inputs in fuzz_stream_tracker's format (see that file): a link-type
+  selector, a config byte, then records [u16 length][u16 time delta, us][bytes], hand-made frames
+  of every link type and shape the parser knows (VLAN, QinQ, IPv6 with extension headers,
+  fragments, Linux cooked v1/v2, BSD/OpenBSD loopback, raw IP, RTP with the send-time extension).
+corpus/pcap_file/: small capture files: the first packets of tests/data/*.pcap as pcap (us and ns
+  magic, both byte orders) and as pcapng (SHB, IDB, EPBs, ISB).
+"""
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "..", "data")
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+def rtp(seq, ts, ssrc, pt=96, ext=True, payload=b"\x00" * 36):
+    hdr = struct.pack("!BBHII", 0x90 if ext else 0x80, pt, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc)
+    if ext:  # RFC 8285 one-byte header: id 1, 8 bytes of send time
+        hdr += struct.pack("!HH", 0xBEDE, 3) + bytes([0x17]) + struct.pack("!Q", 1_700_000_000_000_000_000 + seq * 125_000) + b"\0\0\0"
+    return hdr + payload
+
+def udp(sport, dport, payload):
+    return struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+
+def ipv4(src, dst, l4, proto=17, frag=0, ihl_extra=b""):
+    ihl = 5 + len(ihl_extra) // 4
+    h = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, 20 + len(ihl_extra) + len(l4), 1, frag, 64, proto, 0,
+                    bytes(src), bytes(dst)) + ihl_extra
+    h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+    return h + l4
+
+def ipv6(src, dst, l4, nh=17, ext=b""):
+    return struct.pack("!IHBB16s16s", 0x60000000, len(ext) + len(l4), nh if not ext else 0, 64,
+                       bytes(src), bytes(dst)) + ext + l4
+
+def eth(payload, ethertype=0x0800, tags=()):
+    h = bytes.fromhex("629f3bc0e5c7e65b8a415538")
+    for tpid, vid in tags:
+        h += struct.pack("!HH", tpid, vid)
+    return h + struct.pack("!H", ethertype) + payload
+
+def sll(payload, proto=0x0800):
+    return struct.pack("!HHH8sH", 0, 1, 6, b"\x02" * 6 + b"\0\0", proto) + payload
+
+def sll2(payload, proto=0x0800):
+    return struct.pack("!HHIHBB8s", proto, 0, 2, 1, 0, 6, b"\x02" * 6 + b"\0\0") + payload
+
+A4, B4 = [198, 18, 0, 1], [198, 18, 0, 2]
+A6 = [0x20, 0x01, 0x0d, 0xb8] + [0] * 11 + [1]
+B6 = [0x20, 0x01, 0x0d, 0xb8] + [0] * 11 + [2]
+
+def rtp_v4(seq, ssrc=0x1234, dport=5004):
+    return ipv4(A4, B4, udp(36964, dport, rtp(seq, seq * 6, ssrc)))
+
+DLT = {"null": 0, "en10mb": 1, "raw": 2, "raw14": 3, "raw101": 4, "loop": 5, "sll": 6, "sll2": 7}
+
+def tracker_input(dlt, frames, config=0x03):
+    out = bytes([DLT[dlt], config])
+    for f in frames:
+        out += struct.pack("<HH", len(f), 125) + f
+    return out
+
+def write(dirname, name, data):
+    d = os.path.join(HERE, "corpus", dirname)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+def tracker_seeds():
+    seqs = [0, 1, 2, 4, 3, 3, 7, 40000, 40001, 65535, 0]
+    write("stream_tracker", "eth-rtp-v4", tracker_input("en10mb", [eth(rtp_v4(s)) for s in seqs]))
+    write("stream_tracker", "eth-vlan-qinq", tracker_input("en10mb", [
+        eth(rtp_v4(1), tags=[(0x8100, 5)]), eth(rtp_v4(2), tags=[(0x88A8, 7), (0x8100, 5)]),
+        eth(rtp_v4(3), tags=[(0x9100, 1)])]))
+    ext = bytes([17, 0]) + b"\0" * 6  # hop-by-hop header, next header UDP
+    write("stream_tracker", "eth-ipv6", tracker_input("en10mb", [
+        eth(ipv6(A6, B6, udp(5004, 5006, rtp(i, i * 48, 0xABCD, ext=False))), 0x86DD) for i in range(4)] + [
+        eth(ipv6(A6, B6, udp(5004, 5006, rtp(9, 9 * 48, 0xABCD)), ext=ext), 0x86DD)]))
+    l4 = udp(1000, 5004, rtp(1, 6, 0x55))
+    write("stream_tracker", "eth-fragments", tracker_input("en10mb", [
+        eth(ipv4(A4, B4, l4[:24], frag=0x2000)), eth(ipv4(A4, B4, l4[24:], frag=3)),
+        eth(ipv4(A4, B4, l4, ihl_extra=b"\x01\x01\x01\x00"))]))
+    write("stream_tracker", "eth-malformed", tracker_input("en10mb", [
+        eth(rtp_v4(1))[:30], eth(b"\x45" + b"\0" * 19), eth(b"\x60" + b"\0" * 10, 0x86DD),
+        eth(ipv4(A4, B4, b"\x01\x02\x03", proto=6)), eth(b"", 0x0806)]))
+    write("stream_tracker", "sll", tracker_input("sll", [sll(rtp_v4(s)) for s in range(5)]))
+    write("stream_tracker", "sll2", tracker_input("sll2", [sll2(rtp_v4(s)) for s in range(5)]))
+    write("stream_tracker", "null", tracker_input("null", [struct.pack("<I", 2) + rtp_v4(s) for s in range(3)] +
+                                                  [struct.pack("<I", 30) + ipv6(A6, B6, udp(1, 2, b"x"))]))
+    write("stream_tracker", "loop", tracker_input("loop", [struct.pack("!I", 2) + rtp_v4(s) for s in range(3)]))
+    for key in ("raw", "raw14", "raw101"):
+        write("stream_tracker", key, tracker_input(key, [rtp_v4(s) for s in range(3)] +
+                                                   [ipv6(A6, B6, udp(7, 9, b"plain udp"))]))
+    # Many streams with a small table: eviction.
+    write("stream_tracker", "eviction", tracker_input("en10mb", [eth(rtp_v4(s, ssrc=s % 9, dport=5004 + 2 * (s % 5)))
+                                                                 for s in range(30)], config=0x01))
+
+def pcap_seeds():
+    src = os.path.join(DATA, "rtp-12streams-125us.pcap")
+    with open(src, "rb") as f:
+        data = f.read()
+    hdr, rest = data[:24], data[24:]
+    records = []
+    off = 0
+    while off + 16 <= len(rest) and len(records) < 24:
+        sec, usec, incl, orig = struct.unpack("<IIII", rest[off:off + 16])
+        records.append((sec, usec, orig, rest[off + 16:off + 16 + incl]))
+        off += 16 + incl
+    def pcap(order, magic, nano):
+        out = struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, 262144, 1)
+        for sec, usec, orig, pkt in records:
+            out += struct.pack(order + "IIII", sec, usec * 1000 if nano else usec, len(pkt), orig) + pkt
+        return out
+    write("pcap_file", "le-micro.pcap", pcap("<", 0xA1B2C3D4, False))
+    write("pcap_file", "be-micro.pcap", pcap(">", 0xA1B2C3D4, False))
+    write("pcap_file", "le-nano.pcap", pcap("<", 0xA1B23C4D, True))
+    write("pcap_file", "truncated.pcap", pcap("<", 0xA1B2C3D4, False)[:24 + 16 + 50])
+    write("pcap_file", "raw-ip.pcap", struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101) +
+          b"".join(struct.pack("<IIII", 1, i, len(p), len(p)) + p for i, p in enumerate(rtp_v4(s) for s in range(4))))
+
+    def block(btype, body):
+        body += b"\0" * (-len(body) % 4)
+        n = 12 + len(body)
+        return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+    def opt(code, val):
+        return struct.pack("<HH", code, len(val)) + val + b"\0" * (-len(val) % 4)
+    shb = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + opt(4, b"rtcap-fuzz") + opt(0, b""))
+    idb = block(1, struct.pack("<HHI", 1, 0, 262144) + opt(2, b"eth0") + opt(9, b"\x09") + opt(0, b""))
+    epbs = b""
+    for sec, usec, orig, pkt in records[:12]:
+        t = sec * 1_000_000_000 + usec * 1000
+        epbs += block(6, struct.pack("<IIIII", 0, t >> 32, t & 0xFFFFFFFF, len(pkt), orig) + pkt)
+    isb = block(5, struct.pack("<III", 0, 0, 0) + opt(4, struct.pack("<Q", 12)) + opt(7, struct.pack("<Q", 0)) + opt(0, b""))
+    write("pcap_file", "capture.pcapng", shb + idb + epbs + isb)
+
+tracker_seeds()
+pcap_seeds()
+print("seeds written under", os.path.join(HERE, "corpus"), file=sys.stderr)
