@@ -15,6 +15,7 @@
 #include "backend/pcap_backend.hpp"
 #include "backend/wait.hpp"
 #include "engine/doorbell.hpp"
+#include "engine/pcap_time.hpp"
 #include "engine/spsc_ring.hpp"
 #include "rtcap/engine.hpp"
 
@@ -138,11 +139,6 @@ inline std::int64_t realtime_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// pcap time stamps: tv_usec holds ns when the handle was activated with nano precision.
-inline std::int64_t pcap_ts_ns(const struct pcap_pkthdr& h, bool nano) noexcept {
-  return std::int64_t(h.ts.tv_sec) * 1000000000 + std::int64_t(h.ts.tv_usec) * (nano ? 1 : 1000);
 }
 
 // Single-writer counter update: a plain load and store, no locked read-modify-write.

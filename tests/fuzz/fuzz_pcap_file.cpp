@@ -8,6 +8,8 @@
 // own on the file path: it hands libpcap's packets to the same tracker, which this target fuzzes.
 #include <pcap/pcap.h>
 
+#include "engine/pcap_time.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -35,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const u_char* bytes = nullptr;
   int packets = 0;
   while (pcap_next_ex(p, &header, &bytes) == 1 && packets++ < 100000) {
-    const std::int64_t ts_ns = std::int64_t(header->ts.tv_sec) * 1'000'000'000 + header->ts.tv_usec;
+    const std::int64_t ts_ns = rtcap::detail::pcap_ts_ns(*header, true);  // the engine's conversion
     // As the capture thread does: copy caplen bytes into a batch, wire length as recorded.
     if (!batch.try_append(ts_ns, 0, bytes, header->caplen, header->len)) {
       tracker.add(batch, linktype);
