@@ -749,6 +749,7 @@ std::vector<BenchMode> bench_modes(bool tcpdump_available) {
       {"naive", false, {"--mode", "naive"}},
       {"dispatch", false, {"--mode", "dispatch"}},
       {"dispatch-immediate", false, {"--mode", "dispatch", "--immediate-mode"}},
+      {"dispatch-budget-250us", false, {"--mode", "dispatch", "--latency-budget", "250us"}},
   };
   if (tcpdump_available) {
     m.push_back({"tcpdump", true, {}});
@@ -825,7 +826,7 @@ CLI::App* add_bench_command(CLI::App& app, int& exit_code) {
       ->delimiter(',')
       ->type_name("PPS,...");
   cmd->add_option("--modes", cfg->modes,
-                  "Modes to run, comma-separated (default all: naive, dispatch, dispatch-immediate, tcpdump, "
+                  "Modes to run, comma-separated (default all: naive, dispatch, dispatch-immediate, dispatch-budget-250us, tcpdump, "
                   "tcpdump-immediate)")
       ->delimiter(',')
       ->type_name("MODE,...");
