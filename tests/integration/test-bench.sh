@@ -102,11 +102,11 @@ timeout 240 "$RTCAP" bench --secs 2 --repeat 1 --rate 20000 --json "$TMPD/bench.
   >"$TMPD/bench.out" 2>"$TMPD/bench.err" || rc=$?
 [ "$rc" -eq 0 ] || fail "bench exit $rc: $(tail -20 "$TMPD/bench.err")"
 grep -q "^mode " "$TMPD/bench.out" || fail "no table on stdout: $(cat "$TMPD/bench.out")"
-for m in naive dispatch dispatch-immediate; do
+for m in naive dispatch dispatch-immediate dispatch-budget-250us; do
   grep -q "^$m " "$TMPD/bench.out" || fail "mode $m missing from the table"
 done
-if have tcpdump; then want_modes=5; grep -q "^tcpdump-immediate " "$TMPD/bench.out" || fail "tcpdump missing from the table"
-else want_modes=3; fi
+if have tcpdump; then want_modes=6; grep -q "^tcpdump-immediate " "$TMPD/bench.out" || fail "tcpdump missing from the table"
+else want_modes=4; fi
 BLAB=""
 if [ "$JSON" = python3 ]; then
   BLAB=$(jnum "$TMPD/bench.json" "j['settings']['lab']" x)
