@@ -443,15 +443,15 @@ nlohmann::json cell_json(const BenchCell& c) {
 }
 
 std::string table(const std::vector<BenchCell>& cells) {
-  std::string s = fmt::format("{:<20} {:>11} {:>11} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}\n", "mode",
+  std::string s = fmt::format("{:<22} {:>11} {:>11} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}\n", "mode",
                               "sent", "captured", "lost", "pcap drops", "app drops", "CPU ns/pkt", "p50", "p99", "p99.9",
                               "max");
   for (const auto& c : cells) {
     if (c.runs == 0) {
-      s += fmt::format("{:<20} (no completed run: {} failed)\n", c.mode, c.failed_runs);
+      s += fmt::format("{:<22} (no completed run: {} failed)\n", c.mode, c.failed_runs);
       continue;
     }
-    s += fmt::format("{:<20} {:>11} {:>11} {:>9} {:>10} {:>9} {:>10.0f} {:>9} {:>9} {:>9} {:>9}{}\n", c.mode,
+    s += fmt::format("{:<22} {:>11} {:>11} {:>9} {:>10} {:>9} {:>10.0f} {:>9} {:>9} {:>9} {:>9}{}\n", c.mode,
                      fmt_count(c.sent), fmt_count(c.captured), fmt_count(c.lost), fmt_count(c.pcap_drops),
                      c.app_drops ? fmt_count(*c.app_drops) : "-", c.cpu_ns_per_packet, fmt_latency(c.p50),
                      fmt_latency(c.p99), fmt_latency(c.p999), fmt_latency(c.max),
@@ -627,7 +627,7 @@ int run_bench(BenchConfig cfg) {
       bool max_clean = false;
       for (const auto& c : cells)
         if (c.mode == m.name && c.target_pps == 0 && c.zero_loss) max_clean = true;
-      out += fmt::format("  {:<20} {}{}{}\n", m.name, best < 0 ? "none" : fmt_count(best) + " pps",
+      out += fmt::format("  {:<22} {}{}{}\n", m.name, best < 0 ? "none" : fmt_count(best) + " pps",
                          first_loss < 0 ? "" : fmt::format("   (first loss at {} pps)", fmt_count(first_loss)),
                          max_clean ? "   (no loss even unpaced: the generator's ceiling, not the capture's)" : "");
       sweep_json[m.name] = {{"highest_zero_loss_pps", best < 0 ? nlohmann::json(nullptr) : nlohmann::json(best)},
