@@ -84,6 +84,17 @@ start_capture() {
   fail "tcpdump not listening after 5 s: $(cat "$err")"
 }
 
+# wait_listening ERRFILE PID: until rtcap (or tcpdump) says "listening on" on stderr (5 s).
+wait_listening() {
+  local i
+  for i in $(seq 1 100); do
+    grep -q "listening on" "$1" 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || fail "capture did not start: $(cat "$1")"
+    sleep 0.05
+  done
+  fail "capture not listening after 5 s: $(cat "$1")"
+}
+
 # wait_capture: waits for tcpdump -c to finish; fails if it timed out (too few packets).
 wait_capture() {
   local rc=0

@@ -17,13 +17,7 @@ start_rtcap() {
   timeout 60 "$RTCAP" --netns "$RX" -i "$RX" "$@" 2>"$TMPD/$name.err" &
   RTCAP_PID=$!
   BG_PIDS="$BG_PIDS $RTCAP_PID"
-  local i
-  for i in $(seq 1 100); do
-    grep -q "listening on" "$TMPD/$name.err" 2>/dev/null && return 0
-    kill -0 "$RTCAP_PID" 2>/dev/null || fail "rtcap $name did not start: $(cat "$TMPD/$name.err")"
-    sleep 0.05
-  done
-  fail "rtcap $name not listening after 5 s"
+  wait_listening "$TMPD/$name.err" "$RTCAP_PID"
 }
 
 gen() { "$RTCAP" gen --netns "${LAB}-tx" -q "$@" || fail "gen $*"; }

@@ -26,16 +26,6 @@ FAILURES=0
 # one run reports every fault at once; the test fails at the end.
 bad() { echo "[$TEST_NAME] FAIL: $*" >&2; FAILURES=$((FAILURES + 1)); }
 
-# wait_listening ERRFILE PID: until rtcap says "listening on" (5 s).
-wait_listening() {
-  local i
-  for i in $(seq 1 100); do
-    grep -q "listening on" "$1" 2>/dev/null && return 0
-    kill -0 "$2" 2>/dev/null || fail "rtcap did not start: $(cat "$1")"
-    sleep 0.05
-  done
-  fail "rtcap not listening after 5 s: $(cat "$1")"
-}
 
 # start_rtcap NAME ARGS...: rtcap in the rx namespace, stdout to $TMPD/NAME.out; sets RTCAP_PID.
 start_rtcap() {

@@ -23,16 +23,6 @@ chown nobody "$OUT"  # the unprivileged capture writes its file here
 
 gen() { "$RTCAP" gen --netns "${LAB}-tx" -q "$@" || fail "gen $*"; }
 
-# wait_listening ERRFILE PID
-wait_listening() {
-  local i
-  for i in $(seq 1 100); do
-    grep -q "listening on" "$1" 2>/dev/null && return 0
-    kill -0 "$2" 2>/dev/null || fail "rtcap did not start: $(cat "$1")"
-    sleep 0.05
-  done
-  fail "rtcap not listening after 5 s: $(cat "$1")"
-}
 
 # proc_field PID FIELD: the values of a /proc/PID/status line ("Uid", "CapEff", ...).
 proc_field() { awk -v f="$2:" '$1 == f { $1 = ""; print substr($0, 2) }' "/proc/$1/status"; }

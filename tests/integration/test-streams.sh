@@ -14,13 +14,7 @@ start_rtcap() {  # NAME ARGS...: capture in the rx namespace until SIGINT; sets 
   timeout 60 "$RTCAP" --netns "$RX" -i "$RX" -q "$@" >"$TMPD/$name.out" 2>"$TMPD/$name.err" &
   RTCAP_PID=$!
   BG_PIDS="$BG_PIDS $RTCAP_PID"
-  local i
-  for i in $(seq 1 100); do
-    grep -q "listening on" "$TMPD/$name.err" 2>/dev/null && return 0
-    kill -0 "$RTCAP_PID" 2>/dev/null || fail "rtcap $name did not start: $(cat "$TMPD/$name.err")"
-    sleep 0.05
-  done
-  fail "rtcap $name not listening"
+  wait_listening "$TMPD/$name.err" "$RTCAP_PID"
 }
 stop_rtcap() { sleep 0.5; kill -INT "$RTCAP_PID"; wait "$RTCAP_PID" || fail "rtcap exited $? after SIGINT"; }
 
@@ -112,7 +106,7 @@ timeout 60 "$RTCAP" --netns "$RX" -i "$RX" -q --streams --pool-batches 2 --batch
   | (sleep 0.25; cat >/dev/null) &
 OVER_PID=$!
 BG_PIDS="$BG_PIDS $OVER_PID"
-for i in $(seq 1 100); do grep -q "listening on" "$TMPD/over.err" 2>/dev/null && break; sleep 0.05; done
+wait_listening "$TMPD/over.err" "$OVER_PID"
 "$RTCAP" gen --netns "${LAB}-tx" -q --streams 4 --ptime 125us --count 64000 --seed 5 || fail "gen"
 sleep 0.5
 pkill -INT -f -- "-i $RX -q --streams --pool-batches 2" || true

@@ -1,27 +1,28 @@
 #include "capture_cmd.hpp"
 
 #include <pcap/pcap.h>
+
 #include <algorithm>
 #include <cstdio>
-#include <optional>
 #include <ctime>
 #include <fstream>
+#include <optional>
 
 #include <fmt/format.h>
 
+#include "analysis/packet_parser.hpp"
 #include "exit_codes.hpp"
 #include "lab.hpp"
 #include "privileges.hpp"
 #include "report.hpp"
 #include "rotation.hpp"
-#include "signals.hpp"
 #include "rtcap/advisor.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/engine.hpp"
 #include "rtcap/latency_budget.hpp"
 #include "rtcap/metrics.hpp"
-#include "analysis/packet_parser.hpp"
 #include "rtcap/writer.hpp"
+#include "signals.hpp"
 
 namespace rtcap::tool {
 namespace {
