@@ -48,8 +48,17 @@ class EpollWaiter final : public ReadinessWaiter {
     const struct timespec timeout {
       static_cast<time_t>(limit.count() / 1000000), static_cast<long>(limit.count() % 1000000) * 1000
     };
+    // One event per capture fd plus the wake-up eventfd is all a wait can report that matters;
+    // more ready fds are simply reported by the next wait (every handle is drained anyway).
     epoll_event events[8];
-    const int n = epoll_pwait2(epfd_, events, 8, &timeout, nullptr);
+    int n = -1;
+    if (have_pwait2_) {
+      n = epoll_pwait2(epfd_, events, 8, &timeout, nullptr);
+      if (n < 0 && errno == ENOSYS) have_pwait2_ = false;  // kernel before 5.11
+    }
+    if (!have_pwait2_) {  // millisecond timeout, rounded up so a short wait never spins
+      n = epoll_wait(epfd_, events, 8, static_cast<int>((limit.count() + 999) / 1000));
+    }
     if (n <= 0) return WaitResult::kTimeout;  // EINTR counts as a timeout: the caller loops
     WaitResult result = WaitResult::kReady;
     for (int i = 0; i < n; ++i) {
@@ -70,6 +79,7 @@ class EpollWaiter final : public ReadinessWaiter {
  private:
   int epfd_;
   int wakefd_;
+  bool have_pwait2_ = true;
   std::vector<pcap_t*> handles_;
 };
 
