@@ -148,8 +148,10 @@ bool CaptureEngine::acquire_batch() noexcept {
   const auto drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (!stop_requested_.load(std::memory_order_relaxed) ||
          (draining_ && std::chrono::steady_clock::now() < drain_deadline)) {
-    producer_bell_.wait_for([this] { return !free_.empty() || stop_requested_.load(); },
-                            std::chrono::milliseconds(10));
+    // 10 ms: only bounds how late a stop request is seen; a released batch rings the bell.
+    producer_bell_.wait_for(
+        [this] { return !free_.empty() || (stop_requested_.load() && !draining_); },
+        std::chrono::milliseconds(10));
     if (free_.try_pop(current_)) return true;
   }
   return false;
