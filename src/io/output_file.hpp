@@ -305,4 +305,22 @@ class OutputFile {
   WriteFailure failure_ = WriteFailure::kNone;
 };
 
+// What both formats' writers only forward to their OutputFile; each adds write() and
+// write_interface_stats(). Closing on destruction ignores errors (close() reports them).
+class FileBackedWriter : public CaptureWriter {
+ public:
+  explicit FileBackedWriter(std::unique_ptr<OutputFile> out) : out_(std::move(out)) {}
+  ~FileBackedWriter() override { (void)out_->close(); }
+
+  Result<void> flush() override { return out_->flush(); }
+  Result<void> close() override { return out_->close(); }
+  std::uint64_t packets_written() const override { return out_->packets_written(); }
+  std::uint64_t bytes_written() const override { return out_->bytes_written(); }
+  std::uint64_t write_calls() const override { return out_->write_calls(); }
+  WriteFailure failure() const override { return out_->failure(); }
+
+ protected:
+  std::unique_ptr<OutputFile> out_;
+};
+
 }  // namespace rtcap::io

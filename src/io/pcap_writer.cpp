@@ -52,11 +52,10 @@ std::string dlt_name(int dlt) {
   return n ? std::string(n) : "DLT " + std::to_string(dlt);
 }
 
-class PcapWriter final : public CaptureWriter {
+class PcapWriter final : public FileBackedWriter {
  public:
   PcapWriter(std::unique_ptr<OutputFile> out, bool nano, bool packet_buffered)
-      : out_(std::move(out)), nano_(nano), packet_buffered_(packet_buffered) {}
-  ~PcapWriter() override { (void)close(); }
+      : FileBackedWriter(std::move(out)), nano_(nano), packet_buffered_(packet_buffered) {}
 
   Result<void> write(const Batch& batch) override {
     if (!out_->ok()) return out_->failed();
@@ -84,22 +83,14 @@ class PcapWriter final : public CaptureWriter {
     return {};
   }
 
-  Result<void> flush() override { return out_->flush(); }
   Result<void> write_interface_stats(const CaptureStats&, std::int64_t) override {
     // pcap has no place for statistics; report the sticky error so callers see it anyway.
     if (!out_->ok()) return out_->failed();
     return {};
   }
-  Result<void> close() override { return out_->close(); }
-
-  std::uint64_t packets_written() const override { return out_->packets_written(); }
-  std::uint64_t bytes_written() const override { return out_->bytes_written(); }
-  std::uint64_t write_calls() const override { return out_->write_calls(); }
-  WriteFailure failure() const override { return out_->failure(); }
   bool is_pcapng() const override { return false; }
 
  private:
-  std::unique_ptr<OutputFile> out_;
   bool nano_;
   bool packet_buffered_;
 };

@@ -158,10 +158,10 @@ std::string default_os() {
 #endif
 }
 
-class PcapngWriter final : public CaptureWriter {
+class PcapngWriter final : public FileBackedWriter {
  public:
   PcapngWriter(std::unique_ptr<OutputFile> out, const WriterOptions& options)
-      : out_(std::move(out)),
+      : FileBackedWriter(std::move(out)),
         nano_(options.precision == TimestampPrecision::kNano),
         packet_buffered_(options.packet_buffered),
         filtered_(!options.filter.empty()),
@@ -169,7 +169,6 @@ class PcapngWriter final : public CaptureWriter {
         delivered_(options.interfaces.size(), 0) {
     for (const InterfaceInfo& i : options.interfaces) names_.push_back(i.name);
   }
-  ~PcapngWriter() override { (void)close(); }
 
   Result<void> write(const Batch& batch) override {
     if (!out_->ok()) return out_->failed();
@@ -216,8 +215,6 @@ class PcapngWriter final : public CaptureWriter {
     if (packet_buffered_) return out_->flush();
     return {};
   }
-
-  Result<void> flush() override { return out_->flush(); }
 
   Result<void> write_interface_stats(const CaptureStats& stats, std::int64_t now_ns) override {
     if (!out_->ok()) return out_->failed();
@@ -282,12 +279,6 @@ class PcapngWriter final : public CaptureWriter {
     return {};
   }
 
-  Result<void> close() override { return out_->close(); }
-
-  std::uint64_t packets_written() const override { return out_->packets_written(); }
-  std::uint64_t bytes_written() const override { return out_->bytes_written(); }
-  std::uint64_t write_calls() const override { return out_->write_calls(); }
-  WriteFailure failure() const override { return out_->failure(); }
   bool is_pcapng() const override { return true; }
 
  private:
@@ -302,7 +293,6 @@ class PcapngWriter final : public CaptureWriter {
     return nullptr;
   }
 
-  std::unique_ptr<OutputFile> out_;
   bool nano_;
   bool packet_buffered_;
   bool filtered_;

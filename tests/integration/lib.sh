@@ -95,6 +95,18 @@ wait_listening() {
   fail "capture not listening after 5 s: $(cat "$1")"
 }
 
+# interrupt_and_reap PID SECS: SIGINT, fail unless it exits within SECS, reap it and drop it from
+# BG_PIDS. Sets INT_RC to its exit code.
+interrupt_and_reap() {
+  local pid=$1 i
+  kill -INT "$pid"
+  for i in $(seq 1 $(( $2 * 20 ))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  kill -0 "$pid" 2>/dev/null && fail "still running $2 s after SIGINT"
+  INT_RC=0
+  wait "$pid" || INT_RC=$?
+  BG_PIDS=$(echo "$BG_PIDS" | sed "s/ $pid\b//")
+}
+
 # wait_capture: waits for tcpdump -c to finish; fails if it timed out (too few packets).
 wait_capture() {
   local rc=0

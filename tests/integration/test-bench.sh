@@ -165,13 +165,8 @@ for i in $(seq 1 100); do grep -q "lab bn" "$TMPD/int.err" 2>/dev/null && break;
 ILAB=$(grep -o "lab bn[0-9]*" "$TMPD/int.err" | head -1 | cut -d' ' -f2)
 [ -n "$ILAB" ] || fail "bench did not start: $(cat "$TMPD/int.err")"
 sleep 2  # inside the run: capture listening, generator sending
-kill -INT "$BPID"
-for i in $(seq 1 300); do kill -0 "$BPID" 2>/dev/null || break; sleep 0.05; done
-kill -0 "$BPID" 2>/dev/null && fail "bench still running 15 s after SIGINT"
-rc=0
-wait "$BPID" || rc=$?
-BG_PIDS=$(echo "$BG_PIDS" | sed "s/ $BPID\b//")
-expect_eq "exit code after SIGINT" "$rc" 1
+interrupt_and_reap "$BPID" 15
+expect_eq "exit code after SIGINT" "$INT_RC" 1
 grep -q "INTERRUPTED" "$TMPD/int.out" || fail "no INTERRUPTED note: $(cat "$TMPD/int.out")"
 grep -q '"interrupted": true' "$TMPD/int.json" || fail "JSON does not say interrupted"
 assert_gone "$ILAB"

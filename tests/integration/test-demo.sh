@@ -84,13 +84,8 @@ DPID=$!
 BG_PIDS="$BG_PIDS $DPID"
 for i in $(seq 1 200); do grep -q "delay last 1 s" "$TMPD/int.err" 2>/dev/null && break; sleep 0.05; done
 grep -q "delay last 1 s" "$TMPD/int.err" || fail "demo did not start: $(cat "$TMPD/int.err")"
-kill -INT "$DPID"
-for i in $(seq 1 200); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.05; done
-kill -0 "$DPID" 2>/dev/null && fail "demo still running 10 s after SIGINT"
-rc=0
-wait "$DPID" || rc=$?
-BG_PIDS=$(echo "$BG_PIDS" | sed "s/ $DPID\b//")
-expect_eq "exit code after SIGINT" "$rc" 1
+interrupt_and_reap "$DPID" 10
+expect_eq "exit code after SIGINT" "$INT_RC" 1
 grep -q "^FAIL: interrupted" "$TMPD/int.out" || fail "no 'FAIL: interrupted': $(cat "$TMPD/int.out")"
 ILAB=$(grep -o "building lab dm[0-9]*" "$TMPD/int.err" | head -1 | cut -d' ' -f3)
 [ -n "$ILAB" ] || fail "cannot tell the interrupted demo's lab"
