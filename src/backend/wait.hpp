@@ -5,6 +5,7 @@
 
 #include <pcap/pcap.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <cstdint>
@@ -45,4 +46,10 @@ Result<void> apply_platform_options(pcap_t* p, const std::string& name,
 void prepare_capture_thread() noexcept;
 // CPU time consumed by the calling thread, ns (a system call: call it per interval).
 std::int64_t thread_cpu_ns() noexcept;
+// Sleeping until another thread changes a 32-bit word (the engine's Doorbell): a futex on Linux,
+// WaitOnAddress on Windows. Returns at once when the word no longer holds `expected`, and may
+// return early for no reason: callers re-check their condition.
+void wait_on_word(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                  std::chrono::microseconds max_wait) noexcept;
+void wake_word_waiter(std::atomic<std::uint32_t>& word) noexcept;  // wakes one sleeper
 }  // namespace rtcap::backend

@@ -170,6 +170,20 @@ std::int64_t thread_cpu_ns() noexcept {
   return (ticks(kernel) + ticks(user)) * 100;
 }
 
+static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t) &&
+              std::atomic<std::uint32_t>::is_always_lock_free);
+
+void wait_on_word(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                  std::chrono::microseconds max_wait) noexcept {
+  // Milliseconds, rounded up so that a short wait does not spin.
+  const DWORD ms = static_cast<DWORD>((max_wait.count() + 999) / 1000);
+  (void)WaitOnAddress(reinterpret_cast<volatile VOID*>(&word), &expected, sizeof expected, ms);
+}
+
+void wake_word_waiter(std::atomic<std::uint32_t>& word) noexcept {
+  WakeByAddressSingle(reinterpret_cast<PVOID>(&word));
+}
+
 namespace {
 
 // rtcap's user buffer when the user gives none (--user-buffer 0), for ~100,000 packets/s of
@@ -291,3 +305,10 @@ namespace rtcap::backend {
 // 1,000,000 bytes (~90 ms at that rate).
 std::uint64_t default_buffer_bytes(const CaptureConfig&) { return 16ull << 20; }
 }  // namespace rtcap::backend
+
+namespace rtcap {
+int effective_coalesce_us(const CaptureConfig& config) noexcept {
+  // Sleeps end on the 1 ms timer tick here: a "30 us" window would be 1 ms. mintocopy batches.
+  return config.coalesce_us >= 0 ? config.coalesce_us : 0;
+}
+}  // namespace rtcap

@@ -1,19 +1,23 @@
-// Wakes a sleeping consumer without a system call when it is not sleeping.
+// Wakes a sleeping thread without a system call when it is not sleeping.
 //
-// The waiter announces itself (sleeping_ = true, seq_cst), re-checks its condition, then sleeps on
-// a condition variable with a timeout; the ringer takes the mutex and pays a futex wake only when
-// someone announced. The seq_cst pair (ringer: publish, then load sleeping_; waiter: store
-// sleeping_, then re-check) rules out the lost wake-up where both sides miss each other.
+// The waiter reads the bell's sequence word, announces itself (sleeping_ = true, seq_cst),
+// re-checks its condition, then sleeps on the word (a futex on Linux, WaitOnAddress on Windows)
+// with a timeout. The ringer pays a system call only when someone announced: it bumps the word
+// and wakes one sleeper. The seq_cst pair (ringer: publish, then load sleeping_; waiter: store
+// sleeping_, then re-check) rules out the lost wake-up where both sides miss each other, and a
+// ring between the re-check and the sleep changes the word, so the sleep returns at once.
 //
-// A condition variable rather than std::counting_semaphore: libstdc++'s semaphore spins with
-// sched_yield before it sleeps, which showed up as 5% of the process in a perf profile of
-// 100,000 packets/s capture.
+// Neither a condition variable (glibc re-takes its mutex marked contended after every wake-up,
+// one extra futex call per batch) nor std::counting_semaphore / std::atomic::wait (libstdc++
+// spins with sched_yield before it sleeps, 5% of the process in a perf profile of
+// 100,000 packets/s capture).
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
+#include <cstdint>
+
+#include "backend/wait.hpp"
 
 namespace rtcap::detail {
 
@@ -24,29 +28,24 @@ class Doorbell {
     // store followed by a load: only a full fence orders them, on x86 too).
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!sleeping_.load(std::memory_order_seq_cst)) return;
-    {
-      std::lock_guard lock(mutex_);
-      rung_ = true;
-    }
-    cv_.notify_one();
+    word_.fetch_add(1, std::memory_order_seq_cst);
+    backend::wake_word_waiter(word_);
   }
 
-  // `ready` is re-checked after announcing; returns when it is true, when rung, or after `wait`.
+  // `ready` is re-checked after announcing; returns when it is true, when rung, after `wait`,
+  // or spuriously: callers loop on their own condition. One waiter at a time.
   template <typename Ready>
   void wait_for(Ready&& ready, std::chrono::microseconds wait) {
-    std::unique_lock lock(mutex_);
+    const std::uint32_t seen = word_.load(std::memory_order_seq_cst);
     sleeping_.store(true, std::memory_order_seq_cst);
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (!ready()) cv_.wait_for(lock, wait, [this] { return rung_; });
-    rung_ = false;
+    if (!ready()) backend::wait_on_word(word_, seen, wait);
     sleeping_.store(false, std::memory_order_relaxed);
   }
 
  private:
   std::atomic<bool> sleeping_{false};
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool rung_ = false;  // guarded by mutex_
+  std::atomic<std::uint32_t> word_{0};
 };
 
 }  // namespace rtcap::detail

@@ -27,7 +27,8 @@ Result<void> validate(const CaptureConfig& c) {
   if (c.batch_packets < 1 || c.batch_packets > (1u << 20))
     return bad("--batch-packets must be 1..1048576");
   if (c.pool_batches < 2 || c.pool_batches > 65536) return bad("--pool-batches must be 2..65536");
-  if (c.coalesce_us < 0 || c.coalesce_us > 1000000) return bad("--coalesce-us must be 0..1000000");
+  if (c.coalesce_us < -1 || c.coalesce_us > 1000000)
+    return bad("--coalesce-us must be 0..1000000 (or -1: automatic)");
   if (c.max_packets < 0) return bad("-c must be >= 0");
   // PacketRecord::offset is 32-bit; 1 GiB per batch is far beyond any useful batch.
   if (c.batch_bytes > (std::size_t{1} << 30)) return bad("--batch-bytes must be <= 1 GiB");
@@ -227,7 +228,7 @@ void CaptureEngine::run_dispatch() {
   // Coalescing (immediate mode, --coalesce-us W): once traffic flows, stop waiting on the fd,
   // which wakes us per packet, and drain every W instead, until a drain finds nothing. One timer
   // wake-up per W carries W x rate packets; idle, we block on the fd again (as NAPI does).
-  const auto window = microseconds(config_.coalesce_us);
+  const auto window = microseconds(effective_coalesce_us(config_));
   bool polling = false;
   while (!stop_requested_.load(std::memory_order_relaxed)) {
     if (polling) {

@@ -415,7 +415,7 @@ LatencyPlan plan_for_latency_budget(std::int64_t budget_ns, const CaptureConfig&
   }
   p.immediate_mode = p.config.immediate_mode;
   p.timeout_ms = p.config.timeout_ms;
-  p.coalesce_us = p.config.coalesce_us;
+  p.coalesce_us = effective_coalesce_us(p.config);
   p.buffer_kib = p.config.buffer_kib;
   p.snaplen = p.config.snaplen;
   return p;

@@ -93,6 +93,23 @@ TEST(Cli, EngineOptionsAndDefaults) {
   EXPECT_TRUE(o.pcapng);  // chosen by the file name
 }
 
+// Coalescing: automatic unless given; 0 is kept (a wake-up per packet).
+TEST(Cli, CoalesceWindowIsAutomaticUnlessGiven) {
+  EXPECT_EQ(rtcap::effective_coalesce_us(parse({"-i", "eth0"}).config), 0);  // batched: blocks
+  const int immediate = rtcap::effective_coalesce_us(parse({"-i", "eth0", "--immediate-mode"}).config);
+#ifdef _WIN32
+  EXPECT_EQ(immediate, 0);  // 1 ms timer tick: mintocopy batches instead
+#else
+  EXPECT_EQ(immediate, 30);
+#endif
+  EXPECT_EQ(rtcap::effective_coalesce_us(
+                parse({"-i", "eth0", "--immediate-mode", "--coalesce-us", "0"}).config),
+            0);
+  EXPECT_EQ(rtcap::effective_coalesce_us(
+                parse({"-i", "eth0", "--immediate-mode", "--coalesce-us", "80"}).config),
+            80);
+}
+
 TEST(Cli, BadValuesAreRejected) {
   auto cli = rtcap::tool::make_cli();
   const char* argv[] = {"rtcap", "-i", "eth0", "--mode", "fast"};

@@ -245,7 +245,9 @@ int run_capture(CaptureOptions& o) {
                o.mode_name, o.config.immediate_mode ? " (immediate)" : "",
                initial.interfaces.empty() ? 0 : initial.interfaces.front().buffer_bytes / 1024,
                o.config.timeout_ms,
-               o.config.coalesce_us ? fmt::format(", coalesce {} us", o.config.coalesce_us) : "",
+               effective_coalesce_us(o.config)
+                   ? fmt::format(", coalesce {} us", effective_coalesce_us(o.config))
+                   : "",
                o.config.pool_batches, o.config.batch_packets,
                double(engine->pool_memory_bytes()) / double(1 << 20));
 
