@@ -47,6 +47,7 @@ constexpr auto kStopGrace = 10s;        // SIGINT -> exit, then SIGKILL
 constexpr auto kReaderGrace = 10s;      // reader: end of file -> exit, then SIGKILL
 constexpr auto kGenSlack = 20s;         // generator: --secs plus this, then stopped
 constexpr auto kBetweenRuns = 300ms;
+constexpr int kWakeProbeWakeups = 500;  // per probe, 1 ms apart: 3 x 2 probes ~ 3.5 s
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -369,6 +370,8 @@ BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, 
       run.pcap_drops = fin->value("kernel_dropped", std::uint64_t{0}) + fin->value("interface_dropped", std::uint64_t{0});
       run.app_drops = fin->value("app_dropped_packets", std::uint64_t{0});
       run.capture_thread_cpu_ns = fin->value("capture_cpu_ns", std::int64_t{0});
+      run.capture_wakeups = fin->value("wakeups", std::uint64_t{0});
+      run.batches_delivered = fin->value("batches_delivered", std::uint64_t{0});
     }
   }
   if (run.capture_exit != 0 && run.error.empty())
@@ -413,6 +416,9 @@ nlohmann::json run_json(const BenchRun& r) {
                    {"cpu_ns_per_packet", r.cpu_ns_per_packet},
                    {"capture_thread_cpu_ns",
                     r.capture_thread_cpu_ns ? nlohmann::json(*r.capture_thread_cpu_ns) : nlohmann::json(nullptr)},
+                   {"capture_wakeups", r.capture_wakeups ? nlohmann::json(*r.capture_wakeups) : nlohmann::json(nullptr)},
+                   {"batches_delivered",
+                    r.batches_delivered ? nlohmann::json(*r.batches_delivered) : nlohmann::json(nullptr)},
                    {"timestamp_precision", r.timestamp_precision},
                    {"foreign_cpu_share", r.foreign_cpu_share},
                    {"latency_ns",
@@ -439,6 +445,9 @@ nlohmann::json cell_json(const BenchCell& c) {
           {"pcap_drops", c.pcap_drops},
           {"app_drops", c.app_drops ? nlohmann::json(*c.app_drops) : nlohmann::json(nullptr)},
           {"cpu_ns_per_packet", c.cpu_ns_per_packet},
+          {"wakeups_per_kpacket", c.wakeups_per_kpacket ? nlohmann::json(*c.wakeups_per_kpacket) : nlohmann::json(nullptr)},
+          {"handoffs_per_kpacket",
+           c.handoffs_per_kpacket ? nlohmann::json(*c.handoffs_per_kpacket) : nlohmann::json(nullptr)},
           {"latency_ns", {{"p50", c.p50}, {"p99", c.p99}, {"p999", c.p999}, {"max", c.max}}}};
 }
 
@@ -456,6 +465,25 @@ std::string table(const std::vector<BenchCell>& cells) {
                      c.app_drops ? fmt_count(*c.app_drops) : "-", c.cpu_ns_per_packet, fmt_latency(c.p50),
                      fmt_latency(c.p99), fmt_latency(c.p999), fmt_latency(c.max),
                      c.failed_runs ? fmt::format("  ({} run(s) failed)", c.failed_runs) : "");
+  }
+  return s;
+}
+
+// The wake-up floor under each rtcap mode: its measured wake-ups and hand-offs per packet, priced
+// at what the probe found a wake-up costs here.
+std::string wake_floor_text(const WakeCost& wake, const std::vector<BenchCell>& cells) {
+  std::string s = fmt::format(
+      "wake-ups: on this machine a thread's sleep and wake-up costs {:.1f} us of CPU, and a wake-up that also "
+      "wakes a second thread (rtcap's hand-off) {:.1f} + {:.1f} us (medians of 3 probes of {} wake-ups); what "
+      "each mode pays for wake-ups alone, before it touches a packet:\n",
+      wake.sleep_us, wake.handoff_waker_us, wake.handoff_woken_us, wake.wakeups_per_probe);
+  for (const auto& c : cells) {
+    if (!c.wakeups_per_kpacket) continue;
+    const double floor = wake.floor_ns_per_packet(*c.wakeups_per_kpacket, *c.handoffs_per_kpacket);
+    s += fmt::format("  {:<22} at {:>9} pps: {:6.1f} wake-ups and {:6.1f} hand-offs per 1,000 packets -> >= {:5.0f} "
+                     "ns/packet (measured {:.0f})\n",
+                     c.mode, c.target_pps == 0 ? "max" : fmt_count(c.target_pps), *c.wakeups_per_kpacket, *c.handoffs_per_kpacket, floor,
+                     c.cpu_ns_per_packet);
   }
   return s;
 }
@@ -559,6 +587,12 @@ int run_bench(BenchConfig cfg) {
       fmt::print(stderr, "  mode {:<20} {} {}\n", m.name, m.tcpdump ? "tcpdump -U -w -" : "rtcap -U -w -", join(m.args));
   }
 
+  // Before any traffic, on the quiet machine: what a wake-up costs here (about 5 s).
+  const WakeCost wake = measure_wake_cost(kWakeProbeWakeups);
+  if (!cfg.quiet)
+    fmt::print(stderr, "rtcap bench: a wake-up costs {:.1f} us of CPU here (hand-off {:.1f} + {:.1f} us)\n",
+               wake.sleep_us, wake.handoff_waker_us, wake.handoff_woken_us);
+
   std::vector<BenchRun> runs;
   int serial = 0;
   for (double rate : rates) {
@@ -653,6 +687,7 @@ int run_bench(BenchConfig cfg) {
                      noisy ? " - NOISY: other load competed with the bench, rerun on a quiet machine for clean numbers"
                            : " - quiet",
                      load_before, load_after);
+  out += wake_floor_text(wake, cells);
   if (interrupt.interrupted()) out += "INTERRUPTED: results are partial\n";
   fmt::print("{}", out);
 
@@ -688,6 +723,12 @@ int run_bench(BenchConfig cfg) {
                         {"foreign_cpu_share_mean", foreign_mean},
                         {"foreign_cpu_share_max", foreign_max},
                         {"noisy", noisy},
+                        {"wake_cost_us",
+                         {{"sleep_1ms", wake.sleep_us},
+                          {"handoff_waker", wake.handoff_waker_us},
+                          {"handoff_woken", wake.handoff_woken_us},
+                          {"wakeups_per_probe", wake.wakeups_per_probe},
+                          {"probes", 3}}},
                         {"libpcap", pcap_library_version()},
                         {"tcpdump", ctx.tcpdump}};
     nlohmann::json rj = nlohmann::json::array();
@@ -762,7 +803,7 @@ BenchCell summarise(const std::string& mode, double target_pps, const std::vecto
   BenchCell c;
   c.mode = mode;
   c.target_pps = target_pps;
-  std::vector<double> sent, achieved, captured, lost, drops, app, cpu, p50, p99, p999, mx;
+  std::vector<double> sent, achieved, captured, lost, drops, app, cpu, p50, p99, p999, mx, wakes, handoffs;
   bool all_clean = true;
   for (const BenchRun* r : runs) {
     if (!r->ok) {
@@ -777,6 +818,10 @@ BenchCell summarise(const std::string& mode, double target_pps, const std::vecto
     lost.push_back(double(r->lost));
     drops.push_back(double(r->pcap_drops));
     if (r->app_drops) app.push_back(double(*r->app_drops));
+    if (r->capture_wakeups && r->batches_delivered && r->records) {
+      wakes.push_back(1000.0 * double(*r->capture_wakeups) / double(r->records));
+      handoffs.push_back(1000.0 * double(*r->batches_delivered) / double(r->records));
+    }
     cpu.push_back(r->cpu_ns_per_packet);
     p50.push_back(double(r->latency_ns.percentile(0.5)));
     p99.push_back(double(r->latency_ns.percentile(0.99)));
@@ -792,6 +837,10 @@ BenchCell summarise(const std::string& mode, double target_pps, const std::vecto
   c.lost = median(lost);
   c.pcap_drops = median(drops);
   if (!app.empty()) c.app_drops = median(app);
+  if (!wakes.empty()) {
+    c.wakeups_per_kpacket = median(wakes);
+    c.handoffs_per_kpacket = median(handoffs);
+  }
   c.cpu_ns_per_packet = median(cpu);
   c.p50 = median(p50);
   c.p99 = median(p99);

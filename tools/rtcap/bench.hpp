@@ -12,6 +12,7 @@
 // The table shows, per mode, the median over repetitions of each column on its own.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -88,6 +89,8 @@ struct BenchRun {
   std::uint64_t pcap_drops = 0;              // kernel (ps_drop) + interface (ps_ifdrop)
   std::optional<std::uint64_t> app_drops;    // rtcap only: no free batch
   std::optional<std::int64_t> capture_thread_cpu_ns;  // rtcap only: its capture thread
+  std::optional<std::uint64_t> capture_wakeups;       // rtcap only: capture thread wake-ups
+  std::optional<std::uint64_t> batches_delivered;     // rtcap only: hand-offs to the consumer
   std::int64_t cpu_user_ns = 0;              // wait4 rusage of the capture process
   std::int64_t cpu_sys_ns = 0;
   int capture_exit = -1;
@@ -107,9 +110,27 @@ struct BenchCell {
   std::optional<double> app_drops;
   double p50 = 0, p99 = 0, p999 = 0, max = 0;
   HistogramData merged_latency;  // all runs' latencies together (for the CDF)
+  // rtcap only: per 1,000 packets, capture-thread wake-ups and hand-offs to the consumer.
+  std::optional<double> wakeups_per_kpacket, handoffs_per_kpacket;
 };
 
 BenchCell summarise(const std::string& mode, double target_pps, const std::vector<const BenchRun*>& runs);
+
+// What one sleep and wake-up costs this machine in thread CPU time, µs (bench_wake.cpp): the
+// floor under any design that sleeps between batches. Medians of 3 probes.
+struct WakeCost {
+  double sleep_us = 0;          // a thread sleeping 1 ms and waking
+  double handoff_waker_us = 0;  // the same thread, when it also rings the engine's Doorbell
+  double handoff_woken_us = 0;  // the thread that Doorbell wakes
+  int wakeups_per_probe = 0;
+  // CPU per packet, ns, spent on wake-ups alone by a capture that wakes `wakeups` times and
+  // hands over `handoffs` batches per 1,000 packets (µs per 1,000 packets = ns per packet).
+  double floor_ns_per_packet(double wakeups, double handoffs) const {
+    const double plain = std::max(0.0, wakeups - handoffs);
+    return plain * sleep_us + handoffs * (handoff_waker_us + handoff_woken_us);
+  }
+};
+WakeCost measure_wake_cost(int wakeups_per_probe);
 
 // SVG, hand-written: latency CDF per mode (y in "nines"), and when sweeping, CPU per packet and
 // loss against rate.
