@@ -478,7 +478,8 @@ std::string wake_floor_text(const WakeCost& wake, const std::vector<BenchCell>& 
       "each mode pays for wake-ups alone, before it touches a packet:\n",
       wake.sleep_us, wake.handoff_waker_us, wake.handoff_woken_us, wake.wakeups_per_probe);
   for (const auto& c : cells) {
-    if (!c.wakeups_per_kpacket) continue;
+    // naive mode blocks in pcap_next_ex and counts no wake-ups: no floor to show.
+    if (!c.wakeups_per_kpacket || *c.wakeups_per_kpacket == 0) continue;
     const double floor = wake.floor_ns_per_packet(*c.wakeups_per_kpacket, *c.handoffs_per_kpacket);
     s += fmt::format("  {:<22} at {:>9} pps: {:6.1f} wake-ups and {:6.1f} hand-offs per 1,000 packets -> >= {:5.0f} "
                      "ns/packet (measured {:.0f})\n",
