@@ -50,7 +50,8 @@ class Engine {
   // this from your loop). Capture stops; every packet already captured is still delivered.
   virtual void request_stop() noexcept = 0;
 
-  // Consumer side, one thread. Returns the next filled batch, or nullptr after waiting `wait`.
+  // Consumer side, one thread. Returns the next filled batch, or nullptr after waiting up to
+  // `wait` (sooner when a signal interrupts the wait: loop, as in the example above).
   // Latency (packet timestamp to this call) is recorded for every packet handed out.
   [[nodiscard]] virtual const Batch* next_batch(std::chrono::microseconds wait) = 0;
   virtual void release(const Batch* batch) = 0;
