@@ -66,12 +66,18 @@ struct CaptureConfig {
   int stats_interval_ms = 1000;  // how often pcap_stats is read on the capture handles
 };
 
-// coalesce_us with -1 (automatic) resolved for this platform. Linux: 30 us in immediate mode,
-// measured with rtcap bench at 100,000 packets/s on a 2-CPU VM (docs/TUNING.md): with no window
-// the two threads wake about 40,000 times a second, which there costs more CPU than the packets
-// and pushes p99 delivery to ~4 ms, while 30 us cuts the wake-ups threefold and keeps p99 under
-// 100 us. Windows: 0 (its sleeps end on a 1 ms timer tick; Npcap's mintocopy batches instead).
-// Batched mode: 0 (the kernel hands over whole blocks).
+// The automatic immediate-mode window on Linux. Measured with rtcap bench at 100,000 packets/s
+// on a 2-CPU VM (docs/TUNING.md, "The wake-up floor"): with no window the capture thread wakes
+// ~42,000 times a second and hands over a batch at nearly every wake-up: 5.4 us/packet, p99
+// 3.5 ms. 20 us: 5.6 us/packet, p99 111 us; 30 us: 4.7-5.8 us/packet, p99 98-168 us; 50 us:
+// 3.2 us/packet, p99 119 us. The window sets the wake-up rate, and the wake-up rate the CPU;
+// p99 moves by more from run to run than between 30 and 50 us.
+inline constexpr int kLinuxAutoCoalesceUs = 50;
+
+// coalesce_us with -1 (automatic) resolved for the platform rtcap runs on: Linux
+// kLinuxAutoCoalesceUs in immediate mode; Windows 0 (its sleeps end on a 1 ms timer tick, and
+// Npcap's mintocopy batches instead); batched mode 0 (the kernel hands over whole blocks).
+// coalesce_us_on (latency_budget.hpp) resolves it for a platform given by name.
 int effective_coalesce_us(const CaptureConfig& config) noexcept;
 
 }  // namespace rtcap

@@ -51,7 +51,8 @@ class Engine {
   virtual void request_stop() noexcept = 0;
 
   // Consumer side, one thread. Returns the next filled batch, or nullptr after waiting up to
-  // `wait` (sooner when a signal interrupts the wait: loop, as in the example above).
+  // `wait`; nullptr may also come sooner (a signal, a stale wake-up): loop on done(), as in the
+  // example above, not on the result.
   // Latency (packet timestamp to this call) is recorded for every packet handed out.
   [[nodiscard]] virtual const Batch* next_batch(std::chrono::microseconds wait) = 0;
   virtual void release(const Batch* batch) = 0;

@@ -156,6 +156,9 @@ struct LatencyPlan {
 // coalesce_us, buffer_kib, (V2 with a known max_packet_bytes) snaplen and (Npcap)
 // mintocopy_bytes / user_buffer_bytes are kept. base.user_buffer_bytes, when set, is the current
 // Npcap user buffer (it overrides traffic.npcap_user_buffer_bytes).
+// coalesce_us with -1 (automatic) resolved for `platform` (see effective_coalesce_us).
+[[nodiscard]] int coalesce_us_on(const CaptureConfig& config, CapturePlatform platform) noexcept;
+
 [[nodiscard]] LatencyPlan plan_for_latency_budget(std::int64_t budget_ns,
                                                   const CaptureConfig& base = {},
                                                   const TrafficProfile& traffic = {});

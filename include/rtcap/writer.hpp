@@ -5,7 +5,9 @@
 //   o.interfaces = engine->interfaces();
 //   auto w = rtcap::CaptureWriter::open(o);      // header written here: bad paths fail now
 //   if (!w) { print(w.error().message); ... }
-//   while (const rtcap::Batch* b = engine->next_batch(...)) {
+//   while (!engine->done()) {
+//     const rtcap::Batch* b = engine->next_batch(...);
+//     if (!b) continue;
 //     if (auto r = (*w)->write(*b); !r) {        // the consumer thread, once per batch
 //       if ((*w)->failure() == rtcap::WriteFailure::kPipeClosed) stop_cleanly();
 //       ...

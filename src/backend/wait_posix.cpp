@@ -139,8 +139,7 @@ std::uint64_t default_buffer_bytes(const CaptureConfig& config) {
 
 namespace rtcap {
 int effective_coalesce_us(const CaptureConfig& config) noexcept {
-  if (config.coalesce_us >= 0) return config.coalesce_us;
-  return config.immediate_mode ? 30 : 0;  // measured: see config.hpp
+  return coalesce_us_on(config, CapturePlatform::kLinuxLibpcap);
 }
 }  // namespace rtcap
 

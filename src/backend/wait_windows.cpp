@@ -175,8 +175,10 @@ static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t) &&
 
 void wait_on_word(std::atomic<std::uint32_t>& word, std::uint32_t expected,
                   std::chrono::microseconds max_wait) noexcept {
-  // Milliseconds, rounded up so that a short wait does not spin.
-  const DWORD ms = static_cast<DWORD>((max_wait.count() + 999) / 1000);
+  // Milliseconds, rounded up so that a short wait does not spin; beyond ~49 days, no limit.
+  const auto us = std::max<std::int64_t>(0, max_wait.count());
+  const DWORD ms = us >= std::int64_t(INFINITE - 1) * 1000 ? INFINITE
+                                                           : static_cast<DWORD>((us + 999) / 1000);
   (void)WaitOnAddress(reinterpret_cast<volatile VOID*>(&word), &expected, sizeof expected, ms);
 }
 
@@ -308,7 +310,6 @@ std::uint64_t default_buffer_bytes(const CaptureConfig&) { return 16ull << 20; }
 
 namespace rtcap {
 int effective_coalesce_us(const CaptureConfig& config) noexcept {
-  // Sleeps end on the 1 ms timer tick here: a "30 us" window would be 1 ms. mintocopy batches.
-  return config.coalesce_us >= 0 ? config.coalesce_us : 0;
+  return coalesce_us_on(config, CapturePlatform::kNpcap);
 }
 }  // namespace rtcap

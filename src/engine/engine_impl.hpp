@@ -100,9 +100,11 @@ class CaptureEngine final : public Engine {
   std::vector<std::unique_ptr<Batch>> storage_;
   SpscRing<Batch*> free_;    // consumer -> capture thread
   SpscRing<Batch*> filled_;  // capture thread -> consumer
-  Doorbell consumer_bell_;   // rung when filled_ gains a batch or capture ends
-  Doorbell producer_bell_;   // rung when free_ gains a batch (block policy)
-  std::size_t pool_memory_bytes_ = 0;
+  // A line each: the consumer writes consumer_bell_'s flag on every wait, the capture thread
+  // producer_bell_'s (block policy), and current_ and holding_ below are the capture thread's.
+  alignas(kCacheLine) Doorbell consumer_bell_;  // rung when filled_ gains a batch or capture ends
+  alignas(kCacheLine) Doorbell producer_bell_;  // rung when free_ gains a batch (block policy)
+  alignas(kCacheLine) std::size_t pool_memory_bytes_ = 0;
   Batch* current_ = nullptr;  // capture thread only
   // The capture thread holds a filled batch back while the consumer is busy; the consumer wakes
   // it through the waiter when it runs dry (see publish_current and next_batch).

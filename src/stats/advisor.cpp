@@ -309,7 +309,7 @@ MaybeFinding rule_immediate_costs_cpu(const Context& x) {
   if (!plan.immediate_mode)
     change = fmt::format("drop --immediate-mode; --timeout-ms {} -B {} (batched capture meets {})",
                          plan.timeout_ms, plan.buffer_kib, format_duration_ns(budget));
-  else if (plan.coalesce_us > effective_coalesce_us(x.in.config))
+  else if (plan.coalesce_us > coalesce_us_on(x.in.config, x.in.platform))
     change = fmt::format("--coalesce-us {} (a third of the {} budget, capped)", plan.coalesce_us,
                          format_duration_ns(budget));
   else

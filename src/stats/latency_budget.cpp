@@ -392,6 +392,12 @@ void plan_npcap(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
 
 }  // namespace
 
+int coalesce_us_on(const CaptureConfig& config, CapturePlatform platform) noexcept {
+  if (config.coalesce_us >= 0) return config.coalesce_us;
+  if (platform == CapturePlatform::kNpcap || !config.immediate_mode) return 0;
+  return kLinuxAutoCoalesceUs;
+}
+
 LatencyPlan plan_for_latency_budget(std::int64_t budget_ns, const CaptureConfig& base,
                                     const TrafficProfile& traffic) {
   LatencyPlan p;
@@ -415,7 +421,7 @@ LatencyPlan plan_for_latency_budget(std::int64_t budget_ns, const CaptureConfig&
   }
   p.immediate_mode = p.config.immediate_mode;
   p.timeout_ms = p.config.timeout_ms;
-  p.coalesce_us = effective_coalesce_us(p.config);
+  p.coalesce_us = coalesce_us_on(p.config, traffic.platform);
   p.buffer_kib = p.config.buffer_kib;
   p.snaplen = p.config.snaplen;
   return p;

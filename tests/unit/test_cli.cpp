@@ -100,7 +100,7 @@ TEST(Cli, CoalesceWindowIsAutomaticUnlessGiven) {
 #ifdef _WIN32
   EXPECT_EQ(immediate, 0);  // 1 ms timer tick: mintocopy batches instead
 #else
-  EXPECT_EQ(immediate, 30);
+  EXPECT_EQ(immediate, rtcap::kLinuxAutoCoalesceUs);
 #endif
   EXPECT_EQ(rtcap::effective_coalesce_us(
                 parse({"-i", "eth0", "--immediate-mode", "--coalesce-us", "0"}).config),

@@ -226,3 +226,17 @@ TEST(BudgetMet, UsesTheQuantile) {
 
 }  // namespace
 }  // namespace rtcap
+
+// The automatic window (-1) is resolved for the platform asked about, not the one running.
+TEST(LatencyBudget, AutomaticCoalesceWindowPerPlatform) {
+  rtcap::CaptureConfig c;  // coalesce_us = -1
+  EXPECT_EQ(rtcap::coalesce_us_on(c, rtcap::CapturePlatform::kLinuxLibpcap), 0);  // batched
+  c.immediate_mode = true;
+  EXPECT_EQ(rtcap::coalesce_us_on(c, rtcap::CapturePlatform::kLinuxLibpcap),
+            rtcap::kLinuxAutoCoalesceUs);
+  EXPECT_EQ(rtcap::coalesce_us_on(c, rtcap::CapturePlatform::kNpcap), 0);
+  c.coalesce_us = 0;
+  EXPECT_EQ(rtcap::coalesce_us_on(c, rtcap::CapturePlatform::kLinuxLibpcap), 0);
+  c.coalesce_us = 70;
+  EXPECT_EQ(rtcap::coalesce_us_on(c, rtcap::CapturePlatform::kNpcap), 70);
+}

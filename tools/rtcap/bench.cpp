@@ -47,7 +47,7 @@ constexpr auto kStopGrace = 10s;        // SIGINT -> exit, then SIGKILL
 constexpr auto kReaderGrace = 10s;      // reader: end of file -> exit, then SIGKILL
 constexpr auto kGenSlack = 20s;         // generator: --secs plus this, then stopped
 constexpr auto kBetweenRuns = 300ms;
-constexpr int kWakeProbeWakeups = 500;  // per probe, 1 ms apart: 3 x 2 probes ~ 3.5 s
+constexpr int kWakeProbeWakeups = 500;  // per probe, 1 ms apart: 3 x 2 probes ~ 3.5 s in all
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -474,14 +474,15 @@ std::string table(const std::vector<BenchCell>& cells) {
 std::string wake_floor_text(const WakeCost& wake, const std::vector<BenchCell>& cells) {
   std::string s = fmt::format(
       "wake-ups: on this machine a thread's sleep and wake-up costs {:.1f} us of CPU, and a wake-up that also "
-      "wakes a second thread (rtcap's hand-off) {:.1f} + {:.1f} us (medians of 3 probes of {} wake-ups); what "
-      "each mode pays for wake-ups alone, before it touches a packet:\n",
-      wake.sleep_us, wake.handoff_waker_us, wake.handoff_woken_us, wake.wakeups_per_probe);
+      "wakes a second thread (rtcap's hand-off) {:.1f} + {:.1f} us (medians of {} probes of {} wake-ups); what "
+      "each mode's wake-ups cost at those prices, before it touches a packet (the wake-up floor; an estimate "
+      "from separate probes, so a measured CPU can fall a little below it):\n",
+      wake.sleep_us, wake.handoff_waker_us, wake.handoff_woken_us, wake.probes, wake.wakeups_per_probe);
   for (const auto& c : cells) {
     // naive mode blocks in pcap_next_ex and counts no wake-ups: no floor to show.
     if (!c.wakeups_per_kpacket || *c.wakeups_per_kpacket == 0) continue;
     const double floor = wake.floor_ns_per_packet(*c.wakeups_per_kpacket, *c.handoffs_per_kpacket);
-    s += fmt::format("  {:<22} at {:>9} pps: {:6.1f} wake-ups and {:6.1f} hand-offs per 1,000 packets -> >= {:5.0f} "
+    s += fmt::format("  {:<22} at {:>9} pps: {:6.1f} wake-ups and {:6.1f} hand-offs per 1,000 packets -> ~{:5.0f} "
                      "ns/packet (measured {:.0f})\n",
                      c.mode, c.target_pps == 0 ? "max" : fmt_count(c.target_pps), *c.wakeups_per_kpacket, *c.handoffs_per_kpacket, floor,
                      c.cpu_ns_per_packet);
@@ -588,7 +589,7 @@ int run_bench(BenchConfig cfg) {
       fmt::print(stderr, "  mode {:<20} {} {}\n", m.name, m.tcpdump ? "tcpdump -U -w -" : "rtcap -U -w -", join(m.args));
   }
 
-  // Before any traffic, on the quiet machine: what a wake-up costs here (about 5 s).
+  // Before any traffic, on the quiet machine: what a wake-up costs here (about 3.5 s).
   const WakeCost wake = measure_wake_cost(kWakeProbeWakeups);
   if (!cfg.quiet)
     fmt::print(stderr, "rtcap bench: a wake-up costs {:.1f} us of CPU here (hand-off {:.1f} + {:.1f} us)\n",
@@ -729,7 +730,7 @@ int run_bench(BenchConfig cfg) {
                           {"handoff_waker", wake.handoff_waker_us},
                           {"handoff_woken", wake.handoff_woken_us},
                           {"wakeups_per_probe", wake.wakeups_per_probe},
-                          {"probes", 3}}},
+                          {"probes", wake.probes}}},
                         {"libpcap", pcap_library_version()},
                         {"tcpdump", ctx.tcpdump}};
     nlohmann::json rj = nlohmann::json::array();

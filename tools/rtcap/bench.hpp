@@ -117,12 +117,13 @@ struct BenchCell {
 BenchCell summarise(const std::string& mode, double target_pps, const std::vector<const BenchRun*>& runs);
 
 // What one sleep and wake-up costs this machine in thread CPU time, µs (bench_wake.cpp): the
-// floor under any design that sleeps between batches. Medians of 3 probes.
+// floor under any design that sleeps between batches.
 struct WakeCost {
   double sleep_us = 0;          // a thread sleeping 1 ms and waking
   double handoff_waker_us = 0;  // the same thread, when it also rings the engine's Doorbell
   double handoff_woken_us = 0;  // the thread that Doorbell wakes
   int wakeups_per_probe = 0;
+  int probes = 0;  // of each kind; the figures above are their medians
   // CPU per packet, ns, spent on wake-ups alone by a capture that wakes `wakeups` times and
   // hands over `handoffs` batches per 1,000 packets (µs per 1,000 packets = ns per packet).
   double floor_ns_per_packet(double wakeups, double handoffs) const {

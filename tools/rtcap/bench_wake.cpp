@@ -22,7 +22,9 @@ namespace {
 
 constexpr auto kSleep = std::chrono::milliseconds(1);  // the default batched timeout's period
 
-double median3(std::vector<double> v) {
+constexpr int kProbes = 3;
+
+double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
 }
@@ -78,13 +80,13 @@ std::pair<double, double> probe_handoff(int n) {
 
 WakeCost measure_wake_cost(int wakeups_per_probe) {
   std::vector<double> sleep, waker, woken;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < kProbes; ++i) {
     sleep.push_back(probe_sleep(wakeups_per_probe));
     const auto [w, c] = probe_handoff(wakeups_per_probe);
     waker.push_back(w);
     woken.push_back(c);
   }
-  return WakeCost{median3(sleep), median3(waker), median3(woken), wakeups_per_probe};
+  return WakeCost{median(sleep), median(waker), median(woken), wakeups_per_probe, kProbes};
 }
 
 }  // namespace rtcap::tool
