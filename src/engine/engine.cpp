@@ -29,6 +29,10 @@ Result<void> validate(const CaptureConfig& c) {
   if (c.pool_batches < 2 || c.pool_batches > 65536) return bad("--pool-batches must be 2..65536");
   if (c.coalesce_us < -1 || c.coalesce_us > 1000000)
     return bad("--coalesce-us must be 0..1000000 (or -1: automatic)");
+  // Batched capture already wakes once per ring block: a window would only delay it.
+  if (c.coalesce_us > 0 && !c.immediate_mode)
+    return bad("--coalesce-us applies to --immediate-mode only (batched capture wakes once per "
+               "ring block; shorten --timeout-ms instead)");
   if (c.max_packets < 0) return bad("-c must be >= 0");
   // PacketRecord::offset is 32-bit; 1 GiB per batch is far beyond any useful batch.
   if (c.batch_bytes > (std::size_t{1} << 30)) return bad("--batch-bytes must be <= 1 GiB");

@@ -418,13 +418,18 @@ MaybeFinding rule_ring_too_few_slots(const Context& x) {
       "{:.0f} packets/s; kernel drops this interval: {}",
       d.mean_bytes, buffer / 1024, ring.packets, ring.slot_bytes, ring.memory_bytes / 1024,
       hold(ring), rate, d.kernel_dropped);
+  // The smaller buffer is worth naming only when it differs from the one in use.
+  const std::string smaller =
+      small_kib == buffer / 1024
+          ? std::string()
+          : fmt::format("; -s {} -B {} holds {} ({})", snap, small_kib, small_ring.packets,
+                        hold(small_ring));
   f.change = fmt::format(
       "the ring holds only {} packets: size it in packets. -s {} makes a slot {} bytes, so the "
-      "same {} KiB holds {} packets ({}); -s {} -B {} holds {} ({}). Keeping whole-packet slots "
-      "would need -B {} ({} MiB mapped)",
+      "same {} KiB holds {} packets ({}){}. Keeping whole-packet slots would need -B {} ({} MiB "
+      "mapped: libpcap rounds each block up to a power of two)",
       ring.packets, snap, same_memory.slot_bytes, buffer / 1024, same_memory.packets,
-      hold(same_memory), snap, small_kib, small_ring.packets, hold(small_ring), whole_kib,
-      whole_ring.memory_bytes >> 20);
+      hold(same_memory), smaller, whole_kib, whole_ring.memory_bytes >> 20);
   return f;
 }
 

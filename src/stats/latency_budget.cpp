@@ -278,7 +278,7 @@ void plan_linux(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
     if (p.best_effort)
       why.push_back(fmt::format(
           "best effort: {} is below the ~{} this host's wake-up path is assumed to need; "
-          "measure with budget_met() and consider an isolated core",
+          "check the summary's 'latency budget' verdict (or rtcap bench) and consider an isolated core",
           format_duration_ns(budget), format_duration_ns(p.modelled_worst_delay_ns)));
     if (t.max_packet_bytes > 0) {
       const int snap =

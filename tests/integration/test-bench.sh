@@ -151,9 +151,9 @@ for c in j['summary']:
 dc = [c for c in j['summary'] if c['mode'] == 'dispatch'][0]
 assert 5 < dc['wakeups_per_kpacket'] < 100, f"dispatch woke {dc['wakeups_per_kpacket']} times per 1,000 packets"
 EOF
-grep -q "^wake-ups: on this machine" "$TMPD/bench.out" || fail "no wake-up floor under the table"
-grep -q "^  dispatch .* per 1,000 packets -> ~ *[0-9]* ns/packet (measured [0-9]*)" "$TMPD/bench.out" ||
-  fail "no wake-up floor line for dispatch: $(grep -A8 '^wake-ups' "$TMPD/bench.out")"
+grep -q "^wake-up floor: on this machine" "$TMPD/bench.out" || fail "no wake-up floor under the table"
+grep -q "^  dispatch .* per 1,000 packets -> ~ *[0-9]* ns/packet (measured [0-9]*" "$TMPD/bench.out" ||
+  fail "no wake-up floor line for dispatch: $(grep -A8 '^wake-up floor' "$TMPD/bench.out")"
 elif [ "$JSON" = jq ]; then
   BLAB=$(jq -r .settings.lab "$TMPD/bench.json")
   expect_eq "runs" "$(jq '.runs|length' "$TMPD/bench.json")" "$want_modes"

@@ -71,7 +71,7 @@ rc=0
 "$RTCAP" --netns "$RX" -i "${LAB}-nope" -w "$TMPD/none.pcap" 2>"$TMPD/none.err" || rc=$?
 [ "$rc" = 3 ] || fail "missing interface exit $rc (want 3)"
 grep -q "no such interface '${LAB}-nope'" "$TMPD/none.err" || fail "missing interface message: $(cat "$TMPD/none.err")"
-grep -q "rtcap -D" "$TMPD/none.err" || fail "missing interface: no fix named"
+grep -q "rtcap --netns $RX -D" "$TMPD/none.err" || fail "missing interface: no fix named (want 'rtcap --netns $RX -D'): $(cat "$TMPD/none.err")"
 
 # 5. -c stops after exactly that many packets even when more arrive.
 start_rtcap count -w "$TMPD/count.pcap" -q -c 10 udp dst port 5004

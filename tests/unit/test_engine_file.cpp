@@ -99,6 +99,16 @@ TEST(EngineOpen, ErrorsAreTypedAndActionable) {
   c.filter.clear();
   c.snaplen = 300000;
   EXPECT_EQ(rtcap::Engine::open(c).error().code, rtcap::ErrorCode::kBadConfig);
+
+  // A coalescing window only means something in immediate mode.
+  c.snaplen = rtcap::kMaxSnaplen;
+  c.coalesce_us = 100;
+  auto window = rtcap::Engine::open(c);
+  ASSERT_FALSE(window);
+  EXPECT_EQ(window.error().code, rtcap::ErrorCode::kBadConfig);
+  EXPECT_NE(window.error().message.find("--immediate-mode only"), std::string::npos);
+  c.immediate_mode = true;
+  EXPECT_TRUE(rtcap::Engine::open(c)) << "immediate mode takes a window";
 }
 
 TEST(WidenedStats, SurvivesThe32BitWrap) {

@@ -159,7 +159,11 @@ int run_capture(CaptureOptions& o) {
 
   auto opened = Engine::open(o.config);
   if (!opened) {
-    fmt::print(stderr, "rtcap: {}\n", opened.error().message);
+    std::string message = opened.error().message;
+    // Inside a namespace, the interfaces to list are the namespace's.
+    if (const auto at = message.find("'rtcap -D'"); at != std::string::npos && !o.netns.empty())
+      message.replace(at, 10, fmt::format("'rtcap --netns {} -D'", o.netns));
+    fmt::print(stderr, "rtcap: {}\n", message);
     return exit_code_for(opened.error().code);
   }
   std::unique_ptr<Engine> engine = std::move(*opened);
@@ -245,9 +249,10 @@ int run_capture(CaptureOptions& o) {
                o.mode_name, o.config.immediate_mode ? " (immediate)" : "",
                initial.interfaces.empty() ? 0 : initial.interfaces.front().buffer_bytes / 1024,
                o.config.timeout_ms,
-               effective_coalesce_us(o.config)
+               !o.config.immediate_mode ? ""
+               : effective_coalesce_us(o.config)
                    ? fmt::format(", coalesce {} us", effective_coalesce_us(o.config))
-                   : "",
+                   : ", no coalescing (a wake-up per packet)",
                o.config.pool_batches, o.config.batch_packets,
                double(engine->pool_memory_bytes()) / double(1 << 20));
 

@@ -54,8 +54,8 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
                  "pcap_set_timeout; batched Linux capture: the ring block retire time (default 1)");
   app.add_option("--coalesce-us", c.coalesce_us,
                  "Immediate mode: after a wake-up wait this long, then drain (fewer, fuller "
-                 "batches; default: 50 with --immediate-mode on Linux, 0 on Windows; 0: a wake-up "
-                 "per packet)");
+                 "batches; -1 (default): automatic, 50 on Linux, 0 on Windows; 0: a wake-up per "
+                 "packet)");
   app.add_option("--batch-packets", c.batch_packets,
                  "Packets per hand-off batch (default 1024)");
   app.add_option("--batch-bytes", c.batch_bytes,
