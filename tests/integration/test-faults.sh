@@ -83,6 +83,10 @@ if mount -t tmpfs -o size=512k rtcap-test "$SMALLFS" 2>"$TMPD/mount.err"; then
     bad "disk full: tcpdump -r: $(tcpdump -nn -r "$SMALLFS/full.pcap" 2>&1 >/dev/null | tail -1)"
   fi
   tail -1 "$TMPD/diskfull.json" | grep -q '"final":true' || bad "disk full: no final --stats-json line"
+  # The summary says how many packets reached the file: exactly the records in it.
+  written=$(sed -n 's/^\([0-9]*\) packets written before the output stopped; [0-9]* captured packets not written$/\1/p' "$err")
+  [ -n "$written" ] && [ "$written" = "$(seq_field "$out" packets)" ] ||
+    bad "disk full: summary says '${written:-nothing}' written, the file holds $(seq_field "$out" packets)"
   log "disk full: exit $rc, $(grep "$SMALLFS/full.pcap" "$err" | head -1); file: $out"
   umount "$SMALLFS" && SMALLFS=""
 else

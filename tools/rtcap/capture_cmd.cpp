@@ -336,6 +336,10 @@ int run_capture(CaptureOptions& o) {
     exit_code = kExitRuntime;
   }
   fmt::print(stderr, "{}", summary(final_stats, o.config.read_file.empty()));
+  // The output stopped early (full disk, write error, closed pipe): say what reached it.
+  if (writer && !writing && final_stats.packets_captured > writer->packets_written())
+    fmt::print(stderr, "{} packets written before the output stopped; {} captured packets not written\n",
+               writer->packets_written(), final_stats.packets_captured - writer->packets_written());
   if (tracker) {
     const TrackerSnapshot snap = tracker->snapshot();
     fmt::print("{}", format_stream_table(snap));

@@ -67,6 +67,7 @@ Result<void> RotatingWriter::close_current(const CaptureStats& stats) {
   if (!writer_) return {};
   (void)writer_->write_interface_stats(stats, now_ns());
   auto r = writer_->close();
+  closed_packets_ += writer_->packets_written();
   writer_.reset();
   return r;
 }

@@ -39,6 +39,10 @@ class RotatingWriter {
   // -G with -W: the last file is done; capture should stop (tcpdump exits).
   [[nodiscard]] bool finished() const { return finished_; }
   [[nodiscard]] int files_opened() const { return files_opened_; }
+  // Packets in the files so far, every file together (a failed write's cut-off ones excluded).
+  [[nodiscard]] std::uint64_t packets_written() const {
+    return closed_packets_ + (writer_ ? writer_->packets_written() : 0);
+  }
 
  private:
   RotatingWriter(WriterOptions options, RotationOptions r) : options_(std::move(options)), r_(r) {}
@@ -51,6 +55,7 @@ class RotatingWriter {
   std::string base_path_;
   int index_ = 0;
   int files_opened_ = 0;
+  std::uint64_t closed_packets_ = 0;  // in files already closed
   std::time_t opened_at_ = 0;
   bool finished_ = false;
 };
