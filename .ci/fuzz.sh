@@ -12,20 +12,8 @@ SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
 BUILD=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 
 # clang 14 and its runtime libraries (libFuzzer, ASan, UBSan) from Debian 12.
-need=()
-for p in clang libclang-rt-14-dev libpcap-dev libfmt-dev nlohmann-json3-dev cmake make pkg-config; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "fuzz: missing packages: ${need[*]}; run as root (apt-get install ${need[*]})" >&2
-    exit 1
-  fi
-  echo "fuzz: installing ${need[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+scripts/install-deps.sh clang libclang-rt-14-dev libpcap-dev libfmt-dev nlohmann-json3-dev cmake make \
+  pkg-config
 
 start=$(date +%s)
 cmake -S tests/fuzz -B "$BUILD" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs what rtcap needs to build and test on Debian 12, only what is missing.
+#   scripts/install-deps.sh            # the project's packages
+#   scripts/install-deps.sh PKG...     # these packages instead (a CI step's own tools)
 set -euo pipefail
 packages=(cmake g++ make pkg-config libpcap-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libbenchmark-dev iproute2 tcpdump tshark procps)
+if [ $# -gt 0 ]; then packages=("$@"); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
