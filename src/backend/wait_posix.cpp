@@ -30,6 +30,10 @@
 namespace rtcap::backend {
 namespace {
 
+struct timespec to_timespec(std::chrono::microseconds d) noexcept {
+  return {static_cast<time_t>(d.count() / 1000000), static_cast<long>(d.count() % 1000000) * 1000};
+}
+
 class EpollWaiter final : public ReadinessWaiter {
  public:
   EpollWaiter(int epfd, int wakefd, std::vector<pcap_t*> handles)
@@ -47,9 +51,7 @@ class EpollWaiter final : public ReadinessWaiter {
       }
     }
     // epoll_pwait2 (Linux 5.11, glibc 2.35) takes a timespec: sub-millisecond waits stay exact.
-    const struct timespec timeout {
-      static_cast<time_t>(limit.count() / 1000000), static_cast<long>(limit.count() % 1000000) * 1000
-    };
+    const struct timespec timeout = to_timespec(limit);
     // One event per capture fd plus the wake-up eventfd is all a wait can report that matters;
     // more ready fds are simply reported by the next wait (every handle is drained anyway).
     epoll_event events[8];
@@ -165,9 +167,7 @@ static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t) &&
 
 void wait_on_word(std::atomic<std::uint32_t>& word, std::uint32_t expected,
                   std::chrono::microseconds max_wait) noexcept {
-  const struct timespec timeout {
-    static_cast<time_t>(max_wait.count() / 1000000), static_cast<long>(max_wait.count() % 1000000) * 1000
-  };
+  const struct timespec timeout = to_timespec(max_wait);
   (void)syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected,
                 &timeout, nullptr, 0);
 }

@@ -61,13 +61,6 @@ std::string join(const std::vector<std::string>& v) {
 
 std::string rate_name(double pps) { return pps == 0 ? "max" : fmt::format("{:.0f}", pps); }
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
 std::string fmt_count(double v) {
   const auto n = static_cast<std::uint64_t>(std::llround(v));
   std::string digits = std::to_string(n), out;
@@ -793,6 +786,13 @@ int run_bench(BenchConfig cfg) {
 }
 
 }  // namespace
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
 
 std::vector<BenchMode> bench_modes(bool tcpdump_available) {
   std::vector<BenchMode> m = {

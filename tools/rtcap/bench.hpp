@@ -115,6 +115,7 @@ struct BenchCell {
 };
 
 BenchCell summarise(const std::string& mode, double target_pps, const std::vector<const BenchRun*>& runs);
+double median(std::vector<double> v);  // 0 for none; the mean of the middle two for an even count
 
 // What one sleep and wake-up costs this machine in thread CPU time, µs (bench_wake.cpp): the
 // floor under any design that sleeps between batches.

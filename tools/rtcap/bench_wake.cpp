@@ -8,7 +8,6 @@
 //
 // The probe uses the engine's own pieces: the capture thread's preparation (timer slack), its
 // CPU clock, and the Doorbell it hands batches over with.
-#include <algorithm>
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -23,11 +22,6 @@ namespace {
 constexpr auto kSleep = std::chrono::milliseconds(1);  // the default batched timeout's period
 
 constexpr int kProbes = 3;
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
 
 // One thread sleeps and wakes `n` times: CPU per wake-up, µs.
 double probe_sleep(int n) {
