@@ -22,7 +22,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <span>
+#include "rtcap/batch.hpp"
 #include <string>
 #include <vector>
 
@@ -59,7 +59,8 @@ struct IpAddress {
   std::uint8_t family = 0;  // 4 or 6 (0: unset)
   std::array<std::uint8_t, 16> bytes{};  // IPv4 in the first 4 bytes
   [[nodiscard]] std::string to_string() const;  // dotted quad, or RFC 5952 text for IPv6
-  bool operator==(const IpAddress&) const = default;
+  bool operator==(const IpAddress& o) const { return family == o.family && bytes == o.bytes; }
+  bool operator!=(const IpAddress& o) const { return !(*this == o); }
 };
 
 // Arrival-time gaps between consecutive packets of one stream (arrival order).
@@ -156,7 +157,7 @@ class StreamTracker {
   void add(const Batch& batch, int linktype) noexcept;
   // Several interfaces with different link types: indexed by PacketView::interface (an index
   // out of range counts the packet as "other").
-  void add(const Batch& batch, std::span<const int> linktype_by_interface) noexcept;
+  void add(const Batch& batch, Span<const int> linktype_by_interface) noexcept;
 
   [[nodiscard]] std::vector<StreamSummary> streams() const;  // by first-seen id
   [[nodiscard]] TrackerTotals totals() const noexcept;

@@ -424,7 +424,7 @@ void StreamTracker::add(const Batch& batch, int linktype) noexcept {
   for (PacketView p : batch) impl_->add(p, linktype);
 }
 
-void StreamTracker::add(const Batch& batch, std::span<const int> linktype_by_interface) noexcept {
+void StreamTracker::add(const Batch& batch, Span<const int> linktype_by_interface) noexcept {
   for (PacketView p : batch)
     impl_->add(p, p.interface_index < linktype_by_interface.size() ? linktype_by_interface[p.interface_index] : -1);
 }

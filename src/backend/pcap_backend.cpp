@@ -151,15 +151,15 @@ Result<PcapHandle> open_live(const std::string& name, const CaptureConfig& confi
   }
 
   const int status = pcap_activate(p);
-  if (status < 0) return std::unexpected(activate_error(name, status, p));
+  if (status < 0) return rtcap::unexpected(activate_error(name, status, p));
   if (status > 0) warnings.push_back(activate_warning(name, status, p));
 
   if (auto r = apply_platform_options(p, name, config, warnings); !r)
-    return std::unexpected(r.error());
+    return rtcap::unexpected(r.error());
   h.info_.name = name;
   h.info_.linktype = pcap_datalink(p);
   h.info_.snaplen = pcap_snapshot(p);
-  if (auto r = set_filter(p, config.filter, name); !r) return std::unexpected(r.error());
+  if (auto r = set_filter(p, config.filter, name); !r) return rtcap::unexpected(r.error());
   if (config.mode == CaptureMode::kDispatch && pcap_setnonblock(p, 1, errbuf) != 0)
     return make_error(ErrorCode::kOpenFailed,
                       fmt::format("cannot make '{}' non-blocking: {}", name, errbuf));
@@ -183,7 +183,7 @@ Result<PcapHandle> open_file(const std::string& path, const CaptureConfig& confi
   h.info_.linktype = pcap_datalink(h.pcap_);
   h.info_.snaplen = pcap_snapshot(h.pcap_);
   h.info_.precision = config.precision;
-  if (auto r = set_filter(h.pcap_, config.filter, path); !r) return std::unexpected(r.error());
+  if (auto r = set_filter(h.pcap_, config.filter, path); !r) return rtcap::unexpected(r.error());
   return h;
 }
 

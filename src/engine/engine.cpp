@@ -77,7 +77,7 @@ Result<void> CaptureEngine::prepare_waiter() {
   std::vector<pcap_t*> raw;
   for (auto& h : handles_) raw.push_back(h.get());
   auto waiter = backend::ReadinessWaiter::create(raw);
-  if (!waiter) return std::unexpected(waiter.error());
+  if (!waiter) return rtcap::unexpected(waiter.error());
   waiter_ = std::move(*waiter);
   return {};
 }
@@ -411,25 +411,25 @@ CaptureStats CaptureEngine::stats() const {
 }  // namespace detail
 
 Result<std::unique_ptr<Engine>> Engine::open(const CaptureConfig& config) {
-  if (auto ok = detail::validate(config); !ok) return std::unexpected(ok.error());
+  if (auto ok = detail::validate(config); !ok) return rtcap::unexpected(ok.error());
   std::vector<std::string> warnings;
   std::vector<backend::PcapHandle> handles;
   // Open every handle before capture starts (opening handles during heavy capture has stalled
   // Npcap: npcap issue 663).
   if (!config.read_file.empty()) {
     auto h = backend::open_file(config.read_file, config, warnings);
-    if (!h) return std::unexpected(h.error());
+    if (!h) return rtcap::unexpected(h.error());
     handles.push_back(std::move(*h));
   }
   for (const auto& name : config.interfaces) {
     auto h = backend::open_live(name, config, warnings);
-    if (!h) return std::unexpected(h.error());
+    if (!h) return rtcap::unexpected(h.error());
     handles.push_back(std::move(*h));
   }
   auto engine = std::make_unique<detail::CaptureEngine>(config, std::move(handles),
                                                         std::move(warnings));
   if (config.read_file.empty() && config.mode == CaptureMode::kDispatch) {
-    if (auto ok = engine->prepare_waiter(); !ok) return std::unexpected(ok.error());
+    if (auto ok = engine->prepare_waiter(); !ok) return rtcap::unexpected(ok.error());
   }
   return std::unique_ptr<Engine>(std::move(engine));
 }

@@ -596,7 +596,7 @@ MetricsServer::~MetricsServer() = default;
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(std::string_view listen,
                                                             MetricsOptions options) {
   auto ep = parse_listen(listen);
-  if (!ep) return std::unexpected(ep.error());
+  if (!ep) return rtcap::unexpected(ep.error());
   if (!ep->loopback && !options.allow_any_address)
     return make_error(
         ErrorCode::kBadConfig,

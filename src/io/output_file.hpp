@@ -67,7 +67,7 @@ class OutputFile {
     if (!use_stdout) {
       // 0666 & ~umask, as tcpdump's fopen() does.
       fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | kOpenFlags, 0666);
-      if (fd < 0) return std::unexpected(open_error(path, errno));
+      if (fd < 0) return rtcap::unexpected(open_error(path, errno));
     }
     std::unique_ptr<OutputFile> f(
         new OutputFile(path, fd, !use_stdout, std::max(buffer_bytes, kMinBufferBytes), scanner));
@@ -160,9 +160,9 @@ class OutputFile {
     return r;
   }
 
-  [[nodiscard]] std::unexpected<Error> failed() const {
-    if (error_) return std::unexpected(*error_);
-    return std::unexpected(Error{ErrorCode::kIo, "writing " + name() + " after it was closed"});
+  [[nodiscard]] rtcap::Unexpected failed() const {
+    if (error_) return rtcap::unexpected(*error_);
+    return rtcap::unexpected(Error{ErrorCode::kIo, "writing " + name() + " after it was closed"});
   }
   [[nodiscard]] WriteFailure failure() const noexcept {
     if (error_) return failure_;

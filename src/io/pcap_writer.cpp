@@ -124,7 +124,7 @@ Result<std::unique_ptr<CaptureWriter>> open_pcap_writer(const WriterOptions& opt
   }
 
   auto out = OutputFile::open(options.path, options.buffer_bytes, &scan_pcap_records);
-  if (!out) return std::unexpected(out.error());
+  if (!out) return rtcap::unexpected(out.error());
 
   const bool nano = options.precision == TimestampPrecision::kNano;
   std::uint8_t header[kFileHeaderBytes];
@@ -143,7 +143,7 @@ Result<std::unique_ptr<CaptureWriter>> open_pcap_writer(const WriterOptions& opt
   std::memcpy(header + 20, &linktype, 4);
   // Written now, not buffered: a bad output fails at open, and a reader of -w - can start.
   if (auto r = (*out)->write_whole({std::span<const std::uint8_t>(header)}, false); !r)
-    return std::unexpected(r.error());
+    return rtcap::unexpected(r.error());
 
   return std::make_unique<PcapWriter>(std::move(*out), nano, options.packet_buffered);
 }

@@ -346,9 +346,9 @@ Result<std::unique_ptr<CaptureWriter>> open_pcapng_writer(const WriterOptions& o
   }
 
   auto out = OutputFile::open(options.path, options.buffer_bytes, &scan_pcapng_blocks);
-  if (!out) return std::unexpected(out.error());
+  if (!out) return rtcap::unexpected(out.error());
   if (auto r = (*out)->write_whole({std::span<const std::uint8_t>(head)}, false); !r)
-    return std::unexpected(r.error());
+    return rtcap::unexpected(r.error());
   return std::make_unique<PcapngWriter>(std::move(*out), options);
 }
 

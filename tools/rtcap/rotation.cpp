@@ -47,7 +47,7 @@ Result<std::unique_ptr<RotatingWriter>> RotatingWriter::open(WriterOptions optio
     return make_error(ErrorCode::kBadConfig, "-W needs -C or -G");
   std::unique_ptr<RotatingWriter> w(new RotatingWriter(std::move(options), r));
   w->base_path_ = w->options_.path;
-  if (auto ok = w->open_next(std::time(nullptr)); !ok) return std::unexpected(ok.error());
+  if (auto ok = w->open_next(std::time(nullptr)); !ok) return rtcap::unexpected(ok.error());
   return w;
 }
 
@@ -55,7 +55,7 @@ Result<void> RotatingWriter::open_next(std::time_t now) {
   WriterOptions o = options_;
   o.path = rotating(r_) ? rotated_name(base_path_, r_, index_, now) : base_path_;
   auto w = CaptureWriter::open(o);
-  if (!w) return std::unexpected(w.error());
+  if (!w) return rtcap::unexpected(w.error());
   writer_ = std::move(*w);
   opened_at_ = now;
   ++index_;
