@@ -1,14 +1,36 @@
-# Installs rtcap into a temporary prefix, builds examples/embed against it with
-# find_package(rtcap), and runs it on a capture file: the library others embed really works.
+#!/usr/bin/env bash
+# Installs rtcap into a fresh temporary prefix and uses it as an outsider would:
+# - the installed rtcap runs from that prefix (--version, -D, -r) and its man page is there;
+# - examples/threaded and examples/inline build against the prefix with find_package(rtcap), as
+#   C++17 and as C++20 applications, and read a capture file with every packet delivered.
 # Args: SOURCE_DIR BUILD_DIR PCAP_FILE EXPECTED_PACKETS
 set -eu
 src=$1 build=$2 pcap=$3 expect=$4
 tmp=$(mktemp -d /tmp/rtcap-install.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
-cmake -S "$src/examples/embed" -B "$tmp/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
-cmake --build "$tmp/build" >/dev/null
-out=$(LD_LIBRARY_PATH="$tmp/prefix/lib:$tmp/prefix/lib64" "$tmp/build/embed_capture" -r "$pcap" 5)
-echo "$out"
-echo "$out" | grep -q "^packets=$expect " || { echo "FAIL: expected $expect packets"; exit 1; }
+prefix=$tmp/prefix
+
+# The installed command, from the prefix alone (no build tree, no LD_LIBRARY_PATH).
+"$prefix/bin/rtcap" --version >/dev/null || fail "installed rtcap --version failed"
+out=$("$prefix/bin/rtcap" -r "$pcap" -q -w "$tmp/copy.pcap" 2>&1) || fail "installed rtcap -r failed: $out"
+echo "$out" | grep -q "^$expect packets read" || fail "installed rtcap -r: expected $expect packets: $out"
+[ -f "$prefix/share/man/man1/rtcap.1" ] || fail "man page not installed at share/man/man1/rtcap.1"
+man -l "$prefix/share/man/man1/rtcap.1" >/dev/null 2>&1 || command -v man >/dev/null || true
+
+libdir=$(ls -d "$prefix"/lib*/ | head -1)
+for example in threaded inline; do
+  for std in 17 20; do
+    b=$tmp/build-$example-$std
+    cmake -S "$src/examples/$example" -B "$b" -DCMAKE_PREFIX_PATH="$prefix" \
+      -DCMAKE_CXX_STANDARD=$std -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null ||
+      fail "examples/$example: cmake against the installed package (C++$std)"
+    cmake --build "$b" >/dev/null 2>"$b.err" || { cat "$b.err" >&2; fail "examples/$example does not build as C++$std"; }
+    out=$(LD_LIBRARY_PATH="$libdir" "$b/${example}_capture" -r "$pcap" 5) ||
+      fail "examples/$example (C++$std) exited non-zero: $out"
+    echo "$example C++$std: $out"
+    echo "$out" | grep -q "^packets=$expect " || fail "examples/$example (C++$std): expected $expect packets"
+  done
+done
 echo "PASS"

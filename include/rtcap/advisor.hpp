@@ -21,6 +21,8 @@
 // Not thread-safe; cheap (a few hundred operations per rule and a histogram difference).
 #pragma once
 
+#include "rtcap/export.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -98,7 +100,7 @@ struct AdvisorConfig {
   std::uint64_t min_interval_packets = 100;     // ratio rules need this many packets
 };
 
-class Advisor {
+class RTCAP_API Advisor {
  public:
   explicit Advisor(AdvisorConfig config = {});
 
@@ -125,11 +127,11 @@ class Advisor {
   std::vector<RuleState> rules_;  // one per advice_id, in rule order
 };
 
-[[nodiscard]] const char* to_string(Severity severity) noexcept;  // "info", "warning", "critical"
+[[nodiscard]] RTCAP_API const char* to_string(Severity severity) noexcept;  // "info", "warning", "critical"
 // JSON array of objects: id, severity, trigger, evidence, change, times_fired,
 // intervals_triggered, first_fired_ns, last_seen_ns, active. indent < 0: one line.
-[[nodiscard]] std::string to_json(const std::vector<Advice>& advice, int indent = 2);
+[[nodiscard]] RTCAP_API std::string to_json(const std::vector<Advice>& advice, int indent = 2);
 // For a terminal: "[critical] reader-too-slow (fired 2x)\n  why: ...\n  seen: ...\n  do: ...".
-[[nodiscard]] std::string format_advice(const std::vector<Advice>& advice);
+[[nodiscard]] RTCAP_API std::string format_advice(const std::vector<Advice>& advice);
 
 }  // namespace rtcap

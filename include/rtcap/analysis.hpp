@@ -17,6 +17,8 @@
 // a status printer calls snapshot() from that same thread.
 #pragma once
 
+#include "rtcap/export.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -55,7 +57,7 @@ struct StreamTrackerConfig {
   bool detect_rtp = true;  // false: every UDP flow is tracked as raw UDP
 };
 
-struct IpAddress {
+struct RTCAP_API IpAddress {
   std::uint8_t family = 0;  // 4 or 6 (0: unset)
   std::array<std::uint8_t, 16> bytes{};  // IPv4 in the first 4 bytes
   [[nodiscard]] std::string to_string() const;  // dotted quad, or RFC 5952 text for IPv6
@@ -143,7 +145,7 @@ struct TrackerSnapshot {
   std::int64_t last_ts_ns = 0;         // newest packet timestamp seen
 };
 
-class StreamTracker {
+class RTCAP_API StreamTracker {
  public:
   explicit StreamTracker(StreamTrackerConfig config = {});
   ~StreamTracker();
@@ -174,7 +176,7 @@ class StreamTracker {
 
 // Sum of sequence loss over streams, only positive per-stream values (duplicates in one stream
 // must not hide loss in another), plus the loss of evicted streams.
-[[nodiscard]] std::uint64_t total_sequence_loss(const TrackerSnapshot& snapshot) noexcept;
+[[nodiscard]] RTCAP_API std::uint64_t total_sequence_loss(const TrackerSnapshot& snapshot) noexcept;
 
 // "Where did the packets go?" Splits the packets missing from RTP sequences into those the
 // capture itself dropped and those lost before the capture point (on the network or sender).
@@ -197,19 +199,19 @@ struct LossAttribution {
   std::string text;    // plain words for a person
 };
 
-[[nodiscard]] LossAttribution attribute_loss(std::uint64_t missing_in_streams,
+[[nodiscard]] RTCAP_API LossAttribution attribute_loss(std::uint64_t missing_in_streams,
                                              std::uint64_t capture_dropped);
 // capture_dropped = stats.kernel_dropped() + stats.interface_dropped() + app_dropped_packets.
-[[nodiscard]] LossAttribution attribute_loss(std::uint64_t missing_in_streams,
+[[nodiscard]] RTCAP_API LossAttribution attribute_loss(std::uint64_t missing_in_streams,
                                              const CaptureStats& stats);
 
 // Output. JSON text (nlohmann inside the library, not in this header): an object with "totals"
 // and "streams"; per stream src/dst address and port, ssrc as "0x%08x", payload_type,
 // clock_rate, packets, expected, lost, duplicates, reordered, jitter_ms, interval and,
 // when known, one_way_delay. indent < 0: one line.
-[[nodiscard]] std::string to_json(const TrackerSnapshot& snapshot, int indent = 2);
-[[nodiscard]] std::string to_json(const LossAttribution& loss, int indent = 2);
+[[nodiscard]] RTCAP_API std::string to_json(const TrackerSnapshot& snapshot, int indent = 2);
+[[nodiscard]] RTCAP_API std::string to_json(const LossAttribution& loss, int indent = 2);
 // Fixed-width text table for a terminal, in the spirit of `tshark -z rtp,streams`.
-[[nodiscard]] std::string format_stream_table(const TrackerSnapshot& snapshot);
+[[nodiscard]] RTCAP_API std::string format_stream_table(const TrackerSnapshot& snapshot);
 
 }  // namespace rtcap

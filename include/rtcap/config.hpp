@@ -6,11 +6,26 @@
 #include <string>
 #include <vector>
 
+#include "rtcap/export.hpp"
+
 namespace rtcap {
 
 enum class CaptureMode {
   kDispatch,  // wait on the selectable fd, pcap_dispatch(-1) drains a batch, lock-free hand-off
   kNaive,     // the baseline the Npcap maintainers warn against: pcap_next_ex + heap copy + list
+};
+
+// How captured batches reach the application (include/rtcap/engine.hpp, docs/EMBEDDING.md).
+enum class Delivery {
+  // Engine::poll/dispatch on the caller's thread: one thread, one wake-up per batch. A callback
+  // that stalls delays capture; the kernel ring absorbs it (Linux default ring: ~330 ms of
+  // 100,000 packets/s of tiny frames, docs/TUNING.md), and what overflows it is counted as
+  // kernel drops (pcap_stats), never lost silently.
+  kInline,
+  // Engine::start + next_batch: the engine's capture thread hands batches to a consumer thread
+  // through a lock-free ring. For consumers that may stall for long (slow disks, heavy
+  // analysis); costs a second wake-up per batch (docs/TUNING.md, "The wake-up floor").
+  kThreaded,
 };
 
 enum class OverflowPolicy {
@@ -41,6 +56,7 @@ struct CaptureConfig {
   std::string tstamp_type;  // pcap-tstamp(7) name, empty: the default
 
   CaptureMode mode = CaptureMode::kDispatch;
+  Delivery delivery = Delivery::kInline;
   // Immediate mode only: after a wake-up, wait this long before draining, so that one
   // pcap_dispatch carries several packets. 0 turns coalescing off (a wake-up per packet, as
   // libpcap's immediate mode does); -1 (the default): automatic, see effective_coalesce_us.
@@ -54,7 +70,8 @@ struct CaptureConfig {
   // 256,000 bytes is smaller than the default snaplen, which wedges the handle: npcap issue 119).
   int user_buffer_bytes = 0;
 
-  // The hand-off between the capture thread and the consumer.
+  // Batches. Inline delivery uses one batch (pool_batches does not apply); threaded delivery a
+  // pool of pool_batches handed between the capture thread and the consumer.
   std::size_t batch_packets = 1024;     // records per batch
   std::size_t batch_bytes = 256 * 1024;  // arena per batch (raised to the snaplen if smaller)
   std::size_t pool_batches = 64;        // batches in the pool (bounds memory)
@@ -78,6 +95,6 @@ inline constexpr int kLinuxAutoCoalesceUs = 50;
 // kLinuxAutoCoalesceUs in immediate mode; Windows 0 (its sleeps end on a 1 ms timer tick, and
 // Npcap's mintocopy batches instead); batched mode 0 (the kernel hands over whole blocks).
 // coalesce_us_on (latency_budget.hpp) resolves it for a platform given by name.
-int effective_coalesce_us(const CaptureConfig& config) noexcept;
+RTCAP_API int effective_coalesce_us(const CaptureConfig& config) noexcept;
 
 }  // namespace rtcap

@@ -1,24 +1,43 @@
-// The capture engine: opens the handles, runs the capture thread, hands batches to one consumer.
+// The capture engine: opens the handles and delivers what they capture in batches, in one of two
+// ways (CaptureConfig::delivery; docs/EMBEDDING.md says when to pick which):
+//
+// Inline (the default): capture runs on the caller's thread, as the Npcap maintainers advise:
+// wait for readiness, pcap_dispatch every handle, run the callback on what was drained.
+// examples/inline/ is the full program; in short:
 //
 //   auto engine = rtcap::Engine::open(config);          // handles open, filter set, nothing runs
-//   if (!engine) { print(engine.error().message); ... }
+//   if (!engine) { std::puts(engine.error().message.c_str()); return 1; }
+//   while (!(*engine)->done())
+//     (*engine)->poll(std::chrono::milliseconds(100), [&](const rtcap::Batch& batch) {
+//       for (rtcap::PacketView p : batch) use(p);      // valid during the call only
+//     });
+//
+// An application with its own event loop waits on readiness() itself and calls dispatch().
+//
+// Threaded: a capture thread of the engine's fills batches and hands them to one consumer
+// thread through a lock-free ring; the consumer may stall without stalling capture
+// (examples/threaded/):
+//
 //   (*engine)->start();
 //   while (!(*engine)->done())
-//     if (const rtcap::Batch* b = (*engine)->next_batch(std::chrono::milliseconds(100))) {
-//       for (rtcap::PacketView p : *b) use(p);
-//       (*engine)->release(b);
-//     }
+//     if (rtcap::BatchRef batch = (*engine)->next_batch(std::chrono::milliseconds(100)))
+//       for (rtcap::PacketView p : *batch) use(p);    // back to the pool when `batch` goes
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "rtcap/batch.hpp"
 #include "rtcap/config.hpp"
 #include "rtcap/error.hpp"
+#include "rtcap/export.hpp"
 #include "rtcap/stats.hpp"
 
 namespace rtcap {
@@ -32,7 +51,54 @@ struct InterfaceInfo {
 
 enum class StopReason { kRunning, kRequested, kCountReached, kEndOfFile, kFailed };
 
-class Engine {
+// What an application's own event loop waits on before it calls Engine::dispatch().
+// POSIX: file descriptors to poll for readability (each handle's pcap_get_selectable_fd, then the
+// engine's wake-up eventfd). Windows: HANDLEs for WaitForMultipleObjects (each handle's
+// pcap_getevent, then the engine's wake-up event).
+using WaitHandle = std::intptr_t;
+struct Readiness {
+  std::vector<WaitHandle> handles;  // wait until any is readable / signalled
+  // Call dispatch() after at most this long even if nothing became ready (-1: no limit): the
+  // handles' pcap_get_required_select_timeout, the next statistics read, and, while immediate
+  // mode coalesces, the window (the handles list is then only the wake-up handle).
+  std::int64_t max_wait_us = -1;
+};
+
+class Engine;
+
+// Threaded delivery: owns one filled batch and gives it back to the pool when destroyed (or on
+// reset()). Move-only. Must not outlive its engine.
+class RTCAP_API BatchRef {
+ public:
+  BatchRef() noexcept = default;
+  BatchRef(BatchRef&& other) noexcept
+      : engine_(std::exchange(other.engine_, nullptr)), batch_(std::exchange(other.batch_, nullptr)) {}
+  BatchRef& operator=(BatchRef&& other) noexcept {
+    if (this != &other) {
+      reset();
+      engine_ = std::exchange(other.engine_, nullptr);
+      batch_ = std::exchange(other.batch_, nullptr);
+    }
+    return *this;
+  }
+  BatchRef(const BatchRef&) = delete;
+  BatchRef& operator=(const BatchRef&) = delete;
+  ~BatchRef() { reset(); }
+
+  explicit operator bool() const noexcept { return batch_ != nullptr; }
+  [[nodiscard]] const Batch* get() const noexcept { return batch_; }
+  const Batch& operator*() const noexcept { return *batch_; }
+  const Batch* operator->() const noexcept { return batch_; }
+  void reset() noexcept;  // gives the batch back now
+
+ private:
+  friend class Engine;
+  BatchRef(Engine* engine, const Batch* batch) noexcept : engine_(engine), batch_(batch) {}
+  Engine* engine_ = nullptr;
+  const Batch* batch_ = nullptr;
+};
+
+class RTCAP_API Engine {
  public:
   // Opens every handle the recommended way (pcap_create, pcap_set_*, pcap_activate, filter).
   static Result<std::unique_ptr<Engine>> open(const CaptureConfig& config);
@@ -42,28 +108,75 @@ class Engine {
   [[nodiscard]] virtual const std::vector<std::string>& warnings() const = 0;
   [[nodiscard]] virtual const std::vector<InterfaceInfo>& interfaces() const = 0;
   [[nodiscard]] virtual const CaptureConfig& config() const = 0;
-  // Bytes the batch pool holds (records + arenas); fixed for the engine's life.
+  // Bytes the batches hold (records + arenas); fixed for the engine's life.
   [[nodiscard]] virtual std::size_t pool_memory_bytes() const = 0;
 
-  virtual void start() = 0;
+  // ---- Inline delivery (CaptureConfig::delivery == Delivery::kInline), on one thread --------
+  // The callback gets each drained batch as a view valid during the call only (copy out what
+  // you keep); while it runs, capture waits and the kernel ring absorbs the traffic.
+  using BatchFn = void (*)(void* context, const Batch& batch);
+
+  // Waits up to `timeout` until a handle is ready (or the engine is woken), drains every handle
+  // with pcap_dispatch(-1), calls on_batch for what was drained and returns the number of
+  // packets delivered (0: nothing came, a signal interrupted the wait, or done()). Loop on
+  // done(), not on the result.
+  virtual std::size_t poll(std::chrono::microseconds timeout, BatchFn on_batch, void* context) = 0;
+  template <typename F, typename = std::enable_if_t<std::is_invocable_v<F&, const Batch&>>>
+  std::size_t poll(std::chrono::microseconds timeout, F&& on_batch) {
+    return poll(timeout, &call<std::remove_reference_t<F>>, static_cast<void*>(&on_batch));
+  }
+  // Drains every handle now, without waiting, for an application that waits on readiness()
+  // itself (epoll, WaitForMultipleObjects). Call it whenever a readiness handle fired or
+  // max_wait_us passed; it may deliver nothing.
+  virtual std::size_t dispatch(BatchFn on_batch, void* context) = 0;
+  template <typename F, typename = std::enable_if_t<std::is_invocable_v<F&, const Batch&>>>
+  std::size_t dispatch(F&& on_batch) {
+    return dispatch(&call<std::remove_reference_t<F>>, static_cast<void*>(&on_batch));
+  }
+  // What to wait on before the next dispatch(). Ask again before every wait: max_wait_us changes.
+  [[nodiscard]] virtual Readiness readiness() const = 0;
+
+  // ---- Threaded delivery (Delivery::kThreaded) -----------------------------------------------
+  // Starts the capture thread. Once: a second call is an error (ErrorCode::kMisuse), as is
+  // start() on an inline engine.
+  virtual Result<void> start() = 0;
+  // The next filled batch, or an empty BatchRef after waiting up to `wait` (or sooner: a signal,
+  // a stale wake-up; loop on done()). Called by one consumer thread. Before start(), or on an
+  // inline engine, it is misuse: the engine stops with failure() saying so.
+  [[nodiscard]] BatchRef next_batch(std::chrono::microseconds wait) {
+    return BatchRef(this, next_filled(wait));
+  }
+
+  // ---- Both -----------------------------------------------------------------------------------
   // From any thread (not from a signal handler: it may take a mutex; set a flag there and call
-  // this from your loop). Capture stops; every packet already captured is still delivered.
+  // this from your loop). Capture stops; every packet already captured is still delivered. It
+  // also wakes a poll() in progress and makes the wake-up handle of readiness() ready.
   virtual void request_stop() noexcept = 0;
-
-  // Consumer side, one thread. Returns the next filled batch, or nullptr after waiting up to
-  // `wait`; nullptr may also come sooner (a signal, a stale wake-up): loop on done(), as in the
-  // example above, not on the result.
-  // Latency (packet timestamp to this call) is recorded for every packet handed out.
-  [[nodiscard]] virtual const Batch* next_batch(std::chrono::microseconds wait) = 0;
-  virtual void release(const Batch* batch) = 0;
-  // True once capture has stopped and every filled batch has been handed out.
+  // True once capture has stopped and every captured packet has been delivered.
   [[nodiscard]] virtual bool done() const = 0;
-
   [[nodiscard]] virtual CaptureStats stats() const = 0;
   [[nodiscard]] virtual StopReason stop_reason() const = 0;
-  // Why capture failed on its own (StopReason::kFailed), e.g. the interface went away.
+  // Why capture failed on its own (StopReason::kFailed), e.g. the interface went away, or the
+  // API was misused (ErrorCode::kMisuse).
   [[nodiscard]] virtual std::optional<Error> failure() const = 0;
+
+ protected:
+  virtual const Batch* next_filled(std::chrono::microseconds wait) = 0;
+  virtual void release(const Batch* batch) noexcept = 0;
+
+ private:
+  friend class BatchRef;
+  template <typename F>
+  static void call(void* f, const Batch& batch) {
+    (*static_cast<F*>(f))(batch);
+  }
 };
+
+inline void BatchRef::reset() noexcept {
+  if (batch_) engine_->release(batch_);
+  engine_ = nullptr;
+  batch_ = nullptr;
+}
 
 struct DeviceInfo {
   std::string name;
@@ -72,7 +185,7 @@ struct DeviceInfo {
   bool running = false;
   bool loopback = false;
 };
-Result<std::vector<DeviceInfo>> list_devices();  // pcap_findalldevs, for -D
-std::string pcap_library_version();               // pcap_lib_version()
+RTCAP_API Result<std::vector<DeviceInfo>> list_devices();  // pcap_findalldevs, for -D
+RTCAP_API std::string pcap_library_version();               // pcap_lib_version()
 
 }  // namespace rtcap

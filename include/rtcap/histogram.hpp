@@ -3,6 +3,8 @@
 // reported value is at most 1/32 (3.1%) above the true one. 1,920 buckets cover 0 .. 2^64.
 #pragma once
 
+#include "rtcap/export.hpp"
+
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -15,12 +17,12 @@ inline constexpr int kHistogramSubBits = 5;
 inline constexpr std::size_t kHistogramSub = std::size_t{1} << kHistogramSubBits;
 inline constexpr std::size_t kHistogramBuckets = kHistogramSub + (64 - kHistogramSubBits) * kHistogramSub;
 
-std::size_t histogram_bucket_index(std::uint64_t value) noexcept;
-std::uint64_t histogram_bucket_lower(std::size_t index) noexcept;
-std::uint64_t histogram_bucket_upper(std::size_t index) noexcept;
+RTCAP_API std::size_t histogram_bucket_index(std::uint64_t value) noexcept;
+RTCAP_API std::uint64_t histogram_bucket_lower(std::size_t index) noexcept;
+RTCAP_API std::uint64_t histogram_bucket_upper(std::size_t index) noexcept;
 
 // A plain copy, for reading: percentiles, merging, export.
-struct HistogramData {
+struct RTCAP_API HistogramData {
   std::vector<std::uint64_t> buckets = std::vector<std::uint64_t>(kHistogramBuckets, 0);
   std::uint64_t count = 0;
   std::uint64_t sum = 0;  // wraps only after 584 years of nanoseconds
@@ -34,7 +36,7 @@ struct HistogramData {
 };
 
 // Written by one thread (relaxed load + store, no read-modify-write), read by any.
-class Histogram {
+class RTCAP_API Histogram {
  public:
   Histogram() = default;
   Histogram(const Histogram&) = delete;

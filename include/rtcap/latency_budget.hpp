@@ -23,6 +23,8 @@
 //    sized to the bytes that arrive in a third of the budget, the user buffer to hold them.
 #pragma once
 
+#include "rtcap/export.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -76,14 +78,14 @@ struct RingModel {
 
 // Bytes one TPACKET_V2 slot takes (libpcap create_ring: TPACKET_ALIGN(macoff + frame size)).
 // max_frame_bytes: the interface's largest packet; 65553 on Ethernet with offloads on.
-[[nodiscard]] std::uint64_t linux_v2_slot_bytes(
+[[nodiscard]] RTCAP_API std::uint64_t linux_v2_slot_bytes(
     int snaplen, int max_frame_bytes = kLinuxOffloadMaxFrameBytes) noexcept;
 // The ring libpcap 1.10 builds from buffer_bytes for this config (immediate_mode picks V2).
-[[nodiscard]] RingModel linux_ring_model(const CaptureConfig& config, std::uint64_t buffer_bytes,
+[[nodiscard]] RTCAP_API RingModel linux_ring_model(const CaptureConfig& config, std::uint64_t buffer_bytes,
                                          double mean_packet_bytes,
                                          int max_frame_bytes = kLinuxOffloadMaxFrameBytes) noexcept;
 // Npcap kernel buffer in packet terms (each packet carries a bpf_hdr).
-[[nodiscard]] RingModel npcap_buffer_model(std::uint64_t buffer_bytes,
+[[nodiscard]] RTCAP_API RingModel npcap_buffer_model(std::uint64_t buffer_bytes,
                                            double mean_packet_bytes) noexcept;
 
 // The resolution of this host's TPACKET_V3 block-retire timer, as the `hz` the model takes.
@@ -92,15 +94,15 @@ struct RingModel {
 // on 6.18.44 (CONFIG_HZ=250), 2,000 packets/s, --timeout-ms 1: delivery p50 0.61 ms, p99 1.03 ms;
 // --timeout-ms 2: p99 1.87 ms (a jiffy timer would give p50 ~2 ms, p99 ~4-8 ms).
 // Not Linux: 250 (unused there).
-[[nodiscard]] int host_v3_retire_hz() noexcept;
-[[nodiscard]] std::int64_t jiffy_ns(int hz) noexcept;  // 4,000,000 at HZ=250
+[[nodiscard]] RTCAP_API int host_v3_retire_hz() noexcept;
+[[nodiscard]] RTCAP_API std::int64_t jiffy_ns(int hz) noexcept;  // 4,000,000 at HZ=250
 // msecs_to_jiffies(timeout_ms): rounded up; timeout 0 means the kernel default (8 ms).
-[[nodiscard]] std::int64_t linux_v3_retire_jiffies(int timeout_ms, int hz = 250) noexcept;
+[[nodiscard]] RTCAP_API std::int64_t linux_v3_retire_jiffies(int timeout_ms, int hz = 250) noexcept;
 // Longest a packet can sit in a part-filled V3 block: (retire jiffies + 1) jiffies.
-[[nodiscard]] std::int64_t linux_v3_worst_delay_ns(int timeout_ms, int hz = 250) noexcept;
+[[nodiscard]] RTCAP_API std::int64_t linux_v3_worst_delay_ns(int timeout_ms, int hz = 250) noexcept;
 // Kernel buffer that lets the reader stall for stall_ns without drops at pps packets/s.
 // V3: every retire period consumes a block even when part-filled, plus the bytes themselves.
-[[nodiscard]] std::uint64_t buffer_bytes_for_stall(const CaptureConfig& config,
+[[nodiscard]] RTCAP_API std::uint64_t buffer_bytes_for_stall(const CaptureConfig& config,
                                                    CapturePlatform platform, std::int64_t stall_ns,
                                                    double pps, double mean_packet_bytes,
                                                    int hz = 250) noexcept;
@@ -108,9 +110,9 @@ struct RingModel {
 // ---- Budgets ----------------------------------------------------------------------------------
 
 // "250us", "2ms", "1.5ms", "0.5 s", "800ns", "250µs". A unit is required; the value must be > 0.
-[[nodiscard]] Result<std::int64_t> parse_duration_ns(std::string_view text);
+[[nodiscard]] RTCAP_API Result<std::int64_t> parse_duration_ns(std::string_view text);
 // The short human form: "250us", "1.5ms", "2s".
-[[nodiscard]] std::string format_duration_ns(std::int64_t ns);
+[[nodiscard]] RTCAP_API std::string format_duration_ns(std::int64_t ns);
 
 struct TrafficProfile {
   double packets_per_second = 100'000;  // expected rate (the project's design point)
@@ -157,16 +159,16 @@ struct LatencyPlan {
 // mintocopy_bytes / user_buffer_bytes are kept. base.user_buffer_bytes, when set, is the current
 // Npcap user buffer (it overrides traffic.npcap_user_buffer_bytes).
 // coalesce_us with -1 (automatic) resolved for `platform` (see effective_coalesce_us).
-[[nodiscard]] int coalesce_us_on(const CaptureConfig& config, CapturePlatform platform) noexcept;
+[[nodiscard]] RTCAP_API int coalesce_us_on(const CaptureConfig& config, CapturePlatform platform) noexcept;
 
-[[nodiscard]] LatencyPlan plan_for_latency_budget(std::int64_t budget_ns,
+[[nodiscard]] RTCAP_API LatencyPlan plan_for_latency_budget(std::int64_t budget_ns,
                                                   const CaptureConfig& base = {},
                                                   const TrafficProfile& traffic = {});
 
 // True when the `quantile` of the measured latency is within budget. The histogram reports the
 // upper edge of a bucket (<= 3.1% high), so this errs on the side of "not met". An empty
 // histogram proves nothing and returns false.
-[[nodiscard]] bool budget_met(const HistogramData& latency, std::int64_t budget_ns,
+[[nodiscard]] RTCAP_API bool budget_met(const HistogramData& latency, std::int64_t budget_ns,
                               double quantile = 0.99) noexcept;
 
 }  // namespace rtcap

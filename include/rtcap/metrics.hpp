@@ -19,6 +19,8 @@
 // with meanings, a scrape config and alert rules.
 #pragma once
 
+#include "rtcap/export.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -57,11 +59,11 @@ inline constexpr double kDispatchPacketBuckets[] = {1,   2,    4,    8,    16,  
 // The text of one scrape (exposition format 0.0.4). `streams` and `advice` may be null (not
 // running). `advice`: rules as Advisor::summary() or active() gives them; every known rule is
 // exported, 0 unless present and active. Pure function: the server calls it from publish().
-[[nodiscard]] std::string render_metrics(const CaptureStats& stats, const TrackerSnapshot* streams,
+[[nodiscard]] RTCAP_API std::string render_metrics(const CaptureStats& stats, const TrackerSnapshot* streams,
                                          const std::vector<Advice>* advice,
                                          const MetricsOptions& options = {});
 
-class MetricsServer {
+class RTCAP_API MetricsServer {
  public:
   static constexpr int kMaxClients = 8;  // connections served at once; more wait in the backlog
 

@@ -30,6 +30,8 @@
 // The writer is not thread-safe: one consumer thread owns it.
 #pragma once
 
+#include "rtcap/export.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -72,7 +74,7 @@ enum class WriteFailure {
   kOther,       // any other write error, or writing after close()
 };
 
-class CaptureWriter {
+class RTCAP_API CaptureWriter {
  public:
   // Creates (truncates) the file, or uses standard output for "-", and writes the file header
   // (pcap) or the SHB and IDBs (pcapng). Errors name the path and the fix, one line.

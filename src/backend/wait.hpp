@@ -10,6 +10,7 @@
 #include <memory>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "rtcap/error.hpp"
 
@@ -26,6 +27,14 @@ class ReadinessWaiter {
   virtual WaitResult wait(std::chrono::microseconds max_wait) noexcept = 0;
   // Async-signal-safe.
   virtual void wake() noexcept = 0;
+  // For an application's own event loop (Engine::readiness): each capture handle's fd / event,
+  // then the wake-up eventfd / event.
+  [[nodiscard]] virtual std::vector<std::intptr_t> wait_handles() const = 0;
+  // The shortest pcap_get_required_select_timeout of the handles, us; -1 if none asks for one
+  // (Windows: always -1, the events say everything).
+  [[nodiscard]] virtual std::int64_t required_timeout_us() const noexcept = 0;
+  // Consumes a pending wake() without waiting (after the application's own wait saw it).
+  virtual void clear_wake() noexcept = 0;
 };
 
 }  // namespace rtcap::backend

@@ -43,13 +43,33 @@ class EpollWaiter final : public ReadinessWaiter {
     close(wakefd_);
   }
 
-  WaitResult wait(std::chrono::microseconds max_wait) noexcept override {
-    auto limit = max_wait;
+  std::vector<std::intptr_t> wait_handles() const override {
+    std::vector<std::intptr_t> fds;
+    for (pcap_t* p : handles_) fds.push_back(pcap_get_selectable_fd(p));
+    fds.push_back(wakefd_);
+    return fds;
+  }
+
+  std::int64_t required_timeout_us() const noexcept override {
+    std::int64_t us = -1;
     for (pcap_t* p : handles_) {
       if (const struct timeval* tv = pcap_get_required_select_timeout(p)) {
-        limit = std::min(limit, std::chrono::microseconds(tv->tv_sec * 1000000 + tv->tv_usec));
+        const std::int64_t t = std::int64_t(tv->tv_sec) * 1000000 + tv->tv_usec;
+        us = us < 0 ? t : std::min(us, t);
       }
     }
+    return us;
+  }
+
+  void clear_wake() noexcept override {
+    std::uint64_t drained;
+    (void)!read(wakefd_, &drained, sizeof drained);  // non-blocking: EAGAIN when none pending
+  }
+
+  WaitResult wait(std::chrono::microseconds max_wait) noexcept override {
+    auto limit = max_wait;
+    if (const std::int64_t required = required_timeout_us(); required >= 0)
+      limit = std::min(limit, std::chrono::microseconds(required));
     // epoll_pwait2 (Linux 5.11, glibc 2.35) takes a timespec: sub-millisecond waits stay exact.
     const struct timespec timeout = to_timespec(limit);
     // One event per capture fd plus the wake-up eventfd is all a wait can report that matters;

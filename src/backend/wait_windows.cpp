@@ -106,6 +106,15 @@ class EventWaiter final : public ReadinessWaiter {
 
   void wake() noexcept override { SetEvent(wake_); }
 
+  std::vector<std::intptr_t> wait_handles() const override {
+    std::vector<std::intptr_t> handles;
+    for (DWORD i = 1; i < handle_count(); ++i) handles.push_back(reinterpret_cast<std::intptr_t>(events_[i]));
+    handles.push_back(reinterpret_cast<std::intptr_t>(wake_));
+    return handles;
+  }
+  std::int64_t required_timeout_us() const noexcept override { return -1; }
+  void clear_wake() noexcept override { ResetEvent(wake_); }
+
  private:
   DWORD handle_count() const noexcept {
     return DWORD(events_.size()) - (timer_ ? 1 : 0);  // wake event + pcap events

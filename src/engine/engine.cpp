@@ -2,6 +2,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <thread>
 
 #include "engine/engine_impl.hpp"
@@ -18,27 +21,33 @@ Result<void> validate(const CaptureConfig& c) {
     return bad("-i and -r cannot be combined: capture live or read a file");
   if (c.interfaces.size() > 0xffff) return bad("too many interfaces");
   if (c.mode == CaptureMode::kNaive && c.interfaces.size() > 1)
-    return bad("--mode naive reads one handle with pcap_next_ex: give one -i");
+    return bad("the naive baseline reads one handle with pcap_next_ex: give one interface");
+  if (c.mode == CaptureMode::kNaive && c.delivery == Delivery::kInline && c.read_file.empty())
+    return bad("the naive baseline hands lists to another thread by design: set "
+               "CaptureConfig::delivery = Delivery::kThreaded");
   if (c.snaplen < 1 || c.snaplen > kMaxSnaplen)
     return bad(fmt::format("snaplen {} out of range: 1..{} (-s 0 means {})", c.snaplen,
                            kMaxSnaplen, kMaxSnaplen));
-  if (c.timeout_ms < 0) return bad("--timeout-ms must be >= 0");
-  if (c.buffer_kib < 0) return bad("-B must be >= 0 KiB");
+  if (c.timeout_ms < 0) return bad("CaptureConfig::timeout_ms must be >= 0");
+  if (c.buffer_kib < 0) return bad("CaptureConfig::buffer_kib must be >= 0");
   if (c.batch_packets < 1 || c.batch_packets > (1u << 20))
-    return bad("--batch-packets must be 1..1048576");
-  if (c.pool_batches < 2 || c.pool_batches > 65536) return bad("--pool-batches must be 2..65536");
+    return bad("CaptureConfig::batch_packets must be 1..1048576");
+  if (c.pool_batches < 2 || c.pool_batches > 65536)
+    return bad("CaptureConfig::pool_batches must be 2..65536");
   if (c.coalesce_us < -1 || c.coalesce_us > 1000000)
-    return bad("--coalesce-us must be 0..1000000 (or -1: automatic)");
+    return bad("CaptureConfig::coalesce_us must be 0..1000000 (or -1: automatic)");
   // Batched capture already wakes once per ring block: a window would only delay it.
   if (c.coalesce_us > 0 && !c.immediate_mode)
-    return bad("--coalesce-us applies to --immediate-mode only (batched capture wakes once per "
-               "ring block; shorten --timeout-ms instead)");
-  if (c.max_packets < 0) return bad("-c must be >= 0");
+    return bad("CaptureConfig::coalesce_us applies to immediate_mode only (batched capture wakes "
+               "once per ring block; shorten timeout_ms instead)");
+  if (c.max_packets < 0) return bad("CaptureConfig::max_packets must be >= 0");
   // PacketRecord::offset is 32-bit; 1 GiB per batch is far beyond any useful batch.
-  if (c.batch_bytes > (std::size_t{1} << 30)) return bad("--batch-bytes must be <= 1 GiB");
+  if (c.batch_bytes > (std::size_t{1} << 30))
+    return bad("CaptureConfig::batch_bytes must be <= 1 GiB");
   // pcap_set_buffer_size takes an int (bytes).
-  if (c.buffer_kib > (1 << 21) - 1) return bad("-B must be < 2097152 KiB (2 GiB)");
-  if (c.stats_interval_ms < 10) return bad("the stats interval must be >= 10 ms");
+  if (c.buffer_kib > (1 << 21) - 1)
+    return bad("CaptureConfig::buffer_kib must be < 2097152 (2 GiB)");
+  if (c.stats_interval_ms < 10) return bad("CaptureConfig::stats_interval_ms must be >= 10");
   return {};
 }
 
@@ -61,36 +70,145 @@ CaptureEngine::CaptureEngine(CaptureConfig config, std::vector<backend::PcapHand
   }
   // Every batch must hold at least one whole packet of the largest snaplen.
   const std::size_t arena = std::max<std::size_t>(config_.batch_bytes, std::size_t(largest_snaplen));
-  for (std::size_t i = 0; i < config_.pool_batches; ++i) {
+  // Inline: one batch, filled and delivered on the caller's thread, then reused.
+  const std::size_t batches = is_inline() ? 1 : config_.pool_batches;
+  for (std::size_t i = 0; i < batches; ++i) {
     storage_.push_back(std::make_unique<Batch>(config_.batch_packets, arena));
     (void)free_.try_push(storage_.back().get());
   }
-  pool_memory_bytes_ = config_.pool_batches * (arena + config_.batch_packets * sizeof(PacketRecord));
+  if (is_inline()) (void)free_.try_pop(current_);
+  pool_memory_bytes_ = batches * (arena + config_.batch_packets * sizeof(PacketRecord));
 }
 
 CaptureEngine::~CaptureEngine() {
   request_stop();
   if (thread_.joinable()) thread_.join();
+  if (const int held = batches_held_.load(); held > 0) {
+    // Their destructors would write into freed memory: stop here, loudly, instead.
+    std::fprintf(stderr,
+                 "rtcap: Engine destroyed while %d BatchRef(s) still hold batches: destroy or "
+                 "reset() every BatchRef before the engine\n",
+                 held);
+    std::abort();
+  }
 }
 
 Result<void> CaptureEngine::prepare_waiter() {
+  // A capture file has nothing to wait for (and epoll refuses regular files): only the wake-up.
   std::vector<pcap_t*> raw;
-  for (auto& h : handles_) raw.push_back(h.get());
+  if (config_.read_file.empty())
+    for (auto& h : handles_) raw.push_back(h.get());
   auto waiter = backend::ReadinessWaiter::create(raw);
   if (!waiter) return rtcap::unexpected(waiter.error());
   waiter_ = std::move(*waiter);
   return {};
 }
 
-void CaptureEngine::start() {
-  if (thread_.joinable()) return;
+Result<void> CaptureEngine::start() {
+  if (is_inline())
+    return make_error(ErrorCode::kMisuse,
+                      "start() is for threaded delivery: this engine is inline (call poll() or "
+                      "dispatch() on your thread, or set CaptureConfig::delivery = "
+                      "Delivery::kThreaded)");
+  if (started_.exchange(true))
+    return make_error(ErrorCode::kMisuse, "start() called twice: the capture thread already runs");
   start_ns_ = realtime_ns();
+  next_stats_ns_ = start_ns_ + std::int64_t(config_.stats_interval_ms) * 1000000;
   thread_ = std::thread([this] {
     backend::prepare_capture_thread();
-    if (!config_.read_file.empty()) run_file();
-    else if (config_.mode == CaptureMode::kNaive) run_naive();
-    else run_dispatch();
+    if (!config_.read_file.empty()) {
+      while (file_step()) {
+      }
+    } else if (config_.mode == CaptureMode::kNaive) {
+      run_naive();
+    } else {
+      while (capture_step(std::chrono::hours(1), true)) {
+      }
+    }
   });
+  return {};
+}
+
+void CaptureEngine::misuse(std::string message) noexcept {
+  {
+    std::lock_guard lock(failure_mutex_);
+    if (!failure_) failure_ = Error{ErrorCode::kMisuse, std::move(message)};
+  }
+  StopReason running = StopReason::kRunning;
+  stop_reason_.compare_exchange_strong(running, StopReason::kFailed);
+  request_stop();
+  // Nothing else will finish an engine whose thread never started (inline, or threaded misused
+  // before start()).
+  if (!started_.load() || is_inline()) capture_done_.store(true);
+  consumer_bell_.ring();
+}
+
+std::size_t CaptureEngine::poll(std::chrono::microseconds timeout, BatchFn on_batch, void* context) {
+  return run_inline(timeout, true, on_batch, context);
+}
+
+std::size_t CaptureEngine::dispatch(BatchFn on_batch, void* context) {
+  return run_inline(std::chrono::microseconds(0), false, on_batch, context);
+}
+
+std::size_t CaptureEngine::run_inline(std::chrono::microseconds timeout, bool wait, BatchFn fn,
+                                      void* ctx) noexcept {
+  if (!is_inline()) {
+    misuse("poll() and dispatch() are for inline delivery: this engine is threaded (use start() "
+           "and next_batch(), or set CaptureConfig::delivery = Delivery::kInline)");
+    return 0;
+  }
+  if (in_inline_call_) {
+    misuse("poll() or dispatch() called from inside its own batch callback");
+    return 0;
+  }
+  if (!fn) {
+    misuse("poll() or dispatch() without a batch callback");
+    return 0;
+  }
+  if (capture_done_.load()) return 0;
+  if (!inline_started_) {
+    inline_started_ = true;
+    started_.store(true);
+    backend::prepare_capture_thread();  // timer slack of the caller's thread (Linux), see there
+    start_ns_ = realtime_ns();
+    next_stats_ns_ = start_ns_ + std::int64_t(config_.stats_interval_ms) * 1000000;
+  }
+  in_inline_call_ = true;
+  inline_fn_ = fn;
+  inline_ctx_ = ctx;
+  inline_delivered_ = 0;
+  if (!config_.read_file.empty()) {
+    if (!wait) waiter_->clear_wake();
+    (void)file_step();
+  } else {
+    (void)capture_step(std::max(timeout, std::chrono::microseconds(0)), wait);
+  }
+  inline_fn_ = nullptr;
+  inline_ctx_ = nullptr;
+  in_inline_call_ = false;
+  return inline_delivered_;
+}
+
+Readiness CaptureEngine::readiness() const {
+  Readiness r;
+  if (!waiter_) return r;
+  r.handles = waiter_->wait_handles();
+  if (!config_.read_file.empty()) {
+    r.max_wait_us = 0;  // a file is always ready
+    return r;
+  }
+  std::int64_t limit = waiter_->required_timeout_us();
+  auto at_most = [&](std::int64_t us) { limit = limit < 0 ? us : std::min(limit, us); };
+  if (next_stats_ns_ > 0) at_most(std::max<std::int64_t>(0, next_stats_ns_ - realtime_ns()) / 1000);
+  if (polling_) {
+    // Coalescing: the capture fds would wake per packet; drain every window instead.
+    r.handles.erase(r.handles.begin(), r.handles.end() - 1);
+    at_most(effective_coalesce_us(config_));
+  }
+  if (stop_requested_.load() && !capture_done_.load()) at_most(0);
+  r.max_wait_us = limit;
+  return r;
 }
 
 void CaptureEngine::request_stop() noexcept {
@@ -125,8 +243,8 @@ void CaptureEngine::on_packet(const CallbackContext& ctx, const struct pcap_pkth
     return;
   }
   if (!current_->try_append(ts_ns, ctx.interface_index, bytes, header->caplen, header->len)) {
-    publish_current(true);
-    if (!acquire_batch()) {
+    hand_over(true);  // inline: the callback runs now, from inside pcap_dispatch
+    if (!current_ && !acquire_batch()) {
       bump(counters_.app_dropped);
       return;
     }
@@ -160,6 +278,29 @@ bool CaptureEngine::acquire_batch() noexcept {
     if (free_.try_pop(current_)) return true;
   }
   return false;
+}
+
+bool CaptureEngine::hand_over(bool force) noexcept {
+  if (!is_inline()) return publish_current(force);
+  deliver_inline();
+  return true;
+}
+
+void CaptureEngine::deliver_inline() noexcept {
+  if (!current_ || current_->empty()) return;
+  record_delivery(*current_);
+  inline_delivered_ += current_->size();
+  if (inline_fn_) {
+    // An exception must not unwind through pcap_dispatch (C code): stop, and say why.
+    try {
+      inline_fn_(inline_ctx_, *current_);
+    } catch (const std::exception& e) {
+      misuse(fmt::format("the batch callback threw: {}", e.what()));
+    } catch (...) {
+      misuse("the batch callback threw an exception");
+    }
+  }
+  current_->clear();
 }
 
 bool CaptureEngine::publish_current(bool force) noexcept {
@@ -222,86 +363,94 @@ void CaptureEngine::drain_after_stop() noexcept {
     std::this_thread::sleep_for(std::chrono::milliseconds(config_.timeout_ms + 1));
     (void)dispatch_all();
   }
-  publish_current(true);
+  hand_over(true);
 }
 
-void CaptureEngine::run_dispatch() {
+bool CaptureEngine::capture_step(std::chrono::microseconds max_wait, bool wait) noexcept {
   using std::chrono::microseconds;
+  if (capture_done_.load()) return false;
   const std::int64_t interval_ns = std::int64_t(config_.stats_interval_ms) * 1000000;
-  std::int64_t next_stats_ns = realtime_ns() + interval_ns;
   // Coalescing (immediate mode, --coalesce-us W): once traffic flows, stop waiting on the fd,
   // which wakes us per packet, and drain every W instead, until a drain finds nothing. One timer
   // wake-up per W carries W x rate packets; idle, we block on the fd again (as NAPI does).
   const auto window = microseconds(effective_coalesce_us(config_));
-  bool polling = false;
-  while (!stop_requested_.load(std::memory_order_relaxed)) {
-    if (polling) {
-      std::this_thread::sleep_for(window);
+  if (!stop_requested_.load(std::memory_order_relaxed)) {
+    if (!wait) {
+      // dispatch(): the application waited on readiness() itself; take its wake-up, if any.
+      waiter_->clear_wake();
+    } else if (polling_) {
+      std::this_thread::sleep_for(std::min(window, max_wait));
     } else {
-      // Sleep until the kernel says a handle is ready, the consumer wants a held batch, or the
-      // next statistics read is due.
-      const auto wait =
-          microseconds(std::max<std::int64_t>(0, next_stats_ns - realtime_ns()) / 1000);
-      if (waiter_->wait(wait) == backend::WaitResult::kReady && window.count() > 0)
+      // Sleep until the kernel says a handle is ready, the consumer wants a held batch, the
+      // next statistics read is due, or the caller's timeout passes.
+      const auto until_stats =
+          microseconds(std::max<std::int64_t>(0, next_stats_ns_ - realtime_ns()) / 1000);
+      if (waiter_->wait(std::min(until_stats, max_wait)) == backend::WaitResult::kReady &&
+          window.count() > 0)
         std::this_thread::sleep_for(window);
     }
     bump(counters_.wakeups);
-    const std::uint64_t before = counters_.packets.load(std::memory_order_relaxed);
-    if (!dispatch_all()) {
-      publish_current(true);
-      finish(StopReason::kFailed);
-      return;
-    }
-    if (count_reached()) {
-      publish_current(true);
-      finish(StopReason::kCountReached);
-      return;
-    }
-    polling = window.count() > 0 && counters_.packets.load(std::memory_order_relaxed) > before;
-    publish_current(false);
-    if (realtime_ns() >= next_stats_ns) {
-      refresh_stats();
-      next_stats_ns += interval_ns;
-    }
   }
-  // Stop requested: take what the kernel already captured, then hand everything over.
-  drain_after_stop();
-  finish(StopReason::kRequested);
+  if (stop_requested_.load(std::memory_order_relaxed)) {
+    // Stop requested: take what the kernel already captured, then hand everything over.
+    drain_after_stop();
+    finish(StopReason::kRequested);
+    return false;
+  }
+  const std::uint64_t before = counters_.packets.load(std::memory_order_relaxed);
+  if (!dispatch_all()) {
+    hand_over(true);
+    finish(StopReason::kFailed);
+    return false;
+  }
+  if (count_reached()) {
+    hand_over(true);
+    finish(StopReason::kCountReached);
+    return false;
+  }
+  polling_ = window.count() > 0 && counters_.packets.load(std::memory_order_relaxed) > before;
+  hand_over(false);
+  if (realtime_ns() >= next_stats_ns_) {
+    refresh_stats();
+    next_stats_ns_ += interval_ns;
+  }
+  return !capture_done_.load();  // a misused inline callback may have stopped the engine
 }
 
-void CaptureEngine::run_file() {
+bool CaptureEngine::file_step() noexcept {
+  if (capture_done_.load()) return false;
   auto& ctx = contexts_.front();
   StopReason reason = StopReason::kEndOfFile;
-  while (!stop_requested_.load(std::memory_order_relaxed)) {
+  if (!stop_requested_.load(std::memory_order_relaxed)) {
     dispatch_bytes_ = 0;
     // A savefile has no "batch the kernel holds": read batch_packets at a time so that stop
     // requests and hand-offs are seen regularly.
     const int n = pcap_dispatch(ctx.pcap, int(config_.batch_packets), &CaptureEngine::pcap_callback,
                                 reinterpret_cast<u_char*>(&ctx));
     bump(counters_.dispatch_calls);
-    if (n == 0) break;  // end of file
-    if (n == PCAP_ERROR_BREAK) {
-      reason = stop_requested_ ? StopReason::kRequested : StopReason::kCountReached;
-      break;
-    }
-    if (n < 0) {
-      publish_current(true);
+    if (n < 0 && n != PCAP_ERROR_BREAK) {
+      hand_over(true);
       finish(StopReason::kFailed, Error{ErrorCode::kIo, fmt::format("reading '{}' failed: {}",
                                                                      config_.read_file,
                                                                      pcap_geterr(ctx.pcap))});
-      return;
+      return false;
     }
-    dispatch_packets_hist_.record(std::uint64_t(n));
-    dispatch_bytes_hist_.record(dispatch_bytes_);
-    publish_current(false);
-    if (count_reached()) {
-      reason = StopReason::kCountReached;
-      break;
+    if (n > 0) {
+      dispatch_packets_hist_.record(std::uint64_t(n));
+      dispatch_bytes_hist_.record(dispatch_bytes_);
+      hand_over(false);
+      if (!count_reached() && !stop_requested_.load()) return !capture_done_.load();
+      reason = count_reached() ? StopReason::kCountReached : StopReason::kRequested;
+    } else if (n == PCAP_ERROR_BREAK) {
+      reason = stop_requested_ ? StopReason::kRequested : StopReason::kCountReached;
     }
+    // n == 0: end of file.
+  } else {
+    reason = StopReason::kRequested;
   }
-  if (stop_requested_ && reason == StopReason::kEndOfFile) reason = StopReason::kRequested;
-  publish_current(true);
+  hand_over(true);
   finish(reason);
+  return false;
 }
 
 void CaptureEngine::refresh_stats() noexcept {
@@ -339,23 +488,40 @@ void CaptureEngine::record_delivery(const Batch& batch) noexcept {
   bump(delivered_batches_);
 }
 
-const Batch* CaptureEngine::next_batch(std::chrono::microseconds wait) {
-  if (config_.mode == CaptureMode::kNaive && config_.read_file.empty())
-    return next_naive_batch(wait);
-  Batch* batch = nullptr;
-  if (!filled_.try_pop(batch)) {
-    // Running dry while the capture thread holds a batch back for us: ask for it.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (holding_.load(std::memory_order_seq_cst) && waiter_) waiter_->wake();
-    consumer_bell_.wait_for([this] { return !filled_.empty() || capture_done_.load(); }, wait);
-    if (!filled_.try_pop(batch)) return nullptr;
+const Batch* CaptureEngine::next_filled(std::chrono::microseconds wait) {
+  if (is_inline()) {
+    misuse("next_batch() is for threaded delivery: this engine is inline (call poll() or "
+           "dispatch(), or set CaptureConfig::delivery = Delivery::kThreaded)");
+    return nullptr;
   }
-  record_delivery(*batch);
-  return batch;
+  if (!started_.load()) {
+    misuse("next_batch() before start()");
+    return nullptr;
+  }
+  const Batch* got = nullptr;
+  if (config_.mode == CaptureMode::kNaive && config_.read_file.empty()) {
+    got = next_naive_batch(wait);
+  } else {
+    Batch* batch = nullptr;
+    if (!filled_.try_pop(batch)) {
+      // Running dry while the capture thread holds a batch back for us: ask for it.
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (holding_.load(std::memory_order_seq_cst) && waiter_) waiter_->wake();
+      consumer_bell_.wait_for([this] { return !filled_.empty() || capture_done_.load(); }, wait);
+      (void)filled_.try_pop(batch);
+    }
+    if (batch) record_delivery(*batch);
+    got = batch;
+  }
+  if (got) batches_held_.store(batches_held_.load(std::memory_order_relaxed) + 1,
+                               std::memory_order_relaxed);
+  return got;
 }
 
-void CaptureEngine::release(const Batch* batch) {
+
+void CaptureEngine::release(const Batch* batch) noexcept {
   if (!batch) return;
+  batches_held_.store(batches_held_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   auto* b = const_cast<Batch*>(batch);  // it came from our pool
   b->clear();
   (void)free_.try_push(b);  // cannot fail: free_ holds the whole pool
@@ -364,6 +530,7 @@ void CaptureEngine::release(const Batch* batch) {
 
 bool CaptureEngine::done() const {
   if (!capture_done_.load()) return false;
+  if (is_inline()) return true;  // inline delivers before poll()/dispatch() returns
   if (config_.mode == CaptureMode::kNaive && config_.read_file.empty()) {
     std::lock_guard lock(const_cast<std::mutex&>(naive_mutex_));
     return naive_lists_.empty();
@@ -428,7 +595,8 @@ Result<std::unique_ptr<Engine>> Engine::open(const CaptureConfig& config) {
   }
   auto engine = std::make_unique<detail::CaptureEngine>(config, std::move(handles),
                                                         std::move(warnings));
-  if (config.read_file.empty() && config.mode == CaptureMode::kDispatch) {
+  if (config.read_file.empty() ? config.mode == CaptureMode::kDispatch
+                               : config.delivery == Delivery::kInline) {
     if (auto ok = engine->prepare_waiter(); !ok) return rtcap::unexpected(ok.error());
   }
   return std::unique_ptr<Engine>(std::move(engine));

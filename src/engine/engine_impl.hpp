@@ -55,10 +55,13 @@ class CaptureEngine final : public Engine {
   const std::vector<InterfaceInfo>& interfaces() const override { return infos_; }
   const CaptureConfig& config() const override { return config_; }
   std::size_t pool_memory_bytes() const override { return pool_memory_bytes_; }
-  void start() override;
+  using Engine::dispatch;
+  using Engine::poll;
+  std::size_t poll(std::chrono::microseconds timeout, BatchFn on_batch, void* context) override;
+  std::size_t dispatch(BatchFn on_batch, void* context) override;
+  Readiness readiness() const override;
+  Result<void> start() override;
   void request_stop() noexcept override;
-  const Batch* next_batch(std::chrono::microseconds wait) override;
-  void release(const Batch* batch) override;
   bool done() const override;
   CaptureStats stats() const override;
   StopReason stop_reason() const override { return stop_reason_.load(); }
@@ -69,15 +72,30 @@ class CaptureEngine final : public Engine {
                  const std::uint8_t* bytes) noexcept;
   static void pcap_callback(u_char* user, const struct pcap_pkthdr* header, const u_char* bytes);
 
-  Result<void> prepare_waiter();  // dispatch mode, live handles: called once by Engine::open
+  Result<void> prepare_waiter();  // dispatch mode (live or file): called once by Engine::open
+
+ protected:
+  const Batch* next_filled(std::chrono::microseconds wait) override;
+  void release(const Batch* batch) noexcept override;
 
  private:
-  void run_dispatch();
-  void run_file();
+  [[nodiscard]] bool is_inline() const noexcept { return config_.delivery == Delivery::kInline; }
+  // One wake-up of live capture: wait (when `wait`; at most max_wait, the next statistics read,
+  // or the coalescing window), drain every handle, hand over. False once capture has finished.
+  bool capture_step(std::chrono::microseconds max_wait, bool wait) noexcept;
+  // One read of a capture file (batch_packets records). False once the file is done.
+  bool file_step() noexcept;
+  // The inline entry: one step with the application's callback installed.
+  std::size_t run_inline(std::chrono::microseconds timeout, bool wait, BatchFn fn, void* ctx) noexcept;
   void run_naive();
   const Batch* next_naive_batch(std::chrono::microseconds wait);
   bool dispatch_all() noexcept;  // false: a handle failed (failure_ set)
+  // Threaded: publish to the consumer (see the hold-back policy); inline: call the callback.
+  bool hand_over(bool force) noexcept;
   bool publish_current(bool force) noexcept;
+  void deliver_inline() noexcept;
+  // An API call out of order: the engine stops, failure() says what was wrong.
+  void misuse(std::string message) noexcept;
   [[nodiscard]] bool count_reached() const noexcept {
     return config_.max_packets > 0 &&
            counters_.packets.load(std::memory_order_relaxed) >= std::uint64_t(config_.max_packets);
@@ -110,11 +128,23 @@ class CaptureEngine final : public Engine {
   // it through the waiter when it runs dry (see publish_current and next_batch).
   std::atomic<bool> holding_{false};
   // Set for the final drain after a stop: the block policy keeps waiting for the consumer
-  // (bounded by kDrainWait) instead of counting the last packets as dropped.
+  // (at most 2 s, see acquire_batch) instead of counting the last packets as dropped.
   bool draining_ = false;        // capture thread only
   bool break_requested_ = false;  // -c reached: pcap_breakloop called once
 
+  // Inline delivery: the callback of the poll()/dispatch() call in progress (caller's thread).
+  BatchFn inline_fn_ = nullptr;
+  void* inline_ctx_ = nullptr;
+  std::size_t inline_delivered_ = 0;  // packets delivered by the call in progress
+  bool in_inline_call_ = false;       // poll()/dispatch() re-entered from its callback: misuse
+  bool inline_started_ = false;       // the first poll()/dispatch() prepared the thread
+  // Live capture loop state, owned by whichever thread captures (inline: the caller's).
+  bool polling_ = false;              // coalescing: draining every window, not waiting on fds
+  std::int64_t next_stats_ns_ = 0;
+  std::atomic<int> batches_held_{0};  // threaded: BatchRefs the application holds
+
   std::thread thread_;
+  std::atomic<bool> started_{false};
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> capture_done_{false};
   std::atomic<StopReason> stop_reason_{StopReason::kRunning};

@@ -278,12 +278,9 @@ Inputs sample_inputs() {
   if (!engine) return in;
   rtcap::StreamTracker tracker;
   const int linktype = (*engine)->interfaces().front().linktype;
-  (*engine)->start();
   while (!(*engine)->done())
-    if (const rtcap::Batch* b = (*engine)->next_batch(std::chrono::milliseconds(100))) {
-      tracker.add(*b, linktype);
-      (*engine)->release(b);
-    }
+    (void)(*engine)->poll(std::chrono::milliseconds(100),
+                          [&](const rtcap::Batch& b) { tracker.add(b, linktype); });
   in.stats = (*engine)->stats();
   in.streams = tracker.snapshot();
   rtcap::Advice a;

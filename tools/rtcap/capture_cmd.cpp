@@ -244,8 +244,7 @@ int run_capture(CaptureOptions& o) {
   const CaptureStats initial = engine->stats();
   if (o.config.read_file.empty())
     fmt::print(stderr,
-               "rtcap: mode {}{}, kernel buffer {} KiB, timeout {} ms{}, pool {} batches x {} "
-               "packets = {:.1f} MiB\n",
+               "rtcap: mode {}{}, kernel buffer {} KiB, timeout {} ms{}, {} = {:.1f} MiB\n",
                o.mode_name, o.config.immediate_mode ? " (immediate)" : "",
                initial.interfaces.empty() ? 0 : initial.interfaces.front().buffer_bytes / 1024,
                o.config.timeout_ms,
@@ -253,39 +252,56 @@ int run_capture(CaptureOptions& o) {
                : effective_coalesce_us(o.config)
                    ? fmt::format(", coalesce {} us", effective_coalesce_us(o.config))
                    : ", no coalescing (a wake-up per packet)",
-               o.config.pool_batches, o.config.batch_packets,
+               o.config.delivery == Delivery::kInline
+                   ? fmt::format("inline, one batch of {} packets", o.config.batch_packets)
+                   : fmt::format("consumer thread, pool {} batches x {} packets",
+                                 o.config.pool_batches, o.config.batch_packets),
                double(engine->pool_memory_bytes()) / double(1 << 20));
 
   install_capture_signals();
   set_signal_target(engine.get());
-  engine->start();
+  const bool inline_delivery = o.config.delivery == Delivery::kInline;
+  if (!inline_delivery) {
+    if (auto started = engine->start(); !started) {
+      fmt::print(stderr, "rtcap: {}\n", started.error().message);
+      return kExitSetup;
+    }
+  }
 
   int exit_code = kExitOk;
   bool writing = writer != nullptr;
   CaptureStats previous = engine->stats();
+  // Everything done with a batch, on the thread that has it: inline, the capture thread itself
+  // (a write that blocks delays capture; the kernel ring absorbs it and counts what overflows);
+  // with --consumer-thread, the consumer thread behind the hand-off.
+  auto consume = [&](const Batch& batch) {
+    if (writing) {
+      // `previous` (the last status snapshot) goes into a rotated file's statistics block.
+      if (auto r = writer->write(batch, previous); !r) {
+        writing = false;
+        if (writer->current().failure() == WriteFailure::kPipeClosed) {
+          fmt::print(stderr, "rtcap: {}; stopping\n", r.error().message);
+        } else {
+          fmt::print(stderr, "rtcap: {}\n", r.error().message);
+          exit_code = kExitRuntime;
+        }
+        engine->request_stop();
+      } else if (writer->finished()) {
+        engine->request_stop();  // -G with -W: the last file is complete
+      }
+    } else if (!writer && !o.streams) {
+      print_packets(batch, engine->interfaces());
+    }
+    if (tracker) tracker->add(batch, linktypes);
+  };
   auto next_status = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (!engine->done()) {
     if (stop_requested()) engine->request_stop();
-    if (const Batch* batch = engine->next_batch(std::chrono::milliseconds(100))) {
-      if (writing) {
-        // `previous` (the last status snapshot) goes into a rotated file's statistics block.
-        if (auto r = writer->write(*batch, previous); !r) {
-          writing = false;
-          if (writer->current().failure() == WriteFailure::kPipeClosed) {
-            fmt::print(stderr, "rtcap: {}; stopping\n", r.error().message);
-          } else {
-            fmt::print(stderr, "rtcap: {}\n", r.error().message);
-            exit_code = kExitRuntime;
-          }
-          engine->request_stop();
-        } else if (writer->finished()) {
-          engine->request_stop();  // -G with -W: the last file is complete
-        }
-      } else if (!writer && !o.streams) {
-        print_packets(*batch, engine->interfaces());
-      }
-      if (tracker) tracker->add(*batch, linktypes);
-      engine->release(batch);
+    // 100 ms: how late a signal's flag is seen at the latest (a signal also ends the wait).
+    if (inline_delivery) {
+      (void)engine->poll(std::chrono::milliseconds(100), consume);
+    } else if (BatchRef batch = engine->next_batch(std::chrono::milliseconds(100))) {
+      consume(*batch);
     }
     if (take_flush_request() && writing) (void)writer->flush();
     const auto now = std::chrono::steady_clock::now();

@@ -30,6 +30,7 @@ struct CaptureOptions {
   std::string precision_name = "nano";    // --time-stamp-precision
   std::string mode_name = "dispatch";     // --mode
   std::string overflow_name = "drop";     // --on-overflow
+  bool consumer_thread = false;           // --consumer-thread: threaded delivery
 
   // Analysis and advice (issue "Where did the packets go?").
   bool streams = false;                   // --streams: per-stream table (RTP/UDP)

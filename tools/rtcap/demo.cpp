@@ -157,7 +157,6 @@ void consumer_thread(Shared& shared, const Lab& lab, double secs, bool quiet) {
   std::unique_ptr<Engine> engine = std::move(*opened);
   const int linktype = engine->interfaces().front().linktype;
   StreamTracker tracker;
-  engine->start();
   {
     std::lock_guard lock(shared.mutex);
     shared.engine = engine.get();
@@ -174,10 +173,8 @@ void consumer_thread(Shared& shared, const Lab& lab, double secs, bool quiet) {
   CaptureStats previous = engine->stats();
   auto next_view = std::chrono::steady_clock::now() + 1s;
   while (!engine->done()) {
-    if (const Batch* batch = engine->next_batch(100ms)) {
-      tracker.add(*batch, linktype);
-      engine->release(batch);
-    }
+    // Inline (the default delivery): the analysis runs on the capture thread, this one.
+    (void)engine->poll(100ms, [&](const Batch& batch) { tracker.add(batch, linktype); });
     if (std::chrono::steady_clock::now() >= next_view) {
       CaptureStats now = engine->stats();
       view.show(now, previous, tracker.snapshot(), secs);
