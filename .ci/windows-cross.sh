@@ -55,7 +55,7 @@ say "building (warnings are errors)"
 cmake --build "$build" -j"$(nproc)" >"$build/ci-build.log" 2>&1 ||
   { grep -E 'error|Error' "$build/ci-build.log" | head -40; fail "cross build (log: $build/ci-build.log)"; }
 bin="$build/bin"
-for f in rtcap.exe librtcap.dll rtcap_unit_tests.exe; do [[ -f $bin/$f ]] || fail "$bin/$f was not built"; done
+for f in rtcap.exe librtcap.dll rtcap_unit_tests.exe wait_capture.exe; do [[ -f $bin/$f ]] || fail "$bin/$f was not built"; done
 # wpcap.dll must be delay-loaded: a normal import would stop rtcap.exe before main without Npcap.
 if x86_64-w64-mingw32-objdump -p "$bin/rtcap.exe" "$bin/librtcap.dll" | grep -qi 'DLL Name: wpcap.dll'; then
   fail "wpcap.dll is a load-time import of rtcap.exe or librtcap.dll (it must be delay-loaded)"
@@ -241,6 +241,13 @@ printf '%s\n' "$run_err" | sed 's/^/    /'
 [[ $run_rc -eq 0 ]] || fail "capture with --user-buffer 4096: exit $run_rc"
 grep -qF 'Npcap user buffer 262208 bytes (raised from 4096' <<<"$run_err" ||
   fail "the user buffer was not raised to snaplen + 64"
+
+# The inline example an application copies: its own WaitForMultipleObjects loop over rtcap's
+# readiness handles and a timer of its own, then Engine::dispatch (examples/windows).
+run 60 wait_capture.exe -i "$dev" 2000
+say "wait_capture.exe -i FAKE 2000 -> exit $run_rc: $run_out"
+[[ $run_rc -eq 0 && $run_out == "packets=2000 bytes=128000 "* ]] ||
+  fail "examples/windows wait_capture: exit $run_rc, '$run_out' '$run_err'"
 
 run 60 rtcap.exe -i nosuch -c 1
 say "rtcap.exe -i nosuch -> exit $run_rc: $run_err"

@@ -552,6 +552,7 @@ CaptureStats CaptureEngine::stats() const {
   s.app_dropped_packets = counters_.app_dropped.load(std::memory_order_relaxed);
   s.packets_delivered = delivered_packets_.load(std::memory_order_relaxed);
   s.batches_delivered = delivered_batches_.load(std::memory_order_relaxed);
+  s.thread_handoffs = is_inline() ? 0 : s.batches_delivered;
   s.wakeups = counters_.wakeups.load(std::memory_order_relaxed);
   s.dispatch_calls = counters_.dispatch_calls.load(std::memory_order_relaxed);
   s.empty_dispatch_calls = counters_.empty_dispatch_calls.load(std::memory_order_relaxed);

@@ -102,11 +102,11 @@ timeout 240 "$RTCAP" bench --secs 2 --repeat 1 --rate 20000 --json "$TMPD/bench.
   >"$TMPD/bench.out" 2>"$TMPD/bench.err" || rc=$?
 [ "$rc" -eq 0 ] || fail "bench exit $rc: $(tail -20 "$TMPD/bench.err")"
 grep -q "^mode " "$TMPD/bench.out" || fail "no table on stdout: $(cat "$TMPD/bench.out")"
-for m in naive dispatch dispatch-immediate dispatch-budget-250us; do
+for m in naive dispatch dispatch-threaded dispatch-immediate dispatch-budget-250us reference reference-immediate; do
   grep -q "^$m " "$TMPD/bench.out" || fail "mode $m missing from the table"
 done
-if have tcpdump; then want_modes=6; grep -q "^tcpdump-immediate " "$TMPD/bench.out" || fail "tcpdump missing from the table"
-else want_modes=4; fi
+if have tcpdump; then want_modes=9; grep -q "^tcpdump-immediate " "$TMPD/bench.out" || fail "tcpdump missing from the table"
+else want_modes=7; fi
 BLAB=""
 if [ "$JSON" = python3 ]; then
   BLAB=$(jnum "$TMPD/bench.json" "j['settings']['lab']" x)
@@ -126,6 +126,8 @@ for r in runs:
     assert r['cpu_ns_per_packet'] > 0, f"{r['mode']}: cpu"
     if r['mode'].startswith('tcpdump'):
         assert r['app_drops'] is None and r['timestamp_precision'] == 'micro'
+    elif r['mode'].startswith('reference'):  # the one-thread loop: pcap_stats only, ns file
+        assert r['app_drops'] is None and r['timestamp_precision'] == 'nano'
     else:
         assert r['app_drops'] is not None and r['timestamp_precision'] == 'nano'
         assert r['capture_thread_cpu_ns'] > 0
@@ -143,10 +145,13 @@ assert w['probes'] == 3 and w['wakeups_per_probe'] == 500, w
 for k in ('sleep_1ms', 'handoff_waker', 'handoff_woken'):
     assert 0 < w[k] < 5000, f"wake cost {k} = {w[k]} us"
 for c in j['summary']:
-    if c['mode'].startswith('dispatch'):
+    if c['mode'] == 'dispatch-threaded':
         assert c['wakeups_per_kpacket'] > 0, c
         assert 0 < c['handoffs_per_kpacket'] <= c['wakeups_per_kpacket'] * 1.01 + 1, c
-    elif c['mode'].startswith('tcpdump'):
+    elif c['mode'].startswith('dispatch'):  # inline: capture and consumer are one thread
+        assert c['wakeups_per_kpacket'] > 0, c
+        assert c['handoffs_per_kpacket'] == 0, c
+    elif c['mode'].startswith('tcpdump') or c['mode'].startswith('reference'):
         assert c['wakeups_per_kpacket'] is None, c
 dc = [c for c in j['summary'] if c['mode'] == 'dispatch'][0]
 assert 5 < dc['wakeups_per_kpacket'] < 100, f"dispatch woke {dc['wakeups_per_kpacket']} times per 1,000 packets"

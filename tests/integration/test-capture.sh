@@ -32,7 +32,8 @@ check_zero_drops() {
   [ "$(final_field "$stats" app_dropped_packets)" = 0 ] || fail "app drops: $(tail -1 "$stats")"
 }
 
-# 1. 100,000 packets at 100,000/s, default mode: each exactly once, no drops, tcpdump reads it.
+# 1. 100,000 packets at 100,000/s, default mode (inline delivery: capture, write and analysis on
+#    one thread): each exactly once, no drops, tcpdump reads it.
 start_rtcap full -w "$TMPD/full.pcap" -q -c 100000 --stats-json "$TMPD/full.json" udp dst port 5004
 gen --payload 32 --rate 100000 --count 100000
 wait "$RTCAP_PID" || fail "rtcap -c 100000 exited $?: $(tail -5 "$TMPD/full.err")"
@@ -45,10 +46,11 @@ if have tcpdump; then
   [ "$n" = 100000 ] || fail "tcpdump -r read $n packets"
 else skip_part "tcpdump not installed: independent read skipped"; fi
 grep -q "100000 packets captured" "$TMPD/full.err" || fail "summary line missing"
+grep -q "inline, one batch" "$TMPD/full.err" || fail "startup line does not say inline: $(head -3 "$TMPD/full.err")"
 log "default mode: 100000/100000 once each, 0 drops"
 
-# 2. naive and immediate modes through the same checks (fewer packets, same rate).
-for mode in "--mode naive" "--immediate-mode"; do
+# 2. naive, immediate and threaded delivery through the same checks (fewer packets, same rate).
+for mode in "--mode naive" "--immediate-mode" "--consumer-thread" "--consumer-thread --immediate-mode"; do
   tag=$(echo "$mode" | tr -dc 'a-z')
   start_rtcap "$tag" -w "$TMPD/$tag.pcap" -q -c 30000 --stats-json "$TMPD/$tag.json" $mode udp dst port 5004
   gen --payload 32 --rate 100000 --count 30000

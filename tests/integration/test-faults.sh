@@ -2,7 +2,7 @@
 #   1. disk full (a 512 KiB tmpfs): one line naming the file, exit 1, the file valid to the last
 #      whole record, final stats printed;
 #   2. the reader of -w - goes away (| head -c 10000): clean stop, exit 0, a message;
-#   3. a stalled consumer (-U -w - into a reader that sleeps, --pool-batches 4): memory bounded,
+#   3. a stalled consumer (-U -w - into a reader that sleeps), inline and --consumer-thread: memory bounded,
 #      the loss counted as app drops, every packet in the output once;
 #   4. SIGTERM at random points: exit 0, every captured packet in the file;
 #   5. the capture interface deleted mid-capture: what was captured is written, one line naming
@@ -111,48 +111,59 @@ grep -q "packets captured" "$TMPD/pipe.err" || bad "pipe closed: no final stats"
 [ "$(wc -c <"$TMPD/pipe.head")" = 10000 ] || bad "pipe closed: head got $(wc -c <"$TMPD/pipe.head") bytes"
 log "pipe closed: exit $rc, $(grep -i "pipe\|reader" "$TMPD/pipe.err" | head -1)"
 
-# 3. A stalled consumer: the reader sleeps 3 s while 100,000 packets/s arrive; 4 batches in the
-# pool. Memory must stay bounded (no queue grows), the loss must show as app drops, and what
-# reaches the file must be each packet once.
-mkfifo "$TMPD/stall.fifo"
-( sleep 3; cat >"$TMPD/stall.pcap" ) <"$TMPD/stall.fifo" &
-READER_PID=$!
-BG_PIDS="$BG_PIDS $READER_PID"
-timeout 60 "$RTCAP" --netns "$RX" -i "$RX" -q -U -w - --pool-batches 4 -B 4096 \
-  --stats-json "$TMPD/stall.json" udp dst port 5004 >"$TMPD/stall.fifo" 2>"$TMPD/stall.err" &
-RTCAP_PID=$!
-BG_PIDS="$BG_PIDS $RTCAP_PID"
-wait_listening "$TMPD/stall.err" "$RTCAP_PID"
-RSS_PID=$(pgrep -P "$RTCAP_PID" | head -1)  # rtcap itself, not timeout
-[ -n "$RSS_PID" ] || fail "stall: cannot find rtcap under timeout ($RTCAP_PID)"
-base_rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$RSS_PID/status")  # before any traffic
-gen_bg --payload 32 --rate 100000 --count 400000
-max_rss=0
-while kill -0 "$GEN_PID" 2>/dev/null; do
-  rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$RSS_PID/status" 2>/dev/null || echo 0)
-  [ "${rss:-0}" -gt "$max_rss" ] && max_rss=$rss
-  sleep 0.1
-done
-sleep 1  # the reader has woken up; let the backlog drain
-kill -INT "$RTCAP_PID"
-rc=0; wait "$RTCAP_PID" || rc=$?
-wait "$READER_PID"
-[ "$rc" = 0 ] || bad "stall: exit $rc: $(tail -3 "$TMPD/stall.err")"
-# Bound: growth over the idle process of at most 24 MiB: the 4 MiB kernel ring and 4 batches
-# (~1.1 MiB) get touched, plus the output buffer and slack (sanitizer builds add shadow memory).
-# 400,000 packets queued anywhere would need > 40 MiB.
-RSS_BOUND_KIB=$((base_rss + 24 * 1024))
-[ "$max_rss" -gt 0 ] && [ "$max_rss" -lt "$RSS_BOUND_KIB" ] ||
-  bad "stall: peak RSS ${max_rss} KiB (bound ${RSS_BOUND_KIB} KiB)"
-app=$(final_field "$TMPD/stall.json" app_dropped_packets)
-captured=$(final_field "$TMPD/stall.json" packets_captured)
-[ "${app:-0}" -gt 0 ] || bad "stall: no app drops counted ($(tail -1 "$TMPD/stall.json"))"
-out=$("$SEQCHECK" "$TMPD/stall.pcap" --expect 400000)  # missing packets expected: app drops
-[ "$(seq_field "$out" duplicates)" = 0 ] && [ "$(seq_field "$out" out_of_range)" = 0 ] ||
-  bad "stall: output has duplicates or foreign packets: $out"
-[ "$(seq_field "$out" unique)" = "$captured" ] ||
-  bad "stall: file has $out, stats say $captured captured"
-log "stall: peak RSS ${max_rss} KiB (idle ${base_rss} KiB), $app app drops, $captured captured = $(seq_field "$out" unique) in the file once"
+# 3. A stalled consumer: the reader sleeps 3 s while 100,000 packets/s arrive. Memory must stay
+# bounded (no queue grows) and what reaches the file must be each captured packet once. Where the
+# loss shows depends on the delivery:
+# - inline (the default): the write blocks the capture thread, the 4 MiB kernel ring fills, and
+#   the loss shows as kernel drops (pcap_stats), attributed to the capture, never silent;
+# - --consumer-thread with 4 batches in the pool: capture goes on, the pool runs dry, and the
+#   loss shows as app drops.
+stall_case() {  # NAME COUNTER_THAT_MUST_GROW COUNTER_THAT_MUST_STAY_0 [rtcap args...]
+  local name=$1 grows=$2 zero=$3; shift 3
+  mkfifo "$TMPD/$name.fifo"
+  ( sleep 3; cat >"$TMPD/$name.pcap" ) <"$TMPD/$name.fifo" &
+  READER_PID=$!
+  BG_PIDS="$BG_PIDS $READER_PID"
+  timeout 60 "$RTCAP" --netns "$RX" -i "$RX" -q -U -w - -B 4096 "$@" \
+    --stats-json "$TMPD/$name.json" udp dst port 5004 >"$TMPD/$name.fifo" 2>"$TMPD/$name.err" &
+  RTCAP_PID=$!
+  BG_PIDS="$BG_PIDS $RTCAP_PID"
+  wait_listening "$TMPD/$name.err" "$RTCAP_PID"
+  RSS_PID=$(pgrep -P "$RTCAP_PID" | head -1)  # rtcap itself, not timeout
+  [ -n "$RSS_PID" ] || fail "$name: cannot find rtcap under timeout ($RTCAP_PID)"
+  base_rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$RSS_PID/status")  # before any traffic
+  gen_bg --payload 32 --rate 100000 --count 400000
+  max_rss=0
+  while kill -0 "$GEN_PID" 2>/dev/null; do
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$RSS_PID/status" 2>/dev/null || echo 0)
+    [ "${rss:-0}" -gt "$max_rss" ] && max_rss=$rss
+    sleep 0.1
+  done
+  sleep 1  # the reader has woken up; let the backlog drain
+  kill -INT "$RTCAP_PID"
+  rc=0; wait "$RTCAP_PID" || rc=$?
+  wait "$READER_PID"
+  [ "$rc" = 0 ] || bad "$name: exit $rc: $(tail -3 "$TMPD/$name.err")"
+  # Bound: growth over the idle process of at most 24 MiB: the 4 MiB kernel ring and the batches
+  # (~1.1 MiB) get touched, plus the output buffer and slack (sanitizer builds add shadow memory).
+  # 400,000 packets queued anywhere would need > 40 MiB.
+  RSS_BOUND_KIB=$((base_rss + 24 * 1024))
+  [ "$max_rss" -gt 0 ] && [ "$max_rss" -lt "$RSS_BOUND_KIB" ] ||
+    bad "$name: peak RSS ${max_rss} KiB (bound ${RSS_BOUND_KIB} KiB)"
+  grew=$(final_field "$TMPD/$name.json" "$grows")
+  stayed=$(final_field "$TMPD/$name.json" "$zero")
+  captured=$(final_field "$TMPD/$name.json" packets_captured)
+  [ "${grew:-0}" -gt 0 ] || bad "$name: no $grows counted ($(tail -1 "$TMPD/$name.json"))"
+  [ "${stayed:-1}" = 0 ] || bad "$name: $zero is ${stayed:-missing}, want 0"
+  out=$("$SEQCHECK" "$TMPD/$name.pcap" --expect 400000)  # missing packets expected: drops
+  [ "$(seq_field "$out" duplicates)" = 0 ] && [ "$(seq_field "$out" out_of_range)" = 0 ] ||
+    bad "$name: output has duplicates or foreign packets: $out"
+  [ "$(seq_field "$out" unique)" = "$captured" ] ||
+    bad "$name: file has $out, stats say $captured captured"
+  log "$name: peak RSS ${max_rss} KiB (idle ${base_rss} KiB), $grew $grows, $captured captured = $(seq_field "$out" unique) in the file once"
+}
+stall_case stall-inline kernel_dropped app_dropped_packets
+stall_case stall-threaded app_dropped_packets kernel_dropped --consumer-thread --pool-batches 4
 
 # 4. SIGTERM at random points (0.2 .. 2.2 s into a 4 s send): exit 0, nothing captured lost.
 for round in 1 2 3; do

@@ -118,3 +118,11 @@ TEST(Cli, BadValuesAreRejected) {
   EXPECT_NE(rtcap::tool::finish_capture_options(none), "");  // neither -i nor -r
 }
 #endif
+
+TEST(Cli, LibraryMessagesAreWordedWithTheFlags) {
+  EXPECT_EQ(rtcap::tool::cli_wording("CaptureConfig::coalesce_us applies to immediate_mode only "
+                                     "(shorten timeout_ms instead)"),
+            "--coalesce-us applies to --immediate-mode only (shorten --timeout-ms instead)");
+  EXPECT_EQ(rtcap::tool::cli_wording("CaptureConfig::pool_batches must be 2..65536"),
+            "--pool-batches must be 2..65536");
+}

@@ -194,6 +194,8 @@ std::vector<std::string> capture_args(const Context& ctx, const BenchMode& m, co
   std::vector<std::string> a;
   if (m.tcpdump) {
     a = {ctx.tcpdump, "-i", ctx.lab.rx_if, "-U", "-w", "-"};
+  } else if (m.reference) {
+    a = {ctx.self, "bench-reference", "-i", ctx.lab.rx_if};
   } else {
     a = {ctx.self, "--netns", ctx.lab.rx_ns, "-i", ctx.lab.rx_if, "-U", "-w", "-", "-q", "--stats-json", stats_path};
   }
@@ -261,6 +263,10 @@ BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, 
     co.argv[0] = ctx.tcpdump;
     co.netns_fd = ctx.rx_netns_fd;
     run.command = fmt::format("[netns {}] tcpdump {}", ctx.lab.rx_ns,
+                              join(std::vector<std::string>(co.argv.begin() + 1, co.argv.end())));
+  } else if (mode.reference) {
+    co.netns_fd = ctx.rx_netns_fd;
+    run.command = fmt::format("[netns {}] rtcap {}", ctx.lab.rx_ns,
                               join(std::vector<std::string>(co.argv.begin() + 1, co.argv.end())));
   } else {
     run.command = fmt::format("rtcap {}", join(std::vector<std::string>(co.argv.begin() + 1, co.argv.end())));
@@ -350,10 +356,10 @@ BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, 
   }
   run.lost = run.sent > run.unique ? run.sent - run.unique : 0;
   const std::string err_text = bench::read_text_file(cap_err);
-  if (mode.tcpdump) {
+  if (mode.tcpdump || mode.reference) {
     const auto kernel = tcpdump_counter(err_text, "dropped by kernel");
     const auto iface = tcpdump_counter(err_text, "dropped by interface");
-    if (!kernel && run.error.empty()) run.error = "tcpdump printed no drop count: " + err_text;
+    if (!kernel && run.error.empty()) run.error = "capture printed no drop count: " + err_text;
     run.pcap_drops = kernel.value_or(0) + iface.value_or(0);
   } else {
     const auto fin = final_stats_line(stats_path);
@@ -364,7 +370,8 @@ BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, 
       run.app_drops = fin->value("app_dropped_packets", std::uint64_t{0});
       run.capture_thread_cpu_ns = fin->value("capture_cpu_ns", std::int64_t{0});
       run.capture_wakeups = fin->value("wakeups", std::uint64_t{0});
-      run.batches_delivered = fin->value("batches_delivered", std::uint64_t{0});
+      // Hand-offs between threads: threaded delivery's batches; inline makes none.
+      run.batches_delivered = fin->value("thread_handoffs", std::uint64_t{0});
     }
   }
   if (run.capture_exit != 0 && run.error.empty())
@@ -796,14 +803,20 @@ double median(std::vector<double> v) {
 
 std::vector<BenchMode> bench_modes(bool tcpdump_available) {
   std::vector<BenchMode> m = {
-      {"naive", false, {"--mode", "naive"}},
-      {"dispatch", false, {"--mode", "dispatch"}},
-      {"dispatch-immediate", false, {"--mode", "dispatch", "--immediate-mode"}},
-      {"dispatch-budget-250us", false, {"--mode", "dispatch", "--latency-budget", "250us"}},
+      {"naive", false, false, {"--mode", "naive"}},
+      {"dispatch", false, false, {"--mode", "dispatch"}},
+      {"dispatch-threaded", false, false, {"--mode", "dispatch", "--consumer-thread"}},
+      {"dispatch-immediate", false, false, {"--mode", "dispatch", "--immediate-mode"}},
+      {"dispatch-budget-250us", false, false, {"--mode", "dispatch", "--latency-budget", "250us"}},
+      // The one-thread reference loop, batched and with the 50 us window of immediate mode (and
+      // the same 128 MiB immediate-mode ring as rtcap's default there).
+      {"reference", false, true, {}},
+      {"reference-immediate", false, true,
+       {"--immediate-mode", "--coalesce-us", std::to_string(kLinuxAutoCoalesceUs), "-B", "131072"}},
   };
   if (tcpdump_available) {
-    m.push_back({"tcpdump", true, {}});
-    m.push_back({"tcpdump-immediate", true, {"--immediate-mode"}});
+    m.push_back({"tcpdump", true, false, {}});
+    m.push_back({"tcpdump-immediate", true, false, {"--immediate-mode"}});
   }
   return m;
 }
@@ -860,6 +873,7 @@ BenchCell summarise(const std::string& mode, double target_pps, const std::vecto
 
 CLI::App* add_bench_command(CLI::App& app, int& exit_code) {
   add_bench_reader_command(app, exit_code);
+  add_bench_reference_command(app, exit_code);
   auto* cmd = app.add_subcommand(
       "bench",
       "Side-by-side benchmark in a lab of its own: rtcap's capture modes and tcpdump capture the same generated "

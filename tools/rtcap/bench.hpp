@@ -54,11 +54,15 @@ struct BenchConfig {
 struct BenchMode {
   std::string name;               // "naive", "dispatch", "dispatch-immediate", "tcpdump", ...
   bool tcpdump = false;
+  bool reference = false;         // `rtcap bench-reference`, the one-thread reference loop
   std::vector<std::string> args;  // mode arguments after the common ones
 };
 
 // Every mode the bench knows, in table order; tcpdump's only when `tcpdump_available`.
 std::vector<BenchMode> bench_modes(bool tcpdump_available);
+
+// The hidden `rtcap bench-reference` subcommand (bench_reference.cpp).
+CLI::App* add_bench_reference_command(CLI::App& app, int& exit_code);
 
 struct BenchRun {
   std::string mode;

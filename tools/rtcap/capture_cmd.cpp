@@ -159,7 +159,7 @@ int run_capture(CaptureOptions& o) {
 
   auto opened = Engine::open(o.config);
   if (!opened) {
-    std::string message = opened.error().message;
+    std::string message = cli_wording(opened.error().message);
     // Inside a namespace, the interfaces to list are the namespace's.
     if (const auto at = message.find("'rtcap -D'"); at != std::string::npos && !o.netns.empty())
       message.replace(at, 10, fmt::format("'rtcap --netns {} -D'", o.netns));

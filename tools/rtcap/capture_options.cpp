@@ -1,5 +1,8 @@
 #include "capture_options.hpp"
 
+#include <string_view>
+#include <utility>
+
 #include <CLI/CLI.hpp>
 
 namespace rtcap::tool {
@@ -98,6 +101,31 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   app.add_flag("--metrics-allow-any-address", o.metrics_any_address,
                "Let --metrics-listen bind a non-loopback address");
   app.add_option("filter", o.filter_words, "Filter expression (pcap-filter(7)), as in tcpdump");
+}
+
+std::string cli_wording(std::string message) {
+  // The library names its settings; a user of the command knows them by these flags.
+  static constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
+      {"CaptureConfig::timeout_ms", "--timeout-ms"},
+      {"CaptureConfig::buffer_kib", "-B"},
+      {"CaptureConfig::batch_packets", "--batch-packets"},
+      {"CaptureConfig::batch_bytes", "--batch-bytes"},
+      {"CaptureConfig::pool_batches", "--pool-batches"},
+      {"CaptureConfig::coalesce_us", "--coalesce-us"},
+      {"CaptureConfig::max_packets", "-c"},
+      {"CaptureConfig::stats_interval_ms", "the stats interval"},
+      {"CaptureConfig::snaplen", "-s"},
+      {"CaptureConfig::user_buffer_bytes", "--user-buffer"},
+      {"CaptureConfig::mintocopy_bytes", "--mintocopy"},
+      {"CaptureConfig::delivery = Delivery::kThreaded", "--consumer-thread"},
+      {"immediate_mode", "--immediate-mode"},
+      {"timeout_ms", "--timeout-ms"},
+  };
+  for (const auto& [setting, flag] : kFlags)
+    for (std::size_t at = message.find(setting); at != std::string::npos;
+         at = message.find(setting, at + flag.size()))
+      message.replace(at, setting.size(), flag);
+  return message;
 }
 
 std::string finish_capture_options(CaptureOptions& o) {

@@ -49,6 +49,9 @@ struct CaptureOptions {
 // Declares every capture option on `app` (the top level of the rtcap command).
 void add_capture_options(CLI::App& app, CaptureOptions& options);
 
+// A library message in the command's words: CaptureConfig::timeout_ms becomes --timeout-ms.
+std::string cli_wording(std::string message);
+
 // Turns the parsed strings into the config (filter, precision, mode, -s 0). Empty on success,
 // otherwise one line for the user.
 std::string finish_capture_options(CaptureOptions& options);

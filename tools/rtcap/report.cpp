@@ -82,6 +82,7 @@ std::string stats_json(const CaptureStats& s, bool final) {
                    {"app_dropped_packets", s.app_dropped_packets},
                    {"packets_delivered", s.packets_delivered},
                    {"batches_delivered", s.batches_delivered},
+                   {"thread_handoffs", s.thread_handoffs},
                    {"wakeups", s.wakeups},
                    {"dispatch_calls", s.dispatch_calls},
                    {"empty_dispatch_calls", s.empty_dispatch_calls},
