@@ -7,7 +7,7 @@
 // restarts), RFC 3550 interarrival jitter, packet-interval statistics and, when the sender put
 // rtcap's send-time header extension in the packet, one-way delay.
 //
-//   rtcap::StreamTracker tracker({});
+//   rtcap::StreamTracker tracker;  // compiled in tests/unit/test_header_examples.cpp
 //   for (rtcap::PacketView p : batch) tracker.add(p, linktype);
 //   std::string table = rtcap::format_stream_table(tracker.snapshot());
 //

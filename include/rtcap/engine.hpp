@@ -3,7 +3,7 @@
 //
 // Inline (the default): capture runs on the caller's thread, as the Npcap maintainers advise:
 // wait for readiness, pcap_dispatch every handle, run the callback on what was drained.
-// examples/inline/ is the full program; in short:
+// examples/inline/ is the full program; in short (compiled in tests/unit/test_header_examples.cpp):
 //
 //   auto engine = rtcap::Engine::open(config);          // handles open, filter set, nothing runs
 //   if (!engine) { std::puts(engine.error().message.c_str()); return 1; }

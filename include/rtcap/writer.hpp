@@ -1,20 +1,18 @@
 // Capture-file writers: pcap (one link type) and pcapng (one IDB per interface, ISB statistics).
 //
-//   rtcap::WriterOptions o;
+//   rtcap::WriterOptions o;                      // compiled in tests/unit/test_header_examples.cpp
 //   o.path = "out.pcapng";                       // "-" = standard output
 //   o.interfaces = engine->interfaces();
 //   auto w = rtcap::CaptureWriter::open(o);      // header written here: bad paths fail now
 //   if (!w) { print(w.error().message); ... }
-//   while (!engine->done()) {
-//     const rtcap::Batch* b = engine->next_batch(...);
-//     if (!b) continue;
-//     if (auto r = (*w)->write(*b); !r) {        // the consumer thread, once per batch
-//       if ((*w)->failure() == rtcap::WriteFailure::kPipeClosed) stop_cleanly();
-//       ...
-//     }
-//     engine->release(b);
-//   }
-//   (*w)->write_interface_stats(engine->stats(), realtime_ns());  // pcapng only; pcap: no-op
+//   while (!engine->done())
+//     engine->poll(std::chrono::milliseconds(100), [&](const rtcap::Batch& b) {
+//       if (auto r = (*w)->write(b); !r) {       // once per batch
+//         if ((*w)->failure() == rtcap::WriteFailure::kPipeClosed) engine->request_stop();
+//         ...
+//       }
+//     });
+//   (*w)->write_interface_stats(engine->stats(), now_ns);  // pcapng only; pcap: no-op
 //   (*w)->close();
 //
 // System calls: records are serialised into one buffer allocated at open (buffer_bytes) and the
@@ -27,7 +25,7 @@
 // On a full disk the file is cut back (ftruncate) to the end of the last whole record, so every
 // reader sees a valid file holding every record that fitted.
 //
-// The writer is not thread-safe: one consumer thread owns it.
+// The writer is not thread-safe: the thread that consumes batches owns it.
 #pragma once
 
 #include "rtcap/export.hpp"

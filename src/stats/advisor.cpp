@@ -223,9 +223,15 @@ std::string reader_fixes(const Context& x) {
   else
     fixes.push_back(
         fmt::format("tighten the BPF filter '{}' to the streams you need", x.in.config.filter));
-  fixes.push_back(
-      "keep per-packet work off the capture thread: the callback only copies, the consumer "
-      "thread (stream analysis, writer) does the rest");
+  if (x.in.config.delivery == Delivery::kInline)
+    fixes.push_back(
+        "the writer and the analysis run on the capture thread (inline delivery): if they are "
+        "what is slow, --consumer-thread (CaptureConfig::delivery = kThreaded) moves them behind "
+        "a hand-off, and a larger -B absorbs their stalls meanwhile");
+  else
+    fixes.push_back(
+        "keep per-packet work off the capture thread: the callback only copies, the consumer "
+        "thread (stream analysis, writer) does the rest");
   if (x.in.config.immediate_mode && x.d.captured && x.d.wakeups * 2 >= x.d.captured)
     fixes.push_back(
         "--coalesce-us N (about a third of your latency budget; --latency-budget computes it) so "

@@ -56,7 +56,7 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   app.add_flag("--consumer-thread", o.consumer_thread,
                "Write and analyse on a thread of their own behind a lock-free hand-off, for "
                "outputs that may stall for long (slow disks); default: on the capture thread, "
-               "where the kernel ring (-B) absorbs a stall (the default ring holds ~0.3 s at "
+               "where the kernel ring (-B) absorbs a stall (the default ring, about 0.5 s at "
                "100,000 packets/s of small frames) and what overflows it counts as kernel drops");
   app.add_option("--timeout-ms", c.timeout_ms,
                  "pcap_set_timeout; batched Linux capture: the ring block retire time (default 1)");
