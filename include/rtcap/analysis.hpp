@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "rtcap/batch.hpp"
+#include "rtcap/sdp.hpp"
 
 namespace rtcap {
 
@@ -50,19 +51,82 @@ inline constexpr int kSendTimeExtensionId = 1;
 
 struct StreamTrackerConfig {
   std::size_t max_streams = 1024;  // table slots; more streams evict the least recently seen
-  std::uint32_t default_clock_rate = 48000;       // Hz, RTP clock for payload types not mapped
-  std::map<int, std::uint32_t> clock_rate_by_pt;  // payload type -> RTP clock rate (Hz)
+  // Hz, RTP clock for payload types neither static, nor in an SDP, nor mapped: 48000, the rate
+  // AES67 makes mandatory (AES67-2018 section 7.1).
+  std::uint32_t default_clock_rate = 48000;
+  std::map<int, std::uint32_t> clock_rate_by_pt;  // --clock-rate PT=HZ: payload type -> Hz
+  // SDPs given up front (--sdp FILE); announcements seen in the traffic (SAP, UDP port 9875) are
+  // added as they arrive when parse_sap is set.
+  std::vector<SdpFormat> sdp;
+  bool parse_sap = true;
+  std::size_t max_sdp_formats = 256;  // announcements kept; more replace the oldest
+  // TS-DF window (ms): 200, as EBU LIST (see docs/TUNING.md for why).
+  std::int64_t ts_df_window_ms = 200;
   // Expected packet time for the gap count; 0: estimate per stream from RTP timestamp deltas.
   std::int64_t expected_ptime_ns = 0;
   bool detect_rtp = true;  // false: every UDP flow is tracked as raw UDP
 };
 
-struct RTCAP_API IpAddress {
-  std::uint8_t family = 0;  // 4 or 6 (0: unset)
-  std::array<std::uint8_t, 16> bytes{};  // IPv4 in the first 4 bytes
-  [[nodiscard]] std::string to_string() const;  // dotted quad, or RFC 5952 text for IPv6
-  bool operator==(const IpAddress& o) const { return family == o.family && bytes == o.bytes; }
-  bool operator!=(const IpAddress& o) const { return !(*this == o); }
+// Where a stream's RTP clock rate came from, in the order they are tried: an SDP describing the
+// stream (SAP or --sdp, its a=rtpmap for the packets' payload type), a per-payload-type option
+// (--clock-rate PT=HZ: the user knows best, e.g. a device sending L16 at 48 kHz on PT 11), a
+// static payload type's own clock (RFC 3551 tables 4 and 5), the default (48 kHz, AES67's
+// mandatory rate, or a bare --clock-rate HZ).
+enum class ClockSource : std::uint8_t { kDefault, kStatic, kSdp, kOption };
+[[nodiscard]] RTCAP_API const char* to_string(ClockSource source) noexcept;  // "default", "static", ...
+
+// RFC 3551 tables 4 and 5: the RTP clock of a static payload type (0..34), 0 when the type is
+// unassigned or dynamic (35..127). G722 (9) is 8000: the RTP clock, not its 16 kHz sampling.
+[[nodiscard]] RTCAP_API std::uint32_t static_clock_rate(int payload_type) noexcept;
+// RFC 3551 encoding name ("PCMU", "PCMA", "G722", "L16"...), nullptr when not static.
+[[nodiscard]] RTCAP_API const char* static_encoding_name(int payload_type) noexcept;
+// Channels of a static audio type (L16 stereo 10: 2; the others 1); 0 when not static audio.
+[[nodiscard]] RTCAP_API int static_channels(int payload_type) noexcept;
+
+// JT-NM Tested 2022 verdict for an ST 2110-30 / AES67 stream (thresholds in docs/TUNING.md):
+// TS-DF below one packet time: narrow; up to 17 packet times: wide; above: not compliant; PIT
+// mean more than 1% from the packet time also makes it not compliant. Unknown: not enough data
+// (fewer than one full TS-DF window, or no packet time).
+enum class TimingVerdict : std::uint8_t { kUnknown, kNarrow, kWide, kNotCompliant };
+[[nodiscard]] RTCAP_API const char* to_string(TimingVerdict verdict) noexcept;  // "unknown", "narrow",
+                                                                       // "wide", "not_compliant"
+
+// Packet interval time (EBU Tech 3337 "PIT"): arrival gap between consecutive packets of a stream
+// (arrival order), in microseconds.
+struct PitBin {
+  double lower_us = 0;  // [lower_us, upper_us)
+  double upper_us = 0;
+  std::uint64_t count = 0;
+};
+struct PitStats {
+  std::uint64_t count = 0;
+  double min_us = 0;
+  double mean_us = 0;
+  double max_us = 0;
+  double ptime_us = 0;             // the packet time it is compared against (0: unknown)
+  std::vector<PitBin> histogram;   // non-empty bins, ascending; log-linear, 8 bins per octave
+};
+
+// AES67 / ST 2110-30 timing of one RTP stream (formulas and windows in docs/TUNING.md).
+struct AudioTiming {
+  PitStats pit;
+  // TS-DF (EBU Tech 3337): D(i) = (R(i) - S(i)) - (R(0) - S(0)), max D - min D per window.
+  double ts_df_us = 0;           // largest over the completed windows
+  double ts_df_last_us = 0;      // the last completed window
+  std::uint64_t ts_df_windows = 0;
+  double ts_df_window_ms = 0;    // the window used (200 ms, as EBU LIST)
+  // Least-squares slope of RTP time against arrival time, minus 1, in ppm (Wireshark's "Freq
+  // Drift" as a rate error). Positive: the sender's clock runs fast against the capture clock.
+  bool has_drift = false;
+  double drift_ppm = 0;
+  // "Delta packet vs RTP": arrival time in media-clock ticks (mod 2^32) minus (RTP timestamp -
+  // mediaclk offset), in us. Meaningful only when the capture clock is PTP-disciplined
+  // (a NIC with PTP hardware timestamps, -j adapter): otherwise it measures the clocks' offset.
+  bool has_delta_rtp = false;
+  double delta_rtp_min_us = 0;
+  double delta_rtp_mean_us = 0;
+  double delta_rtp_max_us = 0;
+  TimingVerdict verdict = TimingVerdict::kUnknown;
 };
 
 // Arrival-time gaps between consecutive packets of one stream (arrival order).
@@ -108,10 +172,16 @@ struct StreamSummary {
   std::uint32_t ssrc = 0;
   int payload_type = -1;  // of the latest packet
   std::uint32_t clock_rate = 0;
-  bool validated = false;        // passed RFC 3550 probation (MIN_SEQUENTIAL in-order packets)
+  ClockSource clock_source = ClockSource::kDefault;
+  bool validated = false;        // passed RFC 3550 probation (MIN_SEQUENTIAL in-order packets);
+                                 // false: expected/lost say nothing, the stream is never "complete"
   std::uint64_t expected = 0;    // extended highest seq - base + 1, summed over restarts
   std::uint64_t received = 0;    // RFC 3550 count (includes duplicates)
-  std::int64_t lost = 0;         // expected - received; negative when duplicates outnumber losses
+  std::uint64_t lost = 0;        // expected - distinct sequence numbers received: never negative
+  std::int64_t rfc3550_cumulative_lost = 0;  // expected - received (RTCP RR, tshark): duplicates
+                                             // push it below zero
+  std::uint64_t loss_jumps = 0;  // jumps >= MAX_DROPOUT whose RTP timestamp advanced with the
+                                 // sequence (same samples per packet): outages, counted as loss
   std::uint64_t duplicates = 0;  // a sequence number seen twice (within the last 128)
   std::uint64_t reordered = 0;   // late packets: behind the highest seq, not seen before
   std::uint64_t seq_restarts = 0;  // large jump confirmed by a sequential packet
@@ -121,6 +191,18 @@ struct StreamSummary {
   double max_jitter_ms = 0;
   bool has_delay = false;
   DelayStats one_way_delay;      // valid when has_delay
+
+  // Payload bytes of the latest packet (after the RTP header, extension and padding).
+  std::uint32_t payload_bytes = 0;
+  // The SDP that describes this stream (matched by destination group and port, and by the
+  // a=source-filter source when it has one), from SAP or --sdp.
+  bool has_sdp = false;
+  SdpFormat sdp;
+  // What the packets contradict in that SDP, one line each ("payload type 97, SDP says 96",
+  // "payload 144 bytes, SDP format 2 ch x 3 bytes x 48 samples = 288", "packet interval 0.250 ms,
+  // SDP ptime 1 ms").
+  std::vector<std::string> sdp_mismatches;
+  AudioTiming timing;            // RTP only
 };
 
 struct TrackerTotals {
@@ -136,13 +218,28 @@ struct TrackerTotals {
   std::uint64_t streams_active = 0;  // in the table now
   // Sequence loss of evicted streams, kept so that totals stay right after eviction.
   std::uint64_t evicted_expected = 0;
-  std::int64_t evicted_lost = 0;
+  std::uint64_t evicted_lost = 0;
+  std::uint64_t unvalidated_rtp_streams = 0;  // RTP streams (in the table) never out of probation
+  // SAP (RFC 2974) datagrams seen on UDP port 9875, and how they ended.
+  std::uint64_t sap_packets = 0;
+  std::uint64_t sap_announcements = 0;  // parsed, carrying SDP
+  std::uint64_t sap_deletions = 0;
+  std::uint64_t sap_encrypted_or_compressed = 0;  // counted and left alone
+  std::uint64_t sap_malformed = 0;
+  // Packets the tracker looked at and could not use: not UDP, malformed or fragments (the
+  // advisor's "consumer discarded" input).
+  std::uint64_t discarded = 0;
+  // Distinct destinations seen (saturates at 2) and whether any was multicast/broadcast: the
+  // advisor's "all unicast to one destination" input.
+  std::uint64_t distinct_destinations = 0;
+  bool any_multicast = false;
 };
 
 struct TrackerSnapshot {
   TrackerTotals totals;
   std::vector<StreamSummary> streams;  // by first-seen id
   std::int64_t last_ts_ns = 0;         // newest packet timestamp seen
+  std::vector<SdpFormat> sdp;          // every SDP format known (--sdp and SAP), live ones
 };
 
 class RTCAP_API StreamTracker {
@@ -168,14 +265,17 @@ class RTCAP_API StreamTracker {
   // Bytes the tracker holds now (table + histograms); bounded by max_streams.
   [[nodiscard]] std::size_t memory_bytes() const noexcept;
   void clear() noexcept;  // forget every stream and counter (keeps the memory)
+  // Adds (or replaces: same origin, group and port) SDP formats, e.g. read from a file; streams
+  // already in the table that they describe pick them up. Not for the hot path.
+  void add_sdp(const std::vector<SdpFormat>& formats);
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
-// Sum of sequence loss over streams, only positive per-stream values (duplicates in one stream
-// must not hide loss in another), plus the loss of evicted streams.
+// Sum of sequence loss (expected - distinct received) over validated streams, plus the loss of
+// evicted streams.
 [[nodiscard]] RTCAP_API std::uint64_t total_sequence_loss(const TrackerSnapshot& snapshot) noexcept;
 
 // "Where did the packets go?" Splits the packets missing from RTP sequences into those the
@@ -196,6 +296,7 @@ struct LossAttribution {
   std::uint64_t dropped_by_capture_max = 0;   // upper bound: min(missing, capture_dropped)
   std::uint64_t lost_before_capture_min = 0;  // lower bound: missing - dropped_by_capture_max
   bool exact = false;  // true when the split is certain (no capture drops, or nothing missing)
+  std::uint64_t unvalidated_streams = 0;  // RTP streams whose loss could not be counted
   std::string text;    // plain words for a person
 };
 
@@ -204,11 +305,21 @@ struct LossAttribution {
 // capture_dropped = stats.kernel_dropped() + stats.interface_dropped() + app_dropped_packets.
 [[nodiscard]] RTCAP_API LossAttribution attribute_loss(std::uint64_t missing_in_streams,
                                              const CaptureStats& stats);
+// Where the packets come from, for the wording: a live capture knows its own drops; a file
+// written by rtcap (pcapng with interface statistics blocks) says what its capture dropped; a
+// file written by another tool without them cannot tell capture drops from upstream loss.
+enum class DropKnowledge : std::uint8_t { kLive, kFileWithStatistics, kFileWithoutStatistics };
+// The full form: also says when RTP streams never passed validation (their loss is unknown, so
+// the headline is never "complete"), and words a file without statistics honestly.
+[[nodiscard]] RTCAP_API LossAttribution attribute_loss(const TrackerSnapshot& snapshot,
+                                             std::uint64_t capture_dropped, DropKnowledge knowledge);
 
 // Output. JSON text (nlohmann inside the library, not in this header): an object with "totals"
 // and "streams"; per stream src/dst address and port, ssrc as "0x%08x", payload_type,
-// clock_rate, packets, expected, lost, duplicates, reordered, jitter_ms, interval and,
-// when known, one_way_delay. indent < 0: one line.
+// clock_rate, clock_source, packets, expected, lost, rfc3550_cumulative_lost, duplicates,
+// reordered, jitter_ms, interval, pit {min_us, mean_us, max_us, histogram}, ts_df_us,
+// drift_ppm, verdict, session_name, encoding, channels, ptime_ms, sdp_mismatches and, when
+// known, one_way_delay. indent < 0: one line.
 [[nodiscard]] RTCAP_API std::string to_json(const TrackerSnapshot& snapshot, int indent = 2);
 [[nodiscard]] RTCAP_API std::string to_json(const LossAttribution& loss, int indent = 2);
 // Fixed-width text table for a terminal, in the spirit of `tshark -z rtp,streams`.

@@ -249,6 +249,7 @@ struct RtpHeader {
   std::uint32_t ssrc = 0;
   bool has_send_time = false;
   std::uint64_t send_time_ns = 0;
+  std::uint32_t payload_len = 0;  // captured payload bytes after header, extension and padding
 };
 
 // RTP if version 2 and every length inside is consistent with the captured payload; RTCP
@@ -291,10 +292,12 @@ inline bool parse_rtp(const std::uint8_t* p, std::size_t len, bool complete,
     }
     header = data + ext_len;
   }
+  std::size_t pad = 0;
   if ((p[0] & 0x20u) != 0 && complete) {  // padding: last byte counts padding bytes, itself too
-    const std::size_t pad = p[len - 1];
+    pad = p[len - 1];
     if (pad == 0 || header + pad > len) return false;
   }
+  out.payload_len = static_cast<std::uint32_t>(len - header - pad);
   out.payload_type = p[1] & 0x7Fu;
   out.marker = (p[1] & 0x80u) != 0;
   out.seq = load_be16(p + 2);

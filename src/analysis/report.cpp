@@ -48,9 +48,8 @@ std::string IpAddress::to_string() const {
 std::uint64_t total_sequence_loss(const TrackerSnapshot& snapshot) noexcept {
   std::uint64_t lost = 0;
   for (const auto& s : snapshot.streams)
-    if (s.is_rtp && s.lost > 0) lost += static_cast<std::uint64_t>(s.lost);
-  if (snapshot.totals.evicted_lost > 0) lost += static_cast<std::uint64_t>(snapshot.totals.evicted_lost);
-  return lost;
+    if (s.is_rtp && s.validated) lost += s.lost;
+  return lost + snapshot.totals.evicted_lost;
 }
 
 LossAttribution attribute_loss(std::uint64_t missing, std::uint64_t capture_dropped) {
@@ -93,6 +92,47 @@ LossAttribution attribute_loss(std::uint64_t missing, std::uint64_t capture_drop
   return a;
 }
 
+LossAttribution attribute_loss(const TrackerSnapshot& snap, std::uint64_t capture_dropped,
+                               DropKnowledge knowledge) {
+  const std::uint64_t missing = total_sequence_loss(snap);
+  std::uint64_t unvalidated = 0;
+  for (const auto& s : snap.streams)
+    if (s.is_rtp && !s.validated) ++unvalidated;
+  LossAttribution a;
+  if (knowledge == DropKnowledge::kFileWithoutStatistics) {
+    // A file from another tool: what its capture dropped was never written down, so a gap may
+    // be a capture drop or upstream loss, and nothing here can tell which.
+    a.missing_in_streams = missing;
+    a.capture_dropped = 0;
+    a.dropped_by_capture_max = missing;
+    a.lost_before_capture_min = 0;
+    a.exact = missing == 0;
+    a.text = missing == 0
+                 ? "No packet is missing from the validated RTP sequences in this file."
+                 : fmt::format(
+                       "{} packet(s) are missing from the RTP sequences in this file. The file "
+                       "carries no capture statistics (pcapng interface statistics blocks), so "
+                       "whether the capture that wrote it dropped them or they were lost before "
+                       "it (network, switch or sender) cannot be told.",
+                       missing);
+  } else {
+    a = attribute_loss(missing, capture_dropped);
+  }
+  a.unvalidated_streams = unvalidated;
+  if (unvalidated > 0) {
+    a.exact = false;
+    const std::string note = fmt::format(
+        "{} RTP stream(s) never passed sequence validation (RFC 3550 probation: no two packets "
+        "in a row were in sequence), so their loss could not be counted; they are not complete.",
+        unvalidated);
+    if (missing == 0 && a.capture_dropped == 0)
+      a.text = note + " The capture dropped nothing.";
+    else
+      a.text += " " + note;
+  }
+  return a;
+}
+
 LossAttribution attribute_loss(std::uint64_t missing, const CaptureStats& stats) {
   return attribute_loss(missing,
                         stats.kernel_dropped() + stats.interface_dropped() + stats.app_dropped_packets);
@@ -123,10 +163,14 @@ nlohmann::json stream_json(const StreamSummary& s) {
     j["ssrc"] = fmt::format("0x{:08x}", s.ssrc);
     j["payload_type"] = s.payload_type;
     j["clock_rate"] = s.clock_rate;
+    j["clock_source"] = to_string(s.clock_source);
     j["validated"] = s.validated;
     j["expected"] = s.expected;
     j["received"] = s.received;
     j["lost"] = s.lost;
+    j["rfc3550_cumulative_lost"] = s.rfc3550_cumulative_lost;
+    j["loss_jumps"] = s.loss_jumps;
+    j["payload_bytes"] = s.payload_bytes;
     j["duplicates"] = s.duplicates;
     j["reordered"] = s.reordered;
     j["seq_restarts"] = s.seq_restarts;
@@ -140,6 +184,45 @@ nlohmann::json stream_json(const StreamSummary& s) {
                             {"mean_ms", d.mean_ns / 1e6}, {"max_ms", double(d.max_ns) / 1e6},
                             {"p99_ms", double(d.p99_ns) / 1e6}, {"negative", d.negative}};
     }
+    const AudioTiming& t = s.timing;
+    nlohmann::json hist = nlohmann::json::array();
+    for (const PitBin& b : t.pit.histogram)
+      hist.push_back({{"lower_us", b.lower_us},
+                      {"upper_us", std::isinf(b.upper_us) ? nlohmann::json(nullptr) : nlohmann::json(b.upper_us)},
+                      {"count", b.count}});
+    j["pit"] = {{"count", t.pit.count},     {"min_us", t.pit.min_us},
+                {"mean_us", t.pit.mean_us}, {"max_us", t.pit.max_us},
+                {"ptime_us", t.pit.ptime_us}, {"histogram", hist}};
+    j["ts_df_us"] = t.ts_df_us;
+    j["ts_df_last_us"] = t.ts_df_last_us;
+    j["ts_df_windows"] = t.ts_df_windows;
+    j["ts_df_window_ms"] = t.ts_df_window_ms;
+    j["drift_ppm"] = t.has_drift ? nlohmann::json(t.drift_ppm) : nlohmann::json(nullptr);
+    if (t.has_delta_rtp)
+      j["delta_rtp_us"] = {{"min", t.delta_rtp_min_us}, {"mean", t.delta_rtp_mean_us},
+                           {"max", t.delta_rtp_max_us},
+                           {"note", "meaningful only with a PTP-disciplined capture clock"}};
+    j["verdict"] = to_string(t.verdict);
+    // Format: from the SDP when one describes the stream, else from the static payload type.
+    const char* static_name = static_encoding_name(s.payload_type);
+    if (s.has_sdp) {
+      const SdpFormat& f = s.sdp;
+      j["session_name"] = f.session_name;
+      j["encoding"] = f.encoding;
+      j["channels"] = f.channels;
+      j["sdp_ptime_ms"] = f.ptime_ms;
+      j["sdp"] = {{"origin", f.origin},       {"group", f.group.to_string()},
+                  {"port", f.port},           {"ttl", f.ttl},
+                  {"payload_type", f.payload_type}, {"rate", f.clock_rate},
+                  {"source", f.source.family ? f.source.to_string() : std::string()},
+                  {"ts_refclk", f.ts_refclk},
+                  {"mediaclk_offset", f.has_mediaclk_offset ? nlohmann::json(f.mediaclk_offset) : nlohmann::json(nullptr)}};
+    } else {
+      j["session_name"] = nullptr;
+      j["encoding"] = static_name ? nlohmann::json(static_name) : nlohmann::json(nullptr);
+      j["channels"] = static_channels(s.payload_type) ? nlohmann::json(static_channels(s.payload_type)) : nlohmann::json(nullptr);
+    }
+    j["sdp_mismatches"] = s.sdp_mismatches;
   }
   return j;
 }
@@ -154,7 +237,12 @@ std::string to_json(const TrackerSnapshot& snap, int indent) {
                  {"malformed", t.malformed}, {"other", t.other},
                  {"fragments", t.fragments}, {"evicted", t.evicted},
                  {"streams_seen", t.streams_seen}, {"streams_active", t.streams_active},
-                 {"sequence_lost", total_sequence_loss(snap)}};
+                 {"sequence_lost", total_sequence_loss(snap)},
+                 {"unvalidated_rtp_streams", t.unvalidated_rtp_streams},
+                 {"sap", {{"packets", t.sap_packets}, {"announcements", t.sap_announcements},
+                          {"deletions", t.sap_deletions},
+                          {"encrypted_or_compressed", t.sap_encrypted_or_compressed},
+                          {"malformed", t.sap_malformed}}}};
   j["streams"] = nlohmann::json::array();
   for (const auto& s : snap.streams) j["streams"].push_back(stream_json(s));
   return j.dump(indent);
@@ -166,6 +254,7 @@ std::string to_json(const LossAttribution& a, int indent) {
                       {"dropped_by_capture_max", a.dropped_by_capture_max},
                       {"lost_before_capture_min", a.lost_before_capture_min},
                       {"exact", a.exact},
+                      {"unvalidated_streams", a.unvalidated_streams},
                       {"text", a.text}};
   return j.dump(indent);
 }
@@ -176,30 +265,55 @@ std::string format_stream_table(const TrackerSnapshot& snap) {
     return a.family == 6 ? fmt::format("[{}]:{}", a.to_string(), port)
                          : fmt::format("{}:{}", a.to_string(), port);
   };
-  out += fmt::format("{:<23} {:<23} {:>10} {:>3} {:>9} {:>9} {:>7} {:>6} {:>5} {:>5} {:>8} "
-                     "{:>8} {:>8} {:>5} {:>9}\n",
-                     "Source", "Destination", "SSRC", "PT", "Packets", "Expected", "Lost", "Lost%",
-                     "Dup", "Late", "Jitter", "MeanInt", "MaxInt", "Gaps", "DelayP99");
-  out += fmt::format("{:<23} {:<23} {:>10} {:>3} {:>9} {:>9} {:>7} {:>6} {:>5} {:>5} {:>8} "
-                     "{:>8} {:>8} {:>5} {:>9}\n",
-                     "", "", "", "", "", "", "", "", "", "", "ms", "ms", "ms", "", "ms");
+  constexpr const char* kRow =
+      "{:<23} {:<23} {:>10} {:>3} {:<6} {:>7} {:>9} {:>9} {:>7} {:>6} {:>5} {:>5} {:>8} {:>8} "
+      "{:>8} {:>5} {:>8} {:<13} {:>9}\n";
+  out += fmt::format(fmt::runtime(kRow), "Source", "Destination", "SSRC", "PT", "Format", "Clock",
+                     "Packets", "Expected", "Lost", "Lost%", "Dup", "Late", "Jitter", "MeanInt",
+                     "MaxInt", "Gaps", "TS-DF", "Verdict", "DelayP99");
+  out += fmt::format(fmt::runtime(kRow), "", "", "", "", "", "Hz", "", "", "", "", "", "", "ms",
+                     "ms", "ms", "", "us", "", "ms");
   for (const auto& s : snap.streams) {
     const std::string src = endpoint(s.src, s.src_port);
     const std::string dst = endpoint(s.dst, s.dst_port);
     if (s.is_rtp) {
-      const double lost_pct = s.expected ? 100.0 * double(s.lost) / double(s.expected) : 0.0;
       const std::string delay =
           s.has_delay ? fmt::format("{:.3f}", double(s.one_way_delay.p99_ns) / 1e6) : "-";
-      out += fmt::format("{:<23} {:<23} 0x{:08x} {:>3} {:>9} {:>9} {:>7} {:>6.2f} {:>5} {:>5} "
-                         "{:>8.3f} {:>8.3f} {:>8.3f} {:>5} {:>9}\n",
-                         src, dst, s.ssrc, s.payload_type, s.packets, s.expected, s.lost, lost_pct,
-                         s.duplicates, s.reordered, s.jitter_ms, s.interval.mean_ms,
-                         s.interval.max_ms, s.interval.long_gaps, delay);
+      const char* static_name = static_encoding_name(s.payload_type);
+      const std::string format = s.has_sdp && !s.sdp.encoding.empty() ? s.sdp.encoding
+                                 : static_name                        ? static_name
+                                                                      : "-";
+      // A clock that came from nowhere is marked: jitter and ptime are then assumptions.
+      const std::string clock =
+          fmt::format("{}{}", s.clock_rate, s.clock_source == ClockSource::kDefault ? "?" : "");
+      const std::string lost = s.validated ? fmt::format("{}", s.lost) : "?";
+      const std::string lost_pct =
+          s.validated && s.expected ? fmt::format("{:.2f}", 100.0 * double(s.lost) / double(s.expected)) : "-";
+      const std::string tsdf = s.timing.ts_df_windows ? fmt::format("{:.1f}", s.timing.ts_df_us) : "-";
+      out += fmt::format(fmt::runtime(kRow), src, dst, fmt::format("0x{:08x}", s.ssrc), s.payload_type,
+                         format, clock, s.packets, s.validated ? fmt::format("{}", s.expected) : "?",
+                         lost, lost_pct, s.duplicates, s.reordered, fmt::format("{:.3f}", s.jitter_ms),
+                         fmt::format("{:.3f}", s.interval.mean_ms), fmt::format("{:.3f}", s.interval.max_ms),
+                         s.interval.long_gaps, tsdf, to_string(s.timing.verdict), delay);
+      if (s.has_sdp) {
+        const SdpFormat& f = s.sdp;
+        out += fmt::format("  session \"{}\": {}/{}/{}, ptime {} ms ({})\n", f.session_name,
+                           f.encoding.empty() ? "?" : f.encoding, f.clock_rate, f.channels,
+                           f.ptime_ms, f.origin);
+        for (const std::string& m : s.sdp_mismatches) out += fmt::format("  ! contradicts its SDP: {}\n", m);
+      }
+      if (!s.validated)
+        out += "  ! never passed RTP sequence validation (no two packets in sequence): loss unknown\n";
+      if (s.rfc3550_cumulative_lost != static_cast<std::int64_t>(s.lost) && s.validated)
+        out += fmt::format("  RFC 3550 cumulative lost {} (expected - received, duplicates count as received)\n",
+                           s.rfc3550_cumulative_lost);
+      if (s.loss_jumps)
+        out += fmt::format("  {} outage(s) of >= 3000 packets taken as loss (RTP timestamps advanced with "
+                           "the sequence numbers)\n", s.loss_jumps);
     } else {
-      out += fmt::format("{:<23} {:<23} {:>10} {:>3} {:>9} {:>9} {:>7} {:>6} {:>5} {:>5} {:>8} "
-                         "{:>8.3f} {:>8.3f} {:>5} {:>9}\n",
-                         src, dst, "udp", "-", s.packets, "-", "-", "-", "-", "-", "-",
-                         s.interval.mean_ms, s.interval.max_ms, "-", "-");
+      out += fmt::format(fmt::runtime(kRow), src, dst, "udp", "-", "-", "-", s.packets, "-", "-", "-",
+                         "-", "-", "-", fmt::format("{:.3f}", s.interval.mean_ms),
+                         fmt::format("{:.3f}", s.interval.max_ms), "-", "-", "-", "-");
     }
   }
   const TrackerTotals& t = snap.totals;
@@ -208,6 +322,11 @@ std::string format_stream_table(const TrackerSnapshot& snap) {
       "{} missing from RTP sequences\n",
       t.packets, t.udp, t.rtp, t.other, t.malformed, t.fragments, t.streams_active, t.evicted,
       total_sequence_loss(snap));
+  if (t.sap_packets)
+    out += fmt::format("SAP: {} packets, {} announcements, {} deletions, {} encrypted or compressed "
+                       "(not read), {} malformed; {} SDP formats known\n",
+                       t.sap_packets, t.sap_announcements, t.sap_deletions,
+                       t.sap_encrypted_or_compressed, t.sap_malformed, snap.sdp.size());
   return out;
 }
 

@@ -4,12 +4,15 @@
 // extension (at most max_streams times over the tracker's life; reused after eviction).
 #include <cstdint>
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <utility>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "analysis/packet_parser.hpp"
 #include "analysis/rtp_stats.hpp"
@@ -82,6 +85,38 @@ struct IntervalAccumulator {
   }
 };
 
+// PIT histogram: log-linear over microseconds, 8 bins per octave (12.5% wide), values 0..7 us
+// one bin each, 2^kPitOctaves us (16.8 s) and above in the last bin. 8 per octave resolves the
+// 125 us packet time to 15 us and the 1 ms one to 125 us, the widths EBU LIST's PIT plots use
+// to tell a 125 us sender's bursts apart. Fixed size: 4 bytes x kPitBins per stream.
+constexpr int kPitOctaves = 24;
+constexpr int kPitBins = 8 + (kPitOctaves - 3) * 8 + 1;
+
+inline int pit_bin(std::int64_t gap_ns) noexcept {
+  if (gap_ns < 8000) return gap_ns <= 0 ? 0 : static_cast<int>(gap_ns / 1000);
+  const auto us = static_cast<std::uint64_t>(gap_ns / 1000);
+  const int e = std::bit_width(us) - 1;  // >= 3
+  if (e >= kPitOctaves) return kPitBins - 1;
+  return 8 + (e - 3) * 8 + static_cast<int>((us >> (e - 3)) & 7u);
+}
+inline void pit_bin_bounds(int bin, double& lower_us, double& upper_us) noexcept {
+  if (bin < 8) {
+    lower_us = bin;
+    upper_us = bin + 1;
+    return;
+  }
+  if (bin == kPitBins - 1) {
+    lower_us = std::ldexp(1.0, kPitOctaves);
+    upper_us = std::numeric_limits<double>::infinity();
+    return;
+  }
+  const int e = 3 + (bin - 8) / 8;
+  const int sub = (bin - 8) % 8;
+  const double step = std::ldexp(1.0, e - 3);
+  lower_us = std::ldexp(1.0, e) + sub * step;
+  upper_us = lower_us + step;
+}
+
 struct Stream {
   FlowKey key;
   std::uint64_t hash;
@@ -106,6 +141,32 @@ struct Stream {
   std::uint32_t ptime_candidate;
   std::uint32_t ptime_streak;
   std::int64_t ptime_ns;  // ptime_ticks in ns, 0: unknown
+  std::uint16_t max_seq_seen;   // mirror of seq.max_seq() for the timestamp check
+  std::uint32_t max_seq_ts;     // RTP timestamp of the packet holding the highest sequence number
+  std::uint32_t payload_bytes;  // of the latest packet
+  ClockSource clock_source;
+  std::int32_t sdp_index;       // into Impl::sdp, -1: none
+  bool clock_known;             // clock resolved for payload_type
+  // AES67 / ST 2110-30 timing (docs/TUNING.md): PIT histogram, TS-DF window, drift sums.
+  std::uint32_t pit_bins[kPitBins];
+  std::int64_t tsdf_ref_arrival_ns;  // R(0) of the current window; also its start
+  std::uint32_t tsdf_ref_ts;         // S(0) of the current window
+  bool tsdf_open;
+  double tsdf_min_ns;
+  double tsdf_max_ns;
+  double tsdf_max_window_ns;  // largest completed window
+  double tsdf_last_window_ns;
+  std::uint64_t tsdf_windows;
+  double ns_per_tick;         // 1e9 / clock_rate
+  // Drift: least squares of y = RTP time - arrival time against x = arrival time (both s, from
+  // the first packet of the run), as plain sums (x from the run's first packet keeps them small).
+  std::int64_t drift_first_arrival_ns;
+  std::int64_t drift_ts_ext;   // RTP timestamp, unwrapped by signed 32-bit steps, from the first
+  std::uint32_t drift_prev_ts;
+  double drift_n, drift_sx, drift_sy, drift_sxx, drift_sxy;
+  // Delta packet vs RTP, us.
+  std::uint64_t delta_count;
+  double delta_sum_us, delta_min_us, delta_max_us;
   // one-way delay
   std::uint64_t delay_count;
   std::int64_t delay_min_ns;
@@ -128,9 +189,24 @@ struct StreamTracker::Impl {
     mask = buckets - 1;
     nodes.resize(config.max_streams);
     histograms.resize(config.max_streams);
-    for (int pt = 0; pt < 128; ++pt) clock_by_pt[pt] = config.default_clock_rate;
+    if (config.default_clock_rate == 0) config.default_clock_rate = 48000;
+    for (int pt = 0; pt < 128; ++pt) {
+      const std::uint32_t st = static_clock_rate(pt);
+      clock_by_pt[pt] = st ? st : config.default_clock_rate;
+      clock_source_by_pt[pt] = st ? ClockSource::kStatic : ClockSource::kDefault;
+    }
     for (const auto& [pt, rate] : config.clock_rate_by_pt)
-      if (pt >= 0 && pt < 128 && rate > 0) clock_by_pt[pt] = rate;
+      if (pt >= 0 && pt < 128 && rate > 0) {
+        clock_by_pt[pt] = rate;
+        clock_source_by_pt[pt] = ClockSource::kOption;
+      }
+    if (config.max_sdp_formats == 0) config.max_sdp_formats = 1;
+    sdp.reserve(config.max_sdp_formats);
+    if (config.ts_df_window_ms <= 0) config.ts_df_window_ms = 200;
+    ts_df_window_ns = config.ts_df_window_ms * 1'000'000;
+    std::vector<SdpFormat> initial = std::move(config.sdp);
+    config.sdp.clear();
+    upsert_sdp(initial);
   }
 
   StreamTrackerConfig config;
@@ -145,7 +221,115 @@ struct StreamTracker::Impl {
   std::uint64_t next_id = 0;
   std::int64_t last_ts_ns = 0;
   std::uint32_t clock_by_pt[128] = {};
+  ClockSource clock_source_by_pt[128] = {};
   TrackerTotals totals;
+  std::int64_t ts_df_window_ns = 200'000'000;
+  std::vector<SdpFormat> sdp;  // capacity max_sdp_formats, reserved at construction
+  std::size_t sdp_next_replace = 0;
+  IpAddress first_destination;
+
+  // --- SDP (cold path: at construction, on --sdp, on a SAP announcement) ---
+  [[nodiscard]] bool sdp_matches(const SdpFormat& f, const Stream& s) const noexcept {
+    if (f.deleted || f.port != s.key.dst_port || f.group.family != s.key.family) return false;
+    const std::size_t alen = s.key.family == 4 ? 4 : 16;
+    if (std::memcmp(f.group.bytes.data(), s.key.dst, alen) != 0) return false;
+    if (f.source.family != 0 &&
+        (f.source.family != s.key.family || std::memcmp(f.source.bytes.data(), s.key.src, alen) != 0))
+      return false;
+    return true;
+  }
+  void match_sdp(Stream& s) noexcept {
+    s.sdp_index = -1;
+    if (s.key.is_rtp == 0) return;
+    for (std::size_t i = 0; i < sdp.size(); ++i)
+      if (sdp_matches(sdp[i], s)) {
+        s.sdp_index = static_cast<std::int32_t>(i);
+        break;
+      }
+    s.clock_known = false;  // resolve again with the next packet
+  }
+  void rematch_all() noexcept {
+    for (std::uint32_t n = lru_head; n != kNil; n = nodes[n].lru_next) match_sdp(nodes[n]);
+  }
+  // Formats of one origin replace that origin's earlier ones (a SAP re-announcement, a changed
+  // session); when the table is full the oldest slot is reused.
+  void upsert_sdp(const std::vector<SdpFormat>& formats) {
+    if (formats.empty()) return;
+    const std::string& origin = formats.front().origin;
+    std::erase_if(sdp, [&](const SdpFormat& f) { return f.origin == origin; });
+    for (const SdpFormat& f : formats) {
+      if (sdp.size() < config.max_sdp_formats) {
+        sdp.push_back(f);
+      } else {
+        sdp[sdp_next_replace % sdp.size()] = f;
+        ++sdp_next_replace;
+      }
+    }
+    rematch_all();
+  }
+  void delete_sdp(const std::string& origin) noexcept {
+    for (SdpFormat& f : sdp)
+      if (f.origin == origin) f.deleted = true;
+    rematch_all();
+  }
+  // A SAP datagram (UDP port 9875) in the traffic. Allocates (strings): rare by nature, one per
+  // session every ~30 s (AES67), and bounded by max_sdp_formats.
+  void on_sap(const std::uint8_t* payload, std::size_t len) noexcept {
+    ++totals.sap_packets;
+    try {
+      SapMessage m;
+      if (!parse_sap(payload, len, m, nullptr)) {
+        ++totals.sap_malformed;
+        return;
+      }
+      if (m.encrypted || m.compressed) {
+        ++totals.sap_encrypted_or_compressed;
+        return;
+      }
+      const std::string origin = fmt::format("sap {} #{:04x}", m.origin.to_string(), m.msg_id_hash);
+      if (m.deletion) {
+        ++totals.sap_deletions;
+        delete_sdp(origin);
+        return;
+      }
+      std::vector<SdpFormat> formats = parse_sdp(m.sdp, origin);
+      if (formats.empty()) {
+        ++totals.sap_malformed;
+        return;
+      }
+      ++totals.sap_announcements;
+      upsert_sdp(formats);
+    } catch (...) {
+      ++totals.sap_malformed;  // out of memory: the announcement is lost, the capture goes on
+    }
+  }
+
+  // Clock of a stream for its payload type: SDP, option, static, default (ClockSource).
+  void resolve_clock(Stream& s) noexcept {
+    const int pt = s.payload_type;
+    std::uint32_t rate = clock_by_pt[pt];
+    ClockSource src = clock_source_by_pt[pt];
+    if (s.sdp_index >= 0) {
+      const SdpFormat& f = sdp[static_cast<std::size_t>(s.sdp_index)];
+      if (f.payload_type == pt && f.clock_rate > 0) {
+        rate = f.clock_rate;
+        src = ClockSource::kSdp;
+      }
+    }
+    if (rate != s.clock_rate && s.clock_rate != 0) {
+      // A new clock invalidates what was measured in the old one.
+      s.jitter.reset();
+      s.ptime_ticks = 0;
+      s.ptime_streak = 0;
+      s.tsdf_open = false;
+      s.drift_n = 0;
+    }
+    s.clock_rate = rate;
+    s.clock_source = src;
+    s.ns_per_tick = 1e9 / rate;
+    if (s.ptime_ticks != 0) s.ptime_ns = static_cast<std::int64_t>(s.ptime_ticks) * 1'000'000'000 / rate;
+    s.clock_known = true;
+  }
 
   void lru_unlink(std::uint32_t n) noexcept {
     Stream& s = nodes[n];
@@ -193,10 +377,9 @@ struct StreamTracker::Impl {
   }
 
   void retire(const Stream& s) noexcept {
-    if (s.key.is_rtp != 0) {
+    if (s.key.is_rtp != 0 && s.seq.validated()) {
       totals.evicted_expected += s.seq.expected();
-      const std::int64_t lost = s.seq.lost();
-      if (lost > 0) totals.evicted_lost += lost;
+      totals.evicted_lost += s.seq.lost();
     }
   }
 
@@ -225,11 +408,87 @@ struct StreamTracker::Impl {
       std::destroy_at(histograms[n].get());
       std::construct_at(histograms[n].get());
     }
+    s.sdp_index = -1;
+    s.delta_min_us = std::numeric_limits<double>::infinity();
+    s.delta_max_us = -std::numeric_limits<double>::infinity();
     index_insert(n, h);
     lru_push_front(n);
     ++live;
     ++totals.streams_seen;
+    // Destinations for the advisor's promiscuous-mode rule: a new destination is a new stream.
+    IpAddress dst;
+    dst.family = k.family;
+    std::memcpy(dst.bytes.data(), k.dst, 16);
+    const bool multicast = k.family == 4 ? (k.dst[0] >= 224 || (k.dst[0] == 255))  // 224/4, 240/4, broadcast
+                                         : k.dst[0] == 0xFF;
+    if (multicast) totals.any_multicast = true;
+    if (totals.distinct_destinations == 0) {
+      first_destination = dst;
+      totals.distinct_destinations = 1;
+    } else if (totals.distinct_destinations == 1 && dst != first_destination) {
+      totals.distinct_destinations = 2;  // saturates: "more than one" is all the rule needs
+    }
+    if (k.is_rtp != 0) match_sdp(s);
     return n;
+  }
+
+  // TS-DF, drift and delta packet vs RTP for one packet (formulas in docs/TUNING.md).
+  void timing(Stream& s, std::int64_t arrival_ns, std::uint32_t ts) const noexcept {
+    // TS-DF (EBU Tech 3337, as EBU LIST computes it): D(i) = (R(i) - S(i)) - (R(0) - S(0)), the
+    // reference being the first packet of the window; TS-DF = max D - min D over the window.
+    // The packet that closes a window opens the next one (LIST does the same).
+    if (s.tsdf_open && arrival_ns - s.tsdf_ref_arrival_ns > ts_df_window_ns) {
+      const double w = s.tsdf_max_ns - s.tsdf_min_ns;
+      s.tsdf_last_window_ns = w;
+      if (w > s.tsdf_max_window_ns) s.tsdf_max_window_ns = w;
+      ++s.tsdf_windows;
+      s.tsdf_open = false;
+    }
+    if (!s.tsdf_open) {
+      s.tsdf_open = true;
+      s.tsdf_ref_arrival_ns = arrival_ns;
+      s.tsdf_ref_ts = ts;
+      s.tsdf_min_ns = 0;
+      s.tsdf_max_ns = 0;
+    } else {
+      const double d = static_cast<double>(arrival_ns - s.tsdf_ref_arrival_ns) -
+                       static_cast<std::int32_t>(ts - s.tsdf_ref_ts) * s.ns_per_tick;
+      if (d < s.tsdf_min_ns) s.tsdf_min_ns = d;
+      if (d > s.tsdf_max_ns) s.tsdf_max_ns = d;
+    }
+    // Drift: y = RTP time - arrival time, x = arrival time, seconds from the run's first packet.
+    if (s.drift_n == 0) {
+      s.drift_first_arrival_ns = arrival_ns;
+      s.drift_ts_ext = 0;
+      s.drift_prev_ts = ts;
+      s.drift_sx = s.drift_sy = s.drift_sxx = s.drift_sxy = 0;
+    } else {
+      s.drift_ts_ext += static_cast<std::int32_t>(ts - s.drift_prev_ts);
+      s.drift_prev_ts = ts;
+    }
+    const double x = static_cast<double>(arrival_ns - s.drift_first_arrival_ns) * 1e-9;
+    const double y = static_cast<double>(s.drift_ts_ext) * s.ns_per_tick * 1e-9 - x;
+    s.drift_n += 1;
+    s.drift_sx += x;
+    s.drift_sy += y;
+    s.drift_sxx += x * x;
+    s.drift_sxy += x * y;
+    // Delta packet vs RTP: arrival in media-clock ticks modulo 2^32 minus the timestamp the
+    // media clock would give (RTP timestamp - mediaclk offset), in us. Integer ticks: a
+    // CLOCK_REALTIME in ns times 96 kHz does not fit a double's 53 bits exactly.
+    if (arrival_ns >= 0) {
+      const auto t = static_cast<std::uint64_t>(arrival_ns);
+      const std::uint64_t ticks =
+          (t / 1'000'000'000) * s.clock_rate + (t % 1'000'000'000) * s.clock_rate / 1'000'000'000;
+      std::uint32_t offset = 0;
+      if (s.sdp_index >= 0) offset = sdp[static_cast<std::size_t>(s.sdp_index)].mediaclk_offset;
+      const auto delta_ticks = static_cast<std::int32_t>(static_cast<std::uint32_t>(ticks) - (ts - offset));
+      const double us = delta_ticks * s.ns_per_tick * 1e-3;
+      ++s.delta_count;
+      s.delta_sum_us += us;
+      if (us < s.delta_min_us) s.delta_min_us = us;
+      if (us > s.delta_max_us) s.delta_max_us = us;
+    }
   }
 
   void add(const PacketView& p, int linktype) noexcept {
@@ -243,12 +502,15 @@ struct StreamTracker::Impl {
         break;
       case ParseClass::kOther:
         ++totals.other;
+        ++totals.discarded;
         return;
       case ParseClass::kMalformed:
         ++totals.malformed;
+        ++totals.discarded;
         return;
       case ParseClass::kFragment:
         ++totals.fragments;
+        ++totals.discarded;
         return;
     }
     ++totals.udp;
@@ -262,8 +524,9 @@ struct StreamTracker::Impl {
     k.dst_port = pk.dst_port;
     k.interface_index = p.interface_index;
     k.family = pk.family;
+    if (pk.dst_port == kSapPort && config.parse_sap) on_sap(pk.payload, pk.payload_len);
     RtpHeader rtp;
-    const bool is_rtp = config.detect_rtp &&
+    const bool is_rtp = config.detect_rtp && pk.dst_port != kSapPort &&
                         analysis::parse_rtp(pk.payload, pk.payload_len, pk.payload_complete, rtp);
     if (is_rtp) {
       ++totals.rtp;
@@ -281,6 +544,7 @@ struct StreamTracker::Impl {
       lru_push_front(n);
     }
     Stream& s = nodes[n];
+    const std::int64_t prev_arrival_ns = s.last_ts_ns;
     const std::int64_t ptime_ns_config = config.expected_ptime_ns;
     if (!fresh) s.interval.add(p.ts_ns - s.last_ts_ns, ptime_ns_config ? ptime_ns_config : s.ptime_ns);
     ++s.packets;
@@ -288,17 +552,43 @@ struct StreamTracker::Impl {
     s.last_ts_ns = p.ts_ns;
     if (!is_rtp) return;
 
-    s.payload_type = rtp.payload_type;
-    s.clock_rate = clock_by_pt[rtp.payload_type];
+    if (fresh || rtp.payload_type != s.payload_type || !s.clock_known) {
+      s.payload_type = rtp.payload_type;
+      resolve_clock(s);
+    }
+    s.payload_bytes = rtp.payload_len;
     analysis::SeqVerdict verdict;
     if (fresh) {
       s.seq.start(rtp.seq);
       verdict = s.seq.update(rtp.seq);
     } else {
-      verdict = s.seq.update(rtp.seq);
+      // How many packet times the timestamp moved since the highest packet: only worked out
+      // when it did not move by exactly the sequence step (the common case costs a multiply).
+      std::uint64_t ts_packets = 0;
+      if (s.ptime_ticks != 0) {
+        const std::uint16_t udelta = static_cast<std::uint16_t>(rtp.seq - s.max_seq_seen);
+        const std::uint32_t ts_step = rtp.timestamp - s.max_seq_ts;
+        if (ts_step == static_cast<std::uint32_t>(udelta) * s.ptime_ticks)
+          ts_packets = udelta;
+        else if (ts_step % s.ptime_ticks == 0)
+          ts_packets = ts_step / s.ptime_ticks;
+      }
+      verdict = s.seq.update(rtp.seq, ts_packets);
     }
-    if (verdict == analysis::SeqVerdict::kRestart) s.jitter.reset();
-    if (verdict != analysis::SeqVerdict::kBadJump) s.jitter.update(p.ts_ns, rtp.timestamp, s.clock_rate);
+    if (s.seq.max_seq() == rtp.seq) {
+      s.max_seq_seen = rtp.seq;
+      s.max_seq_ts = rtp.timestamp;
+    }
+    if (verdict == analysis::SeqVerdict::kRestart) {
+      s.jitter.reset();
+      s.tsdf_open = false;
+      s.drift_n = 0;
+    }
+    if (verdict != analysis::SeqVerdict::kBadJump) {
+      s.jitter.update(p.ts_ns, rtp.timestamp, s.clock_rate);
+      timing(s, p.ts_ns, rtp.timestamp);
+    }
+    if (!fresh) ++s.pit_bins[pit_bin(p.ts_ns - prev_arrival_ns)];
 
     // ptime from timestamp steps between consecutive sequence numbers.
     if (s.have_prev_rtp && static_cast<std::uint16_t>(rtp.seq - s.prev_seq) == 1) {
@@ -383,10 +673,14 @@ struct StreamTracker::Impl {
     out.ssrc = s.key.ssrc;
     out.payload_type = s.payload_type;
     out.clock_rate = s.clock_rate;
+    out.clock_source = s.clock_source;
     out.validated = s.seq.validated();
     out.expected = s.seq.expected();
     out.received = s.seq.received();
     out.lost = s.seq.lost();
+    out.rfc3550_cumulative_lost = s.seq.rfc3550_lost();
+    out.loss_jumps = s.seq.loss_jumps();
+    out.payload_bytes = s.payload_bytes;
     out.duplicates = s.seq.duplicates();
     out.reordered = s.seq.reordered();
     out.seq_restarts = s.seq.restarts();
@@ -406,7 +700,91 @@ struct StreamTracker::Impl {
       d.negative = s.delay_negative;
       if (histograms[n]) d.p99_ns = histograms[n]->snapshot().percentile(0.99);
     }
+    if (s.sdp_index >= 0) {
+      out.has_sdp = true;
+      out.sdp = sdp[static_cast<std::size_t>(s.sdp_index)];
+    }
+    summarize_timing(s, out);
+    if (out.has_sdp) out.sdp_mismatches = mismatches(out);
     return out;
+  }
+
+  void summarize_timing(const Stream& s, StreamSummary& out) const {
+    AudioTiming& t = out.timing;
+    PitStats& pit = t.pit;
+    pit.count = s.interval.count;
+    if (pit.count > 0) {
+      pit.min_us = static_cast<double>(s.interval.min_ns) / 1e3;
+      pit.mean_us = s.interval.mean_ns / 1e3;
+      pit.max_us = static_cast<double>(s.interval.max_ns) / 1e3;
+    }
+    for (int b = 0; b < kPitBins; ++b) {
+      if (s.pit_bins[b] == 0) continue;
+      PitBin bin;
+      pit_bin_bounds(b, bin.lower_us, bin.upper_us);
+      bin.count = s.pit_bins[b];
+      pit.histogram.push_back(bin);
+    }
+    // The packet time to judge against: the SDP's a=ptime, else the RTP timestamp step.
+    if (out.has_sdp && out.sdp.ptime_ms > 0)
+      pit.ptime_us = out.sdp.ptime_ms * 1e3;
+    else
+      pit.ptime_us = out.interval.ptime_ms * 1e3;
+    t.ts_df_window_ms = static_cast<double>(ts_df_window_ns) / 1e6;
+    t.ts_df_windows = s.tsdf_windows;
+    t.ts_df_us = s.tsdf_max_window_ns / 1e3;
+    t.ts_df_last_us = s.tsdf_last_window_ns / 1e3;
+    // slope = (n Sxy - Sx Sy) / (n Sxx - Sx^2): the rate error of RTP time against arrival.
+    const double den = s.drift_n * s.drift_sxx - s.drift_sx * s.drift_sx;
+    if (s.drift_n >= 3 && den > 0) {
+      t.has_drift = true;
+      t.drift_ppm = (s.drift_n * s.drift_sxy - s.drift_sx * s.drift_sy) / den * 1e6;
+    }
+    if (s.delta_count > 0) {
+      t.has_delta_rtp = true;
+      t.delta_rtp_min_us = s.delta_min_us;
+      t.delta_rtp_max_us = s.delta_max_us;
+      t.delta_rtp_mean_us = s.delta_sum_us / static_cast<double>(s.delta_count);
+    }
+    // JT-NM Tested 2022 (docs/TUNING.md): TS-DF < 1 packet time narrow, <= 17 wide, else not
+    // compliant; PIT mean outside ptime +-1% not compliant. Unknown without a packet time or a
+    // completed window.
+    if (pit.ptime_us > 0 && t.ts_df_windows > 0 && pit.count > 0) {
+      if (std::fabs(pit.mean_us - pit.ptime_us) > 0.01 * pit.ptime_us || t.ts_df_us > 17 * pit.ptime_us)
+        t.verdict = TimingVerdict::kNotCompliant;
+      else if (t.ts_df_us < pit.ptime_us)
+        t.verdict = TimingVerdict::kNarrow;
+      else
+        t.verdict = TimingVerdict::kWide;
+    }
+  }
+
+  // What the packets contradict in their SDP (cold: at snapshot time).
+  [[nodiscard]] static std::vector<std::string> mismatches(const StreamSummary& out) {
+    std::vector<std::string> m;
+    const SdpFormat& f = out.sdp;
+    if (f.payload_type >= 0 && out.payload_type != f.payload_type)
+      m.push_back(fmt::format("payload type {}, SDP says {}", out.payload_type, f.payload_type));
+    // Samples per packet the sender uses: the RTP timestamp step when seen, else SDP ptime.
+    const double ptime_ms = out.interval.ptime_ms;
+    if (f.ptime_ms > 0 && ptime_ms > 0 && std::fabs(ptime_ms - f.ptime_ms) > 0.01 * f.ptime_ms)
+      m.push_back(fmt::format("packet time {:.3f} ms (RTP timestamp step), SDP ptime {} ms",
+                              ptime_ms, f.ptime_ms));
+    else if (f.ptime_ms > 0 && ptime_ms == 0 && out.timing.pit.count > 0 &&
+             std::fabs(out.timing.pit.mean_us / 1e3 - f.ptime_ms) > 0.01 * f.ptime_ms)
+      m.push_back(fmt::format("packet interval {:.3f} ms, SDP ptime {} ms",
+                              out.timing.pit.mean_us / 1e3, f.ptime_ms));
+    if (f.sample_bytes() > 0 && f.channels > 0 && f.ptime_ms > 0 && f.clock_rate > 0 &&
+        out.payload_type == f.payload_type) {
+      const double samples = f.ptime_ms * f.clock_rate / 1e3;
+      const auto expect = static_cast<std::uint64_t>(std::llround(samples)) *
+                          static_cast<std::uint64_t>(f.channels) * static_cast<std::uint64_t>(f.sample_bytes());
+      if (out.payload_bytes != expect)
+        m.push_back(fmt::format("payload {} bytes, SDP format {} ch x {} bytes x {} samples = {}",
+                                out.payload_bytes, f.channels, f.sample_bytes(),
+                                std::llround(samples), expect));
+    }
+    return m;
   }
 };
 
@@ -442,14 +820,20 @@ std::vector<StreamSummary> StreamTracker::streams() const {
 TrackerTotals StreamTracker::totals() const noexcept {
   TrackerTotals t = impl_->totals;
   t.streams_active = impl_->live;
+  t.unvalidated_rtp_streams = 0;
+  for (std::uint32_t n = impl_->lru_head; n != kNil; n = impl_->nodes[n].lru_next)
+    if (impl_->nodes[n].key.is_rtp != 0 && !impl_->nodes[n].seq.validated()) ++t.unvalidated_rtp_streams;
   return t;
 }
+
+void StreamTracker::add_sdp(const std::vector<SdpFormat>& formats) { impl_->upsert_sdp(formats); }
 
 TrackerSnapshot StreamTracker::snapshot() const {
   TrackerSnapshot s;
   s.totals = totals();
   s.streams = streams();
   s.last_ts_ns = impl_->last_ts_ns;
+  s.sdp = impl_->sdp;
   return s;
 }
 
@@ -474,6 +858,7 @@ void StreamTracker::clear() noexcept {
   m.next_id = 0;
   m.last_ts_ns = 0;
   m.totals = TrackerTotals{};
+  m.first_destination = IpAddress{};
 }
 
 }  // namespace rtcap

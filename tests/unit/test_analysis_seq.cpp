@@ -37,7 +37,7 @@ TEST(AnalysisSeq, InOrderCountsEveryPacketOnceValidated) {
   EXPECT_TRUE(t.validated());
   EXPECT_EQ(t.expected(), 100u);
   EXPECT_EQ(t.received(), 100u);
-  EXPECT_EQ(t.lost(), 0);
+  EXPECT_EQ(t.lost(), 0u);
   EXPECT_EQ(t.duplicates(), 0u);
   EXPECT_EQ(t.reordered(), 0u);
   EXPECT_EQ(t.restarts(), 0u);
@@ -59,13 +59,13 @@ TEST(AnalysisSeq, ProbationNeedsTwoSequentialPackets) {
   EXPECT_EQ(t.received(), 2u);
   EXPECT_EQ(t.update(22), SeqVerdict::kInOrder);
   EXPECT_EQ(t.expected(), 3u);
-  EXPECT_EQ(t.lost(), 0);
+  EXPECT_EQ(t.lost(), 0u);
 }
 
 TEST(AnalysisSeq, ProbationAcrossTheWrap) {
   SeqTracker t = feed({65535, 0, 1});
   EXPECT_EQ(t.expected(), 3u);  // base is -1 in extended terms: 65535
-  EXPECT_EQ(t.lost(), 0);
+  EXPECT_EQ(t.lost(), 0u);
 }
 
 TEST(AnalysisSeq, SixteenBitWrapAddsACycle) {
@@ -74,7 +74,7 @@ TEST(AnalysisSeq, SixteenBitWrapAddsACycle) {
   EXPECT_EQ(t.cycles(), 65536u);
   EXPECT_EQ(t.max_seq(), 9);
   EXPECT_EQ(t.expected(), 16u);
-  EXPECT_EQ(t.lost(), 0);
+  EXPECT_EQ(t.lost(), 0u);
 }
 
 TEST(AnalysisSeq, GapIsLoss) {
@@ -82,14 +82,14 @@ TEST(AnalysisSeq, GapIsLoss) {
   t = feed_range(t, true, 20, 29);
   EXPECT_EQ(t.expected(), 30u);
   EXPECT_EQ(t.received(), 20u);
-  EXPECT_EQ(t.lost(), 10);
+  EXPECT_EQ(t.lost(), 10u);
 }
 
 TEST(AnalysisSeq, LongGapJustBelowMaxDropoutIsLossNotRestart) {
   SeqTracker t = feed_range({}, false, 0, 9);
   // 9 -> 3008: udelta 2999 < MAX_DROPOUT (3000), so 2998 packets are lost.
   EXPECT_EQ(t.update(3008), SeqVerdict::kInOrder);
-  EXPECT_EQ(t.lost(), 2998);
+  EXPECT_EQ(t.lost(), 2998u);
   EXPECT_EQ(t.restarts(), 0u);
 }
 
@@ -103,7 +103,7 @@ TEST(AnalysisSeq, LargeJumpFollowedBySuccessorRestarts) {
   // 100 before the restart, 40001..40002 after it; 40000 itself is outside the count (A.1).
   EXPECT_EQ(t.expected(), 102u);
   EXPECT_EQ(t.received(), 102u);
-  EXPECT_EQ(t.lost(), 0);
+  EXPECT_EQ(t.lost(), 0u);
 }
 
 TEST(AnalysisSeq, LoneLargeJumpIsIgnored) {
@@ -113,10 +113,10 @@ TEST(AnalysisSeq, LoneLargeJumpIsIgnored) {
   EXPECT_EQ(t.restarts(), 0u);
   EXPECT_EQ(t.bad_seq_packets(), 1u);
   EXPECT_EQ(t.expected(), 110u);
-  EXPECT_EQ(t.lost(), 0);
+  EXPECT_EQ(t.lost(), 0u);
 }
 
-TEST(AnalysisSeq, DuplicatesMakeLossNegativeAsInRfc3550) {
+TEST(AnalysisSeq, DuplicatesMakeOnlyTheRfc3550FigureNegative) {
   SeqTracker t = feed_range({}, false, 0, 9);
   EXPECT_EQ(t.update(9), SeqVerdict::kDuplicate);  // the highest again
   EXPECT_EQ(t.update(5), SeqVerdict::kDuplicate);  // an older one again
@@ -124,7 +124,8 @@ TEST(AnalysisSeq, DuplicatesMakeLossNegativeAsInRfc3550) {
   EXPECT_EQ(t.reordered(), 0u);
   EXPECT_EQ(t.expected(), 10u);
   EXPECT_EQ(t.received(), 12u);
-  EXPECT_EQ(t.lost(), -2);
+  EXPECT_EQ(t.rfc3550_lost(), -2);
+  EXPECT_EQ(t.lost(), 0u);  // nothing is missing: duplicates never hide or invent loss
 }
 
 TEST(AnalysisSeq, DuplicateFarBehindUsesTheUpperWindowWord) {
@@ -138,7 +139,7 @@ TEST(AnalysisSeq, LatePacketIsReorderedNotLost) {
   EXPECT_EQ(t.reordered(), 1u);
   EXPECT_EQ(t.duplicates(), 0u);
   EXPECT_EQ(t.expected(), 6u);
-  EXPECT_EQ(t.lost(), 0);
+  EXPECT_EQ(t.lost(), 0u);
   // The late packet again is a duplicate.
   EXPECT_EQ(t.update(3), SeqVerdict::kDuplicate);
 }
@@ -147,17 +148,17 @@ TEST(AnalysisSeq, ReorderAcrossTheWrap) {
   SeqTracker t = feed({65533, 65534, 65535, 1, 0, 2});
   EXPECT_EQ(t.reordered(), 1u);
   EXPECT_EQ(t.expected(), 6u);
-  EXPECT_EQ(t.lost(), 0);
+  EXPECT_EQ(t.lost(), 0u);
 }
 
 TEST(AnalysisSeq, TooLateCountsAsBadJump) {
   // More than MAX_MISORDER (100) behind: A.1 treats it as a large jump, not as a late packet.
   SeqTracker t = feed_range({}, false, 0, 49);
   t = feed_range(t, true, 51, 200);
-  EXPECT_EQ(t.lost(), 1);
+  EXPECT_EQ(t.lost(), 1u);
   EXPECT_EQ(t.update(50), SeqVerdict::kBadJump);
   EXPECT_EQ(t.reordered(), 0u);
-  EXPECT_EQ(t.lost(), 1);
+  EXPECT_EQ(t.lost(), 1u);
 }
 
 TEST(AnalysisSeq, WindowSurvivesLargeForwardSteps) {
@@ -202,6 +203,47 @@ TEST(AnalysisJitter, ConstantOffsetGivesZeroJitter) {
   for (int i = 0; i < 1000; ++i)
     j.update(5'000'000 + std::int64_t{i} * 125'000, static_cast<std::uint32_t>(1000 + 6 * i), 48000);
   EXPECT_NEAR(j.jitter(), 0.0, 1e-9);
+}
+
+// Issue 13 item 1: a jump of MAX_DROPOUT or more whose timestamp moved by as many packet times
+// is an outage, counted as loss; the same jump with an inconsistent timestamp stays a restart.
+TEST(AnalysisSeq, ConsistentTimestampJumpIsLossNotRestart) {
+  SeqTracker t = feed_range({}, false, 0, 99);
+  // 4,000 packets missing: 99 -> 4100, the timestamp says 4001 packet times.
+  EXPECT_EQ(t.update(4100, 4001), SeqVerdict::kInOrder);
+  EXPECT_EQ(t.update(4101, 1), SeqVerdict::kInOrder);
+  EXPECT_EQ(t.restarts(), 0u);
+  EXPECT_EQ(t.loss_jumps(), 1u);
+  EXPECT_EQ(t.expected(), 4102u);
+  EXPECT_EQ(t.lost(), 4000u);
+  EXPECT_EQ(t.rfc3550_lost(), 4000);
+}
+
+TEST(AnalysisSeq, InconsistentTimestampJumpIsStillARestart) {
+  SeqTracker t = feed_range({}, false, 0, 99);
+  EXPECT_EQ(t.update(40000, 7), SeqVerdict::kBadJump);  // timestamp says 7 packets, seq 39901
+  EXPECT_EQ(t.update(40001, 1), SeqVerdict::kRestart);
+  EXPECT_EQ(t.loss_jumps(), 0u);
+  EXPECT_EQ(t.restarts(), 1u);
+  EXPECT_EQ(t.lost(), 0u);
+}
+
+TEST(AnalysisSeq, OutageLongerThanTheSequenceSpaceIsCountedWhole) {
+  // 70,000 packets missing (8.75 s at 125 us): the sequence number wrapped past its own start,
+  // only the timestamp can tell; 99 + 70,001 = 70,100 = 65,536 + 4,564.
+  SeqTracker t = feed_range({}, false, 0, 99);
+  EXPECT_EQ(t.update(4564, 70001), SeqVerdict::kInOrder);
+  EXPECT_EQ(t.expected(), 70101u);
+  EXPECT_EQ(t.lost(), 70000u);
+  EXPECT_EQ(t.cycles(), 65536u);
+}
+
+TEST(AnalysisSeq, EveryOtherPacketLostNeverValidates) {
+  SeqTracker t;
+  t.start(0);
+  for (int s = 0; s < 2000; s += 2) EXPECT_EQ(t.update(static_cast<std::uint16_t>(s)), SeqVerdict::kProbation);
+  EXPECT_FALSE(t.validated());
+  EXPECT_EQ(t.expected(), 0u);  // nothing counted: the tracker must not call this complete
 }
 
 }  // namespace

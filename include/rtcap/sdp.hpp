@@ -1,0 +1,89 @@
+// SAP (RFC 2974) and SDP (RFC 8866) as AES67 / ST 2110-30 senders use them: what a stream is
+// (session name, encoding, channels, rate, packet time) and where it goes (group, port, source).
+//
+//   std::vector<rtcap::SdpFormat> f = rtcap::parse_sdp(text, "file a.sdp");
+//   rtcap::SapMessage m;
+//   if (rtcap::parse_sap(bytes, len, m, &why)) formats = rtcap::parse_sdp(m.sdp, "sap ...");
+//
+// Both parsers treat their input as hostile: every length is checked against what is there,
+// unknown lines are skipped, nothing is trusted to be NUL-terminated. Not on the hot path (a SAP
+// announcement arrives every ~30 s per session; RFC 2974 section 3.1 allows minutes).
+// Compiles as C++17.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rtcap/export.hpp"
+
+namespace rtcap {
+
+struct RTCAP_API IpAddress {
+  std::uint8_t family = 0;  // 4 or 6 (0: unset)
+  std::array<std::uint8_t, 16> bytes{};  // IPv4 in the first 4 bytes
+  [[nodiscard]] std::string to_string() const;  // dotted quad, or RFC 5952 text for IPv6
+  [[nodiscard]] bool operator==(const IpAddress& o) const noexcept {
+    return family == o.family && bytes == o.bytes;
+  }
+  [[nodiscard]] bool operator!=(const IpAddress& o) const noexcept { return !(*this == o); }
+  // Dotted quad or IPv6 text (inet_pton); false (and *this unchanged) when it is neither.
+  bool parse(std::string_view text);
+};
+
+// One audio (or other) media description of an SDP, with the session-level lines it inherits.
+// This is the "format" the stream table shows beside a stream the SDP describes.
+struct RTCAP_API SdpFormat {
+  std::string session_name;      // s= ("-" or empty when the SDP had none)
+  std::string origin;            // where it came from: "sap 198.18.0.1" or "file path.sdp"
+  std::string media;             // m= media type: "audio", "video", ...
+  IpAddress group;               // c= connection address (multicast group or unicast dst)
+  int ttl = -1;                  // c= IPv4 multicast /TTL; -1: not given
+  std::uint16_t port = 0;        // m= port
+  int payload_type = -1;         // m= first format number (the one a=rtpmap describes)
+  std::string encoding;          // a=rtpmap encoding name as written: "L24", "L16", "AM824"...
+  std::uint32_t clock_rate = 0;  // a=rtpmap rate (Hz); 0: no rtpmap for payload_type
+  int channels = 0;              // a=rtpmap channels; 1 when rtpmap gives none; 0: no rtpmap
+  double ptime_ms = 0;           // a=ptime (ms, may be fractional: 0.125); 0: not given
+  IpAddress source;              // a=source-filter: incl ... the (first) allowed source; unset: any
+  std::string ts_refclk;         // a=ts-refclk value as written, e.g. "ptp=IEEE1588-2008:..."
+  bool has_mediaclk_offset = false;
+  std::uint32_t mediaclk_offset = 0;  // a=mediaclk:direct=N (RTP ts offset from the media clock)
+  bool deleted = false;          // a SAP deletion announced the end of this session
+
+  // Bytes per sample of the encoding: L16 2, L24 3, AM824 4, PCMU/PCMA 1; 0: unknown.
+  [[nodiscard]] int sample_bytes() const noexcept;
+};
+
+// Every media description of an SDP text (RFC 8866 section 5), session-level c=/a= lines
+// applied where the media level gives none. Lines may end in CRLF or LF. Never throws on bad
+// input: what cannot be parsed is skipped, and a text without m= gives an empty vector.
+[[nodiscard]] RTCAP_API std::vector<SdpFormat> parse_sdp(std::string_view text, std::string_view origin);
+
+// RFC 2974 section 3 packet.
+struct SapMessage {
+  int version = 0;               // must be 1
+  bool ipv6_origin = false;      // A bit
+  bool deletion = false;         // T bit: session deleted
+  bool encrypted = false;        // E bit: payload encrypted (not parsed)
+  bool compressed = false;       // C bit: payload zlib-compressed (not parsed)
+  std::uint16_t msg_id_hash = 0;
+  IpAddress origin;              // originating source
+  std::string payload_type;      // e.g. "application/sdp"; empty when absent (then SDP is implied)
+  std::string sdp;               // the payload text, when neither encrypted nor compressed
+};
+
+// Parses one SAP datagram (the UDP payload). False with `*error` set (one line) when it is not a
+// SAP packet rtcap can read; an encrypted or compressed one parses (true) with an empty `sdp`.
+RTCAP_API bool parse_sap(const std::uint8_t* data, std::size_t len, SapMessage& out,
+               std::string* error = nullptr);
+
+inline constexpr std::uint16_t kSapPort = 9875;  // RFC 2974 section 3
+// AES67 (section 7.2.2 via RFC 2974): the administratively scoped SAP address, and the global one.
+inline constexpr const char* kSapGroupAdminScoped = "239.255.255.255";
+inline constexpr const char* kSapGroupGlobal = "224.2.127.254";
+
+}  // namespace rtcap

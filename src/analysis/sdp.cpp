@@ -1,0 +1,273 @@
+// SAP (RFC 2974) and SDP (RFC 8866) parsing for the stream tracker. Input is hostile: every
+// length is checked, numbers are parsed with std::from_chars (no exceptions, no locale), and
+// anything unexpected is skipped rather than guessed at. Not on the hot path.
+#include "rtcap/sdp.hpp"
+
+// inet_pton: the one system call here; its header is the only platform difference.
+#ifdef _WIN32
+#include <ws2tcpip.h>
+#else
+#include <arpa/inet.h>
+#endif
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+namespace rtcap {
+
+bool IpAddress::parse(std::string_view text) {
+  if (text.empty() || text.size() > 64) return false;
+  char buf[65];
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  std::array<std::uint8_t, 16> b{};
+  if (inet_pton(AF_INET, buf, b.data()) == 1) {
+    family = 4;
+    bytes = b;
+    return true;
+  }
+  if (inet_pton(AF_INET6, buf, b.data()) == 1) {
+    family = 6;
+    bytes = b;
+    return true;
+  }
+  return false;
+}
+
+int SdpFormat::sample_bytes() const noexcept {
+  // RFC 3190 (L24), RFC 3551 (L16, PCMU, PCMA, L8), AES3 over ST 2110-31 (AM824: 32-bit words).
+  if (encoding == "L24") return 3;
+  if (encoding == "L16") return 2;
+  if (encoding == "AM824") return 4;
+  if (encoding == "L8" || encoding == "PCMU" || encoding == "PCMA") return 1;
+  return 0;
+}
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+// Next space-separated token of `s`, consumed.
+std::string_view token(std::string_view& s) {
+  s = trim(s);
+  const std::size_t end = std::min(s.find(' '), s.size());
+  std::string_view t = s.substr(0, end);
+  s.remove_prefix(end);
+  return t;
+}
+
+template <typename T>
+bool number(std::string_view s, T& out) {
+  if (s.empty()) return false;
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc{} && r.ptr == s.data() + s.size();
+}
+
+// "1", "0.125", "0.333": a decimal without exponent, as a=ptime writes it.
+bool decimal(std::string_view s, double& out) {
+  if (s.empty() || s.size() > 32) return false;
+  double v = 0;
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::fixed);
+  if (r.ec != std::errc{} || r.ptr != s.data() + s.size() || !(v >= 0) || v > 1e6) return false;
+  out = v;
+  return true;
+}
+
+struct Level {  // lines that may stand at session or media level
+  IpAddress group;
+  int ttl = -1;
+  IpAddress source;
+  IpAddress source_for;  // the destination the source-filter names (unset: "*")
+  std::string ts_refclk;
+  bool has_mediaclk = false;
+  std::uint32_t mediaclk = 0;
+  double ptime_ms = 0;
+};
+
+// c=IN IP4 239.69.1.1/32[/n]  or  c=IN IP6 ff0e::1[/n]
+void parse_connection(std::string_view v, Level& l) {
+  if (token(v) != "IN") return;
+  const std::string_view type = token(v);
+  std::string_view addr = token(v);
+  const std::size_t slash = addr.find('/');
+  std::string_view rest = slash == std::string_view::npos ? std::string_view{} : addr.substr(slash + 1);
+  addr = addr.substr(0, slash);
+  IpAddress a;
+  if (!a.parse(addr)) return;
+  if ((type == "IP4") != (a.family == 4)) return;
+  l.group = a;
+  l.ttl = -1;
+  if (a.family == 4 && !rest.empty()) {
+    int ttl = -1;
+    if (number(rest.substr(0, rest.find('/')), ttl) && ttl >= 0 && ttl <= 255) l.ttl = ttl;
+  }
+}
+
+void parse_attribute(std::string_view v, Level& l, std::vector<std::string_view>* rtpmaps) {
+  const std::size_t colon = v.find(':');
+  const std::string_view name = v.substr(0, colon);
+  const std::string_view value = colon == std::string_view::npos ? std::string_view{} : trim(v.substr(colon + 1));
+  if (name == "rtpmap") {
+    if (rtpmaps) rtpmaps->push_back(value);
+  } else if (name == "ptime") {
+    double ms = 0;
+    if (decimal(value, ms) && ms > 0) l.ptime_ms = ms;
+  } else if (name == "source-filter") {
+    // a=source-filter: incl IN IP4 <dest> <src> [<src>...]  (RFC 4570)
+    std::string_view s = value;
+    if (token(s) != "incl" || token(s) != "IN") return;
+    (void)token(s);  // IP4 / IP6 / *
+    const std::string_view dest = token(s);
+    IpAddress d, src;
+    if (dest != "*" && !d.parse(dest)) return;
+    if (!src.parse(token(s))) return;
+    l.source = src;
+    l.source_for = d;
+  } else if (name == "ts-refclk") {
+    l.ts_refclk = std::string(value.substr(0, 256));
+  } else if (name == "mediaclk") {
+    // a=mediaclk:direct=<offset>[ rate=<n>/<d>] (RFC 7273 section 5)
+    if (value.substr(0, 7) != "direct=") return;
+    std::string_view n = value.substr(7);
+    n = n.substr(0, n.find(' '));
+    std::uint32_t off = 0;
+    if (number(n, off)) {
+      l.has_mediaclk = true;
+      l.mediaclk = off;
+    }
+  }
+}
+
+void finish_media(SdpFormat& f, const Level& session, const Level& media,
+                  const std::vector<std::string_view>& rtpmaps) {
+  const Level& c = media.group.family ? media : session;
+  f.group = c.group;
+  f.ttl = c.ttl;
+  const Level& sf = media.source.family ? media : session;
+  if (sf.source.family && (sf.source_for.family == 0 || sf.source_for == f.group)) f.source = sf.source;
+  f.ts_refclk = !media.ts_refclk.empty() ? media.ts_refclk : session.ts_refclk;
+  const Level& mc = media.has_mediaclk ? media : session;
+  f.has_mediaclk_offset = mc.has_mediaclk;
+  f.mediaclk_offset = mc.mediaclk;
+  f.ptime_ms = media.ptime_ms > 0 ? media.ptime_ms : session.ptime_ms;
+  for (std::string_view m : rtpmaps) {
+    // <pt> <encoding>/<rate>[/<channels>]
+    int pt = -1;
+    if (!number(token(m), pt) || pt != f.payload_type) continue;
+    std::string_view enc = token(m);
+    const std::size_t s1 = enc.find('/');
+    if (s1 == std::string_view::npos) continue;
+    std::string_view rate = enc.substr(s1 + 1);
+    const std::size_t s2 = rate.find('/');
+    std::string_view ch = s2 == std::string_view::npos ? std::string_view{} : rate.substr(s2 + 1);
+    rate = rate.substr(0, s2);
+    std::uint32_t hz = 0;
+    int channels = 1;
+    if (!number(rate, hz) || hz == 0) continue;
+    if (!ch.empty() && (!number(ch, channels) || channels < 1 || channels > 64)) continue;
+    f.encoding = std::string(enc.substr(0, std::min<std::size_t>(s1, 32)));
+    f.clock_rate = hz;
+    f.channels = channels;
+    break;
+  }
+}
+
+}  // namespace
+
+std::vector<SdpFormat> parse_sdp(std::string_view text, std::string_view origin) {
+  std::vector<SdpFormat> out;
+  Level session, media;
+  std::string session_name;
+  std::vector<std::string_view> rtpmaps;
+  bool in_media = false;
+  SdpFormat current;
+  auto flush = [&] {
+    if (!in_media) return;
+    finish_media(current, session, media, rtpmaps);
+    out.push_back(std::move(current));
+  };
+  constexpr std::size_t kMaxMedia = 64;  // an SDP with more media sections is not a real sender's
+  while (!text.empty()) {
+    const std::size_t nl = std::min(text.find('\n'), text.size());
+    std::string_view line = trim(text.substr(0, nl));
+    text.remove_prefix(std::min(nl + 1, text.size()));
+    if (line.size() < 2 || line[1] != '=') continue;
+    const char type = line[0];
+    const std::string_view v = line.substr(2);
+    if (type == 'm') {
+      flush();
+      if (out.size() >= kMaxMedia) return out;
+      in_media = true;
+      current = SdpFormat{};
+      current.session_name = session_name;
+      current.origin = std::string(origin.substr(0, 256));
+      media = Level{};
+      rtpmaps.clear();
+      std::string_view m = v;
+      current.media = std::string(token(m).substr(0, 16));
+      std::string_view port = token(m);
+      port = port.substr(0, port.find('/'));
+      std::uint16_t p = 0;
+      if (number(port, p)) current.port = p;
+      (void)token(m);  // RTP/AVP
+      int pt = -1;
+      if (number(token(m), pt) && pt >= 0 && pt < 128) current.payload_type = pt;
+    } else if (type == 's' && !in_media) {
+      session_name = std::string(trim(v).substr(0, 256));
+    } else if (type == 'c') {
+      parse_connection(v, in_media ? media : session);
+    } else if (type == 'a') {
+      parse_attribute(v, in_media ? media : session, in_media ? &rtpmaps : nullptr);
+    }
+  }
+  flush();
+  return out;
+}
+
+bool parse_sap(const std::uint8_t* p, std::size_t len, SapMessage& out, std::string* error) {
+  auto fail = [&](const char* why) {
+    if (error) *error = why;
+    return false;
+  };
+  out = SapMessage{};
+  if (p == nullptr || len < 8) return fail("SAP packet shorter than its 8-byte minimum header");
+  // RFC 2974 section 3: V(3) A(1) R(1) T(1) E(1) C(1), auth len (32-bit words), msg id hash.
+  out.version = p[0] >> 5;
+  if (out.version != 1) return fail("SAP version is not 1");
+  out.ipv6_origin = (p[0] & 0x10u) != 0;
+  out.deletion = (p[0] & 0x04u) != 0;
+  out.encrypted = (p[0] & 0x02u) != 0;
+  out.compressed = (p[0] & 0x01u) != 0;
+  const std::size_t auth_len = std::size_t{p[1]} * 4;
+  out.msg_id_hash = static_cast<std::uint16_t>((p[2] << 8) | p[3]);
+  std::size_t off = 4;
+  const std::size_t alen = out.ipv6_origin ? 16 : 4;
+  if (off + alen > len) return fail("SAP packet cut inside its originating source");
+  out.origin.family = out.ipv6_origin ? 6 : 4;
+  std::memcpy(out.origin.bytes.data(), p + off, alen);
+  off += alen;
+  if (off + auth_len > len) return fail("SAP authentication data runs past the packet");
+  off += auth_len;  // skipped by its length (RFC 2974 section 7)
+  if (out.encrypted || out.compressed) return true;  // counted by the caller, left alone
+  std::string_view rest(reinterpret_cast<const char*>(p + off), len - off);
+  // Optional payload type: a MIME type and a NUL. Absent when the payload starts with "v=0"
+  // (RFC 2974 section 3: receivers must accept SDP without it).
+  if (rest.substr(0, 3) != "v=0") {
+    const std::size_t nul = rest.find('\0');
+    if (nul == std::string_view::npos || nul > 128) return fail("SAP payload type has no NUL");
+    out.payload_type = std::string(rest.substr(0, nul));
+    rest.remove_prefix(nul + 1);
+    if (out.payload_type != "application/sdp") return fail("SAP payload is not application/sdp");
+  }
+  // The SDP may be followed by padding NULs; stop at the first one.
+  rest = rest.substr(0, rest.find('\0'));
+  out.sdp = std::string(rest);
+  return true;
+}
+
+}  // namespace rtcap
