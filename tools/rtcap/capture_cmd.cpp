@@ -16,6 +16,7 @@
 #include "privileges.hpp"
 #include "report.hpp"
 #include "rotation.hpp"
+#include "host.hpp"
 #include "rtcap/advisor.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/engine.hpp"
@@ -115,6 +116,7 @@ bool apply_latency_budget(CaptureOptions& o, std::int64_t& budget_ns) {
   TrafficProfile traffic;
   traffic.packets_per_second = o.expected_pps;
   traffic.hz = host_v3_retire_hz();
+  traffic.platform = host_capture_platform();
   const LatencyPlan plan = plan_for_latency_budget(budget_ns, o.config, traffic);
   o.config = plan.config;
   if (!o.quiet) {
@@ -168,6 +170,16 @@ int run_capture(CaptureOptions& o) {
   }
   std::unique_ptr<Engine> engine = std::move(*opened);
   for (const auto& w : engine->warnings()) fmt::print(stderr, "rtcap: warning: {}\n", w);
+  // --sap: join the SAP groups in the capture's namespace, before privileges go.
+  SapMembership sap_membership;
+  if (o.sap) {
+    if (auto r = sap_membership.join(o.config.interfaces); !r) {
+      fmt::print(stderr, "rtcap: {}\n", r.error());
+      return kExitSetup;
+    }
+    fmt::print(stderr, "rtcap: joined {} SAP group(s) ({}, {})\n", sap_membership.groups_joined(),
+               kSapGroupAdminScoped, kSapGroupGlobal);
+  }
 
   std::unique_ptr<MetricsServer> metrics;
   if (!o.metrics_listen.empty()) {
@@ -225,7 +237,9 @@ int run_capture(CaptureOptions& o) {
   for (const auto& info : engine->interfaces()) linktypes.push_back(info.linktype);
   if (o.streams) {
     StreamTrackerConfig tc;
-    tc.default_clock_rate = o.clock_rate_hz;
+    tc.default_clock_rate = o.default_clock_rate_hz;
+    tc.clock_rate_by_pt = o.clock_rate_by_pt;
+    tc.sdp = o.sdp_formats;
     tracker.emplace(tc);
   }
   AdvisorConfig advisor_config;
@@ -233,6 +247,7 @@ int run_capture(CaptureOptions& o) {
   advisor_config.hz = host_v3_retire_hz();
   Advisor advisor(advisor_config);
   std::uint64_t previous_stream_loss = 0;
+  std::uint64_t previous_discarded = 0;
 
   for (const auto& info : engine->interfaces()) {
     const char* name = pcap_datalink_val_to_name(info.linktype);
@@ -313,13 +328,16 @@ int run_capture(CaptureOptions& o) {
         AdvisorInput input;
         input.stats = s;
         input.config = o.config;
+        input.platform = host_capture_platform();
         std::string stream_note;
         std::optional<TrackerSnapshot> snap;
         if (tracker) {
           snap = tracker->snapshot();
           const std::uint64_t loss = total_sequence_loss(*snap);
-          input.streams = StreamIntervalInfo{loss - std::min(loss, previous_stream_loss), 0, {}};
+          input.streams = stream_interval_info(*snap, loss, previous_stream_loss,
+                                               previous_discarded);
           previous_stream_loss = loss;
+          previous_discarded = snap->totals.discarded;
           const LossAttribution a = attribute_loss(loss, s);
           stream_note = fmt::format(" | streams {} lost {} (capture <= {}, before capture >= {})",
                                     snap->totals.streams_active, loss, a.dropped_by_capture_max,
@@ -359,7 +377,13 @@ int run_capture(CaptureOptions& o) {
   if (tracker) {
     const TrackerSnapshot snap = tracker->snapshot();
     fmt::print("{}", format_stream_table(snap));
-    fmt::print(stderr, "{}\n", attribute_loss(total_sequence_loss(snap), final_stats).text);
+    fmt::print(stderr, "{}\n",
+               attribute_loss(snap,
+                              final_stats.kernel_dropped() + final_stats.interface_dropped() +
+                                  final_stats.app_dropped_packets,
+                              o.config.read_file.empty() ? DropKnowledge::kLive
+                                                         : DropKnowledge::kFileWithoutStatistics)
+                   .text);
     if (!o.streams_json_path.empty() &&
         !write_text_file(o.streams_json_path, to_json(snap), "--streams-json"))
       exit_code = kExitRuntime;
@@ -373,6 +397,7 @@ int run_capture(CaptureOptions& o) {
   AdvisorInput last;
   last.stats = final_stats;
   last.config = o.config;
+  last.platform = host_capture_platform();
   (void)advisor.update(last);
   const std::vector<Advice> advice = advisor.summary();
   if (!advice.empty()) fmt::print(stderr, "{}", format_advice(advice));

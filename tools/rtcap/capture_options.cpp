@@ -4,6 +4,10 @@
 #include <utility>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <fstream>
 
 namespace rtcap::tool {
 
@@ -85,7 +89,18 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
                "one-way delay; print the table at the end");
   app.add_option("--streams-json", o.streams_json_path,
                  "Write the final stream table to this file as JSON (implies --streams)");
-  app.add_option("--clock-rate", o.clock_rate_hz, "RTP clock rate in Hz for jitter (default 48000)");
+  app.add_option("--clock-rate", o.clock_rate_specs,
+                 "RTP clock of a payload type, PT=HZ (repeat for several); a bare HZ is the clock "
+                 "of dynamic types no SDP describes (default 48000). Static types (PCMU, G722, "
+                 "L16...) use their RFC 3551 clock unless mapped here")
+      ->allow_extra_args(false);
+  app.add_option("--sdp", o.sdp_paths,
+                 "Read this SDP file (repeatable): its streams get their session name, format, "
+                 "clock and ptime, and packets that contradict it are flagged")
+      ->allow_extra_args(false);
+  app.add_flag("--sap", o.sap,
+               "Join the SAP groups (239.255.255.255, 224.2.127.254) on the -i interfaces and let "
+               "SAP (udp port 9875) through the filter; announcements describe the streams");
   app.add_option("--advice-json", o.advice_json_path,
                  "Write the tuning advice that fired to this file as JSON");
   app.add_option("--latency-budget", o.latency_budget,
@@ -139,11 +154,61 @@ std::string finish_capture_options(CaptureOptions& o) {
   c.delivery = o.consumer_thread || c.mode == CaptureMode::kNaive ? Delivery::kThreaded
                                                                    : Delivery::kInline;
   if (!o.streams_json_path.empty()) o.streams = true;
+  if (!o.sdp_paths.empty() || o.sap) o.streams = true;
+  if (std::string e = parse_clock_rates(o.clock_rate_specs, o.clock_rate_by_pt, o.default_clock_rate_hz);
+      !e.empty())
+    return e;
+  for (const std::string& path : o.sdp_paths) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return fmt::format("--sdp: cannot read '{}': check the path", path);
+    std::string text;
+    constexpr std::size_t kMaxSdpBytes = 1 << 20;  // an SDP is a few hundred bytes; refuse junk
+    text.resize(kMaxSdpBytes + 1);
+    f.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(f.gcount()));
+    if (text.size() > kMaxSdpBytes) return fmt::format("--sdp: '{}' is larger than 1 MiB: not an SDP", path);
+    std::vector<SdpFormat> formats = parse_sdp(text, "file " + path);
+    if (formats.empty())
+      return fmt::format("--sdp: '{}' has no media description (m= line): not an SDP", path);
+    for (auto& f2 : formats) o.sdp_formats.push_back(std::move(f2));
+  }
+  if (o.sap && c.interfaces.empty())
+    return "--sap joins the SAP groups on a live interface (-i); a file (-r) is searched for SAP "
+           "announcements anyway";
+  // SAP must pass the filter when asked for (--sap): OR it in, keeping the user's expression.
+  if (o.sap && !c.filter.empty()) c.filter = fmt::format("({}) or (udp port {})", c.filter, kSapPort);
   if (o.write_path.size() > 7 && o.write_path.ends_with(".pcapng")) o.pcapng = true;
   if (o.list_devices || o.list_tstamp_types) return {};
   if (c.interfaces.empty() && c.read_file.empty())
     return "nothing to capture: give an interface (-i IFACE; 'rtcap -D' lists them) or a file "
            "(-r FILE)";
+  return {};
+}
+
+std::string parse_clock_rates(const std::vector<std::string>& specs,
+                              std::map<int, std::uint32_t>& by_pt, std::uint32_t& default_hz) {
+  constexpr std::uint64_t kMaxClockHz = 10'000'000;
+  const auto number = [](std::string_view t, std::uint64_t& v) {
+    if (t.empty() || t.size() > 12) return false;
+    const auto r = std::from_chars(t.data(), t.data() + t.size(), v);
+    return r.ec == std::errc{} && r.ptr == t.data() + t.size();
+  };
+  for (const std::string& spec : specs) {
+    const std::string_view s = spec;
+    const std::size_t eq = s.find('=');
+    std::uint64_t pt = 0, hz = 0;
+    const std::string_view hz_text = eq == std::string_view::npos ? s : s.substr(eq + 1);
+    if (eq != std::string_view::npos && (!number(s.substr(0, eq), pt) || pt > 127))
+      return fmt::format("--clock-rate '{}': the payload type must be 0 to 127 (as in PT=HZ, "
+                         "e.g. 96=48000)", spec);
+    if (!number(hz_text, hz) || hz == 0 || hz > kMaxClockHz)
+      return fmt::format("--clock-rate '{}': the rate must be a whole number of Hz from 1 to "
+                         "10000000 (e.g. 96=48000, or 44100 for every dynamic type)", spec);
+    if (eq == std::string_view::npos)
+      default_hz = static_cast<std::uint32_t>(hz);
+    else
+      by_pt[static_cast<int>(pt)] = static_cast<std::uint32_t>(hz);
+  }
   return {};
 }
 

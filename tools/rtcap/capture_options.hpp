@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "rotation.hpp"
 #include "rtcap/config.hpp"
+#include "rtcap/sdp.hpp"
 
 namespace CLI {
 class App;
@@ -35,7 +37,14 @@ struct CaptureOptions {
   // Analysis and advice (issue "Where did the packets go?").
   bool streams = false;                   // --streams: per-stream table (RTP/UDP)
   std::string streams_json_path;          // --streams-json
-  std::uint32_t clock_rate_hz = 48000;    // --clock-rate: RTP clock for jitter
+  // --clock-rate PT=HZ (repeatable) or a bare --clock-rate HZ (the default clock for payload
+  // types with neither an RFC 3551 static clock nor an SDP); parsed into the two below.
+  std::vector<std::string> clock_rate_specs;
+  std::map<int, std::uint32_t> clock_rate_by_pt;
+  std::uint32_t default_clock_rate_hz = 48000;  // AES67-2018 section 7.1: 48 kHz mandatory
+  std::vector<std::string> sdp_paths;           // --sdp FILE (repeatable)
+  std::vector<SdpFormat> sdp_formats;           // parsed from them by finish_capture_options
+  bool sap = false;                             // --sap: join SAP groups, let SAP through the filter
   std::string advice_json_path;           // --advice-json
   std::string latency_budget;             // --latency-budget 250us
   double expected_pps = 100000;           // --expected-pps, for the budget planner
@@ -55,5 +64,11 @@ std::string cli_wording(std::string message);
 // Turns the parsed strings into the config (filter, precision, mode, -s 0). Empty on success,
 // otherwise one line for the user.
 std::string finish_capture_options(CaptureOptions& options);
+
+// --clock-rate values: "PT=HZ" maps a payload type (0..127), "HZ" sets the default. HZ is 1 to
+// 10,000,000 (90 kHz video is the highest RTP clock in use; 0 would make every time infinite).
+// Empty on success, otherwise one line for the user.
+std::string parse_clock_rates(const std::vector<std::string>& specs,
+                              std::map<int, std::uint32_t>& by_pt, std::uint32_t& default_hz);
 
 }  // namespace rtcap::tool

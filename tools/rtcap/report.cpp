@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace rtcap::tool {
@@ -95,6 +96,20 @@ std::string stats_json(const CaptureStats& s, bool final) {
                    {"dispatch_bytes", hist(s.dispatch_bytes)},
                    {"latency_ns", hist(s.latency_ns)}};
   return j.dump();
+}
+
+StreamIntervalInfo stream_interval_info(const TrackerSnapshot& snap, std::uint64_t loss_now,
+                                        std::uint64_t loss_before, std::uint64_t discarded_before) {
+  StreamIntervalInfo info;
+  info.sequence_lost = loss_now - std::min(loss_now, loss_before);
+  const std::uint64_t discarded = snap.totals.discarded;
+  info.consumer_discarded = discarded - std::min(discarded, discarded_before);
+  // "Every packet seen": the tracker knows the destinations of UDP only, so anything else (ARP,
+  // TCP, PTP over Ethernet) makes the answer "no" rather than a guess.
+  if (snap.totals.udp > 0)
+    info.all_unicast_to_one_destination = snap.totals.distinct_destinations == 1 &&
+                                          !snap.totals.any_multicast && snap.totals.other == 0;
+  return info;
 }
 
 }  // namespace rtcap::tool

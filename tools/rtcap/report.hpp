@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "rtcap/advisor.hpp"
+#include "rtcap/analysis.hpp"
 #include "rtcap/latency_budget.hpp"
 #include "rtcap/stats.hpp"
 
@@ -19,5 +21,11 @@ std::string tcpdump_lines(const CaptureStats& s);
 std::string summary(const CaptureStats& s, bool live);
 // One JSON object (one line), for --stats-json.
 std::string stats_json(const CaptureStats& s, bool final);
+
+// The advisor's stream inputs for one interval, from the tracker: sequence loss and discarded
+// packets since the previous interval (`loss_before`, `discarded_before`), and whether all UDP
+// seen went unicast to one destination (nullopt before any UDP).
+StreamIntervalInfo stream_interval_info(const TrackerSnapshot& snap, std::uint64_t loss_now,
+                                        std::uint64_t loss_before, std::uint64_t discarded_before);
 
 }  // namespace rtcap::tool

@@ -1,0 +1,37 @@
+// What the machine rtcap runs on offers: its capture platform (for the advisor and the latency
+// budget planner) and SAP group membership (--sap). One file per platform: host_posix.cpp,
+// host_windows.cpp.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <vector>
+
+#include "rtcap/latency_budget.hpp"
+
+namespace rtcap::tool {
+
+// Linux (and other libpcap platforms): kLinuxLibpcap; Windows: kNpcap.
+[[nodiscard]] CapturePlatform host_capture_platform() noexcept;
+
+// Joins the SAP groups (RFC 2974: 239.255.255.255, the AES67 one, and 224.2.127.254) on each
+// interface, so that a switch with IGMP snooping (or the kernel's own filter) forwards the
+// announcements to the capture. The memberships last as long as the object (one UDP socket per
+// interface, in the network namespace the process is in when join() runs; never read: the
+// datagrams reach rtcap through the capture).
+class SapMembership {
+ public:
+  SapMembership() = default;
+  ~SapMembership();
+  SapMembership(const SapMembership&) = delete;
+  SapMembership& operator=(const SapMembership&) = delete;
+  // One line naming the interface and the fix on failure.
+  std::expected<void, std::string> join(const std::vector<std::string>& interfaces);
+  [[nodiscard]] std::size_t groups_joined() const noexcept { return joined_; }
+
+ private:
+  std::vector<int> sockets_;
+  std::size_t joined_ = 0;
+};
+
+}  // namespace rtcap::tool
