@@ -5,6 +5,8 @@ corpus/stream_tracker/: inputs in fuzz_stream_tracker's format (see that file): 
   selector, a config byte, then records [u16 length][u16 time delta, us][bytes], hand-made frames
   of every link type and shape the parser knows (VLAN, QinQ, IPv6 with extension headers,
   fragments, Linux cooked v1/v2, BSD/OpenBSD loopback, raw IP, RTP with the send-time extension).
+corpus/sap_sdp/: inputs of fuzz_sap_sdp: [mode byte][SAP datagram or SDP text], AES67-style
+  announcements (IPv4 and IPv6 origins, authentication data, a deletion, two media sections).
 corpus/pcap_file/: small capture files: the first packets of tests/data/*.pcap as pcap (us and ns
   magic, both byte orders) and as pcapng (SHB, IDB, EPBs, ISB).
 """
@@ -143,6 +145,27 @@ def pcap_seeds():
     isb = block(5, struct.pack("<III", 0, 0, 0) + opt(4, struct.pack("<Q", 12)) + opt(7, struct.pack("<Q", 0)) + opt(0, b""))
     write("pcap_file", "capture.pcapng", shb + idb + epbs + isb)
 
+def sap_sdp_seeds():
+    sdp = (b"v=0\r\no=- 1311738121 1311738121 IN IP4 198.18.0.1\r\ns=Stage box 1\r\n"
+           b"c=IN IP4 239.69.1.1/32\r\nt=0 0\r\na=ts-refclk:ptp=IEEE1588-2008:00-1D-C1-FF-FE-12-34-56:0\r\n"
+           b"m=audio 5004 RTP/AVP 97\r\na=rtpmap:97 L24/48000/2\r\n"
+           b"a=source-filter: incl IN IP4 239.69.1.1 198.18.0.1\r\na=ptime:0.125\r\n"
+           b"a=mediaclk:direct=963214424\r\n")
+    two = (b"v=0\ns=Two\nc=IN IP6 ff0e::101\nm=audio 5004 RTP/AVP 96\na=rtpmap:96 L16/44100\n"
+           b"a=ptime:1\nm=audio 5006 RTP/AVP 98\nc=IN IP4 239.1.2.3/16\na=rtpmap:98 AM824/48000/8\n")
+    def sap(payload, flags=0, auth=b"", v6=False, ptype=True):
+        head = bytes([0x20 | (0x10 if v6 else 0) | flags, len(auth) // 4]) + b"\x12\x34"
+        head += (bytes(range(16)) if v6 else bytes([198, 18, 0, 1])) + auth
+        return head + (b"application/sdp\0" if ptype else b"") + payload
+    write("sap_sdp", "sdp-aes67", b"\x00" + sdp)
+    write("sap_sdp", "sdp-two-media", b"\x00" + two)
+    write("sap_sdp", "sap-v4", b"\x03" + sap(sdp))
+    write("sap_sdp", "sap-v6-auth", b"\x03" + sap(sdp, auth=b"\xaa" * 8, v6=True))
+    write("sap_sdp", "sap-no-type", b"\x01" + sap(two, ptype=False))
+    write("sap_sdp", "sap-deletion", b"\x03" + sap(b"o=- 1 1 IN IP4 198.18.0.1\r\n", flags=0x04))
+    write("sap_sdp", "sap-encrypted", b"\x03" + sap(b"\x99" * 40, flags=0x02))
+
 tracker_seeds()
 pcap_seeds()
+sap_sdp_seeds()
 print("seeds written under", os.path.join(HERE, "corpus"), file=sys.stderr)
