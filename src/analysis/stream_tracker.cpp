@@ -158,6 +158,7 @@ struct Stream {
   double tsdf_last_window_ns;
   std::uint64_t tsdf_windows;
   double ns_per_tick;         // 1e9 / clock_rate
+  double ticks_per_ns;        // clock_rate / 1e9
   // Drift: least squares of y = RTP time - arrival time against x = arrival time (both s, from
   // the first packet of the run), as plain sums (x from the run's first packet keeps them small).
   std::int64_t drift_first_arrival_ns;
@@ -167,6 +168,9 @@ struct Stream {
   // Delta packet vs RTP, us.
   std::uint64_t delta_count;
   double delta_sum_us, delta_min_us, delta_max_us;
+  std::int64_t delta_base_ns;     // arrival of the packet the tick count was worked out at
+  std::uint32_t delta_base_ticks; // floor(arrival x rate) mod 2^32 at delta_base_ns
+  double delta_base_frac;         // the fraction of a tick floor() dropped there
   // one-way delay
   std::uint64_t delay_count;
   std::int64_t delay_min_ns;
@@ -327,6 +331,7 @@ struct StreamTracker::Impl {
     s.clock_rate = rate;
     s.clock_source = src;
     s.ns_per_tick = 1e9 / rate;
+    s.ticks_per_ns = rate * 1e-9;
     if (s.ptime_ticks != 0) s.ptime_ns = static_cast<std::int64_t>(s.ptime_ticks) * 1'000'000'000 / rate;
     s.clock_known = true;
   }
@@ -477,12 +482,24 @@ struct StreamTracker::Impl {
     // media clock would give (RTP timestamp - mediaclk offset), in us. Integer ticks: a
     // CLOCK_REALTIME in ns times 96 kHz does not fit a double's 53 bits exactly.
     if (arrival_ns >= 0) {
-      const auto t = static_cast<std::uint64_t>(arrival_ns);
-      const std::uint64_t ticks =
-          (t / 1'000'000'000) * s.clock_rate + (t % 1'000'000'000) * s.clock_rate / 1'000'000'000;
+      // The exact tick count at the run's first packet (integer: a CLOCK_REALTIME in ns times
+      // 96 kHz does not fit a double's 53 bits), then the ticks since in a double (exact to
+      // well under a tick for days), so the per-packet cost is one multiply, no division.
+      if (s.delta_count == 0 || s.drift_n == 1) {
+        const auto t = static_cast<std::uint64_t>(arrival_ns);
+        const std::uint64_t whole = (t / 1'000'000'000) * s.clock_rate;
+        const std::uint64_t part = (t % 1'000'000'000) * s.clock_rate;  // < 1e9 x 1e7: fits
+        s.delta_base_ns = arrival_ns;
+        s.delta_base_ticks = static_cast<std::uint32_t>(whole + part / 1'000'000'000);
+        s.delta_base_frac = static_cast<double>(part % 1'000'000'000) * 1e-9;
+      }
+      const double since = static_cast<double>(arrival_ns - s.delta_base_ns) * s.ticks_per_ns + s.delta_base_frac;
+      const auto since_whole = static_cast<std::int64_t>(since);
       std::uint32_t offset = 0;
       if (s.sdp_index >= 0) offset = sdp[static_cast<std::size_t>(s.sdp_index)].mediaclk_offset;
-      const auto delta_ticks = static_cast<std::int32_t>(static_cast<std::uint32_t>(ticks) - (ts - offset));
+      const auto delta_ticks = static_cast<std::int32_t>(
+          s.delta_base_ticks + static_cast<std::uint32_t>(since_whole) - (ts - offset));
+      // Whole ticks, as the arrival floored to the media clock's tick (EBU LIST rounds).
       const double us = delta_ticks * s.ns_per_tick * 1e-3;
       ++s.delta_count;
       s.delta_sum_us += us;
