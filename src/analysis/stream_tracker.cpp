@@ -862,6 +862,7 @@ std::size_t StreamTracker::memory_bytes() const noexcept {
                       impl_->histograms.capacity() * sizeof(std::unique_ptr<Histogram>);
   for (const auto& h : impl_->histograms)
     if (h) bytes += sizeof(Histogram);
+  bytes += impl_->sdp.capacity() * sizeof(SdpFormat);  // reserved at construction (strings aside)
   return bytes;
 }
 
