@@ -587,7 +587,9 @@ struct StreamTracker::Impl {
         const std::uint32_t ts_step = rtp.timestamp - s.max_seq_ts;
         if (ts_step == static_cast<std::uint32_t>(udelta) * s.ptime_ticks)
           ts_packets = udelta;
-        else if (ts_step % s.ptime_ticks == 0)
+        // Forward only (a signed step): with a power-of-two step, a late packet's negative step
+        // modulo 2^32 would otherwise look like an exact forward jump of 2^32 / step packets.
+        else if (static_cast<std::int32_t>(ts_step) > 0 && ts_step % s.ptime_ticks == 0)
           ts_packets = ts_step / s.ptime_ticks;
       }
       verdict = s.seq.update(rtp.seq, ts_packets);

@@ -139,6 +139,25 @@ TEST(AnalysisLossCount, HalfSecondOutageAt125usIs4000Lost) {
   EXPECT_EQ(a.text.find("complete"), std::string::npos) << a.text;
 }
 
+TEST(AnalysisLossCount, LatePacketWithAPowerOfTwoStepIsNotAJump) {
+  // 64 ticks per packet: a packet 2 behind has a timestamp step of -128, which modulo 2^32 is an
+  // exact multiple of 64 and, modulo 2^16 packets, the same as its sequence step. Still late.
+  StreamTracker t;
+  const int seqs[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10, 13, 14};
+  std::int64_t at = 0;
+  for (int q : seqs) {
+    Rtp r;
+    r.seq = static_cast<std::uint16_t>(q);
+    r.ts = static_cast<std::uint32_t>(q * 64);
+    t.add(view(frame_to(r, 0xC6130002), at += 1'333'333), 1);
+  }
+  const auto s = t.streams();
+  EXPECT_EQ(s[0].reordered, 1u);
+  EXPECT_EQ(s[0].loss_jumps, 0u);
+  EXPECT_EQ(s[0].expected, 15u);
+  EXPECT_EQ(s[0].lost, 0u);
+}
+
 TEST(AnalysisLossCount, SenderRestartWithNewTimestampsIsARestart) {
   StreamTracker t;
   feed(t, 200, 0, 0, 6, 1'000'000'000, 125'000);
