@@ -245,7 +245,9 @@ std::string to_json(const TrackerSnapshot& snap, int indent) {
                           {"malformed", t.sap_malformed}}}};
   j["streams"] = nlohmann::json::array();
   for (const auto& s : snap.streams) j["streams"].push_back(stream_json(s));
-  return j.dump(indent);
+  // SDP text comes off the wire: invalid UTF-8 there must not make the report throw (found by
+  // fuzz_sap_sdp; tests/fuzz/regressions/fuzz_sap_sdp).
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string to_json(const LossAttribution& a, int indent) {
@@ -256,7 +258,9 @@ std::string to_json(const LossAttribution& a, int indent) {
                       {"exact", a.exact},
                       {"unvalidated_streams", a.unvalidated_streams},
                       {"text", a.text}};
-  return j.dump(indent);
+  // SDP text comes off the wire: invalid UTF-8 there must not make the report throw (found by
+  // fuzz_sap_sdp; tests/fuzz/regressions/fuzz_sap_sdp).
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string format_stream_table(const TrackerSnapshot& snap) {

@@ -46,6 +46,16 @@ int SdpFormat::sample_bytes() const noexcept {
 
 namespace {
 
+// Text from the wire goes to a terminal and into JSON: control characters (an ANSI escape in a
+// session name) become '?'. Bytes >= 0x80 stay (UTF-8 names are normal); JSON output replaces
+// invalid UTF-8.
+std::string printable(std::string_view s, std::size_t max_bytes) {
+  std::string out(s.substr(0, max_bytes));
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
+  return out;
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
@@ -129,7 +139,7 @@ void parse_attribute(std::string_view v, Level& l, std::vector<std::string_view>
     l.source = src;
     l.source_for = d;
   } else if (name == "ts-refclk") {
-    l.ts_refclk = std::string(value.substr(0, 256));
+    l.ts_refclk = printable(value, 256);
   } else if (name == "mediaclk") {
     // a=mediaclk:direct=<offset>[ rate=<n>/<d>] (RFC 7273 section 5)
     if (value.substr(0, 7) != "direct=") return;
@@ -170,7 +180,7 @@ void finish_media(SdpFormat& f, const Level& session, const Level& media,
     int channels = 1;
     if (!number(rate, hz) || hz == 0) continue;
     if (!ch.empty() && (!number(ch, channels) || channels < 1 || channels > 64)) continue;
-    f.encoding = std::string(enc.substr(0, std::min<std::size_t>(s1, 32)));
+    f.encoding = printable(enc.substr(0, s1), 32);
     f.clock_rate = hz;
     f.channels = channels;
     break;
@@ -205,11 +215,11 @@ std::vector<SdpFormat> parse_sdp(std::string_view text, std::string_view origin)
       in_media = true;
       current = SdpFormat{};
       current.session_name = session_name;
-      current.origin = std::string(origin.substr(0, 256));
+      current.origin = printable(origin, 256);
       media = Level{};
       rtpmaps.clear();
       std::string_view m = v;
-      current.media = std::string(token(m).substr(0, 16));
+      current.media = printable(token(m), 16);
       std::string_view port = token(m);
       port = port.substr(0, port.find('/'));
       std::uint16_t p = 0;
@@ -218,7 +228,7 @@ std::vector<SdpFormat> parse_sdp(std::string_view text, std::string_view origin)
       int pt = -1;
       if (number(token(m), pt) && pt >= 0 && pt < 128) current.payload_type = pt;
     } else if (type == 's' && !in_media) {
-      session_name = std::string(trim(v).substr(0, 256));
+      session_name = printable(trim(v), 256);
     } else if (type == 'c') {
       parse_connection(v, in_media ? media : session);
     } else if (type == 'a') {

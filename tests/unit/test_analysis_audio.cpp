@@ -282,6 +282,26 @@ TEST(AnalysisSdp, HostileTextIsSkippedNotTrusted) {
   EXPECT_LE(parse_sdp(many, "t").size(), 64u);
 }
 
+TEST(AnalysisSdp, WireTextCannotBreakTheTerminalOrTheJson) {
+  // An ANSI escape in the session name, invalid UTF-8 in the encoding (fuzz_sap_sdp found that
+  // the JSON writer threw on it).
+  const std::string text = std::string("v=0\ns=\x1b[2Jevil\nc=IN IP4 239.69.1.1/32\n") +
+                           "m=audio 5004 RTP/AVP 97\na=rtpmap:97 L\xdd\xdd/48000/2\n";
+  StreamTrackerConfig c;
+  c.sdp = parse_sdp(text, "t");
+  ASSERT_EQ(c.sdp.size(), 1u);
+  EXPECT_EQ(c.sdp[0].session_name, "?[2Jevil");
+  StreamTracker t(c);
+  Rtp r;
+  t.add(view(frame_to(r, kGroup)), 1);
+  const TrackerSnapshot snap = t.snapshot();
+  ASSERT_TRUE(snap.streams[0].has_sdp);
+  std::string json;
+  EXPECT_NO_THROW(json = to_json(snap));
+  EXPECT_TRUE(nlohmann::json::accept(json));
+  EXPECT_EQ(format_stream_table(snap).find('\x1b'), std::string::npos);
+}
+
 Bytes sap_packet(const std::string& sdp, bool deletion = false, bool ipv6 = false,
                  std::uint8_t auth_words = 0, bool with_type = true, std::uint8_t extra_flags = 0) {
   Bytes b;
