@@ -231,6 +231,19 @@ int run_capture(CaptureOptions& o) {
     }
   }
 
+  std::optional<io::AudioExtractor> extractor;
+  if (!o.extract_audio_dir.empty()) {
+    io::AudioExtractConfig ec;
+    ec.dir = o.extract_audio_dir;
+    ec.format_by_pt = o.audio_format_by_pt;
+    ec.sdp = o.sdp_formats;
+    extractor.emplace(std::move(ec));
+    if (std::string e = extractor->check_output(); !e.empty()) {
+      fmt::print(stderr, "rtcap: {}\n", e);
+      return kExitSetup;
+    }
+  }
+
   // The consumer thread (this one) owns the stream tracker and the advisor.
   std::optional<StreamTracker> tracker;
   std::vector<int> linktypes;
@@ -304,10 +317,11 @@ int run_capture(CaptureOptions& o) {
       } else if (writer->finished()) {
         engine->request_stop();  // -G with -W: the last file is complete
       }
-    } else if (!writer && !o.streams) {
+    } else if (!writer && !o.streams && !extractor) {
       print_packets(batch, engine->interfaces());
     }
     if (tracker) tracker->add(batch, linktypes);
+    if (extractor) extractor->add(batch, linktypes);
   };
   auto next_status = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (!engine->done()) {
@@ -388,6 +402,7 @@ int run_capture(CaptureOptions& o) {
         !write_text_file(o.streams_json_path, to_json(snap), "--streams-json"))
       exit_code = kExitRuntime;
   }
+  if (extractor) fmt::print(stderr, "{}", io::format_extract_report(extractor->finish()));
   if (budget_ns > 0 && final_stats.latency_ns.count > 0) {
     const bool met = budget_met(final_stats.latency_ns, budget_ns);
     fmt::print(stderr, "latency budget {}: {} (p99 {})\n", o.latency_budget,
