@@ -16,6 +16,7 @@ OUT="$TMPD/wav"
 
 # ---- the capture: every stream, SAP included (the filter lets everything UDP through) ----
 "$RTCAP" --netns "$RX" -i "$RX" --streams --streams-json "$TMPD/streams.json" --extract-audio "$OUT" \
+  --streams-svg "$TMPD/streams.svg" \
   -s 0 udp >"$TMPD/table.txt" 2>"$TMPD/cap.err" &
 CAP=$!
 BG_PIDS="$BG_PIDS $CAP"
@@ -168,6 +169,85 @@ case $rc in
   3) skip_part "session names in the final stream table: the tracker drops them on a SAP deletion" ;;
   *) fail "streams JSON check failed" ;;
 esac
+
+# ---- the SVG: valid XML (xmllint), a panel per RTP stream, gap marks where loss was, drawn by a browser ----
+if have xmllint; then
+  xmllint --noout "$TMPD/streams.svg" || fail "--streams-svg is not well-formed XML"
+else
+  skip_part "xmllint not installed (libxml2-utils): SVG well-formedness not checked"
+fi
+python3 - "$TMPD/streams.svg" <<'PY' || fail "SVG content check failed"
+import sys, xml.etree.ElementTree as ET
+ns = '{http://www.w3.org/2000/svg}'
+root = ET.parse(sys.argv[1]).getroot()
+assert root.tag == ns + 'svg', root.tag
+panels = [g for g in root.iter(ns + 'g') if g.get('id', '').startswith('stream-')]
+assert len(panels) == 5, f'{len(panels)} stream panels, want 5 (4 extracted + 1 undescribed)'
+gaps = sum(1 for l in root.iter(ns + 'line') if l.get('class') == 'gap')
+assert gaps >= 3, f'{gaps} gap marks: the three lossy streams must show where loss fell'
+bars = sum(1 for r in root.iter(ns + 'rect') if r.get('class') == 'bar')
+assert bars >= 5, f'{bars} histogram bars'
+assert not [e for e in root.iter() if e.tag.endswith('image') or e.tag.endswith('script')], 'not self-contained'
+PY
+CHROME=""
+for c in chromium chromium-browser google-chrome; do have "$c" && CHROME=$c && break; done
+if [ -n "$CHROME" ]; then
+  timeout 60 "$CHROME" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=960,1300 \
+    --screenshot="$TMPD/streams.png" "file://$TMPD/streams.svg" >/dev/null 2>"$TMPD/chrome.err" ||
+    fail "headless $CHROME could not render the SVG: $(tail -3 "$TMPD/chrome.err")"
+  [ "$(stat -c %s "$TMPD/streams.png" 2>/dev/null || echo 0)" -gt 20000 ] || fail "the rendered SVG is (nearly) empty"
+  # Drawn, not blank: the screenshot has many colours (charts, bars, gap marks).
+  python3 - "$TMPD/streams.png" <<'PY' || fail "the rendered SVG looks blank"
+import sys, zlib, struct
+b = open(sys.argv[1], 'rb').read()
+assert b[:8] == b'\x89PNG\r\n\x1a\n'
+off, idat, w, h = 8, b'', 0, 0
+while off < len(b):
+    n, t = struct.unpack('>I4s', b[off:off + 8]); d = b[off + 8:off + 8 + n]
+    if t == b'IHDR': w, h, depth, ctype = struct.unpack('>IIBB', d[:10])
+    if t == b'IDAT': idat += d
+    off += 12 + n
+raw = zlib.decompress(idat)
+assert len(set(raw[i:i + 3] for i in range(0, len(raw) - 3, 97))) > 20, 'too few colours'
+PY
+else
+  skip_part "chromium not installed (apt-get install chromium): the SVG was not rendered in a browser"
+fi
+
+# ---- the live view: in place on a terminal (tmux), line by line when piped ----
+if have tmux; then
+  SESS="rtcap$$"
+  # The capture's stderr is the pane (a terminal); its stdout (the final table) goes nowhere.
+  tmux new-session -d -s "$SESS" -x 250 -y 60 "'$RTCAP' --netns '$RX' -i '$RX' --streams udp >/dev/null; sleep 30" ||
+    fail "tmux could not start"
+  "$RTCAP" gen --netns "$TX" --dst 198.18.0.2:5004 --secs 3.5 --ptime 1ms -q &
+  GEN=$!
+  sleep 2.6
+  tmux capture-pane -p -t "$SESS" >"$TMPD/pane1.txt"
+  sleep 1.2
+  tmux capture-pane -p -t "$SESS" >"$TMPD/pane2.txt"
+  wait "$GEN"
+  tmux kill-session -t "$SESS" 2>/dev/null
+  for f in pane1 pane2; do
+    [ "$(grep -c 'Source  *Destination  *SSRC' "$TMPD/$f.txt")" -eq 1 ] ||
+      fail "live view ($f): want one table in place, got: $(cat "$TMPD/$f.txt")"
+    [ "$(grep -c '^rtcap: .*pkts' "$TMPD/$f.txt")" -le 1 ] || fail "live view ($f): status lines pile up: $(cat "$TMPD/$f.txt")"
+  done
+  cmp -s "$TMPD/pane1.txt" "$TMPD/pane2.txt" && fail "live view did not change in 1.2 s"
+  grep -q "198.18.0.2:5004" "$TMPD/pane2.txt" || fail "live view shows no stream: $(cat "$TMPD/pane2.txt")"
+else
+  skip_part "tmux not installed: the in-place live view was not tested on a terminal"
+fi
+# Piped: no escape sequences, one status line a second, the table once at the end (on stdout).
+"$RTCAP" --netns "$RX" -i "$RX" --streams udp >"$TMPD/piped.out" 2>"$TMPD/piped.err" &
+P=$!
+BG_PIDS="$BG_PIDS $P"
+wait_listening "$TMPD/piped.err" "$P"
+"$RTCAP" gen --netns "$TX" --dst 198.18.0.2:5004 --secs 2.5 -q
+interrupt_and_reap "$P" 5
+grep -q $'\x1b' "$TMPD/piped.err" && fail "escape sequences in piped stderr"
+[ "$(grep -c '^rtcap: .*pkts' "$TMPD/piped.err")" -ge 2 ] || fail "piped: want a status line a second: $(cat "$TMPD/piped.err")"
+[ "$(grep -c 'Source  *Destination' "$TMPD/piped.out")" -eq 1 ] || fail "piped: the table once at the end"
 
 # ---- refusals ----
 rc=0; "$RTCAP" -r /dev/null --extract-audio /proc/nonexistent/x 2>"$TMPD/err" || rc=$?

@@ -24,6 +24,7 @@
 #include "rtcap/metrics.hpp"
 #include "rtcap/writer.hpp"
 #include "signals.hpp"
+#include "streams_view.hpp"
 
 namespace rtcap::tool {
 namespace {
@@ -231,6 +232,21 @@ int run_capture(CaptureOptions& o) {
     }
   }
 
+  // --streams-svg: the file is made now, so a bad path fails before the capture, not after it.
+  std::optional<StreamsSvg> svg;
+  std::ofstream svg_file;
+  if (!o.streams_svg_path.empty()) {
+    svg_file.open(o.streams_svg_path, std::ios::out | std::ios::trunc);
+    if (!svg_file) {
+      fmt::print(stderr, "rtcap: cannot write --streams-svg file '{}': check the directory\n", o.streams_svg_path);
+      return kExitSetup;
+    }
+    svg.emplace();
+  }
+  // The per-stream table redraws in place once a second on a terminal; piped or -q, it is
+  // printed once at the end only.
+  std::optional<LiveStreamView> live;
+  if (o.streams && !o.quiet && stderr_is_terminal()) live.emplace();
   std::optional<io::AudioExtractor> extractor;
   if (!o.extract_audio_dir.empty()) {
     io::AudioExtractConfig ec;
@@ -357,9 +373,19 @@ int run_capture(CaptureOptions& o) {
                                     snap->totals.streams_active, loss, a.dropped_by_capture_max,
                                     a.lost_before_capture_min);
         }
-        if (!o.quiet) fmt::print(stderr, "rtcap: {}{}\n", status_line(s, previous), stream_note);
-        for (const Advice& a : advisor.update(input))
-          if (!o.quiet) fmt::print(stderr, "rtcap: advice [{}] {}: {}\n", a.id, a.trigger, a.change);
+        for (const Advice& a : advisor.update(input)) {
+          const std::string line = fmt::format("rtcap: advice [{}] {}: {}\n", a.id, a.trigger, a.change);
+          if (live) live->note(stderr, line);
+          else if (!o.quiet) fmt::print(stderr, "{}", line);
+        }
+        if (snap && svg) svg->sample(*snap, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                 std::chrono::steady_clock::now().time_since_epoch())
+                                                 .count());
+        if (live && snap)
+          live->draw(stderr, fmt::format("rtcap: {}{}", status_line(s, previous), stream_note), *snap,
+                     stderr_terminal_columns());
+        else if (!o.quiet)
+          fmt::print(stderr, "rtcap: {}{}\n", status_line(s, previous), stream_note);
         if (metrics) {
           const std::vector<Advice> active = advisor.active();
           metrics->publish(s, snap ? &*snap : nullptr, &active);
@@ -401,6 +427,17 @@ int run_capture(CaptureOptions& o) {
     if (!o.streams_json_path.empty() &&
         !write_text_file(o.streams_json_path, to_json(snap), "--streams-json"))
       exit_code = kExitRuntime;
+    if (svg) {
+      svg->sample(snap, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count());
+      svg_file << svg->render(snap);
+      svg_file.close();
+      if (!svg_file) {
+        fmt::print(stderr, "rtcap: cannot write --streams-svg file '{}': check free space\n", o.streams_svg_path);
+        exit_code = kExitRuntime;
+      }
+    }
   }
   if (extractor) fmt::print(stderr, "{}", io::format_extract_report(extractor->finish()));
   if (budget_ns > 0 && final_stats.latency_ns.count > 0) {

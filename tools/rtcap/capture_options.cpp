@@ -101,6 +101,9 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   app.add_flag("--sap", o.sap,
                "Join the SAP groups (239.255.255.255, 224.2.127.254) on the -i interfaces and let "
                "SAP (udp port 9875) through the filter; announcements describe the streams");
+  app.add_option("--streams-svg", o.streams_svg_path,
+                 "Draw per RTP stream TS-DF and delay over time, the packet interval histogram "
+                 "and the gaps into this SVG file at the end (implies --streams)");
   app.add_option("--extract-audio", o.extract_audio_dir,
                  "Write every L16/L24 RTP stream to DIR as a bit-exact WAV (lost packets as "
                  "silence of their length, a .gaps.csv beside each); the format comes from SDP/SAP, "
@@ -163,6 +166,7 @@ std::string finish_capture_options(CaptureOptions& o) {
                                                                    : Delivery::kInline;
   if (!o.streams_json_path.empty()) o.streams = true;
   if (!o.sdp_paths.empty() || o.sap) o.streams = true;
+  if (!o.streams_svg_path.empty()) o.streams = true;
   if (std::string e = parse_clock_rates(o.clock_rate_specs, o.clock_rate_by_pt, o.default_clock_rate_hz);
       !e.empty())
     return e;
