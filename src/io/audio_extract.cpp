@@ -1,11 +1,9 @@
 #include "io/audio_extract.hpp"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fmt/format.h>
 
 #include "analysis/packet_parser.hpp"
@@ -197,17 +195,23 @@ AudioExtractor::~AudioExtractor() {
 }
 
 std::string AudioExtractor::check_output() const {
+  namespace fs = std::filesystem;
   if (config_.dir.empty()) return "--extract-audio needs a directory";
-  struct stat st {};
-  if (stat(config_.dir.c_str(), &st) != 0) {
-    if (mkdir(config_.dir.c_str(), 0755) != 0)
+  std::error_code ec;
+  if (!fs::exists(config_.dir, ec)) {
+    if (!fs::create_directory(config_.dir, ec))
       return fmt::format("--extract-audio: cannot create directory '{}': {}; create it or choose another",
-                         config_.dir, std::strerror(errno));
-  } else if (!S_ISDIR(st.st_mode)) {
+                         config_.dir, ec.message());
+  } else if (!fs::is_directory(config_.dir, ec)) {
     return fmt::format("--extract-audio: '{}' is not a directory", config_.dir);
   }
-  if (access(config_.dir.c_str(), W_OK) != 0)
+  // Writable: the only sure test is to write (permissions, ACLs, read-only mounts, quotas).
+  const std::string probe = config_.dir + "/.rtcap-write-probe";
+  std::FILE* f = std::fopen(probe.c_str(), "wb");
+  if (f == nullptr)
     return fmt::format("--extract-audio: directory '{}' is not writable: {}", config_.dir, std::strerror(errno));
+  std::fclose(f);
+  fs::remove(probe, ec);
   return {};
 }
 
