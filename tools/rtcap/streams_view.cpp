@@ -167,7 +167,7 @@ std::string StreamsSvg::render(const TrackerSnapshot& final_snapshot) const {
     // Packet interval time histogram (final).
     const auto& hist = s->timing.pit.histogram;
     o += fmt::format(R"(<rect x="640" y="{}" width="300" height="170" class="box"/>)", y + 22);
-    o += fmt::format(R"(<text x="644" y="{}" class="label">packet interval: min {:.1f} mean {:.1f} max {:.1f} us (ptime {:.1f})</text>)",
+    o += fmt::format(R"(<text x="644" y="{}" class="label">PIT min/mean/max {:.1f}/{:.1f}/{:.1f} us, ptime {:.1f}</text>)",
                      y + 34, s->timing.pit.min_us, s->timing.pit.mean_us, s->timing.pit.max_us, ptime_us);
     std::uint64_t cmax = 1;
     for (const PitBin& b : hist) cmax = std::max(cmax, b.count);
