@@ -66,12 +66,12 @@ assert_lab_gone() {
 }
 
 # start_capture FILE COUNT [filter...]: tcpdump in the rx namespace, -c COUNT, bounded by
-# a timeout; returns once tcpdump listens. Sets CAPTURE_PID.
+# a timeout; returns once tcpdump listens. Sets CAPTURE_PID. CAPTURE_SNAPLEN (default 256) for bigger packets.
 start_capture() {
   local file=$1 count=$2; shift 2
   local err="$file.stderr"
   CAPTURE_ERR=$err
-  timeout 20 ip netns exec "${LAB}-rx" tcpdump -i "${LAB}-rx" -nn -s 256 -B 16384 -c "$count" \
+  timeout 20 ip netns exec "${LAB}-rx" tcpdump -i "${LAB}-rx" -nn -s "${CAPTURE_SNAPLEN:-256}" -B 16384 -c "$count" \
     -w "$file" "$@" 2>"$err" &
   CAPTURE_PID=$!
   BG_PIDS="$BG_PIDS $CAPTURE_PID"

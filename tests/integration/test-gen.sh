@@ -142,6 +142,88 @@ grep -q "interrupted" "$TMPD/int.err" || fail "no interrupted report line: $(cat
 grep -q '"interrupted": true' "$TMPD/int.json" || fail "JSON report does not say interrupted"
 log "SIGINT ok"
 
+
+# ---- 7. Multicast through the lab: a group per stream, as AES67 senders do ----
+N=300
+start_capture "$TMPD/mc.pcap" "$N" "udp and dst net 239.69.1.0/24"
+"$RTCAP" gen --netns "$TX" --streams 3 --dst 239.69.1.1:5004 --allow-multicast --group-per-stream \
+  --count "$N" --ptime 125us --json "$TMPD/mc.json" -q || fail "gen (multicast groups) exit $?"
+wait_capture
+for g in 1 2 3; do
+  expect_eq "packets to 239.69.1.$g:5004" \
+    "$(tcpdump -nn -r "$TMPD/mc.pcap" "dst host 239.69.1.$g and dst port 5004" 2>/dev/null | wc -l)" 100
+done
+grep -q '"dst": "239.69.1.3"' "$TMPD/mc.json" || fail "gen report does not name group 239.69.1.3"
+log "multicast groups ok"
+
+# ---- 8. SAP: one announcement per stream per period, an AES67-style SDP, deletions at the end ----
+CAPTURE_SNAPLEN=0 start_capture "$TMPD/sap.pcap" 8 "udp and dst host 239.255.255.255 and dst port 9875"
+"$RTCAP" gen --netns "$TX" --streams 2 --dst 239.69.1.1:5004 --allow-multicast --group-per-stream \
+  --sap --sap-interval 0.5 --session-name "Stage box" --secs 1.2 --json "$TMPD/sap.json" -q || fail "gen --sap exit $?"
+wait_capture
+# 2 streams x (announce at 0, 0.5, 1.0 s) + 2 deletions = 8.
+expect_eq "SAP packets" "$(count_packets "$TMPD/sap.pcap")" 8
+expect_eq "report sap_sent" "$(json_field "$TMPD/sap.json" sap_sent)" 8
+if [ "$TSHARK" = 1 ]; then
+  tshark -r "$TMPD/sap.pcap" -T fields -E separator=";" -e sap.flags.t -e sdp.session_name -e sdp.connection_info \
+    -e sdp.media -e sdp.media_attr >"$TMPD/sap.tshark" 2>/dev/null || fail "tshark could not read the SAP capture"
+  expect_eq "SAP deletions (T bit)" "$(cut -d";" -f1 "$TMPD/sap.tshark" | grep -c '^1')" 2
+  grep -q "Stage box 2;IN IP4 239.69.1.2/1;audio 5004 RTP/AVP 97" "$TMPD/sap.tshark" ||
+    fail "SDP of stream 2 as Wireshark reads it: $(head -2 "$TMPD/sap.tshark")"
+  for a in "rtpmap:97 L24/48000/2" "ptime:1" "ts-refclk:local" "mediaclk:direct=0" \
+    "source-filter: incl IN IP4 239.69.1.2 198.18.0.1"; do
+    grep -q "$a" "$TMPD/sap.tshark" || fail "SDP attribute a=$a missing: $(head -1 "$TMPD/sap.tshark")"
+  done
+fi
+log "SAP ok"
+
+# ---- 9. Static payload types at their RFC 3551 clocks; the tone, exact, in G.711 and L24 ----
+CAPTURE_SNAPLEN=0 start_capture "$TMPD/pcmu.pcap" 10 $FILTER
+"$RTCAP" gen --netns "$TX" --payload-type 0 --ptime 20ms --count 10 --tone 440 --seq-start 0 -q ||
+  fail "gen --payload-type 0 exit $?"
+wait_capture
+if [ "$TSHARK" = 1 ]; then
+  tshark -r "$TMPD/pcmu.pcap" -d udp.port==5004,rtp -T fields -E separator=, -e rtp.p_type -e rtp.timestamp \
+    -e rtp.payload >"$TMPD/pcmu.tshark" 2>/dev/null
+  expect_eq "PCMU payload type" "$(cut -d, -f1 "$TMPD/pcmu.tshark" | sort -u)" 0
+  # 20 ms at 8,000 Hz: 160 one-byte samples, and the timestamp steps by 160.
+  expect_eq "PCMU payload bytes" "$(cut -d, -f3 "$TMPD/pcmu.tshark" | tr -d ':' | awk '{print length($0)/2}' | sort -u)" 160
+  expect_eq "PCMU timestamp step" "$(cut -d, -f2 "$TMPD/pcmu.tshark" | awk 'NR>1{print $1-p} {p=$1}' | sort -u)" 160
+  # The same tone computed here, encoded by Python's audioop (an independent G.711 encoder).
+  python3 - "$TMPD/pcmu.tshark" <<'PY' || fail "PCMU tone differs from the formula"
+import audioop, math, struct, sys
+rows = [l.strip().split(',') for l in open(sys.argv[1])]
+for i, (_, _, hexp) in enumerate(rows):
+    got = bytes.fromhex(hexp.replace(':', ''))
+    lin = b''.join(struct.pack('<h', math.floor(32767 / 2.0 * math.sin(2.0 * math.pi * ((440 * (i * 160 + j)) % 8000) / 8000) + 0.5))
+                   for j in range(160))
+    want = audioop.lin2ulaw(lin, 2)
+    if got != want:
+        sys.exit(f"packet {i}: first difference at byte {next(k for k in range(160) if got[k] != want[k])}")
+PY
+else
+  skip_part "tshark not installed: PCMU payload type and tone not decoded"
+fi
+start_capture "$TMPD/l16.pcap" 5 $FILTER
+"$RTCAP" gen --netns "$TX" --payload-type 10 --ptime 48samples --count 5 --seq-start 0 -q ||
+  fail "gen --payload-type 10 exit $?"
+wait_capture
+# L16 stereo at 44.1 kHz, 48 samples (1.088 ms, AES67's 44.1 kHz packet): 48 x 2 x 2 + 28 bytes.
+expect_eq "L16 44.1 kHz UDP length" "$(tcpdump -nn -r "$TMPD/l16.pcap" 2>/dev/null | grep -o 'length [0-9]*' | sort -u)" "length 220"
+if [ "$TSHARK" = 1 ]; then
+  expect_eq "L16 payload type and timestamp step" "$(tshark -r "$TMPD/l16.pcap" -d udp.port==5004,rtp -T fields \
+    -e rtp.p_type -e rtp.timestamp 2>/dev/null | awk 'NR>1{print $1, $2-p} {p=$2}' | sort -u)" "10 48"
+fi
+log "static payload types ok"
+
+# ---- 10. Sends that fail are a failure: one line, exit 1 ----
+refuse "no route (sends fail)" --netns "$TX" --streams 2 --dst 198.19.5.5:5004 --count 4
+grep -q "sent nothing" "$TMPD/err" || fail "failed sends: $(cat "$TMPD/err")"
+refuse "multicast outside a lab namespace" --count 1 --dst 239.69.1.1:5004 --allow-multicast
+refuse "44.1 kHz at 1 ms" --netns "$TX" --count 1 --payload-type 10
+grep -q "multiple of 10ms (441 samples)" "$TMPD/err" || fail "44.1 kHz ptime advice: $(cat "$TMPD/err")"
+log "failed sends ok"
+
 "$RTCAP" lab down --name "$LAB" >/dev/null || fail "lab down failed"
 assert_lab_gone
 log "PASS${SKIPPED_PARTS:+ (skipped parts: $SKIPPED_PARTS)}"

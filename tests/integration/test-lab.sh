@@ -17,6 +17,10 @@ ip -n "${LAB}-tx" -br link show dev "${LAB}-tx" | grep -q "UP" || fail "${LAB}-t
 ip -n "${LAB}-rx" -br link show dev lo | grep -q "UNKNOWN\|UP" || fail "lo not up in ${LAB}-rx"
 ip -n "${LAB}-tx" neigh show dev "${LAB}-tx" | grep -q "198.18.0.2 .*PERMANENT" || fail "no permanent neighbour 198.18.0.2 in ${LAB}-tx"
 ip -n "${LAB}-rx" neigh show dev "${LAB}-rx" | grep -q "198.18.0.1 .*PERMANENT" || fail "no permanent neighbour 198.18.0.1 in ${LAB}-rx"
+# Multicast routed across the pair, inside the lab only.
+ip -n "${LAB}-tx" route show 224.0.0.0/4 | grep -q "dev ${LAB}-tx" || fail "no multicast route to ${LAB}-tx in ${LAB}-tx"
+ip -n "${LAB}-rx" route show 224.0.0.0/4 | grep -q "dev ${LAB}-rx" || fail "no multicast route to ${LAB}-rx in ${LAB}-rx"
+if ip route show 224.0.0.0/4 | grep -q "${LAB}-"; then fail "multicast route to the lab in the host namespace"; fi
 if ip -n "${LAB}-tx" -6 addr show dev "${LAB}-tx" | grep -q inet6; then fail "IPv6 address on ${LAB}-tx (IPv6 must be off)"; fi
 if ip -n "${LAB}-rx" -6 addr show dev "${LAB}-rx" | grep -q inet6; then fail "IPv6 address on ${LAB}-rx (IPv6 must be off)"; fi
 # Only 198.18.0.0/15 addresses anywhere in the lab.

@@ -294,6 +294,145 @@ TEST(GenReportFormat, JsonAndTruth) {
   EXPECT_EQ(ev[1]["kind"], "reorder");
 }
 
+TEST(GenMaths, PtimeAdviceFollowsTheRate) {
+  // 44.1 kHz: whole samples in whole ns only at multiples of 10 ms (441 samples).
+  auto bad = rt::samples_per_packet(44100, 1'000'000);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().find("44.1 samples"), std::string::npos) << bad.error();
+  EXPECT_NE(bad.error().find("multiple of 10ms (441 samples)"), std::string::npos) << bad.error();
+  EXPECT_NE(bad.error().find("20ms"), std::string::npos) << bad.error();
+  EXPECT_EQ(bad.error().find("125us"), std::string::npos) << "125us is not whole at 44.1 kHz: " << bad.error();
+  EXPECT_EQ(rt::samples_per_packet(44100, 20'000'000).value(), 882u);  // RFC 3551's 20 ms default
+  auto bad48 = rt::samples_per_packet(48000, 100'000);
+  ASSERT_FALSE(bad48.has_value());
+  EXPECT_NE(bad48.error().find("multiple of 62.5us (3 samples)"), std::string::npos) << bad48.error();
+  EXPECT_NE(bad48.error().find("125us"), std::string::npos) << bad48.error();
+}
+
+TEST(GenFormat, StaticAndDynamicPayloadTypes) {
+  rt::GenConfig cfg;
+  auto f = rt::payload_format(cfg).value();
+  EXPECT_EQ(f.payload_type, 97);
+  EXPECT_EQ(f.bytes_per_sample, 3);
+  cfg.bits = 16;
+  EXPECT_EQ(rt::payload_format(cfg).value().payload_type, 96);
+  cfg.payload_type = 100;
+  EXPECT_EQ(rt::payload_format(cfg).value().payload_type, 100);
+  // PCMU at RFC 3551's format: 8 kHz, mono, a byte per sample.
+  cfg.payload_type = 0;
+  EXPECT_FALSE(rt::payload_format(cfg).has_value());  // 48 kHz stereo is not PCMU
+  cfg.sample_rate_hz = 8000;
+  cfg.channels = 1;
+  cfg.bits = 8;
+  f = rt::payload_format(cfg).value();
+  EXPECT_EQ(f.payload_type, 0);
+  EXPECT_STREQ(f.name, "PCMU");
+  cfg.ptime_ns = 20'000'000;
+  EXPECT_TRUE(rt::validate_config(cfg).has_value());
+  EXPECT_EQ(rt::audio_payload_bytes(8000, 20'000'000, 1, 8).value(), 160u);  // 20 ms of G.711
+  cfg.payload_type = 8;
+  EXPECT_STREQ(rt::payload_format(cfg).value().name, "PCMA");
+  cfg.payload_type = 10;
+  EXPECT_FALSE(rt::payload_format(cfg).has_value());
+  cfg.sample_rate_hz = 44100;
+  cfg.channels = 2;
+  cfg.bits = 16;
+  EXPECT_EQ(rt::payload_format(cfg).value().payload_type, 10);
+  cfg.payload_type = 11;
+  EXPECT_FALSE(rt::payload_format(cfg).has_value());  // 11 is mono
+  cfg.payload_type = 3;  // GSM: not something gen can produce
+  EXPECT_FALSE(rt::payload_format(cfg).has_value());
+}
+
+TEST(GenFormat, GroupPerStream) {
+  rt::GenConfig cfg;
+  cfg.streams = 3;
+  cfg.dst_addr = "239.69.1.254";
+  cfg.allow_multicast = true;
+  cfg.group_per_stream = true;
+  EXPECT_TRUE(rt::validate_config(cfg).has_value());
+  EXPECT_EQ(rt::stream_destination(cfg, 0), (std::pair<std::string, std::uint16_t>{"239.69.1.254", 5004}));
+  EXPECT_EQ(rt::stream_destination(cfg, 2), (std::pair<std::string, std::uint16_t>{"239.69.2.0", 5004}));
+  cfg.dst_addr = "239.255.255.255";
+  EXPECT_FALSE(rt::validate_config(cfg).has_value());  // would leave 239/8
+  cfg.dst_addr = "198.18.0.2";
+  EXPECT_FALSE(rt::validate_config(cfg).has_value());  // groups need a multicast --dst
+  cfg.group_per_stream = false;
+  EXPECT_EQ(rt::stream_destination(cfg, 2), (std::pair<std::string, std::uint16_t>{"198.18.0.2", 5008}));
+}
+
+TEST(GenTone, DeterministicPerChannelAndInRange) {
+  // Channel 0 at 1 kHz, 48 kHz: sample 12 is a quarter turn, the peak (half of full scale).
+  EXPECT_EQ(rt::tone_sample(1000, 0, 0, 48000, 24), 0);
+  EXPECT_EQ(rt::tone_sample(1000, 0, 12, 48000, 24), 4194304);  // floor(8388607 / 2 + 0.5)
+  EXPECT_EQ(rt::tone_sample(1000, 0, 36, 48000, 24), -4194303);
+  EXPECT_EQ(rt::tone_sample(1000, 1, 6, 48000, 24), 4194304);  // channel 1 is twice the frequency
+  EXPECT_EQ(rt::tone_sample(1000, 0, 12, 48000, 16), 16384);   // floor(32767 / 2 + 0.5)
+  // The phase is reduced exactly: an hour in, the same value as at the start of the period.
+  EXPECT_EQ(rt::tone_sample(997, 3, 48000ull * 3600 + 5, 48000, 24), rt::tone_sample(997, 3, 5, 48000, 24));
+  rt::GenConfig cfg;
+  cfg.tone_hz = 13000;  // channel 2 at 26 kHz > 24 kHz
+  EXPECT_FALSE(rt::validate_config(cfg).has_value());
+  cfg.tone_hz = 11000;
+  EXPECT_TRUE(rt::validate_config(cfg).has_value());
+  cfg.raw_payload_bytes = 32;
+  EXPECT_FALSE(rt::validate_config(cfg).has_value());  // no audio to put a tone in
+}
+
+TEST(GenTone, G711Encoders) {
+  // ITU-T G.711 code words (u-law is bit-inverted, A-law has its even bits toggled).
+  EXPECT_EQ(rt::linear_to_ulaw(0), 0xFF);
+  EXPECT_EQ(rt::linear_to_ulaw(-1), 0x7F);
+  EXPECT_EQ(rt::linear_to_ulaw(32767), 0x80);
+  EXPECT_EQ(rt::linear_to_ulaw(-32768), 0x00);
+  EXPECT_EQ(rt::linear_to_ulaw(1000), 0xCE);
+  EXPECT_EQ(rt::linear_to_alaw(0), 0xD5);
+  EXPECT_EQ(rt::linear_to_alaw(-8), 0x55);
+  EXPECT_EQ(rt::linear_to_alaw(32767), 0xAA);
+  EXPECT_EQ(rt::linear_to_alaw(-32768), 0x2A);
+  EXPECT_EQ(rt::linear_to_alaw(1000), 0xFA);
+}
+
+TEST(GenSap, SdpAndPacket) {
+  rt::GenConfig cfg;
+  cfg.streams = 2;
+  cfg.dst_addr = "239.69.1.1";
+  cfg.allow_multicast = true;
+  cfg.group_per_stream = true;
+  cfg.ptime_ns = 125'000;
+  cfg.session_name = "Desk";
+  const auto f = rt::payload_format(cfg).value();
+  const std::string sdp = rt::stream_sdp(cfg, f, 1, 0x1234, "198.18.0.1");
+  for (const char* line : {"v=0\r\n", "o=- 4660 1 IN IP4 198.18.0.1\r\n", "s=Desk 2\r\n",
+                           "c=IN IP4 239.69.1.2/1\r\n", "t=0 0\r\n", "m=audio 5004 RTP/AVP 97\r\n",
+                           "a=rtpmap:97 L24/48000/2\r\n", "a=ptime:0.125\r\n", "a=ts-refclk:local\r\n",
+                           "a=mediaclk:direct=0\r\n", "a=source-filter: incl IN IP4 239.69.1.2 198.18.0.1\r\n"})
+    EXPECT_NE(sdp.find(line), std::string::npos) << line << " missing from\n" << sdp;
+  EXPECT_EQ(sdp.rfind("v=0", 0), 0u);  // RFC 8866: v= first
+  EXPECT_LT(sdp.find("m=audio"), sdp.find("a=rtpmap"));
+  // Unicast: no group TTL, no source filter.
+  cfg.group_per_stream = false;
+  cfg.dst_addr = "198.18.0.2";
+  cfg.streams = 1;
+  const std::string uni = rt::stream_sdp(cfg, f, 0, 1, "198.18.0.1");
+  EXPECT_NE(uni.find("c=IN IP4 198.18.0.2\r\n"), std::string::npos);
+  EXPECT_NE(uni.find("s=Desk\r\n"), std::string::npos);
+  EXPECT_EQ(uni.find("source-filter"), std::string::npos);
+
+  const auto p = rt::sap_packet(false, 0xABCD, 0xC6120001, "v=0\r\n");
+  ASSERT_EQ(p.size(), 8u + 16u + 5u);
+  EXPECT_EQ(p[0], 0x20);  // V=1, IPv4, announcement
+  EXPECT_EQ(p[1], 0);     // no authentication
+  EXPECT_EQ(p[2], 0xAB);
+  EXPECT_EQ(p[3], 0xCD);
+  EXPECT_EQ(p[4], 198);
+  EXPECT_EQ(p[7], 1);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(&p[8])), "application/sdp");
+  EXPECT_EQ(p[8 + 15], 0);
+  EXPECT_EQ(p[24], 'v');
+  EXPECT_EQ(rt::sap_packet(true, 1, 0, "")[0], 0x24);  // the deletion bit
+}
+
 TEST(Lab, NamesAndValidation) {
   const auto lab = rt::lab_names("rt123");
   EXPECT_EQ(lab.tx_ns, "rt123-tx");

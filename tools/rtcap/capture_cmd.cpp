@@ -24,6 +24,7 @@
 #include "rtcap/metrics.hpp"
 #include "rtcap/writer.hpp"
 #include "signals.hpp"
+#include "streams_view.hpp"
 
 namespace rtcap::tool {
 namespace {
@@ -231,6 +232,34 @@ int run_capture(CaptureOptions& o) {
     }
   }
 
+  // --streams-svg: the file is made now, so a bad path fails before the capture, not after it.
+  std::optional<StreamsSvg> svg;
+  std::ofstream svg_file;
+  if (!o.streams_svg_path.empty()) {
+    svg_file.open(o.streams_svg_path, std::ios::out | std::ios::trunc);
+    if (!svg_file) {
+      fmt::print(stderr, "rtcap: cannot write --streams-svg file '{}': check the directory\n", o.streams_svg_path);
+      return kExitSetup;
+    }
+    svg.emplace();
+  }
+  // The per-stream table redraws in place once a second on a terminal; piped or -q, it is
+  // printed once at the end only.
+  std::optional<LiveStreamView> live;
+  if (o.streams && !o.quiet && stderr_is_terminal()) live.emplace();
+  std::optional<io::AudioExtractor> extractor;
+  if (!o.extract_audio_dir.empty()) {
+    io::AudioExtractConfig ec;
+    ec.dir = o.extract_audio_dir;
+    ec.format_by_pt = o.audio_format_by_pt;
+    ec.sdp = o.sdp_formats;
+    extractor.emplace(std::move(ec));
+    if (std::string e = extractor->check_output(); !e.empty()) {
+      fmt::print(stderr, "rtcap: {}\n", e);
+      return kExitSetup;
+    }
+  }
+
   // The consumer thread (this one) owns the stream tracker and the advisor.
   std::optional<StreamTracker> tracker;
   std::vector<int> linktypes;
@@ -304,10 +333,11 @@ int run_capture(CaptureOptions& o) {
       } else if (writer->finished()) {
         engine->request_stop();  // -G with -W: the last file is complete
       }
-    } else if (!writer && !o.streams) {
+    } else if (!writer && !o.streams && !extractor) {
       print_packets(batch, engine->interfaces());
     }
     if (tracker) tracker->add(batch, linktypes);
+    if (extractor) extractor->add(batch, linktypes);
   };
   auto next_status = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (!engine->done()) {
@@ -343,9 +373,19 @@ int run_capture(CaptureOptions& o) {
                                     snap->totals.streams_active, loss, a.dropped_by_capture_max,
                                     a.lost_before_capture_min);
         }
-        if (!o.quiet) fmt::print(stderr, "rtcap: {}{}\n", status_line(s, previous), stream_note);
-        for (const Advice& a : advisor.update(input))
-          if (!o.quiet) fmt::print(stderr, "rtcap: advice [{}] {}: {}\n", a.id, a.trigger, a.change);
+        for (const Advice& a : advisor.update(input)) {
+          const std::string line = fmt::format("rtcap: advice [{}] {}: {}\n", a.id, a.trigger, a.change);
+          if (live) live->note(stderr, line);
+          else if (!o.quiet) fmt::print(stderr, "{}", line);
+        }
+        if (snap && svg) svg->sample(*snap, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                 std::chrono::steady_clock::now().time_since_epoch())
+                                                 .count());
+        if (live && snap)
+          live->draw(stderr, fmt::format("rtcap: {}{}", status_line(s, previous), stream_note), *snap,
+                     stderr_terminal_columns());
+        else if (!o.quiet)
+          fmt::print(stderr, "rtcap: {}{}\n", status_line(s, previous), stream_note);
         if (metrics) {
           const std::vector<Advice> active = advisor.active();
           metrics->publish(s, snap ? &*snap : nullptr, &active);
@@ -387,7 +427,19 @@ int run_capture(CaptureOptions& o) {
     if (!o.streams_json_path.empty() &&
         !write_text_file(o.streams_json_path, to_json(snap), "--streams-json"))
       exit_code = kExitRuntime;
+    if (svg) {
+      svg->sample(snap, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count());
+      svg_file << svg->render(snap);
+      svg_file.close();
+      if (!svg_file) {
+        fmt::print(stderr, "rtcap: cannot write --streams-svg file '{}': check free space\n", o.streams_svg_path);
+        exit_code = kExitRuntime;
+      }
+    }
   }
+  if (extractor) fmt::print(stderr, "{}", io::format_extract_report(extractor->finish()));
   if (budget_ns > 0 && final_stats.latency_ns.count > 0) {
     const bool met = budget_met(final_stats.latency_ns, budget_ns);
     fmt::print(stderr, "latency budget {}: {} (p99 {})\n", o.latency_budget,

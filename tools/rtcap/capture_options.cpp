@@ -101,6 +101,17 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   app.add_flag("--sap", o.sap,
                "Join the SAP groups (239.255.255.255, 224.2.127.254) on the -i interfaces and let "
                "SAP (udp port 9875) through the filter; announcements describe the streams");
+  app.add_option("--streams-svg", o.streams_svg_path,
+                 "Draw per RTP stream TS-DF and delay over time, the packet interval histogram "
+                 "and the gaps into this SVG file at the end (implies --streams)");
+  app.add_option("--extract-audio", o.extract_audio_dir,
+                 "Write every L16/L24 RTP stream to DIR as a bit-exact WAV (lost packets as "
+                 "silence of their length, a .gaps.csv beside each); the format comes from SDP/SAP, "
+                 "RFC 3551 (PT 10, 11) or --audio-format");
+  app.add_option("--audio-format", o.audio_format_specs,
+                 "Format of a dynamic payload type no SDP describes, PT=ENC/RATE/CH, e.g. "
+                 "97=L24/48000/2 (repeatable; for --extract-audio)")
+      ->allow_extra_args(false);
   app.add_option("--advice-json", o.advice_json_path,
                  "Write the tuning advice that fired to this file as JSON");
   app.add_option("--latency-budget", o.latency_budget,
@@ -155,6 +166,7 @@ std::string finish_capture_options(CaptureOptions& o) {
                                                                    : Delivery::kInline;
   if (!o.streams_json_path.empty()) o.streams = true;
   if (!o.sdp_paths.empty() || o.sap) o.streams = true;
+  if (!o.streams_svg_path.empty()) o.streams = true;
   if (std::string e = parse_clock_rates(o.clock_rate_specs, o.clock_rate_by_pt, o.default_clock_rate_hz);
       !e.empty())
     return e;
@@ -172,6 +184,22 @@ std::string finish_capture_options(CaptureOptions& o) {
       return fmt::format("--sdp: '{}' has no media description (m= line): not an SDP", path);
     for (auto& f2 : formats) o.sdp_formats.push_back(std::move(f2));
   }
+  for (const std::string& spec : o.audio_format_specs) {
+    const auto eq = spec.find('=');
+    int pt = -1;
+    if (eq != std::string::npos) {
+      const auto r = std::from_chars(spec.data(), spec.data() + eq, pt);
+      if (r.ec != std::errc{} || r.ptr != spec.data() + eq) pt = -1;
+    }
+    if (pt < 0 || pt > 127)
+      return fmt::format("--audio-format '{}' must be PT=ENC/RATE/CH with PT 0..127, e.g. 97=L24/48000/2", spec);
+    io::PcmFormat f;
+    if (std::string e = io::parse_pcm_format(spec.substr(eq + 1), f); !e.empty())
+      return fmt::format("--audio-format: {}", e);
+    o.audio_format_by_pt[pt] = f;
+  }
+  if (!o.audio_format_specs.empty() && o.extract_audio_dir.empty())
+    return "--audio-format is for --extract-audio: add --extract-audio DIR";
   if (o.sap && c.interfaces.empty())
     return "--sap joins the SAP groups on a live interface (-i); a file (-r) is searched for SAP "
            "announcements anyway";

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "io/audio_extract.hpp"
 #include "rotation.hpp"
 #include "rtcap/config.hpp"
 #include "rtcap/sdp.hpp"
@@ -45,6 +46,10 @@ struct CaptureOptions {
   std::vector<std::string> sdp_paths;           // --sdp FILE (repeatable)
   std::vector<SdpFormat> sdp_formats;           // parsed from them by finish_capture_options
   bool sap = false;                             // --sap: join SAP groups, let SAP through the filter
+  std::string streams_svg_path;                 // --streams-svg FILE: charts per stream
+  std::string extract_audio_dir;                // --extract-audio DIR: a WAV per L16/L24 stream
+  std::vector<std::string> audio_format_specs;  // --audio-format PT=ENC/RATE/CH (repeatable)
+  std::map<int, io::PcmFormat> audio_format_by_pt;  // parsed from them
   std::string advice_json_path;           // --advice-json
   std::string latency_budget;             // --latency-budget 250us
   double expected_pps = 100000;           // --expected-pps, for the budget planner

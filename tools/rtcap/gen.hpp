@@ -9,7 +9,10 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "rtp_format.hpp"
 
 namespace CLI {
 class App;
@@ -20,9 +23,20 @@ namespace rtcap::tool {
 struct GenConfig {
   int streams = 1;
   std::int64_t ptime_ns = 1'000'000;  // packet time; 1ms, 250us, 125us
+  // --ptime NNsamples: the packet in samples instead (48 at 44.1 kHz is 1.088435 ms, no whole
+  // number of ns); then the schedule runs at samples / rate exactly and ptime_ns is unused.
+  std::uint32_t ptime_samples = 0;
   int channels = 2;
   int sample_rate_hz = 48000;
-  int bits = 24;                          // 24: L24 (PT 97), 16: L16 (PT 96)
+  int bits = 24;                          // 24: L24 (PT 97), 16: L16 (PT 96), 8: G.711 (PT 0, 8)
+  // -1: dynamic, 97 for L24 and 96 for L16. Static RFC 3551 types: 0 PCMU and 8 PCMA (8,000 Hz,
+  // mono, 8-bit), 10 L16 stereo and 11 L16 mono (44,100 Hz); dynamic 96..127 take --bits.
+  int payload_type = -1;
+  bool group_per_stream = false;          // stream k goes to group + k, all on the same port
+  int tone_hz = 0;                        // --tone: channel c carries tone_hz x (c + 1); 0: no tone
+  bool sap = false;                       // announce each stream with SAP (RFC 2974) + SDP
+  double sap_interval_s = 30;             // announcement period (AES67 devices: ~30 s)
+  std::string session_name = "rtcap gen";  // SDP s=, "<name> <k+1>" with several streams
   std::optional<std::size_t> raw_payload_bytes;  // --payload: plain UDP, no RTP
   std::optional<double> rate_pps;         // total over all streams; 0 = as fast as possible
   int burst = 1;                          // packets back to back per tick
@@ -54,6 +68,7 @@ struct TruthEvent {
 
 struct StreamReport {
   std::uint32_t ssrc = 0;
+  std::string dst_addr;
   std::uint16_t dst_port = 0;
   std::uint16_t first_seq = 0;
   std::uint64_t produced = 0;  // packets the schedule made for this stream
@@ -83,6 +98,9 @@ struct GenReport {
   std::uint64_t pacing_p50_ns = 0;   // actual send - scheduled, per packet
   std::uint64_t pacing_p99_ns = 0;
   std::uint64_t pacing_max_ns = 0;
+  std::uint8_t payload_type = 0;
+  std::uint64_t sap_sent = 0;       // announcements and deletions sent
+  std::uint64_t sap_errors = 0;     // announcements that could not be sent
   bool interrupted = false;  // stopped by signal / stop flag
   std::vector<StreamReport> streams;
   std::vector<TruthEvent> events;  // in the order they happened
@@ -95,6 +113,9 @@ std::expected<std::int64_t, std::string> parse_ptime(const std::string& text);
 
 // Samples per packet = sample_rate * ptime, which must be a whole number.
 std::expected<std::uint32_t, std::string> samples_per_packet(int sample_rate_hz, std::int64_t ptime_ns);
+
+// Samples per packet of this configuration: ptime_samples, or samples_per_packet(rate, ptime_ns).
+std::expected<std::uint32_t, std::string> packet_samples(const GenConfig& cfg);
 
 // sample_rate * ptime * channels * bits / 8.
 std::expected<std::size_t, std::string> audio_payload_bytes(int sample_rate_hz, std::int64_t ptime_ns,
@@ -134,6 +155,41 @@ class FateSelector {
   std::uint64_t hold_threshold_;
   bool previous_held_ = false;
 };
+
+// What goes in the RTP payload, from --payload-type and --bits.
+enum class GenEncoding : std::uint8_t { kL24, kL16, kPcmu, kPcma };
+struct PayloadFormat {
+  std::uint8_t payload_type = rtp::kPayloadTypeL24;
+  GenEncoding encoding = GenEncoding::kL24;
+  int bytes_per_sample = 3;
+  const char* name = "L24";  // the SDP encoding name (a=rtpmap)
+};
+std::expected<PayloadFormat, std::string> payload_format(const GenConfig& cfg);
+
+// Stream k's destination address and port (group + k with group_per_stream, else port + 2k).
+std::pair<std::string, std::uint16_t> stream_destination(const GenConfig& cfg, std::uint32_t stream);
+
+// The --tone signal, deterministic from the per-stream sample index n (0 = the stream's first
+// sample): channel c (0-based) carries f = tone_hz x (c + 1),
+//   v = floor(A x sin(2 pi x ((f x n) mod rate) / rate) + 0.5), A = (2^(bits-1) - 1) / 2 (-6 dBFS).
+// The phase is reduced in integers first, so the value is the same however long the run; a test
+// recomputes it with the same double operations (Python's math.sin is the same libm sin).
+// G.711 types take the 16-bit value and encode it (linear_to_ulaw / linear_to_alaw).
+std::int32_t tone_sample(int tone_hz, int channel, std::uint64_t n, int sample_rate_hz, int bits);
+// ITU-T G.711 encoders (segment search; u-law with the 0x84 bias, A-law with the 0x55 toggle).
+std::uint8_t linear_to_ulaw(std::int16_t pcm);
+std::uint8_t linear_to_alaw(std::int16_t pcm);
+
+// The AES67-style SDP (RFC 8866) announcing stream k, lines ending in CRLF. `origin` is the
+// sender's IPv4 address, `first_timestamp_offset` the mediaclk:direct offset.
+std::string stream_sdp(const GenConfig& cfg, const PayloadFormat& fmt, std::uint32_t stream, std::uint32_t ssrc,
+                       const std::string& origin);
+// One SAP packet (RFC 2974 section 3): version 1, IPv4 origin, no authentication, not encrypted
+// or compressed, payload type "application/sdp", then the SDP. `deletion` sets the T bit.
+std::vector<std::uint8_t> sap_packet(bool deletion, std::uint16_t msg_id_hash, std::uint32_t origin_host_order,
+                                     const std::string& sdp);
+inline constexpr const char* kSapGroup = "239.255.255.255";  // AES67's administratively scoped SAP group
+inline constexpr std::uint16_t kSapPort = 9875;              // RFC 2974 section 3
 
 // Checks destination, ranges and bounds; fills derived values. Error = one actionable line.
 std::expected<void, std::string> validate_config(const GenConfig& cfg);

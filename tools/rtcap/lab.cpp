@@ -22,6 +22,7 @@ namespace rtcap::tool {
 namespace {
 
 constexpr const char* kNetnsDir = "/var/run/netns/";
+constexpr const char* kMulticastRoute = "224.0.0.0/4";
 constexpr const char* kNeedRoot = "rtcap lab needs root (network namespaces): run as root";
 
 struct RunResult {
@@ -243,6 +244,11 @@ std::expected<Lab, std::string> lab_up(const std::string& name) {
         {"-n", e.ns, "addr", "replace", fmt::format("{}/{}", e.addr, kLabPrefixLength), "dev", e.ifname},
         {"-n", e.ns, "link", "set", "dev", "lo", "up"},
         {"-n", e.ns, "link", "set", "dev", e.ifname, "up"},
+        // Multicast (AES67 streams, SAP announcements) leaves through the veth: without this
+        // route a send to 239.x.y.z fails with ENETUNREACH, the namespaces having no default
+        // route. 224.0.0.0/4 is the whole IPv4 multicast range (RFC 5771); the route exists only
+        // inside the lab's namespaces, so no group ever reaches a real link.
+        {"-n", e.ns, "route", "replace", kMulticastRoute, "dev", e.ifname},
     };
     for (const auto& args : steps)
       if (auto r = ip(args); r.status != 0)
@@ -338,8 +344,15 @@ std::expected<std::string, std::string> lab_status(const std::string& name, bool
         has_neigh = st.find("PERMANENT") != std::string::npos;
       }
     if (!has_neigh) out += fmt::format("  neigh {}: no permanent entry\n", e.peer_addr);
+    bool has_mroute = false;
+    auto routes = ip_json(e.ns, {"route", "show", kMulticastRoute});
+    if (routes.is_array())
+      for (const auto& r : routes)
+        if (r.value("dev", std::string()) == e.ifname) has_mroute = true;
+    out += has_mroute ? fmt::format("  route {} dev {}\n", kMulticastRoute, e.ifname)
+                      : fmt::format("  route {}: absent (multicast cannot leave)\n", kMulticastRoute);
     // veth reports operstate UP once both ends are up.
-    if (state != "UP" || !has_addr || !has_neigh) all = false;
+    if (state != "UP" || !has_addr || !has_neigh || !has_mroute) all = false;
   }
   for (const auto& ifname : {lab.tx_if, lab.rx_if})
     if (link_exists("", ifname)) {

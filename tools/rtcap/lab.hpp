@@ -5,7 +5,9 @@
 //
 // Addresses come from 198.18.0.0/15 (RFC 2544 benchmarking) only. Both ends are up, loopback is
 // up in both namespaces, permanent neighbour entries make ARP unnecessary and IPv6 is disabled on
-// the veths so captures hold nothing but the traffic we send.
+// the veths so captures hold nothing but the traffic we send. Each namespace routes 224.0.0.0/4
+// (all IPv4 multicast) to its veth end, so AES67 groups and SAP announcements cross the pair and go
+// nowhere else.
 #pragma once
 
 #include <expected>

@@ -14,6 +14,9 @@
 //   28      ...   payload (audio samples); when the payload has >= 8 bytes its first 8 bytes hold
 //                 the big-endian uint64 per-stream packet index (0,1,2,... over every packet the
 //                 schedule produced, including ones dropped on purpose, so it never wraps)
+//                 With --tone the whole payload is audio instead: samples big-endian (L16: 2
+//                 bytes, L24: 3 bytes, two's complement; PCMU/PCMA: one G.711 byte), channels
+//                 interleaved (RFC 3551 section 4.5.11), the tone defined in gen.hpp.
 //
 // Raw mode (`--payload BYTES`): plain UDP, no RTP; the first min(8, BYTES) bytes of the payload
 // are the low-order bytes of the big-endian 64-bit per-stream packet index (with BYTES >= 8 this
@@ -40,7 +43,8 @@ inline constexpr std::size_t kPayloadOffset = kHeaderBytes;
 inline constexpr std::size_t kIndexBytes = 8;
 
 // Dynamic payload types (RFC 3551 gives L16 only for 44.1 kHz as static 10/11; AES67 streams
-// use dynamic types announced in SDP). 97 = L24, 96 = L16.
+// use dynamic types announced in SDP). 97 = L24, 96 = L16. `--payload-type` sends the static
+// types 0 (PCMU), 8 (PCMA), 10/11 (L16 44.1 kHz) at their RFC 3551 clocks instead.
 inline constexpr std::uint8_t kPayloadTypeL24 = 97;
 inline constexpr std::uint8_t kPayloadTypeL16 = 96;
 

@@ -8,6 +8,8 @@
 // may do more than a signal handler; it still only sets a flag and asks the engine to stop
 // (Engine::request_stop is safe from any thread).
 #include <windows.h>
+#include <io.h>
+#include <cstdio>
 
 #include <atomic>
 
@@ -50,5 +52,13 @@ void set_signal_target(Engine* engine) { g_engine.store(engine); }
 bool stop_requested() { return g_stop.load(); }
 bool take_print_stats_request() { return false; }  // no SIGUSR1 on Windows
 bool take_flush_request() { return false; }        // no SIGUSR2 on Windows
+
+bool stderr_is_terminal() { return _isatty(_fileno(stderr)) != 0; }
+
+int stderr_terminal_columns() {
+  CONSOLE_SCREEN_BUFFER_INFO info{};
+  if (!GetConsoleScreenBufferInfo(GetStdHandle(STD_ERROR_HANDLE), &info)) return 0;
+  return info.srWindow.Right - info.srWindow.Left + 1;
+}
 
 }  // namespace rtcap::tool

@@ -1,0 +1,60 @@
+// --streams presentation: the live table that redraws in place on a terminal (as top does), and
+// --streams-svg, one self-contained SVG per capture with, per RTP stream, TS-DF and one-way delay
+// over time, the packet interval histogram and where the gaps fell.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rtcap/analysis.hpp"
+
+namespace rtcap::tool {
+
+// Redraws `status + table` in place: moves the cursor up over what it drew last and clears to
+// the end of the screen (ANSI CSI n A, CSI J), then draws again. One write per redraw.
+class LiveStreamView {
+ public:
+  // `columns` > 0: each line is cut to columns - 1 characters (as top does), so none wraps and
+  // the count of lines to move up stays right.
+  void draw(std::FILE* out, const std::string& status_line, const TrackerSnapshot& snapshot, int columns);
+  // A line that must stay (advice, warnings): printed above the block, which is drawn again below.
+  void note(std::FILE* out, const std::string& line);
+  [[nodiscard]] std::size_t lines_drawn() const noexcept { return lines_; }
+
+ private:
+  std::size_t lines_ = 0;
+};
+
+// Samples the tracker once a status interval; renders at the end. Memory bounded: at most
+// kMaxPoints samples per stream (beyond, every other sample is dropped and the step doubles).
+class StreamsSvg {
+ public:
+  static constexpr std::size_t kMaxPoints = 4096;  // > an hour at one sample a second before halving
+  static constexpr std::size_t kMaxStreams = 64;   // panels drawn; more streams are named, not drawn
+
+  void sample(const TrackerSnapshot& snapshot, std::int64_t t_ns);
+  [[nodiscard]] std::string render(const TrackerSnapshot& final_snapshot) const;
+
+ private:
+  struct Point {
+    double t_s = 0;
+    double ts_df_us = 0;      // last completed TS-DF window
+    double delay_us = -1;     // mean one-way delay over the interval; -1: none
+    std::uint64_t lost = 0;   // packets lost in the interval (sequence gaps)
+  };
+  struct Series {
+    std::vector<Point> points;
+    std::uint64_t last_lost = 0;
+    std::uint64_t last_delay_count = 0;
+    double last_delay_sum_ns = 0;
+    std::uint32_t keep_every = 1;  // after halving
+    std::uint64_t seen = 0;
+  };
+  std::map<std::uint64_t, Series> series_;  // by stream id
+  std::int64_t t0_ns_ = 0;
+};
+
+}  // namespace rtcap::tool
