@@ -128,12 +128,24 @@ bool apply_latency_budget(CaptureOptions& o, std::int64_t& budget_ns) {
   return true;
 }
 
-bool write_text_file(const std::string& path, const std::string& text, const char* what) {
-  std::ofstream f(path, std::ios::out | std::ios::trunc);
-  f << text << '\n';
+// Every output is opened (created) before capture starts, so that a bad path fails now and not
+// after weeks of capture; the reports are written into the open files at the end.
+bool open_output_file(std::ofstream& f, const std::string& path, const char* what) {
+  if (path.empty()) return true;
+  f.open(path, std::ios::out | std::ios::trunc);
   if (!f) {
-    fmt::print(stderr, "rtcap: cannot write {} file '{}': check the directory and free space\n",
+    fmt::print(stderr, "rtcap: cannot write {} file '{}': check the directory and permissions\n",
                what, path);
+    return false;
+  }
+  return true;
+}
+
+bool write_text_file(std::ofstream& f, const std::string& path, const std::string& text,
+                     const char* what) {
+  f << text << '\n' << std::flush;
+  if (!f) {
+    fmt::print(stderr, "rtcap: cannot write {} file '{}': check the free space\n", what, path);
     return false;
   }
   return true;
@@ -209,15 +221,11 @@ int run_capture(CaptureOptions& o) {
     }
     writer = std::move(*w);
   }
-  std::ofstream stats_json_file;
-  if (!o.stats_json_path.empty()) {
-    stats_json_file.open(o.stats_json_path, std::ios::out | std::ios::trunc);
-    if (!stats_json_file) {
-      fmt::print(stderr, "rtcap: cannot write --stats-json file '{}': check the directory\n",
-                 o.stats_json_path);
-      return kExitSetup;
-    }
-  }
+  std::ofstream stats_json_file, streams_json_file, advice_json_file;
+  if (!open_output_file(stats_json_file, o.stats_json_path, "--stats-json") ||
+      !open_output_file(streams_json_file, o.streams_json_path, "--streams-json") ||
+      !open_output_file(advice_json_file, o.advice_json_path, "--advice-json"))
+    return kExitSetup;
 
   // The consumer thread (this one) owns the stream tracker and the advisor.
   std::optional<StreamTracker> tracker;
@@ -361,7 +369,7 @@ int run_capture(CaptureOptions& o) {
     fmt::print("{}", format_stream_table(snap));
     fmt::print(stderr, "{}\n", attribute_loss(total_sequence_loss(snap), final_stats).text);
     if (!o.streams_json_path.empty() &&
-        !write_text_file(o.streams_json_path, to_json(snap), "--streams-json"))
+        !write_text_file(streams_json_file, o.streams_json_path, to_json(snap), "--streams-json"))
       exit_code = kExitRuntime;
   }
   if (budget_ns > 0 && final_stats.latency_ns.count > 0) {
@@ -377,7 +385,7 @@ int run_capture(CaptureOptions& o) {
   const std::vector<Advice> advice = advisor.summary();
   if (!advice.empty()) fmt::print(stderr, "{}", format_advice(advice));
   if (!o.advice_json_path.empty() &&
-      !write_text_file(o.advice_json_path, to_json(advice), "--advice-json"))
+      !write_text_file(advice_json_file, o.advice_json_path, to_json(advice), "--advice-json"))
     exit_code = kExitRuntime;
   if (stats_json_file) stats_json_file << stats_json(final_stats, true) << '\n' << std::flush;
   return exit_code;

@@ -4,8 +4,61 @@
 #include <utility>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <limits>
 
 namespace rtcap::tool {
+namespace {
+
+// Options whose empty value would silently mean something else (-Z '' would run on as root,
+// --netns '' would capture in the current namespace, -w '' would print text): refused.
+CLI::Validator non_empty(std::string fix) {
+  return CLI::Validator(
+      [fix = std::move(fix)](std::string& value) -> std::string {
+        return value.empty() ? "an empty value is not allowed: " + fix : std::string{};
+      },
+      "");
+}
+
+// A plain decimal count in [min, max]: no sign, no 0x (CLI11 would read 0x10 as 16 and 010 as
+// 8), no overflow (99999999999999999999 would otherwise become "no limit").
+CLI::Validator decimal(std::int64_t min, std::int64_t max) {
+  return CLI::Validator(
+      [min, max](std::string& value) -> std::string {
+        std::int64_t n = 0;
+        const char* end = value.data() + value.size();
+        const auto [ptr, ec] = std::from_chars(value.data(), end, n);
+        const bool digits = !value.empty() && value.find_first_not_of("0123456789") == value.npos;
+        if (!digits || ec != std::errc{} || ptr != end || n < min || n > max)
+          return "'" + value + "' is not a whole number from " + std::to_string(min) + " to " +
+                 std::to_string(max) + " (decimal digits only)";
+        value = std::to_string(n);  // CLI11 would read a leading 0 as octal: 010 is ten
+        return {};
+      },
+      "");
+}
+
+// A finite rate above zero (-1 and nan are not rates).
+CLI::Validator positive_rate(double max) {
+  return CLI::Validator(
+      [max](std::string& value) -> std::string {
+        double x = 0;
+        const char* end = value.data() + value.size();
+        const auto [ptr, ec] = std::from_chars(value.data(), end, x);
+        if (ec != std::errc{} || ptr != end || !std::isfinite(x) || x <= 0 || x > max)
+          return "'" + value + "' is not a packet rate above 0 and at most " +
+                 std::to_string(std::int64_t(max)) + " packets/s";
+        return {};
+      },
+      "");
+}
+
+constexpr std::int64_t kIntMax = std::numeric_limits<int>::max();
+
+}  // namespace
 
 void add_capture_options(CLI::App& app, CaptureOptions& o) {
   CaptureConfig& c = o.config;
@@ -13,20 +66,27 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
                  "Capture on this interface; repeat -i to capture several with one thread")
       ->allow_extra_args(false);
   app.add_option("-r,--read", c.read_file,
-                 "Read packets from a pcap/pcapng file through the same pipeline");
+                 "Read packets from a pcap/pcapng file through the same pipeline")
+      ->check(non_empty("give the file to read, or -i IFACE to capture live"));
   app.add_option("-w,--write", o.write_path,
                  "Write packets to this file ('-' = standard output); pcapng if it ends in "
-                 ".pcapng");
+                 ".pcapng")
+      ->check(non_empty("give a file name, or '-' for standard output"));
   app.add_flag("-U,--packet-buffered", o.packet_buffered,
                "Write each batch as it arrives (one write per batch, never one per packet)");
   app.add_flag("--pcapng", o.pcapng, "Write pcapng (interface statistics blocks carry drops)");
   app.add_option("-C,--file-size", o.rotation.size_mb,
-                 "Start a new -w file when this one passes this many millions of bytes");
+                 "Start a new -w file when this one passes this many millions of bytes")
+      ->transform(decimal(1, std::numeric_limits<std::int64_t>::max() / 1000000));
   app.add_option("-G,--rotate-seconds", o.rotation.interval_s,
-                 "Start a new -w file every this many seconds (the name goes through strftime)");
+                 "Start a new -w file every this many seconds (the name goes through strftime and "
+                 "needs a time pattern such as %Y%m%d-%H%M%S)")
+      ->transform(decimal(1, kIntMax));
   app.add_option("-W,--file-count", o.rotation.file_count,
-                 "With -C: a ring of this many files; with -G: stop after this many files");
-  app.add_option("-c,--count", c.max_packets, "Stop after this many packets (0: no limit)");
+                 "With -C: a ring of this many files; with -G: stop after this many files")
+      ->transform(decimal(1, kIntMax));
+  app.add_option("-c,--count", c.max_packets, "Stop after this many packets (0: no limit)")
+      ->transform(decimal(0, std::numeric_limits<std::int64_t>::max()));
   app.add_option("-s,--snapshot-length", c.snaplen,
                  "Bytes to capture per packet; 0 means 262144, whole packets (default)");
   app.add_option("-B,--buffer-size", c.buffer_kib,
@@ -45,9 +105,11 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   app.add_flag("-D,--list-interfaces", o.list_devices, "List the interfaces rtcap can capture on");
   app.add_flag("-q,--quiet", o.quiet, "No live status line on stderr (the final summary stays)");
   app.add_option("--stats-json", o.stats_json_path,
-                 "Write the status (each second) and the final summary to this file as JSON lines");
+                 "Write the status (each second) and the final summary to this file as JSON lines")
+      ->check(non_empty("give a file name"));
   app.add_option("--netns", o.netns,
-                 "Enter this network namespace (ip netns name) before opening the interfaces");
+                 "Enter this network namespace (ip netns name) before opening the interfaces")
+      ->check(non_empty("give the namespace name ('ip netns list' shows them)"));
 
   app.add_option("--mode", o.mode_name,
                  "dispatch: wait on the fd, drain batches with pcap_dispatch (default); naive: "
@@ -84,17 +146,21 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
                "Track every UDP flow and RTP stream: loss, duplicates, reordering, jitter, "
                "one-way delay; print the table at the end");
   app.add_option("--streams-json", o.streams_json_path,
-                 "Write the final stream table to this file as JSON (implies --streams)");
+                 "Write the final stream table to this file as JSON (implies --streams)")
+      ->check(non_empty("give a file name"));
   app.add_option("--clock-rate", o.clock_rate_hz, "RTP clock rate in Hz for jitter (default 48000)");
   app.add_option("--advice-json", o.advice_json_path,
-                 "Write the tuning advice that fired to this file as JSON");
+                 "Write the tuning advice that fired to this file as JSON")
+      ->check(non_empty("give a file name"));
   app.add_option("--latency-budget", o.latency_budget,
                  "Choose timeout, immediate mode, ring size and coalescing to deliver within this "
                  "delay (e.g. 250us, 2ms) at the lowest CPU; the summary says if it was met");
   app.add_option("--expected-pps", o.expected_pps,
-                 "Packet rate the latency budget plans for (default 100000)");
+                 "Packet rate the latency budget plans for (default 100000)")
+      ->check(positive_rate(1e9));  // 1e9: ten times a 100 Gb/s link of 64-byte frames
   app.add_option("-Z,--relinquish-privileges", o.drop_to_user,
-                 "After opening the interfaces, drop root and run as this user (as tcpdump -Z)");
+                 "After opening the interfaces, drop root and run as this user (as tcpdump -Z)")
+      ->check(non_empty("give a user name, or leave -Z out to keep running as root"));
   app.add_option("--metrics-listen", o.metrics_listen,
                  "Serve Prometheus metrics at http://ADDR:PORT/metrics (loopback only unless "
                  "--metrics-allow-any-address), e.g. 127.0.0.1:9464");
@@ -128,6 +194,15 @@ std::string cli_wording(std::string message) {
   return message;
 }
 
+bool has_time_pattern(const std::string& name) {
+  for (std::size_t i = 0; i + 1 < name.size(); ++i) {
+    if (name[i] != '%') continue;
+    if (name[i + 1] != '%') return true;
+    ++i;  // "%%" is a literal percent sign
+  }
+  return false;
+}
+
 std::string finish_capture_options(CaptureOptions& o) {
   CaptureConfig& c = o.config;
   for (const auto& w : o.filter_words) c.filter += (c.filter.empty() ? "" : " ") + w;
@@ -141,6 +216,15 @@ std::string finish_capture_options(CaptureOptions& o) {
   if (!o.streams_json_path.empty()) o.streams = true;
   if (o.write_path.size() > 7 && o.write_path.ends_with(".pcapng")) o.pcapng = true;
   if (o.list_devices || o.list_tstamp_types) return {};
+  const RotationOptions& r = o.rotation;
+  if ((r.size_mb > 0 || r.interval_s > 0 || r.file_count > 0) && o.write_path.empty())
+    return "-C, -G and -W rotate the -w file: give -w FILE";
+  // tcpdump's convention: -G names go through strftime. Without a time pattern (and without -C,
+  // which numbers the files) every new file would overwrite the last one.
+  if (r.interval_s > 0 && r.size_mb == 0 && !has_time_pattern(o.write_path))
+    return fmt::format("-G {} would overwrite '{}' every {} s: add a strftime time pattern to "
+                       "the -w name, e.g. -w 'capture-%Y%m%d-%H%M%S.pcap'",
+                       r.interval_s, o.write_path, r.interval_s);
   if (c.interfaces.empty() && c.read_file.empty())
     return "nothing to capture: give an interface (-i IFACE; 'rtcap -D' lists them) or a file "
            "(-r FILE)";

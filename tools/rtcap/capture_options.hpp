@@ -52,6 +52,9 @@ void add_capture_options(CLI::App& app, CaptureOptions& options);
 // A library message in the command's words: CaptureConfig::timeout_ms becomes --timeout-ms.
 std::string cli_wording(std::string message);
 
+// True when a -G file name holds a strftime conversion ("%%" alone is a literal '%').
+bool has_time_pattern(const std::string& name);
+
 // Turns the parsed strings into the config (filter, precision, mode, -s 0). Empty on success,
 // otherwise one line for the user.
 std::string finish_capture_options(CaptureOptions& options);

@@ -26,6 +26,10 @@ std::unique_ptr<Cli> make_cli() {
   CLI::App& app = *cli->app;
   app.set_version_flag("--version", fmt::format("rtcap {} ({})", RTCAP_VERSION,
                                                 rtcap::pcap_library_version()));
+  // One line per error, naming the option and the fix (CLI11 would add "Run with --help").
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return fmt::format("rtcap: {}\n", e.what());
+  });
   add_capture_options(app, cli->capture);
   cli->exit_code = kExitOk;
 #ifndef _WIN32  // network namespaces, veth, sendmmsg: Linux only (docs/WINDOWS.md)
