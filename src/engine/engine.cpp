@@ -266,11 +266,11 @@ bool CaptureEngine::acquire_batch() noexcept {
   current_ = nullptr;
   if (config_.overflow == OverflowPolicy::kDrop && config_.read_file.empty()) return false;
   // Block: the consumer is behind; wait for it (the kernel ring absorbs the delay meanwhile).
-  // After a stop, keep waiting while the consumer drains, but not forever: an embedding
-  // application may stop calling next_batch and destroy the engine.
-  const auto drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  // After a stop, keep waiting while the consumer drains, but not past the drain deadline: an
+  // embedding application may stop calling next_batch and destroy the engine, and a stop must
+  // end in bounded time.
   while (!stop_requested_.load(std::memory_order_relaxed) ||
-         (draining_ && std::chrono::steady_clock::now() < drain_deadline)) {
+         (draining_ && std::chrono::steady_clock::now() < drain_deadline_)) {
     // 10 ms: only bounds how late a stop request is seen; a released batch rings the bell.
     producer_bell_.wait_for(
         [this] { return !free_.empty() || (stop_requested_.load() && !draining_); },
@@ -354,13 +354,20 @@ bool CaptureEngine::dispatch_all() noexcept {
 }
 
 void CaptureEngine::drain_after_stop() noexcept {
+  // The whole drain (the block policy's waits for the consumer and the retire wait below) ends
+  // within kDrainAfterStop of the stop, so that a stop ends in bounded time whatever
+  // --timeout-ms says (issue 13: --timeout-ms 10000 exited 10 s after SIGTERM, 2147483647 never).
+  drain_deadline_ = std::chrono::steady_clock::now() + kDrainAfterStop;
   draining_ = true;
   (void)dispatch_all();
   // TPACKET_V3 hands over a block only when it retires: wait one retire period so that the
   // block the kernel was filling at the stop is delivered too (measured retire delay: see
-  // host_v3_retire_hz in latency_budget.hpp).
+  // host_v3_retire_hz in latency_budget.hpp). A longer timeout than the drain allows leaves the
+  // packets of that block in the kernel: counted as received, not captured.
   if (!config_.immediate_mode && config_.timeout_ms > 0 && !count_reached()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(config_.timeout_ms + 1));
+    const auto retire = std::chrono::milliseconds(std::int64_t(config_.timeout_ms) + 1);
+    std::this_thread::sleep_until(
+        std::min(std::chrono::steady_clock::now() + retire, drain_deadline_));
     (void)dispatch_all();
   }
   hand_over(true);

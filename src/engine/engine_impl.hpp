@@ -21,6 +21,11 @@
 
 namespace rtcap::detail {
 
+// How long the capture thread may take, after a stop request, to drain what the kernel holds
+// and wait for the consumer: 500 ms, a quarter of the 2 s within which rtcap ends after a stop
+// (docs/OPERATIONS.md). The retire wait of a default --timeout-ms 1 is 2 ms of it.
+inline constexpr std::chrono::milliseconds kDrainAfterStop{500};
+
 // Counters written by the capture thread only; relaxed stores publish them to readers.
 struct CaptureCounters {
   std::atomic<std::uint64_t> packets{0}, bytes{0}, truncated{0}, app_dropped{0};
@@ -128,8 +133,9 @@ class CaptureEngine final : public Engine {
   // it through the waiter when it runs dry (see publish_current and next_batch).
   std::atomic<bool> holding_{false};
   // Set for the final drain after a stop: the block policy keeps waiting for the consumer
-  // (at most 2 s, see acquire_batch) instead of counting the last packets as dropped.
+  // (until drain_deadline_) instead of counting the last packets as dropped.
   bool draining_ = false;        // capture thread only
+  std::chrono::steady_clock::time_point drain_deadline_{};  // capture thread only
   bool break_requested_ = false;  // -c reached: pcap_breakloop called once
 
   // Inline delivery: the callback of the poll()/dispatch() call in progress (caller's thread).

@@ -345,7 +345,8 @@ Result<std::unique_ptr<CaptureWriter>> open_pcapng_writer(const WriterOptions& o
     b.end();
   }
 
-  auto out = OutputFile::open(options.path, options.buffer_bytes, &scan_pcapng_blocks);
+  auto out = OutputFile::open(options.path, options.buffer_bytes, &scan_pcapng_blocks,
+                              options.give_up_at_ns);
   if (!out) return rtcap::unexpected(out.error());
   if (auto r = (*out)->write_whole({std::span<const std::uint8_t>(head)}, false); !r)
     return rtcap::unexpected(r.error());

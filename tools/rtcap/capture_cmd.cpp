@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <optional>
@@ -211,6 +212,7 @@ int run_capture(CaptureOptions& o) {
     wo.snaplen = o.config.snaplen;
     wo.interfaces = engine->interfaces();
     wo.filter = o.config.filter;
+    wo.give_up_at_ns = output_give_up_at_ns();  // a stalled reader cannot hold up a stop
     // One serialised batch must fit the buffer for -U to stay one write() per batch.
     wo.buffer_bytes = std::max<std::size_t>(wo.buffer_bytes, o.config.batch_bytes +
                                                                  32 * o.config.batch_packets);
@@ -303,8 +305,19 @@ int run_capture(CaptureOptions& o) {
     if (tracker) tracker->add(batch, linktypes);
   };
   auto next_status = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  bool abandoned = false;  // the capture did not end within kAbandonAfterStop of a stop
   while (!engine->done()) {
-    if (stop_requested()) engine->request_stop();
+    if (stop_requested()) {
+      engine->request_stop();
+      if (stop_overdue()) {
+        fmt::print(stderr,
+                   "rtcap: the capture did not end within {} ms of the stop (a read that cannot "
+                   "be interrupted, such as a -r pipe whose writer stalls): leaving it\n",
+                   kAbandonAfterStop.count());
+        abandoned = true;
+        break;
+      }
+    }
     // 100 ms: how late a signal's flag is seen at the latest (a signal also ends the wait).
     if (inline_delivery) {
       (void)engine->poll(std::chrono::milliseconds(100), consume);
@@ -353,6 +366,7 @@ int run_capture(CaptureOptions& o) {
     if (auto r = writer->close(final_stats); !r && writing) {
       fmt::print(stderr, "rtcap: {}\n", r.error().message);
       exit_code = kExitRuntime;
+      writing = false;  // the last flush failed (or gave up on a stalled reader)
     }
   }
   if (auto failure = engine->failure()) {
@@ -360,8 +374,9 @@ int run_capture(CaptureOptions& o) {
     exit_code = kExitRuntime;
   }
   fmt::print(stderr, "{}", summary(final_stats, o.config.read_file.empty()));
-  // The output stopped early (full disk, write error, closed pipe): say what reached it.
-  if (writer && !writing && final_stats.packets_captured > writer->packets_written())
+  // The output stopped early (full disk, write error, closed or stalled pipe, a capture left
+  // behind): say what reached it.
+  if (writer && (!writing || abandoned) && final_stats.packets_captured > writer->packets_written())
     fmt::print(stderr, "{} packets written before the output stopped; {} captured packets not written\n",
                writer->packets_written(), final_stats.packets_captured - writer->packets_written());
   if (tracker) {
@@ -388,6 +403,18 @@ int run_capture(CaptureOptions& o) {
       !write_text_file(advice_json_file, o.advice_json_path, to_json(advice), "--advice-json"))
     exit_code = kExitRuntime;
   if (stats_json_file) stats_json_file << stats_json(final_stats, true) << '\n' << std::flush;
+  if (abandoned) {
+    // The capture thread is still blocked in a read, holding its FILE's lock: destroying the
+    // engine would join it, and exit() would flush every FILE, that one too; both wait for ever.
+    // Close what is ours and end the process without either.
+    stats_json_file.close();
+    streams_json_file.close();
+    advice_json_file.close();
+    metrics.reset();
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(exit_code);
+  }
   return exit_code;
 }
 

@@ -21,7 +21,9 @@ std::unique_ptr<Cli> make_cli() {
   auto cli = std::make_unique<Cli>();
   cli->app = std::make_unique<CLI::App>(
       "rtcap: capture 100,000+ tiny packets/s with no loss and low, bounded delay.\n"
-      "With no subcommand, rtcap captures like tcpdump: rtcap -i IFACE [-w FILE] [filter]",
+      "With no subcommand, rtcap captures like tcpdump: rtcap -i IFACE [-w FILE] [filter]\n"
+      "SIGINT/SIGTERM: rtcap stops and is gone within 2 s, having written what it could and "
+      "said how many captured packets it could not write",
       "rtcap");
   CLI::App& app = *cli->app;
   app.set_version_flag("--version", fmt::format("rtcap {} ({})", RTCAP_VERSION,
