@@ -112,7 +112,10 @@ Result<void> CaptureEngine::start() {
                       "Delivery::kThreaded)");
   if (started_.exchange(true))
     return make_error(ErrorCode::kMisuse, "start() called twice: the capture thread already runs");
-  start_ns_ = realtime_ns();
+  // Scheduling and elapsed time run on the monotonic clock: a wall-clock step (NTP, an operator)
+  // must neither freeze the statistics reads nor fire them all at once. Packet timestamps and
+  // the delivery latency stay CLOCK_REALTIME.
+  start_ns_ = monotonic_ns();
   next_stats_ns_ = start_ns_ + std::int64_t(config_.stats_interval_ms) * 1000000;
   thread_ = std::thread([this] {
     backend::prepare_capture_thread();
@@ -171,7 +174,7 @@ std::size_t CaptureEngine::run_inline(std::chrono::microseconds timeout, bool wa
     inline_started_ = true;
     started_.store(true);
     backend::prepare_capture_thread();  // timer slack of the caller's thread (Linux), see there
-    start_ns_ = realtime_ns();
+    start_ns_ = monotonic_ns();  // monotonic, as in start()
     next_stats_ns_ = start_ns_ + std::int64_t(config_.stats_interval_ms) * 1000000;
   }
   in_inline_call_ = true;
@@ -200,7 +203,7 @@ Readiness CaptureEngine::readiness() const {
   }
   std::int64_t limit = waiter_->required_timeout_us();
   auto at_most = [&](std::int64_t us) { limit = limit < 0 ? us : std::min(limit, us); };
-  if (next_stats_ns_ > 0) at_most(std::max<std::int64_t>(0, next_stats_ns_ - realtime_ns()) / 1000);
+  if (next_stats_ns_ > 0) at_most(std::max<std::int64_t>(0, next_stats_ns_ - monotonic_ns()) / 1000);
   if (polling_) {
     // Coalescing: the capture fds would wake per packet; drain every window instead.
     r.handles.erase(r.handles.begin(), r.handles.end() - 1);
@@ -391,7 +394,7 @@ bool CaptureEngine::capture_step(std::chrono::microseconds max_wait, bool wait) 
       // Sleep until the kernel says a handle is ready, the consumer wants a held batch, the
       // next statistics read is due, or the caller's timeout passes.
       const auto until_stats =
-          microseconds(std::max<std::int64_t>(0, next_stats_ns_ - realtime_ns()) / 1000);
+          microseconds(std::max<std::int64_t>(0, next_stats_ns_ - monotonic_ns()) / 1000);
       if (waiter_->wait(std::min(until_stats, max_wait)) == backend::WaitResult::kReady &&
           window.count() > 0)
         std::this_thread::sleep_for(window);
@@ -417,9 +420,13 @@ bool CaptureEngine::capture_step(std::chrono::microseconds max_wait, bool wait) 
   }
   polling_ = window.count() > 0 && counters_.packets.load(std::memory_order_relaxed) > before;
   hand_over(false);
-  if (realtime_ns() >= next_stats_ns_) {
+  if (const std::int64_t now_ns = monotonic_ns(); now_ns >= next_stats_ns_) {
     refresh_stats();
     next_stats_ns_ += interval_ns;
+    // Late by more than an interval (a long stall): the next read is an interval from now.
+    if (next_stats_ns_ <= now_ns) next_stats_ns_ = now_ns + interval_ns;
+  } else if (stats_wanted()) {
+    refresh_stats();  // stats_now()
   }
   return !capture_done_.load();  // a misused inline callback may have stopped the engine
 }
@@ -461,6 +468,8 @@ bool CaptureEngine::file_step() noexcept {
 }
 
 void CaptureEngine::refresh_stats() noexcept {
+  // Every request made before this read is served by it.
+  const std::uint64_t requested = stats_requested_.load(std::memory_order_acquire);
   for (std::size_t i = 0; i < handles_.size(); ++i) {
     if (!handles_[i].refresh_stats()) continue;
     const auto& s = handles_[i].stats();
@@ -469,6 +478,30 @@ void CaptureEngine::refresh_stats() noexcept {
     iface_stats_[i][2].store(s.interface_dropped, std::memory_order_relaxed);
   }
   counters_.cpu_ns.store(backend::thread_cpu_ns(), std::memory_order_relaxed);
+  stats_served_.store(requested, std::memory_order_release);
+}
+
+CaptureStats CaptureEngine::stats_now(std::chrono::milliseconds wait) {
+  // Only the dispatch loop serves requests (the naive loop blocks in pcap_next_ex, a file has
+  // no kernel counters); once capture is done, finish() has made the last read.
+  if (!waiter_ || capture_done_.load() || !config_.read_file.empty() ||
+      config_.mode == CaptureMode::kNaive)
+    return stats();
+  if (is_inline()) {
+    // The caller is the capture thread (see engine.hpp): read them now, ourselves.
+    if (started_.load()) refresh_stats();
+    return stats();
+  }
+  if (!thread_.joinable()) return stats();
+  const std::uint64_t ticket = stats_requested_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  waiter_->wake();
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  // 200 us steps: a wake-up and one pcap_stats take tens of microseconds here (docs/TUNING.md);
+  // this runs once per status line, not per packet.
+  while (stats_served_.load(std::memory_order_acquire) < ticket && !capture_done_.load() &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  return stats();
 }
 
 void CaptureEngine::finish(StopReason reason, std::optional<Error> error) noexcept {
@@ -552,7 +585,7 @@ std::optional<Error> CaptureEngine::failure() const {
 
 CaptureStats CaptureEngine::stats() const {
   CaptureStats s;
-  s.elapsed_ns = start_ns_ ? realtime_ns() - start_ns_ : 0;
+  s.elapsed_ns = start_ns_ ? monotonic_ns() - start_ns_ : 0;
   s.packets_captured = counters_.packets.load(std::memory_order_relaxed);
   s.bytes_captured = counters_.bytes.load(std::memory_order_relaxed);
   s.packets_truncated = counters_.truncated.load(std::memory_order_relaxed);

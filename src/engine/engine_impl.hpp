@@ -69,6 +69,7 @@ class CaptureEngine final : public Engine {
   void request_stop() noexcept override;
   bool done() const override;
   CaptureStats stats() const override;
+  CaptureStats stats_now(std::chrono::milliseconds wait) override;
   StopReason stop_reason() const override { return stop_reason_.load(); }
   std::optional<Error> failure() const override;
 
@@ -108,6 +109,11 @@ class CaptureEngine final : public Engine {
   void drain_after_stop() noexcept;
   bool acquire_batch() noexcept;
   void refresh_stats() noexcept;
+  // The capture thread's side of stats_now(): true when a reader asked for a fresh read.
+  [[nodiscard]] bool stats_wanted() const noexcept {
+    return stats_requested_.load(std::memory_order_relaxed) !=
+           stats_served_.load(std::memory_order_relaxed);
+  }
   void finish(StopReason reason, std::optional<Error> error = std::nullopt) noexcept;
   void record_delivery(const Batch& batch) noexcept;
 
@@ -152,11 +158,14 @@ class CaptureEngine final : public Engine {
   std::thread thread_;
   std::atomic<bool> started_{false};
   std::atomic<bool> stop_requested_{false};
+  // stats_now(): requests (any reader) and the last request served by a refresh_stats().
+  std::atomic<std::uint64_t> stats_requested_{0};
+  std::atomic<std::uint64_t> stats_served_{0};
   std::atomic<bool> capture_done_{false};
   std::atomic<StopReason> stop_reason_{StopReason::kRunning};
   mutable std::mutex failure_mutex_;
   std::optional<Error> failure_;
-  std::int64_t start_ns_ = 0;
+  std::int64_t start_ns_ = 0;  // monotonic_ns() at start(): elapsed_ns
 
   CaptureCounters counters_;
   std::uint64_t dispatch_bytes_ = 0;  // bytes copied by the current pcap_dispatch call
@@ -176,6 +185,14 @@ class CaptureEngine final : public Engine {
 inline std::int64_t realtime_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// For scheduling and elapsed time (stats interval, hand-off timeouts): a wall-clock step must
+// not freeze or rush them.
+inline std::int64_t monotonic_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 

@@ -12,6 +12,8 @@
 #ifdef RTCAP_HAVE_CLI
 #include "capture_options.hpp"
 #include "cli.hpp"
+#include "report.hpp"
+#include "rtcap/histogram.hpp"
 
 namespace {
 
@@ -183,6 +185,31 @@ TEST(Cli, RefusesWhatItCannotHonour) {
     EXPECT_NE(line, "") << "accepted:" << shown;
     EXPECT_NE(line.find(c.says), std::string::npos) << "for" << shown << ": " << line;
   }
+}
+
+// Issue 13, item 5: the status line's delay is the interval's, not the cumulative one.
+TEST(Report, StatusLineDelayIsTheIntervals) {
+  rtcap::Histogram h;
+  for (int i = 0; i < 1000; ++i) h.record(1000000);  // first second: 1 ms each
+  rtcap::CaptureStats prev;
+  prev.elapsed_ns = 1000000000;
+  prev.packets_captured = 1000;
+  prev.latency_ns = h.snapshot();
+  for (int i = 0; i < 100; ++i) h.record(20000);  // next second: 20 us each
+  rtcap::CaptureStats now = prev;
+  now.elapsed_ns = 2000000000;
+  now.packets_captured = 1100;
+  now.latency_ns = h.snapshot();
+  const rtcap::HistogramData d = rtcap::tool::interval_histogram(now.latency_ns, prev.latency_ns);
+  EXPECT_EQ(d.count, 100u);
+  EXPECT_NEAR(double(d.percentile(0.99)), 20000.0, 20000.0 * 0.032);
+  EXPECT_NEAR(double(d.max), 20000.0, 20000.0 * 0.032);
+  EXPECT_GT(now.latency_ns.percentile(0.5), 900000u);  // the cumulative p50 is still 1 ms
+  const std::string line = rtcap::tool::status_line(now, prev);
+  EXPECT_NE(line.find("delay this interval p50 20"), std::string::npos) << line;
+  EXPECT_EQ(line.find("ms"), std::string::npos) << "cumulative 1 ms shown: " << line;
+  // An interval without packets has no delay to show.
+  EXPECT_EQ(rtcap::tool::interval_histogram(now.latency_ns, now.latency_ns).count, 0u);
 }
 
 TEST(Cli, AcceptsWhatItCanHonour) {
