@@ -7,6 +7,7 @@
 #include <exception>
 #include <thread>
 
+#include "backend/link.hpp"
 #include "engine/engine_impl.hpp"
 
 namespace rtcap {
@@ -67,6 +68,9 @@ CaptureEngine::CaptureEngine(CaptureConfig config, std::vector<backend::PcapHand
     contexts_.push_back(CallbackContext{this, handles_[i].get(), static_cast<std::uint16_t>(i),
                                         handles_[i].info().precision == TimestampPrecision::kNano});
     iface_stats_.push_back(std::make_unique<std::atomic<std::uint64_t>[]>(3));
+    links_.push_back(std::make_unique<LinkWatch>());
+    iface_buffer_bytes_.push_back(handles_[i].buffer_bytes());
+    if (!handles_[i].is_file()) links_.back()->index = backend::link_state(infos_[i].name).index;
   }
   // Every batch must hold at least one whole packet of the largest snaplen.
   const std::size_t arena = std::max<std::size_t>(config_.batch_bytes, std::size_t(largest_snaplen));
@@ -101,6 +105,7 @@ Result<void> CaptureEngine::prepare_waiter() {
   auto waiter = backend::ReadinessWaiter::create(raw);
   if (!waiter) return rtcap::unexpected(waiter.error());
   waiter_ = std::move(*waiter);
+  waiter_raw_.store(waiter_.get(), std::memory_order_release);
   return {};
 }
 
@@ -216,7 +221,7 @@ Readiness CaptureEngine::readiness() const {
 
 void CaptureEngine::request_stop() noexcept {
   stop_requested_.store(true);
-  if (waiter_) waiter_->wake();
+  wake_waiter();
   // Interrupts a blocking pcap_next_ex (naive mode). Dispatch mode wakes through the waiter and
   // must not set the break flag: its final pcap_dispatch drains what libpcap already holds.
   if (config_.mode == CaptureMode::kNaive)
@@ -329,6 +334,7 @@ bool CaptureEngine::dispatch_all() noexcept {
   bool ok = true;
   for (auto& ctx : contexts_) {
     if (count_reached()) break;
+    if (!ctx.pcap) continue;  // --reopen: closed until its interface is back
     dispatch_bytes_ = 0;
     const int n = pcap_dispatch(ctx.pcap, -1, &CaptureEngine::pcap_callback,
                                 reinterpret_cast<u_char*>(&ctx));
@@ -342,7 +348,12 @@ bool CaptureEngine::dispatch_all() noexcept {
       bump(counters_.empty_dispatch_calls);
     } else if (n != PCAP_ERROR_BREAK) {
       // For example the interface was deleted or went down (ENETDOWN / ENODEV on Linux). The
-      // other handles are still drained; the first failure is the one reported.
+      // other handles are still drained; the first failure is the one reported. With --reopen
+      // the handle is closed and opened again when the interface is back (link_watch.cpp).
+      if (config_.reopen) {
+        lose_handle(ctx.interface_index);
+        continue;
+      }
       std::lock_guard lock(failure_mutex_);
       if (!failure_)
         failure_ = Error{ErrorCode::kCaptureFailed,
@@ -421,6 +432,11 @@ bool CaptureEngine::capture_step(std::chrono::microseconds max_wait, bool wait) 
   polling_ = window.count() > 0 && counters_.packets.load(std::memory_order_relaxed) > before;
   hand_over(false);
   if (const std::int64_t now_ns = monotonic_ns(); now_ns >= next_stats_ns_) {
+    if (!watch_links()) {  // --reopen could not go on (link_watch.cpp)
+      hand_over(true);
+      finish(StopReason::kFailed);
+      return false;
+    }
     refresh_stats();
     next_stats_ns_ += interval_ns;
     // Late by more than an interval (a long stall): the next read is an interval from now.
@@ -494,7 +510,7 @@ CaptureStats CaptureEngine::stats_now(std::chrono::milliseconds wait) {
   }
   if (!thread_.joinable()) return stats();
   const std::uint64_t ticket = stats_requested_.fetch_add(1, std::memory_order_acq_rel) + 1;
-  waiter_->wake();
+  wake_waiter();
   const auto deadline = std::chrono::steady_clock::now() + wait;
   // 200 us steps: a wake-up and one pcap_stats take tens of microseconds here (docs/TUNING.md);
   // this runs once per status line, not per packet.
@@ -546,7 +562,7 @@ const Batch* CaptureEngine::next_filled(std::chrono::microseconds wait) {
     if (!filled_.try_pop(batch)) {
       // Running dry while the capture thread holds a batch back for us: ask for it.
       std::atomic_thread_fence(std::memory_order_seq_cst);
-      if (holding_.load(std::memory_order_seq_cst) && waiter_) waiter_->wake();
+      if (holding_.load(std::memory_order_seq_cst)) wake_waiter();
       consumer_bell_.wait_for([this] { return !filled_.empty() || capture_done_.load(); }, wait);
       (void)filled_.try_pop(batch);
     }
@@ -605,7 +621,14 @@ CaptureStats CaptureEngine::stats() const {
     is.received = iface_stats_[i][0].load(std::memory_order_relaxed);
     is.kernel_dropped = iface_stats_[i][1].load(std::memory_order_relaxed);
     is.interface_dropped = iface_stats_[i][2].load(std::memory_order_relaxed);
-    is.buffer_bytes = handles_[i].buffer_bytes();
+    is.buffer_bytes = iface_buffer_bytes_[i];  // a copy: --reopen replaces handles_[i]
+    const LinkWatch& l = *links_[i];
+    is.up = l.up_published.load(std::memory_order_relaxed);
+    is.down_events = l.down_events.load(std::memory_order_relaxed);
+    is.reopens = l.reopens.load(std::memory_order_relaxed);
+    is.down_ns = l.down_ns_done.load(std::memory_order_relaxed);
+    if (const std::int64_t since = l.down_since_published.load(std::memory_order_relaxed))
+      is.down_ns += std::max<std::int64_t>(0, monotonic_ns() - since);
     buffer_bytes = std::max(buffer_bytes, is.buffer_bytes);
     s.interfaces.push_back(std::move(is));
   }

@@ -123,6 +123,31 @@ class CaptureEngine final : public Engine {
   std::vector<std::string> warnings_;
   std::vector<CallbackContext> contexts_;  // one per handle, the pcap_dispatch user pointer
   std::unique_ptr<backend::ReadinessWaiter> waiter_;
+  // Interface loss (issue 13, item 4; link_watch.cpp). When a handle is closed or reopened the
+  // waiter is rebuilt on the open handles; other threads only wake() it, through waiter_raw_,
+  // and the previous waiter stays alive until the next rebuild (at least one statistics
+  // interval later) so that a wake() in flight never touches a freed one.
+  std::atomic<backend::ReadinessWaiter*> waiter_raw_{nullptr};
+  std::unique_ptr<backend::ReadinessWaiter> retired_waiter_;
+  struct LinkWatch {
+    bool up = true;                    // capture thread's view
+    bool closed = false;               // the handle failed and was closed: reopen pending
+    unsigned index = 0;                // interface index when opened (a re-created one differs)
+    std::int64_t down_since_ns = 0;    // monotonic_ns(), while down
+    std::atomic<bool> up_published{true};
+    std::atomic<std::uint64_t> down_events{0}, reopens{0};
+    std::atomic<std::int64_t> down_ns_done{0};     // outages that ended
+    std::atomic<std::int64_t> down_since_published{0};  // 0: up
+  };
+  std::vector<std::unique_ptr<LinkWatch>> links_;
+  std::vector<std::uint64_t> iface_buffer_bytes_;
+  void wake_waiter() noexcept {
+    if (auto* w = waiter_raw_.load(std::memory_order_acquire)) w->wake();
+  }
+  bool rebuild_waiter() noexcept;             // false: cannot (the error is in failure_)
+  void lose_handle(std::size_t i) noexcept;   // --reopen: handle i failed
+  bool watch_links() noexcept;                // per interval; false: cannot go on
+  void mark_link(std::size_t i, bool up) noexcept;
 
   // Pool: every batch lives in storage_ and is in exactly one place at a time: free_, the
   // capture thread's current_, filled_, or held by the consumer.

@@ -152,6 +152,34 @@ bool write_text_file(std::ofstream& f, const std::string& path, const std::strin
   return true;
 }
 
+std::int64_t wall_ns() {  // CLOCK_REALTIME: an ISB time stamp, the clock of packet stamps
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// An interface went down or away, or came back (issue 13): one line at once (at the next
+// status tick, within a second), with -q too; pcapng gets an ISB whose comment carries the outage.
+void report_link_changes(const CaptureStats& now, const CaptureStats& before, bool reopen,
+                         RotatingWriter* writer) {
+  for (std::size_t i = 0; i < now.interfaces.size() && i < before.interfaces.size(); ++i) {
+    const InterfaceStats& n = now.interfaces[i];
+    const InterfaceStats& b = before.interfaces[i];
+    const bool went_down = n.down_events > b.down_events;
+    if (went_down)
+      fmt::print(stderr, "rtcap: warning: interface '{}' is down or gone: {}\n", n.name,
+                 reopen ? "capturing on the others, opening it again every second (--reopen)"
+                        : "capture on it resumes if it comes back up (if it was deleted, "
+                          "capture ends: --reopen would wait for it)");
+    if (n.up && (went_down || !b.up)) {
+      fmt::print(stderr, "rtcap: interface '{}' is back: down {} time(s), {:.1f} s in all{}\n",
+                 n.name, n.down_events, double(n.down_ns) / 1e9,
+                 n.reopens ? fmt::format(", reopened {} time(s)", n.reopens) : "");
+      if (writer) (void)writer->current().write_interface_stats(now, wall_ns());
+    }
+  }
+}
+
 }  // namespace
 
 int run_capture(CaptureOptions& o) {
@@ -349,6 +377,7 @@ int run_capture(CaptureOptions& o) {
                                     snap->totals.streams_active, loss, a.dropped_by_capture_max,
                                     a.lost_before_capture_min);
         }
+        report_link_changes(s, previous, o.config.reopen, writing ? writer.get() : nullptr);
         if (!o.quiet) fmt::print(stderr, "rtcap: {}{}\n", status_line(s, previous), stream_note);
         for (const Advice& a : advisor.update(input))
           if (!o.quiet) fmt::print(stderr, "rtcap: advice [{}] {}: {}\n", a.id, a.trigger, a.change);

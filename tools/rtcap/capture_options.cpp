@@ -107,6 +107,9 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   app.add_option("--stats-json", o.stats_json_path,
                  "Write the status (each second) and the final summary to this file as JSON lines")
       ->check(non_empty("give a file name"));
+  app.add_flag("--reopen", c.reopen,
+               "When an interface goes away, say so, keep the other interfaces and the output "
+               "running, and open it again (same settings) every second until it is back");
   app.add_option("--netns", o.netns,
                  "Enter this network namespace (ip netns name) before opening the interfaces")
       ->check(non_empty("give the namespace name ('ip netns list' shows them)"));

@@ -35,6 +35,14 @@ HistogramData interval_histogram(const HistogramData& now, const HistogramData& 
   return d;
 }
 
+std::string outage_note(const CaptureStats& s) {
+  std::string note;
+  for (const auto& i : s.interfaces)
+    if (!i.up) note += fmt::format(" | {} DOWN {:.0f} s", i.name, double(i.down_ns) / 1e9);
+  if (const std::uint64_t n = s.interface_reopens()) note += fmt::format(" | reopens {}", n);
+  return note;
+}
+
 std::string status_line(const CaptureStats& now, const CaptureStats& prev) {
   const double secs = double(now.elapsed_ns - prev.elapsed_ns) / 1e9;
   const double rate = secs > 0 ? double(now.packets_captured - prev.packets_captured) / secs : 0;
@@ -50,7 +58,7 @@ std::string status_line(const CaptureStats& now, const CaptureStats& prev) {
       double(now.elapsed_ns) / 1e9, now.packets_captured, rate, now.kernel_dropped(),
       now.interface_dropped(), now.app_dropped_packets, format_duration_ns(lat.percentile(0.5)),
       format_duration_ns(lat.percentile(0.99)), format_duration_ns(lat.max),
-      interval_cpu_ns_per_packet);
+      interval_cpu_ns_per_packet) + outage_note(now);
 }
 
 std::string tcpdump_lines(const CaptureStats& s) {
@@ -75,6 +83,11 @@ std::string summary(const CaptureStats& s, bool live) {
                        format_duration_ns(lat.percentile(0.5)),
                        format_duration_ns(lat.percentile(0.99)),
                        format_duration_ns(lat.percentile(0.999)), format_duration_ns(lat.max));
+  for (const auto& i : s.interfaces)
+    if (i.down_events)
+      out += fmt::format("interface {}: down {} time(s), {:.1f} s in all{}, reopened {} time(s)\n",
+                         i.name, i.down_events, double(i.down_ns) / 1e9,
+                         i.up ? "" : ", down at the end", i.reopens);
   out += fmt::format(
       "capture thread: {} CPU ({:.0f} ns/packet), {} wake-ups, {} dispatch calls ({} empty), "
       "{:.1f} packets/call, largest call {} bytes ({:.1f}% of the buffer)\n",
@@ -97,7 +110,11 @@ std::string stats_json(const CaptureStats& s, bool final) {
                           {"received", i.received},
                           {"kernel_dropped", i.kernel_dropped},
                           {"interface_dropped", i.interface_dropped},
-                          {"buffer_bytes", i.buffer_bytes}});
+                          {"buffer_bytes", i.buffer_bytes},
+                          {"up", i.up},
+                          {"down_events", i.down_events},
+                          {"down_ns", i.down_ns},
+                          {"reopens", i.reopens}});
   nlohmann::json j{{"final", final},
                    {"elapsed_ns", s.elapsed_ns},
                    {"packets_captured", s.packets_captured},
@@ -117,6 +134,7 @@ std::string stats_json(const CaptureStats& s, bool final) {
                    {"max_dispatch_buffer_share", s.max_dispatch_buffer_share},
                    {"capture_cpu_ns", s.capture_cpu_ns},
                    {"cpu_ns_per_packet", cpu_ns_per_packet(s)},
+                   {"interface_reopens", s.interface_reopens()},
                    {"interfaces", interfaces},
                    {"dispatch_packets", hist(s.dispatch_packets)},
                    {"dispatch_bytes", hist(s.dispatch_bytes)},
