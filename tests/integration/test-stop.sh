@@ -91,8 +91,10 @@ stalled_reader() {
   fi
   log "$name: gone ${STOP_MS} ms after SIGTERM, exit $STOP_RC; '$line' (captured $captured, reader got $in_file)"
 }
-stalled_reader stall-drop
-stalled_reader stall-block --on-overflow block
+# Inline (the default: the writer on the capture thread) and behind the consumer thread.
+stalled_reader stall-inline
+stalled_reader stall-threaded --consumer-thread
+stalled_reader stall-block --consumer-thread --on-overflow block
 
 # 3. -r FIFO whose writer sends half a file, then stalls with the FIFO open.
 SRC="$(dirname "$0")/../data/rtp-12streams-125us.pcap"
@@ -124,19 +126,20 @@ fi
 log "-r FIFO: gone ${STOP_MS} ms after SIGTERM, exit $STOP_RC, $captured read, $in_file in the file"
 
 # 4. A long --timeout-ms must not hold up the stop (the block it retires late is left behind).
-for t in 10000 2147483647; do
-  timeout 60 "$RTCAP" --netns "$RX" -i "$RX" -q --timeout-ms "$t" -w "$TMPD/t$t.pcap" \
-    --stats-json "$TMPD/t$t.json" udp dst port 5004 >/dev/null 2>"$TMPD/t$t.err" &
+for t in 10000 2147483647 "10000 --consumer-thread"; do
+  # shellcheck disable=SC2086  # "$t" may carry --consumer-thread
+  timeout 60 "$RTCAP" --netns "$RX" -i "$RX" -q --timeout-ms $t -w "$TMPD/t${t%% *}.pcap" \
+    --stats-json "$TMPD/t${t%% *}.json" udp dst port 5004 >/dev/null 2>"$TMPD/t${t%% *}.err" &
   PID=$!
   BG_PIDS="$BG_PIDS $PID"
-  wait_listening "$TMPD/t$t.err" "$PID"
+  wait_listening "$TMPD/t${t%% *}.err" "$PID"
   gen_bg --payload 32 --rate 20000 --count 40000
   sleep 1
   term_and_time "$PID" "--timeout-ms $t"
   kill "$GEN_PID" 2>/dev/null; wait "$GEN_PID" 2>/dev/null
-  [ "$STOP_RC" = 0 ] || bad "--timeout-ms $t: exit $STOP_RC: $(tail -3 "$TMPD/t$t.err")"
-  captured=$(final_field "$TMPD/t$t.json" packets_captured)
-  in_file=$(count_packets "$TMPD/t$t.pcap")
+  [ "$STOP_RC" = 0 ] || bad "--timeout-ms $t: exit $STOP_RC: $(tail -3 "$TMPD/t${t%% *}.err")"
+  captured=$(final_field "$TMPD/t${t%% *}.json" packets_captured)
+  in_file=$(count_packets "$TMPD/t${t%% *}.pcap")
   [ "$in_file" = "${captured:-x}" ] || bad "--timeout-ms $t: $captured captured, $in_file in the file"
   log "--timeout-ms $t: gone ${STOP_MS} ms after SIGTERM, exit $STOP_RC, $captured captured = $in_file in the file"
 done

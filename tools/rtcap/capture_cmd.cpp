@@ -152,6 +152,31 @@ bool write_text_file(std::ofstream& f, const std::string& path, const std::strin
   return true;
 }
 
+// The interface outages explain stream gaps the capture drops do not: the packets the streams
+// carried while an interface was down never reached the capture. Estimated from the streams'
+// average rate over the capture and the outages' length (their gaps are not timed one by one).
+std::string outage_loss_note(const LossAttribution& loss, const TrackerSnapshot& snap,
+                             const CaptureStats& s) {
+  std::int64_t down_ns = 0;
+  std::uint64_t outages = 0;
+  for (const auto& i : s.interfaces) {
+    down_ns += i.down_ns;
+    outages += i.down_events;
+  }
+  if (outages == 0 || loss.lost_before_capture_min == 0 || s.elapsed_ns <= down_ns) return {};
+  const double up_s = double(s.elapsed_ns - down_ns) / 1e9;
+  const double rate = double(snap.totals.rtp) / up_s;  // RTP packets/s while capturing
+  const auto during = std::min<std::uint64_t>(loss.lost_before_capture_min,
+                                              std::uint64_t(rate * double(down_ns) / 1e9 + 0.5));
+  return fmt::format(
+      "Of the {} not explained by capture drops, about {} fall in the {} interface outage(s) "
+      "({:.1f} s in all, at the streams' {:.0f} packets/s): missed by the capture while the "
+      "interface was down, not lost by the network; the other {} were lost before the capture "
+      "point.",
+      loss.lost_before_capture_min, during, outages, double(down_ns) / 1e9, rate,
+      loss.lost_before_capture_min - during);
+}
+
 std::int64_t wall_ns() {  // CLOCK_REALTIME: an ISB time stamp, the clock of packet stamps
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -415,7 +440,10 @@ int run_capture(CaptureOptions& o) {
   if (tracker) {
     const TrackerSnapshot snap = tracker->snapshot();
     fmt::print("{}", format_stream_table(snap));
-    fmt::print(stderr, "{}\n", attribute_loss(total_sequence_loss(snap), final_stats).text);
+    const LossAttribution loss = attribute_loss(total_sequence_loss(snap), final_stats);
+    fmt::print(stderr, "{}\n", loss.text);
+    if (const std::string note = outage_loss_note(loss, snap, final_stats); !note.empty())
+      fmt::print(stderr, "{}\n", note);
     if (!o.streams_json_path.empty() &&
         !write_text_file(streams_json_file, o.streams_json_path, to_json(snap), "--streams-json"))
       exit_code = kExitRuntime;

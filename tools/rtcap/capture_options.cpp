@@ -1,5 +1,9 @@
 #include "capture_options.hpp"
 
+#ifndef _WIN32
+#include <sys/stat.h>
+#endif
+
 #include <string_view>
 #include <utility>
 
@@ -172,6 +176,17 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   app.add_option("filter", o.filter_words, "Filter expression (pcap-filter(7)), as in tcpdump");
 }
 
+bool reads_a_pipe(const std::string& path) {
+  if (path.empty()) return false;
+  if (path == "-") return true;  // pcap_open_offline("-") reads standard input
+#ifdef _WIN32
+  return false;
+#else
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+#endif
+}
+
 std::string cli_wording(std::string message) {
   // The library names its settings; a user of the command knows them by these flags.
   static constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
@@ -213,9 +228,13 @@ std::string finish_capture_options(CaptureOptions& o) {
   c.precision = o.precision_name == "micro" ? TimestampPrecision::kMicro : TimestampPrecision::kNano;
   c.mode = o.mode_name == "naive" ? CaptureMode::kNaive : CaptureMode::kDispatch;
   c.overflow = o.overflow_name == "block" ? OverflowPolicy::kBlock : OverflowPolicy::kDrop;
-  // The naive baseline hands lists to a consumer thread by design.
-  c.delivery = o.consumer_thread || c.mode == CaptureMode::kNaive ? Delivery::kThreaded
-                                                                   : Delivery::kInline;
+  // The naive baseline hands lists to a consumer thread by design. A read from a pipe or FIFO
+  // can block for ever in fread (its writer stalls) and cannot be interrupted: only from behind
+  // the hand-off can a stop leave it and end within its 2 s (docs/OPERATIONS.md), so -r of a
+  // pipe is threaded too.
+  c.delivery = o.consumer_thread || c.mode == CaptureMode::kNaive || reads_a_pipe(c.read_file)
+                   ? Delivery::kThreaded
+                   : Delivery::kInline;
   if (!o.streams_json_path.empty()) o.streams = true;
   if (o.write_path.size() > 7 && o.write_path.ends_with(".pcapng")) o.pcapng = true;
   if (o.list_devices || o.list_tstamp_types) return {};
