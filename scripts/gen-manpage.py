@@ -69,7 +69,14 @@ def main():
         out += [".SS", f".B {sub}", esc(text.splitlines()[0])]
         for flags, desc in options(text):
             out += [".TP", f".B {esc(flags)}", esc(desc)]
-    out += [".SH EXIT STATUS",
+    out += [".SH SIGNALS",
+            "SIGINT and SIGTERM stop the capture: rtcap is gone within 2 s, also when the reader "
+            "of \\-w \\- stalls, the \\-r FIFO's writer stalls or \\-\\-timeout\\-ms is long; "
+            "what it could not write in that time is counted on the line "
+            "`N packets written before the output stopped; M captured packets not written'. "
+            "SIGUSR1 prints the counters (pcap_stats read at that moment); SIGUSR2 flushes "
+            "the \\-w output.",
+            ".SH EXIT STATUS",
             "0 done; 1 capture or output failed after it started; 2 bad option or filter; "
             "3 cannot open the interface or file; 4 Npcap missing (Windows).",
             ".SH SEE ALSO", "tcpdump(1), pcap(3PCAP), pcap\\-filter(7), pcap\\-tstamp(7)"]

@@ -81,6 +81,10 @@ struct CaptureConfig {
   OverflowPolicy overflow = OverflowPolicy::kDrop;
 
   std::int64_t max_packets = 0;  // -c: stop after this many packets (0: no limit)
+  // --reopen: when an interface goes away, keep capturing on the others and open it again,
+  // with the same settings, once a second until it is back (Suricata's AF_PACKET capture does
+  // the same). Off: a deleted interface ends the capture (StopReason::kFailed).
+  bool reopen = false;
   int stats_interval_ms = 1000;  // how often pcap_stats is read on the capture handles
 };
 

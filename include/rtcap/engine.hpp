@@ -154,7 +154,17 @@ class RTCAP_API Engine {
   virtual void request_stop() noexcept = 0;
   // True once capture has stopped and every captured packet has been delivered.
   [[nodiscard]] virtual bool done() const = 0;
+
+  // The kernel counters (pcap_stats) and the capture thread's CPU time in stats() are as of the
+  // capture thread's last periodic read (CaptureConfig::stats_interval_ms), and final once
+  // done(). stats_now() asks the capture thread to read them now (it wakes it) and waits up to
+  // `wait` for that, so that they agree with packets_captured; after `wait`, it returns stats().
+  // Inline delivery: call it on the thread that calls poll()/dispatch(); it reads them itself.
   [[nodiscard]] virtual CaptureStats stats() const = 0;
+  [[nodiscard]] virtual CaptureStats stats_now(std::chrono::milliseconds wait) {
+    (void)wait;
+    return stats();
+  }
   [[nodiscard]] virtual StopReason stop_reason() const = 0;
   // Why capture failed on its own (StopReason::kFailed), e.g. the interface went away, or the
   // API was misused (ErrorCode::kMisuse).

@@ -22,6 +22,12 @@ struct InterfaceStats {
   std::uint64_t kernel_dropped = 0;     // ps_drop, widened
   std::uint64_t interface_dropped = 0;  // ps_ifdrop, widened
   std::uint64_t buffer_bytes = 0;       // kernel buffer asked for
+  // The link (read once per statistics interval; an unknown state counts as up): down means
+  // gone (deleted) or not up and running (ip link set down, no carrier).
+  bool up = true;
+  std::uint64_t down_events = 0;         // times it was seen going down (or away)
+  std::int64_t down_ns = 0;              // total time seen down, the current outage included
+  std::uint64_t reopens = 0;             // --reopen: times its handle was opened again
 };
 
 struct CaptureStats {
@@ -52,6 +58,11 @@ struct CaptureStats {
   [[nodiscard]] std::uint64_t interface_dropped() const noexcept {
     std::uint64_t n = 0;
     for (const auto& i : interfaces) n += i.interface_dropped;
+    return n;
+  }
+  [[nodiscard]] std::uint64_t interface_reopens() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& i : interfaces) n += i.reopens;
     return n;
   }
   [[nodiscard]] std::uint64_t received() const noexcept {

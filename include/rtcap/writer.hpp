@@ -28,6 +28,7 @@
 // The writer is not thread-safe: the thread that consumes batches owns it.
 #pragma once
 
+#include <atomic>
 #include "rtcap/export.hpp"
 
 #include <cstddef>
@@ -62,6 +63,12 @@ struct WriterOptions {
   // per ~26 ms at 100 kpps; large enough that write() cost is noise, small enough that a reader
   // of -w - sees data soon even without -U. Values below 4 KiB are raised to 4 KiB.
   std::size_t buffer_bytes = 256 * 1024;
+  // When to stop waiting for an output that takes no data (a pipe or FIFO whose reader stalls):
+  // CLOCK_MONOTONIC (std::chrono::steady_clock) nanoseconds, 0 = no deadline yet. Read at every
+  // wait, so another thread or a signal handler may set it (at a stop request). Once the clock
+  // passes it, a write the output does not accept fails with WriteFailure::kStalled; before, the
+  // writer waits as long as the reader needs. nullptr: wait forever (blocking writes).
+  const std::atomic<std::int64_t>* give_up_at_ns = nullptr;
 };
 
 // Why the last write failed, so that a caller can act on the kind without parsing the message.
@@ -69,6 +76,7 @@ enum class WriteFailure {
   kNone,
   kPipeClosed,  // EPIPE: the reader of -w - went away; stop capturing cleanly
   kDiskFull,    // ENOSPC / EDQUOT: the file was cut back to its last whole record
+  kStalled,     // the reader took no data until WriterOptions::give_up_at_ns (after a stop)
   kOther,       // any other write error, or writing after close()
 };
 

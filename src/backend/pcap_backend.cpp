@@ -41,6 +41,23 @@ PcapHandle::~PcapHandle() {
   if (pcap_) pcap_close(pcap_);
 }
 
+void PcapHandle::close() noexcept {
+  if (pcap_) pcap_close(pcap_);
+  pcap_ = nullptr;
+}
+
+Result<void> PcapHandle::reopen(const CaptureConfig& config, std::vector<std::string>& warnings) {
+  auto fresh = open_live(info_.name, config, warnings);
+  if (!fresh) return rtcap::unexpected(fresh.error());
+  const WidenedStats before = stats_;
+  *this = std::move(*fresh);
+  // The new socket counts from zero (open_live took its base): add what the old one counted.
+  stats_.received += before.received;
+  stats_.kernel_dropped += before.kernel_dropped;
+  stats_.interface_dropped += before.interface_dropped;
+  return {};
+}
+
 bool PcapHandle::refresh_stats() noexcept {
   if (is_file_ || !pcap_) return false;
   struct pcap_stat raw {};

@@ -41,6 +41,12 @@ class PcapHandle {
   bool refresh_stats() noexcept;
   const WidenedStats& stats() const noexcept { return stats_; }
   std::string last_error() const { return pcap_ ? pcap_geterr(pcap_) : std::string{}; }
+  // --reopen (issue 13): the interface went away; its handle is closed (its socket is dead) and
+  // info() and the widened totals are kept for the reopen.
+  void close() noexcept;
+  // Opens the interface again with the same settings (a re-created interface with a new index
+  // too). The widened totals go on from where they were. Fails while it is not back yet.
+  Result<void> reopen(const CaptureConfig& config, std::vector<std::string>& warnings);
 
   friend Result<PcapHandle> open_live(const std::string&, const CaptureConfig&,
                                       std::vector<std::string>&);

@@ -7,6 +7,7 @@
 #include <exception>
 #include <thread>
 
+#include "backend/link.hpp"
 #include "engine/engine_impl.hpp"
 
 namespace rtcap {
@@ -67,6 +68,9 @@ CaptureEngine::CaptureEngine(CaptureConfig config, std::vector<backend::PcapHand
     contexts_.push_back(CallbackContext{this, handles_[i].get(), static_cast<std::uint16_t>(i),
                                         handles_[i].info().precision == TimestampPrecision::kNano});
     iface_stats_.push_back(std::make_unique<std::atomic<std::uint64_t>[]>(3));
+    links_.push_back(std::make_unique<LinkWatch>());
+    iface_buffer_bytes_.push_back(handles_[i].buffer_bytes());
+    if (!handles_[i].is_file()) links_.back()->index = backend::link_state(infos_[i].name).index;
   }
   // Every batch must hold at least one whole packet of the largest snaplen.
   const std::size_t arena = std::max<std::size_t>(config_.batch_bytes, std::size_t(largest_snaplen));
@@ -101,6 +105,7 @@ Result<void> CaptureEngine::prepare_waiter() {
   auto waiter = backend::ReadinessWaiter::create(raw);
   if (!waiter) return rtcap::unexpected(waiter.error());
   waiter_ = std::move(*waiter);
+  waiter_raw_.store(waiter_.get(), std::memory_order_release);
   return {};
 }
 
@@ -112,7 +117,10 @@ Result<void> CaptureEngine::start() {
                       "Delivery::kThreaded)");
   if (started_.exchange(true))
     return make_error(ErrorCode::kMisuse, "start() called twice: the capture thread already runs");
-  start_ns_ = realtime_ns();
+  // Scheduling and elapsed time run on the monotonic clock: a wall-clock step (NTP, an operator)
+  // must neither freeze the statistics reads nor fire them all at once. Packet timestamps and
+  // the delivery latency stay CLOCK_REALTIME.
+  start_ns_ = monotonic_ns();
   next_stats_ns_ = start_ns_ + std::int64_t(config_.stats_interval_ms) * 1000000;
   thread_ = std::thread([this] {
     backend::prepare_capture_thread();
@@ -171,7 +179,7 @@ std::size_t CaptureEngine::run_inline(std::chrono::microseconds timeout, bool wa
     inline_started_ = true;
     started_.store(true);
     backend::prepare_capture_thread();  // timer slack of the caller's thread (Linux), see there
-    start_ns_ = realtime_ns();
+    start_ns_ = monotonic_ns();  // monotonic, as in start()
     next_stats_ns_ = start_ns_ + std::int64_t(config_.stats_interval_ms) * 1000000;
   }
   in_inline_call_ = true;
@@ -200,7 +208,7 @@ Readiness CaptureEngine::readiness() const {
   }
   std::int64_t limit = waiter_->required_timeout_us();
   auto at_most = [&](std::int64_t us) { limit = limit < 0 ? us : std::min(limit, us); };
-  if (next_stats_ns_ > 0) at_most(std::max<std::int64_t>(0, next_stats_ns_ - realtime_ns()) / 1000);
+  if (next_stats_ns_ > 0) at_most(std::max<std::int64_t>(0, next_stats_ns_ - monotonic_ns()) / 1000);
   if (polling_) {
     // Coalescing: the capture fds would wake per packet; drain every window instead.
     r.handles.erase(r.handles.begin(), r.handles.end() - 1);
@@ -213,7 +221,7 @@ Readiness CaptureEngine::readiness() const {
 
 void CaptureEngine::request_stop() noexcept {
   stop_requested_.store(true);
-  if (waiter_) waiter_->wake();
+  wake_waiter();
   // Interrupts a blocking pcap_next_ex (naive mode). Dispatch mode wakes through the waiter and
   // must not set the break flag: its final pcap_dispatch drains what libpcap already holds.
   if (config_.mode == CaptureMode::kNaive)
@@ -266,11 +274,11 @@ bool CaptureEngine::acquire_batch() noexcept {
   current_ = nullptr;
   if (config_.overflow == OverflowPolicy::kDrop && config_.read_file.empty()) return false;
   // Block: the consumer is behind; wait for it (the kernel ring absorbs the delay meanwhile).
-  // After a stop, keep waiting while the consumer drains, but not forever: an embedding
-  // application may stop calling next_batch and destroy the engine.
-  const auto drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  // After a stop, keep waiting while the consumer drains, but not past the drain deadline: an
+  // embedding application may stop calling next_batch and destroy the engine, and a stop must
+  // end in bounded time.
   while (!stop_requested_.load(std::memory_order_relaxed) ||
-         (draining_ && std::chrono::steady_clock::now() < drain_deadline)) {
+         (draining_ && std::chrono::steady_clock::now() < drain_deadline_)) {
     // 10 ms: only bounds how late a stop request is seen; a released batch rings the bell.
     producer_bell_.wait_for(
         [this] { return !free_.empty() || (stop_requested_.load() && !draining_); },
@@ -326,6 +334,7 @@ bool CaptureEngine::dispatch_all() noexcept {
   bool ok = true;
   for (auto& ctx : contexts_) {
     if (count_reached()) break;
+    if (!ctx.pcap) continue;  // --reopen: closed until its interface is back
     dispatch_bytes_ = 0;
     const int n = pcap_dispatch(ctx.pcap, -1, &CaptureEngine::pcap_callback,
                                 reinterpret_cast<u_char*>(&ctx));
@@ -339,7 +348,12 @@ bool CaptureEngine::dispatch_all() noexcept {
       bump(counters_.empty_dispatch_calls);
     } else if (n != PCAP_ERROR_BREAK) {
       // For example the interface was deleted or went down (ENETDOWN / ENODEV on Linux). The
-      // other handles are still drained; the first failure is the one reported.
+      // other handles are still drained; the first failure is the one reported. With --reopen
+      // the handle is closed and opened again when the interface is back (link_watch.cpp).
+      if (config_.reopen) {
+        lose_handle(ctx.interface_index);
+        continue;
+      }
       std::lock_guard lock(failure_mutex_);
       if (!failure_)
         failure_ = Error{ErrorCode::kCaptureFailed,
@@ -354,13 +368,20 @@ bool CaptureEngine::dispatch_all() noexcept {
 }
 
 void CaptureEngine::drain_after_stop() noexcept {
+  // The whole drain (the block policy's waits for the consumer and the retire wait below) ends
+  // within kDrainAfterStop of the stop, so that a stop ends in bounded time whatever
+  // --timeout-ms says (issue 13: --timeout-ms 10000 exited 10 s after SIGTERM, 2147483647 never).
+  drain_deadline_ = std::chrono::steady_clock::now() + kDrainAfterStop;
   draining_ = true;
   (void)dispatch_all();
   // TPACKET_V3 hands over a block only when it retires: wait one retire period so that the
   // block the kernel was filling at the stop is delivered too (measured retire delay: see
-  // host_v3_retire_hz in latency_budget.hpp).
+  // host_v3_retire_hz in latency_budget.hpp). A longer timeout than the drain allows leaves the
+  // packets of that block in the kernel: counted as received, not captured.
   if (!config_.immediate_mode && config_.timeout_ms > 0 && !count_reached()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(config_.timeout_ms + 1));
+    const auto retire = std::chrono::milliseconds(std::int64_t(config_.timeout_ms) + 1);
+    std::this_thread::sleep_until(
+        std::min(std::chrono::steady_clock::now() + retire, drain_deadline_));
     (void)dispatch_all();
   }
   hand_over(true);
@@ -384,7 +405,7 @@ bool CaptureEngine::capture_step(std::chrono::microseconds max_wait, bool wait) 
       // Sleep until the kernel says a handle is ready, the consumer wants a held batch, the
       // next statistics read is due, or the caller's timeout passes.
       const auto until_stats =
-          microseconds(std::max<std::int64_t>(0, next_stats_ns_ - realtime_ns()) / 1000);
+          microseconds(std::max<std::int64_t>(0, next_stats_ns_ - monotonic_ns()) / 1000);
       if (waiter_->wait(std::min(until_stats, max_wait)) == backend::WaitResult::kReady &&
           window.count() > 0)
         std::this_thread::sleep_for(window);
@@ -410,9 +431,18 @@ bool CaptureEngine::capture_step(std::chrono::microseconds max_wait, bool wait) 
   }
   polling_ = window.count() > 0 && counters_.packets.load(std::memory_order_relaxed) > before;
   hand_over(false);
-  if (realtime_ns() >= next_stats_ns_) {
+  if (const std::int64_t now_ns = monotonic_ns(); now_ns >= next_stats_ns_) {
+    if (!watch_links()) {  // --reopen could not go on (link_watch.cpp)
+      hand_over(true);
+      finish(StopReason::kFailed);
+      return false;
+    }
     refresh_stats();
     next_stats_ns_ += interval_ns;
+    // Late by more than an interval (a long stall): the next read is an interval from now.
+    if (next_stats_ns_ <= now_ns) next_stats_ns_ = now_ns + interval_ns;
+  } else if (stats_wanted()) {
+    refresh_stats();  // stats_now()
   }
   return !capture_done_.load();  // a misused inline callback may have stopped the engine
 }
@@ -454,6 +484,8 @@ bool CaptureEngine::file_step() noexcept {
 }
 
 void CaptureEngine::refresh_stats() noexcept {
+  // Every request made before this read is served by it.
+  const std::uint64_t requested = stats_requested_.load(std::memory_order_acquire);
   for (std::size_t i = 0; i < handles_.size(); ++i) {
     if (!handles_[i].refresh_stats()) continue;
     const auto& s = handles_[i].stats();
@@ -462,6 +494,30 @@ void CaptureEngine::refresh_stats() noexcept {
     iface_stats_[i][2].store(s.interface_dropped, std::memory_order_relaxed);
   }
   counters_.cpu_ns.store(backend::thread_cpu_ns(), std::memory_order_relaxed);
+  stats_served_.store(requested, std::memory_order_release);
+}
+
+CaptureStats CaptureEngine::stats_now(std::chrono::milliseconds wait) {
+  // Only the dispatch loop serves requests (the naive loop blocks in pcap_next_ex, a file has
+  // no kernel counters); once capture is done, finish() has made the last read.
+  if (!waiter_ || capture_done_.load() || !config_.read_file.empty() ||
+      config_.mode == CaptureMode::kNaive)
+    return stats();
+  if (is_inline()) {
+    // The caller is the capture thread (see engine.hpp): read them now, ourselves.
+    if (started_.load()) refresh_stats();
+    return stats();
+  }
+  if (!thread_.joinable()) return stats();
+  const std::uint64_t ticket = stats_requested_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  wake_waiter();
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  // 200 us steps: a wake-up and one pcap_stats take tens of microseconds here (docs/TUNING.md);
+  // this runs once per status line, not per packet.
+  while (stats_served_.load(std::memory_order_acquire) < ticket && !capture_done_.load() &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  return stats();
 }
 
 void CaptureEngine::finish(StopReason reason, std::optional<Error> error) noexcept {
@@ -506,7 +562,7 @@ const Batch* CaptureEngine::next_filled(std::chrono::microseconds wait) {
     if (!filled_.try_pop(batch)) {
       // Running dry while the capture thread holds a batch back for us: ask for it.
       std::atomic_thread_fence(std::memory_order_seq_cst);
-      if (holding_.load(std::memory_order_seq_cst) && waiter_) waiter_->wake();
+      if (holding_.load(std::memory_order_seq_cst)) wake_waiter();
       consumer_bell_.wait_for([this] { return !filled_.empty() || capture_done_.load(); }, wait);
       (void)filled_.try_pop(batch);
     }
@@ -545,7 +601,7 @@ std::optional<Error> CaptureEngine::failure() const {
 
 CaptureStats CaptureEngine::stats() const {
   CaptureStats s;
-  s.elapsed_ns = start_ns_ ? realtime_ns() - start_ns_ : 0;
+  s.elapsed_ns = start_ns_ ? monotonic_ns() - start_ns_ : 0;
   s.packets_captured = counters_.packets.load(std::memory_order_relaxed);
   s.bytes_captured = counters_.bytes.load(std::memory_order_relaxed);
   s.packets_truncated = counters_.truncated.load(std::memory_order_relaxed);
@@ -565,7 +621,14 @@ CaptureStats CaptureEngine::stats() const {
     is.received = iface_stats_[i][0].load(std::memory_order_relaxed);
     is.kernel_dropped = iface_stats_[i][1].load(std::memory_order_relaxed);
     is.interface_dropped = iface_stats_[i][2].load(std::memory_order_relaxed);
-    is.buffer_bytes = handles_[i].buffer_bytes();
+    is.buffer_bytes = iface_buffer_bytes_[i];  // a copy: --reopen replaces handles_[i]
+    const LinkWatch& l = *links_[i];
+    is.up = l.up_published.load(std::memory_order_relaxed);
+    is.down_events = l.down_events.load(std::memory_order_relaxed);
+    is.reopens = l.reopens.load(std::memory_order_relaxed);
+    is.down_ns = l.down_ns_done.load(std::memory_order_relaxed);
+    if (const std::int64_t since = l.down_since_published.load(std::memory_order_relaxed))
+      is.down_ns += std::max<std::int64_t>(0, monotonic_ns() - since);
     buffer_bytes = std::max(buffer_bytes, is.buffer_bytes);
     s.interfaces.push_back(std::move(is));
   }

@@ -21,6 +21,11 @@
 
 namespace rtcap::detail {
 
+// How long the capture thread may take, after a stop request, to drain what the kernel holds
+// and wait for the consumer: 500 ms, a quarter of the 2 s within which rtcap ends after a stop
+// (docs/OPERATIONS.md). The retire wait of a default --timeout-ms 1 is 2 ms of it.
+inline constexpr std::chrono::milliseconds kDrainAfterStop{500};
+
 // Counters written by the capture thread only; relaxed stores publish them to readers.
 struct CaptureCounters {
   std::atomic<std::uint64_t> packets{0}, bytes{0}, truncated{0}, app_dropped{0};
@@ -64,6 +69,7 @@ class CaptureEngine final : public Engine {
   void request_stop() noexcept override;
   bool done() const override;
   CaptureStats stats() const override;
+  CaptureStats stats_now(std::chrono::milliseconds wait) override;
   StopReason stop_reason() const override { return stop_reason_.load(); }
   std::optional<Error> failure() const override;
 
@@ -103,6 +109,11 @@ class CaptureEngine final : public Engine {
   void drain_after_stop() noexcept;
   bool acquire_batch() noexcept;
   void refresh_stats() noexcept;
+  // The capture thread's side of stats_now(): true when a reader asked for a fresh read.
+  [[nodiscard]] bool stats_wanted() const noexcept {
+    return stats_requested_.load(std::memory_order_relaxed) !=
+           stats_served_.load(std::memory_order_relaxed);
+  }
   void finish(StopReason reason, std::optional<Error> error = std::nullopt) noexcept;
   void record_delivery(const Batch& batch) noexcept;
 
@@ -112,6 +123,31 @@ class CaptureEngine final : public Engine {
   std::vector<std::string> warnings_;
   std::vector<CallbackContext> contexts_;  // one per handle, the pcap_dispatch user pointer
   std::unique_ptr<backend::ReadinessWaiter> waiter_;
+  // Interface loss (issue 13, item 4; link_watch.cpp). When a handle is closed or reopened the
+  // waiter is rebuilt on the open handles; other threads only wake() it, through waiter_raw_,
+  // and the previous waiter stays alive until the next rebuild (at least one statistics
+  // interval later) so that a wake() in flight never touches a freed one.
+  std::atomic<backend::ReadinessWaiter*> waiter_raw_{nullptr};
+  std::unique_ptr<backend::ReadinessWaiter> retired_waiter_;
+  struct LinkWatch {
+    bool up = true;                    // capture thread's view
+    bool closed = false;               // the handle failed and was closed: reopen pending
+    unsigned index = 0;                // interface index when opened (a re-created one differs)
+    std::int64_t down_since_ns = 0;    // monotonic_ns(), while down
+    std::atomic<bool> up_published{true};
+    std::atomic<std::uint64_t> down_events{0}, reopens{0};
+    std::atomic<std::int64_t> down_ns_done{0};     // outages that ended
+    std::atomic<std::int64_t> down_since_published{0};  // 0: up
+  };
+  std::vector<std::unique_ptr<LinkWatch>> links_;
+  std::vector<std::uint64_t> iface_buffer_bytes_;
+  void wake_waiter() noexcept {
+    if (auto* w = waiter_raw_.load(std::memory_order_acquire)) w->wake();
+  }
+  bool rebuild_waiter() noexcept;             // false: cannot (the error is in failure_)
+  void lose_handle(std::size_t i) noexcept;   // --reopen: handle i failed
+  bool watch_links() noexcept;                // per interval; false: cannot go on
+  void mark_link(std::size_t i, bool up) noexcept;
 
   // Pool: every batch lives in storage_ and is in exactly one place at a time: free_, the
   // capture thread's current_, filled_, or held by the consumer.
@@ -128,8 +164,9 @@ class CaptureEngine final : public Engine {
   // it through the waiter when it runs dry (see publish_current and next_batch).
   std::atomic<bool> holding_{false};
   // Set for the final drain after a stop: the block policy keeps waiting for the consumer
-  // (at most 2 s, see acquire_batch) instead of counting the last packets as dropped.
+  // (until drain_deadline_) instead of counting the last packets as dropped.
   bool draining_ = false;        // capture thread only
+  std::chrono::steady_clock::time_point drain_deadline_{};  // capture thread only
   bool break_requested_ = false;  // -c reached: pcap_breakloop called once
 
   // Inline delivery: the callback of the poll()/dispatch() call in progress (caller's thread).
@@ -146,11 +183,14 @@ class CaptureEngine final : public Engine {
   std::thread thread_;
   std::atomic<bool> started_{false};
   std::atomic<bool> stop_requested_{false};
+  // stats_now(): requests (any reader) and the last request served by a refresh_stats().
+  std::atomic<std::uint64_t> stats_requested_{0};
+  std::atomic<std::uint64_t> stats_served_{0};
   std::atomic<bool> capture_done_{false};
   std::atomic<StopReason> stop_reason_{StopReason::kRunning};
   mutable std::mutex failure_mutex_;
   std::optional<Error> failure_;
-  std::int64_t start_ns_ = 0;
+  std::int64_t start_ns_ = 0;  // monotonic_ns() at start(): elapsed_ns
 
   CaptureCounters counters_;
   std::uint64_t dispatch_bytes_ = 0;  // bytes copied by the current pcap_dispatch call
@@ -170,6 +210,14 @@ class CaptureEngine final : public Engine {
 inline std::int64_t realtime_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// For scheduling and elapsed time (stats interval, hand-off timeouts): a wall-clock step must
+// not freeze or rush them.
+inline std::int64_t monotonic_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 

@@ -12,10 +12,10 @@ void CaptureEngine::run_naive() {
   auto& ctx = contexts_.front();
   const std::int64_t list_timeout_ns = std::int64_t(std::max(config_.timeout_ms, 1)) * 1000000;
   const std::int64_t interval_ns = std::int64_t(config_.stats_interval_ms) * 1000000;
-  std::int64_t next_stats_ns = realtime_ns() + interval_ns;
+  std::int64_t next_stats_ns = monotonic_ns() + interval_ns;  // scheduling: monotonic
   NaiveList list;
   list.reserve(config_.batch_packets);  // "a pre-allocated list, to avoid reallocation"
-  std::int64_t list_start_ns = realtime_ns();
+  std::int64_t list_start_ns = monotonic_ns();
   auto hand_over = [&] {
     {
       std::lock_guard lock(naive_mutex_);
@@ -24,7 +24,7 @@ void CaptureEngine::run_naive() {
     naive_cv_.notify_one();
     list = NaiveList();
     list.reserve(config_.batch_packets);
-    list_start_ns = realtime_ns();
+    list_start_ns = monotonic_ns();
   };
   StopReason reason = StopReason::kRequested;
   std::optional<Error> error;
@@ -54,7 +54,7 @@ void CaptureEngine::run_naive() {
                                 pcap_geterr(ctx.pcap))};
       break;
     }
-    const std::int64_t now = realtime_ns();
+    const std::int64_t now = monotonic_ns();
     if (list.size() >= config_.batch_packets ||
         (!list.empty() && now - list_start_ns >= list_timeout_ns))
       hand_over();

@@ -265,6 +265,19 @@ std::string render_metrics(const CaptureStats& s, const TrackerSnapshot* streams
          [](const InterfaceStats& i) { return i.interface_dropped; });
   per_if("rtcap_kernel_buffer_bytes", "gauge", "Kernel capture buffer asked for.",
          [](const InterfaceStats& i) { return i.buffer_bytes; });
+  // Interface outages (issue 13): alert on rtcap_interface_up == 0, and on reopens increasing.
+  per_if("rtcap_interface_up", "gauge",
+         "1 while the interface exists and is up and running, 0 while it is down or gone.",
+         [](const InterfaceStats& i) { return std::uint64_t(i.up ? 1 : 0); });
+  per_if("rtcap_interface_down_events_total", "counter",
+         "Times the interface was seen going down or away.",
+         [](const InterfaceStats& i) { return i.down_events; });
+  per_if("rtcap_interface_down_seconds_total", "counter",
+         "Time the interface was seen down or away (the current outage included).",
+         [](const InterfaceStats& i) { return double(i.down_ns) / 1e9; });
+  per_if("rtcap_interface_reopens_total", "counter",
+         "--reopen: times the capture handle was opened again after the interface came back.",
+         [](const InterfaceStats& i) { return i.reopens; });
 
   t.histogram("rtcap_dispatch_packets", "Packets per dispatch call (calls that carried any).",
               s.dispatch_packets, kDispatchPacketBuckets, 1.0);

@@ -25,6 +25,8 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -54,8 +56,9 @@ inline constexpr std::size_t kMinBufferBytes = 4096;
 
 class OutputFile {
  public:
-  static Result<std::unique_ptr<OutputFile>> open(const std::string& path, std::size_t buffer_bytes,
-                                                  PrefixScanner scanner) {
+  static Result<std::unique_ptr<OutputFile>> open(
+      const std::string& path, std::size_t buffer_bytes, PrefixScanner scanner,
+      const std::atomic<std::int64_t>* give_up_at_ns = nullptr) {
     const bool use_stdout = path == "-";
     int fd = STDOUT_FILENO;
 #ifdef _WIN32
@@ -82,6 +85,21 @@ class OutputFile {
 #endif
       f->base_offset_ = pos < 0 ? 0 : pos;
     }
+#ifndef _WIN32
+    // A pipe or FIFO whose reader stalls would block write() for as long as the reader sleeps,
+    // and a stop request with it (issue 13: a `cat` under SIGSTOP kept rtcap in pipe_write
+    // through three SIGTERMs). Non-blocking, the writer waits in poll() instead, in slices, and
+    // gives up at the deadline. The original flags come back at close (the descriptor may be
+    // shared, standard output).
+    f->give_up_at_ns_ = give_up_at_ns;
+    if (give_up_at_ns && ::fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+      const int flags = ::fcntl(fd, F_GETFL);
+      if (flags >= 0 && !(flags & O_NONBLOCK) && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0)
+        f->restore_flags_ = flags;
+    }
+#else
+    (void)give_up_at_ns;
+#endif
     return f;
   }
 
@@ -148,6 +166,9 @@ class OutputFile {
   Result<void> close() {
     if (fd_ < 0) return error_ ? failed() : Result<void>{};
     Result<void> r = flush();
+#ifndef _WIN32
+    if (restore_flags_ >= 0) (void)::fcntl(fd_, F_SETFL, restore_flags_);
+#endif
     if (owns_fd_) {
       if (::close(fd_) != 0 && r && errno != EINTR) {
         // NFS and some FUSE filesystems report write-back errors only here.
@@ -194,18 +215,43 @@ class OutputFile {
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        // Standard output left non-blocking by whoever opened it: wait instead of spinning.
-#ifdef _WIN32
-        Sleep(1);  // the C runtime has no poll(); this branch needs a PIPE_NOWAIT pipe there
-#else
-        pollfd p{fd_, POLLOUT, 0};
-        (void)::poll(&p, 1, -1);
-#endif
+        // A pipe we made non-blocking (see open), or standard output left non-blocking by
+        // whoever opened it: wait instead of spinning, until the deadline if there is one.
+        if (!wait_writable()) return {done, ETIMEDOUT};
         continue;
       }
       return {done, n < 0 ? errno : EIO};
     }
     return {done, 0};
+  }
+
+  // Waits until the output takes data; false once give_up_at_ns has passed.
+  bool wait_writable() noexcept {
+#ifdef _WIN32
+    Sleep(1);  // the C runtime has no poll(); this branch needs a PIPE_NOWAIT pipe there
+    return true;
+#else
+    for (;;) {
+      // 100 ms slices: how late a deadline set while we wait is seen (one wake-up per slice,
+      // only while the reader takes nothing).
+      int slice_ms = -1;
+      if (give_up_at_ns_) {
+        slice_ms = 100;
+        if (const std::int64_t deadline = give_up_at_ns_->load(std::memory_order_relaxed)) {
+          const std::int64_t left_ns =
+              deadline - std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+          if (left_ns <= 0) return false;
+          slice_ms = int(std::min<std::int64_t>(100, left_ns / 1000000 + 1));
+        }
+      }
+      pollfd p{fd_, POLLOUT, 0};
+      const int n = ::poll(&p, 1, slice_ms);
+      if (n > 0) return true;  // writable, or POLLERR/POLLHUP: the next write() says which
+      if (n < 0 && errno != EINTR) return true;
+    }
+#endif
   }
 
   // Records the sticky error; on a regular file cuts it back to `keep_bytes` (relative to where
@@ -227,6 +273,10 @@ class OutputFile {
         msg = "disk quota exceeded writing " + name() + ": free space or choose another -w path";
         break;
 #endif
+      case ETIMEDOUT:  // our own: wait_writable passed give_up_at_ns
+        failure_ = WriteFailure::kStalled;
+        msg = "the reader of " + name() + " took no data until the stop deadline: gave up";
+        break;
       case EFBIG:
         failure_ = WriteFailure::kOther;
         msg = name() + " reached the largest file size allowed (filesystem or ulimit -f): " +
@@ -303,6 +353,8 @@ class OutputFile {
   std::uint64_t write_calls_ = 0;
   std::optional<Error> error_;
   WriteFailure failure_ = WriteFailure::kNone;
+  const std::atomic<std::int64_t>* give_up_at_ns_ = nullptr;
+  int restore_flags_ = -1;  // fcntl flags to put back at close (we set O_NONBLOCK)
 };
 
 // What both formats' writers only forward to their OutputFile; each adds write() and

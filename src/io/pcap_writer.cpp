@@ -123,7 +123,8 @@ Result<std::unique_ptr<CaptureWriter>> open_pcap_writer(const WriterOptions& opt
     if (snaplen <= 0) snaplen = kMaxSnaplen;
   }
 
-  auto out = OutputFile::open(options.path, options.buffer_bytes, &scan_pcap_records);
+  auto out = OutputFile::open(options.path, options.buffer_bytes, &scan_pcap_records,
+                              options.give_up_at_ns);
   if (!out) return rtcap::unexpected(out.error());
 
   const bool nano = options.precision == TimestampPrecision::kNano;

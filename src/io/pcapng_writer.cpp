@@ -37,7 +37,9 @@
 //   drops are in isb_osdrop ("Number of Packets Dropped by OS" in tshark's pcapng dissector:
 //   tshark -r F -X read_format:'MIME Files Format' -V).
 //   opt_comment (1)     one line spelling out the split above, e.g. "rtcap: osdrop = 12 kernel
-//                       ring (ps_drop) + 3 rtcap queue (no free batch)".
+//                       ring (ps_drop) + 3 rtcap queue (no free batch)", and the interface's
+//                       outages, if any ("interface down 1 time(s), 3012 ms in all, reopened
+//                       1 time(s)"); the CLI writes an ISB when an interface comes back.
 #ifdef _WIN32
 #include <windows.h>
 #else
@@ -243,6 +245,12 @@ class PcapngWriter final : public FileBackedWriter {
                      " rtcap queue drops across all interfaces are not attributed";
         if (filtered_)
           comment += "; no ifrecv: with a filter the kernel counts only accepted packets";
+        // Outages (issue 13): the packets of an outage are missing from the file, not dropped.
+        if (s->down_events != 0)
+          comment += "; interface down " + std::to_string(s->down_events) + " time(s), " +
+                     std::to_string(s->down_ns / 1000000) + " ms in all" +
+                     (s->up ? "" : ", down now") + ", reopened " + std::to_string(s->reopens) +
+                     " time(s): packets sent meanwhile were not captured";
       } else {
         comment = "rtcap: no statistics for this interface";
       }
@@ -345,7 +353,8 @@ Result<std::unique_ptr<CaptureWriter>> open_pcapng_writer(const WriterOptions& o
     b.end();
   }
 
-  auto out = OutputFile::open(options.path, options.buffer_bytes, &scan_pcapng_blocks);
+  auto out = OutputFile::open(options.path, options.buffer_bytes, &scan_pcapng_blocks,
+                              options.give_up_at_ns);
   if (!out) return rtcap::unexpected(out.error());
   if (auto r = (*out)->write_whole({std::span<const std::uint8_t>(head)}, false); !r)
     return rtcap::unexpected(r.error());

@@ -3,6 +3,7 @@
 // gives what tcpdump users expect.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -11,6 +12,8 @@
 #ifdef RTCAP_HAVE_CLI
 #include "capture_options.hpp"
 #include "cli.hpp"
+#include "report.hpp"
+#include "rtcap/histogram.hpp"
 
 namespace {
 
@@ -116,6 +119,111 @@ TEST(Cli, BadValuesAreRejected) {
   EXPECT_THROW(cli->app->parse(5, const_cast<char**>(argv)), CLI::ValidationError);
   rtcap::tool::CaptureOptions none;
   EXPECT_NE(rtcap::tool::finish_capture_options(none), "");  // neither -i nor -r
+}
+
+namespace {
+
+// The one line rtcap prints for `args` and whether it is a usage error (exit 2): what main()
+// does with a parse error, then what run_capture does with finish_capture_options.
+std::string refusal(std::vector<std::string> args) {
+  auto cli = rtcap::tool::make_cli();
+  std::vector<const char*> argv{"rtcap"};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  try {
+    cli->app->parse(int(argv.size()), const_cast<char**>(argv.data()));
+  } catch (const CLI::ParseError& e) {
+    testing::internal::CaptureStderr();
+    testing::internal::CaptureStdout();
+    const int code = cli->app->exit(e);
+    (void)testing::internal::GetCapturedStdout();
+    const std::string line = testing::internal::GetCapturedStderr();
+    EXPECT_NE(code, 0) << "parse error with exit 0 for " << args.back();
+    EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << "not one line: " << line;
+    return line;
+  }
+  rtcap::tool::CaptureOptions o = cli->capture;
+  return rtcap::tool::finish_capture_options(o);
+}
+
+}  // namespace
+
+// Issue 13 item 3: every value rtcap cannot honour is refused before anything is opened, each
+// with one line that names the option (main() turns both kinds into exit 2).
+TEST(Cli, RefusesWhatItCannotHonour) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;  // a piece of the line
+  };
+  const std::vector<Case> cases = {
+      {{"-i", "eth0", "-Z", ""}, "-Z"},
+      {{"-i", "eth0", "--netns", ""}, "--netns"},
+      {{"-i", "eth0", "-c", "99999999999999999999"}, "--count"},
+      {{"-i", "eth0", "-c", "0x10"}, "--count"},
+      {{"-i", "eth0", "-c", "010x"}, "--count"},
+      {{"-i", "eth0", "-c", "-5"}, "--count"},
+      {{"-i", "eth0", "-w", "a.pcap", "-C", "0"}, "--file-size"},
+      {{"-i", "eth0", "-w", "a-%H%M%S.pcap", "-G", "0"}, "--rotate-seconds"},
+      {{"-i", "eth0", "-w", "a.pcap", "-C", "1", "-W", "0"}, "--file-count"},
+      {{"-i", "eth0", "-C", "1"}, "give -w FILE"},
+      {{"-i", "eth0", "-G", "5"}, "give -w FILE"},
+      {{"-i", "eth0", "-W", "3"}, "give -w FILE"},
+      {{"-i", "eth0", "--expected-pps", "-1"}, "--expected-pps"},
+      {{"-i", "eth0", "--expected-pps", "nan"}, "--expected-pps"},
+      {{"-i", "eth0", "--expected-pps", "inf"}, "--expected-pps"},
+      {{"-i", "eth0", "-w", ""}, "--write"},
+      {{"-r", ""}, "--read"},
+      {{"-i", "eth0", "--stats-json", ""}, "--stats-json"},
+      {{"-i", "eth0", "--streams-json", ""}, "--streams-json"},
+      {{"-i", "eth0", "--advice-json", ""}, "--advice-json"},
+      {{"-i", "eth0", "-w", "g.pcap", "-G", "1"}, "add a strftime time pattern"},
+      {{"-i", "eth0", "-w", "g%%.pcap", "-G", "1"}, "add a strftime time pattern"},
+  };
+  for (const Case& c : cases) {
+    const std::string line = refusal(c.args);
+    std::string shown;
+    for (const auto& a : c.args) shown += " '" + a + "'";
+    EXPECT_NE(line, "") << "accepted:" << shown;
+    EXPECT_NE(line.find(c.says), std::string::npos) << "for" << shown << ": " << line;
+  }
+}
+
+// Issue 13, item 5: the status line's delay is the interval's, not the cumulative one.
+TEST(Report, StatusLineDelayIsTheIntervals) {
+  rtcap::Histogram h;
+  for (int i = 0; i < 1000; ++i) h.record(1000000);  // first second: 1 ms each
+  rtcap::CaptureStats prev;
+  prev.elapsed_ns = 1000000000;
+  prev.packets_captured = 1000;
+  prev.latency_ns = h.snapshot();
+  for (int i = 0; i < 100; ++i) h.record(20000);  // next second: 20 us each
+  rtcap::CaptureStats now = prev;
+  now.elapsed_ns = 2000000000;
+  now.packets_captured = 1100;
+  now.latency_ns = h.snapshot();
+  const rtcap::HistogramData d = rtcap::tool::interval_histogram(now.latency_ns, prev.latency_ns);
+  EXPECT_EQ(d.count, 100u);
+  EXPECT_NEAR(double(d.percentile(0.99)), 20000.0, 20000.0 * 0.032);
+  EXPECT_NEAR(double(d.max), 20000.0, 20000.0 * 0.032);
+  EXPECT_GT(now.latency_ns.percentile(0.5), 900000u);  // the cumulative p50 is still 1 ms
+  const std::string line = rtcap::tool::status_line(now, prev);
+  EXPECT_NE(line.find("delay this interval p50 20"), std::string::npos) << line;
+  EXPECT_EQ(line.find("ms"), std::string::npos) << "cumulative 1 ms shown: " << line;
+  // An interval without packets has no delay to show.
+  EXPECT_EQ(rtcap::tool::interval_histogram(now.latency_ns, now.latency_ns).count, 0u);
+}
+
+TEST(Cli, AcceptsWhatItCanHonour) {
+  EXPECT_EQ(parse({"-i", "eth0", "-c", "0"}).config.max_packets, 0);
+  EXPECT_EQ(parse({"-i", "eth0", "-c", "9223372036854775807"}).config.max_packets,
+            9223372036854775807);
+  EXPECT_EQ(parse({"-i", "eth0", "-c", "010"}).config.max_packets, 10);  // decimal, not octal
+  EXPECT_EQ(parse({"-i", "eth0", "-w", "g-%Y%m%d-%H%M%S.pcap", "-G", "1"}).rotation.interval_s, 1);
+  // -C numbers the files, so -G needs no time pattern beside it.
+  EXPECT_EQ(parse({"-i", "eth0", "-w", "g.pcap", "-G", "60", "-C", "10"}).rotation.size_mb, 10);
+  EXPECT_DOUBLE_EQ(parse({"-i", "eth0", "--expected-pps", "8000.5"}).expected_pps, 8000.5);
+  EXPECT_TRUE(rtcap::tool::has_time_pattern("a-%s.pcap"));
+  EXPECT_FALSE(rtcap::tool::has_time_pattern("100%%.pcap"));
+  EXPECT_FALSE(rtcap::tool::has_time_pattern("trailing%"));
 }
 #endif
 

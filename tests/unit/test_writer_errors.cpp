@@ -3,7 +3,10 @@
 #include <sys/mount.h>
 #include <sys/wait.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
+#include <thread>
 #include <cstring>
 
 #include "rtcap/writer.hpp"
@@ -249,6 +252,59 @@ TEST(WriterPipe, ClosedReaderIsADistinctStickyError) {
     EXPECT_EQ((*w)->write_calls(), calls) << "no write after the error";
     EXPECT_FALSE((*w)->close());
   }
+}
+
+// ---- stalled reader (issue 13, item 2) ---------------------------------------------------------
+
+std::int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// A reader that never reads: writes wait while there is no deadline, and give up at it (the
+// pipe made non-blocking and waited on with poll, instead of blocking in write for ever).
+TEST(WriterPipe, StalledReaderGivesUpAtTheDeadline) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::atomic<std::int64_t> give_up_at_ns{0};
+  WriterOptions o =
+      test::options_for("/proc/self/fd/" + std::to_string(fds[1]), TimestampPrecision::kNano);
+  o.packet_buffered = true;
+  o.give_up_at_ns = &give_up_at_ns;
+  auto w = CaptureWriter::open(o);
+  ASSERT_TRUE(w) << w.error().message;
+  // A second thread sets the deadline while the writer waits, as the signal handler does.
+  const std::int64_t set_at_ns = steady_now_ns() + 300000000;  // 300 ms
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    give_up_at_ns.store(set_at_ns);
+  });
+  Batch b(1024, 1 << 20);
+  std::vector<Expected> expected;
+  test::fill(b, expected, 0, 1000);  // more than the 64 KiB a pipe holds, over a few batches
+  Result<void> r;
+  int batches = 0;
+  const std::int64_t start_ns = steady_now_ns();
+  while (r && batches < 100) {
+    r = (*w)->write(b);
+    ++batches;
+  }
+  const std::int64_t took_ns = steady_now_ns() - start_ns;
+  stopper.join();
+  ASSERT_FALSE(r) << "a pipe nobody reads took " << batches << " batches";
+  EXPECT_EQ((*w)->failure(), WriteFailure::kStalled);
+  EXPECT_NE(r.error().message.find("took no data until the stop deadline"), std::string::npos)
+      << r.error().message;
+  EXPECT_GE(steady_now_ns(), set_at_ns) << "gave up before the deadline";
+  // The deadline plus at most one 100 ms poll slice, and slack for a loaded machine.
+  EXPECT_LT(took_ns, 1500000000) << "gave up only after " << took_ns / 1000000 << " ms";
+  // Whole records counted: the reader finds exactly packets_written() of them, maybe a cut one.
+  EXPECT_GT((*w)->packets_written(), 0u);
+  EXPECT_LT((*w)->packets_written(), std::uint64_t(batches) * 1000);
+  (void)(*w)->close();
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 // ---- full disk -------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <optional>
@@ -131,15 +132,80 @@ bool apply_latency_budget(CaptureOptions& o, std::int64_t& budget_ns) {
   return true;
 }
 
-bool write_text_file(const std::string& path, const std::string& text, const char* what) {
-  std::ofstream f(path, std::ios::out | std::ios::trunc);
-  f << text << '\n';
+// Every output is opened (created) before capture starts, so that a bad path fails now and not
+// after weeks of capture; the reports are written into the open files at the end.
+bool open_output_file(std::ofstream& f, const std::string& path, const char* what) {
+  if (path.empty()) return true;
+  f.open(path, std::ios::out | std::ios::trunc);
   if (!f) {
-    fmt::print(stderr, "rtcap: cannot write {} file '{}': check the directory and free space\n",
+    fmt::print(stderr, "rtcap: cannot write {} file '{}': check the directory and permissions\n",
                what, path);
     return false;
   }
   return true;
+}
+
+bool write_text_file(std::ofstream& f, const std::string& path, const std::string& text,
+                     const char* what) {
+  f << text << '\n' << std::flush;
+  if (!f) {
+    fmt::print(stderr, "rtcap: cannot write {} file '{}': check the free space\n", what, path);
+    return false;
+  }
+  return true;
+}
+
+// The interface outages explain stream gaps the capture drops do not: the packets the streams
+// carried while an interface was down never reached the capture. Estimated from the streams'
+// average rate over the capture and the outages' length (their gaps are not timed one by one).
+std::string outage_loss_note(const LossAttribution& loss, const TrackerSnapshot& snap,
+                             const CaptureStats& s) {
+  std::int64_t down_ns = 0;
+  std::uint64_t outages = 0;
+  for (const auto& i : s.interfaces) {
+    down_ns += i.down_ns;
+    outages += i.down_events;
+  }
+  if (outages == 0 || loss.lost_before_capture_min == 0 || s.elapsed_ns <= down_ns) return {};
+  const double up_s = double(s.elapsed_ns - down_ns) / 1e9;
+  const double rate = double(snap.totals.rtp) / up_s;  // RTP packets/s while capturing
+  const auto during = std::min<std::uint64_t>(loss.lost_before_capture_min,
+                                              std::uint64_t(rate * double(down_ns) / 1e9 + 0.5));
+  return fmt::format(
+      "Of the {} not explained by capture drops, about {} fall in the {} interface outage(s) "
+      "({:.1f} s in all, at the streams' {:.0f} packets/s): missed by the capture while the "
+      "interface was down, not lost by the network; the other {} were lost before the capture "
+      "point.",
+      loss.lost_before_capture_min, during, outages, double(down_ns) / 1e9, rate,
+      loss.lost_before_capture_min - during);
+}
+
+std::int64_t wall_ns() {  // CLOCK_REALTIME: an ISB time stamp, the clock of packet stamps
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// An interface went down or away, or came back (issue 13): one line at once (at the next
+// status tick, within a second), with -q too; pcapng gets an ISB whose comment carries the outage.
+void report_link_changes(const CaptureStats& now, const CaptureStats& before, bool reopen,
+                         RotatingWriter* writer) {
+  for (std::size_t i = 0; i < now.interfaces.size() && i < before.interfaces.size(); ++i) {
+    const InterfaceStats& n = now.interfaces[i];
+    const InterfaceStats& b = before.interfaces[i];
+    const bool went_down = n.down_events > b.down_events;
+    if (went_down)
+      fmt::print(stderr, "rtcap: warning: interface '{}' is down or gone: {}\n", n.name,
+                 reopen ? "capturing on the others, opening it again every second (--reopen)"
+                        : "capture on it resumes if it comes back up (if it was deleted, "
+                          "capture ends: --reopen would wait for it)");
+    if (n.up && (went_down || !b.up)) {
+      fmt::print(stderr, "rtcap: interface '{}' is back: down {} time(s), {:.1f} s in all{}\n",
+                 n.name, n.down_events, double(n.down_ns) / 1e9,
+                 n.reopens ? fmt::format(", reopened {} time(s)", n.reopens) : "");
+      if (writer) (void)writer->current().write_interface_stats(now, wall_ns());
+    }
+  }
 }
 
 }  // namespace
@@ -212,6 +278,7 @@ int run_capture(CaptureOptions& o) {
     wo.snaplen = o.config.snaplen;
     wo.interfaces = engine->interfaces();
     wo.filter = o.config.filter;
+    wo.give_up_at_ns = output_give_up_at_ns();  // a stalled reader cannot hold up a stop
     // One serialised batch must fit the buffer for -U to stay one write() per batch.
     wo.buffer_bytes = std::max<std::size_t>(wo.buffer_bytes, o.config.batch_bytes +
                                                                  32 * o.config.batch_packets);
@@ -222,15 +289,11 @@ int run_capture(CaptureOptions& o) {
     }
     writer = std::move(*w);
   }
-  std::ofstream stats_json_file;
-  if (!o.stats_json_path.empty()) {
-    stats_json_file.open(o.stats_json_path, std::ios::out | std::ios::trunc);
-    if (!stats_json_file) {
-      fmt::print(stderr, "rtcap: cannot write --stats-json file '{}': check the directory\n",
-                 o.stats_json_path);
-      return kExitSetup;
-    }
-  }
+  std::ofstream stats_json_file, streams_json_file, advice_json_file;
+  if (!open_output_file(stats_json_file, o.stats_json_path, "--stats-json") ||
+      !open_output_file(streams_json_file, o.streams_json_path, "--streams-json") ||
+      !open_output_file(advice_json_file, o.advice_json_path, "--advice-json"))
+    return kExitSetup;
 
   // --streams-svg: the file is made now, so a bad path fails before the capture, not after it.
   std::optional<StreamsSvg> svg;
@@ -340,8 +403,19 @@ int run_capture(CaptureOptions& o) {
     if (extractor) extractor->add(batch, linktypes);
   };
   auto next_status = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  bool abandoned = false;  // the capture did not end within kAbandonAfterStop of a stop
   while (!engine->done()) {
-    if (stop_requested()) engine->request_stop();
+    if (stop_requested()) {
+      engine->request_stop();
+      if (stop_overdue()) {
+        fmt::print(stderr,
+                   "rtcap: the capture did not end within {} ms of the stop (a read that cannot "
+                   "be interrupted, such as a -r pipe whose writer stalls): leaving it\n",
+                   kAbandonAfterStop.count());
+        abandoned = true;
+        break;
+      }
+    }
     // 100 ms: how late a signal's flag is seen at the latest (a signal also ends the wait).
     if (inline_delivery) {
       (void)engine->poll(std::chrono::milliseconds(100), consume);
@@ -352,7 +426,10 @@ int run_capture(CaptureOptions& o) {
     const auto now = std::chrono::steady_clock::now();
     const bool print_stats = take_print_stats_request();
     if (print_stats || now >= next_status) {
-      CaptureStats s = engine->stats();
+      // pcap_stats read now, so that "received by filter" and the CPU time agree with
+      // "captured" (the periodic copy is up to stats_interval_ms old). 50 ms: far above the
+      // tens of microseconds the capture thread takes to answer, short enough for SIGUSR1.
+      CaptureStats s = engine->stats_now(std::chrono::milliseconds(50));
       if (print_stats) fmt::print(stderr, "{}", tcpdump_lines(s));
       if (now >= next_status) {
         AdvisorInput input;
@@ -373,6 +450,7 @@ int run_capture(CaptureOptions& o) {
                                     snap->totals.streams_active, loss, a.dropped_by_capture_max,
                                     a.lost_before_capture_min);
         }
+        report_link_changes(s, previous, o.config.reopen, writing ? writer.get() : nullptr);
         for (const Advice& a : advisor.update(input)) {
           const std::string line = fmt::format("rtcap: advice [{}] {}: {}\n", a.id, a.trigger, a.change);
           if (live) live->note(stderr, line);
@@ -393,6 +471,7 @@ int run_capture(CaptureOptions& o) {
         if (stats_json_file) stats_json_file << stats_json(s, false) << '\n' << std::flush;
         previous = std::move(s);
         next_status += std::chrono::seconds(1);
+        if (next_status <= now) next_status = now + std::chrono::seconds(1);  // after a stall
       }
     }
   }
@@ -403,6 +482,7 @@ int run_capture(CaptureOptions& o) {
     if (auto r = writer->close(final_stats); !r && writing) {
       fmt::print(stderr, "rtcap: {}\n", r.error().message);
       exit_code = kExitRuntime;
+      writing = false;  // the last flush failed (or gave up on a stalled reader)
     }
   }
   if (auto failure = engine->failure()) {
@@ -410,22 +490,25 @@ int run_capture(CaptureOptions& o) {
     exit_code = kExitRuntime;
   }
   fmt::print(stderr, "{}", summary(final_stats, o.config.read_file.empty()));
-  // The output stopped early (full disk, write error, closed pipe): say what reached it.
-  if (writer && !writing && final_stats.packets_captured > writer->packets_written())
+  // The output stopped early (full disk, write error, closed or stalled pipe, a capture left
+  // behind): say what reached it.
+  if (writer && (!writing || abandoned) && final_stats.packets_captured > writer->packets_written())
     fmt::print(stderr, "{} packets written before the output stopped; {} captured packets not written\n",
                writer->packets_written(), final_stats.packets_captured - writer->packets_written());
   if (tracker) {
     const TrackerSnapshot snap = tracker->snapshot();
     fmt::print("{}", format_stream_table(snap));
-    fmt::print(stderr, "{}\n",
-               attribute_loss(snap,
-                              final_stats.kernel_dropped() + final_stats.interface_dropped() +
-                                  final_stats.app_dropped_packets,
-                              o.config.read_file.empty() ? DropKnowledge::kLive
-                                                         : DropKnowledge::kFileWithoutStatistics)
-                   .text);
+    const LossAttribution loss =
+        attribute_loss(snap,
+                       final_stats.kernel_dropped() + final_stats.interface_dropped() +
+                           final_stats.app_dropped_packets,
+                       o.config.read_file.empty() ? DropKnowledge::kLive
+                                                  : DropKnowledge::kFileWithoutStatistics);
+    fmt::print(stderr, "{}\n", loss.text);
+    if (const std::string note = outage_loss_note(loss, snap, final_stats); !note.empty())
+      fmt::print(stderr, "{}\n", note);
     if (!o.streams_json_path.empty() &&
-        !write_text_file(o.streams_json_path, to_json(snap), "--streams-json"))
+        !write_text_file(streams_json_file, o.streams_json_path, to_json(snap), "--streams-json"))
       exit_code = kExitRuntime;
     if (svg) {
       svg->sample(snap, std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -454,9 +537,21 @@ int run_capture(CaptureOptions& o) {
   const std::vector<Advice> advice = advisor.summary();
   if (!advice.empty()) fmt::print(stderr, "{}", format_advice(advice));
   if (!o.advice_json_path.empty() &&
-      !write_text_file(o.advice_json_path, to_json(advice), "--advice-json"))
+      !write_text_file(advice_json_file, o.advice_json_path, to_json(advice), "--advice-json"))
     exit_code = kExitRuntime;
   if (stats_json_file) stats_json_file << stats_json(final_stats, true) << '\n' << std::flush;
+  if (abandoned) {
+    // The capture thread is still blocked in a read, holding its FILE's lock: destroying the
+    // engine would join it, and exit() would flush every FILE, that one too; both wait for ever.
+    // Close what is ours and end the process without either.
+    stats_json_file.close();
+    streams_json_file.close();
+    advice_json_file.close();
+    metrics.reset();
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(exit_code);
+  }
   return exit_code;
 }
 

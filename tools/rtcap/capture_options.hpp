@@ -63,8 +63,13 @@ struct CaptureOptions {
 // Declares every capture option on `app` (the top level of the rtcap command).
 void add_capture_options(CLI::App& app, CaptureOptions& options);
 
+// True when -r names a pipe or FIFO ("-" is standard input): read behind a consumer thread.
+bool reads_a_pipe(const std::string& path);
 // A library message in the command's words: CaptureConfig::timeout_ms becomes --timeout-ms.
 std::string cli_wording(std::string message);
+
+// True when a -G file name holds a strftime conversion ("%%" alone is a literal '%').
+bool has_time_pattern(const std::string& name);
 
 // Turns the parsed strings into the config (filter, precision, mode, -s 0). Empty on success,
 // otherwise one line for the user.

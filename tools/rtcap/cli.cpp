@@ -21,11 +21,17 @@ std::unique_ptr<Cli> make_cli() {
   auto cli = std::make_unique<Cli>();
   cli->app = std::make_unique<CLI::App>(
       "rtcap: capture 100,000+ tiny packets/s with no loss and low, bounded delay.\n"
-      "With no subcommand, rtcap captures like tcpdump: rtcap -i IFACE [-w FILE] [filter]",
+      "With no subcommand, rtcap captures like tcpdump: rtcap -i IFACE [-w FILE] [filter]\n"
+      "SIGINT/SIGTERM: rtcap stops and is gone within 2 s, having written what it could and "
+      "said how many captured packets it could not write",
       "rtcap");
   CLI::App& app = *cli->app;
   app.set_version_flag("--version", fmt::format("rtcap {} ({})", RTCAP_VERSION,
                                                 rtcap::pcap_library_version()));
+  // One line per error, naming the option and the fix (CLI11 would add "Run with --help").
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return fmt::format("rtcap: {}\n", e.what());
+  });
   add_capture_options(app, cli->capture);
   cli->exit_code = kExitOk;
 #ifndef _WIN32  // network namespaces, veth, sendmmsg: Linux only (docs/WINDOWS.md)

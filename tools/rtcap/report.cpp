@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace rtcap::tool {
 
 
@@ -14,17 +16,50 @@ double cpu_ns_per_packet(const CaptureStats& s) {
 }
 }  // namespace
 
+HistogramData interval_histogram(const HistogramData& now, const HistogramData& prev) {
+  HistogramData d;
+  if (prev.buckets.size() != now.buckets.size()) return now;
+  std::size_t lowest = now.buckets.size(), highest = 0;
+  for (std::size_t i = 0; i < now.buckets.size(); ++i) {
+    // A snapshot's buckets are never behind its count; a bucket cannot shrink between two.
+    d.buckets[i] = now.buckets[i] - std::min(now.buckets[i], prev.buckets[i]);
+    if (d.buckets[i] == 0) continue;
+    d.count += d.buckets[i];
+    lowest = std::min(lowest, i);
+    highest = i;
+  }
+  if (d.count == 0) return d;
+  d.sum = now.sum - std::min(now.sum, prev.sum);
+  // Within the buckets' 3.1%: the interval's own extremes are not kept, its buckets' edges are.
+  d.min = std::max(histogram_bucket_lower(lowest), now.min);
+  d.max = std::min(histogram_bucket_upper(highest), now.max);
+  return d;
+}
+
+std::string outage_note(const CaptureStats& s) {
+  std::string note;
+  for (const auto& i : s.interfaces)
+    if (!i.up) note += fmt::format(" | {} DOWN {:.0f} s", i.name, double(i.down_ns) / 1e9);
+  if (const std::uint64_t n = s.interface_reopens()) note += fmt::format(" | reopens {}", n);
+  return note;
+}
+
 std::string status_line(const CaptureStats& now, const CaptureStats& prev) {
   const double secs = double(now.elapsed_ns - prev.elapsed_ns) / 1e9;
   const double rate = secs > 0 ? double(now.packets_captured - prev.packets_captured) / secs : 0;
-  const auto& lat = now.latency_ns;
+  // The delay of the packets delivered since the previous line, not since the start: a monitor
+  // watching the line must see a bad second as it happens (issue 13, item 5).
+  const HistogramData lat = interval_histogram(now.latency_ns, prev.latency_ns);
+  const std::uint64_t packets = now.packets_captured - std::min(now.packets_captured, prev.packets_captured);
+  const std::int64_t cpu_ns = now.capture_cpu_ns - std::min(now.capture_cpu_ns, prev.capture_cpu_ns);
+  const double interval_cpu_ns_per_packet = packets ? double(cpu_ns) / double(packets) : 0.0;
   return fmt::format(
-      "{:7.1f}s {:>10} pkts {:>9.0f}/s | drops kernel {} if {} app {} | delay p50 {} p99 {} "
-      "max {} | cpu {:.0f} ns/pkt",
+      "{:7.1f}s {:>10} pkts {:>9.0f}/s | drops kernel {} if {} app {} | delay this interval "
+      "p50 {} p99 {} max {} | cpu {:.0f} ns/pkt",
       double(now.elapsed_ns) / 1e9, now.packets_captured, rate, now.kernel_dropped(),
       now.interface_dropped(), now.app_dropped_packets, format_duration_ns(lat.percentile(0.5)),
       format_duration_ns(lat.percentile(0.99)), format_duration_ns(lat.max),
-      cpu_ns_per_packet(now));
+      interval_cpu_ns_per_packet) + outage_note(now);
 }
 
 std::string tcpdump_lines(const CaptureStats& s) {
@@ -49,6 +84,11 @@ std::string summary(const CaptureStats& s, bool live) {
                        format_duration_ns(lat.percentile(0.5)),
                        format_duration_ns(lat.percentile(0.99)),
                        format_duration_ns(lat.percentile(0.999)), format_duration_ns(lat.max));
+  for (const auto& i : s.interfaces)
+    if (i.down_events)
+      out += fmt::format("interface {}: down {} time(s), {:.1f} s in all{}, reopened {} time(s)\n",
+                         i.name, i.down_events, double(i.down_ns) / 1e9,
+                         i.up ? "" : ", down at the end", i.reopens);
   out += fmt::format(
       "capture thread: {} CPU ({:.0f} ns/packet), {} wake-ups, {} dispatch calls ({} empty), "
       "{:.1f} packets/call, largest call {} bytes ({:.1f}% of the buffer)\n",
@@ -71,7 +111,11 @@ std::string stats_json(const CaptureStats& s, bool final) {
                           {"received", i.received},
                           {"kernel_dropped", i.kernel_dropped},
                           {"interface_dropped", i.interface_dropped},
-                          {"buffer_bytes", i.buffer_bytes}});
+                          {"buffer_bytes", i.buffer_bytes},
+                          {"up", i.up},
+                          {"down_events", i.down_events},
+                          {"down_ns", i.down_ns},
+                          {"reopens", i.reopens}});
   nlohmann::json j{{"final", final},
                    {"elapsed_ns", s.elapsed_ns},
                    {"packets_captured", s.packets_captured},
@@ -91,6 +135,7 @@ std::string stats_json(const CaptureStats& s, bool final) {
                    {"max_dispatch_buffer_share", s.max_dispatch_buffer_share},
                    {"capture_cpu_ns", s.capture_cpu_ns},
                    {"cpu_ns_per_packet", cpu_ns_per_packet(s)},
+                   {"interface_reopens", s.interface_reopens()},
                    {"interfaces", interfaces},
                    {"dispatch_packets", hist(s.dispatch_packets)},
                    {"dispatch_bytes", hist(s.dispatch_bytes)},

@@ -12,8 +12,11 @@
 namespace rtcap::tool {
 
 using ::rtcap::format_duration_ns;  // one formatter for every duration rtcap prints
-// One line: rate, totals, drops, latency percentiles, CPU. `previous` gives the rate.
+// One line: rate, totals, drops, latency percentiles, CPU. `previous` (the last line's stats)
+// gives the rate and makes the delay percentiles the interval's, not the cumulative ones.
 std::string status_line(const CaptureStats& now, const CaptureStats& previous);
+// The samples recorded between two snapshots of one histogram (min and max to the bucket).
+HistogramData interval_histogram(const HistogramData& now, const HistogramData& previous);
 // tcpdump's SIGUSR1/exit lines: captured, received by filter, dropped by kernel.
 std::string tcpdump_lines(const CaptureStats& s);
 // Multi-line final summary (tcpdump's lines first, then ours). `live`: false for -r, which has

@@ -57,7 +57,7 @@ Result<void> RotatingWriter::open_next(std::time_t now) {
   auto w = CaptureWriter::open(o);
   if (!w) return rtcap::unexpected(w.error());
   writer_ = std::move(*w);
-  opened_at_ = now;
+  opened_at_ = std::chrono::steady_clock::now();
   ++index_;
   ++files_opened_;
   return {};
@@ -74,10 +74,13 @@ Result<void> RotatingWriter::close_current(const CaptureStats& stats) {
 
 Result<void> RotatingWriter::write(const Batch& batch, const CaptureStats& stats) {
   if (rotating(r_) && !finished_) {
-    const std::time_t now = std::time(nullptr);
+    // When to rotate is measured on the monotonic clock (a wall-clock step must not freeze
+    // rotation or rush it); the new file's name takes the wall-clock time.
     const bool full =
         r_.size_mb > 0 && writer_->bytes_written() >= std::uint64_t(r_.size_mb) * 1000000;
-    const bool due = r_.interval_s > 0 && now - opened_at_ >= r_.interval_s;
+    const bool due = r_.interval_s > 0 && std::chrono::steady_clock::now() - opened_at_ >=
+                                              std::chrono::seconds(r_.interval_s);
+    const std::time_t now = std::time(nullptr);
     if (full || due) {
       if (auto ok = close_current(stats); !ok) return ok;
       if (due && r_.size_mb == 0 && r_.file_count > 0 && index_ >= r_.file_count) {

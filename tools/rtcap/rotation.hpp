@@ -4,6 +4,7 @@
 // an interface statistics block.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <ctime>
 #include <memory>
@@ -56,7 +57,7 @@ class RotatingWriter {
   int index_ = 0;
   int files_opened_ = 0;
   std::uint64_t closed_packets_ = 0;  // in files already closed
-  std::time_t opened_at_ = 0;
+  std::chrono::steady_clock::time_point opened_at_{};  // of the current file
   bool finished_ = false;
 };
 

@@ -3,6 +3,10 @@
 // to stop from an ordinary thread.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
 namespace rtcap {
 class Engine;
 }
@@ -21,5 +25,29 @@ bool take_flush_request();        // true once per SIGUSR2
 bool stderr_is_terminal();
 // Columns of the terminal on standard error; 0 when unknown.
 int stderr_terminal_columns();
+
+// After SIGINT/SIGTERM (Ctrl-C), rtcap is gone within kStopBound (docs/OPERATIONS.md, --help):
+// the -w output may wait kOutputGraceAfterStop for a stalled reader, the engine drains for at
+// most 500 ms (engine_impl.hpp, kDrainAfterStop), and a capture that has still not ended at
+// kAbandonAfterStop (a -r FIFO whose writer stalls: the read cannot be interrupted) is left
+// behind: the output is closed, the summary printed, and the process exits.
+inline constexpr std::chrono::milliseconds kStopBound{2000};
+inline constexpr std::chrono::milliseconds kOutputGraceAfterStop{1000};
+inline constexpr std::chrono::milliseconds kAbandonAfterStop{1700};
+// When the first stop request arrived, steady_clock (CLOCK_MONOTONIC) ns; 0: none yet.
+std::int64_t stop_requested_at_ns();
+// The -w writer's WriterOptions::give_up_at_ns: 0 until a stop request, then that moment plus
+// kOutputGraceAfterStop (set in the signal handler itself: the capture loop may be blocked in a
+// write and never see the flag).
+const std::atomic<std::int64_t>* output_give_up_at_ns();
+// A stop came kAbandonAfterStop ago or longer.
+inline bool stop_overdue() {
+  const std::int64_t at_ns = stop_requested_at_ns();
+  if (at_ns == 0) return false;
+  const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::steady_clock::now().time_since_epoch())
+                                  .count();
+  return now_ns - at_ns >= std::chrono::nanoseconds(kAbandonAfterStop).count();
+}
 
 }  // namespace rtcap::tool

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <ctime>
 
 #include "signals.hpp"
 
@@ -12,9 +13,23 @@ volatile std::sig_atomic_t g_stop = 0;
 volatile std::sig_atomic_t g_print_stats = 0;
 volatile std::sig_atomic_t g_flush = 0;
 
-// Only a flag: the main loop sees it within one next_batch wait (100 ms) and calls
-// Engine::request_stop from a normal thread (request_stop may take a mutex).
-extern "C" void on_stop_signal(int) { g_stop = 1; }
+// Lock-free (checked below), so a signal handler may store them.
+std::atomic<std::int64_t> g_stop_at_ns{0};
+std::atomic<std::int64_t> g_give_up_at_ns{0};
+static_assert(std::atomic<std::int64_t>::is_always_lock_free);
+
+// Flags and the time only: the main loop sees the flag within one next_batch wait (100 ms) and
+// calls Engine::request_stop from a normal thread (request_stop may take a mutex). The time
+// (clock_gettime is async-signal-safe) is the deadline of a write blocked on a stalled reader.
+extern "C" void on_stop_signal(int) {
+  g_stop = 1;
+  if (g_stop_at_ns.load(std::memory_order_relaxed) != 0) return;
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // steady_clock's clock in libstdc++
+  const std::int64_t now_ns = std::int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  g_stop_at_ns.store(now_ns);
+  g_give_up_at_ns.store(now_ns + std::chrono::nanoseconds(kOutputGraceAfterStop).count());
+}
 extern "C" void on_usr1(int) { g_print_stats = 1; }
 extern "C" void on_usr2(int) { g_flush = 1; }
 
@@ -39,6 +54,8 @@ void install_capture_signals() {
 // thread of its own and does.
 void set_signal_target(Engine*) {}
 bool stop_requested() { return g_stop != 0; }
+std::int64_t stop_requested_at_ns() { return g_stop_at_ns.load(); }
+const std::atomic<std::int64_t>* output_give_up_at_ns() { return &g_give_up_at_ns; }
 bool take_print_stats_request() {
   if (!g_print_stats) return false;
   g_print_stats = 0;

@@ -1,0 +1,19 @@
+// Is a capture interface there and up? Read by the capture thread once per statistics interval
+// (a system call or two per interface per second), so that a link that goes down and comes back
+// is reported, and --reopen knows when a deleted interface has been re-created.
+#pragma once
+
+#include <string>
+
+namespace rtcap::backend {
+
+struct LinkState {
+  bool known = false;    // false: this platform cannot tell (Windows today); treat as up
+  bool exists = false;   // an interface of this name exists (it may have a new index)
+  bool up = false;       // administratively up and running (Linux IFF_UP and IFF_RUNNING)
+  unsigned index = 0;    // its interface index (changes when it is deleted and re-created)
+};
+
+LinkState link_state(const std::string& name) noexcept;
+
+}  // namespace rtcap::backend

@@ -1,0 +1,107 @@
+// Interface loss (issue 13, item 4), on the capture thread. Suricata's AF_PACKET capture is the
+// model (src/source-af-packet.c, AFPTryReopen): when the interface goes away it says so, marks
+// the socket down, retries on a timer and resumes. Here:
+//   - once per statistics interval (1 s) every live handle's link is read (backend/link.hpp):
+//     gone, or not up and running, is an outage; coming back ends it. Without --reopen that is
+//     all (the CLI prints a warning line at each change; a down/up is survived by the handle);
+//   - with --reopen, a handle whose pcap_dispatch fails (the interface was deleted: ENODEV /
+//     ENETDOWN) or whose interface now has another index (deleted and re-created between two
+//     looks) is closed, the waiter rebuilt on the other handles, and it is opened again with the
+//     same settings at each interval until that works. Capture on the other handles and the
+//     output go on meanwhile; the packets keep their interface index, so the output keeps its
+//     interface (a pcapng IDB) when the link type and snaplen are the same, which they are for
+//     the same interface opened the same way; when they are not, capture stops with a message.
+#include <fmt/format.h>
+
+#include "backend/link.hpp"
+#include "engine/engine_impl.hpp"
+
+namespace rtcap::detail {
+
+bool CaptureEngine::rebuild_waiter() noexcept {
+  std::vector<pcap_t*> open;
+  for (auto& h : handles_)
+    if (h.get()) open.push_back(h.get());
+  auto waiter = backend::ReadinessWaiter::create(open);
+  if (!waiter) {
+    std::lock_guard lock(failure_mutex_);
+    if (!failure_) failure_ = Error{ErrorCode::kCaptureFailed, waiter.error().message};
+    return false;
+  }
+  // Frees the waiter before the previous one: no wake() can still be in it (see the header).
+  retired_waiter_ = std::move(waiter_);
+  waiter_ = std::move(*waiter);
+  waiter_raw_.store(waiter_.get(), std::memory_order_release);
+  return true;
+}
+
+void CaptureEngine::mark_link(std::size_t i, bool up) noexcept {
+  LinkWatch& l = *links_[i];
+  if (l.up == up) return;
+  l.up = up;
+  const std::int64_t now = monotonic_ns();
+  if (!up) {
+    l.down_since_ns = now;
+    bump(l.down_events);
+    l.down_since_published.store(now, std::memory_order_relaxed);
+  } else {
+    l.down_ns_done.store(l.down_ns_done.load(std::memory_order_relaxed) + (now - l.down_since_ns),
+                         std::memory_order_relaxed);
+    l.down_since_published.store(0, std::memory_order_relaxed);
+  }
+  l.up_published.store(up, std::memory_order_relaxed);
+}
+
+void CaptureEngine::lose_handle(std::size_t i) noexcept {
+  LinkWatch& l = *links_[i];
+  if (l.closed) return;
+  // What libpcap still holds of it cannot be read any more: the socket is gone with the device.
+  handles_[i].close();
+  contexts_[i].pcap = nullptr;
+  l.closed = true;
+  mark_link(i, false);
+  (void)rebuild_waiter();  // on failure failure_ is set; watch_links stops the capture
+}
+
+bool CaptureEngine::watch_links() noexcept {
+  {
+    std::lock_guard lock(failure_mutex_);
+    if (failure_) return false;  // rebuild_waiter failed
+  }
+  for (std::size_t i = 0; i < handles_.size(); ++i) {
+    if (handles_[i].is_file()) continue;
+    LinkWatch& l = *links_[i];
+    const backend::LinkState st = backend::link_state(infos_[i].name);
+    if (!l.closed) {
+      // Deleted and re-created between two looks: the socket is bound to the old index.
+      if (config_.reopen && st.known && st.exists && l.index != 0 && st.index != l.index) {
+        lose_handle(i);
+      } else {
+        mark_link(i, !st.known || (st.exists && st.up));
+        continue;
+      }
+    }
+    if (!st.exists) continue;  // not back yet: the next interval tries again
+    std::vector<std::string> warnings;
+    if (auto r = handles_[i].reopen(config_, warnings); !r) continue;  // e.g. not up yet
+    const InterfaceInfo& now = handles_[i].info();
+    if (now.linktype != infos_[i].linktype || now.snaplen != infos_[i].snaplen) {
+      std::lock_guard lock(failure_mutex_);
+      failure_ = Error{ErrorCode::kCaptureFailed,
+                       fmt::format("'{}' came back with link type {} and snaplen {} (was {} and "
+                                   "{}): it cannot go on into the same output; start again",
+                                   infos_[i].name, now.linktype, now.snaplen, infos_[i].linktype,
+                                   infos_[i].snaplen)};
+      return false;
+    }
+    contexts_[i].pcap = handles_[i].get();
+    l.closed = false;
+    l.index = st.index;
+    bump(l.reopens);
+    if (!rebuild_waiter()) return false;
+    mark_link(i, st.up || !st.known);
+  }
+  return true;
+}
+
+}  // namespace rtcap::detail
