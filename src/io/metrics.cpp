@@ -145,11 +145,6 @@ class Text {
   std::string out_;
 };
 
-const char* const kKnownRules[] = {
-    advice_id::kDispatchFillsBuffer, advice_id::kReaderTooSlow,     advice_id::kBurstDrops,
-    advice_id::kImmediateCostsCpu,   advice_id::kConsumerDiscards,  advice_id::kSnaplenTruncates,
-    advice_id::kRingTooFewSlots,     advice_id::kPromiscuousUnneeded, advice_id::kAppQueueDrops,
-    advice_id::kLossBeforeCapture};
 
 std::string endpoint(const IpAddress& a, std::uint16_t port) {
   return a.family == 6 ? fmt::format("[{}]:{}", a.to_string(), port)
@@ -285,7 +280,7 @@ std::string render_metrics(const CaptureStats& s, const TrackerSnapshot* streams
 
   if (advice) {
     std::vector<std::pair<std::string, const Advice*>> rules;
-    for (const char* id : kKnownRules) rules.emplace_back(id, nullptr);
+    for (const char* id : advice_id::kAll) rules.emplace_back(id, nullptr);
     for (const Advice& a : *advice) {
       auto it = std::find_if(rules.begin(), rules.end(), [&](const auto& r) { return r.first == a.id; });
       if (it == rules.end()) rules.emplace_back(a.id, &a);
