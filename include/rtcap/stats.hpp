@@ -32,7 +32,9 @@ struct CaptureStats {
   std::uint64_t app_dropped_packets = 0;  // no free batch (consumer behind, drop policy)
   std::uint64_t packets_delivered = 0;   // handed to the consumer
   std::uint64_t batches_delivered = 0;
-  std::uint64_t wakeups = 0;             // returns from the readiness wait
+  std::uint64_t wakeups = 0;             // capture-thread wake-ups: returns from the readiness
+                                         // wait (ready or timed out) and coalescing sleeps
+                                         // (--coalesce-us); each is followed by one drain
   std::uint64_t dispatch_calls = 0;      // pcap_dispatch / pcap_next_ex calls
   std::uint64_t empty_dispatch_calls = 0;  // calls that returned no packet
   std::uint64_t max_dispatch_bytes = 0;    // most bytes one call carried

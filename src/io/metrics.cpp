@@ -240,7 +240,7 @@ std::string render_metrics(const CaptureStats& s, const TrackerSnapshot* streams
             s.packets_delivered);
   t.counter("rtcap_batches_delivered_total", "Batches handed to the consumer.",
             s.batches_delivered);
-  t.counter("rtcap_wakeups_total", "Returns of the capture thread from its readiness wait.",
+  t.counter("rtcap_wakeups_total", "Wake-ups of the capture thread: readiness-wait returns and coalescing sleeps.",
             s.wakeups);
   t.counter("rtcap_dispatch_calls_total", "pcap_dispatch (or pcap_next_ex) calls.",
             s.dispatch_calls);
