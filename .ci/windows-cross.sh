@@ -284,11 +284,12 @@ say "rtcap.exe --netns lab -> exit $run_rc: $run_err"
 
 # The metrics server under Wine (Winsock through Wine's sockets, reached from this host's curl).
 if command -v curl >/dev/null; then
-  timeout -k 5 60 "$wine_bin" rtcap.exe -i "$dev" -q --metrics-listen 127.0.0.1:0 -w 'C:\metrics.pcap' \
+  timeout -k 5 180 "$wine_bin" rtcap.exe -i "$dev" -q --metrics-listen 127.0.0.1:0 -w 'C:\metrics.pcap' \
     >"$WINEPREFIX/metrics.out" 2>"$WINEPREFIX/metrics.err" &
   metrics_pid=$!
   port=""
-  for _ in $(seq 1 300); do
+  # Up to 120 s: Wine starts a program slowly on a busy machine (30 s was not enough once here).
+  for _ in $(seq 1 1200); do
     port="$(tr -d '\r' <"$WINEPREFIX/metrics.err" | grep -o 'metrics at http://127.0.0.1:[0-9]*' | sed 's/.*://' || true)"
     [[ -n $port ]] && break
     kill -0 "$metrics_pid" 2>/dev/null || break
