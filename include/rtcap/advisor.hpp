@@ -52,6 +52,11 @@ inline constexpr const char* kRingTooFewSlots = "ring-too-few-slots";         //
 inline constexpr const char* kPromiscuousUnneeded = "promiscuous-unneeded";   // rule 8
 inline constexpr const char* kAppQueueDrops = "app-queue-drops";              // rule 9
 inline constexpr const char* kLossBeforeCapture = "loss-before-capture";      // rule 10
+// Every rule, in the order the advisor evaluates and reports them (the metrics export each).
+inline constexpr const char* kAll[] = {
+    kDispatchFillsBuffer, kReaderTooSlow,    kBurstDrops,           kImmediateCostsCpu,
+    kConsumerDiscards,    kSnaplenTruncates, kRingTooFewSlots,      kPromiscuousUnneeded,
+    kAppQueueDrops,       kLossBeforeCapture};
 }  // namespace advice_id
 
 struct Advice {

@@ -33,6 +33,13 @@ struct RTCAP_API HistogramData {
   [[nodiscard]] std::uint64_t percentile(double q) const noexcept;
   [[nodiscard]] double mean() const noexcept { return count ? double(sum) / double(count) : 0.0; }
   void merge(const HistogramData& other);
+  // Adds one value: a plain histogram owned by one thread (tools, offline readers, tests).
+  void record(std::uint64_t value) noexcept;
+  // What was recorded since `before`, an earlier snapshot of the same running histogram: the
+  // buckets subtract; min and max are the edges of the lowest and highest bucket that grew,
+  // kept within the running min and max. A `before` with more samples than this one belongs to
+  // an earlier histogram (a new engine): the difference is then all of this one.
+  [[nodiscard]] HistogramData minus(const HistogramData& before) const;
 };
 
 // Written by one thread (relaxed load + store, no read-modify-write), read by any.

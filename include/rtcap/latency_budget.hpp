@@ -111,6 +111,9 @@ struct RingModel {
 
 // "250us", "2ms", "1.5ms", "0.5 s", "800ns", "250µs". A unit is required; the value must be > 0.
 [[nodiscard]] RTCAP_API Result<std::int64_t> parse_duration_ns(std::string_view text);
+// The same text, in nanoseconds as written (not rounded, no range checked beyond > 0): for
+// callers with their own rules (rtcap gen's --ptime must be a whole number of ns).
+[[nodiscard]] RTCAP_API Result<double> parse_duration(std::string_view text);
 // The short human form: "250us", "1.5ms", "2s".
 [[nodiscard]] RTCAP_API std::string format_duration_ns(std::int64_t ns);
 

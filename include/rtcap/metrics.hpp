@@ -1,5 +1,5 @@
-// Prometheus metrics: a tiny HTTP/1.0 server on its own thread, serving GET /metrics in the text
-// exposition format 0.0.4, for captures that run for weeks.
+// Prometheus metrics: a small HTTP/1.0 server (cpp-httplib) on its own threads, serving GET
+// /metrics in the text exposition format 0.0.4, for captures that run for weeks.
 //
 //   auto server = rtcap::MetricsServer::start("127.0.0.1:9464");   // bound when this returns
 //   if (!server) { print(server.error().message); ... }
@@ -7,10 +7,18 @@
 //     (*server)->publish(engine->stats(), &tracker_snapshot, &advisor_summary);
 //
 // Threads: publish() renders the whole text on the CALLER's thread and swaps it in under a mutex;
-// the server thread only copies a pointer to the latest text under that mutex and writes it out.
-// A slow or hostile client therefore never touches the capture or consumer thread: it can at
-// worst hold one of kMaxClients connection slots until its deadline (client_timeout_ms) expires.
-// Requests are bounded (max_request_bytes); anything but GET/HEAD /metrics gets 404 or 405.
+// the server's threads only copy a pointer to the latest text under that mutex and write it out.
+// One thread holds every connection until its request head is complete (idle and slow clients
+// cost a socket, not a thread), two workers answer complete requests. A slow or hostile client
+// therefore never touches the capture or consumer thread, nor delays another scrape: it holds
+// one of kMaxClients connection slots until its deadline (client_timeout_ms), and the oldest
+// waiting one gives its slot to a new connection when all are taken. Requests are bounded
+// (max_request_bytes: 431); anything but GET/HEAD /metrics gets 404 or 405.
+//
+// Privileges: the server's threads start in serve() (start() = open() + serve()) and carry the
+// caller's credentials of that moment. A program that drops privileges (rtcap -Z) opens the
+// server before the drop (a port below 1024 needs them) and calls serve() after it, so that no
+// thread keeps what the others gave up (capabilities and no_new_privs are per thread on Linux).
 //
 // Exposure: the metrics name hosts, ports and SSRCs, so the server binds loopback only unless
 // MetricsOptions::allow_any_address is set (scrape through an SSH tunnel or a local proxy).
@@ -65,11 +73,19 @@ inline constexpr double kDispatchPacketBuckets[] = {1,   2,    4,    8,    16,  
 
 class RTCAP_API MetricsServer {
  public:
-  static constexpr int kMaxClients = 8;  // connections served at once; more wait in the backlog
+  // Connections held at once (waiting for their request or being answered). Issue 13's bound:
+  // a scrape answers within 1 s while 64 idle or slow connections are open; 128 leaves room.
+  static constexpr int kMaxClients = 128;
 
   // listen: "HOST:PORT" with a numeric IPv4 address, "[IPv6]:PORT", or "localhost:PORT"; port 0
   // picks a free port (port() tells which). Binds and listens before returning, so a bad or busy
-  // address is an error here, one line naming the address and the fix.
+  // address is an error here, one line naming the address and the fix. Starts no thread:
+  // connections wait in the listen backlog until serve().
+  static Result<std::unique_ptr<MetricsServer>> open(std::string_view listen,
+                                                     MetricsOptions options = {});
+  // Starts the server's threads (once; later calls do nothing).
+  void serve();
+  // open() and serve().
   static Result<std::unique_ptr<MetricsServer>> start(std::string_view listen,
                                                       MetricsOptions options = {});
 

@@ -39,7 +39,9 @@ struct CaptureStats {
   std::uint64_t packets_delivered = 0;   // handed to the consumer
   std::uint64_t batches_delivered = 0;    // inline: callbacks; threaded: batches handed out
   std::uint64_t thread_handoffs = 0;     // batches passed to the consumer thread (inline: 0)
-  std::uint64_t wakeups = 0;             // readiness waits and coalescing sleeps that returned
+  std::uint64_t wakeups = 0;             // capture-thread wake-ups: returns from the readiness
+                                         // wait (ready or timed out) and coalescing sleeps
+                                         // (--coalesce-us); each is followed by one drain
   std::uint64_t dispatch_calls = 0;      // pcap_dispatch / pcap_next_ex calls
   std::uint64_t empty_dispatch_calls = 0;  // calls that returned no packet
   std::uint64_t max_dispatch_bytes = 0;    // most bytes one call carried

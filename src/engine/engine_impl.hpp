@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backend/pcap_backend.hpp"
+#include "engine/clock.hpp"  // realtime_ns
 #include "backend/wait.hpp"
 #include "engine/doorbell.hpp"
 #include "engine/pcap_time.hpp"
@@ -205,21 +206,6 @@ class CaptureEngine final : public Engine {
   std::deque<NaiveList> naive_lists_;
   Batch* naive_current_ = nullptr;  // consumer's batch while it holds one
 };
-
-// Wall clock in ns, the clock pcap time stamps use (latency = this minus the packet's stamp).
-inline std::int64_t realtime_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// For scheduling and elapsed time (stats interval, hand-off timeouts): a wall-clock step must
-// not freeze or rush them.
-inline std::int64_t monotonic_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // Single-writer counter update: a plain load and store, no locked read-modify-write.
 inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) noexcept {

@@ -1,13 +1,21 @@
-// Prometheus text exposition (format 0.0.4) and the tiny HTTP/1.0 server that serves it.
+// Prometheus text exposition (format 0.0.4) and the small server that serves it on
+// cpp-httplib (Debian libcpp-httplib-dev; on Windows the same release's header-only form).
 //
-// Why a hand-written server: one endpoint, one response, no keep-alive, bounded requests. A
-// library (prometheus-cpp, civetweb) would bring threads pools and a dependency for ~200 lines.
-//
-// The server thread owns every socket. It waits in poll() on the listening socket, the client
-// sockets and a self-pipe (stop). Each client gets a fixed deadline; a request head longer than
-// max_request_bytes is answered 431 and closed. Responses are written non-blocking, so a client
-// that does not read only keeps its own slot busy until its deadline.
+// httplib does the HTTP: request line and headers, routing, the response head. What its own
+// listen loop does not bound is the connection: each accepted socket takes one of its worker
+// threads until a request arrives, so eight idle connections held a scrape for 5 s (issue 13).
+// Here one thread, the door, owns the listening socket and every connection until its request
+// head is complete: it waits in poll(), reads what arrives, and closes a connection at its
+// deadline (client_timeout_ms). A head that passes max_request_bytes gets 431. Only a complete
+// request goes to a worker (kWorkers), which runs httplib's Server::process_request over a
+// stream that serves the bytes the door read, then the socket, within the same deadline. An
+// idle or slow client therefore costs a file descriptor, never a worker; when kMaxClients
+// connections are held, the oldest one still waiting for its request makes room.
 #include "rtcap/metrics.hpp"
+
+// httplib.h brings the socket API: <winsock2.h>/<ws2tcpip.h> on Windows, the POSIX headers
+// elsewhere (and its socket_t, INVALID_SOCKET).
+#include <httplib.h>
 
 #ifndef _WIN32
 #include <arpa/inet.h>
@@ -26,6 +34,7 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -136,11 +145,6 @@ class Text {
   std::string out_;
 };
 
-const char* const kKnownRules[] = {
-    advice_id::kDispatchFillsBuffer, advice_id::kReaderTooSlow,     advice_id::kBurstDrops,
-    advice_id::kImmediateCostsCpu,   advice_id::kConsumerDiscards,  advice_id::kSnaplenTruncates,
-    advice_id::kRingTooFewSlots,     advice_id::kPromiscuousUnneeded, advice_id::kAppQueueDrops,
-    advice_id::kLossBeforeCapture};
 
 std::string endpoint(const IpAddress& a, std::uint16_t port) {
   return a.family == 6 ? fmt::format("[{}]:{}", a.to_string(), port)
@@ -236,7 +240,7 @@ std::string render_metrics(const CaptureStats& s, const TrackerSnapshot* streams
             s.packets_delivered);
   t.counter("rtcap_batches_delivered_total", "Batches handed to the consumer.",
             s.batches_delivered);
-  t.counter("rtcap_wakeups_total", "Returns of the capture thread from its readiness wait.",
+  t.counter("rtcap_wakeups_total", "Wake-ups of the capture thread: readiness-wait returns and coalescing sleeps.",
             s.wakeups);
   t.counter("rtcap_dispatch_calls_total", "pcap_dispatch (or pcap_next_ex) calls.",
             s.dispatch_calls);
@@ -289,7 +293,7 @@ std::string render_metrics(const CaptureStats& s, const TrackerSnapshot* streams
 
   if (advice) {
     std::vector<std::pair<std::string, const Advice*>> rules;
-    for (const char* id : kKnownRules) rules.emplace_back(id, nullptr);
+    for (const char* id : advice_id::kAll) rules.emplace_back(id, nullptr);
     for (const Advice& a : *advice) {
       auto it = std::find_if(rules.begin(), rules.end(), [&](const auto& r) { return r.first == a.id; });
       if (it == rules.end()) rules.emplace_back(a.id, &a);
@@ -310,33 +314,60 @@ std::string render_metrics(const CaptureStats& s, const TrackerSnapshot* streams
 }
 
 // ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------------
 // The server
 
-#ifdef _WIN32
-// Windows: the server is written against POSIX sockets (poll, accept4, a self-pipe) and is not
-// ported to Winsock yet; start() says so, and render_metrics works as everywhere. No server can
-// be constructed, so the members below only complete the class.
-struct MetricsServer::Impl {
-  std::string address;
-};
-MetricsServer::MetricsServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-MetricsServer::~MetricsServer() = default;
-Result<std::unique_ptr<MetricsServer>> MetricsServer::start(std::string_view listen,
-                                                            MetricsOptions) {
-  return make_error(ErrorCode::kUnsupported,
-                    fmt::format("cannot serve metrics on {}: the metrics server is not available "
-                                "on Windows yet; write the statistics with --stats-json instead",
-                                listen));
-}
-void MetricsServer::publish(const CaptureStats&, const TrackerSnapshot*, const std::vector<Advice>*) {}
-std::uint16_t MetricsServer::port() const noexcept { return 0; }
-const std::string& MetricsServer::address() const noexcept { return impl_->address; }
-std::uint64_t MetricsServer::scrapes() const noexcept { return 0; }
-std::uint64_t MetricsServer::publishes() const noexcept { return 0; }
-#else
 namespace {
 
 using Clock = std::chrono::steady_clock;
+// socket_t and INVALID_SOCKET: httplib.h defines them (global: SOCKET on Windows, int elsewhere).
+
+// Two workers: an answer is one copy of a text rendered beforehand and one send() into a socket
+// buffer that holds it (a scrape is tens of kB; Linux starts a loopback socket with 128 kB of
+// receive buffer, tcp_rmem), so one worker suffices; the second keeps answering while a client
+// that does not read holds the first until its deadline.
+constexpr std::size_t kWorkers = 2;
+// poll() waits at most this long, so that a stop is seen even if the self-connect in ~Impl fails.
+constexpr int kPollSliceMs = 1000;
+// A worker waiting for a slow client looks at the stop flag this often.
+constexpr int kWorkerSliceMs = 100;
+
+// The socket calls that differ between Winsock and POSIX.
+#ifdef _WIN32
+constexpr int kSendFlags = 0;
+constexpr int kShutWrite = SD_SEND;
+constexpr int kAddrInUse = WSAEADDRINUSE;
+constexpr int kAccessDenied = WSAEACCES;
+constexpr int kAddrNotAvailable = WSAEADDRNOTAVAIL;
+int poll_sockets(pollfd* fds, std::size_t n, int timeout_ms) {
+  return ::WSAPoll(fds, static_cast<ULONG>(n), timeout_ms);
+}
+void close_socket(socket_t s) { ::closesocket(s); }
+int socket_error() { return ::WSAGetLastError(); }
+bool would_block(int e) { return e == WSAEWOULDBLOCK || e == WSAEINTR; }
+bool set_nonblocking(socket_t s) {
+  u_long on = 1;
+  return ::ioctlsocket(s, FIONBIO, &on) == 0;
+}
+#else
+constexpr int kSendFlags = MSG_NOSIGNAL;  // a client gone mid-response is EPIPE, not SIGPIPE
+constexpr int kShutWrite = SHUT_WR;
+constexpr int kAddrInUse = EADDRINUSE;
+constexpr int kAccessDenied = EACCES;
+constexpr int kAddrNotAvailable = EADDRNOTAVAIL;
+int poll_sockets(pollfd* fds, std::size_t n, int timeout_ms) {
+  return ::poll(fds, static_cast<nfds_t>(n), timeout_ms);
+}
+void close_socket(socket_t s) { ::close(s); }
+int socket_error() { return errno; }
+bool would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == EINTR; }
+bool set_nonblocking(socket_t s) {
+  const int flags = ::fcntl(s, F_GETFL);
+  return flags >= 0 && ::fcntl(s, F_SETFL, flags | O_NONBLOCK) == 0 &&
+         ::fcntl(s, F_SETFD, FD_CLOEXEC) == 0;
+}
+#endif
+std::string error_text(int e) { return std::system_category().message(e); }
 
 struct Endpoint {
   sockaddr_storage addr{};
@@ -398,48 +429,168 @@ Result<Endpoint> parse_listen(std::string_view text) {
   return e;
 }
 
-std::string to_text(const sockaddr_storage& a) {
+// Address and port of a socket address, the address alone in `ip`.
+void split_address(const sockaddr_storage& a, std::string& ip, int& port) {
   char buf[INET6_ADDRSTRLEN] = {};
   if (a.ss_family == AF_INET6) {
     const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&a);
     inet_ntop(AF_INET6, &v6->sin6_addr, buf, sizeof buf);
-    return fmt::format("[{}]:{}", buf, ntohs(v6->sin6_port));
+    port = ntohs(v6->sin6_port);
+  } else {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&a);
+    inet_ntop(AF_INET, &v4->sin_addr, buf, sizeof buf);
+    port = ntohs(v4->sin_port);
   }
-  const auto* v4 = reinterpret_cast<const sockaddr_in*>(&a);
-  inet_ntop(AF_INET, &v4->sin_addr, buf, sizeof buf);
-  return fmt::format("{}:{}", buf, ntohs(v4->sin_port));
+  ip = buf;
 }
 
-// Reads what the client sent beyond its request (bounded) before closing: closing a socket with
-// unread data makes the kernel send RST, and the client could lose the response we just wrote.
-void close_client(int fd) {
+std::string to_text(const sockaddr_storage& a) {
+  std::string ip;
+  int port = 0;
+  split_address(a, ip, port);
+  return a.ss_family == AF_INET6 ? fmt::format("[{}]:{}", ip, port) : fmt::format("{}:{}", ip, port);
+}
+
+// Half-closes, reads what the client sent beyond its request (bounded) and closes: closing a
+// socket with unread data makes the kernel send RST, and the client could lose the response.
+void close_client(socket_t fd) {
+  ::shutdown(fd, kShutWrite);
   char scratch[4096];
-  for (int i = 0; i < 16 && ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; ++i) {
+  for (int i = 0; i < 16 && ::recv(fd, scratch, sizeof scratch, 0) > 0; ++i) {
   }
-  ::close(fd);
+  close_socket(fd);
 }
 
-struct Client {
-  int fd = -1;
+// A connection held by the door until its request head is complete.
+struct Waiting {
+  socket_t fd = INVALID_SOCKET;
   Clock::time_point deadline;
-  std::string request;
-  std::shared_ptr<const std::string> body;  // keeps the scrape text alive while we write it
-  std::string head;
-  std::size_t sent = 0;  // bytes of head + body written
-  bool writing = false;
+  std::string head;  // what arrived so far
+};
+
+bool head_complete(const std::string& head) { return head.find("\r\n\r\n") != std::string::npos; }
+
+// httplib's view of one connection: first the bytes the door read, then the socket; every
+// wait ends at the connection's deadline or when the server stops. The socket is non-blocking.
+class ConnectionStream final : public httplib::Stream {
+ public:
+  ConnectionStream(Waiting& w, std::size_t max_read_bytes, const std::atomic<bool>& stopping)
+      : fd_(w.fd), head_(std::move(w.head)), deadline_(w.deadline),
+        max_read_bytes_(max_read_bytes), stopping_(stopping) {}
+
+  bool is_readable() const override { return pos_ < head_.size() || wait(POLLIN); }
+  bool is_writable() const override { return wait(POLLOUT); }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (pos_ < head_.size()) {
+      const std::size_t n = std::min(size, head_.size() - pos_);
+      std::memcpy(ptr, head_.data() + pos_, n);
+      pos_ += n;
+      return static_cast<ssize_t>(n);
+    }
+    // GET and HEAD have no body; whatever else a client sends is bounded like its head.
+    if (read_bytes_ >= max_read_bytes_) return -1;
+    const std::size_t want = std::min(size, max_read_bytes_ - read_bytes_);
+    while (wait(POLLIN)) {
+      const auto n = ::recv(fd_, ptr, static_cast<int>(want), 0);
+      if (n >= 0) {
+        read_bytes_ += static_cast<std::size_t>(n);
+        return n;
+      }
+      if (!would_block(socket_error())) break;
+    }
+    return -1;
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    // This server speaks HTTP/1.0 as it always did: one response per connection, then close
+    // (httplib sends Connection: close). httplib 0.11 writes its status line as "HTTP/1.1";
+    // the first write is the whole response head, and its version is rewritten to what the
+    // connection really was.
+    static constexpr std::string_view kHttp11 = "HTTP/1.1 ";
+    if (!head_written_) {
+      head_written_ = true;
+      if (std::string_view(ptr, size).starts_with(kHttp11)) {
+        std::string head(ptr, size);
+        head[7] = '0';
+        return send_all(head.data(), head.size()) ? static_cast<ssize_t>(size) : -1;
+      }
+    }
+    return send_all(ptr, size) ? static_cast<ssize_t>(size) : -1;
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage a{};
+    socklen_t len = sizeof a;
+    if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0) split_address(a, ip, port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage a{};
+    socklen_t len = sizeof a;
+    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0) split_address(a, ip, port);
+  }
+  socket_t socket() const override { return fd_; }
+
+ private:
+  // true when the socket is ready for `events` before the deadline and before a stop.
+  bool wait(short events) const {
+    for (;;) {
+      if (stopping_.load(std::memory_order_relaxed)) return false;
+      const auto left_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()).count();
+      if (left_ms <= 0) return false;
+      pollfd p{fd_, events, 0};
+      const int ready = poll_sockets(&p, 1, int(std::min<long long>(left_ms, kWorkerSliceMs)));
+      if (ready > 0) return (p.revents & (events | POLLHUP | POLLERR)) != 0;
+      if (ready < 0 && !would_block(socket_error())) return false;
+    }
+  }
+
+  bool send_all(const char* p, std::size_t n) {
+    while (n > 0) {
+      if (!wait(POLLOUT)) return false;
+      const auto sent = ::send(fd_, p, static_cast<int>(n), kSendFlags);
+      if (sent > 0) {
+        p += sent;
+        n -= static_cast<std::size_t>(sent);
+      } else if (sent < 0 && !would_block(socket_error())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  socket_t fd_;
+  std::string head_;
+  std::size_t pos_ = 0;
+  Clock::time_point deadline_;
+  std::size_t max_read_bytes_;
+  std::size_t read_bytes_ = 0;
+  bool head_written_ = false;
+  const std::atomic<bool>& stopping_;
+};
+
+// httplib's server with its request processing opened up: the door and the workers here
+// replace its accept loop (Server::listen is never called).
+class Http : public httplib::Server {
+ public:
+  using httplib::Server::process_request;
 };
 
 }  // namespace
 
 struct MetricsServer::Impl {
   MetricsOptions options;
-  int listen_fd = -1;
-  int wake_read = -1;
-  int wake_write = -1;
+  socket_t listen_fd = INVALID_SOCKET;
+  sockaddr_storage bound{};
+  socklen_t bound_len = 0;
   std::uint16_t port = 0;
   std::string address;
-  std::thread thread;
+  Http http;
+  std::unique_ptr<httplib::ThreadPool> workers;
+  std::thread door;
   std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> answering{0};  // connections handed to a worker, not yet closed
   std::atomic<std::uint64_t> scrapes{0};
   std::atomic<std::uint64_t> publishes{0};
 
@@ -448,13 +599,12 @@ struct MetricsServer::Impl {
 
   ~Impl() {
     stopping.store(true);
-    if (wake_write >= 0) {
-      const char c = 0;
-      [[maybe_unused]] auto n = ::write(wake_write, &c, 1);
+    if (door.joinable()) {
+      wake_door();
+      door.join();
     }
-    if (thread.joinable()) thread.join();
-    for (int fd : {listen_fd, wake_read, wake_write})
-      if (fd >= 0) ::close(fd);
+    if (workers) workers->shutdown();  // each worker sees `stopping` within kWorkerSliceMs
+    if (listen_fd != INVALID_SOCKET) close_socket(listen_fd);
   }
 
   std::shared_ptr<const std::string> current() {
@@ -462,152 +612,143 @@ struct MetricsServer::Impl {
     return text;
   }
 
-  void respond(Client& c) {
-    // Request line: METHOD SP TARGET SP VERSION. Only the path matters; a query is ignored.
-    const auto eol = c.request.find("\r\n") != std::string::npos ? c.request.find("\r\n")
-                                                                  : c.request.find('\n');
-    const std::string line = c.request.substr(0, eol);
-    const auto sp1 = line.find(' ');
-    const auto sp2 = sp1 == std::string::npos ? std::string::npos : line.find(' ', sp1 + 1);
-    std::string status = "400 Bad Request";
-    std::shared_ptr<const std::string> body;
-    bool head_only = false;
-    if (sp1 != std::string::npos) {
-      const std::string method = line.substr(0, sp1);
-      std::string target = line.substr(sp1 + 1, sp2 == std::string::npos ? std::string::npos
-                                                                          : sp2 - sp1 - 1);
-      if (const auto q = target.find('?'); q != std::string::npos) target.resize(q);
-      if (method != "GET" && method != "HEAD") {
-        status = "405 Method Not Allowed";
-      } else if (target != "/metrics") {
-        status = "404 Not Found";
-      } else {
-        status = "200 OK";
-        head_only = method == "HEAD";
-        body = current();
-        if (!body) body = std::make_shared<const std::string>();
-        scrapes.fetch_add(1, std::memory_order_relaxed);
-      }
+  void routes() {
+    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      const auto body = current();
+      res.set_content(body ? *body : std::string(), "text/plain; version=0.0.4; charset=utf-8");
+      scrapes.fetch_add(1, std::memory_order_relaxed);
+    });
+    http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (req.method == "GET" || req.method == "HEAD") return httplib::Server::HandlerResponse::Unhandled;
+      res.status = 405;
+      return httplib::Server::HandlerResponse::Handled;
+    });
+    http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+      res.set_content(res.status == 404   ? "not found: rtcap serves /metrics only\n"
+                      : res.status == 405 ? "method not allowed: rtcap serves GET and HEAD\n"
+                                          : "bad request\n",
+                      "text/plain; charset=utf-8");
+    });
+    http.set_payload_max_length(options.max_request_bytes);
+  }
+
+  // The door's poll() returns when the listening socket is readable: one connection to it.
+  void wake_door() {
+    sockaddr_storage to = bound;
+    if (to.ss_family == AF_INET6) {
+      auto* v6 = reinterpret_cast<sockaddr_in6*>(&to);
+      if (IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr)) v6->sin6_addr = in6addr_loopback;
+    } else {
+      auto* v4 = reinterpret_cast<sockaddr_in*>(&to);
+      if (v4->sin_addr.s_addr == htonl(INADDR_ANY)) v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     }
-    if (!body)
-      body = std::make_shared<const std::string>(
-          status.starts_with("404") ? "not found: rtcap serves /metrics only\n"
-                                    : status + "\n");
-    begin_write(c, status, std::move(body), head_only);
+    const socket_t s = ::socket(to.ss_family, SOCK_STREAM, 0);
+    if (s == INVALID_SOCKET) return;  // the door sees the flag within kPollSliceMs
+    (void)::connect(s, reinterpret_cast<const sockaddr*>(&to), bound_len);
+    close_socket(s);
   }
 
-  static void begin_write(Client& c, std::string_view status,
-                          std::shared_ptr<const std::string> body, bool head_only) {
-    c.head = fmt::format(
-        "HTTP/1.0 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        status,
-        status.starts_with("200") ? "text/plain; version=0.0.4; charset=utf-8"
-                                  : "text/plain; charset=utf-8",
-        body->size());
-    c.body = head_only ? std::make_shared<const std::string>() : std::move(body);
-    c.writing = true;
-    c.sent = 0;
-  }
-
-  // false: the client is finished (or failed) and must be closed.
-  bool on_readable(Client& c) {
-    char buf[2048];
-    for (;;) {
-      const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
-      if (n > 0) {
-        c.request.append(buf, std::size_t(n));
-        if (c.request.find("\r\n\r\n") != std::string::npos ||
-            c.request.find("\n\n") != std::string::npos) {
-          respond(c);
-          return on_writable(c);
-        }
-        if (c.request.size() > options.max_request_bytes) {
-          begin_write(c, "431 Request Header Fields Too Large",
-                      std::make_shared<const std::string>("request too large\n"), false);
-          return on_writable(c);
-        }
-        continue;
-      }
-      if (n == 0) return false;  // closed before a whole request
-      if (errno == EINTR) continue;
-      return errno == EAGAIN || errno == EWOULDBLOCK;
+  void answer(Waiting w) {
+    if (!head_complete(w.head)) {
+      // The door gave up on it: the head passed max_request_bytes.
+      static constexpr std::string_view k431 =
+          "HTTP/1.0 431 Request Header Fields Too Large\r\nContent-Type: text/plain; "
+          "charset=utf-8\r\nContent-Length: 18\r\nConnection: close\r\n\r\nrequest too large\n";
+      ConnectionStream s(w, 0, stopping);
+      (void)s.write(k431.data(), k431.size());
+    } else {
+      ConnectionStream s(w, options.max_request_bytes, stopping);
+      bool closed = false;
+      (void)http.process_request(s, /*close_connection=*/true, closed, nullptr);
     }
+    close_client(w.fd);
+    answering.fetch_sub(1, std::memory_order_relaxed);
   }
 
-  bool on_writable(Client& c) {
-    const std::size_t total = c.head.size() + c.body->size();
-    while (c.sent < total) {
-      const bool in_head = c.sent < c.head.size();
-      const char* p = in_head ? c.head.data() + c.sent : c.body->data() + (c.sent - c.head.size());
-      const std::size_t len = in_head ? c.head.size() - c.sent : total - c.sent;
-      const ssize_t n = ::send(c.fd, p, len, MSG_NOSIGNAL);
-      if (n > 0) {
-        c.sent += std::size_t(n);
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-    }
-    ::shutdown(c.fd, SHUT_WR);
-    return false;  // done: HTTP/1.0, one response per connection
+  void hand_over(Waiting&& w) {
+    answering.fetch_add(1, std::memory_order_relaxed);
+    workers->enqueue([this, w = std::move(w)]() mutable { answer(std::move(w)); });
   }
 
-  void run() {
-    std::vector<Client> clients;
+  void run_door() {
+    std::vector<Waiting> waiting;  // oldest first
     std::vector<pollfd> fds;
+    char buf[4096];
     while (!stopping.load(std::memory_order_relaxed)) {
       fds.clear();
-      fds.push_back({wake_read, POLLIN, 0});
-      const bool room = clients.size() < std::size_t(kMaxClients);
-      fds.push_back({room ? listen_fd : -1, POLLIN, 0});
+      fds.push_back({listen_fd, POLLIN, 0});
       auto now = Clock::now();
-      int timeout_ms = 1000;
-      for (const Client& c : clients) {
-        fds.push_back({c.fd, short(c.writing ? POLLOUT : POLLIN), 0});
+      int timeout_ms = kPollSliceMs;
+      for (const Waiting& w : waiting) {
+        fds.push_back({w.fd, POLLIN, 0});
         const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now).count();
-        timeout_ms = std::clamp<int>(int(std::min<long long>(left, 1000)) + 1, 0, timeout_ms);
+            std::chrono::duration_cast<std::chrono::milliseconds>(w.deadline - now).count();
+        timeout_ms = std::clamp<int>(int(std::min<long long>(left, kPollSliceMs)) + 1, 0, timeout_ms);
       }
-      const int ready = ::poll(fds.data(), fds.size(), timeout_ms);
-      if (ready < 0 && errno != EINTR) break;
+      const int ready = poll_sockets(fds.data(), fds.size(), timeout_ms);
+      if (ready < 0 && !would_block(socket_error())) break;
       if (stopping.load(std::memory_order_relaxed)) break;
       now = Clock::now();
-      // Clients first (their indices match fds[2..]); then accept new ones.
-      std::vector<Client> kept;
-      kept.reserve(clients.size() + 1);
-      for (std::size_t i = 0; i < clients.size(); ++i) {
-        Client& c = clients[i];
-        const short rev = ready > 0 ? fds[i + 2].revents : short(0);
-        bool keep = true;
-        if (rev & (POLLERR | POLLNVAL)) keep = false;
-        else if (!c.writing && (rev & (POLLIN | POLLHUP))) keep = on_readable(c);
-        else if (c.writing && (rev & (POLLOUT | POLLHUP))) keep = on_writable(c);
-        if (keep && now >= c.deadline) keep = false;  // too slow: give the slot back
-        if (keep) kept.push_back(std::move(c));
-        else close_client(c.fd);
-      }
-      clients = std::move(kept);
-      if (ready > 0 && room && (fds[1].revents & POLLIN)) {
-        for (;;) {
-          if (clients.size() >= std::size_t(kMaxClients)) break;
-          const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-          if (fd < 0) break;  // EAGAIN, or a transient error (ECONNABORTED, EMFILE): try later
-          Client c;
-          c.fd = fd;
-          c.deadline = now + std::chrono::milliseconds(options.client_timeout_ms);
-          clients.push_back(std::move(c));
+      std::vector<Waiting> kept;
+      kept.reserve(waiting.size() + 1);
+      for (std::size_t i = 0; i < waiting.size(); ++i) {
+        Waiting& w = waiting[i];
+        const short rev = ready > 0 ? fds[i + 1].revents : short(0);
+        if (rev & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
+          // Readable: this recv returns at once (data, end of stream or an error).
+          const auto n = ::recv(w.fd, buf, sizeof buf, 0);
+          if (n > 0) {
+            w.head.append(buf, static_cast<std::size_t>(n));
+            if (head_complete(w.head) || w.head.size() > options.max_request_bytes) {
+              hand_over(std::move(w));
+              continue;
+            }
+          } else if (n == 0 || !would_block(socket_error())) {
+            close_socket(w.fd);  // gone before a whole request
+            continue;
+          }
         }
+        if (now >= w.deadline) {
+          close_client(w.fd);  // too slow: give the slot back
+          continue;
+        }
+        kept.push_back(std::move(w));
       }
+      waiting = std::move(kept);
+      if (ready > 0 && (fds[0].revents & POLLIN)) accept_new(waiting, now);
     }
-    for (Client& c : clients) ::close(c.fd);
+    for (Waiting& w : waiting) close_socket(w.fd);
+  }
+
+  void accept_new(std::vector<Waiting>& waiting, Clock::time_point now) {
+    for (;;) {
+      const socket_t fd = ::accept(listen_fd, nullptr, nullptr);
+      if (fd == INVALID_SOCKET) return;  // none left, or a transient error (ECONNABORTED, EMFILE)
+      if (!set_nonblocking(fd)) {
+        close_socket(fd);
+        continue;
+      }
+      if (waiting.size() + answering.load(std::memory_order_relaxed) >= std::size_t(kMaxClients)) {
+        if (waiting.empty()) {  // every slot is being answered: this one waits its turn no more
+          close_socket(fd);
+          continue;
+        }
+        close_client(waiting.front().fd);  // the oldest idle or slow client makes room
+        waiting.erase(waiting.begin());
+      }
+      Waiting w;
+      w.fd = fd;
+      w.deadline = now + std::chrono::milliseconds(options.client_timeout_ms);
+      waiting.push_back(std::move(w));
+    }
   }
 };
 
 MetricsServer::MetricsServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 MetricsServer::~MetricsServer() = default;
 
-Result<std::unique_ptr<MetricsServer>> MetricsServer::start(std::string_view listen,
-                                                            MetricsOptions options) {
+Result<std::unique_ptr<MetricsServer>> MetricsServer::open(std::string_view listen,
+                                                           MetricsOptions options) {
   auto ep = parse_listen(listen);
   if (!ep) return rtcap::unexpected(ep.error());
   if (!ep->loopback && !options.allow_any_address)
@@ -622,47 +763,61 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(std::string_view lis
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
   const int family = ep->addr.ss_family;
-  impl->listen_fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (impl->listen_fd < 0)
+  impl->listen_fd = ::socket(family, SOCK_STREAM, 0);
+  if (impl->listen_fd == INVALID_SOCKET || !set_nonblocking(impl->listen_fd))
     return make_error(ErrorCode::kIo, fmt::format("cannot serve metrics on {}: socket: {}", listen,
-                                                  std::strerror(errno)));
+                                                  error_text(socket_error())));
   const int one = 1;
-  ::setsockopt(impl->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (family == AF_INET6) ::setsockopt(impl->listen_fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  const char* on = reinterpret_cast<const char*>(&one);
+#ifndef _WIN32
+  // Windows' SO_REUSEADDR would let a second process bind the same port; its default already
+  // allows a restart while old connections linger in TIME_WAIT.
+  ::setsockopt(impl->listen_fd, SOL_SOCKET, SO_REUSEADDR, on, sizeof one);
+#endif
+  if (family == AF_INET6) ::setsockopt(impl->listen_fd, IPPROTO_IPV6, IPV6_V6ONLY, on, sizeof one);
   if (::bind(impl->listen_fd, reinterpret_cast<const sockaddr*>(&ep->addr), ep->len) != 0) {
-    const int err = errno;
-    const char* fix = err == EADDRINUSE   ? "another process listens there: stop it or pick a "
+    const int err = socket_error();
+    const char* fix = err == kAddrInUse   ? "another process listens there: stop it or pick a "
                                             "free port (for example 127.0.0.1:9465)"
-                      : err == EACCES     ? "ports below 1024 need root or CAP_NET_BIND_SERVICE: "
-                                            "use a port of 1024 or more (9464 is registered for "
-                                            "exporters like this one)"
-                      : err == EADDRNOTAVAIL ? "no interface of this host has that address: use "
-                                               "127.0.0.1 or an address `ip addr` shows"
-                                             : "check the address";
+                      : err == kAccessDenied ? "ports below 1024 need root or CAP_NET_BIND_SERVICE: "
+                                               "use a port of 1024 or more (9464 is registered for "
+                                               "exporters like this one)"
+                      : err == kAddrNotAvailable ? "no interface of this host has that address: use "
+                                                   "127.0.0.1 or an address `ip addr` shows"
+                                                 : "check the address";
     return make_error(ErrorCode::kIo, fmt::format("cannot serve metrics on {}: {}; {}", listen,
-                                                  std::strerror(err), fix));
+                                                  error_text(err), fix));
   }
-  if (::listen(impl->listen_fd, 16) != 0)
+  // Backlog: connections made before serve() or while the door is busy wait here (the kernel
+  // completes their handshake); 64 covers kMaxClients arriving at once with room to spare.
+  if (::listen(impl->listen_fd, 64) != 0)
     return make_error(ErrorCode::kIo, fmt::format("cannot serve metrics on {}: listen: {}", listen,
-                                                  std::strerror(errno)));
-  sockaddr_storage bound{};
-  socklen_t bound_len = sizeof bound;
-  ::getsockname(impl->listen_fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
-  impl->address = to_text(bound);
-  impl->port = family == AF_INET6 ? ntohs(reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port)
-                                  : ntohs(reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0)
-    return make_error(ErrorCode::kIo, fmt::format("cannot serve metrics on {}: pipe: {}", listen,
-                                                  std::strerror(errno)));
-  impl->wake_read = pipe_fds[0];
-  impl->wake_write = pipe_fds[1];
+                                                  error_text(socket_error())));
+  impl->bound_len = sizeof impl->bound;
+  ::getsockname(impl->listen_fd, reinterpret_cast<sockaddr*>(&impl->bound), &impl->bound_len);
+  impl->address = to_text(impl->bound);
+  impl->port = family == AF_INET6
+                   ? ntohs(reinterpret_cast<const sockaddr_in6*>(&impl->bound)->sin6_port)
+                   : ntohs(reinterpret_cast<const sockaddr_in*>(&impl->bound)->sin_port);
+  impl->routes();
   // Something valid before the first publish(): build info and zero counters.
   impl->text = std::make_shared<const std::string>(
       render_metrics(CaptureStats{}, nullptr, nullptr, impl->options));
-  Impl* raw = impl.get();
-  impl->thread = std::thread([raw] { raw->run(); });
   return std::unique_ptr<MetricsServer>(new MetricsServer(std::move(impl)));
+}
+
+void MetricsServer::serve() {
+  if (impl_->door.joinable()) return;
+  impl_->workers = std::make_unique<httplib::ThreadPool>(kWorkers);
+  Impl* raw = impl_.get();
+  impl_->door = std::thread([raw] { raw->run_door(); });
+}
+
+Result<std::unique_ptr<MetricsServer>> MetricsServer::start(std::string_view listen,
+                                                            MetricsOptions options) {
+  auto server = open(listen, std::move(options));
+  if (server) (*server)->serve();
+  return server;
 }
 
 void MetricsServer::publish(const CaptureStats& stats, const TrackerSnapshot* streams,
@@ -674,7 +829,7 @@ void MetricsServer::publish(const CaptureStats& stats, const TrackerSnapshot* st
     impl_->text.swap(text);
   }
   impl_->publishes.fetch_add(1, std::memory_order_relaxed);
-  // The old text is freed here, outside the lock (or by the server thread if it still writes it).
+  // The old text is freed here, outside the lock (or by a worker if it still copies it).
 }
 
 std::uint16_t MetricsServer::port() const noexcept { return impl_->port; }
@@ -685,7 +840,5 @@ std::uint64_t MetricsServer::scrapes() const noexcept {
 std::uint64_t MetricsServer::publishes() const noexcept {
   return impl_->publishes.load(std::memory_order_relaxed);
 }
-
-#endif  // _WIN32
 
 }  // namespace rtcap

@@ -12,40 +12,12 @@ namespace rtcap {
 
 namespace {
 
-constexpr const char* kRuleOrder[] = {
-    advice_id::kDispatchFillsBuffer, advice_id::kReaderTooSlow,       advice_id::kBurstDrops,
-    advice_id::kImmediateCostsCpu,   advice_id::kConsumerDiscards,    advice_id::kSnaplenTruncates,
-    advice_id::kRingTooFewSlots,     advice_id::kPromiscuousUnneeded, advice_id::kAppQueueDrops,
-    advice_id::kLossBeforeCapture,
-};
+constexpr const auto& kRuleOrder = advice_id::kAll;
 
 // Running totals only grow; a smaller value means a new engine (or a wrapped counter that the
 // engine failed to widen): count from zero again.
 std::uint64_t delta(std::uint64_t now, std::uint64_t before) noexcept {
   return now >= before ? now - before : now;
-}
-
-// What happened between two snapshots. Histograms are running too: subtract them bucket by bucket.
-HistogramData histogram_delta(const HistogramData& now, const HistogramData& before) {
-  HistogramData d;
-  const bool reset = now.count < before.count;
-  std::size_t first = kHistogramBuckets, last = 0;
-  for (std::size_t i = 0; i < kHistogramBuckets && i < now.buckets.size(); ++i) {
-    const std::uint64_t b = now.buckets[i];
-    const std::uint64_t a = (!reset && i < before.buckets.size()) ? before.buckets[i] : 0;
-    d.buckets[i] = delta(b, a);
-    if (d.buckets[i]) {
-      d.count += d.buckets[i];
-      first = std::min(first, i);
-      last = i;
-    }
-  }
-  d.sum = reset ? now.sum : delta(now.sum, before.sum);
-  if (d.count) {
-    d.min = std::max(histogram_bucket_lower(first), now.min);
-    d.max = std::min(histogram_bucket_upper(last), std::max(now.max, histogram_bucket_lower(last)));
-  }
-  return d;
 }
 
 // Calls in the interval whose value reached `threshold` (bucket upper edge, so within 3.1%).
@@ -119,9 +91,9 @@ Interval make_interval(const CaptureStats& now, const CaptureStats& before) {
   const std::uint64_t offered = std::max(d.received, d.captured + d.kernel_dropped);
   d.rate_pps = d.seconds > 0 ? double(offered) / d.seconds : 0;
   d.mean_bytes = d.captured ? double(d.bytes) / double(d.captured) : 0;
-  d.dispatch_packets = histogram_delta(now.dispatch_packets, before.dispatch_packets);
-  d.dispatch_bytes = histogram_delta(now.dispatch_bytes, before.dispatch_bytes);
-  d.latency_ns = histogram_delta(now.latency_ns, before.latency_ns);
+  d.dispatch_packets = now.dispatch_packets.minus(before.dispatch_packets);
+  d.dispatch_bytes = now.dispatch_bytes.minus(before.dispatch_bytes);
+  d.latency_ns = now.latency_ns.minus(before.latency_ns);
   return d;
 }
 

@@ -49,6 +49,37 @@ void HistogramData::merge(const HistogramData& other) {
   sum += other.sum;
 }
 
+void HistogramData::record(std::uint64_t value) noexcept {
+  ++buckets[histogram_bucket_index(value)];
+  if (count == 0 || value < min) min = value;
+  if (value > max) max = value;
+  ++count;
+  sum += value;
+}
+
+HistogramData HistogramData::minus(const HistogramData& before) const {
+  // Running counts only grow; a smaller one means a new histogram: count from zero again.
+  const auto delta = [](std::uint64_t now, std::uint64_t then) { return now >= then ? now - then : now; };
+  HistogramData d;
+  const bool reset = count < before.count;
+  std::size_t first = kHistogramBuckets, last = 0;
+  for (std::size_t i = 0; i < kHistogramBuckets && i < buckets.size(); ++i) {
+    const std::uint64_t then = (!reset && i < before.buckets.size()) ? before.buckets[i] : 0;
+    d.buckets[i] = delta(buckets[i], then);
+    if (d.buckets[i]) {
+      d.count += d.buckets[i];
+      first = std::min(first, i);
+      last = i;
+    }
+  }
+  d.sum = reset ? sum : delta(sum, before.sum);
+  if (d.count) {
+    d.min = std::max(histogram_bucket_lower(first), min);
+    d.max = std::min(histogram_bucket_upper(last), std::max(max, histogram_bucket_lower(last)));
+  }
+  return d;
+}
+
 HistogramData Histogram::snapshot() const {
   HistogramData d;
   for (std::size_t i = 0; i < kHistogramBuckets; ++i)

@@ -150,7 +150,7 @@ std::uint64_t buffer_bytes_for_stall(const CaptureConfig& config, CapturePlatfor
 
 // ---- Durations --------------------------------------------------------------------------------
 
-Result<std::int64_t> parse_duration_ns(std::string_view text) {
+Result<double> parse_duration(std::string_view text) {
   const std::string original(text);
   auto bad = [&](std::string_view why) {
     return make_error(ErrorCode::kBadConfig,
@@ -179,7 +179,18 @@ Result<std::int64_t> parse_duration_ns(std::string_view text) {
   else
     return bad(fmt::format("unknown unit '{}'", unit));
   if (!std::isfinite(value) || value <= 0) return bad("must be greater than zero");
-  const double ns = std::round(value * scale);
+  return value * scale;
+}
+
+Result<std::int64_t> parse_duration_ns(std::string_view text) {
+  const auto exact = parse_duration(text);
+  if (!exact) return rtcap::unexpected(exact.error());
+  auto bad = [&](std::string_view why) {
+    return make_error(ErrorCode::kBadConfig,
+                      fmt::format("bad duration '{}': {} (write it like 250us, 2ms, 1.5ms or 1s)",
+                                  text, why));
+  };
+  const double ns = std::round(*exact);
   if (ns < 1) return bad("shorter than a nanosecond");
   if (ns > 3600.0 * double(kNsPerS)) return bad("longer than an hour");
   return std::int64_t(ns);

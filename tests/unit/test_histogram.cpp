@@ -76,3 +76,41 @@ TEST(Histogram, EmptyAndMerge) {
   EXPECT_EQ(m.sum, 1015u);
   EXPECT_EQ(m.percentile(0.5), 10u);
 }
+
+TEST(Histogram, PlainRecordMatchesTheAtomicOne) {
+  Histogram atomic;
+  HistogramData plain;
+  for (std::uint64_t v : {0ull, 7ull, 31ull, 32ull, 1'000ull, 123'456'789ull, 5ull}) {
+    atomic.record(v);
+    plain.record(v);
+  }
+  const HistogramData a = atomic.snapshot();
+  EXPECT_EQ(plain.buckets, a.buckets);
+  EXPECT_EQ(plain.count, a.count);
+  EXPECT_EQ(plain.sum, a.sum);
+  EXPECT_EQ(plain.min, 0u);
+  EXPECT_EQ(plain.max, 123'456'789u);
+}
+
+TEST(Histogram, MinusGivesWhatWasRecordedBetweenTwoSnapshots) {
+  Histogram h;
+  for (std::uint64_t v : {10ull, 20ull, 5'000'000ull}) h.record(v);
+  const HistogramData before = h.snapshot();
+  for (std::uint64_t v : {100ull, 200ull, 300ull}) h.record(v);
+  const HistogramData d = h.snapshot().minus(before);
+  EXPECT_EQ(d.count, 3u);
+  EXPECT_EQ(d.sum, 600u);
+  // min and max are the edges of the buckets that grew, not the running 10 and 5,000,000.
+  EXPECT_EQ(d.min, histogram_bucket_lower(histogram_bucket_index(100)));
+  EXPECT_EQ(d.max, histogram_bucket_upper(histogram_bucket_index(300)));
+  EXPECT_LE(d.percentile(0.5), 200u * 33 / 32);
+  // Nothing new: empty. A `before` from a larger histogram (a new engine): all of `now`.
+  EXPECT_EQ(before.minus(before).count, 0u);
+  Histogram fresh;
+  fresh.record(42);
+  const HistogramData all = fresh.snapshot().minus(h.snapshot());
+  EXPECT_EQ(all.count, 1u);
+  EXPECT_EQ(all.sum, 42u);
+  EXPECT_EQ(all.min, 42u);
+  EXPECT_EQ(all.max, 42u);
+}

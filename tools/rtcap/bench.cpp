@@ -29,6 +29,7 @@
 #include "lab.hpp"
 #include "pcap_pipe_reader.hpp"
 #include "report.hpp"
+#include "text_format.hpp"
 #include "rtcap/engine.hpp"
 
 namespace rtcap::tool {
@@ -60,16 +61,6 @@ std::string join(const std::vector<std::string>& v) {
 }
 
 std::string rate_name(double pps) { return pps == 0 ? "max" : fmt::format("{:.0f}", pps); }
-
-std::string fmt_count(double v) {
-  const auto n = static_cast<std::uint64_t>(std::llround(v));
-  std::string digits = std::to_string(n), out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
 
 std::string fmt_latency(double ns) { return format_duration_ns(static_cast<std::uint64_t>(std::llround(ns))); }
 
@@ -461,8 +452,8 @@ std::string table(const std::vector<BenchCell>& cells) {
       continue;
     }
     s += fmt::format("{:<22} {:>11} {:>11} {:>9} {:>10} {:>9} {:>10.0f} {:>9} {:>9} {:>9} {:>9}{}\n", c.mode,
-                     fmt_count(c.sent), fmt_count(c.captured), fmt_count(c.lost), fmt_count(c.pcap_drops),
-                     c.app_drops ? fmt_count(*c.app_drops) : "-", c.cpu_ns_per_packet, fmt_latency(c.p50),
+                     fmt_count_rounded(c.sent), fmt_count_rounded(c.captured), fmt_count_rounded(c.lost), fmt_count_rounded(c.pcap_drops),
+                     c.app_drops ? fmt_count_rounded(*c.app_drops) : "-", c.cpu_ns_per_packet, fmt_latency(c.p50),
                      fmt_latency(c.p99), fmt_latency(c.p999), fmt_latency(c.max),
                      c.failed_runs ? fmt::format("  ({} run(s) failed)", c.failed_runs) : "");
   }
@@ -491,7 +482,7 @@ std::string wake_floor_text(const WakeCost& wake, const std::vector<BenchCell>& 
                                                          : "";
     s += fmt::format("  {:<22} at {:>9} pps: {:6.1f} wake-ups, {:6.1f} of them hand-offs, per 1,000 packets -> "
                      "~{:5.0f} ns/packet (measured {:.0f}{})\n",
-                     c.mode, c.target_pps == 0 ? "max" : fmt_count(c.target_pps), *c.wakeups_per_kpacket,
+                     c.mode, c.target_pps == 0 ? "max" : fmt_count_rounded(c.target_pps), *c.wakeups_per_kpacket,
                      *c.handoffs_per_kpacket, floor, c.cpu_ns_per_packet, note);
   }
   return s;
@@ -651,8 +642,8 @@ int run_bench(BenchConfig cfg) {
     for (const auto& c : cells)
       if (c.target_pps == rate) at.push_back(c);
     if (at.empty()) continue;
-    out += fmt::format("\nrate {} pps{}\n", rate == 0 ? "max (unpaced)" : fmt_count(rate),
-                       rate == 0 && at.front().achieved_pps > 0 ? fmt::format(" (reached {})", fmt_count(at.front().achieved_pps)) : "");
+    out += fmt::format("\nrate {} pps{}\n", rate == 0 ? "max (unpaced)" : fmt_count_rounded(rate),
+                       rate == 0 && at.front().achieved_pps > 0 ? fmt::format(" (reached {})", fmt_count_rounded(at.front().achieved_pps)) : "");
     out += table(at);
   }
   nlohmann::json sweep_json = nlohmann::json::object();
@@ -670,8 +661,8 @@ int run_bench(BenchConfig cfg) {
       bool max_clean = false;
       for (const auto& c : cells)
         if (c.mode == m.name && c.target_pps == 0 && c.zero_loss) max_clean = true;
-      out += fmt::format("  {:<22} {}{}{}\n", m.name, best < 0 ? "none" : fmt_count(best) + " pps",
-                         first_loss < 0 ? "" : fmt::format("   (first loss at {} pps)", fmt_count(first_loss)),
+      out += fmt::format("  {:<22} {}{}{}\n", m.name, best < 0 ? "none" : fmt_count_rounded(best) + " pps",
+                         first_loss < 0 ? "" : fmt::format("   (first loss at {} pps)", fmt_count_rounded(first_loss)),
                          max_clean ? "   (no loss even unpaced: the generator's ceiling, not the capture's)" : "");
       sweep_json[m.name] = {{"highest_zero_loss_pps", best < 0 ? nlohmann::json(nullptr) : nlohmann::json(best)},
                             {"limited_by_generator", max_clean},
@@ -764,7 +755,7 @@ int run_bench(BenchConfig cfg) {
     chart.subtitle = fmt::format(
         "latency CDF at {} pps, all {} repetition(s) of {} s merged; {} CPUs, other programs used {:.0f}% of a CPU "
         "(worst run {:.0f}%)",
-        base_rate == 0 ? "max" : fmt_count(base_rate), cfg.repeat, cfg.secs, cpus, 100 * foreign_mean, 100 * foreign_max);
+        base_rate == 0 ? "max" : fmt_count_rounded(base_rate), cfg.repeat, cfg.secs, cpus, 100 * foreign_mean, 100 * foreign_max);
     for (const auto& m : modes)
       for (const auto& c : cells)
         if (c.mode == m.name && c.target_pps == base_rate) chart.latency_cdf.push_back({m.name, cdf_points(c.merged_latency)});

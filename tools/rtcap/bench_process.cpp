@@ -213,18 +213,6 @@ int open_netns(const std::string& ns) {
   return open(("/var/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
 }
 
-std::int64_t realtime_ns() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-std::int64_t monotonic_ns() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 bool sleep_interruptible(std::chrono::milliseconds ms, const std::atomic<bool>* interrupted) {
   const auto deadline = std::chrono::steady_clock::now() + ms;
   while (std::chrono::steady_clock::now() < deadline) {

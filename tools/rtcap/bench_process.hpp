@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/clock.hpp"
+
 namespace rtcap::tool::bench {
 
 struct SpawnOptions {
@@ -72,9 +74,9 @@ std::string find_program(const std::string& name);
 // An fd of /var/run/netns/<ns> (O_CLOEXEC), for SpawnOptions::netns_fd; -1 with errno on failure.
 int open_netns(const std::string& ns);
 
-// CLOCK_REALTIME / CLOCK_MONOTONIC in ns.
-std::int64_t realtime_ns() noexcept;
-std::int64_t monotonic_ns() noexcept;
+// CLOCK_REALTIME / CLOCK_MONOTONIC in ns (src/engine/clock.hpp).
+using rtcap::monotonic_ns;
+using rtcap::realtime_ns;
 
 // Sleeps `ms` in 10 ms steps; returns early (false) when `interrupted` turns true.
 bool sleep_interruptible(std::chrono::milliseconds ms, const std::atomic<bool>* interrupted);

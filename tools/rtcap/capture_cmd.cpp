@@ -252,7 +252,7 @@ int run_capture(CaptureOptions& o) {
   if (!o.metrics_listen.empty()) {
     MetricsOptions mo;
     mo.allow_any_address = o.metrics_any_address;
-    auto m = MetricsServer::start(o.metrics_listen, mo);
+    auto m = MetricsServer::open(o.metrics_listen, mo);  // bound now; serve() after -Z
     if (!m) {
       fmt::print(stderr, "rtcap: {}\n", m.error().message);
       return exit_code_for(m.error().code);
@@ -267,6 +267,8 @@ int run_capture(CaptureOptions& o) {
       return kExitSetup;
     }
   }
+  // Its threads start now, so that they run with what every other thread runs with.
+  if (metrics) metrics->serve();
 
   std::unique_ptr<RotatingWriter> writer;
   if (!o.write_path.empty()) {

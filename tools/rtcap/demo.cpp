@@ -24,6 +24,7 @@
 #include "bench_process.hpp"
 #include "lab.hpp"
 #include "report.hpp"
+#include "text_format.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/engine.hpp"
 
@@ -43,15 +44,6 @@ constexpr auto kGenSlack = 20s;  // generator bound: --secs plus this
 // packets within a few ms; 300 ms leaves room for a busy machine.
 constexpr auto kDrain = 300ms;
 
-std::string fmt_count(std::uint64_t n) {
-  std::string digits = std::to_string(n), out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
 std::int64_t process_cpu_ns() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -59,25 +51,6 @@ std::int64_t process_cpu_ns() {
   return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
-// The latencies recorded between two snapshots (bucket counts subtract; max is the upper edge
-// of the highest bucket that grew, capped at the running max).
-HistogramData histogram_delta(const HistogramData& now, const HistogramData& before) {
-  HistogramData d;
-  if (now.count <= before.count) return d;
-  bool first = true;
-  for (std::size_t i = 0; i < now.buckets.size(); ++i) {
-    const std::uint64_t c = now.buckets[i] - std::min(now.buckets[i], before.buckets[i]);
-    if (!c) continue;
-    d.buckets[i] = c;
-    d.count += c;
-    if (first) d.min = histogram_bucket_lower(i);
-    first = false;
-    d.max = std::min(histogram_bucket_upper(i), now.max);
-  }
-  d.sum = now.sum - before.sum;
-  d.min = std::max(d.min, now.min);
-  return d;
-}
 
 // Everything the capture thread (the one in the rx namespace) and the main thread share.
 struct Shared {
@@ -107,7 +80,7 @@ struct LiveView {
     if (quiet) return;
     const double dt = double(now.elapsed_ns - prev.elapsed_ns) / 1e9;
     const double rate = dt > 0 ? double(now.packets_captured - prev.packets_captured) / dt : 0;
-    const HistogramData d = histogram_delta(now.latency_ns, prev.latency_ns);
+    const HistogramData d = now.latency_ns.minus(prev.latency_ns);
     std::string status = fmt::format(
         "[{:4.1f}/{:g} s] captured {} ({:.0f} pkt/s)  drops: kernel {}, interface {}, rtcap {}  "
         "delay last 1 s: p50 {} p99 {} p99.9 {} max {}",

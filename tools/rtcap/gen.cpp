@@ -35,6 +35,9 @@
 
 #include "lab.hpp"
 #include "rtp_format.hpp"
+#include "engine/clock.hpp"
+#include "rtcap/histogram.hpp"
+#include "rtcap/latency_budget.hpp"
 
 namespace rtcap::tool {
 namespace {
@@ -84,47 +87,6 @@ void sleep_until(std::int64_t mono_ns) noexcept {
   // EINTR: the caller's loop looks at the stop flag and sleeps again if needed.
   clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
 }
-
-// Fixed-memory log-linear histogram (values < 64 exact, then 32 buckets per power of two, so
-// at most 3.1% above the true value). Local so the generator does not depend on src/stats.
-class PacingHistogram {
- public:
-  static constexpr std::size_t kBuckets = 64 + 58 * 32;
-  void record(std::uint64_t v) noexcept {
-    ++counts_[index(v)];
-    ++count_;
-    if (v > max_) max_ = v;
-  }
-  [[nodiscard]] std::uint64_t count() const noexcept { return count_; }
-  [[nodiscard]] std::uint64_t max() const noexcept { return max_; }
-  [[nodiscard]] std::uint64_t quantile(double q) const noexcept {
-    if (count_ == 0) return 0;
-    const auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_)));
-    std::uint64_t seen = 0;
-    for (std::size_t i = 0; i < kBuckets; ++i) {
-      seen += counts_[i];
-      if (seen >= rank && counts_[i] != 0) return std::min(upper(i), max_);
-    }
-    return max_;
-  }
-
- private:
-  static std::size_t index(std::uint64_t v) noexcept {
-    if (v < 64) return static_cast<std::size_t>(v);
-    const int msb = 63 - std::countl_zero(v);
-    return 64 + static_cast<std::size_t>(msb - 6) * 32 + ((v >> (msb - 5)) & 31);
-  }
-  static std::uint64_t upper(std::size_t i) noexcept {
-    if (i < 64) return i;
-    const int msb = static_cast<int>((i - 64) / 32) + 6;
-    const std::uint64_t sub = (i - 64) % 32;
-    const std::uint64_t width = std::uint64_t{1} << (msb - 5);
-    return ((32 + sub) << (msb - 5)) + width - 1;
-  }
-  std::array<std::uint64_t, kBuckets> counts_{};
-  std::uint64_t count_ = 0;
-  std::uint64_t max_ = 0;
-};
 
 // "125us", "1ms", "10ms", "62.5us": the shortest exact spelling parse_ptime reads back.
 std::string format_ptime(std::int64_t ns) {
@@ -179,28 +141,15 @@ std::expected<std::pair<std::string, std::uint16_t>, std::string> parse_dst(cons
 // Pure helpers
 
 std::expected<std::int64_t, std::string> parse_ptime(const std::string& text) {
-  std::size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-  const std::string number = text.substr(0, i);
-  const std::string unit = text.substr(i);
-  const auto bad = [&] {
+  // Number and unit as for every duration (rtcap/latency_budget.hpp), written without a space.
+  const auto ns = text.find_first_of(" \t") == std::string::npos ? rtcap::parse_duration(text)
+                                                                   : rtcap::parse_duration("");
+  if (!ns)
     return std::unexpected(
         fmt::format("--ptime '{}' must be a number with a unit: 1ms, 250us, 125us (ns, us, ms, s)", text));
-  };
-  if (number.empty() || number == ".") return bad();
-  char* end = nullptr;
-  const double value = std::strtod(number.c_str(), &end);
-  if (*end != '\0') return bad();
-  double scale = 0;
-  if (unit == "ns") scale = 1;
-  else if (unit == "us" || unit == "\xc2\xb5s") scale = 1e3;
-  else if (unit == "ms") scale = 1e6;
-  else if (unit == "s") scale = 1e9;
-  else return bad();
-  const double ns = value * scale;
-  if (!(ns >= 1) || ns > 1e10 || std::abs(ns - std::round(ns)) > 1e-6)
+  if (!(*ns >= 1) || *ns > 1e10 || std::abs(*ns - std::round(*ns)) > 1e-6)
     return std::unexpected(fmt::format("--ptime '{}' must be a whole number of ns between 1ns and 10s", text));
-  return static_cast<std::int64_t>(std::llround(ns));
+  return static_cast<std::int64_t>(std::llround(*ns));
 }
 
 std::expected<std::uint32_t, std::string> samples_per_packet(int sample_rate_hz, std::int64_t ptime_ns) {
@@ -693,7 +642,7 @@ std::expected<GenReport, std::string> run_generator(const GenConfig& cfg, const 
                               : static_cast<double>(total) * (cfg.loss + cfg.reorder);
     rep.events.reserve(static_cast<std::size_t>(std::min(expect * 1.2 + 4096.0, 5e7)));
   }
-  auto hist = std::make_unique<PacingHistogram>();
+  auto hist = std::make_unique<HistogramData>();  // pacing error, rtcap/histogram.hpp
   // One stream: connect, so the kernel reuses the cached route instead of a lookup per
   // datagram (measured on the 2-core lab VM, raw 32-byte payload, --rate 0 over the lab veth:
   // ~272 kpps unconnected, 282-291 kpps connected). Several streams share the unconnected
@@ -905,7 +854,7 @@ std::expected<GenReport, std::string> run_generator(const GenConfig& cfg, const 
     }
     // The send time goes in just before the system call that sends.
     if (rep.rtp) {
-      const auto realtime = static_cast<std::uint64_t>(now_ns(CLOCK_REALTIME));
+      const auto realtime = static_cast<std::uint64_t>(rtcap::realtime_ns());
       for (std::size_t i = 0; i < n; ++i) rtp::set_send_time(&slot_bufs[i * dgram], realtime);
     }
     const std::int64_t send_mono = now_ns(CLOCK_MONOTONIC);
@@ -957,7 +906,7 @@ std::expected<GenReport, std::string> run_generator(const GenConfig& cfg, const 
     for (std::uint32_t k = 0; k < nstreams && n < kMaxBatch; ++k)
       if (st[k].holding) {
         std::memcpy(&slot_bufs[n * dgram], &held_bufs[k * dgram], dgram);
-        if (rep.rtp) rtp::set_send_time(&slot_bufs[n * dgram], static_cast<std::uint64_t>(now_ns(CLOCK_REALTIME)));
+        if (rep.rtp) rtp::set_send_time(&slot_bufs[n * dgram], static_cast<std::uint64_t>(rtcap::realtime_ns()));
         iov[n].iov_base = &slot_bufs[n * dgram];
         msgs[n].msg_hdr.msg_name = dst_name(k);
         meta[n] = {k, -1, true};
@@ -986,10 +935,10 @@ std::expected<GenReport, std::string> run_generator(const GenConfig& cfg, const 
   }
   rep.duration_s = static_cast<double>(last_send - t0) / 1e9;
   rep.achieved_pps = rep.duration_s > 0 ? static_cast<double>(rep.sent) / rep.duration_s : 0.0;
-  rep.pacing_samples = hist->count();
-  rep.pacing_p50_ns = hist->quantile(0.50);
-  rep.pacing_p99_ns = hist->quantile(0.99);
-  rep.pacing_max_ns = hist->max();
+  rep.pacing_samples = hist->count;
+  rep.pacing_p50_ns = hist->percentile(0.50);
+  rep.pacing_p99_ns = hist->percentile(0.99);
+  rep.pacing_max_ns = hist->max;
   rep.first_send_error = first_error;
   return rep;
 }

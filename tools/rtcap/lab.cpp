@@ -1,11 +1,12 @@
-// The lab drives iproute2's `ip` through fork/exec with an argument vector (never a shell), so a
-// name can never be interpreted as anything but a name; names are validated anyway.
+// The lab drives iproute2's `ip` through the tools' one process runner (bench_process.hpp: fork/exec
+// with an argument vector, never a shell), so a name can never be interpreted as anything but a
+// name; names are validated anyway.
 #include "lab.hpp"
 
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
+#include <csignal>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -16,7 +17,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "bench_process.hpp"
 
 namespace rtcap::tool {
 namespace {
@@ -45,28 +49,18 @@ RunResult run(const std::vector<std::string>& args) {
     result.output = std::string("pipe: ") + std::strerror(errno);
     return result;
   }
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid < 0) {
-    result.output = std::string("fork: ") + std::strerror(errno);
+  bench::SpawnOptions o;
+  o.argv = args;
+  o.stdout_fd = fds[1];
+  o.stderr_fd = fds[1];
+  auto child = bench::ChildProcess::spawn(o);
+  close(fds[1]);
+  if (!child) {
     close(fds[0]);
-    close(fds[1]);
+    result.output = fmt::format("cannot execute ip (iproute2): install the iproute2 package ({})\n",
+                                child.error());
     return result;
   }
-  if (pid == 0) {
-    dup2(fds[1], STDOUT_FILENO);
-    dup2(fds[1], STDERR_FILENO);
-    const int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-    execvp(argv[0], argv.data());
-    const char* msg = "cannot execute ip (iproute2): install the iproute2 package\n";
-    [[maybe_unused]] auto n = write(STDERR_FILENO, msg, std::strlen(msg));
-    _exit(127);
-  }
-  close(fds[1]);
   char buf[4096];
   for (;;) {
     const ssize_t n = read(fds[0], buf, sizeof buf);
@@ -79,10 +73,9 @@ RunResult run(const std::vector<std::string>& args) {
     }
   }
   close(fds[0]);
-  int wstatus = 0;
-  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-  }
-  result.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+  // Its output has ended, so it is exiting; 10 s covers a busy machine.
+  if (!child->wait_for(std::chrono::seconds(10))) child->stop(SIGKILL, std::chrono::milliseconds(0));
+  result.status = child->exited_normally() ? child->exit_status() : -1;
   return result;
 }
 
@@ -139,20 +132,25 @@ std::string link_mac(const std::string& ns, const std::string& ifname) {
 std::string disable_ipv6(const std::string& ns, const std::string& ifname) {
   const std::string ns_path = kNetnsDir + ns;
   const std::string sysctl = "/proc/sys/net/ipv6/conf/" + ifname + "/disable_ipv6";
-  const pid_t pid = fork();
-  if (pid < 0) return std::string("fork: ") + std::strerror(errno);
-  if (pid == 0) {
+  // A thread of its own enters the namespace (setns changes only the calling thread's) and ends.
+  int code = 0;
+  std::thread writer([&] {
     const int nsfd = open(ns_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (nsfd < 0 || setns(nsfd, CLONE_NEWNET) != 0) _exit(2);
-    if (access("/proc/sys/net/ipv6", F_OK) != 0) _exit(0);  // no IPv6 in this kernel: nothing to do
-    const int fd = open(sysctl.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) _exit(3);
-    _exit(write(fd, "1\n", 2) == 2 ? 0 : 4);
-  }
-  int wstatus = 0;
-  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-  }
-  const int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+    const bool entered = nsfd >= 0 && setns(nsfd, CLONE_NEWNET) == 0;
+    if (nsfd >= 0) close(nsfd);
+    if (!entered) {
+      code = 2;
+    } else if (access("/proc/sys/net/ipv6", F_OK) == 0) {  // else no IPv6 in this kernel: nothing to do
+      const int fd = open(sysctl.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0) {
+        code = 3;
+      } else {
+        code = write(fd, "1\n", 2) == 2 ? 0 : 4;
+        close(fd);
+      }
+    }
+  });
+  writer.join();
   if (code == 0) return {};
   return fmt::format("cannot write {} in network namespace {} (step {})", sysctl, ns, code);
 }

@@ -14,6 +14,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "analysis/packet_parser.hpp"
 #include "bench_process.hpp"
 #include "rtp_format.hpp"
 
@@ -36,7 +37,6 @@ std::uint32_t load32(const std::uint8_t* p, bool swapped) noexcept {
   std::memcpy(&v, p, 4);
   return swapped ? __builtin_bswap32(v) : v;
 }
-std::uint16_t be16(const std::uint8_t* p) noexcept { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
 
 }  // namespace
 
@@ -123,7 +123,7 @@ std::size_t PcapStreamParser::parse(const std::uint8_t* data, std::size_t n, std
     }
     if (n - off - kRecordHeaderBytes < caplen) break;
     const std::int64_t ts_ns = static_cast<std::int64_t>(sec) * 1'000'000'000 + static_cast<std::int64_t>(frac) * frac_scale;
-    record(h + kRecordHeaderBytes, caplen, ts_ns, now_ns);
+    record(h + kRecordHeaderBytes, caplen, load32(h + 12, result_.swapped), ts_ns, now_ns);
     off += kRecordHeaderBytes + caplen;
     result_.bytes += kRecordHeaderBytes + caplen;
   }
@@ -145,7 +145,8 @@ ReaderStream& PcapStreamParser::stream(std::uint16_t dst_port, std::uint32_t ssr
   return result_.streams[it->second];
 }
 
-void PcapStreamParser::record(const std::uint8_t* p, std::uint32_t caplen, std::int64_t ts_ns, std::int64_t now_ns) {
+void PcapStreamParser::record(const std::uint8_t* p, std::uint32_t caplen, std::uint32_t wire_len, std::int64_t ts_ns,
+                              std::int64_t now_ns) {
   ++result_.records;
   if (result_.records == 1) result_.first_record_ts_ns = ts_ns;
   result_.last_record_ts_ns = ts_ns;
@@ -156,70 +157,18 @@ void PcapStreamParser::record(const std::uint8_t* p, std::uint32_t caplen, std::
     ++result_.negative_latency;
     latency = 0;
   }
-  {
-    const auto v = static_cast<std::uint64_t>(latency);
-    HistogramData& h = result_.latency_ns;
-    ++h.buckets[histogram_bucket_index(v)];
-    if (h.count == 0 || v < h.min) h.min = v;
-    if (v > h.max) h.max = v;
-    ++h.count;
-    h.sum += v;
-  }
+  result_.latency_ns.record(static_cast<std::uint64_t>(latency));
 
-  // Link layer -> network protocol and offset.
-  std::size_t off = 0;
-  std::uint16_t ethertype = 0;
-  const std::size_t n = caplen;
-  switch (result_.linktype) {
-    case 1:  // Ethernet, 802.1Q / 802.1ad tags skipped
-      if (n < 14) break;
-      ethertype = be16(p + 12);
-      off = 14;
-      while ((ethertype == 0x8100 || ethertype == 0x88a8) && n >= off + 4) {
-        ethertype = be16(p + off + 2);
-        off += 4;
-      }
-      break;
-    case 113:  // Linux cooked v1
-      if (n < 16) break;
-      ethertype = be16(p + 14);
-      off = 16;
-      break;
-    case 276:  // Linux cooked v2
-      if (n < 20) break;
-      ethertype = be16(p);
-      off = 20;
-      break;
-    case 12:
-    case 14:
-    case 101:  // raw IP
-      if (n < 1) break;
-      ethertype = (p[0] >> 4) == 6 ? 0x86dd : 0x0800;
-      break;
-    default:
-      break;
-  }
-  const std::uint8_t* udp = nullptr;
-  if (ethertype == 0x0800 && n >= off + 20 && (p[off] >> 4) == 4) {
-    const std::size_t ihl = std::size_t{p[off] & 0x0fu} * 4;
-    const bool first_fragment = (be16(p + off + 6) & 0x1fff) == 0;
-    if (ihl >= 20 && p[off + 9] == 17 && first_fragment && n >= off + ihl + 8) udp = p + off + ihl;
-  } else if (ethertype == 0x86dd && n >= off + 48 && (p[off] >> 4) == 6) {
-    if (p[off + 6] == 17) udp = p + off + 40;
-  }
-  if (!udp) {
+  // Link layer, VLAN tags (802.1Q, 802.1ad, 0x9100), IPv4/IPv6 with extension headers, UDP:
+  // the stream tracker's parser (src/analysis/packet_parser.hpp).
+  const analysis::ParsedPacket parsed = analysis::parse_packet(p, caplen, wire_len, static_cast<int>(result_.linktype));
+  if (parsed.cls != analysis::ParseClass::kUdp) {
     ++result_.not_ours;
     return;
   }
-  const std::uint16_t dst_port = be16(udp + 2);
-  const std::size_t udp_len = be16(udp + 4);
-  const std::size_t captured_after = n - static_cast<std::size_t>(udp - p);
-  if (udp_len < 8) {
-    ++result_.not_ours;
-    return;
-  }
-  const std::size_t payload_len = std::min(udp_len, captured_after) - 8;
-  const std::uint8_t* payload = udp + 8;
+  const std::uint16_t dst_port = parsed.dst_port;
+  const std::size_t payload_len = parsed.payload_len;
+  const std::uint8_t* payload = parsed.payload;
 
   std::uint64_t index = 0;
   std::uint32_t ssrc = 0;

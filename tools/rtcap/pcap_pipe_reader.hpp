@@ -92,7 +92,8 @@ class PcapStreamParser {
 
  private:
   std::size_t parse(const std::uint8_t* data, std::size_t n, std::int64_t now_ns);
-  void record(const std::uint8_t* rec, std::uint32_t caplen, std::int64_t ts_ns, std::int64_t now_ns);
+  void record(const std::uint8_t* rec, std::uint32_t caplen, std::uint32_t wire_len, std::int64_t ts_ns,
+              std::int64_t now_ns);
   ReaderStream& stream(std::uint16_t dst_port, std::uint32_t ssrc);
 
   PipeReaderOptions options_;
