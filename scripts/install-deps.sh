@@ -4,7 +4,7 @@
 #   scripts/install-deps.sh PKG...     # these packages instead (a CI step's own tools)
 set -euo pipefail
 packages=(cmake g++ make pkg-config libpcap-dev libcli11-dev libfmt-dev nlohmann-json3-dev
-  libgtest-dev libbenchmark-dev iproute2 tcpdump tshark procps)
+  libgtest-dev libbenchmark-dev iproute2 tcpdump tshark procps python3)
 if [ $# -gt 0 ]; then packages=("$@"); fi
 missing=()
 for p in "${packages[@]}"; do

@@ -59,6 +59,7 @@ int status_of(rtcap::ErrorCode code) {
     case rtcap::ErrorCode::kCaptureFailed: return RTCAP_ERR_CAPTURE_FAILED;
     case rtcap::ErrorCode::kIo: return RTCAP_ERR_IO;
     case rtcap::ErrorCode::kUnsupported: return RTCAP_ERR_UNSUPPORTED;
+    case rtcap::ErrorCode::kMisuse: return RTCAP_ERR_WRONG_STATE;
   }
   return RTCAP_ERR_INTERNAL;  // a code added to rtcap::ErrorCode and not mapped here
 }

@@ -7,10 +7,18 @@ PYDIR=${RTCAP_PYTHON_DIR:-}
 [ -f "${RTCAP_LIBRARY:-}" ] || fail "RTCAP_LIBRARY must name librtcap.so (CTest sets it)"
 have python3 || skip "python3 not installed"
 export PYTHONPATH=$PYDIR RTCAP_LIBRARY
+# An ASan build of librtcap (.ci/sanitizers.sh) needs its runtime loaded before python3 starts;
+# Python's own allocations are not ours to leak-check.
+asan_rt=$(ldd "$RTCAP_LIBRARY" | awk '/libasan|libubsan/ {print $3}' | paste -sd' ' -)
+PY=(python3)
+if [ -n "$asan_rt" ]; then
+  PY=(env LD_PRELOAD="$asan_rt" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" python3)
+  log "sanitizer build: python3 runs with LD_PRELOAD=$asan_rt"
+fi
 SAMPLE=$(cd "$(dirname "$0")/../data" && pwd)/rtp-12streams-125us.pcap
 
 # 1. The file, packet by packet, against tshark (an independent reader).
-python3 - "$SAMPLE" > "$TMPD/py.txt" 2> "$TMPD/py.err" <<'EOF' || fail "python on the file: $(cat "$TMPD/py.err")"
+"${PY[@]}" - "$SAMPLE" > "$TMPD/py.txt" 2> "$TMPD/py.err" <<'EOF' || fail "python on the file: $(cat "$TMPD/py.err")"
 import sys, rtcap
 with rtcap.Capture(read_file=sys.argv[1]) as cap:
     assert cap.interfaces()[0]["linktype"] == 1, cap.interfaces()
@@ -37,7 +45,7 @@ else
 fi
 
 # 2. Errors arrive as rtcap.Error with the code and the message.
-python3 - <<'EOF' 2> "$TMPD/err.txt" || fail "python error path: $(cat "$TMPD/err.txt")"
+"${PY[@]}" - <<'EOF' 2> "$TMPD/err.txt" || fail "python error path: $(cat "$TMPD/err.txt")"
 import rtcap
 try:
     rtcap.Capture(read_file="/nonexistent/x.pcap")
@@ -58,7 +66,7 @@ RX="${LAB}-rx"
 
 # 3. 20,000 packets at 20,000/s through the lab, each index exactly once, no drop.
 for delivery in inline threaded; do
-  timeout 60 ip netns exec "$RX" python3 - "$RX" "$delivery" > "$TMPD/lab-$delivery.txt" \
+  timeout 60 ip netns exec "$RX" "${PY[@]}" - "$RX" "$delivery" > "$TMPD/lab-$delivery.txt" \
     2> "$TMPD/lab-$delivery.err" <<'EOF' &
 import sys, rtcap
 rx, delivery = sys.argv[1:]
@@ -100,7 +108,7 @@ EOF
 done
 
 # 4. The per-second example, live: 3 s at 10,000/s while it runs for 4 s.
-timeout 30 ip netns exec "$RX" python3 "$PYDIR/examples/rtcap_pps.py" -i "$RX" --seconds 4 \
+timeout 30 ip netns exec "$RX" "${PY[@]}" "$PYDIR/examples/rtcap_pps.py" -i "$RX" --seconds 4 \
   udp dst port 5004 > "$TMPD/pps.txt" 2> "$TMPD/pps.err" &
 PY_PID=$!
 BG_PIDS="$BG_PIDS $PY_PID"

@@ -149,7 +149,9 @@ TEST(Capi, NullOutPointersAndBadValues) {
   EXPECT_STREQ(rtcap_status_name(12345), "unknown");
   EXPECT_EQ(rtcap_c_api_version(), RTCAP_C_API_VERSION);
   EXPECT_STRNE(rtcap_version(), "");
+#ifndef _WIN32  // Windows: wpcap.dll is loaded at the first pcap call, and Wine has no Npcap
   EXPECT_NE(std::string(rtcap_pcap_version()).find("libpcap"), std::string::npos);
+#endif
 }
 
 #ifndef _WIN32  // the sample file needs a pcap library that reads files: not Npcap under Wine
