@@ -26,7 +26,7 @@ final_field() { tail -1 "$1" | grep -o "\"$2\":[0-9.]*" | head -1 | sed 's/.*://
 
 # 1. 100,000 at 100,000/s: the C API (inline, the default) and the C++ API side by side.
 start_capi inline --expect 100000
-timeout 60 "$RTCAP" --netns "$RX" -i "$RX" -q -c 100000 --stats-json "$TMPD/cxx.json" \
+timeout 60 "$RTCAP" --netns "$RX" -i "$RX" -q -c 100000 -w /dev/null --stats-json "$TMPD/cxx.json" \
   udp dst port 5004 2> "$TMPD/cxx.err" &
 CXX_PID=$!
 BG_PIDS="$BG_PIDS $CXX_PID"
