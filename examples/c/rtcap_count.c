@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
     const char* w = NULL;
     if (rtcap_engine_warning(engine, i, &w) == RTCAP_OK) fprintf(stderr, "warning: %s\n", w);
   }
-  if (rtcap_engine_start(engine) != RTCAP_OK) return fail("start");
+  /* Threaded: start the capture thread. Inline: poll captures on this thread. */
+  if (threaded && rtcap_engine_start(engine) != RTCAP_OK) return fail("start");
 
   deadline = time(NULL) + seconds;
   while ((st = rtcap_engine_poll(engine, 50000, on_batch, &counts, NULL)) == RTCAP_OK)

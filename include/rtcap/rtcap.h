@@ -179,8 +179,9 @@ typedef struct rtcap_engine rtcap_engine;
  * by a threaded engine until rtcap_engine_start. The engine copies the config. */
 RTCAP_C_API int rtcap_engine_open(const rtcap_config* config, rtcap_engine** out);
 RTCAP_C_API int rtcap_engine_close(rtcap_engine* engine);
-/* Threaded delivery: starts the capture thread (twice: RTCAP_ERR_WRONG_STATE). Inline delivery:
- * nothing to start, returns RTCAP_OK; poll captures on the calling thread. */
+/* Threaded delivery: starts the capture thread (twice: RTCAP_ERR_WRONG_STATE). Inline delivery
+ * has no thread to start: RTCAP_ERR_WRONG_STATE, as rtcap::Engine::start; poll captures on the
+ * calling thread from the first call. */
 RTCAP_C_API int rtcap_engine_start(rtcap_engine* engine);
 
 /* Inline: waits up to timeout_us for packets, drains every handle, calls fn for what it drained.

@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
     return die("delivery", st);
   if ((st = rtcap_engine_open(config, &engine)) != RTCAP_OK) return die("open", st);
   rtcap_config_free(config);
-  if ((st = rtcap_engine_start(engine)) != RTCAP_OK) return die("start", st);
+  if (threaded && (st = rtcap_engine_start(engine)) != RTCAP_OK) return die("start", st);
   fprintf(stderr, "rtcap_capi_seq: listening on %s (%s%s)\n", iface,
           threaded ? "threaded" : "inline", readiness ? ", readiness + dispatch" : "");
 

@@ -43,7 +43,7 @@ rtcap_engine* open_sample(rtcap_delivery delivery, std::size_t batch_packets = 0
   rtcap_engine* e = nullptr;
   const int rc = rtcap_engine_open(cfg.c, &e);
   EXPECT_EQ(rc, RTCAP_OK) << last();
-  if (rc == RTCAP_OK) {
+  if (rc == RTCAP_OK && delivery == RTCAP_DELIVERY_THREADED) {
     EXPECT_EQ(rtcap_engine_start(e), RTCAP_OK) << last();
   }
   return e;
