@@ -179,8 +179,9 @@ int bad_value(const char* function, const std::string& what) {
   return fail(RTCAP_ERR_BAD_CONFIG, std::string(function) + ": " + what);
 }
 
-// Calls the C callback on `batch` in chunks of the preallocated view. Returns false when the
-// callback asked to stop (or threw); *skipped then counts the packets it did not see.
+// Calls the C callback on each batch in chunks of the preallocated view (no allocation per
+// batch). After the callback returned non-zero or threw, the rest of this poll's packets are
+// counted in `skipped`, not handed to it, and the engine is asked to stop.
 struct Delivery {
   Delivery(EngineState* s, rtcap_batch_fn f, void* u) : state(s), fn(f), user(u) {}
   EngineState* state;
@@ -218,10 +219,10 @@ struct Delivery {
         rc = fn(user, &b);
       } catch (const std::exception& e) {
         rc = RTCAP_ERR_CALLBACK;
-        callback_exception = e.what();
+        note_exception(e.what());
       } catch (...) {
         rc = RTCAP_ERR_CALLBACK;
-        callback_exception = "an exception that is not a std::exception";
+        note_exception("an exception that is not a std::exception");
       }
       if (rc != 0) {
         callback_result = rc;
@@ -233,6 +234,15 @@ struct Delivery {
         return;
       }
       delivered += count;
+    }
+  }
+
+  void note_exception(const char* what) noexcept {
+    try {
+      callback_exception = what;
+    } catch (...) {  // no memory for the text: the status code alone says it
+      callback_exception.clear();
+      callback_result = RTCAP_ERR_CALLBACK;
     }
   }
 
