@@ -6,7 +6,7 @@
 # Three packages, split as Debian splits a shared library (Debian Policy 8.1-8.4):
 #   librtcap0      lib/<multiarch>/librtcap.so.0*          what an embedding program needs to run
 #   librtcap-dev   headers, librtcap.so, CMake and pkg-config files      what it needs to build
-#   rtcap          /usr/bin/rtcap, rtcap(1), the rtcap@.service template
+#   rtcap          /usr/bin/rtcap (linked with the static library), rtcap(1), rtcap@.service
 # Why not one package: an application that embeds rtcap (a console's control software, a test
 # rig) then depends on the library only, not on a CLI and a service it does not use; a SONAME
 # bump (librtcap1) can be installed beside librtcap0 while programs built against 0 remain; and
@@ -112,10 +112,9 @@ set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # name_version-release_arch.deb
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # dpkg-shlibdeps computes Depends from the ELF files (libpcap0.8, libfmt9, libstdc++6, libc6).
-# rtcap itself needs librtcap.so.0, which is in this build, not on the system: let it find the
-# file here and state the dependency on librtcap0 by hand below.
+# /usr/bin/rtcap is linked with the static library (tools/rtcap/CMakeLists.txt): it needs no
+# librtcap0.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${PROJECT_BINARY_DIR})
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(_deb_version "${PROJECT_VERSION}-${CPACK_DEBIAN_PACKAGE_RELEASE}")
 
@@ -143,7 +142,6 @@ set(CPACK_COMPONENT_DEV_DESCRIPTION "${PROJECT_DESCRIPTION} - development files
 
 set(CPACK_DEBIAN_CLI_PACKAGE_NAME rtcap)
 set(CPACK_DEBIAN_CLI_PACKAGE_SECTION net)
-set(CPACK_DEBIAN_CLI_PACKAGE_DEPENDS "librtcap0 (= ${_deb_version})")
 set(CPACK_COMPONENT_CLI_DESCRIPTION "${PROJECT_DESCRIPTION} - command-line tool
  rtcap is a tcpdump-compatible capture command for high rates of tiny packets
  (AES67 / ST 2110-30 audio over IP): pcap and pcapng output with rotation,

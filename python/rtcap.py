@@ -295,9 +295,11 @@ class Capture:
             return 1
 
     def poll(self, timeout=0.1, handler=None):
-        """Waits up to `timeout` seconds, calls handler(view) for each batch (a BatchView; return
-        True to stop the capture). Returns the packets delivered; raises StopIteration-free: check
-        .done. An exception in the handler stops the capture and is raised here."""
+        """Waits up to `timeout` seconds (inline: capturing on this thread; threaded: for the
+        capture thread's next batch) and calls handler(view) for each batch, a BatchView valid
+        during the call; a handler that returns True stops the capture. Returns the number of
+        packets delivered (0 on timeout); loop on .done. An exception raised by the handler
+        stops the capture and is raised here; a capture failure raises rtcap.Error."""
         self._handler = handler or (lambda view: None)
         delivered = ctypes.c_size_t()
         status = _lib.rtcap_engine_poll(self._engine, int(timeout * 1e6), self._trampoline, None,

@@ -82,12 +82,11 @@ int guarded(const char* function, F&& body) noexcept {
 
 struct ConfigState {
   rtcap::CaptureConfig config;
-  rtcap_delivery delivery = RTCAP_DELIVERY_INLINE;
 };
 
 struct EngineState {
   std::unique_ptr<rtcap::Engine> engine;
-  rtcap_delivery delivery = RTCAP_DELIVERY_INLINE;
+  bool inline_delivery = true;
   std::vector<rtcap_packet> chunk;  // the C view of up to batch_packets packets, reused
   std::atomic<bool> started{false};
   std::atomic<bool> in_poll{false};  // a poll or dispatch is running (its callback, maybe)
@@ -246,6 +245,11 @@ struct Delivery {
     }
   }
 
+  // The engine's BatchFn: `context` is the Delivery.
+  static void trampoline(void* context, const rtcap::Batch& batch) {
+    static_cast<Delivery*>(context)->deliver(batch);
+  }
+
   int finish(const char* function) {
     if (!stopped) return RTCAP_OK;
     std::string why = callback_exception.empty()
@@ -257,6 +261,30 @@ struct Delivery {
                     " packets drained in this call were not handed to it");
   }
 };
+
+// One poll or dispatch at a time per engine: a second (another thread, or the callback itself)
+// is refused, not run concurrently on the engine.
+struct PollScope {
+  explicit PollScope(std::atomic<bool>& f) : flag(f), entered(!f.exchange(true)) {}
+  ~PollScope() {
+    if (entered) flag.store(false);
+  }
+  PollScope(const PollScope&) = delete;
+  PollScope& operator=(const PollScope&) = delete;
+  std::atomic<bool>& flag;
+  const bool entered;
+};
+
+int busy(const char* function) {
+  return fail(RTCAP_ERR_BUSY, std::string(function) +
+                                  ": another poll or dispatch on this engine is running (on "
+                                  "another thread, or this is its own callback): one thread polls");
+}
+int not_inline(const char* function) {
+  return fail(RTCAP_ERR_WRONG_STATE,
+              std::string(function) + ": inline delivery only; this engine is threaded: use "
+                                      "rtcap_engine_poll");
+}
 
 // After a poll: RTCAP_DONE, the capture's own failure, or RTCAP_OK.
 int end_status(EngineState& s, const char* function) {
@@ -365,7 +393,8 @@ int rtcap_config_set_delivery(rtcap_config* config, rtcap_delivery delivery) {
       return bad_value("rtcap_config_set_delivery",
                        "delivery " + std::to_string(int(delivery)) +
                            " is neither RTCAP_DELIVERY_INLINE nor RTCAP_DELIVERY_THREADED");
-    s.delivery = delivery;
+    s.config.delivery =
+        delivery == RTCAP_DELIVERY_THREADED ? rtcap::Delivery::kThreaded : rtcap::Delivery::kInline;
     return RTCAP_OK;
   });
 }
@@ -484,15 +513,10 @@ int rtcap_engine_open(const rtcap_config* config, rtcap_engine** out) {
     *out = nullptr;
     auto cfg = configs().find(id_of(config));
     if (!cfg) return no_config("rtcap_engine_open");
-    if (cfg->delivery == RTCAP_DELIVERY_INLINE)
-      return fail(RTCAP_ERR_UNSUPPORTED,
-                  "rtcap_engine_open: inline delivery needs the inline engine, which this "
-                  "librtcap does not have yet: rtcap_config_set_delivery(config, "
-                  "RTCAP_DELIVERY_THREADED)");
     auto opened = rtcap::Engine::open(cfg->config);
     if (!opened) return fail(opened.error());
     auto state = std::make_shared<EngineState>();
-    state->delivery = cfg->delivery;
+    state->inline_delivery = cfg->config.delivery == rtcap::Delivery::kInline;
     state->engine = std::move(*opened);
     state->chunk.resize(std::max<std::size_t>(1, state->engine->config().batch_packets));
     *out = reinterpret_cast<rtcap_engine*>(engines().add(std::move(state)));
@@ -517,10 +541,13 @@ int rtcap_engine_close(rtcap_engine* engine) {
 
 int rtcap_engine_start(rtcap_engine* engine) {
   return with_engine(engine, "rtcap_engine_start", [&](EngineState& s) -> int {
-    if (s.delivery == RTCAP_DELIVERY_INLINE) return RTCAP_OK;
+    if (s.inline_delivery)
+      return fail(RTCAP_ERR_WRONG_STATE,
+                  "rtcap_engine_start: inline delivery has no capture thread to start: call "
+                  "rtcap_engine_poll (or readiness + dispatch) on your thread");
     if (s.started.exchange(true))
       return fail(RTCAP_ERR_WRONG_STATE, "rtcap_engine_start: the engine is already started");
-    s.engine->start();
+    if (auto started = s.engine->start(); !started) return fail(started.error());
     return RTCAP_OK;
   });
 }
@@ -533,23 +560,19 @@ int rtcap_engine_poll(rtcap_engine* engine, int64_t timeout_us, rtcap_batch_fn f
     if (timeout_us < 0)
       return fail(RTCAP_ERR_INVALID_ARGUMENT,
                   "rtcap_engine_poll: timeout_us " + std::to_string(timeout_us) + " is negative");
-    if (!s.started.load())
+    // next_batch before start is misuse that stops the C++ engine: refuse it here instead.
+    if (!s.inline_delivery && !s.started.load())
       return fail(RTCAP_ERR_WRONG_STATE,
                   "rtcap_engine_poll: threaded delivery: call rtcap_engine_start first");
-    if (s.in_poll.exchange(true))
-      return fail(RTCAP_ERR_BUSY,
-                  "rtcap_engine_poll: another poll on this engine is running (on another thread, "
-                  "or this is its own callback): one consumer thread polls");
-    struct PollScope {
-      std::atomic<bool>& flag;
-      ~PollScope() { flag.store(false); }
-    } scope{s.in_poll};
+    PollScope scope(s.in_poll);
+    if (!scope.entered) return busy("rtcap_engine_poll");
     Delivery d{&s, fn, user};
     const auto wait = std::chrono::microseconds(std::min(timeout_us, kMaxTimeoutUs));
-    if (const rtcap::Batch* batch = s.engine->next_batch(wait)) {
+    if (s.inline_delivery) {
+      s.engine->poll(wait, &Delivery::trampoline, &d);
+    } else if (rtcap::BatchRef batch = s.engine->next_batch(wait)) {
       d.deliver(*batch);
-      s.engine->release(batch);
-    }
+    }  // the BatchRef gives the batch back here
     if (delivered) *delivered = d.delivered;
     if (const int rc = d.finish("rtcap_engine_poll"); rc != RTCAP_OK) return rc;
     return end_status(s, "rtcap_engine_poll");
@@ -558,25 +581,36 @@ int rtcap_engine_poll(rtcap_engine* engine, int64_t timeout_us, rtcap_batch_fn f
 
 int rtcap_engine_dispatch(rtcap_engine* engine, rtcap_batch_fn fn, void* user, size_t* delivered) {
   if (delivered) *delivered = 0;
-  return with_engine(engine, "rtcap_engine_dispatch", [&](EngineState&) -> int {
-    (void)fn;
-    (void)user;
-    return fail(RTCAP_ERR_WRONG_STATE,
-                "rtcap_engine_dispatch: inline delivery only; this engine is threaded: use "
-                "rtcap_engine_poll");
+  return with_engine(engine, "rtcap_engine_dispatch", [&](EngineState& s) -> int {
+    if (!fn) return null_argument("rtcap_engine_dispatch", "fn");
+    if (!s.inline_delivery) return not_inline("rtcap_engine_dispatch");
+    PollScope scope(s.in_poll);
+    if (!scope.entered) return busy("rtcap_engine_dispatch");
+    Delivery d{&s, fn, user};
+    s.engine->dispatch(&Delivery::trampoline, &d);
+    if (delivered) *delivered = d.delivered;
+    if (const int rc = d.finish("rtcap_engine_dispatch"); rc != RTCAP_OK) return rc;
+    return end_status(s, "rtcap_engine_dispatch");
   });
 }
 
 int rtcap_engine_readiness(rtcap_engine* engine, intptr_t* handles, size_t capacity, size_t* count,
                            int64_t* max_wait_us) {
-  return with_engine(engine, "rtcap_engine_readiness", [&](EngineState&) -> int {
-    (void)handles;
-    (void)capacity;
-    (void)count;
-    (void)max_wait_us;
-    return fail(RTCAP_ERR_WRONG_STATE,
-                "rtcap_engine_readiness: inline delivery only; this engine is threaded: use "
-                "rtcap_engine_poll");
+  return with_engine(engine, "rtcap_engine_readiness", [&](EngineState& s) -> int {
+    if (!count) return null_argument("rtcap_engine_readiness", "count");
+    if (!max_wait_us) return null_argument("rtcap_engine_readiness", "max_wait_us");
+    if (!handles && capacity) return null_argument("rtcap_engine_readiness", "handles");
+    if (!s.inline_delivery) return not_inline("rtcap_engine_readiness");
+    const rtcap::Readiness r = s.engine->readiness();
+    *count = r.handles.size();
+    *max_wait_us = r.max_wait_us;
+    if (capacity < r.handles.size())
+      return fail(RTCAP_ERR_BUFFER_TOO_SMALL,
+                  "rtcap_engine_readiness: " + std::to_string(r.handles.size()) +
+                      " handles to wait on, room for " + std::to_string(capacity) +
+                      ": *count says how many");
+    std::copy(r.handles.begin(), r.handles.end(), handles);
+    return RTCAP_OK;
   });
 }
 

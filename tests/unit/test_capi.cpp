@@ -69,7 +69,7 @@ int drain(rtcap_engine* e, rtcap_batch_fn fn, void* user) {
   return RTCAP_ERR_INTERNAL;
 }
 
-const rtcap_delivery kDeliveries[] = {RTCAP_DELIVERY_THREADED};
+const rtcap_delivery kDeliveries[] = {RTCAP_DELIVERY_INLINE, RTCAP_DELIVERY_THREADED};
 
 }  // namespace
 
@@ -267,6 +267,36 @@ TEST(Capi, WrongStateAndModeCalls) {
   EXPECT_EQ(rtcap_engine_close(e), RTCAP_OK);
 }
 
+TEST(Capi, InlineReadinessAndDispatchInAnOwnLoop) {
+  Config cfg;
+  ASSERT_EQ(rtcap_config_set_read_file(cfg.c, kSample), RTCAP_OK);
+  rtcap_engine* e = nullptr;
+  ASSERT_EQ(rtcap_engine_open(cfg.c, &e), RTCAP_OK) << last();  // inline: the default
+  EXPECT_EQ(rtcap_engine_start(e), RTCAP_ERR_WRONG_STATE);
+  EXPECT_NE(last().find("inline delivery has no capture thread"), std::string::npos) << last();
+  std::size_t count = 99;
+  int64_t max_wait = 0;
+  EXPECT_EQ(rtcap_engine_readiness(e, nullptr, 0, nullptr, &max_wait), RTCAP_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(rtcap_engine_readiness(e, nullptr, 4, &count, &max_wait), RTCAP_ERR_INVALID_ARGUMENT);
+  const int first = rtcap_engine_readiness(e, nullptr, 0, &count, &max_wait);
+  ASSERT_TRUE(first == RTCAP_OK || first == RTCAP_ERR_BUFFER_TOO_SMALL) << last();
+  if (first == RTCAP_ERR_BUFFER_TOO_SMALL) {
+    EXPECT_GT(count, 0u);
+    EXPECT_NE(last().find("room for 0"), std::string::npos) << last();
+  }
+  std::uint64_t n = 0;
+  int st = RTCAP_OK;
+  for (int i = 0; i < 100000 && st == RTCAP_OK; ++i) {
+    intptr_t handles[16];
+    ASSERT_EQ(rtcap_engine_readiness(e, handles, 16, &count, &max_wait), RTCAP_OK) << last();
+    ASSERT_LE(count, 16u);
+    st = rtcap_engine_dispatch(e, count_packets, &n, nullptr);
+  }
+  EXPECT_EQ(st, RTCAP_DONE) << last();
+  EXPECT_EQ(n, kSamplePackets);
+  EXPECT_EQ(rtcap_engine_close(e), RTCAP_OK);
+}
+
 namespace {
 struct FailAfter {
   std::uint64_t seen = 0;
@@ -333,6 +363,7 @@ TEST(Capi, CallsFromInsideTheCallback) {
     EXPECT_EQ(drain(e, reenter, &r), RTCAP_DONE) << last();
     EXPECT_TRUE(r.once);
     EXPECT_EQ(r.poll_rc, RTCAP_ERR_BUSY);
+    EXPECT_EQ(r.dispatch_rc, d == RTCAP_DELIVERY_INLINE ? RTCAP_ERR_BUSY : RTCAP_ERR_WRONG_STATE);
     EXPECT_EQ(r.close_rc, RTCAP_ERR_BUSY);
     EXPECT_EQ(r.stop_rc, RTCAP_OK);  // stop is allowed anywhere
     EXPECT_EQ(rtcap_engine_close(e), RTCAP_OK);
