@@ -119,19 +119,21 @@ RTCAP_C_API int rtcap_config_add_interface(rtcap_config* config, const char* nam
 /* Or replay a pcap/pcapng file through the same path (interfaces and file are exclusive). */
 RTCAP_C_API int rtcap_config_set_read_file(rtcap_config* config, const char* path);
 RTCAP_C_API int rtcap_config_set_filter(rtcap_config* config, const char* expression);
-RTCAP_C_API int rtcap_config_set_delivery(rtcap_config* config, rtcap_delivery delivery);
+/* Enum-valued settings take an int (a value of the named enum): a caller through an FFI may pass
+ * anything, and an int can be checked without undefined behaviour (RTCAP_ERR_BAD_CONFIG). */
+RTCAP_C_API int rtcap_config_set_delivery(rtcap_config* config, int delivery /* rtcap_delivery */);
 RTCAP_C_API int rtcap_config_set_snaplen(rtcap_config* config, int bytes); /* 0: 262144 */
 RTCAP_C_API int rtcap_config_set_promiscuous(rtcap_config* config, int on);
 RTCAP_C_API int rtcap_config_set_immediate_mode(rtcap_config* config, int on);
 RTCAP_C_API int rtcap_config_set_timeout_ms(rtcap_config* config, int timeout_ms);
 RTCAP_C_API int rtcap_config_set_buffer_kib(rtcap_config* config, int buffer_kib); /* 0: default */
-RTCAP_C_API int rtcap_config_set_precision(rtcap_config* config, rtcap_precision precision);
+RTCAP_C_API int rtcap_config_set_precision(rtcap_config* config, int precision /* rtcap_precision */);
 RTCAP_C_API int rtcap_config_set_tstamp_type(rtcap_config* config, const char* name);
 RTCAP_C_API int rtcap_config_set_coalesce_us(rtcap_config* config, int coalesce_us); /* -1: auto */
 RTCAP_C_API int rtcap_config_set_batch_packets(rtcap_config* config, size_t packets);
 RTCAP_C_API int rtcap_config_set_batch_bytes(rtcap_config* config, size_t bytes);
 RTCAP_C_API int rtcap_config_set_pool_batches(rtcap_config* config, size_t batches);
-RTCAP_C_API int rtcap_config_set_overflow(rtcap_config* config, rtcap_overflow policy);
+RTCAP_C_API int rtcap_config_set_overflow(rtcap_config* config, int policy /* rtcap_overflow */);
 RTCAP_C_API int rtcap_config_set_max_packets(rtcap_config* config, int64_t packets); /* 0: none */
 RTCAP_C_API int rtcap_config_set_stats_interval_ms(rtcap_config* config, int interval_ms);
 /* Npcap only (Windows); elsewhere accepted and reported by a warning saying what applies. */

@@ -387,7 +387,7 @@ int rtcap_config_set_filter(rtcap_config* config, const char* expression) {
   });
 }
 
-int rtcap_config_set_delivery(rtcap_config* config, rtcap_delivery delivery) {
+int rtcap_config_set_delivery(rtcap_config* config, int delivery) {
   return with_config(config, "rtcap_config_set_delivery", [&](ConfigState& s) -> int {
     if (delivery != RTCAP_DELIVERY_INLINE && delivery != RTCAP_DELIVERY_THREADED)
       return bad_value("rtcap_config_set_delivery",
@@ -442,7 +442,7 @@ int rtcap_config_set_buffer_kib(rtcap_config* config, int buffer_kib) {
   return set_int(config, "rtcap_config_set_buffer_kib", buffer_kib, 0,
                  std::numeric_limits<int>::max() / 1024, "KiB", &rtcap::CaptureConfig::buffer_kib);
 }
-int rtcap_config_set_precision(rtcap_config* config, rtcap_precision precision) {
+int rtcap_config_set_precision(rtcap_config* config, int precision) {
   return with_config(config, "rtcap_config_set_precision", [&](ConfigState& s) -> int {
     if (precision != RTCAP_PRECISION_MICRO && precision != RTCAP_PRECISION_NANO)
       return bad_value("rtcap_config_set_precision",
@@ -476,7 +476,7 @@ int rtcap_config_set_pool_batches(rtcap_config* config, size_t batches) {
   return set_int<std::size_t>(config, "rtcap_config_set_pool_batches", batches, 1, 1u << 16,
                               "batches", &rtcap::CaptureConfig::pool_batches);
 }
-int rtcap_config_set_overflow(rtcap_config* config, rtcap_overflow policy) {
+int rtcap_config_set_overflow(rtcap_config* config, int policy) {
   return with_config(config, "rtcap_config_set_overflow", [&](ConfigState& s) -> int {
     if (policy != RTCAP_OVERFLOW_DROP && policy != RTCAP_OVERFLOW_BLOCK)
       return bad_value("rtcap_config_set_overflow",

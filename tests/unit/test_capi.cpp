@@ -141,9 +141,9 @@ TEST(Capi, NullOutPointersAndBadValues) {
   EXPECT_EQ(rtcap_config_set_batch_packets(cfg.c, 0), RTCAP_ERR_BAD_CONFIG);
   EXPECT_EQ(rtcap_config_set_pool_batches(cfg.c, 0), RTCAP_ERR_BAD_CONFIG);
   EXPECT_EQ(rtcap_config_set_max_packets(cfg.c, -1), RTCAP_ERR_BAD_CONFIG);
-  EXPECT_EQ(rtcap_config_set_delivery(cfg.c, static_cast<rtcap_delivery>(7)), RTCAP_ERR_BAD_CONFIG);
-  EXPECT_EQ(rtcap_config_set_overflow(cfg.c, static_cast<rtcap_overflow>(-1)), RTCAP_ERR_BAD_CONFIG);
-  EXPECT_EQ(rtcap_config_set_precision(cfg.c, static_cast<rtcap_precision>(2)), RTCAP_ERR_BAD_CONFIG);
+  EXPECT_EQ(rtcap_config_set_delivery(cfg.c, 7), RTCAP_ERR_BAD_CONFIG);
+  EXPECT_EQ(rtcap_config_set_overflow(cfg.c, -1), RTCAP_ERR_BAD_CONFIG);
+  EXPECT_EQ(rtcap_config_set_precision(cfg.c, 2), RTCAP_ERR_BAD_CONFIG);
   EXPECT_EQ(rtcap_engine_open(cfg.c, nullptr), RTCAP_ERR_INVALID_ARGUMENT);
   EXPECT_STREQ(rtcap_status_name(RTCAP_ERR_BAD_FILTER), "RTCAP_ERR_BAD_FILTER");
   EXPECT_STREQ(rtcap_status_name(12345), "unknown");
