@@ -88,6 +88,7 @@ _STATS_FIELDS = [
     ("latency_p99_ns", ctypes.c_uint64),
     ("latency_p999_ns", ctypes.c_uint64),
     ("latency_max_ns", ctypes.c_uint64),
+    ("thread_handoffs", ctypes.c_uint64),
 ]
 
 

@@ -255,6 +255,8 @@ typedef struct rtcap_stats {
   uint64_t latency_p99_ns;
   uint64_t latency_p999_ns;
   uint64_t latency_max_ns;
+  /* Appended fields: an older library fills less; read them only if .size covers them. */
+  uint64_t thread_handoffs; /* batches passed to the consumer thread (inline: 0) */
 } rtcap_stats;
 RTCAP_C_API int rtcap_engine_stats(rtcap_engine* engine, rtcap_stats* out);
 

@@ -708,6 +708,7 @@ int rtcap_engine_stats(rtcap_engine* engine, rtcap_stats* out) {
     v.latency_p99_ns = c.latency_ns.percentile(0.99);
     v.latency_p999_ns = c.latency_ns.percentile(0.999);
     v.latency_max_ns = c.latency_ns.max;
+    v.thread_handoffs = c.thread_handoffs;
     const std::size_t n = std::min(out->size, sizeof v);
     v.size = n;
     std::memcpy(out, &v, n);

@@ -22,7 +22,8 @@ static_assert(offsetof(rtcap_stats, size) == 0);
 static_assert(offsetof(rtcap_stats, elapsed_ns) == 8);
 static_assert(offsetof(rtcap_stats, received) == 8 + 13 * 8);
 static_assert(offsetof(rtcap_stats, latency_max_ns) == 8 + 20 * 8);
-static_assert(sizeof(rtcap_stats) == 8 + 21 * 8, "rtcap_stats v1: append fields only");
+static_assert(offsetof(rtcap_stats, thread_handoffs) == 8 + 21 * 8);
+static_assert(sizeof(rtcap_stats) == 8 + 22 * 8, "rtcap_stats: append fields only");
 static_assert(offsetof(rtcap_interface_info, size) == 0);
 static_assert(sizeof(rtcap_interface_info) == 8 + sizeof(void*) + 3 * 4 + 4 + 4 * 8);
 #endif
