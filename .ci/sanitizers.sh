@@ -3,8 +3,8 @@
 #   asan: AddressSanitizer + UndefinedBehaviorSanitizer, the whole tree; unit and integration
 #         tests (integration needs root and network namespaces, else they report skipped).
 #   tsan: ThreadSanitizer, the unit tests of the parts that share data between threads: the SPSC
-#         ring, batches, the engine (file replay through the capture and consumer threads) and
-#         the metrics server.
+#         ring, batches, the engine (file replay through the capture and consumer threads), the
+#         metrics server and the C API's handle registry (stop, stats and close across threads).
 # Any report fails the run (halt_on_error). Runtime on 2 cores: see the end of the output.
 #
 #   .ci/sanitizers.sh            # both
@@ -52,7 +52,7 @@ if [ "$which" = all ] || [ "$which" = tsan ]; then
   cmake --build build-tsan -j"$JOBS" --target rtcap_unit_tests
   # setarch -R: TSan in GCC 12 fails to map its shadow under high-entropy ASLR
   # ("unexpected memory mapping") on newer kernels; without randomisation it always works.
-  run=(build-tsan/tests/rtcap_unit_tests "--gtest_filter=SpscRing*:Batch*:Engine*:Metrics*")
+  run=(build-tsan/tests/rtcap_unit_tests "--gtest_filter=SpscRing*:Batch*:Engine*:Metrics*:Capi*")
   if command -v setarch >/dev/null; then run=(setarch "$(uname -m)" -R "${run[@]}"); fi
   "${run[@]}"
   echo "sanitizers: TSan passed in $(( $(date +%s) - t1 )) s" >&2

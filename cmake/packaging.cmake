@@ -1,0 +1,152 @@
+# Installed files beyond the library and headers, and the Debian packages CPack builds from them.
+# Included from the top-level CMakeLists.txt after the install() rules of the library.
+#
+#   scripts/build-deb.sh BUILD_DIR     # configures for /usr, builds, runs cpack -G DEB
+#
+# Three packages, split as Debian splits a shared library (Debian Policy 8.1-8.4):
+#   librtcap0      lib/<multiarch>/librtcap.so.0*          what an embedding program needs to run
+#   librtcap-dev   headers, librtcap.so, CMake and pkg-config files      what it needs to build
+#   rtcap          /usr/bin/rtcap (linked with the static library), rtcap(1), rtcap@.service
+# Why not one package: an application that embeds rtcap (a console's control software, a test
+# rig) then depends on the library only, not on a CLI and a service it does not use; a SONAME
+# bump (librtcap1) can be installed beside librtcap0 while programs built against 0 remain; and
+# lintian expects the split (package-name-doesnt-match-sonames otherwise). The cost is three
+# install components, named below on each install() rule.
+
+# The components, named on every install() rule of the tree: lib, dev, cli.
+set(RTCAP_COMPONENT_LIB lib)
+set(RTCAP_COMPONENT_DEV dev)
+set(RTCAP_COMPONENT_CLI cli)
+
+if(WIN32)
+  return()  # rtcap.exe + rtcap.dll are copied by hand there (docs/WINDOWS.md); no pkg-config, no systemd
+endif()
+
+# pkg-config and the systemd unit name absolute paths, so they are written at install time with
+# the prefix of that install (cmake --install --prefix DIR, or /usr under CPack), not the
+# configure-time CMAKE_INSTALL_PREFIX. rtcapConfig.cmake needs no such step: it is relocatable.
+set(RTCAP_SYSTEMD_UNIT_DIR "lib/systemd/system" CACHE STRING
+  "Where rtcap@.service is installed, relative to the prefix (Debian 12: /lib is /usr/lib)")
+set(_rtcap_install_time_files
+  "${PROJECT_SOURCE_DIR}/cmake/rtcap.pc.in|${CMAKE_INSTALL_LIBDIR}/pkgconfig|rtcap.pc|${RTCAP_COMPONENT_DEV}"
+  "${PROJECT_SOURCE_DIR}/cmake/rtcap@.service.in|${RTCAP_SYSTEMD_UNIT_DIR}|rtcap@.service|${RTCAP_COMPONENT_CLI}")
+foreach(entry IN LISTS _rtcap_install_time_files)
+  string(REPLACE "|" ";" entry "${entry}")
+  list(GET entry 0 template)
+  list(GET entry 1 destination)
+  list(GET entry 2 name)
+  list(GET entry 3 component)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${template})
+  # @PREFIX@, @LIBDIR@, @INCLUDEDIR@, @BINDIR@ are replaced at install time; the rest now.
+  install(CODE "
+    set(PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
+    set(LIBDIR \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}\")
+    set(INCLUDEDIR \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_INCLUDEDIR}\")
+    set(BINDIR \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}\")
+    set(PROJECT_VERSION \"${PROJECT_VERSION}\")
+    set(PROJECT_DESCRIPTION \"${PROJECT_DESCRIPTION}\")
+    configure_file(\"${template}\" \"${PROJECT_BINARY_DIR}/install-time/${name}\" @ONLY)
+    file(INSTALL DESTINATION \"\${CMAKE_INSTALL_PREFIX}/${destination}\" TYPE FILE
+      PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
+      FILES \"${PROJECT_BINARY_DIR}/install-time/${name}\")"
+    COMPONENT ${component})
+endforeach()
+
+# The man page, compressed as Debian Policy 12.1 asks (man reads it either way). -n: no name or
+# time in the gzip header, so the package is reproducible.
+find_program(RTCAP_GZIP gzip)
+if(RTCAP_GZIP AND EXISTS ${PROJECT_SOURCE_DIR}/docs/rtcap.1)
+  add_custom_command(OUTPUT ${PROJECT_BINARY_DIR}/rtcap.1.gz
+    COMMAND ${RTCAP_GZIP} -9n -c ${PROJECT_SOURCE_DIR}/docs/rtcap.1 > ${PROJECT_BINARY_DIR}/rtcap.1.gz
+    DEPENDS ${PROJECT_SOURCE_DIR}/docs/rtcap.1 VERBATIM)
+  add_custom_target(rtcap_manpage ALL DEPENDS ${PROJECT_BINARY_DIR}/rtcap.1.gz)
+  install(FILES ${PROJECT_BINARY_DIR}/rtcap.1.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man1
+    COMPONENT ${RTCAP_COMPONENT_CLI})
+endif()
+
+# Each Debian package carries its copyright file and a changelog (Debian Policy 12.5, 12.7).
+set(RTCAP_DEB_MAINTAINER "rtcap maintainers <maintainers@users.noreply.r-seed-b05facd9.example>")
+# string(TIMESTAMP) takes SOURCE_DATE_EPOCH when set (scripts/build-deb.sh sets it to the
+# commit's time, so two builds of one commit give the same package).
+string(TIMESTAMP RTCAP_DEB_DATE "%a, %d %b %Y %H:%M:%S +0000" UTC)
+foreach(pkg librtcap0 librtcap-dev rtcap)
+  if(pkg STREQUAL librtcap0)
+    set(component ${RTCAP_COMPONENT_LIB})
+  elseif(pkg STREQUAL librtcap-dev)
+    set(component ${RTCAP_COMPONENT_DEV})
+  else()
+    set(component ${RTCAP_COMPONENT_CLI})
+  endif()
+  set(RTCAP_DEB_PACKAGE ${pkg})
+  configure_file(${PROJECT_SOURCE_DIR}/cmake/debian/changelog.in
+    ${PROJECT_BINARY_DIR}/debian/${pkg}/changelog.Debian @ONLY)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+    ${PROJECT_SOURCE_DIR}/cmake/debian/changelog.in ${PROJECT_SOURCE_DIR}/cmake/debian/copyright)
+  if(RTCAP_GZIP)
+    add_custom_command(OUTPUT ${PROJECT_BINARY_DIR}/debian/${pkg}/changelog.Debian.gz
+      COMMAND ${RTCAP_GZIP} -9n -c ${PROJECT_BINARY_DIR}/debian/${pkg}/changelog.Debian
+        > ${PROJECT_BINARY_DIR}/debian/${pkg}/changelog.Debian.gz
+      DEPENDS ${PROJECT_BINARY_DIR}/debian/${pkg}/changelog.Debian VERBATIM)
+    add_custom_target(rtcap_changelog_${pkg} ALL
+      DEPENDS ${PROJECT_BINARY_DIR}/debian/${pkg}/changelog.Debian.gz)
+    install(FILES ${PROJECT_BINARY_DIR}/debian/${pkg}/changelog.Debian.gz
+      DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/${pkg} COMPONENT ${component})
+  endif()
+  install(FILES ${PROJECT_SOURCE_DIR}/cmake/debian/copyright
+    DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/${pkg} COMPONENT ${component})
+endforeach()
+
+# CPack: `cpack -G DEB` in a build configured with CMAKE_INSTALL_PREFIX=/usr (scripts/build-deb.sh).
+set(CPACK_PACKAGE_NAME rtcap)
+set(CPACK_PACKAGE_VENDOR "rtcap")
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
+set(CPACK_PACKAGE_CONTACT "${RTCAP_DEB_MAINTAINER}")
+set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
+set(CPACK_STRIP_FILES ON)  # lintian: unstripped-binary-or-object (no -dbgsym package yet)
+set(CPACK_GENERATOR DEB)
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_ALL ${RTCAP_COMPONENT_LIB} ${RTCAP_COMPONENT_DEV} ${RTCAP_COMPONENT_CLI})
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${RTCAP_DEB_MAINTAINER}")
+set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # name_version-release_arch.deb
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+# dpkg-shlibdeps computes Depends from the ELF files (libpcap0.8, libfmt9, libstdc++6, libc6).
+# /usr/bin/rtcap is linked with the static library (tools/rtcap/CMakeLists.txt): it needs no
+# librtcap0.
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+set(_deb_version "${PROJECT_VERSION}-${CPACK_DEBIAN_PACKAGE_RELEASE}")
+
+set(CPACK_DEBIAN_LIB_PACKAGE_NAME librtcap0)
+set(CPACK_DEBIAN_LIB_PACKAGE_SECTION libs)
+# The shlibs file tells dpkg-shlibdeps of programs linked against librtcap.so.0 what to depend
+# on: ">=" this version (the C API adds functions, never changes them, within SONAME 0).
+# (CPack 3.25 reads this setting for all components only; librtcap0 is the one with a library.)
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
+set(CPACK_DEBIAN_LIB_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/cmake/debian/librtcap0/triggers)
+set(CPACK_COMPONENT_LIB_DESCRIPTION "${PROJECT_DESCRIPTION} - shared library
+ librtcap captures ~100,000 tiny RTP/UDP packets per second with no loss and a
+ small, steady delay on libpcap. This package holds the shared library with
+ its C++ and C interfaces.")
+
+set(CPACK_DEBIAN_DEV_PACKAGE_NAME librtcap-dev)
+set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "librtcap0 (= ${_deb_version})")
+set(CPACK_DEBIAN_DEV_PACKAGE_SHLIBDEPS OFF)  # no ELF files: headers, a symlink, text
+set(CPACK_COMPONENT_DEV_DESCRIPTION "${PROJECT_DESCRIPTION} - development files
+ Headers for the C++ (rtcap/*.hpp) and C (rtcap/rtcap.h) interfaces, the
+ librtcap.so link, the CMake package (find_package(rtcap)) and the pkg-config
+ file (pkg-config rtcap).")
+
+set(CPACK_DEBIAN_CLI_PACKAGE_NAME rtcap)
+set(CPACK_DEBIAN_CLI_PACKAGE_SECTION net)
+set(CPACK_COMPONENT_CLI_DESCRIPTION "${PROJECT_DESCRIPTION} - command-line tool
+ rtcap is a tcpdump-compatible capture command for high rates of tiny packets
+ (AES67 / ST 2110-30 audio over IP): pcap and pcapng output with rotation,
+ per-stream RTP loss and jitter, Prometheus metrics, tuning advice. It ships a
+ systemd template unit, rtcap@IFACE.service, that captures on IFACE into a
+ rotating pcapng ring with only CAP_NET_RAW and CAP_NET_ADMIN.")
+
+include(CPack)

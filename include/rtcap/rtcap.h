@@ -1,0 +1,282 @@
+/* rtcap.h: the C interface of librtcap. C99 and C++; for C, C#, Rust, Python (python/rtcap.py).
+ *
+ *   rtcap_config* config = NULL;
+ *   rtcap_engine* engine = NULL;
+ *   rtcap_config_new(&config);
+ *   rtcap_config_add_interface(config, "eth0");
+ *   rtcap_config_set_filter(config, "udp portrange 5004-5100");
+ *   if (rtcap_engine_open(config, &engine) != RTCAP_OK) {
+ *     fprintf(stderr, "%s\n", rtcap_last_error());   // one line: the thing and the fix
+ *     return 1;
+ *   }
+ *   rtcap_config_free(config);                       // the engine keeps its own copy
+ *   int st;
+ *   while ((st = rtcap_engine_poll(engine, 100000, on_batch, &app, NULL)) == RTCAP_OK) {}
+ *   if (st != RTCAP_DONE) fprintf(stderr, "%s\n", rtcap_last_error());
+ *   rtcap_stats s = {0};
+ *   s.size = sizeof s;
+ *   rtcap_engine_stats(engine, &s);                  // drops: s.kernel_dropped, s.app_dropped_packets
+ *   rtcap_engine_close(engine);
+ *
+ * The layer is thin: every function maps onto rtcap::Engine (rtcap/engine.hpp) and says which.
+ * docs/EMBEDDING.md explains the inline and threaded delivery and which counters mean loss.
+ *
+ * Rules that hold for every function:
+ * - Every function returns a status: RTCAP_OK (0), a positive "worked, and ..." code, or a negative
+ *   error code. After an error, rtcap_last_error() gives the one-line message on that thread.
+ * - Structs the library fills: zero them ({0}) and set .size = sizeof before the call.
+ * - No C++ exception leaves the library, and an exception thrown by a C++ batch callback is
+ *   caught (RTCAP_ERR_CALLBACK). Out of memory is RTCAP_ERR_NO_MEMORY.
+ * - A handle is never dereferenced: a null, closed or never-opened handle gives
+ *   RTCAP_ERR_INVALID_HANDLE, never a crash; closing twice is that error the second time.
+ * - ABI: within SONAME librtcap.so.0 functions are added, never changed or removed; structs the
+ *   library fills start with a size field (set it to sizeof before the call), structs it hands
+ *   out carry their stride. Enum values are never renumbered.
+ */
+#ifndef RTCAP_RTCAP_H
+#define RTCAP_RTCAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RTCAP_C_API_VERSION 1 /* bumped when functions are added; rtcap_c_api_version() at run time */
+
+#if defined(_WIN32)
+#define RTCAP_C_API /* rtcap.dll exports every symbol (WINDOWS_EXPORT_ALL_SYMBOLS, MinGW default) */
+#elif defined(__GNUC__)
+#define RTCAP_C_API __attribute__((visibility("default")))
+#else
+#define RTCAP_C_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Status codes ---------------------------------------------------------------------------- */
+typedef enum rtcap_status {
+  RTCAP_OK = 0,
+  RTCAP_DONE = 1, /* poll/dispatch: capture has stopped and every packet was delivered */
+
+  /* Opening and capturing (rtcap::ErrorCode). */
+  RTCAP_ERR_NO_SUCH_DEVICE = -1,  /* the interface does not exist */
+  RTCAP_ERR_PERMISSION = -2,      /* no CAP_NET_RAW / CAP_NET_ADMIN (or not Administrator) */
+  RTCAP_ERR_INTERFACE_DOWN = -3,  /* the interface exists but is not up */
+  RTCAP_ERR_BAD_FILTER = -4,      /* pcap_compile rejected the filter expression */
+  RTCAP_ERR_BAD_CONFIG = -5,      /* a setting out of range, or settings that cannot work together */
+  RTCAP_ERR_OPEN_FAILED = -6,     /* any other pcap_create/pcap_activate failure */
+  RTCAP_ERR_CAPTURE_FAILED = -7,  /* the handle failed during capture (the interface vanished) */
+  RTCAP_ERR_IO = -8,              /* a file could not be opened or read */
+  RTCAP_ERR_UNSUPPORTED = -9,     /* the platform or libpcap build cannot do what was asked */
+
+  /* Use of this interface. */
+  RTCAP_ERR_INVALID_ARGUMENT = -20, /* a null pointer or a value the function cannot take */
+  RTCAP_ERR_INVALID_HANDLE = -21,   /* null, closed or never-opened config or engine handle */
+  RTCAP_ERR_WRONG_STATE = -22,      /* not now: start twice, dispatch on a threaded engine, ... */
+  RTCAP_ERR_BUSY = -23,             /* close while another call runs on the engine, or poll from
+                                       inside its own callback */
+  RTCAP_ERR_CALLBACK = -24,         /* the batch callback returned non-zero (or threw) */
+  RTCAP_ERR_BUFFER_TOO_SMALL = -25, /* readiness: *count says how many handles are needed */
+  RTCAP_ERR_NO_MEMORY = -26,
+  RTCAP_ERR_INTERNAL = -27          /* a bug in rtcap: the message says where; please report it */
+} rtcap_status;
+
+/* "RTCAP_ERR_BAD_FILTER" for RTCAP_ERR_BAD_FILTER; "unknown" for a code this library lacks. */
+RTCAP_C_API const char* rtcap_status_name(int status);
+/* The message of the last call on this thread that returned an error: one line naming the thing
+ * and the fix; "" before the first error. Not cleared by calls that succeed. The pointer is valid
+ * until the next failing call on this thread. */
+RTCAP_C_API const char* rtcap_last_error(void);
+
+RTCAP_C_API const char* rtcap_version(void);      /* the library's version, "0.1.0" */
+RTCAP_C_API int rtcap_c_api_version(void);        /* RTCAP_C_API_VERSION the library was built with */
+RTCAP_C_API const char* rtcap_pcap_version(void); /* pcap_lib_version() */
+
+/* ---- Configuration (rtcap::CaptureConfig) ------------------------------------------------------
+ * A handle filled with setters, so that settings can be added without changing any struct.
+ * Defaults are rtcap::CaptureConfig's (rtcap/config.hpp: each carries its measurement). Setters
+ * check ranges and return RTCAP_ERR_BAD_CONFIG with a message; rtcap_engine_open checks the whole.
+ * One thread at a time per config handle. */
+typedef struct rtcap_config rtcap_config;
+
+typedef enum rtcap_delivery {
+  RTCAP_DELIVERY_INLINE = 0,  /* the default: the callback runs on the thread that calls poll */
+  RTCAP_DELIVERY_THREADED = 1 /* a capture thread fills batches; poll takes them from it */
+} rtcap_delivery;
+typedef enum rtcap_overflow {
+  RTCAP_OVERFLOW_DROP = 0, /* threaded, no free batch: drop and count (app_dropped_packets) */
+  RTCAP_OVERFLOW_BLOCK = 1 /* threaded, no free batch: wait; the kernel ring absorbs, then drops */
+} rtcap_overflow;
+typedef enum rtcap_precision {
+  RTCAP_PRECISION_MICRO = 0,
+  RTCAP_PRECISION_NANO = 1 /* the default; falls back to micro where unsupported (a warning) */
+} rtcap_precision;
+
+RTCAP_C_API int rtcap_config_new(rtcap_config** out);
+RTCAP_C_API int rtcap_config_free(rtcap_config* config);
+/* Capture on this interface; call again for several (one capture serves them all). */
+RTCAP_C_API int rtcap_config_add_interface(rtcap_config* config, const char* name);
+/* Or replay a pcap/pcapng file through the same path (interfaces and file are exclusive). */
+RTCAP_C_API int rtcap_config_set_read_file(rtcap_config* config, const char* path);
+RTCAP_C_API int rtcap_config_set_filter(rtcap_config* config, const char* expression);
+/* Enum-valued settings take an int (a value of the named enum): a caller through an FFI may pass
+ * anything, and an int can be checked without undefined behaviour (RTCAP_ERR_BAD_CONFIG). */
+RTCAP_C_API int rtcap_config_set_delivery(rtcap_config* config, int delivery /* rtcap_delivery */);
+RTCAP_C_API int rtcap_config_set_snaplen(rtcap_config* config, int bytes); /* 0: 262144 */
+RTCAP_C_API int rtcap_config_set_promiscuous(rtcap_config* config, int on);
+RTCAP_C_API int rtcap_config_set_immediate_mode(rtcap_config* config, int on);
+RTCAP_C_API int rtcap_config_set_timeout_ms(rtcap_config* config, int timeout_ms);
+RTCAP_C_API int rtcap_config_set_buffer_kib(rtcap_config* config, int buffer_kib); /* 0: default */
+RTCAP_C_API int rtcap_config_set_precision(rtcap_config* config, int precision /* rtcap_precision */);
+RTCAP_C_API int rtcap_config_set_tstamp_type(rtcap_config* config, const char* name);
+RTCAP_C_API int rtcap_config_set_coalesce_us(rtcap_config* config, int coalesce_us); /* -1: auto */
+RTCAP_C_API int rtcap_config_set_batch_packets(rtcap_config* config, size_t packets);
+RTCAP_C_API int rtcap_config_set_batch_bytes(rtcap_config* config, size_t bytes);
+RTCAP_C_API int rtcap_config_set_pool_batches(rtcap_config* config, size_t batches);
+RTCAP_C_API int rtcap_config_set_overflow(rtcap_config* config, int policy /* rtcap_overflow */);
+RTCAP_C_API int rtcap_config_set_max_packets(rtcap_config* config, int64_t packets); /* 0: none */
+RTCAP_C_API int rtcap_config_set_stats_interval_ms(rtcap_config* config, int interval_ms);
+/* Npcap only (Windows); elsewhere accepted and reported by a warning saying what applies. */
+RTCAP_C_API int rtcap_config_set_mintocopy_bytes(rtcap_config* config, int bytes);
+RTCAP_C_API int rtcap_config_set_user_buffer_bytes(rtcap_config* config, int bytes);
+
+/* ---- Packets and batches (rtcap::Batch, rtcap::PacketView) -------------------------------------
+ * A batch is a view, valid only during the callback: copy out what you keep. Step through it
+ * with rtcap_batch_packet(), which uses the library's stride: a later library may append fields
+ * to rtcap_packet and a program built against this header still reads the ones it knows. */
+typedef struct rtcap_packet {
+  int64_t ts_ns;            /* capture time stamp, ns since the Unix epoch (CLOCK_REALTIME) */
+  const uint8_t* data;      /* caplen bytes from the link-layer header on (rtcap_interface_info) */
+  uint32_t caplen;          /* bytes captured */
+  uint32_t wire_len;        /* bytes on the wire (caplen < wire_len: cut by the snaplen) */
+  uint16_t interface_index; /* order of rtcap_config_add_interface, from 0; 0 for a file */
+  uint16_t reserved16;
+  uint32_t reserved32;
+} rtcap_packet;
+
+typedef struct rtcap_batch {
+  size_t count;                /* packets in this batch, >= 1 */
+  size_t packet_size;          /* bytes from one rtcap_packet to the next */
+  const rtcap_packet* packets; /* the first packet */
+} rtcap_batch;
+
+static inline const rtcap_packet* rtcap_batch_packet(const rtcap_batch* batch, size_t index) {
+  return (const rtcap_packet*)(const void*)((const unsigned char*)(const void*)batch->packets +
+                                            index * batch->packet_size);
+}
+
+/* Called with each batch. Return 0 to go on; anything else stops the capture (as
+ * rtcap_engine_stop), the packets after this batch in the same poll are not handed to the
+ * callback (the message says how many), and poll returns RTCAP_ERR_CALLBACK. */
+typedef int (*rtcap_batch_fn)(void* user, const rtcap_batch* batch);
+
+/* ---- The engine (rtcap::Engine) ----------------------------------------------------------------
+ * Threads: poll, dispatch, readiness and start from one thread (the consumer). stop, done, stats,
+ * stop_reason, failure and the interface/warning getters from any thread. close when no other
+ * call on the engine is running (else RTCAP_ERR_BUSY). None of them from a signal handler: set a
+ * flag there and call rtcap_engine_stop from your loop. */
+typedef struct rtcap_engine rtcap_engine;
+
+/* Opens every handle (pcap_create, pcap_set_*, pcap_activate, filter); nothing is captured yet
+ * by a threaded engine until rtcap_engine_start. The engine copies the config. */
+RTCAP_C_API int rtcap_engine_open(const rtcap_config* config, rtcap_engine** out);
+RTCAP_C_API int rtcap_engine_close(rtcap_engine* engine);
+/* Threaded delivery: starts the capture thread (twice: RTCAP_ERR_WRONG_STATE). Inline delivery
+ * has no thread to start: RTCAP_ERR_WRONG_STATE, as rtcap::Engine::start; poll captures on the
+ * calling thread from the first call. */
+RTCAP_C_API int rtcap_engine_start(rtcap_engine* engine);
+
+/* Inline: waits up to timeout_us for packets, drains every handle, calls fn for what it drained.
+ * Threaded: waits up to timeout_us for the next filled batch, calls fn, gives the batch back.
+ * *delivered (may be NULL): packets handed to fn. Returns RTCAP_OK (also on timeout, with 0),
+ * RTCAP_DONE once capture has stopped (-c reached, end of file, stop) and every packet was
+ * delivered, or an error: RTCAP_ERR_CAPTURE_FAILED when capture failed on its own (then
+ * everything captured before was still delivered), RTCAP_ERR_CALLBACK. */
+RTCAP_C_API int rtcap_engine_poll(rtcap_engine* engine, int64_t timeout_us, rtcap_batch_fn fn,
+                                  void* user, size_t* delivered);
+/* Inline only: drains now without waiting, for a program that waits on the readiness handles in
+ * its own event loop (epoll, WaitForMultipleObjects). Same results as poll. */
+RTCAP_C_API int rtcap_engine_dispatch(rtcap_engine* engine, rtcap_batch_fn fn, void* user,
+                                      size_t* delivered);
+/* Inline only: what to wait on before the next dispatch; call it before every wait. Fills
+ * handles[0..*count) (POSIX: file descriptors, readable; Windows: HANDLEs, signalled) and
+ * *max_wait_us (dispatch after at most this long even if nothing is ready; -1: no limit).
+ * capacity too small: RTCAP_ERR_BUFFER_TOO_SMALL with *count set to what is needed. */
+RTCAP_C_API int rtcap_engine_readiness(rtcap_engine* engine, intptr_t* handles, size_t capacity,
+                                       size_t* count, int64_t* max_wait_us);
+/* Any thread. Capture stops; every packet already captured is still delivered by poll. Wakes a
+ * poll that is waiting and makes the readiness handles ready. */
+RTCAP_C_API int rtcap_engine_stop(rtcap_engine* engine);
+/* *done = 1 once capture has stopped and everything was delivered. */
+RTCAP_C_API int rtcap_engine_done(rtcap_engine* engine, int* done);
+
+typedef enum rtcap_stop_reason {
+  RTCAP_STOP_RUNNING = 0,
+  RTCAP_STOP_REQUESTED = 1,
+  RTCAP_STOP_COUNT_REACHED = 2,
+  RTCAP_STOP_END_OF_FILE = 3,
+  RTCAP_STOP_FAILED = 4,
+  RTCAP_STOP_CALLBACK = 5 /* the batch callback returned non-zero */
+} rtcap_stop_reason;
+RTCAP_C_API int rtcap_engine_stop_reason(rtcap_engine* engine, rtcap_stop_reason* out);
+/* RTCAP_OK while capture has not failed; else the failure's code, its message in
+ * rtcap_last_error(). */
+RTCAP_C_API int rtcap_engine_failure(rtcap_engine* engine);
+
+/* "Worked, but..." notes from opening (PCAP_WARNING_*, fallbacks). The strings live until close. */
+RTCAP_C_API int rtcap_engine_warning_count(rtcap_engine* engine, size_t* count);
+RTCAP_C_API int rtcap_engine_warning(rtcap_engine* engine, size_t index, const char** message);
+
+/* ---- Statistics (rtcap::CaptureStats) ----------------------------------------------------------
+ * Loss shows in three counters: kernel_dropped (the kernel ring was full: the reader did not keep
+ * up), interface_dropped (the NIC; Linux: promiscuous mode only), app_dropped_packets (threaded,
+ * drop policy: no free batch, the consumer fell behind). All 64-bit running totals. */
+typedef struct rtcap_stats {
+  size_t size; /* in: sizeof(rtcap_stats); out: the bytes the library filled (a prefix) */
+  int64_t elapsed_ns;
+  uint64_t packets_captured;    /* copied into batches */
+  uint64_t bytes_captured;      /* sum of caplen */
+  uint64_t packets_truncated;   /* caplen < wire_len */
+  uint64_t app_dropped_packets; /* threaded: no free batch */
+  uint64_t packets_delivered;   /* handed to the callback */
+  uint64_t batches_delivered;
+  uint64_t wakeups;              /* returns from the readiness wait */
+  uint64_t dispatch_calls;       /* pcap_dispatch calls */
+  uint64_t empty_dispatch_calls; /* ... that returned no packet */
+  uint64_t max_dispatch_bytes;   /* most bytes one call carried */
+  double max_dispatch_buffer_share; /* max_dispatch_bytes / kernel buffer: near 1, drops are near */
+  int64_t capture_cpu_ns;           /* CPU time of the capturing thread */
+  uint64_t received;          /* pcap_stats ps_recv, widened, summed over the interfaces */
+  uint64_t kernel_dropped;    /* ps_drop, likewise */
+  uint64_t interface_dropped; /* ps_ifdrop, likewise */
+  /* Delivery latency: packet time stamp to the moment its batch reached the consumer. */
+  uint64_t latency_count;
+  uint64_t latency_p50_ns;
+  uint64_t latency_p99_ns;
+  uint64_t latency_p999_ns;
+  uint64_t latency_max_ns;
+  /* Appended fields: an older library fills less; read them only if .size covers them. */
+  uint64_t thread_handoffs; /* batches passed to the consumer thread (inline: 0) */
+} rtcap_stats;
+RTCAP_C_API int rtcap_engine_stats(rtcap_engine* engine, rtcap_stats* out);
+
+typedef struct rtcap_interface_info {
+  size_t size;       /* in: sizeof(rtcap_interface_info); out: the bytes filled */
+  const char* name;  /* lives until close */
+  int linktype;      /* DLT_* of the handle: 1 Ethernet, 113 Linux SLL, ... */
+  int snaplen;       /* as activated */
+  rtcap_precision precision; /* as activated */
+  uint64_t received;          /* pcap_stats of this interface, as in rtcap_stats */
+  uint64_t kernel_dropped;
+  uint64_t interface_dropped;
+  uint64_t buffer_bytes; /* kernel buffer asked for */
+} rtcap_interface_info;
+RTCAP_C_API int rtcap_engine_interface_count(rtcap_engine* engine, size_t* count);
+RTCAP_C_API int rtcap_engine_interface_info(rtcap_engine* engine, size_t index,
+                                            rtcap_interface_info* out);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* RTCAP_RTCAP_H */

@@ -1,0 +1,761 @@
+// The C interface (include/rtcap/rtcap.h) over rtcap::Engine.
+//
+// Handles are never pointers: an rtcap_engine* or rtcap_config* is a number from a counter that
+// never repeats, looked up in a registry. A null, stale (closed) or made-up handle therefore finds
+// nothing and gives RTCAP_ERR_INVALID_HANDLE; no call can reach freed memory, and a second close
+// is an error code, not a double free. The registry holds shared_ptrs: a call copies the entry
+// under the mutex and runs without it, and close refuses (RTCAP_ERR_BUSY) while any copy is out,
+// so closing from another thread during a poll, or from inside the callback, cannot free the
+// engine under its feet. Cost: one uncontended mutex and a shared_ptr copy per call, i.e. per
+// wake-up (about 1,000 a second in the default mode: docs/TUNING.md), not per packet.
+//
+// No exception leaves: every entry point runs inside guarded(), which turns std::bad_alloc into
+// RTCAP_ERR_NO_MEMORY and anything else into RTCAP_ERR_INTERNAL with its what().
+#include "rtcap/rtcap.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "rtcap/batch.hpp"
+#include "rtcap/config.hpp"
+#include "rtcap/engine.hpp"
+#include "rtcap/error.hpp"
+#include "rtcap/stats.hpp"
+
+#ifndef RTCAP_VERSION
+#define RTCAP_VERSION "unknown"
+#endif
+
+namespace {
+
+thread_local std::string t_last_error;
+
+int fail(int status, std::string message) {
+  t_last_error = std::move(message);
+  return status;
+}
+
+int status_of(rtcap::ErrorCode code) {
+  switch (code) {
+    case rtcap::ErrorCode::kNoSuchDevice: return RTCAP_ERR_NO_SUCH_DEVICE;
+    case rtcap::ErrorCode::kPermission: return RTCAP_ERR_PERMISSION;
+    case rtcap::ErrorCode::kInterfaceDown: return RTCAP_ERR_INTERFACE_DOWN;
+    case rtcap::ErrorCode::kBadFilter: return RTCAP_ERR_BAD_FILTER;
+    case rtcap::ErrorCode::kBadConfig: return RTCAP_ERR_BAD_CONFIG;
+    case rtcap::ErrorCode::kOpenFailed: return RTCAP_ERR_OPEN_FAILED;
+    case rtcap::ErrorCode::kCaptureFailed: return RTCAP_ERR_CAPTURE_FAILED;
+    case rtcap::ErrorCode::kIo: return RTCAP_ERR_IO;
+    case rtcap::ErrorCode::kUnsupported: return RTCAP_ERR_UNSUPPORTED;
+    case rtcap::ErrorCode::kMisuse: return RTCAP_ERR_WRONG_STATE;
+  }
+  return RTCAP_ERR_INTERNAL;  // a code added to rtcap::ErrorCode and not mapped here
+}
+
+int fail(const rtcap::Error& error) { return fail(status_of(error.code), error.message); }
+
+template <class F>
+int guarded(const char* function, F&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return fail(RTCAP_ERR_NO_MEMORY, std::string(function) + ": out of memory");
+  } catch (const std::exception& e) {
+    return fail(RTCAP_ERR_INTERNAL,
+                std::string(function) + ": unexpected exception: " + e.what() + " (a bug in rtcap)");
+  } catch (...) {
+    return fail(RTCAP_ERR_INTERNAL, std::string(function) + ": unexpected exception (a bug in rtcap)");
+  }
+}
+
+struct ConfigState {
+  rtcap::CaptureConfig config;
+};
+
+struct EngineState {
+  std::unique_ptr<rtcap::Engine> engine;
+  bool inline_delivery = true;
+  std::vector<rtcap_packet> chunk;  // the C view of up to batch_packets packets, reused
+  std::atomic<bool> started{false};
+  std::atomic<bool> in_poll{false};  // a poll or dispatch is running (its callback, maybe)
+  std::atomic<bool> callback_stopped{false};
+};
+
+// Handles: numbers, never addresses (see the top of this file). 0 is never handed out, and one
+// counter serves both kinds, so a config handle passed as an engine finds nothing.
+std::atomic<std::uintptr_t> g_next_handle{1};
+
+template <class State>
+class Registry {
+ public:
+  std::uintptr_t add(std::shared_ptr<State> state) {
+    std::lock_guard lock(mutex_);
+    const std::uintptr_t id = g_next_handle.fetch_add(1);
+    entries_.emplace(id, std::move(state));
+    return id;
+  }
+  std::shared_ptr<State> find(std::uintptr_t id) {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(id);
+    return it == entries_.end() ? nullptr : it->second;
+  }
+  // RTCAP_OK and the state (to destroy outside the lock), or why not.
+  int remove(std::uintptr_t id, std::shared_ptr<State>& out) {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return RTCAP_ERR_INVALID_HANDLE;
+    // Copies are made only under this mutex; other threads can only drop theirs meanwhile.
+    if (it->second.use_count() > 1) return RTCAP_ERR_BUSY;
+    out = std::move(it->second);
+    entries_.erase(it);
+    return RTCAP_OK;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::uintptr_t, std::shared_ptr<State>> entries_;
+};
+Registry<ConfigState>& configs() {
+  static Registry<ConfigState> r;
+  return r;
+}
+Registry<EngineState>& engines() {
+  static Registry<EngineState> r;
+  return r;
+}
+
+template <class Handle>
+std::uintptr_t id_of(const Handle* h) {
+  return reinterpret_cast<std::uintptr_t>(h);
+}
+
+int no_config(const char* function) {
+  return fail(RTCAP_ERR_INVALID_HANDLE,
+              std::string(function) +
+                  ": not an open rtcap_config (null, freed, or never made by rtcap_config_new)");
+}
+int no_engine(const char* function) {
+  return fail(RTCAP_ERR_INVALID_HANDLE,
+              std::string(function) +
+                  ": not an open rtcap_engine (null, closed, or never opened by rtcap_engine_open)");
+}
+int null_argument(const char* function, const char* name) {
+  return fail(RTCAP_ERR_INVALID_ARGUMENT, std::string(function) + ": " + name + " is NULL");
+}
+
+// A config setter: finds the handle, runs `set` on the CaptureConfig.
+template <class F>
+int with_config(rtcap_config* handle, const char* function, F&& set) noexcept {
+  return guarded(function, [&]() -> int {
+    auto state = configs().find(id_of(handle));
+    if (!state) return no_config(function);
+    return set(*state);
+  });
+}
+
+template <class F>
+int with_engine(rtcap_engine* handle, const char* function, F&& body) noexcept {
+  return guarded(function, [&]() -> int {
+    auto state = engines().find(id_of(handle));
+    if (!state) return no_engine(function);
+    return body(*state);
+  });
+}
+
+int bad_value(const char* function, const std::string& what) {
+  return fail(RTCAP_ERR_BAD_CONFIG, std::string(function) + ": " + what);
+}
+
+// Calls the C callback on each batch in chunks of the preallocated view (no allocation per
+// batch). After the callback returned non-zero or threw, the rest of this poll's packets are
+// counted in `skipped`, not handed to it, and the engine is asked to stop.
+struct Delivery {
+  Delivery(EngineState* s, rtcap_batch_fn f, void* u) : state(s), fn(f), user(u) {}
+  EngineState* state;
+  rtcap_batch_fn fn;
+  void* user;
+  std::size_t delivered = 0;
+  std::size_t skipped = 0;
+  int callback_result = 0;
+  std::string callback_exception;
+  bool stopped = false;
+
+  void deliver(const rtcap::Batch& batch) noexcept {
+    const std::size_t n = batch.size();
+    if (stopped) {
+      skipped += n;
+      return;
+    }
+    std::vector<rtcap_packet>& view = state->chunk;
+    for (std::size_t first = 0; first < n; first += view.size()) {
+      const std::size_t count = std::min(view.size(), n - first);
+      for (std::size_t i = 0; i < count; ++i) {
+        const rtcap::PacketView p = batch[first + i];
+        rtcap_packet& c = view[i];
+        c.ts_ns = p.ts_ns;
+        c.data = p.bytes.data();
+        c.caplen = static_cast<std::uint32_t>(p.bytes.size());
+        c.wire_len = p.wire_len;
+        c.interface_index = p.interface_index;
+        c.reserved16 = 0;
+        c.reserved32 = 0;
+      }
+      const rtcap_batch b{count, sizeof(rtcap_packet), view.data()};
+      int rc = 0;
+      try {
+        rc = fn(user, &b);
+      } catch (const std::exception& e) {
+        rc = RTCAP_ERR_CALLBACK;
+        note_exception(e.what());
+      } catch (...) {
+        rc = RTCAP_ERR_CALLBACK;
+        note_exception("an exception that is not a std::exception");
+      }
+      if (rc != 0) {
+        callback_result = rc;
+        stopped = true;
+        delivered += count;
+        skipped += n - first - count;
+        state->callback_stopped.store(true);
+        state->engine->request_stop();
+        return;
+      }
+      delivered += count;
+    }
+  }
+
+  void note_exception(const char* what) noexcept {
+    try {
+      callback_exception = what;
+    } catch (...) {  // no memory for the text: the status code alone says it
+      callback_exception.clear();
+      callback_result = RTCAP_ERR_CALLBACK;
+    }
+  }
+
+  // The engine's BatchFn: `context` is the Delivery.
+  static void trampoline(void* context, const rtcap::Batch& batch) {
+    static_cast<Delivery*>(context)->deliver(batch);
+  }
+
+  int finish(const char* function) {
+    if (!stopped) return RTCAP_OK;
+    std::string why = callback_exception.empty()
+                          ? "returned " + std::to_string(callback_result)
+                          : "threw " + callback_exception;
+    return fail(RTCAP_ERR_CALLBACK,
+                std::string(function) + ": the batch callback " + why +
+                    ": capture stopped; " + std::to_string(skipped) +
+                    " packets drained in this call were not handed to it");
+  }
+};
+
+// One poll or dispatch at a time per engine: a second (another thread, or the callback itself)
+// is refused, not run concurrently on the engine.
+struct PollScope {
+  explicit PollScope(std::atomic<bool>& f) : flag(f), entered(!f.exchange(true)) {}
+  ~PollScope() {
+    if (entered) flag.store(false);
+  }
+  PollScope(const PollScope&) = delete;
+  PollScope& operator=(const PollScope&) = delete;
+  std::atomic<bool>& flag;
+  const bool entered;
+};
+
+int busy(const char* function) {
+  return fail(RTCAP_ERR_BUSY, std::string(function) +
+                                  ": another poll or dispatch on this engine is running (on "
+                                  "another thread, or this is its own callback): one thread polls");
+}
+int not_inline(const char* function) {
+  return fail(RTCAP_ERR_WRONG_STATE,
+              std::string(function) + ": inline delivery only; this engine is threaded: use "
+                                      "rtcap_engine_poll");
+}
+
+// After a poll: RTCAP_DONE, the capture's own failure, or RTCAP_OK.
+int end_status(EngineState& s, const char* function) {
+  if (!s.engine->done()) return RTCAP_OK;
+  if (auto f = s.engine->failure()) {
+    return fail(status_of(f->code), std::string(function) + ": " + f->message);
+  }
+  return RTCAP_DONE;
+}
+
+constexpr std::int64_t kMaxTimeoutUs = std::numeric_limits<std::int64_t>::max() / 1000;
+
+}  // namespace
+
+extern "C" {
+
+const char* rtcap_status_name(int status) {
+  switch (status) {
+    case RTCAP_OK: return "RTCAP_OK";
+    case RTCAP_DONE: return "RTCAP_DONE";
+    case RTCAP_ERR_NO_SUCH_DEVICE: return "RTCAP_ERR_NO_SUCH_DEVICE";
+    case RTCAP_ERR_PERMISSION: return "RTCAP_ERR_PERMISSION";
+    case RTCAP_ERR_INTERFACE_DOWN: return "RTCAP_ERR_INTERFACE_DOWN";
+    case RTCAP_ERR_BAD_FILTER: return "RTCAP_ERR_BAD_FILTER";
+    case RTCAP_ERR_BAD_CONFIG: return "RTCAP_ERR_BAD_CONFIG";
+    case RTCAP_ERR_OPEN_FAILED: return "RTCAP_ERR_OPEN_FAILED";
+    case RTCAP_ERR_CAPTURE_FAILED: return "RTCAP_ERR_CAPTURE_FAILED";
+    case RTCAP_ERR_IO: return "RTCAP_ERR_IO";
+    case RTCAP_ERR_UNSUPPORTED: return "RTCAP_ERR_UNSUPPORTED";
+    case RTCAP_ERR_INVALID_ARGUMENT: return "RTCAP_ERR_INVALID_ARGUMENT";
+    case RTCAP_ERR_INVALID_HANDLE: return "RTCAP_ERR_INVALID_HANDLE";
+    case RTCAP_ERR_WRONG_STATE: return "RTCAP_ERR_WRONG_STATE";
+    case RTCAP_ERR_BUSY: return "RTCAP_ERR_BUSY";
+    case RTCAP_ERR_CALLBACK: return "RTCAP_ERR_CALLBACK";
+    case RTCAP_ERR_BUFFER_TOO_SMALL: return "RTCAP_ERR_BUFFER_TOO_SMALL";
+    case RTCAP_ERR_NO_MEMORY: return "RTCAP_ERR_NO_MEMORY";
+    case RTCAP_ERR_INTERNAL: return "RTCAP_ERR_INTERNAL";
+    default: return "unknown";
+  }
+}
+
+const char* rtcap_last_error(void) { return t_last_error.c_str(); }
+const char* rtcap_version(void) { return RTCAP_VERSION; }
+int rtcap_c_api_version(void) { return RTCAP_C_API_VERSION; }
+
+const char* rtcap_pcap_version(void) {
+  try {
+    static const std::string version = rtcap::pcap_library_version();
+    return version.c_str();
+  } catch (...) {
+    return "unknown";
+  }
+}
+
+// ---- config ----
+
+int rtcap_config_new(rtcap_config** out) {
+  return guarded("rtcap_config_new", [&]() -> int {
+    if (!out) return null_argument("rtcap_config_new", "out");
+    *out = nullptr;
+    auto state = std::make_shared<ConfigState>();
+    *out = reinterpret_cast<rtcap_config*>(configs().add(std::move(state)));
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_config_free(rtcap_config* config) {
+  return guarded("rtcap_config_free", [&]() -> int {
+    std::shared_ptr<ConfigState> state;
+    const int rc = configs().remove(id_of(config), state);
+    if (rc == RTCAP_ERR_INVALID_HANDLE) return no_config("rtcap_config_free");
+    if (rc == RTCAP_ERR_BUSY)
+      return fail(rc, "rtcap_config_free: the config is in use by another thread (rtcap_engine_open?)");
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_config_add_interface(rtcap_config* config, const char* name) {
+  return with_config(config, "rtcap_config_add_interface", [&](ConfigState& s) -> int {
+    if (!name) return null_argument("rtcap_config_add_interface", "name");
+    if (!*name) return bad_value("rtcap_config_add_interface", "the interface name is empty ('rtcap -D' lists them)");
+    s.config.interfaces.emplace_back(name);
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_config_set_read_file(rtcap_config* config, const char* path) {
+  return with_config(config, "rtcap_config_set_read_file", [&](ConfigState& s) -> int {
+    if (!path) return null_argument("rtcap_config_set_read_file", "path");
+    s.config.read_file = path;
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_config_set_filter(rtcap_config* config, const char* expression) {
+  return with_config(config, "rtcap_config_set_filter", [&](ConfigState& s) -> int {
+    if (!expression) return null_argument("rtcap_config_set_filter", "expression");
+    s.config.filter = expression;
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_config_set_delivery(rtcap_config* config, int delivery) {
+  return with_config(config, "rtcap_config_set_delivery", [&](ConfigState& s) -> int {
+    if (delivery != RTCAP_DELIVERY_INLINE && delivery != RTCAP_DELIVERY_THREADED)
+      return bad_value("rtcap_config_set_delivery",
+                       "delivery " + std::to_string(int(delivery)) +
+                           " is neither RTCAP_DELIVERY_INLINE nor RTCAP_DELIVERY_THREADED");
+    s.config.delivery =
+        delivery == RTCAP_DELIVERY_THREADED ? rtcap::Delivery::kThreaded : rtcap::Delivery::kInline;
+    return RTCAP_OK;
+  });
+}
+
+}  // extern "C"
+
+namespace {
+template <class T>
+int set_int(rtcap_config* config, const char* function, T value, T min, T max, const char* unit,
+            T rtcap::CaptureConfig::*field) noexcept {
+  return with_config(config, function, [&](ConfigState& s) -> int {
+    if (value < min || value > max)
+      return bad_value(function, std::to_string(value) + " " + unit + " is outside " +
+                                     std::to_string(min) + ".." + std::to_string(max));
+    s.config.*field = value;
+    return RTCAP_OK;
+  });
+}
+}  // namespace
+
+extern "C" {
+
+int rtcap_config_set_snaplen(rtcap_config* config, int bytes) {
+  if (bytes == 0) bytes = rtcap::kMaxSnaplen;  // tcpdump's -s 0
+  return set_int(config, "rtcap_config_set_snaplen", bytes, 1, rtcap::kMaxSnaplen, "bytes",
+                 &rtcap::CaptureConfig::snaplen);
+}
+int rtcap_config_set_promiscuous(rtcap_config* config, int on) {
+  return with_config(config, "rtcap_config_set_promiscuous", [&](ConfigState& s) -> int {
+    s.config.promiscuous = on != 0;
+    return RTCAP_OK;
+  });
+}
+int rtcap_config_set_immediate_mode(rtcap_config* config, int on) {
+  return with_config(config, "rtcap_config_set_immediate_mode", [&](ConfigState& s) -> int {
+    s.config.immediate_mode = on != 0;
+    return RTCAP_OK;
+  });
+}
+int rtcap_config_set_timeout_ms(rtcap_config* config, int timeout_ms) {
+  return set_int(config, "rtcap_config_set_timeout_ms", timeout_ms, 0, 60000, "ms",
+                 &rtcap::CaptureConfig::timeout_ms);
+}
+int rtcap_config_set_buffer_kib(rtcap_config* config, int buffer_kib) {
+  return set_int(config, "rtcap_config_set_buffer_kib", buffer_kib, 0,
+                 std::numeric_limits<int>::max() / 1024, "KiB", &rtcap::CaptureConfig::buffer_kib);
+}
+int rtcap_config_set_precision(rtcap_config* config, int precision) {
+  return with_config(config, "rtcap_config_set_precision", [&](ConfigState& s) -> int {
+    if (precision != RTCAP_PRECISION_MICRO && precision != RTCAP_PRECISION_NANO)
+      return bad_value("rtcap_config_set_precision",
+                       "precision " + std::to_string(int(precision)) +
+                           " is neither RTCAP_PRECISION_MICRO nor RTCAP_PRECISION_NANO");
+    s.config.precision = precision == RTCAP_PRECISION_NANO ? rtcap::TimestampPrecision::kNano
+                                                           : rtcap::TimestampPrecision::kMicro;
+    return RTCAP_OK;
+  });
+}
+int rtcap_config_set_tstamp_type(rtcap_config* config, const char* name) {
+  return with_config(config, "rtcap_config_set_tstamp_type", [&](ConfigState& s) -> int {
+    if (!name) return null_argument("rtcap_config_set_tstamp_type", "name");
+    s.config.tstamp_type = name;
+    return RTCAP_OK;
+  });
+}
+int rtcap_config_set_coalesce_us(rtcap_config* config, int coalesce_us) {
+  return set_int(config, "rtcap_config_set_coalesce_us", coalesce_us, -1, 1000000, "us",
+                 &rtcap::CaptureConfig::coalesce_us);
+}
+int rtcap_config_set_batch_packets(rtcap_config* config, size_t packets) {
+  return set_int<std::size_t>(config, "rtcap_config_set_batch_packets", packets, 1, 1u << 20,
+                              "packets", &rtcap::CaptureConfig::batch_packets);
+}
+int rtcap_config_set_batch_bytes(rtcap_config* config, size_t bytes) {
+  return set_int<std::size_t>(config, "rtcap_config_set_batch_bytes", bytes, 1, std::size_t{1} << 31,
+                              "bytes", &rtcap::CaptureConfig::batch_bytes);
+}
+int rtcap_config_set_pool_batches(rtcap_config* config, size_t batches) {
+  return set_int<std::size_t>(config, "rtcap_config_set_pool_batches", batches, 1, 1u << 16,
+                              "batches", &rtcap::CaptureConfig::pool_batches);
+}
+int rtcap_config_set_overflow(rtcap_config* config, int policy) {
+  return with_config(config, "rtcap_config_set_overflow", [&](ConfigState& s) -> int {
+    if (policy != RTCAP_OVERFLOW_DROP && policy != RTCAP_OVERFLOW_BLOCK)
+      return bad_value("rtcap_config_set_overflow",
+                       "policy " + std::to_string(int(policy)) +
+                           " is neither RTCAP_OVERFLOW_DROP nor RTCAP_OVERFLOW_BLOCK");
+    s.config.overflow = policy == RTCAP_OVERFLOW_BLOCK ? rtcap::OverflowPolicy::kBlock
+                                                       : rtcap::OverflowPolicy::kDrop;
+    return RTCAP_OK;
+  });
+}
+int rtcap_config_set_max_packets(rtcap_config* config, int64_t packets) {
+  return set_int<std::int64_t>(config, "rtcap_config_set_max_packets", packets, 0,
+                               std::numeric_limits<std::int64_t>::max(), "packets",
+                               &rtcap::CaptureConfig::max_packets);
+}
+int rtcap_config_set_stats_interval_ms(rtcap_config* config, int interval_ms) {
+  return set_int(config, "rtcap_config_set_stats_interval_ms", interval_ms, 1, 3600000, "ms",
+                 &rtcap::CaptureConfig::stats_interval_ms);
+}
+int rtcap_config_set_mintocopy_bytes(rtcap_config* config, int bytes) {
+  return set_int(config, "rtcap_config_set_mintocopy_bytes", bytes, -1,
+                 std::numeric_limits<int>::max(), "bytes", &rtcap::CaptureConfig::mintocopy_bytes);
+}
+int rtcap_config_set_user_buffer_bytes(rtcap_config* config, int bytes) {
+  return set_int(config, "rtcap_config_set_user_buffer_bytes", bytes, 0,
+                 std::numeric_limits<int>::max(), "bytes", &rtcap::CaptureConfig::user_buffer_bytes);
+}
+
+// ---- engine ----
+
+int rtcap_engine_open(const rtcap_config* config, rtcap_engine** out) {
+  return guarded("rtcap_engine_open", [&]() -> int {
+    if (!out) return null_argument("rtcap_engine_open", "out");
+    *out = nullptr;
+    auto cfg = configs().find(id_of(config));
+    if (!cfg) return no_config("rtcap_engine_open");
+    auto opened = rtcap::Engine::open(cfg->config);
+    if (!opened) return fail(opened.error());
+    auto state = std::make_shared<EngineState>();
+    state->inline_delivery = cfg->config.delivery == rtcap::Delivery::kInline;
+    state->engine = std::move(*opened);
+    state->chunk.resize(std::max<std::size_t>(1, state->engine->config().batch_packets));
+    *out = reinterpret_cast<rtcap_engine*>(engines().add(std::move(state)));
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_engine_close(rtcap_engine* engine) {
+  return guarded("rtcap_engine_close", [&]() -> int {
+    std::shared_ptr<EngineState> state;
+    const int rc = engines().remove(id_of(engine), state);
+    if (rc == RTCAP_ERR_INVALID_HANDLE) return no_engine("rtcap_engine_close");
+    if (rc == RTCAP_ERR_BUSY)
+      return fail(rc,
+                  "rtcap_engine_close: another call on this engine is still running (a poll on "
+                  "another thread, or this is its own callback): stop it, let poll return, then close");
+    state->engine->request_stop();
+    state.reset();  // joins the capture thread, closes the handles
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_engine_start(rtcap_engine* engine) {
+  return with_engine(engine, "rtcap_engine_start", [&](EngineState& s) -> int {
+    if (s.inline_delivery)
+      return fail(RTCAP_ERR_WRONG_STATE,
+                  "rtcap_engine_start: inline delivery has no capture thread to start: call "
+                  "rtcap_engine_poll (or readiness + dispatch) on your thread");
+    if (s.started.exchange(true))
+      return fail(RTCAP_ERR_WRONG_STATE, "rtcap_engine_start: the engine is already started");
+    if (auto started = s.engine->start(); !started) return fail(started.error());
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_engine_poll(rtcap_engine* engine, int64_t timeout_us, rtcap_batch_fn fn, void* user,
+                      size_t* delivered) {
+  if (delivered) *delivered = 0;
+  return with_engine(engine, "rtcap_engine_poll", [&](EngineState& s) -> int {
+    if (!fn) return null_argument("rtcap_engine_poll", "fn");
+    if (timeout_us < 0)
+      return fail(RTCAP_ERR_INVALID_ARGUMENT,
+                  "rtcap_engine_poll: timeout_us " + std::to_string(timeout_us) + " is negative");
+    // next_batch before start is misuse that stops the C++ engine: refuse it here instead.
+    if (!s.inline_delivery && !s.started.load())
+      return fail(RTCAP_ERR_WRONG_STATE,
+                  "rtcap_engine_poll: threaded delivery: call rtcap_engine_start first");
+    PollScope scope(s.in_poll);
+    if (!scope.entered) return busy("rtcap_engine_poll");
+    Delivery d{&s, fn, user};
+    const auto wait = std::chrono::microseconds(std::min(timeout_us, kMaxTimeoutUs));
+    if (s.inline_delivery) {
+      s.engine->poll(wait, &Delivery::trampoline, &d);
+    } else if (rtcap::BatchRef batch = s.engine->next_batch(wait)) {
+      d.deliver(*batch);
+    }  // the BatchRef gives the batch back here
+    if (delivered) *delivered = d.delivered;
+    if (const int rc = d.finish("rtcap_engine_poll"); rc != RTCAP_OK) return rc;
+    return end_status(s, "rtcap_engine_poll");
+  });
+}
+
+int rtcap_engine_dispatch(rtcap_engine* engine, rtcap_batch_fn fn, void* user, size_t* delivered) {
+  if (delivered) *delivered = 0;
+  return with_engine(engine, "rtcap_engine_dispatch", [&](EngineState& s) -> int {
+    if (!fn) return null_argument("rtcap_engine_dispatch", "fn");
+    if (!s.inline_delivery) return not_inline("rtcap_engine_dispatch");
+    PollScope scope(s.in_poll);
+    if (!scope.entered) return busy("rtcap_engine_dispatch");
+    Delivery d{&s, fn, user};
+    s.engine->dispatch(&Delivery::trampoline, &d);
+    if (delivered) *delivered = d.delivered;
+    if (const int rc = d.finish("rtcap_engine_dispatch"); rc != RTCAP_OK) return rc;
+    return end_status(s, "rtcap_engine_dispatch");
+  });
+}
+
+int rtcap_engine_readiness(rtcap_engine* engine, intptr_t* handles, size_t capacity, size_t* count,
+                           int64_t* max_wait_us) {
+  return with_engine(engine, "rtcap_engine_readiness", [&](EngineState& s) -> int {
+    if (!count) return null_argument("rtcap_engine_readiness", "count");
+    if (!max_wait_us) return null_argument("rtcap_engine_readiness", "max_wait_us");
+    if (!handles && capacity) return null_argument("rtcap_engine_readiness", "handles");
+    if (!s.inline_delivery) return not_inline("rtcap_engine_readiness");
+    const rtcap::Readiness r = s.engine->readiness();
+    *count = r.handles.size();
+    *max_wait_us = r.max_wait_us;
+    if (capacity < r.handles.size())
+      return fail(RTCAP_ERR_BUFFER_TOO_SMALL,
+                  "rtcap_engine_readiness: " + std::to_string(r.handles.size()) +
+                      " handles to wait on, room for " + std::to_string(capacity) +
+                      ": *count says how many");
+    std::copy(r.handles.begin(), r.handles.end(), handles);
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_engine_stop(rtcap_engine* engine) {
+  return with_engine(engine, "rtcap_engine_stop", [&](EngineState& s) -> int {
+    s.engine->request_stop();
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_engine_done(rtcap_engine* engine, int* done) {
+  return with_engine(engine, "rtcap_engine_done", [&](EngineState& s) -> int {
+    if (!done) return null_argument("rtcap_engine_done", "done");
+    *done = s.engine->done() ? 1 : 0;
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_engine_stop_reason(rtcap_engine* engine, rtcap_stop_reason* out) {
+  return with_engine(engine, "rtcap_engine_stop_reason", [&](EngineState& s) -> int {
+    if (!out) return null_argument("rtcap_engine_stop_reason", "out");
+    const rtcap::StopReason r = s.engine->stop_reason();
+    // The callback's stop is a request_stop: the engine reports it as requested (or still
+    // running until it has acted on it), unless the capture had ended for its own reason.
+    if (s.callback_stopped.load() &&
+        (r == rtcap::StopReason::kRunning || r == rtcap::StopReason::kRequested)) {
+      *out = RTCAP_STOP_CALLBACK;
+      return RTCAP_OK;
+    }
+    switch (r) {
+      case rtcap::StopReason::kRunning: *out = RTCAP_STOP_RUNNING; break;
+      case rtcap::StopReason::kRequested: *out = RTCAP_STOP_REQUESTED; break;
+      case rtcap::StopReason::kCountReached: *out = RTCAP_STOP_COUNT_REACHED; break;
+      case rtcap::StopReason::kEndOfFile: *out = RTCAP_STOP_END_OF_FILE; break;
+      case rtcap::StopReason::kFailed: *out = RTCAP_STOP_FAILED; break;
+    }
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_engine_failure(rtcap_engine* engine) {
+  return with_engine(engine, "rtcap_engine_failure", [&](EngineState& s) -> int {
+    if (auto f = s.engine->failure()) return fail(*f);
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_engine_warning_count(rtcap_engine* engine, size_t* count) {
+  return with_engine(engine, "rtcap_engine_warning_count", [&](EngineState& s) -> int {
+    if (!count) return null_argument("rtcap_engine_warning_count", "count");
+    *count = s.engine->warnings().size();
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_engine_warning(rtcap_engine* engine, size_t index, const char** message) {
+  return with_engine(engine, "rtcap_engine_warning", [&](EngineState& s) -> int {
+    if (!message) return null_argument("rtcap_engine_warning", "message");
+    const auto& w = s.engine->warnings();
+    if (index >= w.size())
+      return fail(RTCAP_ERR_INVALID_ARGUMENT, "rtcap_engine_warning: index " + std::to_string(index) +
+                                                  " but there are " + std::to_string(w.size()));
+    *message = w[index].c_str();
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_engine_stats(rtcap_engine* engine, rtcap_stats* out) {
+  return with_engine(engine, "rtcap_engine_stats", [&](EngineState& s) -> int {
+    if (!out) return null_argument("rtcap_engine_stats", "out");
+    if (out->size < sizeof(out->size))
+      return fail(RTCAP_ERR_INVALID_ARGUMENT,
+                  "rtcap_engine_stats: out->size is " + std::to_string(out->size) +
+                      ": set it to sizeof(rtcap_stats)");
+    const rtcap::CaptureStats c = s.engine->stats();
+    rtcap_stats v{};
+    v.elapsed_ns = c.elapsed_ns;
+    v.packets_captured = c.packets_captured;
+    v.bytes_captured = c.bytes_captured;
+    v.packets_truncated = c.packets_truncated;
+    v.app_dropped_packets = c.app_dropped_packets;
+    v.packets_delivered = c.packets_delivered;
+    v.batches_delivered = c.batches_delivered;
+    v.wakeups = c.wakeups;
+    v.dispatch_calls = c.dispatch_calls;
+    v.empty_dispatch_calls = c.empty_dispatch_calls;
+    v.max_dispatch_bytes = c.max_dispatch_bytes;
+    v.max_dispatch_buffer_share = c.max_dispatch_buffer_share;
+    v.capture_cpu_ns = c.capture_cpu_ns;
+    v.received = c.received();
+    v.kernel_dropped = c.kernel_dropped();
+    v.interface_dropped = c.interface_dropped();
+    v.latency_count = c.latency_ns.count;
+    v.latency_p50_ns = c.latency_ns.percentile(0.5);
+    v.latency_p99_ns = c.latency_ns.percentile(0.99);
+    v.latency_p999_ns = c.latency_ns.percentile(0.999);
+    v.latency_max_ns = c.latency_ns.max;
+    v.thread_handoffs = c.thread_handoffs;
+    const std::size_t n = std::min(out->size, sizeof v);
+    v.size = n;
+    std::memcpy(out, &v, n);
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_engine_interface_count(rtcap_engine* engine, size_t* count) {
+  return with_engine(engine, "rtcap_engine_interface_count", [&](EngineState& s) -> int {
+    if (!count) return null_argument("rtcap_engine_interface_count", "count");
+    *count = s.engine->interfaces().size();
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_engine_interface_info(rtcap_engine* engine, size_t index, rtcap_interface_info* out) {
+  return with_engine(engine, "rtcap_engine_interface_info", [&](EngineState& s) -> int {
+    if (!out) return null_argument("rtcap_engine_interface_info", "out");
+    if (out->size < sizeof(out->size))
+      return fail(RTCAP_ERR_INVALID_ARGUMENT,
+                  "rtcap_engine_interface_info: out->size is " + std::to_string(out->size) +
+                      ": set it to sizeof(rtcap_interface_info)");
+    const auto& infos = s.engine->interfaces();
+    if (index >= infos.size())
+      return fail(RTCAP_ERR_INVALID_ARGUMENT, "rtcap_engine_interface_info: index " +
+                                                  std::to_string(index) + " but there are " +
+                                                  std::to_string(infos.size()));
+    const rtcap::InterfaceInfo& i = infos[index];
+    rtcap_interface_info v{};
+    v.name = i.name.c_str();
+    v.linktype = i.linktype;
+    v.snaplen = i.snaplen;
+    v.precision =
+        i.precision == rtcap::TimestampPrecision::kNano ? RTCAP_PRECISION_NANO : RTCAP_PRECISION_MICRO;
+    const rtcap::CaptureStats c = s.engine->stats();
+    if (index < c.interfaces.size()) {
+      const rtcap::InterfaceStats& is = c.interfaces[index];
+      v.received = is.received;
+      v.kernel_dropped = is.kernel_dropped;
+      v.interface_dropped = is.interface_dropped;
+      v.buffer_bytes = is.buffer_bytes;
+    }
+    const std::size_t n = std::min(out->size, sizeof v);
+    v.size = n;
+    std::memcpy(out, &v, n);
+    return RTCAP_OK;
+  });
+}
+
+}  // extern "C"
