@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cwchar>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s -i ADAPTER [packets] [filter]\n", argv[0]);
     return 2;
   }
+  // Npcap installs wpcap.dll in System32\Npcap, which is not on the DLL search path; rtcap
+  // loads it at the first pcap call (delay-load), so say where before opening anything.
+  wchar_t npcap_dir[MAX_PATH];
+  const UINT n = GetSystemDirectoryW(npcap_dir, MAX_PATH - 7);
+  if (n == 0 || n >= MAX_PATH - 7) return 1;
+  wcscpy(npcap_dir + n, L"\\Npcap");
+  SetDllDirectoryW(npcap_dir);
+
   rtcap::CaptureConfig config;  // delivery is inline by default
   config.interfaces.push_back(argv[2]);
   config.max_packets = argc > 3 ? std::atoll(argv[3]) : 1000;
