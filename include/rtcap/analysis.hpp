@@ -270,7 +270,7 @@ class RTCAP_API StreamTracker {
   void add_sdp(const std::vector<SdpFormat>& formats);
 
  private:
-  struct Impl;
+  struct RTCAP_LOCAL Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -10,3 +10,10 @@
 #else
 #define RTCAP_API __attribute__((visibility("default")))
 #endif
+
+// For a type nested in an exported class that is an implementation detail (a pimpl's Impl).
+#if defined(_WIN32) || defined(__CYGWIN__)
+#define RTCAP_LOCAL
+#else
+#define RTCAP_LOCAL __attribute__((visibility("hidden")))
+#endif

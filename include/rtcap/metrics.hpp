@@ -102,7 +102,7 @@ class RTCAP_API MetricsServer {
   [[nodiscard]] std::uint64_t scrapes() const noexcept;       // 200 responses to /metrics
   [[nodiscard]] std::uint64_t publishes() const noexcept;
 
-  struct Impl;
+  struct RTCAP_LOCAL Impl;
 
  private:
   explicit MetricsServer(std::unique_ptr<Impl> impl);

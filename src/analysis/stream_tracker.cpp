@@ -183,7 +183,7 @@ constexpr std::uint32_t kPtimeConfirmations = 3;
 
 }  // namespace
 
-struct StreamTracker::Impl {
+struct RTCAP_LOCAL StreamTracker::Impl {
   explicit Impl(StreamTrackerConfig c) : config(std::move(c)) {
     if (config.max_streams == 0) config.max_streams = 1;
     if (config.max_streams >= kNil / 4) config.max_streams = kNil / 4;
@@ -271,10 +271,12 @@ struct StreamTracker::Impl {
     }
     rematch_all();
   }
+  // A deletion (RFC 2974 section 4: the sender stopped the session) stops new streams from
+  // matching; a stream that already matched keeps its description, so the final table still
+  // says what a finished stream was.
   void delete_sdp(const std::string& origin) noexcept {
     for (SdpFormat& f : sdp)
       if (f.origin == origin) f.deleted = true;
-    rematch_all();
   }
   // A SAP datagram (UDP port 9875) in the traffic. Allocates (strings): rare by nature, one per
   // session every ~30 s (AES67), and bounded by max_sdp_formats.

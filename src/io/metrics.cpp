@@ -201,7 +201,7 @@ void render_streams(Text& t, const TrackerSnapshot& snap, std::size_t top) {
        "RTP packets expected from the sequence numbers (RFC 3550 A.3).",
        [](const StreamSummary& s) { return s.expected; }, true);
   each("rtcap_stream_lost_packets", "gauge",
-       "RTP expected minus received; may fall when late packets arrive, negative with duplicates.",
+       "RTP sequence numbers expected and never received (duplicates do not offset loss).",
        [](const StreamSummary& s) { return s.lost; }, true);
   each("rtcap_stream_duplicate_packets_total", "counter", "RTP sequence numbers seen twice.",
        [](const StreamSummary& s) { return s.duplicates; }, true);
@@ -579,7 +579,7 @@ class Http : public httplib::Server {
 
 }  // namespace
 
-struct MetricsServer::Impl {
+struct RTCAP_LOCAL MetricsServer::Impl {
   MetricsOptions options;
   socket_t listen_fd = INVALID_SOCKET;
   sockaddr_storage bound{};

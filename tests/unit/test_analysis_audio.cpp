@@ -409,11 +409,16 @@ TEST(AnalysisSap, AnnouncementInTheTrafficDescribesItsStream) {
   EXPECT_TRUE(js["pit"].contains("histogram"));
   EXPECT_NE(format_stream_table(snap).find("Stage box 1"), std::string::npos);
 
-  // A deletion ends it.
+  // A deletion ends the session: the stream that was described keeps its description (the final
+  // table says what a finished stream was).
   t.add(view(ether(0x0800, ipv4(v, udp(9875, 9875, sap_packet("o=- 1 1 IN IP4 198.18.0.1\r\n", true))))), 1);
   snap = t.snapshot();
   EXPECT_EQ(snap.totals.sap_deletions, 1u);
-  for (const auto& x : snap.streams) EXPECT_FALSE(x.has_sdp);
+  for (const auto& x : snap.streams)
+    if (x.is_rtp) {
+      EXPECT_TRUE(x.has_sdp);
+      EXPECT_EQ(x.sdp.session_name, "Stage box 1: ch 1-2");
+    }
 }
 
 TEST(AnalysisSap, SourceFilterAndContradictionsAreChecked) {
