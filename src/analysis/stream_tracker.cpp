@@ -206,6 +206,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       }
     if (config.max_sdp_formats == 0) config.max_sdp_formats = 1;
     sdp.reserve(config.max_sdp_formats);
+    sdp_free.reserve(config.max_sdp_formats);
     if (config.ts_df_window_ms <= 0) config.ts_df_window_ms = 200;
     ts_df_window_ns = config.ts_df_window_ms * 1'000'000;
     std::vector<SdpFormat> initial = std::move(config.sdp);
@@ -229,6 +230,10 @@ struct RTCAP_LOCAL StreamTracker::Impl {
   TrackerTotals totals;
   std::int64_t ts_df_window_ns = 200'000'000;
   std::vector<SdpFormat> sdp;  // capacity max_sdp_formats, reserved at construction
+  // Slots whose format was replaced by a re-announcement: reusable. Slots stay where they are
+  // (a stream's sdp_index stays valid); a format deleted by SAP keeps its slot for the streams
+  // it described until the table is full.
+  std::vector<bool> sdp_free;
   std::size_t sdp_next_replace = 0;
   IpAddress first_destination;
 
@@ -253,20 +258,43 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     s.clock_known = false;  // resolve again with the next packet
   }
   void rematch_all() noexcept {
-    for (std::uint32_t n = lru_head; n != kNil; n = nodes[n].lru_next) match_sdp(nodes[n]);
+    for (std::uint32_t n = lru_head; n != kNil; n = nodes[n].lru_next) {
+      Stream& s = nodes[n];
+      // A stream described by a session its sender deleted keeps that description.
+      if (s.sdp_index >= 0 && sdp[std::size_t(s.sdp_index)].deleted &&
+          !sdp_free[std::size_t(s.sdp_index)])
+        continue;
+      match_sdp(s);
+    }
   }
   // Formats of one origin replace that origin's earlier ones (a SAP re-announcement, a changed
-  // session); when the table is full the oldest slot is reused.
+  // session): their slots are freed in place and reused first; when the table is full the
+  // oldest slot is reused.
   void upsert_sdp(const std::vector<SdpFormat>& formats) {
     if (formats.empty()) return;
-    const std::string& origin = formats.front().origin;
-    std::erase_if(sdp, [&](const SdpFormat& f) { return f.origin == origin; });
+    const std::string origin = formats.front().origin;
+    for (std::size_t i = 0; i < sdp.size(); ++i)
+      if (sdp[i].origin == origin) {
+        sdp[i].deleted = true;
+        sdp_free[i] = true;
+      }
     for (const SdpFormat& f : formats) {
-      if (sdp.size() < config.max_sdp_formats) {
+      std::size_t slot = 0;
+      while (slot < sdp.size() && !sdp_free[slot]) ++slot;
+      if (slot < sdp.size()) {
+        sdp[slot] = f;
+        sdp_free[slot] = false;
+      } else if (sdp.size() < config.max_sdp_formats) {
         sdp.push_back(f);
+        sdp_free.push_back(false);
       } else {
-        sdp[sdp_next_replace % sdp.size()] = f;
+        const std::size_t victim = sdp_next_replace % sdp.size();
+        sdp[victim] = f;
+        sdp_free[victim] = false;
         ++sdp_next_replace;
+        // Streams that pointed at the victim must not keep a description that is not theirs.
+        for (std::uint32_t n = lru_head; n != kNil; n = nodes[n].lru_next)
+          if (nodes[n].sdp_index == std::int32_t(victim)) nodes[n].sdp_index = -1;
       }
     }
     rematch_all();
