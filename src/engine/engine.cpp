@@ -296,6 +296,12 @@ bool CaptureEngine::hand_over(bool force) noexcept {
 
 void CaptureEngine::deliver_inline() noexcept {
   if (!current_ || current_->empty()) return;
+  // After a callback threw (misuse stopped the engine, capture_done_ set), nothing more goes to
+  // it; every normal end delivers its last batch before finish() sets capture_done_.
+  if (capture_done_.load(std::memory_order_relaxed)) {
+    current_->clear();
+    return;
+  }
   record_delivery(*current_);
   inline_delivered_ += current_->size();
   if (inline_fn_) {
