@@ -889,8 +889,8 @@ CLI::App* add_bench_command(CLI::App& app, int& exit_code) {
       ->delimiter(',')
       ->type_name("PPS,...");
   cmd->add_option("--modes", cfg->modes,
-                  "Modes to run, comma-separated (default all: naive, dispatch, dispatch-immediate, dispatch-budget-250us, tcpdump, "
-                  "tcpdump-immediate)")
+                  "Modes to run, comma-separated (default all: naive, dispatch, dispatch-threaded, dispatch-immediate, "
+                  "dispatch-budget-250us, reference, reference-immediate, tcpdump, tcpdump-immediate)")
       ->delimiter(',')
       ->type_name("MODE,...");
   cmd->add_option("--json", cfg->json_path, "Write every run and the summary as JSON to FILE")->type_name("FILE");
