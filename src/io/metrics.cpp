@@ -212,6 +212,31 @@ void render_streams(Text& t, const TrackerSnapshot& snap, std::size_t top) {
        [](const StreamSummary& s) { return s.jitter_ms / 1000.0; }, true);
   each("rtcap_stream_max_gap_seconds", "gauge", "Largest arrival gap between two packets.",
        [](const StreamSummary& s) { return s.interval.max_ms / 1000.0; }, false);
+  // AES67 / ST 2110-30 timing (docs/TUNING.md has the formulas and windows).
+  each("rtcap_stream_ts_df_seconds", "gauge",
+       "TS-DF (EBU Tech 3337) of the last completed 200 ms window.",
+       [](const StreamSummary& s) { return s.timing.ts_df_last_us / 1e6; }, true);
+  each("rtcap_stream_ts_df_max_seconds", "gauge", "Largest TS-DF over the completed windows.",
+       [](const StreamSummary& s) { return s.timing.ts_df_us / 1e6; }, true);
+  each("rtcap_stream_packet_interval_mean_seconds", "gauge",
+       "Mean packet interval time (PIT); AES67/JT-NM want it within 1% of the packet time.",
+       [](const StreamSummary& s) { return s.timing.pit.mean_us / 1e6; }, true);
+  each("rtcap_stream_packet_interval_max_seconds", "gauge", "Largest packet interval time.",
+       [](const StreamSummary& s) { return s.timing.pit.max_us / 1e6; }, true);
+  each("rtcap_stream_clock_drift_ppm", "gauge",
+       "Sender clock rate error against the capture clock (least-squares slope), ppm.",
+       [](const StreamSummary& s) { return s.timing.drift_ppm; }, true);
+  each("rtcap_stream_timing_compliant", "gauge",
+       "JT-NM Tested 2022 verdict: 2 narrow, 1 wide, 0 not compliant, -1 not known yet.",
+       [](const StreamSummary& s) {
+         switch (s.timing.verdict) {
+           case TimingVerdict::kNarrow: return 2.0;
+           case TimingVerdict::kWide: return 1.0;
+           case TimingVerdict::kNotCompliant: return 0.0;
+           default: return -1.0;
+         }
+       },
+       true);
 }
 
 }  // namespace

@@ -358,6 +358,14 @@ TEST(MetricsRender, SampleCaptureIsValidAndComplete) {
     EXPECT_EQ(s.value, 100);
   }
   EXPECT_EQ(fams["rtcap_stream_jitter_seconds"].size(), 5u);
+  // AES67 timing per stream, as the final table has it: the sample's 125 us packets.
+  for (const char* family : {"rtcap_stream_ts_df_seconds", "rtcap_stream_ts_df_max_seconds",
+                             "rtcap_stream_packet_interval_mean_seconds",
+                             "rtcap_stream_packet_interval_max_seconds",
+                             "rtcap_stream_clock_drift_ppm", "rtcap_stream_timing_compliant"})
+    EXPECT_EQ(fams[family].size(), 5u) << family;
+  for (const Sample& s : fams["rtcap_stream_packet_interval_mean_seconds"])
+    EXPECT_NEAR(s.value, 125e-6, 5e-6);
   EXPECT_EQ(value_of(fams, "rtcap_streams_active"), 12);
   // Every known rule is there; only the active one is 1.
   EXPECT_EQ(fams["rtcap_advice_active"].size(), 10u);
