@@ -226,6 +226,16 @@ stop_rtcap
 python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals"]["sap"]; assert t["announcements"]>=1, t' \
   "$TMPD/live-sap.json" || fail "live SAP announcement not seen through the filter"
 
+# --streams with -w -: standard output is the capture, so the table goes to stderr, not after it.
+SAMPLE="$(dirname "$0")/../data/rtp-12streams-125us.pcap"
+"$RTCAP" -r "$SAMPLE" --streams -w - 2>"$TMPD/stdout-table.err" >"$TMPD/stdout.pcap" || fail "-r --streams -w -"
+if have tcpdump; then
+  n=$(tcpdump -nn -r "$TMPD/stdout.pcap" 2>/dev/null | wc -l)
+  [ "$n" = 1200 ] || fail "--streams -w -: tcpdump read $n packets from stdout, want 1200"
+fi
+[ "$(grep -c '0x' "$TMPD/stdout-table.err")" -ge 12 ] || fail "--streams -w -: no stream table on stderr"
+log "--streams -w -: the capture on stdout is whole, the table on stderr"
+
 "$RTCAP" lab down --name "$LAB" >/dev/null || fail "lab down"
 assert_lab_gone
 log "PASS"

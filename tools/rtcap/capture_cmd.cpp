@@ -499,7 +499,8 @@ int run_capture(CaptureOptions& o) {
                writer->packets_written(), final_stats.packets_captured - writer->packets_written());
   if (tracker) {
     const TrackerSnapshot snap = tracker->snapshot();
-    fmt::print("{}", format_stream_table(snap));
+    // Standard output carries the capture with -w -: the table must not go after it.
+    fmt::print(o.write_path == "-" ? stderr : stdout, "{}", format_stream_table(snap));
     const LossAttribution loss =
         attribute_loss(snap,
                        final_stats.kernel_dropped() + final_stats.interface_dropped() +
