@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
   ev.data.fd = timer;
   epoll_ctl(epfd, EPOLL_CTL_ADD, timer, &ev);
   // rtcap's handles: each capture fd, then the engine's wake-up (request_stop() from any thread
-  // makes it readable). They stay the same for the engine's life; the wait limit does not.
+  // makes it readable). They stay the same for the engine's life (unless CaptureConfig::reopen
+  // reopens a lost interface: then compare readiness().handles again); the wait limit does not.
   for (rtcap::WaitHandle h : engine.readiness().handles) {
     ev.data.fd = static_cast<int>(h);
     epoll_ctl(epfd, EPOLL_CTL_ADD, static_cast<int>(h), &ev);
