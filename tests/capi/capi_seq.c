@@ -163,6 +163,7 @@ int main(int argc, char** argv) {
     if ((st = rtcap_engine_close(engine)) != RTCAP_OK) return die("close", st);
     st = rtcap_engine_close(engine); /* again: an error code, not a crash */
     printf("second_close=%s\n", rtcap_status_name(st));
+    free(c.seen);
     return sp.rc == RTCAP_OK && st == RTCAP_ERR_INVALID_HANDLE ? 0 : 1;
   }
 
