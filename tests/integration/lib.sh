@@ -59,6 +59,10 @@ trap 'exit 143' TERM
 
 TMPD=$(mktemp -d "/tmp/rtcap-${TEST_NAME}.XXXXXX")
 
+# final_field STATS_JSONL FIELD: a number from the last line of a --stats-json file (the first
+# occurrence of FIELD in that line).
+final_field() { tail -1 "$1" | grep -o "\"$2\":[0-9.]*" | head -1 | sed 's/.*://'; }
+
 # Nothing of the lab may remain: no netns, no link with the lab's prefix.
 assert_lab_gone() {
   if ip netns list | grep -q "^${LAB}-"; then fail "netns ${LAB}-* left behind: $(ip netns list | grep "^${LAB}-" | tr '\n' ' ')"; fi

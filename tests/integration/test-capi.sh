@@ -22,7 +22,6 @@ start_capi() {
   wait_listening "$TMPD/$name.err" "$CAPI_PID"
 }
 field() { tr ' ' '\n' < "$1" | sed -n "s/^$2=//p" | head -1; }  # field FILE KEY
-final_field() { tail -1 "$1" | grep -o "\"$2\":[0-9.]*" | head -1 | sed 's/.*://'; }
 
 # 1. 100,000 at 100,000/s: the C API (inline, the default) and the C++ API side by side.
 start_capi inline --expect 100000

@@ -23,7 +23,6 @@ start_rtcap() {
 gen() { "$RTCAP" gen --netns "${LAB}-tx" -q "$@" || fail "gen $*"; }
 
 # final_field FILE KEY: the value of KEY in the last (final) --stats-json line.
-final_field() { tail -1 "$1" | grep -o "\"$2\":[0-9.]*" | head -1 | sed 's/.*://'; }
 
 check_zero_drops() {
   local stats=$1

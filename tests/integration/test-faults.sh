@@ -43,7 +43,6 @@ gen_bg() {
   BG_PIDS="$BG_PIDS $GEN_PID"
 }
 
-final_field() { tail -1 "$1" | grep -o "\"$2\":[0-9.]*" | head -1 | sed 's/.*://'; }
 seq_field() { echo "$1" | grep -o "$2=[0-9]*" | sed 's/.*=//'; }
 
 # file_matches_stats NAME FILE JSON EXPECT: the file holds exactly the packets the final stats

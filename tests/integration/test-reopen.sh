@@ -19,7 +19,6 @@ RX="${LAB}-rx"
 FAILURES=0
 bad() { echo "[$TEST_NAME] FAIL: $*" >&2; FAILURES=$((FAILURES + 1)); }
 gen() { "$RTCAP" gen --netns "${LAB}-tx" -q "$@" >/dev/null 2>&1 || bad "gen $* failed"; }
-final_field() { tail -1 "$1" | grep -o "\"$2\":[0-9.]*" | head -1 | sed 's/.*://'; }
 seq_field() { echo "$1" | grep -o "$2=[0-9]*" | sed 's/.*=//'; }
 # wait_for FILE TEXT SECS: until TEXT appears in FILE.
 wait_for() {

@@ -25,7 +25,6 @@ gen_bg() {
   BG_PIDS="$BG_PIDS $GEN_PID"
 }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-final_field() { tail -1 "$1" | grep -o "\"$2\":[0-9.]*" | head -1 | sed 's/.*://'; }
 
 # term_and_time PID NAME: SIGTERM, then the milliseconds until the process is gone (STOP_MS) and
 # its exit code (STOP_RC); records a failure past the bound.
