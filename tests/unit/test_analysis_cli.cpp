@@ -9,8 +9,8 @@
 #include <vector>
 
 #ifdef RTCAP_HAVE_CLI
-#include "capture_options.hpp"
-#include "report.hpp"
+#include "capture/capture_options.hpp"
+#include "capture/report.hpp"
 
 namespace rtcap::tool {
 namespace {

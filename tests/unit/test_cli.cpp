@@ -10,9 +10,9 @@
 #include <sstream>
 
 #ifdef RTCAP_HAVE_CLI
-#include "capture_options.hpp"
+#include "capture/capture_options.hpp"
 #include "cli.hpp"
-#include "report.hpp"
+#include "capture/report.hpp"
 #include "rtcap/histogram.hpp"
 
 namespace {

@@ -9,9 +9,10 @@
 #include <sstream>
 #include <vector>
 
-#include "gen.hpp"
-#include "lab.hpp"
-#include "rtp_format.hpp"
+#include "gen/gen.hpp"
+#include "lab/lab.hpp"
+#include "lab/netns.hpp"
+#include "gen/rtp_format.hpp"
 
 namespace rt = rtcap::tool;
 namespace rtp = rtcap::rtp;

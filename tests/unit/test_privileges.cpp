@@ -13,7 +13,7 @@
 #include <functional>
 #include <string>
 
-#include "privileges.hpp"
+#include "capture/privileges.hpp"
 
 namespace {
 

@@ -2,13 +2,13 @@
 
 #include <fmt/format.h>
 
-#include "exit_codes.hpp"
+#include "common/exit_codes.hpp"
 #include "rtcap/engine.hpp"
 #ifndef _WIN32
-#include "bench.hpp"
-#include "demo.hpp"
-#include "gen.hpp"
-#include "lab.hpp"
+#include "bench/bench.hpp"
+#include "demo/demo.hpp"
+#include "gen/gen.hpp"
+#include "lab/lab.hpp"
 #endif
 
 #ifndef RTCAP_VERSION

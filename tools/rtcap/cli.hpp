@@ -6,7 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "capture_options.hpp"
+#include "capture/capture_options.hpp"
 
 namespace rtcap::tool {
 

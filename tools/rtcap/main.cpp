@@ -1,11 +1,11 @@
 // rtcap: capture high rates of tiny packets with low, bounded delay.
 #include <fmt/format.h>
 
-#include "capture_cmd.hpp"
+#include "capture/capture_cmd.hpp"
 #include "cli.hpp"
-#include "exit_codes.hpp"
+#include "common/exit_codes.hpp"
 #ifdef _WIN32
-#include "npcap_loader_windows.hpp"
+#include "capture/npcap_loader_windows.hpp"
 #endif
 
 int main(int argc, char** argv) {

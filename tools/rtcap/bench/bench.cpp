@@ -1,0 +1,912 @@
+#include "bench/bench.hpp"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fmt/core.h>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+#include <sstream>
+
+#include "common/process.hpp"
+#include "common/exit_codes.hpp"
+#include "gen/gen.hpp"
+#include "lab/lab.hpp"
+#include "bench/pcap_pipe_reader.hpp"
+#include "capture/report.hpp"
+#include "common/text_format.hpp"
+#include "rtcap/engine.hpp"
+
+namespace rtcap::tool {
+namespace {
+
+using bench::ChildProcess;
+using bench::SpawnOptions;
+using namespace std::chrono_literals;
+
+// Every mode captures the same thing: the generator's datagrams (the lab carries nothing else:
+// IPv6 is off and neighbours are permanent, but the filter keeps the comparison honest anyway).
+const std::vector<std::string> kFilter = {"udp", "and", "dst", "host", "198.18.0.2"};
+constexpr auto kReadyTimeout = 10s;     // capture program: "listening on" within this
+constexpr auto kSettle = 200ms;         // after "listening on", before the first packet
+constexpr auto kStopGrace = 10s;        // SIGINT -> exit, then SIGKILL
+constexpr auto kReaderGrace = 10s;      // reader: end of file -> exit, then SIGKILL
+constexpr auto kGenSlack = 20s;         // generator: --secs plus this, then stopped
+constexpr auto kBetweenRuns = 300ms;
+constexpr int kWakeProbeWakeups = 500;  // per probe, 1 ms apart: 3 x 2 probes ~ 3.5 s in all
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& a : v) {
+    if (!s.empty()) s += ' ';
+    const bool quote = a.find(' ') != std::string::npos;
+    s += quote ? "'" + a + "'" : a;
+  }
+  return s;
+}
+
+std::string rate_name(double pps) { return pps == 0 ? "max" : fmt::format("{:.0f}", pps); }
+
+std::string fmt_latency(double ns) { return format_duration_ns(static_cast<std::uint64_t>(std::llround(ns))); }
+
+// CPU time the whole machine spent in user, nice and system mode (/proc/stat, all CPUs), and
+// what this process and its reaped children used: the difference over a run is the CPU other
+// programs took while we measured (irq/softirq time is left out on both sides).
+struct CpuSample {
+  std::int64_t machine_ns = 0;
+  std::int64_t ours_ns = 0;
+  std::int64_t wall_ns = 0;
+};
+
+CpuSample cpu_sample() {
+  CpuSample c;
+  std::ifstream f("/proc/stat");
+  std::string label;
+  unsigned long long user = 0, nice = 0, system = 0;
+  if (f >> label >> user >> nice >> system) {
+    const long hz = sysconf(_SC_CLK_TCK);
+    c.machine_ns = static_cast<std::int64_t>((user + nice + system) * (1'000'000'000ull / static_cast<unsigned long long>(hz > 0 ? hz : 100)));
+  }
+  const auto tv = [](const timeval& t) { return std::int64_t(t.tv_sec) * 1'000'000'000 + std::int64_t(t.tv_usec) * 1000; };
+  rusage self{}, children{};
+  getrusage(RUSAGE_SELF, &self);
+  getrusage(RUSAGE_CHILDREN, &children);
+  c.ours_ns = tv(self.ru_utime) + tv(self.ru_stime) + tv(children.ru_utime) + tv(children.ru_stime);
+  c.wall_ns = bench::monotonic_ns();
+  return c;
+}
+
+// Other programs' CPU between two samples, as a share of one CPU (0.5 = half a core).
+double foreign_cpu_share(const CpuSample& a, const CpuSample& b) {
+  const double wall = double(b.wall_ns - a.wall_ns);
+  if (wall <= 0) return 0;
+  const double foreign = double((b.machine_ns - a.machine_ns) - (b.ours_ns - a.ours_ns));
+  return std::max(0.0, foreign / wall);
+}
+
+double loadavg1() {
+  const std::string s = bench::read_text_file("/proc/loadavg");
+  return s.empty() ? -1 : std::atof(s.c_str());
+}
+
+// "123 packets dropped by kernel" etc. from tcpdump's exit lines; nullopt when absent.
+std::optional<std::uint64_t> tcpdump_counter(const std::string& text, const std::string& what) {
+  const std::regex re("([0-9]+) packets? " + what);
+  std::smatch m;
+  std::optional<std::uint64_t> last;
+  auto begin = text.cbegin();
+  while (std::regex_search(begin, text.cend(), m, re)) {
+    last = std::stoull(m[1].str());
+    begin = m.suffix().first;
+  }
+  return last;
+}
+
+HistogramData histogram_from_reader(const nlohmann::json& j) {
+  HistogramData h;
+  if (!j.contains("latency_histogram")) return h;
+  for (const auto& pair : j["latency_histogram"]) {
+    const auto i = pair.at(0).get<std::size_t>();
+    const auto c = pair.at(1).get<std::uint64_t>();
+    if (i < h.buckets.size()) h.buckets[i] += c;
+  }
+  const auto& l = j["latency_ns"];
+  h.count = l.value("count", std::uint64_t{0});
+  h.min = l.value("min", std::uint64_t{0});
+  h.max = l.value("max", std::uint64_t{0});
+  h.sum = static_cast<std::uint64_t>(l.value("mean", 0.0) * static_cast<double>(h.count));
+  return h;
+}
+
+// Last line with "final": true of an rtcap --stats-json file.
+std::optional<nlohmann::json> final_stats_line(const std::string& path) {
+  std::ifstream f(path);
+  std::string line;
+  std::optional<nlohmann::json> last;
+  while (std::getline(f, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.value("final", false)) last = std::move(j);
+  }
+  return last;
+}
+
+struct Context {
+  BenchConfig cfg;
+  Lab lab;
+  std::string self;
+  std::string tcpdump;
+  std::string dir;  // scratch directory for this bench
+  int rx_netns_fd = -1;
+  const std::atomic<bool>* interrupted = nullptr;
+};
+
+int open_out(const std::string& path) { return open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); }
+
+struct FdCloser {
+  int fd = -1;
+  ~FdCloser() {
+    if (fd >= 0) close(fd);
+  }
+  void reset() {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
+};
+
+std::vector<std::string> gen_args(const Context& ctx, double rate) {
+  const BenchConfig& c = ctx.cfg;
+  std::vector<std::string> a = {ctx.self, "gen", "--netns", ctx.lab.tx_ns, "--dst", ctx.lab.rx_addr + ":5004"};
+  if (c.rtp) {
+    a.insert(a.end(), {"--streams", std::to_string(c.streams), "--ptime", c.ptime});
+    if (c.rate_given || c.sweep) a.insert(a.end(), {"--rate", fmt::format("{}", rate)});
+  } else {
+    a.insert(a.end(), {"--payload", std::to_string(c.payload_bytes), "--rate", fmt::format("{}", rate)});
+  }
+  a.insert(a.end(), {"--secs", fmt::format("{}", c.secs), "-q"});
+  return a;
+}
+
+std::vector<std::string> capture_args(const Context& ctx, const BenchMode& m, const std::string& stats_path) {
+  std::vector<std::string> a;
+  if (m.tcpdump) {
+    a = {ctx.tcpdump, "-i", ctx.lab.rx_if, "-U", "-w", "-"};
+  } else if (m.reference) {
+    a = {ctx.self, "bench-reference", "-i", ctx.lab.rx_if};
+  } else {
+    a = {ctx.self, "--netns", ctx.lab.rx_ns, "-i", ctx.lab.rx_if, "-U", "-w", "-", "-q", "--stats-json", stats_path};
+  }
+  a.insert(a.end(), m.args.begin(), m.args.end());
+  a.insert(a.end(), kFilter.begin(), kFilter.end());
+  return a;
+}
+
+// Waits for the capture program's "listening on" (rtcap and tcpdump both print it once the
+// handle is active, i.e. once packets are being kept).
+std::string wait_ready(ChildProcess& capture, const std::string& err_path, const std::atomic<bool>* interrupted) {
+  const auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
+  for (;;) {
+    if (bench::read_text_file(err_path).find("listening on") != std::string::npos) return {};
+    if (capture.poll())
+      return fmt::format("capture ended before it listened ({}): {}", capture.describe_status(),
+                         bench::read_text_file(err_path));
+    if (interrupted->load()) return "interrupted";
+    if (std::chrono::steady_clock::now() >= deadline)
+      return fmt::format("capture not listening after {} s: {}", kReadyTimeout.count(), bench::read_text_file(err_path));
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, int rep, int position, int serial) {
+  BenchRun run;
+  run.mode = mode.name;
+  run.target_pps = rate;
+  run.repetition = rep;
+  run.position = position;
+  const std::string base = fmt::format("{}/run{:03}-{}", ctx.dir, serial, mode.name);
+  const std::string stats_path = base + ".stats.jsonl", cap_err = base + ".capture.err",
+                    reader_json = base + ".reader.json", reader_err = base + ".reader.err",
+                    gen_json = base + ".gen.json", gen_err = base + ".gen.err";
+
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    run.error = fmt::format("pipe: {}", std::strerror(errno));
+    return run;
+  }
+  FdCloser pipe_r{fds[0]}, pipe_w{fds[1]};
+  // Same pipe size for every mode, so a reader hiccup does not stall one writer more than another.
+  fcntl(fds[1], F_SETPIPE_SZ, ctx.cfg.pipe_bytes);
+  FdCloser reader_err_fd{open_out(reader_err)}, cap_err_fd{open_out(cap_err)}, gen_err_fd{open_out(gen_err)};
+  if (reader_err_fd.fd < 0 || cap_err_fd.fd < 0 || gen_err_fd.fd < 0) {
+    run.error = fmt::format("cannot create files in {}: {}", ctx.dir, std::strerror(errno));
+    return run;
+  }
+
+  SpawnOptions ro;
+  ro.argv = {ctx.self, "bench-reader", "--json", reader_json, "--pipe-bytes", std::to_string(ctx.cfg.pipe_bytes)};
+  if (ctx.cfg.rtp) ro.argv.push_back("--rtp");
+  ro.stdin_fd = pipe_r.fd;
+  ro.stderr_fd = reader_err_fd.fd;
+  auto reader = ChildProcess::spawn(ro);
+  if (!reader) {
+    run.error = reader.error();
+    return run;
+  }
+
+  SpawnOptions co;
+  co.argv = capture_args(ctx, mode, stats_path);
+  run.command = join(co.argv);
+  if (mode.tcpdump) {
+    co.argv[0] = ctx.tcpdump;
+    co.netns_fd = ctx.rx_netns_fd;
+    run.command = fmt::format("[netns {}] tcpdump {}", ctx.lab.rx_ns,
+                              join(std::vector<std::string>(co.argv.begin() + 1, co.argv.end())));
+  } else if (mode.reference) {
+    co.netns_fd = ctx.rx_netns_fd;
+    run.command = fmt::format("[netns {}] rtcap {}", ctx.lab.rx_ns,
+                              join(std::vector<std::string>(co.argv.begin() + 1, co.argv.end())));
+  } else {
+    run.command = fmt::format("rtcap {}", join(std::vector<std::string>(co.argv.begin() + 1, co.argv.end())));
+  }
+  co.stdout_fd = pipe_w.fd;
+  co.stderr_fd = cap_err_fd.fd;
+  auto capture = ChildProcess::spawn(co);
+  // Only the children hold the pipe now: the reader sees end of file when the capture exits.
+  pipe_r.reset();
+  pipe_w.reset();
+  if (!capture) {
+    run.error = capture.error();
+    reader->wait_for(kReaderGrace);
+    return run;
+  }
+
+  // Stops everything still running, in data-path order, on every early return.
+  const auto abort_all = [&](ChildProcess* gen) {
+    if (gen) gen->stop(SIGINT, 2s);
+    capture->stop(SIGINT, 3s);
+    reader->stop(SIGTERM, 3s);
+  };
+
+  if (std::string e = wait_ready(*capture, cap_err, ctx.interrupted); !e.empty()) {
+    run.error = e;
+    abort_all(nullptr);
+    return run;
+  }
+  bench::sleep_interruptible(kSettle, ctx.interrupted);
+
+  SpawnOptions go;
+  go.argv = gen_args(ctx, rate);
+  go.argv.insert(go.argv.end() - 1, {"--json", gen_json});
+  go.stderr_fd = gen_err_fd.fd;
+  auto gen = ChildProcess::spawn(go);
+  if (!gen) {
+    run.error = gen.error();
+    abort_all(nullptr);
+    return run;
+  }
+  const auto gen_limit = std::chrono::milliseconds(static_cast<long long>(ctx.cfg.secs * 1000)) + kGenSlack;
+  if (!gen->wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(gen_limit), ctx.interrupted)) {
+    run.error = ctx.interrupted->load() ? "interrupted" : "generator overran its time bound";
+    abort_all(&*gen);
+    return run;
+  }
+  if (gen->exit_status() != 0) {
+    run.error = fmt::format("generator failed ({}): {}", gen->describe_status(), bench::read_text_file(gen_err));
+    abort_all(nullptr);
+    return run;
+  }
+  bench::sleep_interruptible(std::chrono::milliseconds(ctx.cfg.drain_ms), ctx.interrupted);
+  capture->stop(SIGINT, kStopGrace);
+  if (!reader->wait_for(kReaderGrace)) {
+    reader->stop(SIGKILL, 0ms);
+    run.error = "reader did not finish";
+  }
+  run.capture_exit = capture->exit_status();
+  run.cpu_user_ns = capture->user_cpu_ns();
+  run.cpu_sys_ns = capture->sys_cpu_ns();
+  if (ctx.interrupted->load() && run.error.empty()) run.error = "interrupted";
+
+  // ---- outputs ----
+  auto gj = nlohmann::json::parse(bench::read_text_file(gen_json), nullptr, false);
+  if (gj.is_discarded() || !gj.is_object()) {
+    if (run.error.empty()) run.error = "generator wrote no report";
+  } else {
+    run.sent = gj.value("sent", std::uint64_t{0});
+    run.achieved_pps = gj.value("achieved_pps", 0.0);
+    run.send_errors = gj.value("send_errors", std::uint64_t{0});
+    if (gj.contains("pacing_error_ns")) run.pacing_p99_ns = gj["pacing_error_ns"].value("p99", std::uint64_t{0});
+  }
+  auto rj = nlohmann::json::parse(bench::read_text_file(reader_json), nullptr, false);
+  if (rj.is_discarded() || !rj.is_object()) {
+    if (run.error.empty())
+      run.error = fmt::format("reader wrote no result ({}): {}", reader->describe_status(), bench::read_text_file(reader_err));
+  } else {
+    if (!rj.value("ok", false) && run.error.empty())
+      run.error = fmt::format("reader: {}", rj.value("error", std::string("failed")));
+    run.records = rj.value("records", std::uint64_t{0});
+    run.captured = rj.value("ours", std::uint64_t{0});
+    run.unique = rj.value("unique", std::uint64_t{0});
+    run.duplicates = rj.value("duplicates", std::uint64_t{0});
+    run.missing_inside = rj.value("missing_inside", std::uint64_t{0});
+    run.timestamp_precision = rj.value("timestamp_precision", std::string());
+    run.latency_ns = histogram_from_reader(rj);
+  }
+  run.lost = run.sent > run.unique ? run.sent - run.unique : 0;
+  const std::string err_text = bench::read_text_file(cap_err);
+  if (mode.tcpdump || mode.reference) {
+    const auto kernel = tcpdump_counter(err_text, "dropped by kernel");
+    const auto iface = tcpdump_counter(err_text, "dropped by interface");
+    if (!kernel && run.error.empty()) run.error = "capture printed no drop count: " + err_text;
+    run.pcap_drops = kernel.value_or(0) + iface.value_or(0);
+  } else {
+    const auto fin = final_stats_line(stats_path);
+    if (!fin) {
+      if (run.error.empty()) run.error = "capture wrote no final statistics: " + err_text;
+    } else {
+      run.pcap_drops = fin->value("kernel_dropped", std::uint64_t{0}) + fin->value("interface_dropped", std::uint64_t{0});
+      run.app_drops = fin->value("app_dropped_packets", std::uint64_t{0});
+      run.capture_thread_cpu_ns = fin->value("capture_cpu_ns", std::int64_t{0});
+      run.capture_wakeups = fin->value("wakeups", std::uint64_t{0});
+      // Hand-offs between threads: threaded delivery's batches; inline makes none.
+      run.batches_delivered = fin->value("thread_handoffs", std::uint64_t{0});
+    }
+  }
+  if (run.capture_exit != 0 && run.error.empty())
+    run.error = fmt::format("capture ended with {}: {}", capture->describe_status(), err_text);
+  run.cpu_ns_per_packet = run.records ? double(run.cpu_user_ns + run.cpu_sys_ns) / double(run.records) : 0;
+  run.ok = run.error.empty();
+  return run;
+}
+
+// One run, and how much CPU other programs took meanwhile (every child is reaped by then).
+BenchRun run_once(const Context& ctx, const BenchMode& mode, double rate, int rep, int position, int serial) {
+  const CpuSample start = cpu_sample();
+  BenchRun run = run_once_inner(ctx, mode, rate, rep, position, serial);
+  run.foreign_cpu_share = foreign_cpu_share(start, cpu_sample());
+  return run;
+}
+
+nlohmann::json run_json(const BenchRun& r) {
+  const HistogramData& h = r.latency_ns;
+  nlohmann::json j{{"mode", r.mode},
+                   {"target_pps", r.target_pps},
+                   {"repetition", r.repetition},
+                   {"position", r.position},
+                   {"ok", r.ok},
+                   {"error", r.error},
+                   {"command", r.command},
+                   {"sent", r.sent},
+                   {"achieved_pps", r.achieved_pps},
+                   {"send_errors", r.send_errors},
+                   {"pacing_error_p99_ns", r.pacing_p99_ns},
+                   {"records", r.records},
+                   {"captured", r.captured},
+                   {"unique", r.unique},
+                   {"duplicates", r.duplicates},
+                   {"missing_inside", r.missing_inside},
+                   {"lost", r.lost},
+                   {"pcap_drops", r.pcap_drops},
+                   {"app_drops", r.app_drops ? nlohmann::json(*r.app_drops) : nlohmann::json(nullptr)},
+                   {"capture_exit", r.capture_exit},
+                   {"cpu_user_ns", r.cpu_user_ns},
+                   {"cpu_sys_ns", r.cpu_sys_ns},
+                   {"cpu_ns_per_packet", r.cpu_ns_per_packet},
+                   {"capture_thread_cpu_ns",
+                    r.capture_thread_cpu_ns ? nlohmann::json(*r.capture_thread_cpu_ns) : nlohmann::json(nullptr)},
+                   {"capture_wakeups", r.capture_wakeups ? nlohmann::json(*r.capture_wakeups) : nlohmann::json(nullptr)},
+                   {"batches_delivered",
+                    r.batches_delivered ? nlohmann::json(*r.batches_delivered) : nlohmann::json(nullptr)},
+                   {"timestamp_precision", r.timestamp_precision},
+                   {"foreign_cpu_share", r.foreign_cpu_share},
+                   {"latency_ns",
+                    {{"count", h.count},
+                     {"min", h.min},
+                     {"mean", h.mean()},
+                     {"p50", h.percentile(0.5)},
+                     {"p99", h.percentile(0.99)},
+                     {"p999", h.percentile(0.999)},
+                     {"max", h.max}}}};
+  return j;
+}
+
+nlohmann::json cell_json(const BenchCell& c) {
+  return {{"mode", c.mode},
+          {"target_pps", c.target_pps},
+          {"runs", c.runs},
+          {"failed_runs", c.failed_runs},
+          {"zero_loss", c.zero_loss},
+          {"sent", c.sent},
+          {"achieved_pps", c.achieved_pps},
+          {"captured", c.captured},
+          {"lost", c.lost},
+          {"pcap_drops", c.pcap_drops},
+          {"app_drops", c.app_drops ? nlohmann::json(*c.app_drops) : nlohmann::json(nullptr)},
+          {"cpu_ns_per_packet", c.cpu_ns_per_packet},
+          {"wakeups_per_kpacket", c.wakeups_per_kpacket ? nlohmann::json(*c.wakeups_per_kpacket) : nlohmann::json(nullptr)},
+          {"handoffs_per_kpacket",
+           c.handoffs_per_kpacket ? nlohmann::json(*c.handoffs_per_kpacket) : nlohmann::json(nullptr)},
+          {"latency_ns", {{"p50", c.p50}, {"p99", c.p99}, {"p999", c.p999}, {"max", c.max}}}};
+}
+
+std::string table(const std::vector<BenchCell>& cells) {
+  std::string s = fmt::format("{:<22} {:>11} {:>11} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}\n", "mode",
+                              "sent", "captured", "lost", "pcap drops", "app drops", "CPU ns/pkt", "p50", "p99", "p99.9",
+                              "max");
+  for (const auto& c : cells) {
+    if (c.runs == 0) {
+      s += fmt::format("{:<22} (no completed run: {} failed)\n", c.mode, c.failed_runs);
+      continue;
+    }
+    s += fmt::format("{:<22} {:>11} {:>11} {:>9} {:>10} {:>9} {:>10.0f} {:>9} {:>9} {:>9} {:>9}{}\n", c.mode,
+                     fmt_count_rounded(c.sent), fmt_count_rounded(c.captured), fmt_count_rounded(c.lost), fmt_count_rounded(c.pcap_drops),
+                     c.app_drops ? fmt_count_rounded(*c.app_drops) : "-", c.cpu_ns_per_packet, fmt_latency(c.p50),
+                     fmt_latency(c.p99), fmt_latency(c.p999), fmt_latency(c.max),
+                     c.failed_runs ? fmt::format("  ({} run(s) failed)", c.failed_runs) : "");
+  }
+  return s;
+}
+
+// The wake-up floor under each rtcap mode: its measured wake-ups and hand-offs per packet, priced
+// at what the probe found a wake-up costs here.
+std::string wake_floor_text(const WakeCost& wake, const std::vector<BenchCell>& cells) {
+  const double handoff_us = wake.handoff_waker_us + wake.handoff_woken_us;
+  std::string s = fmt::format(
+      "wake-up floor: on this machine (medians of {} probes of {} wake-ups, on the quiet machine before the runs) "
+      "a thread's sleep and wake-up costs {:.1f} us of CPU; a wake-up that hands a batch to the consumer costs "
+      "{:.1f} us (capture thread) + {:.1f} us (consumer it wakes) = {:.1f} us. Each mode's wake-ups priced so "
+      "(hand-offs x {:.1f} + the other wake-ups x {:.1f}) are CPU no per-packet work can remove:\n",
+      wake.probes, wake.wakeups_per_probe, wake.sleep_us, wake.handoff_waker_us, wake.handoff_woken_us, handoff_us,
+      handoff_us, wake.sleep_us);
+  for (const auto& c : cells) {
+    // naive mode blocks in pcap_next_ex and counts no wake-ups: no floor to show.
+    if (!c.wakeups_per_kpacket || *c.wakeups_per_kpacket == 0) continue;
+    const double floor = wake.floor_ns_per_packet(*c.wakeups_per_kpacket, *c.handoffs_per_kpacket);
+    // The probe ran on a quiet machine; during a run the generator and the reader share the CPUs,
+    // and wake-ups cost more.
+    const char* note = c.cpu_ns_per_packet > 1.5 * floor ? "; well above: wake-ups cost more beside the "
+                                                           "generator and reader than in the quiet probe"
+                                                         : "";
+    s += fmt::format("  {:<22} at {:>9} pps: {:6.1f} wake-ups, {:6.1f} of them hand-offs, per 1,000 packets -> "
+                     "~{:5.0f} ns/packet (measured {:.0f}{})\n",
+                     c.mode, c.target_pps == 0 ? "max" : fmt_count_rounded(c.target_pps), *c.wakeups_per_kpacket,
+                     *c.handoffs_per_kpacket, floor, c.cpu_ns_per_packet, note);
+  }
+  return s;
+}
+
+int run_bench(BenchConfig cfg) {
+  if (geteuid() != 0) {
+    fmt::print(stderr, "rtcap bench: needs root (network namespaces, capture): run as root\n");
+    return kExitSetup;
+  }
+  if (!(cfg.secs > 0 && cfg.secs <= 3600)) {
+    fmt::print(stderr, "rtcap bench: --secs must be more than 0 and at most 3600\n");
+    return kExitUsage;
+  }
+  if (cfg.repeat < 1 || cfg.repeat > 100) {
+    fmt::print(stderr, "rtcap bench: --repeat must be 1..100\n");
+    return kExitUsage;
+  }
+  if (cfg.rtp) {
+    if (auto p = parse_ptime(cfg.ptime); !p) {
+      fmt::print(stderr, "rtcap bench: {}\n", p.error());
+      return kExitUsage;
+    }
+  }
+  Context ctx;
+  ctx.self = bench::self_executable();
+  ctx.tcpdump = bench::find_program("tcpdump");
+  std::vector<BenchMode> modes = bench_modes(!ctx.tcpdump.empty());
+  if (!cfg.modes.empty()) {
+    std::vector<BenchMode> chosen;
+    for (const auto& name : cfg.modes) {
+      auto it = std::find_if(modes.begin(), modes.end(), [&](const BenchMode& m) { return m.name == name; });
+      if (it == modes.end()) {
+        std::string known;
+        for (const auto& m : bench_modes(true)) known += (known.empty() ? "" : ", ") + m.name;
+        fmt::print(stderr, "rtcap bench: unknown or unavailable mode '{}' (modes: {}{})\n", name, known,
+                   ctx.tcpdump.empty() ? "; tcpdump is not installed" : "");
+        return kExitUsage;
+      }
+      chosen.push_back(*it);
+    }
+    modes = std::move(chosen);
+  }
+  if (ctx.tcpdump.empty() && !cfg.quiet)
+    fmt::print(stderr, "rtcap bench: tcpdump not installed: comparing rtcap's modes only\n");
+
+  std::vector<double> rates;
+  if (cfg.sweep) {
+    rates = cfg.sweep_rates.empty() ? std::vector<double>{100000, 150000, 200000, 250000, 300000, 0} : cfg.sweep_rates;
+  } else if (cfg.rtp && !cfg.rate_given) {
+    const double pps = double(cfg.streams) * 1e9 / double(*parse_ptime(cfg.ptime));
+    rates = {pps};
+  } else {
+    rates = {cfg.rate_pps};
+  }
+  for (double r : rates)
+    if (!(r >= 0 && r <= 1e8)) {
+      fmt::print(stderr, "rtcap bench: rates must be 0 (max) .. 100000000 pps\n");
+      return kExitUsage;
+    }
+  ctx.cfg = cfg;
+
+  bench::InterruptGuard interrupt;
+  ctx.interrupted = interrupt.flag();
+  const std::string lab_name = bench::unique_lab_name("bn");
+  char dir_template[] = "/tmp/rtcap-bench.XXXXXX";
+  if (!mkdtemp(dir_template)) {
+    fmt::print(stderr, "rtcap bench: cannot create a directory in /tmp: {}\n", std::strerror(errno));
+    return kExitSetup;
+  }
+  ctx.dir = dir_template;
+  struct DirRemover {
+    std::string dir;
+    ~DirRemover() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } dir_remover{ctx.dir};
+
+  const double load_before = loadavg1();
+  bench::LabGuard lab_guard(lab_name);
+  auto lab = lab_up(lab_name);
+  if (!lab) {
+    fmt::print(stderr, "rtcap bench: {}\n", lab.error());
+    return kExitSetup;
+  }
+  ctx.lab = *lab;
+  FdCloser netns_fd{bench::open_netns(ctx.lab.rx_ns)};
+  ctx.rx_netns_fd = netns_fd.fd;
+  if (ctx.rx_netns_fd < 0) {
+    fmt::print(stderr, "rtcap bench: cannot open network namespace {}: {}\n", ctx.lab.rx_ns, std::strerror(errno));
+    return kExitSetup;
+  }
+
+  const std::string traffic =
+      cfg.rtp ? fmt::format("RTP, {} streams, ptime {}, L24 stereo 48 kHz", cfg.streams, cfg.ptime)
+              : fmt::format("raw UDP, {}-byte payload", cfg.payload_bytes);
+  if (!cfg.quiet) {
+    fmt::print(stderr, "rtcap bench: lab {} up; {} modes x {} rate(s) x {} repetition(s) of {} s; {}\n", lab_name,
+               modes.size(), rates.size(), cfg.repeat, cfg.secs, traffic);
+    for (const auto& m : modes)
+      fmt::print(stderr, "  mode {:<20} {} {}\n", m.name, m.tcpdump ? "tcpdump -U -w -" : "rtcap -U -w -", join(m.args));
+  }
+
+  // Before any traffic, on the quiet machine: what a wake-up costs here (about 3.5 s).
+  const WakeCost wake = measure_wake_cost(kWakeProbeWakeups);
+  if (!cfg.quiet)
+    fmt::print(stderr, "rtcap bench: a wake-up costs {:.1f} us of CPU here (hand-off {:.1f} + {:.1f} us)\n",
+               wake.sleep_us, wake.handoff_waker_us, wake.handoff_woken_us);
+
+  std::vector<BenchRun> runs;
+  int serial = 0;
+  for (double rate : rates) {
+    for (int rep = 0; rep < cfg.repeat && !interrupt.interrupted(); ++rep) {
+      for (std::size_t k = 0; k < modes.size() && !interrupt.interrupted(); ++k) {
+        const std::size_t pick = (k + static_cast<std::size_t>(rep)) % modes.size();
+        const BenchMode& m = modes[pick];
+        BenchRun r = run_once(ctx, m, rate, rep, static_cast<int>(k), serial++);
+        if (!cfg.quiet) {
+          if (r.ok)
+            fmt::print(stderr,
+                       "rtcap bench: rate {} rep {}/{} {:<20} sent {} captured {} lost {} drops {}{} cpu {:.0f} ns/pkt "
+                       "p99 {} max {}\n",
+                       rate_name(rate), rep + 1, cfg.repeat, m.name, r.sent, r.captured, r.lost, r.pcap_drops,
+                       r.app_drops ? fmt::format("+{}", *r.app_drops) : "", r.cpu_ns_per_packet,
+                       format_duration_ns(r.latency_ns.percentile(0.99)), format_duration_ns(r.latency_ns.max));
+          else
+            fmt::print(stderr, "rtcap bench: rate {} rep {}/{} {:<20} FAILED: {}\n", rate_name(rate), rep + 1,
+                       cfg.repeat, m.name, r.error);
+        }
+        runs.push_back(std::move(r));
+        bench::sleep_interruptible(kBetweenRuns, ctx.interrupted);
+      }
+    }
+    if (interrupt.interrupted()) break;
+  }
+  const double load_after = loadavg1();
+
+  std::string lab_error = lab_guard.release();
+  if (!lab_error.empty()) fmt::print(stderr, "rtcap bench: {}\n", lab_error);
+
+  // ---- summaries ----
+  std::vector<BenchCell> cells;
+  for (double rate : rates)
+    for (const auto& m : modes) {
+      std::vector<const BenchRun*> rs;
+      for (const auto& r : runs)
+        if (r.mode == m.name && r.target_pps == rate) rs.push_back(&r);
+      if (!rs.empty()) cells.push_back(summarise(m.name, rate, rs));
+    }
+
+  std::string out;
+  out += fmt::format("rtcap bench: {}, {} s per run, median of {} repetition(s) per mode, modes interleaved\n",
+                     traffic, cfg.secs, cfg.repeat);
+  for (double rate : rates) {
+    std::vector<BenchCell> at;
+    for (const auto& c : cells)
+      if (c.target_pps == rate) at.push_back(c);
+    if (at.empty()) continue;
+    out += fmt::format("\nrate {} pps{}\n", rate == 0 ? "max (unpaced)" : fmt_count_rounded(rate),
+                       rate == 0 && at.front().achieved_pps > 0 ? fmt::format(" (reached {})", fmt_count_rounded(at.front().achieved_pps)) : "");
+    out += table(at);
+  }
+  nlohmann::json sweep_json = nlohmann::json::object();
+  if (cfg.sweep) {
+    out += "\nhighest rate with zero loss in every repetition (rates tried in order; 'first loss' = lowest rate that lost):\n";
+    for (const auto& m : modes) {
+      double best = -1, first_loss = -1;
+      for (const auto& c : cells) {
+        if (c.mode != m.name) continue;
+        const double reached = c.target_pps == 0 ? c.achieved_pps : c.target_pps;
+        if (c.zero_loss) best = std::max(best, reached);
+        else if (first_loss < 0) first_loss = reached;
+      }
+      // Zero loss at the unpaced step means the generator, not the capture, set the ceiling.
+      bool max_clean = false;
+      for (const auto& c : cells)
+        if (c.mode == m.name && c.target_pps == 0 && c.zero_loss) max_clean = true;
+      out += fmt::format("  {:<22} {}{}{}\n", m.name, best < 0 ? "none" : fmt_count_rounded(best) + " pps",
+                         first_loss < 0 ? "" : fmt::format("   (first loss at {} pps)", fmt_count_rounded(first_loss)),
+                         max_clean ? "   (no loss even unpaced: the generator's ceiling, not the capture's)" : "");
+      sweep_json[m.name] = {{"highest_zero_loss_pps", best < 0 ? nlohmann::json(nullptr) : nlohmann::json(best)},
+                            {"limited_by_generator", max_clean},
+                            {"first_loss_pps", first_loss < 0 ? nlohmann::json(nullptr) : nlohmann::json(first_loss)}};
+    }
+  }
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  out += fmt::format("\nlatency = reader's CLOCK_REALTIME at read() - pcap record timestamp (tcpdump writes µs stamps, +<1 µs); "
+                     "CPU = capture process user+sys (wait4) / records written; lost = sent - unique packet indexes read\n");
+  double foreign_max = 0, foreign_sum = 0;
+  for (const auto& r : runs) {
+    foreign_max = std::max(foreign_max, r.foreign_cpu_share);
+    foreign_sum += r.foreign_cpu_share;
+  }
+  const double foreign_mean = runs.empty() ? 0 : foreign_sum / double(runs.size());
+  // More than a fifth of a core taken by others in some run: on 2 CPUs that is enough to move
+  // the latency tail and the loss of the tighter modes.
+  const bool noisy = foreign_max > 0.2;
+  out += fmt::format("machine: {} CPUs; other programs used {:.0f}% of a CPU on average during the runs (worst run "
+                     "{:.0f}%){}; load average {:.2f} before, {:.2f} after\n",
+                     cpus, 100 * foreign_mean, 100 * foreign_max,
+                     noisy ? " - NOISY: other load competed with the bench, rerun on a quiet machine for clean numbers"
+                           : " - quiet",
+                     load_before, load_after);
+  out += wake_floor_text(wake, cells);
+  if (interrupt.interrupted()) out += "INTERRUPTED: results are partial\n";
+  fmt::print("{}", out);
+
+  int exit_code = kExitOk;
+  const auto failed = std::count_if(runs.begin(), runs.end(), [](const BenchRun& r) { return !r.ok; });
+  if (failed) exit_code = kExitRuntime;
+  if (interrupt.interrupted() || !lab_error.empty()) exit_code = kExitRuntime;
+
+  if (!cfg.json_path.empty()) {
+    utsname u{};
+    uname(&u);
+    nlohmann::json j;
+    j["tool"] = "rtcap bench";
+    j["settings"] = {{"secs", cfg.secs},
+                     {"repeat", cfg.repeat},
+                     {"traffic", cfg.rtp ? "rtp" : "udp"},
+                     {"payload_bytes", cfg.rtp ? nlohmann::json(nullptr) : nlohmann::json(cfg.payload_bytes)},
+                     {"streams", cfg.rtp ? nlohmann::json(cfg.streams) : nlohmann::json(nullptr)},
+                     {"ptime", cfg.rtp ? nlohmann::json(cfg.ptime) : nlohmann::json(nullptr)},
+                     {"rates_pps", rates},
+                     {"sweep", cfg.sweep},
+                     {"drain_ms", cfg.drain_ms},
+                     {"pipe_bytes", cfg.pipe_bytes},
+                     {"filter", join(kFilter)},
+                     {"lab", lab_name}};
+    nlohmann::json mj = nlohmann::json::array();
+    for (const auto& m : modes) mj.push_back({{"name", m.name}, {"tcpdump", m.tcpdump}, {"args", m.args}});
+    j["modes"] = mj;
+    j["environment"] = {{"kernel", fmt::format("{} {}", u.sysname, u.release)},
+                        {"cpus", cpus},
+                        {"loadavg_before", load_before},
+                        {"loadavg_after", load_after},
+                        {"foreign_cpu_share_mean", foreign_mean},
+                        {"foreign_cpu_share_max", foreign_max},
+                        {"noisy", noisy},
+                        {"wake_cost_us",
+                         {{"sleep_1ms", wake.sleep_us},
+                          {"handoff_waker", wake.handoff_waker_us},
+                          {"handoff_woken", wake.handoff_woken_us},
+                          {"wakeups_per_probe", wake.wakeups_per_probe},
+                          {"probes", wake.probes}}},
+                        {"libpcap", pcap_library_version()},
+                        {"tcpdump", ctx.tcpdump}};
+    nlohmann::json rj = nlohmann::json::array();
+    for (const auto& r : runs) rj.push_back(run_json(r));
+    j["runs"] = rj;
+    nlohmann::json cj = nlohmann::json::array();
+    for (const auto& c : cells) cj.push_back(cell_json(c));
+    j["summary"] = cj;
+    if (cfg.sweep) j["sweep"] = sweep_json;
+    j["failed_runs"] = failed;
+    j["interrupted"] = interrupt.interrupted();
+    j["lab_removed"] = lab_error.empty();
+    std::ofstream f(cfg.json_path, std::ios::trunc);
+    f << j.dump(2) << "\n";
+    if (!f) {
+      fmt::print(stderr, "rtcap bench: cannot write --json file {}\n", cfg.json_path);
+      exit_code = kExitRuntime;
+    }
+  }
+  if (!cfg.svg_path.empty()) {
+    BenchChart chart;
+    chart.title = fmt::format("rtcap bench: {}", traffic);
+    const double base_rate = rates.front();
+    chart.subtitle = fmt::format(
+        "latency CDF at {} pps, all {} repetition(s) of {} s merged; {} CPUs, other programs used {:.0f}% of a CPU "
+        "(worst run {:.0f}%)",
+        base_rate == 0 ? "max" : fmt_count_rounded(base_rate), cfg.repeat, cfg.secs, cpus, 100 * foreign_mean, 100 * foreign_max);
+    for (const auto& m : modes)
+      for (const auto& c : cells)
+        if (c.mode == m.name && c.target_pps == base_rate) chart.latency_cdf.push_back({m.name, cdf_points(c.merged_latency)});
+    if (cfg.sweep) {
+      for (const auto& m : modes) {
+        ChartSeries cpu{m.name, {}}, loss{m.name, {}};
+        for (const auto& c : cells) {
+          if (c.mode != m.name || c.runs == 0) continue;
+          const double x = c.achieved_pps > 0 ? c.achieved_pps : c.target_pps;
+          cpu.points.emplace_back(x, c.cpu_ns_per_packet);
+          loss.points.emplace_back(x, c.sent > 0 ? 100.0 * c.lost / c.sent : 0.0);
+        }
+        chart.cpu_vs_rate.push_back(std::move(cpu));
+        chart.loss_vs_rate.push_back(std::move(loss));
+      }
+    }
+    std::ofstream f(cfg.svg_path, std::ios::trunc);
+    f << render_bench_svg(chart);
+    if (!f) {
+      fmt::print(stderr, "rtcap bench: cannot write --svg file {}\n", cfg.svg_path);
+      exit_code = kExitRuntime;
+    }
+  }
+  if (failed && !cfg.quiet) fmt::print(stderr, "rtcap bench: {} run(s) failed (see above)\n", failed);
+  return exit_code;
+}
+
+}  // namespace
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+std::vector<BenchMode> bench_modes(bool tcpdump_available) {
+  std::vector<BenchMode> m = {
+      {"naive", false, false, {"--mode", "naive"}},
+      {"dispatch", false, false, {"--mode", "dispatch"}},
+      {"dispatch-threaded", false, false, {"--mode", "dispatch", "--consumer-thread"}},
+      {"dispatch-immediate", false, false, {"--mode", "dispatch", "--immediate-mode"}},
+      {"dispatch-budget-250us", false, false, {"--mode", "dispatch", "--latency-budget", "250us"}},
+      // The one-thread reference loop, batched and with the 50 us window of immediate mode (and
+      // the same 128 MiB immediate-mode ring as rtcap's default there).
+      {"reference", false, true, {}},
+      {"reference-immediate", false, true,
+       {"--immediate-mode", "--coalesce-us", std::to_string(kLinuxAutoCoalesceUs), "-B", "131072"}},
+  };
+  if (tcpdump_available) {
+    m.push_back({"tcpdump", true, false, {}});
+    m.push_back({"tcpdump-immediate", true, false, {"--immediate-mode"}});
+  }
+  return m;
+}
+
+BenchCell summarise(const std::string& mode, double target_pps, const std::vector<const BenchRun*>& runs) {
+  BenchCell c;
+  c.mode = mode;
+  c.target_pps = target_pps;
+  std::vector<double> sent, achieved, captured, lost, drops, app, cpu, p50, p99, p999, mx, wakes, handoffs;
+  bool all_clean = true;
+  for (const BenchRun* r : runs) {
+    if (!r->ok) {
+      ++c.failed_runs;
+      all_clean = false;
+      continue;
+    }
+    ++c.runs;
+    sent.push_back(double(r->sent));
+    achieved.push_back(r->achieved_pps);
+    captured.push_back(double(r->captured));
+    lost.push_back(double(r->lost));
+    drops.push_back(double(r->pcap_drops));
+    if (r->app_drops) app.push_back(double(*r->app_drops));
+    if (r->capture_wakeups && r->batches_delivered && r->records) {
+      wakes.push_back(1000.0 * double(*r->capture_wakeups) / double(r->records));
+      handoffs.push_back(1000.0 * double(*r->batches_delivered) / double(r->records));
+    }
+    cpu.push_back(r->cpu_ns_per_packet);
+    p50.push_back(double(r->latency_ns.percentile(0.5)));
+    p99.push_back(double(r->latency_ns.percentile(0.99)));
+    p999.push_back(double(r->latency_ns.percentile(0.999)));
+    mx.push_back(double(r->latency_ns.max));
+    if (r->lost || r->pcap_drops || r->app_drops.value_or(0)) all_clean = false;
+    c.merged_latency.merge(r->latency_ns);
+  }
+  c.zero_loss = c.runs > 0 && all_clean;
+  c.sent = median(sent);
+  c.achieved_pps = median(achieved);
+  c.captured = median(captured);
+  c.lost = median(lost);
+  c.pcap_drops = median(drops);
+  if (!app.empty()) c.app_drops = median(app);
+  if (!wakes.empty()) {
+    c.wakeups_per_kpacket = median(wakes);
+    c.handoffs_per_kpacket = median(handoffs);
+  }
+  c.cpu_ns_per_packet = median(cpu);
+  c.p50 = median(p50);
+  c.p99 = median(p99);
+  c.p999 = median(p999);
+  c.max = median(mx);
+  return c;
+}
+
+CLI::App* add_bench_command(CLI::App& app, int& exit_code) {
+  add_bench_reader_command(app, exit_code);
+  add_bench_reference_command(app, exit_code);
+  auto* cmd = app.add_subcommand(
+      "bench",
+      "Side-by-side benchmark in a lab of its own: rtcap's capture modes and tcpdump capture the same generated "
+      "traffic, one reader measures loss, CPU and delivery latency for all");
+  auto cfg = std::make_shared<BenchConfig>();
+  cmd->add_option("--secs", cfg->secs, "Traffic time per run in seconds")->capture_default_str();
+  cmd->add_option("--repeat", cfg->repeat, "Repetitions per mode (median reported; mode order rotated)")
+      ->capture_default_str();
+  auto* rate = cmd->add_option("--rate", cfg->rate_pps, "Packets per second (0 = as fast as possible)")
+                   ->type_name("PPS")
+                   ->capture_default_str();
+  auto* payload =
+      cmd->add_option("--payload", cfg->payload_bytes, "Raw UDP payload bytes (first 8: packet index)")->capture_default_str();
+  auto* streams = cmd->add_option("--streams", cfg->streams, "RTP instead of raw UDP: number of streams (L24 stereo 48 kHz)")
+                      ->check(CLI::Range(1, 4096));
+  auto* ptime = cmd->add_option("--ptime", cfg->ptime, "RTP packet time (with --streams; default 125us)")->type_name("TIME");
+  streams->excludes(payload);
+  ptime->excludes(payload);
+  cmd->add_flag("--sweep", cfg->sweep,
+                "Raise the rate step by step (100k, 150k, 200k, 250k, 300k, max) to find each mode's highest zero-loss rate");
+  cmd->add_option("--sweep-rates", cfg->sweep_rates, "Rates for --sweep, in order (0 = max)")
+      ->delimiter(',')
+      ->type_name("PPS,...");
+  cmd->add_option("--modes", cfg->modes,
+                  "Modes to run, comma-separated (default all: naive, dispatch, dispatch-threaded, dispatch-immediate, "
+                  "dispatch-budget-250us, reference, reference-immediate, tcpdump, tcpdump-immediate)")
+      ->delimiter(',')
+      ->type_name("MODE,...");
+  cmd->add_option("--json", cfg->json_path, "Write every run and the summary as JSON to FILE")->type_name("FILE");
+  cmd->add_option("--svg", cfg->svg_path, "Write an SVG chart (latency CDF; CPU and loss against rate when sweeping)")
+      ->type_name("FILE");
+  cmd->add_option("--drain-ms", cfg->drain_ms, "Wait after the generator ends before stopping the capture")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000));
+  cmd->add_flag("-q,--quiet", cfg->quiet, "Only the final table");
+  cmd->callback([cfg, rate, streams, ptime, &exit_code] {
+    BenchConfig c = *cfg;
+    c.rtp = streams->count() > 0 || ptime->count() > 0;
+    c.rate_given = rate->count() > 0;
+    exit_code = run_bench(c);
+  });
+  return cmd;
+}
+
+}  // namespace rtcap::tool

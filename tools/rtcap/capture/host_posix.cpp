@@ -1,0 +1,43 @@
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "capture/host.hpp"
+#include "rtcap/sdp.hpp"
+
+namespace rtcap::tool {
+
+CapturePlatform host_capture_platform() noexcept { return CapturePlatform::kLinuxLibpcap; }
+
+SapMembership::~SapMembership() {
+  for (int fd : sockets_) ::close(fd);  // leaving the groups: the kernel sends the IGMP leave
+}
+
+std::expected<void, std::string> SapMembership::join(const std::vector<std::string>& interfaces) {
+  for (const std::string& name : interfaces) {
+    const unsigned index = if_nametoindex(name.c_str());
+    if (index == 0)
+      return std::unexpected("--sap: no interface '" + name + "' to join the SAP groups on (rtcap -D lists them)");
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return std::unexpected(std::string("--sap: cannot open a UDP socket: ") + std::strerror(errno));
+    sockets_.push_back(fd);
+    for (const char* group : {kSapGroupAdminScoped, kSapGroupGlobal}) {
+      ip_mreqn m{};
+      if (inet_pton(AF_INET, group, &m.imr_multiaddr) != 1) continue;
+      m.imr_ifindex = static_cast<int>(index);
+      if (::setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m) != 0)
+        return std::unexpected("--sap: cannot join " + std::string(group) + " on " + name + ": " +
+                               std::strerror(errno) +
+                               " (does the interface have an IPv4 address and multicast enabled?)");
+      ++joined_;
+    }
+  }
+  return {};
+}
+
+}  // namespace rtcap::tool

@@ -1,0 +1,16 @@
+// Windows: Npcap. SAP membership is not written for Winsock yet: --sap says so.
+#include "capture/host.hpp"
+
+namespace rtcap::tool {
+
+CapturePlatform host_capture_platform() noexcept { return CapturePlatform::kNpcap; }
+
+SapMembership::~SapMembership() = default;
+
+std::expected<void, std::string> SapMembership::join(const std::vector<std::string>&) {
+  return std::unexpected(
+      "--sap cannot join multicast groups on Windows yet: join 239.255.255.255 with another "
+      "application (a SAP browser), or give the streams' SDP with --sdp FILE");
+}
+
+}  // namespace rtcap::tool

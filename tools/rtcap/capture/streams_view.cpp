@@ -1,0 +1,192 @@
+#include "capture/streams_view.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+namespace rtcap::tool {
+
+void LiveStreamView::draw(std::FILE* out, const std::string& status_line, const TrackerSnapshot& snapshot,
+                          int columns) {
+  std::string block = status_line;
+  if (block.empty() || block.back() != '\n') block += '\n';
+  block += format_stream_table(snapshot);
+  std::string text;
+  if (lines_ > 0) text += fmt::format("\x1b[{}A\r\x1b[J", lines_);  // up over the last drawing, clear below
+  lines_ = 0;
+  for (std::size_t at = 0; at < block.size();) {
+    const std::size_t nl = block.find('\n', at);
+    std::string line = block.substr(at, nl - at);
+    if (columns > 1 && line.size() >= static_cast<std::size_t>(columns)) line.resize(static_cast<std::size_t>(columns) - 1);
+    text += line + '\n';
+    ++lines_;
+    if (nl == std::string::npos) break;
+    at = nl + 1;
+  }
+  std::fwrite(text.data(), 1, text.size(), out);
+  std::fflush(out);
+}
+
+void LiveStreamView::note(std::FILE* out, const std::string& line) {
+  std::string text;
+  if (lines_ > 0) text += fmt::format("\x1b[{}A\r\x1b[J", lines_);
+  text += line;
+  if (text.empty() || text.back() != '\n') text += '\n';
+  lines_ = 0;  // the block is gone; the next draw() starts below the note
+  std::fwrite(text.data(), 1, text.size(), out);
+  std::fflush(out);
+}
+
+void StreamsSvg::sample(const TrackerSnapshot& snapshot, std::int64_t t_ns) {
+  if (t0_ns_ == 0) t0_ns_ = t_ns;
+  for (const StreamSummary& s : snapshot.streams) {
+    if (!s.is_rtp) continue;
+    if (series_.size() >= kMaxStreams && series_.find(s.id) == series_.end()) continue;
+    Series& se = series_[s.id];
+    Point p;
+    p.t_s = static_cast<double>(t_ns - t0_ns_) / 1e9;
+    p.ts_df_us = s.timing.ts_df_last_us;
+    const double sum_ns = s.one_way_delay.mean_ns * static_cast<double>(s.one_way_delay.count);
+    if (s.has_delay && s.one_way_delay.count > se.last_delay_count)
+      p.delay_us = (sum_ns - se.last_delay_sum_ns) / static_cast<double>(s.one_way_delay.count - se.last_delay_count) / 1e3;
+    se.last_delay_count = s.one_way_delay.count;
+    se.last_delay_sum_ns = sum_ns;
+    const std::uint64_t lost = s.lost;
+    p.lost = lost > se.last_lost ? lost - se.last_lost : 0;
+    se.last_lost = lost;
+    if (se.seen++ % se.keep_every != 0 && p.lost == 0) continue;
+    se.points.push_back(p);
+    if (se.points.size() >= kMaxPoints) {  // halve: keep every other point, and every loss
+      std::vector<Point> kept;
+      for (std::size_t i = 0; i < se.points.size(); ++i)
+        if (i % 2 == 0 || se.points[i].lost > 0) kept.push_back(se.points[i]);
+      se.points = std::move(kept);
+      se.keep_every *= 2;
+    }
+  }
+}
+
+namespace {
+
+std::string esc(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      default:
+        // Only printable text from the network goes in (session names come from SAP).
+        o += (static_cast<unsigned char>(c) < 0x20) ? '?' : c;
+    }
+  }
+  return o;
+}
+
+// A polyline chart in the box (x, y, w, h) of (t, v) points; returns the SVG elements.
+std::string chart(double x, double y, double w, double h, double t_max, const std::vector<std::pair<double, double>>& pts,
+                  const char* colour, const char* title, const char* unit, double reference = -1) {
+  std::string o;
+  o += fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" class="box"/>)", x, y, w, h);
+  double vmax = reference > 0 ? reference * 1.2 : 0;
+  for (const auto& p : pts) vmax = std::max(vmax, p.second);
+  if (vmax <= 0) vmax = 1;
+  o += fmt::format(R"(<text x="{}" y="{}" class="label">{} (max {:.1f} {})</text>)", x + 4, y + 12, title,
+                   pts.empty() ? 0.0 : std::max_element(pts.begin(), pts.end(), [](auto& a, auto& b) {
+                     return a.second < b.second;
+                   })->second,
+                   unit);
+  o += fmt::format(R"(<text x="{}" y="{}" class="axis">{:.0f}</text>)", x - 2, y + 10, vmax);
+  if (reference > 0) {
+    const double ry = y + h - h * reference / vmax;
+    o += fmt::format(R"(<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" class="ref"/>)", x, ry, x + w, ry);
+  }
+  if (pts.empty()) {
+    o += fmt::format(R"(<text x="{}" y="{}" class="axis">no data</text>)", x + w / 2, y + h / 2);
+    return o;
+  }
+  std::string path;
+  for (const auto& [t, v] : pts)
+    path += fmt::format("{:.1f},{:.1f} ", x + w * (t_max > 0 ? t / t_max : 0), y + h - h * v / vmax);
+  o += fmt::format(R"(<polyline points="{}" fill="none" stroke="{}" stroke-width="1.5"/>)", path, colour);
+  return o;
+}
+
+}  // namespace
+
+std::string StreamsSvg::render(const TrackerSnapshot& final_snapshot) const {
+  constexpr double kWidth = 960, kPanel = 250, kMargin = 40;
+  std::vector<const StreamSummary*> rtp;
+  for (const StreamSummary& s : final_snapshot.streams)
+    if (s.is_rtp && series_.count(s.id) != 0) rtp.push_back(&s);
+  const double height = kMargin + std::max<std::size_t>(rtp.size(), 1) * kPanel + 20;
+  std::string o;
+  o += fmt::format(R"(<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}">
+<style>
+.box {{ fill: #fafafa; stroke: #999; stroke-width: 0.5 }}
+.label {{ font: 11px sans-serif; fill: #222 }}
+.title {{ font: bold 13px sans-serif; fill: #000 }}
+.axis {{ font: 9px sans-serif; fill: #666; text-anchor: end }}
+.ref {{ stroke: #c00; stroke-dasharray: 4 3; stroke-width: 0.8 }}
+.bar {{ fill: #4a7 }}
+.gap {{ stroke: #d22; stroke-width: 2 }}
+</style>
+<text x="10" y="20" class="title">rtcap --streams: {2} RTP stream{3}</text>
+)",
+                   kWidth, height, rtp.size(), rtp.size() == 1 ? "" : "s");
+  if (rtp.empty()) o += R"(<text x="10" y="50" class="label">no RTP stream was seen</text>)";
+  double y = kMargin;
+  for (const StreamSummary* s : rtp) {
+    const Series& se = series_.at(s->id);
+    const double t_max = se.points.empty() ? 1 : std::max(se.points.back().t_s, 1.0);
+    const std::string name = s->has_sdp && !s->sdp.session_name.empty() ? " \"" + s->sdp.session_name + "\"" : "";
+    o += fmt::format(R"(<g id="stream-{}">)", s->id);
+    o += fmt::format(R"(<text x="10" y="{}" class="title">{}:{} &gt; {}:{} ssrc 0x{:08x}{} — lost {}, TS-DF max {:.1f} us, verdict {}</text>)",
+                     y + 14, s->src.to_string(), s->src_port, s->dst.to_string(), s->dst_port, s->ssrc, esc(name),
+                     s->lost, s->timing.ts_df_us, to_string(s->timing.verdict));
+    std::vector<std::pair<double, double>> tsdf, delay;
+    for (const Point& p : se.points) {
+      tsdf.emplace_back(p.t_s, p.ts_df_us);
+      if (p.delay_us >= 0) delay.emplace_back(p.t_s, p.delay_us);
+    }
+    const double ptime_us = s->timing.pit.ptime_us;
+    o += chart(40, y + 22, 560, 80, t_max, tsdf, "#36c", "TS-DF per window", "us", ptime_us);
+    o += chart(40, y + 112, 560, 80, t_max, delay, "#a50", "one-way delay", "us");
+    // Where the gaps fell: a red tick per interval with loss, on the time axis.
+    o += fmt::format(R"(<text x="40" y="{}" class="label">gaps (packets lost per interval), 0 .. {:.0f} s</text>)",
+                     y + 206, t_max);
+    o += fmt::format(R"(<line x1="40" y1="{0}" x2="600" y2="{0}" stroke="#999" stroke-width="0.5"/>)", y + 220);
+    for (const Point& p : se.points)
+      if (p.lost > 0) {
+        const double gx = 40 + 560 * p.t_s / t_max;
+        o += fmt::format(R"(<line x1="{0:.1f}" y1="{1}" x2="{0:.1f}" y2="{2}" class="gap"><title>{3:.1f} s: {4} lost</title></line>)",
+                         gx, y + 212, y + 228, p.t_s, p.lost);
+      }
+    // Packet interval time histogram (final).
+    const auto& hist = s->timing.pit.histogram;
+    o += fmt::format(R"(<rect x="640" y="{}" width="300" height="170" class="box"/>)", y + 22);
+    o += fmt::format(R"(<text x="644" y="{}" class="label">PIT min/mean/max {:.1f}/{:.1f}/{:.1f} us, ptime {:.1f}</text>)",
+                     y + 34, s->timing.pit.min_us, s->timing.pit.mean_us, s->timing.pit.max_us, ptime_us);
+    std::uint64_t cmax = 1;
+    for (const PitBin& b : hist) cmax = std::max(cmax, b.count);
+    const double bw = hist.empty() ? 0 : 280.0 / static_cast<double>(hist.size());
+    for (std::size_t i = 0; i < hist.size(); ++i) {
+      // Log scale: one packet in a far bin is as visible as it matters.
+      const double bh = 130.0 * std::log10(1.0 + static_cast<double>(hist[i].count)) / std::log10(1.0 + static_cast<double>(cmax));
+      o += fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" class="bar"><title>{:.1f}-{:.1f} us: {}</title></rect>)",
+                       650 + bw * static_cast<double>(i), y + 185 - bh, std::max(bw - 1, 0.5), bh, hist[i].lower_us,
+                       hist[i].upper_us, hist[i].count);
+    }
+    if (!hist.empty())
+      o += fmt::format(R"(<text x="650" y="{}" class="label" text-anchor="start">{:.0f} us</text><text x="930" y="{}" class="axis">{:.0f} us</text>)",
+                       y + 200, hist.front().lower_us, y + 200, hist.back().upper_us);
+    o += "</g>\n";
+    y += kPanel;
+  }
+  o += "</svg>\n";
+  return o;
+}
+
+}  // namespace rtcap::tool

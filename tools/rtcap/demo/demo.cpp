@@ -1,0 +1,430 @@
+#include "demo/demo.hpp"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fmt/core.h>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "common/process.hpp"
+#include "lab/lab.hpp"
+#include "lab/netns.hpp"
+#include "capture/report.hpp"
+#include "common/text_format.hpp"
+#include "rtcap/analysis.hpp"
+#include "rtcap/engine.hpp"
+
+namespace rtcap::tool {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The traffic: AES67's 125 µs packet time (6 samples of L24 stereo at 48 kHz = 36-byte payload)
+// on 12 streams is 12 x 8,000 = 96,000 packets/s, the ~100 kpps the project is built for.
+constexpr int kStreams = 12;
+constexpr const char* kPtime = "125us";
+constexpr const char* kFilter = "udp and dst host 198.18.0.2";
+constexpr auto kOpenTimeout = 15s;
+constexpr auto kGenSlack = 20s;  // generator bound: --secs plus this
+// After the generator ends: the default 1 ms ring timeout and 1 ms flush deliver the last
+// packets within a few ms; 300 ms leaves room for a busy machine.
+constexpr auto kDrain = 300ms;
+
+std::int64_t process_cpu_ns() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  const auto tv = [](const timeval& t) { return std::int64_t(t.tv_sec) * 1'000'000'000 + std::int64_t(t.tv_usec) * 1000; };
+  return tv(ru.ru_utime) + tv(ru.ru_stime);
+}
+
+
+// Everything the capture thread (the one in the rx namespace) and the main thread share.
+struct Shared {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool opened = false;   // engine open and started
+  std::string error;     // could not open
+  Engine* engine = nullptr;
+  std::atomic<bool> finished{false};  // consumer loop ended
+
+  // Written by the consumer thread before `finished`, read by main after join.
+  CaptureStats final_stats;
+  TrackerSnapshot final_snapshot;
+  std::optional<Error> failure;
+  std::vector<std::string> warnings;
+  int linktype = 0;
+  std::uint64_t buffer_bytes = 0;
+  std::size_t pool_bytes = 0;
+};
+
+struct LiveView {
+  bool tty = false;
+  bool quiet = false;
+  int lines_drawn = 0;
+
+  void show(const CaptureStats& now, const CaptureStats& prev, const TrackerSnapshot& snap, double secs_total) {
+    if (quiet) return;
+    const double dt = double(now.elapsed_ns - prev.elapsed_ns) / 1e9;
+    const double rate = dt > 0 ? double(now.packets_captured - prev.packets_captured) / dt : 0;
+    const HistogramData d = now.latency_ns.minus(prev.latency_ns);
+    std::string status = fmt::format(
+        "[{:4.1f}/{:g} s] captured {} ({:.0f} pkt/s)  drops: kernel {}, interface {}, rtcap {}  "
+        "delay last 1 s: p50 {} p99 {} p99.9 {} max {}",
+        double(now.elapsed_ns) / 1e9, secs_total, fmt_count(now.packets_captured), rate, now.kernel_dropped(),
+        now.interface_dropped(), now.app_dropped_packets, format_duration_ns(d.percentile(0.5)),
+        format_duration_ns(d.percentile(0.99)), format_duration_ns(d.percentile(0.999)), format_duration_ns(d.max));
+    if (!tty) {
+      fmt::print(stderr, "rtcap demo: {}\n", status);
+      return;
+    }
+    // Lines wider than the terminal would wrap and break the in-place redraw: cut them.
+    winsize ws{};
+    const std::size_t width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col - 1 : 1000;
+    std::string block;
+    int lines = 0;
+    const std::string text = status + "\n" + format_stream_table(snap);
+    for (std::size_t pos = 0; pos < text.size();) {
+      std::size_t end = text.find('\n', pos);
+      if (end == std::string::npos) end = text.size();
+      block += text.substr(pos, std::min(end - pos, width)) + "\n";
+      ++lines;
+      pos = end + 1;
+    }
+    // Redraw in place: back to the first line of the previous block, clear to the end.
+    if (lines_drawn) fmt::print(stderr, "\x1b[{}F\x1b[J", lines_drawn);
+    fmt::print(stderr, "{}", block);
+    std::fflush(stderr);
+    lines_drawn = lines;
+  }
+};
+
+// The consumer thread: enters the rx namespace (the capture handle must be opened there), opens
+// and starts the engine, feeds every batch to the stream tracker, draws the live view.
+void consumer_thread(Shared& shared, const Lab& lab, double secs, bool quiet) {
+  const auto fail = [&](std::string message) {
+    std::lock_guard lock(shared.mutex);
+    shared.error = std::move(message);
+    shared.cv.notify_all();
+    shared.finished.store(true);
+  };
+  if (auto r = enter_netns(lab.rx_ns); !r) return fail(r.error());
+  CaptureConfig config;  // the defaults: that is what the demo shows
+  config.interfaces = {lab.rx_if};
+  config.filter = kFilter;
+  auto opened = Engine::open(config);
+  if (!opened) return fail(opened.error().message);
+  std::unique_ptr<Engine> engine = std::move(*opened);
+  const int linktype = engine->interfaces().front().linktype;
+  StreamTracker tracker;
+  {
+    std::lock_guard lock(shared.mutex);
+    shared.engine = engine.get();
+    shared.opened = true;
+    shared.warnings = engine->warnings();
+    shared.linktype = linktype;
+    shared.pool_bytes = engine->pool_memory_bytes();
+    shared.cv.notify_all();
+  }
+
+  LiveView view;
+  view.tty = isatty(STDERR_FILENO) != 0;
+  view.quiet = quiet;
+  CaptureStats previous = engine->stats();
+  auto next_view = std::chrono::steady_clock::now() + 1s;
+  while (!engine->done()) {
+    // Inline (the default delivery): the analysis runs on the capture thread, this one.
+    (void)engine->poll(100ms, [&](const Batch& batch) { tracker.add(batch, linktype); });
+    if (std::chrono::steady_clock::now() >= next_view) {
+      CaptureStats now = engine->stats();
+      view.show(now, previous, tracker.snapshot(), secs);
+      previous = std::move(now);
+      next_view += 1s;
+    }
+  }
+  // The engine stays alive until main is done with it (main may still call request_stop()).
+  CaptureStats final_stats = engine->stats();
+  TrackerSnapshot snap = tracker.snapshot();
+  {
+    std::lock_guard lock(shared.mutex);
+    shared.final_stats = std::move(final_stats);
+    shared.final_snapshot = std::move(snap);
+    shared.failure = engine->failure();
+    shared.buffer_bytes = shared.final_stats.interfaces.empty() ? 0 : shared.final_stats.interfaces.front().buffer_bytes;
+    shared.engine = nullptr;
+  }
+  engine.reset();
+  shared.finished.store(true);
+}
+
+}  // namespace
+
+int run_demo(const DemoConfig& cfg) {
+  const auto started = std::chrono::steady_clock::now();
+  if (geteuid() != 0) {
+    fmt::print(stderr, "rtcap demo: needs root (it builds network namespaces and captures): run as root\n");
+    return 1;
+  }
+  if (!(cfg.secs > 0 && cfg.secs <= 40)) {
+    fmt::print(stderr, "rtcap demo: --secs must be more than 0 and at most 40 (the demo stays under a minute)\n");
+    return 1;
+  }
+  bench::InterruptGuard interrupt;
+  const std::string lab_name = bench::unique_lab_name("dm");
+  bench::LabGuard lab_guard(lab_name);
+  char gen_json_path[] = "/tmp/rtcap-demo-gen.XXXXXX";
+  const int tmp_fd = mkstemp(gen_json_path);
+  if (tmp_fd < 0) {
+    fmt::print(stderr, "rtcap demo: cannot create a file in /tmp\n");
+    return 1;
+  }
+  close(tmp_fd);
+  struct FileRemover {
+    std::string path;
+    ~FileRemover() { std::remove(path.c_str()); }
+  } gen_json_remover{gen_json_path}, gen_err_remover{std::string(gen_json_path) + ".err"};
+
+  if (!cfg.quiet) fmt::print(stderr, "rtcap demo: building lab {} (netns {}-tx -> {}-rx over a veth pair)\n", lab_name, lab_name, lab_name);
+  auto lab = lab_up(lab_name);
+  if (!lab) {
+    fmt::print(stderr, "rtcap demo: {}\n", lab.error());
+    return 1;
+  }
+
+  Shared shared;
+  std::thread consumer([&] { consumer_thread(shared, *lab, cfg.secs, cfg.quiet); });
+  struct Joiner {
+    Shared& s;
+    std::thread& t;
+    ~Joiner() {
+      if (!t.joinable()) return;
+      {
+        std::lock_guard lock(s.mutex);
+        if (s.engine) s.engine->request_stop();
+      }
+      t.join();
+    }
+  } joiner{shared, consumer};
+
+  {
+    std::unique_lock lock(shared.mutex);
+    shared.cv.wait_for(lock, kOpenTimeout, [&] { return shared.opened || !shared.error.empty(); });
+    if (!shared.opened) {
+      fmt::print(stderr, "rtcap demo: cannot capture on {} in {}: {}\n", lab->rx_if, lab->rx_ns,
+                 shared.error.empty() ? "the capture did not open in time" : shared.error);
+      if (!shared.error.empty()) {
+        lock.unlock();
+        consumer.join();
+      }
+      return 1;
+    }
+    for (const auto& w : shared.warnings) fmt::print(stderr, "rtcap demo: warning: {}\n", w);
+  }
+  // From here on: capture and analysis only (opening the handle and the pool is not per packet).
+  const std::int64_t cpu_before = process_cpu_ns();
+  if (!cfg.quiet)
+    fmt::print(stderr,
+               "rtcap demo: capturing on {} with the rtcap library (default settings); sending {} RTP streams, "
+               "L24 stereo 48 kHz, {} packets, for {:g} s\n",
+               lab->rx_if, kStreams, kPtime, cfg.secs);
+
+  // The generator: a child process in the tx namespace.
+  bench::SpawnOptions go;
+  go.argv = {bench::self_executable(), "gen", "--netns", lab->tx_ns, "--dst", lab->rx_addr + ":5004", "--streams",
+             std::to_string(kStreams), "--ptime", kPtime, "--secs", fmt::format("{}", cfg.secs), "--json",
+             gen_json_path, "-q"};
+  std::string gen_error;
+  {
+    std::ofstream touch(gen_err_remover.path);
+  }
+  const int gen_err_fd = open(gen_err_remover.path.c_str(), O_WRONLY | O_CLOEXEC);
+  go.stderr_fd = gen_err_fd;
+  auto gen = bench::ChildProcess::spawn(go);
+  if (gen_err_fd >= 0) close(gen_err_fd);
+  if (!gen) {
+    gen_error = gen.error();
+  } else {
+    const auto limit = std::chrono::milliseconds(static_cast<long long>(cfg.secs * 1000)) + kGenSlack;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!gen->poll()) {
+      if (interrupt.interrupted() || shared.finished.load() || std::chrono::steady_clock::now() >= deadline) {
+        gen->stop(SIGINT, 2s);
+        if (!interrupt.interrupted() && !shared.finished.load()) gen_error = "the generator overran its time bound";
+        break;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    if (gen_error.empty() && gen->exit_status() != 0 && !interrupt.interrupted())
+      gen_error = fmt::format("the generator failed ({}): {}", gen->describe_status(),
+                              bench::read_text_file(gen_err_remover.path));
+  }
+  bench::sleep_interruptible(kDrain, interrupt.flag());
+  {
+    std::lock_guard lock(shared.mutex);
+    if (shared.engine) shared.engine->request_stop();
+  }
+  consumer.join();
+  const std::int64_t process_cpu = process_cpu_ns() - cpu_before;
+  const std::string lab_error = lab_guard.release();
+
+  // ---- the verdict ----
+  const CaptureStats& s = shared.final_stats;
+  const TrackerSnapshot& snap = shared.final_snapshot;
+  auto gj = nlohmann::json::parse(bench::read_text_file(gen_json_path), nullptr, false);
+  const bool have_gen = !gj.is_discarded() && gj.is_object();
+  if (!have_gen && gen_error.empty() && !interrupt.interrupted()) gen_error = "the generator wrote no report";
+  const std::uint64_t sent = have_gen ? gj.value("sent", std::uint64_t{0}) : 0;
+  const std::uint64_t send_errors = have_gen ? gj.value("send_errors", std::uint64_t{0}) : 0;
+  std::uint64_t rtp_packets = 0, duplicates = 0, one_way_p99 = 0;
+  std::size_t rtp_streams = 0;
+  for (const auto& st : snap.streams) {
+    if (!st.is_rtp) continue;
+    ++rtp_streams;
+    rtp_packets += st.packets;
+    duplicates += st.duplicates;
+    if (st.has_delay) one_way_p99 = std::max(one_way_p99, st.one_way_delay.p99_ns);
+  }
+  const std::uint64_t unique_rtp = rtp_packets - std::min(rtp_packets, duplicates);
+  const std::uint64_t missing = sent > unique_rtp ? sent - unique_rtp : 0;
+  const LossAttribution loss = attribute_loss(missing, s);
+  const std::uint64_t capture_dropped = loss.capture_dropped;
+  const double cpu_per_packet = s.packets_captured ? double(s.capture_cpu_ns) / double(s.packets_captured) : 0;
+  const double process_cpu_per_packet = s.packets_captured ? double(process_cpu) / double(s.packets_captured) : 0;
+  const HistogramData& lat = s.latency_ns;
+
+  std::vector<std::string> problems;
+  if (interrupt.interrupted()) problems.push_back("interrupted");
+  if (!gen_error.empty()) problems.push_back(gen_error);
+  if (shared.failure) problems.push_back(shared.failure->message);
+  if (capture_dropped) problems.push_back(fmt::format("the capture dropped {} packets", capture_dropped));
+  if (sent == 0 && problems.empty()) problems.push_back("nothing was sent");
+  if (rtp_packets == 0 && problems.empty()) problems.push_back("nothing was captured");
+  const bool pass = problems.empty();
+
+  const CaptureConfig defaults;
+  std::string settings = fmt::format(
+      "mode dispatch, {}, timeout {} ms, kernel buffer {} KiB, snaplen {}, nanosecond timestamps, "
+      "inline delivery (analysis on the capture thread), one batch of {} packets ({:.1f} MiB), "
+      "filter \"{}\"",
+      defaults.immediate_mode ? "immediate" : "TPACKET_V3 blocks (not immediate)", defaults.timeout_ms,
+      shared.buffer_bytes / 1024, defaults.snaplen, defaults.batch_packets,
+      double(shared.pool_bytes) / double(1 << 20), kFilter);
+
+  if (!cfg.quiet && isatty(STDERR_FILENO) == 0 && !snap.streams.empty())
+    fmt::print(stderr, "{}", format_stream_table(snap));
+  std::string v;
+  v += "\nrtcap demo verdict\n";
+  v += fmt::format("  traffic   {} RTP streams (L24 stereo 48 kHz, {} packets, {} B UDP payload) for {:g} s from `rtcap gen`\n",
+                   kStreams, kPtime, have_gen ? gj.value("udp_payload_bytes", 0) : 0, cfg.secs);
+  v += fmt::format("  sent      {} packets ({:.0f} pkt/s{})\n", fmt_count(sent), have_gen ? gj.value("achieved_pps", 0.0) : 0.0,
+                   send_errors ? fmt::format(", {} send errors", send_errors) : "");
+  v += fmt::format("  captured  {} packets ({} of them in the {} RTP streams{})\n", fmt_count(s.packets_captured),
+                   fmt_count(rtp_packets), rtp_streams, duplicates ? fmt::format(", {} duplicates", duplicates) : "");
+  v += fmt::format("  lost      {}: {} dropped by the capture (kernel ring {}, interface {}, rtcap {}), {} before the "
+                   "capture point (sender/network){}\n",
+                   fmt_count(missing), fmt_count(loss.dropped_by_capture_max), s.kernel_dropped(), s.interface_dropped(),
+                   s.app_dropped_packets, fmt_count(loss.lost_before_capture_min), loss.exact ? "" : " (bounds)");
+  v += fmt::format("  delay     packet timestamp -> application: p50 {}, p99 {}, p99.9 {}, max {}\n",
+                   format_duration_ns(lat.percentile(0.5)), format_duration_ns(lat.percentile(0.99)),
+                   format_duration_ns(lat.percentile(0.999)), format_duration_ns(lat.max));
+  if (one_way_p99)
+    v += fmt::format("  network   sender send time -> capture timestamp: p99 {} (worst stream)\n", format_duration_ns(one_way_p99));
+  v += fmt::format("  CPU       {:.0f} ns/packet capture thread (capture + stream analysis, inline; read once a "
+                   "second); {:.0f} ns/packet whole process\n",
+                   cpu_per_packet, process_cpu_per_packet);
+  v += fmt::format("  settings  {}\n", settings);
+  if (!lab_error.empty()) v += fmt::format("  cleanup   {}\n", lab_error);
+  if (pass) {
+    v += fmt::format("PASS: every packet reached the application, the capture dropped none{}\n",
+                     missing ? fmt::format(" ({} were lost before the capture point)", missing) : "");
+  } else {
+    std::string why;
+    for (const auto& p : problems) why += (why.empty() ? "" : "; ") + p;
+    v += fmt::format("FAIL: {}\n", why);
+    if (capture_dropped)
+      v += "  try: rtcap --help for -B (kernel buffer), --pool-batches, --timeout-ms; rerun on a quieter machine\n";
+  }
+  fmt::print("{}", v);
+  std::fflush(stdout);
+
+  const double duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!cfg.json_path.empty()) {
+    nlohmann::json j;
+    j["tool"] = "rtcap demo";
+    j["pass"] = pass;
+    j["problems"] = problems;
+    j["sent"] = sent;
+    j["send_errors"] = send_errors;
+    j["captured"] = s.packets_captured;
+    j["captured_rtp"] = rtp_packets;
+    j["duplicates"] = duplicates;
+    j["lost"] = missing;
+    j["capture_dropped"] = {{"kernel", s.kernel_dropped()},
+                            {"interface", s.interface_dropped()},
+                            {"app", s.app_dropped_packets},
+                            {"total", capture_dropped}};
+    j["lost_before_capture"] = loss.lost_before_capture_min;
+    j["loss_attribution"] = nlohmann::json::parse(to_json(loss, -1), nullptr, false);
+    j["sequence_loss"] = total_sequence_loss(snap);
+    j["latency_ns"] = {{"count", lat.count},          {"p50", lat.percentile(0.5)},   {"p99", lat.percentile(0.99)},
+                       {"p999", lat.percentile(0.999)}, {"max", lat.max},               {"mean", lat.mean()}};
+    j["one_way_delay_p99_ns"] = one_way_p99;
+    j["cpu_ns_per_packet"] = cpu_per_packet;
+    j["process_cpu_ns_per_packet"] = process_cpu_per_packet;
+    j["settings"] = {{"mode", "dispatch"},
+                     {"immediate_mode", defaults.immediate_mode},
+                     {"timeout_ms", defaults.timeout_ms},
+                     {"buffer_bytes", shared.buffer_bytes},
+                     {"snaplen", defaults.snaplen},
+                     {"pool_batches", defaults.pool_batches},
+                     {"batch_packets", defaults.batch_packets},
+                     {"filter", kFilter},
+                     {"text", settings}};
+    j["traffic"] = {{"streams", kStreams}, {"ptime", kPtime}, {"secs", cfg.secs}, {"encoding", "L24 stereo 48 kHz"}};
+    j["streams"] = nlohmann::json::parse(to_json(snap, -1), nullptr, false);
+    if (have_gen) {
+      gj.erase("events");
+      j["generator"] = gj;
+    }
+    j["lab"] = lab_name;
+    j["lab_removed"] = lab_error.empty();
+    j["interrupted"] = interrupt.interrupted();
+    j["duration_s"] = duration;
+    std::ofstream f(cfg.json_path, std::ios::trunc);
+    f << j.dump(2) << "\n";
+    if (!f) {
+      fmt::print(stderr, "rtcap demo: cannot write --json file {}\n", cfg.json_path);
+      return 1;
+    }
+  }
+  return pass && lab_error.empty() ? 0 : 1;
+}
+
+CLI::App* add_demo_command(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand(
+      "demo",
+      "Start here: builds a lab, sends 100,000 packets/s of tiny RTP for 10 s, captures it with rtcap, shows "
+      "what arrived and when, prints PASS/FAIL and removes the lab (needs root)");
+  auto cfg = std::make_shared<DemoConfig>();
+  cmd->add_option("--secs", cfg->secs, "Traffic time in seconds (at most 40)")->capture_default_str();
+  cmd->add_option("--json", cfg->json_path, "Write the verdict as JSON to FILE")->type_name("FILE");
+  cmd->add_flag("-q,--quiet", cfg->quiet, "No live view, only the verdict");
+  cmd->callback([cfg, &exit_code] { exit_code = run_demo(*cfg); });
+  return cmd;
+}
+
+}  // namespace rtcap::tool

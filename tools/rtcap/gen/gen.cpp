@@ -1,0 +1,1201 @@
+// The generator's hot loop: one unconnected UDP socket, per-message destinations (stream k goes
+// to port + 2k), sendmmsg batches of up to 64, an absolute schedule with clock_nanosleep
+// (TIMER_ABSTIME) so lateness never accumulates into drift. Everything is allocated before the
+// first packet; the loop itself only builds headers into preallocated buffers and makes the
+// clock, sleep and send system calls.
+#include "gen/gen.hpp"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <numeric>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fmt/core.h>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <tuple>
+
+#include "lab/lab.hpp"
+#include "lab/netns.hpp"
+#include "gen/rtp_format.hpp"
+#include "engine/clock.hpp"
+#include "rtcap/histogram.hpp"
+#include "rtcap/latency_budget.hpp"
+
+namespace rtcap::tool {
+namespace {
+
+constexpr std::size_t kMaxBatch = 64;      // messages per sendmmsg (the brief's limit; UIO_MAXIOV is 1024)
+constexpr std::size_t kMaxDatagram = 1472; // 1500-byte veth/Ethernet MTU minus IPv4 and UDP headers
+constexpr int kMaxStreams = 4096;
+constexpr double kDefaultSecs = 5.0;
+constexpr double kMaxSecs = 3600.0;
+// Socket send buffer: 4 MiB holds ~40,000 tiny datagrams' skbs, so a scheduling hiccup of the
+// receiving softirq does not turn into ENOBUFS at 250 kpps. Set with SO_SNDBUFFORCE (root).
+constexpr int kSndBufBytes = 4 * 1024 * 1024;
+constexpr unsigned long kTimerSlackNs = 1000;  // see the prctl in run_generator
+
+// 128-bit intermediates for slot x period products (no overflow, no floating-point drift).
+__extension__ using u128 = unsigned __int128;
+__extension__ using i128 = __int128;
+
+std::uint64_t splitmix64(std::uint64_t& state) noexcept {
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+std::uint64_t mix(std::uint64_t seed, std::uint64_t a, std::uint64_t b) noexcept {
+  std::uint64_t s = seed ^ (a * 0xD6E8FEB86659FD93ull) ^ (b * 0xA0761D6478BD642Full);
+  return splitmix64(s);
+}
+
+std::uint64_t probability_threshold(double p) noexcept {
+  if (p <= 0) return 0;
+  if (p >= 1) return std::numeric_limits<std::uint64_t>::max();
+  return static_cast<std::uint64_t>(std::ldexp(p, 64));
+}
+
+std::int64_t now_ns(clockid_t clock) noexcept {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+void sleep_until(std::int64_t mono_ns) noexcept {
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(mono_ns / 1'000'000'000);
+  ts.tv_nsec = static_cast<long>(mono_ns % 1'000'000'000);
+  // EINTR: the caller's loop looks at the stop flag and sleeps again if needed.
+  clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+}
+
+// "125us", "1ms", "10ms", "62.5us": the shortest exact spelling parse_ptime reads back.
+std::string format_ptime(std::int64_t ns) {
+  if (ns % 1'000'000 == 0) return fmt::format("{}ms", ns / 1'000'000);
+  if (ns % 1'000 == 0) return fmt::format("{}us", ns / 1'000);
+  if (ns % 100 == 0) return fmt::format("{}.{}us", ns / 1'000, (ns % 1'000) / 100);
+  return fmt::format("{}ns", ns);
+}
+
+// True when this thread runs in one of the lab's namespaces (`rtcap lab up` names them
+// <lab>-tx and <lab>-rx under /var/run/netns): the only place rtcap gen may send multicast.
+// Compares namespace inodes, as `ip netns identify` does, so `ip netns exec` counts too.
+bool in_lab_netns() {
+  struct stat self {};
+  if (stat("/proc/self/ns/net", &self) != 0) return false;
+  DIR* dir = opendir("/var/run/netns");
+  if (dir == nullptr) return false;
+  bool found = false;
+  while (const dirent* e = readdir(dir)) {
+    const std::string name = e->d_name;
+    if (name.size() < 4 || !(name.ends_with("-tx") || name.ends_with("-rx")) ||
+        !valid_lab_name(name.substr(0, name.size() - 3)))
+      continue;
+    struct stat ns {};
+    if (stat(("/var/run/netns/" + name).c_str(), &ns) == 0 && ns.st_ino == self.st_ino && ns.st_dev == self.st_dev) {
+      found = true;
+      break;
+    }
+  }
+  closedir(dir);
+  return found;
+}
+
+std::atomic<bool> g_stop{false};
+void gen_stop_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+std::expected<std::pair<std::string, std::uint16_t>, std::string> parse_dst(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    return std::unexpected(fmt::format("--dst '{}' must be ADDR:PORT, for example 198.18.0.2:5004", text));
+  const std::string port_text = text.substr(colon + 1);
+  char* end = nullptr;
+  const long port = std::strtol(port_text.c_str(), &end, 10);
+  if (*end != '\0' || port < 1 || port > 65535)
+    return std::unexpected(fmt::format("--dst '{}': port must be 1..65535", text));
+  return std::pair{text.substr(0, colon), static_cast<std::uint16_t>(port)};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Pure helpers
+
+std::expected<std::int64_t, std::string> parse_ptime(const std::string& text) {
+  // Number and unit as for every duration (rtcap/latency_budget.hpp), written without a space.
+  const auto ns = text.find_first_of(" \t") == std::string::npos ? rtcap::parse_duration(text)
+                                                                   : rtcap::parse_duration("");
+  if (!ns)
+    return std::unexpected(
+        fmt::format("--ptime '{}' must be a number with a unit: 1ms, 250us, 125us (ns, us, ms, s)", text));
+  if (!(*ns >= 1) || *ns > 1e10 || std::abs(*ns - std::round(*ns)) > 1e-6)
+    return std::unexpected(fmt::format("--ptime '{}' must be a whole number of ns between 1ns and 10s", text));
+  return static_cast<std::int64_t>(std::llround(*ns));
+}
+
+std::expected<std::uint32_t, std::string> samples_per_packet(int sample_rate_hz, std::int64_t ptime_ns) {
+  if (sample_rate_hz <= 0) return std::unexpected(std::string("--sample-rate must be positive"));
+  const i128 prod = static_cast<i128>(sample_rate_hz) * ptime_ns;
+  if (prod % 1'000'000'000 != 0 || prod == 0) {
+    // Whole samples in whole nanoseconds: ptime must be a multiple of 1e9 / gcd(1e9, rate) ns
+    // (62.5 us = 3 samples at 48 kHz; 10 ms = 441 samples at 44.1 kHz).
+    const std::int64_t step_ns = 1'000'000'000 / std::gcd<std::int64_t>(1'000'000'000, sample_rate_hz);
+    std::string examples;
+    // Packet times audio uses: AES67 (125 us .. 4 ms), RFC 3551's 20 ms default and 10/40 ms.
+    for (const std::int64_t t : {125'000, 250'000, 1'000'000, 4'000'000, 10'000'000, 20'000'000, 40'000'000})
+      if (t % step_ns == 0 && std::count(examples.begin(), examples.end(), ',') < 2)
+        examples += fmt::format("{}{}", examples.empty() ? "" : ", ", format_ptime(t));
+    return std::unexpected(fmt::format(
+        "--ptime {} at {} Hz is {:.4g} samples, not a whole number: at {} Hz the packet time must be a "
+        "multiple of {} ({} samples), such as {}",
+        format_ptime(ptime_ns), sample_rate_hz, static_cast<double>(prod) / 1e9, sample_rate_hz,
+        format_ptime(step_ns), static_cast<std::int64_t>(static_cast<i128>(sample_rate_hz) * step_ns / 1'000'000'000),
+        examples.empty() ? format_ptime(step_ns) : examples) +
+        ", or give it in samples (--ptime 48samples is 1.088 ms at 44.1 kHz, as AES67 does)");
+  }
+  return static_cast<std::uint32_t>(prod / 1'000'000'000);
+}
+
+// Bytes per sample of a validated configuration.
+static int pfmt_bytes(const GenConfig& cfg) {
+  auto f = payload_format(cfg);
+  return f ? f->bytes_per_sample : cfg.bits / 8;
+}
+
+std::expected<std::uint32_t, std::string> packet_samples(const GenConfig& cfg) {
+  if (cfg.ptime_samples == 0) return samples_per_packet(cfg.sample_rate_hz, cfg.ptime_ns);
+  if (cfg.sample_rate_hz <= 0) return std::unexpected(std::string("--sample-rate must be positive"));
+  return cfg.ptime_samples;
+}
+
+std::expected<std::size_t, std::string> audio_payload_bytes(int sample_rate_hz, std::int64_t ptime_ns,
+                                                            int channels, int bits) {
+  auto spp = samples_per_packet(sample_rate_hz, ptime_ns);
+  if (!spp) return std::unexpected(spp.error());
+  if (channels < 1 || channels > 64) return std::unexpected(std::string("--channels must be 1..64"));
+  if (bits != 8 && bits != 16 && bits != 24)
+    return std::unexpected(std::string("--bits must be 16 (L16) or 24 (L24)"));
+  return static_cast<std::size_t>(*spp) * static_cast<std::size_t>(channels) *
+         static_cast<std::size_t>(bits / 8);
+}
+
+std::int64_t Schedule::offset_ns(std::uint64_t slot) const noexcept {
+  if (!paced()) return 0;
+  const std::uint64_t tick_slot = slot / burst * burst;
+  return static_cast<std::int64_t>(static_cast<u128>(tick_slot) * period_num / period_den);
+}
+
+double Schedule::rate_pps() const noexcept {
+  return paced() ? 1e9 * static_cast<double>(period_den) / static_cast<double>(period_num) : 0.0;
+}
+
+std::expected<Schedule, std::string> make_schedule(const GenConfig& cfg) {
+  Schedule s;
+  if (cfg.burst < 1) return std::unexpected(std::string("--burst must be at least 1"));
+  s.burst = static_cast<std::uint32_t>(cfg.burst);
+  if (cfg.rate_pps) {
+    const double r = *cfg.rate_pps;
+    if (!(r >= 0) || r > 1e8) return std::unexpected(std::string("--rate must be 0 (unpaced) .. 100000000 pps"));
+    if (r == 0) {
+      s.period_num = 0;
+      return s;
+    }
+    // Millipacket resolution keeps fractional rates exact enough and the maths integral.
+    const auto milli = static_cast<std::uint64_t>(std::llround(r * 1000.0));
+    if (milli == 0) return std::unexpected(std::string("--rate must be at least 0.001 pps"));
+    s.period_num = 1'000'000'000'000ull;
+    s.period_den = milli;
+    return s;
+  }
+  if (cfg.ptime_ns <= 0) return std::unexpected(std::string("--ptime must be positive"));
+  if (cfg.streams < 1) return std::unexpected(std::string("--streams must be at least 1"));
+  if (cfg.ptime_samples != 0 && cfg.sample_rate_hz > 0) {  // samples / rate seconds, exactly
+    s.period_num = static_cast<std::uint64_t>(cfg.ptime_samples) * 1'000'000'000ull;
+    s.period_den = static_cast<std::uint64_t>(cfg.sample_rate_hz) * static_cast<std::uint64_t>(cfg.streams);
+    return s;
+  }
+  s.period_num = static_cast<std::uint64_t>(cfg.ptime_ns);
+  s.period_den = static_cast<std::uint64_t>(cfg.streams);
+  return s;
+}
+
+std::uint32_t stream_ssrc(std::uint64_t seed, std::uint32_t stream) {
+  auto v = static_cast<std::uint32_t>(mix(seed, 0x55C1, stream));
+  return v == 0 ? 0x5eed0001u + stream : v;
+}
+
+std::uint16_t stream_first_seq(std::uint64_t seed, std::uint32_t stream) {
+  return static_cast<std::uint16_t>(mix(seed, 0x5E9, stream));
+}
+
+static std::uint32_t stream_first_timestamp(std::uint64_t seed, std::uint32_t stream) {
+  return static_cast<std::uint32_t>(mix(seed, 0x715, stream));
+}
+
+FateSelector::FateSelector(std::uint64_t seed, std::uint32_t stream, double loss, double reorder) noexcept
+    : state_(mix(seed, 0xFA7E, stream)),
+      loss_threshold_(probability_threshold(loss)),
+      hold_threshold_(probability_threshold(loss + reorder)) {}
+
+FateSelector::Fate FateSelector::next(bool last) noexcept {
+  const std::uint64_t r = splitmix64(state_);  // always drawn: fates depend only on the index
+  if (previous_held_) {
+    previous_held_ = false;
+    return Fate::kSend;
+  }
+  constexpr auto kAll = std::numeric_limits<std::uint64_t>::max();
+  if (loss_threshold_ == kAll || r < loss_threshold_) return Fate::kDrop;
+  if (!last && hold_threshold_ > loss_threshold_ && (hold_threshold_ == kAll || r < hold_threshold_)) {
+    previous_held_ = true;
+    return Fate::kHold;
+  }
+  return Fate::kSend;
+}
+
+std::expected<void, std::string> validate_config(const GenConfig& cfg) {
+  if (cfg.streams < 1 || cfg.streams > kMaxStreams)
+    return std::unexpected(fmt::format("--streams must be 1..{}", kMaxStreams));
+  if (!cfg.group_per_stream && static_cast<long>(cfg.dst_port) + 2L * (cfg.streams - 1) > 65535)
+    return std::unexpected(fmt::format("--dst port {} + 2 x ({} streams - 1) exceeds 65535: lower the port "
+                                       "or the stream count",
+                                       cfg.dst_port, cfg.streams));
+  in_addr a{};
+  if (inet_pton(AF_INET, cfg.dst_addr.c_str(), &a) != 1)
+    return std::unexpected(fmt::format("--dst address '{}' is not an IPv4 address", cfg.dst_addr));
+  const std::uint32_t host = ntohl(a.s_addr);
+  const bool benchmarking = (host & 0xFFFE0000u) == 0xC6120000u;  // 198.18.0.0/15 (RFC 2544)
+  const bool multicast239 = (host >> 24) == 239;                    // administratively scoped
+  if (!benchmarking) {
+    if (!multicast239)
+      return std::unexpected(fmt::format("--dst {} is outside 198.18.0.0/15, the benchmarking range this tool "
+                                         "sends to: use the lab's 198.18.0.2 (or 239.x.x.x with --allow-multicast)",
+                                         cfg.dst_addr));
+    if (!cfg.allow_multicast)
+      return std::unexpected(fmt::format("--dst {} is multicast: add --allow-multicast to send to it", cfg.dst_addr));
+  }
+  if (cfg.group_per_stream) {
+    if (!multicast239)
+      return std::unexpected(fmt::format("--group-per-stream needs a 239.x.y.z multicast --dst (got {})", cfg.dst_addr));
+    if (((host + static_cast<std::uint32_t>(cfg.streams - 1)) >> 24) != 239)
+      return std::unexpected(fmt::format("--group-per-stream: {} + {} streams leaves 239.0.0.0/8: start lower",
+                                         cfg.dst_addr, cfg.streams));
+  }
+  if (cfg.raw_payload_bytes) {
+    if (*cfg.raw_payload_bytes < 1 || *cfg.raw_payload_bytes > kMaxDatagram)
+      return std::unexpected(fmt::format("--payload must be 1..{} bytes (one unfragmented datagram)", kMaxDatagram));
+    if (cfg.tone_hz != 0) return std::unexpected(std::string("--tone needs RTP audio: drop --payload"));
+    if (cfg.sap) return std::unexpected(std::string("--sap announces RTP streams: drop --payload"));
+  } else {
+    auto f = payload_format(cfg);
+    if (!f) return std::unexpected(f.error());
+    auto spp = packet_samples(cfg);
+    if (!spp) return std::unexpected(spp.error());
+    if (cfg.ptime_samples > 100'000)
+      return std::unexpected(std::string("--ptime in samples must be 1..100000 samples"));
+    auto bytes = audio_payload_bytes(cfg.sample_rate_hz, 1'000'000'000, cfg.channels, cfg.bits);
+    if (!bytes) return std::unexpected(bytes.error());
+    *bytes = *bytes / static_cast<std::size_t>(cfg.sample_rate_hz) * *spp;  // one second's bytes / rate x spp
+    if (cfg.tone_hz < 0 || static_cast<long>(cfg.tone_hz) * cfg.channels * 2 >= cfg.sample_rate_hz)
+      return std::unexpected(fmt::format(
+          "--tone {} Hz puts channel {} at {} Hz, not below half the {} Hz sample rate: lower --tone",
+          cfg.tone_hz, cfg.channels, static_cast<long>(cfg.tone_hz) * cfg.channels, cfg.sample_rate_hz));
+    if (cfg.sap && !(cfg.sap_interval_s >= 0.1 && cfg.sap_interval_s <= 3600))
+      return std::unexpected(std::string("--sap-interval must be 0.1..3600 seconds"));
+    if (cfg.sap && (cfg.session_name.empty() || cfg.session_name.find_first_of("\r\n") != std::string::npos))
+      return std::unexpected(std::string("--session-name must be one non-empty line"));
+    if (*bytes + rtp::kHeaderBytes > kMaxDatagram)
+      return std::unexpected(fmt::format("RTP payload of {} bytes does not fit one {}-byte datagram: lower "
+                                         "--ptime or --channels",
+                                         *bytes, kMaxDatagram));
+  }
+  if (!(cfg.loss >= 0 && cfg.loss <= 1)) return std::unexpected(std::string("--loss must be 0..1"));
+  if (!(cfg.reorder >= 0 && cfg.reorder <= 1)) return std::unexpected(std::string("--reorder must be 0..1"));
+  if (cfg.loss + cfg.reorder > 1) return std::unexpected(std::string("--loss + --reorder must not exceed 1"));
+  if (cfg.burst < 1 || cfg.burst > 65536) return std::unexpected(std::string("--burst must be 1..65536"));
+  if (cfg.secs && !(*cfg.secs > 0 && *cfg.secs <= kMaxSecs))
+    return std::unexpected(fmt::format("--secs must be more than 0 and at most {} (runs are bounded)", kMaxSecs));
+  if (cfg.count && *cfg.count == 0)
+    return std::unexpected(std::string("--count must be at least 1 (runs are bounded; omit it for 5 s)"));
+  if (cfg.netns.empty() == false && (cfg.netns.find('/') != std::string::npos || cfg.netns.size() > 64))
+    return std::unexpected(fmt::format("--netns '{}' must be a name from `ip netns list`", cfg.netns));
+  auto sched = make_schedule(cfg);
+  if (!sched) return std::unexpected(sched.error());
+  return {};
+}
+
+void build_packet(std::uint8_t* buf, std::size_t datagram_bytes, bool rtp_mode, std::uint8_t payload_type,
+                  std::uint16_t seq, std::uint32_t rtp_timestamp, std::uint32_t ssrc, std::uint64_t index) {
+  if (!rtp_mode) {
+    rtp::put_index(buf, datagram_bytes, index);
+    return;
+  }
+  rtp::HeaderFields h;
+  h.payload_type = payload_type;
+  h.seq = seq;
+  h.timestamp = rtp_timestamp;
+  h.ssrc = ssrc;
+  rtp::encode_header(buf, h);
+  const std::size_t payload = datagram_bytes - rtp::kHeaderBytes;
+  rtp::put_index(buf + rtp::kPayloadOffset, payload, index);
+}
+
+std::expected<PayloadFormat, std::string> payload_format(const GenConfig& cfg) {
+  PayloadFormat f;
+  const int pt = cfg.payload_type;
+  const auto need = [&](const char* name, int rate, int channels, int bits) -> std::expected<void, std::string> {
+    if (cfg.sample_rate_hz != rate || cfg.channels != channels || cfg.bits != bits)
+      return std::unexpected(fmt::format(
+          "--payload-type {} is {} at {} Hz, {} channel{}, {}-bit (RFC 3551 table 4): drop --sample-rate, "
+          "--channels and --bits, or use a dynamic type (96-127)",
+          pt, name, rate, channels, channels == 1 ? "" : "s", bits));
+    return {};
+  };
+  if (pt == -1 || (pt >= 96 && pt <= 127)) {
+    if (cfg.bits == 24) f = {static_cast<std::uint8_t>(pt == -1 ? rtp::kPayloadTypeL24 : pt), GenEncoding::kL24, 3, "L24"};
+    else if (cfg.bits == 16) f = {static_cast<std::uint8_t>(pt == -1 ? rtp::kPayloadTypeL16 : pt), GenEncoding::kL16, 2, "L16"};
+    else return std::unexpected(std::string("--bits must be 16 (L16) or 24 (L24)"));
+    return f;
+  }
+  // RFC 3551 section 6, table 4: the static audio types rtcap gen can produce.
+  switch (pt) {
+    case 0:
+      if (auto ok = need("PCMU", 8000, 1, 8); !ok) return std::unexpected(ok.error());
+      return PayloadFormat{0, GenEncoding::kPcmu, 1, "PCMU"};
+    case 8:
+      if (auto ok = need("PCMA", 8000, 1, 8); !ok) return std::unexpected(ok.error());
+      return PayloadFormat{8, GenEncoding::kPcma, 1, "PCMA"};
+    case 10:
+      if (auto ok = need("L16", 44100, 2, 16); !ok) return std::unexpected(ok.error());
+      return PayloadFormat{10, GenEncoding::kL16, 2, "L16"};
+    case 11:
+      if (auto ok = need("L16", 44100, 1, 16); !ok) return std::unexpected(ok.error());
+      return PayloadFormat{11, GenEncoding::kL16, 2, "L16"};
+    default:
+      return std::unexpected(fmt::format("--payload-type {}: rtcap gen sends 0 (PCMU), 8 (PCMA), 10 and 11 (L16 "
+                                         "44.1 kHz) or a dynamic type 96-127",
+                                         pt));
+  }
+}
+
+std::pair<std::string, std::uint16_t> stream_destination(const GenConfig& cfg, std::uint32_t stream) {
+  if (!cfg.group_per_stream) return {cfg.dst_addr, static_cast<std::uint16_t>(cfg.dst_port + 2 * stream)};
+  in_addr a{};
+  inet_pton(AF_INET, cfg.dst_addr.c_str(), &a);
+  a.s_addr = htonl(ntohl(a.s_addr) + stream);
+  char text[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &a, text, sizeof text);
+  return {text, cfg.dst_port};
+}
+
+// The tone at phase k / rate of a turn (k = (f x n) mod rate).
+static std::int32_t tone_value(std::uint64_t k, std::uint64_t rate, int bits) {
+  constexpr double kPi = 3.14159265358979323846;  // M_PI, which Python's math.pi equals
+  const double amplitude = static_cast<double>((std::int64_t{1} << (bits - 1)) - 1) / 2.0;
+  const double x = 2.0 * kPi * static_cast<double>(k) / static_cast<double>(rate);
+  return static_cast<std::int32_t>(std::floor(amplitude * std::sin(x) + 0.5));
+}
+
+std::int32_t tone_sample(int tone_hz, int channel, std::uint64_t n, int sample_rate_hz, int bits) {
+  const auto rate = static_cast<std::uint64_t>(sample_rate_hz);
+  const std::uint64_t f = static_cast<std::uint64_t>(tone_hz) * static_cast<std::uint64_t>(channel + 1);
+  return tone_value((f % rate) * (n % rate) % rate, rate, bits);  // rate < 2^20: no overflow
+}
+
+std::uint8_t linear_to_ulaw(std::int16_t pcm) {
+  constexpr int kBias = 0x84;   // G.711 u-law bias (132)
+  constexpr int kClip = 32635;  // largest magnitude before the bias overflows 15 bits
+  int v = pcm;
+  const int sign = v < 0 ? 0x80 : 0;
+  if (v < 0) v = -v;
+  if (v > kClip) v = kClip;
+  v += kBias;
+  int exponent = 7;
+  for (int mask = 0x4000; (v & mask) == 0 && exponent > 0; mask >>= 1) --exponent;
+  const int mantissa = (v >> (exponent + 3)) & 0x0F;
+  return static_cast<std::uint8_t>(~(sign | (exponent << 4) | mantissa));
+}
+
+std::uint8_t linear_to_alaw(std::int16_t pcm) {
+  int v = pcm >> 3;  // A-law codes 13-bit magnitudes
+  int sign = 0x80;   // A-law: bit 7 set for positive values, then even bits toggled (0x55)
+  if (v < 0) {
+    sign = 0;
+    v = -v - 1;
+  }
+  int segment = 0;  // segment s holds magnitudes up to (32 << s) - 1
+  while (segment < 8 && v > (0x20 << segment) - 1) ++segment;
+  if (segment == 8) return static_cast<std::uint8_t>((sign | 0x7F) ^ 0x55);
+  const int mantissa = (segment < 2 ? v >> 1 : v >> segment) & 0x0F;
+  return static_cast<std::uint8_t>((sign | (segment << 4) | mantissa) ^ 0x55);
+}
+
+static std::string sdp_ptime(std::int64_t ptime_ns) {
+  // a=ptime is in milliseconds (RFC 8866 section 6.4); AES67 writes fractions: 0.125, 0.25, 0.333.
+  std::string t = fmt::format("{:.6f}", static_cast<double>(ptime_ns) / 1e6);
+  while (t.back() == '0') t.pop_back();
+  if (t.back() == '.') t.pop_back();
+  return t;
+}
+
+std::string stream_sdp(const GenConfig& cfg, const PayloadFormat& f, std::uint32_t stream, std::uint32_t ssrc,
+                       const std::string& origin) {
+  const auto [addr, port] = stream_destination(cfg, stream);
+  in_addr a{};
+  inet_pton(AF_INET, addr.c_str(), &a);
+  const bool multicast = (ntohl(a.s_addr) >> 28) == 0xE;
+  const std::string name = cfg.streams > 1 ? fmt::format("{} {}", cfg.session_name, stream + 1) : cfg.session_name;
+  // rtpmap: channels are omitted for mono G.711 (RFC 8866 6.6: "1" is the default).
+  const std::string encoding_params =
+      f.encoding == GenEncoding::kPcmu || f.encoding == GenEncoding::kPcma ? "" : fmt::format("/{}", cfg.channels);
+  std::string sdp;
+  const auto line = [&](const std::string& l) { sdp += l + "\r\n"; };
+  line("v=0");
+  // o=<username> <sess-id> <sess-version> IN IP4 <address>: the SSRC makes a unique numeric id.
+  line(fmt::format("o=- {} 1 IN IP4 {}", ssrc, origin));
+  line(fmt::format("s={}", name));
+  line(fmt::format("i={} channel{} of {} {} Hz{}", cfg.channels, cfg.channels == 1 ? "" : "s", f.name,
+                   cfg.sample_rate_hz, cfg.tone_hz ? fmt::format(", tone {} Hz x channel", cfg.tone_hz) : ""));
+  // AES67 section 8.4: c= carries the group and TTL for multicast.
+  line(multicast ? fmt::format("c=IN IP4 {}/1", addr) : fmt::format("c=IN IP4 {}", addr));
+  line("t=0 0");
+  line(fmt::format("m=audio {} RTP/AVP {}", port, f.payload_type));
+  line(fmt::format("a=rtpmap:{} {}/{}{}", f.payload_type, f.name, cfg.sample_rate_hz, encoding_params));
+  line(fmt::format("a=ptime:{}", sdp_ptime(cfg.ptime_samples != 0
+                                                ? static_cast<std::int64_t>(std::llround(
+                                                      1e9 * cfg.ptime_samples / cfg.sample_rate_hz))
+                                                : cfg.ptime_ns)));
+  // RFC 7273: the sender has no PTP grandmaster; its RTP clock follows the host clock
+  // (CLOCK_REALTIME), which "local" says. The media clock is that clock: the RTP timestamp of a
+  // packet is its scheduled send time in samples since the epoch, mod 2^32, so the offset is 0.
+  line("a=ts-refclk:local");
+  line("a=mediaclk:direct=0");
+  if (multicast) line(fmt::format("a=source-filter: incl IN IP4 {} {}", addr, origin));
+  line("a=recvonly");
+  return sdp;
+}
+
+std::vector<std::uint8_t> sap_packet(bool deletion, std::uint16_t msg_id_hash, std::uint32_t origin,
+                                     const std::string& sdp) {
+  static constexpr char kPayloadType[] = "application/sdp";  // sent with its terminating NUL
+  std::vector<std::uint8_t> p;
+  p.reserve(8 + sizeof kPayloadType + sdp.size());
+  // V=1 (bits 7-5), A=0 IPv4 origin, R=0, T (bit 2) = deletion, E=0, C=0 (RFC 2974 section 3).
+  p.push_back(static_cast<std::uint8_t>(0x20 | (deletion ? 0x04 : 0x00)));
+  p.push_back(0);  // authentication length: none
+  p.push_back(static_cast<std::uint8_t>(msg_id_hash >> 8));
+  p.push_back(static_cast<std::uint8_t>(msg_id_hash));
+  for (int i = 3; i >= 0; --i) p.push_back(static_cast<std::uint8_t>(origin >> (8 * i)));
+  p.insert(p.end(), kPayloadType, kPayloadType + sizeof kPayloadType);
+  p.insert(p.end(), sdp.begin(), sdp.end());
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+namespace {
+
+struct StreamState {
+  std::uint16_t seq = 0;
+  std::uint32_t timestamp = 0;
+  std::uint64_t index = 0;   // next packet index
+  std::uint64_t planned = 0; // packets this stream will produce (UINT64_MAX: unknown)
+  FateSelector fate{0, 0, 0, 0};
+  bool holding = false;
+  std::uint16_t held_seq = 0;
+  std::uint64_t held_index = 0;
+};
+
+struct Message {
+  std::uint32_t stream;
+  std::int64_t scheduled_ns;  // absolute monotonic; -1: a held packet (not paced)
+  bool held;
+};
+
+}  // namespace
+
+std::expected<GenReport, std::string> run_generator(const GenConfig& cfg, const std::atomic<bool>* stop) {
+  if (auto ok = validate_config(cfg); !ok) return std::unexpected(ok.error());
+  const Schedule sched = *make_schedule(cfg);
+  const auto nstreams = static_cast<std::uint32_t>(cfg.streams);
+
+  GenReport rep;
+  rep.rtp = !cfg.raw_payload_bytes.has_value();
+  std::uint32_t spp = 0;
+  if (rep.rtp) {
+    spp = *packet_samples(cfg);
+    rep.payload_bytes = static_cast<std::size_t>(spp) * static_cast<std::size_t>(cfg.channels) *
+                        static_cast<std::size_t>(pfmt_bytes(cfg));
+    rep.datagram_bytes = rep.payload_bytes + rtp::kHeaderBytes;
+  } else {
+    rep.payload_bytes = rep.datagram_bytes = *cfg.raw_payload_bytes;
+  }
+  const PayloadFormat pfmt = rep.rtp ? *payload_format(cfg) : PayloadFormat{};
+  const std::uint8_t pt = pfmt.payload_type;
+  rep.payload_type = pt;
+  rep.target_pps = sched.rate_pps();
+
+  // Bounds: count, or secs (default 5 s). A paced run turns secs into an exact packet count.
+  std::uint64_t total = std::numeric_limits<std::uint64_t>::max();
+  std::int64_t deadline_ns = 0;  // relative; 0 = none
+  const bool bounded_by_secs = cfg.secs.has_value() || !cfg.count.has_value();
+  const double secs = cfg.secs.value_or(kDefaultSecs);
+  if (cfg.count) total = *cfg.count;
+  if (bounded_by_secs) {
+    if (sched.paced() && !cfg.count) {
+      total = static_cast<std::uint64_t>(std::llround(secs * sched.rate_pps()));
+      if (total == 0) total = 1;
+    } else {
+      deadline_ns = static_cast<std::int64_t>(secs * 1e9);
+    }
+  }
+
+  if (!cfg.netns.empty())
+    if (auto e = enter_netns(cfg.netns); !e) return std::unexpected(e.error());
+  {
+    in_addr a{};
+    inet_pton(AF_INET, cfg.dst_addr.c_str(), &a);
+    const bool multicast = (ntohl(a.s_addr) >> 24) == 239;
+    // Groups (and the SAP group) only on the lab's links: never from the host's own namespace.
+    if ((multicast || cfg.sap) && !in_lab_netns())
+      return std::unexpected(fmt::format("{} is multicast, which rtcap gen sends only inside a lab network "
+                                         "namespace: add --netns <lab>-tx (rtcap lab up)",
+                                         multicast ? fmt::format("--dst {}", cfg.dst_addr) : std::string("--sap")));
+  }
+
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0) return std::unexpected(fmt::format("cannot open a UDP socket: {}", std::strerror(errno)));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { close(fd); }
+  } closer{fd};
+  {
+    int sndbuf = kSndBufBytes;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) != 0)
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);  // unprivileged: capped by wmem_max
+    if (cfg.allow_multicast) {
+      const unsigned char ttl = 1;  // never routed beyond the first hop
+      setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
+    }
+    if (cfg.src_port != 0) {
+      sockaddr_in src{};
+      src.sin_family = AF_INET;
+      src.sin_port = htons(cfg.src_port);
+      src.sin_addr.s_addr = htonl(INADDR_ANY);
+      if (bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0)
+        return std::unexpected(fmt::format("cannot bind UDP source port {}: {}; choose another --src-port",
+                                           cfg.src_port, std::strerror(errno)));
+    }
+  }
+
+  // ---- preallocate everything ----
+  std::vector<sockaddr_in> dst(nstreams);
+  for (std::uint32_t k = 0; k < nstreams; ++k) {
+    const auto [addr, port] = stream_destination(cfg, k);
+    dst[k].sin_family = AF_INET;
+    inet_pton(AF_INET, addr.c_str(), &dst[k].sin_addr);
+    dst[k].sin_port = htons(port);
+  }
+  const std::size_t dgram = rep.datagram_bytes;
+  std::vector<std::uint8_t> slot_bufs(kMaxBatch * dgram, 0);
+  std::vector<std::uint8_t> held_bufs(static_cast<std::size_t>(nstreams) * dgram, 0);
+  std::array<mmsghdr, kMaxBatch> msgs{};
+  std::array<iovec, kMaxBatch> iov{};
+  std::array<Message, kMaxBatch> meta{};
+  std::array<bool, kMaxBatch> failed{};
+  std::vector<StreamState> st(nstreams);
+  rep.streams.resize(nstreams);
+  for (std::uint32_t k = 0; k < nstreams; ++k) {
+    st[k].seq = cfg.seq_start ? *cfg.seq_start : stream_first_seq(cfg.seed, k);
+    st[k].timestamp = stream_first_timestamp(cfg.seed, k);
+    st[k].fate = FateSelector(cfg.seed, k, cfg.loss, cfg.reorder);
+    st[k].planned = total == std::numeric_limits<std::uint64_t>::max()
+                        ? total
+                        : total / nstreams + (k < total % nstreams ? 1 : 0);
+    rep.streams[k].ssrc = rep.rtp ? stream_ssrc(cfg.seed, k) : 0;
+    std::tie(rep.streams[k].dst_addr, rep.streams[k].dst_port) = stream_destination(cfg, k);
+    rep.streams[k].first_seq = rep.rtp ? st[k].seq : 0;
+  }
+  if (cfg.loss + cfg.reorder > 0) {
+    // Expected events plus a generous margin, so push_back does not allocate in the loop.
+    const double expect = total == std::numeric_limits<std::uint64_t>::max()
+                              ? 1e6 * secs * (cfg.loss + cfg.reorder)
+                              : static_cast<double>(total) * (cfg.loss + cfg.reorder);
+    rep.events.reserve(static_cast<std::size_t>(std::min(expect * 1.2 + 4096.0, 5e7)));
+  }
+  auto hist = std::make_unique<HistogramData>();  // pacing error, rtcap/histogram.hpp
+  // One stream: connect, so the kernel reuses the cached route instead of a lookup per
+  // datagram (measured on the 2-core lab VM, raw 32-byte payload, --rate 0 over the lab veth:
+  // ~272 kpps unconnected, 282-291 kpps connected). Several streams share the unconnected
+  // socket with a destination
+  // per message, so one sendmmsg carries all streams in schedule order.
+  const bool connected = nstreams == 1;
+  if (connected && connect(fd, reinterpret_cast<const sockaddr*>(&dst[0]), sizeof dst[0]) != 0)
+    return std::unexpected(fmt::format("cannot reach {}:{}: {}; is the lab up and --netns right?", cfg.dst_addr,
+                                       cfg.dst_port, std::strerror(errno)));
+  for (std::size_t i = 0; i < kMaxBatch; ++i) {
+    iov[i].iov_len = dgram;
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_namelen = connected ? 0 : sizeof(sockaddr_in);
+  }
+  const auto dst_name = [&](std::uint32_t k) -> void* { return connected ? nullptr : &dst[k]; };
+  std::string first_error;
+
+  // --tone: one period table, indexed by the reduced phase (see tone_sample).
+  const int tone_bits = pfmt.encoding == GenEncoding::kL24 ? 24 : 16;
+  std::vector<std::int32_t> tone_table;
+  std::vector<std::uint64_t> tone_freq_mod;  // per channel: (tone x (c + 1)) mod rate
+  const auto rate_u = static_cast<std::uint64_t>(cfg.sample_rate_hz);
+  if (rep.rtp && cfg.tone_hz != 0) {
+    tone_table.resize(rate_u);
+    for (std::uint64_t k = 0; k < rate_u; ++k) tone_table[k] = tone_value(k, rate_u, tone_bits);
+    for (int c = 0; c < cfg.channels; ++c)
+      tone_freq_mod.push_back(static_cast<std::uint64_t>(cfg.tone_hz) * static_cast<std::uint64_t>(c + 1) % rate_u);
+  }
+  const auto fill_tone = [&](std::uint8_t* packet, std::uint64_t index) {
+    std::uint8_t* p = packet + rtp::kPayloadOffset;
+    std::uint64_t n_mod = index % rate_u * spp % rate_u;
+    for (std::uint32_t j = 0; j < spp; ++j) {
+      for (const std::uint64_t f : tone_freq_mod) {
+        const std::int32_t v = tone_table[f * n_mod % rate_u];
+        switch (pfmt.encoding) {
+          case GenEncoding::kL24:
+            p[0] = static_cast<std::uint8_t>(v >> 16);
+            p[1] = static_cast<std::uint8_t>(v >> 8);
+            p[2] = static_cast<std::uint8_t>(v);
+            break;
+          case GenEncoding::kL16: rtp::put_be16(p, static_cast<std::uint16_t>(v)); break;
+          case GenEncoding::kPcmu: p[0] = linear_to_ulaw(static_cast<std::int16_t>(v)); break;
+          case GenEncoding::kPcma: p[0] = linear_to_alaw(static_cast<std::int16_t>(v)); break;
+        }
+        p += pfmt.bytes_per_sample;
+      }
+      if (++n_mod == rate_u) n_mod = 0;
+    }
+  };
+
+  // --sap: one session per stream, announced on its own socket to the SAP group.
+  int sap_fd = -1;
+  std::vector<std::vector<std::uint8_t>> sap_announce, sap_delete;
+  if (cfg.sap) {
+    sap_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (sap_fd < 0) return std::unexpected(fmt::format("cannot open the SAP socket: {}", std::strerror(errno)));
+    const unsigned char ttl = 1;  // RFC 2974: the session's own scope; one hop here
+    setsockopt(sap_fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
+    sockaddr_in group{};
+    group.sin_family = AF_INET;
+    group.sin_port = htons(kSapPort);
+    inet_pton(AF_INET, kSapGroup, &group.sin_addr);
+    if (connect(sap_fd, reinterpret_cast<const sockaddr*>(&group), sizeof group) != 0) {
+      const int err = errno;
+      close(sap_fd);
+      return std::unexpected(fmt::format("cannot reach the SAP group {}:{}: {}; `rtcap lab up` routes multicast "
+                                         "in the lab (is --netns a lab namespace?)",
+                                         kSapGroup, kSapPort, std::strerror(err)));
+    }
+    sockaddr_in local{};
+    socklen_t len = sizeof local;
+    getsockname(sap_fd, reinterpret_cast<sockaddr*>(&local), &len);
+    char origin[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, &local.sin_addr, origin, sizeof origin);
+    for (std::uint32_t k = 0; k < nstreams; ++k) {
+      const std::string sdp = stream_sdp(cfg, pfmt, k, rep.streams[k].ssrc, origin);
+      // The message id hash identifies this announcement with the origin (RFC 2974 section 5);
+      // never 0, which older receivers take for "no hash".
+      const auto hash = static_cast<std::uint16_t>(mix(cfg.seed, 0x5A9, k) | 1u);
+      sap_announce.push_back(sap_packet(false, hash, ntohl(local.sin_addr.s_addr), sdp));
+      sap_delete.push_back(sap_packet(true, hash, ntohl(local.sin_addr.s_addr), sdp));
+    }
+  }
+  struct SapCloser {
+    int fd;
+    ~SapCloser() {
+      if (fd >= 0) close(fd);
+    }
+  } sap_closer{sap_fd};
+  const auto send_sap = [&](const std::vector<std::vector<std::uint8_t>>& packets) {
+    for (const auto& p : packets) {
+      if (send(sap_fd, p.data(), p.size(), 0) == static_cast<ssize_t>(p.size())) {
+        ++rep.sap_sent;
+      } else {
+        ++rep.sap_errors;
+        if (first_error.empty()) first_error = fmt::format("SAP: {}", std::strerror(errno));
+      }
+    }
+  };
+
+  // The default timer slack (50 us) lets clock_nanosleep wake up to 50 us late, which is a
+  // whole 125 us packet time off by 40%. Measured on the 2-core lab VM at 16 kpps: p50 pacing
+  // error 33-65 us with the default slack. Restored on return.
+  const int old_slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  prctl(PR_SET_TIMERSLACK, kTimerSlackNs, 0, 0, 0);
+  struct SlackRestorer {
+    int ns;
+    ~SlackRestorer() {
+      if (ns > 0) prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0);
+    }
+  } slack_restorer{old_slack};
+
+  // ---- the loop ----
+  std::uint64_t slot = 0;
+  // Announce before the first packet, so a receiver knows the format from the start.
+  const auto sap_period_ns = static_cast<std::int64_t>(cfg.sap_interval_s * 1e9);
+  if (cfg.sap) send_sap(sap_announce);
+  const std::int64_t t0 = now_ns(CLOCK_MONOTONIC);
+  std::int64_t next_sap = t0 + sap_period_ns;
+  if (cfg.sap) {
+    // mediaclk:direct=0 with the host clock as reference: stream k's first RTP timestamp is its
+    // first packet's scheduled time in samples since the epoch (CLOCK_REALTIME, UTC; PTP senders
+    // count TAI), mod 2^32; each packet adds its samples, as the schedule adds its time.
+    const std::int64_t real0 = now_ns(CLOCK_REALTIME);
+    for (std::uint32_t k = 0; k < nstreams; ++k)
+      st[k].timestamp = static_cast<std::uint32_t>(static_cast<u128>(real0 + sched.offset_ns(k)) *
+                                                   static_cast<u128>(cfg.sample_rate_hz) / 1'000'000'000u);
+  }
+  std::int64_t last_send = t0;
+  while (slot < total) {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) {
+      rep.interrupted = true;
+      break;
+    }
+    std::int64_t now = now_ns(CLOCK_MONOTONIC);
+    if (deadline_ns != 0 && now - t0 >= deadline_ns) break;
+    if (cfg.sap && now >= next_sap) {
+      send_sap(sap_announce);
+      next_sap += sap_period_ns;
+    }
+    if (sched.paced()) {
+      const std::int64_t due = t0 + sched.offset_ns(slot);
+      if (due > now) {
+        sleep_until(due);
+        continue;  // re-check stop and the clock: the sleep may have been interrupted
+      }
+    }
+    // Everything due now, up to one batch; keep room for a successor plus its held packet.
+    std::size_t n = 0;
+    while (n + 2 <= kMaxBatch && slot < total) {
+      const std::int64_t scheduled = t0 + sched.offset_ns(slot);
+      if (sched.paced() && scheduled > now) break;
+      const auto k = static_cast<std::uint32_t>(slot % nstreams);
+      ++slot;
+      StreamState& s = st[k];
+      const std::uint64_t index = s.index++;
+      const std::uint16_t seq = s.seq++;
+      const std::uint32_t ts = s.timestamp;
+      s.timestamp += spp;
+      ++rep.streams[k].produced;
+      const auto fate = s.fate.next(index + 1 == s.planned);
+      if (fate == FateSelector::Fate::kDrop) {
+        ++rep.streams[k].dropped;
+        rep.events.push_back({TruthEvent::Kind::kDrop, k, rep.streams[k].ssrc,
+                              rep.rtp ? seq : static_cast<std::uint16_t>(index), index});
+        continue;
+      }
+      if (fate == FateSelector::Fate::kHold) {
+        build_packet(&held_bufs[k * dgram], dgram, rep.rtp, pt, seq, ts, rep.streams[k].ssrc, index);
+        if (!tone_table.empty()) fill_tone(&held_bufs[k * dgram], index);
+        s.holding = true;
+        s.held_seq = seq;
+        s.held_index = index;
+        continue;
+      }
+      build_packet(&slot_bufs[n * dgram], dgram, rep.rtp, pt, seq, ts, rep.streams[k].ssrc, index);
+      if (!tone_table.empty()) fill_tone(&slot_bufs[n * dgram], index);
+      meta[n] = {k, scheduled, false};
+      msgs[n].msg_hdr.msg_name = dst_name(k);
+      ++n;
+      if (s.holding) {  // the swap: the held packet goes right after its successor
+        std::memcpy(&slot_bufs[n * dgram], &held_bufs[k * dgram], dgram);
+        meta[n] = {k, -1, true};
+        msgs[n].msg_hdr.msg_name = dst_name(k);
+        ++n;
+        s.holding = false;
+        ++rep.streams[k].reordered;
+        rep.events.push_back({TruthEvent::Kind::kReorder, k, rep.streams[k].ssrc,
+                              rep.rtp ? s.held_seq : static_cast<std::uint16_t>(s.held_index), s.held_index});
+      }
+    }
+    // End of run (count reached) with a packet still held: happens only when a run is cut short
+    // of its plan; the held packet goes out late but in order, so it is not a reorder.
+    if (slot >= total)
+      for (std::uint32_t k = 0; k < nstreams && n < kMaxBatch; ++k)
+        if (st[k].holding) {
+          std::memcpy(&slot_bufs[n * dgram], &held_bufs[k * dgram], dgram);
+          meta[n] = {k, -1, true};
+          msgs[n].msg_hdr.msg_name = dst_name(k);
+          ++n;
+          st[k].holding = false;
+        }
+    if (n == 0) continue;
+
+    for (std::size_t i = 0; i < n; ++i) {
+      iov[i].iov_base = &slot_bufs[i * dgram];
+      failed[i] = false;
+    }
+    // The send time goes in just before the system call that sends.
+    if (rep.rtp) {
+      const auto realtime = static_cast<std::uint64_t>(rtcap::realtime_ns());
+      for (std::size_t i = 0; i < n; ++i) rtp::set_send_time(&slot_bufs[i * dgram], realtime);
+    }
+    const std::int64_t send_mono = now_ns(CLOCK_MONOTONIC);
+    std::size_t off = 0;
+    bool retried = false;
+    while (off < n) {
+      const int r = sendmmsg(fd, &msgs[off], static_cast<unsigned>(n - off), 0);
+      ++rep.sendmmsg_calls;
+      if (r > 0) {
+        retried = false;
+        off += static_cast<std::size_t>(r);
+        continue;
+      }
+      const int err = errno;
+      if (r < 0 && err == EINTR) continue;
+      // A connected UDP socket reports an earlier ICMP port unreachable (nobody listens on the
+      // rx side, the normal case when capturing) on the next send, which then sends nothing.
+      // Reading the error clears it (sock_error), so one retry sends the packet.
+      if (r < 0 && err == ECONNREFUSED && connected && !retried) {
+        ++rep.icmp_refused;
+        retried = true;
+        continue;
+      }
+      retried = false;
+      // The message at `off` failed (ENOBUFS, EAGAIN, ECONNREFUSED, ...): count it, go on.
+      failed[off] = true;
+      ++rep.send_errors;
+      if (err == ENOBUFS) ++rep.enobufs;
+      if (first_error.empty()) first_error = std::strerror(err);
+      ++off;
+    }
+    last_send = now_ns(CLOCK_MONOTONIC);
+    for (std::size_t i = 0; i < n; ++i) {
+      auto& sr = rep.streams[meta[i].stream];
+      if (failed[i]) {
+        ++sr.send_errors;
+        continue;
+      }
+      ++sr.sent;
+      if (sched.paced() && !meta[i].held) {
+        const std::int64_t err_ns = send_mono - meta[i].scheduled_ns;
+        hist->record(err_ns > 0 ? static_cast<std::uint64_t>(err_ns) : 0);
+      }
+    }
+  }
+  // Held packets whose successor never came (stopped early): send them, in order, not reordered.
+  {
+    std::size_t n = 0;
+    for (std::uint32_t k = 0; k < nstreams && n < kMaxBatch; ++k)
+      if (st[k].holding) {
+        std::memcpy(&slot_bufs[n * dgram], &held_bufs[k * dgram], dgram);
+        if (rep.rtp) rtp::set_send_time(&slot_bufs[n * dgram], static_cast<std::uint64_t>(rtcap::realtime_ns()));
+        iov[n].iov_base = &slot_bufs[n * dgram];
+        msgs[n].msg_hdr.msg_name = dst_name(k);
+        meta[n] = {k, -1, true};
+        ++n;
+        st[k].holding = false;
+      }
+    for (std::size_t i = 0; i < n; ++i) {
+      ++rep.sendmmsg_calls;
+      if (sendmmsg(fd, &msgs[i], 1, 0) == 1 || (errno == ECONNREFUSED && sendmmsg(fd, &msgs[i], 1, 0) == 1)) {
+        ++rep.streams[meta[i].stream].sent;
+      } else {
+        ++rep.streams[meta[i].stream].send_errors;
+        ++rep.send_errors;
+      }
+    }
+    if (n != 0) last_send = now_ns(CLOCK_MONOTONIC);
+  }
+
+  if (cfg.sap) send_sap(sap_delete);  // RFC 2974 section 4: the session is gone now
+
+  for (const auto& s : rep.streams) {
+    rep.produced += s.produced;
+    rep.sent += s.sent;
+    rep.dropped += s.dropped;
+    rep.reordered += s.reordered;
+  }
+  rep.duration_s = static_cast<double>(last_send - t0) / 1e9;
+  rep.achieved_pps = rep.duration_s > 0 ? static_cast<double>(rep.sent) / rep.duration_s : 0.0;
+  rep.pacing_samples = hist->count;
+  rep.pacing_p50_ns = hist->percentile(0.50);
+  rep.pacing_p99_ns = hist->percentile(0.99);
+  rep.pacing_max_ns = hist->max;
+  rep.first_send_error = first_error;
+  return rep;
+}
+
+std::string report_line(const GenReport& r) {
+  std::string s = fmt::format(
+      "rtcap gen: sent {} of {} packets ({} B UDP payload{}) in {:.3f} s = {:.0f} pps (target {}), "
+      "{} sendmmsg calls, {} send errors ({} ENOBUFS), {} dropped and {} reordered on purpose",
+      r.sent, r.produced, r.datagram_bytes, r.rtp ? fmt::format(", {} B audio", r.payload_bytes) : ", raw UDP",
+      r.duration_s, r.achieved_pps, r.target_pps > 0 ? fmt::format("{:.0f}", r.target_pps) : "unpaced",
+      r.sendmmsg_calls, r.send_errors, r.enobufs, r.dropped, r.reordered);
+  if (r.pacing_samples > 0)
+    s += fmt::format(", pacing error p50 {} ns p99 {} ns max {} ns", r.pacing_p50_ns, r.pacing_p99_ns,
+                     r.pacing_max_ns);
+  if (r.sap_sent + r.sap_errors > 0)
+    s += fmt::format(", {} SAP announcements ({} failed)", r.sap_sent, r.sap_errors);
+  if (!r.first_send_error.empty()) s += fmt::format(", first send error: {}", r.first_send_error);
+  if (r.interrupted) s += " (interrupted)";
+  return s;
+}
+
+static nlohmann::json event_json(const TruthEvent& e, bool rtp_mode) {
+  nlohmann::json j;
+  j["kind"] = e.kind == TruthEvent::Kind::kDrop ? "drop" : "reorder";
+  j["stream"] = e.stream;
+  j["ssrc"] = rtp_mode ? nlohmann::json(e.ssrc) : nlohmann::json(nullptr);
+  j["seq"] = rtp_mode ? nlohmann::json(e.seq) : nlohmann::json(nullptr);
+  j["index"] = e.index;
+  return j;
+}
+
+std::string report_json(const GenReport& r, const GenConfig& cfg) {
+  nlohmann::json j;
+  j["mode"] = r.rtp ? "rtp" : "udp";
+  j["dst"] = fmt::format("{}:{}", cfg.dst_addr, cfg.dst_port);
+  j["payload_bytes"] = r.payload_bytes;
+  j["udp_payload_bytes"] = r.datagram_bytes;
+  j["target_pps"] = r.target_pps;
+  j["produced"] = r.produced;
+  j["sent"] = r.sent;
+  j["dropped_on_purpose"] = r.dropped;
+  j["reordered_on_purpose"] = r.reordered;
+  j["send_errors"] = r.send_errors;
+  j["send_errors_enobufs"] = r.enobufs;
+  j["first_send_error"] = r.first_send_error;
+  j["icmp_refused_retried"] = r.icmp_refused;
+  j["sendmmsg_calls"] = r.sendmmsg_calls;
+  j["duration_s"] = r.duration_s;
+  j["achieved_pps"] = r.achieved_pps;
+  j["pacing_error_ns"] = {{"samples", r.pacing_samples},
+                          {"p50", r.pacing_p50_ns},
+                          {"p99", r.pacing_p99_ns},
+                          {"max", r.pacing_max_ns}};
+  j["payload_type"] = r.rtp ? nlohmann::json(r.payload_type) : nlohmann::json(nullptr);
+  j["sap_sent"] = r.sap_sent;
+  j["sap_errors"] = r.sap_errors;
+  j["interrupted"] = r.interrupted;
+  j["seed"] = cfg.seed;
+  auto streams = nlohmann::json::array();
+  for (std::size_t k = 0; k < r.streams.size(); ++k) {
+    const auto& s = r.streams[k];
+    streams.push_back({{"stream", k},
+                       {"ssrc", s.ssrc},
+                       {"dst", s.dst_addr},
+                       {"dst_port", s.dst_port},
+                       {"first_seq", s.first_seq},
+                       {"produced", s.produced},
+                       {"sent", s.sent},
+                       {"dropped", s.dropped},
+                       {"reordered", s.reordered},
+                       {"send_errors", s.send_errors}});
+  }
+  j["streams"] = std::move(streams);
+  auto events = nlohmann::json::array();
+  for (const auto& e : r.events) events.push_back(event_json(e, r.rtp));
+  j["events"] = std::move(events);
+  return j.dump(2) + "\n";
+}
+
+std::string truth_jsonl(const GenReport& r) {
+  std::string out;
+  for (const auto& e : r.events) out += event_json(e, r.rtp).dump() + "\n";
+  return out;
+}
+
+static std::expected<void, std::string> write_file(const std::string& path, const std::string& text,
+                                                   const char* what) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (f) f << text;
+  if (!f) return std::unexpected(fmt::format("cannot write the {} file {}: check the directory exists and is "
+                                             "writable",
+                                             what, path));
+  return {};
+}
+
+CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
+  auto* gen = app.add_subcommand(
+      "gen", "Send AES67-style RTP (or raw UDP with --payload) on an absolute schedule, to 198.18.0.0/15");
+  struct Opts {
+    GenConfig cfg;
+    std::string ptime = "1ms";
+    std::string dst = "198.18.0.2:5004";
+    std::size_t payload = 0;
+    double rate = 0;
+    double secs = 0;
+    std::uint64_t count = 0;
+    int seq_start = 0;
+  };
+  auto o = std::make_shared<Opts>();
+  gen->add_option("--streams", o->cfg.streams, "Number of streams; stream k goes to port + 2k")
+      ->type_name("N")
+      ->capture_default_str()->check(CLI::Range(1, kMaxStreams));
+  gen->add_option("--ptime", o->ptime, "Packet time with unit: 1ms, 250us, 125us; or in samples: 48samples")
+      ->type_name("TIME")->capture_default_str();
+  gen->add_option("--channels", o->cfg.channels, "Audio channels per stream")
+      ->type_name("N")->capture_default_str();
+  gen->add_option("--sample-rate", o->cfg.sample_rate_hz, "Sample rate in Hz")
+      ->type_name("HZ")->capture_default_str();
+  gen->add_option("--bits", o->cfg.bits, "Bits per sample: 24 (L24, PT 97) or 16 (L16, PT 96)")
+      ->capture_default_str()->check(CLI::IsMember({16, 24}));
+  auto* payload = gen->add_option("--payload", o->payload,
+                                  "Raw UDP payload size in BYTES instead of RTP (first 8 bytes: packet index)")
+                      ->type_name("BYTES");
+  auto* rate = gen->add_option("--rate", o->rate,
+                               "Total packets per second over all streams (PPS); 0 = as fast as possible; "
+                               "default: streams / ptime")
+                   ->type_name("PPS");
+  gen->add_option("--burst", o->cfg.burst, "Packets sent back to back per tick (same average rate)")
+      ->type_name("N")
+      ->capture_default_str();
+  auto* secs = gen->add_option("--secs", o->secs, "Run time bound in seconds (default 5 when no --count)")
+                   ->type_name("SECONDS");
+  auto* count = gen->add_option("--count", o->count, "Total packets to produce over all streams (incl. --loss drops)")
+                    ->type_name("PACKETS");
+  gen->add_option("--dst", o->dst, "Destination ADDR:PORT in 198.18.0.0/15 (or 239.x with --allow-multicast)")
+      ->type_name("ADDR:PORT")
+      ->capture_default_str();
+  gen->add_option("--src-port", o->cfg.src_port, "UDP source port for all streams (default: ephemeral)")
+      ->type_name("PORT");
+  gen->add_flag("--allow-multicast", o->cfg.allow_multicast, "Allow a 239.x.x.x multicast destination (TTL 1)");
+  gen->add_option("--netns", o->cfg.netns, "Network namespace to send from (e.g. rtcap-tx)")
+      ->type_name("NAME");
+  gen->add_option("--loss", o->cfg.loss, "Probability 0..1 that a packet is dropped on purpose")
+      ->type_name("P")
+      ->check(CLI::Range(0.0, 1.0));
+  gen->add_option("--reorder", o->cfg.reorder, "Probability 0..1 that a packet is sent after its successor")
+      ->type_name("P")
+      ->check(CLI::Range(0.0, 1.0));
+  gen->add_option("--seed", o->cfg.seed, "Seed for SSRCs, sequence starts, loss and reorder")
+      ->type_name("N")->capture_default_str();
+  auto* seq_start = gen->add_option("--seq-start", o->seq_start, "First RTP sequence number (default: random from seed)")
+                        ->type_name("SEQ")
+                        ->check(CLI::Range(0, 65535));
+  gen->add_option("--truth", o->cfg.truth_path, "Write JSON lines naming each dropped/reordered packet to FILE")
+      ->type_name("FILE");
+  gen->add_option("--json", o->cfg.json_path, "Write the report as JSON to FILE")->type_name("FILE");
+  auto* payload_type = gen->add_option("--payload-type", o->cfg.payload_type,
+                                       "RTP payload type: 0 PCMU, 8 PCMA (8 kHz mono), 10/11 L16 stereo/mono "
+                                       "(44.1 kHz), or dynamic 96-127 (default 97 L24, 96 L16)")
+                           ->type_name("PT");
+  gen->add_flag("--group-per-stream", o->cfg.group_per_stream,
+                "Stream k goes to multicast group --dst + k, all on the --dst port (as AES67 senders do)");
+  gen->add_option("--tone", o->cfg.tone_hz,
+                  "Send a tone instead of silence: channel c carries HZ x (c+1), -6 dBFS, exact per sample")
+      ->type_name("HZ")
+      ->check(CLI::Range(1, 100000));
+  gen->add_flag("--sap", o->cfg.sap,
+                "Announce each stream with SAP (RFC 2974) to 239.255.255.255:9875: an AES67-style SDP, a "
+                "deletion at the end (inside a lab namespace only)");
+  gen->add_option("--sap-interval", o->cfg.sap_interval_s, "Seconds between SAP announcements")
+      ->type_name("SECONDS")
+      ->capture_default_str();
+  gen->add_option("--session-name", o->cfg.session_name, "SDP session name (s=); '<NAME> <k+1>' per stream")
+      ->type_name("NAME")
+      ->capture_default_str();
+  gen->add_flag("-q,--quiet", o->cfg.quiet, "No report line on stderr");
+
+  auto* sample_rate_opt = gen->get_option("--sample-rate");
+  auto* channels_opt = gen->get_option("--channels");
+  auto* bits_opt = gen->get_option("--bits");
+  gen->callback([o, payload, rate, secs, count, seq_start, payload_type, sample_rate_opt, channels_opt, bits_opt,
+                 &exit_code] {
+    GenConfig cfg = o->cfg;
+    const auto fail = [&](const std::string& msg) {
+      fmt::print(stderr, "rtcap gen: {}\n", msg);
+      exit_code = 1;
+    };
+    if (o->ptime.size() > 7 && o->ptime.ends_with("samples")) {
+      const std::string n = o->ptime.substr(0, o->ptime.size() - 7);
+      char* end = nullptr;
+      const unsigned long v = std::strtoul(n.c_str(), &end, 10);
+      if (n.empty() || *end != '\0' || v == 0 || v > 100'000)
+        return fail(fmt::format("--ptime '{}': give 1..100000 samples, for example 48samples", o->ptime));
+      cfg.ptime_samples = static_cast<std::uint32_t>(v);
+    } else {
+      auto ptime = parse_ptime(o->ptime);
+      if (!ptime) return fail(ptime.error());
+      cfg.ptime_ns = *ptime;
+    }
+    auto dst = parse_dst(o->dst);
+    if (!dst) return fail(dst.error());
+    cfg.dst_addr = dst->first;
+    cfg.dst_port = dst->second;
+    if (payload->count() > 0) cfg.raw_payload_bytes = o->payload;
+    if (rate->count() > 0) cfg.rate_pps = o->rate;
+    if (secs->count() > 0) cfg.secs = o->secs;
+    if (count->count() > 0) cfg.count = o->count;
+    if (seq_start->count() > 0) cfg.seq_start = static_cast<std::uint16_t>(o->seq_start);
+    // A static payload type brings its RFC 3551 format; given explicitly, the options must agree.
+    if (payload_type->count() > 0) {
+      struct Static {
+        int pt, rate, channels, bits;
+      };
+      for (const Static st : {Static{0, 8000, 1, 8}, Static{8, 8000, 1, 8}, Static{10, 44100, 2, 16},
+                              Static{11, 44100, 1, 16}})
+        if (cfg.payload_type == st.pt) {
+          if (sample_rate_opt->count() == 0) cfg.sample_rate_hz = st.rate;
+          if (channels_opt->count() == 0) cfg.channels = st.channels;
+          if (bits_opt->count() == 0) cfg.bits = st.bits;
+        }
+    }
+
+    g_stop.store(false);
+    struct sigaction sa {}, old_int{}, old_term{};
+    sa.sa_handler = gen_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: sleeps and sends return EINTR and the loop sees the flag
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    auto rep = run_generator(cfg, &g_stop);
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+    if (!rep) return fail(rep.error());
+
+    exit_code = 0;
+    // A generator whose packets did not go out must not look like one that worked. ENOBUFS is
+    // the one failure that is back-pressure, not a broken path (the unpaced bench steps meet it):
+    // counted and reported, not fatal unless nothing at all was sent.
+    const std::uint64_t hard_errors = rep->send_errors - rep->enobufs + rep->sap_errors;
+    const std::uint64_t to_send = rep->produced - rep->dropped;
+    if (to_send > 0 && rep->sent == 0)
+      fail(fmt::format("sent nothing: all {} sends failed ({}); check that the lab is up and --netns/--dst are "
+                       "right",
+                       to_send, rep->first_send_error.empty() ? "no error reported" : rep->first_send_error));
+    else if (hard_errors > 0)
+      fail(fmt::format("{} of {} packets could not be sent ({}); check that the lab is up and --netns/--dst are "
+                       "right",
+                       hard_errors, to_send + rep->sap_sent + rep->sap_errors, rep->first_send_error));
+    if (exit_code != 0) return;  // the one line says it; the JSON report is not written
+    if (!cfg.quiet) fmt::print(stderr, "{}\n", report_line(*rep));
+    if (!cfg.json_path.empty())
+      if (auto w = write_file(cfg.json_path, report_json(*rep, cfg), "--json"); !w) return fail(w.error());
+    if (!cfg.truth_path.empty())
+      if (auto w = write_file(cfg.truth_path, truth_jsonl(*rep), "--truth"); !w) return fail(w.error());
+  });
+  return gen;
+}
+
+}  // namespace rtcap::tool

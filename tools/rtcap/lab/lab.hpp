@@ -1,0 +1,55 @@
+// `rtcap lab`: a two-namespace test network joined by a veth pair, for capture tests and
+// benchmarks that must never touch a real network.
+//
+//   netns <name>-tx: veth <name>-tx 198.18.0.1/24  <──veth──>  netns <name>-rx: <name>-rx 198.18.0.2/24
+//
+// Addresses come from 198.18.0.0/15 (RFC 2544 benchmarking) only. Both ends are up, loopback is
+// up in both namespaces, permanent neighbour entries make ARP unnecessary and IPv6 is disabled on
+// the veths so captures hold nothing but the traffic we send. Each namespace routes 224.0.0.0/4
+// (all IPv4 multicast) to its veth end, so AES67 groups and SAP announcements cross the pair and go
+// nowhere else.
+#pragma once
+
+#include <expected>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace rtcap::tool {
+
+struct Lab {
+  std::string name;     // validated lab name, [a-z0-9]{1,8}
+  std::string tx_ns;    // <name>-tx
+  std::string rx_ns;    // <name>-rx
+  std::string tx_if;    // <name>-tx, lives in tx_ns
+  std::string rx_if;    // <name>-rx, lives in rx_ns
+  std::string tx_addr;  // 198.18.0.1 (no prefix length; the prefix is /24)
+  std::string rx_addr;  // 198.18.0.2
+};
+
+inline constexpr const char* kDefaultLabName = "rtcap";
+inline constexpr int kLabPrefixLength = 24;
+
+// True for [a-z0-9]{1,8}: keeps "<name>-tx" within IFNAMSIZ-1 (15) and out of any shell or path.
+bool valid_lab_name(const std::string& name);
+
+// Pure: derives every name and address from the lab name (does not validate it).
+Lab lab_names(const std::string& name);
+
+// Creates whatever is missing; calling it again on a complete lab succeeds and changes nothing.
+// On failure the lab may be half made; lab_down() removes it.
+std::expected<Lab, std::string> lab_up(const std::string& name);
+
+// Removes everything lab_up() makes; succeeds when nothing is there.
+std::expected<void, std::string> lab_down(const std::string& name);
+
+// Human-readable description of what exists; `complete` is set when the lab is fully up.
+std::expected<std::string, std::string> lab_status(const std::string& name, bool& complete);
+
+// Registers `lab up|down|status [--name NAME]`. The callbacks run the action, print, and set
+// exit_code: 0 ok, 1 error (one line on stderr); `status` gives 3 when the lab is not fully up.
+CLI::App* add_lab_command(CLI::App& app, int& exit_code);
+
+}  // namespace rtcap::tool
