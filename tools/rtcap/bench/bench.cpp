@@ -28,15 +28,13 @@
 #include "gen/gen.hpp"
 #include "lab/lab.hpp"
 #include "bench/pcap_pipe_reader.hpp"
-#include "capture/report.hpp"
+#include "rtcap/latency_budget.hpp"
 #include "common/text_format.hpp"
 #include "rtcap/engine.hpp"
 
 namespace rtcap::tool {
 namespace {
 
-using bench::ChildProcess;
-using bench::SpawnOptions;
 using namespace std::chrono_literals;
 
 // Every mode captures the same thing: the generator's datagrams (the lab carries nothing else:
@@ -87,7 +85,7 @@ CpuSample cpu_sample() {
   getrusage(RUSAGE_SELF, &self);
   getrusage(RUSAGE_CHILDREN, &children);
   c.ours_ns = tv(self.ru_utime) + tv(self.ru_stime) + tv(children.ru_utime) + tv(children.ru_stime);
-  c.wall_ns = bench::monotonic_ns();
+  c.wall_ns = monotonic_ns();
   return c;
 }
 
@@ -100,7 +98,7 @@ double foreign_cpu_share(const CpuSample& a, const CpuSample& b) {
 }
 
 double loadavg1() {
-  const std::string s = bench::read_text_file("/proc/loadavg");
+  const std::string s = read_text_file("/proc/loadavg");
   return s.empty() ? -1 : std::atof(s.c_str());
 }
 
@@ -200,13 +198,13 @@ std::vector<std::string> capture_args(const Context& ctx, const BenchMode& m, co
 std::string wait_ready(ChildProcess& capture, const std::string& err_path, const std::atomic<bool>* interrupted) {
   const auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
   for (;;) {
-    if (bench::read_text_file(err_path).find("listening on") != std::string::npos) return {};
+    if (read_text_file(err_path).find("listening on") != std::string::npos) return {};
     if (capture.poll())
       return fmt::format("capture ended before it listened ({}): {}", capture.describe_status(),
-                         bench::read_text_file(err_path));
+                         read_text_file(err_path));
     if (interrupted->load()) return "interrupted";
     if (std::chrono::steady_clock::now() >= deadline)
-      return fmt::format("capture not listening after {} s: {}", kReadyTimeout.count(), bench::read_text_file(err_path));
+      return fmt::format("capture not listening after {} s: {}", kReadyTimeout.count(), read_text_file(err_path));
     std::this_thread::sleep_for(10ms);
   }
 }
@@ -286,7 +284,7 @@ BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, 
     abort_all(nullptr);
     return run;
   }
-  bench::sleep_interruptible(kSettle, ctx.interrupted);
+  sleep_interruptible(kSettle, ctx.interrupted);
 
   SpawnOptions go;
   go.argv = gen_args(ctx, rate);
@@ -305,11 +303,11 @@ BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, 
     return run;
   }
   if (gen->exit_status() != 0) {
-    run.error = fmt::format("generator failed ({}): {}", gen->describe_status(), bench::read_text_file(gen_err));
+    run.error = fmt::format("generator failed ({}): {}", gen->describe_status(), read_text_file(gen_err));
     abort_all(nullptr);
     return run;
   }
-  bench::sleep_interruptible(std::chrono::milliseconds(ctx.cfg.drain_ms), ctx.interrupted);
+  sleep_interruptible(std::chrono::milliseconds(ctx.cfg.drain_ms), ctx.interrupted);
   capture->stop(SIGINT, kStopGrace);
   if (!reader->wait_for(kReaderGrace)) {
     reader->stop(SIGKILL, 0ms);
@@ -321,7 +319,7 @@ BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, 
   if (ctx.interrupted->load() && run.error.empty()) run.error = "interrupted";
 
   // ---- outputs ----
-  auto gj = nlohmann::json::parse(bench::read_text_file(gen_json), nullptr, false);
+  auto gj = nlohmann::json::parse(read_text_file(gen_json), nullptr, false);
   if (gj.is_discarded() || !gj.is_object()) {
     if (run.error.empty()) run.error = "generator wrote no report";
   } else {
@@ -330,10 +328,10 @@ BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, 
     run.send_errors = gj.value("send_errors", std::uint64_t{0});
     if (gj.contains("pacing_error_ns")) run.pacing_p99_ns = gj["pacing_error_ns"].value("p99", std::uint64_t{0});
   }
-  auto rj = nlohmann::json::parse(bench::read_text_file(reader_json), nullptr, false);
+  auto rj = nlohmann::json::parse(read_text_file(reader_json), nullptr, false);
   if (rj.is_discarded() || !rj.is_object()) {
     if (run.error.empty())
-      run.error = fmt::format("reader wrote no result ({}): {}", reader->describe_status(), bench::read_text_file(reader_err));
+      run.error = fmt::format("reader wrote no result ({}): {}", reader->describe_status(), read_text_file(reader_err));
   } else {
     if (!rj.value("ok", false) && run.error.empty())
       run.error = fmt::format("reader: {}", rj.value("error", std::string("failed")));
@@ -346,7 +344,7 @@ BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, 
     run.latency_ns = histogram_from_reader(rj);
   }
   run.lost = run.sent > run.unique ? run.sent - run.unique : 0;
-  const std::string err_text = bench::read_text_file(cap_err);
+  const std::string err_text = read_text_file(cap_err);
   if (mode.tcpdump || mode.reference) {
     const auto kernel = tcpdump_counter(err_text, "dropped by kernel");
     const auto iface = tcpdump_counter(err_text, "dropped by interface");
@@ -508,8 +506,8 @@ int run_bench(BenchConfig cfg) {
     }
   }
   Context ctx;
-  ctx.self = bench::self_executable();
-  ctx.tcpdump = bench::find_program("tcpdump");
+  ctx.self = self_executable();
+  ctx.tcpdump = find_program("tcpdump");
   std::vector<BenchMode> modes = bench_modes(!ctx.tcpdump.empty());
   if (!cfg.modes.empty()) {
     std::vector<BenchMode> chosen;
@@ -545,9 +543,9 @@ int run_bench(BenchConfig cfg) {
     }
   ctx.cfg = cfg;
 
-  bench::InterruptGuard interrupt;
+  InterruptGuard interrupt;
   ctx.interrupted = interrupt.flag();
-  const std::string lab_name = bench::unique_lab_name("bn");
+  const std::string lab_name = unique_lab_name("bn");
   char dir_template[] = "/tmp/rtcap-bench.XXXXXX";
   if (!mkdtemp(dir_template)) {
     fmt::print(stderr, "rtcap bench: cannot create a directory in /tmp: {}\n", std::strerror(errno));
@@ -563,14 +561,14 @@ int run_bench(BenchConfig cfg) {
   } dir_remover{ctx.dir};
 
   const double load_before = loadavg1();
-  bench::LabGuard lab_guard(lab_name);
+  LabGuard lab_guard(lab_name);
   auto lab = lab_up(lab_name);
   if (!lab) {
     fmt::print(stderr, "rtcap bench: {}\n", lab.error());
     return kExitSetup;
   }
   ctx.lab = *lab;
-  FdCloser netns_fd{bench::open_netns(ctx.lab.rx_ns)};
+  FdCloser netns_fd{open_netns(ctx.lab.rx_ns)};
   ctx.rx_netns_fd = netns_fd.fd;
   if (ctx.rx_netns_fd < 0) {
     fmt::print(stderr, "rtcap bench: cannot open network namespace {}: {}\n", ctx.lab.rx_ns, std::strerror(errno));
@@ -614,7 +612,7 @@ int run_bench(BenchConfig cfg) {
                        cfg.repeat, m.name, r.error);
         }
         runs.push_back(std::move(r));
-        bench::sleep_interruptible(kBetweenRuns, ctx.interrupted);
+        sleep_interruptible(kBetweenRuns, ctx.interrupted);
       }
     }
     if (interrupt.interrupted()) break;

@@ -224,7 +224,7 @@ PipeReaderResult read_pcap_stream(int fd, const PipeReaderOptions& options, int 
     // The time the bytes became ours: one clock read per read() (every record in this chunk
     // reached the reader at this moment; reading the clock per record would only add the
     // parse time of the records before it).
-    if (!parser.feed(buf.get(), static_cast<std::size_t>(got), bench::realtime_ns())) {
+    if (!parser.feed(buf.get(), static_cast<std::size_t>(got), realtime_ns())) {
       // Fatal format error: keep draining so the writer does not block or see EPIPE mid-run.
       while (read(fd, buf.get(), kReadBytes) > 0) {
       }

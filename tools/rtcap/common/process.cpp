@@ -16,9 +16,8 @@
 #include <sstream>
 #include <thread>
 
-#include "lab/lab.hpp"
 
-namespace rtcap::tool::bench {
+namespace rtcap::tool {
 namespace {
 
 std::int64_t timeval_ns(const timeval& tv) noexcept {
@@ -268,28 +267,4 @@ const std::atomic<bool>* InterruptGuard::flag() const noexcept { return &g_inter
 bool InterruptGuard::interrupted() const noexcept { return g_interrupted.load(); }
 int InterruptGuard::signal_number() const noexcept { return g_signal.load(); }
 
-// ---- LabGuard ----
-
-LabGuard::~LabGuard() {
-  if (std::string err = release(); !err.empty()) fmt::print(stderr, "rtcap: warning: {}\n", err);
-}
-
-std::string LabGuard::release() {
-  if (done_ || name_.empty()) return {};
-  done_ = true;
-  // A namespace whose last process just exited can be busy for a moment: retry briefly.
-  std::string last;
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    auto r = lab_down(name_);
-    if (r) return {};
-    last = r.error();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return fmt::format("could not remove lab {}: {}", name_, last);
-}
-
-std::string unique_lab_name(const std::string& prefix) {
-  return fmt::format("{}{}", prefix.substr(0, 2), static_cast<long>(getpid()) % 1000000);
-}
-
-}  // namespace rtcap::tool::bench
+}  // namespace rtcap::tool

@@ -1,4 +1,4 @@
-// Child processes for `rtcap bench` and `rtcap demo`: fork/exec with an argument vector (never a
+// Child processes for the lab, `rtcap bench` and `rtcap demo`: fork/exec with an argument vector (never a
 // shell), optional network namespace, redirections, and waits that are always bounded in time.
 //
 // Every child is put in its own process group (so a terminal's Ctrl-C reaches only the parent,
@@ -19,7 +19,7 @@
 
 #include "engine/clock.hpp"
 
-namespace rtcap::tool::bench {
+namespace rtcap::tool {
 
 struct SpawnOptions {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH when it has no '/'
@@ -97,22 +97,4 @@ class InterruptGuard {
   [[nodiscard]] int signal_number() const noexcept;  // the signal that arrived first, 0 if none
 };
 
-// Tears a lab down when it goes out of scope (every exit path, exceptions included).
-class LabGuard {
- public:
-  explicit LabGuard(std::string name) : name_(std::move(name)) {}
-  ~LabGuard();
-  LabGuard(const LabGuard&) = delete;
-  LabGuard& operator=(const LabGuard&) = delete;
-  // Tears down now; "" on success, else the error. Idempotent.
-  std::string release();
-
- private:
-  std::string name_;
-  bool done_ = false;
-};
-
-// "bn123456": a lab name from a prefix (2 letters) and the pid, valid for lab_up().
-std::string unique_lab_name(const std::string& prefix);
-
-}  // namespace rtcap::tool::bench
+}  // namespace rtcap::tool

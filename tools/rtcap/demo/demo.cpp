@@ -24,7 +24,7 @@
 #include "common/process.hpp"
 #include "lab/lab.hpp"
 #include "lab/netns.hpp"
-#include "capture/report.hpp"
+#include "rtcap/latency_budget.hpp"
 #include "common/text_format.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/engine.hpp"
@@ -183,9 +183,9 @@ int run_demo(const DemoConfig& cfg) {
     fmt::print(stderr, "rtcap demo: --secs must be more than 0 and at most 40 (the demo stays under a minute)\n");
     return 1;
   }
-  bench::InterruptGuard interrupt;
-  const std::string lab_name = bench::unique_lab_name("dm");
-  bench::LabGuard lab_guard(lab_name);
+  InterruptGuard interrupt;
+  const std::string lab_name = unique_lab_name("dm");
+  LabGuard lab_guard(lab_name);
   char gen_json_path[] = "/tmp/rtcap-demo-gen.XXXXXX";
   const int tmp_fd = mkstemp(gen_json_path);
   if (tmp_fd < 0) {
@@ -243,8 +243,8 @@ int run_demo(const DemoConfig& cfg) {
                lab->rx_if, kStreams, kPtime, cfg.secs);
 
   // The generator: a child process in the tx namespace.
-  bench::SpawnOptions go;
-  go.argv = {bench::self_executable(), "gen", "--netns", lab->tx_ns, "--dst", lab->rx_addr + ":5004", "--streams",
+  SpawnOptions go;
+  go.argv = {self_executable(), "gen", "--netns", lab->tx_ns, "--dst", lab->rx_addr + ":5004", "--streams",
              std::to_string(kStreams), "--ptime", kPtime, "--secs", fmt::format("{}", cfg.secs), "--json",
              gen_json_path, "-q"};
   std::string gen_error;
@@ -253,7 +253,7 @@ int run_demo(const DemoConfig& cfg) {
   }
   const int gen_err_fd = open(gen_err_remover.path.c_str(), O_WRONLY | O_CLOEXEC);
   go.stderr_fd = gen_err_fd;
-  auto gen = bench::ChildProcess::spawn(go);
+  auto gen = ChildProcess::spawn(go);
   if (gen_err_fd >= 0) close(gen_err_fd);
   if (!gen) {
     gen_error = gen.error();
@@ -270,9 +270,9 @@ int run_demo(const DemoConfig& cfg) {
     }
     if (gen_error.empty() && gen->exit_status() != 0 && !interrupt.interrupted())
       gen_error = fmt::format("the generator failed ({}): {}", gen->describe_status(),
-                              bench::read_text_file(gen_err_remover.path));
+                              read_text_file(gen_err_remover.path));
   }
-  bench::sleep_interruptible(kDrain, interrupt.flag());
+  sleep_interruptible(kDrain, interrupt.flag());
   {
     std::lock_guard lock(shared.mutex);
     if (shared.engine) shared.engine->request_stop();
@@ -284,7 +284,7 @@ int run_demo(const DemoConfig& cfg) {
   // ---- the verdict ----
   const CaptureStats& s = shared.final_stats;
   const TrackerSnapshot& snap = shared.final_snapshot;
-  auto gj = nlohmann::json::parse(bench::read_text_file(gen_json_path), nullptr, false);
+  auto gj = nlohmann::json::parse(read_text_file(gen_json_path), nullptr, false);
   const bool have_gen = !gj.is_discarded() && gj.is_object();
   if (!have_gen && gen_error.empty() && !interrupt.interrupted()) gen_error = "the generator wrote no report";
   const std::uint64_t sent = have_gen ? gj.value("sent", std::uint64_t{0}) : 0;

@@ -49,11 +49,11 @@ RunResult run(const std::vector<std::string>& args) {
     result.output = std::string("pipe: ") + std::strerror(errno);
     return result;
   }
-  bench::SpawnOptions o;
+  SpawnOptions o;
   o.argv = args;
   o.stdout_fd = fds[1];
   o.stderr_fd = fds[1];
-  auto child = bench::ChildProcess::spawn(o);
+  auto child = ChildProcess::spawn(o);
   close(fds[1]);
   if (!child) {
     close(fds[0]);
@@ -369,6 +369,29 @@ static void print_error(const char* sub, const std::string& msg) {
   else
     fmt::print(stderr, "rtcap lab {}: {}\n", sub, msg);
 }
+
+LabGuard::~LabGuard() {
+  if (std::string err = release(); !err.empty()) fmt::print(stderr, "rtcap: warning: {}\n", err);
+}
+
+std::string LabGuard::release() {
+  if (done_ || name_.empty()) return {};
+  done_ = true;
+  // A namespace whose last process just exited can be busy for a moment: retry briefly.
+  std::string last;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto r = lab_down(name_);
+    if (r) return {};
+    last = r.error();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return fmt::format("could not remove lab {}: {}", name_, last);
+}
+
+std::string unique_lab_name(const std::string& prefix) {
+  return fmt::format("{}{}", prefix.substr(0, 2), static_cast<long>(getpid()) % 1000000);
+}
+
 
 CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
   auto* lab = app.add_subcommand(

@@ -12,6 +12,7 @@
 
 #include <expected>
 #include <string>
+#include <utility>
 
 namespace CLI {
 class App;
@@ -47,6 +48,24 @@ std::expected<void, std::string> lab_down(const std::string& name);
 
 // Human-readable description of what exists; `complete` is set when the lab is fully up.
 std::expected<std::string, std::string> lab_status(const std::string& name, bool& complete);
+
+// Tears a lab down when it goes out of scope (every exit path, exceptions included).
+class LabGuard {
+ public:
+  explicit LabGuard(std::string name) : name_(std::move(name)) {}
+  ~LabGuard();
+  LabGuard(const LabGuard&) = delete;
+  LabGuard& operator=(const LabGuard&) = delete;
+  // Tears down now; "" on success, else the error. Idempotent.
+  std::string release();
+
+ private:
+  std::string name_;
+  bool done_ = false;
+};
+
+// "bn123456": a lab name from a prefix (2 letters) and the pid, valid for lab_up().
+std::string unique_lab_name(const std::string& prefix);
 
 // Registers `lab up|down|status [--name NAME]`. The callbacks run the action, print, and set
 // exit_code: 0 ok, 1 error (one line on stderr); `status` gives 3 when the lab is not fully up.
