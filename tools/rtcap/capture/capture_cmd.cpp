@@ -208,6 +208,399 @@ void report_link_changes(const CaptureStats& now, const CaptureStats& before, bo
   }
 }
 
+// One capture command from set-up to the last report. Member order is destruction order in
+// reverse: the engine goes after the writer and the reports it feeds.
+class CaptureRun {
+ public:
+  explicit CaptureRun(CaptureOptions& o) : o_(o) {}
+  // kExitOk to go on; otherwise the exit code, its line already printed.
+  int open_capture();
+  int open_outputs();
+  void prepare_analysis();
+  void print_startup() const;
+  int loop();
+  int report();
+
+ private:
+  void consume(const Batch& batch);
+  void status_tick(CaptureStats s);
+  void report_streams(const CaptureStats& final_stats);
+  [[noreturn]] void leave_abandoned_capture();
+
+  CaptureOptions& o_;
+  std::int64_t budget_ns_ = 0;
+  std::unique_ptr<Engine> engine_;
+  SapMembership sap_membership_;
+  std::unique_ptr<MetricsServer> metrics_;
+  std::unique_ptr<RotatingWriter> writer_;
+  std::ofstream stats_json_file_, streams_json_file_, advice_json_file_;
+  std::optional<StreamsSvg> svg_;
+  std::ofstream svg_file_;
+  std::optional<LiveStreamView> live_;
+  std::optional<io::AudioExtractor> extractor_;
+  // This thread (the capture thread inline, the consumer behind the hand-off otherwise) owns the
+  // stream tracker and the advisor.
+  std::optional<StreamTracker> tracker_;
+  std::vector<int> linktypes_;
+  std::optional<Advisor> advisor_;
+  std::uint64_t previous_stream_loss_ = 0;
+  std::uint64_t previous_discarded_ = 0;
+
+  int exit_code_ = kExitOk;
+  bool writing_ = false;
+  bool abandoned_ = false;  // the capture did not end within kAbandonAfterStop of a stop
+  CaptureStats previous_;   // the last status snapshot
+};
+
+// Engine, SAP groups, metrics socket: everything that needs privileges, then -Z.
+int CaptureRun::open_capture() {
+  if (!apply_latency_budget(o_, budget_ns_)) return kExitUsage;
+  auto opened = Engine::open(o_.config);
+  if (!opened) {
+    std::string message = cli_wording(opened.error().message);
+    // Inside a namespace, the interfaces to list are the namespace's.
+    if (const auto at = message.find("'rtcap -D'"); at != std::string::npos && !o_.netns.empty())
+      message.replace(at, 10, fmt::format("'rtcap --netns {} -D'", o_.netns));
+    fmt::print(stderr, "rtcap: {}\n", message);
+    return exit_code_for(opened.error().code);
+  }
+  engine_ = std::move(*opened);
+  for (const auto& w : engine_->warnings()) fmt::print(stderr, "rtcap: warning: {}\n", w);
+  // --sap: join the SAP groups in the capture's namespace, before privileges go.
+  if (o_.sap) {
+    if (auto r = sap_membership_.join(o_.config.interfaces); !r) {
+      fmt::print(stderr, "rtcap: {}\n", r.error());
+      return kExitSetup;
+    }
+    fmt::print(stderr, "rtcap: joined {} SAP group(s) ({}, {})\n", sap_membership_.groups_joined(),
+               kSapGroupAdminScoped, kSapGroupGlobal);
+  }
+  if (!o_.metrics_listen.empty()) {
+    MetricsOptions mo;
+    mo.allow_any_address = o_.metrics_any_address;
+    auto m = MetricsServer::open(o_.metrics_listen, mo);  // bound now; serve() after -Z
+    if (!m) {
+      fmt::print(stderr, "rtcap: {}\n", m.error().message);
+      return exit_code_for(m.error().code);
+    }
+    metrics_ = std::move(*m);
+    fmt::print(stderr, "rtcap: metrics at http://{}/metrics\n", metrics_->address());
+  }
+  // Everything privileged is open: from here on, the files are written as the -Z user.
+  if (!o_.drop_to_user.empty()) {
+    if (auto r = drop_privileges(o_.drop_to_user); !r) {
+      fmt::print(stderr, "rtcap: {}\n", r.error().message);
+      return kExitSetup;
+    }
+  }
+  // Its threads start now, so that they run with what every other thread runs with.
+  if (metrics_) metrics_->serve();
+  return kExitOk;
+}
+
+// Every output is made now, so that a bad path fails before the capture, not after weeks of it.
+int CaptureRun::open_outputs() {
+  if (!o_.write_path.empty()) {
+    WriterOptions wo;
+    wo.path = o_.write_path;
+    wo.packet_buffered = o_.packet_buffered;
+    wo.pcapng = o_.pcapng;
+    wo.precision = engine_->interfaces().front().precision;
+    wo.snaplen = o_.config.snaplen;
+    wo.interfaces = engine_->interfaces();
+    wo.filter = o_.config.filter;
+    wo.give_up_at_ns = output_give_up_at_ns();  // a stalled reader cannot hold up a stop
+    // One serialised batch must fit the buffer for -U to stay one write() per batch.
+    wo.buffer_bytes = std::max<std::size_t>(wo.buffer_bytes, o_.config.batch_bytes +
+                                                                 32 * o_.config.batch_packets);
+    auto w = RotatingWriter::open(wo, o_.rotation);
+    if (!w) {
+      fmt::print(stderr, "rtcap: {}\n", w.error().message);
+      return w.error().code == ErrorCode::kBadConfig ? kExitUsage : kExitSetup;
+    }
+    writer_ = std::move(*w);
+    writing_ = true;
+  }
+  if (!open_output_file(stats_json_file_, o_.stats_json_path, "--stats-json") ||
+      !open_output_file(streams_json_file_, o_.streams_json_path, "--streams-json") ||
+      !open_output_file(advice_json_file_, o_.advice_json_path, "--advice-json"))
+    return kExitSetup;
+  if (!o_.streams_svg_path.empty()) {
+    svg_file_.open(o_.streams_svg_path, std::ios::out | std::ios::trunc);
+    if (!svg_file_) {
+      fmt::print(stderr, "rtcap: cannot write --streams-svg file '{}': check the directory\n",
+                 o_.streams_svg_path);
+      return kExitSetup;
+    }
+    svg_.emplace();
+  }
+  if (!o_.extract_audio_dir.empty()) {
+    io::AudioExtractConfig ec;
+    ec.dir = o_.extract_audio_dir;
+    ec.format_by_pt = o_.audio_format_by_pt;
+    ec.sdp = o_.sdp_formats;
+    extractor_.emplace(std::move(ec));
+    if (std::string e = extractor_->check_output(); !e.empty()) {
+      fmt::print(stderr, "rtcap: {}\n", e);
+      return kExitSetup;
+    }
+  }
+  return kExitOk;
+}
+
+void CaptureRun::prepare_analysis() {
+  // The per-stream table redraws in place once a second on a terminal; piped or -q, it is
+  // printed once at the end only.
+  if (o_.streams && !o_.quiet && stderr_is_terminal()) live_.emplace();
+  for (const auto& info : engine_->interfaces()) linktypes_.push_back(info.linktype);
+  if (o_.streams) {
+    StreamTrackerConfig tc;
+    tc.default_clock_rate = o_.default_clock_rate_hz;
+    tc.clock_rate_by_pt = o_.clock_rate_by_pt;
+    tc.sdp = o_.sdp_formats;
+    tracker_.emplace(tc);
+  }
+  AdvisorConfig advisor_config;
+  advisor_config.latency_budget_ns = budget_ns_;
+  advisor_config.hz = host_v3_retire_hz();
+  advisor_.emplace(advisor_config);
+}
+
+// tcpdump's "listening on" line per interface, then the settings that decide loss and delay.
+void CaptureRun::print_startup() const {
+  for (const auto& info : engine_->interfaces()) {
+    const char* name = pcap_datalink_val_to_name(info.linktype);
+    const char* description = pcap_datalink_val_to_description(info.linktype);
+    fmt::print(stderr, "rtcap: {} {}, link-type {} ({}), snapshot length {} bytes\n",
+               o_.config.read_file.empty() ? "listening on" : "reading from", info.name,
+               name ? name : "?", description ? description : "?", info.snaplen);
+  }
+  if (!o_.config.read_file.empty()) return;
+  const CaptureStats initial = engine_->stats();
+  const std::uint32_t coalesce_us = effective_coalesce_us(o_.config);
+  fmt::print(stderr,
+             "rtcap: mode {}{}, kernel buffer {} KiB, timeout {} ms{}, {} = {:.1f} MiB\n",
+             o_.mode_name, o_.config.immediate_mode ? " (immediate)" : "",
+             initial.interfaces.empty() ? 0 : initial.interfaces.front().buffer_bytes / 1024,
+             o_.config.timeout_ms,
+             !o_.config.immediate_mode ? ""
+             : coalesce_us             ? fmt::format(", coalesce {} us", coalesce_us)
+                                       : ", no coalescing (a wake-up per packet)",
+             o_.config.delivery == Delivery::kInline
+                 ? fmt::format("inline, one batch of {} packets", o_.config.batch_packets)
+                 : fmt::format("consumer thread, pool {} batches x {} packets",
+                               o_.config.pool_batches, o_.config.batch_packets),
+             double(engine_->pool_memory_bytes()) / double(1 << 20));
+}
+
+// Everything done with a batch, on the thread that has it: inline, the capture thread itself
+// (a write that blocks delays capture; the kernel ring absorbs it and counts what overflows);
+// with --consumer-thread, the consumer thread behind the hand-off.
+void CaptureRun::consume(const Batch& batch) {
+  if (writing_) {
+    // `previous_` (the last status snapshot) goes into a rotated file's statistics block.
+    if (auto r = writer_->write(batch, previous_); !r) {
+      writing_ = false;
+      if (writer_->current().failure() == WriteFailure::kPipeClosed) {
+        fmt::print(stderr, "rtcap: {}; stopping\n", r.error().message);
+      } else {
+        fmt::print(stderr, "rtcap: {}\n", r.error().message);
+        exit_code_ = kExitRuntime;
+      }
+      engine_->request_stop();
+    } else if (writer_->finished()) {
+      engine_->request_stop();  // -G with -W: the last file is complete
+    }
+  } else if (!writer_ && !o_.streams && !extractor_) {
+    print_packets(batch, engine_->interfaces());
+  }
+  if (tracker_) tracker_->add(batch, linktypes_);
+  if (extractor_) extractor_->add(batch, linktypes_);
+}
+
+int CaptureRun::loop() {
+  install_capture_signals();
+  set_signal_target(engine_.get());
+  const bool inline_delivery = o_.config.delivery == Delivery::kInline;
+  if (!inline_delivery) {
+    if (auto started = engine_->start(); !started) {
+      set_signal_target(nullptr);
+      fmt::print(stderr, "rtcap: {}\n", started.error().message);
+      return kExitSetup;
+    }
+  }
+  previous_ = engine_->stats();
+  auto consume = [this](const Batch& batch) { this->consume(batch); };
+  auto next_status = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (!engine_->done()) {
+    if (stop_requested()) {
+      engine_->request_stop();
+      if (stop_overdue()) {
+        fmt::print(stderr,
+                   "rtcap: the capture did not end within {} ms of the stop (a read that cannot "
+                   "be interrupted, such as a -r pipe whose writer stalls): leaving it\n",
+                   kAbandonAfterStop.count());
+        abandoned_ = true;
+        break;
+      }
+    }
+    // 100 ms: how late a signal's flag is seen at the latest (a signal also ends the wait).
+    if (inline_delivery) {
+      (void)engine_->poll(std::chrono::milliseconds(100), consume);
+    } else if (BatchRef batch = engine_->next_batch(std::chrono::milliseconds(100))) {
+      consume(*batch);
+    }
+    if (take_flush_request() && writing_) (void)writer_->flush();
+    const auto now = std::chrono::steady_clock::now();
+    const bool print_stats = take_print_stats_request();
+    if (!print_stats && now < next_status) continue;
+    // pcap_stats read now, so that "received by filter" and the CPU time agree with "captured"
+    // (the periodic copy is up to stats_interval_ms old). 50 ms: far above the tens of
+    // microseconds the capture thread takes to answer, short enough for SIGUSR1.
+    CaptureStats s = engine_->stats_now(std::chrono::milliseconds(50));
+    if (print_stats) fmt::print(stderr, "{}", tcpdump_lines(s));
+    if (now >= next_status) {
+      status_tick(std::move(s));
+      next_status += std::chrono::seconds(1);
+      if (next_status <= now) next_status = now + std::chrono::seconds(1);  // after a stall
+    }
+  }
+  set_signal_target(nullptr);
+  return kExitOk;
+}
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Once a second: advice, link changes, the status line (or live table), metrics, --stats-json.
+void CaptureRun::status_tick(CaptureStats s) {
+  AdvisorInput input;
+  input.stats = s;
+  input.config = o_.config;
+  input.platform = host_capture_platform();
+  std::string stream_note;
+  std::optional<TrackerSnapshot> snap;
+  if (tracker_) {
+    snap = tracker_->snapshot();
+    const std::uint64_t loss = total_sequence_loss(*snap);
+    input.streams = stream_interval_info(*snap, loss, previous_stream_loss_, previous_discarded_);
+    previous_stream_loss_ = loss;
+    previous_discarded_ = snap->totals.discarded;
+    const LossAttribution a = attribute_loss(loss, s);
+    stream_note = fmt::format(" | streams {} lost {} (capture <= {}, before capture >= {})",
+                              snap->totals.streams_active, loss, a.dropped_by_capture_max,
+                              a.lost_before_capture_min);
+  }
+  report_link_changes(s, previous_, o_.config.reopen, writing_ ? writer_.get() : nullptr);
+  for (const Advice& a : advisor_->update(input)) {
+    const std::string line = fmt::format("rtcap: advice [{}] {}: {}\n", a.id, a.trigger, a.change);
+    if (live_) live_->note(stderr, line);
+    else if (!o_.quiet) fmt::print(stderr, "{}", line);
+  }
+  if (snap && svg_) svg_->sample(*snap, steady_ns());
+  if (live_ && snap)
+    live_->draw(stderr, fmt::format("rtcap: {}{}", status_line(s, previous_), stream_note), *snap,
+                stderr_terminal_columns());
+  else if (!o_.quiet)
+    fmt::print(stderr, "rtcap: {}{}\n", status_line(s, previous_), stream_note);
+  if (metrics_) {
+    const std::vector<Advice> active = advisor_->active();
+    metrics_->publish(s, snap ? &*snap : nullptr, &active);
+  }
+  if (stats_json_file_) stats_json_file_ << stats_json(s, false) << '\n' << std::flush;
+  previous_ = std::move(s);
+}
+
+// The final word: output closed, tcpdump's summary and ours, streams, budget, advice, JSON.
+int CaptureRun::report() {
+  const CaptureStats final_stats = engine_->stats();
+  if (writer_) {
+    if (auto r = writer_->close(final_stats); !r && writing_) {
+      fmt::print(stderr, "rtcap: {}\n", r.error().message);
+      exit_code_ = kExitRuntime;
+      writing_ = false;  // the last flush failed (or gave up on a stalled reader)
+    }
+  }
+  if (auto failure = engine_->failure()) {
+    fmt::print(stderr, "rtcap: {}\n", failure->message);
+    exit_code_ = kExitRuntime;
+  }
+  fmt::print(stderr, "{}", summary(final_stats, o_.config.read_file.empty()));
+  // The output stopped early (full disk, write error, closed or stalled pipe, a capture left
+  // behind): say what reached it.
+  if (writer_ && (!writing_ || abandoned_) &&
+      final_stats.packets_captured > writer_->packets_written())
+    fmt::print(stderr,
+               "{} packets written before the output stopped; {} captured packets not written\n",
+               writer_->packets_written(), final_stats.packets_captured - writer_->packets_written());
+  if (tracker_) report_streams(final_stats);
+  if (extractor_) fmt::print(stderr, "{}", io::format_extract_report(extractor_->finish()));
+  if (budget_ns_ > 0 && final_stats.latency_ns.count > 0) {
+    const bool met = budget_met(final_stats.latency_ns, budget_ns_);
+    fmt::print(stderr, "latency budget {}: {} (p99 {})\n", o_.latency_budget, met ? "met" : "NOT met",
+               format_duration_ns(final_stats.latency_ns.percentile(0.99)));
+  }
+  // One more look with the final totals, then every rule that fired.
+  AdvisorInput last;
+  last.stats = final_stats;
+  last.config = o_.config;
+  last.platform = host_capture_platform();
+  (void)advisor_->update(last);
+  const std::vector<Advice> advice = advisor_->summary();
+  if (!advice.empty()) fmt::print(stderr, "{}", format_advice(advice));
+  if (!o_.advice_json_path.empty() &&
+      !write_text_file(advice_json_file_, o_.advice_json_path, to_json(advice), "--advice-json"))
+    exit_code_ = kExitRuntime;
+  if (stats_json_file_) stats_json_file_ << stats_json(final_stats, true) << '\n' << std::flush;
+  if (abandoned_) leave_abandoned_capture();
+  return exit_code_;
+}
+
+// The stream table, where the loss happened, --streams-json, --streams-svg.
+void CaptureRun::report_streams(const CaptureStats& final_stats) {
+  const TrackerSnapshot snap = tracker_->snapshot();
+  // Standard output carries the capture with -w -: the table must not go after it.
+  fmt::print(o_.write_path == "-" ? stderr : stdout, "{}", format_stream_table(snap));
+  const LossAttribution loss =
+      attribute_loss(snap,
+                     final_stats.kernel_dropped() + final_stats.interface_dropped() +
+                         final_stats.app_dropped_packets,
+                     o_.config.read_file.empty() ? DropKnowledge::kLive
+                                                 : DropKnowledge::kFileWithoutStatistics);
+  fmt::print(stderr, "{}\n", loss.text);
+  if (const std::string note = outage_loss_note(loss, snap, final_stats); !note.empty())
+    fmt::print(stderr, "{}\n", note);
+  if (!o_.streams_json_path.empty() &&
+      !write_text_file(streams_json_file_, o_.streams_json_path, to_json(snap), "--streams-json"))
+    exit_code_ = kExitRuntime;
+  if (svg_) {
+    svg_->sample(snap, steady_ns());
+    svg_file_ << svg_->render(snap);
+    svg_file_.close();
+    if (!svg_file_) {
+      fmt::print(stderr, "rtcap: cannot write --streams-svg file '{}': check free space\n",
+                 o_.streams_svg_path);
+      exit_code_ = kExitRuntime;
+    }
+  }
+}
+
+// The capture thread is still blocked in a read, holding its FILE's lock: destroying the engine
+// would join it, and exit() would flush every FILE, that one too; both wait for ever. Close what
+// is ours and end the process without either.
+void CaptureRun::leave_abandoned_capture() {
+  stats_json_file_.close();
+  streams_json_file_.close();
+  advice_json_file_.close();
+  metrics_.reset();
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(exit_code_);
+}
+
 }  // namespace
 
 int run_capture(CaptureOptions& o) {
@@ -223,339 +616,13 @@ int run_capture(CaptureOptions& o) {
   }
   if (o.list_devices) return list_devices_cmd();
   if (o.list_tstamp_types) return list_tstamp_types_cmd(o.config);
-  std::int64_t budget_ns = 0;
-  if (!apply_latency_budget(o, budget_ns)) return kExitUsage;
-
-  auto opened = Engine::open(o.config);
-  if (!opened) {
-    std::string message = cli_wording(opened.error().message);
-    // Inside a namespace, the interfaces to list are the namespace's.
-    if (const auto at = message.find("'rtcap -D'"); at != std::string::npos && !o.netns.empty())
-      message.replace(at, 10, fmt::format("'rtcap --netns {} -D'", o.netns));
-    fmt::print(stderr, "rtcap: {}\n", message);
-    return exit_code_for(opened.error().code);
-  }
-  std::unique_ptr<Engine> engine = std::move(*opened);
-  for (const auto& w : engine->warnings()) fmt::print(stderr, "rtcap: warning: {}\n", w);
-  // --sap: join the SAP groups in the capture's namespace, before privileges go.
-  SapMembership sap_membership;
-  if (o.sap) {
-    if (auto r = sap_membership.join(o.config.interfaces); !r) {
-      fmt::print(stderr, "rtcap: {}\n", r.error());
-      return kExitSetup;
-    }
-    fmt::print(stderr, "rtcap: joined {} SAP group(s) ({}, {})\n", sap_membership.groups_joined(),
-               kSapGroupAdminScoped, kSapGroupGlobal);
-  }
-
-  std::unique_ptr<MetricsServer> metrics;
-  if (!o.metrics_listen.empty()) {
-    MetricsOptions mo;
-    mo.allow_any_address = o.metrics_any_address;
-    auto m = MetricsServer::open(o.metrics_listen, mo);  // bound now; serve() after -Z
-    if (!m) {
-      fmt::print(stderr, "rtcap: {}\n", m.error().message);
-      return exit_code_for(m.error().code);
-    }
-    metrics = std::move(*m);
-    fmt::print(stderr, "rtcap: metrics at http://{}/metrics\n", metrics->address());
-  }
-  // Everything privileged is open: from here on, the files are written as the -Z user.
-  if (!o.drop_to_user.empty()) {
-    if (auto r = drop_privileges(o.drop_to_user); !r) {
-      fmt::print(stderr, "rtcap: {}\n", r.error().message);
-      return kExitSetup;
-    }
-  }
-  // Its threads start now, so that they run with what every other thread runs with.
-  if (metrics) metrics->serve();
-
-  std::unique_ptr<RotatingWriter> writer;
-  if (!o.write_path.empty()) {
-    WriterOptions wo;
-    wo.path = o.write_path;
-    wo.packet_buffered = o.packet_buffered;
-    wo.pcapng = o.pcapng;
-    wo.precision = engine->interfaces().front().precision;
-    wo.snaplen = o.config.snaplen;
-    wo.interfaces = engine->interfaces();
-    wo.filter = o.config.filter;
-    wo.give_up_at_ns = output_give_up_at_ns();  // a stalled reader cannot hold up a stop
-    // One serialised batch must fit the buffer for -U to stay one write() per batch.
-    wo.buffer_bytes = std::max<std::size_t>(wo.buffer_bytes, o.config.batch_bytes +
-                                                                 32 * o.config.batch_packets);
-    auto w = RotatingWriter::open(wo, o.rotation);
-    if (!w) {
-      fmt::print(stderr, "rtcap: {}\n", w.error().message);
-      return w.error().code == ErrorCode::kBadConfig ? kExitUsage : kExitSetup;
-    }
-    writer = std::move(*w);
-  }
-  std::ofstream stats_json_file, streams_json_file, advice_json_file;
-  if (!open_output_file(stats_json_file, o.stats_json_path, "--stats-json") ||
-      !open_output_file(streams_json_file, o.streams_json_path, "--streams-json") ||
-      !open_output_file(advice_json_file, o.advice_json_path, "--advice-json"))
-    return kExitSetup;
-
-  // --streams-svg: the file is made now, so a bad path fails before the capture, not after it.
-  std::optional<StreamsSvg> svg;
-  std::ofstream svg_file;
-  if (!o.streams_svg_path.empty()) {
-    svg_file.open(o.streams_svg_path, std::ios::out | std::ios::trunc);
-    if (!svg_file) {
-      fmt::print(stderr, "rtcap: cannot write --streams-svg file '{}': check the directory\n", o.streams_svg_path);
-      return kExitSetup;
-    }
-    svg.emplace();
-  }
-  // The per-stream table redraws in place once a second on a terminal; piped or -q, it is
-  // printed once at the end only.
-  std::optional<LiveStreamView> live;
-  if (o.streams && !o.quiet && stderr_is_terminal()) live.emplace();
-  std::optional<io::AudioExtractor> extractor;
-  if (!o.extract_audio_dir.empty()) {
-    io::AudioExtractConfig ec;
-    ec.dir = o.extract_audio_dir;
-    ec.format_by_pt = o.audio_format_by_pt;
-    ec.sdp = o.sdp_formats;
-    extractor.emplace(std::move(ec));
-    if (std::string e = extractor->check_output(); !e.empty()) {
-      fmt::print(stderr, "rtcap: {}\n", e);
-      return kExitSetup;
-    }
-  }
-
-  // The consumer thread (this one) owns the stream tracker and the advisor.
-  std::optional<StreamTracker> tracker;
-  std::vector<int> linktypes;
-  for (const auto& info : engine->interfaces()) linktypes.push_back(info.linktype);
-  if (o.streams) {
-    StreamTrackerConfig tc;
-    tc.default_clock_rate = o.default_clock_rate_hz;
-    tc.clock_rate_by_pt = o.clock_rate_by_pt;
-    tc.sdp = o.sdp_formats;
-    tracker.emplace(tc);
-  }
-  AdvisorConfig advisor_config;
-  advisor_config.latency_budget_ns = budget_ns;
-  advisor_config.hz = host_v3_retire_hz();
-  Advisor advisor(advisor_config);
-  std::uint64_t previous_stream_loss = 0;
-  std::uint64_t previous_discarded = 0;
-
-  for (const auto& info : engine->interfaces()) {
-    const char* name = pcap_datalink_val_to_name(info.linktype);
-    const char* description = pcap_datalink_val_to_description(info.linktype);
-    fmt::print(stderr, "rtcap: {} {}, link-type {} ({}), snapshot length {} bytes\n",
-               o.config.read_file.empty() ? "listening on" : "reading from", info.name,
-               name ? name : "?", description ? description : "?", info.snaplen);
-  }
-  const CaptureStats initial = engine->stats();
-  if (o.config.read_file.empty())
-    fmt::print(stderr,
-               "rtcap: mode {}{}, kernel buffer {} KiB, timeout {} ms{}, {} = {:.1f} MiB\n",
-               o.mode_name, o.config.immediate_mode ? " (immediate)" : "",
-               initial.interfaces.empty() ? 0 : initial.interfaces.front().buffer_bytes / 1024,
-               o.config.timeout_ms,
-               !o.config.immediate_mode ? ""
-               : effective_coalesce_us(o.config)
-                   ? fmt::format(", coalesce {} us", effective_coalesce_us(o.config))
-                   : ", no coalescing (a wake-up per packet)",
-               o.config.delivery == Delivery::kInline
-                   ? fmt::format("inline, one batch of {} packets", o.config.batch_packets)
-                   : fmt::format("consumer thread, pool {} batches x {} packets",
-                                 o.config.pool_batches, o.config.batch_packets),
-               double(engine->pool_memory_bytes()) / double(1 << 20));
-
-  install_capture_signals();
-  set_signal_target(engine.get());
-  const bool inline_delivery = o.config.delivery == Delivery::kInline;
-  if (!inline_delivery) {
-    if (auto started = engine->start(); !started) {
-      fmt::print(stderr, "rtcap: {}\n", started.error().message);
-      return kExitSetup;
-    }
-  }
-
-  int exit_code = kExitOk;
-  bool writing = writer != nullptr;
-  CaptureStats previous = engine->stats();
-  // Everything done with a batch, on the thread that has it: inline, the capture thread itself
-  // (a write that blocks delays capture; the kernel ring absorbs it and counts what overflows);
-  // with --consumer-thread, the consumer thread behind the hand-off.
-  auto consume = [&](const Batch& batch) {
-    if (writing) {
-      // `previous` (the last status snapshot) goes into a rotated file's statistics block.
-      if (auto r = writer->write(batch, previous); !r) {
-        writing = false;
-        if (writer->current().failure() == WriteFailure::kPipeClosed) {
-          fmt::print(stderr, "rtcap: {}; stopping\n", r.error().message);
-        } else {
-          fmt::print(stderr, "rtcap: {}\n", r.error().message);
-          exit_code = kExitRuntime;
-        }
-        engine->request_stop();
-      } else if (writer->finished()) {
-        engine->request_stop();  // -G with -W: the last file is complete
-      }
-    } else if (!writer && !o.streams && !extractor) {
-      print_packets(batch, engine->interfaces());
-    }
-    if (tracker) tracker->add(batch, linktypes);
-    if (extractor) extractor->add(batch, linktypes);
-  };
-  auto next_status = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  bool abandoned = false;  // the capture did not end within kAbandonAfterStop of a stop
-  while (!engine->done()) {
-    if (stop_requested()) {
-      engine->request_stop();
-      if (stop_overdue()) {
-        fmt::print(stderr,
-                   "rtcap: the capture did not end within {} ms of the stop (a read that cannot "
-                   "be interrupted, such as a -r pipe whose writer stalls): leaving it\n",
-                   kAbandonAfterStop.count());
-        abandoned = true;
-        break;
-      }
-    }
-    // 100 ms: how late a signal's flag is seen at the latest (a signal also ends the wait).
-    if (inline_delivery) {
-      (void)engine->poll(std::chrono::milliseconds(100), consume);
-    } else if (BatchRef batch = engine->next_batch(std::chrono::milliseconds(100))) {
-      consume(*batch);
-    }
-    if (take_flush_request() && writing) (void)writer->flush();
-    const auto now = std::chrono::steady_clock::now();
-    const bool print_stats = take_print_stats_request();
-    if (print_stats || now >= next_status) {
-      // pcap_stats read now, so that "received by filter" and the CPU time agree with
-      // "captured" (the periodic copy is up to stats_interval_ms old). 50 ms: far above the
-      // tens of microseconds the capture thread takes to answer, short enough for SIGUSR1.
-      CaptureStats s = engine->stats_now(std::chrono::milliseconds(50));
-      if (print_stats) fmt::print(stderr, "{}", tcpdump_lines(s));
-      if (now >= next_status) {
-        AdvisorInput input;
-        input.stats = s;
-        input.config = o.config;
-        input.platform = host_capture_platform();
-        std::string stream_note;
-        std::optional<TrackerSnapshot> snap;
-        if (tracker) {
-          snap = tracker->snapshot();
-          const std::uint64_t loss = total_sequence_loss(*snap);
-          input.streams = stream_interval_info(*snap, loss, previous_stream_loss,
-                                               previous_discarded);
-          previous_stream_loss = loss;
-          previous_discarded = snap->totals.discarded;
-          const LossAttribution a = attribute_loss(loss, s);
-          stream_note = fmt::format(" | streams {} lost {} (capture <= {}, before capture >= {})",
-                                    snap->totals.streams_active, loss, a.dropped_by_capture_max,
-                                    a.lost_before_capture_min);
-        }
-        report_link_changes(s, previous, o.config.reopen, writing ? writer.get() : nullptr);
-        for (const Advice& a : advisor.update(input)) {
-          const std::string line = fmt::format("rtcap: advice [{}] {}: {}\n", a.id, a.trigger, a.change);
-          if (live) live->note(stderr, line);
-          else if (!o.quiet) fmt::print(stderr, "{}", line);
-        }
-        if (snap && svg) svg->sample(*snap, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                 std::chrono::steady_clock::now().time_since_epoch())
-                                                 .count());
-        if (live && snap)
-          live->draw(stderr, fmt::format("rtcap: {}{}", status_line(s, previous), stream_note), *snap,
-                     stderr_terminal_columns());
-        else if (!o.quiet)
-          fmt::print(stderr, "rtcap: {}{}\n", status_line(s, previous), stream_note);
-        if (metrics) {
-          const std::vector<Advice> active = advisor.active();
-          metrics->publish(s, snap ? &*snap : nullptr, &active);
-        }
-        if (stats_json_file) stats_json_file << stats_json(s, false) << '\n' << std::flush;
-        previous = std::move(s);
-        next_status += std::chrono::seconds(1);
-        if (next_status <= now) next_status = now + std::chrono::seconds(1);  // after a stall
-      }
-    }
-  }
-  set_signal_target(nullptr);
-
-  const CaptureStats final_stats = engine->stats();
-  if (writer) {
-    if (auto r = writer->close(final_stats); !r && writing) {
-      fmt::print(stderr, "rtcap: {}\n", r.error().message);
-      exit_code = kExitRuntime;
-      writing = false;  // the last flush failed (or gave up on a stalled reader)
-    }
-  }
-  if (auto failure = engine->failure()) {
-    fmt::print(stderr, "rtcap: {}\n", failure->message);
-    exit_code = kExitRuntime;
-  }
-  fmt::print(stderr, "{}", summary(final_stats, o.config.read_file.empty()));
-  // The output stopped early (full disk, write error, closed or stalled pipe, a capture left
-  // behind): say what reached it.
-  if (writer && (!writing || abandoned) && final_stats.packets_captured > writer->packets_written())
-    fmt::print(stderr, "{} packets written before the output stopped; {} captured packets not written\n",
-               writer->packets_written(), final_stats.packets_captured - writer->packets_written());
-  if (tracker) {
-    const TrackerSnapshot snap = tracker->snapshot();
-    // Standard output carries the capture with -w -: the table must not go after it.
-    fmt::print(o.write_path == "-" ? stderr : stdout, "{}", format_stream_table(snap));
-    const LossAttribution loss =
-        attribute_loss(snap,
-                       final_stats.kernel_dropped() + final_stats.interface_dropped() +
-                           final_stats.app_dropped_packets,
-                       o.config.read_file.empty() ? DropKnowledge::kLive
-                                                  : DropKnowledge::kFileWithoutStatistics);
-    fmt::print(stderr, "{}\n", loss.text);
-    if (const std::string note = outage_loss_note(loss, snap, final_stats); !note.empty())
-      fmt::print(stderr, "{}\n", note);
-    if (!o.streams_json_path.empty() &&
-        !write_text_file(streams_json_file, o.streams_json_path, to_json(snap), "--streams-json"))
-      exit_code = kExitRuntime;
-    if (svg) {
-      svg->sample(snap, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::steady_clock::now().time_since_epoch())
-                            .count());
-      svg_file << svg->render(snap);
-      svg_file.close();
-      if (!svg_file) {
-        fmt::print(stderr, "rtcap: cannot write --streams-svg file '{}': check free space\n", o.streams_svg_path);
-        exit_code = kExitRuntime;
-      }
-    }
-  }
-  if (extractor) fmt::print(stderr, "{}", io::format_extract_report(extractor->finish()));
-  if (budget_ns > 0 && final_stats.latency_ns.count > 0) {
-    const bool met = budget_met(final_stats.latency_ns, budget_ns);
-    fmt::print(stderr, "latency budget {}: {} (p99 {})\n", o.latency_budget,
-               met ? "met" : "NOT met", format_duration_ns(final_stats.latency_ns.percentile(0.99)));
-  }
-  // One more look with the final totals, then every rule that fired.
-  AdvisorInput last;
-  last.stats = final_stats;
-  last.config = o.config;
-  last.platform = host_capture_platform();
-  (void)advisor.update(last);
-  const std::vector<Advice> advice = advisor.summary();
-  if (!advice.empty()) fmt::print(stderr, "{}", format_advice(advice));
-  if (!o.advice_json_path.empty() &&
-      !write_text_file(advice_json_file, o.advice_json_path, to_json(advice), "--advice-json"))
-    exit_code = kExitRuntime;
-  if (stats_json_file) stats_json_file << stats_json(final_stats, true) << '\n' << std::flush;
-  if (abandoned) {
-    // The capture thread is still blocked in a read, holding its FILE's lock: destroying the
-    // engine would join it, and exit() would flush every FILE, that one too; both wait for ever.
-    // Close what is ours and end the process without either.
-    stats_json_file.close();
-    streams_json_file.close();
-    advice_json_file.close();
-    metrics.reset();
-    std::fflush(stdout);
-    std::fflush(stderr);
-    std::_Exit(exit_code);
-  }
-  return exit_code;
+  CaptureRun run(o);
+  if (int rc = run.open_capture(); rc != kExitOk) return rc;
+  if (int rc = run.open_outputs(); rc != kExitOk) return rc;
+  run.prepare_analysis();
+  run.print_startup();
+  if (int rc = run.loop(); rc != kExitOk) return rc;
+  return run.report();
 }
 
 }  // namespace rtcap::tool
