@@ -486,7 +486,8 @@ std::string wake_floor_text(const WakeCost& wake, const std::vector<BenchCell>& 
   return s;
 }
 
-int run_bench(BenchConfig cfg) {
+// The settings a run cannot go on without; kExitOk or the exit code, its line printed.
+int check_bench_config(const BenchConfig& cfg) {
   if (geteuid() != 0) {
     fmt::print(stderr, "rtcap bench: needs root (network namespaces, capture): run as root\n");
     return kExitSetup;
@@ -505,99 +506,62 @@ int run_bench(BenchConfig cfg) {
       return kExitUsage;
     }
   }
-  Context ctx;
-  ctx.self = self_executable();
-  ctx.tcpdump = find_program("tcpdump");
-  std::vector<BenchMode> modes = bench_modes(!ctx.tcpdump.empty());
-  if (!cfg.modes.empty()) {
-    std::vector<BenchMode> chosen;
-    for (const auto& name : cfg.modes) {
-      auto it = std::find_if(modes.begin(), modes.end(), [&](const BenchMode& m) { return m.name == name; });
-      if (it == modes.end()) {
-        std::string known;
-        for (const auto& m : bench_modes(true)) known += (known.empty() ? "" : ", ") + m.name;
-        fmt::print(stderr, "rtcap bench: unknown or unavailable mode '{}' (modes: {}{})\n", name, known,
-                   ctx.tcpdump.empty() ? "; tcpdump is not installed" : "");
-        return kExitUsage;
-      }
-      chosen.push_back(*it);
-    }
-    modes = std::move(chosen);
-  }
-  if (ctx.tcpdump.empty() && !cfg.quiet)
-    fmt::print(stderr, "rtcap bench: tcpdump not installed: comparing rtcap's modes only\n");
+  return kExitOk;
+}
 
+// --modes picks from the modes this machine can run (tcpdump may be missing); nullopt: printed.
+std::optional<std::vector<BenchMode>> choose_modes(const BenchConfig& cfg, bool have_tcpdump) {
+  std::vector<BenchMode> modes = bench_modes(have_tcpdump);
+  if (cfg.modes.empty()) return modes;
+  std::vector<BenchMode> chosen;
+  for (const auto& name : cfg.modes) {
+    auto it = std::find_if(modes.begin(), modes.end(), [&](const BenchMode& m) { return m.name == name; });
+    if (it == modes.end()) {
+      std::string known;
+      for (const auto& m : bench_modes(true)) known += (known.empty() ? "" : ", ") + m.name;
+      fmt::print(stderr, "rtcap bench: unknown or unavailable mode '{}' (modes: {}{})\n", name, known,
+                 have_tcpdump ? "" : "; tcpdump is not installed");
+      return std::nullopt;
+    }
+    chosen.push_back(*it);
+  }
+  return chosen;
+}
+
+// The rates to run: the sweep's, the RTP streams' own rate, or --rate (0: unpaced).
+std::optional<std::vector<double>> bench_rates(const BenchConfig& cfg) {
   std::vector<double> rates;
   if (cfg.sweep) {
     rates = cfg.sweep_rates.empty() ? std::vector<double>{100000, 150000, 200000, 250000, 300000, 0} : cfg.sweep_rates;
   } else if (cfg.rtp && !cfg.rate_given) {
-    const double pps = double(cfg.streams) * 1e9 / double(*parse_ptime(cfg.ptime));
-    rates = {pps};
+    rates = {double(cfg.streams) * 1e9 / double(*parse_ptime(cfg.ptime))};
   } else {
     rates = {cfg.rate_pps};
   }
   for (double r : rates)
     if (!(r >= 0 && r <= 1e8)) {
       fmt::print(stderr, "rtcap bench: rates must be 0 (max) .. 100000000 pps\n");
-      return kExitUsage;
+      return std::nullopt;
     }
-  ctx.cfg = cfg;
+  return rates;
+}
 
-  InterruptGuard interrupt;
-  ctx.interrupted = interrupt.flag();
-  const std::string lab_name = unique_lab_name("bn");
-  char dir_template[] = "/tmp/rtcap-bench.XXXXXX";
-  if (!mkdtemp(dir_template)) {
-    fmt::print(stderr, "rtcap bench: cannot create a directory in /tmp: {}\n", std::strerror(errno));
-    return kExitSetup;
-  }
-  ctx.dir = dir_template;
-  struct DirRemover {
-    std::string dir;
-    ~DirRemover() {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } dir_remover{ctx.dir};
+std::string traffic_text(const BenchConfig& cfg) {
+  return cfg.rtp ? fmt::format("RTP, {} streams, ptime {}, L24 stereo 48 kHz", cfg.streams, cfg.ptime)
+                 : fmt::format("raw UDP, {}-byte payload", cfg.payload_bytes);
+}
 
-  const double load_before = loadavg1();
-  LabGuard lab_guard(lab_name);
-  auto lab = lab_up(lab_name);
-  if (!lab) {
-    fmt::print(stderr, "rtcap bench: {}\n", lab.error());
-    return kExitSetup;
-  }
-  ctx.lab = *lab;
-  FdCloser netns_fd{open_netns(ctx.lab.rx_ns)};
-  ctx.rx_netns_fd = netns_fd.fd;
-  if (ctx.rx_netns_fd < 0) {
-    fmt::print(stderr, "rtcap bench: cannot open network namespace {}: {}\n", ctx.lab.rx_ns, std::strerror(errno));
-    return kExitSetup;
-  }
-
-  const std::string traffic =
-      cfg.rtp ? fmt::format("RTP, {} streams, ptime {}, L24 stereo 48 kHz", cfg.streams, cfg.ptime)
-              : fmt::format("raw UDP, {}-byte payload", cfg.payload_bytes);
-  if (!cfg.quiet) {
-    fmt::print(stderr, "rtcap bench: lab {} up; {} modes x {} rate(s) x {} repetition(s) of {} s; {}\n", lab_name,
-               modes.size(), rates.size(), cfg.repeat, cfg.secs, traffic);
-    for (const auto& m : modes)
-      fmt::print(stderr, "  mode {:<20} {} {}\n", m.name, m.tcpdump ? "tcpdump -U -w -" : "rtcap -U -w -", join(m.args));
-  }
-
-  // Before any traffic, on the quiet machine: what a wake-up costs here (about 3.5 s).
-  const WakeCost wake = measure_wake_cost(kWakeProbeWakeups);
-  if (!cfg.quiet)
-    fmt::print(stderr, "rtcap bench: a wake-up costs {:.1f} us of CPU here (hand-off {:.1f} + {:.1f} us)\n",
-               wake.sleep_us, wake.handoff_waker_us, wake.handoff_woken_us);
-
+// Every rate, every repetition, every mode; the modes' order rotates with the repetition so that
+// none always runs first (or right after the same neighbour).
+std::vector<BenchRun> run_all(const Context& ctx, const std::vector<BenchMode>& modes,
+                              const std::vector<double>& rates) {
+  const BenchConfig& cfg = ctx.cfg;
   std::vector<BenchRun> runs;
   int serial = 0;
   for (double rate : rates) {
-    for (int rep = 0; rep < cfg.repeat && !interrupt.interrupted(); ++rep) {
-      for (std::size_t k = 0; k < modes.size() && !interrupt.interrupted(); ++k) {
-        const std::size_t pick = (k + static_cast<std::size_t>(rep)) % modes.size();
-        const BenchMode& m = modes[pick];
+    for (int rep = 0; rep < cfg.repeat && !*ctx.interrupted; ++rep) {
+      for (std::size_t k = 0; k < modes.size() && !*ctx.interrupted; ++k) {
+        const BenchMode& m = modes[(k + static_cast<std::size_t>(rep)) % modes.size()];
         BenchRun r = run_once(ctx, m, rate, rep, static_cast<int>(k), serial++);
         if (!cfg.quiet) {
           if (r.ok)
@@ -615,14 +579,14 @@ int run_bench(BenchConfig cfg) {
         sleep_interruptible(kBetweenRuns, ctx.interrupted);
       }
     }
-    if (interrupt.interrupted()) break;
+    if (*ctx.interrupted) break;
   }
-  const double load_after = loadavg1();
+  return runs;
+}
 
-  std::string lab_error = lab_guard.release();
-  if (!lab_error.empty()) fmt::print(stderr, "rtcap bench: {}\n", lab_error);
-
-  // ---- summaries ----
+// One cell per (rate, mode): the median over its repetitions.
+std::vector<BenchCell> summarise_all(const std::vector<BenchRun>& runs, const std::vector<BenchMode>& modes,
+                                     const std::vector<double>& rates) {
   std::vector<BenchCell> cells;
   for (double rate : rates)
     for (const auto& m : modes) {
@@ -631,10 +595,66 @@ int run_bench(BenchConfig cfg) {
         if (r.mode == m.name && r.target_pps == rate) rs.push_back(&r);
       if (!rs.empty()) cells.push_back(summarise(m.name, rate, rs));
     }
+  return cells;
+}
 
-  std::string out;
-  out += fmt::format("rtcap bench: {}, {} s per run, median of {} repetition(s) per mode, modes interleaved\n",
-                     traffic, cfg.secs, cfg.repeat);
+// What else ran on the machine during the bench: the figures are only as clean as this.
+struct MachineLoad {
+  long cpus = 0;
+  double load_before = 0, load_after = 0;
+  double foreign_mean = 0, foreign_max = 0;
+  bool noisy = false;
+};
+
+MachineLoad machine_load(const std::vector<BenchRun>& runs, double load_before, double load_after) {
+  MachineLoad m;
+  m.cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  m.load_before = load_before;
+  m.load_after = load_after;
+  double sum = 0;
+  for (const auto& r : runs) {
+    m.foreign_max = std::max(m.foreign_max, r.foreign_cpu_share);
+    sum += r.foreign_cpu_share;
+  }
+  m.foreign_mean = runs.empty() ? 0 : sum / double(runs.size());
+  // More than a fifth of a core taken by others in some run: on 2 CPUs that is enough to move
+  // the latency tail and the loss of the tighter modes.
+  m.noisy = m.foreign_max > 0.2;
+  return m;
+}
+
+// --sweep: per mode, the highest rate with zero loss in every repetition (text, and JSON).
+std::string sweep_text(const std::vector<BenchMode>& modes, const std::vector<BenchCell>& cells,
+                       nlohmann::json& sweep_json) {
+  std::string out =
+      "\nhighest rate with zero loss in every repetition (rates tried in order; 'first loss' = lowest rate that lost):\n";
+  for (const auto& m : modes) {
+    double best = -1, first_loss = -1;
+    bool max_clean = false;  // zero loss unpaced: the generator, not the capture, set the ceiling
+    for (const auto& c : cells) {
+      if (c.mode != m.name) continue;
+      const double reached = c.target_pps == 0 ? c.achieved_pps : c.target_pps;
+      if (c.zero_loss) best = std::max(best, reached);
+      else if (first_loss < 0) first_loss = reached;
+      if (c.target_pps == 0 && c.zero_loss) max_clean = true;
+    }
+    out += fmt::format("  {:<22} {}{}{}\n", m.name, best < 0 ? "none" : fmt_count_rounded(best) + " pps",
+                       first_loss < 0 ? "" : fmt::format("   (first loss at {} pps)", fmt_count_rounded(first_loss)),
+                       max_clean ? "   (no loss even unpaced: the generator's ceiling, not the capture's)" : "");
+    sweep_json[m.name] = {{"highest_zero_loss_pps", best < 0 ? nlohmann::json(nullptr) : nlohmann::json(best)},
+                          {"limited_by_generator", max_clean},
+                          {"first_loss_pps", first_loss < 0 ? nlohmann::json(nullptr) : nlohmann::json(first_loss)}};
+  }
+  return out;
+}
+
+// The tables per rate, the sweep, how each figure is measured, and how quiet the machine was.
+std::string results_text(const BenchConfig& cfg, const std::vector<BenchMode>& modes,
+                         const std::vector<double>& rates, const std::vector<BenchCell>& cells,
+                         const MachineLoad& load, const WakeCost& wake, nlohmann::json& sweep_json) {
+  std::string out = fmt::format(
+      "rtcap bench: {}, {} s per run, median of {} repetition(s) per mode, modes interleaved\n",
+      traffic_text(cfg), cfg.secs, cfg.repeat);
   for (double rate : rates) {
     std::vector<BenchCell> at;
     for (const auto& c : cells)
@@ -644,139 +664,190 @@ int run_bench(BenchConfig cfg) {
                        rate == 0 && at.front().achieved_pps > 0 ? fmt::format(" (reached {})", fmt_count_rounded(at.front().achieved_pps)) : "");
     out += table(at);
   }
-  nlohmann::json sweep_json = nlohmann::json::object();
-  if (cfg.sweep) {
-    out += "\nhighest rate with zero loss in every repetition (rates tried in order; 'first loss' = lowest rate that lost):\n";
-    for (const auto& m : modes) {
-      double best = -1, first_loss = -1;
-      for (const auto& c : cells) {
-        if (c.mode != m.name) continue;
-        const double reached = c.target_pps == 0 ? c.achieved_pps : c.target_pps;
-        if (c.zero_loss) best = std::max(best, reached);
-        else if (first_loss < 0) first_loss = reached;
-      }
-      // Zero loss at the unpaced step means the generator, not the capture, set the ceiling.
-      bool max_clean = false;
-      for (const auto& c : cells)
-        if (c.mode == m.name && c.target_pps == 0 && c.zero_loss) max_clean = true;
-      out += fmt::format("  {:<22} {}{}{}\n", m.name, best < 0 ? "none" : fmt_count_rounded(best) + " pps",
-                         first_loss < 0 ? "" : fmt::format("   (first loss at {} pps)", fmt_count_rounded(first_loss)),
-                         max_clean ? "   (no loss even unpaced: the generator's ceiling, not the capture's)" : "");
-      sweep_json[m.name] = {{"highest_zero_loss_pps", best < 0 ? nlohmann::json(nullptr) : nlohmann::json(best)},
-                            {"limited_by_generator", max_clean},
-                            {"first_loss_pps", first_loss < 0 ? nlohmann::json(nullptr) : nlohmann::json(first_loss)}};
-    }
-  }
-  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cfg.sweep) out += sweep_text(modes, cells, sweep_json);
   out += fmt::format("\nlatency = reader's CLOCK_REALTIME at read() - pcap record timestamp (tcpdump writes µs stamps, +<1 µs); "
                      "CPU = capture process user+sys (wait4) / records written; lost = sent - unique packet indexes read\n");
-  double foreign_max = 0, foreign_sum = 0;
-  for (const auto& r : runs) {
-    foreign_max = std::max(foreign_max, r.foreign_cpu_share);
-    foreign_sum += r.foreign_cpu_share;
-  }
-  const double foreign_mean = runs.empty() ? 0 : foreign_sum / double(runs.size());
-  // More than a fifth of a core taken by others in some run: on 2 CPUs that is enough to move
-  // the latency tail and the loss of the tighter modes.
-  const bool noisy = foreign_max > 0.2;
   out += fmt::format("machine: {} CPUs; other programs used {:.0f}% of a CPU on average during the runs (worst run "
                      "{:.0f}%){}; load average {:.2f} before, {:.2f} after\n",
-                     cpus, 100 * foreign_mean, 100 * foreign_max,
-                     noisy ? " - NOISY: other load competed with the bench, rerun on a quiet machine for clean numbers"
-                           : " - quiet",
-                     load_before, load_after);
+                     load.cpus, 100 * load.foreign_mean, 100 * load.foreign_max,
+                     load.noisy ? " - NOISY: other load competed with the bench, rerun on a quiet machine for clean numbers"
+                                : " - quiet",
+                     load.load_before, load.load_after);
   out += wake_floor_text(wake, cells);
+  return out;
+}
+
+// What one bench run gathered, for --json and --svg.
+struct BenchResults {
+  const Context& ctx;
+  const std::vector<BenchMode>& modes;
+  const std::vector<double>& rates;
+  const std::vector<BenchRun>& runs;
+  const std::vector<BenchCell>& cells;
+  const MachineLoad& load;
+  const WakeCost& wake;
+  const nlohmann::json& sweep_json;
+  long failed = 0;
+  bool lab_removed = true;
+};
+
+bool write_bench_json(const BenchResults& b, const std::string& path) {
+  const BenchConfig& cfg = b.ctx.cfg;
+  utsname u{};
+  uname(&u);
+  nlohmann::json j;
+  j["tool"] = "rtcap bench";
+  j["settings"] = {{"secs", cfg.secs},
+                   {"repeat", cfg.repeat},
+                   {"traffic", cfg.rtp ? "rtp" : "udp"},
+                   {"payload_bytes", cfg.rtp ? nlohmann::json(nullptr) : nlohmann::json(cfg.payload_bytes)},
+                   {"streams", cfg.rtp ? nlohmann::json(cfg.streams) : nlohmann::json(nullptr)},
+                   {"ptime", cfg.rtp ? nlohmann::json(cfg.ptime) : nlohmann::json(nullptr)},
+                   {"rates_pps", b.rates},
+                   {"sweep", cfg.sweep},
+                   {"drain_ms", cfg.drain_ms},
+                   {"pipe_bytes", cfg.pipe_bytes},
+                   {"filter", join(kFilter)},
+                   {"lab", b.ctx.lab.name}};
+  nlohmann::json mj = nlohmann::json::array();
+  for (const auto& m : b.modes) mj.push_back({{"name", m.name}, {"tcpdump", m.tcpdump}, {"args", m.args}});
+  j["modes"] = mj;
+  j["environment"] = {{"kernel", fmt::format("{} {}", u.sysname, u.release)},
+                      {"cpus", b.load.cpus},
+                      {"loadavg_before", b.load.load_before},
+                      {"loadavg_after", b.load.load_after},
+                      {"foreign_cpu_share_mean", b.load.foreign_mean},
+                      {"foreign_cpu_share_max", b.load.foreign_max},
+                      {"noisy", b.load.noisy},
+                      {"wake_cost_us",
+                       {{"sleep_1ms", b.wake.sleep_us},
+                        {"handoff_waker", b.wake.handoff_waker_us},
+                        {"handoff_woken", b.wake.handoff_woken_us},
+                        {"wakeups_per_probe", b.wake.wakeups_per_probe},
+                        {"probes", b.wake.probes}}},
+                      {"libpcap", pcap_library_version()},
+                      {"tcpdump", b.ctx.tcpdump}};
+  nlohmann::json rj = nlohmann::json::array();
+  for (const auto& r : b.runs) rj.push_back(run_json(r));
+  j["runs"] = rj;
+  nlohmann::json cj = nlohmann::json::array();
+  for (const auto& c : b.cells) cj.push_back(cell_json(c));
+  j["summary"] = cj;
+  if (cfg.sweep) j["sweep"] = b.sweep_json;
+  j["failed_runs"] = b.failed;
+  j["interrupted"] = b.ctx.interrupted->load();
+  j["lab_removed"] = b.lab_removed;
+  std::ofstream f(path, std::ios::trunc);
+  f << j.dump(2) << "\n";
+  if (!f) fmt::print(stderr, "rtcap bench: cannot write --json file {}\n", path);
+  return bool(f);
+}
+
+bool write_bench_svg(const BenchResults& b, const std::string& path) {
+  const BenchConfig& cfg = b.ctx.cfg;
+  BenchChart chart;
+  chart.title = fmt::format("rtcap bench: {}", traffic_text(cfg));
+  const double base_rate = b.rates.front();
+  chart.subtitle = fmt::format(
+      "latency CDF at {} pps, all {} repetition(s) of {} s merged; {} CPUs, other programs used {:.0f}% of a CPU "
+      "(worst run {:.0f}%)",
+      base_rate == 0 ? "max" : fmt_count_rounded(base_rate), cfg.repeat, cfg.secs, b.load.cpus,
+      100 * b.load.foreign_mean, 100 * b.load.foreign_max);
+  for (const auto& m : b.modes)
+    for (const auto& c : b.cells)
+      if (c.mode == m.name && c.target_pps == base_rate) chart.latency_cdf.push_back({m.name, cdf_points(c.merged_latency)});
+  if (cfg.sweep) {
+    for (const auto& m : b.modes) {
+      ChartSeries cpu{m.name, {}}, loss{m.name, {}};
+      for (const auto& c : b.cells) {
+        if (c.mode != m.name || c.runs == 0) continue;
+        const double x = c.achieved_pps > 0 ? c.achieved_pps : c.target_pps;
+        cpu.points.emplace_back(x, c.cpu_ns_per_packet);
+        loss.points.emplace_back(x, c.sent > 0 ? 100.0 * c.lost / c.sent : 0.0);
+      }
+      chart.cpu_vs_rate.push_back(std::move(cpu));
+      chart.loss_vs_rate.push_back(std::move(loss));
+    }
+  }
+  std::ofstream f(path, std::ios::trunc);
+  f << render_bench_svg(chart);
+  if (!f) fmt::print(stderr, "rtcap bench: cannot write --svg file {}\n", path);
+  return bool(f);
+}
+
+struct DirRemover {
+  std::string dir;
+  ~DirRemover() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
+int run_bench(BenchConfig cfg) {
+  if (int rc = check_bench_config(cfg); rc != kExitOk) return rc;
+  Context ctx;
+  ctx.self = self_executable();
+  ctx.tcpdump = find_program("tcpdump");
+  const auto modes = choose_modes(cfg, !ctx.tcpdump.empty());
+  if (!modes) return kExitUsage;
+  if (ctx.tcpdump.empty() && !cfg.quiet)
+    fmt::print(stderr, "rtcap bench: tcpdump not installed: comparing rtcap's modes only\n");
+  const auto rates = bench_rates(cfg);
+  if (!rates) return kExitUsage;
+  ctx.cfg = cfg;
+
+  InterruptGuard interrupt;
+  ctx.interrupted = interrupt.flag();
+  const std::string lab_name = unique_lab_name("bn");
+  char dir_template[] = "/tmp/rtcap-bench.XXXXXX";
+  if (!mkdtemp(dir_template)) {
+    fmt::print(stderr, "rtcap bench: cannot create a directory in /tmp: {}\n", std::strerror(errno));
+    return kExitSetup;
+  }
+  ctx.dir = dir_template;
+  DirRemover dir_remover{ctx.dir};
+  const double load_before = loadavg1();
+  LabGuard lab_guard(lab_name);
+  auto lab = lab_up(lab_name);
+  if (!lab) {
+    fmt::print(stderr, "rtcap bench: {}\n", lab.error());
+    return kExitSetup;
+  }
+  ctx.lab = *lab;
+  FdCloser netns_fd{open_netns(ctx.lab.rx_ns)};
+  ctx.rx_netns_fd = netns_fd.fd;
+  if (ctx.rx_netns_fd < 0) {
+    fmt::print(stderr, "rtcap bench: cannot open network namespace {}: {}\n", ctx.lab.rx_ns, std::strerror(errno));
+    return kExitSetup;
+  }
+  if (!cfg.quiet) {
+    fmt::print(stderr, "rtcap bench: lab {} up; {} modes x {} rate(s) x {} repetition(s) of {} s; {}\n", lab_name,
+               modes->size(), rates->size(), cfg.repeat, cfg.secs, traffic_text(cfg));
+    for (const auto& m : *modes)
+      fmt::print(stderr, "  mode {:<20} {} {}\n", m.name, m.tcpdump ? "tcpdump -U -w -" : "rtcap -U -w -", join(m.args));
+  }
+  // Before any traffic, on the quiet machine: what a wake-up costs here (about 3.5 s).
+  const WakeCost wake = measure_wake_cost(kWakeProbeWakeups);
+  if (!cfg.quiet)
+    fmt::print(stderr, "rtcap bench: a wake-up costs {:.1f} us of CPU here (hand-off {:.1f} + {:.1f} us)\n",
+               wake.sleep_us, wake.handoff_waker_us, wake.handoff_woken_us);
+
+  const std::vector<BenchRun> runs = run_all(ctx, *modes, *rates);
+  const MachineLoad load = machine_load(runs, load_before, loadavg1());
+  const std::string lab_error = lab_guard.release();
+  if (!lab_error.empty()) fmt::print(stderr, "rtcap bench: {}\n", lab_error);
+
+  const std::vector<BenchCell> cells = summarise_all(runs, *modes, *rates);
+  nlohmann::json sweep_json = nlohmann::json::object();
+  std::string out = results_text(cfg, *modes, *rates, cells, load, wake, sweep_json);
   if (interrupt.interrupted()) out += "INTERRUPTED: results are partial\n";
   fmt::print("{}", out);
 
-  int exit_code = kExitOk;
-  const auto failed = std::count_if(runs.begin(), runs.end(), [](const BenchRun& r) { return !r.ok; });
-  if (failed) exit_code = kExitRuntime;
-  if (interrupt.interrupted() || !lab_error.empty()) exit_code = kExitRuntime;
-
-  if (!cfg.json_path.empty()) {
-    utsname u{};
-    uname(&u);
-    nlohmann::json j;
-    j["tool"] = "rtcap bench";
-    j["settings"] = {{"secs", cfg.secs},
-                     {"repeat", cfg.repeat},
-                     {"traffic", cfg.rtp ? "rtp" : "udp"},
-                     {"payload_bytes", cfg.rtp ? nlohmann::json(nullptr) : nlohmann::json(cfg.payload_bytes)},
-                     {"streams", cfg.rtp ? nlohmann::json(cfg.streams) : nlohmann::json(nullptr)},
-                     {"ptime", cfg.rtp ? nlohmann::json(cfg.ptime) : nlohmann::json(nullptr)},
-                     {"rates_pps", rates},
-                     {"sweep", cfg.sweep},
-                     {"drain_ms", cfg.drain_ms},
-                     {"pipe_bytes", cfg.pipe_bytes},
-                     {"filter", join(kFilter)},
-                     {"lab", lab_name}};
-    nlohmann::json mj = nlohmann::json::array();
-    for (const auto& m : modes) mj.push_back({{"name", m.name}, {"tcpdump", m.tcpdump}, {"args", m.args}});
-    j["modes"] = mj;
-    j["environment"] = {{"kernel", fmt::format("{} {}", u.sysname, u.release)},
-                        {"cpus", cpus},
-                        {"loadavg_before", load_before},
-                        {"loadavg_after", load_after},
-                        {"foreign_cpu_share_mean", foreign_mean},
-                        {"foreign_cpu_share_max", foreign_max},
-                        {"noisy", noisy},
-                        {"wake_cost_us",
-                         {{"sleep_1ms", wake.sleep_us},
-                          {"handoff_waker", wake.handoff_waker_us},
-                          {"handoff_woken", wake.handoff_woken_us},
-                          {"wakeups_per_probe", wake.wakeups_per_probe},
-                          {"probes", wake.probes}}},
-                        {"libpcap", pcap_library_version()},
-                        {"tcpdump", ctx.tcpdump}};
-    nlohmann::json rj = nlohmann::json::array();
-    for (const auto& r : runs) rj.push_back(run_json(r));
-    j["runs"] = rj;
-    nlohmann::json cj = nlohmann::json::array();
-    for (const auto& c : cells) cj.push_back(cell_json(c));
-    j["summary"] = cj;
-    if (cfg.sweep) j["sweep"] = sweep_json;
-    j["failed_runs"] = failed;
-    j["interrupted"] = interrupt.interrupted();
-    j["lab_removed"] = lab_error.empty();
-    std::ofstream f(cfg.json_path, std::ios::trunc);
-    f << j.dump(2) << "\n";
-    if (!f) {
-      fmt::print(stderr, "rtcap bench: cannot write --json file {}\n", cfg.json_path);
-      exit_code = kExitRuntime;
-    }
-  }
-  if (!cfg.svg_path.empty()) {
-    BenchChart chart;
-    chart.title = fmt::format("rtcap bench: {}", traffic);
-    const double base_rate = rates.front();
-    chart.subtitle = fmt::format(
-        "latency CDF at {} pps, all {} repetition(s) of {} s merged; {} CPUs, other programs used {:.0f}% of a CPU "
-        "(worst run {:.0f}%)",
-        base_rate == 0 ? "max" : fmt_count_rounded(base_rate), cfg.repeat, cfg.secs, cpus, 100 * foreign_mean, 100 * foreign_max);
-    for (const auto& m : modes)
-      for (const auto& c : cells)
-        if (c.mode == m.name && c.target_pps == base_rate) chart.latency_cdf.push_back({m.name, cdf_points(c.merged_latency)});
-    if (cfg.sweep) {
-      for (const auto& m : modes) {
-        ChartSeries cpu{m.name, {}}, loss{m.name, {}};
-        for (const auto& c : cells) {
-          if (c.mode != m.name || c.runs == 0) continue;
-          const double x = c.achieved_pps > 0 ? c.achieved_pps : c.target_pps;
-          cpu.points.emplace_back(x, c.cpu_ns_per_packet);
-          loss.points.emplace_back(x, c.sent > 0 ? 100.0 * c.lost / c.sent : 0.0);
-        }
-        chart.cpu_vs_rate.push_back(std::move(cpu));
-        chart.loss_vs_rate.push_back(std::move(loss));
-      }
-    }
-    std::ofstream f(cfg.svg_path, std::ios::trunc);
-    f << render_bench_svg(chart);
-    if (!f) {
-      fmt::print(stderr, "rtcap bench: cannot write --svg file {}\n", cfg.svg_path);
-      exit_code = kExitRuntime;
-    }
-  }
+  const long failed = std::count_if(runs.begin(), runs.end(), [](const BenchRun& r) { return !r.ok; });
+  int exit_code = failed || interrupt.interrupted() || !lab_error.empty() ? kExitRuntime : kExitOk;
+  const BenchResults results{ctx, *modes, *rates, runs, cells, load, wake, sweep_json, failed, lab_error.empty()};
+  if (!cfg.json_path.empty() && !write_bench_json(results, cfg.json_path)) exit_code = kExitRuntime;
+  if (!cfg.svg_path.empty() && !write_bench_svg(results, cfg.svg_path)) exit_code = kExitRuntime;
   if (failed && !cfg.quiet) fmt::print(stderr, "rtcap bench: {} run(s) failed (see above)\n", failed);
   return exit_code;
 }
