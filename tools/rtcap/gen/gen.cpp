@@ -51,7 +51,7 @@ constexpr double kMaxSecs = 3600.0;
 // Socket send buffer: 4 MiB holds ~40,000 tiny datagrams' skbs, so a scheduling hiccup of the
 // receiving softirq does not turn into ENOBUFS at 250 kpps. Set with SO_SNDBUFFORCE (root).
 constexpr int kSndBufBytes = 4 * 1024 * 1024;
-constexpr unsigned long kTimerSlackNs = 1000;  // see the prctl in run_generator
+constexpr unsigned long kTimerSlackNs = 1000;  // see TimerSlack
 
 // 128-bit intermediates for slot x period products (no overflow, no floating-point drift).
 __extension__ using u128 = unsigned __int128;
@@ -532,416 +532,492 @@ struct Message {
   bool held;
 };
 
-}  // namespace
+// An fd closed when it goes out of scope (-1: none).
+struct UniqueFd {
+  int fd = -1;
+  UniqueFd() = default;
+  explicit UniqueFd(int f) : fd(f) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() {
+    if (fd >= 0) close(fd);
+  }
+};
 
-std::expected<GenReport, std::string> run_generator(const GenConfig& cfg, const std::atomic<bool>* stop) {
-  if (auto ok = validate_config(cfg); !ok) return std::unexpected(ok.error());
-  const Schedule sched = *make_schedule(cfg);
-  const auto nstreams = static_cast<std::uint32_t>(cfg.streams);
+// The default timer slack (50 us) lets clock_nanosleep wake up to 50 us late, which is a whole
+// 125 us packet time off by 40%. Measured on the 2-core lab VM at 16 kpps: p50 pacing error
+// 33-65 us with the default slack. Restored when the run ends.
+class TimerSlack {
+ public:
+  explicit TimerSlack(unsigned long ns) : old_(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0)) {
+    prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0);
+  }
+  ~TimerSlack() {
+    if (old_ > 0) prctl(PR_SET_TIMERSLACK, old_, 0, 0, 0);
+  }
+  TimerSlack(const TimerSlack&) = delete;
+  TimerSlack& operator=(const TimerSlack&) = delete;
 
-  GenReport rep;
-  rep.rtp = !cfg.raw_payload_bytes.has_value();
-  std::uint32_t spp = 0;
-  if (rep.rtp) {
-    spp = *packet_samples(cfg);
-    rep.payload_bytes = static_cast<std::size_t>(spp) * static_cast<std::size_t>(cfg.channels) *
-                        static_cast<std::size_t>(pfmt_bytes(cfg));
-    rep.datagram_bytes = rep.payload_bytes + rtp::kHeaderBytes;
+ private:
+  int old_;
+};
+
+// One run of `rtcap gen`: everything is allocated by prepare(), the loop allocates nothing.
+class Generator {
+ public:
+  Generator(const GenConfig& cfg, const Schedule& sched) : cfg_(cfg), sched_(sched) {}
+  std::expected<void, std::string> prepare();
+  GenReport run(const std::atomic<bool>* stop);
+
+ private:
+  void plan();
+  std::expected<void, std::string> check_destination() const;
+  std::expected<void, std::string> open_socket();
+  std::expected<void, std::string> allocate();
+  void prepare_tone();
+  void fill_tone(std::uint8_t* packet, std::uint64_t index) const;
+  std::expected<void, std::string> open_sap();
+  void send_sap(const std::vector<std::vector<std::uint8_t>>& packets);
+  void start_clock();
+  std::size_t fill_batch(std::int64_t now);
+  std::size_t add_held(std::size_t n, std::uint32_t k);
+  void send_batch(std::size_t n);
+  void send_held_at_end();
+  void finish_report();
+  void* dst_name(std::uint32_t k) { return connected_ ? nullptr : &dst_[k]; }
+
+  const GenConfig& cfg_;
+  const Schedule sched_;
+  std::uint32_t nstreams_ = 0;
+  GenReport rep_;
+  std::uint32_t spp_ = 0;  // samples per packet
+  PayloadFormat pfmt_{};
+  std::uint64_t total_ = std::numeric_limits<std::uint64_t>::max();
+  std::int64_t deadline_ns_ = 0;  // relative; 0 = none
+  double secs_ = kDefaultSecs;
+  UniqueFd fd_;
+  bool connected_ = false;
+  std::size_t dgram_ = 0;
+  std::vector<sockaddr_in> dst_;
+  std::vector<std::uint8_t> slot_bufs_, held_bufs_;
+  std::array<mmsghdr, kMaxBatch> msgs_{};
+  std::array<iovec, kMaxBatch> iov_{};
+  std::array<Message, kMaxBatch> meta_{};
+  std::array<bool, kMaxBatch> failed_{};
+  std::vector<StreamState> st_;
+  std::unique_ptr<HistogramData> hist_ = std::make_unique<HistogramData>();  // pacing error
+  std::string first_error_;
+  std::vector<std::int32_t> tone_table_;
+  std::vector<std::uint64_t> tone_freq_mod_;  // per channel: (tone x (c + 1)) mod rate
+  std::uint64_t rate_u_ = 0;
+  UniqueFd sap_fd_;
+  std::vector<std::vector<std::uint8_t>> sap_announce_, sap_delete_;
+  std::uint64_t slot_ = 0;
+  std::int64_t t0_ = 0, last_send_ = 0;
+};
+
+std::expected<void, std::string> Generator::prepare() {
+  nstreams_ = static_cast<std::uint32_t>(cfg_.streams);
+  plan();
+  if (!cfg_.netns.empty())
+    if (auto e = enter_netns(cfg_.netns); !e) return std::unexpected(e.error());
+  if (auto r = check_destination(); !r) return r;
+  if (auto r = open_socket(); !r) return r;
+  if (auto r = allocate(); !r) return r;
+  prepare_tone();
+  return open_sap();
+}
+
+// Sizes and bounds: count, or secs (default 5 s). A paced run turns secs into an exact count.
+void Generator::plan() {
+  rep_.rtp = !cfg_.raw_payload_bytes.has_value();
+  if (rep_.rtp) {
+    spp_ = *packet_samples(cfg_);
+    rep_.payload_bytes = static_cast<std::size_t>(spp_) * static_cast<std::size_t>(cfg_.channels) *
+                         static_cast<std::size_t>(pfmt_bytes(cfg_));
+    rep_.datagram_bytes = rep_.payload_bytes + rtp::kHeaderBytes;
   } else {
-    rep.payload_bytes = rep.datagram_bytes = *cfg.raw_payload_bytes;
+    rep_.payload_bytes = rep_.datagram_bytes = *cfg_.raw_payload_bytes;
   }
-  const PayloadFormat pfmt = rep.rtp ? *payload_format(cfg) : PayloadFormat{};
-  const std::uint8_t pt = pfmt.payload_type;
-  rep.payload_type = pt;
-  rep.target_pps = sched.rate_pps();
-
-  // Bounds: count, or secs (default 5 s). A paced run turns secs into an exact packet count.
-  std::uint64_t total = std::numeric_limits<std::uint64_t>::max();
-  std::int64_t deadline_ns = 0;  // relative; 0 = none
-  const bool bounded_by_secs = cfg.secs.has_value() || !cfg.count.has_value();
-  const double secs = cfg.secs.value_or(kDefaultSecs);
-  if (cfg.count) total = *cfg.count;
+  pfmt_ = rep_.rtp ? *payload_format(cfg_) : PayloadFormat{};
+  rep_.payload_type = pfmt_.payload_type;
+  rep_.target_pps = sched_.rate_pps();
+  const bool bounded_by_secs = cfg_.secs.has_value() || !cfg_.count.has_value();
+  secs_ = cfg_.secs.value_or(kDefaultSecs);
+  if (cfg_.count) total_ = *cfg_.count;
   if (bounded_by_secs) {
-    if (sched.paced() && !cfg.count) {
-      total = static_cast<std::uint64_t>(std::llround(secs * sched.rate_pps()));
-      if (total == 0) total = 1;
+    if (sched_.paced() && !cfg_.count) {
+      total_ = static_cast<std::uint64_t>(std::llround(secs_ * sched_.rate_pps()));
+      if (total_ == 0) total_ = 1;
     } else {
-      deadline_ns = static_cast<std::int64_t>(secs * 1e9);
+      deadline_ns_ = static_cast<std::int64_t>(secs_ * 1e9);
     }
   }
+}
 
-  if (!cfg.netns.empty())
-    if (auto e = enter_netns(cfg.netns); !e) return std::unexpected(e.error());
-  {
-    in_addr a{};
-    inet_pton(AF_INET, cfg.dst_addr.c_str(), &a);
-    const bool multicast = (ntohl(a.s_addr) >> 24) == 239;
-    // Groups (and the SAP group) only on the lab's links: never from the host's own namespace.
-    if ((multicast || cfg.sap) && !in_lab_netns())
-      return std::unexpected(fmt::format("{} is multicast, which rtcap gen sends only inside a lab network "
-                                         "namespace: add --netns <lab>-tx (rtcap lab up)",
-                                         multicast ? fmt::format("--dst {}", cfg.dst_addr) : std::string("--sap")));
-  }
+// Groups (and the SAP group) only on the lab's links: never from the host's own namespace.
+std::expected<void, std::string> Generator::check_destination() const {
+  in_addr a{};
+  inet_pton(AF_INET, cfg_.dst_addr.c_str(), &a);
+  const bool multicast = (ntohl(a.s_addr) >> 24) == 239;
+  if ((multicast || cfg_.sap) && !in_lab_netns())
+    return std::unexpected(fmt::format("{} is multicast, which rtcap gen sends only inside a lab network "
+                                       "namespace: add --netns <lab>-tx (rtcap lab up)",
+                                       multicast ? fmt::format("--dst {}", cfg_.dst_addr) : std::string("--sap")));
+  return {};
+}
 
-  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
-  if (fd < 0) return std::unexpected(fmt::format("cannot open a UDP socket: {}", std::strerror(errno)));
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { close(fd); }
-  } closer{fd};
-  {
-    int sndbuf = kSndBufBytes;
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) != 0)
-      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);  // unprivileged: capped by wmem_max
-    if (cfg.allow_multicast) {
-      const unsigned char ttl = 1;  // never routed beyond the first hop
-      setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
-    }
-    if (cfg.src_port != 0) {
-      sockaddr_in src{};
-      src.sin_family = AF_INET;
-      src.sin_port = htons(cfg.src_port);
-      src.sin_addr.s_addr = htonl(INADDR_ANY);
-      if (bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0)
-        return std::unexpected(fmt::format("cannot bind UDP source port {}: {}; choose another --src-port",
-                                           cfg.src_port, std::strerror(errno)));
-    }
+std::expected<void, std::string> Generator::open_socket() {
+  fd_.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd_.fd < 0) return std::unexpected(fmt::format("cannot open a UDP socket: {}", std::strerror(errno)));
+  int sndbuf = kSndBufBytes;
+  if (setsockopt(fd_.fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) != 0)
+    setsockopt(fd_.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);  // unprivileged: capped by wmem_max
+  if (cfg_.allow_multicast) {
+    const unsigned char ttl = 1;  // never routed beyond the first hop
+    setsockopt(fd_.fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
   }
+  if (cfg_.src_port != 0) {
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    src.sin_port = htons(cfg_.src_port);
+    src.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (bind(fd_.fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0)
+      return std::unexpected(fmt::format("cannot bind UDP source port {}: {}; choose another --src-port",
+                                         cfg_.src_port, std::strerror(errno)));
+  }
+  return {};
+}
 
-  // ---- preallocate everything ----
-  std::vector<sockaddr_in> dst(nstreams);
-  for (std::uint32_t k = 0; k < nstreams; ++k) {
-    const auto [addr, port] = stream_destination(cfg, k);
-    dst[k].sin_family = AF_INET;
-    inet_pton(AF_INET, addr.c_str(), &dst[k].sin_addr);
-    dst[k].sin_port = htons(port);
+// Every buffer, message header and per-stream state the loop uses.
+std::expected<void, std::string> Generator::allocate() {
+  dst_.resize(nstreams_);
+  for (std::uint32_t k = 0; k < nstreams_; ++k) {
+    const auto [addr, port] = stream_destination(cfg_, k);
+    dst_[k].sin_family = AF_INET;
+    inet_pton(AF_INET, addr.c_str(), &dst_[k].sin_addr);
+    dst_[k].sin_port = htons(port);
   }
-  const std::size_t dgram = rep.datagram_bytes;
-  std::vector<std::uint8_t> slot_bufs(kMaxBatch * dgram, 0);
-  std::vector<std::uint8_t> held_bufs(static_cast<std::size_t>(nstreams) * dgram, 0);
-  std::array<mmsghdr, kMaxBatch> msgs{};
-  std::array<iovec, kMaxBatch> iov{};
-  std::array<Message, kMaxBatch> meta{};
-  std::array<bool, kMaxBatch> failed{};
-  std::vector<StreamState> st(nstreams);
-  rep.streams.resize(nstreams);
-  for (std::uint32_t k = 0; k < nstreams; ++k) {
-    st[k].seq = cfg.seq_start ? *cfg.seq_start : stream_first_seq(cfg.seed, k);
-    st[k].timestamp = stream_first_timestamp(cfg.seed, k);
-    st[k].fate = FateSelector(cfg.seed, k, cfg.loss, cfg.reorder);
-    st[k].planned = total == std::numeric_limits<std::uint64_t>::max()
-                        ? total
-                        : total / nstreams + (k < total % nstreams ? 1 : 0);
-    rep.streams[k].ssrc = rep.rtp ? stream_ssrc(cfg.seed, k) : 0;
-    std::tie(rep.streams[k].dst_addr, rep.streams[k].dst_port) = stream_destination(cfg, k);
-    rep.streams[k].first_seq = rep.rtp ? st[k].seq : 0;
+  dgram_ = rep_.datagram_bytes;
+  slot_bufs_.assign(kMaxBatch * dgram_, 0);
+  held_bufs_.assign(static_cast<std::size_t>(nstreams_) * dgram_, 0);
+  st_.resize(nstreams_);
+  rep_.streams.resize(nstreams_);
+  for (std::uint32_t k = 0; k < nstreams_; ++k) {
+    st_[k].seq = cfg_.seq_start ? *cfg_.seq_start : stream_first_seq(cfg_.seed, k);
+    st_[k].timestamp = stream_first_timestamp(cfg_.seed, k);
+    st_[k].fate = FateSelector(cfg_.seed, k, cfg_.loss, cfg_.reorder);
+    st_[k].planned = total_ == std::numeric_limits<std::uint64_t>::max()
+                         ? total_
+                         : total_ / nstreams_ + (k < total_ % nstreams_ ? 1 : 0);
+    rep_.streams[k].ssrc = rep_.rtp ? stream_ssrc(cfg_.seed, k) : 0;
+    std::tie(rep_.streams[k].dst_addr, rep_.streams[k].dst_port) = stream_destination(cfg_, k);
+    rep_.streams[k].first_seq = rep_.rtp ? st_[k].seq : 0;
   }
-  if (cfg.loss + cfg.reorder > 0) {
+  if (cfg_.loss + cfg_.reorder > 0) {
     // Expected events plus a generous margin, so push_back does not allocate in the loop.
-    const double expect = total == std::numeric_limits<std::uint64_t>::max()
-                              ? 1e6 * secs * (cfg.loss + cfg.reorder)
-                              : static_cast<double>(total) * (cfg.loss + cfg.reorder);
-    rep.events.reserve(static_cast<std::size_t>(std::min(expect * 1.2 + 4096.0, 5e7)));
+    const double expect = total_ == std::numeric_limits<std::uint64_t>::max()
+                              ? 1e6 * secs_ * (cfg_.loss + cfg_.reorder)
+                              : static_cast<double>(total_) * (cfg_.loss + cfg_.reorder);
+    rep_.events.reserve(static_cast<std::size_t>(std::min(expect * 1.2 + 4096.0, 5e7)));
   }
-  auto hist = std::make_unique<HistogramData>();  // pacing error, rtcap/histogram.hpp
   // One stream: connect, so the kernel reuses the cached route instead of a lookup per
   // datagram (measured on the 2-core lab VM, raw 32-byte payload, --rate 0 over the lab veth:
   // ~272 kpps unconnected, 282-291 kpps connected). Several streams share the unconnected
-  // socket with a destination
-  // per message, so one sendmmsg carries all streams in schedule order.
-  const bool connected = nstreams == 1;
-  if (connected && connect(fd, reinterpret_cast<const sockaddr*>(&dst[0]), sizeof dst[0]) != 0)
-    return std::unexpected(fmt::format("cannot reach {}:{}: {}; is the lab up and --netns right?", cfg.dst_addr,
-                                       cfg.dst_port, std::strerror(errno)));
+  // socket with a destination per message, so one sendmmsg carries all streams in schedule order.
+  connected_ = nstreams_ == 1;
+  if (connected_ && connect(fd_.fd, reinterpret_cast<const sockaddr*>(&dst_[0]), sizeof dst_[0]) != 0)
+    return std::unexpected(fmt::format("cannot reach {}:{}: {}; is the lab up and --netns right?", cfg_.dst_addr,
+                                       cfg_.dst_port, std::strerror(errno)));
   for (std::size_t i = 0; i < kMaxBatch; ++i) {
-    iov[i].iov_len = dgram;
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-    msgs[i].msg_hdr.msg_namelen = connected ? 0 : sizeof(sockaddr_in);
+    iov_[i].iov_len = dgram_;
+    msgs_[i].msg_hdr.msg_iov = &iov_[i];
+    msgs_[i].msg_hdr.msg_iovlen = 1;
+    msgs_[i].msg_hdr.msg_namelen = connected_ ? 0 : sizeof(sockaddr_in);
   }
-  const auto dst_name = [&](std::uint32_t k) -> void* { return connected ? nullptr : &dst[k]; };
-  std::string first_error;
+  return {};
+}
 
-  // --tone: one period table, indexed by the reduced phase (see tone_sample).
-  const int tone_bits = pfmt.encoding == GenEncoding::kL24 ? 24 : 16;
-  std::vector<std::int32_t> tone_table;
-  std::vector<std::uint64_t> tone_freq_mod;  // per channel: (tone x (c + 1)) mod rate
-  const auto rate_u = static_cast<std::uint64_t>(cfg.sample_rate_hz);
-  if (rep.rtp && cfg.tone_hz != 0) {
-    tone_table.resize(rate_u);
-    for (std::uint64_t k = 0; k < rate_u; ++k) tone_table[k] = tone_value(k, rate_u, tone_bits);
-    for (int c = 0; c < cfg.channels; ++c)
-      tone_freq_mod.push_back(static_cast<std::uint64_t>(cfg.tone_hz) * static_cast<std::uint64_t>(c + 1) % rate_u);
-  }
-  const auto fill_tone = [&](std::uint8_t* packet, std::uint64_t index) {
-    std::uint8_t* p = packet + rtp::kPayloadOffset;
-    std::uint64_t n_mod = index % rate_u * spp % rate_u;
-    for (std::uint32_t j = 0; j < spp; ++j) {
-      for (const std::uint64_t f : tone_freq_mod) {
-        const std::int32_t v = tone_table[f * n_mod % rate_u];
-        switch (pfmt.encoding) {
-          case GenEncoding::kL24:
-            p[0] = static_cast<std::uint8_t>(v >> 16);
-            p[1] = static_cast<std::uint8_t>(v >> 8);
-            p[2] = static_cast<std::uint8_t>(v);
-            break;
-          case GenEncoding::kL16: rtp::put_be16(p, static_cast<std::uint16_t>(v)); break;
-          case GenEncoding::kPcmu: p[0] = linear_to_ulaw(static_cast<std::int16_t>(v)); break;
-          case GenEncoding::kPcma: p[0] = linear_to_alaw(static_cast<std::int16_t>(v)); break;
-        }
-        p += pfmt.bytes_per_sample;
+// --tone: one period table, indexed by the reduced phase (see tone_sample).
+void Generator::prepare_tone() {
+  rate_u_ = static_cast<std::uint64_t>(cfg_.sample_rate_hz);
+  if (!rep_.rtp || cfg_.tone_hz == 0) return;
+  const int tone_bits = pfmt_.encoding == GenEncoding::kL24 ? 24 : 16;
+  tone_table_.resize(rate_u_);
+  for (std::uint64_t k = 0; k < rate_u_; ++k) tone_table_[k] = tone_value(k, rate_u_, tone_bits);
+  for (int c = 0; c < cfg_.channels; ++c)
+    tone_freq_mod_.push_back(static_cast<std::uint64_t>(cfg_.tone_hz) * static_cast<std::uint64_t>(c + 1) % rate_u_);
+}
+
+void Generator::fill_tone(std::uint8_t* packet, std::uint64_t index) const {
+  std::uint8_t* p = packet + rtp::kPayloadOffset;
+  std::uint64_t n_mod = index % rate_u_ * spp_ % rate_u_;
+  for (std::uint32_t j = 0; j < spp_; ++j) {
+    for (const std::uint64_t f : tone_freq_mod_) {
+      const std::int32_t v = tone_table_[f * n_mod % rate_u_];
+      switch (pfmt_.encoding) {
+        case GenEncoding::kL24:
+          p[0] = static_cast<std::uint8_t>(v >> 16);
+          p[1] = static_cast<std::uint8_t>(v >> 8);
+          p[2] = static_cast<std::uint8_t>(v);
+          break;
+        case GenEncoding::kL16: rtp::put_be16(p, static_cast<std::uint16_t>(v)); break;
+        case GenEncoding::kPcmu: p[0] = linear_to_ulaw(static_cast<std::int16_t>(v)); break;
+        case GenEncoding::kPcma: p[0] = linear_to_alaw(static_cast<std::int16_t>(v)); break;
       }
-      if (++n_mod == rate_u) n_mod = 0;
+      p += pfmt_.bytes_per_sample;
     }
-  };
+    if (++n_mod == rate_u_) n_mod = 0;
+  }
+}
 
-  // --sap: one session per stream, announced on its own socket to the SAP group.
-  int sap_fd = -1;
-  std::vector<std::vector<std::uint8_t>> sap_announce, sap_delete;
-  if (cfg.sap) {
-    sap_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
-    if (sap_fd < 0) return std::unexpected(fmt::format("cannot open the SAP socket: {}", std::strerror(errno)));
-    const unsigned char ttl = 1;  // RFC 2974: the session's own scope; one hop here
-    setsockopt(sap_fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
-    sockaddr_in group{};
-    group.sin_family = AF_INET;
-    group.sin_port = htons(kSapPort);
-    inet_pton(AF_INET, kSapGroup, &group.sin_addr);
-    if (connect(sap_fd, reinterpret_cast<const sockaddr*>(&group), sizeof group) != 0) {
-      const int err = errno;
-      close(sap_fd);
-      return std::unexpected(fmt::format("cannot reach the SAP group {}:{}: {}; `rtcap lab up` routes multicast "
-                                         "in the lab (is --netns a lab namespace?)",
-                                         kSapGroup, kSapPort, std::strerror(err)));
-    }
-    sockaddr_in local{};
-    socklen_t len = sizeof local;
-    getsockname(sap_fd, reinterpret_cast<sockaddr*>(&local), &len);
-    char origin[INET_ADDRSTRLEN] = {};
-    inet_ntop(AF_INET, &local.sin_addr, origin, sizeof origin);
-    for (std::uint32_t k = 0; k < nstreams; ++k) {
-      const std::string sdp = stream_sdp(cfg, pfmt, k, rep.streams[k].ssrc, origin);
-      // The message id hash identifies this announcement with the origin (RFC 2974 section 5);
-      // never 0, which older receivers take for "no hash".
-      const auto hash = static_cast<std::uint16_t>(mix(cfg.seed, 0x5A9, k) | 1u);
-      sap_announce.push_back(sap_packet(false, hash, ntohl(local.sin_addr.s_addr), sdp));
-      sap_delete.push_back(sap_packet(true, hash, ntohl(local.sin_addr.s_addr), sdp));
+// --sap: one session per stream, announced on its own socket to the SAP group.
+std::expected<void, std::string> Generator::open_sap() {
+  if (!cfg_.sap) return {};
+  sap_fd_.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (sap_fd_.fd < 0) return std::unexpected(fmt::format("cannot open the SAP socket: {}", std::strerror(errno)));
+  const unsigned char ttl = 1;  // RFC 2974: the session's own scope; one hop here
+  setsockopt(sap_fd_.fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
+  sockaddr_in group{};
+  group.sin_family = AF_INET;
+  group.sin_port = htons(kSapPort);
+  inet_pton(AF_INET, kSapGroup, &group.sin_addr);
+  if (connect(sap_fd_.fd, reinterpret_cast<const sockaddr*>(&group), sizeof group) != 0)
+    return std::unexpected(fmt::format("cannot reach the SAP group {}:{}: {}; `rtcap lab up` routes multicast "
+                                       "in the lab (is --netns a lab namespace?)",
+                                       kSapGroup, kSapPort, std::strerror(errno)));
+  sockaddr_in local{};
+  socklen_t len = sizeof local;
+  getsockname(sap_fd_.fd, reinterpret_cast<sockaddr*>(&local), &len);
+  char origin[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &local.sin_addr, origin, sizeof origin);
+  for (std::uint32_t k = 0; k < nstreams_; ++k) {
+    const std::string sdp = stream_sdp(cfg_, pfmt_, k, rep_.streams[k].ssrc, origin);
+    // The message id hash identifies this announcement with the origin (RFC 2974 section 5);
+    // never 0, which older receivers take for "no hash".
+    const auto hash = static_cast<std::uint16_t>(mix(cfg_.seed, 0x5A9, k) | 1u);
+    sap_announce_.push_back(sap_packet(false, hash, ntohl(local.sin_addr.s_addr), sdp));
+    sap_delete_.push_back(sap_packet(true, hash, ntohl(local.sin_addr.s_addr), sdp));
+  }
+  return {};
+}
+
+void Generator::send_sap(const std::vector<std::vector<std::uint8_t>>& packets) {
+  for (const auto& p : packets) {
+    if (send(sap_fd_.fd, p.data(), p.size(), 0) == static_cast<ssize_t>(p.size())) {
+      ++rep_.sap_sent;
+    } else {
+      ++rep_.sap_errors;
+      if (first_error_.empty()) first_error_ = fmt::format("SAP: {}", std::strerror(errno));
     }
   }
-  struct SapCloser {
-    int fd;
-    ~SapCloser() {
-      if (fd >= 0) close(fd);
-    }
-  } sap_closer{sap_fd};
-  const auto send_sap = [&](const std::vector<std::vector<std::uint8_t>>& packets) {
-    for (const auto& p : packets) {
-      if (send(sap_fd, p.data(), p.size(), 0) == static_cast<ssize_t>(p.size())) {
-        ++rep.sap_sent;
-      } else {
-        ++rep.sap_errors;
-        if (first_error.empty()) first_error = fmt::format("SAP: {}", std::strerror(errno));
-      }
-    }
-  };
+}
 
-  // The default timer slack (50 us) lets clock_nanosleep wake up to 50 us late, which is a
-  // whole 125 us packet time off by 40%. Measured on the 2-core lab VM at 16 kpps: p50 pacing
-  // error 33-65 us with the default slack. Restored on return.
-  const int old_slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
-  prctl(PR_SET_TIMERSLACK, kTimerSlackNs, 0, 0, 0);
-  struct SlackRestorer {
-    int ns;
-    ~SlackRestorer() {
-      if (ns > 0) prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0);
-    }
-  } slack_restorer{old_slack};
+// t0 of the schedule. With --sap (mediaclk:direct=0, the host clock as reference), stream k's
+// first RTP timestamp is its first packet's scheduled time in samples since the epoch
+// (CLOCK_REALTIME, UTC; PTP senders count TAI), mod 2^32; each packet adds its samples, as the
+// schedule adds its time.
+void Generator::start_clock() {
+  t0_ = last_send_ = now_ns(CLOCK_MONOTONIC);
+  if (!cfg_.sap) return;
+  const std::int64_t real0 = now_ns(CLOCK_REALTIME);
+  for (std::uint32_t k = 0; k < nstreams_; ++k)
+    st_[k].timestamp = static_cast<std::uint32_t>(static_cast<u128>(real0 + sched_.offset_ns(k)) *
+                                                  static_cast<u128>(cfg_.sample_rate_hz) / 1'000'000'000u);
+}
 
-  // ---- the loop ----
-  std::uint64_t slot = 0;
+GenReport Generator::run(const std::atomic<bool>* stop) {
+  const TimerSlack slack(kTimerSlackNs);
+  const auto sap_period_ns = static_cast<std::int64_t>(cfg_.sap_interval_s * 1e9);
   // Announce before the first packet, so a receiver knows the format from the start.
-  const auto sap_period_ns = static_cast<std::int64_t>(cfg.sap_interval_s * 1e9);
-  if (cfg.sap) send_sap(sap_announce);
-  const std::int64_t t0 = now_ns(CLOCK_MONOTONIC);
-  std::int64_t next_sap = t0 + sap_period_ns;
-  if (cfg.sap) {
-    // mediaclk:direct=0 with the host clock as reference: stream k's first RTP timestamp is its
-    // first packet's scheduled time in samples since the epoch (CLOCK_REALTIME, UTC; PTP senders
-    // count TAI), mod 2^32; each packet adds its samples, as the schedule adds its time.
-    const std::int64_t real0 = now_ns(CLOCK_REALTIME);
-    for (std::uint32_t k = 0; k < nstreams; ++k)
-      st[k].timestamp = static_cast<std::uint32_t>(static_cast<u128>(real0 + sched.offset_ns(k)) *
-                                                   static_cast<u128>(cfg.sample_rate_hz) / 1'000'000'000u);
-  }
-  std::int64_t last_send = t0;
-  while (slot < total) {
+  if (cfg_.sap) send_sap(sap_announce_);
+  start_clock();
+  std::int64_t next_sap = t0_ + sap_period_ns;
+  while (slot_ < total_) {
     if (stop != nullptr && stop->load(std::memory_order_relaxed)) {
-      rep.interrupted = true;
+      rep_.interrupted = true;
       break;
     }
-    std::int64_t now = now_ns(CLOCK_MONOTONIC);
-    if (deadline_ns != 0 && now - t0 >= deadline_ns) break;
-    if (cfg.sap && now >= next_sap) {
-      send_sap(sap_announce);
+    const std::int64_t now = now_ns(CLOCK_MONOTONIC);
+    if (deadline_ns_ != 0 && now - t0_ >= deadline_ns_) break;
+    if (cfg_.sap && now >= next_sap) {
+      send_sap(sap_announce_);
       next_sap += sap_period_ns;
     }
-    if (sched.paced()) {
-      const std::int64_t due = t0 + sched.offset_ns(slot);
+    if (sched_.paced()) {
+      const std::int64_t due = t0_ + sched_.offset_ns(slot_);
       if (due > now) {
         sleep_until(due);
         continue;  // re-check stop and the clock: the sleep may have been interrupted
       }
     }
-    // Everything due now, up to one batch; keep room for a successor plus its held packet.
-    std::size_t n = 0;
-    while (n + 2 <= kMaxBatch && slot < total) {
-      const std::int64_t scheduled = t0 + sched.offset_ns(slot);
-      if (sched.paced() && scheduled > now) break;
-      const auto k = static_cast<std::uint32_t>(slot % nstreams);
-      ++slot;
-      StreamState& s = st[k];
-      const std::uint64_t index = s.index++;
-      const std::uint16_t seq = s.seq++;
-      const std::uint32_t ts = s.timestamp;
-      s.timestamp += spp;
-      ++rep.streams[k].produced;
-      const auto fate = s.fate.next(index + 1 == s.planned);
-      if (fate == FateSelector::Fate::kDrop) {
-        ++rep.streams[k].dropped;
-        rep.events.push_back({TruthEvent::Kind::kDrop, k, rep.streams[k].ssrc,
-                              rep.rtp ? seq : static_cast<std::uint16_t>(index), index});
-        continue;
-      }
-      if (fate == FateSelector::Fate::kHold) {
-        build_packet(&held_bufs[k * dgram], dgram, rep.rtp, pt, seq, ts, rep.streams[k].ssrc, index);
-        if (!tone_table.empty()) fill_tone(&held_bufs[k * dgram], index);
-        s.holding = true;
-        s.held_seq = seq;
-        s.held_index = index;
-        continue;
-      }
-      build_packet(&slot_bufs[n * dgram], dgram, rep.rtp, pt, seq, ts, rep.streams[k].ssrc, index);
-      if (!tone_table.empty()) fill_tone(&slot_bufs[n * dgram], index);
-      meta[n] = {k, scheduled, false};
-      msgs[n].msg_hdr.msg_name = dst_name(k);
-      ++n;
-      if (s.holding) {  // the swap: the held packet goes right after its successor
-        std::memcpy(&slot_bufs[n * dgram], &held_bufs[k * dgram], dgram);
-        meta[n] = {k, -1, true};
-        msgs[n].msg_hdr.msg_name = dst_name(k);
-        ++n;
-        s.holding = false;
-        ++rep.streams[k].reordered;
-        rep.events.push_back({TruthEvent::Kind::kReorder, k, rep.streams[k].ssrc,
-                              rep.rtp ? s.held_seq : static_cast<std::uint16_t>(s.held_index), s.held_index});
-      }
-    }
-    // End of run (count reached) with a packet still held: happens only when a run is cut short
-    // of its plan; the held packet goes out late but in order, so it is not a reorder.
-    if (slot >= total)
-      for (std::uint32_t k = 0; k < nstreams && n < kMaxBatch; ++k)
-        if (st[k].holding) {
-          std::memcpy(&slot_bufs[n * dgram], &held_bufs[k * dgram], dgram);
-          meta[n] = {k, -1, true};
-          msgs[n].msg_hdr.msg_name = dst_name(k);
-          ++n;
-          st[k].holding = false;
-        }
-    if (n == 0) continue;
+    if (const std::size_t n = fill_batch(now); n != 0) send_batch(n);
+  }
+  send_held_at_end();
+  if (cfg_.sap) send_sap(sap_delete_);  // RFC 2974 section 4: the session is gone now
+  finish_report();
+  return std::move(rep_);
+}
 
-    for (std::size_t i = 0; i < n; ++i) {
-      iov[i].iov_base = &slot_bufs[i * dgram];
-      failed[i] = false;
+// The held packet of stream k goes into message n (after its successor, or late at the end).
+std::size_t Generator::add_held(std::size_t n, std::uint32_t k) {
+  std::memcpy(&slot_bufs_[n * dgram_], &held_bufs_[k * dgram_], dgram_);
+  meta_[n] = {k, -1, true};
+  msgs_[n].msg_hdr.msg_name = dst_name(k);
+  st_[k].holding = false;
+  return n + 1;
+}
+
+// Everything due now, up to one batch; keeps room for a successor plus its held packet.
+std::size_t Generator::fill_batch(std::int64_t now) {
+  std::size_t n = 0;
+  const std::uint8_t pt = pfmt_.payload_type;
+  while (n + 2 <= kMaxBatch && slot_ < total_) {
+    const std::int64_t scheduled = t0_ + sched_.offset_ns(slot_);
+    if (sched_.paced() && scheduled > now) break;
+    const auto k = static_cast<std::uint32_t>(slot_ % nstreams_);
+    ++slot_;
+    StreamState& s = st_[k];
+    StreamReport& sr = rep_.streams[k];
+    const std::uint64_t index = s.index++;
+    const std::uint16_t seq = s.seq++;
+    const std::uint32_t ts = s.timestamp;
+    s.timestamp += spp_;
+    ++sr.produced;
+    const auto fate = s.fate.next(index + 1 == s.planned);
+    if (fate == FateSelector::Fate::kDrop) {
+      ++sr.dropped;
+      rep_.events.push_back({TruthEvent::Kind::kDrop, k, sr.ssrc, rep_.rtp ? seq : static_cast<std::uint16_t>(index),
+                             index});
+      continue;
     }
-    // The send time goes in just before the system call that sends.
-    if (rep.rtp) {
-      const auto realtime = static_cast<std::uint64_t>(rtcap::realtime_ns());
-      for (std::size_t i = 0; i < n; ++i) rtp::set_send_time(&slot_bufs[i * dgram], realtime);
+    if (fate == FateSelector::Fate::kHold) {
+      build_packet(&held_bufs_[k * dgram_], dgram_, rep_.rtp, pt, seq, ts, sr.ssrc, index);
+      if (!tone_table_.empty()) fill_tone(&held_bufs_[k * dgram_], index);
+      s.holding = true;
+      s.held_seq = seq;
+      s.held_index = index;
+      continue;
     }
-    const std::int64_t send_mono = now_ns(CLOCK_MONOTONIC);
-    std::size_t off = 0;
-    bool retried = false;
-    while (off < n) {
-      const int r = sendmmsg(fd, &msgs[off], static_cast<unsigned>(n - off), 0);
-      ++rep.sendmmsg_calls;
-      if (r > 0) {
-        retried = false;
-        off += static_cast<std::size_t>(r);
-        continue;
-      }
-      const int err = errno;
-      if (r < 0 && err == EINTR) continue;
-      // A connected UDP socket reports an earlier ICMP port unreachable (nobody listens on the
-      // rx side, the normal case when capturing) on the next send, which then sends nothing.
-      // Reading the error clears it (sock_error), so one retry sends the packet.
-      if (r < 0 && err == ECONNREFUSED && connected && !retried) {
-        ++rep.icmp_refused;
-        retried = true;
-        continue;
-      }
+    build_packet(&slot_bufs_[n * dgram_], dgram_, rep_.rtp, pt, seq, ts, sr.ssrc, index);
+    if (!tone_table_.empty()) fill_tone(&slot_bufs_[n * dgram_], index);
+    meta_[n] = {k, scheduled, false};
+    msgs_[n].msg_hdr.msg_name = dst_name(k);
+    ++n;
+    if (s.holding) {  // the swap: the held packet goes right after its successor
+      n = add_held(n, k);
+      ++sr.reordered;
+      rep_.events.push_back({TruthEvent::Kind::kReorder, k, sr.ssrc,
+                             rep_.rtp ? s.held_seq : static_cast<std::uint16_t>(s.held_index), s.held_index});
+    }
+  }
+  // End of run (count reached) with a packet still held: happens only when a run is cut short
+  // of its plan; the held packet goes out late but in order, so it is not a reorder.
+  if (slot_ >= total_)
+    for (std::uint32_t k = 0; k < nstreams_ && n < kMaxBatch; ++k)
+      if (st_[k].holding) n = add_held(n, k);
+  return n;
+}
+
+void Generator::send_batch(std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    iov_[i].iov_base = &slot_bufs_[i * dgram_];
+    failed_[i] = false;
+  }
+  // The send time goes in just before the system call that sends.
+  if (rep_.rtp) {
+    const auto realtime = static_cast<std::uint64_t>(rtcap::realtime_ns());
+    for (std::size_t i = 0; i < n; ++i) rtp::set_send_time(&slot_bufs_[i * dgram_], realtime);
+  }
+  const std::int64_t send_mono = now_ns(CLOCK_MONOTONIC);
+  std::size_t off = 0;
+  bool retried = false;
+  while (off < n) {
+    const int r = sendmmsg(fd_.fd, &msgs_[off], static_cast<unsigned>(n - off), 0);
+    ++rep_.sendmmsg_calls;
+    if (r > 0) {
       retried = false;
-      // The message at `off` failed (ENOBUFS, EAGAIN, ECONNREFUSED, ...): count it, go on.
-      failed[off] = true;
-      ++rep.send_errors;
-      if (err == ENOBUFS) ++rep.enobufs;
-      if (first_error.empty()) first_error = std::strerror(err);
-      ++off;
+      off += static_cast<std::size_t>(r);
+      continue;
     }
-    last_send = now_ns(CLOCK_MONOTONIC);
-    for (std::size_t i = 0; i < n; ++i) {
-      auto& sr = rep.streams[meta[i].stream];
-      if (failed[i]) {
-        ++sr.send_errors;
-        continue;
-      }
-      ++sr.sent;
-      if (sched.paced() && !meta[i].held) {
-        const std::int64_t err_ns = send_mono - meta[i].scheduled_ns;
-        hist->record(err_ns > 0 ? static_cast<std::uint64_t>(err_ns) : 0);
-      }
+    const int err = errno;
+    if (r < 0 && err == EINTR) continue;
+    // A connected UDP socket reports an earlier ICMP port unreachable (nobody listens on the
+    // rx side, the normal case when capturing) on the next send, which then sends nothing.
+    // Reading the error clears it (sock_error), so one retry sends the packet.
+    if (r < 0 && err == ECONNREFUSED && connected_ && !retried) {
+      ++rep_.icmp_refused;
+      retried = true;
+      continue;
+    }
+    retried = false;
+    // The message at `off` failed (ENOBUFS, EAGAIN, ECONNREFUSED, ...): count it, go on.
+    failed_[off] = true;
+    ++rep_.send_errors;
+    if (err == ENOBUFS) ++rep_.enobufs;
+    if (first_error_.empty()) first_error_ = std::strerror(err);
+    ++off;
+  }
+  last_send_ = now_ns(CLOCK_MONOTONIC);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto& sr = rep_.streams[meta_[i].stream];
+    if (failed_[i]) {
+      ++sr.send_errors;
+      continue;
+    }
+    ++sr.sent;
+    if (sched_.paced() && !meta_[i].held) {
+      const std::int64_t err_ns = send_mono - meta_[i].scheduled_ns;
+      hist_->record(err_ns > 0 ? static_cast<std::uint64_t>(err_ns) : 0);
     }
   }
-  // Held packets whose successor never came (stopped early): send them, in order, not reordered.
-  {
-    std::size_t n = 0;
-    for (std::uint32_t k = 0; k < nstreams && n < kMaxBatch; ++k)
-      if (st[k].holding) {
-        std::memcpy(&slot_bufs[n * dgram], &held_bufs[k * dgram], dgram);
-        if (rep.rtp) rtp::set_send_time(&slot_bufs[n * dgram], static_cast<std::uint64_t>(rtcap::realtime_ns()));
-        iov[n].iov_base = &slot_bufs[n * dgram];
-        msgs[n].msg_hdr.msg_name = dst_name(k);
-        meta[n] = {k, -1, true};
-        ++n;
-        st[k].holding = false;
-      }
-    for (std::size_t i = 0; i < n; ++i) {
-      ++rep.sendmmsg_calls;
-      if (sendmmsg(fd, &msgs[i], 1, 0) == 1 || (errno == ECONNREFUSED && sendmmsg(fd, &msgs[i], 1, 0) == 1)) {
-        ++rep.streams[meta[i].stream].sent;
-      } else {
-        ++rep.streams[meta[i].stream].send_errors;
-        ++rep.send_errors;
-      }
-    }
-    if (n != 0) last_send = now_ns(CLOCK_MONOTONIC);
-  }
+}
 
-  if (cfg.sap) send_sap(sap_delete);  // RFC 2974 section 4: the session is gone now
-
-  for (const auto& s : rep.streams) {
-    rep.produced += s.produced;
-    rep.sent += s.sent;
-    rep.dropped += s.dropped;
-    rep.reordered += s.reordered;
+// Held packets whose successor never came (stopped early): sent in order, not reordered.
+void Generator::send_held_at_end() {
+  std::size_t n = 0;
+  for (std::uint32_t k = 0; k < nstreams_ && n < kMaxBatch; ++k)
+    if (st_[k].holding) {
+      n = add_held(n, k);
+      const std::size_t i = n - 1;
+      if (rep_.rtp) rtp::set_send_time(&slot_bufs_[i * dgram_], static_cast<std::uint64_t>(rtcap::realtime_ns()));
+      iov_[i].iov_base = &slot_bufs_[i * dgram_];
+    }
+  for (std::size_t i = 0; i < n; ++i) {
+    ++rep_.sendmmsg_calls;
+    if (sendmmsg(fd_.fd, &msgs_[i], 1, 0) == 1 || (errno == ECONNREFUSED && sendmmsg(fd_.fd, &msgs_[i], 1, 0) == 1)) {
+      ++rep_.streams[meta_[i].stream].sent;
+    } else {
+      ++rep_.streams[meta_[i].stream].send_errors;
+      ++rep_.send_errors;
+    }
   }
-  rep.duration_s = static_cast<double>(last_send - t0) / 1e9;
-  rep.achieved_pps = rep.duration_s > 0 ? static_cast<double>(rep.sent) / rep.duration_s : 0.0;
-  rep.pacing_samples = hist->count;
-  rep.pacing_p50_ns = hist->percentile(0.50);
-  rep.pacing_p99_ns = hist->percentile(0.99);
-  rep.pacing_max_ns = hist->max;
-  rep.first_send_error = first_error;
-  return rep;
+  if (n != 0) last_send_ = now_ns(CLOCK_MONOTONIC);
+}
+
+void Generator::finish_report() {
+  for (const auto& s : rep_.streams) {
+    rep_.produced += s.produced;
+    rep_.sent += s.sent;
+    rep_.dropped += s.dropped;
+    rep_.reordered += s.reordered;
+  }
+  rep_.duration_s = static_cast<double>(last_send_ - t0_) / 1e9;
+  rep_.achieved_pps = rep_.duration_s > 0 ? static_cast<double>(rep_.sent) / rep_.duration_s : 0.0;
+  rep_.pacing_samples = hist_->count;
+  rep_.pacing_p50_ns = hist_->percentile(0.50);
+  rep_.pacing_p99_ns = hist_->percentile(0.99);
+  rep_.pacing_max_ns = hist_->max;
+  rep_.first_send_error = first_error_;
+}
+
+}  // namespace
+
+std::expected<GenReport, std::string> run_generator(const GenConfig& cfg, const std::atomic<bool>* stop) {
+  if (auto ok = validate_config(cfg); !ok) return std::unexpected(ok.error());
+  Generator gen(cfg, *make_schedule(cfg));
+  if (auto r = gen.prepare(); !r) return std::unexpected(r.error());
+  return gen.run(stop);
 }
 
 std::string report_line(const GenReport& r) {
