@@ -171,6 +171,235 @@ void consumer_thread(Shared& shared, const Lab& lab, double secs, bool quiet) {
   shared.finished.store(true);
 }
 
+// The generator's report (--json) and error text, in /tmp for the demo's lifetime.
+struct GenFiles {
+  std::string json, err;
+  GenFiles() = default;
+  GenFiles(const GenFiles&) = delete;
+  GenFiles& operator=(const GenFiles&) = delete;
+  ~GenFiles() {
+    if (!json.empty()) std::remove(json.c_str());
+    if (!err.empty()) std::remove(err.c_str());
+  }
+  bool make() {
+    char path[] = "/tmp/rtcap-demo-gen.XXXXXX";
+    const int fd = mkstemp(path);
+    if (fd < 0) return false;
+    close(fd);
+    json = path;
+    err = json + ".err";
+    std::ofstream touch(err);
+    return bool(touch);
+  }
+};
+
+// Stops the capture thread and joins it on every way out of run_demo.
+struct Joiner {
+  Shared& s;
+  std::thread& t;
+  ~Joiner() {
+    if (!t.joinable()) return;
+    {
+      std::lock_guard lock(s.mutex);
+      if (s.engine) s.engine->request_stop();
+    }
+    t.join();
+  }
+};
+
+// Waits for the capture thread to open its engine; false (printed) when it could not.
+bool wait_for_capture(Shared& shared, std::thread& consumer, const Lab& lab) {
+  std::unique_lock lock(shared.mutex);
+  shared.cv.wait_for(lock, kOpenTimeout, [&] { return shared.opened || !shared.error.empty(); });
+  if (!shared.opened) {
+    fmt::print(stderr, "rtcap demo: cannot capture on {} in {}: {}\n", lab.rx_if, lab.rx_ns,
+               shared.error.empty() ? "the capture did not open in time" : shared.error);
+    if (!shared.error.empty()) {
+      lock.unlock();
+      consumer.join();
+    }
+    return false;
+  }
+  for (const auto& w : shared.warnings) fmt::print(stderr, "rtcap demo: warning: {}\n", w);
+  return true;
+}
+
+// The generator, a child process in the tx namespace, within its time bound. "" or what failed.
+std::string run_generator_child(const DemoConfig& cfg, const Lab& lab, const GenFiles& files,
+                                const InterruptGuard& interrupt, const Shared& shared) {
+  SpawnOptions go;
+  go.argv = {self_executable(), "gen", "--netns", lab.tx_ns, "--dst", lab.rx_addr + ":5004", "--streams",
+             std::to_string(kStreams), "--ptime", kPtime, "--secs", fmt::format("{}", cfg.secs), "--json",
+             files.json, "-q"};
+  const int gen_err_fd = open(files.err.c_str(), O_WRONLY | O_CLOEXEC);
+  go.stderr_fd = gen_err_fd;
+  auto gen = ChildProcess::spawn(go);
+  if (gen_err_fd >= 0) close(gen_err_fd);
+  if (!gen) return gen.error();
+  std::string gen_error;
+  const auto limit = std::chrono::milliseconds(static_cast<long long>(cfg.secs * 1000)) + kGenSlack;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!gen->poll()) {
+    if (interrupt.interrupted() || shared.finished.load() || std::chrono::steady_clock::now() >= deadline) {
+      gen->stop(SIGINT, 2s);
+      if (!interrupt.interrupted() && !shared.finished.load()) gen_error = "the generator overran its time bound";
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  if (gen_error.empty() && gen->exit_status() != 0 && !interrupt.interrupted())
+    gen_error = fmt::format("the generator failed ({}): {}", gen->describe_status(), read_text_file(files.err));
+  return gen_error;
+}
+
+// What the demo found: the generator's truth against what the capture saw.
+struct DemoResult {
+  nlohmann::json gen;  // the generator's report
+  bool have_gen = false;
+  std::uint64_t sent = 0, send_errors = 0;
+  std::uint64_t rtp_packets = 0, duplicates = 0, one_way_p99 = 0, missing = 0;
+  std::size_t rtp_streams = 0;
+  LossAttribution loss;
+  double cpu_per_packet = 0, process_cpu_per_packet = 0;
+  std::vector<std::string> problems;
+  bool pass = false;
+  std::string settings;
+  std::string lab_error;
+  double duration_s = 0;
+};
+
+DemoResult judge(const Shared& shared, const GenFiles& files, std::string gen_error, bool interrupted,
+                 std::int64_t process_cpu) {
+  DemoResult r;
+  const CaptureStats& s = shared.final_stats;
+  r.gen = nlohmann::json::parse(read_text_file(files.json), nullptr, false);
+  r.have_gen = !r.gen.is_discarded() && r.gen.is_object();
+  if (!r.have_gen && gen_error.empty() && !interrupted) gen_error = "the generator wrote no report";
+  r.sent = r.have_gen ? r.gen.value("sent", std::uint64_t{0}) : 0;
+  r.send_errors = r.have_gen ? r.gen.value("send_errors", std::uint64_t{0}) : 0;
+  for (const auto& st : shared.final_snapshot.streams) {
+    if (!st.is_rtp) continue;
+    ++r.rtp_streams;
+    r.rtp_packets += st.packets;
+    r.duplicates += st.duplicates;
+    if (st.has_delay) r.one_way_p99 = std::max(r.one_way_p99, st.one_way_delay.p99_ns);
+  }
+  const std::uint64_t unique_rtp = r.rtp_packets - std::min(r.rtp_packets, r.duplicates);
+  r.missing = r.sent > unique_rtp ? r.sent - unique_rtp : 0;
+  r.loss = attribute_loss(r.missing, s);
+  r.cpu_per_packet = s.packets_captured ? double(s.capture_cpu_ns) / double(s.packets_captured) : 0;
+  r.process_cpu_per_packet = s.packets_captured ? double(process_cpu) / double(s.packets_captured) : 0;
+  if (interrupted) r.problems.push_back("interrupted");
+  if (!gen_error.empty()) r.problems.push_back(gen_error);
+  if (shared.failure) r.problems.push_back(shared.failure->message);
+  if (r.loss.capture_dropped) r.problems.push_back(fmt::format("the capture dropped {} packets", r.loss.capture_dropped));
+  if (r.sent == 0 && r.problems.empty()) r.problems.push_back("nothing was sent");
+  if (r.rtp_packets == 0 && r.problems.empty()) r.problems.push_back("nothing was captured");
+  r.pass = r.problems.empty();
+  const CaptureConfig defaults;
+  r.settings = fmt::format(
+      "mode dispatch, {}, timeout {} ms, kernel buffer {} KiB, snaplen {}, nanosecond timestamps, "
+      "inline delivery (analysis on the capture thread), one batch of {} packets ({:.1f} MiB), "
+      "filter \"{}\"",
+      defaults.immediate_mode ? "immediate" : "TPACKET_V3 blocks (not immediate)", defaults.timeout_ms,
+      shared.buffer_bytes / 1024, defaults.snaplen, defaults.batch_packets,
+      double(shared.pool_bytes) / double(1 << 20), kFilter);
+  return r;
+}
+
+std::string verdict_text(const DemoResult& r, const CaptureStats& s, double secs) {
+  const HistogramData& lat = s.latency_ns;
+  std::string v = "\nrtcap demo verdict\n";
+  v += fmt::format("  traffic   {} RTP streams (L24 stereo 48 kHz, {} packets, {} B UDP payload) for {:g} s from `rtcap gen`\n",
+                   kStreams, kPtime, r.have_gen ? r.gen.value("udp_payload_bytes", 0) : 0, secs);
+  v += fmt::format("  sent      {} packets ({:.0f} pkt/s{})\n", fmt_count(r.sent),
+                   r.have_gen ? r.gen.value("achieved_pps", 0.0) : 0.0,
+                   r.send_errors ? fmt::format(", {} send errors", r.send_errors) : "");
+  v += fmt::format("  captured  {} packets ({} of them in the {} RTP streams{})\n", fmt_count(s.packets_captured),
+                   fmt_count(r.rtp_packets), r.rtp_streams,
+                   r.duplicates ? fmt::format(", {} duplicates", r.duplicates) : "");
+  v += fmt::format("  lost      {}: {} dropped by the capture (kernel ring {}, interface {}, rtcap {}), {} before the "
+                   "capture point (sender/network){}\n",
+                   fmt_count(r.missing), fmt_count(r.loss.dropped_by_capture_max), s.kernel_dropped(),
+                   s.interface_dropped(), s.app_dropped_packets, fmt_count(r.loss.lost_before_capture_min),
+                   r.loss.exact ? "" : " (bounds)");
+  v += fmt::format("  delay     packet timestamp -> application: p50 {}, p99 {}, p99.9 {}, max {}\n",
+                   format_duration_ns(lat.percentile(0.5)), format_duration_ns(lat.percentile(0.99)),
+                   format_duration_ns(lat.percentile(0.999)), format_duration_ns(lat.max));
+  if (r.one_way_p99)
+    v += fmt::format("  network   sender send time -> capture timestamp: p99 {} (worst stream)\n",
+                     format_duration_ns(r.one_way_p99));
+  v += fmt::format("  CPU       {:.0f} ns/packet capture thread (capture + stream analysis, inline; read once a "
+                   "second); {:.0f} ns/packet whole process\n",
+                   r.cpu_per_packet, r.process_cpu_per_packet);
+  v += fmt::format("  settings  {}\n", r.settings);
+  if (!r.lab_error.empty()) v += fmt::format("  cleanup   {}\n", r.lab_error);
+  if (r.pass) {
+    v += fmt::format("PASS: every packet reached the application, the capture dropped none{}\n",
+                     r.missing ? fmt::format(" ({} were lost before the capture point)", r.missing) : "");
+  } else {
+    std::string why;
+    for (const auto& p : r.problems) why += (why.empty() ? "" : "; ") + p;
+    v += fmt::format("FAIL: {}\n", why);
+    if (r.loss.capture_dropped)
+      v += "  try: rtcap --help for -B (kernel buffer), --pool-batches, --timeout-ms; rerun on a quieter machine\n";
+  }
+  return v;
+}
+
+bool write_demo_json(const DemoResult& r, const Shared& shared, const DemoConfig& cfg,
+                     const std::string& lab_name, bool interrupted) {
+  const CaptureStats& s = shared.final_stats;
+  const HistogramData& lat = s.latency_ns;
+  const CaptureConfig defaults;
+  nlohmann::json j;
+  j["tool"] = "rtcap demo";
+  j["pass"] = r.pass;
+  j["problems"] = r.problems;
+  j["sent"] = r.sent;
+  j["send_errors"] = r.send_errors;
+  j["captured"] = s.packets_captured;
+  j["captured_rtp"] = r.rtp_packets;
+  j["duplicates"] = r.duplicates;
+  j["lost"] = r.missing;
+  j["capture_dropped"] = {{"kernel", s.kernel_dropped()},
+                          {"interface", s.interface_dropped()},
+                          {"app", s.app_dropped_packets},
+                          {"total", r.loss.capture_dropped}};
+  j["lost_before_capture"] = r.loss.lost_before_capture_min;
+  j["loss_attribution"] = nlohmann::json::parse(to_json(r.loss, -1), nullptr, false);
+  j["sequence_loss"] = total_sequence_loss(shared.final_snapshot);
+  j["latency_ns"] = {{"count", lat.count},          {"p50", lat.percentile(0.5)},   {"p99", lat.percentile(0.99)},
+                     {"p999", lat.percentile(0.999)}, {"max", lat.max},               {"mean", lat.mean()}};
+  j["one_way_delay_p99_ns"] = r.one_way_p99;
+  j["cpu_ns_per_packet"] = r.cpu_per_packet;
+  j["process_cpu_ns_per_packet"] = r.process_cpu_per_packet;
+  j["settings"] = {{"mode", "dispatch"},
+                   {"immediate_mode", defaults.immediate_mode},
+                   {"timeout_ms", defaults.timeout_ms},
+                   {"buffer_bytes", shared.buffer_bytes},
+                   {"snaplen", defaults.snaplen},
+                   {"pool_batches", defaults.pool_batches},
+                   {"batch_packets", defaults.batch_packets},
+                   {"filter", kFilter},
+                   {"text", r.settings}};
+  j["traffic"] = {{"streams", kStreams}, {"ptime", kPtime}, {"secs", cfg.secs}, {"encoding", "L24 stereo 48 kHz"}};
+  j["streams"] = nlohmann::json::parse(to_json(shared.final_snapshot, -1), nullptr, false);
+  if (r.have_gen) {
+    nlohmann::json gen = r.gen;
+    gen.erase("events");
+    j["generator"] = gen;
+  }
+  j["lab"] = lab_name;
+  j["lab_removed"] = r.lab_error.empty();
+  j["interrupted"] = interrupted;
+  j["duration_s"] = r.duration_s;
+  std::ofstream f(cfg.json_path, std::ios::trunc);
+  f << j.dump(2) << "\n";
+  if (!f) fmt::print(stderr, "rtcap demo: cannot write --json file {}\n", cfg.json_path);
+  return bool(f);
+}
+
 }  // namespace
 
 int run_demo(const DemoConfig& cfg) {
@@ -186,54 +415,21 @@ int run_demo(const DemoConfig& cfg) {
   InterruptGuard interrupt;
   const std::string lab_name = unique_lab_name("dm");
   LabGuard lab_guard(lab_name);
-  char gen_json_path[] = "/tmp/rtcap-demo-gen.XXXXXX";
-  const int tmp_fd = mkstemp(gen_json_path);
-  if (tmp_fd < 0) {
+  GenFiles files;
+  if (!files.make()) {
     fmt::print(stderr, "rtcap demo: cannot create a file in /tmp\n");
     return 1;
   }
-  close(tmp_fd);
-  struct FileRemover {
-    std::string path;
-    ~FileRemover() { std::remove(path.c_str()); }
-  } gen_json_remover{gen_json_path}, gen_err_remover{std::string(gen_json_path) + ".err"};
-
   if (!cfg.quiet) fmt::print(stderr, "rtcap demo: building lab {} (netns {}-tx -> {}-rx over a veth pair)\n", lab_name, lab_name, lab_name);
   auto lab = lab_up(lab_name);
   if (!lab) {
     fmt::print(stderr, "rtcap demo: {}\n", lab.error());
     return 1;
   }
-
   Shared shared;
   std::thread consumer([&] { consumer_thread(shared, *lab, cfg.secs, cfg.quiet); });
-  struct Joiner {
-    Shared& s;
-    std::thread& t;
-    ~Joiner() {
-      if (!t.joinable()) return;
-      {
-        std::lock_guard lock(s.mutex);
-        if (s.engine) s.engine->request_stop();
-      }
-      t.join();
-    }
-  } joiner{shared, consumer};
-
-  {
-    std::unique_lock lock(shared.mutex);
-    shared.cv.wait_for(lock, kOpenTimeout, [&] { return shared.opened || !shared.error.empty(); });
-    if (!shared.opened) {
-      fmt::print(stderr, "rtcap demo: cannot capture on {} in {}: {}\n", lab->rx_if, lab->rx_ns,
-                 shared.error.empty() ? "the capture did not open in time" : shared.error);
-      if (!shared.error.empty()) {
-        lock.unlock();
-        consumer.join();
-      }
-      return 1;
-    }
-    for (const auto& w : shared.warnings) fmt::print(stderr, "rtcap demo: warning: {}\n", w);
-  }
+  Joiner joiner{shared, consumer};
+  if (!wait_for_capture(shared, consumer, *lab)) return 1;
   // From here on: capture and analysis only (opening the handle and the pool is not per packet).
   const std::int64_t cpu_before = process_cpu_ns();
   if (!cfg.quiet)
@@ -241,37 +437,7 @@ int run_demo(const DemoConfig& cfg) {
                "rtcap demo: capturing on {} with the rtcap library (default settings); sending {} RTP streams, "
                "L24 stereo 48 kHz, {} packets, for {:g} s\n",
                lab->rx_if, kStreams, kPtime, cfg.secs);
-
-  // The generator: a child process in the tx namespace.
-  SpawnOptions go;
-  go.argv = {self_executable(), "gen", "--netns", lab->tx_ns, "--dst", lab->rx_addr + ":5004", "--streams",
-             std::to_string(kStreams), "--ptime", kPtime, "--secs", fmt::format("{}", cfg.secs), "--json",
-             gen_json_path, "-q"};
-  std::string gen_error;
-  {
-    std::ofstream touch(gen_err_remover.path);
-  }
-  const int gen_err_fd = open(gen_err_remover.path.c_str(), O_WRONLY | O_CLOEXEC);
-  go.stderr_fd = gen_err_fd;
-  auto gen = ChildProcess::spawn(go);
-  if (gen_err_fd >= 0) close(gen_err_fd);
-  if (!gen) {
-    gen_error = gen.error();
-  } else {
-    const auto limit = std::chrono::milliseconds(static_cast<long long>(cfg.secs * 1000)) + kGenSlack;
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!gen->poll()) {
-      if (interrupt.interrupted() || shared.finished.load() || std::chrono::steady_clock::now() >= deadline) {
-        gen->stop(SIGINT, 2s);
-        if (!interrupt.interrupted() && !shared.finished.load()) gen_error = "the generator overran its time bound";
-        break;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    if (gen_error.empty() && gen->exit_status() != 0 && !interrupt.interrupted())
-      gen_error = fmt::format("the generator failed ({}): {}", gen->describe_status(),
-                              read_text_file(gen_err_remover.path));
-  }
+  const std::string gen_error = run_generator_child(cfg, *lab, files, interrupt, shared);
   sleep_interruptible(kDrain, interrupt.flag());
   {
     std::lock_guard lock(shared.mutex);
@@ -279,139 +445,17 @@ int run_demo(const DemoConfig& cfg) {
   }
   consumer.join();
   const std::int64_t process_cpu = process_cpu_ns() - cpu_before;
-  const std::string lab_error = lab_guard.release();
 
-  // ---- the verdict ----
-  const CaptureStats& s = shared.final_stats;
-  const TrackerSnapshot& snap = shared.final_snapshot;
-  auto gj = nlohmann::json::parse(read_text_file(gen_json_path), nullptr, false);
-  const bool have_gen = !gj.is_discarded() && gj.is_object();
-  if (!have_gen && gen_error.empty() && !interrupt.interrupted()) gen_error = "the generator wrote no report";
-  const std::uint64_t sent = have_gen ? gj.value("sent", std::uint64_t{0}) : 0;
-  const std::uint64_t send_errors = have_gen ? gj.value("send_errors", std::uint64_t{0}) : 0;
-  std::uint64_t rtp_packets = 0, duplicates = 0, one_way_p99 = 0;
-  std::size_t rtp_streams = 0;
-  for (const auto& st : snap.streams) {
-    if (!st.is_rtp) continue;
-    ++rtp_streams;
-    rtp_packets += st.packets;
-    duplicates += st.duplicates;
-    if (st.has_delay) one_way_p99 = std::max(one_way_p99, st.one_way_delay.p99_ns);
-  }
-  const std::uint64_t unique_rtp = rtp_packets - std::min(rtp_packets, duplicates);
-  const std::uint64_t missing = sent > unique_rtp ? sent - unique_rtp : 0;
-  const LossAttribution loss = attribute_loss(missing, s);
-  const std::uint64_t capture_dropped = loss.capture_dropped;
-  const double cpu_per_packet = s.packets_captured ? double(s.capture_cpu_ns) / double(s.packets_captured) : 0;
-  const double process_cpu_per_packet = s.packets_captured ? double(process_cpu) / double(s.packets_captured) : 0;
-  const HistogramData& lat = s.latency_ns;
-
-  std::vector<std::string> problems;
-  if (interrupt.interrupted()) problems.push_back("interrupted");
-  if (!gen_error.empty()) problems.push_back(gen_error);
-  if (shared.failure) problems.push_back(shared.failure->message);
-  if (capture_dropped) problems.push_back(fmt::format("the capture dropped {} packets", capture_dropped));
-  if (sent == 0 && problems.empty()) problems.push_back("nothing was sent");
-  if (rtp_packets == 0 && problems.empty()) problems.push_back("nothing was captured");
-  const bool pass = problems.empty();
-
-  const CaptureConfig defaults;
-  std::string settings = fmt::format(
-      "mode dispatch, {}, timeout {} ms, kernel buffer {} KiB, snaplen {}, nanosecond timestamps, "
-      "inline delivery (analysis on the capture thread), one batch of {} packets ({:.1f} MiB), "
-      "filter \"{}\"",
-      defaults.immediate_mode ? "immediate" : "TPACKET_V3 blocks (not immediate)", defaults.timeout_ms,
-      shared.buffer_bytes / 1024, defaults.snaplen, defaults.batch_packets,
-      double(shared.pool_bytes) / double(1 << 20), kFilter);
-
-  if (!cfg.quiet && isatty(STDERR_FILENO) == 0 && !snap.streams.empty())
-    fmt::print(stderr, "{}", format_stream_table(snap));
-  std::string v;
-  v += "\nrtcap demo verdict\n";
-  v += fmt::format("  traffic   {} RTP streams (L24 stereo 48 kHz, {} packets, {} B UDP payload) for {:g} s from `rtcap gen`\n",
-                   kStreams, kPtime, have_gen ? gj.value("udp_payload_bytes", 0) : 0, cfg.secs);
-  v += fmt::format("  sent      {} packets ({:.0f} pkt/s{})\n", fmt_count(sent), have_gen ? gj.value("achieved_pps", 0.0) : 0.0,
-                   send_errors ? fmt::format(", {} send errors", send_errors) : "");
-  v += fmt::format("  captured  {} packets ({} of them in the {} RTP streams{})\n", fmt_count(s.packets_captured),
-                   fmt_count(rtp_packets), rtp_streams, duplicates ? fmt::format(", {} duplicates", duplicates) : "");
-  v += fmt::format("  lost      {}: {} dropped by the capture (kernel ring {}, interface {}, rtcap {}), {} before the "
-                   "capture point (sender/network){}\n",
-                   fmt_count(missing), fmt_count(loss.dropped_by_capture_max), s.kernel_dropped(), s.interface_dropped(),
-                   s.app_dropped_packets, fmt_count(loss.lost_before_capture_min), loss.exact ? "" : " (bounds)");
-  v += fmt::format("  delay     packet timestamp -> application: p50 {}, p99 {}, p99.9 {}, max {}\n",
-                   format_duration_ns(lat.percentile(0.5)), format_duration_ns(lat.percentile(0.99)),
-                   format_duration_ns(lat.percentile(0.999)), format_duration_ns(lat.max));
-  if (one_way_p99)
-    v += fmt::format("  network   sender send time -> capture timestamp: p99 {} (worst stream)\n", format_duration_ns(one_way_p99));
-  v += fmt::format("  CPU       {:.0f} ns/packet capture thread (capture + stream analysis, inline; read once a "
-                   "second); {:.0f} ns/packet whole process\n",
-                   cpu_per_packet, process_cpu_per_packet);
-  v += fmt::format("  settings  {}\n", settings);
-  if (!lab_error.empty()) v += fmt::format("  cleanup   {}\n", lab_error);
-  if (pass) {
-    v += fmt::format("PASS: every packet reached the application, the capture dropped none{}\n",
-                     missing ? fmt::format(" ({} were lost before the capture point)", missing) : "");
-  } else {
-    std::string why;
-    for (const auto& p : problems) why += (why.empty() ? "" : "; ") + p;
-    v += fmt::format("FAIL: {}\n", why);
-    if (capture_dropped)
-      v += "  try: rtcap --help for -B (kernel buffer), --pool-batches, --timeout-ms; rerun on a quieter machine\n";
-  }
-  fmt::print("{}", v);
+  DemoResult result = judge(shared, files, gen_error, interrupt.interrupted(), process_cpu);
+  result.lab_error = lab_guard.release();
+  if (!cfg.quiet && isatty(STDERR_FILENO) == 0 && !shared.final_snapshot.streams.empty())
+    fmt::print(stderr, "{}", format_stream_table(shared.final_snapshot));
+  fmt::print("{}", verdict_text(result, shared.final_stats, cfg.secs));
   std::fflush(stdout);
-
-  const double duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (!cfg.json_path.empty()) {
-    nlohmann::json j;
-    j["tool"] = "rtcap demo";
-    j["pass"] = pass;
-    j["problems"] = problems;
-    j["sent"] = sent;
-    j["send_errors"] = send_errors;
-    j["captured"] = s.packets_captured;
-    j["captured_rtp"] = rtp_packets;
-    j["duplicates"] = duplicates;
-    j["lost"] = missing;
-    j["capture_dropped"] = {{"kernel", s.kernel_dropped()},
-                            {"interface", s.interface_dropped()},
-                            {"app", s.app_dropped_packets},
-                            {"total", capture_dropped}};
-    j["lost_before_capture"] = loss.lost_before_capture_min;
-    j["loss_attribution"] = nlohmann::json::parse(to_json(loss, -1), nullptr, false);
-    j["sequence_loss"] = total_sequence_loss(snap);
-    j["latency_ns"] = {{"count", lat.count},          {"p50", lat.percentile(0.5)},   {"p99", lat.percentile(0.99)},
-                       {"p999", lat.percentile(0.999)}, {"max", lat.max},               {"mean", lat.mean()}};
-    j["one_way_delay_p99_ns"] = one_way_p99;
-    j["cpu_ns_per_packet"] = cpu_per_packet;
-    j["process_cpu_ns_per_packet"] = process_cpu_per_packet;
-    j["settings"] = {{"mode", "dispatch"},
-                     {"immediate_mode", defaults.immediate_mode},
-                     {"timeout_ms", defaults.timeout_ms},
-                     {"buffer_bytes", shared.buffer_bytes},
-                     {"snaplen", defaults.snaplen},
-                     {"pool_batches", defaults.pool_batches},
-                     {"batch_packets", defaults.batch_packets},
-                     {"filter", kFilter},
-                     {"text", settings}};
-    j["traffic"] = {{"streams", kStreams}, {"ptime", kPtime}, {"secs", cfg.secs}, {"encoding", "L24 stereo 48 kHz"}};
-    j["streams"] = nlohmann::json::parse(to_json(snap, -1), nullptr, false);
-    if (have_gen) {
-      gj.erase("events");
-      j["generator"] = gj;
-    }
-    j["lab"] = lab_name;
-    j["lab_removed"] = lab_error.empty();
-    j["interrupted"] = interrupt.interrupted();
-    j["duration_s"] = duration;
-    std::ofstream f(cfg.json_path, std::ios::trunc);
-    f << j.dump(2) << "\n";
-    if (!f) {
-      fmt::print(stderr, "rtcap demo: cannot write --json file {}\n", cfg.json_path);
-      return 1;
-    }
-  }
-  return pass && lab_error.empty() ? 0 : 1;
+  result.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!cfg.json_path.empty() && !write_demo_json(result, shared, cfg, lab_name, interrupt.interrupted()))
+    return 1;
+  return result.pass && result.lab_error.empty() ? 0 : 1;
 }
 
 CLI::App* add_demo_command(CLI::App& app, int& exit_code) {
