@@ -5,6 +5,7 @@
 #include <string>
 
 #include "bench/bench.hpp"
+#include "common/svg.hpp"
 
 namespace rtcap::tool {
 namespace {
@@ -16,20 +17,6 @@ constexpr int kRight = 230;   // room for the legend
 constexpr int kTop = 50;      // panel title
 constexpr int kBottom = 50;   // x labels
 constexpr const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
-
-std::string esc(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 const char* colour(std::size_t i) { return kColours[i % (sizeof kColours / sizeof kColours[0])]; }
 
@@ -61,24 +48,24 @@ struct Frame {
 std::string panel_frame(const Frame& f, const std::string& title, const std::string& xlabel, const std::string& ylabel) {
   std::string s;
   s += fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" fill="#fafafa" stroke="#888"/>)" "\n", f.x0, f.y0, f.w, f.h);
-  s += fmt::format(R"(<text x="{}" y="{}" font-size="15" font-weight="bold">{}</text>)" "\n", f.x0, f.y0 - 14, esc(title));
+  s += fmt::format(R"(<text x="{}" y="{}" font-size="15" font-weight="bold">{}</text>)" "\n", f.x0, f.y0 - 14, svg_escape(title));
   s += fmt::format(R"(<text x="{}" y="{}" font-size="12" text-anchor="middle">{}</text>)" "\n", f.x0 + f.w / 2,
-                   f.y0 + f.h + 38, esc(xlabel));
+                   f.y0 + f.h + 38, svg_escape(xlabel));
   s += fmt::format(R"x(<text x="{}" y="{}" font-size="12" text-anchor="middle" transform="rotate(-90 {} {})">{}</text>)x" "\n",
-                   f.x0 - 58, f.y0 + f.h / 2, f.x0 - 58, f.y0 + f.h / 2, esc(ylabel));
+                   f.x0 - 58, f.y0 + f.h / 2, f.x0 - 58, f.y0 + f.h / 2, svg_escape(ylabel));
   return s;
 }
 
 std::string x_tick(const Frame& f, double x, const std::string& label) {
   return fmt::format(R"(<line x1="{0:.1f}" y1="{1}" x2="{0:.1f}" y2="{2}" stroke="#ddd"/>)"
                      R"(<text x="{0:.1f}" y="{3}" font-size="11" text-anchor="middle">{4}</text>)" "\n",
-                     x, f.y0, f.y0 + f.h, f.y0 + f.h + 16, esc(label));
+                     x, f.y0, f.y0 + f.h, f.y0 + f.h + 16, svg_escape(label));
 }
 
 std::string y_tick(const Frame& f, double y, const std::string& label) {
   return fmt::format(R"(<line x1="{1}" y1="{0:.1f}" x2="{2}" y2="{0:.1f}" stroke="#ddd"/>)"
                      R"(<text x="{3}" y="{4:.1f}" font-size="11" text-anchor="end">{5}</text>)" "\n",
-                     y, f.x0, f.x0 + f.w, f.x0 - 6, y + 4, esc(label));
+                     y, f.x0, f.x0 + f.w, f.x0 - 6, y + 4, svg_escape(label));
 }
 
 std::string legend(const Frame& f, const std::vector<ChartSeries>& series) {
@@ -87,7 +74,7 @@ std::string legend(const Frame& f, const std::vector<ChartSeries>& series) {
     const double y = f.y0 + 10 + 20.0 * static_cast<double>(i);
     s += fmt::format(R"(<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="{}" stroke-width="3"/>)"
                      R"(<text x="{}" y="{:.1f}" font-size="12">{}</text>)" "\n",
-                     f.x0 + f.w + 14, y, f.x0 + f.w + 40, y, colour(i), f.x0 + f.w + 46, y + 4, esc(series[i].name));
+                     f.x0 + f.w + 14, y, f.x0 + f.w + 40, y, colour(i), f.x0 + f.w + 46, y + 4, svg_escape(series[i].name));
   }
   return s;
 }
@@ -195,7 +182,7 @@ std::string render_bench_svg(const BenchChart& chart) {
       R"(<rect width="100%" height="100%" fill="white"/>)" "\n"
       R"(<text x="{2}" y="28" font-size="18" font-weight="bold">{3}</text>)" "\n"
       R"(<text x="{2}" y="48" font-size="12" fill="#444">{4}</text>)" "\n",
-      kWidth, height, kLeft, esc(chart.title), esc(chart.subtitle));
+      kWidth, height, kLeft, svg_escape(chart.title), svg_escape(chart.subtitle));
   const double w = kWidth - kLeft - kRight;
   double y = 70 + kTop;
   s += cdf_panel(Frame{kLeft, y, w, kPanelHeight}, chart.latency_cdf);

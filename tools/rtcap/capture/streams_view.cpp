@@ -1,4 +1,5 @@
 #include "capture/streams_view.hpp"
+#include "common/svg.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -68,22 +69,6 @@ void StreamsSvg::sample(const TrackerSnapshot& snapshot, std::int64_t t_ns) {
 
 namespace {
 
-std::string esc(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default:
-        // Only printable text from the network goes in (session names come from SAP).
-        o += (static_cast<unsigned char>(c) < 0x20) ? '?' : c;
-    }
-  }
-  return o;
-}
-
 // A polyline chart in the box (x, y, w, h) of (t, v) points; returns the SVG elements.
 std::string chart(double x, double y, double w, double h, double t_max, const std::vector<std::pair<double, double>>& pts,
                   const char* colour, const char* title, const char* unit, double reference = -1) {
@@ -144,7 +129,7 @@ std::string StreamsSvg::render(const TrackerSnapshot& final_snapshot) const {
     const std::string name = s->has_sdp && !s->sdp.session_name.empty() ? " \"" + s->sdp.session_name + "\"" : "";
     o += fmt::format(R"(<g id="stream-{}">)", s->id);
     o += fmt::format(R"(<text x="10" y="{}" class="title">{}:{} &gt; {}:{} ssrc 0x{:08x}{} — lost {}, TS-DF max {:.1f} us, verdict {}</text>)",
-                     y + 14, s->src.to_string(), s->src_port, s->dst.to_string(), s->dst_port, s->ssrc, esc(name),
+                     y + 14, s->src.to_string(), s->src_port, s->dst.to_string(), s->dst_port, s->ssrc, svg_escape(name),
                      s->lost, s->timing.ts_df_us, to_string(s->timing.verdict));
     std::vector<std::pair<double, double>> tsdf, delay;
     for (const Point& p : se.points) {
