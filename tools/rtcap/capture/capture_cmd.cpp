@@ -26,6 +26,7 @@
 #include "rtcap/writer.hpp"
 #include "capture/signals.hpp"
 #include "capture/streams_view.hpp"
+#include "common/live_view.hpp"
 
 namespace rtcap::tool {
 namespace {

@@ -21,10 +21,6 @@ void set_signal_target(Engine* engine);
 bool stop_requested();
 bool take_print_stats_request();  // true once per SIGUSR1
 bool take_flush_request();        // true once per SIGUSR2
-// Standard error is a terminal (the live --streams view redraws in place only there).
-bool stderr_is_terminal();
-// Columns of the terminal on standard error; 0 when unknown.
-int stderr_terminal_columns();
 
 // After SIGINT/SIGTERM (Ctrl-C), rtcap is gone within kStopBound (docs/OPERATIONS.md, --help):
 // the -w output may wait kOutputGraceAfterStop for a stalled reader, the engine drains for at

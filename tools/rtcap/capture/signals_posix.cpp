@@ -1,4 +1,3 @@
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -65,13 +64,6 @@ bool take_flush_request() {
   if (!g_flush) return false;
   g_flush = 0;
   return true;
-}
-
-bool stderr_is_terminal() { return isatty(STDERR_FILENO) == 1; }
-
-int stderr_terminal_columns() {
-  winsize ws{};
-  return ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
 }
 
 }  // namespace rtcap::tool

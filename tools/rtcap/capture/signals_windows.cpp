@@ -67,12 +67,4 @@ const std::atomic<std::int64_t>* output_give_up_at_ns() { return &g_give_up_at_n
 bool take_print_stats_request() { return false; }  // no SIGUSR1 on Windows
 bool take_flush_request() { return false; }        // no SIGUSR2 on Windows
 
-bool stderr_is_terminal() { return _isatty(_fileno(stderr)) != 0; }
-
-int stderr_terminal_columns() {
-  CONSOLE_SCREEN_BUFFER_INFO info{};
-  if (!GetConsoleScreenBufferInfo(GetStdHandle(STD_ERROR_HANDLE), &info)) return 0;
-  return info.srWindow.Right - info.srWindow.Left + 1;
-}
-
 }  // namespace rtcap::tool

@@ -1,6 +1,6 @@
-// --streams presentation: the live table that redraws in place on a terminal (as top does), and
-// --streams-svg, one self-contained SVG per capture with, per RTP stream, TS-DF and one-way delay
-// over time, the packet interval histogram and where the gaps fell.
+// --streams-svg: one self-contained SVG per capture with, per RTP stream, TS-DF and one-way delay
+// over time, the packet interval histogram and where the gaps fell. (The live table that redraws
+// in place on a terminal is common/live_view.hpp: rtcap demo draws it too.)
 #pragma once
 
 #include <cstdint>
@@ -12,21 +12,6 @@
 #include "rtcap/analysis.hpp"
 
 namespace rtcap::tool {
-
-// Redraws `status + table` in place: moves the cursor up over what it drew last and clears to
-// the end of the screen (ANSI CSI n A, CSI J), then draws again. One write per redraw.
-class LiveStreamView {
- public:
-  // `columns` > 0: each line is cut to columns - 1 characters (as top does), so none wraps and
-  // the count of lines to move up stays right.
-  void draw(std::FILE* out, const std::string& status_line, const TrackerSnapshot& snapshot, int columns);
-  // A line that must stay (advice, warnings): printed above the block, which is drawn again below.
-  void note(std::FILE* out, const std::string& line);
-  [[nodiscard]] std::size_t lines_drawn() const noexcept { return lines_; }
-
- private:
-  std::size_t lines_ = 0;
-};
 
 // Samples the tracker once a status interval; renders at the end. Memory bounded: at most
 // kMaxPoints samples per stream (beyond, every other sample is dropped and the step doubles).

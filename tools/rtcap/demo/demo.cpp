@@ -1,7 +1,6 @@
 #include "demo/demo.hpp"
 
 #include <fcntl.h>
-#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/live_view.hpp"
 #include "common/process.hpp"
 #include "lab/lab.hpp"
 #include "lab/netns.hpp"
@@ -72,46 +72,22 @@ struct Shared {
   std::size_t pool_bytes = 0;
 };
 
-struct LiveView {
-  bool tty = false;
-  bool quiet = false;
-  int lines_drawn = 0;
-
-  void show(const CaptureStats& now, const CaptureStats& prev, const TrackerSnapshot& snap, double secs_total) {
-    if (quiet) return;
-    const double dt = double(now.elapsed_ns - prev.elapsed_ns) / 1e9;
-    const double rate = dt > 0 ? double(now.packets_captured - prev.packets_captured) / dt : 0;
-    const HistogramData d = now.latency_ns.minus(prev.latency_ns);
-    std::string status = fmt::format(
-        "[{:4.1f}/{:g} s] captured {} ({:.0f} pkt/s)  drops: kernel {}, interface {}, rtcap {}  "
-        "delay last 1 s: p50 {} p99 {} p99.9 {} max {}",
-        double(now.elapsed_ns) / 1e9, secs_total, fmt_count(now.packets_captured), rate, now.kernel_dropped(),
-        now.interface_dropped(), now.app_dropped_packets, format_duration_ns(d.percentile(0.5)),
-        format_duration_ns(d.percentile(0.99)), format_duration_ns(d.percentile(0.999)), format_duration_ns(d.max));
-    if (!tty) {
-      fmt::print(stderr, "rtcap demo: {}\n", status);
-      return;
-    }
-    // Lines wider than the terminal would wrap and break the in-place redraw: cut them.
-    winsize ws{};
-    const std::size_t width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col - 1 : 1000;
-    std::string block;
-    int lines = 0;
-    const std::string text = status + "\n" + format_stream_table(snap);
-    for (std::size_t pos = 0; pos < text.size();) {
-      std::size_t end = text.find('\n', pos);
-      if (end == std::string::npos) end = text.size();
-      block += text.substr(pos, std::min(end - pos, width)) + "\n";
-      ++lines;
-      pos = end + 1;
-    }
-    // Redraw in place: back to the first line of the previous block, clear to the end.
-    if (lines_drawn) fmt::print(stderr, "\x1b[{}F\x1b[J", lines_drawn);
-    fmt::print(stderr, "{}", block);
-    std::fflush(stderr);
-    lines_drawn = lines;
-  }
-};
+// Once a second: the interval's rate, drops and delay above the stream table (in place on a
+// terminal, one line otherwise).
+void show_live(LiveStreamView& view, const CaptureStats& now, const CaptureStats& prev,
+               const TrackerSnapshot& snap, double secs_total) {
+  const double dt = double(now.elapsed_ns - prev.elapsed_ns) / 1e9;
+  const double rate = dt > 0 ? double(now.packets_captured - prev.packets_captured) / dt : 0;
+  const HistogramData d = now.latency_ns.minus(prev.latency_ns);
+  const std::string status = fmt::format(
+      "[{:4.1f}/{:g} s] captured {} ({:.0f} pkt/s)  drops: kernel {}, interface {}, rtcap {}  "
+      "delay last 1 s: p50 {} p99 {} p99.9 {} max {}",
+      double(now.elapsed_ns) / 1e9, secs_total, fmt_count(now.packets_captured), rate, now.kernel_dropped(),
+      now.interface_dropped(), now.app_dropped_packets, format_duration_ns(d.percentile(0.5)),
+      format_duration_ns(d.percentile(0.99)), format_duration_ns(d.percentile(0.999)), format_duration_ns(d.max));
+  if (stderr_is_terminal()) view.draw(stderr, status, snap, stderr_terminal_columns());
+  else fmt::print(stderr, "rtcap demo: {}\n", status);
+}
 
 // The consumer thread: enters the rx namespace (the capture handle must be opened there), opens
 // and starts the engine, feeds every batch to the stream tracker, draws the live view.
@@ -141,9 +117,7 @@ void consumer_thread(Shared& shared, const Lab& lab, double secs, bool quiet) {
     shared.cv.notify_all();
   }
 
-  LiveView view;
-  view.tty = isatty(STDERR_FILENO) != 0;
-  view.quiet = quiet;
+  LiveStreamView view;
   CaptureStats previous = engine->stats();
   auto next_view = std::chrono::steady_clock::now() + 1s;
   while (!engine->done()) {
@@ -151,7 +125,7 @@ void consumer_thread(Shared& shared, const Lab& lab, double secs, bool quiet) {
     (void)engine->poll(100ms, [&](const Batch& batch) { tracker.add(batch, linktype); });
     if (std::chrono::steady_clock::now() >= next_view) {
       CaptureStats now = engine->stats();
-      view.show(now, previous, tracker.snapshot(), secs);
+      if (!quiet) show_live(view, now, previous, tracker.snapshot(), secs);
       previous = std::move(now);
       next_view += 1s;
     }
@@ -448,7 +422,7 @@ int run_demo(const DemoConfig& cfg) {
 
   DemoResult result = judge(shared, files, gen_error, interrupt.interrupted(), process_cpu);
   result.lab_error = lab_guard.release();
-  if (!cfg.quiet && isatty(STDERR_FILENO) == 0 && !shared.final_snapshot.streams.empty())
+  if (!cfg.quiet && !stderr_is_terminal() && !shared.final_snapshot.streams.empty())
     fmt::print(stderr, "{}", format_stream_table(shared.final_snapshot));
   fmt::print("{}", verdict_text(result, shared.final_stats, cfg.secs));
   std::fflush(stdout);
