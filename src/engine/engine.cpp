@@ -70,7 +70,10 @@ CaptureEngine::CaptureEngine(CaptureConfig config, std::vector<backend::PcapHand
     iface_stats_.push_back(std::make_unique<std::atomic<std::uint64_t>[]>(3));
     links_.push_back(std::make_unique<LinkWatch>());
     iface_buffer_bytes_.push_back(handles_[i].buffer_bytes());
-    if (!handles_[i].is_file()) links_.back()->index = backend::link_state(infos_[i].name).index;
+    if (!handles_[i].is_file()) {
+      links_.back()->index = backend::link_state(infos_[i].name).index;
+      links_.back()->last_up_look_rt_ns = realtime_ns();  // opened: it was up
+    }
   }
   // Every batch must hold at least one whole packet of the largest snaplen.
   const std::size_t arena = std::max<std::size_t>(config_.batch_bytes, std::size_t(largest_snaplen));
@@ -267,6 +270,7 @@ void CaptureEngine::on_packet(const CallbackContext& ctx, const struct pcap_pkth
   bump(counters_.bytes, header->caplen);
   if (header->caplen < header->len) bump(counters_.truncated);
   dispatch_bytes_ += header->caplen;
+  dispatch_last_ts_ns_ = ts_ns;
 }
 
 bool CaptureEngine::acquire_batch() noexcept {
@@ -346,6 +350,10 @@ bool CaptureEngine::dispatch_all() noexcept {
                                 reinterpret_cast<u_char*>(&ctx));
     bump(counters_.dispatch_calls);
     if (n > 0) {
+      // A packet captured on the interface bounds an outage (link_watch.cpp).
+      LinkWatch& link = *links_[ctx.interface_index];
+      link.last_packet_ts_ns = dispatch_last_ts_ns_;
+      if (!link.up) [[unlikely]] packets_while_down(ctx.interface_index, dispatch_last_ts_ns_);
       dispatch_packets_hist_.record(std::uint64_t(n));
       dispatch_bytes_hist_.record(dispatch_bytes_);
       if (dispatch_bytes_ > counters_.max_dispatch_bytes.load(std::memory_order_relaxed))
@@ -472,6 +480,10 @@ bool CaptureEngine::file_step() noexcept {
       return false;
     }
     if (n > 0) {
+      // A packet captured on the interface bounds an outage (link_watch.cpp).
+      LinkWatch& link = *links_[ctx.interface_index];
+      link.last_packet_ts_ns = dispatch_last_ts_ns_;
+      if (!link.up) [[unlikely]] packets_while_down(ctx.interface_index, dispatch_last_ts_ns_);
       dispatch_packets_hist_.record(std::uint64_t(n));
       dispatch_bytes_hist_.record(dispatch_bytes_);
       hand_over(false);
@@ -633,6 +645,10 @@ CaptureStats CaptureEngine::stats() const {
     is.down_events = l.down_events.load(std::memory_order_relaxed);
     is.reopens = l.reopens.load(std::memory_order_relaxed);
     is.down_ns = l.down_ns_done.load(std::memory_order_relaxed);
+    {
+      std::lock_guard lock(l.outages_mutex);
+      is.outages = l.outages;
+    }
     if (const std::int64_t since = l.down_since_published.load(std::memory_order_relaxed))
       is.down_ns += std::max<std::int64_t>(0, monotonic_ns() - since);
     buffer_bytes = std::max(buffer_bytes, is.buffer_bytes);

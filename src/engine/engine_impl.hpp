@@ -139,6 +139,16 @@ class CaptureEngine final : public Engine {
     std::atomic<std::uint64_t> down_events{0}, reopens{0};
     std::atomic<std::int64_t> down_ns_done{0};     // outages that ended
     std::atomic<std::int64_t> down_since_published{0};  // 0: up
+    // The outage intervals (stats.hpp LinkOutage), CLOCK_REALTIME like packet stamps, bounded
+    // by the evidence: the capture thread's last look that found the link up, the last packet
+    // captured on it before the down was seen, the first one after (within one pcap_dispatch:
+    // the stamp of that call's last packet).
+    std::int64_t last_up_look_rt_ns = 0;  // capture thread
+    std::int64_t last_packet_ts_ns = 0;   // capture thread: newest packet stamp on this handle
+    std::int64_t down_seen_rt_ns = 0;     // capture thread: when the down was seen
+    std::int64_t end_bound_ns = 0;        // capture thread: first packet after it (0: none yet)
+    mutable std::mutex outages_mutex;     // the capture thread writes, stats() copies
+    std::vector<LinkOutage> outages;      // the last InterfaceStats::kMaxOutagesKept
   };
   std::vector<std::unique_ptr<LinkWatch>> links_;
   std::vector<std::uint64_t> iface_buffer_bytes_;
@@ -149,6 +159,7 @@ class CaptureEngine final : public Engine {
   void lose_handle(std::size_t i) noexcept;   // --reopen: handle i failed
   bool watch_links() noexcept;                // per interval; false: cannot go on
   void mark_link(std::size_t i, bool up) noexcept;
+  void packets_while_down(std::size_t i, std::int64_t last_ts_ns) noexcept;  // cold
 
   // Pool: every batch lives in storage_ and is in exactly one place at a time: free_, the
   // capture thread's current_, filled_, or held by the consumer.
@@ -195,6 +206,7 @@ class CaptureEngine final : public Engine {
 
   CaptureCounters counters_;
   std::uint64_t dispatch_bytes_ = 0;  // bytes copied by the current pcap_dispatch call
+  std::int64_t dispatch_last_ts_ns_ = 0;  // stamp of its last packet (link_watch.cpp's outages)
   Histogram dispatch_packets_hist_, dispatch_bytes_hist_;  // capture thread writes
   Histogram latency_hist_;                                 // consumer writes
   std::atomic<std::uint64_t> delivered_packets_{0}, delivered_batches_{0};

@@ -13,6 +13,8 @@
 //     the same interface opened the same way; when they are not, capture stops with a message.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "backend/link.hpp"
 #include "engine/engine_impl.hpp"
 
@@ -37,6 +39,8 @@ bool CaptureEngine::rebuild_waiter() noexcept {
 
 void CaptureEngine::mark_link(std::size_t i, bool up) noexcept {
   LinkWatch& l = *links_[i];
+  const std::int64_t rt = realtime_ns();
+  if (up) l.last_up_look_rt_ns = rt;
   if (l.up == up) return;
   l.up = up;
   const std::int64_t now = monotonic_ns();
@@ -44,12 +48,43 @@ void CaptureEngine::mark_link(std::size_t i, bool up) noexcept {
     l.down_since_ns = now;
     bump(l.down_events);
     l.down_since_published.store(now, std::memory_order_relaxed);
+    // It went down after the last sign of life: the last look that found it up, or the last
+    // packet captured on it, whichever is later.
+    l.down_seen_rt_ns = rt;
+    l.end_bound_ns = 0;
+    try {
+      std::lock_guard lock(l.outages_mutex);
+      if (l.outages.size() >= InterfaceStats::kMaxOutagesKept) l.outages.erase(l.outages.begin());
+      l.outages.push_back(LinkOutage{std::max(l.last_up_look_rt_ns, l.last_packet_ts_ns), 0});
+    } catch (...) {  // out of memory: the counters still count it
+    }
   } else {
     l.down_ns_done.store(l.down_ns_done.load(std::memory_order_relaxed) + (now - l.down_since_ns),
                          std::memory_order_relaxed);
     l.down_since_published.store(0, std::memory_order_relaxed);
+    // Back at the first sign of life: this look, or a packet captured on it before this look.
+    std::int64_t end = rt;
+    if (l.end_bound_ns != 0 && l.end_bound_ns < end) end = l.end_bound_ns;
+    std::lock_guard lock(l.outages_mutex);
+    if (!l.outages.empty() && l.outages.back().end_ns == 0)
+      l.outages.back().end_ns = std::max(end, l.outages.back().begin_ns);
   }
   l.up_published.store(up, std::memory_order_relaxed);
+}
+
+// Packets were captured on a handle whose link was last seen down. Stamped before the look that
+// saw it down, they were still in the ring (a TPACKET_V3 block retires up to --timeout-ms late):
+// the outage began after them. Stamped after it, the link was up again by then: the outage ended
+// by the stamp of this pcap_dispatch's last packet (within one call of the first one).
+void CaptureEngine::packets_while_down(std::size_t i, std::int64_t last_ts_ns) noexcept {
+  LinkWatch& l = *links_[i];
+  if (last_ts_ns < l.down_seen_rt_ns) {
+    std::lock_guard lock(l.outages_mutex);
+    if (!l.outages.empty() && l.outages.back().end_ns == 0 && l.outages.back().begin_ns < last_ts_ns)
+      l.outages.back().begin_ns = last_ts_ns;
+  } else if (l.end_bound_ns == 0) {
+    l.end_bound_ns = last_ts_ns;
+  }
 }
 
 void CaptureEngine::lose_handle(std::size_t i) noexcept {
