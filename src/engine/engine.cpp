@@ -66,7 +66,9 @@ CaptureEngine::CaptureEngine(CaptureConfig config, std::vector<backend::PcapHand
     infos_.push_back(handles_[i].info());
     largest_snaplen = std::max(largest_snaplen, handles_[i].info().snaplen);
     contexts_.push_back(CallbackContext{this, handles_[i].get(), static_cast<std::uint16_t>(i),
-                                        handles_[i].info().precision == TimestampPrecision::kNano});
+                                        handles_[i].info().precision == TimestampPrecision::kNano,
+                                        static_cast<std::uint16_t>(i)});
+    indices_of_handle_.push_back({static_cast<std::uint16_t>(i)});
     iface_stats_.push_back(std::make_unique<std::atomic<std::uint64_t>[]>(3));
     links_.push_back(std::make_unique<LinkWatch>());
     iface_buffer_bytes_.push_back(handles_[i].buffer_bytes());
@@ -75,6 +77,7 @@ CaptureEngine::CaptureEngine(CaptureConfig config, std::vector<backend::PcapHand
       links_.back()->last_up_look_rt_ns = realtime_ns();  // opened: it was up
     }
   }
+  interface_count_.store(infos_.size(), std::memory_order_release);
   // Every batch must hold at least one whole packet of the largest snaplen.
   const std::size_t arena = std::max<std::size_t>(config_.batch_bytes, std::size_t(largest_snaplen));
   // Inline: one batch, filled and delivered on the caller's thread, then reused.
@@ -351,9 +354,9 @@ bool CaptureEngine::dispatch_all() noexcept {
     bump(counters_.dispatch_calls);
     if (n > 0) {
       // A packet captured on the interface bounds an outage (link_watch.cpp).
-      LinkWatch& link = *links_[ctx.interface_index];
+      LinkWatch& link = *links_[ctx.handle];
       link.last_packet_ts_ns = dispatch_last_ts_ns_;
-      if (!link.up) [[unlikely]] packets_while_down(ctx.interface_index, dispatch_last_ts_ns_);
+      if (!link.up) [[unlikely]] packets_while_down(ctx.handle, dispatch_last_ts_ns_);
       dispatch_packets_hist_.record(std::uint64_t(n));
       dispatch_bytes_hist_.record(dispatch_bytes_);
       if (dispatch_bytes_ > counters_.max_dispatch_bytes.load(std::memory_order_relaxed))
@@ -365,7 +368,7 @@ bool CaptureEngine::dispatch_all() noexcept {
       // other handles are still drained; the first failure is the one reported. With --reopen
       // the handle is closed and opened again when the interface is back (link_watch.cpp).
       if (config_.reopen) {
-        lose_handle(ctx.interface_index);
+        lose_handle(ctx.handle);
         continue;
       }
       std::lock_guard lock(failure_mutex_);
@@ -373,7 +376,7 @@ bool CaptureEngine::dispatch_all() noexcept {
         failure_ = Error{ErrorCode::kCaptureFailed,
                          fmt::format("capture on '{}' stopped: {} (check that the interface "
                                      "still exists and is up)",
-                                     handles_[ctx.interface_index].info().name,
+                                     handles_[ctx.handle].info().name,
                                      pcap_geterr(ctx.pcap))};
       ok = false;
     }
@@ -480,10 +483,6 @@ bool CaptureEngine::file_step() noexcept {
       return false;
     }
     if (n > 0) {
-      // A packet captured on the interface bounds an outage (link_watch.cpp).
-      LinkWatch& link = *links_[ctx.interface_index];
-      link.last_packet_ts_ns = dispatch_last_ts_ns_;
-      if (!link.up) [[unlikely]] packets_while_down(ctx.interface_index, dispatch_last_ts_ns_);
       dispatch_packets_hist_.record(std::uint64_t(n));
       dispatch_bytes_hist_.record(dispatch_bytes_);
       hand_over(false);
@@ -610,6 +609,13 @@ bool CaptureEngine::done() const {
     return naive_lists_.empty();
   }
   return filled_.empty();
+}
+
+InterfaceInfo CaptureEngine::interface_info(std::size_t index) const {
+  if (index < infos_.size()) return infos_[index];
+  std::lock_guard lock(added_infos_mutex_);
+  if (index - infos_.size() < added_infos_.size()) return added_infos_[index - infos_.size()];
+  return InterfaceInfo{};
 }
 
 std::optional<Error> CaptureEngine::failure() const {

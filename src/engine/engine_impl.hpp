@@ -49,8 +49,10 @@ class CaptureEngine final : public Engine {
   struct CallbackContext {
     CaptureEngine* engine;
     pcap_t* pcap;
-    std::uint16_t interface_index;
+    std::uint16_t interface_index;  // the packets' label: an index into interface_info()
     bool nano;  // time stamps already in ns
+    std::uint16_t handle;  // into handles_ and links_ (interface_index differs after a
+                           // reopen with another link type: link_watch.cpp)
   };
 
   CaptureEngine(CaptureConfig config, std::vector<backend::PcapHandle> handles,
@@ -59,6 +61,10 @@ class CaptureEngine final : public Engine {
 
   const std::vector<std::string>& warnings() const override { return warnings_; }
   const std::vector<InterfaceInfo>& interfaces() const override { return infos_; }
+  std::size_t interface_count() const override {
+    return interface_count_.load(std::memory_order_acquire);
+  }
+  InterfaceInfo interface_info(std::size_t index) const override;
   const CaptureConfig& config() const override { return config_; }
   std::size_t pool_memory_bytes() const override { return pool_memory_bytes_; }
   using Engine::dispatch;
@@ -151,6 +157,14 @@ class CaptureEngine final : public Engine {
     std::vector<LinkOutage> outages;      // the last InterfaceStats::kMaxOutagesKept
   };
   std::vector<std::unique_ptr<LinkWatch>> links_;
+  // Interfaces a reopen brought back with another link type or snaplen (link_watch.cpp): new
+  // indices after the opened ones, so that packets before and after stay apart (a pcapng IDB
+  // each). The capture thread appends under the mutex, then publishes the count.
+  mutable std::mutex added_infos_mutex_;
+  std::vector<InterfaceInfo> added_infos_;
+  std::vector<std::vector<std::uint16_t>> indices_of_handle_;  // capture thread: every index used
+  std::atomic<std::size_t> interface_count_{0};
+  static constexpr std::size_t kMaxAddedInterfaces = 64;  // a bound on memory; then it stops
   std::vector<std::uint64_t> iface_buffer_bytes_;
   void wake_waiter() noexcept {
     if (auto* w = waiter_raw_.load(std::memory_order_acquire)) w->wake();
@@ -158,6 +172,7 @@ class CaptureEngine final : public Engine {
   bool rebuild_waiter() noexcept;             // false: cannot (the error is in failure_)
   void lose_handle(std::size_t i) noexcept;   // --reopen: handle i failed
   bool watch_links() noexcept;                // per interval; false: cannot go on
+  bool relabel(std::size_t i, const InterfaceInfo& now) noexcept;  // link_watch.cpp
   void mark_link(std::size_t i, bool up) noexcept;
   void packets_while_down(std::size_t i, std::int64_t last_ts_ns) noexcept;  // cold
 

@@ -98,6 +98,48 @@ void CaptureEngine::lose_handle(std::size_t i) noexcept {
   (void)rebuild_waiter();  // on failure failure_ is set; watch_links stops the capture
 }
 
+// A handle reopened with another link type or snaplen (an interface re-created as another kind
+// of device) labels its packets with an interface index of its own from now on, so that a
+// consumer never reads a packet with the wrong link type: one of this handle's earlier indices
+// when one matches, else a new one after all others (interface_count() grows; a pcapng writer
+// adds an IDB for it, a pcap file, one link type per file, cannot go on).
+bool CaptureEngine::relabel(std::size_t i, const InterfaceInfo& now) noexcept {
+  const auto matches = [&](const InterfaceInfo& was) {
+    return was.linktype == now.linktype && was.snaplen == now.snaplen;
+  };
+  if (matches(interface_info(contexts_[i].interface_index))) return true;
+  for (const std::uint16_t index : indices_of_handle_[i])
+    if (matches(interface_info(index))) {
+      contexts_[i].interface_index = index;
+      return true;
+    }
+  const std::size_t index = interface_count_.load(std::memory_order_relaxed);
+  if (added_infos_.size() >= kMaxAddedInterfaces || index > 0xFFFF) {
+    std::lock_guard lock(failure_mutex_);
+    failure_ = Error{ErrorCode::kCaptureFailed,
+                     fmt::format("'{}' came back with link type {} and snaplen {}, after {} such "
+                                 "changes: too many for one capture; start again",
+                                 now.name, now.linktype, now.snaplen, kMaxAddedInterfaces)};
+    return false;
+  }
+  try {
+    {
+      std::lock_guard lock(added_infos_mutex_);
+      added_infos_.push_back(now);
+    }
+    indices_of_handle_[i].push_back(static_cast<std::uint16_t>(index));
+  } catch (...) {
+    std::lock_guard lock(failure_mutex_);
+    failure_ = Error{ErrorCode::kCaptureFailed, "out of memory recording a reopened interface"};
+    return false;
+  }
+  contexts_[i].interface_index = static_cast<std::uint16_t>(index);
+  // Published before the first packet with the new index is appended to a batch: a consumer
+  // that sees such a packet (the batch hand-off orders it after this) finds its description.
+  interface_count_.store(index + 1, std::memory_order_release);
+  return true;
+}
+
 bool CaptureEngine::watch_links() noexcept {
   {
     std::lock_guard lock(failure_mutex_);
@@ -120,15 +162,7 @@ bool CaptureEngine::watch_links() noexcept {
     std::vector<std::string> warnings;
     if (auto r = handles_[i].reopen(config_, warnings); !r) continue;  // e.g. not up yet
     const InterfaceInfo& now = handles_[i].info();
-    if (now.linktype != infos_[i].linktype || now.snaplen != infos_[i].snaplen) {
-      std::lock_guard lock(failure_mutex_);
-      failure_ = Error{ErrorCode::kCaptureFailed,
-                       fmt::format("'{}' came back with link type {} and snaplen {} (was {} and "
-                                   "{}): it cannot go on into the same output; start again",
-                                   infos_[i].name, now.linktype, now.snaplen, infos_[i].linktype,
-                                   infos_[i].snaplen)};
-      return false;
-    }
+    if (!relabel(i, now)) return false;
     contexts_[i].pcap = handles_[i].get();
     l.closed = false;
     l.index = st.index;
