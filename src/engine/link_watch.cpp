@@ -10,7 +10,10 @@
 //     same settings at each interval until that works. Capture on the other handles and the
 //     output go on meanwhile; the packets keep their interface index, so the output keeps its
 //     interface (a pcapng IDB) when the link type and snaplen are the same, which they are for
-//     the same interface opened the same way; when they are not, capture stops with a message.
+//     the same interface opened the same way; when they are not (re-created as another kind of
+//     device), relabel() gives its packets a new interface index (a new IDB in pcapng);
+//   - each outage is recorded as an interval in packet-stamp time (mark_link), bounded by the
+//     looks and by the packets captured on the handle, for the stream analysis' per-gap split.
 #include <fmt/format.h>
 
 #include <algorithm>
