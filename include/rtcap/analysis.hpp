@@ -24,16 +24,14 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include "rtcap/batch.hpp"
 #include <string>
 #include <vector>
 
 #include "rtcap/batch.hpp"
 #include "rtcap/sdp.hpp"
+#include "rtcap/stats.hpp"
 
 namespace rtcap {
-
-struct CaptureStats;  // rtcap/stats.hpp
 
 // Link types (DLT_* values as libpcap hands them out by pcap_datalink()).
 inline constexpr int kDltNull = 0;         // BSD loopback, host-order AF_ family
@@ -65,6 +63,11 @@ struct StreamTrackerConfig {
   // Expected packet time for the gap count; 0: estimate per stream from RTP timestamp deltas.
   std::int64_t expected_ptime_ns = 0;
   bool detect_rtp = true;  // false: every UDP flow is tracked as raw UDP
+  // Capture outages (set_outages): a sequence gap's share of them is settled this long after
+  // the gap, in packet time; until then it is worked out again against the outages known at
+  // each snapshot. 5000: the engine sees a link change within one statistics interval (1 s) and
+  // the CLI passes the outages on once a second; 5 s leaves room for both and for a late look.
+  std::int64_t outage_settle_ms = 5000;
 };
 
 // Where a stream's RTP clock rate came from, in the order they are tried: an SDP describing the
@@ -182,6 +185,12 @@ struct StreamSummary {
                                              // push it below zero
   std::uint64_t loss_jumps = 0;  // jumps >= MAX_DROPOUT whose RTP timestamp advanced with the
                                  // sequence (same samples per packet): outages, counted as loss
+  // `lost` split by where the missing packets fell (StreamTracker::set_outages): in a capture
+  // outage of the stream's interface (it was down or gone, so the capture missed them: not the
+  // network's doing), or outside every outage (lost before the capture point, or dropped by the
+  // capture: attribute_loss splits that part). outage_lost + network_lost == lost.
+  std::uint64_t outage_lost = 0;
+  std::uint64_t network_lost = 0;
   std::uint64_t duplicates = 0;  // a sequence number seen twice (within the last 128)
   std::uint64_t reordered = 0;   // late packets: behind the highest seq, not seen before
   std::uint64_t seq_restarts = 0;  // large jump confirmed by a sequential packet
@@ -219,6 +228,7 @@ struct TrackerTotals {
   // Sequence loss of evicted streams, kept so that totals stay right after eviction.
   std::uint64_t evicted_expected = 0;
   std::uint64_t evicted_lost = 0;
+  std::uint64_t evicted_outage_lost = 0;  // of evicted_lost: in capture outages
   std::uint64_t unvalidated_rtp_streams = 0;  // RTP streams (in the table) never out of probation
   // SAP (RFC 2974) datagrams seen on UDP port 9875, and how they ended.
   std::uint64_t sap_packets = 0;
@@ -268,6 +278,14 @@ class RTCAP_API StreamTracker {
   // Adds (or replaces: same origin, group and port) SDP formats, e.g. read from a file; streams
   // already in the table that they describe pick them up. Not for the hot path.
   void add_sdp(const std::vector<SdpFormat>& formats);
+  // The capture outages of one interface (PacketView::interface_index), e.g. from
+  // CaptureStats::interfaces[i].outages; replaces what was given for it before. A stream's
+  // missing packets are laid out evenly in time between the packets either side of their gap;
+  // those within one packet time of an outage of the stream's interface count as outage_lost,
+  // the others as network_lost. Give them again as they change (an open outage gets its end):
+  // a gap is worked out against them until outage_settle_ms after it. Not for the hot path.
+  void set_outages(std::uint16_t interface_index, Span<const LinkOutage> outages);
+  void set_outages(const CaptureStats& stats);  // every interface's, by its index in the stats
 
  private:
   struct RTCAP_LOCAL Impl;
@@ -277,6 +295,8 @@ class RTCAP_API StreamTracker {
 // Sum of sequence loss (expected - distinct received) over validated streams, plus the loss of
 // evicted streams.
 [[nodiscard]] RTCAP_API std::uint64_t total_sequence_loss(const TrackerSnapshot& snapshot) noexcept;
+// Of that, the packets that fell in capture outages (StreamSummary::outage_lost), evicted too.
+[[nodiscard]] RTCAP_API std::uint64_t total_outage_loss(const TrackerSnapshot& snapshot) noexcept;
 
 // "Where did the packets go?" Splits the packets missing from RTP sequences into those the
 // capture itself dropped and those lost before the capture point (on the network or sender).
@@ -292,6 +312,9 @@ class RTCAP_API StreamTracker {
 // numbers.
 struct LossAttribution {
   std::uint64_t missing_in_streams = 0;       // sequence gaps (positive per-stream loss)
+  // Of those, the ones that fell in capture outages (an interface down or gone: the capture
+  // missed them). The split below is of the rest: missing_in_streams - lost_in_outages.
+  std::uint64_t lost_in_outages = 0;
   std::uint64_t capture_dropped = 0;          // kernel + interface + application drops
   std::uint64_t dropped_by_capture_max = 0;   // upper bound: min(missing, capture_dropped)
   std::uint64_t lost_before_capture_min = 0;  // lower bound: missing - dropped_by_capture_max

@@ -106,7 +106,15 @@ class RTCAP_API Engine {
 
   // "Worked, but..." notes from opening (PCAP_WARNING_*, precision fallbacks, sizes chosen).
   [[nodiscard]] virtual const std::vector<std::string>& warnings() const = 0;
+  // The interfaces as opened: PacketView::interface_index 0 .. interfaces().size() - 1.
   [[nodiscard]] virtual const std::vector<InterfaceInfo>& interfaces() const = 0;
+  // With CaptureConfig::reopen, an interface that comes back with another link type or snaplen
+  // (re-created as another kind of device) gets a new index after these, so that packets of the
+  // two link types are never mixed under one index: interface_count() grows, and
+  // interface_info(index) describes every index (same name, the new link type). Both are safe
+  // from any thread; a packet's index is always described by the time the consumer has it.
+  [[nodiscard]] virtual std::size_t interface_count() const = 0;
+  [[nodiscard]] virtual InterfaceInfo interface_info(std::size_t index) const = 0;
   [[nodiscard]] virtual const CaptureConfig& config() const = 0;
   // Bytes the batches hold (records + arenas); fixed for the engine's life.
   [[nodiscard]] virtual std::size_t pool_memory_bytes() const = 0;

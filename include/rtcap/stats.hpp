@@ -8,6 +8,7 @@
 //     kernel_dropped = kernel buffer full plus allocation failures; interface_dropped is always 0.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -15,6 +16,19 @@
 #include "rtcap/histogram.hpp"
 
 namespace rtcap {
+
+// One interval during which an interface could not capture (issue 13): it was seen gone, or not
+// up and running. Both ends are CLOCK_REALTIME ns, the clock of packet time stamps, so that a
+// stream's gap can be laid against it. The link is looked at once per statistics interval (1 s),
+// so each end is bounded by what was seen, not the instant of the change: begin_ns is the last
+// sign that the link was still up (the last packet captured on it, or the last look that found
+// it up), end_ns the first sign that it was up again (a packet captured on it, or the look that
+// found it up or reopened it). The interval therefore holds the real outage, and is as tight as
+// the traffic on the interface makes it (the packets bound both ends to within one packet).
+struct LinkOutage {
+  std::int64_t begin_ns = 0;
+  std::int64_t end_ns = 0;  // 0: still down
+};
 
 struct InterfaceStats {
   std::string name;
@@ -28,6 +42,11 @@ struct InterfaceStats {
   std::uint64_t down_events = 0;         // times it was seen going down (or away)
   std::int64_t down_ns = 0;              // total time seen down, the current outage included
   std::uint64_t reopens = 0;             // --reopen: times its handle was opened again
+  // The outages, oldest first: the most recent kMaxOutagesKept (the counters above count all).
+  std::vector<LinkOutage> outages = {};
+  // 64: a flap every 30 s (scripts/soak.sh) keeps 32 minutes; the stream analysis needs only
+  // the last few seconds' (it settles a gap's attribution within seconds, see analysis.hpp).
+  static constexpr std::size_t kMaxOutagesKept = 64;
 };
 
 struct CaptureStats {

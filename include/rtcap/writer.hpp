@@ -98,6 +98,11 @@ class RTCAP_API CaptureWriter {
   // timestamps), not CaptureStats::elapsed_ns: it becomes the ISB timestamp and isb_endtime,
   // and now_ns - stats.elapsed_ns becomes isb_starttime.
   virtual Result<void> write_interface_stats(const CaptureStats& stats, std::int64_t now_ns) = 0;
+  // An interface the engine added mid-capture (Engine::interface_count(): a reopen with another
+  // link type), as the next interface index. pcapng: an Interface Description Block, which the
+  // format allows anywhere in a section after the SHB. pcap: an error (a pcap file has one link
+  // type in its header), unless the link type and snaplen are the file's.
+  virtual Result<void> add_interface(const InterfaceInfo& info) = 0;
   // Flushes and closes (standard output is flushed, not closed). Idempotent; returns the sticky
   // error if an earlier write failed.
   virtual Result<void> close() = 0;

@@ -52,6 +52,13 @@ std::uint64_t total_sequence_loss(const TrackerSnapshot& snapshot) noexcept {
   return lost + snapshot.totals.evicted_lost;
 }
 
+std::uint64_t total_outage_loss(const TrackerSnapshot& snapshot) noexcept {
+  std::uint64_t lost = 0;
+  for (const auto& s : snapshot.streams)
+    if (s.is_rtp && s.validated) lost += s.outage_lost;
+  return lost + snapshot.totals.evicted_outage_lost;
+}
+
 LossAttribution attribute_loss(std::uint64_t missing, std::uint64_t capture_dropped) {
   LossAttribution a;
   a.missing_in_streams = missing;
@@ -94,7 +101,10 @@ LossAttribution attribute_loss(std::uint64_t missing, std::uint64_t capture_drop
 
 LossAttribution attribute_loss(const TrackerSnapshot& snap, std::uint64_t capture_dropped,
                                DropKnowledge knowledge) {
-  const std::uint64_t missing = total_sequence_loss(snap);
+  const std::uint64_t all_missing = total_sequence_loss(snap);
+  const std::uint64_t in_outages = std::min(all_missing, total_outage_loss(snap));
+  // What the capture drops and the network share: the gaps outside the capture outages.
+  const std::uint64_t missing = all_missing - in_outages;
   std::uint64_t unvalidated = 0;
   for (const auto& s : snap.streams)
     if (s.is_rtp && !s.validated) ++unvalidated;
@@ -118,6 +128,19 @@ LossAttribution attribute_loss(const TrackerSnapshot& snap, std::uint64_t captur
   } else {
     a = attribute_loss(missing, capture_dropped);
   }
+  if (in_outages > 0) {
+    // The capture outages first: those packets were never on offer to the capture.
+    const std::string outage = fmt::format(
+        "{} packet(s) are missing from the RTP sequences: {} of them fell while an interface was "
+        "down or gone (capture outage: missed by the capture, not lost by the network)",
+        all_missing, in_outages);
+    if (missing == 0 && a.capture_dropped == 0)
+      a.text = outage + "; outside the outages nothing is missing and the capture dropped nothing.";
+    else
+      a.text = outage + fmt::format("; {} outside them. Outside the outages: {}", missing, a.text);
+  }
+  a.missing_in_streams = all_missing;
+  a.lost_in_outages = in_outages;
   a.unvalidated_streams = unvalidated;
   if (unvalidated > 0) {
     a.exact = false;
@@ -125,7 +148,7 @@ LossAttribution attribute_loss(const TrackerSnapshot& snap, std::uint64_t captur
         "{} RTP stream(s) never passed sequence validation (RFC 3550 probation: no two packets "
         "in a row were in sequence), so their loss could not be counted; they are not complete.",
         unvalidated);
-    if (missing == 0 && a.capture_dropped == 0)
+    if (all_missing == 0 && a.capture_dropped == 0)
       a.text = note + " The capture dropped nothing.";
     else
       a.text += " " + note;
@@ -170,6 +193,8 @@ nlohmann::json stream_json(const StreamSummary& s) {
     j["lost"] = s.lost;
     j["rfc3550_cumulative_lost"] = s.rfc3550_cumulative_lost;
     j["loss_jumps"] = s.loss_jumps;
+    j["outage_lost"] = s.outage_lost;
+    j["network_lost"] = s.network_lost;
     j["payload_bytes"] = s.payload_bytes;
     j["duplicates"] = s.duplicates;
     j["reordered"] = s.reordered;
@@ -238,6 +263,8 @@ std::string to_json(const TrackerSnapshot& snap, int indent) {
                  {"fragments", t.fragments}, {"evicted", t.evicted},
                  {"streams_seen", t.streams_seen}, {"streams_active", t.streams_active},
                  {"sequence_lost", total_sequence_loss(snap)},
+                 {"outage_lost", total_outage_loss(snap)},
+                 {"network_lost", total_sequence_loss(snap) - std::min(total_sequence_loss(snap), total_outage_loss(snap))},
                  {"unvalidated_rtp_streams", t.unvalidated_rtp_streams},
                  {"sap", {{"packets", t.sap_packets}, {"announcements", t.sap_announcements},
                           {"deletions", t.sap_deletions},
@@ -252,6 +279,7 @@ std::string to_json(const TrackerSnapshot& snap, int indent) {
 
 std::string to_json(const LossAttribution& a, int indent) {
   nlohmann::json j = {{"missing_in_streams", a.missing_in_streams},
+                      {"lost_in_outages", a.lost_in_outages},
                       {"capture_dropped", a.capture_dropped},
                       {"dropped_by_capture_max", a.dropped_by_capture_max},
                       {"lost_before_capture_min", a.lost_before_capture_min},
@@ -311,6 +339,10 @@ std::string format_stream_table(const TrackerSnapshot& snap) {
       if (s.rfc3550_cumulative_lost != static_cast<std::int64_t>(s.lost) && s.validated)
         out += fmt::format("  RFC 3550 cumulative lost {} (expected - received, duplicates count as received)\n",
                            s.rfc3550_cumulative_lost);
+      if (s.outage_lost)
+        out += fmt::format("  of the {} lost: {} in capture outages of its interface (down or gone: "
+                           "missed by the capture), {} outside them (network)\n",
+                           s.lost, s.outage_lost, s.network_lost);
       if (s.loss_jumps)
         out += fmt::format("  {} outage(s) of >= 3000 packets taken as loss (RTP timestamps advanced with "
                            "the sequence numbers)\n", s.loss_jumps);
@@ -323,9 +355,13 @@ std::string format_stream_table(const TrackerSnapshot& snap) {
   const TrackerTotals& t = snap.totals;
   out += fmt::format(
       "{} packets: {} UDP ({} RTP), {} other, {} malformed, {} fragments; {} streams ({} evicted); "
-      "{} missing from RTP sequences\n",
+      "{} missing from RTP sequences{}\n",
       t.packets, t.udp, t.rtp, t.other, t.malformed, t.fragments, t.streams_active, t.evicted,
-      total_sequence_loss(snap));
+      total_sequence_loss(snap),
+      total_outage_loss(snap) ? fmt::format(" ({} in capture outages, {} outside them)",
+                                            total_outage_loss(snap),
+                                            total_sequence_loss(snap) - total_outage_loss(snap))
+                              : std::string());
   if (t.sap_packets)
     out += fmt::format("SAP: {} packets, {} announcements, {} deletions, {} encrypted or compressed "
                        "(not read), {} malformed; {} SDP formats known\n",

@@ -117,6 +117,41 @@ inline void pit_bin_bounds(int bin, double& lower_us, double& upper_us) noexcept
   upper_us = lower_us + step;
 }
 
+// A sequence gap: `missing` packets between two received ones that arrived at prev_ns, next_ns.
+struct PendingGap {
+  std::int64_t prev_ns;
+  std::int64_t next_ns;
+  std::uint64_t missing;
+};
+// 8: a stream loses packets in at most a few places within the settle horizon (5 s) unless its
+// network is very lossy; then the oldest gap is settled early, against the outages known then.
+constexpr std::uint32_t kPendingGaps = 8;
+
+struct Outage {
+  std::uint16_t interface_index;
+  std::int64_t begin_ns;
+  std::int64_t end_ns;  // INT64_MAX: still down
+};
+
+// Missing packets of a gap that fall in [begin - step, end + step), step being the gap's packet
+// spacing: the packets either side bound it, the link looks and the packets the interface
+// carried bound the outage, and a sender's jitter of under a packet time must not move a packet
+// out of the outage it fell in.
+inline std::uint64_t missing_in_outage(const PendingGap& g, std::int64_t begin_ns,
+                                       std::int64_t end_ns) noexcept {
+  if (g.missing == 0 || g.next_ns <= g.prev_ns) return 0;
+  const double step = static_cast<double>(g.next_ns - g.prev_ns) / static_cast<double>(g.missing + 1);
+  // Positions relative to prev_ns, in steps: packet k (1..missing) is at k.
+  const double lo = (static_cast<double>(begin_ns) - static_cast<double>(g.prev_ns)) / step - 1;
+  const double hi = end_ns == std::numeric_limits<std::int64_t>::max()
+                        ? std::numeric_limits<double>::infinity()
+                        : (static_cast<double>(end_ns) - static_cast<double>(g.prev_ns)) / step + 1;
+  // k in [lo, hi): the first is ceil(lo), the last the largest k below hi.
+  const double first = std::max(1.0, std::ceil(lo));
+  const double last = std::min(static_cast<double>(g.missing), std::ceil(hi) - 1);
+  return last >= first ? static_cast<std::uint64_t>(last - first + 1) : 0;
+}
+
 struct Stream {
   FlowKey key;
   std::uint64_t hash;
@@ -143,6 +178,14 @@ struct Stream {
   std::int64_t ptime_ns;  // ptime_ticks in ns, 0: unknown
   std::uint16_t max_seq_seen;   // mirror of seq.max_seq() for the timestamp check
   std::uint32_t max_seq_ts;     // RTP timestamp of the packet holding the highest sequence number
+  std::int64_t max_seq_arrival_ns;  // arrival of that packet: the start of the next gap
+  // Capture outages (issue 13): each sequence gap waits here, its missing packets laid out
+  // evenly between the packets either side, until it is older than the settle horizon (the
+  // outage it fell in is known by then), then its share of the outages is settled.
+  PendingGap pending[kPendingGaps];
+  std::uint32_t pending_first;  // ring index of the oldest
+  std::uint32_t pending_count;
+  std::uint64_t outage_lost;    // settled: missing packets that fell in a capture outage
   std::uint32_t payload_bytes;  // of the latest packet
   ClockSource clock_source;
   std::int32_t sdp_index;       // into Impl::sdp, -1: none
@@ -208,6 +251,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     sdp.reserve(config.max_sdp_formats);
     sdp_free.reserve(config.max_sdp_formats);
     if (config.ts_df_window_ms <= 0) config.ts_df_window_ms = 200;
+    if (config.outage_settle_ms > 0) settle_ns = config.outage_settle_ms * 1'000'000;
     ts_df_window_ns = config.ts_df_window_ms * 1'000'000;
     std::vector<SdpFormat> initial = std::move(config.sdp);
     config.sdp.clear();
@@ -236,6 +280,37 @@ struct RTCAP_LOCAL StreamTracker::Impl {
   std::vector<bool> sdp_free;
   std::size_t sdp_next_replace = 0;
   IpAddress first_destination;
+  std::vector<Outage> outages;  // set_outages: the capture outages of every interface
+  std::int64_t settle_ns = 5'000'000'000;
+
+  // --- capture outages (issue 13) ---
+  [[nodiscard]] std::uint64_t gap_outage_share(const PendingGap& g, std::uint16_t iface) const noexcept {
+    std::uint64_t n = 0;
+    for (const Outage& o : outages)
+      if (o.interface_index == iface) n += missing_in_outage(g, o.begin_ns, o.end_ns);
+    return std::min(n, g.missing);
+  }
+  void settle_oldest(Stream& s) noexcept {
+    const PendingGap& g = s.pending[s.pending_first];
+    s.outage_lost += gap_outage_share(g, s.key.interface_index);
+    s.pending_first = (s.pending_first + 1) % kPendingGaps;
+    --s.pending_count;
+  }
+  void record_gap(Stream& s, std::int64_t prev_ns, std::int64_t next_ns, std::uint64_t missing) noexcept {
+    while (s.pending_count > 0 &&
+           (s.pending_count == kPendingGaps ||
+            next_ns - s.pending[s.pending_first].next_ns > settle_ns))
+      settle_oldest(s);
+    s.pending[(s.pending_first + s.pending_count) % kPendingGaps] = PendingGap{prev_ns, next_ns, missing};
+    ++s.pending_count;
+  }
+  // Settled plus pending, against the outages known now; never more than the stream's loss.
+  [[nodiscard]] std::uint64_t outage_lost(const Stream& s) const noexcept {
+    std::uint64_t n = s.outage_lost;
+    for (std::uint32_t i = 0; i < s.pending_count; ++i)
+      n += gap_outage_share(s.pending[(s.pending_first + i) % kPendingGaps], s.key.interface_index);
+    return std::min(n, s.seq.lost());
+  }
 
   // --- SDP (cold path: at construction, on --sdp, on a SAP announcement) ---
   [[nodiscard]] bool sdp_matches(const SdpFormat& f, const Stream& s) const noexcept {
@@ -415,6 +490,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     if (s.key.is_rtp != 0 && s.seq.validated()) {
       totals.evicted_expected += s.seq.expected();
       totals.evicted_lost += s.seq.lost();
+      totals.evicted_outage_lost += outage_lost(s);
     }
   }
 
@@ -605,6 +681,8 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     }
     s.payload_bytes = rtp.payload_len;
     analysis::SeqVerdict verdict;
+    const bool counting = s.seq.validated();  // gaps count once probation is over
+    const std::uint64_t extended_before = s.seq.cycles() + s.seq.max_seq();
     if (fresh) {
       s.seq.start(rtp.seq);
       verdict = s.seq.update(rtp.seq);
@@ -624,9 +702,15 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       }
       verdict = s.seq.update(rtp.seq, ts_packets);
     }
+    if (counting && verdict == analysis::SeqVerdict::kInOrder) {
+      const std::uint64_t extended = s.seq.cycles() + s.seq.max_seq();
+      if (extended > extended_before + 1)
+        record_gap(s, s.max_seq_arrival_ns, p.ts_ns, extended - extended_before - 1);
+    }
     if (s.seq.max_seq() == rtp.seq) {
       s.max_seq_seen = rtp.seq;
       s.max_seq_ts = rtp.timestamp;
+      s.max_seq_arrival_ns = p.ts_ns;
     }
     if (verdict == analysis::SeqVerdict::kRestart) {
       s.jitter.reset();
@@ -729,6 +813,8 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     out.lost = s.seq.lost();
     out.rfc3550_cumulative_lost = s.seq.rfc3550_lost();
     out.loss_jumps = s.seq.loss_jumps();
+    out.outage_lost = outage_lost(s);
+    out.network_lost = out.lost - out.outage_lost;
     out.payload_bytes = s.payload_bytes;
     out.duplicates = s.seq.duplicates();
     out.reordered = s.seq.reordered();
@@ -876,6 +962,21 @@ TrackerTotals StreamTracker::totals() const noexcept {
 }
 
 void StreamTracker::add_sdp(const std::vector<SdpFormat>& formats) { impl_->upsert_sdp(formats); }
+
+void StreamTracker::set_outages(std::uint16_t interface_index, Span<const LinkOutage> outages) {
+  auto& all = impl_->outages;
+  all.erase(std::remove_if(all.begin(), all.end(),
+                           [&](const Outage& o) { return o.interface_index == interface_index; }),
+            all.end());
+  for (const LinkOutage& o : outages)
+    all.push_back(Outage{interface_index, o.begin_ns,
+                         o.end_ns == 0 ? std::numeric_limits<std::int64_t>::max() : o.end_ns});
+}
+
+void StreamTracker::set_outages(const CaptureStats& stats) {
+  for (std::size_t i = 0; i < stats.interfaces.size() && i <= 0xFFFF; ++i)
+    set_outages(static_cast<std::uint16_t>(i), stats.interfaces[i].outages);
+}
 
 TrackerSnapshot StreamTracker::snapshot() const {
   TrackerSnapshot s;

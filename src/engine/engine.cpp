@@ -66,12 +66,18 @@ CaptureEngine::CaptureEngine(CaptureConfig config, std::vector<backend::PcapHand
     infos_.push_back(handles_[i].info());
     largest_snaplen = std::max(largest_snaplen, handles_[i].info().snaplen);
     contexts_.push_back(CallbackContext{this, handles_[i].get(), static_cast<std::uint16_t>(i),
-                                        handles_[i].info().precision == TimestampPrecision::kNano});
+                                        handles_[i].info().precision == TimestampPrecision::kNano,
+                                        static_cast<std::uint16_t>(i)});
+    indices_of_handle_.push_back({static_cast<std::uint16_t>(i)});
     iface_stats_.push_back(std::make_unique<std::atomic<std::uint64_t>[]>(3));
     links_.push_back(std::make_unique<LinkWatch>());
     iface_buffer_bytes_.push_back(handles_[i].buffer_bytes());
-    if (!handles_[i].is_file()) links_.back()->index = backend::link_state(infos_[i].name).index;
+    if (!handles_[i].is_file()) {
+      links_.back()->index = backend::link_state(infos_[i].name).index;
+      links_.back()->last_up_look_rt_ns = realtime_ns();  // opened: it was up
+    }
   }
+  interface_count_.store(infos_.size(), std::memory_order_release);
   // Every batch must hold at least one whole packet of the largest snaplen.
   const std::size_t arena = std::max<std::size_t>(config_.batch_bytes, std::size_t(largest_snaplen));
   // Inline: one batch, filled and delivered on the caller's thread, then reused.
@@ -267,6 +273,7 @@ void CaptureEngine::on_packet(const CallbackContext& ctx, const struct pcap_pkth
   bump(counters_.bytes, header->caplen);
   if (header->caplen < header->len) bump(counters_.truncated);
   dispatch_bytes_ += header->caplen;
+  dispatch_last_ts_ns_ = ts_ns;
 }
 
 bool CaptureEngine::acquire_batch() noexcept {
@@ -346,6 +353,10 @@ bool CaptureEngine::dispatch_all() noexcept {
                                 reinterpret_cast<u_char*>(&ctx));
     bump(counters_.dispatch_calls);
     if (n > 0) {
+      // A packet captured on the interface bounds an outage (link_watch.cpp).
+      LinkWatch& link = *links_[ctx.handle];
+      link.last_packet_ts_ns = dispatch_last_ts_ns_;
+      if (!link.up) [[unlikely]] packets_while_down(ctx.handle, dispatch_last_ts_ns_);
       dispatch_packets_hist_.record(std::uint64_t(n));
       dispatch_bytes_hist_.record(dispatch_bytes_);
       if (dispatch_bytes_ > counters_.max_dispatch_bytes.load(std::memory_order_relaxed))
@@ -357,7 +368,7 @@ bool CaptureEngine::dispatch_all() noexcept {
       // other handles are still drained; the first failure is the one reported. With --reopen
       // the handle is closed and opened again when the interface is back (link_watch.cpp).
       if (config_.reopen) {
-        lose_handle(ctx.interface_index);
+        lose_handle(ctx.handle);
         continue;
       }
       std::lock_guard lock(failure_mutex_);
@@ -365,7 +376,7 @@ bool CaptureEngine::dispatch_all() noexcept {
         failure_ = Error{ErrorCode::kCaptureFailed,
                          fmt::format("capture on '{}' stopped: {} (check that the interface "
                                      "still exists and is up)",
-                                     handles_[ctx.interface_index].info().name,
+                                     handles_[ctx.handle].info().name,
                                      pcap_geterr(ctx.pcap))};
       ok = false;
     }
@@ -600,6 +611,13 @@ bool CaptureEngine::done() const {
   return filled_.empty();
 }
 
+InterfaceInfo CaptureEngine::interface_info(std::size_t index) const {
+  if (index < infos_.size()) return infos_[index];
+  std::lock_guard lock(added_infos_mutex_);
+  if (index - infos_.size() < added_infos_.size()) return added_infos_[index - infos_.size()];
+  return InterfaceInfo{};
+}
+
 std::optional<Error> CaptureEngine::failure() const {
   std::lock_guard lock(failure_mutex_);
   return failure_;
@@ -633,6 +651,10 @@ CaptureStats CaptureEngine::stats() const {
     is.down_events = l.down_events.load(std::memory_order_relaxed);
     is.reopens = l.reopens.load(std::memory_order_relaxed);
     is.down_ns = l.down_ns_done.load(std::memory_order_relaxed);
+    {
+      std::lock_guard lock(l.outages_mutex);
+      is.outages = l.outages;
+    }
     if (const std::int64_t since = l.down_since_published.load(std::memory_order_relaxed))
       is.down_ns += std::max<std::int64_t>(0, monotonic_ns() - since);
     buffer_bytes = std::max(buffer_bytes, is.buffer_bytes);

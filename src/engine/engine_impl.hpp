@@ -49,8 +49,10 @@ class CaptureEngine final : public Engine {
   struct CallbackContext {
     CaptureEngine* engine;
     pcap_t* pcap;
-    std::uint16_t interface_index;
+    std::uint16_t interface_index;  // the packets' label: an index into interface_info()
     bool nano;  // time stamps already in ns
+    std::uint16_t handle;  // into handles_ and links_ (interface_index differs after a
+                           // reopen with another link type: link_watch.cpp)
   };
 
   CaptureEngine(CaptureConfig config, std::vector<backend::PcapHandle> handles,
@@ -59,6 +61,10 @@ class CaptureEngine final : public Engine {
 
   const std::vector<std::string>& warnings() const override { return warnings_; }
   const std::vector<InterfaceInfo>& interfaces() const override { return infos_; }
+  std::size_t interface_count() const override {
+    return interface_count_.load(std::memory_order_acquire);
+  }
+  InterfaceInfo interface_info(std::size_t index) const override;
   const CaptureConfig& config() const override { return config_; }
   std::size_t pool_memory_bytes() const override { return pool_memory_bytes_; }
   using Engine::dispatch;
@@ -139,8 +145,26 @@ class CaptureEngine final : public Engine {
     std::atomic<std::uint64_t> down_events{0}, reopens{0};
     std::atomic<std::int64_t> down_ns_done{0};     // outages that ended
     std::atomic<std::int64_t> down_since_published{0};  // 0: up
+    // The outage intervals (stats.hpp LinkOutage), CLOCK_REALTIME like packet stamps, bounded
+    // by the evidence: the capture thread's last look that found the link up, the last packet
+    // captured on it before the down was seen, the first one after (within one pcap_dispatch:
+    // the stamp of that call's last packet).
+    std::int64_t last_up_look_rt_ns = 0;  // capture thread
+    std::int64_t last_packet_ts_ns = 0;   // capture thread: newest packet stamp on this handle
+    std::int64_t down_seen_rt_ns = 0;     // capture thread: when the down was seen
+    std::int64_t end_bound_ns = 0;        // capture thread: first packet after it (0: none yet)
+    mutable std::mutex outages_mutex;     // the capture thread writes, stats() copies
+    std::vector<LinkOutage> outages;      // the last InterfaceStats::kMaxOutagesKept
   };
   std::vector<std::unique_ptr<LinkWatch>> links_;
+  // Interfaces a reopen brought back with another link type or snaplen (link_watch.cpp): new
+  // indices after the opened ones, so that packets before and after stay apart (a pcapng IDB
+  // each). The capture thread appends under the mutex, then publishes the count.
+  mutable std::mutex added_infos_mutex_;
+  std::vector<InterfaceInfo> added_infos_;
+  std::vector<std::vector<std::uint16_t>> indices_of_handle_;  // capture thread: every index used
+  std::atomic<std::size_t> interface_count_{0};
+  static constexpr std::size_t kMaxAddedInterfaces = 64;  // a bound on memory; then it stops
   std::vector<std::uint64_t> iface_buffer_bytes_;
   void wake_waiter() noexcept {
     if (auto* w = waiter_raw_.load(std::memory_order_acquire)) w->wake();
@@ -148,7 +172,9 @@ class CaptureEngine final : public Engine {
   bool rebuild_waiter() noexcept;             // false: cannot (the error is in failure_)
   void lose_handle(std::size_t i) noexcept;   // --reopen: handle i failed
   bool watch_links() noexcept;                // per interval; false: cannot go on
+  bool relabel(std::size_t i, const InterfaceInfo& now) noexcept;  // link_watch.cpp
   void mark_link(std::size_t i, bool up) noexcept;
+  void packets_while_down(std::size_t i, std::int64_t last_ts_ns) noexcept;  // cold
 
   // Pool: every batch lives in storage_ and is in exactly one place at a time: free_, the
   // capture thread's current_, filled_, or held by the consumer.
@@ -195,6 +221,7 @@ class CaptureEngine final : public Engine {
 
   CaptureCounters counters_;
   std::uint64_t dispatch_bytes_ = 0;  // bytes copied by the current pcap_dispatch call
+  std::int64_t dispatch_last_ts_ns_ = 0;  // stamp of its last packet (link_watch.cpp's outages)
   Histogram dispatch_packets_hist_, dispatch_bytes_hist_;  // capture thread writes
   Histogram latency_hist_;                                 // consumer writes
   std::atomic<std::uint64_t> delivered_packets_{0}, delivered_batches_{0};

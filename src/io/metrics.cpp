@@ -160,9 +160,17 @@ void render_streams(Text& t, const TrackerSnapshot& snap, std::size_t top) {
             "Streams pushed out of the analyser's table to make room.", snap.totals.evicted);
   t.counter("rtcap_analysed_malformed_packets_total",
             "Packets with truncated or inconsistent headers.", snap.totals.malformed);
+  // Network loss only: what fell in a capture outage (an interface down or gone) is not the
+  // network's doing and has its own series, so that the loss alert does not fire on a flap.
+  const std::uint64_t in_outages = std::min(total_sequence_loss(snap), total_outage_loss(snap));
   t.gauge("rtcap_sequence_lost_packets",
-          "RTP sequence gaps summed over all streams (positive per-stream loss, evicted included).",
-          double(total_sequence_loss(snap)));
+          "RTP sequence gaps summed over all streams (positive per-stream loss, evicted included), "
+          "outside capture outages: lost before the capture point, or dropped by the capture.",
+          double(total_sequence_loss(snap) - in_outages));
+  t.gauge("rtcap_sequence_lost_in_outages_packets",
+          "RTP sequence gaps that fell while the stream's interface was down or gone (capture "
+          "outage: missed by the capture, not lost by the network).",
+          double(in_outages));
 
   std::vector<const StreamSummary*> order;
   order.reserve(snap.streams.size());
@@ -201,8 +209,12 @@ void render_streams(Text& t, const TrackerSnapshot& snap, std::size_t top) {
        "RTP packets expected from the sequence numbers (RFC 3550 A.3).",
        [](const StreamSummary& s) { return s.expected; }, true);
   each("rtcap_stream_lost_packets", "gauge",
-       "RTP sequence numbers expected and never received (duplicates do not offset loss).",
-       [](const StreamSummary& s) { return s.lost; }, true);
+       "RTP sequence numbers expected and never received (duplicates do not offset loss), outside "
+       "capture outages.",
+       [](const StreamSummary& s) { return s.network_lost; }, true);
+  each("rtcap_stream_lost_in_outages_packets", "gauge",
+       "RTP sequence numbers never received that fell while the stream's interface was down.",
+       [](const StreamSummary& s) { return s.outage_lost; }, true);
   each("rtcap_stream_duplicate_packets_total", "counter", "RTP sequence numbers seen twice.",
        [](const StreamSummary& s) { return s.duplicates; }, true);
   each("rtcap_stream_reordered_packets_total", "counter",

@@ -90,6 +90,19 @@ class PcapWriter final : public FileBackedWriter {
   }
   bool is_pcapng() const override { return false; }
 
+  // One link type per file (its header): an interface that came back as another kind cannot
+  // go on into this file.
+  Result<void> add_interface(const InterfaceInfo& info) override {
+    if (dlt_to_linktype(info.linktype) == linktype_ && info.snaplen <= snaplen_) return {};
+    return make_error(ErrorCode::kBadConfig,
+                      "a pcap file holds one link type and snaplen, but " + info.name +
+                          " came back as " + dlt_name(info.linktype) + ", snaplen " +
+                          std::to_string(info.snaplen) + ": write pcapng instead (--pcapng or a -w "
+                          "path ending in .pcapng) to go on across such a change");
+  }
+  int linktype_ = 0;  // LINKTYPE_* of the file header
+  int snaplen_ = 0;
+
  private:
   bool nano_;
   bool packet_buffered_;
@@ -146,7 +159,10 @@ Result<std::unique_ptr<CaptureWriter>> open_pcap_writer(const WriterOptions& opt
   if (auto r = (*out)->write_whole({std::span<const std::uint8_t>(header)}, false); !r)
     return rtcap::unexpected(r.error());
 
-  return std::make_unique<PcapWriter>(std::move(*out), nano, options.packet_buffered);
+  auto w = std::make_unique<PcapWriter>(std::move(*out), nano, options.packet_buffered);
+  w->linktype_ = dlt_to_linktype(first.linktype);
+  w->snaplen_ = snaplen;
+  return w;
 }
 
 }  // namespace io

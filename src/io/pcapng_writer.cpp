@@ -2,7 +2,8 @@
 //
 //   SHB  type 0x0A0D0D0A, byte-order magic 0x1A2B3C4D, version 1.0, section length -1 (unknown,
 //        we stream), options shb_os (3), shb_userappl (4), opt_endofopt.
-//   IDB  type 1, one per InterfaceInfo, Interface ID = its index = PacketRecord::interface:
+//   IDB  type 1, one per InterfaceInfo, Interface ID = its index = PacketRecord::interface (and
+//        one more mid-section for each add_interface: an interface reopened as another kind):
 //        LINKTYPE (16 bits), reserved 0, snaplen, options if_name (2), if_tsresol (9: 6 = µs,
 //        9 = ns), if_filter (11: first byte 0 = libpcap filter string), opt_endofopt.
 //   EPB  type 6 per packet: interface id, 64-bit timestamp in if_tsresol units split high/low,
@@ -160,6 +161,26 @@ std::string default_os() {
 #endif
 }
 
+void build_idb(BlockBuilder& b, const InterfaceInfo& i, const WriterOptions& options) {
+  const std::uint8_t tsresol = options.precision == TimestampPrecision::kNano ? 9 : 6;
+  int snaplen = i.snaplen > 0 ? i.snaplen : options.snaplen;
+  if (snaplen <= 0) snaplen = kMaxSnaplen;
+  b.begin(kBlockIdb);
+  b.u16(static_cast<std::uint16_t>(dlt_to_linktype(i.linktype)));
+  b.u16(0);  // reserved
+  b.u32(static_cast<std::uint32_t>(snaplen));
+  if (!i.name.empty()) b.option(kIfName, i.name);
+  b.option(kIfTsresol, &tsresol, 1);
+  if (!options.filter.empty()) {
+    // First octet 0: the filter is a libpcap filter string.
+    std::string f(1, '\0');
+    f += options.filter;
+    b.option(kIfFilter, f);
+  }
+  b.end_options();
+  b.end();
+}
+
 class PcapngWriter final : public FileBackedWriter {
  public:
   PcapngWriter(std::unique_ptr<OutputFile> out, const WriterOptions& options)
@@ -168,7 +189,8 @@ class PcapngWriter final : public FileBackedWriter {
         packet_buffered_(options.packet_buffered),
         filtered_(!options.filter.empty()),
         names_(),
-        delivered_(options.interfaces.size(), 0) {
+        delivered_(options.interfaces.size(), 0),
+        options_(options) {
     for (const InterfaceInfo& i : options.interfaces) names_.push_back(i.name);
   }
 
@@ -289,6 +311,21 @@ class PcapngWriter final : public FileBackedWriter {
 
   bool is_pcapng() const override { return true; }
 
+  // An IDB in the middle of the section (pcapng allows one anywhere after the SHB; its
+  // Interface ID is the count of IDBs before it), through the buffer like any block.
+  Result<void> add_interface(const InterfaceInfo& info) override {
+    if (!out_->ok()) return out_->failed();
+    if (names_.size() >= 0xFFFF)
+      return make_error(ErrorCode::kBadConfig, "too many interfaces for one capture file");
+    std::vector<std::uint8_t> block;
+    BlockBuilder b(block);
+    build_idb(b, info, options_);
+    if (auto w = out_->write_whole({std::span<const std::uint8_t>(block)}, false); !w) return w;
+    names_.push_back(info.name);
+    delivered_.push_back(0);
+    return {};
+  }
+
  private:
   // By name (the engine may list them in another order), else by position.
   const InterfaceStats* find_stats(const CaptureStats& stats, std::size_t i) const {
@@ -306,6 +343,7 @@ class PcapngWriter final : public FileBackedWriter {
   bool filtered_;
   std::vector<std::string> names_;
   std::vector<std::uint64_t> delivered_;  // EPBs written per interface (isb_usrdeliv)
+  WriterOptions options_;                 // for the IDBs added later
 };
 
 }  // namespace
@@ -333,25 +371,7 @@ Result<std::unique_ptr<CaptureWriter>> open_pcapng_writer(const WriterOptions& o
   b.end_options();
   b.end();
 
-  const std::uint8_t tsresol = options.precision == TimestampPrecision::kNano ? 9 : 6;
-  for (const InterfaceInfo& i : options.interfaces) {
-    int snaplen = i.snaplen > 0 ? i.snaplen : options.snaplen;
-    if (snaplen <= 0) snaplen = kMaxSnaplen;
-    b.begin(kBlockIdb);
-    b.u16(static_cast<std::uint16_t>(dlt_to_linktype(i.linktype)));
-    b.u16(0);  // reserved
-    b.u32(static_cast<std::uint32_t>(snaplen));
-    if (!i.name.empty()) b.option(kIfName, i.name);
-    b.option(kIfTsresol, &tsresol, 1);
-    if (!options.filter.empty()) {
-      // First octet 0: the filter is a libpcap filter string.
-      std::string f(1, '\0');
-      f += options.filter;
-      b.option(kIfFilter, f);
-    }
-    b.end_options();
-    b.end();
-  }
+  for (const InterfaceInfo& i : options.interfaces) build_idb(b, i, options);
 
   auto out = OutputFile::open(options.path, options.buffer_bytes, &scan_pcapng_blocks,
                               options.give_up_at_ns);

@@ -2,7 +2,10 @@
 #   1. SIGUSR1's "packets received by filter" is read then (pcap_stats), not the copy of up to a
 #      second ago: it agrees with "packets captured" printed beside it;
 #   2. the first --stats-json line already carries received and capture_cpu_ns (it was 0);
-#   3. the status line's delay percentiles say they are the interval's.
+#   3. the status line's delay percentiles say they are the interval's;
+#   4. a wall-clock step (libfaketime steps CLOCK_REALTIME for rtcap alone, back by an hour)
+#      neither freezes the --stats-json lines (scheduled on the monotonic clock) nor moves the
+#      packet time stamps (the kernel's CLOCK_REALTIME): skipped with a line without faketime.
 . "$(dirname "$0")/lib.sh" "$@"
 require_root
 require_netns
@@ -54,6 +57,73 @@ log "first --stats-json line: captured $captured, received $recv, capture_cpu_ns
 # 3. The status line names its percentiles.
 grep -q "delay this interval p50" "$TMPD/c.err" ||
   fail "status line does not say its delay percentiles are the interval's: $(grep -m1 pkts "$TMPD/c.err")"
+
+# 4. A wall-clock step. libfaketime (Debian's faketime package) fakes the process's own clock
+# calls; the kernel still stamps packets with the real CLOCK_REALTIME. FAKETIME_NO_CACHE makes
+# it read the offset file at every call, so writing "-3600" into it steps rtcap's wall clock
+# back an hour mid-capture; FAKETIME_DONT_FAKE_MONOTONIC leaves CLOCK_MONOTONIC alone.
+FAKETIME_LIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
+if [ -z "$FAKETIME_LIB" ] || ! have python3; then
+  skip_part "wall-clock step: libfaketime or python3 not installed (scripts/install-deps.sh installs faketime)"
+else
+  echo "+0" >"$TMPD/faketime.rc"
+  timeout 60 env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$TMPD/faketime.rc" \
+    FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
+    "$RTCAP" --netns "$RX" -i "$RX" -q -w "$TMPD/ft.pcapng" --stats-json "$TMPD/ft.json" \
+    udp dst port 5004 2>"$TMPD/ft.err" &
+  PID=$!
+  BG_PIDS="$BG_PIDS $PID"
+  wait_listening "$TMPD/ft.err" "$PID"
+  "$RTCAP" gen --netns "${LAB}-tx" -q --payload 32 --rate 1000 --count 7500 >/dev/null 2>&1 &
+  GEN_PID=$!
+  BG_PIDS="$BG_PIDS $GEN_PID"
+  sleep 2.2
+  before_step=$(grep -c . "$TMPD/ft.json")
+  echo "-3600" >"$TMPD/faketime.rc"  # rtcap's wall clock is now an hour behind
+  sleep 5
+  real_end_s=$(date +%s)
+  wait "$GEN_PID" 2>/dev/null
+  interrupt_and_reap "$PID" 5
+  [ "$INT_RC" = 0 ] || fail "wall-clock step: exit $INT_RC: $(tail -3 "$TMPD/ft.err")"
+  after_step=$(( $(grep -c '"final":false' "$TMPD/ft.json") - before_step ))
+  # 5 s after the step: 5 lines at 1 s, 4 allowing for where the step fell in the interval. A
+  # wall-clock schedule would write none for an hour.
+  [ "$after_step" -ge 4 ] ||
+    fail "wall-clock step: $after_step --stats-json lines in the 5 s after it (want >= 4): the schedule follows the wall clock"
+  # The step reached rtcap (else this test could not fail): its ISB end time is rtcap's wall
+  # clock at the end; the packet stamps (EPBs) are the kernel's, within a minute of the real time.
+  read -r isb_end_s first_pkt_s last_pkt_s packets < <(python3 - "$TMPD/ft.pcapng" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+off, isb_end, stamps = 0, None, []
+while off + 12 <= len(data):
+    btype, blen = struct.unpack_from("<II", data, off)
+    if blen < 12:
+        break
+    if btype == 6:  # EPB: interface, ts high, ts low (if_tsresol 9: ns)
+        _, hi, lo = struct.unpack_from("<III", data, off + 8)
+        stamps.append(((hi << 32) | lo) // 10**9)
+    elif btype == 5:  # ISB: options after interface id and timestamp
+        o = off + 20
+        while o + 4 <= off + blen - 4:
+            code, length = struct.unpack_from("<HH", data, o)
+            if code == 0:
+                break
+            if code == 3 and length == 8:  # isb_endtime
+                isb_end = struct.unpack_from("<Q", data, o + 4)[0] // 10**9
+            o += 4 + ((length + 3) & ~3)
+    off += blen
+print(isb_end if isb_end is not None else -1, min(stamps) if stamps else -1,
+      max(stamps) if stamps else -1, len(stamps))
+PY
+  )
+  [ "${packets:-0}" -gt 5000 ] || fail "wall-clock step: only ${packets:-no} packets in the file"
+  [ "$isb_end_s" -gt 0 ] && [ $(( real_end_s - isb_end_s )) -ge 3000 ] ||
+    fail "wall-clock step: rtcap's wall clock was not stepped (ISB end $isb_end_s, real $real_end_s): libfaketime did not take"
+  [ $(( real_end_s - last_pkt_s )) -le 60 ] && [ $(( real_end_s - last_pkt_s )) -ge -5 ] ||
+    fail "wall-clock step: last packet stamped $last_pkt_s, real time $real_end_s: packet stamps moved with the wall clock"
+  log "wall-clock step back 1 h: $after_step --stats-json lines in the 5 s after it; packet stamps $first_pkt_s..$last_pkt_s (real end $real_end_s), rtcap's wall clock at the end $isb_end_s"
+fi
 
 "$RTCAP" lab down --name "$LAB" >/dev/null || fail "lab down"
 assert_lab_gone

@@ -4,7 +4,8 @@
 #   1. the reader of -w - stalls (a cat under SIGSTOP) while packets arrive;
 #   2. the same with --on-overflow block;
 #   3. -r FIFO whose writer stalls half-way;
-#   4. --timeout-ms 10000 and --timeout-ms 2147483647 (the drain after a stop was uncapped).
+#   4. --timeout-ms 10000 and --timeout-ms 2147483647 (the drain after a stop was uncapped);
+#   5. text output (no -w) to a stdout whose reader stalls (it blocked in fwrite).
 . "$(dirname "$0")/lib.sh" "$@"
 require_root
 require_netns
@@ -94,6 +95,51 @@ stalled_reader() {
 stalled_reader stall-inline
 stalled_reader stall-threaded --consumer-thread
 stalled_reader stall-block --consumer-thread --on-overflow block
+
+# 5. No -w: a line per packet on standard output, whose reader stalls (a cat under SIGSTOP).
+printed_line() {
+  sed -n 's/^\([0-9]*\) packets printed before the output stopped; \([0-9]*\) captured packets not printed$/\1 \2/p' "$1"
+}
+stalled_text_reader() {
+  local name=$1; shift
+  local fifo="$TMPD/$name.fifo" err="$TMPD/$name.err" json="$TMPD/$name.json"
+  mkfifo "$fifo"
+  cat "$fifo" >"$TMPD/$name.txt" &
+  local cat_pid=$!
+  BG_PIDS="$BG_PIDS $cat_pid"
+  timeout 60 "$RTCAP" --netns "$RX" -i "$RX" -q --stats-json "$json" "$@" \
+    udp dst port 5004 >"$fifo" 2>"$err" &
+  local pid=$!
+  BG_PIDS="$BG_PIDS $pid"
+  wait_listening "$err" "$pid"
+  gen_bg --payload 32 --rate 20000 --count 100000
+  sleep 0.5
+  kill -STOP "$cat_pid"
+  sleep 1.5  # ~60 bytes a line: the pipe's 64 KiB fill within 0.1 s
+  term_and_time "$pid" "$name"
+  kill -CONT "$cat_pid"
+  wait "$cat_pid" 2>/dev/null
+  kill "$GEN_PID" 2>/dev/null; wait "$GEN_PID" 2>/dev/null
+  grep -q "packets captured" "$err" || bad "$name: no final summary: $(tail -3 "$err")"
+  grep -q "the reader of standard output took no data until the stop deadline" "$err" ||
+    bad "$name: no line saying the reader stalled: $(tail -5 "$err")"
+  [ "$STOP_RC" = 1 ] || bad "$name: exit $STOP_RC (want 1: captured packets were not printed)"
+  local line printed not captured lines
+  line=$(printed_line "$err")
+  printed=${line% *}; not=${line#* }
+  captured=$(final_field "$json" packets_captured)
+  lines=$(grep -c "UDP, length 32$" "$TMPD/$name.txt")
+  if [ -z "$line" ]; then
+    bad "$name: no printed / not printed line: $(tail -5 "$err")"
+  else
+    [ "$printed" = "$lines" ] || bad "$name: summary says $printed printed, the reader got $lines lines"
+    [ $((printed + not)) = "$captured" ] ||
+      bad "$name: $printed printed + $not not printed != $captured captured"
+  fi
+  log "$name: gone ${STOP_MS} ms after SIGTERM, exit $STOP_RC; '$line' (captured $captured, reader got $lines lines)"
+}
+stalled_text_reader text-inline
+stalled_text_reader text-threaded --consumer-thread
 
 # 3. -r FIFO whose writer sends half a file, then stalls with the FIFO open.
 SRC="$(dirname "$0")/../data/rtp-12streams-125us.pcap"

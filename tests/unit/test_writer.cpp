@@ -395,6 +395,38 @@ TEST(Pcapng, SeveralInterfacesWithDifferentLinkTypes) {
   }
 }
 
+// An interface reopened as another kind of device (issue 13): pcapng takes an IDB mid-section
+// and the packets after it name it; pcap refuses another link type and says pcapng.
+TEST(Pcapng, InterfaceAddedMidSectionGetsAnIdbOfItsOwn) {
+  TempDir dir;
+  const std::string path = dir.file("added.pcapng");
+  auto w = CaptureWriter::open(test::options_for(path, TimestampPrecision::kNano));
+  ASSERT_TRUE(w) << w.error().message;
+  Batch b(4, 4096);
+  std::uint8_t byte = 0x45;
+  ASSERT_TRUE(b.try_append(1, 0, &byte, 1, 1));
+  ASSERT_TRUE((*w)->write(b));
+  ASSERT_TRUE((*w)->add_interface({"veth0", 12 /* DLT_RAW */, 65535, TimestampPrecision::kNano}));
+  b.clear();
+  ASSERT_TRUE(b.try_append(2, 1, &byte, 1, 1));
+  ASSERT_TRUE((*w)->write(b));
+  ASSERT_TRUE((*w)->close());
+  const auto blocks = walk_blocks(test::slurp(path));
+  ASSERT_EQ(blocks.size(), 1u + 1u + 1u + 1u + 1u);  // SHB, IDB, EPB, IDB, EPB
+  EXPECT_EQ(blocks[3].type, 1u);
+  EXPECT_EQ(at<std::uint16_t>(blocks[3].body, 0), 101) << "LINKTYPE_RAW";
+  EXPECT_EQ(at<std::uint32_t>(blocks[3].body, 4), 65535u);
+  EXPECT_EQ(at<std::uint32_t>(blocks[4].body, 0), 1u) << "the EPB names the new IDB";
+
+  auto p = CaptureWriter::open(test::options_for(dir.file("x.pcap"), TimestampPrecision::kNano));
+  ASSERT_TRUE(p);
+  EXPECT_TRUE((*p)->add_interface({"veth0", 1, 262144, TimestampPrecision::kNano}))
+      << "the same link type and snaplen: nothing changes";
+  auto r = (*p)->add_interface({"veth0", 12, 65535, TimestampPrecision::kNano});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("write pcapng instead"), std::string::npos) << r.error().message;
+}
+
 TEST(Writer, PacketFromUnknownInterfaceIsRefusedInPcapng) {
   TempDir dir;
   auto w = CaptureWriter::open(test::options_for(dir.file("x.pcapng"), TimestampPrecision::kNano));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "analysis/packet_parser.hpp"
+#include "io/output_file.hpp"
 #include "common/exit_codes.hpp"
 #include "lab/netns.hpp"
 #include "capture/privileges.hpp"
@@ -73,17 +75,39 @@ int list_tstamp_types_cmd(const CaptureConfig& c) {
   return kExitOk;
 }
 
+// Whole lines of text in `data`: the output's records, for a write that stops half-way.
+io::RecordPrefix scan_text_lines(const std::uint8_t* data, std::size_t size,
+                                 std::size_t limit) noexcept {
+  io::RecordPrefix p;
+  for (std::size_t i = 0; i < std::min(size, limit); ++i)
+    if (data[i] == '\n') {
+      p.bytes = i + 1;
+      ++p.packets;
+    }
+  return p;
+}
+
+// Standard output without -w goes through the same output as -w -: a pipe or FIFO is written
+// non-blocking and the writer gives up at the stop deadline (issue 13: a stalled reader of the
+// text held up a stop as it did for -w -, in fwrite). 64 KiB: one batch of lines, one write.
+Result<std::unique_ptr<io::OutputFile>> open_text_output() {
+  return io::OutputFile::open("-", std::size_t{1} << 16, &scan_text_lines, output_give_up_at_ns());
+}
+
 // Without -w: one line per packet on stdout, as tcpdump -n prints UDP ("IP a.p > b.q: UDP,
-// length n"); other packets get their length only.
-void print_packets(const Batch& batch, const std::vector<InterfaceInfo>& infos) {
-  std::string out;
+// length n"); other packets get their length only. One write per batch; false once the
+// output failed (out.failed() says why).
+bool print_packets(const Batch& batch, const std::vector<InterfaceInfo>& infos,
+                   io::OutputFile& out) {
+  std::string line;
   for (PacketView p : batch) {
+    line.clear();
     const std::time_t secs = std::time_t(p.ts_ns / 1000000000);
     const struct tm tm = *std::localtime(&secs);  // the consumer thread only
     char clock[16];
     std::strftime(clock, sizeof clock, "%H:%M:%S", &tm);
-    out += fmt::format("{}.{:09} ", clock, p.ts_ns % 1000000000);
-    if (infos.size() > 1) out += infos[p.interface_index].name + " ";
+    line += fmt::format("{}.{:09} ", clock, p.ts_ns % 1000000000);
+    if (infos.size() > 1) line += infos[p.interface_index].name + " ";
     const analysis::ParsedPacket pp = analysis::parse_packet(
         p.bytes.data(), p.bytes.size(), p.wire_len, infos[p.interface_index].linktype);
     if (pp.cls == analysis::ParseClass::kUdp) {
@@ -92,15 +116,18 @@ void print_packets(const Batch& batch, const std::vector<InterfaceInfo>& infos) 
       const std::size_t n = pp.family == 4 ? 4 : 16;
       std::copy_n(pp.src, n, src.bytes.begin());
       std::copy_n(pp.dst, n, dst.bytes.begin());
-      out += fmt::format("{} {}.{} > {}.{}: UDP, length {}\n", pp.family == 4 ? "IP" : "IP6",
-                         src.to_string(), pp.src_port, dst.to_string(), pp.dst_port,
-                         pp.payload_len);
+      line += fmt::format("{} {}.{} > {}.{}: UDP, length {}\n", pp.family == 4 ? "IP" : "IP6",
+                          src.to_string(), pp.src_port, dst.to_string(), pp.dst_port,
+                          pp.payload_len);
     } else {
-      out += fmt::format("length {} (captured {})\n", p.wire_len, p.bytes.size());
+      line += fmt::format("length {} (captured {})\n", p.wire_len, p.bytes.size());
     }
+    std::uint8_t* to = out.reserve(line.size());  // a line is far below the 64 KiB buffer
+    if (to == nullptr) return false;
+    std::memcpy(to, line.data(), line.size());
+    out.commit(line.size(), true);
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);  // one write per batch
-  std::fflush(stdout);
+  return bool(out.flush());
 }
 
 }  // namespace
@@ -156,31 +183,6 @@ bool write_text_file(std::ofstream& f, const std::string& path, const std::strin
   return true;
 }
 
-// The interface outages explain stream gaps the capture drops do not: the packets the streams
-// carried while an interface was down never reached the capture. Estimated from the streams'
-// average rate over the capture and the outages' length (their gaps are not timed one by one).
-std::string outage_loss_note(const LossAttribution& loss, const TrackerSnapshot& snap,
-                             const CaptureStats& s) {
-  std::int64_t down_ns = 0;
-  std::uint64_t outages = 0;
-  for (const auto& i : s.interfaces) {
-    down_ns += i.down_ns;
-    outages += i.down_events;
-  }
-  if (outages == 0 || loss.lost_before_capture_min == 0 || s.elapsed_ns <= down_ns) return {};
-  const double up_s = double(s.elapsed_ns - down_ns) / 1e9;
-  const double rate = double(snap.totals.rtp) / up_s;  // RTP packets/s while capturing
-  const auto during = std::min<std::uint64_t>(loss.lost_before_capture_min,
-                                              std::uint64_t(rate * double(down_ns) / 1e9 + 0.5));
-  return fmt::format(
-      "Of the {} not explained by capture drops, about {} fall in the {} interface outage(s) "
-      "({:.1f} s in all, at the streams' {:.0f} packets/s): missed by the capture while the "
-      "interface was down, not lost by the network; the other {} were lost before the capture "
-      "point.",
-      loss.lost_before_capture_min, during, outages, double(down_ns) / 1e9, rate,
-      loss.lost_before_capture_min - during);
-}
-
 std::int64_t wall_ns() {  // CLOCK_REALTIME: an ISB time stamp, the clock of packet stamps
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -224,6 +226,7 @@ class CaptureRun {
 
  private:
   void consume(const Batch& batch);
+  void adopt_new_interfaces();
   void status_tick(CaptureStats s);
   void report_streams(const CaptureStats& final_stats);
   [[noreturn]] void leave_abandoned_capture();
@@ -234,6 +237,7 @@ class CaptureRun {
   SapMembership sap_membership_;
   std::unique_ptr<MetricsServer> metrics_;
   std::unique_ptr<RotatingWriter> writer_;
+  std::unique_ptr<io::OutputFile> text_out_;  // no -w: a line per packet on standard output
   std::ofstream stats_json_file_, streams_json_file_, advice_json_file_;
   std::optional<StreamsSvg> svg_;
   std::ofstream svg_file_;
@@ -243,6 +247,7 @@ class CaptureRun {
   // stream tracker and the advisor.
   std::optional<StreamTracker> tracker_;
   std::vector<int> linktypes_;
+  std::vector<InterfaceInfo> infos_;  // the engine's, grown by adopt_new_interfaces()
   std::optional<Advisor> advisor_;
   std::uint64_t previous_stream_loss_ = 0;
   std::uint64_t previous_discarded_ = 0;
@@ -321,6 +326,13 @@ int CaptureRun::open_outputs() {
     }
     writer_ = std::move(*w);
     writing_ = true;
+  } else if (!o_.streams && o_.extract_audio_dir.empty()) {
+    auto t = open_text_output();
+    if (!t) {
+      fmt::print(stderr, "rtcap: {}\n", t.error().message);
+      return kExitSetup;
+    }
+    text_out_ = std::move(*t);
   }
   if (!open_output_file(stats_json_file_, o_.stats_json_path, "--stats-json") ||
       !open_output_file(streams_json_file_, o_.streams_json_path, "--streams-json") ||
@@ -353,7 +365,8 @@ void CaptureRun::prepare_analysis() {
   // The per-stream table redraws in place once a second on a terminal; piped or -q, it is
   // printed once at the end only.
   if (o_.streams && !o_.quiet && stderr_is_terminal()) live_.emplace();
-  for (const auto& info : engine_->interfaces()) linktypes_.push_back(info.linktype);
+  infos_ = engine_->interfaces();
+  for (const auto& info : infos_) linktypes_.push_back(info.linktype);
   if (o_.streams) {
     StreamTrackerConfig tc;
     tc.default_clock_rate = o_.default_clock_rate_hz;
@@ -398,6 +411,7 @@ void CaptureRun::print_startup() const {
 // (a write that blocks delays capture; the kernel ring absorbs it and counts what overflows);
 // with --consumer-thread, the consumer thread behind the hand-off.
 void CaptureRun::consume(const Batch& batch) {
+  if (engine_->interface_count() > infos_.size()) [[unlikely]] adopt_new_interfaces();
   if (writing_) {
     // `previous_` (the last status snapshot) goes into a rotated file's statistics block.
     if (auto r = writer_->write(batch, previous_); !r) {
@@ -412,11 +426,39 @@ void CaptureRun::consume(const Batch& batch) {
     } else if (writer_->finished()) {
       engine_->request_stop();  // -G with -W: the last file is complete
     }
-  } else if (!writer_ && !o_.streams && !extractor_) {
-    print_packets(batch, engine_->interfaces());
+  } else if (text_out_ && text_out_->ok() && !print_packets(batch, infos_, *text_out_)) {
+    // A stalled reader past the stop deadline, or a closed pipe (as -w -: not an error).
+    const bool closed = text_out_->failure() == WriteFailure::kPipeClosed;
+    fmt::print(stderr, "rtcap: {}{}\n", text_out_->failed().error.message, closed ? "; stopping" : "");
+    if (!closed) exit_code_ = kExitRuntime;
+    engine_->request_stop();
   }
   if (tracker_) tracker_->add(batch, linktypes_);
   if (extractor_) extractor_->add(batch, linktypes_);
+}
+
+// --reopen brought an interface back with another link type or snaplen: the engine gave its
+// packets a new interface index (Engine::interface_count). pcapng takes a new IDB and goes on; a
+// pcap file (one link type) cannot: the capture stops with the writer's one line, as it stopped
+// before for every such change. On the consumer's thread, before it uses the batch.
+void CaptureRun::adopt_new_interfaces() {
+  while (infos_.size() < engine_->interface_count()) {
+    const InterfaceInfo info = engine_->interface_info(infos_.size());
+    const char* name = pcap_datalink_val_to_name(info.linktype);
+    fmt::print(stderr, "rtcap: interface '{}' came back with link-type {}, snapshot length {}: "
+               "interface {} from here on\n",
+               info.name, name ? name : "?", info.snaplen, infos_.size());
+    infos_.push_back(info);
+    linktypes_.push_back(info.linktype);
+    if (writing_) {
+      if (auto r = writer_->add_interface(info); !r) {
+        fmt::print(stderr, "rtcap: {}; stopping\n", r.error().message);
+        writing_ = false;
+        exit_code_ = kExitRuntime;
+        engine_->request_stop();
+      }
+    }
+  }
 }
 
 int CaptureRun::loop() {
@@ -485,8 +527,10 @@ void CaptureRun::status_tick(CaptureStats s) {
   std::string stream_note;
   std::optional<TrackerSnapshot> snap;
   if (tracker_) {
+    tracker_->set_outages(s);  // the interfaces' outages: their gaps are not the network's
     snap = tracker_->snapshot();
-    const std::uint64_t loss = total_sequence_loss(*snap);
+    const std::uint64_t outage_loss = total_outage_loss(*snap);
+    const std::uint64_t loss = total_sequence_loss(*snap) - outage_loss;
     input.streams = stream_interval_info(*snap, loss, previous_stream_loss_, previous_discarded_);
     previous_stream_loss_ = loss;
     previous_discarded_ = snap->totals.discarded;
@@ -494,6 +538,7 @@ void CaptureRun::status_tick(CaptureStats s) {
     stream_note = fmt::format(" | streams {} lost {} (capture <= {}, before capture >= {})",
                               snap->totals.streams_active, loss, a.dropped_by_capture_max,
                               a.lost_before_capture_min);
+    if (outage_loss) stream_note += fmt::format(", in outages {}", outage_loss);
   }
   report_link_changes(s, previous_, o_.config.reopen, writing_ ? writer_.get() : nullptr);
   for (const Advice& a : advisor_->update(input)) {
@@ -537,6 +582,11 @@ int CaptureRun::report() {
     fmt::print(stderr,
                "{} packets written before the output stopped; {} captured packets not written\n",
                writer_->packets_written(), final_stats.packets_captured - writer_->packets_written());
+  if (text_out_ && (!text_out_->ok() || abandoned_) &&
+      final_stats.packets_captured > text_out_->packets_written())
+    fmt::print(stderr, "{} packets printed before the output stopped; {} captured packets not printed\n",
+               text_out_->packets_written(),
+               final_stats.packets_captured - text_out_->packets_written());
   if (tracker_) report_streams(final_stats);
   if (extractor_) fmt::print(stderr, "{}", io::format_extract_report(extractor_->finish()));
   if (budget_ns_ > 0 && final_stats.latency_ns.count > 0) {
@@ -562,6 +612,7 @@ int CaptureRun::report() {
 
 // The stream table, where the loss happened, --streams-json, --streams-svg.
 void CaptureRun::report_streams(const CaptureStats& final_stats) {
+  tracker_->set_outages(final_stats);  // every outage, the last one's end included
   const TrackerSnapshot snap = tracker_->snapshot();
   // Standard output carries the capture with -w -: the table must not go after it.
   fmt::print(o_.write_path == "-" ? stderr : stdout, "{}", format_stream_table(snap));
@@ -572,8 +623,6 @@ void CaptureRun::report_streams(const CaptureStats& final_stats) {
                      o_.config.read_file.empty() ? DropKnowledge::kLive
                                                  : DropKnowledge::kFileWithoutStatistics);
   fmt::print(stderr, "{}\n", loss.text);
-  if (const std::string note = outage_loss_note(loss, snap, final_stats); !note.empty())
-    fmt::print(stderr, "{}\n", note);
   if (!o_.streams_json_path.empty() &&
       !write_text_file(streams_json_file_, o_.streams_json_path, to_json(snap), "--streams-json"))
     exit_code_ = kExitRuntime;

@@ -35,6 +35,11 @@ class RotatingWriter {
   // `stats` goes into the closing file's statistics block (pcapng).
   Result<void> write(const Batch& batch, const CaptureStats& stats);
   Result<void> flush() { return writer_->flush(); }
+  // The next interface index (a reopen with another link type): into this file and the next.
+  Result<void> add_interface(const InterfaceInfo& info) {
+    options_.interfaces.push_back(info);
+    return writer_->add_interface(info);
+  }
   Result<void> close(const CaptureStats& stats);
   CaptureWriter& current() { return *writer_; }
   // -G with -W: the last file is done; capture should stop (tcpdump exits).
