@@ -57,6 +57,7 @@ Result<void> validate(const CaptureConfig& c) {
 CaptureEngine::CaptureEngine(CaptureConfig config, std::vector<backend::PcapHandle> handles,
                              std::vector<std::string> warnings)
     : config_(std::move(config)),
+      coalesce_us_(effective_coalesce_us(config_)),
       handles_(std::move(handles)),
       warnings_(std::move(warnings)),
       free_(config_.pool_batches),
@@ -218,7 +219,7 @@ Readiness CaptureEngine::readiness() const {
   if (polling_) {
     // Coalescing: the capture fds would wake per packet; drain every window instead.
     r.handles.erase(r.handles.begin(), r.handles.end() - 1);
-    at_most(effective_coalesce_us(config_));
+    at_most(coalesce_us_);
   }
   if (stop_requested_.load() && !capture_done_.load()) at_most(0);
   r.max_wait_us = limit;
@@ -411,7 +412,7 @@ bool CaptureEngine::capture_step(std::chrono::microseconds max_wait, bool wait) 
   // Coalescing (immediate mode, --coalesce-us W): once traffic flows, stop waiting on the fd,
   // which wakes us per packet, and drain every W instead, until a drain finds nothing. One timer
   // wake-up per W carries W x rate packets; idle, we block on the fd again (as NAPI does).
-  const auto window = microseconds(effective_coalesce_us(config_));
+  const auto window = microseconds(coalesce_us_);
   if (!stop_requested_.load(std::memory_order_relaxed)) {
     if (!wait) {
       // dispatch(): the application waited on readiness() itself; take its wake-up, if any.
@@ -553,9 +554,15 @@ void CaptureEngine::finish(StopReason reason, std::optional<Error> error) noexce
 
 void CaptureEngine::record_delivery(const Batch& batch) noexcept {
   if (config_.read_file.empty()) {
+    // Every packet's delay is recorded (one clock read per batch: the batch is delivered at
+    // one moment). record_n stores the totals once per batch; recording packet by packet
+    // through the exported bucket function was 25 of 263 rtcap samples in a perf profile at
+    // 100,000 packets/s (Dec 2026).
     const std::int64_t now = realtime_ns();
-    for (const PacketRecord& r : batch.records())
-      latency_hist_.record(std::uint64_t(std::max<std::int64_t>(0, now - r.ts_ns)));
+    const PacketRecord* records = batch.records().data();
+    latency_hist_.record_n(batch.size(), [&](std::size_t i) {
+      return std::uint64_t(std::max<std::int64_t>(0, now - records[i].ts_ns));
+    });
   }
   bump(delivered_packets_, batch.size());
   bump(delivered_batches_);

@@ -18,6 +18,7 @@
 #include "engine/doorbell.hpp"
 #include "engine/pcap_time.hpp"
 #include "engine/spsc_ring.hpp"
+#include "stats/histogram_recorder.hpp"
 #include "rtcap/engine.hpp"
 
 namespace rtcap::detail {
@@ -125,6 +126,8 @@ class CaptureEngine final : public Engine {
   void record_delivery(const Batch& batch) noexcept;
 
   const CaptureConfig config_;
+  // effective_coalesce_us(config_), resolved once at open rather than on every wake-up.
+  const int coalesce_us_;
   std::vector<backend::PcapHandle> handles_;
   std::vector<InterfaceInfo> infos_;
   std::vector<std::string> warnings_;

@@ -14,6 +14,7 @@
 #include "cli.hpp"
 #include "capture/report.hpp"
 #include "rtcap/histogram.hpp"
+#include "stats/histogram_recorder.hpp"
 
 namespace {
 
