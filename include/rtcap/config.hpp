@@ -10,11 +10,6 @@
 
 namespace rtcap {
 
-enum class CaptureMode {
-  kDispatch,  // wait on the selectable fd, pcap_dispatch(-1) drains a batch, lock-free hand-off
-  kNaive,     // the baseline the Npcap maintainers warn against: pcap_next_ex + heap copy + list
-};
-
 // How captured batches reach the application (include/rtcap/engine.hpp, docs/EMBEDDING.md).
 enum class Delivery {
   // Engine::poll/dispatch on the caller's thread: one thread, one wake-up per batch. A callback
@@ -56,7 +51,6 @@ struct CaptureConfig {
   TimestampPrecision precision = TimestampPrecision::kNano;
   std::string tstamp_type;  // pcap-tstamp(7) name, empty: the default
 
-  CaptureMode mode = CaptureMode::kDispatch;
   Delivery delivery = Delivery::kInline;
   // Immediate mode only: after a wake-up, wait this long before draining, so that one
   // pcap_dispatch carries several packets. 0 turns coalescing off (a wake-up per packet, as

@@ -251,13 +251,12 @@ std::string finish_capture_options(CaptureOptions& o) {
   for (const auto& w : o.filter_words) c.filter += (c.filter.empty() ? "" : " ") + w;
   if (c.snaplen == 0) c.snaplen = kMaxSnaplen;  // tcpdump's -s 0
   c.precision = o.precision_name == "micro" ? TimestampPrecision::kMicro : TimestampPrecision::kNano;
-  c.mode = o.mode_name == "naive" ? CaptureMode::kNaive : CaptureMode::kDispatch;
   c.overflow = o.overflow_name == "block" ? OverflowPolicy::kBlock : OverflowPolicy::kDrop;
   // The naive baseline hands lists to a consumer thread by design. A read from a pipe or FIFO
   // can block for ever in fread (its writer stalls) and cannot be interrupted: only from behind
   // the hand-off can a stop leave it and end within its 2 s (docs/OPERATIONS.md), so -r of a
   // pipe is threaded too.
-  c.delivery = o.consumer_thread || c.mode == CaptureMode::kNaive || reads_a_pipe(c.read_file)
+  c.delivery = o.consumer_thread || o.naive() || reads_a_pipe(c.read_file)
                    ? Delivery::kThreaded
                    : Delivery::kInline;
   if (!o.streams_json_path.empty()) o.streams = true;
