@@ -132,7 +132,7 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
                  "pcap_set_timeout; batched Linux capture: the ring block retire time (default 1)");
   app.add_option("--coalesce-us", c.coalesce_us,
                  "Immediate mode: after a wake-up wait this long, then drain (fewer, fuller "
-                 "batches; -1 (default): automatic, 50 on Linux, 0 on Windows; 0: a wake-up per "
+                 "batches; -1 (default): automatic, 75 on Linux, 0 on Windows; 0: a wake-up per "
                  "packet)");
   app.add_option("--batch-packets", c.batch_packets,
                  "Packets per batch (default 1024)");
