@@ -1,4 +1,5 @@
 #include "rtcap/advisor.hpp"
+#include "stats/latency_model.hpp"
 
 #include <fmt/format.h>
 
