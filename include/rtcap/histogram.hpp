@@ -1,12 +1,11 @@
-// Log-linear (HDR style) histogram of non-negative integers, fixed memory, one writer.
+// Log-linear (HDR style) histogram of non-negative integers, fixed memory: the snapshot an
+// application reads (HistogramData) and the bucket layout.
 // Values below 32 are exact; above, every power of two is split in 32 equal buckets, so a
 // reported value is at most 1/32 (3.1%) above the true one. 1,920 buckets cover 0 .. 2^64.
 #pragma once
 
 #include "rtcap/export.hpp"
 
-#include <array>
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -42,31 +41,7 @@ struct RTCAP_API HistogramData {
   [[nodiscard]] HistogramData minus(const HistogramData& before) const;
 };
 
-// Written by one thread (relaxed load + store, no read-modify-write), read by any.
-class RTCAP_API Histogram {
- public:
-  Histogram() = default;
-  Histogram(const Histogram&) = delete;
-  Histogram& operator=(const Histogram&) = delete;
-
-  void record(std::uint64_t value) noexcept {
-    bump(buckets_[histogram_bucket_index(value)], 1);
-    bump(count_, 1);
-    bump(sum_, value);
-    if (value > max_.load(std::memory_order_relaxed)) max_.store(value, std::memory_order_relaxed);
-    if (value < min_.load(std::memory_order_relaxed)) min_.store(value, std::memory_order_relaxed);
-  }
-  [[nodiscard]] HistogramData snapshot() const;
-
- private:
-  static void bump(std::atomic<std::uint64_t>& a, std::uint64_t by) noexcept {
-    a.store(a.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
-  }
-  std::array<std::atomic<std::uint64_t>, kHistogramBuckets> buckets_{};
-  std::atomic<std::uint64_t> count_{0};
-  std::atomic<std::uint64_t> sum_{0};
-  std::atomic<std::uint64_t> min_{UINT64_MAX};
-  std::atomic<std::uint64_t> max_{0};
-};
+// The running histogram the engine records into is internal (src/stats/histogram_recorder.hpp);
+// an application reads its snapshots, HistogramData.
 
 }  // namespace rtcap

@@ -40,31 +40,6 @@ enum class CapturePlatform {
   kNpcap,         // Windows NDIS filter driver: kernel buffer, user buffer, mintocopy
 };
 
-// ---- Facts the model is built on (sources in the comments) ----------------------------------
-
-// libpcap pcap-linux.c create_ring(): a V3 "frame" is MAXIMUM_SNAPLEN, so every block is 256 KiB.
-inline constexpr std::uint64_t kLinuxV3BlockBytes = 262144;
-// V2 on Ethernet with GRO/GSO/TSO offloads: the slot holds min(snaplen, 65535 + 18) bytes.
-inline constexpr int kLinuxOffloadMaxFrameBytes = 65535 + 18;
-// V2: TPACKET_ALIGN(sizeof(tpacket2_hdr)) + sizeof(sockaddr_ll) = 52; netoff =
-// TPACKET_ALIGN(52 + MAX_LINKHEADER_SIZE 256) = 320; macoff = netoff - 256 = 64.
-inline constexpr std::uint64_t kLinuxV2SlotHeaderBytes = 64;
-// V3: tpacket3_hdr (48) + sockaddr_ll (20) = 68; netoff = TPACKET_ALIGN(68 + 16) = 96; the 14-byte
-// Ethernet header starts at 82. Each packet then takes TPACKET_ALIGN(82 + caplen) bytes.
-inline constexpr std::uint64_t kLinuxV3PacketHeaderBytes = 82;
-// af_packet.c DEFAULT_PRB_RETIRE_TOV: the retire timeout the kernel uses when we pass 0.
-inline constexpr int kLinuxDefaultRetireTimeoutMs = 8;
-// Linux default timer slack of a normal thread (prctl PR_SET_TIMERSLACK): a sleep lasts at least
-// this much longer than asked.
-inline constexpr std::int64_t kLinuxTimerSlackNs = 50'000;
-// Npcap defaults (Npcap docs / maintainers' notes): kernel 1,000,000, user 256,000, mintocopy
-// 16,000.
-inline constexpr std::uint64_t kNpcapDefaultKernelBufferBytes = 1'000'000;
-inline constexpr std::uint64_t kNpcapDefaultUserBufferBytes = 256'000;
-inline constexpr std::uint64_t kNpcapDefaultMinToCopyBytes = 16'000;
-// Npcap puts a struct bpf_hdr (18 bytes, padded to 20) before every packet in both buffers.
-inline constexpr std::uint64_t kNpcapPacketHeaderBytes = 20;
-
 // ---- Ring model -------------------------------------------------------------------------------
 
 struct RingModel {
@@ -76,18 +51,6 @@ struct RingModel {
   std::uint64_t memory_bytes = 0;  // what the kernel really maps (blocks x block size)
 };
 
-// Bytes one TPACKET_V2 slot takes (libpcap create_ring: TPACKET_ALIGN(macoff + frame size)).
-// max_frame_bytes: the interface's largest packet; 65553 on Ethernet with offloads on.
-[[nodiscard]] RTCAP_API std::uint64_t linux_v2_slot_bytes(
-    int snaplen, int max_frame_bytes = kLinuxOffloadMaxFrameBytes) noexcept;
-// The ring libpcap 1.10 builds from buffer_bytes for this config (immediate_mode picks V2).
-[[nodiscard]] RTCAP_API RingModel linux_ring_model(const CaptureConfig& config, std::uint64_t buffer_bytes,
-                                         double mean_packet_bytes,
-                                         int max_frame_bytes = kLinuxOffloadMaxFrameBytes) noexcept;
-// Npcap kernel buffer in packet terms (each packet carries a bpf_hdr).
-[[nodiscard]] RTCAP_API RingModel npcap_buffer_model(std::uint64_t buffer_bytes,
-                                           double mean_packet_bytes) noexcept;
-
 // The resolution of this host's TPACKET_V3 block-retire timer, as the `hz` the model takes.
 // Kernels before 6.18 arm it in jiffies (CONFIG_HZ: 250 on Debian 12's 6.1); 6.18 and later arm
 // an hrtimer, so a 1 ms timeout is honoured to the ms and we model it as hz = 1000. Measured here
@@ -95,17 +58,8 @@ struct RingModel {
 // --timeout-ms 2: p99 1.87 ms (a jiffy timer would give p50 ~2 ms, p99 ~4-8 ms).
 // Not Linux: 250 (unused there).
 [[nodiscard]] RTCAP_API int host_v3_retire_hz() noexcept;
-[[nodiscard]] RTCAP_API std::int64_t jiffy_ns(int hz) noexcept;  // 4,000,000 at HZ=250
-// msecs_to_jiffies(timeout_ms): rounded up; timeout 0 means the kernel default (8 ms).
-[[nodiscard]] RTCAP_API std::int64_t linux_v3_retire_jiffies(int timeout_ms, int hz = 250) noexcept;
-// Longest a packet can sit in a part-filled V3 block: (retire jiffies + 1) jiffies.
-[[nodiscard]] RTCAP_API std::int64_t linux_v3_worst_delay_ns(int timeout_ms, int hz = 250) noexcept;
-// Kernel buffer that lets the reader stall for stall_ns without drops at pps packets/s.
-// V3: every retire period consumes a block even when part-filled, plus the bytes themselves.
-[[nodiscard]] RTCAP_API std::uint64_t buffer_bytes_for_stall(const CaptureConfig& config,
-                                                   CapturePlatform platform, std::int64_t stall_ns,
-                                                   double pps, double mean_packet_bytes,
-                                                   int hz = 250) noexcept;
+// The ring model's facts and functions (V2 slot and V3 block sizes, Npcap's defaults, the retire
+// timer in jiffies, the buffer for a given stall) are internal: src/stats/latency_model.hpp.
 
 // ---- Budgets ----------------------------------------------------------------------------------
 
@@ -131,9 +85,9 @@ struct TrafficProfile {
   // measured: V3 keeps 2 ms for the reader to run after a block retires; immediate mode 100 us.
   std::int64_t v3_margin_ns = 2'000'000;
   std::int64_t immediate_margin_ns = 100'000;
-  std::int64_t timer_slack_ns = kLinuxTimerSlackNs;
+  std::int64_t timer_slack_ns = 50'000;  // Linux default timer slack (prctl PR_SET_TIMERSLACK)
   int max_coalesce_us = 2000;  // past ~100 packets per drain at 100 kpps more window buys nothing
-  std::uint64_t npcap_user_buffer_bytes = kNpcapDefaultUserBufferBytes;  // current, if known
+  std::uint64_t npcap_user_buffer_bytes = 256'000;  // current, if known (Npcap default: 256,000)
 };
 
 struct LatencyPlan {

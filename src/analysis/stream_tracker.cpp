@@ -18,6 +18,7 @@
 #include "analysis/rtp_stats.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/histogram.hpp"
+#include "stats/histogram_recorder.hpp"
 
 namespace rtcap {
 

@@ -128,7 +128,7 @@ Result<void> set_filter(pcap_t* p, const std::string& filter, const std::string&
 }  // namespace
 
 Result<PcapHandle> open_live(const std::string& name, const CaptureConfig& config,
-                             std::vector<std::string>& warnings) {
+                             std::vector<std::string>& warnings, bool nonblocking) {
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   PcapHandle h;
   h.pcap_ = pcap_create(name.c_str(), errbuf);
@@ -177,7 +177,7 @@ Result<PcapHandle> open_live(const std::string& name, const CaptureConfig& confi
   h.info_.linktype = pcap_datalink(p);
   h.info_.snaplen = pcap_snapshot(p);
   if (auto r = set_filter(p, config.filter, name); !r) return rtcap::unexpected(r.error());
-  if (config.mode == CaptureMode::kDispatch && pcap_setnonblock(p, 1, errbuf) != 0)
+  if (nonblocking && pcap_setnonblock(p, 1, errbuf) != 0)
     return make_error(ErrorCode::kOpenFailed,
                       fmt::format("cannot make '{}' non-blocking: {}", name, errbuf));
   // Zero the widened counters' base: on Linux the kernel counts from bind time anyway.

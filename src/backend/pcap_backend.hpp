@@ -49,7 +49,7 @@ class PcapHandle {
   Result<void> reopen(const CaptureConfig& config, std::vector<std::string>& warnings);
 
   friend Result<PcapHandle> open_live(const std::string&, const CaptureConfig&,
-                                      std::vector<std::string>&);
+                                      std::vector<std::string>&, bool);
   friend Result<PcapHandle> open_file(const std::string&, const CaptureConfig&,
                                       std::vector<std::string>&);
 
@@ -61,10 +61,11 @@ class PcapHandle {
   WidenedStats stats_;
 };
 
-// pcap_create -> pcap_set_* -> pcap_activate -> filter -> non-blocking (dispatch mode).
+// pcap_create -> pcap_set_* -> pcap_activate -> filter -> non-blocking (the dispatch loop; the
+// naive baseline, src/engine/baseline.hpp, blocks in pcap_next_ex: nonblocking = false).
 // Warnings (PCAP_WARNING_*, fallbacks) are appended to `warnings`.
 Result<PcapHandle> open_live(const std::string& name, const CaptureConfig& config,
-                             std::vector<std::string>& warnings);
+                             std::vector<std::string>& warnings, bool nonblocking = true);
 // A pcap or pcapng file through the same pipeline (pcap_open_offline understands both).
 Result<PcapHandle> open_file(const std::string& path, const CaptureConfig& config,
                              std::vector<std::string>& warnings);

@@ -14,16 +14,16 @@ namespace rtcap {
 namespace detail {
 namespace {
 
-Result<void> validate(const CaptureConfig& c) {
+Result<void> validate(const CaptureConfig& c, CaptureMode mode) {
   auto bad = [](std::string m) { return make_error(ErrorCode::kBadConfig, std::move(m)); };
   if (c.interfaces.empty() && c.read_file.empty())
     return bad("nothing to capture from: give an interface (-i) or a file (-r)");
   if (!c.interfaces.empty() && !c.read_file.empty())
     return bad("-i and -r cannot be combined: capture live or read a file");
   if (c.interfaces.size() > 0xffff) return bad("too many interfaces");
-  if (c.mode == CaptureMode::kNaive && c.interfaces.size() > 1)
+  if (mode == CaptureMode::kNaive && c.interfaces.size() > 1)
     return bad("the naive baseline reads one handle with pcap_next_ex: give one interface");
-  if (c.mode == CaptureMode::kNaive && c.delivery == Delivery::kInline && c.read_file.empty())
+  if (mode == CaptureMode::kNaive && c.delivery == Delivery::kInline && c.read_file.empty())
     return bad("the naive baseline hands lists to another thread by design: set "
                "CaptureConfig::delivery = Delivery::kThreaded");
   if (c.snaplen < 1 || c.snaplen > kMaxSnaplen)
@@ -54,9 +54,12 @@ Result<void> validate(const CaptureConfig& c) {
 
 }  // namespace
 
-CaptureEngine::CaptureEngine(CaptureConfig config, std::vector<backend::PcapHandle> handles,
+CaptureEngine::CaptureEngine(CaptureConfig config, CaptureMode mode,
+                             std::vector<backend::PcapHandle> handles,
                              std::vector<std::string> warnings)
     : config_(std::move(config)),
+      mode_(mode),
+      coalesce_us_(effective_coalesce_us(config_)),
       handles_(std::move(handles)),
       warnings_(std::move(warnings)),
       free_(config_.pool_batches),
@@ -133,7 +136,7 @@ Result<void> CaptureEngine::start() {
     if (!config_.read_file.empty()) {
       while (file_step()) {
       }
-    } else if (config_.mode == CaptureMode::kNaive) {
+    } else if (mode_ == CaptureMode::kNaive) {
       run_naive();
     } else {
       while (capture_step(std::chrono::hours(1), true)) {
@@ -218,7 +221,7 @@ Readiness CaptureEngine::readiness() const {
   if (polling_) {
     // Coalescing: the capture fds would wake per packet; drain every window instead.
     r.handles.erase(r.handles.begin(), r.handles.end() - 1);
-    at_most(effective_coalesce_us(config_));
+    at_most(coalesce_us_);
   }
   if (stop_requested_.load() && !capture_done_.load()) at_most(0);
   r.max_wait_us = limit;
@@ -230,7 +233,7 @@ void CaptureEngine::request_stop() noexcept {
   wake_waiter();
   // Interrupts a blocking pcap_next_ex (naive mode). Dispatch mode wakes through the waiter and
   // must not set the break flag: its final pcap_dispatch drains what libpcap already holds.
-  if (config_.mode == CaptureMode::kNaive)
+  if (mode_ == CaptureMode::kNaive)
     for (auto& c : contexts_) pcap_breakloop(c.pcap);
   producer_bell_.ring();
 }
@@ -411,7 +414,7 @@ bool CaptureEngine::capture_step(std::chrono::microseconds max_wait, bool wait) 
   // Coalescing (immediate mode, --coalesce-us W): once traffic flows, stop waiting on the fd,
   // which wakes us per packet, and drain every W instead, until a drain finds nothing. One timer
   // wake-up per W carries W x rate packets; idle, we block on the fd again (as NAPI does).
-  const auto window = microseconds(effective_coalesce_us(config_));
+  const auto window = microseconds(coalesce_us_);
   if (!stop_requested_.load(std::memory_order_relaxed)) {
     if (!wait) {
       // dispatch(): the application waited on readiness() itself; take its wake-up, if any.
@@ -518,7 +521,7 @@ CaptureStats CaptureEngine::stats_now(std::chrono::milliseconds wait) {
   // Only the dispatch loop serves requests (the naive loop blocks in pcap_next_ex, a file has
   // no kernel counters); once capture is done, finish() has made the last read.
   if (!waiter_ || capture_done_.load() || !config_.read_file.empty() ||
-      config_.mode == CaptureMode::kNaive)
+      mode_ == CaptureMode::kNaive)
     return stats();
   if (is_inline()) {
     // The caller is the capture thread (see engine.hpp): read them now, ourselves.
@@ -553,9 +556,15 @@ void CaptureEngine::finish(StopReason reason, std::optional<Error> error) noexce
 
 void CaptureEngine::record_delivery(const Batch& batch) noexcept {
   if (config_.read_file.empty()) {
+    // Every packet's delay is recorded (one clock read per batch: the batch is delivered at
+    // one moment). record_n stores the totals once per batch; recording packet by packet
+    // through the exported bucket function was 25 of 263 rtcap samples in a perf profile at
+    // 100,000 packets/s (Dec 2026).
     const std::int64_t now = realtime_ns();
-    for (const PacketRecord& r : batch.records())
-      latency_hist_.record(std::uint64_t(std::max<std::int64_t>(0, now - r.ts_ns)));
+    const PacketRecord* records = batch.records().data();
+    latency_hist_.record_n(batch.size(), [&](std::size_t i) {
+      return std::uint64_t(std::max<std::int64_t>(0, now - records[i].ts_ns));
+    });
   }
   bump(delivered_packets_, batch.size());
   bump(delivered_batches_);
@@ -572,7 +581,7 @@ const Batch* CaptureEngine::next_filled(std::chrono::microseconds wait) {
     return nullptr;
   }
   const Batch* got = nullptr;
-  if (config_.mode == CaptureMode::kNaive && config_.read_file.empty()) {
+  if (mode_ == CaptureMode::kNaive && config_.read_file.empty()) {
     got = next_naive_batch(wait);
   } else {
     Batch* batch = nullptr;
@@ -604,7 +613,7 @@ void CaptureEngine::release(const Batch* batch) noexcept {
 bool CaptureEngine::done() const {
   if (!capture_done_.load()) return false;
   if (is_inline()) return true;  // inline delivers before poll()/dispatch() returns
-  if (config_.mode == CaptureMode::kNaive && config_.read_file.empty()) {
+  if (mode_ == CaptureMode::kNaive && config_.read_file.empty()) {
     std::lock_guard lock(const_cast<std::mutex&>(naive_mutex_));
     return naive_lists_.empty();
   }
@@ -670,7 +679,13 @@ CaptureStats CaptureEngine::stats() const {
 }  // namespace detail
 
 Result<std::unique_ptr<Engine>> Engine::open(const CaptureConfig& config) {
-  if (auto ok = detail::validate(config); !ok) return rtcap::unexpected(ok.error());
+  return detail::open_engine(config, detail::CaptureMode::kDispatch);
+}
+
+namespace detail {
+
+Result<std::unique_ptr<Engine>> open_engine(const CaptureConfig& config, CaptureMode mode) {
+  if (auto ok = validate(config, mode); !ok) return rtcap::unexpected(ok.error());
   std::vector<std::string> warnings;
   std::vector<backend::PcapHandle> handles;
   // Open every handle before capture starts (opening handles during heavy capture has stalled
@@ -681,17 +696,19 @@ Result<std::unique_ptr<Engine>> Engine::open(const CaptureConfig& config) {
     handles.push_back(std::move(*h));
   }
   for (const auto& name : config.interfaces) {
-    auto h = backend::open_live(name, config, warnings);
+    auto h = backend::open_live(name, config, warnings, mode == CaptureMode::kDispatch);
     if (!h) return rtcap::unexpected(h.error());
     handles.push_back(std::move(*h));
   }
-  auto engine = std::make_unique<detail::CaptureEngine>(config, std::move(handles),
-                                                        std::move(warnings));
-  if (config.read_file.empty() ? config.mode == CaptureMode::kDispatch
+  auto engine = std::make_unique<CaptureEngine>(config, mode, std::move(handles),
+                                                std::move(warnings));
+  if (config.read_file.empty() ? mode == CaptureMode::kDispatch
                                : config.delivery == Delivery::kInline) {
     if (auto ok = engine->prepare_waiter(); !ok) return rtcap::unexpected(ok.error());
   }
   return std::unique_ptr<Engine>(std::move(engine));
 }
+
+}  // namespace detail
 
 }  // namespace rtcap

@@ -15,9 +15,11 @@
 #include "backend/pcap_backend.hpp"
 #include "engine/clock.hpp"  // realtime_ns
 #include "backend/wait.hpp"
+#include "engine/baseline.hpp"
 #include "engine/doorbell.hpp"
 #include "engine/pcap_time.hpp"
 #include "engine/spsc_ring.hpp"
+#include "stats/histogram_recorder.hpp"
 #include "rtcap/engine.hpp"
 
 namespace rtcap::detail {
@@ -55,7 +57,7 @@ class CaptureEngine final : public Engine {
                            // reopen with another link type: link_watch.cpp)
   };
 
-  CaptureEngine(CaptureConfig config, std::vector<backend::PcapHandle> handles,
+  CaptureEngine(CaptureConfig config, CaptureMode mode, std::vector<backend::PcapHandle> handles,
                 std::vector<std::string> warnings);
   ~CaptureEngine() override;
 
@@ -125,6 +127,9 @@ class CaptureEngine final : public Engine {
   void record_delivery(const Batch& batch) noexcept;
 
   const CaptureConfig config_;
+  const CaptureMode mode_;
+  // effective_coalesce_us(config_), resolved once at open rather than on every wake-up.
+  const int coalesce_us_;
   std::vector<backend::PcapHandle> handles_;
   std::vector<InterfaceInfo> infos_;
   std::vector<std::string> warnings_;

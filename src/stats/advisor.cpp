@@ -1,4 +1,5 @@
 #include "rtcap/advisor.hpp"
+#include "stats/latency_model.hpp"
 
 #include <fmt/format.h>
 
@@ -185,9 +186,8 @@ MaybeFinding rule_dispatch_fills_buffer(const Context& x) {
 // ---- Rules 2 and 3: kernel drops, with the capture thread busy or not ---------------------------
 std::string reader_fixes(const Context& x) {
   std::vector<std::string> fixes;
-  if (x.in.config.mode == CaptureMode::kNaive)
-    fixes.push_back(
-        "--mode dispatch (pcap_dispatch drains a batch per wake-up; no per-packet heap copy)");
+  // (The naive baseline, a benchmark mode, is no longer a CaptureConfig field the rules can see:
+  // src/engine/baseline.hpp.)
   if (x.in.config.filter.empty())
     fixes.push_back(
         "add a BPF filter for the streams you need, e.g. 'udp dst portrange 5004-5099', so the "

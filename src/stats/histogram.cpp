@@ -1,5 +1,7 @@
 #include "rtcap/histogram.hpp"
 
+#include "stats/histogram_recorder.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -7,11 +9,7 @@
 namespace rtcap {
 
 std::size_t histogram_bucket_index(std::uint64_t value) noexcept {
-  if (value < kHistogramSub) return static_cast<std::size_t>(value);
-  const int exponent = 63 - std::countl_zero(value);  // >= kHistogramSubBits
-  const int shift = exponent - kHistogramSubBits;
-  const std::size_t sub = static_cast<std::size_t>(value >> shift) - kHistogramSub;
-  return kHistogramSub + static_cast<std::size_t>(shift) * kHistogramSub + sub;
+  return detail::bucket_index(value);
 }
 
 std::uint64_t histogram_bucket_lower(std::size_t index) noexcept {

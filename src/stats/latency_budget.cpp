@@ -1,4 +1,5 @@
 #include "rtcap/latency_budget.hpp"
+#include "stats/latency_model.hpp"
 
 #include <fmt/format.h>
 

@@ -166,20 +166,6 @@ TEST(AdvisorKernelDrops, BusyReaderIsTooSlow) {
   EXPECT_FALSE(has(fired, advice_id::kBurstDrops));
 }
 
-TEST(AdvisorKernelDrops, NaiveModeIsNamed) {
-  CaptureConfig c;
-  c.mode = CaptureMode::kNaive;
-  c.filter = "udp";
-  Feeder f(c);
-  Step s = quiet();
-  s.kernel_dropped = 10;
-  s.cpu_share = 0.95;
-  const std::optional<Advice> a = find(f.step(s), advice_id::kReaderTooSlow);
-  ASSERT_TRUE(a);
-  EXPECT_NE(a->change.find("--mode dispatch"), std::string::npos);
-  EXPECT_NE(a->change.find("tighten the BPF filter 'udp'"), std::string::npos);
-}
-
 TEST(AdvisorKernelDrops, BusyWithoutDropsIsSilent) {
   Feeder f;
   Step s = quiet();

@@ -14,6 +14,7 @@
 #include "cli.hpp"
 #include "capture/report.hpp"
 #include "rtcap/histogram.hpp"
+#include "stats/histogram_recorder.hpp"
 
 namespace {
 
@@ -80,13 +81,14 @@ TEST(Cli, TcpdumpConventions) {
 TEST(Cli, EngineOptionsAndDefaults) {
   auto d = parse({"-i", "eth0"});
   EXPECT_TRUE(d.config.promiscuous);
-  EXPECT_EQ(d.config.mode, rtcap::CaptureMode::kDispatch);
+  EXPECT_FALSE(d.naive());
   EXPECT_EQ(d.config.overflow, rtcap::OverflowPolicy::kDrop);
   EXPECT_EQ(d.config.precision, rtcap::TimestampPrecision::kNano);
   auto o = parse({"-i", "eth0", "--mode", "naive", "--on-overflow", "block", "--immediate-mode",
                   "--time-stamp-precision", "micro", "--batch-packets", "64", "--pool-batches",
                   "8", "--timeout-ms", "5", "-w", "x.pcapng"});
-  EXPECT_EQ(o.config.mode, rtcap::CaptureMode::kNaive);
+  EXPECT_TRUE(o.naive());
+  EXPECT_EQ(o.config.delivery, rtcap::Delivery::kThreaded);  // the baseline hands lists over
   EXPECT_EQ(o.config.overflow, rtcap::OverflowPolicy::kBlock);
   EXPECT_TRUE(o.config.immediate_mode);
   EXPECT_EQ(o.config.precision, rtcap::TimestampPrecision::kMicro);

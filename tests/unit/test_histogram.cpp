@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "rtcap/histogram.hpp"
+#include "stats/histogram_recorder.hpp"
 
 using namespace rtcap;
 
@@ -90,6 +91,26 @@ TEST(Histogram, PlainRecordMatchesTheAtomicOne) {
   EXPECT_EQ(plain.sum, a.sum);
   EXPECT_EQ(plain.min, 0u);
   EXPECT_EQ(plain.max, 123'456'789u);
+}
+
+TEST(Histogram, RecordNIsTheSameAsOneRecordPerValue) {
+  // The engine records a batch's delays with record_n; it must give what record() would.
+  const std::vector<std::uint64_t> first = {900ull, 3ull, 77'000ull};
+  const std::vector<std::uint64_t> second = {5'000'000'000ull, 31ull, 32ull, 1ull, 64ull};
+  Histogram one, many;
+  for (auto* values : {&first, &second}) {
+    for (std::uint64_t v : *values) one.record(v);
+    many.record_n(values->size(), [&](std::size_t i) { return (*values)[i]; });
+  }
+  many.record_n(0, [](std::size_t) -> std::uint64_t { return 7; });  // nothing, not a 7
+  const HistogramData a = one.snapshot(), b = many.snapshot();
+  EXPECT_EQ(a.buckets, b.buckets);
+  EXPECT_EQ(b.count, 8u);
+  EXPECT_EQ(a.sum, b.sum);
+  EXPECT_EQ(b.min, 1u);
+  EXPECT_EQ(b.max, 5'000'000'000u);
+  EXPECT_EQ(a.min, b.min);
+  EXPECT_EQ(a.max, b.max);
 }
 
 TEST(Histogram, MinusGivesWhatWasRecordedBetweenTwoSnapshots) {

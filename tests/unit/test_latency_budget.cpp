@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "rtcap/latency_budget.hpp"
+#include "stats/latency_model.hpp"
 
 namespace rtcap {
 namespace {

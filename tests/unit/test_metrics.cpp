@@ -23,6 +23,7 @@
 #include "rtcap/analysis.hpp"
 #include "rtcap/engine.hpp"
 #include "rtcap/metrics.hpp"
+#include "stats/histogram_recorder.hpp"
 
 #ifndef RTCAP_SOURCE_DIR
 #define RTCAP_SOURCE_DIR "."

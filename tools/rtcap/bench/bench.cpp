@@ -512,7 +512,10 @@ int check_bench_config(const BenchConfig& cfg) {
 // --modes picks from the modes this machine can run (tcpdump may be missing); nullopt: printed.
 std::optional<std::vector<BenchMode>> choose_modes(const BenchConfig& cfg, bool have_tcpdump) {
   std::vector<BenchMode> modes = bench_modes(have_tcpdump);
-  if (cfg.modes.empty()) return modes;
+  if (cfg.modes.empty()) {  // the frontier's extra windows run only when named
+    std::erase_if(modes, [](const BenchMode& m) { return m.frontier; });
+    return modes;
+  }
   std::vector<BenchMode> chosen;
   for (const auto& name : cfg.modes) {
     auto it = std::find_if(modes.begin(), modes.end(), [&](const BenchMode& m) { return m.name == name; });
@@ -878,6 +881,17 @@ std::vector<BenchMode> bench_modes(bool tcpdump_available) {
     m.push_back({"tcpdump", true, false, {}});
     m.push_back({"tcpdump-immediate", true, false, {"--immediate-mode"}});
   }
+  // The latency/CPU frontier of immediate mode: rtcap and the reference loop at the windows the
+  // issue's measurements quote (50, 100, 200 us) and 75 us between them, beside the automatic
+  // one. Run only when named (--modes): docs/TUNING.md "Choosing the immediate-mode window".
+  for (const int window_us : {50, 75, 100, 200}) {
+    if (window_us == kLinuxAutoCoalesceUs) continue;  // that is dispatch-immediate itself
+    const std::string w = std::to_string(window_us);
+    m.push_back({"dispatch-immediate-" + w + "us", false, false,
+                 {"--mode", "dispatch", "--immediate-mode", "--coalesce-us", w}, true});
+    m.push_back({"reference-immediate-" + w + "us", false, true,
+                 {"--immediate-mode", "--coalesce-us", w, "-B", "131072"}, true});
+  }
   return m;
 }
 
@@ -959,7 +973,8 @@ CLI::App* add_bench_command(CLI::App& app, int& exit_code) {
       ->type_name("PPS,...");
   cmd->add_option("--modes", cfg->modes,
                   "Modes to run, comma-separated (default all: naive, dispatch, dispatch-threaded, dispatch-immediate, "
-                  "dispatch-budget-250us, reference, reference-immediate, tcpdump, tcpdump-immediate)")
+                  "dispatch-budget-250us, reference, reference-immediate, tcpdump, tcpdump-immediate; also "
+                  "dispatch-immediate-Wus and reference-immediate-Wus, W = 50, 75, 100, 200, beside the automatic window)")
       ->delimiter(',')
       ->type_name("MODE,...");
   cmd->add_option("--json", cfg->json_path, "Write every run and the summary as JSON to FILE")->type_name("FILE");

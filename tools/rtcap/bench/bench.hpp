@@ -56,6 +56,7 @@ struct BenchMode {
   bool tcpdump = false;
   bool reference = false;         // `rtcap bench-reference`, the one-thread reference loop
   std::vector<std::string> args;  // mode arguments after the common ones
+  bool frontier = false;          // a point of the immediate-mode frontier: run only when named
 };
 
 // Every mode the bench knows, in table order; tcpdump's only when `tcpdump_available`.

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "analysis/packet_parser.hpp"
+#include "engine/baseline.hpp"
 #include "io/output_file.hpp"
 #include "common/exit_codes.hpp"
 #include "lab/netns.hpp"
@@ -261,7 +262,8 @@ class CaptureRun {
 // Engine, SAP groups, metrics socket: everything that needs privileges, then -Z.
 int CaptureRun::open_capture() {
   if (!apply_latency_budget(o_, budget_ns_)) return kExitUsage;
-  auto opened = Engine::open(o_.config);
+  auto opened = detail::open_engine(
+      o_.config, o_.naive() ? detail::CaptureMode::kNaive : detail::CaptureMode::kDispatch);
   if (!opened) {
     std::string message = cli_wording(opened.error().message);
     // Inside a namespace, the interfaces to list are the namespace's.

@@ -132,7 +132,7 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
                  "pcap_set_timeout; batched Linux capture: the ring block retire time (default 1)");
   app.add_option("--coalesce-us", c.coalesce_us,
                  "Immediate mode: after a wake-up wait this long, then drain (fewer, fuller "
-                 "batches; -1 (default): automatic, 50 on Linux, 0 on Windows; 0: a wake-up per "
+                 "batches; -1 (default): automatic, 75 on Linux, 0 on Windows; 0: a wake-up per "
                  "packet)");
   app.add_option("--batch-packets", c.batch_packets,
                  "Packets per batch (default 1024)");
@@ -251,13 +251,12 @@ std::string finish_capture_options(CaptureOptions& o) {
   for (const auto& w : o.filter_words) c.filter += (c.filter.empty() ? "" : " ") + w;
   if (c.snaplen == 0) c.snaplen = kMaxSnaplen;  // tcpdump's -s 0
   c.precision = o.precision_name == "micro" ? TimestampPrecision::kMicro : TimestampPrecision::kNano;
-  c.mode = o.mode_name == "naive" ? CaptureMode::kNaive : CaptureMode::kDispatch;
   c.overflow = o.overflow_name == "block" ? OverflowPolicy::kBlock : OverflowPolicy::kDrop;
   // The naive baseline hands lists to a consumer thread by design. A read from a pipe or FIFO
   // can block for ever in fread (its writer stalls) and cannot be interrupted: only from behind
   // the hand-off can a stop leave it and end within its 2 s (docs/OPERATIONS.md), so -r of a
   // pipe is threaded too.
-  c.delivery = o.consumer_thread || c.mode == CaptureMode::kNaive || reads_a_pipe(c.read_file)
+  c.delivery = o.consumer_thread || o.naive() || reads_a_pipe(c.read_file)
                    ? Delivery::kThreaded
                    : Delivery::kInline;
   if (!o.streams_json_path.empty()) o.streams = true;

@@ -32,6 +32,8 @@ struct CaptureOptions {
   std::string netns;                      // --netns: capture inside a network namespace
   std::string precision_name = "nano";    // --time-stamp-precision
   std::string mode_name = "dispatch";     // --mode
+  // --mode naive: the benchmark's baseline (src/engine/baseline.hpp), not a CaptureConfig field.
+  [[nodiscard]] bool naive() const { return mode_name == "naive"; }
   std::string overflow_name = "drop";     // --on-overflow
   bool consumer_thread = false;           // --consumer-thread: threaded delivery
 
