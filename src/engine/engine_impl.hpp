@@ -14,7 +14,8 @@
 
 #include "backend/pcap_backend.hpp"
 #include "engine/clock.hpp"  // realtime_ns
-#include "backend/wait.hpp"
+#include "platform/readiness.hpp"
+#include "platform/thread.hpp"
 #include "engine/doorbell.hpp"
 #include "engine/pcap_time.hpp"
 #include "engine/spsc_ring.hpp"
