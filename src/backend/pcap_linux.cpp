@@ -5,11 +5,10 @@
 // (libpcap's TPACKET_V3 ring and the kernel timer that retires its blocks; Npcap's driver
 // buffers), as libpcap keeps them in pcap-linux.c and pcap-npf.c, not facts about the operating
 // system that the engine's waiting, threads or files would need.
+#include <fmt/format.h>
 #include <sys/utsname.h>
 
 #include <cstdio>
-
-#include <fmt/format.h>
 
 #include "backend/pcap_backend.hpp"
 #include "rtcap/latency_budget.hpp"

@@ -23,14 +23,13 @@
 //             plus allocation failures in the driver -> InterfaceStats::kernel_dropped.
 //   ps_ifdrop always 0 on Npcap: the driver cannot see NIC drops -> interface_dropped is 0.
 // MODE_STAT (pcap_setmode) would need a second handle and counts nothing we lack: not used.
+#include <fmt/format.h>
 #include <pcap/pcap.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "backend/pcap_backend.hpp"
 #include "rtcap/latency_budget.hpp"
@@ -91,7 +90,8 @@ Result<void> apply_platform_options(pcap_t* p, const std::string& name, const Ca
   }
 
   if (config.user_buffer_bytes < 0)
-    return make_error(ErrorCode::kBadConfig, "--user-buffer must be >= 0 bytes (0: rtcap's default)");
+    return make_error(ErrorCode::kBadConfig,
+                      "--user-buffer must be >= 0 bytes (0: rtcap's default)");
   if (config.mintocopy_bytes < -1)
     return make_error(ErrorCode::kBadConfig,
                       "--mintocopy must be >= 0 bytes (or -1: Npcap's default)");
@@ -99,8 +99,8 @@ Result<void> apply_platform_options(pcap_t* p, const std::string& name, const Ca
   // The user buffer first: the snaplen after activation is the real one.
   const int snaplen = pcap_snapshot(p);
   const long long needed = static_cast<long long>(std::max(snaplen, 0)) + kUserBufferHeadroomBytes;
-  long long user_buffer = config.user_buffer_bytes > 0 ? config.user_buffer_bytes
-                                                       : kDefaultUserBufferBytes;
+  long long user_buffer =
+      config.user_buffer_bytes > 0 ? config.user_buffer_bytes : kDefaultUserBufferBytes;
   std::string user_buffer_note;
   if (user_buffer < needed) {
     user_buffer_note = fmt::format(
@@ -120,9 +120,10 @@ Result<void> apply_platform_options(pcap_t* p, const std::string& name, const Ca
   if (config.mintocopy_bytes >= 0) {
     if (config.immediate_mode && config.mintocopy_bytes > 0) {
       // Immediate mode is "signal every packet": a mintocopy would quietly undo it.
-      mintocopy_note = fmt::format(" (--mintocopy {} ignored: immediate mode signals every "
-                                   "packet; drop --immediate-mode to batch)",
-                                   config.mintocopy_bytes);
+      mintocopy_note = fmt::format(
+          " (--mintocopy {} ignored: immediate mode signals every "
+          "packet; drop --immediate-mode to batch)",
+          config.mintocopy_bytes);
     } else {
       mintocopy = config.mintocopy_bytes;
       if (pcap_setmintocopy(p, mintocopy) != 0)

@@ -10,6 +10,7 @@
 //   still return 0 packets. pcap_dispatch in non-blocking mode (pcap_setnonblock, which
 //   open_live sets) never sleeps in the driver.
 // The knobs themselves (user buffer, mintocopy) are set in src/backend/pcap_npcap.cpp.
+#include <fmt/format.h>
 #include <pcap/pcap.h>  // first: it includes <winsock2.h>, which must come before <windows.h>
 #include <windows.h>
 
@@ -17,8 +18,6 @@
 #include <limits>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "platform/readiness.hpp"
 
@@ -39,9 +38,9 @@ constexpr std::size_t kMaxCaptureHandles = MAXIMUM_WAIT_OBJECTS - kReservedWaitS
 
 std::string last_error_text(DWORD err) {
   char* text = nullptr;
-  const DWORD n = FormatMessageA(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM |
-                                     FORMAT_MESSAGE_IGNORE_INSERTS,
-                                 nullptr, err, 0, reinterpret_cast<char*>(&text), 0, nullptr);
+  const DWORD n = FormatMessageA(
+      FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+      nullptr, err, 0, reinterpret_cast<char*>(&text), 0, nullptr);
   std::string s = n && text ? std::string(text, n) : fmt::format("Windows error {}", err);
   if (text) LocalFree(text);
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
@@ -87,7 +86,8 @@ class EventWaiter final : public ReadinessWaiter {
 
   std::vector<std::intptr_t> wait_handles() const override {
     std::vector<std::intptr_t> handles;
-    for (DWORD i = 1; i < handle_count(); ++i) handles.push_back(reinterpret_cast<std::intptr_t>(events_[i]));
+    for (DWORD i = 1; i < handle_count(); ++i)
+      handles.push_back(reinterpret_cast<std::intptr_t>(events_[i]));
     handles.push_back(reinterpret_cast<std::intptr_t>(wake_));
     return handles;
   }

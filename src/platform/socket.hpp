@@ -39,8 +39,8 @@ inline constexpr int kAddrNotAvailable = EADDRNOTAVAIL;
 
 int poll_sockets(pollfd* fds, std::size_t n, int timeout_ms);  // poll / WSAPoll
 void close_socket(socket_handle s);
-int socket_error();                 // errno / WSAGetLastError
-bool would_block(int socket_error);  // try again: EAGAIN, EWOULDBLOCK, EINTR and their WSA forms
+int socket_error();                     // errno / WSAGetLastError
+bool would_block(int socket_error);     // try again: EAGAIN, EWOULDBLOCK, EINTR and their WSA forms
 bool set_nonblocking(socket_handle s);  // and, on Linux, close-on-exec
 // SO_REUSEADDR on Linux, so that a restarted server binds while old connections linger in
 // TIME_WAIT. Nothing on Windows: its SO_REUSEADDR would let a second process bind the same

@@ -1,6 +1,6 @@
 // Windows: the capture thread's timer period and CPU clock (thread.hpp).
-#include <windows.h>
 #include <timeapi.h>  // timeBeginPeriod (winmm)
+#include <windows.h>
 
 #include "platform/thread.hpp"
 
