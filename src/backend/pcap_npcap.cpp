@@ -23,8 +23,10 @@
 //             plus allocation failures in the driver -> InterfaceStats::kernel_dropped.
 //   ps_ifdrop always 0 on Npcap: the driver cannot see NIC drops -> interface_dropped is 0.
 // MODE_STAT (pcap_setmode) would need a second handle and counts nothing we lack: not used.
-#include <fmt/format.h>
+// <pcap/pcap.h> first: it includes <winsock2.h>, which must come before <windows.h> (and fmt's).
 #include <pcap/pcap.h>
+// Then:
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdio>

@@ -10,8 +10,10 @@
 //   still return 0 packets. pcap_dispatch in non-blocking mode (pcap_setnonblock, which
 //   open_live sets) never sleeps in the driver.
 // The knobs themselves (user buffer, mintocopy) are set in src/backend/pcap_npcap.cpp.
+// <pcap/pcap.h> first: it includes <winsock2.h>, which must come before <windows.h> (and fmt's).
+#include <pcap/pcap.h>
+// Then:
 #include <fmt/format.h>
-#include <pcap/pcap.h>  // first: it includes <winsock2.h>, which must come before <windows.h>
 #include <windows.h>
 
 #include <algorithm>

@@ -1,6 +1,7 @@
 // Windows: the capture thread's timer period and CPU clock (thread.hpp).
-#include <timeapi.h>  // timeBeginPeriod (winmm)
 #include <windows.h>
+// After <windows.h>, which it needs:
+#include <timeapi.h>  // timeBeginPeriod (winmm)
 
 #include "platform/thread.hpp"
 
