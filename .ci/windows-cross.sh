@@ -120,7 +120,9 @@ have_c="$(grep -E '^rtcap_' "$build/librtcap.dll.exports" || true)"
 [[ $want_c == "$have_c" ]] ||
   fail "librtcap.dll's C functions differ from tests/abi/librtcap.so.0.symbols: $(diff <(printf '%s\n' "$want_c") <(printf '%s\n' "$have_c") | grep '^[<>]' | head -5 | tr '\n' ' ')"
 # A program that links the DLL must import rtcap from it (dllimport), not carry its own copy.
-x86_64-w64-mingw32-objdump -p "$bin/wait_capture.exe" | grep -qi 'DLL Name: librtcap.dll' ||
+# (objdump's output in a variable: grep -q would end the pipe early, and pipefail fail it.)
+wait_imports="$(x86_64-w64-mingw32-objdump -p "$bin/wait_capture.exe" | grep -i 'DLL Name:' || true)"
+grep -qi 'DLL Name: librtcap.dll' <<<"$wait_imports" ||
   fail "wait_capture.exe does not import librtcap.dll (it should link the DLL, CMakeLists.txt)"
 say "librtcap.dll exports $n_exports symbols, all rtcap's API ($(grep -c . <<<"$have_c") C functions as in tests/abi/librtcap.so.0.symbols); wait_capture.exe imports it"
 
