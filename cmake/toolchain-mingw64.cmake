@@ -30,11 +30,13 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 # safe here because memory is allocated and freed through msvcrt (one heap) and no exception
 # crosses the rtcap.dll boundary (the library reports errors as rtcap::Result).
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
-# rtcap.dll exports every symbol of its own objects (there are no dllexport annotations; the
-# static winpthread objects carry some, which would switch automatic export off) and none of the
-# static runtime's (_Unwind_Resume and friends would clash in every program that links it).
-# (Not --exclude-libs,ALL: CMake links a DLL's own objects as an archive, objects.a.)
-set(CMAKE_SHARED_LINKER_FLAGS_INIT "-static -Wl,--export-all-symbols -Wl,--exclude-libs,libstdc++.a:libgcc.a:libgcc_eh.a:libwinpthread.a:libpthread.a:libmingwex.a:libmingw32.a:libmoldname.a")
+# rtcap.dll exports what include/rtcap/export.hpp marks __declspec(dllexport) (RTCAP_API) and
+# nothing else: with one dllexport in the link, GNU ld exports no other symbol automatically.
+# --exclude-libs keeps the static runtime's own annotated symbols out (winpthread's, and
+# _Unwind_Resume and friends, which would clash in every program that links the DLL).
+# .ci/windows-cross.sh checks the export table. (Not --exclude-libs,ALL: CMake links a DLL's
+# own objects as an archive, objects.a.)
+set(CMAKE_SHARED_LINKER_FLAGS_INIT "-static -Wl,--exclude-libs,libstdc++.a:libgcc.a:libgcc_eh.a:libwinpthread.a:libpthread.a:libmingwex.a:libmingw32.a:libmoldname.a")
 
 # ctest and the CI script run the Windows programs under Wine when it is installed.
 find_program(RTCAP_WINE_PROGRAM NAMES wine wine64)

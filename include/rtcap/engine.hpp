@@ -89,7 +89,7 @@ class RTCAP_API BatchRef {
   [[nodiscard]] const Batch* get() const noexcept { return batch_; }
   const Batch& operator*() const noexcept { return *batch_; }
   const Batch* operator->() const noexcept { return batch_; }
-  void reset() noexcept;  // gives the batch back now
+  inline void reset() noexcept;  // gives the batch back now (inline: defined below Engine)
 
  private:
   friend class Engine;

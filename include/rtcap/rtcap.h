@@ -41,8 +41,17 @@
 
 #define RTCAP_C_API_VERSION 1 /* bumped when functions are added; rtcap_c_api_version() at run time */
 
+/* As RTCAP_API in rtcap/export.hpp: MinGW exports the API from rtcap.dll (dllexport while it is
+   built, dllimport for its users, nothing when linking the static library); MSVC exports every
+   symbol (WINDOWS_EXPORT_ALL_SYMBOLS). */
 #if defined(_WIN32)
-#define RTCAP_C_API /* rtcap.dll exports every symbol (WINDOWS_EXPORT_ALL_SYMBOLS, MinGW default) */
+#if defined(RTCAP_STATIC_DEFINE) || (defined(_MSC_VER) && !defined(__clang__))
+#define RTCAP_C_API
+#elif defined(RTCAP_BUILDING)
+#define RTCAP_C_API __declspec(dllexport)
+#else
+#define RTCAP_C_API __declspec(dllimport)
+#endif
 #elif defined(__GNUC__)
 #define RTCAP_C_API __attribute__((visibility("default")))
 #else

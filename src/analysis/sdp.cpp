@@ -3,12 +3,7 @@
 // anything unexpected is skipped rather than guessed at. Not on the hot path.
 #include "rtcap/sdp.hpp"
 
-// inet_pton: the one system call here; its header is the only platform difference.
-#ifdef _WIN32
-#include <ws2tcpip.h>
-#else
-#include <arpa/inet.h>
-#endif
+#include "platform/inet.hpp"  // inet_pton: the one system call here
 
 #include <algorithm>
 #include <charconv>

@@ -1,6 +1,6 @@
 #include "backend/pcap_backend.hpp"
 
-#include "backend/wait.hpp"
+#include "platform/defaults.hpp"
 
 #include <fmt/format.h>
 

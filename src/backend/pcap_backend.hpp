@@ -1,5 +1,6 @@
 // Opening pcap handles the way the libpcap and Npcap maintainers advise, and reading their
-// statistics. Portable: the platform differences live in wait_*.cpp.
+// statistics. Portable, but for what each capture mechanism needs of its own (pcap_linux.cpp,
+// pcap_npcap.cpp); the operating system's differences live in src/platform/.
 #pragma once
 
 #include <pcap/pcap.h>
@@ -70,8 +71,11 @@ Result<PcapHandle> open_live(const std::string& name, const CaptureConfig& confi
 Result<PcapHandle> open_file(const std::string& path, const CaptureConfig& config,
                              std::vector<std::string>& warnings);
 
-// The kernel buffer asked for when the user gave none (-B), in bytes. See the comment inside.
-std::uint64_t default_buffer_bytes(const CaptureConfig& config);
+// Knobs of one capture mechanism, applied after pcap_activate: Npcap's mintocopy and user buffer
+// (pcap_npcap.cpp); on Linux a warning that they do not apply, naming what does (pcap_linux.cpp).
+Result<void> apply_platform_options(pcap_t* p, const std::string& name,
+                                    const CaptureConfig& config,
+                                    std::vector<std::string>& warnings);
 
 Result<std::vector<DeviceInfo>> list_devices_impl();  // pcap_findalldevs
 

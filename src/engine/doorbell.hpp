@@ -17,7 +17,7 @@
 #include <chrono>
 #include <cstdint>
 
-#include "backend/wait.hpp"
+#include "platform/word_wait.hpp"
 
 namespace rtcap::detail {
 

@@ -7,7 +7,7 @@
 #include <exception>
 #include <thread>
 
-#include "backend/link.hpp"
+#include "platform/link.hpp"
 #include "engine/engine_impl.hpp"
 
 namespace rtcap {

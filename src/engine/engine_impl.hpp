@@ -14,8 +14,9 @@
 
 #include "backend/pcap_backend.hpp"
 #include "engine/clock.hpp"  // realtime_ns
-#include "backend/wait.hpp"
 #include "engine/baseline.hpp"
+#include "platform/readiness.hpp"
+#include "platform/thread.hpp"
 #include "engine/doorbell.hpp"
 #include "engine/pcap_time.hpp"
 #include "engine/spsc_ring.hpp"

@@ -1,7 +1,7 @@
 // Interface loss (issue 13, item 4), on the capture thread. Suricata's AF_PACKET capture is the
 // model (src/source-af-packet.c, AFPTryReopen): when the interface goes away it says so, marks
 // the socket down, retries on a timer and resumes. Here:
-//   - once per statistics interval (1 s) every live handle's link is read (backend/link.hpp):
+//   - once per statistics interval (1 s) every live handle's link is read (platform/link.hpp):
 //     gone, or not up and running, is an outage; coming back ends it. Without --reopen that is
 //     all (the CLI prints a warning line at each change; a down/up is survived by the handle);
 //   - with --reopen, a handle whose pcap_dispatch fails (the interface was deleted: ENODEV /
@@ -18,7 +18,7 @@
 
 #include <algorithm>
 
-#include "backend/link.hpp"
+#include "platform/link.hpp"
 #include "engine/engine_impl.hpp"
 
 namespace rtcap::detail {

@@ -17,14 +17,7 @@
 // elsewhere (and its socket_t, INVALID_SOCKET).
 #include <httplib.h>
 
-#ifndef _WIN32
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#endif
+#include "platform/socket.hpp"  // after httplib.h: Winsock before <windows.h>
 
 #include <algorithm>
 #include <atomic>
@@ -369,41 +362,18 @@ constexpr int kPollSliceMs = 1000;
 // A worker waiting for a slow client looks at the stop flag this often.
 constexpr int kWorkerSliceMs = 100;
 
-// The socket calls that differ between Winsock and POSIX.
-#ifdef _WIN32
-constexpr int kSendFlags = 0;
-constexpr int kShutWrite = SD_SEND;
-constexpr int kAddrInUse = WSAEADDRINUSE;
-constexpr int kAccessDenied = WSAEACCES;
-constexpr int kAddrNotAvailable = WSAEADDRNOTAVAIL;
-int poll_sockets(pollfd* fds, std::size_t n, int timeout_ms) {
-  return ::WSAPoll(fds, static_cast<ULONG>(n), timeout_ms);
-}
-void close_socket(socket_t s) { ::closesocket(s); }
-int socket_error() { return ::WSAGetLastError(); }
-bool would_block(int e) { return e == WSAEWOULDBLOCK || e == WSAEINTR; }
-bool set_nonblocking(socket_t s) {
-  u_long on = 1;
-  return ::ioctlsocket(s, FIONBIO, &on) == 0;
-}
-#else
-constexpr int kSendFlags = MSG_NOSIGNAL;  // a client gone mid-response is EPIPE, not SIGPIPE
-constexpr int kShutWrite = SHUT_WR;
-constexpr int kAddrInUse = EADDRINUSE;
-constexpr int kAccessDenied = EACCES;
-constexpr int kAddrNotAvailable = EADDRNOTAVAIL;
-int poll_sockets(pollfd* fds, std::size_t n, int timeout_ms) {
-  return ::poll(fds, static_cast<nfds_t>(n), timeout_ms);
-}
-void close_socket(socket_t s) { ::close(s); }
-int socket_error() { return errno; }
-bool would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == EINTR; }
-bool set_nonblocking(socket_t s) {
-  const int flags = ::fcntl(s, F_GETFL);
-  return flags >= 0 && ::fcntl(s, F_SETFL, flags | O_NONBLOCK) == 0 &&
-         ::fcntl(s, F_SETFD, FD_CLOEXEC) == 0;
-}
-#endif
+// The socket calls that differ between Winsock and POSIX (src/platform/socket_*.cpp).
+using platform::allow_address_reuse;
+using platform::close_socket;
+using platform::kAccessDenied;
+using platform::kAddrInUse;
+using platform::kAddrNotAvailable;
+using platform::kSendFlags;
+using platform::kShutWrite;
+using platform::poll_sockets;
+using platform::set_nonblocking;
+using platform::socket_error;
+using platform::would_block;
 std::string error_text(int e) { return std::system_category().message(e); }
 
 struct Endpoint {
@@ -806,11 +776,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::open(std::string_view list
                                                   error_text(socket_error())));
   const int one = 1;
   const char* on = reinterpret_cast<const char*>(&one);
-#ifndef _WIN32
-  // Windows' SO_REUSEADDR would let a second process bind the same port; its default already
-  // allows a restart while old connections linger in TIME_WAIT.
-  ::setsockopt(impl->listen_fd, SOL_SOCKET, SO_REUSEADDR, on, sizeof one);
-#endif
+  allow_address_reuse(impl->listen_fd);
   if (family == AF_INET6) ::setsockopt(impl->listen_fd, IPPROTO_IPV6, IPV6_V6ONLY, on, sizeof one);
   if (::bind(impl->listen_fd, reinterpret_cast<const sockaddr*>(&ep->addr), ep->len) != 0) {
     const int err = socket_error();

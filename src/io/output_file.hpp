@@ -14,15 +14,8 @@
 // frees blocks). On a pipe nothing can be taken back: the reader has already seen the bytes.
 #pragma once
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#ifdef _WIN32
-#include <io.h>  // _setmode: the C runtime opens files in text mode (\n -> \r\n) unless told
-#include <windows.h>
-#else
-#include <poll.h>
-#endif
 
 #include <algorithm>
 #include <atomic>
@@ -38,6 +31,7 @@
 #include <string>
 #include <utility>
 
+#include "platform/file_output.hpp"
 #include "rtcap/error.hpp"
 #include "rtcap/writer.hpp"
 
@@ -61,15 +55,10 @@ class OutputFile {
       const std::atomic<std::int64_t>* give_up_at_ns = nullptr) {
     const bool use_stdout = path == "-";
     int fd = STDOUT_FILENO;
-#ifdef _WIN32
-    constexpr int kOpenFlags = O_BINARY | O_NOINHERIT;
-    if (use_stdout) (void)::_setmode(fd, O_BINARY);
-#else
-    constexpr int kOpenFlags = O_CLOEXEC;
-#endif
-    if (!use_stdout) {
-      // 0666 & ~umask, as tcpdump's fopen() does.
-      fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | kOpenFlags, 0666);
+    if (use_stdout) {
+      platform::set_binary_mode(fd);
+    } else {
+      fd = platform::open_output_file(path);
       if (fd < 0) return rtcap::unexpected(open_error(path, errno));
     }
     std::unique_ptr<OutputFile> f(
@@ -77,29 +66,14 @@ class OutputFile {
     struct stat st {};
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
       f->regular_ = true;
-#ifdef _WIN32
-      const off_t pos = ::lseek(fd, 0, SEEK_CUR);  // no F_GETFL; ">>" has already sought to the end
-#else
-      const int flags = ::fcntl(fd, F_GETFL);
-      const off_t pos = (flags >= 0 && (flags & O_APPEND)) ? st.st_size : ::lseek(fd, 0, SEEK_CUR);
-#endif
+      const off_t pos = platform::output_start_offset(fd, st);
       f->base_offset_ = pos < 0 ? 0 : pos;
     }
-#ifndef _WIN32
-    // A pipe or FIFO whose reader stalls would block write() for as long as the reader sleeps,
-    // and a stop request with it (issue 13: a `cat` under SIGSTOP kept rtcap in pipe_write
-    // through three SIGTERMs). Non-blocking, the writer waits in poll() instead, in slices, and
-    // gives up at the deadline. The original flags come back at close (the descriptor may be
-    // shared, standard output).
+    // A pipe whose reader stalls must not hold a stop request (issue 13): with a deadline, the
+    // writer waits in slices instead (platform::make_pipe_nonblocking says how), and gives up
+    // at the deadline. The original flags come back at close.
     f->give_up_at_ns_ = give_up_at_ns;
-    if (give_up_at_ns && ::fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
-      const int flags = ::fcntl(fd, F_GETFL);
-      if (flags >= 0 && !(flags & O_NONBLOCK) && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0)
-        f->restore_flags_ = flags;
-    }
-#else
-    (void)give_up_at_ns;
-#endif
+    if (give_up_at_ns) f->restore_flags_ = platform::make_pipe_nonblocking(fd);
     return f;
   }
 
@@ -166,9 +140,7 @@ class OutputFile {
   Result<void> close() {
     if (fd_ < 0) return error_ ? failed() : Result<void>{};
     Result<void> r = flush();
-#ifndef _WIN32
-    if (restore_flags_ >= 0) (void)::fcntl(fd_, F_SETFL, restore_flags_);
-#endif
+    platform::restore_descriptor_flags(fd_, restore_flags_);
     if (owns_fd_) {
       if (::close(fd_) != 0 && r && errno != EINTR) {
         // NFS and some FUSE filesystems report write-back errors only here.
@@ -226,33 +198,7 @@ class OutputFile {
   }
 
   // Waits until the output takes data; false once give_up_at_ns has passed.
-  bool wait_writable() noexcept {
-#ifdef _WIN32
-    Sleep(1);  // the C runtime has no poll(); this branch needs a PIPE_NOWAIT pipe there
-    return true;
-#else
-    for (;;) {
-      // 100 ms slices: how late a deadline set while we wait is seen (one wake-up per slice,
-      // only while the reader takes nothing).
-      int slice_ms = -1;
-      if (give_up_at_ns_) {
-        slice_ms = 100;
-        if (const std::int64_t deadline = give_up_at_ns_->load(std::memory_order_relaxed)) {
-          const std::int64_t left_ns =
-              deadline - std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::steady_clock::now().time_since_epoch())
-                             .count();
-          if (left_ns <= 0) return false;
-          slice_ms = int(std::min<std::int64_t>(100, left_ns / 1000000 + 1));
-        }
-      }
-      pollfd p{fd_, POLLOUT, 0};
-      const int n = ::poll(&p, 1, slice_ms);
-      if (n > 0) return true;  // writable, or POLLERR/POLLHUP: the next write() says which
-      if (n < 0 && errno != EINTR) return true;
-    }
-#endif
-  }
+  bool wait_writable() noexcept { return platform::wait_writable(fd_, give_up_at_ns_); }
 
   // Records the sticky error; on a regular file cuts it back to `keep_bytes` (relative to where
   // we started writing) when bytes past that point reached the file.

@@ -41,12 +41,6 @@
 //                       ring (ps_drop) + 3 rtcap queue (no free batch)", and the interface's
 //                       outages, if any ("interface down 1 time(s), 3012 ms in all, reopened
 //                       1 time(s)"); the CLI writes an ISB when an interface comes back.
-#ifdef _WIN32
-#include <windows.h>
-#else
-#include <sys/utsname.h>
-#endif
-
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -56,6 +50,7 @@
 #include "io/linktype.hpp"
 #include "io/output_file.hpp"
 #include "io/writers.hpp"
+#include "platform/os_info.hpp"
 #include "rtcap/writer.hpp"
 
 namespace rtcap::io {
@@ -141,25 +136,7 @@ RecordPrefix scan_pcapng_blocks(const std::uint8_t* data, std::size_t size,
   return p;
 }
 
-std::string default_os() {
-#ifdef _WIN32
-  // GetVersionEx reports 6.2 to programs without a compatibility manifest; ntdll does not lie.
-  using RtlGetVersionFn = LONG(WINAPI*)(OSVERSIONINFOW*);
-  const HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-  const auto get = ntdll ? reinterpret_cast<RtlGetVersionFn>(
-                               reinterpret_cast<void*>(GetProcAddress(ntdll, "RtlGetVersion")))
-                         : nullptr;
-  OSVERSIONINFOW v{};
-  v.dwOSVersionInfoSize = sizeof v;
-  if (!get || get(&v) != 0) return "Windows";
-  return "Windows " + std::to_string(v.dwMajorVersion) + "." + std::to_string(v.dwMinorVersion) +
-         "." + std::to_string(v.dwBuildNumber);
-#else
-  utsname u{};
-  if (::uname(&u) != 0) return {};
-  return std::string(u.sysname) + " " + u.release;
-#endif
-}
+std::string default_os() { return platform::os_description(); }  // src/platform/os_info_*.cpp
 
 void build_idb(BlockBuilder& b, const InterfaceInfo& i, const WriterOptions& options) {
   const std::uint8_t tsresol = options.precision == TimestampPrecision::kNano ? 9 : 6;

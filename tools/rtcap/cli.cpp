@@ -4,12 +4,6 @@
 
 #include "common/exit_codes.hpp"
 #include "rtcap/engine.hpp"
-#ifndef _WIN32
-#include "bench/bench.hpp"
-#include "demo/demo.hpp"
-#include "gen/gen.hpp"
-#include "lab/lab.hpp"
-#endif
 
 #ifndef RTCAP_VERSION
 #define RTCAP_VERSION "dev"
@@ -34,12 +28,7 @@ std::unique_ptr<Cli> make_cli() {
   });
   add_capture_options(app, cli->capture);
   cli->exit_code = kExitOk;
-#ifndef _WIN32  // network namespaces, veth, sendmmsg: Linux only (docs/WINDOWS.md)
-  add_lab_command(app, cli->exit_code);
-  add_gen_command(app, cli->exit_code);
-  add_bench_command(app, cli->exit_code);
-  add_demo_command(app, cli->exit_code);
-#endif
+  add_platform_commands(app, cli->exit_code);  // cli_posix.cpp / cli_windows.cpp
   return cli;
 }
 

@@ -19,4 +19,8 @@ struct Cli {
 // Declares every option and subcommand. Returns a heap object: CLI11 keeps pointers into it.
 std::unique_ptr<Cli> make_cli();
 
+// The subcommands one platform has: lab, gen, bench, demo on Linux (cli_posix.cpp: network
+// namespaces, veth, sendmmsg); none on Windows (cli_windows.cpp, docs/WINDOWS.md).
+void add_platform_commands(CLI::App& app, int& exit_code);
+
 }  // namespace rtcap::tool

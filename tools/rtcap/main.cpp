@@ -1,22 +1,26 @@
 // rtcap: capture high rates of tiny packets with low, bounded delay.
+#include <cstdio>
+
 #include <fmt/format.h>
 
 #include "capture/capture_cmd.hpp"
+#include "capture/host.hpp"
 #include "cli.hpp"
 #include "common/exit_codes.hpp"
-#ifdef _WIN32
-#include "capture/npcap_loader_windows.hpp"
-#endif
 
 int main(int argc, char** argv) {
   using namespace rtcap::tool;
-#ifdef _WIN32
-  // Before anything calls pcap (the --version text does): wpcap.dll is delay-loaded.
-  if (std::string problem = load_npcap(); !problem.empty()) {
+  // Every line rtcap prints on standard error goes out when it is printed, also into a file or
+  // a pipe (a service's log, a supervisor waiting for "metrics at"). glibc's stderr is
+  // unbuffered already; the Windows C runtime buffers stderr when it is not a console, for
+  // fwrite, which fmt::print uses: under Wine, rtcap.exe 2>FILE showed nothing until it ended
+  // (.ci/windows-cross.sh's metrics check waited 120 s for the address line).
+  std::setvbuf(stderr, nullptr, _IONBF, 0);
+  // Before anything calls pcap (the --version text does): wpcap.dll is delay-loaded on Windows.
+  if (std::string problem = load_capture_library(); !problem.empty()) {
     fmt::print(stderr, "rtcap: {}\n", problem);
     return kExitNoPcapLib;
   }
-#endif
   std::unique_ptr<Cli> cli = make_cli();
   try {
     cli->app->parse(argc, argv);

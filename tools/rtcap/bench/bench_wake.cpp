@@ -12,7 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "backend/wait.hpp"
+#include "platform/thread.hpp"
+#include "platform/word_wait.hpp"
 #include "bench/bench.hpp"
 #include "engine/doorbell.hpp"
 

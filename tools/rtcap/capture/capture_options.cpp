@@ -1,14 +1,12 @@
 #include "capture/capture_options.hpp"
 
-#ifndef _WIN32
-#include <sys/stat.h>
-#endif
-
 #include <string_view>
 #include <utility>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
+#include "capture/host.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -204,12 +202,7 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
 bool reads_a_pipe(const std::string& path) {
   if (path.empty()) return false;
   if (path == "-") return true;  // pcap_open_offline("-") reads standard input
-#ifdef _WIN32
-  return false;
-#else
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
-#endif
+  return is_pipe_or_socket(path);  // capture/host_*.cpp
 }
 
 std::string cli_wording(std::string message) {

@@ -14,6 +14,15 @@ namespace rtcap::tool {
 // Linux (and other libpcap platforms): kLinuxLibpcap; Windows: kNpcap.
 [[nodiscard]] CapturePlatform host_capture_platform() noexcept;
 
+// Called first in main(), before anything calls pcap (the --version text does): on Windows it
+// loads Npcap's wpcap.dll, which is delay-loaded, and returns the line to print when Npcap is
+// missing (npcap_loader_windows.cpp); on Linux libpcap is linked: "".
+[[nodiscard]] std::string load_capture_library();
+
+// Whether `path` is a FIFO or a socket (so pcap_open_offline reads a stream, not a file).
+// Windows: false (the C runtime's stat does not tell a named pipe).
+[[nodiscard]] bool is_pipe_or_socket(const std::string& path);
+
 // Joins the SAP groups (RFC 2974: 239.255.255.255, the AES67 one, and 224.2.127.254) on each
 // interface, so that a switch with IGMP snooping (or the kernel's own filter) forwards the
 // announcements to the capture. The memberships last as long as the object (one UDP socket per

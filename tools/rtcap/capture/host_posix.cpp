@@ -2,6 +2,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +14,13 @@
 namespace rtcap::tool {
 
 CapturePlatform host_capture_platform() noexcept { return CapturePlatform::kLinuxLibpcap; }
+
+std::string load_capture_library() { return {}; }  // libpcap is linked
+
+bool is_pipe_or_socket(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
 
 SapMembership::~SapMembership() {
   for (int fd : sockets_) ::close(fd);  // leaving the groups: the kernel sends the IGMP leave

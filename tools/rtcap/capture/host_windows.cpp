@@ -1,9 +1,14 @@
 // Windows: Npcap. SAP membership is not written for Winsock yet: --sap says so.
 #include "capture/host.hpp"
+#include "capture/npcap_loader_windows.hpp"
 
 namespace rtcap::tool {
 
 CapturePlatform host_capture_platform() noexcept { return CapturePlatform::kNpcap; }
+
+std::string load_capture_library() { return load_npcap(); }
+
+bool is_pipe_or_socket(const std::string&) { return false; }
 
 SapMembership::~SapMembership() = default;
 

@@ -1,9 +1,9 @@
 // Windows: not implemented yet (GetIfEntry2 on the adapter's LUID would tell); the state is
 // reported as unknown, and the engine treats an unknown link as up.
-#include "backend/link.hpp"
+#include "platform/link.hpp"
 
-namespace rtcap::backend {
+namespace rtcap::platform {
 
 LinkState link_state(const std::string&) noexcept { return LinkState{}; }
 
-}  // namespace rtcap::backend
+}  // namespace rtcap::platform

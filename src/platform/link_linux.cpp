@@ -8,9 +8,9 @@
 
 #include <cstring>
 
-#include "backend/link.hpp"
+#include "platform/link.hpp"
 
-namespace rtcap::backend {
+namespace rtcap::platform {
 
 LinkState link_state(const std::string& name) noexcept {
   LinkState s;
@@ -34,4 +34,4 @@ LinkState link_state(const std::string& name) noexcept {
   return s;
 }
 
-}  // namespace rtcap::backend
+}  // namespace rtcap::platform

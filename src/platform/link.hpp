@@ -1,11 +1,13 @@
 // Is a capture interface there and up? Read by the capture thread once per statistics interval
 // (a system call or two per interface per second), so that a link that goes down and comes back
 // is reported, and --reopen knows when a deleted interface has been re-created.
+// Linux (link_linux.cpp): if_nametoindex and SIOCGIFFLAGS. Windows (link_windows.cpp): unknown
+// for now. In src/platform, not src/backend: it asks the operating system, not libpcap.
 #pragma once
 
 #include <string>
 
-namespace rtcap::backend {
+namespace rtcap::platform {
 
 struct LinkState {
   bool known = false;    // false: this platform cannot tell (Windows today); treat as up
@@ -16,4 +18,9 @@ struct LinkState {
 
 LinkState link_state(const std::string& name) noexcept;
 
+}  // namespace rtcap::platform
+
+namespace rtcap::backend {  // the names from backend/link.hpp; they go once callers say platform::
+using platform::link_state;
+using platform::LinkState;
 }  // namespace rtcap::backend

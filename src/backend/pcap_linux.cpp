@@ -1,0 +1,41 @@
+// What rtcap adapts to in libpcap on Linux, the counterpart of pcap_npcap.cpp: Npcap's knobs do
+// nothing here (a warning names what does), and the TPACKET_V3 block-retire timer's frequency.
+//
+// These stay in src/backend rather than src/platform: they are facts about one capture mechanism
+// (libpcap's TPACKET_V3 ring and the kernel timer that retires its blocks; Npcap's driver
+// buffers), as libpcap keeps them in pcap-linux.c and pcap-npf.c, not facts about the operating
+// system that the engine's waiting, threads or files would need.
+#include <fmt/format.h>
+#include <sys/utsname.h>
+
+#include <cstdio>
+
+#include "backend/pcap_backend.hpp"
+#include "rtcap/latency_budget.hpp"
+
+namespace rtcap::backend {
+Result<void> apply_platform_options(pcap_t*, const std::string& name, const CaptureConfig& config,
+                                    std::vector<std::string>& warnings) {
+  if (config.mintocopy_bytes >= 0)
+    warnings.push_back(fmt::format(
+        "{}: --mintocopy is Npcap-only (Windows) and does nothing here; on Linux the kernel hands "
+        "over a ring block when it is full or after --timeout-ms",
+        name));
+  if (config.user_buffer_bytes > 0)
+    warnings.push_back(fmt::format(
+        "{}: --user-buffer is Npcap-only (Windows) and does nothing here; on Linux libpcap reads "
+        "the mmap ring in place: size it with -B",
+        name));
+  return {};
+}
+}  // namespace rtcap::backend
+
+namespace rtcap {
+int host_v3_retire_hz() noexcept {
+  struct utsname u {};
+  int major = 0, minor = 0;
+  if (uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return 250;
+  if (major > 6 || (major == 6 && minor >= 18)) return 1000;  // hrtimer: see the header
+  return 250;  // Debian 12 and most distributions build with CONFIG_HZ=250
+}
+}  // namespace rtcap

@@ -1,0 +1,61 @@
+// Linux (plain POSIX) file output calls: file_output.hpp.
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+
+#include "platform/file_output.hpp"
+
+namespace rtcap::platform {
+
+int open_output_file(const std::string& path) noexcept {
+  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+}
+
+void set_binary_mode(int) noexcept {}
+
+off_t output_start_offset(int fd, const struct stat& st) noexcept {
+  const int flags = ::fcntl(fd, F_GETFL);
+  return (flags >= 0 && (flags & O_APPEND)) ? st.st_size : ::lseek(fd, 0, SEEK_CUR);
+}
+
+int make_pipe_nonblocking(int fd) noexcept {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) return -1;
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0 && !(flags & O_NONBLOCK) && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0)
+    return flags;
+  return -1;
+}
+
+void restore_descriptor_flags(int fd, int flags) noexcept {
+  if (flags >= 0) (void)::fcntl(fd, F_SETFL, flags);
+}
+
+bool wait_writable(int fd, const std::atomic<std::int64_t>* give_up_at_ns) noexcept {
+  for (;;) {
+    // 100 ms slices: how late a deadline set while we wait is seen (one wake-up per slice,
+    // only while the reader takes nothing).
+    int slice_ms = -1;
+    if (give_up_at_ns) {
+      slice_ms = 100;
+      if (const std::int64_t deadline = give_up_at_ns->load(std::memory_order_relaxed)) {
+        const std::int64_t left_ns =
+            deadline - std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count();
+        if (left_ns <= 0) return false;
+        slice_ms = int(std::min<std::int64_t>(100, left_ns / 1000000 + 1));
+      }
+    }
+    pollfd p{fd, POLLOUT, 0};
+    const int n = ::poll(&p, 1, slice_ms);
+    if (n > 0) return true;  // writable, or POLLERR/POLLHUP: the next write() says which
+    if (n < 0 && errno != EINTR) return true;
+  }
+}
+
+}  // namespace rtcap::platform
