@@ -21,19 +21,43 @@ struct Frame {
 
 Frame make_frame(int stream, bool send_time) {
   std::vector<std::uint8_t> b = {0x01, 0x00, 0x5e, 0x00, 0x00, static_cast<std::uint8_t>(stream),
-                                 0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00};
+                                 0x02, 0x00, 0x00, 0x00, 0x00, 0x01,
+                                 0x08, 0x00};
   // Room for the whole frame up front: also keeps GCC 12 at -O3 from a false -Warray-bounds in
   // the inserts below (a Release build with RTCAP_WERROR=ON failed on it).
   b.reserve(160);
   const std::size_t rtp_len = 12 + (send_time ? 16 : 0) + 36;
   const std::size_t udp_len = 8 + rtp_len;
   const std::size_t ip_len = 20 + udp_len;
-  const std::uint8_t ip[20] = {0x45, 0, static_cast<std::uint8_t>(ip_len >> 8),
-                               static_cast<std::uint8_t>(ip_len), 0, 0, 0x40, 0, 64, 17, 0, 0,
-                               198, 18, 0, 1, 239, 69, 0, static_cast<std::uint8_t>(stream + 1)};
+  const std::uint8_t ip[20] = {0x45,
+                               0,
+                               static_cast<std::uint8_t>(ip_len >> 8),
+                               static_cast<std::uint8_t>(ip_len),
+                               0,
+                               0,
+                               0x40,
+                               0,
+                               64,
+                               17,
+                               0,
+                               0,
+                               198,
+                               18,
+                               0,
+                               1,
+                               239,
+                               69,
+                               0,
+                               static_cast<std::uint8_t>(stream + 1)};
   b.insert(b.end(), ip, ip + 20);
-  const std::uint8_t udp[8] = {0x13, 0x8c, 0x13, 0x8c, static_cast<std::uint8_t>(udp_len >> 8),
-                               static_cast<std::uint8_t>(udp_len), 0, 0};
+  const std::uint8_t udp[8] = {0x13,
+                               0x8c,
+                               0x13,
+                               0x8c,
+                               static_cast<std::uint8_t>(udp_len >> 8),
+                               static_cast<std::uint8_t>(udp_len),
+                               0,
+                               0};
   b.insert(b.end(), udp, udp + 8);
   Frame f;
   f.rtp_offset = b.size();
@@ -76,7 +100,9 @@ void run(benchmark::State& state, bool send_time) {
       for (int i = 0; i < 8; ++i) rtp[17 + i] = static_cast<std::uint8_t>(sent >> (56 - 8 * i));
     }
     now_ns += 10'417;  // 96 kpps aggregate: 12 x 8,000 pps
-    tracker.add(rtcap::PacketView{now_ns, static_cast<std::uint32_t>(f.bytes.size()), 0,
+    tracker.add(rtcap::PacketView{now_ns,
+                                  static_cast<std::uint32_t>(f.bytes.size()),
+                                  0,
                                   {f.bytes.data(), f.bytes.size()}},
                 rtcap::kDltEn10mb);
     ++n;

@@ -2,12 +2,11 @@
 # The .clang-format check (Debian's clang-format; scripts/install-deps.sh clang-format).
 #
 #   scripts/check-format.sh          # fails if a file named in scripts/format-checked.txt is not
-#                                    # formatted; for every other C/C++ file it only warns (a count)
+#                                    # formatted; any other C/C++ file only warns (a count)
 #   scripts/check-format.sh --list   # also names every file that is not formatted
 #
-# The tree has not been formatted yet: that happens once, in a commit of its own, after the open
-# branches have merged (issue 12). Until then only the files in scripts/format-checked.txt are
-# enforced; a line '*' there enforces every tracked C/C++ file (the state after that commit).
+# scripts/format-checked.txt names the files enforced; its line '*' (since the tree was formatted
+# once, in a commit of its own, issue 12) enforces every tracked C/C++ file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 list=false
@@ -42,7 +41,8 @@ for f in "${all[@]}"; do
     $list && echo "check-format: not formatted (not enforced yet): $f" >&2
   fi
 done
-echo "check-format: $(( ${#enforced[@]} - ${#bad_enforced[@]} ))/${#enforced[@]} enforced files formatted; warning: $unformatted_others of the other ${#all[@]} C/C++ files are not formatted yet (not enforced: the tree is formatted once, later)" >&2
+others=$(( ${#all[@]} - ${#enforced[@]} ))
+echo "check-format: $(( ${#enforced[@]} - ${#bad_enforced[@]} ))/${#enforced[@]} enforced files formatted$( ((others)) && echo "; warning: $unformatted_others of the $others files not enforced are not formatted")" >&2
 if ((${#bad_enforced[@]})); then
   for f in "${bad_enforced[@]}"; do echo "check-format: FAIL $f is not formatted: run $clang_format -i --style=file $f" >&2; done
   exit 1

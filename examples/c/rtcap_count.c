@@ -78,11 +78,12 @@ int main(int argc, char** argv) {
   memset(&stats, 0, sizeof stats);
   stats.size = sizeof stats;
   if (rtcap_engine_stats(engine, &stats) != RTCAP_OK) return fail("stats");
-  printf("packets=%llu bytes=%llu captured=%llu received=%llu kernel_dropped=%llu "
-         "app_dropped=%llu latency_p99_ns=%llu\n",
-         counts.packets, counts.bytes, (unsigned long long)stats.packets_captured,
-         (unsigned long long)stats.received, (unsigned long long)stats.kernel_dropped,
-         (unsigned long long)stats.app_dropped_packets, (unsigned long long)stats.latency_p99_ns);
+  printf(
+      "packets=%llu bytes=%llu captured=%llu received=%llu kernel_dropped=%llu "
+      "app_dropped=%llu latency_p99_ns=%llu\n",
+      counts.packets, counts.bytes, (unsigned long long)stats.packets_captured,
+      (unsigned long long)stats.received, (unsigned long long)stats.kernel_dropped,
+      (unsigned long long)stats.app_dropped_packets, (unsigned long long)stats.latency_p99_ns);
   if (rtcap_engine_close(engine) != RTCAP_OK) return fail("close");
   return st == RTCAP_DONE && counts.packets == stats.packets_captured ? 0 : 1;
 }

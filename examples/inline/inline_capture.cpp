@@ -23,8 +23,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   rtcap::CaptureConfig config;  // delivery is inline by default
-  if (std::string(argv[1]) == "-r") config.read_file = argv[2];
-  else config.interfaces.push_back(argv[2]);
+  if (std::string(argv[1]) == "-r")
+    config.read_file = argv[2];
+  else
+    config.interfaces.push_back(argv[2]);
   const int seconds = argc > 3 ? std::atoi(argv[3]) : 5;
   if (argc > 4) config.filter = argv[4];
 
@@ -73,7 +75,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < n; ++i) {
       if (events[i].data.fd == timer) {
         std::uint64_t expirations = 0;
-        if (read(timer, &expirations, sizeof expirations) == sizeof expirations) ticks += expirations;
+        if (read(timer, &expirations, sizeof expirations) == sizeof expirations)
+          ticks += expirations;
       } else {
         capture_ready = true;
       }
@@ -84,11 +87,12 @@ int main(int argc, char** argv) {
   close(epfd);
 
   const rtcap::CaptureStats s = engine.stats();
-  std::printf("packets=%llu bytes=%llu ticks=%llu captured=%llu kernel_dropped=%llu "
-              "latency_p99_ns=%llu\n",
-              (unsigned long long)packets, (unsigned long long)bytes, (unsigned long long)ticks,
-              (unsigned long long)s.packets_captured, (unsigned long long)s.kernel_dropped(),
-              (unsigned long long)s.latency_ns.percentile(0.99));
+  std::printf(
+      "packets=%llu bytes=%llu ticks=%llu captured=%llu kernel_dropped=%llu "
+      "latency_p99_ns=%llu\n",
+      (unsigned long long)packets, (unsigned long long)bytes, (unsigned long long)ticks,
+      (unsigned long long)s.packets_captured, (unsigned long long)s.kernel_dropped(),
+      (unsigned long long)s.latency_ns.percentile(0.99));
   if (auto f = engine.failure()) {
     std::fprintf(stderr, "inline_capture: %s\n", f->message.c_str());
     return 1;

@@ -15,8 +15,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   rtcap::CaptureConfig config;
-  if (std::string(argv[1]) == "-r") config.read_file = argv[2];
-  else config.interfaces.push_back(argv[2]);
+  if (std::string(argv[1]) == "-r")
+    config.read_file = argv[2];
+  else
+    config.interfaces.push_back(argv[2]);
   const int seconds = argc > 3 ? std::atoi(argv[3]) : 5;
   if (argc > 4) config.filter = argv[4];
   config.delivery = rtcap::Delivery::kThreaded;
@@ -47,12 +49,12 @@ int main(int argc, char** argv) {
     }
   }
   const rtcap::CaptureStats s = engine.stats();
-  std::printf("packets=%llu bytes=%llu captured=%llu kernel_dropped=%llu app_dropped=%llu "
-              "latency_p99_ns=%llu\n",
-              (unsigned long long)packets, (unsigned long long)bytes,
-              (unsigned long long)s.packets_captured, (unsigned long long)s.kernel_dropped(),
-              (unsigned long long)s.app_dropped_packets,
-              (unsigned long long)s.latency_ns.percentile(0.99));
+  std::printf(
+      "packets=%llu bytes=%llu captured=%llu kernel_dropped=%llu app_dropped=%llu "
+      "latency_p99_ns=%llu\n",
+      (unsigned long long)packets, (unsigned long long)bytes,
+      (unsigned long long)s.packets_captured, (unsigned long long)s.kernel_dropped(),
+      (unsigned long long)s.app_dropped_packets, (unsigned long long)s.latency_ns.percentile(0.99));
   if (auto f = engine.failure()) {
     std::fprintf(stderr, "threaded_capture: %s\n", f->message.c_str());
     return 1;

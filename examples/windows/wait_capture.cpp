@@ -49,7 +49,8 @@ int main(int argc, char** argv) {
   due.QuadPart = -100000;  // 10 ms, in 100 ns units, relative
   SetWaitableTimer(timer, &due, 10, nullptr, nullptr, FALSE);
   std::vector<HANDLE> handles{timer};
-  for (rtcap::WaitHandle h : engine.readiness().handles) handles.push_back(reinterpret_cast<HANDLE>(h));
+  for (rtcap::WaitHandle h : engine.readiness().handles)
+    handles.push_back(reinterpret_cast<HANDLE>(h));
 
   std::uint64_t packets = 0, bytes = 0, ticks = 0;
   auto on_batch = [&](const rtcap::Batch& batch) {  // a view, valid during the call
@@ -61,9 +62,11 @@ int main(int argc, char** argv) {
   while (!engine.done()) {
     const std::int64_t max_wait_us = engine.readiness().max_wait_us;
     const DWORD timeout_ms =
-        max_wait_us < 0 ? 100 : static_cast<DWORD>(max_wait_us > 100000 ? 100 : (max_wait_us + 999) / 1000);
-    const DWORD r = WaitForMultipleObjects(static_cast<DWORD>(handles.size()), handles.data(), FALSE,
-                                           timeout_ms);
+        max_wait_us < 0
+            ? 100
+            : static_cast<DWORD>(max_wait_us > 100000 ? 100 : (max_wait_us + 999) / 1000);
+    const DWORD r = WaitForMultipleObjects(static_cast<DWORD>(handles.size()), handles.data(),
+                                           FALSE, timeout_ms);
     if (r == WAIT_OBJECT_0) {
       ++ticks;  // our timer: the application's own work would go here
       continue;

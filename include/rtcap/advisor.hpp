@@ -54,8 +54,8 @@ inline constexpr const char* kAppQueueDrops = "app-queue-drops";              //
 inline constexpr const char* kLossBeforeCapture = "loss-before-capture";      // rule 10
 // Every rule, in the order the advisor evaluates and reports them (the metrics export each).
 inline constexpr const char* kAll[] = {
-    kDispatchFillsBuffer, kReaderTooSlow,    kBurstDrops,           kImmediateCostsCpu,
-    kConsumerDiscards,    kSnaplenTruncates, kRingTooFewSlots,      kPromiscuousUnneeded,
+    kDispatchFillsBuffer, kReaderTooSlow,    kBurstDrops,      kImmediateCostsCpu,
+    kConsumerDiscards,    kSnaplenTruncates, kRingTooFewSlots, kPromiscuousUnneeded,
     kAppQueueDrops,       kLossBeforeCapture};
 }  // namespace advice_id
 
@@ -132,7 +132,8 @@ class RTCAP_API Advisor {
   std::vector<RuleState> rules_;  // one per advice_id, in rule order
 };
 
-[[nodiscard]] RTCAP_API const char* to_string(Severity severity) noexcept;  // "info", "warning", "critical"
+[[nodiscard]] RTCAP_API const char* to_string(
+    Severity severity) noexcept;  // "info", "warning", "critical"
 // JSON array of objects: id, severity, trigger, evidence, change, times_fired,
 // intervals_triggered, first_fired_ns, last_seen_ns, active. indent < 0: one line.
 [[nodiscard]] RTCAP_API std::string to_json(const std::vector<Advice>& advice, int indent = 2);

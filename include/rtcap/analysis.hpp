@@ -76,7 +76,8 @@ struct StreamTrackerConfig {
 // static payload type's own clock (RFC 3551 tables 4 and 5), the default (48 kHz, AES67's
 // mandatory rate, or a bare --clock-rate HZ).
 enum class ClockSource : std::uint8_t { kDefault, kStatic, kSdp, kOption };
-[[nodiscard]] RTCAP_API const char* to_string(ClockSource source) noexcept;  // "default", "static", ...
+[[nodiscard]] RTCAP_API const char* to_string(
+    ClockSource source) noexcept;  // "default", "static", ...
 
 // RFC 3551 tables 4 and 5: the RTP clock of a static payload type (0..34), 0 when the type is
 // unassigned or dynamic (35..127). G722 (9) is 8000: the RTP clock, not its 16 kHz sampling.
@@ -91,8 +92,9 @@ enum class ClockSource : std::uint8_t { kDefault, kStatic, kSdp, kOption };
 // mean more than 1% from the packet time also makes it not compliant. Unknown: not enough data
 // (fewer than one full TS-DF window, or no packet time).
 enum class TimingVerdict : std::uint8_t { kUnknown, kNarrow, kWide, kNotCompliant };
-[[nodiscard]] RTCAP_API const char* to_string(TimingVerdict verdict) noexcept;  // "unknown", "narrow",
-                                                                       // "wide", "not_compliant"
+[[nodiscard]] RTCAP_API const char* to_string(
+    TimingVerdict verdict) noexcept;  // "unknown", "narrow",
+                                      // "wide", "not_compliant"
 
 // Packet interval time (EBU Tech 3337 "PIT"): arrival gap between consecutive packets of a stream
 // (arrival order), in microseconds.
@@ -106,18 +108,18 @@ struct PitStats {
   double min_us = 0;
   double mean_us = 0;
   double max_us = 0;
-  double ptime_us = 0;             // the packet time it is compared against (0: unknown)
-  std::vector<PitBin> histogram;   // non-empty bins, ascending; log-linear, 8 bins per octave
+  double ptime_us = 0;            // the packet time it is compared against (0: unknown)
+  std::vector<PitBin> histogram;  // non-empty bins, ascending; log-linear, 8 bins per octave
 };
 
 // AES67 / ST 2110-30 timing of one RTP stream (formulas and windows in docs/TUNING.md).
 struct AudioTiming {
   PitStats pit;
   // TS-DF (EBU Tech 3337): D(i) = (R(i) - S(i)) - (R(0) - S(0)), max D - min D per window.
-  double ts_df_us = 0;           // largest over the completed windows
-  double ts_df_last_us = 0;      // the last completed window
+  double ts_df_us = 0;       // largest over the completed windows
+  double ts_df_last_us = 0;  // the last completed window
   std::uint64_t ts_df_windows = 0;
-  double ts_df_window_ms = 0;    // the window used (200 ms, as EBU LIST)
+  double ts_df_window_ms = 0;  // the window used (200 ms, as EBU LIST)
   // Least-squares slope of RTP time against arrival time, minus 1, in ppm (Wireshark's "Freq
   // Drift" as a rate error). Positive: the sender's clock runs fast against the capture clock.
   bool has_drift = false;
@@ -134,13 +136,13 @@ struct AudioTiming {
 
 // Arrival-time gaps between consecutive packets of one stream (arrival order).
 struct IntervalStats {
-  std::uint64_t count = 0;       // gaps measured (packets - 1)
+  std::uint64_t count = 0;  // gaps measured (packets - 1)
   double mean_ms = 0;
   double stddev_ms = 0;
   double min_ms = 0;
-  double max_ms = 0;             // the largest gap
-  double ptime_ms = 0;           // expected packet time (configured or estimated); 0: unknown
-  std::uint64_t long_gaps = 0;   // gaps > 1.5 x ptime (only counted once ptime is known)
+  double max_ms = 0;            // the largest gap
+  double ptime_ms = 0;          // expected packet time (configured or estimated); 0: unknown
+  std::uint64_t long_gaps = 0;  // gaps > 1.5 x ptime (only counted once ptime is known)
 };
 
 // One-way delay = capture timestamp - sender timestamp (both CLOCK_REALTIME, so meaningful only
@@ -150,8 +152,8 @@ struct DelayStats {
   std::int64_t min_ns = 0;
   std::int64_t max_ns = 0;
   double mean_ns = 0;
-  std::uint64_t p99_ns = 0;        // from a log-linear histogram, <= 3.1% above the true value
-  std::uint64_t negative = 0;      // samples below zero (clocks disagree); recorded as 0 in p99
+  std::uint64_t p99_ns = 0;    // from a log-linear histogram, <= 3.1% above the true value
+  std::uint64_t negative = 0;  // samples below zero (clocks disagree); recorded as 0 in p99
 };
 
 struct StreamSummary {
@@ -167,8 +169,8 @@ struct StreamSummary {
   std::uint64_t bytes = 0;    // sum of wire lengths (whole frames)
   std::int64_t first_ts_ns = 0;
   std::int64_t last_ts_ns = 0;
-  double rate_pps = 0;        // packets / (last - first)
-  double rate_bps = 0;        // bytes * 8 / (last - first)
+  double rate_pps = 0;  // packets / (last - first)
+  double rate_bps = 0;  // bytes * 8 / (last - first)
   IntervalStats interval;
 
   // RTP only (zero for raw UDP).
@@ -176,11 +178,11 @@ struct StreamSummary {
   int payload_type = -1;  // of the latest packet
   std::uint32_t clock_rate = 0;
   ClockSource clock_source = ClockSource::kDefault;
-  bool validated = false;        // passed RFC 3550 probation (MIN_SEQUENTIAL in-order packets);
-                                 // false: expected/lost say nothing, the stream is never "complete"
-  std::uint64_t expected = 0;    // extended highest seq - base + 1, summed over restarts
-  std::uint64_t received = 0;    // RFC 3550 count (includes duplicates)
-  std::uint64_t lost = 0;        // expected - distinct sequence numbers received: never negative
+  bool validated = false;      // passed RFC 3550 probation (MIN_SEQUENTIAL in-order packets);
+                               // false: expected/lost say nothing, the stream is never "complete"
+  std::uint64_t expected = 0;  // extended highest seq - base + 1, summed over restarts
+  std::uint64_t received = 0;  // RFC 3550 count (includes duplicates)
+  std::uint64_t lost = 0;      // expected - distinct sequence numbers received: never negative
   std::int64_t rfc3550_cumulative_lost = 0;  // expected - received (RTCP RR, tshark): duplicates
                                              // push it below zero
   std::uint64_t loss_jumps = 0;  // jumps >= MAX_DROPOUT whose RTP timestamp advanced with the
@@ -191,15 +193,15 @@ struct StreamSummary {
   // capture: attribute_loss splits that part). outage_lost + network_lost == lost.
   std::uint64_t outage_lost = 0;
   std::uint64_t network_lost = 0;
-  std::uint64_t duplicates = 0;  // a sequence number seen twice (within the last 128)
-  std::uint64_t reordered = 0;   // late packets: behind the highest seq, not seen before
+  std::uint64_t duplicates = 0;    // a sequence number seen twice (within the last 128)
+  std::uint64_t reordered = 0;     // late packets: behind the highest seq, not seen before
   std::uint64_t seq_restarts = 0;  // large jump confirmed by a sequential packet
-  std::uint64_t bad_seq = 0;     // packets dropped from the count by the large-jump rule
-  double jitter = 0;             // RFC 3550 J, RTP clock units
+  std::uint64_t bad_seq = 0;       // packets dropped from the count by the large-jump rule
+  double jitter = 0;               // RFC 3550 J, RTP clock units
   double jitter_ms = 0;
   double max_jitter_ms = 0;
   bool has_delay = false;
-  DelayStats one_way_delay;      // valid when has_delay
+  DelayStats one_way_delay;  // valid when has_delay
 
   // Payload bytes of the latest packet (after the RTP header, extension and padding).
   std::uint32_t payload_bytes = 0;
@@ -211,24 +213,24 @@ struct StreamSummary {
   // "payload 144 bytes, SDP format 2 ch x 3 bytes x 48 samples = 288", "packet interval 0.250 ms,
   // SDP ptime 1 ms").
   std::vector<std::string> sdp_mismatches;
-  AudioTiming timing;            // RTP only
+  AudioTiming timing;  // RTP only
 };
 
 struct TrackerTotals {
-  std::uint64_t packets = 0;    // every packet given to add()
-  std::uint64_t bytes = 0;      // sum of wire lengths
-  std::uint64_t udp = 0;        // UDP datagrams (first fragments included)
-  std::uint64_t rtp = 0;        // of which parsed as RTP
-  std::uint64_t malformed = 0;  // truncated headers, bad lengths, bad versions
-  std::uint64_t other = 0;      // not IP, or IP but not UDP, or unknown link type
-  std::uint64_t fragments = 0;  // non-first IP fragments (counted, not parsed)
-  std::uint64_t evicted = 0;    // streams pushed out of the table to make room
+  std::uint64_t packets = 0;         // every packet given to add()
+  std::uint64_t bytes = 0;           // sum of wire lengths
+  std::uint64_t udp = 0;             // UDP datagrams (first fragments included)
+  std::uint64_t rtp = 0;             // of which parsed as RTP
+  std::uint64_t malformed = 0;       // truncated headers, bad lengths, bad versions
+  std::uint64_t other = 0;           // not IP, or IP but not UDP, or unknown link type
+  std::uint64_t fragments = 0;       // non-first IP fragments (counted, not parsed)
+  std::uint64_t evicted = 0;         // streams pushed out of the table to make room
   std::uint64_t streams_seen = 0;    // distinct streams ever created
   std::uint64_t streams_active = 0;  // in the table now
   // Sequence loss of evicted streams, kept so that totals stay right after eviction.
   std::uint64_t evicted_expected = 0;
   std::uint64_t evicted_lost = 0;
-  std::uint64_t evicted_outage_lost = 0;  // of evicted_lost: in capture outages
+  std::uint64_t evicted_outage_lost = 0;      // of evicted_lost: in capture outages
   std::uint64_t unvalidated_rtp_streams = 0;  // RTP streams (in the table) never out of probation
   // SAP (RFC 2974) datagrams seen on UDP port 9875, and how they ended.
   std::uint64_t sap_packets = 0;
@@ -311,7 +313,7 @@ class RTCAP_API StreamTracker {
 // not counted by anyone; loss after a stream's last received packet is invisible to sequence
 // numbers.
 struct LossAttribution {
-  std::uint64_t missing_in_streams = 0;       // sequence gaps (positive per-stream loss)
+  std::uint64_t missing_in_streams = 0;  // sequence gaps (positive per-stream loss)
   // Of those, the ones that fell in capture outages (an interface down or gone: the capture
   // missed them). The split below is of the rest: missing_in_streams - lost_in_outages.
   std::uint64_t lost_in_outages = 0;
@@ -320,14 +322,14 @@ struct LossAttribution {
   std::uint64_t lost_before_capture_min = 0;  // lower bound: missing - dropped_by_capture_max
   bool exact = false;  // true when the split is certain (no capture drops, or nothing missing)
   std::uint64_t unvalidated_streams = 0;  // RTP streams whose loss could not be counted
-  std::string text;    // plain words for a person
+  std::string text;                       // plain words for a person
 };
 
 [[nodiscard]] RTCAP_API LossAttribution attribute_loss(std::uint64_t missing_in_streams,
-                                             std::uint64_t capture_dropped);
+                                                       std::uint64_t capture_dropped);
 // capture_dropped = stats.kernel_dropped() + stats.interface_dropped() + app_dropped_packets.
 [[nodiscard]] RTCAP_API LossAttribution attribute_loss(std::uint64_t missing_in_streams,
-                                             const CaptureStats& stats);
+                                                       const CaptureStats& stats);
 // Where the packets come from, for the wording: a live capture knows its own drops; a file
 // written by rtcap (pcapng with interface statistics blocks) says what its capture dropped; a
 // file written by another tool without them cannot tell capture drops from upstream loss.
@@ -335,7 +337,8 @@ enum class DropKnowledge : std::uint8_t { kLive, kFileWithStatistics, kFileWitho
 // The full form: also says when RTP streams never passed validation (their loss is unknown, so
 // the headline is never "complete"), and words a file without statistics honestly.
 [[nodiscard]] RTCAP_API LossAttribution attribute_loss(const TrackerSnapshot& snapshot,
-                                             std::uint64_t capture_dropped, DropKnowledge knowledge);
+                                                       std::uint64_t capture_dropped,
+                                                       DropKnowledge knowledge);
 
 // Output. JSON text (nlohmann inside the library, not in this header): an object with "totals"
 // and "streams"; per stream src/dst address and port, ssrc as "0x%08x", payload_type,

@@ -39,7 +39,8 @@ class Span {
   [[nodiscard]] constexpr T* end() const noexcept { return data_ + size_; }
   constexpr T& operator[](std::size_t i) const noexcept { return data_[i]; }
   // Elements [offset, offset + count), clamped to the view.
-  [[nodiscard]] constexpr Span subspan(std::size_t offset, std::size_t count = std::size_t(-1)) const noexcept {
+  [[nodiscard]] constexpr Span subspan(std::size_t offset,
+                                       std::size_t count = std::size_t(-1)) const noexcept {
     if (offset > size_) offset = size_;
     if (count > size_ - offset) count = size_ - offset;
     return {data_ + offset, count};
@@ -53,10 +54,10 @@ class Span {
 using ByteView = Span<const std::uint8_t>;
 
 struct PacketRecord {
-  std::int64_t ts_ns;      // capture timestamp, ns since the epoch (CLOCK_REALTIME)
-  std::uint32_t offset;    // first byte in the batch arena
-  std::uint32_t caplen;    // bytes captured
-  std::uint32_t wire_len;  // bytes on the wire
+  std::int64_t ts_ns;             // capture timestamp, ns since the epoch (CLOCK_REALTIME)
+  std::uint32_t offset;           // first byte in the batch arena
+  std::uint32_t caplen;           // bytes captured
+  std::uint32_t wire_len;         // bytes on the wire
   std::uint16_t interface_index;  // index into CaptureConfig::interfaces (0 for a file)
   std::uint16_t reserved;
 };
@@ -86,8 +87,8 @@ class Batch {
                                 const std::uint8_t* data, std::uint32_t caplen,
                                 std::uint32_t wire_len) noexcept {
     if (count_ == max_packets_ || arena_bytes_ - used_bytes_ < caplen) return false;
-    records_[count_] = PacketRecord{ts_ns, static_cast<std::uint32_t>(used_bytes_), caplen,
-                                    wire_len, interface_index, 0};
+    records_[count_] = PacketRecord{
+        ts_ns, static_cast<std::uint32_t>(used_bytes_), caplen, wire_len, interface_index, 0};
     std::memcpy(arena_.get() + used_bytes_, data, caplen);
     used_bytes_ += caplen;
     ++count_;
@@ -129,23 +130,59 @@ class Batch {
     Iterator() noexcept = default;
     Iterator(const Batch* b, std::size_t i) noexcept : batch_(b), index_(std::ptrdiff_t(i)) {}
     PacketView operator*() const noexcept { return (*batch_)[std::size_t(index_)]; }
-    PacketView operator[](difference_type n) const noexcept { return (*batch_)[std::size_t(index_ + n)]; }
-    Iterator& operator++() noexcept { ++index_; return *this; }
-    Iterator operator++(int) noexcept { Iterator t = *this; ++index_; return t; }
-    Iterator& operator--() noexcept { --index_; return *this; }
-    Iterator operator--(int) noexcept { Iterator t = *this; --index_; return t; }
-    Iterator& operator+=(difference_type n) noexcept { index_ += n; return *this; }
-    Iterator& operator-=(difference_type n) noexcept { index_ -= n; return *this; }
+    PacketView operator[](difference_type n) const noexcept {
+      return (*batch_)[std::size_t(index_ + n)];
+    }
+    Iterator& operator++() noexcept {
+      ++index_;
+      return *this;
+    }
+    Iterator operator++(int) noexcept {
+      Iterator t = *this;
+      ++index_;
+      return t;
+    }
+    Iterator& operator--() noexcept {
+      --index_;
+      return *this;
+    }
+    Iterator operator--(int) noexcept {
+      Iterator t = *this;
+      --index_;
+      return t;
+    }
+    Iterator& operator+=(difference_type n) noexcept {
+      index_ += n;
+      return *this;
+    }
+    Iterator& operator-=(difference_type n) noexcept {
+      index_ -= n;
+      return *this;
+    }
     friend Iterator operator+(Iterator it, difference_type n) noexcept { return it += n; }
     friend Iterator operator+(difference_type n, Iterator it) noexcept { return it += n; }
     friend Iterator operator-(Iterator it, difference_type n) noexcept { return it -= n; }
-    friend difference_type operator-(const Iterator& a, const Iterator& b) noexcept { return a.index_ - b.index_; }
-    friend bool operator==(const Iterator& a, const Iterator& b) noexcept { return a.index_ == b.index_; }
-    friend bool operator!=(const Iterator& a, const Iterator& b) noexcept { return a.index_ != b.index_; }
-    friend bool operator<(const Iterator& a, const Iterator& b) noexcept { return a.index_ < b.index_; }
-    friend bool operator>(const Iterator& a, const Iterator& b) noexcept { return a.index_ > b.index_; }
-    friend bool operator<=(const Iterator& a, const Iterator& b) noexcept { return a.index_ <= b.index_; }
-    friend bool operator>=(const Iterator& a, const Iterator& b) noexcept { return a.index_ >= b.index_; }
+    friend difference_type operator-(const Iterator& a, const Iterator& b) noexcept {
+      return a.index_ - b.index_;
+    }
+    friend bool operator==(const Iterator& a, const Iterator& b) noexcept {
+      return a.index_ == b.index_;
+    }
+    friend bool operator!=(const Iterator& a, const Iterator& b) noexcept {
+      return a.index_ != b.index_;
+    }
+    friend bool operator<(const Iterator& a, const Iterator& b) noexcept {
+      return a.index_ < b.index_;
+    }
+    friend bool operator>(const Iterator& a, const Iterator& b) noexcept {
+      return a.index_ > b.index_;
+    }
+    friend bool operator<=(const Iterator& a, const Iterator& b) noexcept {
+      return a.index_ <= b.index_;
+    }
+    friend bool operator>=(const Iterator& a, const Iterator& b) noexcept {
+      return a.index_ >= b.index_;
+    }
 
    private:
     const Batch* batch_ = nullptr;

@@ -67,9 +67,9 @@ struct CaptureConfig {
 
   // Batches. Inline delivery uses one batch (pool_batches does not apply); threaded delivery a
   // pool of pool_batches handed between the capture thread and the consumer.
-  std::size_t batch_packets = 1024;     // records per batch
+  std::size_t batch_packets = 1024;      // records per batch
   std::size_t batch_bytes = 256 * 1024;  // arena per batch (raised to the snaplen if smaller)
-  std::size_t pool_batches = 64;        // batches in the pool (bounds memory)
+  std::size_t pool_batches = 64;         // batches in the pool (bounds memory)
   // A batch is handed over when full, or at the end of a drain when the consumer has taken the
   // previous one (docs/ARCHITECTURE.md, "Hand-off policy").
   OverflowPolicy overflow = OverflowPolicy::kDrop;

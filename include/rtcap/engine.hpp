@@ -44,8 +44,8 @@ namespace rtcap {
 
 struct InterfaceInfo {
   std::string name;
-  int linktype = 0;  // DLT_* of the handle
-  int snaplen = 0;   // as activated
+  int linktype = 0;                                           // DLT_* of the handle
+  int snaplen = 0;                                            // as activated
   TimestampPrecision precision = TimestampPrecision::kMicro;  // as activated
 };
 
@@ -72,7 +72,8 @@ class RTCAP_API BatchRef {
  public:
   BatchRef() noexcept = default;
   BatchRef(BatchRef&& other) noexcept
-      : engine_(std::exchange(other.engine_, nullptr)), batch_(std::exchange(other.batch_, nullptr)) {}
+      : engine_(std::exchange(other.engine_, nullptr)),
+        batch_(std::exchange(other.batch_, nullptr)) {}
   BatchRef& operator=(BatchRef&& other) noexcept {
     if (this != &other) {
       reset();
@@ -204,6 +205,6 @@ struct DeviceInfo {
   bool loopback = false;
 };
 RTCAP_API Result<std::vector<DeviceInfo>> list_devices();  // pcap_findalldevs, for -D
-RTCAP_API std::string pcap_library_version();               // pcap_lib_version()
+RTCAP_API std::string pcap_library_version();              // pcap_lib_version()
 
 }  // namespace rtcap

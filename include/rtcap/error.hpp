@@ -20,16 +20,16 @@
 namespace rtcap {
 
 enum class ErrorCode {
-  kNoSuchDevice,     // the interface does not exist
-  kPermission,       // no CAP_NET_RAW / CAP_NET_ADMIN
-  kInterfaceDown,    // the interface exists but is not up
-  kBadFilter,        // pcap_compile rejected the expression
-  kBadConfig,        // settings that cannot work together or out of range
-  kOpenFailed,       // any other pcap_create/pcap_activate failure
-  kCaptureFailed,    // the handle failed during capture (for example the interface vanished)
-  kIo,               // a file or pipe could not be opened or written
-  kUnsupported,      // the platform or libpcap build cannot do what was asked
-  kMisuse,           // the API was called out of order (start twice, the wrong delivery mode)
+  kNoSuchDevice,   // the interface does not exist
+  kPermission,     // no CAP_NET_RAW / CAP_NET_ADMIN
+  kInterfaceDown,  // the interface exists but is not up
+  kBadFilter,      // pcap_compile rejected the expression
+  kBadConfig,      // settings that cannot work together or out of range
+  kOpenFailed,     // any other pcap_create/pcap_activate failure
+  kCaptureFailed,  // the handle failed during capture (for example the interface vanished)
+  kIo,             // a file or pipe could not be opened or written
+  kUnsupported,    // the platform or libpcap build cannot do what was asked
+  kMisuse,         // the API was called out of order (start twice, the wrong delivery mode)
 };
 
 struct Error {
@@ -59,13 +59,12 @@ inline Unexpected make_error(ErrorCode code, std::string message) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  template <typename U = T,
-            std::enable_if_t<std::is_constructible_v<T, U&&> &&
-                                 !std::is_same_v<std::decay_t<U>, Result> &&
-                                 !std::is_same_v<std::decay_t<U>, Unexpected>,
-                             int> = 0>
+  template <typename U = T, std::enable_if_t<std::is_constructible_v<T, U&&> &&
+                                                 !std::is_same_v<std::decay_t<U>, Result> &&
+                                                 !std::is_same_v<std::decay_t<U>, Unexpected>,
+                                             int> = 0>
   Result(U&& value) : v_(std::in_place_index<0>, std::forward<U>(value)) {}  // NOLINT: implicit
-  Result(Unexpected e) : v_(std::in_place_index<1>, std::move(e.error)) {}  // NOLINT: implicit
+  Result(Unexpected e) : v_(std::in_place_index<1>, std::move(e.error)) {}   // NOLINT: implicit
 
   [[nodiscard]] bool has_value() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }

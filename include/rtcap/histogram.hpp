@@ -14,7 +14,8 @@ namespace rtcap {
 
 inline constexpr int kHistogramSubBits = 5;
 inline constexpr std::size_t kHistogramSub = std::size_t{1} << kHistogramSubBits;
-inline constexpr std::size_t kHistogramBuckets = kHistogramSub + (64 - kHistogramSubBits) * kHistogramSub;
+inline constexpr std::size_t kHistogramBuckets =
+    kHistogramSub + (64 - kHistogramSubBits) * kHistogramSub;
 
 RTCAP_API std::size_t histogram_bucket_index(std::uint64_t value) noexcept;
 RTCAP_API std::uint64_t histogram_bucket_lower(std::size_t index) noexcept;

@@ -116,16 +116,17 @@ struct LatencyPlan {
 // mintocopy_bytes / user_buffer_bytes are kept. base.user_buffer_bytes, when set, is the current
 // Npcap user buffer (it overrides traffic.npcap_user_buffer_bytes).
 // coalesce_us with -1 (automatic) resolved for `platform` (see effective_coalesce_us).
-[[nodiscard]] RTCAP_API int coalesce_us_on(const CaptureConfig& config, CapturePlatform platform) noexcept;
+[[nodiscard]] RTCAP_API int coalesce_us_on(const CaptureConfig& config,
+                                           CapturePlatform platform) noexcept;
 
 [[nodiscard]] RTCAP_API LatencyPlan plan_for_latency_budget(std::int64_t budget_ns,
-                                                  const CaptureConfig& base = {},
-                                                  const TrafficProfile& traffic = {});
+                                                            const CaptureConfig& base = {},
+                                                            const TrafficProfile& traffic = {});
 
 // True when the `quantile` of the measured latency is within budget. The histogram reports the
 // upper edge of a bucket (<= 3.1% high), so this errs on the side of "not met". An empty
 // histogram proves nothing and returns false.
 [[nodiscard]] RTCAP_API bool budget_met(const HistogramData& latency, std::int64_t budget_ns,
-                              double quantile = 0.99) noexcept;
+                                        double quantile = 0.99) noexcept;
 
 }  // namespace rtcap

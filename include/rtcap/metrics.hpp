@@ -61,15 +61,16 @@ inline constexpr double kLatencyBucketsSeconds[] = {
     0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01,
     0.02,    0.05,     0.1,     0.25,   0.5,     1.0,    2.5,   5.0,   10.0};
 // Packets-per-dispatch histogram bounds of rtcap_dispatch_packets.
-inline constexpr double kDispatchPacketBuckets[] = {1,   2,    4,    8,    16,   32,    64,   128,
+inline constexpr double kDispatchPacketBuckets[] = {1,   2,   4,    8,    16,   32,    64,   128,
                                                     256, 512, 1024, 2048, 4096, 16384, 65536};
 
 // The text of one scrape (exposition format 0.0.4). `streams` and `advice` may be null (not
 // running). `advice`: rules as Advisor::summary() or active() gives them; every known rule is
 // exported, 0 unless present and active. Pure function: the server calls it from publish().
-[[nodiscard]] RTCAP_API std::string render_metrics(const CaptureStats& stats, const TrackerSnapshot* streams,
-                                         const std::vector<Advice>* advice,
-                                         const MetricsOptions& options = {});
+[[nodiscard]] RTCAP_API std::string render_metrics(const CaptureStats& stats,
+                                                   const TrackerSnapshot* streams,
+                                                   const std::vector<Advice>* advice,
+                                                   const MetricsOptions& options = {});
 
 class RTCAP_API MetricsServer {
  public:

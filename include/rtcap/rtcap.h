@@ -15,8 +15,8 @@
  *   if (st != RTCAP_DONE) fprintf(stderr, "%s\n", rtcap_last_error());
  *   rtcap_stats s = {0};
  *   s.size = sizeof s;
- *   rtcap_engine_stats(engine, &s);                  // drops: s.kernel_dropped, s.app_dropped_packets
- *   rtcap_engine_close(engine);
+ *   rtcap_engine_stats(engine, &s);                  // drops: s.kernel_dropped,
+ * s.app_dropped_packets rtcap_engine_close(engine);
  *
  * The layer is thin: every function maps onto rtcap::Engine (rtcap/engine.hpp) and says which.
  * docs/EMBEDDING.md explains the inline and threaded delivery and which counters mean loss.
@@ -39,7 +39,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RTCAP_C_API_VERSION 1 /* bumped when functions are added; rtcap_c_api_version() at run time */
+#define RTCAP_C_API_VERSION \
+  1 /* bumped when functions are added; rtcap_c_api_version() at run time */
 
 /* As RTCAP_API in rtcap/export.hpp: MinGW exports the API from rtcap.dll (dllexport while it is
    built, dllimport for its users, nothing when linking the static library); MSVC exports every
@@ -68,15 +69,15 @@ typedef enum rtcap_status {
   RTCAP_DONE = 1, /* poll/dispatch: capture has stopped and every packet was delivered */
 
   /* Opening and capturing (rtcap::ErrorCode). */
-  RTCAP_ERR_NO_SUCH_DEVICE = -1,  /* the interface does not exist */
-  RTCAP_ERR_PERMISSION = -2,      /* no CAP_NET_RAW / CAP_NET_ADMIN (or not Administrator) */
-  RTCAP_ERR_INTERFACE_DOWN = -3,  /* the interface exists but is not up */
-  RTCAP_ERR_BAD_FILTER = -4,      /* pcap_compile rejected the filter expression */
-  RTCAP_ERR_BAD_CONFIG = -5,      /* a setting out of range, or settings that cannot work together */
-  RTCAP_ERR_OPEN_FAILED = -6,     /* any other pcap_create/pcap_activate failure */
-  RTCAP_ERR_CAPTURE_FAILED = -7,  /* the handle failed during capture (the interface vanished) */
-  RTCAP_ERR_IO = -8,              /* a file could not be opened or read */
-  RTCAP_ERR_UNSUPPORTED = -9,     /* the platform or libpcap build cannot do what was asked */
+  RTCAP_ERR_NO_SUCH_DEVICE = -1, /* the interface does not exist */
+  RTCAP_ERR_PERMISSION = -2,     /* no CAP_NET_RAW / CAP_NET_ADMIN (or not Administrator) */
+  RTCAP_ERR_INTERFACE_DOWN = -3, /* the interface exists but is not up */
+  RTCAP_ERR_BAD_FILTER = -4,     /* pcap_compile rejected the filter expression */
+  RTCAP_ERR_BAD_CONFIG = -5,     /* a setting out of range, or settings that cannot work together */
+  RTCAP_ERR_OPEN_FAILED = -6,    /* any other pcap_create/pcap_activate failure */
+  RTCAP_ERR_CAPTURE_FAILED = -7, /* the handle failed during capture (the interface vanished) */
+  RTCAP_ERR_IO = -8,             /* a file could not be opened or read */
+  RTCAP_ERR_UNSUPPORTED = -9,    /* the platform or libpcap build cannot do what was asked */
 
   /* Use of this interface. */
   RTCAP_ERR_INVALID_ARGUMENT = -20, /* a null pointer or a value the function cannot take */
@@ -87,7 +88,7 @@ typedef enum rtcap_status {
   RTCAP_ERR_CALLBACK = -24,         /* the batch callback returned non-zero (or threw) */
   RTCAP_ERR_BUFFER_TOO_SMALL = -25, /* readiness: *count says how many handles are needed */
   RTCAP_ERR_NO_MEMORY = -26,
-  RTCAP_ERR_INTERNAL = -27          /* a bug in rtcap: the message says where; please report it */
+  RTCAP_ERR_INTERNAL = -27 /* a bug in rtcap: the message says where; please report it */
 } rtcap_status;
 
 /* "RTCAP_ERR_BAD_FILTER" for RTCAP_ERR_BAD_FILTER; "unknown" for a code this library lacks. */
@@ -97,8 +98,8 @@ RTCAP_C_API const char* rtcap_status_name(int status);
  * until the next failing call on this thread. */
 RTCAP_C_API const char* rtcap_last_error(void);
 
-RTCAP_C_API const char* rtcap_version(void);      /* the library's version, "0.1.0" */
-RTCAP_C_API int rtcap_c_api_version(void);        /* RTCAP_C_API_VERSION the library was built with */
+RTCAP_C_API const char* rtcap_version(void); /* the library's version, "0.1.0" */
+RTCAP_C_API int rtcap_c_api_version(void);   /* RTCAP_C_API_VERSION the library was built with */
 RTCAP_C_API const char* rtcap_pcap_version(void); /* pcap_lib_version() */
 
 /* ---- Configuration (rtcap::CaptureConfig) ------------------------------------------------------
@@ -136,7 +137,8 @@ RTCAP_C_API int rtcap_config_set_promiscuous(rtcap_config* config, int on);
 RTCAP_C_API int rtcap_config_set_immediate_mode(rtcap_config* config, int on);
 RTCAP_C_API int rtcap_config_set_timeout_ms(rtcap_config* config, int timeout_ms);
 RTCAP_C_API int rtcap_config_set_buffer_kib(rtcap_config* config, int buffer_kib); /* 0: default */
-RTCAP_C_API int rtcap_config_set_precision(rtcap_config* config, int precision /* rtcap_precision */);
+RTCAP_C_API int rtcap_config_set_precision(rtcap_config* config,
+                                           int precision /* rtcap_precision */);
 RTCAP_C_API int rtcap_config_set_tstamp_type(rtcap_config* config, const char* name);
 RTCAP_C_API int rtcap_config_set_coalesce_us(rtcap_config* config, int coalesce_us); /* -1: auto */
 RTCAP_C_API int rtcap_config_set_batch_packets(rtcap_config* config, size_t packets);
@@ -249,15 +251,15 @@ typedef struct rtcap_stats {
   uint64_t app_dropped_packets; /* threaded: no free batch */
   uint64_t packets_delivered;   /* handed to the callback */
   uint64_t batches_delivered;
-  uint64_t wakeups;              /* returns from the readiness wait */
-  uint64_t dispatch_calls;       /* pcap_dispatch calls */
-  uint64_t empty_dispatch_calls; /* ... that returned no packet */
-  uint64_t max_dispatch_bytes;   /* most bytes one call carried */
+  uint64_t wakeups;                 /* returns from the readiness wait */
+  uint64_t dispatch_calls;          /* pcap_dispatch calls */
+  uint64_t empty_dispatch_calls;    /* ... that returned no packet */
+  uint64_t max_dispatch_bytes;      /* most bytes one call carried */
   double max_dispatch_buffer_share; /* max_dispatch_bytes / kernel buffer: near 1, drops are near */
   int64_t capture_cpu_ns;           /* CPU time of the capturing thread */
-  uint64_t received;          /* pcap_stats ps_recv, widened, summed over the interfaces */
-  uint64_t kernel_dropped;    /* ps_drop, likewise */
-  uint64_t interface_dropped; /* ps_ifdrop, likewise */
+  uint64_t received;                /* pcap_stats ps_recv, widened, summed over the interfaces */
+  uint64_t kernel_dropped;          /* ps_drop, likewise */
+  uint64_t interface_dropped;       /* ps_ifdrop, likewise */
   /* Delivery latency: packet time stamp to the moment its batch reached the consumer. */
   uint64_t latency_count;
   uint64_t latency_p50_ns;
@@ -270,12 +272,12 @@ typedef struct rtcap_stats {
 RTCAP_C_API int rtcap_engine_stats(rtcap_engine* engine, rtcap_stats* out);
 
 typedef struct rtcap_interface_info {
-  size_t size;       /* in: sizeof(rtcap_interface_info); out: the bytes filled */
-  const char* name;  /* lives until close */
-  int linktype;      /* DLT_* of the handle: 1 Ethernet, 113 Linux SLL, ... */
-  int snaplen;       /* as activated */
+  size_t size;               /* in: sizeof(rtcap_interface_info); out: the bytes filled */
+  const char* name;          /* lives until close */
+  int linktype;              /* DLT_* of the handle: 1 Ethernet, 113 Linux SLL, ... */
+  int snaplen;               /* as activated */
   rtcap_precision precision; /* as activated */
-  uint64_t received;          /* pcap_stats of this interface, as in rtcap_stats */
+  uint64_t received;         /* pcap_stats of this interface, as in rtcap_stats */
   uint64_t kernel_dropped;
   uint64_t interface_dropped;
   uint64_t buffer_bytes; /* kernel buffer asked for */

@@ -23,8 +23,8 @@
 namespace rtcap {
 
 struct RTCAP_API IpAddress {
-  std::uint8_t family = 0;  // 4 or 6 (0: unset)
-  std::array<std::uint8_t, 16> bytes{};  // IPv4 in the first 4 bytes
+  std::uint8_t family = 0;                      // 4 or 6 (0: unset)
+  std::array<std::uint8_t, 16> bytes{};         // IPv4 in the first 4 bytes
   [[nodiscard]] std::string to_string() const;  // dotted quad, or RFC 5952 text for IPv6
   [[nodiscard]] bool operator==(const IpAddress& o) const noexcept {
     return family == o.family && bytes == o.bytes;
@@ -52,7 +52,7 @@ struct RTCAP_API SdpFormat {
   std::string ts_refclk;         // a=ts-refclk value as written, e.g. "ptp=IEEE1588-2008:..."
   bool has_mediaclk_offset = false;
   std::uint32_t mediaclk_offset = 0;  // a=mediaclk:direct=N (RTP ts offset from the media clock)
-  bool deleted = false;          // a SAP deletion announced the end of this session
+  bool deleted = false;               // a SAP deletion announced the end of this session
 
   // Bytes per sample of the encoding: L16 2, L24 3, AM824 4, PCMU/PCMA 1; 0: unknown.
   [[nodiscard]] int sample_bytes() const noexcept;
@@ -61,25 +61,26 @@ struct RTCAP_API SdpFormat {
 // Every media description of an SDP text (RFC 8866 section 5), session-level c=/a= lines
 // applied where the media level gives none. Lines may end in CRLF or LF. Never throws on bad
 // input: what cannot be parsed is skipped, and a text without m= gives an empty vector.
-[[nodiscard]] RTCAP_API std::vector<SdpFormat> parse_sdp(std::string_view text, std::string_view origin);
+[[nodiscard]] RTCAP_API std::vector<SdpFormat> parse_sdp(std::string_view text,
+                                                         std::string_view origin);
 
 // RFC 2974 section 3 packet.
 struct SapMessage {
-  int version = 0;               // must be 1
-  bool ipv6_origin = false;      // A bit
-  bool deletion = false;         // T bit: session deleted
-  bool encrypted = false;        // E bit: payload encrypted (not parsed)
-  bool compressed = false;       // C bit: payload zlib-compressed (not parsed)
+  int version = 0;           // must be 1
+  bool ipv6_origin = false;  // A bit
+  bool deletion = false;     // T bit: session deleted
+  bool encrypted = false;    // E bit: payload encrypted (not parsed)
+  bool compressed = false;   // C bit: payload zlib-compressed (not parsed)
   std::uint16_t msg_id_hash = 0;
-  IpAddress origin;              // originating source
-  std::string payload_type;      // e.g. "application/sdp"; empty when absent (then SDP is implied)
-  std::string sdp;               // the payload text, when neither encrypted nor compressed
+  IpAddress origin;          // originating source
+  std::string payload_type;  // e.g. "application/sdp"; empty when absent (then SDP is implied)
+  std::string sdp;           // the payload text, when neither encrypted nor compressed
 };
 
 // Parses one SAP datagram (the UDP payload). False with `*error` set (one line) when it is not a
 // SAP packet rtcap can read; an encrypted or compressed one parses (true) with an empty `sdp`.
 RTCAP_API bool parse_sap(const std::uint8_t* data, std::size_t len, SapMessage& out,
-               std::string* error = nullptr);
+                         std::string* error = nullptr);
 
 inline constexpr std::uint16_t kSapPort = 9875;  // RFC 2974 section 3
 // AES67 (section 7.2.2 via RFC 2974): the administratively scoped SAP address, and the global one.

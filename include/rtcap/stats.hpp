@@ -39,9 +39,9 @@ struct InterfaceStats {
   // The link (read once per statistics interval; an unknown state counts as up): down means
   // gone (deleted) or not up and running (ip link set down, no carrier).
   bool up = true;
-  std::uint64_t down_events = 0;         // times it was seen going down (or away)
-  std::int64_t down_ns = 0;              // total time seen down, the current outage included
-  std::uint64_t reopens = 0;             // --reopen: times its handle was opened again
+  std::uint64_t down_events = 0;  // times it was seen going down (or away)
+  std::int64_t down_ns = 0;       // total time seen down, the current outage included
+  std::uint64_t reopens = 0;      // --reopen: times its handle was opened again
   // The outages, oldest first: the most recent kMaxOutagesKept (the counters above count all).
   std::vector<LinkOutage> outages = {};
   // 64: a flap every 30 s (scripts/soak.sh) keeps 32 minutes; the stream analysis needs only
@@ -50,18 +50,18 @@ struct InterfaceStats {
 };
 
 struct CaptureStats {
-  std::int64_t elapsed_ns = 0;           // since start()
-  std::uint64_t packets_captured = 0;    // copied into batches by the capture thread
-  std::uint64_t bytes_captured = 0;      // sum of caplen
-  std::uint64_t packets_truncated = 0;   // caplen < wire length (snaplen cut them)
-  std::uint64_t app_dropped_packets = 0;  // no free batch (consumer behind, drop policy)
-  std::uint64_t packets_delivered = 0;   // handed to the consumer
-  std::uint64_t batches_delivered = 0;    // inline: callbacks; threaded: batches handed out
-  std::uint64_t thread_handoffs = 0;     // batches passed to the consumer thread (inline: 0)
-  std::uint64_t wakeups = 0;             // capture-thread wake-ups: returns from the readiness
-                                         // wait (ready or timed out) and coalescing sleeps
-                                         // (--coalesce-us); each is followed by one drain
-  std::uint64_t dispatch_calls = 0;      // pcap_dispatch / pcap_next_ex calls
+  std::int64_t elapsed_ns = 0;             // since start()
+  std::uint64_t packets_captured = 0;      // copied into batches by the capture thread
+  std::uint64_t bytes_captured = 0;        // sum of caplen
+  std::uint64_t packets_truncated = 0;     // caplen < wire length (snaplen cut them)
+  std::uint64_t app_dropped_packets = 0;   // no free batch (consumer behind, drop policy)
+  std::uint64_t packets_delivered = 0;     // handed to the consumer
+  std::uint64_t batches_delivered = 0;     // inline: callbacks; threaded: batches handed out
+  std::uint64_t thread_handoffs = 0;       // batches passed to the consumer thread (inline: 0)
+  std::uint64_t wakeups = 0;               // capture-thread wake-ups: returns from the readiness
+                                           // wait (ready or timed out) and coalescing sleeps
+                                           // (--coalesce-us); each is followed by one drain
+  std::uint64_t dispatch_calls = 0;        // pcap_dispatch / pcap_next_ex calls
   std::uint64_t empty_dispatch_calls = 0;  // calls that returned no packet
   std::uint64_t max_dispatch_bytes = 0;    // most bytes one call carried
   double max_dispatch_buffer_share = 0;    // max_dispatch_bytes / kernel buffer bytes

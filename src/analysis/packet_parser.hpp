@@ -153,8 +153,8 @@ inline void parse_ip(const std::uint8_t* p, std::size_t cap, std::size_t wire, i
 
 inline void parse_after_ethertype(std::uint16_t ethertype, const std::uint8_t* p, std::size_t cap,
                                   std::size_t wire, std::size_t off, ParsedPacket& out) noexcept {
-  for (int tags = 0; ethertype == kEtherTypeVlan || ethertype == kEtherTypeQinQ ||
-                     ethertype == kEtherTypeQinQOld;
+  for (int tags = 0;
+       ethertype == kEtherTypeVlan || ethertype == kEtherTypeQinQ || ethertype == kEtherTypeQinQOld;
        ++tags) {
     if (tags == kMaxVlanTags || off + 4 > cap) {
       out.cls = ParseClass::kMalformed;
@@ -221,7 +221,9 @@ inline ParsedPacket parse_packet(const std::uint8_t* p, std::size_t cap, std::si
       std::uint32_t family = load_be32(p);
       // Whatever the writer's byte order, AF_ values are small: if the high half is set, the
       // bytes are the other way round (tcpdump's print-null.c does the same).
-      if ((family & 0xFFFF0000u) != 0) family = (family >> 24) | ((family >> 8) & 0xFF00u) | ((family << 8) & 0xFF0000u) | (family << 24);
+      if ((family & 0xFFFF0000u) != 0)
+        family = (family >> 24) | ((family >> 8) & 0xFF00u) | ((family << 8) & 0xFF0000u) |
+                 (family << 24);
       int version = 0;
       if (family == 2) {
         version = 4;  // AF_INET everywhere

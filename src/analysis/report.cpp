@@ -16,7 +16,8 @@ std::string IpAddress::to_string() const {
   if (family == 4) return fmt::format("{}.{}.{}.{}", bytes[0], bytes[1], bytes[2], bytes[3]);
   if (family != 6) return "?";
   std::uint16_t g[8];
-  for (int i = 0; i < 8; ++i) g[i] = static_cast<std::uint16_t>((bytes[2 * i] << 8) | bytes[2 * i + 1]);
+  for (int i = 0; i < 8; ++i)
+    g[i] = static_cast<std::uint16_t>((bytes[2 * i] << 8) | bytes[2 * i + 1]);
   // RFC 5952: the longest run (>= 2) of zero groups becomes "::", the first one on a tie.
   int best = -1, best_len = 0;
   for (int i = 0; i < 8;) {
@@ -67,7 +68,8 @@ LossAttribution attribute_loss(std::uint64_t missing, std::uint64_t capture_drop
   a.lost_before_capture_min = missing - a.dropped_by_capture_max;
   if (missing == 0 && capture_dropped == 0) {
     a.exact = true;
-    a.text = "No packet is missing: every RTP sequence is complete and the capture dropped nothing.";
+    a.text =
+        "No packet is missing: every RTP sequence is complete and the capture dropped nothing.";
   } else if (capture_dropped == 0) {
     a.exact = true;
     a.text = fmt::format(
@@ -157,8 +159,8 @@ LossAttribution attribute_loss(const TrackerSnapshot& snap, std::uint64_t captur
 }
 
 LossAttribution attribute_loss(std::uint64_t missing, const CaptureStats& stats) {
-  return attribute_loss(missing,
-                        stats.kernel_dropped() + stats.interface_dropped() + stats.app_dropped_packets);
+  return attribute_loss(
+      missing, stats.kernel_dropped() + stats.interface_dropped() + stats.app_dropped_packets);
 }
 
 namespace {
@@ -178,9 +180,9 @@ nlohmann::json stream_json(const StreamSummary& s) {
   j["last_ts_ns"] = s.last_ts_ns;
   j["rate_pps"] = s.rate_pps;
   j["rate_bps"] = s.rate_bps;
-  j["interval"] = {{"count", s.interval.count},       {"mean_ms", s.interval.mean_ms},
+  j["interval"] = {{"count", s.interval.count},         {"mean_ms", s.interval.mean_ms},
                    {"stddev_ms", s.interval.stddev_ms}, {"min_ms", s.interval.min_ms},
-                   {"max_ms", s.interval.max_ms},     {"ptime_ms", s.interval.ptime_ms},
+                   {"max_ms", s.interval.max_ms},       {"ptime_ms", s.interval.ptime_ms},
                    {"long_gaps", s.interval.long_gaps}};
   if (s.is_rtp) {
     j["ssrc"] = fmt::format("0x{:08x}", s.ssrc);
@@ -205,26 +207,30 @@ nlohmann::json stream_json(const StreamSummary& s) {
     j["max_jitter_ms"] = s.max_jitter_ms;
     if (s.has_delay) {
       const DelayStats& d = s.one_way_delay;
-      j["one_way_delay"] = {{"count", d.count},       {"min_ms", double(d.min_ns) / 1e6},
-                            {"mean_ms", d.mean_ns / 1e6}, {"max_ms", double(d.max_ns) / 1e6},
-                            {"p99_ms", double(d.p99_ns) / 1e6}, {"negative", d.negative}};
+      j["one_way_delay"] = {{"count", d.count},
+                            {"min_ms", double(d.min_ns) / 1e6},
+                            {"mean_ms", d.mean_ns / 1e6},
+                            {"max_ms", double(d.max_ns) / 1e6},
+                            {"p99_ms", double(d.p99_ns) / 1e6},
+                            {"negative", d.negative}};
     }
     const AudioTiming& t = s.timing;
     nlohmann::json hist = nlohmann::json::array();
     for (const PitBin& b : t.pit.histogram)
       hist.push_back({{"lower_us", b.lower_us},
-                      {"upper_us", std::isinf(b.upper_us) ? nlohmann::json(nullptr) : nlohmann::json(b.upper_us)},
+                      {"upper_us", std::isinf(b.upper_us) ? nlohmann::json(nullptr)
+                                                          : nlohmann::json(b.upper_us)},
                       {"count", b.count}});
-    j["pit"] = {{"count", t.pit.count},     {"min_us", t.pit.min_us},
-                {"mean_us", t.pit.mean_us}, {"max_us", t.pit.max_us},
-                {"ptime_us", t.pit.ptime_us}, {"histogram", hist}};
+    j["pit"] = {{"count", t.pit.count},   {"min_us", t.pit.min_us},     {"mean_us", t.pit.mean_us},
+                {"max_us", t.pit.max_us}, {"ptime_us", t.pit.ptime_us}, {"histogram", hist}};
     j["ts_df_us"] = t.ts_df_us;
     j["ts_df_last_us"] = t.ts_df_last_us;
     j["ts_df_windows"] = t.ts_df_windows;
     j["ts_df_window_ms"] = t.ts_df_window_ms;
     j["drift_ppm"] = t.has_drift ? nlohmann::json(t.drift_ppm) : nlohmann::json(nullptr);
     if (t.has_delta_rtp)
-      j["delta_rtp_us"] = {{"min", t.delta_rtp_min_us}, {"mean", t.delta_rtp_mean_us},
+      j["delta_rtp_us"] = {{"min", t.delta_rtp_min_us},
+                           {"mean", t.delta_rtp_mean_us},
                            {"max", t.delta_rtp_max_us},
                            {"note", "meaningful only with a PTP-disciplined capture clock"}};
     j["verdict"] = to_string(t.verdict);
@@ -236,16 +242,22 @@ nlohmann::json stream_json(const StreamSummary& s) {
       j["encoding"] = f.encoding;
       j["channels"] = f.channels;
       j["sdp_ptime_ms"] = f.ptime_ms;
-      j["sdp"] = {{"origin", f.origin},       {"group", f.group.to_string()},
-                  {"port", f.port},           {"ttl", f.ttl},
-                  {"payload_type", f.payload_type}, {"rate", f.clock_rate},
+      j["sdp"] = {{"origin", f.origin},
+                  {"group", f.group.to_string()},
+                  {"port", f.port},
+                  {"ttl", f.ttl},
+                  {"payload_type", f.payload_type},
+                  {"rate", f.clock_rate},
                   {"source", f.source.family ? f.source.to_string() : std::string()},
                   {"ts_refclk", f.ts_refclk},
-                  {"mediaclk_offset", f.has_mediaclk_offset ? nlohmann::json(f.mediaclk_offset) : nlohmann::json(nullptr)}};
+                  {"mediaclk_offset", f.has_mediaclk_offset ? nlohmann::json(f.mediaclk_offset)
+                                                            : nlohmann::json(nullptr)}};
     } else {
       j["session_name"] = nullptr;
       j["encoding"] = static_name ? nlohmann::json(static_name) : nlohmann::json(nullptr);
-      j["channels"] = static_channels(s.payload_type) ? nlohmann::json(static_channels(s.payload_type)) : nlohmann::json(nullptr);
+      j["channels"] = static_channels(s.payload_type)
+                          ? nlohmann::json(static_channels(s.payload_type))
+                          : nlohmann::json(nullptr);
     }
     j["sdp_mismatches"] = s.sdp_mismatches;
   }
@@ -257,19 +269,27 @@ nlohmann::json stream_json(const StreamSummary& s) {
 std::string to_json(const TrackerSnapshot& snap, int indent) {
   nlohmann::json j;
   const TrackerTotals& t = snap.totals;
-  j["totals"] = {{"packets", t.packets},     {"bytes", t.bytes},
-                 {"udp", t.udp},             {"rtp", t.rtp},
-                 {"malformed", t.malformed}, {"other", t.other},
-                 {"fragments", t.fragments}, {"evicted", t.evicted},
-                 {"streams_seen", t.streams_seen}, {"streams_active", t.streams_active},
+  j["totals"] = {{"packets", t.packets},
+                 {"bytes", t.bytes},
+                 {"udp", t.udp},
+                 {"rtp", t.rtp},
+                 {"malformed", t.malformed},
+                 {"other", t.other},
+                 {"fragments", t.fragments},
+                 {"evicted", t.evicted},
+                 {"streams_seen", t.streams_seen},
+                 {"streams_active", t.streams_active},
                  {"sequence_lost", total_sequence_loss(snap)},
                  {"outage_lost", total_outage_loss(snap)},
-                 {"network_lost", total_sequence_loss(snap) - std::min(total_sequence_loss(snap), total_outage_loss(snap))},
+                 {"network_lost", total_sequence_loss(snap) -
+                                      std::min(total_sequence_loss(snap), total_outage_loss(snap))},
                  {"unvalidated_rtp_streams", t.unvalidated_rtp_streams},
-                 {"sap", {{"packets", t.sap_packets}, {"announcements", t.sap_announcements},
-                          {"deletions", t.sap_deletions},
-                          {"encrypted_or_compressed", t.sap_encrypted_or_compressed},
-                          {"malformed", t.sap_malformed}}}};
+                 {"sap",
+                  {{"packets", t.sap_packets},
+                   {"announcements", t.sap_announcements},
+                   {"deletions", t.sap_deletions},
+                   {"encrypted_or_compressed", t.sap_encrypted_or_compressed},
+                   {"malformed", t.sap_malformed}}}};
   j["streams"] = nlohmann::json::array();
   for (const auto& s : snap.streams) j["streams"].push_back(stream_json(s));
   // SDP text comes off the wire: invalid UTF-8 there must not make the report throw (found by
@@ -320,35 +340,45 @@ std::string format_stream_table(const TrackerSnapshot& snap) {
           fmt::format("{}{}", s.clock_rate, s.clock_source == ClockSource::kDefault ? "?" : "");
       const std::string lost = s.validated ? fmt::format("{}", s.lost) : "?";
       const std::string lost_pct =
-          s.validated && s.expected ? fmt::format("{:.2f}", 100.0 * double(s.lost) / double(s.expected)) : "-";
-      const std::string tsdf = s.timing.ts_df_windows ? fmt::format("{:.1f}", s.timing.ts_df_us) : "-";
-      out += fmt::format(fmt::runtime(kRow), src, dst, fmt::format("0x{:08x}", s.ssrc), s.payload_type,
-                         format, clock, s.packets, s.validated ? fmt::format("{}", s.expected) : "?",
-                         lost, lost_pct, s.duplicates, s.reordered, fmt::format("{:.3f}", s.jitter_ms),
-                         fmt::format("{:.3f}", s.interval.mean_ms), fmt::format("{:.3f}", s.interval.max_ms),
-                         s.interval.long_gaps, tsdf, to_string(s.timing.verdict), delay);
+          s.validated && s.expected
+              ? fmt::format("{:.2f}", 100.0 * double(s.lost) / double(s.expected))
+              : "-";
+      const std::string tsdf =
+          s.timing.ts_df_windows ? fmt::format("{:.1f}", s.timing.ts_df_us) : "-";
+      out += fmt::format(
+          fmt::runtime(kRow), src, dst, fmt::format("0x{:08x}", s.ssrc), s.payload_type, format,
+          clock, s.packets, s.validated ? fmt::format("{}", s.expected) : "?", lost, lost_pct,
+          s.duplicates, s.reordered, fmt::format("{:.3f}", s.jitter_ms),
+          fmt::format("{:.3f}", s.interval.mean_ms), fmt::format("{:.3f}", s.interval.max_ms),
+          s.interval.long_gaps, tsdf, to_string(s.timing.verdict), delay);
       if (s.has_sdp) {
         const SdpFormat& f = s.sdp;
         out += fmt::format("  session \"{}\": {}/{}/{}, ptime {} ms ({})\n", f.session_name,
                            f.encoding.empty() ? "?" : f.encoding, f.clock_rate, f.channels,
                            f.ptime_ms, f.origin);
-        for (const std::string& m : s.sdp_mismatches) out += fmt::format("  ! contradicts its SDP: {}\n", m);
+        for (const std::string& m : s.sdp_mismatches)
+          out += fmt::format("  ! contradicts its SDP: {}\n", m);
       }
       if (!s.validated)
-        out += "  ! never passed RTP sequence validation (no two packets in sequence): loss unknown\n";
+        out +=
+            "  ! never passed RTP sequence validation (no two packets in sequence): loss unknown\n";
       if (s.rfc3550_cumulative_lost != static_cast<std::int64_t>(s.lost) && s.validated)
-        out += fmt::format("  RFC 3550 cumulative lost {} (expected - received, duplicates count as received)\n",
-                           s.rfc3550_cumulative_lost);
+        out += fmt::format(
+            "  RFC 3550 cumulative lost {} (expected - received, duplicates count as received)\n",
+            s.rfc3550_cumulative_lost);
       if (s.outage_lost)
-        out += fmt::format("  of the {} lost: {} in capture outages of its interface (down or gone: "
-                           "missed by the capture), {} outside them (network)\n",
-                           s.lost, s.outage_lost, s.network_lost);
+        out += fmt::format(
+            "  of the {} lost: {} in capture outages of its interface (down or gone: "
+            "missed by the capture), {} outside them (network)\n",
+            s.lost, s.outage_lost, s.network_lost);
       if (s.loss_jumps)
-        out += fmt::format("  {} outage(s) of >= 3000 packets taken as loss (RTP timestamps advanced with "
-                           "the sequence numbers)\n", s.loss_jumps);
+        out += fmt::format(
+            "  {} outage(s) of >= 3000 packets taken as loss (RTP timestamps advanced with "
+            "the sequence numbers)\n",
+            s.loss_jumps);
     } else {
-      out += fmt::format(fmt::runtime(kRow), src, dst, "udp", "-", "-", "-", s.packets, "-", "-", "-",
-                         "-", "-", "-", fmt::format("{:.3f}", s.interval.mean_ms),
+      out += fmt::format(fmt::runtime(kRow), src, dst, "udp", "-", "-", "-", s.packets, "-", "-",
+                         "-", "-", "-", "-", fmt::format("{:.3f}", s.interval.mean_ms),
                          fmt::format("{:.3f}", s.interval.max_ms), "-", "-", "-", "-");
     }
   }
@@ -358,15 +388,16 @@ std::string format_stream_table(const TrackerSnapshot& snap) {
       "{} missing from RTP sequences{}\n",
       t.packets, t.udp, t.rtp, t.other, t.malformed, t.fragments, t.streams_active, t.evicted,
       total_sequence_loss(snap),
-      total_outage_loss(snap) ? fmt::format(" ({} in capture outages, {} outside them)",
-                                            total_outage_loss(snap),
-                                            total_sequence_loss(snap) - total_outage_loss(snap))
-                              : std::string());
+      total_outage_loss(snap)
+          ? fmt::format(" ({} in capture outages, {} outside them)", total_outage_loss(snap),
+                        total_sequence_loss(snap) - total_outage_loss(snap))
+          : std::string());
   if (t.sap_packets)
-    out += fmt::format("SAP: {} packets, {} announcements, {} deletions, {} encrypted or compressed "
-                       "(not read), {} malformed; {} SDP formats known\n",
-                       t.sap_packets, t.sap_announcements, t.sap_deletions,
-                       t.sap_encrypted_or_compressed, t.sap_malformed, snap.sdp.size());
+    out += fmt::format(
+        "SAP: {} packets, {} announcements, {} deletions, {} encrypted or compressed "
+        "(not read), {} malformed; {} SDP formats known\n",
+        t.sap_packets, t.sap_announcements, t.sap_deletions, t.sap_encrypted_or_compressed,
+        t.sap_malformed, snap.sdp.size());
   return out;
 }
 

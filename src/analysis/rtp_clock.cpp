@@ -15,15 +15,15 @@ struct StaticType {
 // are reserved or unassigned (clock 0). G722's RTP clock is 8000 although it samples at 16 kHz
 // (RFC 3551 section 4.5.2: an error in RFC 1890 kept for backward compatibility).
 constexpr StaticType kStaticTypes[35] = {
-    {"PCMU", 8000, 1},   {nullptr, 0, 0},     {nullptr, 0, 0},     {"GSM", 8000, 1},
-    {"G723", 8000, 1},   {"DVI4", 8000, 1},   {"DVI4", 16000, 1},  {"LPC", 8000, 1},
-    {"PCMA", 8000, 1},   {"G722", 8000, 1},   {"L16", 44100, 2},   {"L16", 44100, 1},
-    {"QCELP", 8000, 1},  {"CN", 8000, 1},     {"MPA", 90000, 0},   {"G728", 8000, 1},
-    {"DVI4", 11025, 1},  {"DVI4", 22050, 1},  {"G729", 8000, 1},   {nullptr, 0, 0},
-    {nullptr, 0, 0},     {nullptr, 0, 0},     {nullptr, 0, 0},     {nullptr, 0, 0},
-    {nullptr, 0, 0},     {"CelB", 90000, 0},  {"JPEG", 90000, 0},  {nullptr, 0, 0},
-    {"nv", 90000, 0},    {nullptr, 0, 0},     {nullptr, 0, 0},     {"H261", 90000, 0},
-    {"MPV", 90000, 0},   {"MP2T", 90000, 0},  {"H263", 90000, 0},
+    {"PCMU", 8000, 1},  {nullptr, 0, 0},    {nullptr, 0, 0},    {"GSM", 8000, 1},
+    {"G723", 8000, 1},  {"DVI4", 8000, 1},  {"DVI4", 16000, 1}, {"LPC", 8000, 1},
+    {"PCMA", 8000, 1},  {"G722", 8000, 1},  {"L16", 44100, 2},  {"L16", 44100, 1},
+    {"QCELP", 8000, 1}, {"CN", 8000, 1},    {"MPA", 90000, 0},  {"G728", 8000, 1},
+    {"DVI4", 11025, 1}, {"DVI4", 22050, 1}, {"G729", 8000, 1},  {nullptr, 0, 0},
+    {nullptr, 0, 0},    {nullptr, 0, 0},    {nullptr, 0, 0},    {nullptr, 0, 0},
+    {nullptr, 0, 0},    {"CelB", 90000, 0}, {"JPEG", 90000, 0}, {nullptr, 0, 0},
+    {"nv", 90000, 0},   {nullptr, 0, 0},    {nullptr, 0, 0},    {"H261", 90000, 0},
+    {"MPV", 90000, 0},  {"MP2T", 90000, 0}, {"H263", 90000, 0},
 };
 
 }  // namespace
@@ -40,20 +40,28 @@ int static_channels(int pt) noexcept { return pt >= 0 && pt < 35 ? kStaticTypes[
 
 const char* to_string(ClockSource s) noexcept {
   switch (s) {
-    case ClockSource::kStatic: return "static";
-    case ClockSource::kSdp: return "sdp";
-    case ClockSource::kOption: return "option";
-    case ClockSource::kDefault: break;
+    case ClockSource::kStatic:
+      return "static";
+    case ClockSource::kSdp:
+      return "sdp";
+    case ClockSource::kOption:
+      return "option";
+    case ClockSource::kDefault:
+      break;
   }
   return "default";
 }
 
 const char* to_string(TimingVerdict v) noexcept {
   switch (v) {
-    case TimingVerdict::kNarrow: return "narrow";
-    case TimingVerdict::kWide: return "wide";
-    case TimingVerdict::kNotCompliant: return "not_compliant";
-    case TimingVerdict::kUnknown: break;
+    case TimingVerdict::kNarrow:
+      return "narrow";
+    case TimingVerdict::kWide:
+      return "wide";
+    case TimingVerdict::kNotCompliant:
+      return "not_compliant";
+    case TimingVerdict::kUnknown:
+      break;
   }
   return "unknown";
 }

@@ -53,7 +53,8 @@ std::string printable(std::string_view s, std::size_t max_bytes) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -100,7 +101,8 @@ void parse_connection(std::string_view v, Level& l) {
   const std::string_view type = token(v);
   std::string_view addr = token(v);
   const std::size_t slash = addr.find('/');
-  std::string_view rest = slash == std::string_view::npos ? std::string_view{} : addr.substr(slash + 1);
+  std::string_view rest =
+      slash == std::string_view::npos ? std::string_view{} : addr.substr(slash + 1);
   addr = addr.substr(0, slash);
   IpAddress a;
   if (!a.parse(addr)) return;
@@ -116,7 +118,8 @@ void parse_connection(std::string_view v, Level& l) {
 void parse_attribute(std::string_view v, Level& l, std::vector<std::string_view>* rtpmaps) {
   const std::size_t colon = v.find(':');
   const std::string_view name = v.substr(0, colon);
-  const std::string_view value = colon == std::string_view::npos ? std::string_view{} : trim(v.substr(colon + 1));
+  const std::string_view value =
+      colon == std::string_view::npos ? std::string_view{} : trim(v.substr(colon + 1));
   if (name == "rtpmap") {
     if (rtpmaps) rtpmaps->push_back(value);
   } else if (name == "ptime") {
@@ -154,7 +157,8 @@ void finish_media(SdpFormat& f, const Level& session, const Level& media,
   f.group = c.group;
   f.ttl = c.ttl;
   const Level& sf = media.source.family ? media : session;
-  if (sf.source.family && (sf.source_for.family == 0 || sf.source_for == f.group)) f.source = sf.source;
+  if (sf.source.family && (sf.source_for.family == 0 || sf.source_for == f.group))
+    f.source = sf.source;
   f.ts_refclk = !media.ts_refclk.empty() ? media.ts_refclk : session.ts_refclk;
   const Level& mc = media.has_mediaclk ? media : session;
   f.has_mediaclk_offset = mc.has_mediaclk;
@@ -257,7 +261,7 @@ bool parse_sap(const std::uint8_t* p, std::size_t len, SapMessage& out, std::str
   std::memcpy(out.origin.bytes.data(), p + off, alen);
   off += alen;
   if (off + auth_len > len) return fail("SAP authentication data runs past the packet");
-  off += auth_len;  // skipped by its length (RFC 2974 section 7)
+  off += auth_len;                                   // skipped by its length (RFC 2974 section 7)
   if (out.encrypted || out.compressed) return true;  // counted by the caller, left alone
   std::string_view rest(reinterpret_cast<const char*>(p + off), len - off);
   // Optional payload type: a MIME type and a NUL. Absent when the payload starts with "v=0"

@@ -141,7 +141,8 @@ struct Outage {
 inline std::uint64_t missing_in_outage(const PendingGap& g, std::int64_t begin_ns,
                                        std::int64_t end_ns) noexcept {
   if (g.missing == 0 || g.next_ns <= g.prev_ns) return 0;
-  const double step = static_cast<double>(g.next_ns - g.prev_ns) / static_cast<double>(g.missing + 1);
+  const double step =
+      static_cast<double>(g.next_ns - g.prev_ns) / static_cast<double>(g.missing + 1);
   // Positions relative to prev_ns, in steps: packet k (1..missing) is at k.
   const double lo = (static_cast<double>(begin_ns) - static_cast<double>(g.prev_ns)) / step - 1;
   const double hi = end_ns == std::numeric_limits<std::int64_t>::max()
@@ -176,9 +177,9 @@ struct Stream {
   std::uint32_t ptime_ticks;
   std::uint32_t ptime_candidate;
   std::uint32_t ptime_streak;
-  std::int64_t ptime_ns;  // ptime_ticks in ns, 0: unknown
-  std::uint16_t max_seq_seen;   // mirror of seq.max_seq() for the timestamp check
-  std::uint32_t max_seq_ts;     // RTP timestamp of the packet holding the highest sequence number
+  std::int64_t ptime_ns;       // ptime_ticks in ns, 0: unknown
+  std::uint16_t max_seq_seen;  // mirror of seq.max_seq() for the timestamp check
+  std::uint32_t max_seq_ts;    // RTP timestamp of the packet holding the highest sequence number
   std::int64_t max_seq_arrival_ns;  // arrival of that packet: the start of the next gap
   // Capture outages (issue 13): each sequence gap waits here, its missing packets laid out
   // evenly between the packets either side, until it is older than the settle horizon (the
@@ -189,8 +190,8 @@ struct Stream {
   std::uint64_t outage_lost;    // settled: missing packets that fell in a capture outage
   std::uint32_t payload_bytes;  // of the latest packet
   ClockSource clock_source;
-  std::int32_t sdp_index;       // into Impl::sdp, -1: none
-  bool clock_known;             // clock resolved for payload_type
+  std::int32_t sdp_index;  // into Impl::sdp, -1: none
+  bool clock_known;        // clock resolved for payload_type
   // AES67 / ST 2110-30 timing (docs/TUNING.md): PIT histogram, TS-DF window, drift sums.
   std::uint32_t pit_bins[kPitBins];
   std::int64_t tsdf_ref_arrival_ns;  // R(0) of the current window; also its start
@@ -201,20 +202,20 @@ struct Stream {
   double tsdf_max_window_ns;  // largest completed window
   double tsdf_last_window_ns;
   std::uint64_t tsdf_windows;
-  double ns_per_tick;         // 1e9 / clock_rate
-  double ticks_per_ns;        // clock_rate / 1e9
+  double ns_per_tick;   // 1e9 / clock_rate
+  double ticks_per_ns;  // clock_rate / 1e9
   // Drift: least squares of y = RTP time - arrival time against x = arrival time (both s, from
   // the first packet of the run), as plain sums (x from the run's first packet keeps them small).
   std::int64_t drift_first_arrival_ns;
-  std::int64_t drift_ts_ext;   // RTP timestamp, unwrapped by signed 32-bit steps, from the first
+  std::int64_t drift_ts_ext;  // RTP timestamp, unwrapped by signed 32-bit steps, from the first
   std::uint32_t drift_prev_ts;
   double drift_n, drift_sx, drift_sy, drift_sxx, drift_sxy;
   // Delta packet vs RTP, us.
   std::uint64_t delta_count;
   double delta_sum_us, delta_min_us, delta_max_us;
-  std::int64_t delta_base_ns;     // arrival of the packet the tick count was worked out at
-  std::uint32_t delta_base_ticks; // floor(arrival x rate) mod 2^32 at delta_base_ns
-  double delta_base_frac;         // the fraction of a tick floor() dropped there
+  std::int64_t delta_base_ns;      // arrival of the packet the tick count was worked out at
+  std::uint32_t delta_base_ticks;  // floor(arrival x rate) mod 2^32 at delta_base_ns
+  double delta_base_frac;          // the fraction of a tick floor() dropped there
   // one-way delay
   std::uint64_t delay_count;
   std::int64_t delay_min_ns;
@@ -285,7 +286,8 @@ struct RTCAP_LOCAL StreamTracker::Impl {
   std::int64_t settle_ns = 5'000'000'000;
 
   // --- capture outages (issue 13) ---
-  [[nodiscard]] std::uint64_t gap_outage_share(const PendingGap& g, std::uint16_t iface) const noexcept {
+  [[nodiscard]] std::uint64_t gap_outage_share(const PendingGap& g,
+                                               std::uint16_t iface) const noexcept {
     std::uint64_t n = 0;
     for (const Outage& o : outages)
       if (o.interface_index == iface) n += missing_in_outage(g, o.begin_ns, o.end_ns);
@@ -297,12 +299,13 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     s.pending_first = (s.pending_first + 1) % kPendingGaps;
     --s.pending_count;
   }
-  void record_gap(Stream& s, std::int64_t prev_ns, std::int64_t next_ns, std::uint64_t missing) noexcept {
-    while (s.pending_count > 0 &&
-           (s.pending_count == kPendingGaps ||
-            next_ns - s.pending[s.pending_first].next_ns > settle_ns))
+  void record_gap(Stream& s, std::int64_t prev_ns, std::int64_t next_ns,
+                  std::uint64_t missing) noexcept {
+    while (s.pending_count > 0 && (s.pending_count == kPendingGaps ||
+                                   next_ns - s.pending[s.pending_first].next_ns > settle_ns))
       settle_oldest(s);
-    s.pending[(s.pending_first + s.pending_count) % kPendingGaps] = PendingGap{prev_ns, next_ns, missing};
+    s.pending[(s.pending_first + s.pending_count) % kPendingGaps] =
+        PendingGap{prev_ns, next_ns, missing};
     ++s.pending_count;
   }
   // Settled plus pending, against the outages known now; never more than the stream's loss.
@@ -318,8 +321,8 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     if (f.deleted || f.port != s.key.dst_port || f.group.family != s.key.family) return false;
     const std::size_t alen = s.key.family == 4 ? 4 : 16;
     if (std::memcmp(f.group.bytes.data(), s.key.dst, alen) != 0) return false;
-    if (f.source.family != 0 &&
-        (f.source.family != s.key.family || std::memcmp(f.source.bytes.data(), s.key.src, alen) != 0))
+    if (f.source.family != 0 && (f.source.family != s.key.family ||
+                                 std::memcmp(f.source.bytes.data(), s.key.src, alen) != 0))
       return false;
     return true;
   }
@@ -438,14 +441,21 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     s.clock_source = src;
     s.ns_per_tick = 1e9 / rate;
     s.ticks_per_ns = rate * 1e-9;
-    if (s.ptime_ticks != 0) s.ptime_ns = static_cast<std::int64_t>(s.ptime_ticks) * 1'000'000'000 / rate;
+    if (s.ptime_ticks != 0)
+      s.ptime_ns = static_cast<std::int64_t>(s.ptime_ticks) * 1'000'000'000 / rate;
     s.clock_known = true;
   }
 
   void lru_unlink(std::uint32_t n) noexcept {
     Stream& s = nodes[n];
-    if (s.lru_prev != kNil) nodes[s.lru_prev].lru_next = s.lru_next; else lru_head = s.lru_next;
-    if (s.lru_next != kNil) nodes[s.lru_next].lru_prev = s.lru_prev; else lru_tail = s.lru_prev;
+    if (s.lru_prev != kNil)
+      nodes[s.lru_prev].lru_next = s.lru_next;
+    else
+      lru_head = s.lru_next;
+    if (s.lru_next != kNil)
+      nodes[s.lru_next].lru_prev = s.lru_prev;
+    else
+      lru_tail = s.lru_prev;
   }
   void lru_push_front(std::uint32_t n) noexcept {
     Stream& s = nodes[n];
@@ -478,7 +488,8 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     for (std::size_t j = (hole + 1) & mask; index[j] != kNil; j = (j + 1) & mask) {
       const std::size_t home = nodes[index[j]].hash & mask;
       // Move j into the hole unless its home lies cyclically in (hole, j].
-      const bool home_in_range = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+      const bool home_in_range =
+          hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
       if (!home_in_range) {
         index[hole] = index[j];
         hole = j;
@@ -531,8 +542,9 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     IpAddress dst;
     dst.family = k.family;
     std::memcpy(dst.bytes.data(), k.dst, 16);
-    const bool multicast = k.family == 4 ? (k.dst[0] >= 224 || (k.dst[0] == 255))  // 224/4, 240/4, broadcast
-                                         : k.dst[0] == 0xFF;
+    const bool multicast = k.family == 4
+                               ? (k.dst[0] >= 224 || (k.dst[0] == 255))  // 224/4, 240/4, broadcast
+                               : k.dst[0] == 0xFF;
     if (multicast) totals.any_multicast = true;
     if (totals.distinct_destinations == 0) {
       first_destination = dst;
@@ -600,7 +612,8 @@ struct RTCAP_LOCAL StreamTracker::Impl {
         s.delta_base_ticks = static_cast<std::uint32_t>(whole + part / 1'000'000'000);
         s.delta_base_frac = static_cast<double>(part % 1'000'000'000) * 1e-9;
       }
-      const double since = static_cast<double>(arrival_ns - s.delta_base_ns) * s.ticks_per_ns + s.delta_base_frac;
+      const double since =
+          static_cast<double>(arrival_ns - s.delta_base_ns) * s.ticks_per_ns + s.delta_base_frac;
       const auto since_whole = static_cast<std::int64_t>(since);
       std::uint32_t offset = 0;
       if (s.sdp_index >= 0) offset = sdp[static_cast<std::size_t>(s.sdp_index)].mediaclk_offset;
@@ -670,7 +683,8 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     Stream& s = nodes[n];
     const std::int64_t prev_arrival_ns = s.last_ts_ns;
     const std::int64_t ptime_ns_config = config.expected_ptime_ns;
-    if (!fresh) s.interval.add(p.ts_ns - s.last_ts_ns, ptime_ns_config ? ptime_ns_config : s.ptime_ns);
+    if (!fresh)
+      s.interval.add(p.ts_ns - s.last_ts_ns, ptime_ns_config ? ptime_ns_config : s.ptime_ns);
     ++s.packets;
     s.bytes += p.wire_len;
     s.last_ts_ns = p.ts_ns;
@@ -694,8 +708,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       if (s.ptime_ticks != 0) {
         const std::uint16_t udelta = static_cast<std::uint16_t>(rtp.seq - s.max_seq_seen);
         const std::uint32_t ts_step = rtp.timestamp - s.max_seq_ts;
-        if (ts_step == static_cast<std::uint32_t>(udelta) * s.ptime_ticks)
-          ts_packets = udelta;
+        if (ts_step == static_cast<std::uint32_t>(udelta) * s.ptime_ticks) ts_packets = udelta;
         // Forward only (a signed step): with a power-of-two step, a late packet's negative step
         // modulo 2^32 would otherwise look like an exact forward jump of 2^32 / step packets.
         else if (static_cast<std::int32_t>(ts_step) > 0 && ts_step % s.ptime_ticks == 0)
@@ -787,13 +800,15 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     if (span_ns > 0) {
       // Packets per elapsed time between the first and the last: n packets span n-1 gaps.
       out.rate_pps = static_cast<double>(s.packets - 1) * 1e9 / static_cast<double>(span_ns);
-      out.rate_bps = static_cast<double>(s.bytes) * 8 * out.rate_pps / static_cast<double>(s.packets);
+      out.rate_bps =
+          static_cast<double>(s.bytes) * 8 * out.rate_pps / static_cast<double>(s.packets);
     }
     IntervalStats& iv = out.interval;
     iv.count = s.interval.count;
     if (iv.count > 0) {
       iv.mean_ms = s.interval.mean_ns / 1e6;
-      iv.stddev_ms = iv.count > 1 ? std::sqrt(s.interval.m2 / static_cast<double>(iv.count - 1)) / 1e6 : 0.0;
+      iv.stddev_ms =
+          iv.count > 1 ? std::sqrt(s.interval.m2 / static_cast<double>(iv.count - 1)) / 1e6 : 0.0;
       iv.min_ms = static_cast<double>(s.interval.min_ns) / 1e6;
       iv.max_ms = static_cast<double>(s.interval.max_ns) / 1e6;
     }
@@ -886,7 +901,8 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     // compliant; PIT mean outside ptime +-1% not compliant. Unknown without a packet time or a
     // completed window.
     if (pit.ptime_us > 0 && t.ts_df_windows > 0 && pit.count > 0) {
-      if (std::fabs(pit.mean_us - pit.ptime_us) > 0.01 * pit.ptime_us || t.ts_df_us > 17 * pit.ptime_us)
+      if (std::fabs(pit.mean_us - pit.ptime_us) > 0.01 * pit.ptime_us ||
+          t.ts_df_us > 17 * pit.ptime_us)
         t.verdict = TimingVerdict::kNotCompliant;
       else if (t.ts_df_us < pit.ptime_us)
         t.verdict = TimingVerdict::kNarrow;
@@ -914,7 +930,8 @@ struct RTCAP_LOCAL StreamTracker::Impl {
         out.payload_type == f.payload_type) {
       const double samples = f.ptime_ms * f.clock_rate / 1e3;
       const auto expect = static_cast<std::uint64_t>(std::llround(samples)) *
-                          static_cast<std::uint64_t>(f.channels) * static_cast<std::uint64_t>(f.sample_bytes());
+                          static_cast<std::uint64_t>(f.channels) *
+                          static_cast<std::uint64_t>(f.sample_bytes());
       if (out.payload_bytes != expect)
         m.push_back(fmt::format("payload {} bytes, SDP format {} ch x {} bytes x {} samples = {}",
                                 out.payload_bytes, f.channels, f.sample_bytes(),
@@ -940,7 +957,9 @@ void StreamTracker::add(const Batch& batch, int linktype) noexcept {
 
 void StreamTracker::add(const Batch& batch, Span<const int> linktype_by_interface) noexcept {
   for (PacketView p : batch)
-    impl_->add(p, p.interface_index < linktype_by_interface.size() ? linktype_by_interface[p.interface_index] : -1);
+    impl_->add(p, p.interface_index < linktype_by_interface.size()
+                      ? linktype_by_interface[p.interface_index]
+                      : -1);
 }
 
 std::vector<StreamSummary> StreamTracker::streams() const {
@@ -958,7 +977,8 @@ TrackerTotals StreamTracker::totals() const noexcept {
   t.streams_active = impl_->live;
   t.unvalidated_rtp_streams = 0;
   for (std::uint32_t n = impl_->lru_head; n != kNil; n = impl_->nodes[n].lru_next)
-    if (impl_->nodes[n].key.is_rtp != 0 && !impl_->nodes[n].seq.validated()) ++t.unvalidated_rtp_streams;
+    if (impl_->nodes[n].key.is_rtp != 0 && !impl_->nodes[n].seq.validated())
+      ++t.unvalidated_rtp_streams;
   return t;
 }
 

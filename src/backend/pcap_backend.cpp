@@ -120,8 +120,8 @@ Result<void> set_filter(pcap_t* p, const std::string& filter, const std::string&
   const int rc = pcap_setfilter(p, &program);
   pcap_freecode(&program);
   if (rc != 0)
-    return make_error(ErrorCode::kBadFilter, fmt::format("cannot set the filter on {}: {}", where,
-                                                         pcap_geterr(p)));
+    return make_error(ErrorCode::kBadFilter,
+                      fmt::format("cannot set the filter on {}: {}", where, pcap_geterr(p)));
   return {};
 }
 
@@ -133,7 +133,8 @@ Result<PcapHandle> open_live(const std::string& name, const CaptureConfig& confi
   PcapHandle h;
   h.pcap_ = pcap_create(name.c_str(), errbuf);
   if (!h.pcap_)
-    return make_error(ErrorCode::kOpenFailed, fmt::format("cannot capture on '{}': {}", name, errbuf));
+    return make_error(ErrorCode::kOpenFailed,
+                      fmt::format("cannot capture on '{}': {}", name, errbuf));
   pcap_t* p = h.pcap_;
 
   pcap_set_snaplen(p, config.snaplen);
@@ -149,8 +150,8 @@ Result<PcapHandle> open_live(const std::string& name, const CaptureConfig& confi
     if (pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO) == 0)
       h.info_.precision = TimestampPrecision::kNano;
     else
-      warnings.push_back(fmt::format(
-          "{}: nanosecond time stamps not supported here; using microseconds", name));
+      warnings.push_back(
+          fmt::format("{}: nanosecond time stamps not supported here; using microseconds", name));
   }
   if (!config.tstamp_type.empty()) {
     const int type = pcap_tstamp_type_name_to_val(config.tstamp_type.c_str());
@@ -160,7 +161,8 @@ Result<PcapHandle> open_live(const std::string& name, const CaptureConfig& confi
                                     "'rtcap -i {} --list-time-stamp-types'",
                                     config.tstamp_type, name));
     const int rc = pcap_set_tstamp_type(p, type);
-    if (rc > 0) warnings.push_back(activate_warning(name, rc, p));
+    if (rc > 0)
+      warnings.push_back(activate_warning(name, rc, p));
     else if (rc < 0)
       return make_error(ErrorCode::kBadConfig,
                         fmt::format("{}: cannot set time stamp type '{}': {}", name,
@@ -191,7 +193,7 @@ Result<PcapHandle> open_file(const std::string& path, const CaptureConfig& confi
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   PcapHandle h;
   const int precision = config.precision == TimestampPrecision::kNano ? PCAP_TSTAMP_PRECISION_NANO
-                                                                       : PCAP_TSTAMP_PRECISION_MICRO;
+                                                                      : PCAP_TSTAMP_PRECISION_MICRO;
   h.pcap_ = pcap_open_offline_with_tstamp_precision(path.c_str(), precision, errbuf);
   if (!h.pcap_)
     return make_error(ErrorCode::kIo, fmt::format("cannot read '{}': {}", path, errbuf));

@@ -73,8 +73,7 @@ Result<PcapHandle> open_file(const std::string& path, const CaptureConfig& confi
 
 // Knobs of one capture mechanism, applied after pcap_activate: Npcap's mintocopy and user buffer
 // (pcap_npcap.cpp); on Linux a warning that they do not apply, naming what does (pcap_linux.cpp).
-Result<void> apply_platform_options(pcap_t* p, const std::string& name,
-                                    const CaptureConfig& config,
+Result<void> apply_platform_options(pcap_t* p, const std::string& name, const CaptureConfig& config,
                                     std::vector<std::string>& warnings);
 
 Result<std::vector<DeviceInfo>> list_devices_impl();  // pcap_findalldevs

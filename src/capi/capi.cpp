@@ -50,16 +50,26 @@ int fail(int status, std::string message) {
 
 int status_of(rtcap::ErrorCode code) {
   switch (code) {
-    case rtcap::ErrorCode::kNoSuchDevice: return RTCAP_ERR_NO_SUCH_DEVICE;
-    case rtcap::ErrorCode::kPermission: return RTCAP_ERR_PERMISSION;
-    case rtcap::ErrorCode::kInterfaceDown: return RTCAP_ERR_INTERFACE_DOWN;
-    case rtcap::ErrorCode::kBadFilter: return RTCAP_ERR_BAD_FILTER;
-    case rtcap::ErrorCode::kBadConfig: return RTCAP_ERR_BAD_CONFIG;
-    case rtcap::ErrorCode::kOpenFailed: return RTCAP_ERR_OPEN_FAILED;
-    case rtcap::ErrorCode::kCaptureFailed: return RTCAP_ERR_CAPTURE_FAILED;
-    case rtcap::ErrorCode::kIo: return RTCAP_ERR_IO;
-    case rtcap::ErrorCode::kUnsupported: return RTCAP_ERR_UNSUPPORTED;
-    case rtcap::ErrorCode::kMisuse: return RTCAP_ERR_WRONG_STATE;
+    case rtcap::ErrorCode::kNoSuchDevice:
+      return RTCAP_ERR_NO_SUCH_DEVICE;
+    case rtcap::ErrorCode::kPermission:
+      return RTCAP_ERR_PERMISSION;
+    case rtcap::ErrorCode::kInterfaceDown:
+      return RTCAP_ERR_INTERFACE_DOWN;
+    case rtcap::ErrorCode::kBadFilter:
+      return RTCAP_ERR_BAD_FILTER;
+    case rtcap::ErrorCode::kBadConfig:
+      return RTCAP_ERR_BAD_CONFIG;
+    case rtcap::ErrorCode::kOpenFailed:
+      return RTCAP_ERR_OPEN_FAILED;
+    case rtcap::ErrorCode::kCaptureFailed:
+      return RTCAP_ERR_CAPTURE_FAILED;
+    case rtcap::ErrorCode::kIo:
+      return RTCAP_ERR_IO;
+    case rtcap::ErrorCode::kUnsupported:
+      return RTCAP_ERR_UNSUPPORTED;
+    case rtcap::ErrorCode::kMisuse:
+      return RTCAP_ERR_WRONG_STATE;
   }
   return RTCAP_ERR_INTERNAL;  // a code added to rtcap::ErrorCode and not mapped here
 }
@@ -73,10 +83,11 @@ int guarded(const char* function, F&& body) noexcept {
   } catch (const std::bad_alloc&) {
     return fail(RTCAP_ERR_NO_MEMORY, std::string(function) + ": out of memory");
   } catch (const std::exception& e) {
-    return fail(RTCAP_ERR_INTERNAL,
-                std::string(function) + ": unexpected exception: " + e.what() + " (a bug in rtcap)");
+    return fail(RTCAP_ERR_INTERNAL, std::string(function) + ": unexpected exception: " + e.what() +
+                                        " (a bug in rtcap)");
   } catch (...) {
-    return fail(RTCAP_ERR_INTERNAL, std::string(function) + ": unexpected exception (a bug in rtcap)");
+    return fail(RTCAP_ERR_INTERNAL,
+                std::string(function) + ": unexpected exception (a bug in rtcap)");
   }
 }
 
@@ -147,9 +158,10 @@ int no_config(const char* function) {
                   ": not an open rtcap_config (null, freed, or never made by rtcap_config_new)");
 }
 int no_engine(const char* function) {
-  return fail(RTCAP_ERR_INVALID_HANDLE,
-              std::string(function) +
-                  ": not an open rtcap_engine (null, closed, or never opened by rtcap_engine_open)");
+  return fail(
+      RTCAP_ERR_INVALID_HANDLE,
+      std::string(function) +
+          ": not an open rtcap_engine (null, closed, or never opened by rtcap_engine_open)");
 }
 int null_argument(const char* function, const char* name) {
   return fail(RTCAP_ERR_INVALID_ARGUMENT, std::string(function) + ": " + name + " is NULL");
@@ -252,13 +264,11 @@ struct Delivery {
 
   int finish(const char* function) {
     if (!stopped) return RTCAP_OK;
-    std::string why = callback_exception.empty()
-                          ? "returned " + std::to_string(callback_result)
-                          : "threw " + callback_exception;
-    return fail(RTCAP_ERR_CALLBACK,
-                std::string(function) + ": the batch callback " + why +
-                    ": capture stopped; " + std::to_string(skipped) +
-                    " packets drained in this call were not handed to it");
+    std::string why = callback_exception.empty() ? "returned " + std::to_string(callback_result)
+                                                 : "threw " + callback_exception;
+    return fail(RTCAP_ERR_CALLBACK, std::string(function) + ": the batch callback " + why +
+                                        ": capture stopped; " + std::to_string(skipped) +
+                                        " packets drained in this call were not handed to it");
   }
 };
 
@@ -281,9 +291,9 @@ int busy(const char* function) {
                                   "another thread, or this is its own callback): one thread polls");
 }
 int not_inline(const char* function) {
-  return fail(RTCAP_ERR_WRONG_STATE,
-              std::string(function) + ": inline delivery only; this engine is threaded: use "
-                                      "rtcap_engine_poll");
+  return fail(RTCAP_ERR_WRONG_STATE, std::string(function) +
+                                         ": inline delivery only; this engine is threaded: use "
+                                         "rtcap_engine_poll");
 }
 
 // After a poll: RTCAP_DONE, the capture's own failure, or RTCAP_OK.
@@ -303,26 +313,46 @@ extern "C" {
 
 const char* rtcap_status_name(int status) {
   switch (status) {
-    case RTCAP_OK: return "RTCAP_OK";
-    case RTCAP_DONE: return "RTCAP_DONE";
-    case RTCAP_ERR_NO_SUCH_DEVICE: return "RTCAP_ERR_NO_SUCH_DEVICE";
-    case RTCAP_ERR_PERMISSION: return "RTCAP_ERR_PERMISSION";
-    case RTCAP_ERR_INTERFACE_DOWN: return "RTCAP_ERR_INTERFACE_DOWN";
-    case RTCAP_ERR_BAD_FILTER: return "RTCAP_ERR_BAD_FILTER";
-    case RTCAP_ERR_BAD_CONFIG: return "RTCAP_ERR_BAD_CONFIG";
-    case RTCAP_ERR_OPEN_FAILED: return "RTCAP_ERR_OPEN_FAILED";
-    case RTCAP_ERR_CAPTURE_FAILED: return "RTCAP_ERR_CAPTURE_FAILED";
-    case RTCAP_ERR_IO: return "RTCAP_ERR_IO";
-    case RTCAP_ERR_UNSUPPORTED: return "RTCAP_ERR_UNSUPPORTED";
-    case RTCAP_ERR_INVALID_ARGUMENT: return "RTCAP_ERR_INVALID_ARGUMENT";
-    case RTCAP_ERR_INVALID_HANDLE: return "RTCAP_ERR_INVALID_HANDLE";
-    case RTCAP_ERR_WRONG_STATE: return "RTCAP_ERR_WRONG_STATE";
-    case RTCAP_ERR_BUSY: return "RTCAP_ERR_BUSY";
-    case RTCAP_ERR_CALLBACK: return "RTCAP_ERR_CALLBACK";
-    case RTCAP_ERR_BUFFER_TOO_SMALL: return "RTCAP_ERR_BUFFER_TOO_SMALL";
-    case RTCAP_ERR_NO_MEMORY: return "RTCAP_ERR_NO_MEMORY";
-    case RTCAP_ERR_INTERNAL: return "RTCAP_ERR_INTERNAL";
-    default: return "unknown";
+    case RTCAP_OK:
+      return "RTCAP_OK";
+    case RTCAP_DONE:
+      return "RTCAP_DONE";
+    case RTCAP_ERR_NO_SUCH_DEVICE:
+      return "RTCAP_ERR_NO_SUCH_DEVICE";
+    case RTCAP_ERR_PERMISSION:
+      return "RTCAP_ERR_PERMISSION";
+    case RTCAP_ERR_INTERFACE_DOWN:
+      return "RTCAP_ERR_INTERFACE_DOWN";
+    case RTCAP_ERR_BAD_FILTER:
+      return "RTCAP_ERR_BAD_FILTER";
+    case RTCAP_ERR_BAD_CONFIG:
+      return "RTCAP_ERR_BAD_CONFIG";
+    case RTCAP_ERR_OPEN_FAILED:
+      return "RTCAP_ERR_OPEN_FAILED";
+    case RTCAP_ERR_CAPTURE_FAILED:
+      return "RTCAP_ERR_CAPTURE_FAILED";
+    case RTCAP_ERR_IO:
+      return "RTCAP_ERR_IO";
+    case RTCAP_ERR_UNSUPPORTED:
+      return "RTCAP_ERR_UNSUPPORTED";
+    case RTCAP_ERR_INVALID_ARGUMENT:
+      return "RTCAP_ERR_INVALID_ARGUMENT";
+    case RTCAP_ERR_INVALID_HANDLE:
+      return "RTCAP_ERR_INVALID_HANDLE";
+    case RTCAP_ERR_WRONG_STATE:
+      return "RTCAP_ERR_WRONG_STATE";
+    case RTCAP_ERR_BUSY:
+      return "RTCAP_ERR_BUSY";
+    case RTCAP_ERR_CALLBACK:
+      return "RTCAP_ERR_CALLBACK";
+    case RTCAP_ERR_BUFFER_TOO_SMALL:
+      return "RTCAP_ERR_BUFFER_TOO_SMALL";
+    case RTCAP_ERR_NO_MEMORY:
+      return "RTCAP_ERR_NO_MEMORY";
+    case RTCAP_ERR_INTERNAL:
+      return "RTCAP_ERR_INTERNAL";
+    default:
+      return "unknown";
   }
 }
 
@@ -357,7 +387,8 @@ int rtcap_config_free(rtcap_config* config) {
     const int rc = configs().remove(id_of(config), state);
     if (rc == RTCAP_ERR_INVALID_HANDLE) return no_config("rtcap_config_free");
     if (rc == RTCAP_ERR_BUSY)
-      return fail(rc, "rtcap_config_free: the config is in use by another thread (rtcap_engine_open?)");
+      return fail(rc,
+                  "rtcap_config_free: the config is in use by another thread (rtcap_engine_open?)");
     return RTCAP_OK;
   });
 }
@@ -365,7 +396,9 @@ int rtcap_config_free(rtcap_config* config) {
 int rtcap_config_add_interface(rtcap_config* config, const char* name) {
   return with_config(config, "rtcap_config_add_interface", [&](ConfigState& s) -> int {
     if (!name) return null_argument("rtcap_config_add_interface", "name");
-    if (!*name) return bad_value("rtcap_config_add_interface", "the interface name is empty ('rtcap -D' lists them)");
+    if (!*name)
+      return bad_value("rtcap_config_add_interface",
+                       "the interface name is empty ('rtcap -D' lists them)");
     s.config.interfaces.emplace_back(name);
     return RTCAP_OK;
   });
@@ -469,8 +502,8 @@ int rtcap_config_set_batch_packets(rtcap_config* config, size_t packets) {
                               "packets", &rtcap::CaptureConfig::batch_packets);
 }
 int rtcap_config_set_batch_bytes(rtcap_config* config, size_t bytes) {
-  return set_int<std::size_t>(config, "rtcap_config_set_batch_bytes", bytes, 1, std::size_t{1} << 31,
-                              "bytes", &rtcap::CaptureConfig::batch_bytes);
+  return set_int<std::size_t>(config, "rtcap_config_set_batch_bytes", bytes, 1,
+                              std::size_t{1} << 31, "bytes", &rtcap::CaptureConfig::batch_bytes);
 }
 int rtcap_config_set_pool_batches(rtcap_config* config, size_t batches) {
   return set_int<std::size_t>(config, "rtcap_config_set_pool_batches", batches, 1, 1u << 16,
@@ -502,7 +535,8 @@ int rtcap_config_set_mintocopy_bytes(rtcap_config* config, int bytes) {
 }
 int rtcap_config_set_user_buffer_bytes(rtcap_config* config, int bytes) {
   return set_int(config, "rtcap_config_set_user_buffer_bytes", bytes, 0,
-                 std::numeric_limits<int>::max(), "bytes", &rtcap::CaptureConfig::user_buffer_bytes);
+                 std::numeric_limits<int>::max(), "bytes",
+                 &rtcap::CaptureConfig::user_buffer_bytes);
 }
 
 // ---- engine ----
@@ -530,9 +564,10 @@ int rtcap_engine_close(rtcap_engine* engine) {
     const int rc = engines().remove(id_of(engine), state);
     if (rc == RTCAP_ERR_INVALID_HANDLE) return no_engine("rtcap_engine_close");
     if (rc == RTCAP_ERR_BUSY)
-      return fail(rc,
-                  "rtcap_engine_close: another call on this engine is still running (a poll on "
-                  "another thread, or this is its own callback): stop it, let poll return, then close");
+      return fail(
+          rc,
+          "rtcap_engine_close: another call on this engine is still running (a poll on "
+          "another thread, or this is its own callback): stop it, let poll return, then close");
     state->engine->request_stop();
     state.reset();  // joins the capture thread, closes the handles
     return RTCAP_OK;
@@ -641,11 +676,21 @@ int rtcap_engine_stop_reason(rtcap_engine* engine, rtcap_stop_reason* out) {
       return RTCAP_OK;
     }
     switch (r) {
-      case rtcap::StopReason::kRunning: *out = RTCAP_STOP_RUNNING; break;
-      case rtcap::StopReason::kRequested: *out = RTCAP_STOP_REQUESTED; break;
-      case rtcap::StopReason::kCountReached: *out = RTCAP_STOP_COUNT_REACHED; break;
-      case rtcap::StopReason::kEndOfFile: *out = RTCAP_STOP_END_OF_FILE; break;
-      case rtcap::StopReason::kFailed: *out = RTCAP_STOP_FAILED; break;
+      case rtcap::StopReason::kRunning:
+        *out = RTCAP_STOP_RUNNING;
+        break;
+      case rtcap::StopReason::kRequested:
+        *out = RTCAP_STOP_REQUESTED;
+        break;
+      case rtcap::StopReason::kCountReached:
+        *out = RTCAP_STOP_COUNT_REACHED;
+        break;
+      case rtcap::StopReason::kEndOfFile:
+        *out = RTCAP_STOP_END_OF_FILE;
+        break;
+      case rtcap::StopReason::kFailed:
+        *out = RTCAP_STOP_FAILED;
+        break;
     }
     return RTCAP_OK;
   });
@@ -671,8 +716,9 @@ int rtcap_engine_warning(rtcap_engine* engine, size_t index, const char** messag
     if (!message) return null_argument("rtcap_engine_warning", "message");
     const auto& w = s.engine->warnings();
     if (index >= w.size())
-      return fail(RTCAP_ERR_INVALID_ARGUMENT, "rtcap_engine_warning: index " + std::to_string(index) +
-                                                  " but there are " + std::to_string(w.size()));
+      return fail(RTCAP_ERR_INVALID_ARGUMENT, "rtcap_engine_warning: index " +
+                                                  std::to_string(index) + " but there are " +
+                                                  std::to_string(w.size()));
     *message = w[index].c_str();
     return RTCAP_OK;
   });
@@ -682,9 +728,9 @@ int rtcap_engine_stats(rtcap_engine* engine, rtcap_stats* out) {
   return with_engine(engine, "rtcap_engine_stats", [&](EngineState& s) -> int {
     if (!out) return null_argument("rtcap_engine_stats", "out");
     if (out->size < sizeof(out->size))
-      return fail(RTCAP_ERR_INVALID_ARGUMENT,
-                  "rtcap_engine_stats: out->size is " + std::to_string(out->size) +
-                      ": set it to sizeof(rtcap_stats)");
+      return fail(RTCAP_ERR_INVALID_ARGUMENT, "rtcap_engine_stats: out->size is " +
+                                                  std::to_string(out->size) +
+                                                  ": set it to sizeof(rtcap_stats)");
     const rtcap::CaptureStats c = s.engine->stats();
     rtcap_stats v{};
     v.elapsed_ns = c.elapsed_ns;
@@ -728,9 +774,9 @@ int rtcap_engine_interface_info(rtcap_engine* engine, size_t index, rtcap_interf
   return with_engine(engine, "rtcap_engine_interface_info", [&](EngineState& s) -> int {
     if (!out) return null_argument("rtcap_engine_interface_info", "out");
     if (out->size < sizeof(out->size))
-      return fail(RTCAP_ERR_INVALID_ARGUMENT,
-                  "rtcap_engine_interface_info: out->size is " + std::to_string(out->size) +
-                      ": set it to sizeof(rtcap_interface_info)");
+      return fail(RTCAP_ERR_INVALID_ARGUMENT, "rtcap_engine_interface_info: out->size is " +
+                                                  std::to_string(out->size) +
+                                                  ": set it to sizeof(rtcap_interface_info)");
     const auto& infos = s.engine->interfaces();
     if (index >= infos.size())
       return fail(RTCAP_ERR_INVALID_ARGUMENT, "rtcap_engine_interface_info: index " +
@@ -741,8 +787,8 @@ int rtcap_engine_interface_info(rtcap_engine* engine, size_t index, rtcap_interf
     v.name = i.name.c_str();
     v.linktype = i.linktype;
     v.snaplen = i.snaplen;
-    v.precision =
-        i.precision == rtcap::TimestampPrecision::kNano ? RTCAP_PRECISION_NANO : RTCAP_PRECISION_MICRO;
+    v.precision = i.precision == rtcap::TimestampPrecision::kNano ? RTCAP_PRECISION_NANO
+                                                                  : RTCAP_PRECISION_MICRO;
     const rtcap::CaptureStats c = s.engine->stats();
     if (index < c.interfaces.size()) {
       const rtcap::InterfaceStats& is = c.interfaces[index];

@@ -24,11 +24,12 @@ Result<void> validate(const CaptureConfig& c, CaptureMode mode) {
   if (mode == CaptureMode::kNaive && c.interfaces.size() > 1)
     return bad("the naive baseline reads one handle with pcap_next_ex: give one interface");
   if (mode == CaptureMode::kNaive && c.delivery == Delivery::kInline && c.read_file.empty())
-    return bad("the naive baseline hands lists to another thread by design: set "
-               "CaptureConfig::delivery = Delivery::kThreaded");
+    return bad(
+        "the naive baseline hands lists to another thread by design: set "
+        "CaptureConfig::delivery = Delivery::kThreaded");
   if (c.snaplen < 1 || c.snaplen > kMaxSnaplen)
-    return bad(fmt::format("snaplen {} out of range: 1..{} (-s 0 means {})", c.snaplen,
-                           kMaxSnaplen, kMaxSnaplen));
+    return bad(fmt::format("snaplen {} out of range: 1..{} (-s 0 means {})", c.snaplen, kMaxSnaplen,
+                           kMaxSnaplen));
   if (c.timeout_ms < 0) return bad("CaptureConfig::timeout_ms must be >= 0");
   if (c.buffer_kib < 0) return bad("CaptureConfig::buffer_kib must be >= 0");
   if (c.batch_packets < 1 || c.batch_packets > (1u << 20))
@@ -39,8 +40,9 @@ Result<void> validate(const CaptureConfig& c, CaptureMode mode) {
     return bad("CaptureConfig::coalesce_us must be 0..1000000 (or -1: automatic)");
   // Batched capture already wakes once per ring block: a window would only delay it.
   if (c.coalesce_us > 0 && !c.immediate_mode)
-    return bad("CaptureConfig::coalesce_us applies to immediate_mode only (batched capture wakes "
-               "once per ring block; shorten timeout_ms instead)");
+    return bad(
+        "CaptureConfig::coalesce_us applies to immediate_mode only (batched capture wakes "
+        "once per ring block; shorten timeout_ms instead)");
   if (c.max_packets < 0) return bad("CaptureConfig::max_packets must be >= 0");
   // PacketRecord::offset is 32-bit; 1 GiB per batch is far beyond any useful batch.
   if (c.batch_bytes > (std::size_t{1} << 30))
@@ -82,7 +84,8 @@ CaptureEngine::CaptureEngine(CaptureConfig config, CaptureMode mode,
   }
   interface_count_.store(infos_.size(), std::memory_order_release);
   // Every batch must hold at least one whole packet of the largest snaplen.
-  const std::size_t arena = std::max<std::size_t>(config_.batch_bytes, std::size_t(largest_snaplen));
+  const std::size_t arena =
+      std::max<std::size_t>(config_.batch_bytes, std::size_t(largest_snaplen));
   // Inline: one batch, filled and delivered on the caller's thread, then reused.
   const std::size_t batches = is_inline() ? 1 : config_.pool_batches;
   for (std::size_t i = 0; i < batches; ++i) {
@@ -160,7 +163,8 @@ void CaptureEngine::misuse(std::string message) noexcept {
   consumer_bell_.ring();
 }
 
-std::size_t CaptureEngine::poll(std::chrono::microseconds timeout, BatchFn on_batch, void* context) {
+std::size_t CaptureEngine::poll(std::chrono::microseconds timeout, BatchFn on_batch,
+                                void* context) {
   return run_inline(timeout, true, on_batch, context);
 }
 
@@ -171,8 +175,9 @@ std::size_t CaptureEngine::dispatch(BatchFn on_batch, void* context) {
 std::size_t CaptureEngine::run_inline(std::chrono::microseconds timeout, bool wait, BatchFn fn,
                                       void* ctx) noexcept {
   if (!is_inline()) {
-    misuse("poll() and dispatch() are for inline delivery: this engine is threaded (use start() "
-           "and next_batch(), or set CaptureConfig::delivery = Delivery::kInline)");
+    misuse(
+        "poll() and dispatch() are for inline delivery: this engine is threaded (use start() "
+        "and next_batch(), or set CaptureConfig::delivery = Delivery::kInline)");
     return 0;
   }
   if (in_inline_call_) {
@@ -188,7 +193,7 @@ std::size_t CaptureEngine::run_inline(std::chrono::microseconds timeout, bool wa
     inline_started_ = true;
     started_.store(true);
     backend::prepare_capture_thread();  // timer slack of the caller's thread (Linux), see there
-    start_ns_ = monotonic_ns();  // monotonic, as in start()
+    start_ns_ = monotonic_ns();         // monotonic, as in start()
     next_stats_ns_ = start_ns_ + std::int64_t(config_.stats_interval_ms) * 1000000;
   }
   in_inline_call_ = true;
@@ -217,7 +222,8 @@ Readiness CaptureEngine::readiness() const {
   }
   std::int64_t limit = waiter_->required_timeout_us();
   auto at_most = [&](std::int64_t us) { limit = limit < 0 ? us : std::min(limit, us); };
-  if (next_stats_ns_ > 0) at_most(std::max<std::int64_t>(0, next_stats_ns_ - monotonic_ns()) / 1000);
+  if (next_stats_ns_ > 0)
+    at_most(std::max<std::int64_t>(0, next_stats_ns_ - monotonic_ns()) / 1000);
   if (polling_) {
     // Coalescing: the capture fds would wake per packet; drain every window instead.
     r.handles.erase(r.handles.begin(), r.handles.end() - 1);
@@ -352,14 +358,15 @@ bool CaptureEngine::dispatch_all() noexcept {
     if (count_reached()) break;
     if (!ctx.pcap) continue;  // --reopen: closed until its interface is back
     dispatch_bytes_ = 0;
-    const int n = pcap_dispatch(ctx.pcap, -1, &CaptureEngine::pcap_callback,
-                                reinterpret_cast<u_char*>(&ctx));
+    const int n =
+        pcap_dispatch(ctx.pcap, -1, &CaptureEngine::pcap_callback, reinterpret_cast<u_char*>(&ctx));
     bump(counters_.dispatch_calls);
     if (n > 0) {
       // A packet captured on the interface bounds an outage (link_watch.cpp).
       LinkWatch& link = *links_[ctx.handle];
       link.last_packet_ts_ns = dispatch_last_ts_ns_;
-      if (!link.up) [[unlikely]] packets_while_down(ctx.handle, dispatch_last_ts_ns_);
+      if (!link.up) [[unlikely]]
+        packets_while_down(ctx.handle, dispatch_last_ts_ns_);
       dispatch_packets_hist_.record(std::uint64_t(n));
       dispatch_bytes_hist_.record(dispatch_bytes_);
       if (dispatch_bytes_ > counters_.max_dispatch_bytes.load(std::memory_order_relaxed))
@@ -379,8 +386,7 @@ bool CaptureEngine::dispatch_all() noexcept {
         failure_ = Error{ErrorCode::kCaptureFailed,
                          fmt::format("capture on '{}' stopped: {} (check that the interface "
                                      "still exists and is up)",
-                                     handles_[ctx.handle].info().name,
-                                     pcap_geterr(ctx.pcap))};
+                                     handles_[ctx.handle].info().name, pcap_geterr(ctx.pcap))};
       ok = false;
     }
   }
@@ -480,9 +486,9 @@ bool CaptureEngine::file_step() noexcept {
     bump(counters_.dispatch_calls);
     if (n < 0 && n != PCAP_ERROR_BREAK) {
       hand_over(true);
-      finish(StopReason::kFailed, Error{ErrorCode::kIo, fmt::format("reading '{}' failed: {}",
-                                                                     config_.read_file,
-                                                                     pcap_geterr(ctx.pcap))});
+      finish(StopReason::kFailed,
+             Error{ErrorCode::kIo, fmt::format("reading '{}' failed: {}", config_.read_file,
+                                               pcap_geterr(ctx.pcap))});
       return false;
     }
     if (n > 0) {
@@ -572,8 +578,9 @@ void CaptureEngine::record_delivery(const Batch& batch) noexcept {
 
 const Batch* CaptureEngine::next_filled(std::chrono::microseconds wait) {
   if (is_inline()) {
-    misuse("next_batch() is for threaded delivery: this engine is inline (call poll() or "
-           "dispatch(), or set CaptureConfig::delivery = Delivery::kThreaded)");
+    misuse(
+        "next_batch() is for threaded delivery: this engine is inline (call poll() or "
+        "dispatch(), or set CaptureConfig::delivery = Delivery::kThreaded)");
     return nullptr;
   }
   if (!started_.load()) {
@@ -595,11 +602,11 @@ const Batch* CaptureEngine::next_filled(std::chrono::microseconds wait) {
     if (batch) record_delivery(*batch);
     got = batch;
   }
-  if (got) batches_held_.store(batches_held_.load(std::memory_order_relaxed) + 1,
-                               std::memory_order_relaxed);
+  if (got)
+    batches_held_.store(batches_held_.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_relaxed);
   return got;
 }
-
 
 void CaptureEngine::release(const Batch* batch) noexcept {
   if (!batch) return;
@@ -669,7 +676,8 @@ CaptureStats CaptureEngine::stats() const {
     buffer_bytes = std::max(buffer_bytes, is.buffer_bytes);
     s.interfaces.push_back(std::move(is));
   }
-  if (buffer_bytes) s.max_dispatch_buffer_share = double(s.max_dispatch_bytes) / double(buffer_bytes);
+  if (buffer_bytes)
+    s.max_dispatch_buffer_share = double(s.max_dispatch_bytes) / double(buffer_bytes);
   s.dispatch_packets = dispatch_packets_hist_.snapshot();
   s.dispatch_bytes = dispatch_bytes_hist_.snapshot();
   s.latency_ns = latency_hist_.snapshot();
@@ -700,8 +708,8 @@ Result<std::unique_ptr<Engine>> open_engine(const CaptureConfig& config, Capture
     if (!h) return rtcap::unexpected(h.error());
     handles.push_back(std::move(*h));
   }
-  auto engine = std::make_unique<CaptureEngine>(config, mode, std::move(handles),
-                                                std::move(warnings));
+  auto engine =
+      std::make_unique<CaptureEngine>(config, mode, std::move(handles), std::move(warnings));
   if (config.read_file.empty() ? mode == CaptureMode::kDispatch
                                : config.delivery == Delivery::kInline) {
     if (auto ok = engine->prepare_waiter(); !ok) return rtcap::unexpected(ok.error());

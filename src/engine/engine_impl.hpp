@@ -53,9 +53,9 @@ class CaptureEngine final : public Engine {
     CaptureEngine* engine;
     pcap_t* pcap;
     std::uint16_t interface_index;  // the packets' label: an index into interface_info()
-    bool nano;  // time stamps already in ns
-    std::uint16_t handle;  // into handles_ and links_ (interface_index differs after a
-                           // reopen with another link type: link_watch.cpp)
+    bool nano;                      // time stamps already in ns
+    std::uint16_t handle;           // into handles_ and links_ (interface_index differs after a
+                                    // reopen with another link type: link_watch.cpp)
   };
 
   CaptureEngine(CaptureConfig config, CaptureMode mode, std::vector<backend::PcapHandle> handles,
@@ -102,7 +102,8 @@ class CaptureEngine final : public Engine {
   // One read of a capture file (batch_packets records). False once the file is done.
   bool file_step() noexcept;
   // The inline entry: one step with the application's callback installed.
-  std::size_t run_inline(std::chrono::microseconds timeout, bool wait, BatchFn fn, void* ctx) noexcept;
+  std::size_t run_inline(std::chrono::microseconds timeout, bool wait, BatchFn fn,
+                         void* ctx) noexcept;
   void run_naive();
   const Batch* next_naive_batch(std::chrono::microseconds wait);
   bool dispatch_all() noexcept;  // false: a handle failed (failure_ set)
@@ -143,13 +144,13 @@ class CaptureEngine final : public Engine {
   std::atomic<backend::ReadinessWaiter*> waiter_raw_{nullptr};
   std::unique_ptr<backend::ReadinessWaiter> retired_waiter_;
   struct LinkWatch {
-    bool up = true;                    // capture thread's view
-    bool closed = false;               // the handle failed and was closed: reopen pending
-    unsigned index = 0;                // interface index when opened (a re-created one differs)
-    std::int64_t down_since_ns = 0;    // monotonic_ns(), while down
+    bool up = true;                  // capture thread's view
+    bool closed = false;             // the handle failed and was closed: reopen pending
+    unsigned index = 0;              // interface index when opened (a re-created one differs)
+    std::int64_t down_since_ns = 0;  // monotonic_ns(), while down
     std::atomic<bool> up_published{true};
     std::atomic<std::uint64_t> down_events{0}, reopens{0};
-    std::atomic<std::int64_t> down_ns_done{0};     // outages that ended
+    std::atomic<std::int64_t> down_ns_done{0};          // outages that ended
     std::atomic<std::int64_t> down_since_published{0};  // 0: up
     // The outage intervals (stats.hpp LinkOutage), CLOCK_REALTIME like packet stamps, bounded
     // by the evidence: the capture thread's last look that found the link up, the last packet
@@ -175,9 +176,9 @@ class CaptureEngine final : public Engine {
   void wake_waiter() noexcept {
     if (auto* w = waiter_raw_.load(std::memory_order_acquire)) w->wake();
   }
-  bool rebuild_waiter() noexcept;             // false: cannot (the error is in failure_)
-  void lose_handle(std::size_t i) noexcept;   // --reopen: handle i failed
-  bool watch_links() noexcept;                // per interval; false: cannot go on
+  bool rebuild_waiter() noexcept;            // false: cannot (the error is in failure_)
+  void lose_handle(std::size_t i) noexcept;  // --reopen: handle i failed
+  bool watch_links() noexcept;               // per interval; false: cannot go on
   bool relabel(std::size_t i, const InterfaceInfo& now) noexcept;  // link_watch.cpp
   void mark_link(std::size_t i, bool up) noexcept;
   void packets_while_down(std::size_t i, std::int64_t last_ts_ns) noexcept;  // cold
@@ -198,7 +199,7 @@ class CaptureEngine final : public Engine {
   std::atomic<bool> holding_{false};
   // Set for the final drain after a stop: the block policy keeps waiting for the consumer
   // (until drain_deadline_) instead of counting the last packets as dropped.
-  bool draining_ = false;        // capture thread only
+  bool draining_ = false;                                   // capture thread only
   std::chrono::steady_clock::time_point drain_deadline_{};  // capture thread only
   bool break_requested_ = false;  // -c reached: pcap_breakloop called once
 
@@ -209,7 +210,7 @@ class CaptureEngine final : public Engine {
   bool in_inline_call_ = false;       // poll()/dispatch() re-entered from its callback: misuse
   bool inline_started_ = false;       // the first poll()/dispatch() prepared the thread
   // Live capture loop state, owned by whichever thread captures (inline: the caller's).
-  bool polling_ = false;              // coalescing: draining every window, not waiting on fds
+  bool polling_ = false;  // coalescing: draining every window, not waiting on fds
   std::int64_t next_stats_ns_ = 0;
   std::atomic<int> batches_held_{0};  // threaded: BatchRefs the application holds
 
@@ -226,7 +227,7 @@ class CaptureEngine final : public Engine {
   std::int64_t start_ns_ = 0;  // monotonic_ns() at start(): elapsed_ns
 
   CaptureCounters counters_;
-  std::uint64_t dispatch_bytes_ = 0;  // bytes copied by the current pcap_dispatch call
+  std::uint64_t dispatch_bytes_ = 0;      // bytes copied by the current pcap_dispatch call
   std::int64_t dispatch_last_ts_ns_ = 0;  // stamp of its last packet (link_watch.cpp's outages)
   Histogram dispatch_packets_hist_, dispatch_bytes_hist_;  // capture thread writes
   Histogram latency_hist_;                                 // consumer writes

@@ -83,7 +83,8 @@ void CaptureEngine::packets_while_down(std::size_t i, std::int64_t last_ts_ns) n
   LinkWatch& l = *links_[i];
   if (last_ts_ns < l.down_seen_rt_ns) {
     std::lock_guard lock(l.outages_mutex);
-    if (!l.outages.empty() && l.outages.back().end_ns == 0 && l.outages.back().begin_ns < last_ts_ns)
+    if (!l.outages.empty() && l.outages.back().end_ns == 0 &&
+        l.outages.back().begin_ns < last_ts_ns)
       l.outages.back().begin_ns = last_ts_ns;
   } else if (l.end_bound_ns == 0) {
     l.end_bound_ns = last_ts_ns;

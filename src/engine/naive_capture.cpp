@@ -49,9 +49,9 @@ void CaptureEngine::run_naive() {
       break;
     } else {
       reason = StopReason::kFailed;
-      error = Error{ErrorCode::kCaptureFailed,
-                    fmt::format("capture on '{}' stopped: {}", infos_.front().name,
-                                pcap_geterr(ctx.pcap))};
+      error = Error{
+          ErrorCode::kCaptureFailed,
+          fmt::format("capture on '{}' stopped: {}", infos_.front().name, pcap_geterr(ctx.pcap))};
       break;
     }
     const std::int64_t now = monotonic_ns();

@@ -33,14 +33,18 @@ constexpr std::uint32_t kMaxGapSeconds = 10;
 std::string parse_pcm_format(const std::string& text, PcmFormat& out) {
   PcmFormat f;
   const auto bad = [&] {
-    return fmt::format("'{}' is not ENCODING/RATE[/CHANNELS] with L16 or L24, for example L24/48000/2", text);
+    return fmt::format(
+        "'{}' is not ENCODING/RATE[/CHANNELS] with L16 or L24, for example L24/48000/2", text);
   };
   const auto slash = text.find('/');
   if (slash == std::string::npos) return bad();
   const std::string enc = text.substr(0, slash);
-  if (enc == "L16") f.bits = 16;
-  else if (enc == "L24") f.bits = 24;
-  else return bad();
+  if (enc == "L16")
+    f.bits = 16;
+  else if (enc == "L24")
+    f.bits = 24;
+  else
+    return bad();
   std::string rest = text.substr(slash + 1);
   const auto slash2 = rest.find('/');
   const std::string rate = rest.substr(0, slash2);
@@ -65,7 +69,8 @@ std::string WavWriter::open(const std::string& path, const PcmFormat& format) {
   format_ = format;
   file_ = std::fopen(path.c_str(), "wb");
   if (file_ == nullptr)
-    return fmt::format("cannot create {}: {}; check the --extract-audio directory", path, std::strerror(errno));
+    return fmt::format("cannot create {}: {}; check the --extract-audio directory", path,
+                       std::strerror(errno));
   const bool extensible = format.channels > 2;
   std::uint8_t h[68] = {};
   const std::size_t fmt_bytes = extensible ? 40 : 16;
@@ -82,9 +87,9 @@ std::string WavWriter::open(const std::string& path, const PcmFormat& format) {
   put_le16(h + 34, static_cast<std::uint32_t>(format.bits));
   std::size_t off = 36;
   if (extensible) {
-    put_le16(h + 36, 22);  // cbSize: the extension's bytes
+    put_le16(h + 36, 22);                                       // cbSize: the extension's bytes
     put_le16(h + 38, static_cast<std::uint32_t>(format.bits));  // valid bits per sample
-    put_le32(h + 40, 0);   // dwChannelMask: no speaker positions
+    put_le32(h + 40, 0);  // dwChannelMask: no speaker positions
     std::memcpy(h + 44, kPcmSubFormat, 16);
     off = 60;
   }
@@ -113,7 +118,8 @@ void WavWriter::write_big_endian(const std::uint8_t* data, std::size_t frames) {
   if (scratch_.size() < bytes) scratch_.resize(bytes);
   const std::size_t w = static_cast<std::size_t>(format_.bits / 8);
   for (std::size_t i = 0; i < bytes; i += w)
-    for (std::size_t b = 0; b < w; ++b) scratch_[i + b] = data[i + w - 1 - b];  // byte swap per sample
+    for (std::size_t b = 0; b < w; ++b)
+      scratch_[i + b] = data[i + w - 1 - b];  // byte swap per sample
   if (std::fwrite(scratch_.data(), 1, bytes, file_) != bytes) failed_ = true;
   frames_ += frames;
 }
@@ -124,7 +130,8 @@ void WavWriter::write_silence(std::uint64_t frames) {
   std::fill(scratch_.begin(), scratch_.end(), 0);
   for (std::uint64_t left = frames; left > 0;) {
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk));
-    if (std::fwrite(scratch_.data(), 1, n * format_.frame_bytes(), file_) != n * format_.frame_bytes()) {
+    if (std::fwrite(scratch_.data(), 1, n * format_.frame_bytes(), file_) !=
+        n * format_.frame_bytes()) {
       failed_ = true;
       return;
     }
@@ -164,8 +171,8 @@ struct AudioExtractor::Stream {
   ExtractedStream out;
 
   // Format and file.
-  bool resolved = false;     // format known and file open
-  bool given_up = false;     // skipped for good (not PCM, or the file could not be made)
+  bool resolved = false;  // format known and file open
+  bool given_up = false;  // skipped for good (not PCM, or the file could not be made)
   std::uint64_t sdp_generation_seen = ~0ull;
   PcmFormat format;
   WavWriter wav;
@@ -200,8 +207,9 @@ std::string AudioExtractor::check_output() const {
   std::error_code ec;
   if (!fs::exists(config_.dir, ec)) {
     if (!fs::create_directory(config_.dir, ec))
-      return fmt::format("--extract-audio: cannot create directory '{}': {}; create it or choose another",
-                         config_.dir, ec.message());
+      return fmt::format(
+          "--extract-audio: cannot create directory '{}': {}; create it or choose another",
+          config_.dir, ec.message());
   } else if (!fs::is_directory(config_.dir, ec)) {
     return fmt::format("--extract-audio: '{}' is not a directory", config_.dir);
   }
@@ -209,7 +217,8 @@ std::string AudioExtractor::check_output() const {
   const std::string probe = config_.dir + "/.rtcap-write-probe";
   std::FILE* f = std::fopen(probe.c_str(), "wb");
   if (f == nullptr)
-    return fmt::format("--extract-audio: directory '{}' is not writable: {}", config_.dir, std::strerror(errno));
+    return fmt::format("--extract-audio: directory '{}' is not writable: {}", config_.dir,
+                       std::strerror(errno));
   std::fclose(f);
   fs::remove(probe, ec);
   return {};
@@ -217,7 +226,9 @@ std::string AudioExtractor::check_output() const {
 
 void AudioExtractor::add(const Batch& batch, const std::vector<int>& linktype_by_interface) {
   for (PacketView p : batch) {
-    const int lt = p.interface_index < linktype_by_interface.size() ? linktype_by_interface[p.interface_index] : -1;
+    const int lt = p.interface_index < linktype_by_interface.size()
+                       ? linktype_by_interface[p.interface_index]
+                       : -1;
     add(p, lt);
   }
 }
@@ -249,10 +260,12 @@ void AudioExtractor::resolve(Stream& s) {
   PcmFormat f;
   // 1. An SDP that describes this destination and payload type.
   for (const SdpFormat& sdp : config_.sdp) {
-    if (!(sdp.group == dst && sdp.port == s.dst_port && sdp.payload_type == s.payload_type)) continue;
+    if (!(sdp.group == dst && sdp.port == s.dst_port && sdp.payload_type == s.payload_type))
+      continue;
     if (sdp.encoding != "L16" && sdp.encoding != "L24") {
       s.given_up = true;
-      s.out.skipped = fmt::format("its SDP ('{}') says {}, not PCM L16/L24", sdp.session_name, sdp.encoding);
+      s.out.skipped =
+          fmt::format("its SDP ('{}') says {}, not PCM L16/L24", sdp.session_name, sdp.encoding);
       return;
     }
     f.bits = sdp.encoding == "L16" ? 16 : 24;
@@ -273,11 +286,13 @@ void AudioExtractor::resolve(Stream& s) {
       source = "option";
     }
   if (source.empty()) {
-    s.out.skipped = s.payload_type >= 96
-                        ? fmt::format("payload type {} is dynamic and no SDP describes it: give --sdp FILE, "
-                                      "capture its SAP announcements, or --audio-format {}=L24/48000/2",
-                                      s.payload_type, s.payload_type)
-                        : fmt::format("payload type {} is not PCM L16/L24", s.payload_type);
+    s.out.skipped =
+        s.payload_type >= 96
+            ? fmt::format(
+                  "payload type {} is dynamic and no SDP describes it: give --sdp FILE, "
+                  "capture its SAP announcements, or --audio-format {}=L24/48000/2",
+                  s.payload_type, s.payload_type)
+            : fmt::format("payload type {} is not PCM L16/L24", s.payload_type);
     if (s.payload_type < 96) s.given_up = true;
     return;
   }
@@ -290,8 +305,8 @@ void AudioExtractor::resolve(Stream& s) {
   IpAddress src;
   src.family = s.family;
   std::copy_n(s.src, 16, src.bytes.begin());
-  std::string base = fmt::format("{}_{}-{}_{}-{:08x}", src.to_string(), s.src_port, dst.to_string(), s.dst_port,
-                                 s.ssrc);
+  std::string base = fmt::format("{}_{}-{}_{}-{:08x}", src.to_string(), s.src_port, dst.to_string(),
+                                 s.dst_port, s.ssrc);
   std::replace(base.begin(), base.end(), ':', '.');  // IPv6
   s.out.wav_path = config_.dir + "/" + base + ".wav";
   s.out.gaps_path = config_.dir + "/" + base + ".gaps.csv";
@@ -303,7 +318,8 @@ void AudioExtractor::resolve(Stream& s) {
   }
   s.gaps = std::fopen(s.out.gaps_path.c_str(), "w");
   if (s.gaps != nullptr)
-    std::fputs("start_sample,start_seconds,samples,duration_ms,first_lost_seq,lost_packets\n", s.gaps);
+    std::fputs("start_sample,start_seconds,samples,duration_ms,first_lost_seq,lost_packets\n",
+               s.gaps);
   s.format = f;
   s.out.format = f;
   s.out.format_source = source;
@@ -313,14 +329,14 @@ void AudioExtractor::resolve(Stream& s) {
   s.resolved = true;
 }
 
-AudioExtractor::Stream* AudioExtractor::find_or_create(const std::uint8_t*, std::size_t, const PacketView&,
-                                                       int family, const std::uint8_t* src, const std::uint8_t* dst,
-                                                       std::uint16_t src_port, std::uint16_t dst_port,
-                                                       std::uint32_t ssrc, int payload_type) {
+AudioExtractor::Stream* AudioExtractor::find_or_create(
+    const std::uint8_t*, std::size_t, const PacketView&, int family, const std::uint8_t* src,
+    const std::uint8_t* dst, std::uint16_t src_port, std::uint16_t dst_port, std::uint32_t ssrc,
+    int payload_type) {
   const std::size_t n = family == 4 ? 4 : 16;
   for (auto& s : streams_)
-    if (s->ssrc == ssrc && s->dst_port == dst_port && s->src_port == src_port && s->family == family &&
-        std::memcmp(s->src, src, n) == 0 && std::memcmp(s->dst, dst, n) == 0)
+    if (s->ssrc == ssrc && s->dst_port == dst_port && s->src_port == src_port &&
+        s->family == family && std::memcmp(s->src, src, n) == 0 && std::memcmp(s->dst, dst, n) == 0)
       return s.get();
   if (streams_.size() >= config_.max_streams) {
     ++streams_over_limit_;
@@ -338,8 +354,8 @@ AudioExtractor::Stream* AudioExtractor::find_or_create(const std::uint8_t*, std:
   a.family = b.family = static_cast<std::uint8_t>(family);
   std::copy_n(src, n, a.bytes.begin());
   std::copy_n(dst, n, b.bytes.begin());
-  s->out.description = fmt::format("{}:{} > {}:{} ssrc 0x{:08x} pt {}", a.to_string(), src_port, b.to_string(),
-                                   dst_port, ssrc, payload_type);
+  s->out.description = fmt::format("{}:{} > {}:{} ssrc 0x{:08x} pt {}", a.to_string(), src_port,
+                                   b.to_string(), dst_port, ssrc, payload_type);
   streams_.push_back(std::move(s));
   return streams_.back().get();
 }
@@ -348,8 +364,8 @@ namespace {
 
 // Writes one in-order packet of `s`, after the silence its timestamp says is missing.
 template <class S>
-void write_packet(S& s, std::uint16_t seq, std::uint32_t ts, const std::uint8_t* payload, std::size_t bytes,
-                  std::uint32_t rate_hz) {
+void write_packet(S& s, std::uint16_t seq, std::uint32_t ts, const std::uint8_t* payload,
+                  std::size_t bytes, std::uint32_t rate_hz) {
   const std::size_t fb = s.format.frame_bytes();
   if (bytes % fb != 0) {
     ++s.out.malformed;
@@ -381,8 +397,8 @@ template <class S>
 void write_head(S& s, std::size_t window, std::size_t max_payload) {
   auto& slot = s.slots[s.head_seq % window];
   if (slot.present && slot.seq == s.head_seq) {
-    write_packet(s, slot.seq, slot.timestamp, &s.data[(s.head_seq % window) * max_payload], slot.bytes,
-                 s.format.rate_hz);
+    write_packet(s, slot.seq, slot.timestamp, &s.data[(s.head_seq % window) * max_payload],
+                 slot.bytes, s.format.rate_hz);
     slot.present = false;
   } else {
     if (s.missing_run == 0) s.missing_first = s.head_seq;
@@ -424,7 +440,8 @@ void AudioExtractor::add(const PacketView& packet, int linktype) {
   const std::uint16_t seq = analysis::load_be16(p + 2);
   const std::uint32_t ts = analysis::load_be32(p + 4);
   const std::uint32_t ssrc = analysis::load_be32(p + 8);
-  Stream* s = find_or_create(nullptr, 0, packet, pp.family, pp.src, pp.dst, pp.src_port, pp.dst_port, ssrc, pt);
+  Stream* s = find_or_create(nullptr, 0, packet, pp.family, pp.src, pp.dst, pp.src_port,
+                             pp.dst_port, ssrc, pt);
   if (s == nullptr) return;
   if (!s->resolved) {
     resolve(*s);
@@ -474,7 +491,8 @@ void AudioExtractor::add(const PacketView& packet, int linktype) {
   slot.bytes = static_cast<std::uint16_t>(bytes);
   std::memcpy(&s->data[(seq % kReorderWindow) * kMaxPayloadBytes], p + off, bytes);
   // Everything contiguous from the head goes out now.
-  while (s->slots[s->head_seq % kReorderWindow].present && s->slots[s->head_seq % kReorderWindow].seq == s->head_seq)
+  while (s->slots[s->head_seq % kReorderWindow].present &&
+         s->slots[s->head_seq % kReorderWindow].seq == s->head_seq)
     write_head(*s, kReorderWindow, kMaxPayloadBytes);
 }
 
@@ -502,7 +520,8 @@ std::vector<ExtractedStream> AudioExtractor::finish() {
   }
   if (streams_over_limit_ > 0) {
     ExtractedStream e;
-    e.description = fmt::format("{} packets of streams beyond the first {}", streams_over_limit_, config_.max_streams);
+    e.description = fmt::format("{} packets of streams beyond the first {}", streams_over_limit_,
+                                config_.max_streams);
     e.skipped = "too many streams";
     out.push_back(e);
   }
@@ -514,12 +533,17 @@ std::string format_extract_report(const std::vector<ExtractedStream>& streams) {
   for (const auto& s : streams) {
     if (!s.wav_path.empty() && s.skipped.empty())
       out += fmt::format(
-          "rtcap: audio {}: {} (L{} {} Hz {} ch from {}), {} packets, {} samples, {} gap{} ({} samples of "
+          "rtcap: audio {}: {} (L{} {} Hz {} ch from {}), {} packets, {} samples, {} gap{} ({} "
+          "samples of "
           "silence, {} packets lost){}{}\n",
-          s.description, s.wav_path, s.format.bits, s.format.rate_hz, s.format.channels, s.format_source, s.packets,
-          s.frames, s.gaps, s.gaps == 1 ? "" : "s", s.silence_frames, s.lost_packets,
-          s.late_or_duplicate ? fmt::format(", {} late or duplicate packets dropped", s.late_or_duplicate) : "",
-          s.discontinuities ? fmt::format(", {} timestamp jumps not filled", s.discontinuities) : "");
+          s.description, s.wav_path, s.format.bits, s.format.rate_hz, s.format.channels,
+          s.format_source, s.packets, s.frames, s.gaps, s.gaps == 1 ? "" : "s", s.silence_frames,
+          s.lost_packets,
+          s.late_or_duplicate
+              ? fmt::format(", {} late or duplicate packets dropped", s.late_or_duplicate)
+              : "",
+          s.discontinuities ? fmt::format(", {} timestamp jumps not filled", s.discontinuities)
+                            : "");
     else
       out += fmt::format("rtcap: audio {}: not extracted: {}\n", s.description, s.skipped);
   }

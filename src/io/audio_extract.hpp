@@ -29,7 +29,7 @@ namespace rtcap::io {
 
 // PCM as RTP carries it (RFC 3551 4.5.11 L16, RFC 3190 L24): big-endian, channels interleaved.
 struct PcmFormat {
-  int bits = 24;                // 16 or 24
+  int bits = 24;  // 16 or 24
   std::uint32_t rate_hz = 48000;
   int channels = 2;
   [[nodiscard]] std::size_t frame_bytes() const noexcept {
@@ -72,28 +72,28 @@ class WavWriter {
 };
 
 struct AudioExtractConfig {
-  std::string dir;                          // created if missing (one level)
-  std::map<int, PcmFormat> format_by_pt;    // --audio-format PT=ENC/RATE/CH
-  std::vector<SdpFormat> sdp;               // --sdp FILE
-  std::size_t max_streams = 64;             // more streams are counted, not extracted
+  std::string dir;                        // created if missing (one level)
+  std::map<int, PcmFormat> format_by_pt;  // --audio-format PT=ENC/RATE/CH
+  std::vector<SdpFormat> sdp;             // --sdp FILE
+  std::size_t max_streams = 64;           // more streams are counted, not extracted
 };
 
 // One line per extracted or skipped stream, for the end of the capture.
 struct ExtractedStream {
-  std::string wav_path;      // empty when not extracted
+  std::string wav_path;  // empty when not extracted
   std::string gaps_path;
-  std::string description;   // "198.18.0.1:5004 > 239.69.1.1:5004 ssrc 0x..."
+  std::string description;    // "198.18.0.1:5004 > 239.69.1.1:5004 ssrc 0x..."
   std::string format_source;  // "sdp 'name'", "static", "option"; empty when skipped
   PcmFormat format;
-  std::uint64_t packets = 0;        // written into the file
-  std::uint64_t frames = 0;         // in the file, silence included
-  std::uint64_t gaps = 0;           // runs of lost packets filled with silence
+  std::uint64_t packets = 0;  // written into the file
+  std::uint64_t frames = 0;   // in the file, silence included
+  std::uint64_t gaps = 0;     // runs of lost packets filled with silence
   std::uint64_t silence_frames = 0;
-  std::uint64_t lost_packets = 0;   // sequence numbers never seen
+  std::uint64_t lost_packets = 0;       // sequence numbers never seen
   std::uint64_t late_or_duplicate = 0;  // arrived after their place was written, or twice
   std::uint64_t discontinuities = 0;    // timestamp jumps not filled (backwards or > 10 s)
   std::uint64_t malformed = 0;          // payload not a whole number of frames
-  std::string skipped;              // why not extracted ("" when extracted)
+  std::string skipped;                  // why not extracted ("" when extracted)
 };
 
 class AudioExtractor {
@@ -101,7 +101,8 @@ class AudioExtractor {
   // Packets a sequence number may arrive late and still land in place. 32 at 125 us packets is
   // 4 ms of reordering, more than a switched LAN produces; memory per stream is 32 x 1500 bytes.
   static constexpr std::size_t kReorderWindow = 32;
-  static constexpr std::size_t kMaxPayloadBytes = 1500;  // Ethernet MTU: no RTP packet is larger here
+  static constexpr std::size_t kMaxPayloadBytes =
+      1500;  // Ethernet MTU: no RTP packet is larger here
 
   explicit AudioExtractor(AudioExtractConfig config);
   ~AudioExtractor();
@@ -118,9 +119,10 @@ class AudioExtractor {
 
  private:
   struct Stream;
-  Stream* find_or_create(const std::uint8_t* key, std::size_t key_len, const PacketView& packet, int family,
-                         const std::uint8_t* src, const std::uint8_t* dst, std::uint16_t src_port,
-                         std::uint16_t dst_port, std::uint32_t ssrc, int payload_type);
+  Stream* find_or_create(const std::uint8_t* key, std::size_t key_len, const PacketView& packet,
+                         int family, const std::uint8_t* src, const std::uint8_t* dst,
+                         std::uint16_t src_port, std::uint16_t dst_port, std::uint32_t ssrc,
+                         int payload_type);
   void resolve(Stream& s);
   void on_sap(const std::uint8_t* data, std::size_t len);
   AudioExtractConfig config_;

@@ -49,10 +49,14 @@ std::string escape_label(std::string_view v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -138,7 +142,6 @@ class Text {
   std::string out_;
 };
 
-
 std::string endpoint(const IpAddress& a, std::uint16_t port) {
   return a.family == 6 ? fmt::format("[{}]:{}", a.to_string(), port)
                        : fmt::format("{}:{}", a.to_string(), port);
@@ -185,63 +188,82 @@ void render_streams(Text& t, const TrackerSnapshot& snap, std::size_t top) {
     rows.push_back({endpoint(s->src, s->src_port), endpoint(s->dst, s->dst_port),
                     s->is_rtp ? fmt::format("0x{:08x}", s->ssrc) : std::string(), s});
 
-  auto each = [&](std::string_view name, std::string_view type, std::string_view help,
-                  auto value, bool rtp_only) {
+  auto each = [&](std::string_view name, std::string_view type, std::string_view help, auto value,
+                  bool rtp_only) {
     t.family(name, type, help);
     for (const Row& r : rows) {
       if (rtp_only && !r.s->is_rtp) continue;
       t.sample(name, {{"src", r.src}, {"dst", r.dst}, {"ssrc", r.ssrc}}, value(*r.s));
     }
   };
-  each("rtcap_stream_packets_total", "counter",
-       "Packets of the stream (top streams by packets; ssrc empty for plain UDP).",
-       [](const StreamSummary& s) { return s.packets; }, false);
-  each("rtcap_stream_bytes_total", "counter", "Wire bytes of the stream.",
-       [](const StreamSummary& s) { return s.bytes; }, false);
-  each("rtcap_stream_expected_packets", "gauge",
-       "RTP packets expected from the sequence numbers (RFC 3550 A.3).",
-       [](const StreamSummary& s) { return s.expected; }, true);
-  each("rtcap_stream_lost_packets", "gauge",
-       "RTP sequence numbers expected and never received (duplicates do not offset loss), outside "
-       "capture outages.",
-       [](const StreamSummary& s) { return s.network_lost; }, true);
-  each("rtcap_stream_lost_in_outages_packets", "gauge",
-       "RTP sequence numbers never received that fell while the stream's interface was down.",
-       [](const StreamSummary& s) { return s.outage_lost; }, true);
-  each("rtcap_stream_duplicate_packets_total", "counter", "RTP sequence numbers seen twice.",
-       [](const StreamSummary& s) { return s.duplicates; }, true);
-  each("rtcap_stream_reordered_packets_total", "counter",
-       "RTP packets that arrived behind the highest sequence number.",
-       [](const StreamSummary& s) { return s.reordered; }, true);
-  each("rtcap_stream_jitter_seconds", "gauge", "RFC 3550 interarrival jitter, now.",
-       [](const StreamSummary& s) { return s.jitter_ms / 1000.0; }, true);
-  each("rtcap_stream_max_gap_seconds", "gauge", "Largest arrival gap between two packets.",
-       [](const StreamSummary& s) { return s.interval.max_ms / 1000.0; }, false);
+  each(
+      "rtcap_stream_packets_total", "counter",
+      "Packets of the stream (top streams by packets; ssrc empty for plain UDP).",
+      [](const StreamSummary& s) { return s.packets; }, false);
+  each(
+      "rtcap_stream_bytes_total", "counter", "Wire bytes of the stream.",
+      [](const StreamSummary& s) { return s.bytes; }, false);
+  each(
+      "rtcap_stream_expected_packets", "gauge",
+      "RTP packets expected from the sequence numbers (RFC 3550 A.3).",
+      [](const StreamSummary& s) { return s.expected; }, true);
+  each(
+      "rtcap_stream_lost_packets", "gauge",
+      "RTP sequence numbers expected and never received (duplicates do not offset loss), outside "
+      "capture outages.",
+      [](const StreamSummary& s) { return s.network_lost; }, true);
+  each(
+      "rtcap_stream_lost_in_outages_packets", "gauge",
+      "RTP sequence numbers never received that fell while the stream's interface was down.",
+      [](const StreamSummary& s) { return s.outage_lost; }, true);
+  each(
+      "rtcap_stream_duplicate_packets_total", "counter", "RTP sequence numbers seen twice.",
+      [](const StreamSummary& s) { return s.duplicates; }, true);
+  each(
+      "rtcap_stream_reordered_packets_total", "counter",
+      "RTP packets that arrived behind the highest sequence number.",
+      [](const StreamSummary& s) { return s.reordered; }, true);
+  each(
+      "rtcap_stream_jitter_seconds", "gauge", "RFC 3550 interarrival jitter, now.",
+      [](const StreamSummary& s) { return s.jitter_ms / 1000.0; }, true);
+  each(
+      "rtcap_stream_max_gap_seconds", "gauge", "Largest arrival gap between two packets.",
+      [](const StreamSummary& s) { return s.interval.max_ms / 1000.0; }, false);
   // AES67 / ST 2110-30 timing (docs/TUNING.md has the formulas and windows).
-  each("rtcap_stream_ts_df_seconds", "gauge",
-       "TS-DF (EBU Tech 3337) of the last completed 200 ms window.",
-       [](const StreamSummary& s) { return s.timing.ts_df_last_us / 1e6; }, true);
-  each("rtcap_stream_ts_df_max_seconds", "gauge", "Largest TS-DF over the completed windows.",
-       [](const StreamSummary& s) { return s.timing.ts_df_us / 1e6; }, true);
-  each("rtcap_stream_packet_interval_mean_seconds", "gauge",
-       "Mean packet interval time (PIT); AES67/JT-NM want it within 1% of the packet time.",
-       [](const StreamSummary& s) { return s.timing.pit.mean_us / 1e6; }, true);
-  each("rtcap_stream_packet_interval_max_seconds", "gauge", "Largest packet interval time.",
-       [](const StreamSummary& s) { return s.timing.pit.max_us / 1e6; }, true);
-  each("rtcap_stream_clock_drift_ppm", "gauge",
-       "Sender clock rate error against the capture clock (least-squares slope), ppm.",
-       [](const StreamSummary& s) { return s.timing.drift_ppm; }, true);
-  each("rtcap_stream_timing_compliant", "gauge",
-       "JT-NM Tested 2022 verdict: 2 narrow, 1 wide, 0 not compliant, -1 not known yet.",
-       [](const StreamSummary& s) {
-         switch (s.timing.verdict) {
-           case TimingVerdict::kNarrow: return 2.0;
-           case TimingVerdict::kWide: return 1.0;
-           case TimingVerdict::kNotCompliant: return 0.0;
-           default: return -1.0;
-         }
-       },
-       true);
+  each(
+      "rtcap_stream_ts_df_seconds", "gauge",
+      "TS-DF (EBU Tech 3337) of the last completed 200 ms window.",
+      [](const StreamSummary& s) { return s.timing.ts_df_last_us / 1e6; }, true);
+  each(
+      "rtcap_stream_ts_df_max_seconds", "gauge", "Largest TS-DF over the completed windows.",
+      [](const StreamSummary& s) { return s.timing.ts_df_us / 1e6; }, true);
+  each(
+      "rtcap_stream_packet_interval_mean_seconds", "gauge",
+      "Mean packet interval time (PIT); AES67/JT-NM want it within 1% of the packet time.",
+      [](const StreamSummary& s) { return s.timing.pit.mean_us / 1e6; }, true);
+  each(
+      "rtcap_stream_packet_interval_max_seconds", "gauge", "Largest packet interval time.",
+      [](const StreamSummary& s) { return s.timing.pit.max_us / 1e6; }, true);
+  each(
+      "rtcap_stream_clock_drift_ppm", "gauge",
+      "Sender clock rate error against the capture clock (least-squares slope), ppm.",
+      [](const StreamSummary& s) { return s.timing.drift_ppm; }, true);
+  each(
+      "rtcap_stream_timing_compliant", "gauge",
+      "JT-NM Tested 2022 verdict: 2 narrow, 1 wide, 0 not compliant, -1 not known yet.",
+      [](const StreamSummary& s) {
+        switch (s.timing.verdict) {
+          case TimingVerdict::kNarrow:
+            return 2.0;
+          case TimingVerdict::kWide:
+            return 1.0;
+          case TimingVerdict::kNotCompliant:
+            return 0.0;
+          default:
+            return -1.0;
+        }
+      },
+      true);
 }
 
 }  // namespace
@@ -270,7 +292,8 @@ std::string render_metrics(const CaptureStats& s, const TrackerSnapshot* streams
             s.packets_delivered);
   t.counter("rtcap_batches_delivered_total", "Batches handed to the consumer.",
             s.batches_delivered);
-  t.counter("rtcap_wakeups_total", "Wake-ups of the capture thread: readiness-wait returns and coalescing sleeps.",
+  t.counter("rtcap_wakeups_total",
+            "Wake-ups of the capture thread: readiness-wait returns and coalescing sleeps.",
             s.wakeups);
   t.counter("rtcap_dispatch_calls_total", "pcap_dispatch (or pcap_next_ex) calls.",
             s.dispatch_calls);
@@ -325,19 +348,22 @@ std::string render_metrics(const CaptureStats& s, const TrackerSnapshot* streams
     std::vector<std::pair<std::string, const Advice*>> rules;
     for (const char* id : advice_id::kAll) rules.emplace_back(id, nullptr);
     for (const Advice& a : *advice) {
-      auto it = std::find_if(rules.begin(), rules.end(), [&](const auto& r) { return r.first == a.id; });
-      if (it == rules.end()) rules.emplace_back(a.id, &a);
-      else it->second = &a;
+      auto it =
+          std::find_if(rules.begin(), rules.end(), [&](const auto& r) { return r.first == a.id; });
+      if (it == rules.end())
+        rules.emplace_back(a.id, &a);
+      else
+        it->second = &a;
     }
     t.family("rtcap_advice_active", "gauge",
              "1 while an advisor rule holds (rtcap's tuning advice, docs/TUNING.md).");
     for (const auto& [id, a] : rules)
-      t.sample("rtcap_advice_active",
-               {{"rule", id}, {"severity", a ? to_string(a->severity) : ""}},
+      t.sample("rtcap_advice_active", {{"rule", id}, {"severity", a ? to_string(a->severity) : ""}},
                std::uint64_t{a && a->active ? 1u : 0u});
     t.family("rtcap_advice_fired_total", "counter", "Times an advisor rule became active.");
     for (const auto& [id, a] : rules)
-      t.sample("rtcap_advice_fired_total", {{"rule", id}, {"severity", a ? to_string(a->severity) : ""}},
+      t.sample("rtcap_advice_fired_total",
+               {{"rule", id}, {"severity", a ? to_string(a->severity) : ""}},
                std::uint64_t(a ? std::max(a->times_fired, 0) : 0));
   }
   return t.take();
@@ -455,7 +481,8 @@ std::string to_text(const sockaddr_storage& a) {
   std::string ip;
   int port = 0;
   split_address(a, ip, port);
-  return a.ss_family == AF_INET6 ? fmt::format("[{}]:{}", ip, port) : fmt::format("{}:{}", ip, port);
+  return a.ss_family == AF_INET6 ? fmt::format("[{}]:{}", ip, port)
+                                 : fmt::format("{}:{}", ip, port);
 }
 
 // Half-closes, reads what the client sent beyond its request (bounded) and closes: closing a
@@ -482,8 +509,11 @@ bool head_complete(const std::string& head) { return head.find("\r\n\r\n") != st
 class ConnectionStream final : public httplib::Stream {
  public:
   ConnectionStream(Waiting& w, std::size_t max_read_bytes, const std::atomic<bool>& stopping)
-      : fd_(w.fd), head_(std::move(w.head)), deadline_(w.deadline),
-        max_read_bytes_(max_read_bytes), stopping_(stopping) {}
+      : fd_(w.fd),
+        head_(std::move(w.head)),
+        deadline_(w.deadline),
+        max_read_bytes_(max_read_bytes),
+        stopping_(stopping) {}
 
   bool is_readable() const override { return pos_ < head_.size() || wait(POLLIN); }
   bool is_writable() const override { return wait(POLLOUT); }
@@ -626,7 +656,8 @@ struct RTCAP_LOCAL MetricsServer::Impl {
       scrapes.fetch_add(1, std::memory_order_relaxed);
     });
     http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-      if (req.method == "GET" || req.method == "HEAD") return httplib::Server::HandlerResponse::Unhandled;
+      if (req.method == "GET" || req.method == "HEAD")
+        return httplib::Server::HandlerResponse::Unhandled;
       res.status = 405;
       return httplib::Server::HandlerResponse::Handled;
     });
@@ -690,7 +721,8 @@ struct RTCAP_LOCAL MetricsServer::Impl {
         fds.push_back({w.fd, POLLIN, 0});
         const auto left =
             std::chrono::duration_cast<std::chrono::milliseconds>(w.deadline - now).count();
-        timeout_ms = std::clamp<int>(int(std::min<long long>(left, kPollSliceMs)) + 1, 0, timeout_ms);
+        timeout_ms =
+            std::clamp<int>(int(std::min<long long>(left, kPollSliceMs)) + 1, 0, timeout_ms);
       }
       const int ready = poll_sockets(fds.data(), fds.size(), timeout_ms);
       if (ready < 0 && !would_block(socket_error())) break;
@@ -780,14 +812,15 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::open(std::string_view list
   if (family == AF_INET6) ::setsockopt(impl->listen_fd, IPPROTO_IPV6, IPV6_V6ONLY, on, sizeof one);
   if (::bind(impl->listen_fd, reinterpret_cast<const sockaddr*>(&ep->addr), ep->len) != 0) {
     const int err = socket_error();
-    const char* fix = err == kAddrInUse   ? "another process listens there: stop it or pick a "
-                                            "free port (for example 127.0.0.1:9465)"
-                      : err == kAccessDenied ? "ports below 1024 need root or CAP_NET_BIND_SERVICE: "
-                                               "use a port of 1024 or more (9464 is registered for "
-                                               "exporters like this one)"
-                      : err == kAddrNotAvailable ? "no interface of this host has that address: use "
-                                                   "127.0.0.1 or an address `ip addr` shows"
-                                                 : "check the address";
+    const char* fix =
+        err == kAddrInUse          ? "another process listens there: stop it or pick a "
+                                     "free port (for example 127.0.0.1:9465)"
+        : err == kAccessDenied     ? "ports below 1024 need root or CAP_NET_BIND_SERVICE: "
+                                     "use a port of 1024 or more (9464 is registered for "
+                                     "exporters like this one)"
+        : err == kAddrNotAvailable ? "no interface of this host has that address: use "
+                                     "127.0.0.1 or an address `ip addr` shows"
+                                   : "check the address";
     return make_error(ErrorCode::kIo, fmt::format("cannot serve metrics on {}: {}; {}", listen,
                                                   error_text(err), fix));
   }

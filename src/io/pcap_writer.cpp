@@ -113,7 +113,8 @@ class PcapWriter final : public FileBackedWriter {
     return make_error(ErrorCode::kBadConfig,
                       "a pcap file holds one link type and snaplen, but " + info.name +
                           " came back as " + dlt_name(info.linktype) + ", snaplen " +
-                          std::to_string(info.snaplen) + ": write pcapng instead (--pcapng or a -w "
+                          std::to_string(info.snaplen) +
+                          ": write pcapng instead (--pcapng or a -w "
                           "path ending in .pcapng) to go on across such a change");
   }
   int linktype_ = 0;  // LINKTYPE_* of the file header

@@ -10,10 +10,10 @@
 namespace rtcap::platform {
 
 struct LinkState {
-  bool known = false;    // false: this platform cannot tell (Windows today); treat as up
-  bool exists = false;   // an interface of this name exists (it may have a new index)
-  bool up = false;       // administratively up and running (Linux IFF_UP and IFF_RUNNING)
-  unsigned index = 0;    // its interface index (changes when it is deleted and re-created)
+  bool known = false;   // false: this platform cannot tell (Windows today); treat as up
+  bool exists = false;  // an interface of this name exists (it may have a new index)
+  bool up = false;      // administratively up and running (Linux IFF_UP and IFF_RUNNING)
+  unsigned index = 0;   // its interface index (changes when it is deleted and re-created)
 };
 
 LinkState link_state(const std::string& name) noexcept;

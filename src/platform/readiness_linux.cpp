@@ -105,7 +105,8 @@ class EpollWaiter final : public ReadinessWaiter {
 Result<std::unique_ptr<ReadinessWaiter>> ReadinessWaiter::create(std::span<pcap_t* const> handles) {
   const int epfd = epoll_create1(EPOLL_CLOEXEC);
   if (epfd < 0)
-    return make_error(ErrorCode::kOpenFailed, fmt::format("epoll_create1: {}", std::strerror(errno)));
+    return make_error(ErrorCode::kOpenFailed,
+                      fmt::format("epoll_create1: {}", std::strerror(errno)));
   const int wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wakefd < 0) {
     close(epfd);

@@ -397,11 +397,10 @@ MaybeFinding rule_ring_too_few_slots(const Context& x) {
       d.mean_bytes, buffer / 1024, ring.packets, ring.slot_bytes, ring.memory_bytes / 1024,
       hold(ring), rate, d.kernel_dropped);
   // The smaller buffer is worth naming only when it differs from the one in use.
-  const std::string smaller =
-      small_kib == buffer / 1024
-          ? std::string()
-          : fmt::format("; -s {} -B {} holds {} ({})", snap, small_kib, small_ring.packets,
-                        hold(small_ring));
+  const std::string smaller = small_kib == buffer / 1024
+                                  ? std::string()
+                                  : fmt::format("; -s {} -B {} holds {} ({})", snap, small_kib,
+                                                small_ring.packets, hold(small_ring));
   f.change = fmt::format(
       "the ring holds only {} packets: size it in packets. -s {} makes a slot {} bytes, so the "
       "same {} KiB holds {} packets ({}){}. Keeping whole-packet slots would need -B {} ({} MiB "

@@ -29,7 +29,8 @@ std::uint64_t HistogramData::percentile(double q) const noexcept {
   if (count == 0) return 0;
   q = std::clamp(q, 0.0, 1.0);
   // Rank of the sample we want, 1-based: the smallest value with at least q*count at or below it.
-  const auto rank = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(q * double(count))));
+  const auto rank =
+      std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(q * double(count))));
   std::uint64_t seen = 0;
   for (std::size_t i = 0; i < buckets.size(); ++i) {
     seen += buckets[i];
@@ -57,7 +58,9 @@ void HistogramData::record(std::uint64_t value) noexcept {
 
 HistogramData HistogramData::minus(const HistogramData& before) const {
   // Running counts only grow; a smaller one means a new histogram: count from zero again.
-  const auto delta = [](std::uint64_t now, std::uint64_t then) { return now >= then ? now - then : now; };
+  const auto delta = [](std::uint64_t now, std::uint64_t then) {
+    return now >= then ? now - then : now;
+  };
   HistogramData d;
   const bool reset = count < before.count;
   std::size_t first = kHistogramBuckets, last = 0;

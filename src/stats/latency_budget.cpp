@@ -187,9 +187,9 @@ Result<std::int64_t> parse_duration_ns(std::string_view text) {
   const auto exact = parse_duration(text);
   if (!exact) return rtcap::unexpected(exact.error());
   auto bad = [&](std::string_view why) {
-    return make_error(ErrorCode::kBadConfig,
-                      fmt::format("bad duration '{}': {} (write it like 250us, 2ms, 1.5ms or 1s)",
-                                  text, why));
+    return make_error(
+        ErrorCode::kBadConfig,
+        fmt::format("bad duration '{}': {} (write it like 250us, 2ms, 1.5ms or 1s)", text, why));
   };
   const double ns = std::round(*exact);
   if (ns < 1) return bad("shorter than a nanosecond");
@@ -290,7 +290,8 @@ void plan_linux(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
     if (p.best_effort)
       why.push_back(fmt::format(
           "best effort: {} is below the ~{} this host's wake-up path is assumed to need; "
-          "check the summary's 'latency budget' verdict (or rtcap bench) and consider an isolated core",
+          "check the summary's 'latency budget' verdict (or rtcap bench) and consider an isolated "
+          "core",
           format_duration_ns(budget), format_duration_ns(p.modelled_worst_delay_ns)));
     if (t.max_packet_bytes > 0) {
       const int snap =

@@ -60,7 +60,6 @@ inline constexpr std::uint64_t kNpcapPacketHeaderBytes = 20;
                                                    double pps, double mean_packet_bytes,
                                                    int hz = 250) noexcept;
 
-
 // TrafficProfile's defaults (public, written as numbers) are these facts.
 static_assert(TrafficProfile{}.timer_slack_ns == kLinuxTimerSlackNs);
 static_assert(TrafficProfile{}.npcap_user_buffer_bytes == kNpcapDefaultUserBufferBytes);

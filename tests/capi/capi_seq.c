@@ -59,8 +59,10 @@ static int on_batch(void* user, const rtcap_batch* batch) {
       ++c->out_of_range;
       continue;
     }
-    if (c->seen[index]++) ++c->duplicates;
-    else ++c->unique;
+    if (c->seen[index]++)
+      ++c->duplicates;
+    else
+      ++c->unique;
   }
   return 0;
 }
@@ -106,15 +108,23 @@ int main(int argc, char** argv) {
   memset(&c, 0, sizeof c);
   c.port = 5004;
   for (i = 1; i < argc; ++i) {
-    if (!strcmp(argv[i], "-i") && i + 1 < argc) iface = argv[++i];
-    else if (!strcmp(argv[i], "--expect") && i + 1 < argc) c.expect = strtoull(argv[++i], NULL, 10);
-    else if (!strcmp(argv[i], "--port") && i + 1 < argc) c.port = (unsigned)atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--threaded")) threaded = 1;
-    else if (!strcmp(argv[i], "--readiness")) readiness = 1;
-    else if (!strcmp(argv[i], "--stop-after-ms") && i + 1 < argc) stop_after_ms = atoi(argv[++i]);
+    if (!strcmp(argv[i], "-i") && i + 1 < argc)
+      iface = argv[++i];
+    else if (!strcmp(argv[i], "--expect") && i + 1 < argc)
+      c.expect = strtoull(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--port") && i + 1 < argc)
+      c.port = (unsigned)atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--threaded"))
+      threaded = 1;
+    else if (!strcmp(argv[i], "--readiness"))
+      readiness = 1;
+    else if (!strcmp(argv[i], "--stop-after-ms") && i + 1 < argc)
+      stop_after_ms = atoi(argv[++i]);
     else {
-      fprintf(stderr, "usage: %s -i IFACE (--expect N | --stop-after-ms MS) [--threaded] "
-              "[--readiness] [--port P]\n", argv[0]);
+      fprintf(stderr,
+              "usage: %s -i IFACE (--expect N | --stop-after-ms MS) [--threaded] "
+              "[--readiness] [--port P]\n",
+              argv[0]);
       return 2;
     }
   }
@@ -201,23 +211,24 @@ int main(int argc, char** argv) {
   memset(&s, 0, sizeof s);
   s.size = sizeof s;
   if ((st = rtcap_engine_stats(engine, &s)) != RTCAP_OK) return die("stats", st);
-  printf("packets=%llu matched=%llu unique=%llu duplicates=%llu missing=%llu out_of_range=%llu "
-         "other=%llu",
-         (unsigned long long)c.packets, (unsigned long long)c.matched,
-         (unsigned long long)c.unique, (unsigned long long)c.duplicates,
-         (unsigned long long)(c.expect - c.unique), (unsigned long long)c.out_of_range,
-         (unsigned long long)c.other);
-  printf(" packets_captured=%llu bytes_captured=%llu packets_truncated=%llu "
-         "app_dropped_packets=%llu packets_delivered=%llu batches_delivered=%llu wakeups=%llu "
-         "dispatch_calls=%llu empty_dispatch_calls=%llu received=%llu kernel_dropped=%llu "
-         "interface_dropped=%llu latency_count=%llu latency_p99_ns=%llu\n",
-         (unsigned long long)s.packets_captured, (unsigned long long)s.bytes_captured,
-         (unsigned long long)s.packets_truncated, (unsigned long long)s.app_dropped_packets,
-         (unsigned long long)s.packets_delivered, (unsigned long long)s.batches_delivered,
-         (unsigned long long)s.wakeups, (unsigned long long)s.dispatch_calls,
-         (unsigned long long)s.empty_dispatch_calls, (unsigned long long)s.received,
-         (unsigned long long)s.kernel_dropped, (unsigned long long)s.interface_dropped,
-         (unsigned long long)s.latency_count, (unsigned long long)s.latency_p99_ns);
+  printf(
+      "packets=%llu matched=%llu unique=%llu duplicates=%llu missing=%llu out_of_range=%llu "
+      "other=%llu",
+      (unsigned long long)c.packets, (unsigned long long)c.matched, (unsigned long long)c.unique,
+      (unsigned long long)c.duplicates, (unsigned long long)(c.expect - c.unique),
+      (unsigned long long)c.out_of_range, (unsigned long long)c.other);
+  printf(
+      " packets_captured=%llu bytes_captured=%llu packets_truncated=%llu "
+      "app_dropped_packets=%llu packets_delivered=%llu batches_delivered=%llu wakeups=%llu "
+      "dispatch_calls=%llu empty_dispatch_calls=%llu received=%llu kernel_dropped=%llu "
+      "interface_dropped=%llu latency_count=%llu latency_p99_ns=%llu\n",
+      (unsigned long long)s.packets_captured, (unsigned long long)s.bytes_captured,
+      (unsigned long long)s.packets_truncated, (unsigned long long)s.app_dropped_packets,
+      (unsigned long long)s.packets_delivered, (unsigned long long)s.batches_delivered,
+      (unsigned long long)s.wakeups, (unsigned long long)s.dispatch_calls,
+      (unsigned long long)s.empty_dispatch_calls, (unsigned long long)s.received,
+      (unsigned long long)s.kernel_dropped, (unsigned long long)s.interface_dropped,
+      (unsigned long long)s.latency_count, (unsigned long long)s.latency_p99_ns);
   if ((st = rtcap_engine_close(engine)) != RTCAP_OK) return die("close", st);
   free(c.seen);
   return c.unique == c.expect && c.duplicates == 0 && c.out_of_range == 0 ? 0 : 1;

@@ -29,8 +29,9 @@ static_assert(sizeof(rtcap_interface_info) == 8 + sizeof(void*) + 3 * 4 + 4 + 4 
 #endif
 static_assert(sizeof(rtcap_status) == sizeof(int) && sizeof(rtcap_delivery) == sizeof(int));
 static_assert(RTCAP_OK == 0 && RTCAP_DONE == 1 && RTCAP_ERR_NO_SUCH_DEVICE == -1 &&
-              RTCAP_ERR_UNSUPPORTED == -9 && RTCAP_ERR_INVALID_ARGUMENT == -20 &&
-              RTCAP_ERR_INTERNAL == -27, "status values are ABI: never renumber");
+                  RTCAP_ERR_UNSUPPORTED == -9 && RTCAP_ERR_INVALID_ARGUMENT == -20 &&
+                  RTCAP_ERR_INTERNAL == -27,
+              "status values are ABI: never renumber");
 
 int rtcap_header_cxx_uses(const rtcap_batch* batch) {
   rtcap_stats stats{};

@@ -22,8 +22,8 @@ void put16(std::vector<std::uint8_t>& b, std::uint16_t v) {
 // Raw IPv4 (DLT_RAW) UDP datagram 198.18.0.1 -> group:port with `payload`.
 std::vector<std::uint8_t> raw_udp(const std::uint8_t group[4], std::uint16_t port,
                                   const std::uint8_t* payload, std::size_t len) {
-  std::vector<std::uint8_t> b = {0x45, 0, 0, 0, 0, 1, 0, 0, 64, 17, 0, 0, 198, 18, 0, 1,
-                                 group[0], group[1], group[2], group[3]};
+  std::vector<std::uint8_t> b = {0x45, 0, 0,   0,  0, 1, 0,        0,        64,       17,
+                                 0,    0, 198, 18, 0, 1, group[0], group[1], group[2], group[3]};
   const std::size_t total = 28 + len;
   b[2] = static_cast<std::uint8_t>(total >> 8);
   b[3] = static_cast<std::uint8_t>(total);
@@ -69,11 +69,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 rtcap::kDltRaw);
   }
   for (int i = 0; i < 8; ++i) {
-    std::uint8_t rtp[48] = {0x80, static_cast<std::uint8_t>(formats.empty() ? 97 : (formats.front().payload_type & 0x7F)),
-                            0, static_cast<std::uint8_t>(i), 0, 0, 0, static_cast<std::uint8_t>(6 * i),
-                            1, 2, 3, 4};
+    std::uint8_t rtp[48] = {
+        0x80,
+        static_cast<std::uint8_t>(formats.empty() ? 97 : (formats.front().payload_type & 0x7F)),
+        0,
+        static_cast<std::uint8_t>(i),
+        0,
+        0,
+        0,
+        static_cast<std::uint8_t>(6 * i),
+        1,
+        2,
+        3,
+        4};
     const auto p = raw_udp(group, port, rtp, sizeof rtp);
-    tracker.add(rtcap::PacketView{std::int64_t{i} * 125'000, static_cast<std::uint32_t>(p.size()), 0,
+    tracker.add(rtcap::PacketView{std::int64_t{i} * 125'000,
+                                  static_cast<std::uint32_t>(p.size()),
+                                  0,
                                   {p.data(), p.size()}},
                 rtcap::kDltRaw);
   }

@@ -18,7 +18,7 @@
 
 namespace {
 
-constexpr int kLinkTypes[] = {rtcap::kDltNull,      rtcap::kDltEn10mb,   rtcap::kDltRaw,
+constexpr int kLinkTypes[] = {rtcap::kDltNull,       rtcap::kDltEn10mb,   rtcap::kDltRaw,
                               rtcap::kDltRawOpenBsd, rtcap::kLinktypeRaw, rtcap::kDltLoop,
                               rtcap::kDltLinuxSll,   rtcap::kDltLinuxSll2};
 

@@ -39,11 +39,16 @@ int main(int argc, char** argv) {
   unsigned port = 5004, streams = 1;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--expect" && i + 1 < argc) expect = std::strtoull(argv[++i], nullptr, 10);
-    else if (a == "--port" && i + 1 < argc) port = unsigned(std::atoi(argv[++i]));
-    else if (a == "--streams" && i + 1 < argc) streams = unsigned(std::atoi(argv[++i]));
-    else if (a == "--rtp") rtp = true;
-    else if (a == "--prefix") prefix = true;
+    if (a == "--expect" && i + 1 < argc)
+      expect = std::strtoull(argv[++i], nullptr, 10);
+    else if (a == "--port" && i + 1 < argc)
+      port = unsigned(std::atoi(argv[++i]));
+    else if (a == "--streams" && i + 1 < argc)
+      streams = unsigned(std::atoi(argv[++i]));
+    else if (a == "--rtp")
+      rtp = true;
+    else if (a == "--prefix")
+      prefix = true;
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
@@ -113,12 +118,12 @@ int main(int argc, char** argv) {
     if (any)
       for (std::uint64_t i = 0; i < last_seen; ++i) holes += s[i] == 0;
   }
-  std::printf("packets=%llu matched=%llu unique=%llu duplicates=%llu missing=%llu holes=%llu "
-              "out_of_range=%llu other=%llu\n",
-              (unsigned long long)packets, (unsigned long long)matched,
-              (unsigned long long)unique, (unsigned long long)duplicates,
-              (unsigned long long)missing, (unsigned long long)holes,
-              (unsigned long long)out_of_range, (unsigned long long)other);
+  std::printf(
+      "packets=%llu matched=%llu unique=%llu duplicates=%llu missing=%llu holes=%llu "
+      "out_of_range=%llu other=%llu\n",
+      (unsigned long long)packets, (unsigned long long)matched, (unsigned long long)unique,
+      (unsigned long long)duplicates, (unsigned long long)missing, (unsigned long long)holes,
+      (unsigned long long)out_of_range, (unsigned long long)other);
   const bool ok = duplicates == 0 && out_of_range == 0 && (prefix ? holes == 0 : missing == 0);
   return ok ? 0 : 1;
 }

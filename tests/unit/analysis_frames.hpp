@@ -108,8 +108,9 @@ inline Bytes v6addr(std::uint8_t last) {
 }
 
 // ext: list of (header type, total length) in order; the last points to UDP.
-inline Bytes ipv6(const Bytes& l4, const std::vector<std::pair<std::uint8_t, std::size_t>>& ext = {},
-           std::uint16_t frag_field = 0, std::uint8_t l4_proto = 17) {
+inline Bytes ipv6(const Bytes& l4,
+                  const std::vector<std::pair<std::uint8_t, std::size_t>>& ext = {},
+                  std::uint16_t frag_field = 0, std::uint8_t l4_proto = 17) {
   Bytes exts;
   for (std::size_t i = 0; i < ext.size(); ++i) {
     const std::uint8_t next = i + 1 < ext.size() ? ext[i + 1].first : l4_proto;
@@ -133,7 +134,8 @@ inline Bytes ipv6(const Bytes& l4, const std::vector<std::pair<std::uint8_t, std
   return cat(cat(b, exts), l4);
 }
 
-inline Bytes ether(std::uint16_t type, const Bytes& l3, const std::vector<std::uint16_t>& tags = {}) {
+inline Bytes ether(std::uint16_t type, const Bytes& l3,
+                   const std::vector<std::uint16_t>& tags = {}) {
   Bytes b = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
   for (std::uint16_t tpid : tags) {
     push16(b, tpid);
@@ -160,18 +162,20 @@ inline Bytes sll2(std::uint16_t type, const Bytes& l3) {
 }
 
 inline PacketView view(const Bytes& b, std::int64_t ts_ns = 0, std::uint32_t wire_len = 0) {
-  return PacketView{ts_ns, wire_len ? wire_len : static_cast<std::uint32_t>(b.size()), 0,
-                    {b.data(), b.size()}};
+  return PacketView{
+      ts_ns, wire_len ? wire_len : static_cast<std::uint32_t>(b.size()), 0, {b.data(), b.size()}};
 }
 
 inline Bytes rtp_frame(const Rtp& r, std::uint16_t sport = 5004, std::uint16_t dport = 5004,
-                std::uint32_t src = 0xC6120001) {
+                       std::uint32_t src = 0xC6120001) {
   V4 v;
   v.src = src;
   return ether(0x0800, ipv4(v, udp(sport, dport, rtp(r))));
 }
 
-inline std::uint64_t classified(const TrackerTotals& t) { return t.udp + t.other + t.malformed + t.fragments; }
+inline std::uint64_t classified(const TrackerTotals& t) {
+  return t.udp + t.other + t.malformed + t.fragments;
+}
 
 }  // namespace
 }  // namespace rtcap

@@ -16,7 +16,7 @@
 namespace rtcap {
 namespace {
 
-constexpr std::uint32_t kGroup = 0xEF450101;  // 239.69.1.1
+constexpr std::uint32_t kGroup = 0xEF450101;     // 239.69.1.1
 constexpr std::uint32_t kSapGroup = 0xEFFFFFFF;  // 239.255.255.255
 
 Bytes frame_to(const Rtp& r, std::uint32_t dst, std::uint16_t dport = 5004,
@@ -113,7 +113,8 @@ TEST(AnalysisLossCount, DuplicatesNeverMakeLossNegative) {
   const auto s = t.streams();
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].lost, 0u);
-  EXPECT_EQ(s[0].rfc3550_cumulative_lost, -3);  // expected 8, received 11 (the first 3 is not a dup)
+  EXPECT_EQ(s[0].rfc3550_cumulative_lost,
+            -3);  // expected 8, received 11 (the first 3 is not a dup)
   EXPECT_EQ(s[0].duplicates, 3u);
 }
 
@@ -305,7 +306,8 @@ TEST(AnalysisSdp, WireTextCannotBreakTheTerminalOrTheJson) {
 Bytes sap_packet(const std::string& sdp, bool deletion = false, bool ipv6 = false,
                  std::uint8_t auth_words = 0, bool with_type = true, std::uint8_t extra_flags = 0) {
   Bytes b;
-  b.push_back(static_cast<std::uint8_t>(0x20 | (ipv6 ? 0x10 : 0) | (deletion ? 0x04 : 0) | extra_flags));
+  b.push_back(
+      static_cast<std::uint8_t>(0x20 | (ipv6 ? 0x10 : 0) | (deletion ? 0x04 : 0) | extra_flags));
   b.push_back(auth_words);
   push16(b, 0x1234);
   if (ipv6) {
@@ -411,7 +413,9 @@ TEST(AnalysisSap, AnnouncementInTheTrafficDescribesItsStream) {
 
   // A deletion ends the session: the stream that was described keeps its description (the final
   // table says what a finished stream was).
-  t.add(view(ether(0x0800, ipv4(v, udp(9875, 9875, sap_packet("o=- 1 1 IN IP4 198.18.0.1\r\n", true))))), 1);
+  t.add(view(ether(0x0800,
+                   ipv4(v, udp(9875, 9875, sap_packet("o=- 1 1 IN IP4 198.18.0.1\r\n", true))))),
+        1);
   snap = t.snapshot();
   EXPECT_EQ(snap.totals.sap_deletions, 1u);
   for (const auto& x : snap.streams)
@@ -452,7 +456,8 @@ TEST(AnalysisSap, SourceFilterAndContradictionsAreChecked) {
   feed(t2, 50, 0, 0, 6, 0, 125'000, sized, kGroup);
   const auto s2 = t2.streams();
   ASSERT_EQ(s2[0].sdp_mismatches.size(), 1u);
-  EXPECT_EQ(s2[0].sdp_mismatches[0], "payload 48 bytes, SDP format 2 ch x 3 bytes x 6 samples = 36");
+  EXPECT_EQ(s2[0].sdp_mismatches[0],
+            "payload 48 bytes, SDP format 2 ch x 3 bytes x 6 samples = 36");
 }
 
 // ---------------------------------------------------------------- timing (item 4)
@@ -532,7 +537,8 @@ TEST(AnalysisTiming, VerdictWideAndNotCompliant) {
     }
     const auto s = t.streams();
     EXPECT_NEAR(s[0].timing.ts_df_us, (burst - 1) * 125.0, 1e-6);
-    EXPECT_EQ(s[0].timing.verdict, burst == 8 ? TimingVerdict::kWide : TimingVerdict::kNotCompliant);
+    EXPECT_EQ(s[0].timing.verdict,
+              burst == 8 ? TimingVerdict::kWide : TimingVerdict::kNotCompliant);
   }
 }
 
@@ -571,7 +577,7 @@ TEST(AnalysisAdvisorInputs, DiscardedAndDestinations) {
   V4 tcp;
   tcp.proto = 6;
   t.add(view(ether(0x0800, ipv4(tcp, Bytes(20, 0)))), 1);  // not UDP: discarded
-  t.add(view(ether(0x0806, Bytes(28, 0))), 1);              // ARP: discarded
+  t.add(view(ether(0x0806, Bytes(28, 0))), 1);             // ARP: discarded
   feed(t, 5, 0, 0, 6, 0, 125'000);
   TrackerTotals tt = t.totals();
   EXPECT_EQ(tt.discarded, 2u);

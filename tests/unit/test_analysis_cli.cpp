@@ -22,8 +22,8 @@ TEST(AnalysisCli, ClockRateForms) {
   EXPECT_EQ(by_pt.at(96), 44100u);
   EXPECT_EQ(by_pt.at(0), 16000u);
   EXPECT_EQ(def, 32000u);
-  for (const char* bad : {"0", "96=0", "128=48000", "-1=8000", "96=", "=8000", "96=48000x",
-                          "x", "96=10000001", "96=8000=1", " 96=8000", "99999999999999999999"}) {
+  for (const char* bad : {"0", "96=0", "128=48000", "-1=8000", "96=", "=8000", "96=48000x", "x",
+                          "96=10000001", "96=8000=1", " 96=8000", "99999999999999999999"}) {
     by_pt.clear();
     const std::string e = parse_clock_rates({bad}, by_pt, def);
     EXPECT_NE(e, "") << bad;

@@ -24,7 +24,7 @@ namespace {
 
 constexpr std::int64_t kMs = 1'000'000;
 constexpr std::int64_t kT0 = 1'700'000'000'000'000'000;  // a CLOCK_REALTIME of 2023, in ns
-constexpr std::uint32_t kSamplesPerPacket = 48;            // 1 ms at 48 kHz (AES67)
+constexpr std::uint32_t kSamplesPerPacket = 48;          // 1 ms at 48 kHz (AES67)
 
 // Packet `seq` of the stream is sent at kT0 + seq ms with RTP timestamp seq x 48.
 Bytes packet(std::uint16_t seq, std::uint16_t port = 5004) {
@@ -47,7 +47,8 @@ constexpr LinkOutage kOutage{kT0 + 1999 * kMs, kT0 + 3000 * kMs};
 
 std::string write_truth_pcap(const std::filesystem::path& dir) {
   const std::string path = (dir / "outage-truth.pcap").string();
-  pcap_t* dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
+  pcap_t* dead =
+      pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
   pcap_dumper_t* d = pcap_dump_open(dead, path.c_str());
   EXPECT_NE(d, nullptr) << pcap_geterr(dead);
   if (!d) return path;
@@ -82,8 +83,8 @@ TrackerSnapshot track_file(const std::string& path, const std::vector<LinkOutage
 }
 
 TEST(AnalysisOutage, PcapWithTheTruthSplitsOutageFromNetworkExactly) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("rtcap-outage-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("rtcap-outage-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string path = write_truth_pcap(dir);
 
@@ -113,7 +114,8 @@ TEST(AnalysisOutage, PcapWithTheTruthSplitsOutageFromNetworkExactly) {
   EXPECT_EQ(a.missing_in_streams, 1007u);
   EXPECT_EQ(a.lost_in_outages, kOutageTruth);
   EXPECT_EQ(a.lost_before_capture_min, kNetworkTruth);  // the capture dropped nothing
-  EXPECT_NE(a.text.find("1000 of them fell while an interface was down"), std::string::npos) << a.text;
+  EXPECT_NE(a.text.find("1000 of them fell while an interface was down"), std::string::npos)
+      << a.text;
   EXPECT_NE(a.text.find("7 outside them"), std::string::npos) << a.text;
   EXPECT_EQ(nlohmann::json::parse(to_json(a))["lost_in_outages"], kOutageTruth);
 
@@ -202,7 +204,8 @@ TEST(AnalysisOutage, ManyGapsKeepMemoryFixedAndTheOutageShare) {
   StreamTracker t;
   t.set_outages(0, std::vector<LinkOutage>{{kT0 + 99 * kMs, kT0 + 200 * kMs}});
   const std::size_t before = t.memory_bytes();
-  feed(t, 0, 3000, 0, [](int seq) { return (seq >= 100 && seq < 200) || (seq > 300 && seq % 10 == 0); });
+  feed(t, 0, 3000, 0,
+       [](int seq) { return (seq >= 100 && seq < 200) || (seq > 300 && seq % 10 == 0); });
   EXPECT_EQ(t.memory_bytes(), before);
   const auto s = t.streams();
   EXPECT_EQ(s[0].outage_lost, 100u);
@@ -214,8 +217,10 @@ TEST(AnalysisOutage, EvictedStreamsKeepTheirOutageLoss) {
   c.max_streams = 1;
   StreamTracker t(c);
   t.set_outages(0, std::vector<LinkOutage>{{kT0 + 99 * kMs, kT0 + 200 * kMs}});
-  feed(t, 0, 300, 0, [](int seq) { return seq >= 100 && seq < 200; }, 5004);
-  feed(t, 300, 310, 0, [](int) { return false; }, 5006);  // evicts the first
+  feed(
+      t, 0, 300, 0, [](int seq) { return seq >= 100 && seq < 200; }, 5004);
+  feed(
+      t, 300, 310, 0, [](int) { return false; }, 5006);  // evicts the first
   const TrackerSnapshot snap = t.snapshot();
   EXPECT_EQ(snap.totals.evicted, 1u);
   EXPECT_EQ(snap.totals.evicted_outage_lost, 100u);

@@ -201,7 +201,8 @@ TEST(AnalysisJitter, RtpTimestampWrapIsSeamless) {
 TEST(AnalysisJitter, ConstantOffsetGivesZeroJitter) {
   JitterTracker j;
   for (int i = 0; i < 1000; ++i)
-    j.update(5'000'000 + std::int64_t{i} * 125'000, static_cast<std::uint32_t>(1000 + 6 * i), 48000);
+    j.update(5'000'000 + std::int64_t{i} * 125'000, static_cast<std::uint32_t>(1000 + 6 * i),
+             48000);
   EXPECT_NEAR(j.jitter(), 0.0, 1e-9);
 }
 
@@ -241,7 +242,8 @@ TEST(AnalysisSeq, OutageLongerThanTheSequenceSpaceIsCountedWhole) {
 TEST(AnalysisSeq, EveryOtherPacketLostNeverValidates) {
   SeqTracker t;
   t.start(0);
-  for (int s = 0; s < 2000; s += 2) EXPECT_EQ(t.update(static_cast<std::uint16_t>(s)), SeqVerdict::kProbation);
+  for (int s = 0; s < 2000; s += 2)
+    EXPECT_EQ(t.update(static_cast<std::uint16_t>(s)), SeqVerdict::kProbation);
   EXPECT_FALSE(t.validated());
   EXPECT_EQ(t.expected(), 0u);  // nothing counted: the tracker must not call this complete
 }

@@ -87,9 +87,9 @@ TEST(AnalysisParse, Ipv4FragmentsFirstParsedOthersCounted) {
 TEST(AnalysisParse, CookedRawAndLoopbackLinkTypes) {
   const Bytes l3 = ipv4(V4{}, udp(1, 2, rtp(Rtp{})));
   const Bytes l3v6 = ipv6(udp(1, 2, rtp(Rtp{})));
-  Bytes null_le = {2, 0, 0, 0};       // AF_INET, little-endian host
-  Bytes null_be6 = {0, 0, 0, 24};     // AF_INET6 (OpenBSD), big-endian writer
-  Bytes loop_v4 = {0, 0, 0, 2};       // DLT_LOOP is network order
+  Bytes null_le = {2, 0, 0, 0};    // AF_INET, little-endian host
+  Bytes null_be6 = {0, 0, 0, 24};  // AF_INET6 (OpenBSD), big-endian writer
+  Bytes loop_v4 = {0, 0, 0, 2};    // DLT_LOOP is network order
   StreamTracker t;
   t.add(view(sll(0x0800, l3)), kDltLinuxSll);
   t.add(view(sll(0x8100, cat({0, 100, 0x86, 0xDD}, l3v6))), kDltLinuxSll);  // VLAN in SLL
@@ -108,13 +108,13 @@ TEST(AnalysisParse, CookedRawAndLoopbackLinkTypes) {
 
 TEST(AnalysisParse, NonUdpIsOther) {
   StreamTracker t;
-  t.add(view(ether(0x0800, ipv4(V4{.proto = 6}, Bytes(20, 0)))), 1);   // TCP
-  t.add(view(ether(0x0806, Bytes(28, 0))), 1);                          // ARP
-  t.add(view(ether(0x0040, Bytes(46, 0))), 1);                          // 802.3 length
-  t.add(view(ether(0x86DD, ipv6(Bytes(8, 0), {}, 0, 58))), 1);          // ICMPv6
-  t.add(view(ether(0x88F7, Bytes(44, 0))), 1);                          // PTP over Ethernet
-  t.add(view(Bytes(60, 0)), 147);                                       // unknown link type
-  t.add(view(cat({7, 0, 0, 0}, Bytes(20, 0))), kDltNull);               // unknown AF_
+  t.add(view(ether(0x0800, ipv4(V4{.proto = 6}, Bytes(20, 0)))), 1);  // TCP
+  t.add(view(ether(0x0806, Bytes(28, 0))), 1);                        // ARP
+  t.add(view(ether(0x0040, Bytes(46, 0))), 1);                        // 802.3 length
+  t.add(view(ether(0x86DD, ipv6(Bytes(8, 0), {}, 0, 58))), 1);        // ICMPv6
+  t.add(view(ether(0x88F7, Bytes(44, 0))), 1);                        // PTP over Ethernet
+  t.add(view(Bytes(60, 0)), 147);                                     // unknown link type
+  t.add(view(cat({7, 0, 0, 0}, Bytes(20, 0))), kDltNull);             // unknown AF_
   EXPECT_EQ(t.totals().other, 7u);
   EXPECT_EQ(t.totals().udp, 0u);
   EXPECT_EQ(t.totals().malformed, 0u);
@@ -142,8 +142,8 @@ TEST(AnalysisParse, BadLengthsAreMalformed) {
   b = good;
   b[0] = 0x55;  // IP version 5
   t.add(view(b), kDltRaw);
-  t.add(view(ipv6(Bytes(8, 0), {{0, 8}, {0, 8}, {0, 8}, {0, 8}, {0, 8}, {0, 8}, {0, 8}, {0, 8},
-                               {0, 8}})),
+  t.add(view(ipv6(Bytes(8, 0),
+                  {{0, 8}, {0, 8}, {0, 8}, {0, 8}, {0, 8}, {0, 8}, {0, 8}, {0, 8}, {0, 8}})),
         kDltRaw);  // nine extension headers: more than we follow
   t.add(view(ether(0x0800, good, {0x8100, 0x8100, 0x8100, 0x8100, 0x8100})), 1);  // 5 tags
   t.add(view(ether(0x86DD, good)), 1);  // ethertype says IPv6, header says 4
@@ -165,7 +165,9 @@ TEST(AnalysisParse, RtcpAndBadRtpAreRawUdp) {
   t.add(view(ether(0x0800, ipv4(V4{}, udp(5005, 5005, rtcp)))), 1);
   t.add(view(ether(0x0800, ipv4(V4{}, udp(5006, 5006, bad)))), 1);
   t.add(view(ether(0x0800, ipv4(V4{}, udp(5007, 5007, rtp(ok_pad))))), 1);
-  t.add(view(ether(0x0800, ipv4(V4{}, udp(5008, 5008, Bytes{0x40, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11})))), 1);
+  t.add(view(ether(0x0800,
+                   ipv4(V4{}, udp(5008, 5008, Bytes{0x40, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11})))),
+        1);
   EXPECT_EQ(t.totals().udp, 4u);
   EXPECT_EQ(t.totals().rtp, 1u);
   const auto s = t.streams();
@@ -298,7 +300,7 @@ TEST(AnalysisTracker, LossDuplicatesAndReorderThroughTheTracker) {
   EXPECT_EQ(s[0].packets, 10u);
   EXPECT_EQ(s[0].expected, 11u);
   EXPECT_EQ(s[0].received, 10u);
-  EXPECT_EQ(s[0].lost, 2u);  // 7 and 8 never came
+  EXPECT_EQ(s[0].lost, 2u);                    // 7 and 8 never came
   EXPECT_EQ(s[0].rfc3550_cumulative_lost, 1);  // 2 lost, 1 duplicate: RFC 3550 arithmetic
   EXPECT_EQ(s[0].duplicates, 1u);
   EXPECT_EQ(s[0].reordered, 1u);

@@ -38,7 +38,8 @@ struct TempDir {
 };
 
 // Ethernet + IPv4 + UDP + RTP (no extension) with `payload`.
-std::vector<std::uint8_t> frame(std::uint16_t seq, std::uint32_t ts, int pt, const std::vector<std::uint8_t>& payload,
+std::vector<std::uint8_t> frame(std::uint16_t seq, std::uint32_t ts, int pt,
+                                const std::vector<std::uint8_t>& payload,
                                 std::uint16_t dst_port = 5004) {
   std::vector<std::uint8_t> f(14 + 20 + 8 + 12 + payload.size(), 0);
   f[12] = 0x08;  // IPv4
@@ -98,7 +99,8 @@ TEST(AudioExtract, ParsesFormats) {
   EXPECT_EQ(f.channels, 2);
   EXPECT_EQ(io::parse_pcm_format("L16/44100", f), "");
   EXPECT_EQ(f.channels, 1);
-  for (const char* bad : {"L24", "PCMU/8000", "L24/0/2", "L24/48000/0", "L24/48000/x", "L24/48000/65"})
+  for (const char* bad :
+       {"L24", "PCMU/8000", "L24/0/2", "L24/48000/0", "L24/48000/x", "L24/48000/65"})
     EXPECT_NE(io::parse_pcm_format(bad, f), "") << bad;
 }
 
@@ -118,10 +120,10 @@ TEST(AudioExtract, WavHeaderPcmAndExtensible) {
   EXPECT_EQ(le32(b, 4), b.size() - 8);
   EXPECT_EQ(le16(b, 20), 1);  // WAVE_FORMAT_PCM for two channels
   EXPECT_EQ(le32(b, 24), 48000u);
-  EXPECT_EQ(le16(b, 32), 6);   // block align
+  EXPECT_EQ(le16(b, 32), 6);  // block align
   EXPECT_EQ(le16(b, 34), 24);
   EXPECT_EQ(le32(b, 40), 18u);  // data bytes
-  EXPECT_EQ(b[44], 0x56);  // little-endian
+  EXPECT_EQ(b[44], 0x56);       // little-endian
   EXPECT_EQ(b[45], 0x34);
   EXPECT_EQ(b[46], 0x12);
   EXPECT_EQ(b[47], 0xFE);
@@ -155,7 +157,8 @@ TEST(AudioExtract, ReorderedInPlaceLostAsSilence) {
   // Packets 0..9 from seq 65533 (wraps), 6 samples each; 3 arrives after 4; 6 and 7 are lost.
   const std::uint16_t seq0 = 65533;
   const std::uint32_t ts0 = 0xFFFFFFF0u;  // wraps too
-  for (int k : {0, 1, 2, 4, 3, 5, 8, 9}) feed(x, frame(static_cast<std::uint16_t>(seq0 + k), ts0 + 6u * k, 97, l24_payload(k)));
+  for (int k : {0, 1, 2, 4, 3, 5, 8, 9})
+    feed(x, frame(static_cast<std::uint16_t>(seq0 + k), ts0 + 6u * k, 97, l24_payload(k)));
   feed(x, frame(static_cast<std::uint16_t>(seq0 + 1), ts0 + 6, 97, l24_payload(1)));  // a duplicate
   const auto out = x.finish();
   ASSERT_EQ(out.size(), 1u);
@@ -181,25 +184,28 @@ TEST(AudioExtract, ReorderedInPlaceLostAsSilence) {
       }
   const auto gaps = slurp(s.gaps_path);
   const std::string text(gaps.begin(), gaps.end());
-  EXPECT_NE(text.find("\n36,0.000750,12,0.250,"), std::string::npos) << text;  // at sample 36, 12 samples
-  EXPECT_NE(text.find(",3,2\n"), std::string::npos) << text;  // first lost seq 65539 -> 3, two packets
+  EXPECT_NE(text.find("\n36,0.000750,12,0.250,"), std::string::npos)
+      << text;  // at sample 36, 12 samples
+  EXPECT_NE(text.find(",3,2\n"), std::string::npos)
+      << text;  // first lost seq 65539 -> 3, two packets
 }
 
 TEST(AudioExtract, FormatSourcesAndSkips) {
   TempDir d;
   io::AudioExtractConfig c;
   c.dir = d.path;
-  auto sdp = rtcap::parse_sdp("v=0\r\no=- 1 1 IN IP4 198.18.0.1\r\ns=Desk\r\nc=IN IP4 239.69.1.1/1\r\nt=0 0\r\n"
-                              "m=audio 5004 RTP/AVP 98\r\na=rtpmap:98 L16/48000/1\r\n",
-                              "file t.sdp");
+  auto sdp = rtcap::parse_sdp(
+      "v=0\r\no=- 1 1 IN IP4 198.18.0.1\r\ns=Desk\r\nc=IN IP4 239.69.1.1/1\r\nt=0 0\r\n"
+      "m=audio 5004 RTP/AVP 98\r\na=rtpmap:98 L16/48000/1\r\n",
+      "file t.sdp");
   ASSERT_EQ(sdp.size(), 1u);
   c.sdp = sdp;
   io::AudioExtractor x(c);
   const std::vector<std::uint8_t> mono16(12, 0);  // 6 frames of L16 mono... but 12 bytes = 6 frames
-  feed(x, frame(1, 0, 98, mono16));             // described by the SDP
-  feed(x, frame(1, 0, 11, mono16, 5006));       // static L16 mono 44.1 kHz
-  feed(x, frame(1, 0, 97, mono16, 5008));       // dynamic, undescribed
-  feed(x, frame(1, 0, 0, mono16, 5010));        // PCMU: not PCM
+  feed(x, frame(1, 0, 98, mono16));               // described by the SDP
+  feed(x, frame(1, 0, 11, mono16, 5006));         // static L16 mono 44.1 kHz
+  feed(x, frame(1, 0, 97, mono16, 5008));         // dynamic, undescribed
+  feed(x, frame(1, 0, 0, mono16, 5010));          // PCMU: not PCM
   const auto out = x.finish();
   ASSERT_EQ(out.size(), 4u);
   EXPECT_NE(out[0].format_source.find("sdp 'Desk'"), std::string::npos);
@@ -207,7 +213,8 @@ TEST(AudioExtract, FormatSourcesAndSkips) {
   EXPECT_EQ(out[0].frames, 6u);
   EXPECT_EQ(out[1].format_source, "static (RFC 3551)");
   EXPECT_EQ(out[1].format.rate_hz, 44100u);
-  EXPECT_NE(out[2].skipped.find("--audio-format 97=L24/48000/2"), std::string::npos) << out[2].skipped;
+  EXPECT_NE(out[2].skipped.find("--audio-format 97=L24/48000/2"), std::string::npos)
+      << out[2].skipped;
   EXPECT_TRUE(out[2].wav_path.empty());
   EXPECT_NE(out[3].skipped.find("not PCM"), std::string::npos) << out[3].skipped;
   const std::string report = io::format_extract_report(out);

@@ -22,7 +22,8 @@
 namespace {
 
 const char* kSample = RTCAP_SOURCE_DIR "/tests/data/rtp-12streams-125us.pcap";
-constexpr std::uint64_t kSamplePackets = 1200;  // tshark -r tests/data/rtp-12streams-125us.pcap | wc -l
+constexpr std::uint64_t kSamplePackets =
+    1200;  // tshark -r tests/data/rtp-12streams-125us.pcap | wc -l
 
 std::string last() { return rtcap_last_error(); }
 

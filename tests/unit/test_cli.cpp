@@ -85,8 +85,8 @@ TEST(Cli, EngineOptionsAndDefaults) {
   EXPECT_EQ(d.config.overflow, rtcap::OverflowPolicy::kDrop);
   EXPECT_EQ(d.config.precision, rtcap::TimestampPrecision::kNano);
   auto o = parse({"-i", "eth0", "--mode", "naive", "--on-overflow", "block", "--immediate-mode",
-                  "--time-stamp-precision", "micro", "--batch-packets", "64", "--pool-batches",
-                  "8", "--timeout-ms", "5", "-w", "x.pcapng"});
+                  "--time-stamp-precision", "micro", "--batch-packets", "64", "--pool-batches", "8",
+                  "--timeout-ms", "5", "-w", "x.pcapng"});
   EXPECT_TRUE(o.naive());
   EXPECT_EQ(o.config.delivery, rtcap::Delivery::kThreaded);  // the baseline hands lists over
   EXPECT_EQ(o.config.overflow, rtcap::OverflowPolicy::kBlock);
@@ -101,7 +101,8 @@ TEST(Cli, EngineOptionsAndDefaults) {
 // Coalescing: automatic unless given; 0 is kept (a wake-up per packet).
 TEST(Cli, CoalesceWindowIsAutomaticUnlessGiven) {
   EXPECT_EQ(rtcap::effective_coalesce_us(parse({"-i", "eth0"}).config), 0);  // batched: blocks
-  const int immediate = rtcap::effective_coalesce_us(parse({"-i", "eth0", "--immediate-mode"}).config);
+  const int immediate =
+      rtcap::effective_coalesce_us(parse({"-i", "eth0", "--immediate-mode"}).config);
 #ifdef _WIN32
   EXPECT_EQ(immediate, 0);  // 1 ms timer tick: mintocopy batches instead
 #else

@@ -99,7 +99,8 @@ TEST(EngineInline, ReadinessOfAFileIsAlwaysReadyAndStopWakes) {
   (void)(*engine)->dispatch([&](const rtcap::Batch& b) { packets += b.size(); });
   EXPECT_GT(packets, 0u);
   (*engine)->request_stop();
-  while (!(*engine)->done()) (void)(*engine)->dispatch([&](const rtcap::Batch& b) { packets += b.size(); });
+  while (!(*engine)->done())
+    (void)(*engine)->dispatch([&](const rtcap::Batch& b) { packets += b.size(); });
   EXPECT_EQ((*engine)->stats().packets_delivered, packets);
   EXPECT_EQ((*engine)->stop_reason(), rtcap::StopReason::kRequested);
   EXPECT_FALSE((*engine)->failure());
@@ -118,10 +119,10 @@ TEST(EngineInline, BatchIsARandomAccessRange) {
                                    std::random_access_iterator_tag>);
       EXPECT_EQ(std::size_t(std::distance(b.begin(), b.end())), b.size());
       EXPECT_EQ((*(b.end() - 1)).ts_ns, b[b.size() - 1].ts_ns);
-      EXPECT_TRUE(std::is_sorted(b.begin(), b.end(), [](const rtcap::PacketView& x,
-                                                         const rtcap::PacketView& y) {
-        return x.ts_ns < y.ts_ns;
-      }));
+      EXPECT_TRUE(std::is_sorted(b.begin(), b.end(),
+                                 [](const rtcap::PacketView& x, const rtcap::PacketView& y) {
+                                   return x.ts_ns < y.ts_ns;
+                                 }));
       seen += b.size();
     });
   EXPECT_EQ(seen, 10u);

@@ -106,7 +106,8 @@ TEST(GenMaths, ParsePtime) {
 TEST(GenMaths, PayloadBytes) {
   EXPECT_EQ(rt::samples_per_packet(48000, 125'000).value(), 6u);
   EXPECT_EQ(rt::samples_per_packet(48000, 1'000'000).value(), 48u);
-  EXPECT_EQ(rt::audio_payload_bytes(48000, 125'000, 2, 24).value(), 36u);  // AES67 L24 stereo 125 us
+  EXPECT_EQ(rt::audio_payload_bytes(48000, 125'000, 2, 24).value(),
+            36u);  // AES67 L24 stereo 125 us
   EXPECT_EQ(rt::audio_payload_bytes(48000, 1'000'000, 2, 24).value(), 288u);
   EXPECT_EQ(rt::audio_payload_bytes(48000, 250'000, 2, 24).value(), 72u);
   EXPECT_EQ(rt::audio_payload_bytes(48000, 1'000'000, 2, 16).value(), 192u);
@@ -170,8 +171,8 @@ TEST(GenStreams, SsrcAndSeqDeterministicAndDistinct) {
   EXPECT_EQ(rt::stream_first_seq(7, 3), rt::stream_first_seq(7, 3));
 }
 
-static std::vector<rt::FateSelector::Fate> fates(std::uint64_t seed, std::uint32_t stream, double loss,
-                                                 double reorder, std::size_t n) {
+static std::vector<rt::FateSelector::Fate> fates(std::uint64_t seed, std::uint32_t stream,
+                                                 double loss, double reorder, std::size_t n) {
   rt::FateSelector sel(seed, stream, loss, reorder);
   std::vector<rt::FateSelector::Fate> out;
   for (std::size_t i = 0; i < n; ++i) out.push_back(sel.next(i + 1 == n));
@@ -216,7 +217,8 @@ TEST(GenConfigCheck, DestinationRange) {
   EXPECT_TRUE(rt::validate_config(cfg).has_value());
   cfg.dst_addr = "198.19.255.254";
   EXPECT_TRUE(rt::validate_config(cfg).has_value());
-  for (const char* bad : {"198.20.0.1", "198.17.255.255", "10.0.0.1", "8.8.8.8", "127.0.0.1", "nonsense"}) {
+  for (const char* bad :
+       {"198.20.0.1", "198.17.255.255", "10.0.0.1", "8.8.8.8", "127.0.0.1", "nonsense"}) {
     cfg.dst_addr = bad;
     EXPECT_FALSE(rt::validate_config(cfg).has_value()) << bad;
   }
@@ -302,11 +304,13 @@ TEST(GenMaths, PtimeAdviceFollowsTheRate) {
   EXPECT_NE(bad.error().find("44.1 samples"), std::string::npos) << bad.error();
   EXPECT_NE(bad.error().find("multiple of 10ms (441 samples)"), std::string::npos) << bad.error();
   EXPECT_NE(bad.error().find("20ms"), std::string::npos) << bad.error();
-  EXPECT_EQ(bad.error().find("125us"), std::string::npos) << "125us is not whole at 44.1 kHz: " << bad.error();
+  EXPECT_EQ(bad.error().find("125us"), std::string::npos)
+      << "125us is not whole at 44.1 kHz: " << bad.error();
   EXPECT_EQ(rt::samples_per_packet(44100, 20'000'000).value(), 882u);  // RFC 3551's 20 ms default
   auto bad48 = rt::samples_per_packet(48000, 100'000);
   ASSERT_FALSE(bad48.has_value());
-  EXPECT_NE(bad48.error().find("multiple of 62.5us (3 samples)"), std::string::npos) << bad48.error();
+  EXPECT_NE(bad48.error().find("multiple of 62.5us (3 samples)"), std::string::npos)
+      << bad48.error();
   EXPECT_NE(bad48.error().find("125us"), std::string::npos) << bad48.error();
 }
 
@@ -341,7 +345,7 @@ TEST(GenFormat, StaticAndDynamicPayloadTypes) {
   EXPECT_EQ(rt::payload_format(cfg).value().payload_type, 10);
   cfg.payload_type = 11;
   EXPECT_FALSE(rt::payload_format(cfg).has_value());  // 11 is mono
-  cfg.payload_type = 3;  // GSM: not something gen can produce
+  cfg.payload_type = 3;                               // GSM: not something gen can produce
   EXPECT_FALSE(rt::payload_format(cfg).has_value());
 }
 
@@ -352,14 +356,17 @@ TEST(GenFormat, GroupPerStream) {
   cfg.allow_multicast = true;
   cfg.group_per_stream = true;
   EXPECT_TRUE(rt::validate_config(cfg).has_value());
-  EXPECT_EQ(rt::stream_destination(cfg, 0), (std::pair<std::string, std::uint16_t>{"239.69.1.254", 5004}));
-  EXPECT_EQ(rt::stream_destination(cfg, 2), (std::pair<std::string, std::uint16_t>{"239.69.2.0", 5004}));
+  EXPECT_EQ(rt::stream_destination(cfg, 0),
+            (std::pair<std::string, std::uint16_t>{"239.69.1.254", 5004}));
+  EXPECT_EQ(rt::stream_destination(cfg, 2),
+            (std::pair<std::string, std::uint16_t>{"239.69.2.0", 5004}));
   cfg.dst_addr = "239.255.255.255";
   EXPECT_FALSE(rt::validate_config(cfg).has_value());  // would leave 239/8
   cfg.dst_addr = "198.18.0.2";
   EXPECT_FALSE(rt::validate_config(cfg).has_value());  // groups need a multicast --dst
   cfg.group_per_stream = false;
-  EXPECT_EQ(rt::stream_destination(cfg, 2), (std::pair<std::string, std::uint16_t>{"198.18.0.2", 5008}));
+  EXPECT_EQ(rt::stream_destination(cfg, 2),
+            (std::pair<std::string, std::uint16_t>{"198.18.0.2", 5008}));
 }
 
 TEST(GenTone, DeterministicPerChannelAndInRange) {
@@ -370,7 +377,8 @@ TEST(GenTone, DeterministicPerChannelAndInRange) {
   EXPECT_EQ(rt::tone_sample(1000, 1, 6, 48000, 24), 4194304);  // channel 1 is twice the frequency
   EXPECT_EQ(rt::tone_sample(1000, 0, 12, 48000, 16), 16384);   // floor(32767 / 2 + 0.5)
   // The phase is reduced exactly: an hour in, the same value as at the start of the period.
-  EXPECT_EQ(rt::tone_sample(997, 3, 48000ull * 3600 + 5, 48000, 24), rt::tone_sample(997, 3, 5, 48000, 24));
+  EXPECT_EQ(rt::tone_sample(997, 3, 48000ull * 3600 + 5, 48000, 24),
+            rt::tone_sample(997, 3, 5, 48000, 24));
   rt::GenConfig cfg;
   cfg.tone_hz = 13000;  // channel 2 at 26 kHz > 24 kHz
   EXPECT_FALSE(rt::validate_config(cfg).has_value());
@@ -404,10 +412,11 @@ TEST(GenSap, SdpAndPacket) {
   cfg.session_name = "Desk";
   const auto f = rt::payload_format(cfg).value();
   const std::string sdp = rt::stream_sdp(cfg, f, 1, 0x1234, "198.18.0.1");
-  for (const char* line : {"v=0\r\n", "o=- 4660 1 IN IP4 198.18.0.1\r\n", "s=Desk 2\r\n",
-                           "c=IN IP4 239.69.1.2/1\r\n", "t=0 0\r\n", "m=audio 5004 RTP/AVP 97\r\n",
-                           "a=rtpmap:97 L24/48000/2\r\n", "a=ptime:0.125\r\n", "a=ts-refclk:local\r\n",
-                           "a=mediaclk:direct=0\r\n", "a=source-filter: incl IN IP4 239.69.1.2 198.18.0.1\r\n"})
+  for (const char* line :
+       {"v=0\r\n", "o=- 4660 1 IN IP4 198.18.0.1\r\n", "s=Desk 2\r\n", "c=IN IP4 239.69.1.2/1\r\n",
+        "t=0 0\r\n", "m=audio 5004 RTP/AVP 97\r\n", "a=rtpmap:97 L24/48000/2\r\n",
+        "a=ptime:0.125\r\n", "a=ts-refclk:local\r\n", "a=mediaclk:direct=0\r\n",
+        "a=source-filter: incl IN IP4 239.69.1.2 198.18.0.1\r\n"})
     EXPECT_NE(sdp.find(line), std::string::npos) << line << " missing from\n" << sdp;
   EXPECT_EQ(sdp.rfind("v=0", 0), 0u);  // RFC 8866: v= first
   EXPECT_LT(sdp.find("m=audio"), sdp.find("a=rtpmap"));

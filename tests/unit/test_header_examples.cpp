@@ -28,12 +28,15 @@ TEST(HeaderExamples, EngineInlineAndThreaded) {
   rtcap::CaptureConfig config;
   config.read_file = kSample;
   used = 0;
-  {  // engine.hpp, inline
-    auto engine = rtcap::Engine::open(config);          // handles open, filter set, nothing runs
-    if (!engine) { std::puts(engine.error().message.c_str()); FAIL(); }
+  {                                             // engine.hpp, inline
+    auto engine = rtcap::Engine::open(config);  // handles open, filter set, nothing runs
+    if (!engine) {
+      std::puts(engine.error().message.c_str());
+      FAIL();
+    }
     while (!(*engine)->done())
       (*engine)->poll(std::chrono::milliseconds(100), [&](const rtcap::Batch& batch) {
-        for (rtcap::PacketView p : batch) use(p);      // valid during the call only
+        for (rtcap::PacketView p : batch) use(p);  // valid during the call only
       });
   }
   EXPECT_EQ(used, 1200u);
@@ -45,7 +48,7 @@ TEST(HeaderExamples, EngineInlineAndThreaded) {
     ASSERT_TRUE((*engine)->start());
     while (!(*engine)->done())
       if (rtcap::BatchRef batch = (*engine)->next_batch(std::chrono::milliseconds(100)))
-        for (rtcap::PacketView p : *batch) use(p);    // back to the pool when `batch` goes
+        for (rtcap::PacketView p : *batch) use(p);  // back to the pool when `batch` goes
   }
   EXPECT_EQ(used, 1200u);
 }
@@ -55,7 +58,10 @@ TEST(HeaderExamples, ErrorResult) {
   config.read_file = kSample;
   // error.hpp
   rtcap::Result<std::unique_ptr<rtcap::Engine>> engine = rtcap::Engine::open(config);
-  if (!engine) { std::puts(engine.error().message.c_str()); FAIL(); }
+  if (!engine) {
+    std::puts(engine.error().message.c_str());
+    FAIL();
+  }
   EXPECT_FALSE((*engine)->start()) << "an inline engine is not started";
 }
 
@@ -70,15 +76,18 @@ TEST(HeaderExamples, WriterAndTracker) {
   const std::int64_t now_ns = 1;
   const int linktype = engine->interfaces().front().linktype;
   rtcap::StreamTracker tracker;  // analysis.hpp
-  {  // writer.hpp
+  {                              // writer.hpp
     rtcap::WriterOptions o;
     o.path = path;
     o.interfaces = engine->interfaces();
-    auto w = rtcap::CaptureWriter::open(o);      // header written here: bad paths fail now
-    if (!w) { std::puts(w.error().message.c_str()); FAIL(); }
+    auto w = rtcap::CaptureWriter::open(o);  // header written here: bad paths fail now
+    if (!w) {
+      std::puts(w.error().message.c_str());
+      FAIL();
+    }
     while (!engine->done())
       engine->poll(std::chrono::milliseconds(100), [&](const rtcap::Batch& b) {
-        if (auto r = (*w)->write(b); !r) {       // once per batch
+        if (auto r = (*w)->write(b); !r) {  // once per batch
           if ((*w)->failure() == rtcap::WriteFailure::kPipeClosed) engine->request_stop();
           ADD_FAILURE() << r.error().message;
         }

@@ -42,9 +42,18 @@ struct Sample {
 };
 
 bool parse_value(const std::string& s, double& v) {
-  if (s == "+Inf") { v = INFINITY; return true; }
-  if (s == "-Inf") { v = -INFINITY; return true; }
-  if (s == "NaN") { v = NAN; return true; }
+  if (s == "+Inf") {
+    v = INFINITY;
+    return true;
+  }
+  if (s == "-Inf") {
+    v = -INFINITY;
+    return true;
+  }
+  if (s == "NaN") {
+    v = NAN;
+    return true;
+  }
   if (s.empty()) return false;
   char* end = nullptr;
   v = std::strtod(s.c_str(), &end);
@@ -58,13 +67,16 @@ std::string labels_key(std::map<std::string, std::string> labels, bool drop_le) 
   return k;
 }
 
-std::string check_exposition(const std::string& text, std::map<std::string, std::vector<Sample>>*
-                                                          by_family = nullptr) {
+std::string check_exposition(const std::string& text,
+                             std::map<std::string, std::vector<Sample>>* by_family = nullptr) {
   // [a-zA-Z_:][a-zA-Z0-9_:]* for metric names, [a-zA-Z_][a-zA-Z0-9_]* for label names.
   auto valid = [](const std::string& s, bool colon) {
-    auto head = [&](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || (colon && c == ':'); };
+    auto head = [&](char c) {
+      return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || (colon && c == ':');
+    };
     if (s.empty() || !head(s[0])) return false;
-    return std::all_of(s.begin() + 1, s.end(), [&](char c) { return head(c) || (c >= '0' && c <= '9'); });
+    return std::all_of(s.begin() + 1, s.end(),
+                       [&](char c) { return head(c) || (c >= '0' && c <= '9'); });
   };
   if (text.empty() || text.back() != '\n') return "text must end with a newline";
   std::map<std::string, std::string> types;
@@ -74,7 +86,9 @@ std::string check_exposition(const std::string& text, std::map<std::string, std:
   std::istringstream in(text);
   std::string line;
   int n = 0;
-  auto err = [&](const std::string& what) { return "line " + std::to_string(n) + ": " + what + ": '" + line + "'"; };
+  auto err = [&](const std::string& what) {
+    return "line " + std::to_string(n) + ": " + what + ": '" + line + "'";
+  };
   auto family_of = [&](const std::string& name) -> std::string {
     for (const char* suffix : {"_bucket", "_sum", "_count"}) {
       const std::string s = suffix;
@@ -132,9 +146,12 @@ std::string check_exposition(const std::string& text, std::map<std::string, std:
         for (; j < line.size() && line[j] != '"'; ++j) {
           if (line[j] == '\\') {
             if (++j >= line.size()) return err("dangling escape");
-            if (line[j] == 'n') value += '\n';
-            else if (line[j] == '\\' || line[j] == '"') value += line[j];
-            else return err("bad escape");
+            if (line[j] == 'n')
+              value += '\n';
+            else if (line[j] == '\\' || line[j] == '"')
+              value += line[j];
+            else
+              return err("bad escape");
           } else {
             value += line[j];
           }
@@ -142,8 +159,10 @@ std::string check_exposition(const std::string& text, std::map<std::string, std:
         if (j >= line.size()) return err("unterminated label value");
         if (!s.labels.emplace(lname, value).second) return err("duplicate label");
         i = j + 1;
-        if (i < line.size() && line[i] == ',') ++i;
-        else if (i < line.size() && line[i] != '}') return err("expected ',' or '}'");
+        if (i < line.size() && line[i] == ',')
+          ++i;
+        else if (i < line.size() && line[i] != '}')
+          return err("expected ',' or '}'");
       }
       if (i >= line.size()) return err("unterminated label set");
       ++i;
@@ -181,7 +200,8 @@ std::string check_exposition(const std::string& text, std::map<std::string, std:
       const std::string key = labels_key(s.labels, true);
       if (s.name == fam + "_bucket") {
         double le = 0;
-        if (!parse_value(s.labels.at("le"), le)) return fam + ": bad le '" + s.labels.at("le") + "'";
+        if (!parse_value(s.labels.at("le"), le))
+          return fam + ": bad le '" + s.labels.at("le") + "'";
         buckets[key].push_back({le, s.value});
       } else if (s.name == fam + "_count") {
         counts[key] = s.value;
@@ -345,8 +365,10 @@ TEST(MetricsRender, SampleCaptureIsValidAndComplete) {
   EXPECT_EQ(value_of(fams, "rtcap_packets_captured_total"), 1200);
   EXPECT_EQ(value_of(fams, "rtcap_packets_delivered_total"), double(in.stats.packets_delivered));
   EXPECT_EQ(value_of(fams, "rtcap_app_dropped_packets_total"), 0);
-  EXPECT_EQ(value_of(fams, "rtcap_dispatch_packets_count"), double(in.stats.dispatch_packets.count));
-  EXPECT_EQ(value_of(fams, "rtcap_delivery_latency_seconds_count"), double(in.stats.latency_ns.count));
+  EXPECT_EQ(value_of(fams, "rtcap_dispatch_packets_count"),
+            double(in.stats.dispatch_packets.count));
+  EXPECT_EQ(value_of(fams, "rtcap_delivery_latency_seconds_count"),
+            double(in.stats.latency_ns.count));
   // Per-interface series carry the interface label.
   ASSERT_EQ(fams["rtcap_kernel_dropped_packets_total"].size(), in.stats.interfaces.size());
   // Top 5 of 12 streams, labels src/dst/ssrc only.
@@ -360,10 +382,10 @@ TEST(MetricsRender, SampleCaptureIsValidAndComplete) {
   }
   EXPECT_EQ(fams["rtcap_stream_jitter_seconds"].size(), 5u);
   // AES67 timing per stream, as the final table has it: the sample's 125 us packets.
-  for (const char* family : {"rtcap_stream_ts_df_seconds", "rtcap_stream_ts_df_max_seconds",
-                             "rtcap_stream_packet_interval_mean_seconds",
-                             "rtcap_stream_packet_interval_max_seconds",
-                             "rtcap_stream_clock_drift_ppm", "rtcap_stream_timing_compliant"})
+  for (const char* family :
+       {"rtcap_stream_ts_df_seconds", "rtcap_stream_ts_df_max_seconds",
+        "rtcap_stream_packet_interval_mean_seconds", "rtcap_stream_packet_interval_max_seconds",
+        "rtcap_stream_clock_drift_ppm", "rtcap_stream_timing_compliant"})
     EXPECT_EQ(fams[family].size(), 5u) << family;
   for (const Sample& s : fams["rtcap_stream_packet_interval_mean_seconds"])
     EXPECT_NEAR(s.value, 125e-6, 5e-6);
@@ -377,7 +399,8 @@ TEST(MetricsRender, SampleCaptureIsValidAndComplete) {
 
 TEST(MetricsRender, LatencyBucketsInSeconds) {
   rtcap::Histogram h;
-  for (std::uint64_t ns : {5'000ull, 1'500'000ull, 1'900'000ull, 3'000'000'000ull, 20'000'000'000ull})
+  for (std::uint64_t ns :
+       {5'000ull, 1'500'000ull, 1'900'000ull, 3'000'000'000ull, 20'000'000'000ull})
     h.record(ns);
   rtcap::CaptureStats s;
   s.latency_ns = h.snapshot();
@@ -385,7 +408,9 @@ TEST(MetricsRender, LatencyBucketsInSeconds) {
   std::map<std::string, std::vector<Sample>> fams;
   ASSERT_EQ(check_exposition(text, &fams), "") << text;
   const auto& b = fams["rtcap_delivery_latency_seconds"];
-  auto bucket = [&](const std::string& le) { return value_of(fams, "rtcap_delivery_latency_seconds_bucket", {{"le", le}}); };
+  auto bucket = [&](const std::string& le) {
+    return value_of(fams, "rtcap_delivery_latency_seconds_bucket", {{"le", le}});
+  };
   EXPECT_EQ(bucket("1e-05"), 1);
   EXPECT_EQ(bucket("0.001"), 1);
   EXPECT_EQ(bucket("0.002"), 3);
@@ -433,7 +458,8 @@ TEST(MetricsServer, ServesMetricsOnEphemeralLoopbackPort) {
   Response head = http(port, "HEAD /metrics HTTP/1.0\r\n\r\n");
   EXPECT_EQ(head.status_line, "HTTP/1.0 200 OK");
   EXPECT_TRUE(head.body.empty());
-  EXPECT_EQ(http(port, "GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\n\r\n").status_line, "HTTP/1.0 200 OK");
+  EXPECT_EQ(http(port, "GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\n\r\n").status_line,
+            "HTTP/1.0 200 OK");
   EXPECT_EQ(http(port, "GET / HTTP/1.0\r\n\r\n").status_line, "HTTP/1.0 404 Not Found");
   EXPECT_EQ(http(port, "GET /metricsx HTTP/1.0\r\n\r\n").status_line, "HTTP/1.0 404 Not Found");
   EXPECT_EQ(http(port, "POST /metrics HTTP/1.0\r\n\r\n").status_line,
@@ -452,7 +478,8 @@ TEST(MetricsServer, SlowClientsDoNotBlockOthers) {
   const std::uint16_t port = (*server)->port();
   // More silent clients than slots: the server frees their slots at the deadline.
   std::vector<int> silent;
-  for (int i = 0; i < rtcap::MetricsServer::kMaxClients + 2; ++i) silent.push_back(connect_to(port));
+  for (int i = 0; i < rtcap::MetricsServer::kMaxClients + 2; ++i)
+    silent.push_back(connect_to(port));
   const auto t0 = std::chrono::steady_clock::now();
   Response r = scrape(port);
   const auto waited = std::chrono::steady_clock::now() - t0;

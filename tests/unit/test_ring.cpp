@@ -73,7 +73,8 @@ TEST(SpscRing, BatchesCirculateBetweenFreeAndFilledRings) {
         ASSERT_TRUE(b->try_append(std::int64_t(i), 0, bytes, 8, 8));
       }
     }
-    if (b) while (!filled.try_push(b)) std::this_thread::yield();
+    if (b)
+      while (!filled.try_push(b)) std::this_thread::yield();
   });
   std::uint64_t next = 0;
   while (next < kPackets) {

@@ -20,12 +20,11 @@ std::unique_ptr<Cli> make_cli() {
       "said how many captured packets it could not write",
       "rtcap");
   CLI::App& app = *cli->app;
-  app.set_version_flag("--version", fmt::format("rtcap {} ({})", RTCAP_VERSION,
-                                                rtcap::pcap_library_version()));
+  app.set_version_flag("--version",
+                       fmt::format("rtcap {} ({})", RTCAP_VERSION, rtcap::pcap_library_version()));
   // One line per error, naming the option and the fix (CLI11 would add "Run with --help").
-  app.failure_message([](const CLI::App*, const CLI::Error& e) {
-    return fmt::format("rtcap: {}\n", e.what());
-  });
+  app.failure_message(
+      [](const CLI::App*, const CLI::Error& e) { return fmt::format("rtcap: {}\n", e.what()); });
   add_capture_options(app, cli->capture);
   cli->exit_code = kExitOk;
   add_platform_commands(app, cli->exit_code);  // cli_posix.cpp / cli_windows.cpp

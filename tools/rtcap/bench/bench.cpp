@@ -40,11 +40,11 @@ using namespace std::chrono_literals;
 // Every mode captures the same thing: the generator's datagrams (the lab carries nothing else:
 // IPv6 is off and neighbours are permanent, but the filter keeps the comparison honest anyway).
 const std::vector<std::string> kFilter = {"udp", "and", "dst", "host", "198.18.0.2"};
-constexpr auto kReadyTimeout = 10s;     // capture program: "listening on" within this
-constexpr auto kSettle = 200ms;         // after "listening on", before the first packet
-constexpr auto kStopGrace = 10s;        // SIGINT -> exit, then SIGKILL
-constexpr auto kReaderGrace = 10s;      // reader: end of file -> exit, then SIGKILL
-constexpr auto kGenSlack = 20s;         // generator: --secs plus this, then stopped
+constexpr auto kReadyTimeout = 10s;  // capture program: "listening on" within this
+constexpr auto kSettle = 200ms;      // after "listening on", before the first packet
+constexpr auto kStopGrace = 10s;     // SIGINT -> exit, then SIGKILL
+constexpr auto kReaderGrace = 10s;   // reader: end of file -> exit, then SIGKILL
+constexpr auto kGenSlack = 20s;      // generator: --secs plus this, then stopped
 constexpr auto kBetweenRuns = 300ms;
 constexpr int kWakeProbeWakeups = 500;  // per probe, 1 ms apart: 3 x 2 probes ~ 3.5 s in all
 
@@ -60,7 +60,9 @@ std::string join(const std::vector<std::string>& v) {
 
 std::string rate_name(double pps) { return pps == 0 ? "max" : fmt::format("{:.0f}", pps); }
 
-std::string fmt_latency(double ns) { return format_duration_ns(static_cast<std::uint64_t>(std::llround(ns))); }
+std::string fmt_latency(double ns) {
+  return format_duration_ns(static_cast<std::uint64_t>(std::llround(ns)));
+}
 
 // CPU time the whole machine spent in user, nice and system mode (/proc/stat, all CPUs), and
 // what this process and its reaped children used: the difference over a run is the CPU other
@@ -78,9 +80,13 @@ CpuSample cpu_sample() {
   unsigned long long user = 0, nice = 0, system = 0;
   if (f >> label >> user >> nice >> system) {
     const long hz = sysconf(_SC_CLK_TCK);
-    c.machine_ns = static_cast<std::int64_t>((user + nice + system) * (1'000'000'000ull / static_cast<unsigned long long>(hz > 0 ? hz : 100)));
+    c.machine_ns = static_cast<std::int64_t>(
+        (user + nice + system) *
+        (1'000'000'000ull / static_cast<unsigned long long>(hz > 0 ? hz : 100)));
   }
-  const auto tv = [](const timeval& t) { return std::int64_t(t.tv_sec) * 1'000'000'000 + std::int64_t(t.tv_usec) * 1000; };
+  const auto tv = [](const timeval& t) {
+    return std::int64_t(t.tv_sec) * 1'000'000'000 + std::int64_t(t.tv_usec) * 1000;
+  };
   rusage self{}, children{};
   getrusage(RUSAGE_SELF, &self);
   getrusage(RUSAGE_CHILDREN, &children);
@@ -153,7 +159,9 @@ struct Context {
   const std::atomic<bool>* interrupted = nullptr;
 };
 
-int open_out(const std::string& path) { return open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); }
+int open_out(const std::string& path) {
+  return open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}
 
 struct FdCloser {
   int fd = -1;
@@ -168,25 +176,29 @@ struct FdCloser {
 
 std::vector<std::string> gen_args(const Context& ctx, double rate) {
   const BenchConfig& c = ctx.cfg;
-  std::vector<std::string> a = {ctx.self, "gen", "--netns", ctx.lab.tx_ns, "--dst", ctx.lab.rx_addr + ":5004"};
+  std::vector<std::string> a = {ctx.self,      "gen",   "--netns",
+                                ctx.lab.tx_ns, "--dst", ctx.lab.rx_addr + ":5004"};
   if (c.rtp) {
     a.insert(a.end(), {"--streams", std::to_string(c.streams), "--ptime", c.ptime});
     if (c.rate_given || c.sweep) a.insert(a.end(), {"--rate", fmt::format("{}", rate)});
   } else {
-    a.insert(a.end(), {"--payload", std::to_string(c.payload_bytes), "--rate", fmt::format("{}", rate)});
+    a.insert(a.end(),
+             {"--payload", std::to_string(c.payload_bytes), "--rate", fmt::format("{}", rate)});
   }
   a.insert(a.end(), {"--secs", fmt::format("{}", c.secs), "-q"});
   return a;
 }
 
-std::vector<std::string> capture_args(const Context& ctx, const BenchMode& m, const std::string& stats_path) {
+std::vector<std::string> capture_args(const Context& ctx, const BenchMode& m,
+                                      const std::string& stats_path) {
   std::vector<std::string> a;
   if (m.tcpdump) {
     a = {ctx.tcpdump, "-i", ctx.lab.rx_if, "-U", "-w", "-"};
   } else if (m.reference) {
     a = {ctx.self, "bench-reference", "-i", ctx.lab.rx_if};
   } else {
-    a = {ctx.self, "--netns", ctx.lab.rx_ns, "-i", ctx.lab.rx_if, "-U", "-w", "-", "-q", "--stats-json", stats_path};
+    a = {ctx.self, "--netns", ctx.lab.rx_ns, "-i",           ctx.lab.rx_if, "-U",
+         "-w",     "-",       "-q",          "--stats-json", stats_path};
   }
   a.insert(a.end(), m.args.begin(), m.args.end());
   a.insert(a.end(), kFilter.begin(), kFilter.end());
@@ -195,7 +207,8 @@ std::vector<std::string> capture_args(const Context& ctx, const BenchMode& m, co
 
 // Waits for the capture program's "listening on" (rtcap and tcpdump both print it once the
 // handle is active, i.e. once packets are being kept).
-std::string wait_ready(ChildProcess& capture, const std::string& err_path, const std::atomic<bool>* interrupted) {
+std::string wait_ready(ChildProcess& capture, const std::string& err_path,
+                       const std::atomic<bool>* interrupted) {
   const auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
   for (;;) {
     if (read_text_file(err_path).find("listening on") != std::string::npos) return {};
@@ -204,12 +217,14 @@ std::string wait_ready(ChildProcess& capture, const std::string& err_path, const
                          read_text_file(err_path));
     if (interrupted->load()) return "interrupted";
     if (std::chrono::steady_clock::now() >= deadline)
-      return fmt::format("capture not listening after {} s: {}", kReadyTimeout.count(), read_text_file(err_path));
+      return fmt::format("capture not listening after {} s: {}", kReadyTimeout.count(),
+                         read_text_file(err_path));
     std::this_thread::sleep_for(10ms);
   }
 }
 
-BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, int rep, int position, int serial) {
+BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, int rep,
+                        int position, int serial) {
   BenchRun run;
   run.mode = mode.name;
   run.target_pps = rate;
@@ -228,14 +243,16 @@ BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, 
   FdCloser pipe_r{fds[0]}, pipe_w{fds[1]};
   // Same pipe size for every mode, so a reader hiccup does not stall one writer more than another.
   fcntl(fds[1], F_SETPIPE_SZ, ctx.cfg.pipe_bytes);
-  FdCloser reader_err_fd{open_out(reader_err)}, cap_err_fd{open_out(cap_err)}, gen_err_fd{open_out(gen_err)};
+  FdCloser reader_err_fd{open_out(reader_err)}, cap_err_fd{open_out(cap_err)},
+      gen_err_fd{open_out(gen_err)};
   if (reader_err_fd.fd < 0 || cap_err_fd.fd < 0 || gen_err_fd.fd < 0) {
     run.error = fmt::format("cannot create files in {}: {}", ctx.dir, std::strerror(errno));
     return run;
   }
 
   SpawnOptions ro;
-  ro.argv = {ctx.self, "bench-reader", "--json", reader_json, "--pipe-bytes", std::to_string(ctx.cfg.pipe_bytes)};
+  ro.argv = {ctx.self,    "bench-reader", "--json",
+             reader_json, "--pipe-bytes", std::to_string(ctx.cfg.pipe_bytes)};
   if (ctx.cfg.rtp) ro.argv.push_back("--rtp");
   ro.stdin_fd = pipe_r.fd;
   ro.stderr_fd = reader_err_fd.fd;
@@ -258,7 +275,8 @@ BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, 
     run.command = fmt::format("[netns {}] rtcap {}", ctx.lab.rx_ns,
                               join(std::vector<std::string>(co.argv.begin() + 1, co.argv.end())));
   } else {
-    run.command = fmt::format("rtcap {}", join(std::vector<std::string>(co.argv.begin() + 1, co.argv.end())));
+    run.command =
+        fmt::format("rtcap {}", join(std::vector<std::string>(co.argv.begin() + 1, co.argv.end())));
   }
   co.stdout_fd = pipe_w.fd;
   co.stderr_fd = cap_err_fd.fd;
@@ -296,14 +314,17 @@ BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, 
     abort_all(nullptr);
     return run;
   }
-  const auto gen_limit = std::chrono::milliseconds(static_cast<long long>(ctx.cfg.secs * 1000)) + kGenSlack;
-  if (!gen->wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(gen_limit), ctx.interrupted)) {
+  const auto gen_limit =
+      std::chrono::milliseconds(static_cast<long long>(ctx.cfg.secs * 1000)) + kGenSlack;
+  if (!gen->wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(gen_limit),
+                     ctx.interrupted)) {
     run.error = ctx.interrupted->load() ? "interrupted" : "generator overran its time bound";
     abort_all(&*gen);
     return run;
   }
   if (gen->exit_status() != 0) {
-    run.error = fmt::format("generator failed ({}): {}", gen->describe_status(), read_text_file(gen_err));
+    run.error =
+        fmt::format("generator failed ({}): {}", gen->describe_status(), read_text_file(gen_err));
     abort_all(nullptr);
     return run;
   }
@@ -326,12 +347,14 @@ BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, 
     run.sent = gj.value("sent", std::uint64_t{0});
     run.achieved_pps = gj.value("achieved_pps", 0.0);
     run.send_errors = gj.value("send_errors", std::uint64_t{0});
-    if (gj.contains("pacing_error_ns")) run.pacing_p99_ns = gj["pacing_error_ns"].value("p99", std::uint64_t{0});
+    if (gj.contains("pacing_error_ns"))
+      run.pacing_p99_ns = gj["pacing_error_ns"].value("p99", std::uint64_t{0});
   }
   auto rj = nlohmann::json::parse(read_text_file(reader_json), nullptr, false);
   if (rj.is_discarded() || !rj.is_object()) {
     if (run.error.empty())
-      run.error = fmt::format("reader wrote no result ({}): {}", reader->describe_status(), read_text_file(reader_err));
+      run.error = fmt::format("reader wrote no result ({}): {}", reader->describe_status(),
+                              read_text_file(reader_err));
   } else {
     if (!rj.value("ok", false) && run.error.empty())
       run.error = fmt::format("reader: {}", rj.value("error", std::string("failed")));
@@ -355,7 +378,8 @@ BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, 
     if (!fin) {
       if (run.error.empty()) run.error = "capture wrote no final statistics: " + err_text;
     } else {
-      run.pcap_drops = fin->value("kernel_dropped", std::uint64_t{0}) + fin->value("interface_dropped", std::uint64_t{0});
+      run.pcap_drops = fin->value("kernel_dropped", std::uint64_t{0}) +
+                       fin->value("interface_dropped", std::uint64_t{0});
       run.app_drops = fin->value("app_dropped_packets", std::uint64_t{0});
       run.capture_thread_cpu_ns = fin->value("capture_cpu_ns", std::int64_t{0});
       run.capture_wakeups = fin->value("wakeups", std::uint64_t{0});
@@ -365,13 +389,15 @@ BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, 
   }
   if (run.capture_exit != 0 && run.error.empty())
     run.error = fmt::format("capture ended with {}: {}", capture->describe_status(), err_text);
-  run.cpu_ns_per_packet = run.records ? double(run.cpu_user_ns + run.cpu_sys_ns) / double(run.records) : 0;
+  run.cpu_ns_per_packet =
+      run.records ? double(run.cpu_user_ns + run.cpu_sys_ns) / double(run.records) : 0;
   run.ok = run.error.empty();
   return run;
 }
 
 // One run, and how much CPU other programs took meanwhile (every child is reaped by then).
-BenchRun run_once(const Context& ctx, const BenchMode& mode, double rate, int rep, int position, int serial) {
+BenchRun run_once(const Context& ctx, const BenchMode& mode, double rate, int rep, int position,
+                  int serial) {
   const CpuSample start = cpu_sample();
   BenchRun run = run_once_inner(ctx, mode, rate, rep, position, serial);
   run.foreign_cpu_share = foreign_cpu_share(start, cpu_sample());
@@ -380,44 +406,46 @@ BenchRun run_once(const Context& ctx, const BenchMode& mode, double rate, int re
 
 nlohmann::json run_json(const BenchRun& r) {
   const HistogramData& h = r.latency_ns;
-  nlohmann::json j{{"mode", r.mode},
-                   {"target_pps", r.target_pps},
-                   {"repetition", r.repetition},
-                   {"position", r.position},
-                   {"ok", r.ok},
-                   {"error", r.error},
-                   {"command", r.command},
-                   {"sent", r.sent},
-                   {"achieved_pps", r.achieved_pps},
-                   {"send_errors", r.send_errors},
-                   {"pacing_error_p99_ns", r.pacing_p99_ns},
-                   {"records", r.records},
-                   {"captured", r.captured},
-                   {"unique", r.unique},
-                   {"duplicates", r.duplicates},
-                   {"missing_inside", r.missing_inside},
-                   {"lost", r.lost},
-                   {"pcap_drops", r.pcap_drops},
-                   {"app_drops", r.app_drops ? nlohmann::json(*r.app_drops) : nlohmann::json(nullptr)},
-                   {"capture_exit", r.capture_exit},
-                   {"cpu_user_ns", r.cpu_user_ns},
-                   {"cpu_sys_ns", r.cpu_sys_ns},
-                   {"cpu_ns_per_packet", r.cpu_ns_per_packet},
-                   {"capture_thread_cpu_ns",
-                    r.capture_thread_cpu_ns ? nlohmann::json(*r.capture_thread_cpu_ns) : nlohmann::json(nullptr)},
-                   {"capture_wakeups", r.capture_wakeups ? nlohmann::json(*r.capture_wakeups) : nlohmann::json(nullptr)},
-                   {"batches_delivered",
-                    r.batches_delivered ? nlohmann::json(*r.batches_delivered) : nlohmann::json(nullptr)},
-                   {"timestamp_precision", r.timestamp_precision},
-                   {"foreign_cpu_share", r.foreign_cpu_share},
-                   {"latency_ns",
-                    {{"count", h.count},
-                     {"min", h.min},
-                     {"mean", h.mean()},
-                     {"p50", h.percentile(0.5)},
-                     {"p99", h.percentile(0.99)},
-                     {"p999", h.percentile(0.999)},
-                     {"max", h.max}}}};
+  nlohmann::json j{
+      {"mode", r.mode},
+      {"target_pps", r.target_pps},
+      {"repetition", r.repetition},
+      {"position", r.position},
+      {"ok", r.ok},
+      {"error", r.error},
+      {"command", r.command},
+      {"sent", r.sent},
+      {"achieved_pps", r.achieved_pps},
+      {"send_errors", r.send_errors},
+      {"pacing_error_p99_ns", r.pacing_p99_ns},
+      {"records", r.records},
+      {"captured", r.captured},
+      {"unique", r.unique},
+      {"duplicates", r.duplicates},
+      {"missing_inside", r.missing_inside},
+      {"lost", r.lost},
+      {"pcap_drops", r.pcap_drops},
+      {"app_drops", r.app_drops ? nlohmann::json(*r.app_drops) : nlohmann::json(nullptr)},
+      {"capture_exit", r.capture_exit},
+      {"cpu_user_ns", r.cpu_user_ns},
+      {"cpu_sys_ns", r.cpu_sys_ns},
+      {"cpu_ns_per_packet", r.cpu_ns_per_packet},
+      {"capture_thread_cpu_ns", r.capture_thread_cpu_ns ? nlohmann::json(*r.capture_thread_cpu_ns)
+                                                        : nlohmann::json(nullptr)},
+      {"capture_wakeups",
+       r.capture_wakeups ? nlohmann::json(*r.capture_wakeups) : nlohmann::json(nullptr)},
+      {"batches_delivered",
+       r.batches_delivered ? nlohmann::json(*r.batches_delivered) : nlohmann::json(nullptr)},
+      {"timestamp_precision", r.timestamp_precision},
+      {"foreign_cpu_share", r.foreign_cpu_share},
+      {"latency_ns",
+       {{"count", h.count},
+        {"min", h.min},
+        {"mean", h.mean()},
+        {"p50", h.percentile(0.5)},
+        {"p99", h.percentile(0.99)},
+        {"p999", h.percentile(0.999)},
+        {"max", h.max}}}};
   return j;
 }
 
@@ -434,26 +462,29 @@ nlohmann::json cell_json(const BenchCell& c) {
           {"pcap_drops", c.pcap_drops},
           {"app_drops", c.app_drops ? nlohmann::json(*c.app_drops) : nlohmann::json(nullptr)},
           {"cpu_ns_per_packet", c.cpu_ns_per_packet},
-          {"wakeups_per_kpacket", c.wakeups_per_kpacket ? nlohmann::json(*c.wakeups_per_kpacket) : nlohmann::json(nullptr)},
-          {"handoffs_per_kpacket",
-           c.handoffs_per_kpacket ? nlohmann::json(*c.handoffs_per_kpacket) : nlohmann::json(nullptr)},
+          {"wakeups_per_kpacket", c.wakeups_per_kpacket ? nlohmann::json(*c.wakeups_per_kpacket)
+                                                        : nlohmann::json(nullptr)},
+          {"handoffs_per_kpacket", c.handoffs_per_kpacket ? nlohmann::json(*c.handoffs_per_kpacket)
+                                                          : nlohmann::json(nullptr)},
           {"latency_ns", {{"p50", c.p50}, {"p99", c.p99}, {"p999", c.p999}, {"max", c.max}}}};
 }
 
 std::string table(const std::vector<BenchCell>& cells) {
-  std::string s = fmt::format("{:<22} {:>11} {:>11} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}\n", "mode",
-                              "sent", "captured", "lost", "pcap drops", "app drops", "CPU ns/pkt", "p50", "p99", "p99.9",
-                              "max");
+  std::string s = fmt::format(
+      "{:<22} {:>11} {:>11} {:>9} {:>10} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}\n", "mode", "sent",
+      "captured", "lost", "pcap drops", "app drops", "CPU ns/pkt", "p50", "p99", "p99.9", "max");
   for (const auto& c : cells) {
     if (c.runs == 0) {
       s += fmt::format("{:<22} (no completed run: {} failed)\n", c.mode, c.failed_runs);
       continue;
     }
-    s += fmt::format("{:<22} {:>11} {:>11} {:>9} {:>10} {:>9} {:>10.0f} {:>9} {:>9} {:>9} {:>9}{}\n", c.mode,
-                     fmt_count_rounded(c.sent), fmt_count_rounded(c.captured), fmt_count_rounded(c.lost), fmt_count_rounded(c.pcap_drops),
-                     c.app_drops ? fmt_count_rounded(*c.app_drops) : "-", c.cpu_ns_per_packet, fmt_latency(c.p50),
-                     fmt_latency(c.p99), fmt_latency(c.p999), fmt_latency(c.max),
-                     c.failed_runs ? fmt::format("  ({} run(s) failed)", c.failed_runs) : "");
+    s +=
+        fmt::format("{:<22} {:>11} {:>11} {:>9} {:>10} {:>9} {:>10.0f} {:>9} {:>9} {:>9} {:>9}{}\n",
+                    c.mode, fmt_count_rounded(c.sent), fmt_count_rounded(c.captured),
+                    fmt_count_rounded(c.lost), fmt_count_rounded(c.pcap_drops),
+                    c.app_drops ? fmt_count_rounded(*c.app_drops) : "-", c.cpu_ns_per_packet,
+                    fmt_latency(c.p50), fmt_latency(c.p99), fmt_latency(c.p999), fmt_latency(c.max),
+                    c.failed_runs ? fmt::format("  ({} run(s) failed)", c.failed_runs) : "");
   }
   return s;
 }
@@ -463,25 +494,30 @@ std::string table(const std::vector<BenchCell>& cells) {
 std::string wake_floor_text(const WakeCost& wake, const std::vector<BenchCell>& cells) {
   const double handoff_us = wake.handoff_waker_us + wake.handoff_woken_us;
   std::string s = fmt::format(
-      "wake-up floor: on this machine (medians of {} probes of {} wake-ups, on the quiet machine before the runs) "
-      "a thread's sleep and wake-up costs {:.1f} us of CPU; a wake-up that hands a batch to the consumer costs "
-      "{:.1f} us (capture thread) + {:.1f} us (consumer it wakes) = {:.1f} us. Each mode's wake-ups priced so "
+      "wake-up floor: on this machine (medians of {} probes of {} wake-ups, on the quiet machine "
+      "before the runs) "
+      "a thread's sleep and wake-up costs {:.1f} us of CPU; a wake-up that hands a batch to the "
+      "consumer costs "
+      "{:.1f} us (capture thread) + {:.1f} us (consumer it wakes) = {:.1f} us. Each mode's "
+      "wake-ups priced so "
       "(hand-offs x {:.1f} + the other wake-ups x {:.1f}) are CPU no per-packet work can remove:\n",
-      wake.probes, wake.wakeups_per_probe, wake.sleep_us, wake.handoff_waker_us, wake.handoff_woken_us, handoff_us,
-      handoff_us, wake.sleep_us);
+      wake.probes, wake.wakeups_per_probe, wake.sleep_us, wake.handoff_waker_us,
+      wake.handoff_woken_us, handoff_us, handoff_us, wake.sleep_us);
   for (const auto& c : cells) {
     // naive mode blocks in pcap_next_ex and counts no wake-ups: no floor to show.
     if (!c.wakeups_per_kpacket || *c.wakeups_per_kpacket == 0) continue;
     const double floor = wake.floor_ns_per_packet(*c.wakeups_per_kpacket, *c.handoffs_per_kpacket);
     // The probe ran on a quiet machine; during a run the generator and the reader share the CPUs,
     // and wake-ups cost more.
-    const char* note = c.cpu_ns_per_packet > 1.5 * floor ? "; well above: wake-ups cost more beside the "
-                                                           "generator and reader than in the quiet probe"
-                                                         : "";
-    s += fmt::format("  {:<22} at {:>9} pps: {:6.1f} wake-ups, {:6.1f} of them hand-offs, per 1,000 packets -> "
-                     "~{:5.0f} ns/packet (measured {:.0f}{})\n",
-                     c.mode, c.target_pps == 0 ? "max" : fmt_count_rounded(c.target_pps), *c.wakeups_per_kpacket,
-                     *c.handoffs_per_kpacket, floor, c.cpu_ns_per_packet, note);
+    const char* note = c.cpu_ns_per_packet > 1.5 * floor
+                           ? "; well above: wake-ups cost more beside the "
+                             "generator and reader than in the quiet probe"
+                           : "";
+    s += fmt::format(
+        "  {:<22} at {:>9} pps: {:6.1f} wake-ups, {:6.1f} of them hand-offs, per 1,000 packets -> "
+        "~{:5.0f} ns/packet (measured {:.0f}{})\n",
+        c.mode, c.target_pps == 0 ? "max" : fmt_count_rounded(c.target_pps), *c.wakeups_per_kpacket,
+        *c.handoffs_per_kpacket, floor, c.cpu_ns_per_packet, note);
   }
   return s;
 }
@@ -518,12 +554,13 @@ std::optional<std::vector<BenchMode>> choose_modes(const BenchConfig& cfg, bool 
   }
   std::vector<BenchMode> chosen;
   for (const auto& name : cfg.modes) {
-    auto it = std::find_if(modes.begin(), modes.end(), [&](const BenchMode& m) { return m.name == name; });
+    auto it = std::find_if(modes.begin(), modes.end(),
+                           [&](const BenchMode& m) { return m.name == name; });
     if (it == modes.end()) {
       std::string known;
       for (const auto& m : bench_modes(true)) known += (known.empty() ? "" : ", ") + m.name;
-      fmt::print(stderr, "rtcap bench: unknown or unavailable mode '{}' (modes: {}{})\n", name, known,
-                 have_tcpdump ? "" : "; tcpdump is not installed");
+      fmt::print(stderr, "rtcap bench: unknown or unavailable mode '{}' (modes: {}{})\n", name,
+                 known, have_tcpdump ? "" : "; tcpdump is not installed");
       return std::nullopt;
     }
     chosen.push_back(*it);
@@ -535,7 +572,8 @@ std::optional<std::vector<BenchMode>> choose_modes(const BenchConfig& cfg, bool 
 std::optional<std::vector<double>> bench_rates(const BenchConfig& cfg) {
   std::vector<double> rates;
   if (cfg.sweep) {
-    rates = cfg.sweep_rates.empty() ? std::vector<double>{100000, 150000, 200000, 250000, 300000, 0} : cfg.sweep_rates;
+    rates = cfg.sweep_rates.empty() ? std::vector<double>{100000, 150000, 200000, 250000, 300000, 0}
+                                    : cfg.sweep_rates;
   } else if (cfg.rtp && !cfg.rate_given) {
     rates = {double(cfg.streams) * 1e9 / double(*parse_ptime(cfg.ptime))};
   } else {
@@ -550,8 +588,9 @@ std::optional<std::vector<double>> bench_rates(const BenchConfig& cfg) {
 }
 
 std::string traffic_text(const BenchConfig& cfg) {
-  return cfg.rtp ? fmt::format("RTP, {} streams, ptime {}, L24 stereo 48 kHz", cfg.streams, cfg.ptime)
-                 : fmt::format("raw UDP, {}-byte payload", cfg.payload_bytes);
+  return cfg.rtp
+             ? fmt::format("RTP, {} streams, ptime {}, L24 stereo 48 kHz", cfg.streams, cfg.ptime)
+             : fmt::format("raw UDP, {}-byte payload", cfg.payload_bytes);
 }
 
 // Every rate, every repetition, every mode; the modes' order rotates with the repetition so that
@@ -569,14 +608,16 @@ std::vector<BenchRun> run_all(const Context& ctx, const std::vector<BenchMode>& 
         if (!cfg.quiet) {
           if (r.ok)
             fmt::print(stderr,
-                       "rtcap bench: rate {} rep {}/{} {:<20} sent {} captured {} lost {} drops {}{} cpu {:.0f} ns/pkt "
+                       "rtcap bench: rate {} rep {}/{} {:<20} sent {} captured {} lost {} drops "
+                       "{}{} cpu {:.0f} ns/pkt "
                        "p99 {} max {}\n",
-                       rate_name(rate), rep + 1, cfg.repeat, m.name, r.sent, r.captured, r.lost, r.pcap_drops,
-                       r.app_drops ? fmt::format("+{}", *r.app_drops) : "", r.cpu_ns_per_packet,
-                       format_duration_ns(r.latency_ns.percentile(0.99)), format_duration_ns(r.latency_ns.max));
+                       rate_name(rate), rep + 1, cfg.repeat, m.name, r.sent, r.captured, r.lost,
+                       r.pcap_drops, r.app_drops ? fmt::format("+{}", *r.app_drops) : "",
+                       r.cpu_ns_per_packet, format_duration_ns(r.latency_ns.percentile(0.99)),
+                       format_duration_ns(r.latency_ns.max));
           else
-            fmt::print(stderr, "rtcap bench: rate {} rep {}/{} {:<20} FAILED: {}\n", rate_name(rate), rep + 1,
-                       cfg.repeat, m.name, r.error);
+            fmt::print(stderr, "rtcap bench: rate {} rep {}/{} {:<20} FAILED: {}\n",
+                       rate_name(rate), rep + 1, cfg.repeat, m.name, r.error);
         }
         runs.push_back(std::move(r));
         sleep_interruptible(kBetweenRuns, ctx.interrupted);
@@ -588,7 +629,8 @@ std::vector<BenchRun> run_all(const Context& ctx, const std::vector<BenchMode>& 
 }
 
 // One cell per (rate, mode): the median over its repetitions.
-std::vector<BenchCell> summarise_all(const std::vector<BenchRun>& runs, const std::vector<BenchMode>& modes,
+std::vector<BenchCell> summarise_all(const std::vector<BenchRun>& runs,
+                                     const std::vector<BenchMode>& modes,
                                      const std::vector<double>& rates) {
   std::vector<BenchCell> cells;
   for (double rate : rates)
@@ -630,23 +672,29 @@ MachineLoad machine_load(const std::vector<BenchRun>& runs, double load_before, 
 std::string sweep_text(const std::vector<BenchMode>& modes, const std::vector<BenchCell>& cells,
                        nlohmann::json& sweep_json) {
   std::string out =
-      "\nhighest rate with zero loss in every repetition (rates tried in order; 'first loss' = lowest rate that lost):\n";
+      "\nhighest rate with zero loss in every repetition (rates tried in order; 'first loss' = "
+      "lowest rate that lost):\n";
   for (const auto& m : modes) {
     double best = -1, first_loss = -1;
     bool max_clean = false;  // zero loss unpaced: the generator, not the capture, set the ceiling
     for (const auto& c : cells) {
       if (c.mode != m.name) continue;
       const double reached = c.target_pps == 0 ? c.achieved_pps : c.target_pps;
-      if (c.zero_loss) best = std::max(best, reached);
-      else if (first_loss < 0) first_loss = reached;
+      if (c.zero_loss)
+        best = std::max(best, reached);
+      else if (first_loss < 0)
+        first_loss = reached;
       if (c.target_pps == 0 && c.zero_loss) max_clean = true;
     }
-    out += fmt::format("  {:<22} {}{}{}\n", m.name, best < 0 ? "none" : fmt_count_rounded(best) + " pps",
-                       first_loss < 0 ? "" : fmt::format("   (first loss at {} pps)", fmt_count_rounded(first_loss)),
-                       max_clean ? "   (no loss even unpaced: the generator's ceiling, not the capture's)" : "");
-    sweep_json[m.name] = {{"highest_zero_loss_pps", best < 0 ? nlohmann::json(nullptr) : nlohmann::json(best)},
-                          {"limited_by_generator", max_clean},
-                          {"first_loss_pps", first_loss < 0 ? nlohmann::json(nullptr) : nlohmann::json(first_loss)}};
+    out += fmt::format(
+        "  {:<22} {}{}{}\n", m.name, best < 0 ? "none" : fmt_count_rounded(best) + " pps",
+        first_loss < 0 ? ""
+                       : fmt::format("   (first loss at {} pps)", fmt_count_rounded(first_loss)),
+        max_clean ? "   (no loss even unpaced: the generator's ceiling, not the capture's)" : "");
+    sweep_json[m.name] = {
+        {"highest_zero_loss_pps", best < 0 ? nlohmann::json(nullptr) : nlohmann::json(best)},
+        {"limited_by_generator", max_clean},
+        {"first_loss_pps", first_loss < 0 ? nlohmann::json(nullptr) : nlohmann::json(first_loss)}};
   }
   return out;
 }
@@ -654,7 +702,8 @@ std::string sweep_text(const std::vector<BenchMode>& modes, const std::vector<Be
 // The tables per rate, the sweep, how each figure is measured, and how quiet the machine was.
 std::string results_text(const BenchConfig& cfg, const std::vector<BenchMode>& modes,
                          const std::vector<double>& rates, const std::vector<BenchCell>& cells,
-                         const MachineLoad& load, const WakeCost& wake, nlohmann::json& sweep_json) {
+                         const MachineLoad& load, const WakeCost& wake,
+                         nlohmann::json& sweep_json) {
   std::string out = fmt::format(
       "rtcap bench: {}, {} s per run, median of {} repetition(s) per mode, modes interleaved\n",
       traffic_text(cfg), cfg.secs, cfg.repeat);
@@ -663,19 +712,28 @@ std::string results_text(const BenchConfig& cfg, const std::vector<BenchMode>& m
     for (const auto& c : cells)
       if (c.target_pps == rate) at.push_back(c);
     if (at.empty()) continue;
-    out += fmt::format("\nrate {} pps{}\n", rate == 0 ? "max (unpaced)" : fmt_count_rounded(rate),
-                       rate == 0 && at.front().achieved_pps > 0 ? fmt::format(" (reached {})", fmt_count_rounded(at.front().achieved_pps)) : "");
+    out +=
+        fmt::format("\nrate {} pps{}\n", rate == 0 ? "max (unpaced)" : fmt_count_rounded(rate),
+                    rate == 0 && at.front().achieved_pps > 0
+                        ? fmt::format(" (reached {})", fmt_count_rounded(at.front().achieved_pps))
+                        : "");
     out += table(at);
   }
   if (cfg.sweep) out += sweep_text(modes, cells, sweep_json);
-  out += fmt::format("\nlatency = reader's CLOCK_REALTIME at read() - pcap record timestamp (tcpdump writes µs stamps, +<1 µs); "
-                     "CPU = capture process user+sys (wait4) / records written; lost = sent - unique packet indexes read\n");
-  out += fmt::format("machine: {} CPUs; other programs used {:.0f}% of a CPU on average during the runs (worst run "
-                     "{:.0f}%){}; load average {:.2f} before, {:.2f} after\n",
-                     load.cpus, 100 * load.foreign_mean, 100 * load.foreign_max,
-                     load.noisy ? " - NOISY: other load competed with the bench, rerun on a quiet machine for clean numbers"
-                                : " - quiet",
-                     load.load_before, load.load_after);
+  out += fmt::format(
+      "\nlatency = reader's CLOCK_REALTIME at read() - pcap record timestamp (tcpdump writes µs "
+      "stamps, +<1 µs); "
+      "CPU = capture process user+sys (wait4) / records written; lost = sent - unique packet "
+      "indexes read\n");
+  out += fmt::format(
+      "machine: {} CPUs; other programs used {:.0f}% of a CPU on average during the runs (worst "
+      "run "
+      "{:.0f}%){}; load average {:.2f} before, {:.2f} after\n",
+      load.cpus, 100 * load.foreign_mean, 100 * load.foreign_max,
+      load.noisy ? " - NOISY: other load competed with the bench, rerun on a quiet machine for "
+                   "clean numbers"
+                 : " - quiet",
+      load.load_before, load.load_after);
   out += wake_floor_text(wake, cells);
   return out;
 }
@@ -700,20 +758,22 @@ bool write_bench_json(const BenchResults& b, const std::string& path) {
   uname(&u);
   nlohmann::json j;
   j["tool"] = "rtcap bench";
-  j["settings"] = {{"secs", cfg.secs},
-                   {"repeat", cfg.repeat},
-                   {"traffic", cfg.rtp ? "rtp" : "udp"},
-                   {"payload_bytes", cfg.rtp ? nlohmann::json(nullptr) : nlohmann::json(cfg.payload_bytes)},
-                   {"streams", cfg.rtp ? nlohmann::json(cfg.streams) : nlohmann::json(nullptr)},
-                   {"ptime", cfg.rtp ? nlohmann::json(cfg.ptime) : nlohmann::json(nullptr)},
-                   {"rates_pps", b.rates},
-                   {"sweep", cfg.sweep},
-                   {"drain_ms", cfg.drain_ms},
-                   {"pipe_bytes", cfg.pipe_bytes},
-                   {"filter", join(kFilter)},
-                   {"lab", b.ctx.lab.name}};
+  j["settings"] = {
+      {"secs", cfg.secs},
+      {"repeat", cfg.repeat},
+      {"traffic", cfg.rtp ? "rtp" : "udp"},
+      {"payload_bytes", cfg.rtp ? nlohmann::json(nullptr) : nlohmann::json(cfg.payload_bytes)},
+      {"streams", cfg.rtp ? nlohmann::json(cfg.streams) : nlohmann::json(nullptr)},
+      {"ptime", cfg.rtp ? nlohmann::json(cfg.ptime) : nlohmann::json(nullptr)},
+      {"rates_pps", b.rates},
+      {"sweep", cfg.sweep},
+      {"drain_ms", cfg.drain_ms},
+      {"pipe_bytes", cfg.pipe_bytes},
+      {"filter", join(kFilter)},
+      {"lab", b.ctx.lab.name}};
   nlohmann::json mj = nlohmann::json::array();
-  for (const auto& m : b.modes) mj.push_back({{"name", m.name}, {"tcpdump", m.tcpdump}, {"args", m.args}});
+  for (const auto& m : b.modes)
+    mj.push_back({{"name", m.name}, {"tcpdump", m.tcpdump}, {"args", m.args}});
   j["modes"] = mj;
   j["environment"] = {{"kernel", fmt::format("{} {}", u.sysname, u.release)},
                       {"cpus", b.load.cpus},
@@ -752,13 +812,15 @@ bool write_bench_svg(const BenchResults& b, const std::string& path) {
   chart.title = fmt::format("rtcap bench: {}", traffic_text(cfg));
   const double base_rate = b.rates.front();
   chart.subtitle = fmt::format(
-      "latency CDF at {} pps, all {} repetition(s) of {} s merged; {} CPUs, other programs used {:.0f}% of a CPU "
+      "latency CDF at {} pps, all {} repetition(s) of {} s merged; {} CPUs, other programs used "
+      "{:.0f}% of a CPU "
       "(worst run {:.0f}%)",
       base_rate == 0 ? "max" : fmt_count_rounded(base_rate), cfg.repeat, cfg.secs, b.load.cpus,
       100 * b.load.foreign_mean, 100 * b.load.foreign_max);
   for (const auto& m : b.modes)
     for (const auto& c : b.cells)
-      if (c.mode == m.name && c.target_pps == base_rate) chart.latency_cdf.push_back({m.name, cdf_points(c.merged_latency)});
+      if (c.mode == m.name && c.target_pps == base_rate)
+        chart.latency_cdf.push_back({m.name, cdf_points(c.merged_latency)});
   if (cfg.sweep) {
     for (const auto& m : b.modes) {
       ChartSeries cpu{m.name, {}}, loss{m.name, {}};
@@ -804,7 +866,8 @@ int run_bench(BenchConfig cfg) {
   const std::string lab_name = unique_lab_name("bn");
   char dir_template[] = "/tmp/rtcap-bench.XXXXXX";
   if (!mkdtemp(dir_template)) {
-    fmt::print(stderr, "rtcap bench: cannot create a directory in /tmp: {}\n", std::strerror(errno));
+    fmt::print(stderr, "rtcap bench: cannot create a directory in /tmp: {}\n",
+               std::strerror(errno));
     return kExitSetup;
   }
   ctx.dir = dir_template;
@@ -820,19 +883,23 @@ int run_bench(BenchConfig cfg) {
   FdCloser netns_fd{open_netns(ctx.lab.rx_ns)};
   ctx.rx_netns_fd = netns_fd.fd;
   if (ctx.rx_netns_fd < 0) {
-    fmt::print(stderr, "rtcap bench: cannot open network namespace {}: {}\n", ctx.lab.rx_ns, std::strerror(errno));
+    fmt::print(stderr, "rtcap bench: cannot open network namespace {}: {}\n", ctx.lab.rx_ns,
+               std::strerror(errno));
     return kExitSetup;
   }
   if (!cfg.quiet) {
-    fmt::print(stderr, "rtcap bench: lab {} up; {} modes x {} rate(s) x {} repetition(s) of {} s; {}\n", lab_name,
-               modes->size(), rates->size(), cfg.repeat, cfg.secs, traffic_text(cfg));
+    fmt::print(stderr,
+               "rtcap bench: lab {} up; {} modes x {} rate(s) x {} repetition(s) of {} s; {}\n",
+               lab_name, modes->size(), rates->size(), cfg.repeat, cfg.secs, traffic_text(cfg));
     for (const auto& m : *modes)
-      fmt::print(stderr, "  mode {:<20} {} {}\n", m.name, m.tcpdump ? "tcpdump -U -w -" : "rtcap -U -w -", join(m.args));
+      fmt::print(stderr, "  mode {:<20} {} {}\n", m.name,
+                 m.tcpdump ? "tcpdump -U -w -" : "rtcap -U -w -", join(m.args));
   }
   // Before any traffic, on the quiet machine: what a wake-up costs here (about 3.5 s).
   const WakeCost wake = measure_wake_cost(kWakeProbeWakeups);
   if (!cfg.quiet)
-    fmt::print(stderr, "rtcap bench: a wake-up costs {:.1f} us of CPU here (hand-off {:.1f} + {:.1f} us)\n",
+    fmt::print(stderr,
+               "rtcap bench: a wake-up costs {:.1f} us of CPU here (hand-off {:.1f} + {:.1f} us)\n",
                wake.sleep_us, wake.handoff_waker_us, wake.handoff_woken_us);
 
   const std::vector<BenchRun> runs = run_all(ctx, *modes, *rates);
@@ -846,12 +913,15 @@ int run_bench(BenchConfig cfg) {
   if (interrupt.interrupted()) out += "INTERRUPTED: results are partial\n";
   fmt::print("{}", out);
 
-  const long failed = std::count_if(runs.begin(), runs.end(), [](const BenchRun& r) { return !r.ok; });
+  const long failed =
+      std::count_if(runs.begin(), runs.end(), [](const BenchRun& r) { return !r.ok; });
   int exit_code = failed || interrupt.interrupted() || !lab_error.empty() ? kExitRuntime : kExitOk;
-  const BenchResults results{ctx, *modes, *rates, runs, cells, load, wake, sweep_json, failed, lab_error.empty()};
+  const BenchResults results{ctx,  *modes, *rates,     runs,   cells,
+                             load, wake,   sweep_json, failed, lab_error.empty()};
   if (!cfg.json_path.empty() && !write_bench_json(results, cfg.json_path)) exit_code = kExitRuntime;
   if (!cfg.svg_path.empty() && !write_bench_svg(results, cfg.svg_path)) exit_code = kExitRuntime;
-  if (failed && !cfg.quiet) fmt::print(stderr, "rtcap bench: {} run(s) failed (see above)\n", failed);
+  if (failed && !cfg.quiet)
+    fmt::print(stderr, "rtcap bench: {} run(s) failed (see above)\n", failed);
   return exit_code;
 }
 
@@ -874,7 +944,9 @@ std::vector<BenchMode> bench_modes(bool tcpdump_available) {
       // The one-thread reference loop, batched and with the 50 us window of immediate mode (and
       // the same 128 MiB immediate-mode ring as rtcap's default there).
       {"reference", false, true, {}},
-      {"reference-immediate", false, true,
+      {"reference-immediate",
+       false,
+       true,
        {"--immediate-mode", "--coalesce-us", std::to_string(kLinuxAutoCoalesceUs), "-B", "131072"}},
   };
   if (tcpdump_available) {
@@ -887,19 +959,27 @@ std::vector<BenchMode> bench_modes(bool tcpdump_available) {
   for (const int window_us : {50, 75, 100, 200}) {
     if (window_us == kLinuxAutoCoalesceUs) continue;  // that is dispatch-immediate itself
     const std::string w = std::to_string(window_us);
-    m.push_back({"dispatch-immediate-" + w + "us", false, false,
-                 {"--mode", "dispatch", "--immediate-mode", "--coalesce-us", w}, true});
-    m.push_back({"reference-immediate-" + w + "us", false, true,
-                 {"--immediate-mode", "--coalesce-us", w, "-B", "131072"}, true});
+    m.push_back({"dispatch-immediate-" + w + "us",
+                 false,
+                 false,
+                 {"--mode", "dispatch", "--immediate-mode", "--coalesce-us", w},
+                 true});
+    m.push_back({"reference-immediate-" + w + "us",
+                 false,
+                 true,
+                 {"--immediate-mode", "--coalesce-us", w, "-B", "131072"},
+                 true});
   }
   return m;
 }
 
-BenchCell summarise(const std::string& mode, double target_pps, const std::vector<const BenchRun*>& runs) {
+BenchCell summarise(const std::string& mode, double target_pps,
+                    const std::vector<const BenchRun*>& runs) {
   BenchCell c;
   c.mode = mode;
   c.target_pps = target_pps;
-  std::vector<double> sent, achieved, captured, lost, drops, app, cpu, p50, p99, p999, mx, wakes, handoffs;
+  std::vector<double> sent, achieved, captured, lost, drops, app, cpu, p50, p99, p999, mx, wakes,
+      handoffs;
   bool all_clean = true;
   for (const BenchRun* r : runs) {
     if (!r->ok) {
@@ -948,39 +1028,53 @@ BenchCell summarise(const std::string& mode, double target_pps, const std::vecto
 CLI::App* add_bench_command(CLI::App& app, int& exit_code) {
   add_bench_reader_command(app, exit_code);
   add_bench_reference_command(app, exit_code);
-  auto* cmd = app.add_subcommand(
-      "bench",
-      "Side-by-side benchmark in a lab of its own: rtcap's capture modes and tcpdump capture the same generated "
-      "traffic, one reader measures loss, CPU and delivery latency for all");
+  auto* cmd =
+      app.add_subcommand("bench",
+                         "Side-by-side benchmark in a lab of its own: rtcap's capture modes and "
+                         "tcpdump capture the same generated "
+                         "traffic, one reader measures loss, CPU and delivery latency for all");
   auto cfg = std::make_shared<BenchConfig>();
   cmd->add_option("--secs", cfg->secs, "Traffic time per run in seconds")->capture_default_str();
-  cmd->add_option("--repeat", cfg->repeat, "Repetitions per mode (median reported; mode order rotated)")
+  cmd->add_option("--repeat", cfg->repeat,
+                  "Repetitions per mode (median reported; mode order rotated)")
       ->capture_default_str();
-  auto* rate = cmd->add_option("--rate", cfg->rate_pps, "Packets per second (0 = as fast as possible)")
-                   ->type_name("PPS")
-                   ->capture_default_str();
-  auto* payload =
-      cmd->add_option("--payload", cfg->payload_bytes, "Raw UDP payload bytes (first 8: packet index)")->capture_default_str();
-  auto* streams = cmd->add_option("--streams", cfg->streams, "RTP instead of raw UDP: number of streams (L24 stereo 48 kHz)")
+  auto* rate =
+      cmd->add_option("--rate", cfg->rate_pps, "Packets per second (0 = as fast as possible)")
+          ->type_name("PPS")
+          ->capture_default_str();
+  auto* payload = cmd->add_option("--payload", cfg->payload_bytes,
+                                  "Raw UDP payload bytes (first 8: packet index)")
+                      ->capture_default_str();
+  auto* streams = cmd->add_option("--streams", cfg->streams,
+                                  "RTP instead of raw UDP: number of streams (L24 stereo 48 kHz)")
                       ->check(CLI::Range(1, 4096));
-  auto* ptime = cmd->add_option("--ptime", cfg->ptime, "RTP packet time (with --streams; default 125us)")->type_name("TIME");
+  auto* ptime =
+      cmd->add_option("--ptime", cfg->ptime, "RTP packet time (with --streams; default 125us)")
+          ->type_name("TIME");
   streams->excludes(payload);
   ptime->excludes(payload);
   cmd->add_flag("--sweep", cfg->sweep,
-                "Raise the rate step by step (100k, 150k, 200k, 250k, 300k, max) to find each mode's highest zero-loss rate");
+                "Raise the rate step by step (100k, 150k, 200k, 250k, 300k, max) to find each "
+                "mode's highest zero-loss rate");
   cmd->add_option("--sweep-rates", cfg->sweep_rates, "Rates for --sweep, in order (0 = max)")
       ->delimiter(',')
       ->type_name("PPS,...");
-  cmd->add_option("--modes", cfg->modes,
-                  "Modes to run, comma-separated (default all: naive, dispatch, dispatch-threaded, dispatch-immediate, "
-                  "dispatch-budget-250us, reference, reference-immediate, tcpdump, tcpdump-immediate; also "
-                  "dispatch-immediate-Wus and reference-immediate-Wus, W = 50, 75, 100, 200, beside the automatic window)")
+  cmd->add_option(
+         "--modes", cfg->modes,
+         "Modes to run, comma-separated (default all: naive, dispatch, dispatch-threaded, "
+         "dispatch-immediate, "
+         "dispatch-budget-250us, reference, reference-immediate, tcpdump, tcpdump-immediate; also "
+         "dispatch-immediate-Wus and reference-immediate-Wus, W = 50, 75, 100, 200, beside the "
+         "automatic window)")
       ->delimiter(',')
       ->type_name("MODE,...");
-  cmd->add_option("--json", cfg->json_path, "Write every run and the summary as JSON to FILE")->type_name("FILE");
-  cmd->add_option("--svg", cfg->svg_path, "Write an SVG chart (latency CDF; CPU and loss against rate when sweeping)")
+  cmd->add_option("--json", cfg->json_path, "Write every run and the summary as JSON to FILE")
       ->type_name("FILE");
-  cmd->add_option("--drain-ms", cfg->drain_ms, "Wait after the generator ends before stopping the capture")
+  cmd->add_option("--svg", cfg->svg_path,
+                  "Write an SVG chart (latency CDF; CPU and loss against rate when sweeping)")
+      ->type_name("FILE");
+  cmd->add_option("--drain-ms", cfg->drain_ms,
+                  "Wait after the generator ends before stopping the capture")
       ->capture_default_str()
       ->check(CLI::Range(0, 10000));
   cmd->add_flag("-q,--quiet", cfg->quiet, "Only the final table");

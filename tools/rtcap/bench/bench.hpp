@@ -33,7 +33,7 @@ struct BenchConfig {
   double rate_pps = 100000;  // raw UDP rate, or RTP rate when given
   bool rate_given = false;   // RTP: without --rate the rate is streams / ptime
   std::size_t payload_bytes = 32;
-  bool rtp = false;          // --streams/--ptime given: RTP instead of raw UDP
+  bool rtp = false;  // --streams/--ptime given: RTP instead of raw UDP
   int streams = 12;
   std::string ptime = "125us";
   bool sweep = false;
@@ -52,7 +52,7 @@ struct BenchConfig {
 
 // One capture program as the bench runs it.
 struct BenchMode {
-  std::string name;               // "naive", "dispatch", "dispatch-immediate", "tcpdump", ...
+  std::string name;  // "naive", "dispatch", "dispatch-immediate", "tcpdump", ...
   bool tcpdump = false;
   bool reference = false;         // `rtcap bench-reference`, the one-thread reference loop
   std::vector<std::string> args;  // mode arguments after the common ones
@@ -91,12 +91,12 @@ struct BenchRun {
   HistogramData latency_ns;  // delivery latency, capture timestamp -> reader read()
 
   // Capture program.
-  std::uint64_t pcap_drops = 0;              // kernel (ps_drop) + interface (ps_ifdrop)
-  std::optional<std::uint64_t> app_drops;    // rtcap only: no free batch
+  std::uint64_t pcap_drops = 0;                       // kernel (ps_drop) + interface (ps_ifdrop)
+  std::optional<std::uint64_t> app_drops;             // rtcap only: no free batch
   std::optional<std::int64_t> capture_thread_cpu_ns;  // rtcap only: its capture thread
   std::optional<std::uint64_t> capture_wakeups;       // rtcap only: capture thread wake-ups
   std::optional<std::uint64_t> batches_delivered;     // rtcap only: hand-offs to the consumer
-  std::int64_t cpu_user_ns = 0;              // wait4 rusage of the capture process
+  std::int64_t cpu_user_ns = 0;                       // wait4 rusage of the capture process
   std::int64_t cpu_sys_ns = 0;
   int capture_exit = -1;
   double cpu_ns_per_packet = 0;  // (user + sys) / records
@@ -108,8 +108,8 @@ struct BenchRun {
 struct BenchCell {
   std::string mode;
   double target_pps = 0;
-  int runs = 0;         // runs that completed
-  int failed_runs = 0;  // runs that did not
+  int runs = 0;            // runs that completed
+  int failed_runs = 0;     // runs that did not
   bool zero_loss = false;  // every run completed with lost == 0, pcap drops == 0, app drops == 0
   double sent = 0, achieved_pps = 0, captured = 0, lost = 0, pcap_drops = 0, cpu_ns_per_packet = 0;
   std::optional<double> app_drops;
@@ -119,7 +119,8 @@ struct BenchCell {
   std::optional<double> wakeups_per_kpacket, handoffs_per_kpacket;
 };
 
-BenchCell summarise(const std::string& mode, double target_pps, const std::vector<const BenchRun*>& runs);
+BenchCell summarise(const std::string& mode, double target_pps,
+                    const std::vector<const BenchRun*>& runs);
 double median(std::vector<double> v);  // 0 for none; the mean of the middle two for an even count
 
 // What one sleep and wake-up costs this machine in thread CPU time, µs (bench_wake.cpp): the
@@ -148,9 +149,9 @@ struct ChartSeries {
 struct BenchChart {
   std::string title;
   std::string subtitle;
-  std::vector<ChartSeries> latency_cdf;  // (latency ns, cumulative fraction 0..1)
-  std::vector<ChartSeries> cpu_vs_rate;  // (achieved pps, CPU ns/packet); empty: not sweeping
-  std::vector<ChartSeries> loss_vs_rate; // (achieved pps, lost %)
+  std::vector<ChartSeries> latency_cdf;   // (latency ns, cumulative fraction 0..1)
+  std::vector<ChartSeries> cpu_vs_rate;   // (achieved pps, CPU ns/packet); empty: not sweeping
+  std::vector<ChartSeries> loss_vs_rate;  // (achieved pps, lost %)
 };
 std::string render_bench_svg(const BenchChart& chart);
 // CDF points of a histogram: one per non-empty bucket, (bucket upper edge capped at max, fraction).

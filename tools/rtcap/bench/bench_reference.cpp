@@ -53,8 +53,10 @@ struct Output {
     std::size_t done = 0;
     while (done < used && !failed) {
       const ssize_t n = write(STDOUT_FILENO, bytes.data() + done, used - done);
-      if (n > 0) done += std::size_t(n);
-      else if (n < 0 && errno != EINTR) failed = true;
+      if (n > 0)
+        done += std::size_t(n);
+      else if (n < 0 && errno != EINTR)
+        failed = true;
     }
     used = 0;
   }
@@ -75,7 +77,7 @@ void on_packet(u_char* user, const struct pcap_pkthdr* h, const u_char* data) {
 }
 
 void sleep_us(int us) {
-  const struct timespec ts{us / 1000000, (us % 1000000) * 1000L};
+  const struct timespec ts { us / 1000000, (us % 1000000) * 1000L };
   nanosleep(&ts, nullptr);
 }
 
@@ -118,13 +120,16 @@ int run_reference(const RefOptions& o) {
 
   Output out;
   out.bytes.resize(std::size_t(4) << 20);
-  const std::uint32_t file_header[6] = {0xa1b23c4du, 2u | (4u << 16), 0, 0,
-                                        std::uint32_t(o.snaplen), std::uint32_t(pcap_datalink(p))};
+  const std::uint32_t file_header[6] = {
+      0xa1b23c4du, 2u | (4u << 16),          0,
+      0,           std::uint32_t(o.snaplen), std::uint32_t(pcap_datalink(p))};
   out.append(file_header, sizeof file_header);
   out.flush();
   fmt::print(stderr, "rtcap bench-reference: listening on {}\n", o.interface);
 
-  struct pollfd pfd{pcap_get_selectable_fd(p), POLLIN, 0};
+  struct pollfd pfd {
+    pcap_get_selectable_fd(p), POLLIN, 0
+  };
   bool polling = false;
   while (!g_stop && !out.failed) {
     if (polling) {
@@ -145,7 +150,7 @@ int run_reference(const RefOptions& o) {
   }
   (void)pcap_dispatch(p, -1, on_packet, reinterpret_cast<u_char*>(&out));
   out.flush();
-  struct pcap_stat st{};
+  struct pcap_stat st {};
   if (pcap_stats(p, &st) == 0)
     fmt::print(stderr, "{} packets received by filter\n{} packets dropped by kernel\n", st.ps_recv,
                st.ps_drop);
@@ -156,7 +161,8 @@ int run_reference(const RefOptions& o) {
 
 CLI::App* add_bench_reference_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
-      "bench-reference", "The one-thread reference capture loop, pcap to stdout (used by rtcap bench)");
+      "bench-reference",
+      "The one-thread reference capture loop, pcap to stdout (used by rtcap bench)");
   cmd->group("");  // hidden: an internal tool of `rtcap bench`
   auto o = std::make_shared<RefOptions>();
   cmd->add_option("-i", o->interface, "Interface")->required();

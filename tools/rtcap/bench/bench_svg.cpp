@@ -12,11 +12,12 @@ namespace {
 
 constexpr int kWidth = 980;
 constexpr int kPanelHeight = 400;
-constexpr int kLeft = 80;     // room for y labels
-constexpr int kRight = 230;   // room for the legend
-constexpr int kTop = 50;      // panel title
-constexpr int kBottom = 50;   // x labels
-constexpr const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+constexpr int kLeft = 80;    // room for y labels
+constexpr int kRight = 230;  // room for the legend
+constexpr int kTop = 50;     // panel title
+constexpr int kBottom = 50;  // x labels
+constexpr const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+                                    "#9467bd", "#8c564b", "#e377c2", "#17becf"};
 
 const char* colour(std::size_t i) { return kColours[i % (sizeof kColours / sizeof kColours[0])]; }
 
@@ -45,26 +46,36 @@ struct Frame {
   double x0, y0, w, h;  // plot area in SVG coordinates (y0 = top)
 };
 
-std::string panel_frame(const Frame& f, const std::string& title, const std::string& xlabel, const std::string& ylabel) {
+std::string panel_frame(const Frame& f, const std::string& title, const std::string& xlabel,
+                        const std::string& ylabel) {
   std::string s;
-  s += fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" fill="#fafafa" stroke="#888"/>)" "\n", f.x0, f.y0, f.w, f.h);
-  s += fmt::format(R"(<text x="{}" y="{}" font-size="15" font-weight="bold">{}</text>)" "\n", f.x0, f.y0 - 14, svg_escape(title));
-  s += fmt::format(R"(<text x="{}" y="{}" font-size="12" text-anchor="middle">{}</text>)" "\n", f.x0 + f.w / 2,
-                   f.y0 + f.h + 38, svg_escape(xlabel));
-  s += fmt::format(R"x(<text x="{}" y="{}" font-size="12" text-anchor="middle" transform="rotate(-90 {} {})">{}</text>)x" "\n",
-                   f.x0 - 58, f.y0 + f.h / 2, f.x0 - 58, f.y0 + f.h / 2, svg_escape(ylabel));
+  s += fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" fill="#fafafa" stroke="#888"/>)"
+                   "\n",
+                   f.x0, f.y0, f.w, f.h);
+  s += fmt::format(R"(<text x="{}" y="{}" font-size="15" font-weight="bold">{}</text>)"
+                   "\n",
+                   f.x0, f.y0 - 14, svg_escape(title));
+  s += fmt::format(R"(<text x="{}" y="{}" font-size="12" text-anchor="middle">{}</text>)"
+                   "\n",
+                   f.x0 + f.w / 2, f.y0 + f.h + 38, svg_escape(xlabel));
+  s += fmt::format(
+      R"x(<text x="{}" y="{}" font-size="12" text-anchor="middle" transform="rotate(-90 {} {})">{}</text>)x"
+      "\n",
+      f.x0 - 58, f.y0 + f.h / 2, f.x0 - 58, f.y0 + f.h / 2, svg_escape(ylabel));
   return s;
 }
 
 std::string x_tick(const Frame& f, double x, const std::string& label) {
   return fmt::format(R"(<line x1="{0:.1f}" y1="{1}" x2="{0:.1f}" y2="{2}" stroke="#ddd"/>)"
-                     R"(<text x="{0:.1f}" y="{3}" font-size="11" text-anchor="middle">{4}</text>)" "\n",
+                     R"(<text x="{0:.1f}" y="{3}" font-size="11" text-anchor="middle">{4}</text>)"
+                     "\n",
                      x, f.y0, f.y0 + f.h, f.y0 + f.h + 16, svg_escape(label));
 }
 
 std::string y_tick(const Frame& f, double y, const std::string& label) {
   return fmt::format(R"(<line x1="{1}" y1="{0:.1f}" x2="{2}" y2="{0:.1f}" stroke="#ddd"/>)"
-                     R"(<text x="{3}" y="{4:.1f}" font-size="11" text-anchor="end">{5}</text>)" "\n",
+                     R"(<text x="{3}" y="{4:.1f}" font-size="11" text-anchor="end">{5}</text>)"
+                     "\n",
                      y, f.x0, f.x0 + f.w, f.x0 - 6, y + 4, svg_escape(label));
 }
 
@@ -72,9 +83,12 @@ std::string legend(const Frame& f, const std::vector<ChartSeries>& series) {
   std::string s;
   for (std::size_t i = 0; i < series.size(); ++i) {
     const double y = f.y0 + 10 + 20.0 * static_cast<double>(i);
-    s += fmt::format(R"(<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="{}" stroke-width="3"/>)"
-                     R"(<text x="{}" y="{:.1f}" font-size="12">{}</text>)" "\n",
-                     f.x0 + f.w + 14, y, f.x0 + f.w + 40, y, colour(i), f.x0 + f.w + 46, y + 4, svg_escape(series[i].name));
+    s += fmt::format(
+        R"(<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="{}" stroke-width="3"/>)"
+        R"(<text x="{}" y="{:.1f}" font-size="12">{}</text>)"
+        "\n",
+        f.x0 + f.w + 14, y, f.x0 + f.w + 40, y, colour(i), f.x0 + f.w + 46, y + 4,
+        svg_escape(series[i].name));
   }
   return s;
 }
@@ -96,16 +110,20 @@ std::string cdf_panel(const Frame& f, const std::vector<ChartSeries>& series) {
   double lx1 = std::ceil(std::log10(hi));
   if (lx1 <= lx0) lx1 = lx0 + 1;
   constexpr double kMaxNines = 5;  // 99.999%
-  const auto px = [&](double x) { return f.x0 + (std::log10(std::max(x, 1.0)) - lx0) / (lx1 - lx0) * f.w; };
+  const auto px = [&](double x) {
+    return f.x0 + (std::log10(std::max(x, 1.0)) - lx0) / (lx1 - lx0) * f.w;
+  };
   const auto py = [&](double q) {
     const double nines = q >= 1 ? kMaxNines : std::min(kMaxNines, -std::log10(1 - q));
     return f.y0 + f.h - nines / kMaxNines * f.h;
   };
   std::string s = panel_frame(f, "Delivery latency CDF (capture timestamp → reader), per mode",
                               "latency (log scale)", "fraction of packets delivered within");
-  for (double e = lx0; e <= lx1 + 1e-9; e += 1) s += x_tick(f, px(std::pow(10.0, e)), latency_label(std::pow(10.0, e)));
-  const std::pair<double, const char*> yt[] = {{0, "0%"}, {0.5, "50%"}, {0.9, "90%"}, {0.99, "99%"},
-                                                {0.999, "99.9%"}, {0.9999, "99.99%"}, {0.99999, "99.999%"}};
+  for (double e = lx0; e <= lx1 + 1e-9; e += 1)
+    s += x_tick(f, px(std::pow(10.0, e)), latency_label(std::pow(10.0, e)));
+  const std::pair<double, const char*> yt[] = {
+      {0, "0%"},        {0.5, "50%"},       {0.9, "90%"},        {0.99, "99%"},
+      {0.999, "99.9%"}, {0.9999, "99.99%"}, {0.99999, "99.999%"}};
   for (const auto& [q, label] : yt) s += y_tick(f, py(q), label);
   for (std::size_t i = 0; i < series.size(); ++i) {
     const auto& pts = series[i].points;
@@ -116,14 +134,16 @@ std::string cdf_panel(const Frame& f, const std::vector<ChartSeries>& series) {
       path += fmt::format(" L{:.1f},{:.1f} L{:.1f},{:.1f}", px(x), py(prev_q), px(x), py(q));
       prev_q = q;
     }
-    s += fmt::format(R"(<path d="{}" fill="none" stroke="{}" stroke-width="2"/>)" "\n", path, colour(i));
+    s += fmt::format(R"(<path d="{}" fill="none" stroke="{}" stroke-width="2"/>)"
+                     "\n",
+                     path, colour(i));
   }
   s += legend(f, series);
   return s;
 }
 
-std::string xy_panel(const Frame& f, const std::vector<ChartSeries>& series, const std::string& title,
-                     const std::string& ylabel, bool percent) {
+std::string xy_panel(const Frame& f, const std::vector<ChartSeries>& series,
+                     const std::string& title, const std::string& ylabel, bool percent) {
   double xmax = 0, ymax = 0;
   for (const auto& s : series)
     for (const auto& [x, y] : s.points) {
@@ -148,10 +168,14 @@ std::string xy_panel(const Frame& f, const std::vector<ChartSeries>& series, con
     std::string path;
     for (const auto& [x, y] : pts) {
       path += fmt::format("{}{:.1f},{:.1f}", path.empty() ? "M" : " L", px(x), py(y));
-      s += fmt::format(R"(<circle cx="{:.1f}" cy="{:.1f}" r="3.5" fill="{}"/>)" "\n", px(x), py(y), colour(i));
+      s += fmt::format(R"(<circle cx="{:.1f}" cy="{:.1f}" r="3.5" fill="{}"/>)"
+                       "\n",
+                       px(x), py(y), colour(i));
     }
     if (!path.empty())
-      s += fmt::format(R"(<path d="{}" fill="none" stroke="{}" stroke-width="2"/>)" "\n", path, colour(i));
+      s += fmt::format(R"(<path d="{}" fill="none" stroke="{}" stroke-width="2"/>)"
+                       "\n",
+                       path, colour(i));
   }
   s += legend(f, series);
   return s;
@@ -167,7 +191,8 @@ std::vector<std::pair<double, double>> cdf_points(const HistogramData& h) {
     if (!h.buckets[i]) continue;
     seen += h.buckets[i];
     const auto upper = std::clamp(histogram_bucket_upper(i), h.min, h.max);
-    pts.emplace_back(static_cast<double>(upper), static_cast<double>(seen) / static_cast<double>(h.count));
+    pts.emplace_back(static_cast<double>(upper),
+                     static_cast<double>(seen) / static_cast<double>(h.count));
   }
   return pts;
 }
@@ -177,22 +202,29 @@ std::string render_bench_svg(const BenchChart& chart) {
   const int panels = sweeping ? 3 : 1;
   const int height = 70 + panels * (kPanelHeight + kTop + kBottom);
   std::string s = fmt::format(
-      R"(<?xml version="1.0" encoding="UTF-8"?>)" "\n"
-      R"(<svg xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}" font-family="sans-serif">)" "\n"
-      R"(<rect width="100%" height="100%" fill="white"/>)" "\n"
-      R"(<text x="{2}" y="28" font-size="18" font-weight="bold">{3}</text>)" "\n"
-      R"(<text x="{2}" y="48" font-size="12" fill="#444">{4}</text>)" "\n",
+      R"(<?xml version="1.0" encoding="UTF-8"?>)"
+      "\n"
+      R"(<svg xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}" font-family="sans-serif">)"
+      "\n"
+      R"(<rect width="100%" height="100%" fill="white"/>)"
+      "\n"
+      R"(<text x="{2}" y="28" font-size="18" font-weight="bold">{3}</text>)"
+      "\n"
+      R"(<text x="{2}" y="48" font-size="12" fill="#444">{4}</text>)"
+      "\n",
       kWidth, height, kLeft, svg_escape(chart.title), svg_escape(chart.subtitle));
   const double w = kWidth - kLeft - kRight;
   double y = 70 + kTop;
   s += cdf_panel(Frame{kLeft, y, w, kPanelHeight}, chart.latency_cdf);
   if (sweeping) {
     y += kPanelHeight + kTop + kBottom;
-    s += xy_panel(Frame{kLeft, y, w, kPanelHeight}, chart.cpu_vs_rate, "CPU per packet of the capture process against rate",
+    s += xy_panel(Frame{kLeft, y, w, kPanelHeight}, chart.cpu_vs_rate,
+                  "CPU per packet of the capture process against rate",
                   "CPU ns per packet (user + system)", false);
     y += kPanelHeight + kTop + kBottom;
-    s += xy_panel(Frame{kLeft, y, w, kPanelHeight}, chart.loss_vs_rate, "Packets lost (sent but not in the capture) against rate",
-                  "lost, % of sent", true);
+    s += xy_panel(Frame{kLeft, y, w, kPanelHeight}, chart.loss_vs_rate,
+                  "Packets lost (sent but not in the capture) against rate", "lost, % of sent",
+                  true);
   }
   s += "</svg>\n";
   return s;

@@ -122,7 +122,8 @@ std::size_t PcapStreamParser::parse(const std::uint8_t* data, std::size_t n, std
       return off;
     }
     if (n - off - kRecordHeaderBytes < caplen) break;
-    const std::int64_t ts_ns = static_cast<std::int64_t>(sec) * 1'000'000'000 + static_cast<std::int64_t>(frac) * frac_scale;
+    const std::int64_t ts_ns = static_cast<std::int64_t>(sec) * 1'000'000'000 +
+                               static_cast<std::int64_t>(frac) * frac_scale;
     record(h + kRecordHeaderBytes, caplen, load32(h + 12, result_.swapped), ts_ns, now_ns);
     off += kRecordHeaderBytes + caplen;
     result_.bytes += kRecordHeaderBytes + caplen;
@@ -145,8 +146,8 @@ ReaderStream& PcapStreamParser::stream(std::uint16_t dst_port, std::uint32_t ssr
   return result_.streams[it->second];
 }
 
-void PcapStreamParser::record(const std::uint8_t* p, std::uint32_t caplen, std::uint32_t wire_len, std::int64_t ts_ns,
-                              std::int64_t now_ns) {
+void PcapStreamParser::record(const std::uint8_t* p, std::uint32_t caplen, std::uint32_t wire_len,
+                              std::int64_t ts_ns, std::int64_t now_ns) {
   ++result_.records;
   if (result_.records == 1) result_.first_record_ts_ns = ts_ns;
   result_.last_record_ts_ns = ts_ns;
@@ -161,7 +162,8 @@ void PcapStreamParser::record(const std::uint8_t* p, std::uint32_t caplen, std::
 
   // Link layer, VLAN tags (802.1Q, 802.1ad, 0x9100), IPv4/IPv6 with extension headers, UDP:
   // the stream tracker's parser (src/analysis/packet_parser.hpp).
-  const analysis::ParsedPacket parsed = analysis::parse_packet(p, caplen, wire_len, static_cast<int>(result_.linktype));
+  const analysis::ParsedPacket parsed =
+      analysis::parse_packet(p, caplen, wire_len, static_cast<int>(result_.linktype));
   if (parsed.cls != analysis::ParseClass::kUdp) {
     ++result_.not_ours;
     return;
@@ -209,7 +211,8 @@ void PcapStreamParser::record(const std::uint8_t* p, std::uint32_t caplen, std::
 
 PipeReaderResult read_pcap_stream(int fd, const PipeReaderOptions& options, int pipe_bytes) {
   struct stat st {};
-  if (pipe_bytes > 0 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) fcntl(fd, F_SETPIPE_SZ, pipe_bytes);
+  if (pipe_bytes > 0 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+    fcntl(fd, F_SETPIPE_SZ, pipe_bytes);
   PcapStreamParser parser(options);
   auto buf = std::make_unique<std::uint8_t[]>(kReadBytes);
   for (;;) {
@@ -250,47 +253,47 @@ std::string reader_result_json(const PipeReaderResult& r) {
                        {"out_of_order", s.out_of_order},
                        {"highest_index", s.highest_index},
                        {"missing_inside", s.missing_inside()}});
-  nlohmann::json j{
-      {"ok", r.error.empty()},
-      {"error", r.error},
-      {"timestamp_precision", r.nanosecond ? "nano" : "micro"},
-      {"byte_swapped", r.swapped},
-      {"linktype", r.linktype},
-      {"snaplen", r.snaplen},
-      {"records", r.records},
-      {"bytes", r.bytes},
-      {"ours", r.ours},
-      {"not_ours", r.not_ours},
-      {"unique", r.unique()},
-      {"duplicates", r.duplicates()},
-      {"missing_inside", r.missing_inside()},
-      {"index_out_of_range", r.index_out_of_range},
-      {"negative_latency", r.negative_latency},
-      {"read_calls", r.read_calls},
-      {"trailing_bytes", r.trailing_bytes},
-      {"first_record_ts_ns", r.first_record_ts_ns},
-      {"last_record_ts_ns", r.last_record_ts_ns},
-      {"first_read_ns", r.first_read_ns},
-      {"last_read_ns", r.last_read_ns},
-      {"latency_ns",
-       {{"count", h.count},
-        {"min", h.min},
-        {"mean", h.mean()},
-        {"p50", h.percentile(0.5)},
-        {"p90", h.percentile(0.9)},
-        {"p99", h.percentile(0.99)},
-        {"p999", h.percentile(0.999)},
-        {"p9999", h.percentile(0.9999)},
-        {"max", h.max}}},
-      {"latency_histogram", std::move(hist)},
-      {"streams", std::move(streams)}};
+  nlohmann::json j{{"ok", r.error.empty()},
+                   {"error", r.error},
+                   {"timestamp_precision", r.nanosecond ? "nano" : "micro"},
+                   {"byte_swapped", r.swapped},
+                   {"linktype", r.linktype},
+                   {"snaplen", r.snaplen},
+                   {"records", r.records},
+                   {"bytes", r.bytes},
+                   {"ours", r.ours},
+                   {"not_ours", r.not_ours},
+                   {"unique", r.unique()},
+                   {"duplicates", r.duplicates()},
+                   {"missing_inside", r.missing_inside()},
+                   {"index_out_of_range", r.index_out_of_range},
+                   {"negative_latency", r.negative_latency},
+                   {"read_calls", r.read_calls},
+                   {"trailing_bytes", r.trailing_bytes},
+                   {"first_record_ts_ns", r.first_record_ts_ns},
+                   {"last_record_ts_ns", r.last_record_ts_ns},
+                   {"first_read_ns", r.first_read_ns},
+                   {"last_read_ns", r.last_read_ns},
+                   {"latency_ns",
+                    {{"count", h.count},
+                     {"min", h.min},
+                     {"mean", h.mean()},
+                     {"p50", h.percentile(0.5)},
+                     {"p90", h.percentile(0.9)},
+                     {"p99", h.percentile(0.99)},
+                     {"p999", h.percentile(0.999)},
+                     {"p9999", h.percentile(0.9999)},
+                     {"max", h.max}}},
+                   {"latency_histogram", std::move(hist)},
+                   {"streams", std::move(streams)}};
   return j.dump() + "\n";
 }
 
 CLI::App* add_bench_reader_command(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("bench-reader",
-                                 "Read a pcap stream on stdin, measure delivery latency and check packet indexes "
-                                 "(used by rtcap bench)");
+  auto* cmd = app.add_subcommand(
+      "bench-reader",
+      "Read a pcap stream on stdin, measure delivery latency and check packet indexes "
+      "(used by rtcap bench)");
   cmd->group("");  // hidden: an internal tool of `rtcap bench`
   struct Opts {
     bool rtp = false;
@@ -299,7 +302,8 @@ CLI::App* add_bench_reader_command(CLI::App& app, int& exit_code) {
   };
   auto o = std::make_shared<Opts>();
   cmd->add_flag("--rtp", o->rtp, "Payload is rtcap gen RTP (default: raw UDP, index first)");
-  cmd->add_option("--json", o->json_path, "Write the result to FILE (default: stdout)")->type_name("FILE");
+  cmd->add_option("--json", o->json_path, "Write the result to FILE (default: stdout)")
+      ->type_name("FILE");
   cmd->add_option("--pipe-bytes", o->pipe_bytes, "Pipe buffer size to ask for when stdin is a pipe")
       ->capture_default_str();
   cmd->callback([o, &exit_code] {

@@ -58,11 +58,12 @@ struct PipeReaderResult {
   std::uint32_t linktype = 0;
   std::uint32_t snaplen = 0;
   std::uint64_t records = 0;
-  std::uint64_t bytes = 0;           // file bytes consumed
-  std::uint64_t ours = 0;            // records carrying a packet index we could read
-  std::uint64_t not_ours = 0;        // not UDP/IP, or no index (other traffic)
+  std::uint64_t bytes = 0;     // file bytes consumed
+  std::uint64_t ours = 0;      // records carrying a packet index we could read
+  std::uint64_t not_ours = 0;  // not UDP/IP, or no index (other traffic)
   std::uint64_t index_out_of_range = 0;
-  std::uint64_t negative_latency = 0;  // record stamped after it was read (clock steps): counted as 0
+  std::uint64_t negative_latency =
+      0;  // record stamped after it was read (clock steps): counted as 0
   std::uint64_t read_calls = 0;
   std::int64_t first_record_ts_ns = 0;
   std::int64_t last_record_ts_ns = 0;
@@ -92,8 +93,8 @@ class PcapStreamParser {
 
  private:
   std::size_t parse(const std::uint8_t* data, std::size_t n, std::int64_t now_ns);
-  void record(const std::uint8_t* rec, std::uint32_t caplen, std::uint32_t wire_len, std::int64_t ts_ns,
-              std::int64_t now_ns);
+  void record(const std::uint8_t* rec, std::uint32_t caplen, std::uint32_t wire_len,
+              std::int64_t ts_ns, std::int64_t now_ns);
   ReaderStream& stream(std::uint16_t dst_port, std::uint32_t ssrc);
 
   PipeReaderOptions options_;

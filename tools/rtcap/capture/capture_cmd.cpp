@@ -66,8 +66,10 @@ int list_tstamp_types_cmd(const CaptureConfig& c) {
     pcap_close(p);
     return kExitSetup;
   }
-  if (n == 0) fmt::print("Time stamp type cannot be set for {}\n", c.interfaces[0]);
-  else fmt::print("Time stamp types for {} (use option -j to set):\n", c.interfaces[0]);
+  if (n == 0)
+    fmt::print("Time stamp type cannot be set for {}\n", c.interfaces[0]);
+  else
+    fmt::print("Time stamp types for {} (use option -j to set):\n", c.interfaces[0]);
   for (int i = 0; i < n; ++i)
     fmt::print("  {} ({})\n", pcap_tstamp_type_val_to_name(types[i]),
                pcap_tstamp_type_val_to_description(types[i]));
@@ -117,9 +119,9 @@ bool print_packets(const Batch& batch, const std::vector<InterfaceInfo>& infos,
       const std::size_t n = pp.family == 4 ? 4 : 16;
       std::copy_n(pp.src, n, src.bytes.begin());
       std::copy_n(pp.dst, n, dst.bytes.begin());
-      line += fmt::format("{} {}.{} > {}.{}: UDP, length {}\n", pp.family == 4 ? "IP" : "IP6",
-                          src.to_string(), pp.src_port, dst.to_string(), pp.dst_port,
-                          pp.payload_len);
+      line +=
+          fmt::format("{} {}.{} > {}.{}: UDP, length {}\n", pp.family == 4 ? "IP" : "IP6",
+                      src.to_string(), pp.src_port, dst.to_string(), pp.dst_port, pp.payload_len);
     } else {
       line += fmt::format("length {} (captured {})\n", p.wire_len, p.bytes.size());
     }
@@ -319,8 +321,8 @@ int CaptureRun::open_outputs() {
     wo.filter = o_.config.filter;
     wo.give_up_at_ns = output_give_up_at_ns();  // a stalled reader cannot hold up a stop
     // One serialised batch must fit the buffer for -U to stay one write() per batch.
-    wo.buffer_bytes = std::max<std::size_t>(wo.buffer_bytes, o_.config.batch_bytes +
-                                                                 32 * o_.config.batch_packets);
+    wo.buffer_bytes = std::max<std::size_t>(wo.buffer_bytes,
+                                            o_.config.batch_bytes + 32 * o_.config.batch_packets);
     auto w = RotatingWriter::open(wo, o_.rotation);
     if (!w) {
       fmt::print(stderr, "rtcap: {}\n", w.error().message);
@@ -394,8 +396,7 @@ void CaptureRun::print_startup() const {
   if (!o_.config.read_file.empty()) return;
   const CaptureStats initial = engine_->stats();
   const std::uint32_t coalesce_us = effective_coalesce_us(o_.config);
-  fmt::print(stderr,
-             "rtcap: mode {}{}, kernel buffer {} KiB, timeout {} ms{}, {} = {:.1f} MiB\n",
+  fmt::print(stderr, "rtcap: mode {}{}, kernel buffer {} KiB, timeout {} ms{}, {} = {:.1f} MiB\n",
              o_.mode_name, o_.config.immediate_mode ? " (immediate)" : "",
              initial.interfaces.empty() ? 0 : initial.interfaces.front().buffer_bytes / 1024,
              o_.config.timeout_ms,
@@ -413,7 +414,8 @@ void CaptureRun::print_startup() const {
 // (a write that blocks delays capture; the kernel ring absorbs it and counts what overflows);
 // with --consumer-thread, the consumer thread behind the hand-off.
 void CaptureRun::consume(const Batch& batch) {
-  if (engine_->interface_count() > infos_.size()) [[unlikely]] adopt_new_interfaces();
+  if (engine_->interface_count() > infos_.size()) [[unlikely]]
+    adopt_new_interfaces();
   if (writing_) {
     // `previous_` (the last status snapshot) goes into a rotated file's statistics block.
     if (auto r = writer_->write(batch, previous_); !r) {
@@ -431,7 +433,8 @@ void CaptureRun::consume(const Batch& batch) {
   } else if (text_out_ && text_out_->ok() && !print_packets(batch, infos_, *text_out_)) {
     // A stalled reader past the stop deadline, or a closed pipe (as -w -: not an error).
     const bool closed = text_out_->failure() == WriteFailure::kPipeClosed;
-    fmt::print(stderr, "rtcap: {}{}\n", text_out_->failed().error.message, closed ? "; stopping" : "");
+    fmt::print(stderr, "rtcap: {}{}\n", text_out_->failed().error.message,
+               closed ? "; stopping" : "");
     if (!closed) exit_code_ = kExitRuntime;
     engine_->request_stop();
   }
@@ -447,7 +450,8 @@ void CaptureRun::adopt_new_interfaces() {
   while (infos_.size() < engine_->interface_count()) {
     const InterfaceInfo info = engine_->interface_info(infos_.size());
     const char* name = pcap_datalink_val_to_name(info.linktype);
-    fmt::print(stderr, "rtcap: interface '{}' came back with link-type {}, snapshot length {}: "
+    fmt::print(stderr,
+               "rtcap: interface '{}' came back with link-type {}, snapshot length {}: "
                "interface {} from here on\n",
                info.name, name ? name : "?", info.snaplen, infos_.size());
     infos_.push_back(info);
@@ -545,8 +549,10 @@ void CaptureRun::status_tick(CaptureStats s) {
   report_link_changes(s, previous_, o_.config.reopen, writing_ ? writer_.get() : nullptr);
   for (const Advice& a : advisor_->update(input)) {
     const std::string line = fmt::format("rtcap: advice [{}] {}: {}\n", a.id, a.trigger, a.change);
-    if (live_) live_->note(stderr, line);
-    else if (!o_.quiet) fmt::print(stderr, "{}", line);
+    if (live_)
+      live_->note(stderr, line);
+    else if (!o_.quiet)
+      fmt::print(stderr, "{}", line);
   }
   if (snap && svg_) svg_->sample(*snap, steady_ns());
   if (live_ && snap)
@@ -581,19 +587,20 @@ int CaptureRun::report() {
   // behind): say what reached it.
   if (writer_ && (!writing_ || abandoned_) &&
       final_stats.packets_captured > writer_->packets_written())
-    fmt::print(stderr,
-               "{} packets written before the output stopped; {} captured packets not written\n",
-               writer_->packets_written(), final_stats.packets_captured - writer_->packets_written());
+    fmt::print(
+        stderr, "{} packets written before the output stopped; {} captured packets not written\n",
+        writer_->packets_written(), final_stats.packets_captured - writer_->packets_written());
   if (text_out_ && (!text_out_->ok() || abandoned_) &&
       final_stats.packets_captured > text_out_->packets_written())
-    fmt::print(stderr, "{} packets printed before the output stopped; {} captured packets not printed\n",
-               text_out_->packets_written(),
-               final_stats.packets_captured - text_out_->packets_written());
+    fmt::print(
+        stderr, "{} packets printed before the output stopped; {} captured packets not printed\n",
+        text_out_->packets_written(), final_stats.packets_captured - text_out_->packets_written());
   if (tracker_) report_streams(final_stats);
   if (extractor_) fmt::print(stderr, "{}", io::format_extract_report(extractor_->finish()));
   if (budget_ns_ > 0 && final_stats.latency_ns.count > 0) {
     const bool met = budget_met(final_stats.latency_ns, budget_ns_);
-    fmt::print(stderr, "latency budget {}: {} (p99 {})\n", o_.latency_budget, met ? "met" : "NOT met",
+    fmt::print(stderr, "latency budget {}: {} (p99 {})\n", o_.latency_budget,
+               met ? "met" : "NOT met",
                format_duration_ns(final_stats.latency_ns.percentile(0.99)));
   }
   // One more look with the final totals, then every rule that fired.
@@ -618,12 +625,11 @@ void CaptureRun::report_streams(const CaptureStats& final_stats) {
   const TrackerSnapshot snap = tracker_->snapshot();
   // Standard output carries the capture with -w -: the table must not go after it.
   fmt::print(o_.write_path == "-" ? stderr : stdout, "{}", format_stream_table(snap));
-  const LossAttribution loss =
-      attribute_loss(snap,
-                     final_stats.kernel_dropped() + final_stats.interface_dropped() +
-                         final_stats.app_dropped_packets,
-                     o_.config.read_file.empty() ? DropKnowledge::kLive
-                                                 : DropKnowledge::kFileWithoutStatistics);
+  const LossAttribution loss = attribute_loss(
+      snap,
+      final_stats.kernel_dropped() + final_stats.interface_dropped() +
+          final_stats.app_dropped_packets,
+      o_.config.read_file.empty() ? DropKnowledge::kLive : DropKnowledge::kFileWithoutStatistics);
   fmt::print(stderr, "{}\n", loss.text);
   if (!o_.streams_json_path.empty() &&
       !write_text_file(streams_json_file_, o_.streams_json_path, to_json(snap), "--streams-json"))

@@ -132,8 +132,7 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
                  "Immediate mode: after a wake-up wait this long, then drain (fewer, fuller "
                  "batches; -1 (default): automatic, 75 on Linux, 0 on Windows; 0: a wake-up per "
                  "packet)");
-  app.add_option("--batch-packets", c.batch_packets,
-                 "Packets per batch (default 1024)");
+  app.add_option("--batch-packets", c.batch_packets, "Packets per batch (default 1024)");
   app.add_option("--batch-bytes", c.batch_bytes,
                  "Arena bytes per batch (default 262144; at least the snaplen)");
   app.add_option("--pool-batches", c.pool_batches,
@@ -170,10 +169,11 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
                  "Draw per RTP stream TS-DF and delay over time, the packet interval histogram "
                  "and the gaps into this SVG file at the end (implies --streams)")
       ->check(non_empty("give a file name"));
-  app.add_option("--extract-audio", o.extract_audio_dir,
-                 "Write every L16/L24 RTP stream to DIR as a bit-exact WAV (lost packets as "
-                 "silence of their length, a .gaps.csv beside each); the format comes from SDP/SAP, "
-                 "RFC 3551 (PT 10, 11) or --audio-format")
+  app.add_option(
+         "--extract-audio", o.extract_audio_dir,
+         "Write every L16/L24 RTP stream to DIR as a bit-exact WAV (lost packets as "
+         "silence of their length, a .gaps.csv beside each); the format comes from SDP/SAP, "
+         "RFC 3551 (PT 10, 11) or --audio-format")
       ->check(non_empty("give a directory"));
   app.add_option("--audio-format", o.audio_format_specs,
                  "Format of a dynamic payload type no SDP describes, PT=ENC/RATE/CH, e.g. "
@@ -201,7 +201,7 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
 
 bool reads_a_pipe(const std::string& path) {
   if (path.empty()) return false;
-  if (path == "-") return true;  // pcap_open_offline("-") reads standard input
+  if (path == "-") return true;    // pcap_open_offline("-") reads standard input
   return is_pipe_or_socket(path);  // capture/host_*.cpp
 }
 
@@ -243,19 +243,20 @@ std::string finish_capture_options(CaptureOptions& o) {
   CaptureConfig& c = o.config;
   for (const auto& w : o.filter_words) c.filter += (c.filter.empty() ? "" : " ") + w;
   if (c.snaplen == 0) c.snaplen = kMaxSnaplen;  // tcpdump's -s 0
-  c.precision = o.precision_name == "micro" ? TimestampPrecision::kMicro : TimestampPrecision::kNano;
+  c.precision =
+      o.precision_name == "micro" ? TimestampPrecision::kMicro : TimestampPrecision::kNano;
   c.overflow = o.overflow_name == "block" ? OverflowPolicy::kBlock : OverflowPolicy::kDrop;
   // The naive baseline hands lists to a consumer thread by design. A read from a pipe or FIFO
   // can block for ever in fread (its writer stalls) and cannot be interrupted: only from behind
   // the hand-off can a stop leave it and end within its 2 s (docs/OPERATIONS.md), so -r of a
   // pipe is threaded too.
-  c.delivery = o.consumer_thread || o.naive() || reads_a_pipe(c.read_file)
-                   ? Delivery::kThreaded
-                   : Delivery::kInline;
+  c.delivery = o.consumer_thread || o.naive() || reads_a_pipe(c.read_file) ? Delivery::kThreaded
+                                                                           : Delivery::kInline;
   if (!o.streams_json_path.empty()) o.streams = true;
   if (!o.sdp_paths.empty() || o.sap) o.streams = true;
   if (!o.streams_svg_path.empty()) o.streams = true;
-  if (std::string e = parse_clock_rates(o.clock_rate_specs, o.clock_rate_by_pt, o.default_clock_rate_hz);
+  if (std::string e =
+          parse_clock_rates(o.clock_rate_specs, o.clock_rate_by_pt, o.default_clock_rate_hz);
       !e.empty())
     return e;
   for (const std::string& path : o.sdp_paths) {
@@ -266,7 +267,8 @@ std::string finish_capture_options(CaptureOptions& o) {
     text.resize(kMaxSdpBytes + 1);
     f.read(text.data(), static_cast<std::streamsize>(text.size()));
     text.resize(static_cast<std::size_t>(f.gcount()));
-    if (text.size() > kMaxSdpBytes) return fmt::format("--sdp: '{}' is larger than 1 MiB: not an SDP", path);
+    if (text.size() > kMaxSdpBytes)
+      return fmt::format("--sdp: '{}' is larger than 1 MiB: not an SDP", path);
     std::vector<SdpFormat> formats = parse_sdp(text, "file " + path);
     if (formats.empty())
       return fmt::format("--sdp: '{}' has no media description (m= line): not an SDP", path);
@@ -280,7 +282,8 @@ std::string finish_capture_options(CaptureOptions& o) {
       if (r.ec != std::errc{} || r.ptr != spec.data() + eq) pt = -1;
     }
     if (pt < 0 || pt > 127)
-      return fmt::format("--audio-format '{}' must be PT=ENC/RATE/CH with PT 0..127, e.g. 97=L24/48000/2", spec);
+      return fmt::format(
+          "--audio-format '{}' must be PT=ENC/RATE/CH with PT 0..127, e.g. 97=L24/48000/2", spec);
     io::PcmFormat f;
     if (std::string e = io::parse_pcm_format(spec.substr(eq + 1), f); !e.empty())
       return fmt::format("--audio-format: {}", e);
@@ -292,7 +295,8 @@ std::string finish_capture_options(CaptureOptions& o) {
     return "--sap joins the SAP groups on a live interface (-i); a file (-r) is searched for SAP "
            "announcements anyway";
   // SAP must pass the filter when asked for (--sap): OR it in, keeping the user's expression.
-  if (o.sap && !c.filter.empty()) c.filter = fmt::format("({}) or (udp port {})", c.filter, kSapPort);
+  if (o.sap && !c.filter.empty())
+    c.filter = fmt::format("({}) or (udp port {})", c.filter, kSapPort);
   if (o.write_path.size() > 7 && o.write_path.ends_with(".pcapng")) o.pcapng = true;
   if (o.list_devices || o.list_tstamp_types) return {};
   const RotationOptions& r = o.rotation;
@@ -301,9 +305,10 @@ std::string finish_capture_options(CaptureOptions& o) {
   // tcpdump's convention: -G names go through strftime. Without a time pattern (and without -C,
   // which numbers the files) every new file would overwrite the last one.
   if (r.interval_s > 0 && r.size_mb == 0 && !has_time_pattern(o.write_path))
-    return fmt::format("-G {} would overwrite '{}' every {} s: add a strftime time pattern to "
-                       "the -w name, e.g. -w 'capture-%Y%m%d-%H%M%S.pcap'",
-                       r.interval_s, o.write_path, r.interval_s);
+    return fmt::format(
+        "-G {} would overwrite '{}' every {} s: add a strftime time pattern to "
+        "the -w name, e.g. -w 'capture-%Y%m%d-%H%M%S.pcap'",
+        r.interval_s, o.write_path, r.interval_s);
   if (c.interfaces.empty() && c.read_file.empty())
     return "nothing to capture: give an interface (-i IFACE; 'rtcap -D' lists them) or a file "
            "(-r FILE)";
@@ -324,11 +329,15 @@ std::string parse_clock_rates(const std::vector<std::string>& specs,
     std::uint64_t pt = 0, hz = 0;
     const std::string_view hz_text = eq == std::string_view::npos ? s : s.substr(eq + 1);
     if (eq != std::string_view::npos && (!number(s.substr(0, eq), pt) || pt > 127))
-      return fmt::format("--clock-rate '{}': the payload type must be 0 to 127 (as in PT=HZ, "
-                         "e.g. 96=48000)", spec);
+      return fmt::format(
+          "--clock-rate '{}': the payload type must be 0 to 127 (as in PT=HZ, "
+          "e.g. 96=48000)",
+          spec);
     if (!number(hz_text, hz) || hz == 0 || hz > kMaxClockHz)
-      return fmt::format("--clock-rate '{}': the rate must be a whole number of Hz from 1 to "
-                         "10000000 (e.g. 96=48000, or 44100 for every dynamic type)", spec);
+      return fmt::format(
+          "--clock-rate '{}': the rate must be a whole number of Hz from 1 to "
+          "10000000 (e.g. 96=48000, or 44100 for every dynamic type)",
+          spec);
     if (eq == std::string_view::npos)
       default_hz = static_cast<std::uint32_t>(hz);
     else

@@ -34,12 +34,12 @@ struct CaptureOptions {
   std::string mode_name = "dispatch";     // --mode
   // --mode naive: the benchmark's baseline (src/engine/baseline.hpp), not a CaptureConfig field.
   [[nodiscard]] bool naive() const { return mode_name == "naive"; }
-  std::string overflow_name = "drop";     // --on-overflow
-  bool consumer_thread = false;           // --consumer-thread: threaded delivery
+  std::string overflow_name = "drop";  // --on-overflow
+  bool consumer_thread = false;        // --consumer-thread: threaded delivery
 
   // Analysis and advice (issue "Where did the packets go?").
-  bool streams = false;                   // --streams: per-stream table (RTP/UDP)
-  std::string streams_json_path;          // --streams-json
+  bool streams = false;           // --streams: per-stream table (RTP/UDP)
+  std::string streams_json_path;  // --streams-json
   // --clock-rate PT=HZ (repeatable) or a bare --clock-rate HZ (the default clock for payload
   // types with neither an RFC 3551 static clock nor an SDP); parsed into the two below.
   std::vector<std::string> clock_rate_specs;
@@ -47,19 +47,19 @@ struct CaptureOptions {
   std::uint32_t default_clock_rate_hz = 48000;  // AES67-2018 section 7.1: 48 kHz mandatory
   std::vector<std::string> sdp_paths;           // --sdp FILE (repeatable)
   std::vector<SdpFormat> sdp_formats;           // parsed from them by finish_capture_options
-  bool sap = false;                             // --sap: join SAP groups, let SAP through the filter
-  std::string streams_svg_path;                 // --streams-svg FILE: charts per stream
-  std::string extract_audio_dir;                // --extract-audio DIR: a WAV per L16/L24 stream
-  std::vector<std::string> audio_format_specs;  // --audio-format PT=ENC/RATE/CH (repeatable)
+  bool sap = false;               // --sap: join SAP groups, let SAP through the filter
+  std::string streams_svg_path;   // --streams-svg FILE: charts per stream
+  std::string extract_audio_dir;  // --extract-audio DIR: a WAV per L16/L24 stream
+  std::vector<std::string> audio_format_specs;      // --audio-format PT=ENC/RATE/CH (repeatable)
   std::map<int, io::PcmFormat> audio_format_by_pt;  // parsed from them
-  std::string advice_json_path;           // --advice-json
-  std::string latency_budget;             // --latency-budget 250us
-  double expected_pps = 100000;           // --expected-pps, for the budget planner
+  std::string advice_json_path;                     // --advice-json
+  std::string latency_budget;                       // --latency-budget 250us
+  double expected_pps = 100000;                     // --expected-pps, for the budget planner
 
   // Running for weeks.
-  std::string drop_to_user;               // -Z: drop root after opening, as tcpdump does
-  std::string metrics_listen;             // --metrics-listen 127.0.0.1:9464
-  bool metrics_any_address = false;       // --metrics-allow-any-address
+  std::string drop_to_user;          // -Z: drop root after opening, as tcpdump does
+  std::string metrics_listen;        // --metrics-listen 127.0.0.1:9464
+  bool metrics_any_address = false;  // --metrics-allow-any-address
 };
 
 // Declares every capture option on `app` (the top level of the rtcap command).

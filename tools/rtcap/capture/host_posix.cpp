@@ -30,9 +30,12 @@ std::expected<void, std::string> SapMembership::join(const std::vector<std::stri
   for (const std::string& name : interfaces) {
     const unsigned index = if_nametoindex(name.c_str());
     if (index == 0)
-      return std::unexpected("--sap: no interface '" + name + "' to join the SAP groups on (rtcap -D lists them)");
+      return std::unexpected("--sap: no interface '" + name +
+                             "' to join the SAP groups on (rtcap -D lists them)");
     const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return std::unexpected(std::string("--sap: cannot open a UDP socket: ") + std::strerror(errno));
+    if (fd < 0)
+      return std::unexpected(std::string("--sap: cannot open a UDP socket: ") +
+                             std::strerror(errno));
     sockets_.push_back(fd);
     for (const char* group : {kSapGroupAdminScoped, kSapGroupGlobal}) {
       ip_mreqn m{};

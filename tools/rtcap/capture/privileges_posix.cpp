@@ -56,23 +56,26 @@ Result<void> drop_privileges(const std::string& user) {
   if (rc != 0)
     return fail(fmt::format("-Z {}: cannot look the user up: {}", user, std::strerror(rc)));
   if (!found)
-    return fail(fmt::format("-Z {}: no such user; create it (useradd --system {}) or name an "
-                            "existing one, for example -Z nobody",
-                            user, user));
+    return fail(
+        fmt::format("-Z {}: no such user; create it (useradd --system {}) or name an "
+                    "existing one, for example -Z nobody",
+                    user, user));
   const uid_t uid = pw.pw_uid;
   const gid_t gid = pw.pw_gid;
   if (uid == 0)
-    return fail(fmt::format("-Z {}: that user is root (uid 0); name an unprivileged user, for "
-                            "example -Z nobody",
-                            user));
+    return fail(
+        fmt::format("-Z {}: that user is root (uid 0); name an unprivileged user, for "
+                    "example -Z nobody",
+                    user));
 
   if (::getuid() != 0 && ::geteuid() != 0) {
     // Not root: only "become who I already am" makes sense; then shed file capabilities.
     if (::getuid() != uid)
-      return fail(fmt::format("-Z {}: only root can switch users, and this process runs as uid "
-                              "{}; run rtcap as root, or run it as {} with file capabilities "
-                              "(setcap cap_net_raw,cap_net_admin=eip) and keep -Z {}",
-                              user, ::getuid(), user, user));
+      return fail(
+          fmt::format("-Z {}: only root can switch users, and this process runs as uid "
+                      "{}; run rtcap as root, or run it as {} with file capabilities "
+                      "(setcap cap_net_raw,cap_net_admin=eip) and keep -Z {}",
+                      user, ::getuid(), user, user));
     if (!clear_caps())
       return fail(fmt::format("-Z {}: cannot clear capabilities: {}", user, std::strerror(errno)));
   } else {
@@ -90,23 +93,26 @@ Result<void> drop_privileges(const std::string& user) {
   uid_t ruid, euid, suid;
   gid_t rgid, egid, sgid;
   if (::getresuid(&ruid, &euid, &suid) != 0 || ::getresgid(&rgid, &egid, &sgid) != 0)
-    return fail(fmt::format("-Z {}: cannot read back the process ids: {}", user,
-                            std::strerror(errno)));
+    return fail(
+        fmt::format("-Z {}: cannot read back the process ids: {}", user, std::strerror(errno)));
   if (ruid != uid || euid != uid || suid != uid || rgid != gid || egid != gid || sgid != gid)
-    return fail(fmt::format("-Z {}: ids after the drop are uid {}/{}/{} gid {}/{}/{}, want {} and "
-                            "{}; refusing to capture",
-                            user, ruid, euid, suid, rgid, egid, sgid, uid, gid));
+    return fail(
+        fmt::format("-Z {}: ids after the drop are uid {}/{}/{} gid {}/{}/{}, want {} and "
+                    "{}; refusing to capture",
+                    user, ruid, euid, suid, rgid, egid, sgid, uid, gid));
   if (::setuid(0) == 0 || ::seteuid(0) == 0)
-    return fail(fmt::format("-Z {}: root could be regained after the drop; refusing to capture",
-                            user));
+    return fail(
+        fmt::format("-Z {}: root could be regained after the drop; refusing to capture", user));
   if (::setgid(0) == 0 && gid != 0)
-    return fail(fmt::format("-Z {}: group root could be regained after the drop; refusing to "
-                            "capture",
-                            user));
+    return fail(
+        fmt::format("-Z {}: group root could be regained after the drop; refusing to "
+                    "capture",
+                    user));
   if (const unsigned long long caps = permitted_capabilities(); caps != 0)
-    return fail(fmt::format("-Z {}: capabilities 0x{:x} are still permitted after the drop; "
-                            "refusing to capture",
-                            user, caps));
+    return fail(
+        fmt::format("-Z {}: capabilities 0x{:x} are still permitted after the drop; "
+                    "refusing to capture",
+                    user, caps));
   return {};
 }
 

@@ -9,7 +9,6 @@
 
 namespace rtcap::tool {
 
-
 namespace {
 double cpu_ns_per_packet(const CaptureStats& s) {
   return s.packets_captured ? double(s.capture_cpu_ns) / double(s.packets_captured) : 0.0;
@@ -50,22 +49,26 @@ std::string status_line(const CaptureStats& now, const CaptureStats& prev) {
   // The delay of the packets delivered since the previous line, not since the start: a monitor
   // watching the line must see a bad second as it happens (issue 13, item 5).
   const HistogramData lat = interval_histogram(now.latency_ns, prev.latency_ns);
-  const std::uint64_t packets = now.packets_captured - std::min(now.packets_captured, prev.packets_captured);
-  const std::int64_t cpu_ns = now.capture_cpu_ns - std::min(now.capture_cpu_ns, prev.capture_cpu_ns);
+  const std::uint64_t packets =
+      now.packets_captured - std::min(now.packets_captured, prev.packets_captured);
+  const std::int64_t cpu_ns =
+      now.capture_cpu_ns - std::min(now.capture_cpu_ns, prev.capture_cpu_ns);
   const double interval_cpu_ns_per_packet = packets ? double(cpu_ns) / double(packets) : 0.0;
   return fmt::format(
-      "{:7.1f}s {:>10} pkts {:>9.0f}/s | drops kernel {} if {} app {} | delay this interval "
-      "p50 {} p99 {} max {} | cpu {:.0f} ns/pkt",
-      double(now.elapsed_ns) / 1e9, now.packets_captured, rate, now.kernel_dropped(),
-      now.interface_dropped(), now.app_dropped_packets, format_duration_ns(lat.percentile(0.5)),
-      format_duration_ns(lat.percentile(0.99)), format_duration_ns(lat.max),
-      interval_cpu_ns_per_packet) + outage_note(now);
+             "{:7.1f}s {:>10} pkts {:>9.0f}/s | drops kernel {} if {} app {} | delay this interval "
+             "p50 {} p99 {} max {} | cpu {:.0f} ns/pkt",
+             double(now.elapsed_ns) / 1e9, now.packets_captured, rate, now.kernel_dropped(),
+             now.interface_dropped(), now.app_dropped_packets,
+             format_duration_ns(lat.percentile(0.5)), format_duration_ns(lat.percentile(0.99)),
+             format_duration_ns(lat.max), interval_cpu_ns_per_packet) +
+         outage_note(now);
 }
 
 std::string tcpdump_lines(const CaptureStats& s) {
-  return fmt::format("{} packets captured\n{} packets received by filter\n{} packets dropped by "
-                     "kernel\n",
-                     s.packets_captured, s.received(), s.kernel_dropped());
+  return fmt::format(
+      "{} packets captured\n{} packets received by filter\n{} packets dropped by "
+      "kernel\n",
+      s.packets_captured, s.received(), s.kernel_dropped());
 }
 
 std::string summary(const CaptureStats& s, bool live) {
@@ -92,17 +95,20 @@ std::string summary(const CaptureStats& s, bool live) {
   out += fmt::format(
       "capture thread: {} CPU ({:.0f} ns/packet), {} wake-ups, {} dispatch calls ({} empty), "
       "{:.1f} packets/call, largest call {} bytes ({:.1f}% of the buffer)\n",
-      format_duration_ns(s.capture_cpu_ns), cpu_ns_per_packet(s), s.wakeups,
-      s.dispatch_calls, s.empty_dispatch_calls, s.dispatch_packets.mean(), s.max_dispatch_bytes,
+      format_duration_ns(s.capture_cpu_ns), cpu_ns_per_packet(s), s.wakeups, s.dispatch_calls,
+      s.empty_dispatch_calls, s.dispatch_packets.mean(), s.max_dispatch_bytes,
       s.max_dispatch_buffer_share * 100.0);
   return out;
 }
 
 std::string stats_json(const CaptureStats& s, bool final) {
   auto hist = [](const HistogramData& h) {
-    return nlohmann::json{{"count", h.count},          {"mean", h.mean()},
-                          {"min", h.min},              {"p50", h.percentile(0.5)},
-                          {"p99", h.percentile(0.99)}, {"p999", h.percentile(0.999)},
+    return nlohmann::json{{"count", h.count},
+                          {"mean", h.mean()},
+                          {"min", h.min},
+                          {"p50", h.percentile(0.5)},
+                          {"p99", h.percentile(0.99)},
+                          {"p999", h.percentile(0.999)},
                           {"max", h.max}};
   };
   nlohmann::json interfaces = nlohmann::json::array();

@@ -15,9 +15,9 @@
 namespace rtcap::tool {
 
 struct RotationOptions {
-  std::int64_t size_mb = 0;   // -C: rotate when a file passes this many 1,000,000 bytes
-  int interval_s = 0;         // -G: rotate every this many seconds
-  int file_count = 0;         // -W
+  std::int64_t size_mb = 0;  // -C: rotate when a file passes this many 1,000,000 bytes
+  int interval_s = 0;        // -G: rotate every this many seconds
+  int file_count = 0;        // -W
 };
 
 // The name of file number `index` (0-based) for `base`: -G passes `base` through strftime at
@@ -61,7 +61,7 @@ class RotatingWriter {
   std::string base_path_;
   int index_ = 0;
   int files_opened_ = 0;
-  std::uint64_t closed_packets_ = 0;  // in files already closed
+  std::uint64_t closed_packets_ = 0;                   // in files already closed
   std::chrono::steady_clock::time_point opened_at_{};  // of the current file
   bool finished_ = false;
 };

@@ -18,7 +18,8 @@ void StreamsSvg::sample(const TrackerSnapshot& snapshot, std::int64_t t_ns) {
     p.ts_df_us = s.timing.ts_df_last_us;
     const double sum_ns = s.one_way_delay.mean_ns * static_cast<double>(s.one_way_delay.count);
     if (s.has_delay && s.one_way_delay.count > se.last_delay_count)
-      p.delay_us = (sum_ns - se.last_delay_sum_ns) / static_cast<double>(s.one_way_delay.count - se.last_delay_count) / 1e3;
+      p.delay_us = (sum_ns - se.last_delay_sum_ns) /
+                   static_cast<double>(s.one_way_delay.count - se.last_delay_count) / 1e3;
     se.last_delay_count = s.one_way_delay.count;
     se.last_delay_sum_ns = sum_ns;
     const std::uint64_t lost = s.lost;
@@ -39,22 +40,26 @@ void StreamsSvg::sample(const TrackerSnapshot& snapshot, std::int64_t t_ns) {
 namespace {
 
 // A polyline chart in the box (x, y, w, h) of (t, v) points; returns the SVG elements.
-std::string chart(double x, double y, double w, double h, double t_max, const std::vector<std::pair<double, double>>& pts,
-                  const char* colour, const char* title, const char* unit, double reference = -1) {
+std::string chart(double x, double y, double w, double h, double t_max,
+                  const std::vector<std::pair<double, double>>& pts, const char* colour,
+                  const char* title, const char* unit, double reference = -1) {
   std::string o;
   o += fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" class="box"/>)", x, y, w, h);
   double vmax = reference > 0 ? reference * 1.2 : 0;
   for (const auto& p : pts) vmax = std::max(vmax, p.second);
   if (vmax <= 0) vmax = 1;
-  o += fmt::format(R"(<text x="{}" y="{}" class="label">{} (max {:.1f} {})</text>)", x + 4, y + 12, title,
-                   pts.empty() ? 0.0 : std::max_element(pts.begin(), pts.end(), [](auto& a, auto& b) {
-                     return a.second < b.second;
-                   })->second,
-                   unit);
+  o += fmt::format(
+      R"(<text x="{}" y="{}" class="label">{} (max {:.1f} {})</text>)", x + 4, y + 12, title,
+      pts.empty() ? 0.0
+                  : std::max_element(pts.begin(), pts.end(),
+                                     [](auto& a, auto& b) { return a.second < b.second; })
+                        ->second,
+      unit);
   o += fmt::format(R"(<text x="{}" y="{}" class="axis">{:.0f}</text>)", x - 2, y + 10, vmax);
   if (reference > 0) {
     const double ry = y + h - h * reference / vmax;
-    o += fmt::format(R"(<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" class="ref"/>)", x, ry, x + w, ry);
+    o += fmt::format(R"(<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" class="ref"/>)", x, ry, x + w,
+                     ry);
   }
   if (pts.empty()) {
     o += fmt::format(R"(<text x="{}" y="{}" class="axis">no data</text>)", x + w / 2, y + h / 2);
@@ -62,8 +67,10 @@ std::string chart(double x, double y, double w, double h, double t_max, const st
   }
   std::string path;
   for (const auto& [t, v] : pts)
-    path += fmt::format("{:.1f},{:.1f} ", x + w * (t_max > 0 ? t / t_max : 0), y + h - h * v / vmax);
-  o += fmt::format(R"(<polyline points="{}" fill="none" stroke="{}" stroke-width="1.5"/>)", path, colour);
+    path +=
+        fmt::format("{:.1f},{:.1f} ", x + w * (t_max > 0 ? t / t_max : 0), y + h - h * v / vmax);
+  o += fmt::format(R"(<polyline points="{}" fill="none" stroke="{}" stroke-width="1.5"/>)", path,
+                   colour);
   return o;
 }
 
@@ -95,11 +102,13 @@ std::string StreamsSvg::render(const TrackerSnapshot& final_snapshot) const {
   for (const StreamSummary* s : rtp) {
     const Series& se = series_.at(s->id);
     const double t_max = se.points.empty() ? 1 : std::max(se.points.back().t_s, 1.0);
-    const std::string name = s->has_sdp && !s->sdp.session_name.empty() ? " \"" + s->sdp.session_name + "\"" : "";
+    const std::string name =
+        s->has_sdp && !s->sdp.session_name.empty() ? " \"" + s->sdp.session_name + "\"" : "";
     o += fmt::format(R"(<g id="stream-{}">)", s->id);
-    o += fmt::format(R"(<text x="10" y="{}" class="title">{}:{} &gt; {}:{} ssrc 0x{:08x}{} — lost {}, TS-DF max {:.1f} us, verdict {}</text>)",
-                     y + 14, s->src.to_string(), s->src_port, s->dst.to_string(), s->dst_port, s->ssrc, svg_escape(name),
-                     s->lost, s->timing.ts_df_us, to_string(s->timing.verdict));
+    o += fmt::format(
+        R"(<text x="10" y="{}" class="title">{}:{} &gt; {}:{} ssrc 0x{:08x}{} — lost {}, TS-DF max {:.1f} us, verdict {}</text>)",
+        y + 14, s->src.to_string(), s->src_port, s->dst.to_string(), s->dst_port, s->ssrc,
+        svg_escape(name), s->lost, s->timing.ts_df_us, to_string(s->timing.verdict));
     std::vector<std::pair<double, double>> tsdf, delay;
     for (const Point& p : se.points) {
       tsdf.emplace_back(p.t_s, p.ts_df_us);
@@ -109,33 +118,40 @@ std::string StreamsSvg::render(const TrackerSnapshot& final_snapshot) const {
     o += chart(40, y + 22, 560, 80, t_max, tsdf, "#36c", "TS-DF per window", "us", ptime_us);
     o += chart(40, y + 112, 560, 80, t_max, delay, "#a50", "one-way delay", "us");
     // Where the gaps fell: a red tick per interval with loss, on the time axis.
-    o += fmt::format(R"(<text x="40" y="{}" class="label">gaps (packets lost per interval), 0 .. {:.0f} s</text>)",
-                     y + 206, t_max);
-    o += fmt::format(R"(<line x1="40" y1="{0}" x2="600" y2="{0}" stroke="#999" stroke-width="0.5"/>)", y + 220);
+    o += fmt::format(
+        R"(<text x="40" y="{}" class="label">gaps (packets lost per interval), 0 .. {:.0f} s</text>)",
+        y + 206, t_max);
+    o += fmt::format(
+        R"(<line x1="40" y1="{0}" x2="600" y2="{0}" stroke="#999" stroke-width="0.5"/>)", y + 220);
     for (const Point& p : se.points)
       if (p.lost > 0) {
         const double gx = 40 + 560 * p.t_s / t_max;
-        o += fmt::format(R"(<line x1="{0:.1f}" y1="{1}" x2="{0:.1f}" y2="{2}" class="gap"><title>{3:.1f} s: {4} lost</title></line>)",
-                         gx, y + 212, y + 228, p.t_s, p.lost);
+        o += fmt::format(
+            R"(<line x1="{0:.1f}" y1="{1}" x2="{0:.1f}" y2="{2}" class="gap"><title>{3:.1f} s: {4} lost</title></line>)",
+            gx, y + 212, y + 228, p.t_s, p.lost);
       }
     // Packet interval time histogram (final).
     const auto& hist = s->timing.pit.histogram;
     o += fmt::format(R"(<rect x="640" y="{}" width="300" height="170" class="box"/>)", y + 22);
-    o += fmt::format(R"(<text x="644" y="{}" class="label">PIT min/mean/max {:.1f}/{:.1f}/{:.1f} us, ptime {:.1f}</text>)",
-                     y + 34, s->timing.pit.min_us, s->timing.pit.mean_us, s->timing.pit.max_us, ptime_us);
+    o += fmt::format(
+        R"(<text x="644" y="{}" class="label">PIT min/mean/max {:.1f}/{:.1f}/{:.1f} us, ptime {:.1f}</text>)",
+        y + 34, s->timing.pit.min_us, s->timing.pit.mean_us, s->timing.pit.max_us, ptime_us);
     std::uint64_t cmax = 1;
     for (const PitBin& b : hist) cmax = std::max(cmax, b.count);
     const double bw = hist.empty() ? 0 : 280.0 / static_cast<double>(hist.size());
     for (std::size_t i = 0; i < hist.size(); ++i) {
       // Log scale: one packet in a far bin is as visible as it matters.
-      const double bh = 130.0 * std::log10(1.0 + static_cast<double>(hist[i].count)) / std::log10(1.0 + static_cast<double>(cmax));
-      o += fmt::format(R"(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" class="bar"><title>{:.1f}-{:.1f} us: {}</title></rect>)",
-                       650 + bw * static_cast<double>(i), y + 185 - bh, std::max(bw - 1, 0.5), bh, hist[i].lower_us,
-                       hist[i].upper_us, hist[i].count);
+      const double bh = 130.0 * std::log10(1.0 + static_cast<double>(hist[i].count)) /
+                        std::log10(1.0 + static_cast<double>(cmax));
+      o += fmt::format(
+          R"(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" class="bar"><title>{:.1f}-{:.1f} us: {}</title></rect>)",
+          650 + bw * static_cast<double>(i), y + 185 - bh, std::max(bw - 1, 0.5), bh,
+          hist[i].lower_us, hist[i].upper_us, hist[i].count);
     }
     if (!hist.empty())
-      o += fmt::format(R"(<text x="650" y="{}" class="label" text-anchor="start">{:.0f} us</text><text x="930" y="{}" class="axis">{:.0f} us</text>)",
-                       y + 200, hist.front().lower_us, y + 200, hist.back().upper_us);
+      o += fmt::format(
+          R"(<text x="650" y="{}" class="label" text-anchor="start">{:.0f} us</text><text x="930" y="{}" class="axis">{:.0f} us</text>)",
+          y + 200, hist.front().lower_us, y + 200, hist.back().upper_us);
     o += "</g>\n";
     y += kPanel;
   }

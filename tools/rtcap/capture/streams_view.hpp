@@ -17,8 +17,9 @@ namespace rtcap::tool {
 // kMaxPoints samples per stream (beyond, every other sample is dropped and the step doubles).
 class StreamsSvg {
  public:
-  static constexpr std::size_t kMaxPoints = 4096;  // > an hour at one sample a second before halving
-  static constexpr std::size_t kMaxStreams = 64;   // panels drawn; more streams are named, not drawn
+  static constexpr std::size_t kMaxPoints =
+      4096;                                       // > an hour at one sample a second before halving
+  static constexpr std::size_t kMaxStreams = 64;  // panels drawn; more streams are named, not drawn
 
   void sample(const TrackerSnapshot& snapshot, std::int64_t t_ns);
   [[nodiscard]] std::string render(const TrackerSnapshot& final_snapshot) const;
@@ -26,9 +27,9 @@ class StreamsSvg {
  private:
   struct Point {
     double t_s = 0;
-    double ts_df_us = 0;      // last completed TS-DF window
-    double delay_us = -1;     // mean one-way delay over the interval; -1: none
-    std::uint64_t lost = 0;   // packets lost in the interval (sequence gaps)
+    double ts_df_us = 0;     // last completed TS-DF window
+    double delay_us = -1;    // mean one-way delay over the interval; -1: none
+    std::uint64_t lost = 0;  // packets lost in the interval (sequence gaps)
   };
   struct Series {
     std::vector<Point> points;

@@ -5,11 +5,11 @@
 
 namespace rtcap::tool {
 
-inline constexpr int kExitOk = 0;          // done: count reached, end of file, SIGINT/SIGTERM
-inline constexpr int kExitRuntime = 1;     // capture or output failed after it started
-inline constexpr int kExitUsage = 2;       // bad option or bad filter: nothing was captured
-inline constexpr int kExitSetup = 3;       // cannot open: no such interface, permission, down
-inline constexpr int kExitNoPcapLib = 4;   // Windows: Npcap is not installed
+inline constexpr int kExitOk = 0;         // done: count reached, end of file, SIGINT/SIGTERM
+inline constexpr int kExitRuntime = 1;    // capture or output failed after it started
+inline constexpr int kExitUsage = 2;      // bad option or bad filter: nothing was captured
+inline constexpr int kExitSetup = 3;      // cannot open: no such interface, permission, down
+inline constexpr int kExitNoPcapLib = 4;  // Windows: Npcap is not installed
 
 inline int exit_code_for(ErrorCode code) {
   switch (code) {

@@ -22,7 +22,8 @@ class LiveStreamView {
  public:
   // `columns` > 0: each line is cut to columns - 1 characters (as top does), so none wraps and
   // the count of lines to move up stays right.
-  void draw(std::FILE* out, const std::string& status_line, const TrackerSnapshot& snapshot, int columns);
+  void draw(std::FILE* out, const std::string& status_line, const TrackerSnapshot& snapshot,
+            int columns);
   // A line that must stay (advice, warnings): printed above the block, which is drawn again below.
   void note(std::FILE* out, const std::string& line);
   [[nodiscard]] std::size_t lines_drawn() const noexcept { return lines_; }

@@ -1,5 +1,6 @@
-// Child processes for the lab, `rtcap bench` and `rtcap demo`: fork/exec with an argument vector (never a
-// shell), optional network namespace, redirections, and waits that are always bounded in time.
+// Child processes for the lab, `rtcap bench` and `rtcap demo`: fork/exec with an argument vector
+// (never a shell), optional network namespace, redirections, and waits that are always bounded in
+// time.
 //
 // Every child is put in its own process group (so a terminal's Ctrl-C reaches only the parent,
 // which then stops the children in the right order: generator, capture, reader) and gets
@@ -23,10 +24,10 @@ namespace rtcap::tool {
 
 struct SpawnOptions {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH when it has no '/'
-  int stdin_fd = -1;               // -1: /dev/null
-  int stdout_fd = -1;              // -1: /dev/null
-  int stderr_fd = -1;              // -1: /dev/null
-  int netns_fd = -1;               // >= 0: setns(CLONE_NEWNET) before exec
+  int stdin_fd = -1;              // -1: /dev/null
+  int stdout_fd = -1;             // -1: /dev/null
+  int stderr_fd = -1;             // -1: /dev/null
+  int netns_fd = -1;              // >= 0: setns(CLONE_NEWNET) before exec
 };
 
 class ChildProcess {
@@ -53,7 +54,7 @@ class ChildProcess {
 
   // Valid after reaping.
   [[nodiscard]] bool exited_normally() const noexcept;
-  [[nodiscard]] int exit_status() const noexcept;  // exit code, or 128 + signal
+  [[nodiscard]] int exit_status() const noexcept;      // exit code, or 128 + signal
   [[nodiscard]] std::int64_t cpu_ns() const noexcept;  // user + system, from wait4
   [[nodiscard]] std::int64_t user_cpu_ns() const noexcept;
   [[nodiscard]] std::int64_t sys_cpu_ns() const noexcept;

@@ -16,18 +16,18 @@
 #include <sstream>
 #include <thread>
 
-
 namespace rtcap::tool {
 namespace {
 
 std::int64_t timeval_ns(const timeval& tv) noexcept {
-  return static_cast<std::int64_t>(tv.tv_sec) * 1'000'000'000 + static_cast<std::int64_t>(tv.tv_usec) * 1000;
+  return static_cast<std::int64_t>(tv.tv_sec) * 1'000'000'000 +
+         static_cast<std::int64_t>(tv.tv_usec) * 1000;
 }
 
 // Child side of spawn(): only async-signal-safe calls between fork and exec (the parent may
 // have other threads, as `rtcap demo` does).
-[[noreturn]] void exec_child(const SpawnOptions& o, char* const* argv, const char* path, int report_fd,
-                             int devnull, pid_t parent) {
+[[noreturn]] void exec_child(const SpawnOptions& o, char* const* argv, const char* path,
+                             int report_fd, int devnull, pid_t parent) {
   const auto fail = [&](int step) {
     const int err[2] = {step, errno};
     [[maybe_unused]] auto n = write(report_fd, err, sizeof err);
@@ -48,10 +48,13 @@ std::int64_t timeval_ns(const timeval& tv) noexcept {
   const int in = o.stdin_fd >= 0 ? o.stdin_fd : devnull;
   const int out = o.stdout_fd >= 0 ? o.stdout_fd : devnull;
   const int err = o.stderr_fd >= 0 ? o.stderr_fd : devnull;
-  if (dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0) fail(2);
+  if (dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
+    fail(2);
   if (o.netns_fd >= 0 && setns(o.netns_fd, CLONE_NEWNET) != 0) fail(3);
-  if (path[0] == '/') execv(path, argv);
-  else execvp(path, argv);
+  if (path[0] == '/')
+    execv(path, argv);
+  else
+    execvp(path, argv);
   fail(4);
   _exit(127);
 }
@@ -86,7 +89,8 @@ std::expected<ChildProcess, std::string> ChildProcess::spawn(const SpawnOptions&
   for (const auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   const int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (devnull < 0) return std::unexpected(fmt::format("cannot open /dev/null: {}", std::strerror(errno)));
+  if (devnull < 0)
+    return std::unexpected(fmt::format("cannot open /dev/null: {}", std::strerror(errno)));
   int report[2];
   if (pipe2(report, O_CLOEXEC) != 0) {
     close(devnull);
@@ -116,10 +120,11 @@ std::expected<ChildProcess, std::string> ChildProcess::spawn(const SpawnOptions&
   child.pid_ = pid;
   if (n == static_cast<ssize_t>(sizeof err)) {
     child.wait_for(std::chrono::milliseconds(5000));
-    static const char* const steps[] = {"", "prctl(PR_SET_PDEATHSIG)", "redirect stdio", "enter the network namespace",
-                                        "execute"};
+    static const char* const steps[] = {"", "prctl(PR_SET_PDEATHSIG)", "redirect stdio",
+                                        "enter the network namespace", "execute"};
     const int step = err[0] >= 1 && err[0] <= 4 ? err[0] : 4;
-    return std::unexpected(fmt::format("cannot {} {}: {}", steps[step], o.argv[0], std::strerror(err[1])));
+    return std::unexpected(
+        fmt::format("cannot {} {}: {}", steps[step], o.argv[0], std::strerror(err[1])));
   }
   return child;
 }
@@ -142,7 +147,8 @@ bool ChildProcess::poll() {
   }
 }
 
-bool ChildProcess::wait_for(std::chrono::milliseconds timeout, const std::atomic<bool>* interrupted) {
+bool ChildProcess::wait_for(std::chrono::milliseconds timeout,
+                            const std::atomic<bool>* interrupted) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     if (poll()) return true;
@@ -235,7 +241,8 @@ std::string read_text_file(const std::string& path) {
 namespace {
 std::atomic<bool> g_interrupted{false};
 std::atomic<int> g_signal{0};
-struct sigaction g_old_int {}, g_old_term {}, g_old_pipe {};
+struct sigaction g_old_int {
+}, g_old_term{}, g_old_pipe{};
 
 extern "C" void on_interrupt(int sig) {
   int expected = 0;

@@ -48,17 +48,18 @@ constexpr auto kDrain = 300ms;
 std::int64_t process_cpu_ns() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  const auto tv = [](const timeval& t) { return std::int64_t(t.tv_sec) * 1'000'000'000 + std::int64_t(t.tv_usec) * 1000; };
+  const auto tv = [](const timeval& t) {
+    return std::int64_t(t.tv_sec) * 1'000'000'000 + std::int64_t(t.tv_usec) * 1000;
+  };
   return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
-
 
 // Everything the capture thread (the one in the rx namespace) and the main thread share.
 struct Shared {
   std::mutex mutex;
   std::condition_variable cv;
-  bool opened = false;   // engine open and started
-  std::string error;     // could not open
+  bool opened = false;  // engine open and started
+  std::string error;    // could not open
   Engine* engine = nullptr;
   std::atomic<bool> finished{false};  // consumer loop ended
 
@@ -82,11 +83,14 @@ void show_live(LiveStreamView& view, const CaptureStats& now, const CaptureStats
   const std::string status = fmt::format(
       "[{:4.1f}/{:g} s] captured {} ({:.0f} pkt/s)  drops: kernel {}, interface {}, rtcap {}  "
       "delay last 1 s: p50 {} p99 {} p99.9 {} max {}",
-      double(now.elapsed_ns) / 1e9, secs_total, fmt_count(now.packets_captured), rate, now.kernel_dropped(),
-      now.interface_dropped(), now.app_dropped_packets, format_duration_ns(d.percentile(0.5)),
-      format_duration_ns(d.percentile(0.99)), format_duration_ns(d.percentile(0.999)), format_duration_ns(d.max));
-  if (stderr_is_terminal()) view.draw(stderr, status, snap, stderr_terminal_columns());
-  else fmt::print(stderr, "rtcap demo: {}\n", status);
+      double(now.elapsed_ns) / 1e9, secs_total, fmt_count(now.packets_captured), rate,
+      now.kernel_dropped(), now.interface_dropped(), now.app_dropped_packets,
+      format_duration_ns(d.percentile(0.5)), format_duration_ns(d.percentile(0.99)),
+      format_duration_ns(d.percentile(0.999)), format_duration_ns(d.max));
+  if (stderr_is_terminal())
+    view.draw(stderr, status, snap, stderr_terminal_columns());
+  else
+    fmt::print(stderr, "rtcap demo: {}\n", status);
 }
 
 // The consumer thread: enters the rx namespace (the capture handle must be opened there), opens
@@ -138,7 +142,9 @@ void consumer_thread(Shared& shared, const Lab& lab, double secs, bool quiet) {
     shared.final_stats = std::move(final_stats);
     shared.final_snapshot = std::move(snap);
     shared.failure = engine->failure();
-    shared.buffer_bytes = shared.final_stats.interfaces.empty() ? 0 : shared.final_stats.interfaces.front().buffer_bytes;
+    shared.buffer_bytes = shared.final_stats.interfaces.empty()
+                              ? 0
+                              : shared.final_stats.interfaces.front().buffer_bytes;
     shared.engine = nullptr;
   }
   engine.reset();
@@ -202,9 +208,21 @@ bool wait_for_capture(Shared& shared, std::thread& consumer, const Lab& lab) {
 std::string run_generator_child(const DemoConfig& cfg, const Lab& lab, const GenFiles& files,
                                 const InterruptGuard& interrupt, const Shared& shared) {
   SpawnOptions go;
-  go.argv = {self_executable(), "gen", "--netns", lab.tx_ns, "--dst", lab.rx_addr + ":5004", "--streams",
-             std::to_string(kStreams), "--ptime", kPtime, "--secs", fmt::format("{}", cfg.secs), "--json",
-             files.json, "-q"};
+  go.argv = {self_executable(),
+             "gen",
+             "--netns",
+             lab.tx_ns,
+             "--dst",
+             lab.rx_addr + ":5004",
+             "--streams",
+             std::to_string(kStreams),
+             "--ptime",
+             kPtime,
+             "--secs",
+             fmt::format("{}", cfg.secs),
+             "--json",
+             files.json,
+             "-q"};
   const int gen_err_fd = open(files.err.c_str(), O_WRONLY | O_CLOEXEC);
   go.stderr_fd = gen_err_fd;
   auto gen = ChildProcess::spawn(go);
@@ -214,15 +232,18 @@ std::string run_generator_child(const DemoConfig& cfg, const Lab& lab, const Gen
   const auto limit = std::chrono::milliseconds(static_cast<long long>(cfg.secs * 1000)) + kGenSlack;
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!gen->poll()) {
-    if (interrupt.interrupted() || shared.finished.load() || std::chrono::steady_clock::now() >= deadline) {
+    if (interrupt.interrupted() || shared.finished.load() ||
+        std::chrono::steady_clock::now() >= deadline) {
       gen->stop(SIGINT, 2s);
-      if (!interrupt.interrupted() && !shared.finished.load()) gen_error = "the generator overran its time bound";
+      if (!interrupt.interrupted() && !shared.finished.load())
+        gen_error = "the generator overran its time bound";
       break;
     }
     std::this_thread::sleep_for(20ms);
   }
   if (gen_error.empty() && gen->exit_status() != 0 && !interrupt.interrupted())
-    gen_error = fmt::format("the generator failed ({}): {}", gen->describe_status(), read_text_file(files.err));
+    gen_error = fmt::format("the generator failed ({}): {}", gen->describe_status(),
+                            read_text_file(files.err));
   return gen_error;
 }
 
@@ -242,8 +263,8 @@ struct DemoResult {
   double duration_s = 0;
 };
 
-DemoResult judge(const Shared& shared, const GenFiles& files, std::string gen_error, bool interrupted,
-                 std::int64_t process_cpu) {
+DemoResult judge(const Shared& shared, const GenFiles& files, std::string gen_error,
+                 bool interrupted, std::int64_t process_cpu) {
   DemoResult r;
   const CaptureStats& s = shared.final_stats;
   r.gen = nlohmann::json::parse(read_text_file(files.json), nullptr, false);
@@ -262,11 +283,13 @@ DemoResult judge(const Shared& shared, const GenFiles& files, std::string gen_er
   r.missing = r.sent > unique_rtp ? r.sent - unique_rtp : 0;
   r.loss = attribute_loss(r.missing, s);
   r.cpu_per_packet = s.packets_captured ? double(s.capture_cpu_ns) / double(s.packets_captured) : 0;
-  r.process_cpu_per_packet = s.packets_captured ? double(process_cpu) / double(s.packets_captured) : 0;
+  r.process_cpu_per_packet =
+      s.packets_captured ? double(process_cpu) / double(s.packets_captured) : 0;
   if (interrupted) r.problems.push_back("interrupted");
   if (!gen_error.empty()) r.problems.push_back(gen_error);
   if (shared.failure) r.problems.push_back(shared.failure->message);
-  if (r.loss.capture_dropped) r.problems.push_back(fmt::format("the capture dropped {} packets", r.loss.capture_dropped));
+  if (r.loss.capture_dropped)
+    r.problems.push_back(fmt::format("the capture dropped {} packets", r.loss.capture_dropped));
   if (r.sent == 0 && r.problems.empty()) r.problems.push_back("nothing was sent");
   if (r.rtp_packets == 0 && r.problems.empty()) r.problems.push_back("nothing was captured");
   r.pass = r.problems.empty();
@@ -275,8 +298,8 @@ DemoResult judge(const Shared& shared, const GenFiles& files, std::string gen_er
       "mode dispatch, {}, timeout {} ms, kernel buffer {} KiB, snaplen {}, nanosecond timestamps, "
       "inline delivery (analysis on the capture thread), one batch of {} packets ({:.1f} MiB), "
       "filter \"{}\"",
-      defaults.immediate_mode ? "immediate" : "TPACKET_V3 blocks (not immediate)", defaults.timeout_ms,
-      shared.buffer_bytes / 1024, defaults.snaplen, defaults.batch_packets,
+      defaults.immediate_mode ? "immediate" : "TPACKET_V3 blocks (not immediate)",
+      defaults.timeout_ms, shared.buffer_bytes / 1024, defaults.snaplen, defaults.batch_packets,
       double(shared.pool_bytes) / double(1 << 20), kFilter);
   return r;
 }
@@ -284,39 +307,47 @@ DemoResult judge(const Shared& shared, const GenFiles& files, std::string gen_er
 std::string verdict_text(const DemoResult& r, const CaptureStats& s, double secs) {
   const HistogramData& lat = s.latency_ns;
   std::string v = "\nrtcap demo verdict\n";
-  v += fmt::format("  traffic   {} RTP streams (L24 stereo 48 kHz, {} packets, {} B UDP payload) for {:g} s from `rtcap gen`\n",
-                   kStreams, kPtime, r.have_gen ? r.gen.value("udp_payload_bytes", 0) : 0, secs);
+  v += fmt::format(
+      "  traffic   {} RTP streams (L24 stereo 48 kHz, {} packets, {} B UDP payload) for {:g} s "
+      "from `rtcap gen`\n",
+      kStreams, kPtime, r.have_gen ? r.gen.value("udp_payload_bytes", 0) : 0, secs);
   v += fmt::format("  sent      {} packets ({:.0f} pkt/s{})\n", fmt_count(r.sent),
                    r.have_gen ? r.gen.value("achieved_pps", 0.0) : 0.0,
                    r.send_errors ? fmt::format(", {} send errors", r.send_errors) : "");
-  v += fmt::format("  captured  {} packets ({} of them in the {} RTP streams{})\n", fmt_count(s.packets_captured),
-                   fmt_count(r.rtp_packets), r.rtp_streams,
+  v += fmt::format("  captured  {} packets ({} of them in the {} RTP streams{})\n",
+                   fmt_count(s.packets_captured), fmt_count(r.rtp_packets), r.rtp_streams,
                    r.duplicates ? fmt::format(", {} duplicates", r.duplicates) : "");
-  v += fmt::format("  lost      {}: {} dropped by the capture (kernel ring {}, interface {}, rtcap {}), {} before the "
-                   "capture point (sender/network){}\n",
-                   fmt_count(r.missing), fmt_count(r.loss.dropped_by_capture_max), s.kernel_dropped(),
-                   s.interface_dropped(), s.app_dropped_packets, fmt_count(r.loss.lost_before_capture_min),
-                   r.loss.exact ? "" : " (bounds)");
-  v += fmt::format("  delay     packet timestamp -> application: p50 {}, p99 {}, p99.9 {}, max {}\n",
-                   format_duration_ns(lat.percentile(0.5)), format_duration_ns(lat.percentile(0.99)),
-                   format_duration_ns(lat.percentile(0.999)), format_duration_ns(lat.max));
+  v += fmt::format(
+      "  lost      {}: {} dropped by the capture (kernel ring {}, interface {}, rtcap {}), {} "
+      "before the "
+      "capture point (sender/network){}\n",
+      fmt_count(r.missing), fmt_count(r.loss.dropped_by_capture_max), s.kernel_dropped(),
+      s.interface_dropped(), s.app_dropped_packets, fmt_count(r.loss.lost_before_capture_min),
+      r.loss.exact ? "" : " (bounds)");
+  v +=
+      fmt::format("  delay     packet timestamp -> application: p50 {}, p99 {}, p99.9 {}, max {}\n",
+                  format_duration_ns(lat.percentile(0.5)), format_duration_ns(lat.percentile(0.99)),
+                  format_duration_ns(lat.percentile(0.999)), format_duration_ns(lat.max));
   if (r.one_way_p99)
     v += fmt::format("  network   sender send time -> capture timestamp: p99 {} (worst stream)\n",
                      format_duration_ns(r.one_way_p99));
-  v += fmt::format("  CPU       {:.0f} ns/packet capture thread (capture + stream analysis, inline; read once a "
-                   "second); {:.0f} ns/packet whole process\n",
-                   r.cpu_per_packet, r.process_cpu_per_packet);
+  v += fmt::format(
+      "  CPU       {:.0f} ns/packet capture thread (capture + stream analysis, inline; read once a "
+      "second); {:.0f} ns/packet whole process\n",
+      r.cpu_per_packet, r.process_cpu_per_packet);
   v += fmt::format("  settings  {}\n", r.settings);
   if (!r.lab_error.empty()) v += fmt::format("  cleanup   {}\n", r.lab_error);
   if (r.pass) {
-    v += fmt::format("PASS: every packet reached the application, the capture dropped none{}\n",
-                     r.missing ? fmt::format(" ({} were lost before the capture point)", r.missing) : "");
+    v += fmt::format(
+        "PASS: every packet reached the application, the capture dropped none{}\n",
+        r.missing ? fmt::format(" ({} were lost before the capture point)", r.missing) : "");
   } else {
     std::string why;
     for (const auto& p : r.problems) why += (why.empty() ? "" : "; ") + p;
     v += fmt::format("FAIL: {}\n", why);
     if (r.loss.capture_dropped)
-      v += "  try: rtcap --help for -B (kernel buffer), --pool-batches, --timeout-ms; rerun on a quieter machine\n";
+      v += "  try: rtcap --help for -B (kernel buffer), --pool-batches, --timeout-ms; rerun on a "
+           "quieter machine\n";
   }
   return v;
 }
@@ -343,8 +374,12 @@ bool write_demo_json(const DemoResult& r, const Shared& shared, const DemoConfig
   j["lost_before_capture"] = r.loss.lost_before_capture_min;
   j["loss_attribution"] = nlohmann::json::parse(to_json(r.loss, -1), nullptr, false);
   j["sequence_loss"] = total_sequence_loss(shared.final_snapshot);
-  j["latency_ns"] = {{"count", lat.count},          {"p50", lat.percentile(0.5)},   {"p99", lat.percentile(0.99)},
-                     {"p999", lat.percentile(0.999)}, {"max", lat.max},               {"mean", lat.mean()}};
+  j["latency_ns"] = {{"count", lat.count},
+                     {"p50", lat.percentile(0.5)},
+                     {"p99", lat.percentile(0.99)},
+                     {"p999", lat.percentile(0.999)},
+                     {"max", lat.max},
+                     {"mean", lat.mean()}};
   j["one_way_delay_p99_ns"] = r.one_way_p99;
   j["cpu_ns_per_packet"] = r.cpu_per_packet;
   j["process_cpu_ns_per_packet"] = r.process_cpu_per_packet;
@@ -357,7 +392,10 @@ bool write_demo_json(const DemoResult& r, const Shared& shared, const DemoConfig
                    {"batch_packets", defaults.batch_packets},
                    {"filter", kFilter},
                    {"text", r.settings}};
-  j["traffic"] = {{"streams", kStreams}, {"ptime", kPtime}, {"secs", cfg.secs}, {"encoding", "L24 stereo 48 kHz"}};
+  j["traffic"] = {{"streams", kStreams},
+                  {"ptime", kPtime},
+                  {"secs", cfg.secs},
+                  {"encoding", "L24 stereo 48 kHz"}};
   j["streams"] = nlohmann::json::parse(to_json(shared.final_snapshot, -1), nullptr, false);
   if (r.have_gen) {
     nlohmann::json gen = r.gen;
@@ -379,11 +417,14 @@ bool write_demo_json(const DemoResult& r, const Shared& shared, const DemoConfig
 int run_demo(const DemoConfig& cfg) {
   const auto started = std::chrono::steady_clock::now();
   if (geteuid() != 0) {
-    fmt::print(stderr, "rtcap demo: needs root (it builds network namespaces and captures): run as root\n");
+    fmt::print(stderr,
+               "rtcap demo: needs root (it builds network namespaces and captures): run as root\n");
     return 1;
   }
   if (!(cfg.secs > 0 && cfg.secs <= 40)) {
-    fmt::print(stderr, "rtcap demo: --secs must be more than 0 and at most 40 (the demo stays under a minute)\n");
+    fmt::print(
+        stderr,
+        "rtcap demo: --secs must be more than 0 and at most 40 (the demo stays under a minute)\n");
     return 1;
   }
   InterruptGuard interrupt;
@@ -394,7 +435,9 @@ int run_demo(const DemoConfig& cfg) {
     fmt::print(stderr, "rtcap demo: cannot create a file in /tmp\n");
     return 1;
   }
-  if (!cfg.quiet) fmt::print(stderr, "rtcap demo: building lab {} (netns {}-tx -> {}-rx over a veth pair)\n", lab_name, lab_name, lab_name);
+  if (!cfg.quiet)
+    fmt::print(stderr, "rtcap demo: building lab {} (netns {}-tx -> {}-rx over a veth pair)\n",
+               lab_name, lab_name, lab_name);
   auto lab = lab_up(lab_name);
   if (!lab) {
     fmt::print(stderr, "rtcap demo: {}\n", lab.error());
@@ -408,7 +451,8 @@ int run_demo(const DemoConfig& cfg) {
   const std::int64_t cpu_before = process_cpu_ns();
   if (!cfg.quiet)
     fmt::print(stderr,
-               "rtcap demo: capturing on {} with the rtcap library (default settings); sending {} RTP streams, "
+               "rtcap demo: capturing on {} with the rtcap library (default settings); sending {} "
+               "RTP streams, "
                "L24 stereo 48 kHz, {} packets, for {:g} s\n",
                lab->rx_if, kStreams, kPtime, cfg.secs);
   const std::string gen_error = run_generator_child(cfg, *lab, files, interrupt, shared);
@@ -426,8 +470,10 @@ int run_demo(const DemoConfig& cfg) {
     fmt::print(stderr, "{}", format_stream_table(shared.final_snapshot));
   fmt::print("{}", verdict_text(result, shared.final_stats, cfg.secs));
   std::fflush(stdout);
-  result.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (!cfg.json_path.empty() && !write_demo_json(result, shared, cfg, lab_name, interrupt.interrupted()))
+  result.duration_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!cfg.json_path.empty() &&
+      !write_demo_json(result, shared, cfg, lab_name, interrupt.interrupted()))
     return 1;
   return result.pass && result.lab_error.empty() ? 0 : 1;
 }
@@ -435,10 +481,12 @@ int run_demo(const DemoConfig& cfg) {
 CLI::App* add_demo_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
       "demo",
-      "Start here: builds a lab, sends 100,000 packets/s of tiny RTP for 10 s, captures it with rtcap, shows "
+      "Start here: builds a lab, sends 100,000 packets/s of tiny RTP for 10 s, captures it with "
+      "rtcap, shows "
       "what arrived and when, prints PASS/FAIL and removes the lab (needs root)");
   auto cfg = std::make_shared<DemoConfig>();
-  cmd->add_option("--secs", cfg->secs, "Traffic time in seconds (at most 40)")->capture_default_str();
+  cmd->add_option("--secs", cfg->secs, "Traffic time in seconds (at most 40)")
+      ->capture_default_str();
   cmd->add_option("--json", cfg->json_path, "Write the verdict as JSON to FILE")->type_name("FILE");
   cmd->add_flag("-q,--quiet", cfg->quiet, "No live view, only the verdict");
   cmd->callback([cfg, &exit_code] { exit_code = run_demo(*cfg); });

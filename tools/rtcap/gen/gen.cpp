@@ -43,8 +43,10 @@
 namespace rtcap::tool {
 namespace {
 
-constexpr std::size_t kMaxBatch = 64;      // messages per sendmmsg (the brief's limit; UIO_MAXIOV is 1024)
-constexpr std::size_t kMaxDatagram = 1472; // 1500-byte veth/Ethernet MTU minus IPv4 and UDP headers
+constexpr std::size_t kMaxBatch =
+    64;  // messages per sendmmsg (the brief's limit; UIO_MAXIOV is 1024)
+constexpr std::size_t kMaxDatagram =
+    1472;  // 1500-byte veth/Ethernet MTU minus IPv4 and UDP headers
 constexpr int kMaxStreams = 4096;
 constexpr double kDefaultSecs = 5.0;
 constexpr double kMaxSecs = 3600.0;
@@ -112,7 +114,8 @@ bool in_lab_netns() {
         !valid_lab_name(name.substr(0, name.size() - 3)))
       continue;
     struct stat ns {};
-    if (stat(("/var/run/netns/" + name).c_str(), &ns) == 0 && ns.st_ino == self.st_ino && ns.st_dev == self.st_dev) {
+    if (stat(("/var/run/netns/" + name).c_str(), &ns) == 0 && ns.st_ino == self.st_ino &&
+        ns.st_dev == self.st_dev) {
       found = true;
       break;
     }
@@ -124,10 +127,12 @@ bool in_lab_netns() {
 std::atomic<bool> g_stop{false};
 void gen_stop_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
 
-std::expected<std::pair<std::string, std::uint16_t>, std::string> parse_dst(const std::string& text) {
+std::expected<std::pair<std::string, std::uint16_t>, std::string> parse_dst(
+    const std::string& text) {
   const auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
-    return std::unexpected(fmt::format("--dst '{}' must be ADDR:PORT, for example 198.18.0.2:5004", text));
+    return std::unexpected(
+        fmt::format("--dst '{}' must be ADDR:PORT, for example 198.18.0.2:5004", text));
   const std::string port_text = text.substr(colon + 1);
   char* end = nullptr;
   const long port = std::strtol(port_text.c_str(), &end, 10);
@@ -144,33 +149,40 @@ std::expected<std::pair<std::string, std::uint16_t>, std::string> parse_dst(cons
 std::expected<std::int64_t, std::string> parse_ptime(const std::string& text) {
   // Number and unit as for every duration (rtcap/latency_budget.hpp), written without a space.
   const auto ns = text.find_first_of(" \t") == std::string::npos ? rtcap::parse_duration(text)
-                                                                   : rtcap::parse_duration("");
+                                                                 : rtcap::parse_duration("");
   if (!ns)
-    return std::unexpected(
-        fmt::format("--ptime '{}' must be a number with a unit: 1ms, 250us, 125us (ns, us, ms, s)", text));
+    return std::unexpected(fmt::format(
+        "--ptime '{}' must be a number with a unit: 1ms, 250us, 125us (ns, us, ms, s)", text));
   if (!(*ns >= 1) || *ns > 1e10 || std::abs(*ns - std::round(*ns)) > 1e-6)
-    return std::unexpected(fmt::format("--ptime '{}' must be a whole number of ns between 1ns and 10s", text));
+    return std::unexpected(
+        fmt::format("--ptime '{}' must be a whole number of ns between 1ns and 10s", text));
   return static_cast<std::int64_t>(std::llround(*ns));
 }
 
-std::expected<std::uint32_t, std::string> samples_per_packet(int sample_rate_hz, std::int64_t ptime_ns) {
+std::expected<std::uint32_t, std::string> samples_per_packet(int sample_rate_hz,
+                                                             std::int64_t ptime_ns) {
   if (sample_rate_hz <= 0) return std::unexpected(std::string("--sample-rate must be positive"));
   const i128 prod = static_cast<i128>(sample_rate_hz) * ptime_ns;
   if (prod % 1'000'000'000 != 0 || prod == 0) {
     // Whole samples in whole nanoseconds: ptime must be a multiple of 1e9 / gcd(1e9, rate) ns
     // (62.5 us = 3 samples at 48 kHz; 10 ms = 441 samples at 44.1 kHz).
-    const std::int64_t step_ns = 1'000'000'000 / std::gcd<std::int64_t>(1'000'000'000, sample_rate_hz);
+    const std::int64_t step_ns =
+        1'000'000'000 / std::gcd<std::int64_t>(1'000'000'000, sample_rate_hz);
     std::string examples;
     // Packet times audio uses: AES67 (125 us .. 4 ms), RFC 3551's 20 ms default and 10/40 ms.
-    for (const std::int64_t t : {125'000, 250'000, 1'000'000, 4'000'000, 10'000'000, 20'000'000, 40'000'000})
+    for (const std::int64_t t :
+         {125'000, 250'000, 1'000'000, 4'000'000, 10'000'000, 20'000'000, 40'000'000})
       if (t % step_ns == 0 && std::count(examples.begin(), examples.end(), ',') < 2)
         examples += fmt::format("{}{}", examples.empty() ? "" : ", ", format_ptime(t));
-    return std::unexpected(fmt::format(
-        "--ptime {} at {} Hz is {:.4g} samples, not a whole number: at {} Hz the packet time must be a "
-        "multiple of {} ({} samples), such as {}",
-        format_ptime(ptime_ns), sample_rate_hz, static_cast<double>(prod) / 1e9, sample_rate_hz,
-        format_ptime(step_ns), static_cast<std::int64_t>(static_cast<i128>(sample_rate_hz) * step_ns / 1'000'000'000),
-        examples.empty() ? format_ptime(step_ns) : examples) +
+    return std::unexpected(
+        fmt::format(
+            "--ptime {} at {} Hz is {:.4g} samples, not a whole number: at {} Hz the packet time "
+            "must be a "
+            "multiple of {} ({} samples), such as {}",
+            format_ptime(ptime_ns), sample_rate_hz, static_cast<double>(prod) / 1e9, sample_rate_hz,
+            format_ptime(step_ns),
+            static_cast<std::int64_t>(static_cast<i128>(sample_rate_hz) * step_ns / 1'000'000'000),
+            examples.empty() ? format_ptime(step_ns) : examples) +
         ", or give it in samples (--ptime 48samples is 1.088 ms at 44.1 kHz, as AES67 does)");
   }
   return static_cast<std::uint32_t>(prod / 1'000'000'000);
@@ -184,15 +196,18 @@ static int pfmt_bytes(const GenConfig& cfg) {
 
 std::expected<std::uint32_t, std::string> packet_samples(const GenConfig& cfg) {
   if (cfg.ptime_samples == 0) return samples_per_packet(cfg.sample_rate_hz, cfg.ptime_ns);
-  if (cfg.sample_rate_hz <= 0) return std::unexpected(std::string("--sample-rate must be positive"));
+  if (cfg.sample_rate_hz <= 0)
+    return std::unexpected(std::string("--sample-rate must be positive"));
   return cfg.ptime_samples;
 }
 
-std::expected<std::size_t, std::string> audio_payload_bytes(int sample_rate_hz, std::int64_t ptime_ns,
-                                                            int channels, int bits) {
+std::expected<std::size_t, std::string> audio_payload_bytes(int sample_rate_hz,
+                                                            std::int64_t ptime_ns, int channels,
+                                                            int bits) {
   auto spp = samples_per_packet(sample_rate_hz, ptime_ns);
   if (!spp) return std::unexpected(spp.error());
-  if (channels < 1 || channels > 64) return std::unexpected(std::string("--channels must be 1..64"));
+  if (channels < 1 || channels > 64)
+    return std::unexpected(std::string("--channels must be 1..64"));
   if (bits != 8 && bits != 16 && bits != 24)
     return std::unexpected(std::string("--bits must be 16 (L16) or 24 (L24)"));
   return static_cast<std::size_t>(*spp) * static_cast<std::size_t>(channels) *
@@ -215,7 +230,8 @@ std::expected<Schedule, std::string> make_schedule(const GenConfig& cfg) {
   s.burst = static_cast<std::uint32_t>(cfg.burst);
   if (cfg.rate_pps) {
     const double r = *cfg.rate_pps;
-    if (!(r >= 0) || r > 1e8) return std::unexpected(std::string("--rate must be 0 (unpaced) .. 100000000 pps"));
+    if (!(r >= 0) || r > 1e8)
+      return std::unexpected(std::string("--rate must be 0 (unpaced) .. 100000000 pps"));
     if (r == 0) {
       s.period_num = 0;
       return s;
@@ -231,7 +247,8 @@ std::expected<Schedule, std::string> make_schedule(const GenConfig& cfg) {
   if (cfg.streams < 1) return std::unexpected(std::string("--streams must be at least 1"));
   if (cfg.ptime_samples != 0 && cfg.sample_rate_hz > 0) {  // samples / rate seconds, exactly
     s.period_num = static_cast<std::uint64_t>(cfg.ptime_samples) * 1'000'000'000ull;
-    s.period_den = static_cast<std::uint64_t>(cfg.sample_rate_hz) * static_cast<std::uint64_t>(cfg.streams);
+    s.period_den =
+        static_cast<std::uint64_t>(cfg.sample_rate_hz) * static_cast<std::uint64_t>(cfg.streams);
     return s;
   }
   s.period_num = static_cast<std::uint64_t>(cfg.ptime_ns);
@@ -252,7 +269,8 @@ static std::uint32_t stream_first_timestamp(std::uint64_t seed, std::uint32_t st
   return static_cast<std::uint32_t>(mix(seed, 0x715, stream));
 }
 
-FateSelector::FateSelector(std::uint64_t seed, std::uint32_t stream, double loss, double reorder) noexcept
+FateSelector::FateSelector(std::uint64_t seed, std::uint32_t stream, double loss,
+                           double reorder) noexcept
     : state_(mix(seed, 0xFA7E, stream)),
       loss_threshold_(probability_threshold(loss)),
       hold_threshold_(probability_threshold(loss + reorder)) {}
@@ -265,7 +283,8 @@ FateSelector::Fate FateSelector::next(bool last) noexcept {
   }
   constexpr auto kAll = std::numeric_limits<std::uint64_t>::max();
   if (loss_threshold_ == kAll || r < loss_threshold_) return Fate::kDrop;
-  if (!last && hold_threshold_ > loss_threshold_ && (hold_threshold_ == kAll || r < hold_threshold_)) {
+  if (!last && hold_threshold_ > loss_threshold_ &&
+      (hold_threshold_ == kAll || r < hold_threshold_)) {
     previous_held_ = true;
     return Fate::kHold;
   }
@@ -276,34 +295,41 @@ std::expected<void, std::string> validate_config(const GenConfig& cfg) {
   if (cfg.streams < 1 || cfg.streams > kMaxStreams)
     return std::unexpected(fmt::format("--streams must be 1..{}", kMaxStreams));
   if (!cfg.group_per_stream && static_cast<long>(cfg.dst_port) + 2L * (cfg.streams - 1) > 65535)
-    return std::unexpected(fmt::format("--dst port {} + 2 x ({} streams - 1) exceeds 65535: lower the port "
-                                       "or the stream count",
-                                       cfg.dst_port, cfg.streams));
+    return std::unexpected(
+        fmt::format("--dst port {} + 2 x ({} streams - 1) exceeds 65535: lower the port "
+                    "or the stream count",
+                    cfg.dst_port, cfg.streams));
   in_addr a{};
   if (inet_pton(AF_INET, cfg.dst_addr.c_str(), &a) != 1)
     return std::unexpected(fmt::format("--dst address '{}' is not an IPv4 address", cfg.dst_addr));
   const std::uint32_t host = ntohl(a.s_addr);
   const bool benchmarking = (host & 0xFFFE0000u) == 0xC6120000u;  // 198.18.0.0/15 (RFC 2544)
-  const bool multicast239 = (host >> 24) == 239;                    // administratively scoped
+  const bool multicast239 = (host >> 24) == 239;                  // administratively scoped
   if (!benchmarking) {
     if (!multicast239)
-      return std::unexpected(fmt::format("--dst {} is outside 198.18.0.0/15, the benchmarking range this tool "
-                                         "sends to: use the lab's 198.18.0.2 (or 239.x.x.x with --allow-multicast)",
-                                         cfg.dst_addr));
+      return std::unexpected(
+          fmt::format("--dst {} is outside 198.18.0.0/15, the benchmarking range this tool "
+                      "sends to: use the lab's 198.18.0.2 (or 239.x.x.x with --allow-multicast)",
+                      cfg.dst_addr));
     if (!cfg.allow_multicast)
-      return std::unexpected(fmt::format("--dst {} is multicast: add --allow-multicast to send to it", cfg.dst_addr));
+      return std::unexpected(
+          fmt::format("--dst {} is multicast: add --allow-multicast to send to it", cfg.dst_addr));
   }
   if (cfg.group_per_stream) {
     if (!multicast239)
-      return std::unexpected(fmt::format("--group-per-stream needs a 239.x.y.z multicast --dst (got {})", cfg.dst_addr));
+      return std::unexpected(fmt::format(
+          "--group-per-stream needs a 239.x.y.z multicast --dst (got {})", cfg.dst_addr));
     if (((host + static_cast<std::uint32_t>(cfg.streams - 1)) >> 24) != 239)
-      return std::unexpected(fmt::format("--group-per-stream: {} + {} streams leaves 239.0.0.0/8: start lower",
-                                         cfg.dst_addr, cfg.streams));
+      return std::unexpected(
+          fmt::format("--group-per-stream: {} + {} streams leaves 239.0.0.0/8: start lower",
+                      cfg.dst_addr, cfg.streams));
   }
   if (cfg.raw_payload_bytes) {
     if (*cfg.raw_payload_bytes < 1 || *cfg.raw_payload_bytes > kMaxDatagram)
-      return std::unexpected(fmt::format("--payload must be 1..{} bytes (one unfragmented datagram)", kMaxDatagram));
-    if (cfg.tone_hz != 0) return std::unexpected(std::string("--tone needs RTP audio: drop --payload"));
+      return std::unexpected(
+          fmt::format("--payload must be 1..{} bytes (one unfragmented datagram)", kMaxDatagram));
+    if (cfg.tone_hz != 0)
+      return std::unexpected(std::string("--tone needs RTP audio: drop --payload"));
     if (cfg.sap) return std::unexpected(std::string("--sap announces RTP streams: drop --payload"));
   } else {
     auto f = payload_format(cfg);
@@ -314,37 +340,50 @@ std::expected<void, std::string> validate_config(const GenConfig& cfg) {
       return std::unexpected(std::string("--ptime in samples must be 1..100000 samples"));
     auto bytes = audio_payload_bytes(cfg.sample_rate_hz, 1'000'000'000, cfg.channels, cfg.bits);
     if (!bytes) return std::unexpected(bytes.error());
-    *bytes = *bytes / static_cast<std::size_t>(cfg.sample_rate_hz) * *spp;  // one second's bytes / rate x spp
+    *bytes = *bytes / static_cast<std::size_t>(cfg.sample_rate_hz) *
+             *spp;  // one second's bytes / rate x spp
     if (cfg.tone_hz < 0 || static_cast<long>(cfg.tone_hz) * cfg.channels * 2 >= cfg.sample_rate_hz)
-      return std::unexpected(fmt::format(
-          "--tone {} Hz puts channel {} at {} Hz, not below half the {} Hz sample rate: lower --tone",
-          cfg.tone_hz, cfg.channels, static_cast<long>(cfg.tone_hz) * cfg.channels, cfg.sample_rate_hz));
+      return std::unexpected(
+          fmt::format("--tone {} Hz puts channel {} at {} Hz, not below half the {} Hz sample "
+                      "rate: lower --tone",
+                      cfg.tone_hz, cfg.channels, static_cast<long>(cfg.tone_hz) * cfg.channels,
+                      cfg.sample_rate_hz));
     if (cfg.sap && !(cfg.sap_interval_s >= 0.1 && cfg.sap_interval_s <= 3600))
       return std::unexpected(std::string("--sap-interval must be 0.1..3600 seconds"));
-    if (cfg.sap && (cfg.session_name.empty() || cfg.session_name.find_first_of("\r\n") != std::string::npos))
+    if (cfg.sap &&
+        (cfg.session_name.empty() || cfg.session_name.find_first_of("\r\n") != std::string::npos))
       return std::unexpected(std::string("--session-name must be one non-empty line"));
     if (*bytes + rtp::kHeaderBytes > kMaxDatagram)
-      return std::unexpected(fmt::format("RTP payload of {} bytes does not fit one {}-byte datagram: lower "
-                                         "--ptime or --channels",
-                                         *bytes, kMaxDatagram));
+      return std::unexpected(
+          fmt::format("RTP payload of {} bytes does not fit one {}-byte datagram: lower "
+                      "--ptime or --channels",
+                      *bytes, kMaxDatagram));
   }
   if (!(cfg.loss >= 0 && cfg.loss <= 1)) return std::unexpected(std::string("--loss must be 0..1"));
-  if (!(cfg.reorder >= 0 && cfg.reorder <= 1)) return std::unexpected(std::string("--reorder must be 0..1"));
-  if (cfg.loss + cfg.reorder > 1) return std::unexpected(std::string("--loss + --reorder must not exceed 1"));
-  if (cfg.burst < 1 || cfg.burst > 65536) return std::unexpected(std::string("--burst must be 1..65536"));
+  if (!(cfg.reorder >= 0 && cfg.reorder <= 1))
+    return std::unexpected(std::string("--reorder must be 0..1"));
+  if (cfg.loss + cfg.reorder > 1)
+    return std::unexpected(std::string("--loss + --reorder must not exceed 1"));
+  if (cfg.burst < 1 || cfg.burst > 65536)
+    return std::unexpected(std::string("--burst must be 1..65536"));
   if (cfg.secs && !(*cfg.secs > 0 && *cfg.secs <= kMaxSecs))
-    return std::unexpected(fmt::format("--secs must be more than 0 and at most {} (runs are bounded)", kMaxSecs));
+    return std::unexpected(
+        fmt::format("--secs must be more than 0 and at most {} (runs are bounded)", kMaxSecs));
   if (cfg.count && *cfg.count == 0)
-    return std::unexpected(std::string("--count must be at least 1 (runs are bounded; omit it for 5 s)"));
-  if (cfg.netns.empty() == false && (cfg.netns.find('/') != std::string::npos || cfg.netns.size() > 64))
-    return std::unexpected(fmt::format("--netns '{}' must be a name from `ip netns list`", cfg.netns));
+    return std::unexpected(
+        std::string("--count must be at least 1 (runs are bounded; omit it for 5 s)"));
+  if (cfg.netns.empty() == false &&
+      (cfg.netns.find('/') != std::string::npos || cfg.netns.size() > 64))
+    return std::unexpected(
+        fmt::format("--netns '{}' must be a name from `ip netns list`", cfg.netns));
   auto sched = make_schedule(cfg);
   if (!sched) return std::unexpected(sched.error());
   return {};
 }
 
-void build_packet(std::uint8_t* buf, std::size_t datagram_bytes, bool rtp_mode, std::uint8_t payload_type,
-                  std::uint16_t seq, std::uint32_t rtp_timestamp, std::uint32_t ssrc, std::uint64_t index) {
+void build_packet(std::uint8_t* buf, std::size_t datagram_bytes, bool rtp_mode,
+                  std::uint8_t payload_type, std::uint16_t seq, std::uint32_t rtp_timestamp,
+                  std::uint32_t ssrc, std::uint64_t index) {
   if (!rtp_mode) {
     rtp::put_index(buf, datagram_bytes, index);
     return;
@@ -362,18 +401,25 @@ void build_packet(std::uint8_t* buf, std::size_t datagram_bytes, bool rtp_mode, 
 std::expected<PayloadFormat, std::string> payload_format(const GenConfig& cfg) {
   PayloadFormat f;
   const int pt = cfg.payload_type;
-  const auto need = [&](const char* name, int rate, int channels, int bits) -> std::expected<void, std::string> {
+  const auto need = [&](const char* name, int rate, int channels,
+                        int bits) -> std::expected<void, std::string> {
     if (cfg.sample_rate_hz != rate || cfg.channels != channels || cfg.bits != bits)
-      return std::unexpected(fmt::format(
-          "--payload-type {} is {} at {} Hz, {} channel{}, {}-bit (RFC 3551 table 4): drop --sample-rate, "
-          "--channels and --bits, or use a dynamic type (96-127)",
-          pt, name, rate, channels, channels == 1 ? "" : "s", bits));
+      return std::unexpected(
+          fmt::format("--payload-type {} is {} at {} Hz, {} channel{}, {}-bit (RFC 3551 table 4): "
+                      "drop --sample-rate, "
+                      "--channels and --bits, or use a dynamic type (96-127)",
+                      pt, name, rate, channels, channels == 1 ? "" : "s", bits));
     return {};
   };
   if (pt == -1 || (pt >= 96 && pt <= 127)) {
-    if (cfg.bits == 24) f = {static_cast<std::uint8_t>(pt == -1 ? rtp::kPayloadTypeL24 : pt), GenEncoding::kL24, 3, "L24"};
-    else if (cfg.bits == 16) f = {static_cast<std::uint8_t>(pt == -1 ? rtp::kPayloadTypeL16 : pt), GenEncoding::kL16, 2, "L16"};
-    else return std::unexpected(std::string("--bits must be 16 (L16) or 24 (L24)"));
+    if (cfg.bits == 24)
+      f = {static_cast<std::uint8_t>(pt == -1 ? rtp::kPayloadTypeL24 : pt), GenEncoding::kL24, 3,
+           "L24"};
+    else if (cfg.bits == 16)
+      f = {static_cast<std::uint8_t>(pt == -1 ? rtp::kPayloadTypeL16 : pt), GenEncoding::kL16, 2,
+           "L16"};
+    else
+      return std::unexpected(std::string("--bits must be 16 (L16) or 24 (L24)"));
     return f;
   }
   // RFC 3551 section 6, table 4: the static audio types rtcap gen can produce.
@@ -391,14 +437,17 @@ std::expected<PayloadFormat, std::string> payload_format(const GenConfig& cfg) {
       if (auto ok = need("L16", 44100, 1, 16); !ok) return std::unexpected(ok.error());
       return PayloadFormat{11, GenEncoding::kL16, 2, "L16"};
     default:
-      return std::unexpected(fmt::format("--payload-type {}: rtcap gen sends 0 (PCMU), 8 (PCMA), 10 and 11 (L16 "
-                                         "44.1 kHz) or a dynamic type 96-127",
-                                         pt));
+      return std::unexpected(
+          fmt::format("--payload-type {}: rtcap gen sends 0 (PCMU), 8 (PCMA), 10 and 11 (L16 "
+                      "44.1 kHz) or a dynamic type 96-127",
+                      pt));
   }
 }
 
-std::pair<std::string, std::uint16_t> stream_destination(const GenConfig& cfg, std::uint32_t stream) {
-  if (!cfg.group_per_stream) return {cfg.dst_addr, static_cast<std::uint16_t>(cfg.dst_port + 2 * stream)};
+std::pair<std::string, std::uint16_t> stream_destination(const GenConfig& cfg,
+                                                         std::uint32_t stream) {
+  if (!cfg.group_per_stream)
+    return {cfg.dst_addr, static_cast<std::uint16_t>(cfg.dst_port + 2 * stream)};
   in_addr a{};
   inet_pton(AF_INET, cfg.dst_addr.c_str(), &a);
   a.s_addr = htonl(ntohl(a.s_addr) + stream);
@@ -417,7 +466,8 @@ static std::int32_t tone_value(std::uint64_t k, std::uint64_t rate, int bits) {
 
 std::int32_t tone_sample(int tone_hz, int channel, std::uint64_t n, int sample_rate_hz, int bits) {
   const auto rate = static_cast<std::uint64_t>(sample_rate_hz);
-  const std::uint64_t f = static_cast<std::uint64_t>(tone_hz) * static_cast<std::uint64_t>(channel + 1);
+  const std::uint64_t f =
+      static_cast<std::uint64_t>(tone_hz) * static_cast<std::uint64_t>(channel + 1);
   return tone_value((f % rate) * (n % rate) % rate, rate, bits);  // rate < 2^20: no overflow
 }
 
@@ -457,33 +507,38 @@ static std::string sdp_ptime(std::int64_t ptime_ns) {
   return t;
 }
 
-std::string stream_sdp(const GenConfig& cfg, const PayloadFormat& f, std::uint32_t stream, std::uint32_t ssrc,
-                       const std::string& origin) {
+std::string stream_sdp(const GenConfig& cfg, const PayloadFormat& f, std::uint32_t stream,
+                       std::uint32_t ssrc, const std::string& origin) {
   const auto [addr, port] = stream_destination(cfg, stream);
   in_addr a{};
   inet_pton(AF_INET, addr.c_str(), &a);
   const bool multicast = (ntohl(a.s_addr) >> 28) == 0xE;
-  const std::string name = cfg.streams > 1 ? fmt::format("{} {}", cfg.session_name, stream + 1) : cfg.session_name;
+  const std::string name =
+      cfg.streams > 1 ? fmt::format("{} {}", cfg.session_name, stream + 1) : cfg.session_name;
   // rtpmap: channels are omitted for mono G.711 (RFC 8866 6.6: "1" is the default).
   const std::string encoding_params =
-      f.encoding == GenEncoding::kPcmu || f.encoding == GenEncoding::kPcma ? "" : fmt::format("/{}", cfg.channels);
+      f.encoding == GenEncoding::kPcmu || f.encoding == GenEncoding::kPcma
+          ? ""
+          : fmt::format("/{}", cfg.channels);
   std::string sdp;
   const auto line = [&](const std::string& l) { sdp += l + "\r\n"; };
   line("v=0");
   // o=<username> <sess-id> <sess-version> IN IP4 <address>: the SSRC makes a unique numeric id.
   line(fmt::format("o=- {} 1 IN IP4 {}", ssrc, origin));
   line(fmt::format("s={}", name));
-  line(fmt::format("i={} channel{} of {} {} Hz{}", cfg.channels, cfg.channels == 1 ? "" : "s", f.name,
-                   cfg.sample_rate_hz, cfg.tone_hz ? fmt::format(", tone {} Hz x channel", cfg.tone_hz) : ""));
+  line(fmt::format("i={} channel{} of {} {} Hz{}", cfg.channels, cfg.channels == 1 ? "" : "s",
+                   f.name, cfg.sample_rate_hz,
+                   cfg.tone_hz ? fmt::format(", tone {} Hz x channel", cfg.tone_hz) : ""));
   // AES67 section 8.4: c= carries the group and TTL for multicast.
   line(multicast ? fmt::format("c=IN IP4 {}/1", addr) : fmt::format("c=IN IP4 {}", addr));
   line("t=0 0");
   line(fmt::format("m=audio {} RTP/AVP {}", port, f.payload_type));
-  line(fmt::format("a=rtpmap:{} {}/{}{}", f.payload_type, f.name, cfg.sample_rate_hz, encoding_params));
+  line(fmt::format("a=rtpmap:{} {}/{}{}", f.payload_type, f.name, cfg.sample_rate_hz,
+                   encoding_params));
   line(fmt::format("a=ptime:{}", sdp_ptime(cfg.ptime_samples != 0
-                                                ? static_cast<std::int64_t>(std::llround(
-                                                      1e9 * cfg.ptime_samples / cfg.sample_rate_hz))
-                                                : cfg.ptime_ns)));
+                                               ? static_cast<std::int64_t>(std::llround(
+                                                     1e9 * cfg.ptime_samples / cfg.sample_rate_hz))
+                                               : cfg.ptime_ns)));
   // RFC 7273: the sender has no PTP grandmaster; its RTP clock follows the host clock
   // (CLOCK_REALTIME), which "local" says. The media clock is that clock: the RTP timestamp of a
   // packet is its scheduled send time in samples since the epoch, mod 2^32, so the offset is 0.
@@ -518,8 +573,8 @@ namespace {
 struct StreamState {
   std::uint16_t seq = 0;
   std::uint32_t timestamp = 0;
-  std::uint64_t index = 0;   // next packet index
-  std::uint64_t planned = 0; // packets this stream will produce (UINT64_MAX: unknown)
+  std::uint64_t index = 0;    // next packet index
+  std::uint64_t planned = 0;  // packets this stream will produce (UINT64_MAX: unknown)
   FateSelector fate{0, 0, 0, 0};
   bool holding = false;
   std::uint16_t held_seq = 0;
@@ -661,18 +716,21 @@ std::expected<void, std::string> Generator::check_destination() const {
   inet_pton(AF_INET, cfg_.dst_addr.c_str(), &a);
   const bool multicast = (ntohl(a.s_addr) >> 24) == 239;
   if ((multicast || cfg_.sap) && !in_lab_netns())
-    return std::unexpected(fmt::format("{} is multicast, which rtcap gen sends only inside a lab network "
-                                       "namespace: add --netns <lab>-tx (rtcap lab up)",
-                                       multicast ? fmt::format("--dst {}", cfg_.dst_addr) : std::string("--sap")));
+    return std::unexpected(
+        fmt::format("{} is multicast, which rtcap gen sends only inside a lab network "
+                    "namespace: add --netns <lab>-tx (rtcap lab up)",
+                    multicast ? fmt::format("--dst {}", cfg_.dst_addr) : std::string("--sap")));
   return {};
 }
 
 std::expected<void, std::string> Generator::open_socket() {
   fd_.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
-  if (fd_.fd < 0) return std::unexpected(fmt::format("cannot open a UDP socket: {}", std::strerror(errno)));
+  if (fd_.fd < 0)
+    return std::unexpected(fmt::format("cannot open a UDP socket: {}", std::strerror(errno)));
   int sndbuf = kSndBufBytes;
   if (setsockopt(fd_.fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) != 0)
-    setsockopt(fd_.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);  // unprivileged: capped by wmem_max
+    setsockopt(fd_.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+               sizeof sndbuf);  // unprivileged: capped by wmem_max
   if (cfg_.allow_multicast) {
     const unsigned char ttl = 1;  // never routed beyond the first hop
     setsockopt(fd_.fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
@@ -683,8 +741,9 @@ std::expected<void, std::string> Generator::open_socket() {
     src.sin_port = htons(cfg_.src_port);
     src.sin_addr.s_addr = htonl(INADDR_ANY);
     if (bind(fd_.fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0)
-      return std::unexpected(fmt::format("cannot bind UDP source port {}: {}; choose another --src-port",
-                                         cfg_.src_port, std::strerror(errno)));
+      return std::unexpected(
+          fmt::format("cannot bind UDP source port {}: {}; choose another --src-port",
+                      cfg_.src_port, std::strerror(errno)));
   }
   return {};
 }
@@ -726,9 +785,10 @@ std::expected<void, std::string> Generator::allocate() {
   // ~272 kpps unconnected, 282-291 kpps connected). Several streams share the unconnected
   // socket with a destination per message, so one sendmmsg carries all streams in schedule order.
   connected_ = nstreams_ == 1;
-  if (connected_ && connect(fd_.fd, reinterpret_cast<const sockaddr*>(&dst_[0]), sizeof dst_[0]) != 0)
-    return std::unexpected(fmt::format("cannot reach {}:{}: {}; is the lab up and --netns right?", cfg_.dst_addr,
-                                       cfg_.dst_port, std::strerror(errno)));
+  if (connected_ &&
+      connect(fd_.fd, reinterpret_cast<const sockaddr*>(&dst_[0]), sizeof dst_[0]) != 0)
+    return std::unexpected(fmt::format("cannot reach {}:{}: {}; is the lab up and --netns right?",
+                                       cfg_.dst_addr, cfg_.dst_port, std::strerror(errno)));
   for (std::size_t i = 0; i < kMaxBatch; ++i) {
     iov_[i].iov_len = dgram_;
     msgs_[i].msg_hdr.msg_iov = &iov_[i];
@@ -746,7 +806,8 @@ void Generator::prepare_tone() {
   tone_table_.resize(rate_u_);
   for (std::uint64_t k = 0; k < rate_u_; ++k) tone_table_[k] = tone_value(k, rate_u_, tone_bits);
   for (int c = 0; c < cfg_.channels; ++c)
-    tone_freq_mod_.push_back(static_cast<std::uint64_t>(cfg_.tone_hz) * static_cast<std::uint64_t>(c + 1) % rate_u_);
+    tone_freq_mod_.push_back(static_cast<std::uint64_t>(cfg_.tone_hz) *
+                             static_cast<std::uint64_t>(c + 1) % rate_u_);
 }
 
 void Generator::fill_tone(std::uint8_t* packet, std::uint64_t index) const {
@@ -761,9 +822,15 @@ void Generator::fill_tone(std::uint8_t* packet, std::uint64_t index) const {
           p[1] = static_cast<std::uint8_t>(v >> 8);
           p[2] = static_cast<std::uint8_t>(v);
           break;
-        case GenEncoding::kL16: rtp::put_be16(p, static_cast<std::uint16_t>(v)); break;
-        case GenEncoding::kPcmu: p[0] = linear_to_ulaw(static_cast<std::int16_t>(v)); break;
-        case GenEncoding::kPcma: p[0] = linear_to_alaw(static_cast<std::int16_t>(v)); break;
+        case GenEncoding::kL16:
+          rtp::put_be16(p, static_cast<std::uint16_t>(v));
+          break;
+        case GenEncoding::kPcmu:
+          p[0] = linear_to_ulaw(static_cast<std::int16_t>(v));
+          break;
+        case GenEncoding::kPcma:
+          p[0] = linear_to_alaw(static_cast<std::int16_t>(v));
+          break;
       }
       p += pfmt_.bytes_per_sample;
     }
@@ -775,7 +842,8 @@ void Generator::fill_tone(std::uint8_t* packet, std::uint64_t index) const {
 std::expected<void, std::string> Generator::open_sap() {
   if (!cfg_.sap) return {};
   sap_fd_.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
-  if (sap_fd_.fd < 0) return std::unexpected(fmt::format("cannot open the SAP socket: {}", std::strerror(errno)));
+  if (sap_fd_.fd < 0)
+    return std::unexpected(fmt::format("cannot open the SAP socket: {}", std::strerror(errno)));
   const unsigned char ttl = 1;  // RFC 2974: the session's own scope; one hop here
   setsockopt(sap_fd_.fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
   sockaddr_in group{};
@@ -783,9 +851,10 @@ std::expected<void, std::string> Generator::open_sap() {
   group.sin_port = htons(kSapPort);
   inet_pton(AF_INET, kSapGroup, &group.sin_addr);
   if (connect(sap_fd_.fd, reinterpret_cast<const sockaddr*>(&group), sizeof group) != 0)
-    return std::unexpected(fmt::format("cannot reach the SAP group {}:{}: {}; `rtcap lab up` routes multicast "
-                                       "in the lab (is --netns a lab namespace?)",
-                                       kSapGroup, kSapPort, std::strerror(errno)));
+    return std::unexpected(
+        fmt::format("cannot reach the SAP group {}:{}: {}; `rtcap lab up` routes multicast "
+                    "in the lab (is --netns a lab namespace?)",
+                    kSapGroup, kSapPort, std::strerror(errno)));
   sockaddr_in local{};
   socklen_t len = sizeof local;
   getsockname(sap_fd_.fd, reinterpret_cast<sockaddr*>(&local), &len);
@@ -822,8 +891,9 @@ void Generator::start_clock() {
   if (!cfg_.sap) return;
   const std::int64_t real0 = now_ns(CLOCK_REALTIME);
   for (std::uint32_t k = 0; k < nstreams_; ++k)
-    st_[k].timestamp = static_cast<std::uint32_t>(static_cast<u128>(real0 + sched_.offset_ns(k)) *
-                                                  static_cast<u128>(cfg_.sample_rate_hz) / 1'000'000'000u);
+    st_[k].timestamp =
+        static_cast<std::uint32_t>(static_cast<u128>(real0 + sched_.offset_ns(k)) *
+                                   static_cast<u128>(cfg_.sample_rate_hz) / 1'000'000'000u);
 }
 
 GenReport Generator::run(const std::atomic<bool>* stop) {
@@ -887,8 +957,8 @@ std::size_t Generator::fill_batch(std::int64_t now) {
     const auto fate = s.fate.next(index + 1 == s.planned);
     if (fate == FateSelector::Fate::kDrop) {
       ++sr.dropped;
-      rep_.events.push_back({TruthEvent::Kind::kDrop, k, sr.ssrc, rep_.rtp ? seq : static_cast<std::uint16_t>(index),
-                             index});
+      rep_.events.push_back({TruthEvent::Kind::kDrop, k, sr.ssrc,
+                             rep_.rtp ? seq : static_cast<std::uint16_t>(index), index});
       continue;
     }
     if (fate == FateSelector::Fate::kHold) {
@@ -908,7 +978,8 @@ std::size_t Generator::fill_batch(std::int64_t now) {
       n = add_held(n, k);
       ++sr.reordered;
       rep_.events.push_back({TruthEvent::Kind::kReorder, k, sr.ssrc,
-                             rep_.rtp ? s.held_seq : static_cast<std::uint16_t>(s.held_index), s.held_index});
+                             rep_.rtp ? s.held_seq : static_cast<std::uint16_t>(s.held_index),
+                             s.held_index});
     }
   }
   // End of run (count reached) with a packet still held: happens only when a run is cut short
@@ -980,12 +1051,15 @@ void Generator::send_held_at_end() {
     if (st_[k].holding) {
       n = add_held(n, k);
       const std::size_t i = n - 1;
-      if (rep_.rtp) rtp::set_send_time(&slot_bufs_[i * dgram_], static_cast<std::uint64_t>(rtcap::realtime_ns()));
+      if (rep_.rtp)
+        rtp::set_send_time(&slot_bufs_[i * dgram_],
+                           static_cast<std::uint64_t>(rtcap::realtime_ns()));
       iov_[i].iov_base = &slot_bufs_[i * dgram_];
     }
   for (std::size_t i = 0; i < n; ++i) {
     ++rep_.sendmmsg_calls;
-    if (sendmmsg(fd_.fd, &msgs_[i], 1, 0) == 1 || (errno == ECONNREFUSED && sendmmsg(fd_.fd, &msgs_[i], 1, 0) == 1)) {
+    if (sendmmsg(fd_.fd, &msgs_[i], 1, 0) == 1 ||
+        (errno == ECONNREFUSED && sendmmsg(fd_.fd, &msgs_[i], 1, 0) == 1)) {
       ++rep_.streams[meta_[i].stream].sent;
     } else {
       ++rep_.streams[meta_[i].stream].send_errors;
@@ -1013,7 +1087,8 @@ void Generator::finish_report() {
 
 }  // namespace
 
-std::expected<GenReport, std::string> run_generator(const GenConfig& cfg, const std::atomic<bool>* stop) {
+std::expected<GenReport, std::string> run_generator(const GenConfig& cfg,
+                                                    const std::atomic<bool>* stop) {
   if (auto ok = validate_config(cfg); !ok) return std::unexpected(ok.error());
   Generator gen(cfg, *make_schedule(cfg));
   if (auto r = gen.prepare(); !r) return std::unexpected(r.error());
@@ -1024,12 +1099,13 @@ std::string report_line(const GenReport& r) {
   std::string s = fmt::format(
       "rtcap gen: sent {} of {} packets ({} B UDP payload{}) in {:.3f} s = {:.0f} pps (target {}), "
       "{} sendmmsg calls, {} send errors ({} ENOBUFS), {} dropped and {} reordered on purpose",
-      r.sent, r.produced, r.datagram_bytes, r.rtp ? fmt::format(", {} B audio", r.payload_bytes) : ", raw UDP",
-      r.duration_s, r.achieved_pps, r.target_pps > 0 ? fmt::format("{:.0f}", r.target_pps) : "unpaced",
+      r.sent, r.produced, r.datagram_bytes,
+      r.rtp ? fmt::format(", {} B audio", r.payload_bytes) : ", raw UDP", r.duration_s,
+      r.achieved_pps, r.target_pps > 0 ? fmt::format("{:.0f}", r.target_pps) : "unpaced",
       r.sendmmsg_calls, r.send_errors, r.enobufs, r.dropped, r.reordered);
   if (r.pacing_samples > 0)
-    s += fmt::format(", pacing error p50 {} ns p99 {} ns max {} ns", r.pacing_p50_ns, r.pacing_p99_ns,
-                     r.pacing_max_ns);
+    s += fmt::format(", pacing error p50 {} ns p99 {} ns max {} ns", r.pacing_p50_ns,
+                     r.pacing_p99_ns, r.pacing_max_ns);
   if (r.sap_sent + r.sap_errors > 0)
     s += fmt::format(", {} SAP announcements ({} failed)", r.sap_sent, r.sap_errors);
   if (!r.first_send_error.empty()) s += fmt::format(", first send error: {}", r.first_send_error);
@@ -1105,15 +1181,18 @@ static std::expected<void, std::string> write_file(const std::string& path, cons
                                                    const char* what) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   if (f) f << text;
-  if (!f) return std::unexpected(fmt::format("cannot write the {} file {}: check the directory exists and is "
-                                             "writable",
-                                             what, path));
+  if (!f)
+    return std::unexpected(
+        fmt::format("cannot write the {} file {}: check the directory exists and is "
+                    "writable",
+                    what, path));
   return {};
 }
 
 CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
   auto* gen = app.add_subcommand(
-      "gen", "Send AES67-style RTP (or raw UDP with --payload) on an absolute schedule, to 198.18.0.0/15");
+      "gen",
+      "Send AES67-style RTP (or raw UDP with --payload) on an absolute schedule, to 198.18.0.0/15");
   struct Opts {
     GenConfig cfg;
     std::string ptime = "1ms";
@@ -1127,68 +1206,91 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<Opts>();
   gen->add_option("--streams", o->cfg.streams, "Number of streams; stream k goes to port + 2k")
       ->type_name("N")
-      ->capture_default_str()->check(CLI::Range(1, kMaxStreams));
-  gen->add_option("--ptime", o->ptime, "Packet time with unit: 1ms, 250us, 125us; or in samples: 48samples")
-      ->type_name("TIME")->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(1, kMaxStreams));
+  gen->add_option("--ptime", o->ptime,
+                  "Packet time with unit: 1ms, 250us, 125us; or in samples: 48samples")
+      ->type_name("TIME")
+      ->capture_default_str();
   gen->add_option("--channels", o->cfg.channels, "Audio channels per stream")
-      ->type_name("N")->capture_default_str();
+      ->type_name("N")
+      ->capture_default_str();
   gen->add_option("--sample-rate", o->cfg.sample_rate_hz, "Sample rate in Hz")
-      ->type_name("HZ")->capture_default_str();
+      ->type_name("HZ")
+      ->capture_default_str();
   gen->add_option("--bits", o->cfg.bits, "Bits per sample: 24 (L24, PT 97) or 16 (L16, PT 96)")
-      ->capture_default_str()->check(CLI::IsMember({16, 24}));
-  auto* payload = gen->add_option("--payload", o->payload,
-                                  "Raw UDP payload size in BYTES instead of RTP (first 8 bytes: packet index)")
-                      ->type_name("BYTES");
-  auto* rate = gen->add_option("--rate", o->rate,
-                               "Total packets per second over all streams (PPS); 0 = as fast as possible; "
-                               "default: streams / ptime")
-                   ->type_name("PPS");
+      ->capture_default_str()
+      ->check(CLI::IsMember({16, 24}));
+  auto* payload =
+      gen->add_option("--payload", o->payload,
+                      "Raw UDP payload size in BYTES instead of RTP (first 8 bytes: packet index)")
+          ->type_name("BYTES");
+  auto* rate =
+      gen->add_option("--rate", o->rate,
+                      "Total packets per second over all streams (PPS); 0 = as fast as possible; "
+                      "default: streams / ptime")
+          ->type_name("PPS");
   gen->add_option("--burst", o->cfg.burst, "Packets sent back to back per tick (same average rate)")
       ->type_name("N")
       ->capture_default_str();
-  auto* secs = gen->add_option("--secs", o->secs, "Run time bound in seconds (default 5 when no --count)")
-                   ->type_name("SECONDS");
-  auto* count = gen->add_option("--count", o->count, "Total packets to produce over all streams (incl. --loss drops)")
+  auto* secs =
+      gen->add_option("--secs", o->secs, "Run time bound in seconds (default 5 when no --count)")
+          ->type_name("SECONDS");
+  auto* count = gen->add_option("--count", o->count,
+                                "Total packets to produce over all streams (incl. --loss drops)")
                     ->type_name("PACKETS");
-  gen->add_option("--dst", o->dst, "Destination ADDR:PORT in 198.18.0.0/15 (or 239.x with --allow-multicast)")
+  gen->add_option("--dst", o->dst,
+                  "Destination ADDR:PORT in 198.18.0.0/15 (or 239.x with --allow-multicast)")
       ->type_name("ADDR:PORT")
       ->capture_default_str();
-  gen->add_option("--src-port", o->cfg.src_port, "UDP source port for all streams (default: ephemeral)")
+  gen->add_option("--src-port", o->cfg.src_port,
+                  "UDP source port for all streams (default: ephemeral)")
       ->type_name("PORT");
-  gen->add_flag("--allow-multicast", o->cfg.allow_multicast, "Allow a 239.x.x.x multicast destination (TTL 1)");
+  gen->add_flag("--allow-multicast", o->cfg.allow_multicast,
+                "Allow a 239.x.x.x multicast destination (TTL 1)");
   gen->add_option("--netns", o->cfg.netns, "Network namespace to send from (e.g. rtcap-tx)")
       ->type_name("NAME");
   gen->add_option("--loss", o->cfg.loss, "Probability 0..1 that a packet is dropped on purpose")
       ->type_name("P")
       ->check(CLI::Range(0.0, 1.0));
-  gen->add_option("--reorder", o->cfg.reorder, "Probability 0..1 that a packet is sent after its successor")
+  gen->add_option("--reorder", o->cfg.reorder,
+                  "Probability 0..1 that a packet is sent after its successor")
       ->type_name("P")
       ->check(CLI::Range(0.0, 1.0));
   gen->add_option("--seed", o->cfg.seed, "Seed for SSRCs, sequence starts, loss and reorder")
-      ->type_name("N")->capture_default_str();
-  auto* seq_start = gen->add_option("--seq-start", o->seq_start, "First RTP sequence number (default: random from seed)")
+      ->type_name("N")
+      ->capture_default_str();
+  auto* seq_start = gen->add_option("--seq-start", o->seq_start,
+                                    "First RTP sequence number (default: random from seed)")
                         ->type_name("SEQ")
                         ->check(CLI::Range(0, 65535));
-  gen->add_option("--truth", o->cfg.truth_path, "Write JSON lines naming each dropped/reordered packet to FILE")
+  gen->add_option("--truth", o->cfg.truth_path,
+                  "Write JSON lines naming each dropped/reordered packet to FILE")
       ->type_name("FILE");
-  gen->add_option("--json", o->cfg.json_path, "Write the report as JSON to FILE")->type_name("FILE");
-  auto* payload_type = gen->add_option("--payload-type", o->cfg.payload_type,
-                                       "RTP payload type: 0 PCMU, 8 PCMA (8 kHz mono), 10/11 L16 stereo/mono "
-                                       "(44.1 kHz), or dynamic 96-127 (default 97 L24, 96 L16)")
-                           ->type_name("PT");
-  gen->add_flag("--group-per-stream", o->cfg.group_per_stream,
-                "Stream k goes to multicast group --dst + k, all on the --dst port (as AES67 senders do)");
-  gen->add_option("--tone", o->cfg.tone_hz,
-                  "Send a tone instead of silence: channel c carries HZ x (c+1), -6 dBFS, exact per sample")
+  gen->add_option("--json", o->cfg.json_path, "Write the report as JSON to FILE")
+      ->type_name("FILE");
+  auto* payload_type =
+      gen->add_option("--payload-type", o->cfg.payload_type,
+                      "RTP payload type: 0 PCMU, 8 PCMA (8 kHz mono), 10/11 L16 stereo/mono "
+                      "(44.1 kHz), or dynamic 96-127 (default 97 L24, 96 L16)")
+          ->type_name("PT");
+  gen->add_flag(
+      "--group-per-stream", o->cfg.group_per_stream,
+      "Stream k goes to multicast group --dst + k, all on the --dst port (as AES67 senders do)");
+  gen->add_option(
+         "--tone", o->cfg.tone_hz,
+         "Send a tone instead of silence: channel c carries HZ x (c+1), -6 dBFS, exact per sample")
       ->type_name("HZ")
       ->check(CLI::Range(1, 100000));
-  gen->add_flag("--sap", o->cfg.sap,
-                "Announce each stream with SAP (RFC 2974) to 239.255.255.255:9875: an AES67-style SDP, a "
-                "deletion at the end (inside a lab namespace only)");
+  gen->add_flag(
+      "--sap", o->cfg.sap,
+      "Announce each stream with SAP (RFC 2974) to 239.255.255.255:9875: an AES67-style SDP, a "
+      "deletion at the end (inside a lab namespace only)");
   gen->add_option("--sap-interval", o->cfg.sap_interval_s, "Seconds between SAP announcements")
       ->type_name("SECONDS")
       ->capture_default_str();
-  gen->add_option("--session-name", o->cfg.session_name, "SDP session name (s=); '<NAME> <k+1>' per stream")
+  gen->add_option("--session-name", o->cfg.session_name,
+                  "SDP session name (s=); '<NAME> <k+1>' per stream")
       ->type_name("NAME")
       ->capture_default_str();
   gen->add_flag("-q,--quiet", o->cfg.quiet, "No report line on stderr");
@@ -1196,8 +1298,8 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
   auto* sample_rate_opt = gen->get_option("--sample-rate");
   auto* channels_opt = gen->get_option("--channels");
   auto* bits_opt = gen->get_option("--bits");
-  gen->callback([o, payload, rate, secs, count, seq_start, payload_type, sample_rate_opt, channels_opt, bits_opt,
-                 &exit_code] {
+  gen->callback([o, payload, rate, secs, count, seq_start, payload_type, sample_rate_opt,
+                 channels_opt, bits_opt, &exit_code] {
     GenConfig cfg = o->cfg;
     const auto fail = [&](const std::string& msg) {
       fmt::print(stderr, "rtcap gen: {}\n", msg);
@@ -1208,7 +1310,8 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
       char* end = nullptr;
       const unsigned long v = std::strtoul(n.c_str(), &end, 10);
       if (n.empty() || *end != '\0' || v == 0 || v > 100'000)
-        return fail(fmt::format("--ptime '{}': give 1..100000 samples, for example 48samples", o->ptime));
+        return fail(
+            fmt::format("--ptime '{}': give 1..100000 samples, for example 48samples", o->ptime));
       cfg.ptime_samples = static_cast<std::uint32_t>(v);
     } else {
       auto ptime = parse_ptime(o->ptime);
@@ -1229,8 +1332,8 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
       struct Static {
         int pt, rate, channels, bits;
       };
-      for (const Static st : {Static{0, 8000, 1, 8}, Static{8, 8000, 1, 8}, Static{10, 44100, 2, 16},
-                              Static{11, 44100, 1, 16}})
+      for (const Static st : {Static{0, 8000, 1, 8}, Static{8, 8000, 1, 8},
+                              Static{10, 44100, 2, 16}, Static{11, 44100, 1, 16}})
         if (cfg.payload_type == st.pt) {
           if (sample_rate_opt->count() == 0) cfg.sample_rate_hz = st.rate;
           if (channels_opt->count() == 0) cfg.channels = st.channels;
@@ -1239,7 +1342,8 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
     }
 
     g_stop.store(false);
-    struct sigaction sa {}, old_int{}, old_term{};
+    struct sigaction sa {
+    }, old_int{}, old_term{};
     sa.sa_handler = gen_stop_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0;  // no SA_RESTART: sleeps and sends return EINTR and the loop sees the flag
@@ -1257,19 +1361,23 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
     const std::uint64_t hard_errors = rep->send_errors - rep->enobufs + rep->sap_errors;
     const std::uint64_t to_send = rep->produced - rep->dropped;
     if (to_send > 0 && rep->sent == 0)
-      fail(fmt::format("sent nothing: all {} sends failed ({}); check that the lab is up and --netns/--dst are "
-                       "right",
-                       to_send, rep->first_send_error.empty() ? "no error reported" : rep->first_send_error));
+      fail(fmt::format(
+          "sent nothing: all {} sends failed ({}); check that the lab is up and --netns/--dst are "
+          "right",
+          to_send, rep->first_send_error.empty() ? "no error reported" : rep->first_send_error));
     else if (hard_errors > 0)
-      fail(fmt::format("{} of {} packets could not be sent ({}); check that the lab is up and --netns/--dst are "
-                       "right",
-                       hard_errors, to_send + rep->sap_sent + rep->sap_errors, rep->first_send_error));
+      fail(fmt::format(
+          "{} of {} packets could not be sent ({}); check that the lab is up and --netns/--dst are "
+          "right",
+          hard_errors, to_send + rep->sap_sent + rep->sap_errors, rep->first_send_error));
     if (exit_code != 0) return;  // the one line says it; the JSON report is not written
     if (!cfg.quiet) fmt::print(stderr, "{}\n", report_line(*rep));
     if (!cfg.json_path.empty())
-      if (auto w = write_file(cfg.json_path, report_json(*rep, cfg), "--json"); !w) return fail(w.error());
+      if (auto w = write_file(cfg.json_path, report_json(*rep, cfg), "--json"); !w)
+        return fail(w.error());
     if (!cfg.truth_path.empty())
-      if (auto w = write_file(cfg.truth_path, truth_jsonl(*rep), "--truth"); !w) return fail(w.error());
+      if (auto w = write_file(cfg.truth_path, truth_jsonl(*rep), "--truth"); !w)
+        return fail(w.error());
   });
   return gen;
 }

@@ -28,29 +28,29 @@ struct GenConfig {
   std::uint32_t ptime_samples = 0;
   int channels = 2;
   int sample_rate_hz = 48000;
-  int bits = 24;                          // 24: L24 (PT 97), 16: L16 (PT 96), 8: G.711 (PT 0, 8)
+  int bits = 24;  // 24: L24 (PT 97), 16: L16 (PT 96), 8: G.711 (PT 0, 8)
   // -1: dynamic, 97 for L24 and 96 for L16. Static RFC 3551 types: 0 PCMU and 8 PCMA (8,000 Hz,
   // mono, 8-bit), 10 L16 stereo and 11 L16 mono (44,100 Hz); dynamic 96..127 take --bits.
   int payload_type = -1;
-  bool group_per_stream = false;          // stream k goes to group + k, all on the same port
-  int tone_hz = 0;                        // --tone: channel c carries tone_hz x (c + 1); 0: no tone
-  bool sap = false;                       // announce each stream with SAP (RFC 2974) + SDP
-  double sap_interval_s = 30;             // announcement period (AES67 devices: ~30 s)
-  std::string session_name = "rtcap gen";  // SDP s=, "<name> <k+1>" with several streams
+  bool group_per_stream = false;  // stream k goes to group + k, all on the same port
+  int tone_hz = 0;                // --tone: channel c carries tone_hz x (c + 1); 0: no tone
+  bool sap = false;               // announce each stream with SAP (RFC 2974) + SDP
+  double sap_interval_s = 30;     // announcement period (AES67 devices: ~30 s)
+  std::string session_name = "rtcap gen";        // SDP s=, "<name> <k+1>" with several streams
   std::optional<std::size_t> raw_payload_bytes;  // --payload: plain UDP, no RTP
-  std::optional<double> rate_pps;         // total over all streams; 0 = as fast as possible
-  int burst = 1;                          // packets back to back per tick
-  std::optional<double> secs;             // run time bound
-  std::optional<std::uint64_t> count;     // total packet bound (produced, including drops)
+  std::optional<double> rate_pps;                // total over all streams; 0 = as fast as possible
+  int burst = 1;                                 // packets back to back per tick
+  std::optional<double> secs;                    // run time bound
+  std::optional<std::uint64_t> count;            // total packet bound (produced, including drops)
   std::string dst_addr = "198.18.0.2";
-  std::uint16_t dst_port = 5004;          // stream k: dst_port + 2k
-  std::uint16_t src_port = 0;             // 0: ephemeral
+  std::uint16_t dst_port = 5004;  // stream k: dst_port + 2k
+  std::uint16_t src_port = 0;     // 0: ephemeral
   bool allow_multicast = false;
-  std::string netns;                      // enter before opening the socket
-  double loss = 0.0;                      // probability a produced packet is not sent
-  double reorder = 0.0;                   // probability a packet is sent after its successor
+  std::string netns;     // enter before opening the socket
+  double loss = 0.0;     // probability a produced packet is not sent
+  double reorder = 0.0;  // probability a packet is sent after its successor
   std::uint64_t seed = 1;
-  std::optional<std::uint16_t> seq_start; // unset: random per stream (from seed)
+  std::optional<std::uint16_t> seq_start;  // unset: random per stream (from seed)
   std::string truth_path;
   std::string json_path;
   bool quiet = false;
@@ -88,9 +88,9 @@ struct GenReport {
   std::uint64_t dropped = 0;
   std::uint64_t reordered = 0;
   std::uint64_t send_errors = 0;
-  std::uint64_t enobufs = 0;  // part of send_errors
+  std::uint64_t enobufs = 0;       // part of send_errors
   std::uint64_t icmp_refused = 0;  // ECONNREFUSED from an ICMP unreachable, retried (not lost)
-  std::string first_send_error;  // strerror of the first failed send, "" if none
+  std::string first_send_error;    // strerror of the first failed send, "" if none
   std::uint64_t sendmmsg_calls = 0;
   double duration_s = 0;
   double achieved_pps = 0;
@@ -99,9 +99,9 @@ struct GenReport {
   std::uint64_t pacing_p99_ns = 0;
   std::uint64_t pacing_max_ns = 0;
   std::uint8_t payload_type = 0;
-  std::uint64_t sap_sent = 0;       // announcements and deletions sent
-  std::uint64_t sap_errors = 0;     // announcements that could not be sent
-  bool interrupted = false;  // stopped by signal / stop flag
+  std::uint64_t sap_sent = 0;    // announcements and deletions sent
+  std::uint64_t sap_errors = 0;  // announcements that could not be sent
+  bool interrupted = false;      // stopped by signal / stop flag
   std::vector<StreamReport> streams;
   std::vector<TruthEvent> events;  // in the order they happened
 };
@@ -112,14 +112,16 @@ struct GenReport {
 std::expected<std::int64_t, std::string> parse_ptime(const std::string& text);
 
 // Samples per packet = sample_rate * ptime, which must be a whole number.
-std::expected<std::uint32_t, std::string> samples_per_packet(int sample_rate_hz, std::int64_t ptime_ns);
+std::expected<std::uint32_t, std::string> samples_per_packet(int sample_rate_hz,
+                                                             std::int64_t ptime_ns);
 
 // Samples per packet of this configuration: ptime_samples, or samples_per_packet(rate, ptime_ns).
 std::expected<std::uint32_t, std::string> packet_samples(const GenConfig& cfg);
 
 // sample_rate * ptime * channels * bits / 8.
-std::expected<std::size_t, std::string> audio_payload_bytes(int sample_rate_hz, std::int64_t ptime_ns,
-                                                            int channels, int bits);
+std::expected<std::size_t, std::string> audio_payload_bytes(int sample_rate_hz,
+                                                            std::int64_t ptime_ns, int channels,
+                                                            int bits);
 
 // The absolute schedule: slot j (one packet, all streams interleaved, stream j % streams)
 // is due at t0 + offset_ns(j). With a burst of B, slots come in ticks of B sent back to back at
@@ -167,7 +169,8 @@ struct PayloadFormat {
 std::expected<PayloadFormat, std::string> payload_format(const GenConfig& cfg);
 
 // Stream k's destination address and port (group + k with group_per_stream, else port + 2k).
-std::pair<std::string, std::uint16_t> stream_destination(const GenConfig& cfg, std::uint32_t stream);
+std::pair<std::string, std::uint16_t> stream_destination(const GenConfig& cfg,
+                                                         std::uint32_t stream);
 
 // The --tone signal, deterministic from the per-stream sample index n (0 = the stream's first
 // sample): channel c (0-based) carries f = tone_hz x (c + 1),
@@ -182,14 +185,15 @@ std::uint8_t linear_to_alaw(std::int16_t pcm);
 
 // The AES67-style SDP (RFC 8866) announcing stream k, lines ending in CRLF. `origin` is the
 // sender's IPv4 address, `first_timestamp_offset` the mediaclk:direct offset.
-std::string stream_sdp(const GenConfig& cfg, const PayloadFormat& fmt, std::uint32_t stream, std::uint32_t ssrc,
-                       const std::string& origin);
+std::string stream_sdp(const GenConfig& cfg, const PayloadFormat& fmt, std::uint32_t stream,
+                       std::uint32_t ssrc, const std::string& origin);
 // One SAP packet (RFC 2974 section 3): version 1, IPv4 origin, no authentication, not encrypted
 // or compressed, payload type "application/sdp", then the SDP. `deletion` sets the T bit.
-std::vector<std::uint8_t> sap_packet(bool deletion, std::uint16_t msg_id_hash, std::uint32_t origin_host_order,
-                                     const std::string& sdp);
-inline constexpr const char* kSapGroup = "239.255.255.255";  // AES67's administratively scoped SAP group
-inline constexpr std::uint16_t kSapPort = 9875;              // RFC 2974 section 3
+std::vector<std::uint8_t> sap_packet(bool deletion, std::uint16_t msg_id_hash,
+                                     std::uint32_t origin_host_order, const std::string& sdp);
+inline constexpr const char* kSapGroup =
+    "239.255.255.255";                           // AES67's administratively scoped SAP group
+inline constexpr std::uint16_t kSapPort = 9875;  // RFC 2974 section 3
 
 // Checks destination, ranges and bounds; fills derived values. Error = one actionable line.
 std::expected<void, std::string> validate_config(const GenConfig& cfg);
@@ -204,10 +208,11 @@ void build_packet(std::uint8_t* buf, std::size_t datagram_bytes, bool rtp,
 
 // Opens the socket (after entering cfg.netns), sends, reports. `stop` may be null; when it turns
 // true the run ends early with a report. Does not install signal handlers.
-std::expected<GenReport, std::string> run_generator(const GenConfig& cfg, const std::atomic<bool>* stop);
+std::expected<GenReport, std::string> run_generator(const GenConfig& cfg,
+                                                    const std::atomic<bool>* stop);
 
 std::string report_json(const GenReport& report, const GenConfig& cfg);  // pretty JSON text
-std::string report_line(const GenReport& report);                       // one human line
+std::string report_line(const GenReport& report);                        // one human line
 // One JSON object per line per event: {"kind","stream","ssrc","seq","index"}.
 std::string truth_jsonl(const GenReport& report);
 

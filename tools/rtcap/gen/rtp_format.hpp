@@ -36,9 +36,9 @@ inline constexpr std::uint8_t kSendTimeExtId = 1;
 inline constexpr std::size_t kSendTimeBytes = 8;
 // 4 bytes extension header + 1 element header + 8 data + 3 padding.
 inline constexpr std::size_t kExtBytes = 16;
-inline constexpr std::uint16_t kExtLengthWords = (kExtBytes - 4) / 4;  // = 3
+inline constexpr std::uint16_t kExtLengthWords = (kExtBytes - 4) / 4;       // = 3
 inline constexpr std::size_t kHeaderBytes = kFixedHeaderBytes + kExtBytes;  // = 28
-inline constexpr std::size_t kSendTimeOffset = kFixedHeaderBytes + 4 + 1;    // = 17
+inline constexpr std::size_t kSendTimeOffset = kFixedHeaderBytes + 4 + 1;   // = 17
 inline constexpr std::size_t kPayloadOffset = kHeaderBytes;
 inline constexpr std::size_t kIndexBytes = 8;
 
@@ -154,7 +154,10 @@ inline std::optional<Decoded> decode(const std::uint8_t* p, std::size_t n) noexc
       std::size_t q = off + 4;
       while (q < ext_end) {
         const std::uint8_t b = p[q];
-        if (b == 0) { ++q; continue; }  // padding byte
+        if (b == 0) {
+          ++q;
+          continue;
+        }  // padding byte
         const std::uint8_t id = b >> 4;
         const std::size_t len = (b & 0x0f) + 1u;
         if (id == 15) break;  // reserved: stop parsing (RFC 8285 4.2)

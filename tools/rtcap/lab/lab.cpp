@@ -1,6 +1,6 @@
-// The lab drives iproute2's `ip` through the tools' one process runner (bench_process.hpp: fork/exec
-// with an argument vector, never a shell), so a name can never be interpreted as anything but a
-// name; names are validated anyway.
+// The lab drives iproute2's `ip` through the tools' one process runner (bench_process.hpp:
+// fork/exec with an argument vector, never a shell), so a name can never be interpreted as anything
+// but a name; names are validated anyway.
 #include "lab/lab.hpp"
 
 #include <fcntl.h>
@@ -74,7 +74,8 @@ RunResult run(const std::vector<std::string>& args) {
   }
   close(fds[0]);
   // Its output has ended, so it is exiting; 10 s covers a busy machine.
-  if (!child->wait_for(std::chrono::seconds(10))) child->stop(SIGKILL, std::chrono::milliseconds(0));
+  if (!child->wait_for(std::chrono::seconds(10)))
+    child->stop(SIGKILL, std::chrono::milliseconds(0));
   result.status = child->exited_normally() ? child->exit_status() : -1;
   return result;
 }
@@ -140,7 +141,8 @@ std::string disable_ipv6(const std::string& ns, const std::string& ifname) {
     if (nsfd >= 0) close(nsfd);
     if (!entered) {
       code = 2;
-    } else if (access("/proc/sys/net/ipv6", F_OK) == 0) {  // else no IPv6 in this kernel: nothing to do
+    } else if (access("/proc/sys/net/ipv6", F_OK) ==
+               0) {  // else no IPv6 in this kernel: nothing to do
       const int fd = open(sysctl.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd < 0) {
         code = 3;
@@ -199,9 +201,10 @@ std::expected<Lab, std::string> lab_up(const std::string& name) {
     if (netns_exists(ns)) continue;
     std::vector<std::string> args = {"netns", "add", ns};
     if (auto r = ip(args); r.status != 0)
-      return std::unexpected(fmt::format("cannot create network namespace {}: {}; check that the "
-                                         "kernel has network namespaces (CONFIG_NET_NS){}",
-                                         ns, describe(args, r), hint));
+      return std::unexpected(
+          fmt::format("cannot create network namespace {}: {}; check that the "
+                      "kernel has network namespaces (CONFIG_NET_NS){}",
+                      ns, describe(args, r), hint));
   }
 
   // The veth pair: both ends must be where they belong, otherwise start the pair over.
@@ -213,12 +216,13 @@ std::expected<Lab, std::string> lab_up(const std::string& name) {
     if (link_exists(lab.rx_ns, lab.rx_if)) ip({"-n", lab.rx_ns, "link", "del", lab.rx_if});
     if (link_exists("", lab.tx_if)) ip({"link", "del", lab.tx_if});
     if (link_exists("", lab.rx_if)) ip({"link", "del", lab.rx_if});
-    std::vector<std::string> args = {"link", "add",  lab.tx_if, "netns", lab.tx_ns, "type",
+    std::vector<std::string> args = {"link", "add",  lab.tx_if, "netns",   lab.tx_ns, "type",
                                      "veth", "peer", "name",    lab.rx_if, "netns",   lab.rx_ns};
     if (auto r = ip(args); r.status != 0)
-      return std::unexpected(fmt::format("cannot create veth pair {} <-> {}: {}; check that the "
-                                         "veth driver is available (modprobe veth){}",
-                                         lab.tx_if, lab.rx_if, describe(args, r), hint));
+      return std::unexpected(
+          fmt::format("cannot create veth pair {} <-> {}: {}; check that the "
+                      "veth driver is available (modprobe veth){}",
+                      lab.tx_if, lab.rx_if, describe(args, r), hint));
   }
 
   struct End {
@@ -239,7 +243,8 @@ std::expected<Lab, std::string> lab_up(const std::string& name) {
 
   for (const End& e : ends) {
     const std::vector<std::vector<std::string>> steps = {
-        {"-n", e.ns, "addr", "replace", fmt::format("{}/{}", e.addr, kLabPrefixLength), "dev", e.ifname},
+        {"-n", e.ns, "addr", "replace", fmt::format("{}/{}", e.addr, kLabPrefixLength), "dev",
+         e.ifname},
         {"-n", e.ns, "link", "set", "dev", "lo", "up"},
         {"-n", e.ns, "link", "set", "dev", e.ifname, "up"},
         // Multicast (AES67 streams, SAP announcements) leaves through the veth: without this
@@ -250,17 +255,17 @@ std::expected<Lab, std::string> lab_up(const std::string& name) {
     };
     for (const auto& args : steps)
       if (auto r = ip(args); r.status != 0)
-        return std::unexpected(
-            fmt::format("cannot configure {} in {}: {}{}", e.ifname, e.ns, describe(args, r), hint));
+        return std::unexpected(fmt::format("cannot configure {} in {}: {}{}", e.ifname, e.ns,
+                                           describe(args, r), hint));
   }
 
   for (const End& e : ends) {
     const std::string peer_mac = link_mac(e.peer_ns, e.peer_if);
     if (peer_mac.empty())
-      return std::unexpected(fmt::format("cannot read the MAC address of {} in {}{}", e.peer_if,
-                                         e.peer_ns, hint));
-    std::vector<std::string> args = {"-n",   e.ns,    "neigh", "replace", e.peer_addr, "lladdr",
-                                     peer_mac, "dev", e.ifname, "nud",    "permanent"};
+      return std::unexpected(
+          fmt::format("cannot read the MAC address of {} in {}{}", e.peer_if, e.peer_ns, hint));
+    std::vector<std::string> args = {"-n",     e.ns,  "neigh",  "replace", e.peer_addr, "lladdr",
+                                     peer_mac, "dev", e.ifname, "nud",     "permanent"};
     if (auto r = ip(args); r.status != 0)
       return std::unexpected(fmt::format("cannot add the permanent neighbour {} on {}: {}{}",
                                          e.peer_addr, e.ifname, describe(args, r), hint));
@@ -276,17 +281,18 @@ std::expected<void, std::string> lab_down(const std::string& name) {
     if (!netns_exists(ns)) continue;
     std::vector<std::string> args = {"netns", "del", ns};
     if (auto r = ip(args); r.status != 0)
-      return std::unexpected(fmt::format("cannot delete network namespace {}: {}; stop processes "
-                                         "using it (ip netns pids {}) and retry",
-                                         ns, describe(args, r), ns));
+      return std::unexpected(
+          fmt::format("cannot delete network namespace {}: {}; stop processes "
+                      "using it (ip netns pids {}) and retry",
+                      ns, describe(args, r), ns));
   }
   // Ends left in this namespace by an interrupted `up`.
   for (const auto& ifname : {lab.tx_if, lab.rx_if}) {
     if (!link_exists("", ifname)) continue;
     std::vector<std::string> args = {"link", "del", ifname};
     if (auto r = ip(args); r.status != 0 && link_exists("", ifname))
-      return std::unexpected(
-          fmt::format("cannot delete interface {}: {}; delete it by hand", ifname, describe(args, r)));
+      return std::unexpected(fmt::format("cannot delete interface {}: {}; delete it by hand",
+                                         ifname, describe(args, r)));
   }
   return {};
 }
@@ -347,8 +353,9 @@ std::expected<std::string, std::string> lab_status(const std::string& name, bool
     if (routes.is_array())
       for (const auto& r : routes)
         if (r.value("dev", std::string()) == e.ifname) has_mroute = true;
-    out += has_mroute ? fmt::format("  route {} dev {}\n", kMulticastRoute, e.ifname)
-                      : fmt::format("  route {}: absent (multicast cannot leave)\n", kMulticastRoute);
+    out += has_mroute
+               ? fmt::format("  route {} dev {}\n", kMulticastRoute, e.ifname)
+               : fmt::format("  route {}: absent (multicast cannot leave)\n", kMulticastRoute);
     // veth reports operstate UP once both ends are up.
     if (state != "UP" || !has_addr || !has_neigh || !has_mroute) all = false;
   }
@@ -392,10 +399,10 @@ std::string unique_lab_name(const std::string& prefix) {
   return fmt::format("{}{}", prefix.substr(0, 2), static_cast<long>(getpid()) % 1000000);
 }
 
-
 CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
   auto* lab = app.add_subcommand(
-      "lab", "Create, remove or show the two-namespace veth test network (198.18.0.0/24, needs root)");
+      "lab",
+      "Create, remove or show the two-namespace veth test network (198.18.0.0/24, needs root)");
   lab->require_subcommand(1);
   auto name = std::make_shared<std::string>(kDefaultLabName);
   const auto add_name = [&](CLI::App* sub) {
@@ -405,8 +412,9 @@ CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
         ->capture_default_str();
   };
 
-  auto* up = lab->add_subcommand("up", "Create the lab (idempotent): netns+veth <name>-tx 198.18.0.1 "
-                                       "<-> <name>-rx 198.18.0.2");
+  auto* up = lab->add_subcommand("up",
+                                 "Create the lab (idempotent): netns+veth <name>-tx 198.18.0.1 "
+                                 "<-> <name>-rx 198.18.0.2");
   add_name(up);
   up->callback([name, &exit_code] {
     auto r = lab_up(*name);
@@ -421,7 +429,8 @@ CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
     exit_code = 0;
   });
 
-  auto* down = lab->add_subcommand("down", "Remove everything `lab up` made (succeeds when absent)");
+  auto* down =
+      lab->add_subcommand("down", "Remove everything `lab up` made (succeeds when absent)");
   add_name(down);
   down->callback([name, &exit_code] {
     auto r = lab_down(*name);
@@ -434,7 +443,8 @@ CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
     exit_code = 0;
   });
 
-  auto* status = lab->add_subcommand("status", "Show what exists of the lab (exit 3 if not fully up)");
+  auto* status =
+      lab->add_subcommand("status", "Show what exists of the lab (exit 3 if not fully up)");
   add_name(status);
   status->callback([name, &exit_code] {
     bool complete = false;

@@ -1,7 +1,8 @@
 // `rtcap lab`: a two-namespace test network joined by a veth pair, for capture tests and
 // benchmarks that must never touch a real network.
 //
-//   netns <name>-tx: veth <name>-tx 198.18.0.1/24  <──veth──>  netns <name>-rx: <name>-rx 198.18.0.2/24
+//   netns <name>-tx: veth <name>-tx 198.18.0.1/24  <──veth──>  netns <name>-rx: <name>-rx
+//   198.18.0.2/24
 //
 // Addresses come from 198.18.0.0/15 (RFC 2544 benchmarking) only. Both ends are up, loopback is
 // up in both namespaces, permanent neighbour entries make ARP unnecessary and IPv6 is disabled on

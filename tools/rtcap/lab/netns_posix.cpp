@@ -22,9 +22,10 @@ std::expected<void, std::string> enter_netns(const std::string& ns) {
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT)
-      return std::unexpected(fmt::format("network namespace {} not found ({} missing): create it, for "
-                                         "example with `rtcap lab up`",
-                                         ns, path));
+      return std::unexpected(
+          fmt::format("network namespace {} not found ({} missing): create it, for "
+                      "example with `rtcap lab up`",
+                      ns, path));
     return std::unexpected(fmt::format("cannot open network namespace {} ({}): {}; run as root", ns,
                                        path, std::strerror(err)));
   }
