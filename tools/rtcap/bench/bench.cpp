@@ -893,7 +893,10 @@ int run_bench(BenchConfig cfg) {
                lab_name, modes->size(), rates->size(), cfg.repeat, cfg.secs, traffic_text(cfg));
     for (const auto& m : *modes)
       fmt::print(stderr, "  mode {:<20} {} {}\n", m.name,
-                 m.tcpdump ? "tcpdump -U -w -" : "rtcap -U -w -", join(m.args));
+                 m.tcpdump     ? "tcpdump -U -w -"
+                 : m.reference ? "rtcap bench-reference (one thread, one write per dispatch)"
+                               : "rtcap -U -w -",
+                 join(m.args));
   }
   // Before any traffic, on the quiet machine: what a wake-up costs here (about 3.5 s).
   const WakeCost wake = measure_wake_cost(kWakeProbeWakeups);
