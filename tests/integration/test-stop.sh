@@ -46,6 +46,19 @@ term_and_time() {
   BG_PIDS=$(echo "$BG_PIDS" | sed "s/ $pid\b//")
 }
 
+# stall_reader_and_stop PID CAT_PID NAME: with traffic flowing, the reader (CAT_PID) stops reading
+# until its pipe is full (64 KiB: -w - records or text lines fill it well within the 1.5 s), rtcap
+# gets SIGTERM and is timed (term_and_time), then the reader resumes and the generator is reaped.
+stall_reader_and_stop() {
+  sleep 0.5
+  kill -STOP "$2"
+  sleep 1.5
+  term_and_time "$1" "$3"
+  kill -CONT "$2"
+  wait "$2" 2>/dev/null
+  kill "$GEN_PID" 2>/dev/null; wait "$GEN_PID" 2>/dev/null
+}
+
 # written_line ERRFILE: "WRITTEN NOT_WRITTEN" from the summary's written / not written line.
 written_line() {
   sed -n 's/^\([0-9]*\) packets written before the output stopped; \([0-9]*\) captured packets not written$/\1 \2/p' "$1"
@@ -65,13 +78,7 @@ stalled_reader() {
   BG_PIDS="$BG_PIDS $pid"
   wait_listening "$err" "$pid"
   gen_bg --payload 32 --rate 50000 --count 250000
-  sleep 0.5
-  kill -STOP "$cat_pid"
-  sleep 1.5  # the pipe fills (64 KiB) and rtcap's writes find no room
-  term_and_time "$pid" "$name"
-  kill -CONT "$cat_pid"
-  wait "$cat_pid" 2>/dev/null
-  kill "$GEN_PID" 2>/dev/null; wait "$GEN_PID" 2>/dev/null
+  stall_reader_and_stop "$pid" "$cat_pid" "$name"
   grep -q "packets captured" "$err" || bad "$name: no final summary: $(tail -3 "$err")"
   grep -q "took no data until the stop deadline" "$err" ||
     bad "$name: no line saying the reader stalled: $(tail -5 "$err")"
@@ -113,13 +120,7 @@ stalled_text_reader() {
   BG_PIDS="$BG_PIDS $pid"
   wait_listening "$err" "$pid"
   gen_bg --payload 32 --rate 20000 --count 100000
-  sleep 0.5
-  kill -STOP "$cat_pid"
-  sleep 1.5  # ~60 bytes a line: the pipe's 64 KiB fill within 0.1 s
-  term_and_time "$pid" "$name"
-  kill -CONT "$cat_pid"
-  wait "$cat_pid" 2>/dev/null
-  kill "$GEN_PID" 2>/dev/null; wait "$GEN_PID" 2>/dev/null
+  stall_reader_and_stop "$pid" "$cat_pid" "$name"
   grep -q "packets captured" "$err" || bad "$name: no final summary: $(tail -3 "$err")"
   grep -q "the reader of standard output took no data until the stop deadline" "$err" ||
     bad "$name: no line saying the reader stalled: $(tail -5 "$err")"
