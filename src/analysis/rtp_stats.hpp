@@ -44,9 +44,22 @@ class SeqTracker {
   // A.1 takes any jump of MAX_DROPOUT or more for a restart; when the timestamp moved forward by
   // exactly as many packet times as the sequence number (modulo 2^16, so outages longer than
   // 65,536 packets are counted whole too), the sender did not restart: the packets in between
-  // were lost, and are counted so (issue 13 item 1: a 0.5 s outage at 125 us is 4,000 packets).
-  SeqVerdict update(std::uint16_t seq, std::uint64_t ts_packets = 0) noexcept {
+  // were lost, and are counted so (a 0.5 s outage at 125 us is 4,000 packets).
+  // `time_packets`: how many packet times the arrival clock allows since the highest packet
+  // (packet_times_elapsed), kTimeUnknown when not known. A forward jump of more packets than
+  // that cannot be loss: a timestamp is as easy to forge as a sequence number, time is not. It
+  // is then a jump A.1 ignores until its successor confirms a restart.
+  static constexpr std::uint64_t kTimeUnknown = ~std::uint64_t{0};
+  SeqVerdict update(std::uint16_t seq, std::uint64_t ts_packets = 0,
+                    std::uint64_t time_packets = kTimeUnknown) noexcept {
     const std::uint16_t udelta = static_cast<std::uint16_t>(seq - max_seq_);
+    if (probation_ == 0 && udelta > 1 && udelta <= kRtpSeqMod - kMaxMisorder &&
+        time_packets != kTimeUnknown) {
+      const std::uint64_t jump =
+          ts_packets >= kMaxDropout && (ts_packets & (kRtpSeqMod - 1)) == udelta ? ts_packets
+                                                                                 : udelta;
+      if (jump > time_packets) return bad_jump(seq);
+    }
     if (probation_ == 0 && udelta != 0 && ts_packets >= kMaxDropout &&
         (ts_packets & (kRtpSeqMod - 1)) == udelta) {
       const std::uint64_t extended = cycles_ + max_seq_ + ts_packets;
@@ -87,18 +100,7 @@ class SeqTracker {
     } else if (udelta <= kRtpSeqMod - kMaxMisorder) {
       // A very large jump. If it is followed by its successor, the sender restarted (or we came
       // back after a long outage): accept the new sequence space. Otherwise ignore the packet.
-      if (seq == bad_seq_) {
-        expected_carried_ += run_expected();
-        received_carried_ += received_;
-        init(seq);
-        ++restarts_;
-        verdict = SeqVerdict::kRestart;
-        // A.1 counts from this packet on; the one before it (bad_seq - 1) was not counted.
-      } else {
-        bad_seq_ = (std::uint32_t{seq} + 1) & (kRtpSeqMod - 1);
-        ++bad_seq_packets_;
-        return SeqVerdict::kBadJump;
-      }
+      return bad_jump(seq);
     } else {
       // Up to MAX_MISORDER behind the highest: duplicate or late.
       const std::uint32_t back = kRtpSeqMod - udelta;  // 1 .. MAX_MISORDER
@@ -143,6 +145,20 @@ class SeqTracker {
   [[nodiscard]] std::uint64_t cycles() const noexcept { return cycles_; }
 
  private:
+  SeqVerdict bad_jump(std::uint16_t seq) noexcept {
+    if (seq == bad_seq_) {  // confirmed by its successor: the sender restarted here
+      // A.1 counts from this packet on; the one before it (bad_seq - 1) was not counted.
+      expected_carried_ += run_expected();
+      received_carried_ += received_;
+      init(seq);
+      ++restarts_;
+      ++received_;
+      return SeqVerdict::kRestart;
+    }
+    bad_seq_ = (std::uint32_t{seq} + 1) & (kRtpSeqMod - 1);
+    ++bad_seq_packets_;
+    return SeqVerdict::kBadJump;
+  }
   void init(std::uint16_t seq) noexcept {
     base_ = seq;
     max_seq_ = seq;
@@ -194,6 +210,21 @@ class SeqTracker {
   std::uint16_t max_seq_ = 0;
   bool validated_ = false;
 };
+
+// Packet times of `ptime_ticks` at `clock_rate` that `elapsed_ns` of arrival time can hold, for
+// SeqTracker::update: generous (+1% for the sender's clock, +20 ms and 2 packets for a packet
+// before the outage that arrived late), since it only has to tell a real outage from a forged jump
+// of thousands or millions of packets. 64-bit throughout: elapsed times up to ~290 years.
+inline std::uint64_t packet_times_elapsed(std::int64_t elapsed_ns, std::uint32_t clock_rate,
+                                          std::uint32_t ptime_ticks) noexcept {
+  if (clock_rate == 0 || ptime_ticks == 0) return SeqTracker::kTimeUnknown;
+  const std::uint64_t ns = elapsed_ns > 0 ? static_cast<std::uint64_t>(elapsed_ns) : 0;
+  const std::uint64_t slack_ns = ns / 100 + 20'000'000;
+  const std::uint64_t t = ns + slack_ns;  // < 2^63 + 2^57: fits
+  const std::uint64_t ticks =
+      (t / 1'000'000'000) * clock_rate + (t % 1'000'000'000) * clock_rate / 1'000'000'000;
+  return ticks / ptime_ticks + 2;
+}
 
 // RFC 3550 interarrival jitter, in RTP clock units, in arrival order:
 //   D(i,j) = (Rj - Ri) - (Sj - Si),  J += (|D| - J) / 16.

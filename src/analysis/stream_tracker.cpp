@@ -714,7 +714,14 @@ struct RTCAP_LOCAL StreamTracker::Impl {
         else if (static_cast<std::int32_t>(ts_step) > 0 && ts_step % s.ptime_ticks == 0)
           ts_packets = ts_step / s.ptime_ticks;
       }
-      verdict = s.seq.update(rtp.seq, ts_packets);
+      // An assumed clock may be 16x too slow (768 kHz against 48 kHz): allow for it.
+      const std::uint32_t rate = s.clock_source == ClockSource::kDefault
+                                     ? static_cast<std::uint32_t>(std::min<std::uint64_t>(
+                                           std::uint64_t{s.clock_rate} * 16, 0xFFFFFFFFu))
+                                     : s.clock_rate;
+      verdict = s.seq.update(
+          rtp.seq, ts_packets,
+          analysis::packet_times_elapsed(p.ts_ns - s.max_seq_arrival_ns, rate, s.ptime_ticks));
     }
     if (counting && verdict == analysis::SeqVerdict::kInOrder) {
       const std::uint64_t extended = s.seq.cycles() + s.seq.max_seq();
