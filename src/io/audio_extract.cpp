@@ -1,12 +1,18 @@
 #include "io/audio_extract.hpp"
 
 #include <algorithm>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
 
 #include "analysis/packet_parser.hpp"
+#include "analysis/rtp_stats.hpp"
+#include "platform/file_output.hpp"
 
 namespace rtcap::io {
 namespace {
@@ -65,12 +71,15 @@ std::string parse_pcm_format(const std::string& text, PcmFormat& out) {
 WavWriter::~WavWriter() { (void)close(); }
 
 std::string WavWriter::open(const std::string& path, const PcmFormat& format) {
-  path_ = path;
+  return open(platform::kWorkingDirectory, path, format);
+}
+
+std::string WavWriter::open(int dir_fd, const std::string& name, const PcmFormat& format) {
+  name_ = name;
   format_ = format;
-  file_ = std::fopen(path.c_str(), "wb");
-  if (file_ == nullptr)
-    return fmt::format("cannot create {}: {}; check the --extract-audio directory", path,
-                       std::strerror(errno));
+  auto fd = platform::open_output_nofollow(dir_fd, name, platform::OutputOpen::kTruncate);
+  if (!fd) return fmt::format("{}; check the --extract-audio directory", fd.error().message);
+  fd_ = *fd;
   const bool extensible = format.channels > 2;
   std::uint8_t h[68] = {};
   const std::size_t fmt_bytes = extensible ? 40 : 16;
@@ -94,17 +103,29 @@ std::string WavWriter::open(const std::string& path, const PcmFormat& format) {
     off = 60;
   }
   std::memcpy(h + off, "data", 4);
-  // Sizes stay 0 until close(); a reader of an unfinished file sees an empty data chunk.
-  if (std::fwrite(h, 1, header_bytes_, file_) != header_bytes_) {
-    failed_ = true;
-    return fmt::format("cannot write {}: {}", path, std::strerror(errno));
+  put_le32(h + 4, static_cast<std::uint32_t>(header_bytes_ - 8));
+  // Sizes say "empty" until close(); a reader of an unfinished file sees an empty data chunk.
+  if (::write(fd_, h, header_bytes_) != static_cast<ssize_t>(header_bytes_)) {
+    const int e = errno;
+    struct stat st {};
+    const bool regular = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+    ::close(fd_);
+    fd_ = -1;
+    if (regular) (void)platform::remove_output(dir_fd, name);  // no WAV rather than a broken one
+    return fmt::format("cannot write {}: {}; check free space", name,
+                       std::strerror(e ? e : ENOSPC));
   }
-  scratch_.resize(format.frame_bytes() * 1024);
+  buffer_.resize(kBufferBytes);
   return {};
 }
 
+void WavWriter::fail(const char* what, int error) {
+  if (error_.empty())
+    error_ = fmt::format("cannot {} {}: {}", what, name_, std::strerror(error ? error : EIO));
+}
+
 bool WavWriter::room_for(std::uint64_t frames) noexcept {
-  if (full_) return false;
+  if (full_ || failed() || fd_ < 0) return false;
   if (header_bytes_ - 8 + (frames_ + frames) * format_.frame_bytes() > kMaxRiffBytes) {
     full_ = true;
     return false;
@@ -112,49 +133,90 @@ bool WavWriter::room_for(std::uint64_t frames) noexcept {
   return true;
 }
 
-void WavWriter::write_big_endian(const std::uint8_t* data, std::size_t frames) {
-  if (file_ == nullptr || failed_ || !room_for(frames)) return;
-  const std::size_t bytes = frames * format_.frame_bytes();
-  if (scratch_.size() < bytes) scratch_.resize(bytes);
-  const std::size_t w = static_cast<std::size_t>(format_.bits / 8);
-  for (std::size_t i = 0; i < bytes; i += w)
-    for (std::size_t b = 0; b < w; ++b)
-      scratch_[i + b] = data[i + w - 1 - b];  // byte swap per sample
-  if (std::fwrite(scratch_.data(), 1, bytes, file_) != bytes) failed_ = true;
-  frames_ += frames;
+// Passes over pending silence, then writes the buffer. On failure, what the kernel took counts.
+bool WavWriter::flush() noexcept {
+  if (failed()) return false;
+  if (buffered_ == 0) return true;
+  while (hole_bytes_ > 0) {  // in steps a 32-bit off_t (Windows) can hold
+    const std::uint64_t step = std::min<std::uint64_t>(hole_bytes_, 1u << 30);
+    if (::lseek(fd_, static_cast<off_t>(step), SEEK_CUR) < 0) {
+      fail("seek in", errno);
+      return false;
+    }
+    written_bytes_ += step;
+    hole_bytes_ -= step;
+  }
+  std::size_t done = 0;
+  while (done < buffered_) {
+    const ssize_t n = ::write(fd_, buffer_.data() + done, buffered_ - done);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+      written_bytes_ += static_cast<std::uint64_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      fail("write", n < 0 ? errno : ENOSPC);
+      buffered_ = 0;
+      return false;
+    }
+  }
+  buffered_ = 0;
+  return true;
 }
 
-void WavWriter::write_silence(std::uint64_t frames) {
-  if (file_ == nullptr || failed_ || !room_for(frames)) return;
-  const std::size_t chunk = scratch_.size() / format_.frame_bytes();
-  std::fill(scratch_.begin(), scratch_.end(), 0);
-  for (std::uint64_t left = frames; left > 0;) {
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk));
-    if (std::fwrite(scratch_.data(), 1, n * format_.frame_bytes(), file_) !=
-        n * format_.frame_bytes()) {
-      failed_ = true;
-      return;
-    }
+void WavWriter::write_big_endian(const std::uint8_t* data, std::size_t frames) {
+  if (!room_for(frames)) return;
+  const std::size_t w = static_cast<std::size_t>(format_.bits / 8);
+  const std::size_t fb = format_.frame_bytes();
+  for (std::size_t left = frames * fb; left > 0;) {
+    if (buffered_ == buffer_.size() && !flush()) return;
+    // Whole samples only in one go: a sample never straddles two flushes.
+    const std::size_t room = (buffer_.size() - buffered_) / w * w;
+    const std::size_t n = std::min(left, room);
+    std::uint8_t* out = buffer_.data() + buffered_;
+    for (std::size_t i = 0; i < n; i += w)
+      for (std::size_t b = 0; b < w; ++b) out[i + b] = data[i + w - 1 - b];  // byte swap
+    data += n;
+    buffered_ += n;
     left -= n;
+    if (buffered_ + w > buffer_.size() && !flush()) return;
   }
   frames_ += frames;
 }
 
+void WavWriter::write_silence(std::uint64_t frames) {
+  if (!room_for(frames) || !flush()) return;
+  hole_bytes_ += frames * format_.frame_bytes();
+  frames_ += frames;
+}
+
 std::string WavWriter::close() {
-  if (file_ == nullptr) return {};
-  std::string err;
-  const std::uint64_t data_bytes = frames_ * format_.frame_bytes();
+  if (fd_ < 0) return error_;
+  (void)flush();
+  // The header says what the file holds: everything, or (after a failed write) the whole frames
+  // written before it. A hole at the end becomes part of the file by the size cut.
+  const std::size_t fb = format_.frame_bytes();
+  std::uint64_t data_bytes = failed() ? written_bytes_ / fb * fb : written_bytes_ + hole_bytes_;
+  if (::ftruncate(fd_, static_cast<off_t>(header_bytes_ + data_bytes)) != 0) {
+    fail("cut", errno);  // growing over a hole needs no block; this fails only on a broken file
+    data_bytes = std::min<std::uint64_t>(data_bytes, written_bytes_ / fb * fb);
+    (void)::ftruncate(fd_, static_cast<off_t>(header_bytes_ + data_bytes));
+  }
+  frames_ = data_bytes / fb;
   std::uint8_t b[4];
-  bool ok = !failed_;
   put_le32(b, static_cast<std::uint32_t>(header_bytes_ - 8 + data_bytes));
-  ok = ok && std::fseek(file_, 4, SEEK_SET) == 0 && std::fwrite(b, 1, 4, file_) == 4;
+  bool ok = ::lseek(fd_, 4, SEEK_SET) == 4 && ::write(fd_, b, 4) == 4;
   put_le32(b, static_cast<std::uint32_t>(data_bytes));
-  ok = ok && std::fseek(file_, static_cast<long>(header_bytes_ - 4), SEEK_SET) == 0 &&
-       std::fwrite(b, 1, 4, file_) == 4;
-  if (std::fclose(file_) != 0) ok = false;
-  file_ = nullptr;
-  if (!ok) err = fmt::format("cannot write {}: {}; check free space", path_, std::strerror(errno));
-  return err;
+  ok = ok &&
+       ::lseek(fd_, static_cast<off_t>(header_bytes_ - 4), SEEK_SET) ==
+           static_cast<off_t>(header_bytes_ - 4) &&
+       ::write(fd_, b, 4) == 4;
+  if (!ok) fail("write the header of", errno);
+  if (::close(fd_) != 0) fail("write", errno);
+  fd_ = -1;
+  if (!error_.empty() && error_.find("check free space") == std::string::npos)
+    error_ += "; check free space";
+  return error_;
 }
 
 // ---- AudioExtractor ----
@@ -173,39 +235,60 @@ struct AudioExtractor::Stream {
   // Format and file.
   bool resolved = false;  // format known and file open
   bool given_up = false;  // skipped for good (not PCM, or the file could not be made)
+  bool over_budget = false;
   std::uint64_t sdp_generation_seen = ~0ull;
   PcmFormat format;
   WavWriter wav;
   std::FILE* gaps = nullptr;
+  std::int64_t first_seen_ns = 0;  // while waiting for a format: when the stream was first seen
+  std::uint16_t first_seen_seq = 0;
 
   // Reorder window: slot i holds sequence number head_seq + k where (head_seq + k) % W == i.
   struct Slot {
     bool present = false;
     std::uint16_t seq = 0;
     std::uint32_t timestamp = 0;
-    std::uint16_t bytes = 0;
+    std::uint32_t bytes = 0;
+    std::int64_t arrival_ns = 0;
   };
   std::unique_ptr<Slot[]> slots;
-  std::unique_ptr<std::uint8_t[]> data;  // W x kMaxPayloadBytes
+  std::vector<std::uint8_t> data;  // W x slot_bytes
+  std::size_t slot_bytes = 0;
   bool started = false;
-  std::uint16_t head_seq = 0;     // the next sequence number to write
-  std::uint32_t next_ts = 0;      // RTP timestamp where the written audio ends
-  std::uint64_t missing_run = 0;  // sequence numbers passed over since the last written packet
+  std::uint16_t head_seq = 0;        // the next sequence number to write
+  std::uint32_t next_ts = 0;         // RTP timestamp where the written audio ends
+  std::int64_t last_arrival_ns = 0;  // of the last packet written
+  std::uint64_t missing_run = 0;     // sequence numbers passed over since the last written packet
   std::uint16_t missing_first = 0;
+
+  std::uint8_t* slot_data(std::uint16_t seq) { return &data[(seq % kReorderWindow) * slot_bytes]; }
+  // Room for a payload of `bytes`: the slots grow (and what they hold moves) when it is larger.
+  void fit(std::size_t bytes) {
+    if (bytes <= slot_bytes) return;
+    const std::size_t grown = std::max(bytes, std::min(2 * slot_bytes, kMaxPayloadBytes));
+    std::vector<std::uint8_t> d(kReorderWindow * grown);
+    for (std::size_t i = 0; i < kReorderWindow; ++i)
+      if (slots[i].present) std::memcpy(&d[i * grown], &data[i * slot_bytes], slots[i].bytes);
+    data.swap(d);
+    slot_bytes = grown;
+  }
 };
 
-AudioExtractor::AudioExtractor(AudioExtractConfig config) : config_(std::move(config)) {}
+AudioExtractor::AudioExtractor(AudioExtractConfig config)
+    : config_(std::move(config)), budget_left_(config_.max_bytes) {}
 
 AudioExtractor::~AudioExtractor() {
   for (auto& s : streams_)
     if (s->gaps != nullptr) std::fclose(s->gaps);
+  platform::close_output_directory(dir_fd_);
 }
 
-std::string AudioExtractor::check_output() const {
+std::string AudioExtractor::check_output() {
   namespace fs = std::filesystem;
+  if (dir_fd_ >= 0) return {};
   if (config_.dir.empty()) return "--extract-audio needs a directory";
   std::error_code ec;
-  if (!fs::exists(config_.dir, ec)) {
+  if (!fs::exists(fs::symlink_status(config_.dir, ec))) {
     if (!fs::create_directory(config_.dir, ec))
       return fmt::format(
           "--extract-audio: cannot create directory '{}': {}; create it or choose another",
@@ -213,14 +296,18 @@ std::string AudioExtractor::check_output() const {
   } else if (!fs::is_directory(config_.dir, ec)) {
     return fmt::format("--extract-audio: '{}' is not a directory", config_.dir);
   }
-  // Writable: the only sure test is to write (permissions, ACLs, read-only mounts, quotas).
-  const std::string probe = config_.dir + "/.rtcap-write-probe";
-  std::FILE* f = std::fopen(probe.c_str(), "wb");
-  if (f == nullptr)
+  auto dir = platform::open_output_directory(config_.dir);
+  if (!dir) return fmt::format("--extract-audio: {}", dir.error().message);
+  dir_fd_ = *dir;
+  // Writable: the only sure test is to write (permissions, ACLs, read-only mounts, quotas). A
+  // name of our own, created exclusively: never a file (or link) someone put there.
+  const std::string probe = fmt::format(".rtcap-write-probe-{}", ::getpid());
+  auto f = platform::open_output_nofollow(dir_fd_, probe, platform::OutputOpen::kExclusive);
+  if (!f)
     return fmt::format("--extract-audio: directory '{}' is not writable: {}", config_.dir,
-                       std::strerror(errno));
-  std::fclose(f);
-  fs::remove(probe, ec);
+                       f.error().message);
+  ::close(*f);
+  (void)platform::remove_output(dir_fd_, probe);
   return {};
 }
 
@@ -310,22 +397,37 @@ void AudioExtractor::resolve(Stream& s) {
   std::replace(base.begin(), base.end(), ':', '.');  // IPv6
   s.out.wav_path = config_.dir + "/" + base + ".wav";
   s.out.gaps_path = config_.dir + "/" + base + ".gaps.csv";
-  if (std::string e = s.wav.open(s.out.wav_path, f); !e.empty()) {
+  if (std::string e = check_output(); !e.empty()) {
     s.given_up = true;
     s.out.skipped = e;
     s.out.wav_path.clear();
     return;
   }
-  s.gaps = std::fopen(s.out.gaps_path.c_str(), "w");
-  if (s.gaps != nullptr)
-    std::fputs("start_sample,start_seconds,samples,duration_ms,first_lost_seq,lost_packets\n",
+  if (std::string e = s.wav.open(dir_fd_, base + ".wav", f); !e.empty()) {
+    s.given_up = true;
+    s.out.skipped = e;
+    s.out.write_error = e;
+    s.out.wav_path.clear();
+    return;
+  }
+  if (auto fd = platform::open_output_nofollow(dir_fd_, base + ".gaps.csv",
+                                               platform::OutputOpen::kTruncate);
+      !fd) {
+    s.out.write_error = fd.error().message;
+  } else if ((s.gaps = ::fdopen(*fd, "w")) == nullptr) {
+    ::close(*fd);
+    s.out.write_error = fmt::format("cannot write {}: {}", s.out.gaps_path, std::strerror(errno));
+  } else {
+    std::fputs("start_sample,start_seconds,samples,duration_ms,first_lost_seq,lost_packets,cause\n",
                s.gaps);
+  }
   s.format = f;
   s.out.format = f;
   s.out.format_source = source;
   s.out.skipped.clear();
   s.slots = std::make_unique<Stream::Slot[]>(kReorderWindow);
-  s.data = std::make_unique<std::uint8_t[]>(kReorderWindow * kMaxPayloadBytes);
+  s.slot_bytes = kInitialSlotBytes;
+  s.data.assign(kReorderWindow * s.slot_bytes, 0);
   s.resolved = true;
 }
 
@@ -360,45 +462,77 @@ AudioExtractor::Stream* AudioExtractor::find_or_create(
   return streams_.back().get();
 }
 
-namespace {
+// Counts `bytes` against the budget of all files; false (and the stream stops) when they do not
+// fit.
+bool AudioExtractor::take_budget(Stream& s, std::uint64_t bytes) {
+  if (!s.over_budget && bytes <= budget_left_) {
+    budget_left_ -= bytes;
+    return true;
+  }
+  s.over_budget = true;
+  return false;
+}
 
 // Writes one in-order packet of `s`, after the silence its timestamp says is missing.
-template <class S>
-void write_packet(S& s, std::uint16_t seq, std::uint32_t ts, const std::uint8_t* payload,
-                  std::size_t bytes, std::uint32_t rate_hz) {
+void AudioExtractor::write_packet(Stream& s, std::uint16_t seq, std::uint32_t ts,
+                                  std::int64_t arrival_ns, const std::uint8_t* payload,
+                                  std::size_t bytes) {
   const std::size_t fb = s.format.frame_bytes();
+  const std::uint32_t rate_hz = s.format.rate_hz;
   if (bytes % fb != 0) {
     ++s.out.malformed;
     return;
   }
+  if (s.over_budget || s.wav.failed()) {
+    ++s.out.over_budget_packets;
+    s.out.over_budget_bytes += bytes;
+    return;
+  }
   if (s.out.packets > 0 && ts != s.next_ts) {
     const auto gap = static_cast<std::int32_t>(ts - s.next_ts);
-    if (gap > 0 && static_cast<std::uint32_t>(gap) <= kMaxGapSeconds * rate_hz) {
+    // No more silence than the arrival clock allows (a timestamp is as easy to forge as a
+    // sequence number) nor than 10 s: beyond, the sender restarted or lies. 64-bit throughout.
+    const std::uint64_t allowed =
+        std::min(analysis::packet_times_elapsed(arrival_ns - s.last_arrival_ns, rate_hz, 1),
+                 std::uint64_t{kMaxGapSeconds} * rate_hz);
+    if (gap > 0 && static_cast<std::uint64_t>(gap) <= allowed) {
+      const auto frames = static_cast<std::uint64_t>(gap);
+      if (!take_budget(s, frames * fb)) {
+        ++s.out.over_budget_packets;
+        s.out.over_budget_bytes += bytes;
+        return;
+      }
       const std::uint64_t at = s.wav.frames();
-      s.wav.write_silence(static_cast<std::uint64_t>(gap));
+      s.wav.write_silence(frames);
       ++s.out.gaps;
-      s.out.silence_frames += static_cast<std::uint64_t>(gap);
+      s.out.silence_frames += frames;
       if (s.gaps != nullptr)
-        std::fprintf(s.gaps, "%llu,%.6f,%d,%.3f,%u,%llu\n", static_cast<unsigned long long>(at),
-                     static_cast<double>(at) / rate_hz, gap, 1e3 * gap / rate_hz,
+        std::fprintf(s.gaps, "%llu,%.6f,%d,%.3f,%u,%llu,lost\n",
+                     static_cast<unsigned long long>(at), static_cast<double>(at) / rate_hz, gap,
+                     1e3 * gap / rate_hz,
                      static_cast<unsigned>(s.missing_run > 0 ? s.missing_first : seq),
                      static_cast<unsigned long long>(s.missing_run));
     } else {
       ++s.out.discontinuities;  // backwards, or a jump too long to be a gap
+      if (gap > 0) s.out.unfilled_frames += static_cast<std::uint64_t>(gap);
     }
+  }
+  if (!take_budget(s, bytes)) {
+    ++s.out.over_budget_packets;
+    s.out.over_budget_bytes += bytes;
+    return;
   }
   s.wav.write_big_endian(payload, bytes / fb);
   ++s.out.packets;
   s.missing_run = 0;
   s.next_ts = ts + static_cast<std::uint32_t>(bytes / fb);
+  s.last_arrival_ns = arrival_ns;
 }
 
-template <class S>
-void write_head(S& s, std::size_t window, std::size_t max_payload) {
-  auto& slot = s.slots[s.head_seq % window];
+void AudioExtractor::write_head(Stream& s) {
+  auto& slot = s.slots[s.head_seq % kReorderWindow];
   if (slot.present && slot.seq == s.head_seq) {
-    write_packet(s, slot.seq, slot.timestamp, &s.data[(s.head_seq % window) * max_payload],
-                 slot.bytes, s.format.rate_hz);
+    write_packet(s, slot.seq, slot.timestamp, slot.arrival_ns, s.slot_data(s.head_seq), slot.bytes);
     slot.present = false;
   } else {
     if (s.missing_run == 0) s.missing_first = s.head_seq;
@@ -407,8 +541,6 @@ void write_head(S& s, std::size_t window, std::size_t max_payload) {
   }
   ++s.head_seq;
 }
-
-}  // namespace
 
 void AudioExtractor::add(const PacketView& packet, int linktype) {
   const analysis::ParsedPacket pp =
@@ -444,22 +576,44 @@ void AudioExtractor::add(const PacketView& packet, int linktype) {
                              pp.dst_port, ssrc, pt);
   if (s == nullptr) return;
   if (!s->resolved) {
+    if (s->out.before_format_packets == 0) {
+      s->first_seen_ns = packet.ts_ns;
+      s->first_seen_seq = seq;
+    }
     resolve(*s);
-    if (!s->resolved) return;
+    if (!s->resolved) {
+      ++s->out.before_format_packets;
+      return;
+    }
+    if (s->out.before_format_packets > 0) {
+      // The format came late (an SDP announced after the stream started): the file starts here.
+      s->out.before_format_ns = packet.ts_ns - s->first_seen_ns;
+      if (s->gaps != nullptr)
+        std::fprintf(s->gaps, "0,0.000000,0,%.3f,%u,%llu,before_format\n",
+                     static_cast<double>(s->out.before_format_ns) / 1e6,
+                     static_cast<unsigned>(s->first_seen_seq),
+                     static_cast<unsigned long long>(s->out.before_format_packets));
+    }
   }
-  const std::size_t bytes = end - off;
+  add_rtp(*s, seq, ts, packet.ts_ns, p + off, end - off);
+}
+
+void AudioExtractor::add_rtp(Stream& s, std::uint16_t seq, std::uint32_t ts,
+                             std::int64_t arrival_ns, const std::uint8_t* payload,
+                             std::size_t bytes) {
   if (bytes > kMaxPayloadBytes) {
-    ++s->out.malformed;
+    ++s.out.malformed;
     return;
   }
-  if (!s->started) {
-    s->started = true;
-    s->head_seq = seq;
-    s->next_ts = ts;
+  if (!s.started) {
+    s.started = true;
+    s.head_seq = seq;
+    s.next_ts = ts;
+    s.last_arrival_ns = arrival_ns;
   }
-  auto d = static_cast<std::int16_t>(static_cast<std::uint16_t>(seq - s->head_seq));
+  auto d = static_cast<std::int16_t>(static_cast<std::uint16_t>(seq - s.head_seq));
   if (d < 0) {  // its place is written already (or it came twice)
-    ++s->out.late_or_duplicate;
+    ++s.out.late_or_duplicate;
     return;
   }
   constexpr auto kW = static_cast<std::int16_t>(kReorderWindow);
@@ -467,33 +621,35 @@ void AudioExtractor::add(const PacketView& packet, int linktype) {
   // beyond the window skips the empty middle in one step.
   while (d >= kW) {
     bool any = false;
-    for (std::size_t i = 0; i < kReorderWindow; ++i) any = any || s->slots[i].present;
+    for (std::size_t i = 0; i < kReorderWindow; ++i) any = any || s.slots[i].present;
     if (!any) {
       const auto skip = static_cast<std::uint16_t>(d - kW + 1);
-      if (s->missing_run == 0) s->missing_first = s->head_seq;
-      s->missing_run += skip;
-      s->out.lost_packets += skip;
-      s->head_seq = static_cast<std::uint16_t>(s->head_seq + skip);
+      if (s.missing_run == 0) s.missing_first = s.head_seq;
+      s.missing_run += skip;
+      s.out.lost_packets += skip;
+      s.head_seq = static_cast<std::uint16_t>(s.head_seq + skip);
       d = static_cast<std::int16_t>(d - skip);
       break;
     }
-    write_head(*s, kReorderWindow, kMaxPayloadBytes);
+    write_head(s);
     --d;
   }
-  auto& slot = s->slots[seq % kReorderWindow];
+  auto& slot = s.slots[seq % kReorderWindow];
   if (slot.present && slot.seq == seq) {
-    ++s->out.late_or_duplicate;
+    ++s.out.late_or_duplicate;
     return;
   }
+  s.fit(bytes);
   slot.present = true;
   slot.seq = seq;
   slot.timestamp = ts;
-  slot.bytes = static_cast<std::uint16_t>(bytes);
-  std::memcpy(&s->data[(seq % kReorderWindow) * kMaxPayloadBytes], p + off, bytes);
+  slot.bytes = static_cast<std::uint32_t>(bytes);
+  slot.arrival_ns = arrival_ns;
+  if (bytes > 0) std::memcpy(s.slot_data(seq), payload, bytes);
   // Everything contiguous from the head goes out now.
-  while (s->slots[s->head_seq % kReorderWindow].present &&
-         s->slots[s->head_seq % kReorderWindow].seq == s->head_seq)
-    write_head(*s, kReorderWindow, kMaxPayloadBytes);
+  while (s.slots[s.head_seq % kReorderWindow].present &&
+         s.slots[s.head_seq % kReorderWindow].seq == s.head_seq)
+    write_head(s);
 }
 
 std::vector<ExtractedStream> AudioExtractor::finish() {
@@ -507,12 +663,17 @@ std::vector<ExtractedStream> AudioExtractor::finish() {
         bool any = false;
         for (std::size_t i = 0; i < kReorderWindow; ++i) any = any || s.slots[i].present;
         if (!any) break;
-        write_head(s, kReorderWindow, kMaxPayloadBytes);
+        write_head(s);
       }
+      if (std::string e = s.wav.close(); !e.empty() && s.out.write_error.empty())
+        s.out.write_error = e;
       s.out.frames = s.wav.frames();
-      if (std::string e = s.wav.close(); !e.empty()) s.out.skipped = e;
       if (s.gaps != nullptr) {
-        std::fclose(s.gaps);
+        const bool bad = std::ferror(s.gaps) != 0;
+        const int e = errno;
+        if ((std::fclose(s.gaps) != 0 || bad) && s.out.write_error.empty())
+          s.out.write_error = fmt::format("cannot write {}: {}; check free space", s.out.gaps_path,
+                                          std::strerror(e ? e : EIO));
         s.gaps = nullptr;
       }
     }
@@ -530,24 +691,52 @@ std::vector<ExtractedStream> AudioExtractor::finish() {
 
 std::string format_extract_report(const std::vector<ExtractedStream>& streams) {
   std::string out;
+  std::uint64_t over_budget_bytes = 0;
   for (const auto& s : streams) {
-    if (!s.wav_path.empty() && s.skipped.empty())
+    if (s.write_error.empty()) over_budget_bytes += s.over_budget_bytes;
+    if (!s.wav_path.empty() && s.skipped.empty()) {
+      std::string notes;
+      if (s.before_format_packets > 0)
+        notes += fmt::format(
+            ", starts mid-stream: its format came {:.3f} s and {} packets after the stream "
+            "started",
+            static_cast<double>(s.before_format_ns) / 1e9, s.before_format_packets);
+      if (s.late_or_duplicate)
+        notes += fmt::format(", {} late or duplicate packets dropped", s.late_or_duplicate);
+      if (s.discontinuities)
+        notes += fmt::format(", {} timestamp jumps not filled ({} samples claimed)",
+                             s.discontinuities, s.unfilled_frames);
+      if (s.malformed)
+        notes += fmt::format(
+            ", {} packets not used (payload not a whole number of {}-byte frames, or over "
+            "{} bytes)",
+            s.malformed, s.format.frame_bytes(), AudioExtractor::kMaxPayloadBytes);
+      if (s.over_budget_packets)
+        notes += fmt::format(", {} packets ({} bytes) not written: {}", s.over_budget_packets,
+                             s.over_budget_bytes,
+                             s.write_error.empty() ? "the --extract-audio-max-bytes budget ran out"
+                                                   : "the file failed");
+      if (!s.write_error.empty()) notes += fmt::format("; INCOMPLETE: {}", s.write_error);
       out += fmt::format(
           "rtcap: audio {}: {} (L{} {} Hz {} ch from {}), {} packets, {} samples, {} gap{} ({} "
-          "samples of "
-          "silence, {} packets lost){}{}\n",
+          "samples of silence, {} packets lost){}\n",
           s.description, s.wav_path, s.format.bits, s.format.rate_hz, s.format.channels,
           s.format_source, s.packets, s.frames, s.gaps, s.gaps == 1 ? "" : "s", s.silence_frames,
-          s.lost_packets,
-          s.late_or_duplicate
-              ? fmt::format(", {} late or duplicate packets dropped", s.late_or_duplicate)
-              : "",
-          s.discontinuities ? fmt::format(", {} timestamp jumps not filled", s.discontinuities)
-                            : "");
-    else
+          s.lost_packets, notes);
+    } else {
       out += fmt::format("rtcap: audio {}: not extracted: {}\n", s.description, s.skipped);
+    }
   }
+  if (over_budget_bytes > 0)
+    out += fmt::format(
+        "rtcap: audio: {} bytes not written: the files reached --extract-audio-max-bytes\n",
+        over_budget_bytes);
   return out;
+}
+
+bool extract_failed(const std::vector<ExtractedStream>& streams) {
+  return std::any_of(streams.begin(), streams.end(),
+                     [](const ExtractedStream& s) { return !s.write_error.empty(); });
 }
 
 }  // namespace rtcap::io

@@ -8,6 +8,13 @@
 // length the RTP timestamps say (next packet's timestamp - where the last one ended). Every gap
 // goes into a side-car CSV beside the WAV.
 //
+// What hostile input cannot make it do: silence per gap is bounded by the arrival time that
+// passed (at the stream's rate, 64-bit) and is left as a hole in the file (a seek, no write), so
+// writing costs what the packets carry and no more; all files together stay under a byte budget
+// (--extract-audio-max-bytes), what did not fit is counted and said; files are opened under the
+// directory held open, never through a symbolic link (platform/file_output.hpp); a write that
+// fails (a full disk) leaves a WAV whose header matches the data it holds, and the report says why.
+//
 // The format of a stream (encoding, rate, channels) comes, in this order, from an SDP whose
 // c= address, m= port and payload type match the stream (SAP announcements seen in the capture,
 // or --sdp files), from RFC 3551 for the static L16 types 10 and 11, or from --audio-format
@@ -49,33 +56,49 @@ class WavWriter {
   ~WavWriter();
   WavWriter(const WavWriter&) = delete;
   WavWriter& operator=(const WavWriter&) = delete;
-  // Empty on success, else one line naming the file and the fix.
+  // Creates `name` under the directory `dir_fd` (platform::open_output_directory, or
+  // platform::kWorkingDirectory and a path), never through a symbolic link. Empty on success,
+  // else one line naming the file and the fix; a file whose header could not be written is
+  // removed.
+  std::string open(int dir_fd, const std::string& name, const PcmFormat& format);
   std::string open(const std::string& path, const PcmFormat& format);
   // `frames` frames of big-endian samples (RTP order) -> little-endian in the file.
   void write_big_endian(const std::uint8_t* data, std::size_t frames);
+  // Silence is a hole (a seek past it): reads as zeros, costs no write, no disk block.
   void write_silence(std::uint64_t frames);
-  // Patches the RIFF and data sizes; empty on success.
+  // Cuts the file to the whole frames it holds and patches the RIFF and data sizes to match;
+  // empty on success, else the first error (a failed write's reason, not a later one's).
   std::string close();
   [[nodiscard]] std::uint64_t frames() const noexcept { return frames_; }
   [[nodiscard]] bool full() const noexcept { return full_; }  // the 4 GiB RIFF limit was reached
+  [[nodiscard]] bool failed() const noexcept { return !error_.empty(); }
+  static constexpr std::size_t kBufferBytes = 64 * 1024;  // one write() per 64 KiB of audio
 
  private:
   bool room_for(std::uint64_t frames) noexcept;
-  std::FILE* file_ = nullptr;
-  std::string path_;
+  bool flush() noexcept;
+  void fail(const char* what, int error);
+  int fd_ = -1;
+  std::string name_;
   PcmFormat format_;
-  std::uint64_t frames_ = 0;
+  std::uint64_t frames_ = 0;         // data and silence, as the header will say
+  std::uint64_t written_bytes_ = 0;  // data bytes the file holds for sure (holes before them too)
+  std::uint64_t hole_bytes_ = 0;     // silence not yet passed over in the file
   std::size_t header_bytes_ = 0;
   bool full_ = false;
-  bool failed_ = false;
-  std::vector<std::uint8_t> scratch_;
+  std::string error_;
+  std::vector<std::uint8_t> buffer_;
+  std::size_t buffered_ = 0;
 };
 
 struct AudioExtractConfig {
-  std::string dir;                        // created if missing (one level)
-  std::map<int, PcmFormat> format_by_pt;  // --audio-format PT=ENC/RATE/CH
-  std::vector<SdpFormat> sdp;             // --sdp FILE
-  std::size_t max_streams = 64;           // more streams are counted, not extracted
+  // 2 GiB: two hours of one L24/48k/2 stream (288 kB/s), ten minutes of twelve.
+  static constexpr std::uint64_t kDefaultMaxBytes = 2ull << 30;
+  std::string dir;                             // created if missing (one level)
+  std::uint64_t max_bytes = kDefaultMaxBytes;  // all files together, silence included
+  std::map<int, PcmFormat> format_by_pt;       // --audio-format PT=ENC/RATE/CH
+  std::vector<SdpFormat> sdp;                  // --sdp FILE
+  std::size_t max_streams = 64;                // more streams are counted, not extracted
 };
 
 // One line per extracted or skipped stream, for the end of the capture.
@@ -92,8 +115,16 @@ struct ExtractedStream {
   std::uint64_t lost_packets = 0;       // sequence numbers never seen
   std::uint64_t late_or_duplicate = 0;  // arrived after their place was written, or twice
   std::uint64_t discontinuities = 0;    // timestamp jumps not filled (backwards or > 10 s)
-  std::uint64_t malformed = 0;          // payload not a whole number of frames
-  std::string skipped;                  // why not extracted ("" when extracted)
+  std::uint64_t malformed = 0;          // payload not a whole number of frames, or over 64 KiB
+  std::uint64_t unfilled_frames = 0;    // of those jumps: what the timestamps claimed
+  // Started mid-stream: packets seen before the format was known (a late SDP), and how long.
+  std::uint64_t before_format_packets = 0;
+  std::int64_t before_format_ns = 0;
+  // The byte budget ran out: packets and bytes not written from then on.
+  std::uint64_t over_budget_packets = 0;
+  std::uint64_t over_budget_bytes = 0;
+  std::string skipped;      // why not extracted ("" when extracted)
+  std::string write_error;  // the file is incomplete: why (a full disk); the capture exits 1
 };
 
 class AudioExtractor {
@@ -101,16 +132,18 @@ class AudioExtractor {
   // Packets a sequence number may arrive late and still land in place. 32 at 125 us packets is
   // 4 ms of reordering, more than a switched LAN produces; memory per stream is 32 x 1500 bytes.
   static constexpr std::size_t kReorderWindow = 32;
-  static constexpr std::size_t kMaxPayloadBytes =
-      1500;  // Ethernet MTU: no RTP packet is larger here
+  // The slot size a stream starts with (an Ethernet MTU); it grows to the largest payload seen
+  // (jumbo frames: 9,000 bytes and more), up to what a UDP datagram can carry.
+  static constexpr std::size_t kInitialSlotBytes = 1500;
+  static constexpr std::size_t kMaxPayloadBytes = 65535;
 
   explicit AudioExtractor(AudioExtractConfig config);
   ~AudioExtractor();
   AudioExtractor(const AudioExtractor&) = delete;
   AudioExtractor& operator=(const AudioExtractor&) = delete;
 
-  // Empty on success: the directory exists (or was made) and is writable.
-  [[nodiscard]] std::string check_output() const;
+  // Empty on success: the directory exists (or was made), is held open and is writable.
+  [[nodiscard]] std::string check_output();
   // Consumer thread; `linktype_by_interface` indexed by PacketView::interface_index.
   void add(const Batch& batch, const std::vector<int>& linktype_by_interface);
   void add(const PacketView& packet, int linktype);
@@ -125,7 +158,15 @@ class AudioExtractor {
                          int payload_type);
   void resolve(Stream& s);
   void on_sap(const std::uint8_t* data, std::size_t len);
+  void add_rtp(Stream& s, std::uint16_t seq, std::uint32_t ts, std::int64_t arrival_ns,
+               const std::uint8_t* payload, std::size_t bytes);
+  void write_packet(Stream& s, std::uint16_t seq, std::uint32_t ts, std::int64_t arrival_ns,
+                    const std::uint8_t* payload, std::size_t bytes);
+  void write_head(Stream& s);
+  bool take_budget(Stream& s, std::uint64_t bytes);
   AudioExtractConfig config_;
+  int dir_fd_ = -1;
+  std::uint64_t budget_left_ = 0;
   std::vector<std::unique_ptr<Stream>> streams_;
   std::uint64_t streams_over_limit_ = 0;
   std::uint64_t sdp_generation_ = 0;  // bumps when a SAP announcement adds a format
@@ -133,5 +174,7 @@ class AudioExtractor {
 
 // Human lines for the end of a capture (one per stream).
 std::string format_extract_report(const std::vector<ExtractedStream>& streams);
+// True when a file could not be written whole (the capture then exits 1).
+bool extract_failed(const std::vector<ExtractedStream>& streams);
 
 }  // namespace rtcap::io

@@ -1,7 +1,11 @@
 // --extract-audio: the WAV writer's header and byte order, and the extractor's reorder window,
 // loss-as-silence and format sources, on packets built here.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <cstdint>
 #include <cstdio>
@@ -73,8 +77,39 @@ std::vector<std::uint8_t> frame(std::uint16_t seq, std::uint32_t ts, int pt,
   return f;
 }
 
-void feed(io::AudioExtractor& x, const std::vector<std::uint8_t>& f) {
-  x.add(rtcap::PacketView{0, static_cast<std::uint32_t>(f.size()), 0, {f.data(), f.size()}}, 1);
+void feed(io::AudioExtractor& x, const std::vector<std::uint8_t>& f, std::int64_t ts_ns = 0) {
+  x.add(rtcap::PacketView{ts_ns, static_cast<std::uint32_t>(f.size()), 0, {f.data(), f.size()}}, 1);
+}
+
+// A SAP announcement (RFC 2974, no authentication) of `sdp`, to 239.255.255.255:9875.
+std::vector<std::uint8_t> sap_frame(const std::string& sdp) {
+  std::vector<std::uint8_t> body = {0x20, 0, 0x12, 0x34, 198, 18, 0, 1};
+  const std::string type = "application/sdp";
+  body.insert(body.end(), type.begin(), type.end());
+  body.push_back(0);
+  body.insert(body.end(), sdp.begin(), sdp.end());
+  // frame() lays out an RTP header: build the UDP datagram over it and cut the header off.
+  std::vector<std::uint8_t> f = frame(0, 0, 0, body, 9875);
+  f.erase(f.begin() + 42, f.begin() + 54);
+  const std::size_t udp_len = 8 + body.size(), ip_len = 20 + udp_len;
+  f[16] = static_cast<std::uint8_t>(ip_len >> 8);
+  f[17] = static_cast<std::uint8_t>(ip_len);
+  f[38] = static_cast<std::uint8_t>(udp_len >> 8);
+  f[39] = static_cast<std::uint8_t>(udp_len);
+  f[30] = 239;
+  f[31] = f[32] = f[33] = 255;
+  return f;
+}
+
+std::string sdp_text(const std::string& rtpmap) {
+  return "v=0\r\no=- 1 1 IN IP4 198.18.0.1\r\ns=Desk\r\nc=IN IP4 239.69.1.1/1\r\nt=0 0\r\n"
+         "m=audio 5004 RTP/AVP 96\r\na=rtpmap:96 " +
+         rtpmap + "\r\n";
+}
+
+std::uint64_t file_size(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
 }
 
 // 6 frames of L24 stereo whose samples encode (packet, frame, channel).
@@ -186,7 +221,7 @@ TEST(AudioExtract, ReorderedInPlaceLostAsSilence) {
   const std::string text(gaps.begin(), gaps.end());
   EXPECT_NE(text.find("\n36,0.000750,12,0.250,"), std::string::npos)
       << text;  // at sample 36, 12 samples
-  EXPECT_NE(text.find(",3,2\n"), std::string::npos)
+  EXPECT_NE(text.find(",3,2,lost\n"), std::string::npos)
       << text;  // first lost seq 65539 -> 3, two packets
 }
 
@@ -219,4 +254,198 @@ TEST(AudioExtract, FormatSourcesAndSkips) {
   EXPECT_NE(out[3].skipped.find("not PCM"), std::string::npos) << out[3].skipped;
   const std::string report = io::format_extract_report(out);
   EXPECT_NE(report.find("not extracted"), std::string::npos);
+}
+
+// One SAP with an absurd rate and two packets whose timestamps say 2^31 samples apart, 1 ms
+// apart in time: no silence the arrival clock cannot hold, in 64-bit arithmetic.
+TEST(AudioExtract, SilenceIsBoundedByElapsedTime) {
+  TempDir d;
+  io::AudioExtractConfig c;
+  c.dir = d.path;
+  c.sdp = rtcap::parse_sdp(sdp_text("L24/4294967295/64"), "file t.sdp");
+  ASSERT_EQ(c.sdp.size(), 1u);
+  io::AudioExtractor x(c);
+  ASSERT_EQ(x.check_output(), "");
+  const std::vector<std::uint8_t> one_frame(192, 0x11);  // 64 channels x 3 bytes
+  feed(x, frame(1, 0, 96, one_frame), 1'000'000'000);
+  feed(x, frame(2, 0x7FFFFFF0u, 96, one_frame), 1'001'000'000);
+  auto out = x.finish();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].silence_frames, 0u);
+  EXPECT_EQ(out[0].discontinuities, 1u);
+  EXPECT_EQ(out[0].frames, 2u);
+  EXPECT_LT(file_size(out[0].wav_path), 1000u);
+
+  // PT 11 (L16 mono 44.1 kHz): a 10 s timestamp jump 1 ms later is not 882 KB of silence; a
+  // real 5-packet loss (timestamps and arrival agree) is filled.
+  io::AudioExtractConfig c2;
+  c2.dir = d.path + "/b";
+  io::AudioExtractor y(c2);
+  ASSERT_EQ(y.check_output(), "");
+  const std::vector<std::uint8_t> pkt(88, 0);  // 44 samples
+  const std::int64_t t0 = 1'000'000'000;
+  feed(y, frame(1, 0, 11, pkt, 5006), t0);
+  feed(y, frame(2, 441000, 11, pkt, 5006), t0 + 1'000'000);
+  feed(y, frame(3, 441044 + 5 * 44, 11, pkt, 5006), t0 + 7'000'000);
+  out = y.finish();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].silence_frames, 5u * 44);
+  EXPECT_EQ(out[0].discontinuities, 1u);
+  EXPECT_EQ(out[0].unfilled_frames, 441000u - 44);
+  EXPECT_LT(file_size(out[0].wav_path), 2000u);
+  EXPECT_NE(io::format_extract_report(out).find("timestamp jumps not filled"), std::string::npos);
+}
+
+TEST(AudioExtract, ByteBudgetStopsTheFilesAndSaysWhatWasNotWritten) {
+  TempDir d;
+  io::AudioExtractConfig c;
+  c.dir = d.path;
+  c.format_by_pt[97] = io::PcmFormat{24, 48000, 2};
+  c.max_bytes = 1000;
+  io::AudioExtractor x(c);
+  ASSERT_EQ(x.check_output(), "");
+  for (int k = 0; k < 100; ++k)
+    feed(x, frame(static_cast<std::uint16_t>(k), 6u * k, 97, l24_payload(k)), k * 125'000);
+  const auto out = x.finish();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].packets, 1000u / 36);
+  EXPECT_EQ(out[0].over_budget_packets, 100u - 1000u / 36);
+  EXPECT_EQ(out[0].over_budget_bytes, (100u - 1000u / 36) * 36);
+  EXPECT_EQ(file_size(out[0].wav_path), 44u + (1000u / 36) * 36);
+  EXPECT_FALSE(io::extract_failed(out));  // a budget is a choice, not a failure
+  const std::string r = io::format_extract_report(out);
+  EXPECT_NE(r.find("--extract-audio-max-bytes"), std::string::npos) << r;
+}
+
+// Jumbo frames: 8,900-byte L16 payloads are audio; a payload that is not whole frames is counted
+// and said.
+TEST(AudioExtract, JumboPayloadsAreExtractedAndUnusableOnesCounted) {
+  TempDir d;
+  io::AudioExtractConfig c;
+  c.dir = d.path;
+  c.format_by_pt[97] = io::PcmFormat{16, 48000, 2};
+  io::AudioExtractor x(c);
+  ASSERT_EQ(x.check_output(), "");
+  std::vector<std::uint8_t> jumbo(8900);
+  for (std::size_t i = 0; i < jumbo.size(); ++i) jumbo[i] = static_cast<std::uint8_t>(i * 7);
+  // 2,225 frames a packet; packet 1 arrives after 2 (the window moves a jumbo payload).
+  feed(x, frame(0, 0, 97, std::vector<std::uint8_t>(400, 1)));  // a small one first
+  feed(x, frame(1, 100, 97, jumbo));
+  feed(x, frame(3, 100 + 2 * 2225, 97, jumbo));
+  feed(x, frame(2, 100 + 2225, 97, jumbo));
+  feed(x, frame(4, 100 + 3 * 2225, 97, std::vector<std::uint8_t>(8901, 0)));  // 8,901: not frames
+  const auto out = x.finish();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].packets, 4u);
+  EXPECT_EQ(out[0].frames, 100u + 3 * 2225);
+  EXPECT_EQ(out[0].malformed, 1u);
+  const auto b = slurp(out[0].wav_path);
+  ASSERT_EQ(b.size(), 44u + 4 * (100u + 3 * 2225));
+  // Packet 2's first sample, little-endian, at frame 100 + 2225.
+  const std::size_t o = 44 + 4 * (100 + 2225);
+  EXPECT_EQ(b[o], jumbo[1]);
+  EXPECT_EQ(b[o + 1], jumbo[0]);
+  const std::string r = io::format_extract_report(out);
+  EXPECT_NE(r.find("1 packets not used"), std::string::npos) << r;
+}
+
+// The SDP comes 50 packets into the stream (a late SAP): the WAV says where it starts.
+TEST(AudioExtract, LateFormatSaysTheFileStartsMidStream) {
+  TempDir d;
+  io::AudioExtractConfig c;
+  c.dir = d.path;
+  io::AudioExtractor x(c);
+  ASSERT_EQ(x.check_output(), "");
+  const std::int64_t t0 = 5'000'000'000;
+  for (int k = 0; k < 50; ++k)
+    feed(x, frame(static_cast<std::uint16_t>(100 + k), 6u * k, 96, l24_payload(k)),
+         t0 + k * 125'000);
+  feed(x, sap_frame(sdp_text("L24/48000/2")), t0 + 50 * 125'000);
+  for (int k = 50; k < 60; ++k)
+    feed(x, frame(static_cast<std::uint16_t>(100 + k), 6u * k, 96, l24_payload(k)),
+         t0 + k * 125'000);
+  const auto out = x.finish();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].skipped, "");
+  EXPECT_EQ(out[0].packets, 10u);
+  EXPECT_EQ(out[0].before_format_packets, 50u);
+  EXPECT_EQ(out[0].before_format_ns, 50 * 125'000);
+  const std::string r = io::format_extract_report(out);
+  EXPECT_NE(r.find("starts mid-stream"), std::string::npos) << r;
+  const auto g = slurp(out[0].gaps_path);
+  const std::string text(g.begin(), g.end());
+  EXPECT_NE(text.find("\n0,0.000000,0,6.250,100,50,before_format\n"), std::string::npos) << text;
+}
+
+// Links planted in the output directory are never followed: not by the write probe, the WAV or
+// the gaps file; the capture is told it failed.
+TEST(AudioExtract, PlantedLinksAreRefused) {
+  TempDir d;
+  const std::string victim = d.path + "/victim";
+  std::ofstream(victim) << "precious";
+  const std::string out_dir = d.path + "/wav";
+  ASSERT_EQ(::mkdir(out_dir.c_str(), 0755), 0);
+  ASSERT_EQ(::symlink(victim.c_str(),
+                      (out_dir + "/198.18.0.1_5000-239.69.1.1_5004-ab000001.wav").c_str()),
+            0);
+  ASSERT_EQ(::symlink(victim.c_str(),
+                      (out_dir + "/198.18.0.1_5000-239.69.1.1_5006-ab000001.gaps.csv").c_str()),
+            0);
+  ASSERT_EQ(::symlink(victim.c_str(),
+                      (out_dir + "/.rtcap-write-probe-" + std::to_string(::getpid())).c_str()),
+            0);
+  io::AudioExtractConfig c;
+  c.dir = out_dir;
+  c.format_by_pt[97] = io::PcmFormat{24, 48000, 2};
+  {
+    io::AudioExtractor probe(c);
+    EXPECT_NE(probe.check_output(), "");  // the probe name is taken: refused, not followed
+  }
+  ASSERT_EQ(::unlink((out_dir + "/.rtcap-write-probe-" + std::to_string(::getpid())).c_str()), 0);
+  io::AudioExtractor x(c);
+  ASSERT_EQ(x.check_output(), "");
+  feed(x, frame(1, 0, 97, l24_payload(1)));
+  feed(x, frame(1, 0, 97, l24_payload(1), 5006));
+  const auto out = x.finish();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(out[0].wav_path.empty());
+  EXPECT_NE(out[0].write_error.find("symbolic link"), std::string::npos) << out[0].write_error;
+  EXPECT_NE(out[1].write_error.find("symbolic link"), std::string::npos) << out[1].write_error;
+  EXPECT_TRUE(io::extract_failed(out));
+  std::ifstream f(victim);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(f), {}), "precious");
+}
+
+// A write that fails part-way (here the file size limit; a full disk the same) leaves a WAV
+// whose RIFF and data sizes match the whole frames in it, and says why.
+TEST(AudioExtract, FailedWriteLeavesAHeaderThatMatchesTheData) {
+  TempDir d;
+  struct rlimit old {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  const std::string path = d.path + "/a.wav";
+  std::string close_error;
+  std::uint64_t frames = 0;
+  {
+    io::WavWriter w;
+    ASSERT_EQ(w.open(path, io::PcmFormat{24, 48000, 2}), "");
+    struct rlimit small = old;
+    small.rlim_cur = 100'000;
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+    std::vector<std::uint8_t> be(6 * 48000, 0x42);  // 1 s: more than the limit
+    w.write_big_endian(be.data(), 48000);
+    w.write_silence(10);
+    close_error = w.close();
+    frames = w.frames();
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old), 0);
+  }
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_NE(close_error.find("File too large"), std::string::npos) << close_error;
+  const auto b = slurp(path);
+  ASSERT_GT(b.size(), 44u);
+  EXPECT_LE(b.size(), 100'000u);
+  EXPECT_EQ((b.size() - 44) % 6, 0u);
+  EXPECT_EQ(le32(b, 4), b.size() - 8);
+  EXPECT_EQ(le32(b, 40), b.size() - 44);
+  EXPECT_EQ(frames, (b.size() - 44) / 6);
 }

@@ -355,6 +355,7 @@ int CaptureRun::open_outputs() {
     io::AudioExtractConfig ec;
     ec.dir = o_.extract_audio_dir;
     ec.format_by_pt = o_.audio_format_by_pt;
+    ec.max_bytes = o_.extract_audio_max_bytes;
     ec.sdp = o_.sdp_formats;
     extractor_.emplace(std::move(ec));
     if (std::string e = extractor_->check_output(); !e.empty()) {
@@ -596,7 +597,11 @@ int CaptureRun::report() {
         stderr, "{} packets printed before the output stopped; {} captured packets not printed\n",
         text_out_->packets_written(), final_stats.packets_captured - text_out_->packets_written());
   if (tracker_) report_streams(final_stats);
-  if (extractor_) fmt::print(stderr, "{}", io::format_extract_report(extractor_->finish()));
+  if (extractor_) {
+    const std::vector<io::ExtractedStream> audio = extractor_->finish();
+    fmt::print(stderr, "{}", io::format_extract_report(audio));
+    if (io::extract_failed(audio)) exit_code_ = kExitRuntime;
+  }
   if (budget_ns_ > 0 && final_stats.latency_ns.count > 0) {
     const bool met = budget_met(final_stats.latency_ns, budget_ns_);
     fmt::print(stderr, "latency budget {}: {} (p99 {})\n", o_.latency_budget,

@@ -175,6 +175,10 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
          "silence of their length, a .gaps.csv beside each); the format comes from SDP/SAP, "
          "RFC 3551 (PT 10, 11) or --audio-format")
       ->check(non_empty("give a directory"));
+  app.add_option("--extract-audio-max-bytes", o.extract_audio_max_bytes,
+                 "Stop writing --extract-audio files when together they reach this many bytes "
+                 "(silence included; default 2147483648); what was not written is counted")
+      ->check(CLI::PositiveNumber);
   app.add_option("--audio-format", o.audio_format_specs,
                  "Format of a dynamic payload type no SDP describes, PT=ENC/RATE/CH, e.g. "
                  "97=L24/48000/2 (repeatable; for --extract-audio)")

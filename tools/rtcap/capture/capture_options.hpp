@@ -50,6 +50,7 @@ struct CaptureOptions {
   bool sap = false;               // --sap: join SAP groups, let SAP through the filter
   std::string streams_svg_path;   // --streams-svg FILE: charts per stream
   std::string extract_audio_dir;  // --extract-audio DIR: a WAV per L16/L24 stream
+  std::uint64_t extract_audio_max_bytes = io::AudioExtractConfig::kDefaultMaxBytes;
   std::vector<std::string> audio_format_specs;      // --audio-format PT=ENC/RATE/CH (repeatable)
   std::map<int, io::PcmFormat> audio_format_by_pt;  // parsed from them
   std::string advice_json_path;                     // --advice-json
