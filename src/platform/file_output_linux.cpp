@@ -47,9 +47,14 @@ Result<int> open_output_nofollow(int dir_fd, const std::string& name, OutputOpen
   const int fd = ::openat(dir_fd, name.c_str(), flags, 0666);
   if (fd < 0) {
     const int e = errno;
+    // fs.protected_symlinks answers EACCES, not ELOOP, for another user's link in a sticky
+    // directory: name the link either way.
+    struct stat link {};
+    const bool is_link =
+        ::fstatat(dir_fd, name.c_str(), &link, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(link.st_mode);
     return make_error(
         ErrorCode::kIo,
-        e == ELOOP
+        e == ELOOP || is_link
             ? "'" + name +
                   "' is a symbolic link: refusing to follow it; remove it or choose another name"
             : "cannot create '" + name + "': " + std::strerror(e));

@@ -112,6 +112,7 @@ for name, f0, bits, ch, rate, spp, want_tag in runs:
             if runs_want and runs_want[-1][0] + runs_want[-1][1] == idx: runs_want[-1][1] += 1
             else: runs_want.append([idx, 1])
         rows = [l.strip().split(',') for l in open(paths[0][:-4] + '.gaps.csv')][1:]
+        assert all(r[6] == 'lost' for r in rows), 'a gap row that is not a loss'
         got = [[int(r[0]) // spp, int(r[2]) // spp] for r in rows]
         assert got == runs_want, f'{paths[0]}: gaps {got[:5]}..., want {runs_want[:5]}...'
         assert all(int(r[5]) == int(r[2]) // spp for r in rows), 'lost_packets column'
@@ -235,6 +236,94 @@ interrupt_and_reap "$P" 5
 grep -q $'\x1b' "$TMPD/piped.err" && fail "escape sequences in piped stderr"
 [ "$(grep -c '^rtcap: .*pkts' "$TMPD/piped.err")" -ge 2 ] || fail "piped: want a status line a second: $(cat "$TMPD/piped.err")"
 [ "$(grep -c 'Source  *Destination' "$TMPD/piped.out")" -eq 1 ] || fail "piped: the table once at the end"
+
+# ---- hostile input, from files written here (no lab needed) ----
+python3 - "$TMPD" <<'PY' || fail "cannot write the hostile captures"
+import struct, sys
+d = sys.argv[1]
+def frame(payload, dport, dst):
+    udp = struct.pack("!HHHH", 5000, dport, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, bytes([198, 18, 0, 1]), bytes(dst)) + udp
+    return b"\x01\x00\x5e\x00\x00\x01\x02\x00\x00\x00\x00\x01\x08\x00" + ip
+def rtp(pt, seq, ts, payload):
+    return struct.pack("!BBHII", 0x80, pt, seq & 0xFFFF, ts & 0xFFFFFFFF, 0xAB000001) + payload
+def pcap(path, recs):  # nanosecond pcap, Ethernet, snaplen 65535
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b23c4d, 2, 4, 0, 0, 65535, 1))
+        for t, b in recs:
+            f.write(struct.pack("<IIII", t // 10**9, t % 10**9, len(b), len(b)) + b)
+t0 = 1_700_000_000 * 10**9
+sdp = ("v=0\r\no=- 1 1 IN IP4 198.18.0.1\r\ns=Hostile\r\nc=IN IP4 239.69.1.1/32\r\nt=0 0\r\n"
+       "m=audio 5004 RTP/AVP 96\r\na=rtpmap:96 L24/4294967295/64\r\n")
+sap = bytes([0x20, 0]) + b"\x12\x34" + bytes([198, 18, 0, 1]) + b"application/sdp\0" + sdp.encode()
+# D2: one SAP with an absurd rate, two packets 1 ms apart whose timestamps are 2^31 apart.
+pcap(f"{d}/hostile-rate.pcap", [(t0, frame(sap, 9875, (239, 255, 255, 255))),
+    (t0 + 10**6, frame(rtp(96, 1, 0, bytes(192)), 5004, (239, 69, 1, 1))),
+    (t0 + 2 * 10**6, frame(rtp(96, 2, 0x7FFFFFF0, bytes(192)), 5004, (239, 69, 1, 1)))])
+# D10: L16/48000/2 in 8,900-byte payloads (jumbo frames), 2,225 samples a packet, 46.35 ms apart.
+pcap(f"{d}/jumbo.pcap", [(t0 + i * 46_354_167, frame(rtp(97, i, 2225 * i, bytes([i % 256]) * 8900), 5004, (198, 18, 0, 2)))
+                         for i in range(40)])
+# For the full disk and the links: 2 s of L24/48000/2 at 1 ms (576 kB of audio).
+pcap(f"{d}/plain.pcap", [(t0 + i * 10**6, frame(rtp(97, i, 48 * i, bytes([i % 256]) * 288), 5004, (198, 18, 0, 2)))
+                         for i in range(2000)])
+PY
+WAVCHECK='
+import struct, sys, os
+for p in sys.argv[1:]:
+    b = open(p, "rb").read()
+    assert b[:4] == b"RIFF" and struct.unpack("<I", b[4:8])[0] == len(b) - 8, f"{p}: RIFF size != file"
+    h = 20 + struct.unpack("<I", b[16:20])[0] + 8
+    assert struct.unpack("<I", b[h - 4:h])[0] == len(b) - h, f"{p}: data size != data in the file"
+    print(f"{os.path.basename(p)}: header matches {len(b) - h} data bytes", file=sys.stderr)
+'
+# D2: no silence the arrival clock cannot hold; a small file, at once.
+rc=0; timeout 20 "$RTCAP" -r "$TMPD/hostile-rate.pcap" --extract-audio "$TMPD/hostile" 2>"$TMPD/err" || rc=$?
+[ "$rc" -eq 0 ] || fail "hostile rate: exit $rc: $(cat "$TMPD/err")"
+size=$(du -cb "$TMPD"/hostile/*.wav | tail -1 | cut -f1)
+[ "$size" -lt 10000 ] || fail "hostile rate: $size bytes of WAV for 2 packets: $(grep 'rtcap: audio' "$TMPD/err")"
+grep -q "1 timestamp jumps not filled" "$TMPD/err" || fail "hostile rate: the unfilled jump is not said: $(cat "$TMPD/err")"
+# The budget: a small one stops the file and says what was not written.
+rc=0; "$RTCAP" -r "$TMPD/plain.pcap" --audio-format 97=L24/48000/2 --extract-audio "$TMPD/budget" \
+  --extract-audio-max-bytes 100000 2>"$TMPD/err" || rc=$?
+[ "$rc" -eq 0 ] || fail "budget: exit $rc: $(cat "$TMPD/err")"
+grep -q "bytes not written: the files reached --extract-audio-max-bytes" "$TMPD/err" || fail "budget not said: $(cat "$TMPD/err")"
+python3 -c "$WAVCHECK" "$TMPD"/budget/*.wav || fail "budget: WAV header"
+[ "$(stat -c %s "$TMPD"/budget/*.wav)" -le 100044 ] || fail "budget: the WAV is larger than the budget"
+# D10: jumbo payloads are audio.
+rc=0; "$RTCAP" -r "$TMPD/jumbo.pcap" --audio-format 97=L16/48000/2 --extract-audio "$TMPD/jumbo" 2>"$TMPD/err" || rc=$?
+[ "$rc" -eq 0 ] || fail "jumbo: exit $rc: $(cat "$TMPD/err")"
+grep -q "40 packets, 89000 samples, 0 gaps" "$TMPD/err" || fail "jumbo: $(grep 'rtcap: audio' "$TMPD/err")"
+python3 -c "$WAVCHECK" "$TMPD"/jumbo/*.wav || fail "jumbo: WAV header"
+# D9: a full disk (a 256 KiB tmpfs of our own) is exit 1 with its reason, and the WAV's header
+# matches the data it holds.
+mkdir -p "$TMPD/full"
+mount -t tmpfs -o size=256k rtcap-test-full "$TMPD/full" || fail "cannot mount a tmpfs"
+rc=0; "$RTCAP" -r "$TMPD/plain.pcap" --audio-format 97=L24/48000/2 --extract-audio "$TMPD/full/wav" 2>"$TMPD/err" || rc=$?
+python3 -c "$WAVCHECK" "$TMPD"/full/wav/*.wav || { umount "$TMPD/full"; fail "full disk: WAV header"; }
+umount "$TMPD/full"
+[ "$rc" -eq 1 ] || fail "full disk: want exit 1, got $rc: $(cat "$TMPD/err")"
+grep -q "No space left on device" "$TMPD/err" || fail "full disk: the reason is not said: $(cat "$TMPD/err")"
+grep -q "Interrupted system call" "$TMPD/err" && fail "full disk: a wrong reason: $(cat "$TMPD/err")"
+# D5: links a user planted are never followed by root. A world-writable directory without the
+# sticky bit is refused; in a sticky one (as /tmp), the user's links are refused one by one.
+echo precious >"$TMPD/victim"
+chmod 644 "$TMPD/victim"
+BASE="198.18.0.1_5000-198.18.0.2_5004-ab000001"
+for mode in 0777 1777; do
+  dir="$TMPD/shared$mode"
+  mkdir -p "$dir" && chmod "$mode" "$dir" && chmod 755 "$TMPD"
+  setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c \
+    "ln -s '$TMPD/victim' '$dir/$BASE.wav' && ln -s '$TMPD/victim' '$dir/$BASE.gaps.csv'" ||
+    fail "cannot plant links as nobody"
+  rc=0; "$RTCAP" -r "$TMPD/plain.pcap" --audio-format 97=L24/48000/2 --extract-audio "$dir" 2>"$TMPD/err" || rc=$?
+  [ "$rc" -ne 0 ] || fail "links in a $mode directory: exit 0: $(cat "$TMPD/err")"
+  [ "$(cat "$TMPD/victim")" = precious ] || fail "links in a $mode directory: root wrote through a user's link"
+  if [ $mode = 0777 ]; then
+    grep -q "sticky bit" "$TMPD/err" || fail "a world-writable directory without sticky bit: $(cat "$TMPD/err")"
+  else
+    grep -q "symbolic link" "$TMPD/err" || fail "a planted link: $(cat "$TMPD/err")"
+  fi
+done
 
 # ---- refusals ----
 rc=0; "$RTCAP" -r /dev/null --extract-audio /proc/nonexistent/x 2>"$TMPD/err" || rc=$?
