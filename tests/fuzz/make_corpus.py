@@ -165,7 +165,26 @@ def sap_sdp_seeds():
     write("sap_sdp", "sap-deletion", b"\x03" + sap(b"o=- 1 1 IN IP4 198.18.0.1\r\n", flags=0x04))
     write("sap_sdp", "sap-encrypted", b"\x03" + sap(b"\x99" * 40, flags=0x02))
 
+def audio_extract_seeds():
+    # Records of fuzz_audio_extract: [kind][i16 seq step][i32 ts step][i16 arrival step us][u16 bytes].
+    def rec(kind, seq, ts, us, n):
+        return struct.pack("<BhiHH", kind, seq, ts, us & 0xFFFF, n)
+    clean = b"".join(rec(0, 1, 6, 125, 36) for _ in range(40))
+    lossy = b"".join(rec(0, 1 + (i % 7 == 3), 6 * (1 + (i % 7 == 3)), 125, 36) for i in range(40))
+    reorder = b"".join(rec(0, s, 6 * s, 125, 36) for s in [1, 2, -1, 2, 1, 40, -30, 1])
+    jumbo = b"".join(rec(1, 1, 556, 1000, 8896) for _ in range(6))
+    late_sap = b"".join(rec(3, 1, 6, 125, 24) for _ in range(10)) + rec(4 | 3 | 16, 0, 0, 1, 1) + \
+        b"".join(rec(3, 1, 6, 125, 24) for _ in range(10))
+    forged = rec(2, 1, 44, 1000, 88) * 4 + rec(2, 1, 441000, 1000, 88) + rec(2, 1, 0x7FFFFFF0, 1, 88)
+    write("audio_extract", "clean", b"\x01" + clean)
+    write("audio_extract", "lossy", b"\x01" + lossy)
+    write("audio_extract", "reorder", b"\x01" + reorder)
+    write("audio_extract", "jumbo", b"\x02" + jumbo)
+    write("audio_extract", "late-sap", b"\x01" + late_sap)
+    write("audio_extract", "forged-jumps", b"\x10" + forged)
+
 tracker_seeds()
 pcap_seeds()
+audio_extract_seeds()
 sap_sdp_seeds()
 print("seeds written under", os.path.join(HERE, "corpus"), file=sys.stderr)

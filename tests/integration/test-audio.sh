@@ -325,6 +325,41 @@ for mode in 0777 1777; do
   fi
 done
 
+# D2 live: a hostile SDP (rate 4294967295, 64 channels) and packets that claim all the silence
+# time allows must not cost a 30,000 packets/s canary a packet, and a stop is prompt.
+"$RTCAP" --netns "$RX" -i "$RX" --extract-audio "$TMPD/canary" -w "$TMPD/canary.pcap" udp 2>"$TMPD/canary.err" &
+CAP=$!
+BG_PIDS="$BG_PIDS $CAP"
+wait_listening "$TMPD/canary.err" "$CAP"
+ip netns exec "$TX" python3 - <<'PY' &
+import socket, struct, time
+sdp = ("v=0\r\no=- 9 9 IN IP4 198.18.0.1\r\ns=Hostile\r\nc=IN IP4 239.69.9.1/32\r\nt=0 0\r\n"
+       "m=audio 5004 RTP/AVP 96\r\na=rtpmap:96 L24/4294967295/64\r\n")
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("198.18.0.1"))
+s.sendto(bytes([0x20, 0, 0x9a, 0xbc, 198, 18, 0, 1]) + b"application/sdp\0" + sdp.encode(), ("239.255.255.255", 9875))
+ts = 0
+for seq in range(150):  # 1.5 s: each packet claims 10 ms of silence at 4.29 GHz x 64 channels
+    s.sendto(struct.pack("!BBHII", 0x80, 96, seq, ts, 0x0BAD0001) + bytes(192), ("239.69.9.1", 5004))
+    ts = (ts + 42_949_673) & 0xFFFFFFFF
+    time.sleep(0.01)
+PY
+HOSTILE=$!
+"$RTCAP" gen --netns "$TX" --dst 198.18.0.2:7000 --rate 30000 --count 45000 -q || fail "gen (canary) exit $?"
+wait "$HOSTILE"
+sleep 0.3
+t0=$(date +%s%N)
+kill -TERM "$CAP"
+rc=0; wait "$CAP" || rc=$?
+BG_PIDS=$(echo "$BG_PIDS" | sed "s/ $CAP\b//")
+stop_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$rc" -eq 0 ] || fail "canary capture exit $rc: $(tail -5 "$TMPD/canary.err")"
+[ "$stop_ms" -lt 2000 ] || fail "canary capture took $stop_ms ms to stop"
+got=$(tcpdump -nn -r "$TMPD/canary.pcap" udp dst port 7000 2>/dev/null | wc -l)
+grep "rtcap: audio\|dropped by" "$TMPD/canary.err" >&2
+log "canary: $got of 45000 packets in the -w file beside the hostile stream; stopped in $stop_ms ms; $(du -cb "$TMPD"/canary/*.wav | tail -1 | cut -f1) WAV bytes (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+[ "$got" -eq 45000 ] || fail "canary: $got of 45000 packets captured beside the hostile stream"
+
 # ---- refusals ----
 rc=0; "$RTCAP" -r /dev/null --extract-audio /proc/nonexistent/x 2>"$TMPD/err" || rc=$?
 [ "$rc" -ne 0 ] && [ "$(wc -l <"$TMPD/err")" -eq 1 ] || fail "unwritable --extract-audio: rc $rc: $(cat "$TMPD/err")"

@@ -122,7 +122,7 @@ for name, group, w, ch in [('a', '239.69.3.1', 3, 2), ('b', '239.69.3.2', 2, 2),
     perm = [next(t for t in range(ch) if all(got[f][c] == truth[start + f][t] for f in range(64))) for c in range(ch)]
     assert sorted(perm) == list(range(ch)), f'{name}: channels {perm} are not a permutation'
     if ch <= 2: assert perm == list(range(ch)), f'{name}: stereo reordered {perm}'
-    # rtpL24pay's DV.LRCWoLsRsLmixRmix: GStreamer's 7.1 (L R C LFE RL RR SL SR) with the pairs after C/LFE swapped.
+    # rtpL24pay's DV.LRCWoLsRsLmixRmix, as measured: input channels 4-5 and 6-7 trade places.
     if ch == 8: assert perm == [0, 1, 2, 3, 6, 7, 4, 5], f'{name}: not the DV order: {perm}'
     for f in range(len(got)):
         for c in range(ch):
