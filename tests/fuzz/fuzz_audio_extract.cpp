@@ -55,15 +55,21 @@ std::vector<std::uint8_t> udp_frame(std::uint16_t port, const std::vector<std::u
   return f;
 }
 
-std::string out_dir() {
-  static const std::string dir = [] {
+// Made once per process, removed at exit (leaked on purpose: the exit handler reads it).
+const std::string* g_out_dir = nullptr;
+void remove_out_dir() {
+  std::error_code ec;
+  std::filesystem::remove_all(*g_out_dir, ec);
+}
+const std::string& out_dir() {
+  if (g_out_dir == nullptr) {
     char t[] = "/tmp/rtcap-fuzz-audio-XXXXXX";
     const char* d = mkdtemp(t);
     if (d == nullptr) std::abort();
-    std::atexit([] { std::filesystem::remove_all(out_dir()); });
-    return std::string(d);
-  }();
-  return dir;
+    g_out_dir = new std::string(d);
+    std::atexit(remove_out_dir);
+  }
+  return *g_out_dir;
 }
 
 void check_wav(const std::string& path) {
