@@ -365,6 +365,8 @@ rc=0; "$RTCAP" -r /dev/null --extract-audio /proc/nonexistent/x 2>"$TMPD/err" ||
 [ "$rc" -ne 0 ] && [ "$(wc -l <"$TMPD/err")" -eq 1 ] || fail "unwritable --extract-audio: rc $rc: $(cat "$TMPD/err")"
 rc=0; "$RTCAP" -r /dev/null --audio-format 97=MP3/48000/2 --extract-audio "$TMPD/x" 2>"$TMPD/err" || rc=$?
 [ "$rc" -eq 2 ] || fail "bad --audio-format: want exit 2, got $rc: $(cat "$TMPD/err")"
+rc=0; "$RTCAP" -r /dev/null --extract-audio-max-bytes 1000 2>"$TMPD/err" || rc=$?
+[ "$rc" -eq 2 ] || fail "--extract-audio-max-bytes without --extract-audio: want exit 2, got $rc: $(cat "$TMPD/err")"
 
 "$RTCAP" lab down --name "$LAB" >/dev/null || fail "lab down failed"
 assert_lab_gone

@@ -295,6 +295,9 @@ std::string finish_capture_options(CaptureOptions& o) {
   }
   if (!o.audio_format_specs.empty() && o.extract_audio_dir.empty())
     return "--audio-format is for --extract-audio: add --extract-audio DIR";
+  if (o.extract_audio_max_bytes != io::AudioExtractConfig::kDefaultMaxBytes &&
+      o.extract_audio_dir.empty())
+    return "--extract-audio-max-bytes is for --extract-audio: add --extract-audio DIR";
   if (o.sap && c.interfaces.empty())
     return "--sap joins the SAP groups on a live interface (-i); a file (-r) is searched for SAP "
            "announcements anyway";
