@@ -164,12 +164,12 @@ bool WavWriter::flush() noexcept {
   return true;
 }
 
-void WavWriter::write_big_endian(const std::uint8_t* data, std::size_t frames) {
-  if (!room_for(frames)) return;
+bool WavWriter::write_big_endian(const std::uint8_t* data, std::size_t frames) {
+  if (!room_for(frames)) return false;
   const std::size_t w = static_cast<std::size_t>(format_.bits / 8);
   const std::size_t fb = format_.frame_bytes();
   for (std::size_t left = frames * fb; left > 0;) {
-    if (buffered_ == buffer_.size() && !flush()) return;
+    if (buffered_ == buffer_.size() && !flush()) return false;
     // Whole samples only in one go: a sample never straddles two flushes.
     const std::size_t room = (buffer_.size() - buffered_) / w * w;
     const std::size_t n = std::min(left, room);
@@ -179,15 +179,17 @@ void WavWriter::write_big_endian(const std::uint8_t* data, std::size_t frames) {
     data += n;
     buffered_ += n;
     left -= n;
-    if (buffered_ + w > buffer_.size() && !flush()) return;
+    if (buffered_ + w > buffer_.size() && !flush()) return false;
   }
   frames_ += frames;
+  return true;
 }
 
-void WavWriter::write_silence(std::uint64_t frames) {
-  if (!room_for(frames) || !flush()) return;
+bool WavWriter::write_silence(std::uint64_t frames) {
+  if (!room_for(frames) || !flush()) return false;
   hole_bytes_ += frames * format_.frame_bytes();
   frames_ += frames;
+  return true;
 }
 
 std::string WavWriter::close() {
@@ -483,11 +485,12 @@ void AudioExtractor::write_packet(Stream& s, std::uint16_t seq, std::uint32_t ts
     ++s.out.malformed;
     return;
   }
-  if (s.over_budget || s.wav.failed()) {
+  const auto not_written = [&] {
     ++s.out.over_budget_packets;
     s.out.over_budget_bytes += bytes;
-    return;
-  }
+    s.out.riff_full = s.wav.full();
+  };
+  if (s.over_budget || s.wav.failed() || s.wav.full()) return not_written();
   if (s.out.packets > 0 && ts != s.next_ts) {
     const auto gap = static_cast<std::int32_t>(ts - s.next_ts);
     // No more silence than the arrival clock allows (a timestamp is as easy to forge as a
@@ -497,13 +500,8 @@ void AudioExtractor::write_packet(Stream& s, std::uint16_t seq, std::uint32_t ts
                  std::uint64_t{kMaxGapSeconds} * rate_hz);
     if (gap > 0 && static_cast<std::uint64_t>(gap) <= allowed) {
       const auto frames = static_cast<std::uint64_t>(gap);
-      if (!take_budget(s, frames * fb)) {
-        ++s.out.over_budget_packets;
-        s.out.over_budget_bytes += bytes;
-        return;
-      }
       const std::uint64_t at = s.wav.frames();
-      s.wav.write_silence(frames);
+      if (!take_budget(s, frames * fb) || !s.wav.write_silence(frames)) return not_written();
       ++s.out.gaps;
       s.out.silence_frames += frames;
       if (s.gaps != nullptr)
@@ -517,12 +515,7 @@ void AudioExtractor::write_packet(Stream& s, std::uint16_t seq, std::uint32_t ts
       if (gap > 0) s.out.unfilled_frames += static_cast<std::uint64_t>(gap);
     }
   }
-  if (!take_budget(s, bytes)) {
-    ++s.out.over_budget_packets;
-    s.out.over_budget_bytes += bytes;
-    return;
-  }
-  s.wav.write_big_endian(payload, bytes / fb);
+  if (!take_budget(s, bytes) || !s.wav.write_big_endian(payload, bytes / fb)) return not_written();
   ++s.out.packets;
   s.missing_run = 0;
   s.next_ts = ts + static_cast<std::uint32_t>(bytes / fb);
@@ -693,7 +686,7 @@ std::string format_extract_report(const std::vector<ExtractedStream>& streams) {
   std::string out;
   std::uint64_t over_budget_bytes = 0;
   for (const auto& s : streams) {
-    if (s.write_error.empty()) over_budget_bytes += s.over_budget_bytes;
+    if (s.write_error.empty() && !s.riff_full) over_budget_bytes += s.over_budget_bytes;
     if (!s.wav_path.empty() && s.skipped.empty()) {
       std::string notes;
       if (s.before_format_packets > 0)
@@ -714,8 +707,9 @@ std::string format_extract_report(const std::vector<ExtractedStream>& streams) {
       if (s.over_budget_packets)
         notes += fmt::format(", {} packets ({} bytes) not written: {}", s.over_budget_packets,
                              s.over_budget_bytes,
-                             s.write_error.empty() ? "the --extract-audio-max-bytes budget ran out"
-                                                   : "the file failed");
+                             !s.write_error.empty() ? "the file failed"
+                             : s.riff_full          ? "the WAV reached the 4 GiB RIFF limit"
+                                           : "the --extract-audio-max-bytes budget ran out");
       if (!s.write_error.empty()) notes += fmt::format("; INCOMPLETE: {}", s.write_error);
       out += fmt::format(
           "rtcap: audio {}: {} (L{} {} Hz {} ch from {}), {} packets, {} samples, {} gap{} ({} "

@@ -63,9 +63,10 @@ class WavWriter {
   std::string open(int dir_fd, const std::string& name, const PcmFormat& format);
   std::string open(const std::string& path, const PcmFormat& format);
   // `frames` frames of big-endian samples (RTP order) -> little-endian in the file.
-  void write_big_endian(const std::uint8_t* data, std::size_t frames);
+  // Both false when nothing was added: the file failed or is full.
+  bool write_big_endian(const std::uint8_t* data, std::size_t frames);
   // Silence is a hole (a seek past it): reads as zeros, costs no write, no disk block.
-  void write_silence(std::uint64_t frames);
+  bool write_silence(std::uint64_t frames);
   // Cuts the file to the whole frames it holds and patches the RIFF and data sizes to match;
   // empty on success, else the first error (a failed write's reason, not a later one's).
   std::string close();
@@ -120,9 +121,11 @@ struct ExtractedStream {
   // Started mid-stream: packets seen before the format was known (a late SDP), and how long.
   std::uint64_t before_format_packets = 0;
   std::int64_t before_format_ns = 0;
-  // The byte budget ran out: packets and bytes not written from then on.
+  // The byte budget ran out (or the WAV reached the RIFF limit, riff_full): packets and bytes
+  // not written from then on.
   std::uint64_t over_budget_packets = 0;
   std::uint64_t over_budget_bytes = 0;
+  bool riff_full = false;
   std::string skipped;      // why not extracted ("" when extracted)
   std::string write_error;  // the file is incomplete: why (a full disk); the capture exits 1
 };

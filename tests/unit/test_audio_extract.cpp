@@ -449,3 +449,32 @@ TEST(AudioExtract, FailedWriteLeavesAHeaderThatMatchesTheData) {
   EXPECT_EQ(le32(b, 40), b.size() - 44);
   EXPECT_EQ(frames, (b.size() - 44) / 6);
 }
+
+// A gap that fits the time but not the 4 GiB a RIFF file can hold: the file ends there (its
+// silence a hole, no disk blocks), and the packets after it are counted as not written.
+TEST(AudioExtract, RiffLimitEndsTheFileAndIsSaid) {
+  TempDir d;
+  io::AudioExtractConfig c;
+  c.dir = d.path;
+  c.format_by_pt[97] = io::PcmFormat{24, 0xFFFFFFFFu, 64};  // only an SDP could say this
+  c.max_bytes = ~std::uint64_t{0};
+  io::AudioExtractor x(c);
+  ASSERT_EQ(x.check_output(), "");
+  const std::vector<std::uint8_t> one_frame(192, 0x11);
+  const std::int64_t t0 = 1'000'000'000;
+  feed(x, frame(1, 0, 97, one_frame), t0);
+  feed(x, frame(2, 22'000'000, 97, one_frame), t0 + 10'000'000);  // 4.22 GB of silence
+  feed(x, frame(3, 44'000'000, 97, one_frame), t0 + 20'000'000);  // would pass 4 GiB
+  const auto out = x.finish();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].packets, 2u);
+  EXPECT_EQ(out[0].frames, 22'000'001u);
+  EXPECT_EQ(out[0].silence_frames, 21'999'999u);
+  EXPECT_EQ(out[0].over_budget_packets, 1u);
+  EXPECT_TRUE(out[0].riff_full);
+  EXPECT_EQ(file_size(out[0].wav_path), 68u + 22'000'001ull * 192);
+  struct stat st {};
+  ASSERT_EQ(::stat(out[0].wav_path.c_str(), &st), 0);
+  EXPECT_LT(st.st_blocks * 512, 1'000'000) << "the silence is not a hole";
+  EXPECT_NE(io::format_extract_report(out).find("4 GiB RIFF limit"), std::string::npos);
+}
