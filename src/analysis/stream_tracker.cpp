@@ -827,6 +827,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     out.expected = s.seq.expected();
     out.received = s.seq.received();
     out.lost = s.seq.lost();
+    out.lost_estimate = s.seq.unvalidated_lost_estimate();
     out.rfc3550_cumulative_lost = s.seq.rfc3550_lost();
     out.loss_jumps = s.seq.loss_jumps();
     out.outage_lost = outage_lost(s);

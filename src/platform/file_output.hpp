@@ -16,7 +16,9 @@
 namespace rtcap::platform {
 
 // Creates or truncates `path` for writing, 0666 & ~umask as tcpdump's fopen() does, in binary
-// mode and not inherited by programs this process starts. A descriptor, or -1 with errno set.
+// mode and not inherited by programs this process starts. A symbolic link is followed only when
+// it belongs to this user or root and no other user can swap it (POSIX: ELOOP otherwise; Windows
+// C runtime: links are not checked). A descriptor, or -1 with errno set.
 int open_output_file(const std::string& path) noexcept;
 // Makes a descriptor we did not open (standard output) binary: the Windows C runtime opens it
 // in text mode (\n -> \r\n); nothing to do on POSIX.

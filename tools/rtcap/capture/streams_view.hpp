@@ -37,6 +37,8 @@ class StreamsSvg {
     std::uint64_t last_delay_count = 0;
     double last_delay_sum_ns = 0;
     std::uint32_t keep_every = 1;  // after halving
+    double last_ts_df_max_us = 0;  // the stream's largest window at the previous sample
+    double skipped_ts_df_us = 0;   // of a sample skipped after halving
     std::uint64_t seen = 0;
   };
   std::map<std::uint64_t, Series> series_;  // by stream id
