@@ -13,7 +13,36 @@
 #include <cstdint>
 #include <string>
 
+#include "rtcap/error.hpp"
+
 namespace rtcap::platform {
+
+// ---- Outputs in a directory others can write to (/tmp, a shared --extract-audio folder) ----
+// A path checked and then opened by name can be a symbolic link by the time it is opened; root
+// following one planted by a user truncates whatever it points to. These open the last
+// component without following a link, under a directory held open (openat on Linux), so that a
+// directory renamed or replaced after the check cannot redirect the files made in it.
+
+// `dir_fd` meaning "relative to the working directory": `name` may then be a whole path (only its
+// last component is protected), as for -w FILE.
+inline constexpr int kWorkingDirectory = -100;
+
+enum class OutputOpen {
+  kTruncate,   // create, or empty an existing regular file (refused when it has other hard links)
+  kExclusive,  // create; fail (EEXIST) if anything by that name exists
+};
+
+// Holds `path` (a directory) open for open_output_nofollow. Refused when running as root and the
+// directory is world-writable without the sticky bit: anyone could rename our files away and put
+// links in their place between two opens. Close with close_output_directory.
+Result<int> open_output_directory(const std::string& path);
+void close_output_directory(int dir_fd) noexcept;
+// Opens `name` under `dir_fd` for writing (binary, not inherited, 0666 & ~umask) without
+// following a symbolic link; a descriptor, or an error naming `name` and the reason.
+// Character devices and FIFOs (-w /dev/null) are opened as they are, never truncated.
+Result<int> open_output_nofollow(int dir_fd, const std::string& name, OutputOpen mode);
+// Removes `name` under `dir_fd` (a link itself, never what it points to); 0, or -1 with errno.
+int remove_output(int dir_fd, const std::string& name) noexcept;
 
 // Creates or truncates `path` for writing, 0666 & ~umask as tcpdump's fopen() does, in binary
 // mode and not inherited by programs this process starts. A symbolic link is followed only when

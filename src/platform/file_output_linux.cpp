@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <string>
 
 #include "platform/file_output.hpp"
@@ -47,6 +48,78 @@ int open_output_file(const std::string& path) noexcept {
     return -1;
   }
   return ::open(path.c_str(), kFlags, 0666);
+}
+
+static_assert(kWorkingDirectory == AT_FDCWD);
+
+Result<int> open_output_directory(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return make_error(ErrorCode::kIo,
+                      "cannot open directory '" + path + "': " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && ::geteuid() == 0 && (st.st_mode & S_IWOTH) != 0 &&
+      (st.st_mode & S_ISVTX) == 0) {
+    ::close(fd);
+    return make_error(ErrorCode::kIo, "directory '" + path +
+                                          "' is writable by everyone without the sticky bit: as "
+                                          "root, refusing to write there (chmod o-w or +t it, or "
+                                          "choose another)");
+  }
+  return fd;
+}
+
+void close_output_directory(int dir_fd) noexcept {
+  if (dir_fd >= 0) ::close(dir_fd);
+}
+
+Result<int> open_output_nofollow(int dir_fd, const std::string& name, OutputOpen mode) {
+  // No O_TRUNC at open: what is there is checked first (a hard link to another file is not ours
+  // to empty). O_NOFOLLOW: a symbolic link as last component fails with ELOOP.
+  const int flags =
+      O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (mode == OutputOpen::kExclusive ? O_EXCL : 0);
+  const int fd = ::openat(dir_fd, name.c_str(), flags, 0666);
+  if (fd < 0) {
+    const int e = errno;
+    // fs.protected_symlinks answers EACCES, not ELOOP, for another user's link in a sticky
+    // directory: name the link either way.
+    struct stat link {};
+    const bool is_link =
+        ::fstatat(dir_fd, name.c_str(), &link, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(link.st_mode);
+    return make_error(
+        ErrorCode::kIo,
+        e == ELOOP || is_link
+            ? "'" + name +
+                  "' is a symbolic link: refusing to follow it; remove it or choose another name"
+            : "cannot create '" + name + "': " + std::strerror(e));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    return make_error(ErrorCode::kIo, "cannot create '" + name + "': " + std::strerror(e));
+  }
+  if (S_ISREG(st.st_mode)) {
+    if (st.st_nlink > 1) {
+      ::close(fd);
+      return make_error(ErrorCode::kIo, "'" + name +
+                                            "' has other hard links: refusing to overwrite it; "
+                                            "remove it or choose another name");
+    }
+    if (st.st_size > 0 && ::ftruncate(fd, 0) != 0) {
+      const int e = errno;
+      ::close(fd);
+      return make_error(ErrorCode::kIo, "cannot empty '" + name + "': " + std::strerror(e));
+    }
+  } else if (!S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+    ::close(fd);
+    return make_error(ErrorCode::kIo, "'" + name + "' is not a regular file");
+  }
+  return fd;
+}
+
+int remove_output(int dir_fd, const std::string& name) noexcept {
+  return ::unlinkat(dir_fd, name.c_str(), 0);
 }
 
 void set_binary_mode(int) noexcept {}

@@ -76,7 +76,8 @@ pid=$!
 sleep 0.5                 # rtcap is blocked opening the FIFO: start-up
 kill -TERM "$pid"
 sleep 0.2
-cat "$DATA" >"$FIFO"
+# Bounded: a reader that died (no handler in place) would leave the open of the FIFO blocked.
+timeout 10 sh -c 'cat "$1" >"$2"' _ "$DATA" "$FIFO" || fail "SIGTERM during start-up killed rtcap"
 rc=0
 wait "$pid" || rc=$?
 [ "$rc" -eq 0 ] || fail "SIGTERM during start-up: exit $rc, want 0: $(cat "$TMPD/startup.err")"
