@@ -118,6 +118,8 @@ struct AudioTiming {
   // TS-DF (EBU Tech 3337): D(i) = (R(i) - S(i)) - (R(0) - S(0)), max D - min D per window.
   double ts_df_us = 0;       // largest over the completed windows
   double ts_df_last_us = 0;  // the last completed window
+  // The last completed windows (up to 16), oldest first: the last is window ts_df_windows - 1.
+  std::vector<double> ts_df_recent_us;
   std::uint64_t ts_df_windows = 0;
   double ts_df_window_ms = 0;  // the window used (200 ms, as EBU LIST)
   // Least-squares slope of RTP time against arrival time, minus 1, in ppm (Wireshark's "Freq

@@ -189,6 +189,34 @@ TEST(StreamsSvg, TsDfChartPeakIsTheReportedMaximum) {
   EXPECT_TRUE(clean_text(out));
 }
 
+TEST(StreamsSvg, EveryWindowBetweenTwoSamplesIsPlotted) {
+  tool::StreamsSvg svg;
+  TrackerSnapshot snap;
+  StreamSummary s = rtp_stream("a");
+  s.timing.ts_df_windows = 5;
+  s.timing.ts_df_recent_us = {9000, 100, 200, 300, 400};
+  s.timing.ts_df_last_us = 400;
+  s.timing.ts_df_us = 9000;
+  snap.streams.push_back(s);
+  svg.sample(snap, 1'000'000'000);
+  // The next second: a 7,000 us window that is neither the largest nor the last.
+  auto& t = snap.streams[0].timing;
+  t.ts_df_windows = 10;
+  t.ts_df_recent_us = {9000, 100, 200, 300, 400, 100, 7000, 200, 300, 500};
+  t.ts_df_last_us = 500;
+  svg.sample(snap, 2'000'000'000);
+  // No window completed in the third second: the last one stands.
+  svg.sample(snap, 3'000'000'000);
+  EXPECT_EQ(svg.ts_df_points(s.id), (std::vector<double>{9000, 7000, 500}));
+  // A tracker that restarted its windows (a clock change) starts the count again.
+  t.ts_df_windows = 2;
+  t.ts_df_recent_us = {800, 600};
+  t.ts_df_last_us = 600;
+  t.ts_df_us = 800;
+  svg.sample(snap, 4'000'000'000);
+  EXPECT_EQ(svg.ts_df_points(s.id).back(), 800);
+}
+
 TEST(LiveView, TableFitsAnEightyColumnTerminal) {
   TrackerSnapshot snap;
   snap.streams.push_back(

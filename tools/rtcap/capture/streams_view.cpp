@@ -16,11 +16,18 @@ void StreamsSvg::sample(const TrackerSnapshot& snapshot, std::int64_t t_ns) {
     Series& se = series_[s.id];
     Point p;
     p.t_s = static_cast<double>(t_ns - t0_ns_) / 1e9;
-    // The largest window of the interval: the last one, or the stream's largest when that grew
-    // since the previous sample (it ended in this interval), so the chart's peak is the title's.
-    p.ts_df_us = s.timing.ts_df_last_us;
-    if (s.timing.ts_df_us > se.last_ts_df_max_us) p.ts_df_us = s.timing.ts_df_us;
-    se.last_ts_df_max_us = s.timing.ts_df_us;
+    // The largest window that ended since the previous sample (the tracker keeps the last 16);
+    // the stream's largest when it grew meanwhile, so the chart's peak is always the title's.
+    const AudioTiming& t = s.timing;
+    const std::uint64_t fresh =
+        t.ts_df_windows >= se.last_windows ? t.ts_df_windows - se.last_windows : t.ts_df_windows;
+    p.ts_df_us = t.ts_df_last_us;
+    const std::size_t have = t.ts_df_recent_us.size();
+    for (std::size_t i = have - std::min<std::size_t>(have, fresh); i < have; ++i)
+      p.ts_df_us = std::max(p.ts_df_us, t.ts_df_recent_us[i]);
+    if (t.ts_df_us > se.last_ts_df_max_us) p.ts_df_us = std::max(p.ts_df_us, t.ts_df_us);
+    se.last_ts_df_max_us = t.ts_df_us;
+    se.last_windows = t.ts_df_windows;
     p.ts_df_us = std::max(p.ts_df_us, se.skipped_ts_df_us);
     const double sum_ns = s.one_way_delay.mean_ns * static_cast<double>(s.one_way_delay.count);
     if (s.has_delay && s.one_way_delay.count > se.last_delay_count)
@@ -49,6 +56,13 @@ void StreamsSvg::sample(const TrackerSnapshot& snapshot, std::int64_t t_ns) {
       se.keep_every *= 2;
     }
   }
+}
+
+std::vector<double> StreamsSvg::ts_df_points(std::uint64_t id) const {
+  std::vector<double> out;
+  if (auto it = series_.find(id); it != series_.end())
+    for (const Point& p : it->second.points) out.push_back(p.ts_df_us);
+  return out;
 }
 
 namespace {
