@@ -118,6 +118,8 @@ struct AudioTiming {
   // TS-DF (EBU Tech 3337): D(i) = (R(i) - S(i)) - (R(0) - S(0)), max D - min D per window.
   double ts_df_us = 0;       // largest over the completed windows
   double ts_df_last_us = 0;  // the last completed window
+  // The last completed windows (up to 16), oldest first: the last is window ts_df_windows - 1.
+  std::vector<double> ts_df_recent_us;
   std::uint64_t ts_df_windows = 0;
   double ts_df_window_ms = 0;  // the window used (200 ms, as EBU LIST)
   // Least-squares slope of RTP time against arrival time, minus 1, in ppm (Wireshark's "Freq
@@ -183,6 +185,7 @@ struct StreamSummary {
   std::uint64_t expected = 0;  // extended highest seq - base + 1, summed over restarts
   std::uint64_t received = 0;  // RFC 3550 count (includes duplicates)
   std::uint64_t lost = 0;      // expected - distinct sequence numbers received: never negative
+  std::uint64_t lost_estimate = 0;  // not validated: sequence range - packets, as tshark counts
   std::int64_t rfc3550_cumulative_lost = 0;  // expected - received (RTCP RR, tshark): duplicates
                                              // push it below zero
   std::uint64_t loss_jumps = 0;  // jumps >= MAX_DROPOUT whose RTP timestamp advanced with the
@@ -350,5 +353,9 @@ enum class DropKnowledge : std::uint8_t { kLive, kFileWithStatistics, kFileWitho
 [[nodiscard]] RTCAP_API std::string to_json(const LossAttribution& loss, int indent = 2);
 // Fixed-width text table for a terminal, in the spirit of `tshark -z rtp,streams`.
 [[nodiscard]] RTCAP_API std::string format_stream_table(const TrackerSnapshot& snapshot);
+// The same table fitted to `width` characters (0: every column): the columns that fit, by
+// priority (destination, packets, lost, jitter, verdict first); the JSON has every figure.
+[[nodiscard]] RTCAP_API std::string format_stream_table(const TrackerSnapshot& snapshot,
+                                                        std::size_t width);
 
 }  // namespace rtcap

@@ -3,10 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <iterator>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "analysis/wire_text.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/stats.hpp"
 
@@ -192,7 +195,9 @@ nlohmann::json stream_json(const StreamSummary& s) {
     j["validated"] = s.validated;
     j["expected"] = s.expected;
     j["received"] = s.received;
-    j["lost"] = s.lost;
+    // Not validated: the loss is unknown (null), the sequence range gives an estimate.
+    j["lost"] = s.validated ? nlohmann::json(s.lost) : nlohmann::json(nullptr);
+    if (!s.validated) j["lost_estimate"] = s.lost_estimate;
     j["rfc3550_cumulative_lost"] = s.rfc3550_cumulative_lost;
     j["loss_jumps"] = s.loss_jumps;
     j["outage_lost"] = s.outage_lost;
@@ -238,18 +243,18 @@ nlohmann::json stream_json(const StreamSummary& s) {
     const char* static_name = static_encoding_name(s.payload_type);
     if (s.has_sdp) {
       const SdpFormat& f = s.sdp;
-      j["session_name"] = f.session_name;
-      j["encoding"] = f.encoding;
+      j["session_name"] = analysis::printable_text(f.session_name);
+      j["encoding"] = analysis::printable_text(f.encoding);
       j["channels"] = f.channels;
       j["sdp_ptime_ms"] = f.ptime_ms;
-      j["sdp"] = {{"origin", f.origin},
+      j["sdp"] = {{"origin", analysis::printable_text(f.origin)},
                   {"group", f.group.to_string()},
                   {"port", f.port},
                   {"ttl", f.ttl},
                   {"payload_type", f.payload_type},
                   {"rate", f.clock_rate},
                   {"source", f.source.family ? f.source.to_string() : std::string()},
-                  {"ts_refclk", f.ts_refclk},
+                  {"ts_refclk", analysis::printable_text(f.ts_refclk)},
                   {"mediaclk_offset", f.has_mediaclk_offset ? nlohmann::json(f.mediaclk_offset)
                                                             : nlohmann::json(nullptr)}};
     } else {
@@ -259,7 +264,9 @@ nlohmann::json stream_json(const StreamSummary& s) {
                           ? nlohmann::json(static_channels(s.payload_type))
                           : nlohmann::json(nullptr);
     }
-    j["sdp_mismatches"] = s.sdp_mismatches;
+    j["sdp_mismatches"] = nlohmann::json::array();
+    for (const std::string& m : s.sdp_mismatches)
+      j["sdp_mismatches"].push_back(analysis::printable_text(m));
   }
   return j;
 }
@@ -311,20 +318,87 @@ std::string to_json(const LossAttribution& a, int indent) {
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+namespace {
+
+// The table's columns in display order. `priority`: which columns a narrow terminal keeps first
+// (0 first): the destination names the stream, then packets, lost, jitter and the verdict.
+struct TableColumn {
+  const char* head;
+  const char* unit;
+  std::size_t width;
+  bool left;
+  int priority;
+};
+constexpr TableColumn kTableColumns[] = {
+    {"Source", "", 23, true, 5},     {"Destination", "", 23, true, 0},
+    {"SSRC", "", 10, false, 12},     {"PT", "", 3, false, 7},
+    {"Format", "", 6, true, 8},      {"Clock", "Hz", 7, false, 9},
+    {"Packets", "", 9, false, 1},    {"Expected", "", 9, false, 13},
+    {"Lost", "", 7, false, 2},       {"Lost%", "", 6, false, 6},
+    {"Dup", "", 5, false, 14},       {"Late", "", 5, false, 15},
+    {"Jitter", "ms", 8, false, 3},   {"MeanInt", "ms", 8, false, 16},
+    {"MaxInt", "ms", 8, false, 11},  {"LongInt", "", 7, false, 17},
+    {"TS-DF", "us", 8, false, 10},   {"Verdict", "", 13, true, 4},
+    {"DelayP99", "ms", 9, false, 18}};
+constexpr std::size_t kTableColumnCount = std::size(kTableColumns);
+using TableRow = std::array<std::string, kTableColumnCount>;
+using ShownColumns = std::array<bool, kTableColumnCount>;
+
+// The columns that fit in `width` characters (0: all), by priority; at least the first.
+ShownColumns columns_for_width(std::size_t width) {
+  ShownColumns shown{};
+  std::array<std::size_t, kTableColumnCount> order{};
+  for (std::size_t i = 0; i < kTableColumnCount; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [](std::size_t a, std::size_t b) {
+    return kTableColumns[a].priority < kTableColumns[b].priority;
+  });
+  std::size_t used = 0;
+  for (std::size_t i : order) {
+    const std::size_t need = kTableColumns[i].width + (used ? 1 : 0);
+    if (width == 0 || used == 0 || used + need <= width) {
+      shown[i] = true;
+      used += need;
+    }
+  }
+  return shown;
+}
+
+std::string format_row(const TableRow& cells, const ShownColumns& shown) {
+  std::string line;
+  for (std::size_t i = 0; i < kTableColumnCount; ++i) {
+    if (!shown[i]) continue;
+    if (!line.empty()) line += ' ';
+    const TableColumn& c = kTableColumns[i];
+    line += c.left ? fmt::format("{:<{}}", cells[i], c.width)
+                   : fmt::format("{:>{}}", cells[i], c.width);
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  return line + '\n';
+}
+
+}  // namespace
+
 std::string format_stream_table(const TrackerSnapshot& snap) {
+  return format_stream_table(snap, 0);
+}
+
+std::string format_stream_table(const TrackerSnapshot& snap, std::size_t width) {
   std::string out;
+  const ShownColumns shown = columns_for_width(width);
   const auto endpoint = [](const IpAddress& a, std::uint16_t port) {
     return a.family == 6 ? fmt::format("[{}]:{}", a.to_string(), port)
                          : fmt::format("{}:{}", a.to_string(), port);
   };
-  constexpr const char* kRow =
-      "{:<23} {:<23} {:>10} {:>3} {:<6} {:>7} {:>9} {:>9} {:>7} {:>6} {:>5} {:>5} {:>8} {:>8} "
-      "{:>8} {:>5} {:>8} {:<13} {:>9}\n";
-  out += fmt::format(fmt::runtime(kRow), "Source", "Destination", "SSRC", "PT", "Format", "Clock",
-                     "Packets", "Expected", "Lost", "Lost%", "Dup", "Late", "Jitter", "MeanInt",
-                     "MaxInt", "Gaps", "TS-DF", "Verdict", "DelayP99");
-  out += fmt::format(fmt::runtime(kRow), "", "", "", "", "", "Hz", "", "", "", "", "", "", "ms",
-                     "ms", "ms", "", "us", "", "ms");
+  const auto row = [&shown](auto&&... cells) {
+    return format_row(TableRow{fmt::format("{}", cells)...}, shown);
+  };
+  TableRow heads, units;
+  for (std::size_t i = 0; i < kTableColumnCount; ++i) {
+    heads[i] = kTableColumns[i].head;
+    units[i] = kTableColumns[i].unit;
+  }
+  out += format_row(heads, shown);
+  out += format_row(units, shown);
   for (const auto& s : snap.streams) {
     const std::string src = endpoint(s.src, s.src_port);
     const std::string dst = endpoint(s.dst, s.dst_port);
@@ -332,9 +406,10 @@ std::string format_stream_table(const TrackerSnapshot& snap) {
       const std::string delay =
           s.has_delay ? fmt::format("{:.3f}", double(s.one_way_delay.p99_ns) / 1e6) : "-";
       const char* static_name = static_encoding_name(s.payload_type);
-      const std::string format = s.has_sdp && !s.sdp.encoding.empty() ? s.sdp.encoding
-                                 : static_name                        ? static_name
-                                                                      : "-";
+      const std::string format = s.has_sdp && !s.sdp.encoding.empty()
+                                     ? analysis::printable_text(s.sdp.encoding)
+                                 : static_name ? static_name
+                                               : "-";
       // A clock that came from nowhere is marked: jitter and ptime are then assumptions.
       const std::string clock =
           fmt::format("{}{}", s.clock_rate, s.clock_source == ClockSource::kDefault ? "?" : "");
@@ -345,23 +420,28 @@ std::string format_stream_table(const TrackerSnapshot& snap) {
               : "-";
       const std::string tsdf =
           s.timing.ts_df_windows ? fmt::format("{:.1f}", s.timing.ts_df_us) : "-";
-      out += fmt::format(
-          fmt::runtime(kRow), src, dst, fmt::format("0x{:08x}", s.ssrc), s.payload_type, format,
-          clock, s.packets, s.validated ? fmt::format("{}", s.expected) : "?", lost, lost_pct,
-          s.duplicates, s.reordered, fmt::format("{:.3f}", s.jitter_ms),
-          fmt::format("{:.3f}", s.interval.mean_ms), fmt::format("{:.3f}", s.interval.max_ms),
-          s.interval.long_gaps, tsdf, to_string(s.timing.verdict), delay);
+      out +=
+          row(src, dst, fmt::format("0x{:08x}", s.ssrc), s.payload_type, format, clock, s.packets,
+              s.validated ? fmt::format("{}", s.expected) : "?", lost, lost_pct, s.duplicates,
+              s.reordered, fmt::format("{:.3f}", s.jitter_ms),
+              fmt::format("{:.3f}", s.interval.mean_ms), fmt::format("{:.3f}", s.interval.max_ms),
+              s.interval.long_gaps, tsdf, to_string(s.timing.verdict), delay);
       if (s.has_sdp) {
         const SdpFormat& f = s.sdp;
-        out += fmt::format("  session \"{}\": {}/{}/{}, ptime {} ms ({})\n", f.session_name,
-                           f.encoding.empty() ? "?" : f.encoding, f.clock_rate, f.channels,
-                           f.ptime_ms, f.origin);
+        // Session name, encoding, origin: from the wire, shown on a terminal.
+        out +=
+            fmt::format("  session \"{}\": {}/{}/{}, ptime {} ms ({})\n",
+                        analysis::printable_text(f.session_name),
+                        f.encoding.empty() ? "?" : analysis::printable_text(f.encoding),
+                        f.clock_rate, f.channels, f.ptime_ms, analysis::printable_text(f.origin));
         for (const std::string& m : s.sdp_mismatches)
-          out += fmt::format("  ! contradicts its SDP: {}\n", m);
+          out += fmt::format("  ! contradicts its SDP: {}\n", analysis::printable_text(m));
       }
       if (!s.validated)
-        out +=
-            "  ! never passed RTP sequence validation (no two packets in sequence): loss unknown\n";
+        out += fmt::format(
+            "  ! never passed RTP sequence validation (no two packets in sequence): loss unknown; "
+            "its sequence range misses {} (as tshark counts)\n",
+            s.lost_estimate);
       if (s.rfc3550_cumulative_lost != static_cast<std::int64_t>(s.lost) && s.validated)
         out += fmt::format(
             "  RFC 3550 cumulative lost {} (expected - received, duplicates count as received)\n",
@@ -377,9 +457,9 @@ std::string format_stream_table(const TrackerSnapshot& snap) {
             "the sequence numbers)\n",
             s.loss_jumps);
     } else {
-      out += fmt::format(fmt::runtime(kRow), src, dst, "udp", "-", "-", "-", s.packets, "-", "-",
-                         "-", "-", "-", "-", fmt::format("{:.3f}", s.interval.mean_ms),
-                         fmt::format("{:.3f}", s.interval.max_ms), "-", "-", "-", "-");
+      out += row(src, dst, "udp", "-", "-", "-", s.packets, "-", "-", "-", "-", "-", "-",
+                 fmt::format("{:.3f}", s.interval.mean_ms),
+                 fmt::format("{:.3f}", s.interval.max_ms), "-", "-", "-", "-");
     }
   }
   const TrackerTotals& t = snap.totals;

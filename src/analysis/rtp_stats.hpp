@@ -71,6 +71,7 @@ class SeqTracker {
       return SeqVerdict::kInOrder;
     }
     if (probation_ != 0) {
+      if (!validated_) note_range(seq);
       if (seq == static_cast<std::uint16_t>(max_seq_ + 1)) {
         --probation_;
         max_seq_ = seq;
@@ -135,6 +136,12 @@ class SeqTracker {
     const std::uint64_t distinct = received() - std::min(received(), duplicates_counted());
     return expected() > distinct ? expected() - distinct : 0;
   }
+  // A source that never validated (every other packet missing): its sequence range as tshark
+  // counts it (highest extended number - first + 1) minus the packets seen. 0 once validated.
+  [[nodiscard]] std::uint64_t unvalidated_lost_estimate() const noexcept {
+    if (validated_ || range_seen_ == 0) return 0;
+    return range_ext_ + 1 > range_seen_ ? range_ext_ + 1 - range_seen_ : 0;
+  }
   [[nodiscard]] std::uint64_t loss_jumps() const noexcept { return loss_jumps_; }
   [[nodiscard]] std::uint64_t duplicates() const noexcept { return duplicates_; }
   [[nodiscard]] std::uint64_t duplicates_counted() const noexcept { return duplicates_; }
@@ -185,6 +192,16 @@ class SeqTracker {
     }
     window_lo_ |= 1;
   }
+  void note_range(std::uint16_t seq) noexcept {
+    const auto forward = static_cast<std::int16_t>(static_cast<std::uint16_t>(seq - range_hi_));
+    if (range_seen_ == 0) {
+      range_hi_ = seq;
+    } else if (forward > 0) {
+      range_ext_ += static_cast<std::uint64_t>(forward);
+      range_hi_ = seq;
+    }
+    ++range_seen_;
+  }
   bool test_and_set(std::uint32_t back) noexcept {  // back < 128
     std::uint64_t& word = back < 64 ? window_lo_ : window_hi_;
     const std::uint64_t bit = std::uint64_t{1} << (back & 63);
@@ -203,8 +220,11 @@ class SeqTracker {
   std::uint64_t restarts_ = 0;
   std::uint64_t bad_seq_packets_ = 0;
   std::uint64_t loss_jumps_ = 0;
-  std::uint64_t window_lo_ = 0;  // bit i: max_seq - i was received (i < 64)
-  std::uint64_t window_hi_ = 0;  // bit i: max_seq - 64 - i
+  std::uint64_t window_lo_ = 0;   // bit i: max_seq - i was received (i < 64)
+  std::uint64_t window_hi_ = 0;   // bit i: max_seq - 64 - i
+  std::uint64_t range_ext_ = 0;   // before validation: highest extended - first number
+  std::uint64_t range_seen_ = 0;  // before validation: packets seen
+  std::uint16_t range_hi_ = 0;
   std::uint32_t bad_seq_ = kRtpSeqMod + 1;
   std::uint32_t probation_ = 0;
   std::uint16_t max_seq_ = 0;

@@ -127,6 +127,9 @@ struct PendingGap {
 // 8: a stream loses packets in at most a few places within the settle horizon (5 s) unless its
 // network is very lossy; then the oldest gap is settled early, against the outages known then.
 constexpr std::uint32_t kPendingGaps = 8;
+// The last TS-DF windows a snapshot carries: 16 of 200 ms are 3.2 s, three status intervals, so
+// a reader that samples once a second (the SVG) sees every window.
+constexpr std::uint32_t kTsDfRecent = 16;
 
 struct Outage {
   std::uint16_t interface_index;
@@ -202,8 +205,9 @@ struct Stream {
   double tsdf_max_window_ns;  // largest completed window
   double tsdf_last_window_ns;
   std::uint64_t tsdf_windows;
-  double ns_per_tick;   // 1e9 / clock_rate
-  double ticks_per_ns;  // clock_rate / 1e9
+  float tsdf_recent_ns[kTsDfRecent];  // completed windows, by window number mod kTsDfRecent
+  double ns_per_tick;                 // 1e9 / clock_rate
+  double ticks_per_ns;                // clock_rate / 1e9
   // Drift: least squares of y = RTP time - arrival time against x = arrival time (both s, from
   // the first packet of the run), as plain sums (x from the run's first packet keeps them small).
   std::int64_t drift_first_arrival_ns;
@@ -565,6 +569,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       const double w = s.tsdf_max_ns - s.tsdf_min_ns;
       s.tsdf_last_window_ns = w;
       if (w > s.tsdf_max_window_ns) s.tsdf_max_window_ns = w;
+      s.tsdf_recent_ns[s.tsdf_windows % kTsDfRecent] = static_cast<float>(w);
       ++s.tsdf_windows;
       s.tsdf_open = false;
     }
@@ -834,6 +839,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     out.expected = s.seq.expected();
     out.received = s.seq.received();
     out.lost = s.seq.lost();
+    out.lost_estimate = s.seq.unvalidated_lost_estimate();
     out.rfc3550_cumulative_lost = s.seq.rfc3550_lost();
     out.loss_jumps = s.seq.loss_jumps();
     out.outage_lost = outage_lost(s);
@@ -892,6 +898,9 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     t.ts_df_windows = s.tsdf_windows;
     t.ts_df_us = s.tsdf_max_window_ns / 1e3;
     t.ts_df_last_us = s.tsdf_last_window_ns / 1e3;
+    for (std::uint64_t w = s.tsdf_windows - std::min<std::uint64_t>(s.tsdf_windows, kTsDfRecent);
+         w < s.tsdf_windows; ++w)
+      t.ts_df_recent_us.push_back(s.tsdf_recent_ns[w % kTsDfRecent] / 1e3);
     // slope = (n Sxy - Sx Sy) / (n Sxx - Sx^2): the rate error of RTP time against arrival.
     const double den = s.drift_n * s.drift_sxx - s.drift_sx * s.drift_sx;
     if (s.drift_n >= 3 && den > 0) {

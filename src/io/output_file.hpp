@@ -50,19 +50,21 @@ inline constexpr std::size_t kMinBufferBytes = 4096;
 
 class OutputFile {
  public:
+  // `option` names the output in messages ("choose another --stats-json path").
   static Result<std::unique_ptr<OutputFile>> open(
       const std::string& path, std::size_t buffer_bytes, PrefixScanner scanner,
-      const std::atomic<std::int64_t>* give_up_at_ns = nullptr) {
+      const std::atomic<std::int64_t>* give_up_at_ns = nullptr, std::string option = "-w") {
     const bool use_stdout = path == "-";
     int fd = STDOUT_FILENO;
     if (use_stdout) {
       platform::set_binary_mode(fd);
     } else {
       fd = platform::open_output_file(path);
-      if (fd < 0) return rtcap::unexpected(open_error(path, errno));
+      if (fd < 0) return rtcap::unexpected(open_error(path, errno, option));
     }
     std::unique_ptr<OutputFile> f(
         new OutputFile(path, fd, !use_stdout, std::max(buffer_bytes, kMinBufferBytes), scanner));
+    f->option_ = std::move(option);
     struct stat st {};
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
       f->regular_ = true;
@@ -211,12 +213,13 @@ class OutputFile {
         break;
       case ENOSPC:
         failure_ = WriteFailure::kDiskFull;
-        msg = "disk full writing " + name() + ": free space or choose another -w path";
+        msg = "disk full writing " + name() + ": free space or choose another " + option_ + " path";
         break;
 #ifdef EDQUOT  // not in the Windows C runtime
       case EDQUOT:
         failure_ = WriteFailure::kDiskFull;
-        msg = "disk quota exceeded writing " + name() + ": free space or choose another -w path";
+        msg = "disk quota exceeded writing " + name() + ": free space or choose another " +
+              option_ + " path";
         break;
 #endif
       case ETIMEDOUT:  // our own: wait_writable passed give_up_at_ns
@@ -226,7 +229,7 @@ class OutputFile {
       case EFBIG:
         failure_ = WriteFailure::kOther;
         msg = name() + " reached the largest file size allowed (filesystem or ulimit -f): " +
-              "choose another -w path or raise the limit";
+              "choose another " + option_ + " path or raise the limit";
         break;
       default:
         failure_ = WriteFailure::kOther;
@@ -245,7 +248,7 @@ class OutputFile {
     error_ = Error{ErrorCode::kIo, std::move(msg)};
   }
 
-  static Error open_error(const std::string& path, int err) {
+  static Error open_error(const std::string& path, int err, const std::string& option) {
     std::string dir = ".";
     if (auto slash = path.find_last_of('/'); slash != std::string::npos)
       dir = slash == 0 ? "/" : path.substr(0, slash);
@@ -253,28 +256,37 @@ class OutputFile {
     switch (err) {
       case ENOENT:
         msg = "cannot create " + path + ": no such directory " + dir +
-              ": create it or choose another -w path";
+              ": create it or choose another " + option + " path";
         break;
       case ENOTDIR:
         msg = "cannot create " + path + ": a part of " + dir +
-              " is not a directory: choose another -w path";
+              " is not a directory: choose another " + option + " path";
         break;
       case EACCES:
       case EPERM:
-        msg = "permission denied creating " + path + ": choose a directory you can write to (-w)" +
-              " or change the permissions of " + dir;
+        msg = "permission denied creating " + path + ": choose a directory you can write to (" +
+              option + ") or change the permissions of " + dir;
         break;
       case EISDIR:
-        msg = "cannot write to " + path + ": it is a directory: give a file name with -w";
+        msg = "cannot write to " + path + ": it is a directory: give a file name with " + option;
         break;
+#ifdef ELOOP
+      case ELOOP:  // platform::open_output_file: a link another user could have planted
+        msg = "will not write through the symbolic link " + path +
+              ": another user could have planted it; remove it or choose another " + option +
+              " path";
+        break;
+#endif
       case EROFS:
-        msg = "cannot create " + path + ": read-only filesystem: choose another -w path";
+        msg =
+            "cannot create " + path + ": read-only filesystem: choose another " + option + " path";
         break;
       case ENOSPC:
 #ifdef EDQUOT
       case EDQUOT:
 #endif
-        msg = "cannot create " + path + ": disk full: free space or choose another -w path";
+        msg = "cannot create " + path + ": disk full: free space or choose another " + option +
+              " path";
         break;
       default:
         msg = "cannot create " + path + ": " + std::strerror(err);
@@ -284,6 +296,7 @@ class OutputFile {
   }
 
   std::string path_;
+  std::string option_ = "-w";
   int fd_;
   bool owns_fd_;
   bool regular_ = false;

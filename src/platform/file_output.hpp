@@ -45,7 +45,9 @@ Result<int> open_output_nofollow(int dir_fd, const std::string& name, OutputOpen
 int remove_output(int dir_fd, const std::string& name) noexcept;
 
 // Creates or truncates `path` for writing, 0666 & ~umask as tcpdump's fopen() does, in binary
-// mode and not inherited by programs this process starts. A descriptor, or -1 with errno set.
+// mode and not inherited by programs this process starts. A symbolic link is followed only when
+// it belongs to this user or root and no other user can swap it (POSIX: ELOOP otherwise; Windows
+// C runtime: links are not checked). A descriptor, or -1 with errno set.
 int open_output_file(const std::string& path) noexcept;
 // Makes a descriptor we did not open (standard output) binary: the Windows C runtime opens it
 // in text mode (\n -> \r\n); nothing to do on POSIX.

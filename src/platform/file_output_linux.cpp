@@ -7,13 +7,47 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <string>
 
 #include "platform/file_output.hpp"
 
 namespace rtcap::platform {
 
+namespace {
+
+// A link we may follow: ours or root's (/dev/stdout), in a directory where nobody else can swap
+// it (not world-writable, or sticky: there only the link's owner may replace it).
+bool trusted_link(const std::string& path) noexcept {
+  struct stat link {};
+  if (::lstat(path.c_str(), &link) != 0 || !S_ISLNK(link.st_mode)) return false;
+  if (link.st_uid != ::geteuid() && link.st_uid != 0) return false;
+  const std::size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash ? slash : 1);
+  struct stat d {};
+  if (::stat(dir.c_str(), &d) != 0) return false;
+  return !(d.st_mode & S_IWOTH) || (d.st_mode & S_ISVTX);
+}
+
+}  // namespace
+
 int open_output_file(const std::string& path) noexcept {
-  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+  // Never through a link someone else planted (root truncating /etc/shadow through
+  // /tmp/out.pcap): O_NOFOLLOW, then a link is followed only when trusted_link says so.
+  const int fd = ::open(path.c_str(), kFlags | O_NOFOLLOW, 0666);
+  // A link gives ELOOP, or EACCES with O_CREAT in a sticky directory (Linux 6.1 here).
+  if (fd >= 0 || (errno != ELOOP && errno != EACCES)) return fd;
+  const int open_errno = errno;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) {
+    errno = open_errno;
+    return -1;
+  }
+  if (!trusted_link(path)) {
+    errno = ELOOP;
+    return -1;
+  }
+  return ::open(path.c_str(), kFlags, 0666);
 }
 
 static_assert(kWorkingDirectory == AT_FDCWD);

@@ -5,11 +5,15 @@
 
 #include "capture/capture_cmd.hpp"
 #include "capture/host.hpp"
+#include "capture/signals.hpp"
 #include "cli.hpp"
 #include "common/exit_codes.hpp"
 
 int main(int argc, char** argv) {
   using namespace rtcap::tool;
+  // From the first instruction: a SIGTERM while rtcap starts (opening the interface, joining
+  // groups, opening the files) stops the capture as one during capture does.
+  install_capture_signals();
   // Every line rtcap prints on standard error goes out when it is printed, also into a file or
   // a pipe (a service's log, a supervisor waiting for "metrics at"). glibc's stderr is
   // unbuffered already; the Windows C runtime buffers stderr when it is not a console, for
@@ -22,6 +26,9 @@ int main(int argc, char** argv) {
     return kExitNoPcapLib;
   }
   std::unique_ptr<Cli> cli = make_cli();
+  // The subcommands (lab, gen, bench, demo) set their own handlers or rely on the default ones.
+  for (CLI::App* sub : cli->app->get_subcommands([](CLI::App*) { return true; }))
+    sub->preparse_callback([](std::size_t) { release_stop_signals(); });
   try {
     cli->app->parse(argc, argv);
   } catch (const CLI::ParseError& e) {

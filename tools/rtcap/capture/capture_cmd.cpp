@@ -7,7 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <fstream>
+#include <span>
+#include <string_view>
 #include <optional>
 
 #include <fmt/format.h>
@@ -163,24 +164,43 @@ bool apply_latency_budget(CaptureOptions& o, std::int64_t& budget_ns) {
   return true;
 }
 
-// Every output is opened (created) before capture starts, so that a bad path fails now and not
-// after weeks of capture; the reports are written into the open files at the end.
-bool open_output_file(std::ofstream& f, const std::string& path, const char* what) {
+// A report file (--stats-json, --streams-json, --advice-json, --streams-svg) is opened before
+// capture starts, so that a bad path fails now and not after weeks of capture, through the
+// output -w uses: no link another user planted, and a failure that names its cause.
+using ReportFile = std::unique_ptr<io::OutputFile>;
+
+bool open_report_file(ReportFile& f, const std::string& path, const char* option) {
   if (path.empty()) return true;
-  f.open(path, std::ios::out | std::ios::trunc);
-  if (!f) {
-    fmt::print(stderr, "rtcap: cannot write {} file '{}': check the directory and permissions\n",
-               what, path);
+  // "-" is a file of that name here, as it always was: standard output carries the table.
+  auto opened = io::OutputFile::open(path == "-" ? "./-" : path, io::kMinBufferBytes,
+                                     &scan_text_lines, output_give_up_at_ns(), option);
+  if (!opened) {
+    fmt::print(stderr, "rtcap: {}\n", opened.error().message);
+    return false;
+  }
+  f = std::move(*opened);
+  return true;
+}
+
+// One report written whole (a line is added); false once the file has failed, the reason
+// printed the first time.
+bool write_report(ReportFile& f, std::string_view text) {
+  if (!f) return true;
+  if (!f->ok()) return false;
+  const std::string line = std::string(text) + '\n';
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(line.data());
+  if (auto r = f->write_whole({std::span<const std::uint8_t>(bytes, line.size())}, false); !r) {
+    fmt::print(stderr, "rtcap: {}\n", r.error().message);
     return false;
   }
   return true;
 }
 
-bool write_text_file(std::ofstream& f, const std::string& path, const std::string& text,
-                     const char* what) {
-  f << text << '\n' << std::flush;
-  if (!f) {
-    fmt::print(stderr, "rtcap: cannot write {} file '{}': check the free space\n", what, path);
+// Closes a report file; false when the close said the data did not reach the disk.
+bool close_report(ReportFile& f) {
+  if (!f || !f->ok()) return !f;
+  if (auto r = f->close(); !r) {
+    fmt::print(stderr, "rtcap: {}\n", r.error().message);
     return false;
   }
   return true;
@@ -209,7 +229,8 @@ void report_link_changes(const CaptureStats& now, const CaptureStats& before, bo
       fmt::print(stderr, "rtcap: interface '{}' is back: down {} time(s), {:.1f} s in all{}\n",
                  n.name, n.down_events, double(n.down_ns) / 1e9,
                  n.reopens ? fmt::format(", reopened {} time(s)", n.reopens) : "");
-      if (writer) (void)writer->current().write_interface_stats(now, wall_ns());
+      if (CaptureWriter* w = writer ? writer->current() : nullptr)
+        (void)w->write_interface_stats(now, wall_ns());
     }
   }
 }
@@ -241,9 +262,9 @@ class CaptureRun {
   std::unique_ptr<MetricsServer> metrics_;
   std::unique_ptr<RotatingWriter> writer_;
   std::unique_ptr<io::OutputFile> text_out_;  // no -w: a line per packet on standard output
-  std::ofstream stats_json_file_, streams_json_file_, advice_json_file_;
+  ReportFile stats_json_file_, streams_json_file_, advice_json_file_;
   std::optional<StreamsSvg> svg_;
-  std::ofstream svg_file_;
+  ReportFile svg_file_;
   std::optional<LiveStreamView> live_;
   std::optional<io::AudioExtractor> extractor_;
   // This thread (the capture thread inline, the consumer behind the hand-off otherwise) owns the
@@ -338,19 +359,12 @@ int CaptureRun::open_outputs() {
     }
     text_out_ = std::move(*t);
   }
-  if (!open_output_file(stats_json_file_, o_.stats_json_path, "--stats-json") ||
-      !open_output_file(streams_json_file_, o_.streams_json_path, "--streams-json") ||
-      !open_output_file(advice_json_file_, o_.advice_json_path, "--advice-json"))
+  if (!open_report_file(stats_json_file_, o_.stats_json_path, "--stats-json") ||
+      !open_report_file(streams_json_file_, o_.streams_json_path, "--streams-json") ||
+      !open_report_file(advice_json_file_, o_.advice_json_path, "--advice-json") ||
+      !open_report_file(svg_file_, o_.streams_svg_path, "--streams-svg"))
     return kExitSetup;
-  if (!o_.streams_svg_path.empty()) {
-    svg_file_.open(o_.streams_svg_path, std::ios::out | std::ios::trunc);
-    if (!svg_file_) {
-      fmt::print(stderr, "rtcap: cannot write --streams-svg file '{}': check the directory\n",
-                 o_.streams_svg_path);
-      return kExitSetup;
-    }
-    svg_.emplace();
-  }
+  if (svg_file_) svg_.emplace();
   if (!o_.extract_audio_dir.empty()) {
     io::AudioExtractConfig ec;
     ec.dir = o_.extract_audio_dir;
@@ -421,7 +435,7 @@ void CaptureRun::consume(const Batch& batch) {
     // `previous_` (the last status snapshot) goes into a rotated file's statistics block.
     if (auto r = writer_->write(batch, previous_); !r) {
       writing_ = false;
-      if (writer_->current().failure() == WriteFailure::kPipeClosed) {
+      if (writer_->failure() == WriteFailure::kPipeClosed) {
         fmt::print(stderr, "rtcap: {}; stopping\n", r.error().message);
       } else {
         fmt::print(stderr, "rtcap: {}\n", r.error().message);
@@ -469,7 +483,6 @@ void CaptureRun::adopt_new_interfaces() {
 }
 
 int CaptureRun::loop() {
-  install_capture_signals();
   set_signal_target(engine_.get());
   const bool inline_delivery = o_.config.delivery == Delivery::kInline;
   if (!inline_delivery) {
@@ -480,12 +493,14 @@ int CaptureRun::loop() {
     }
   }
   previous_ = engine_->stats();
+  // A stop during start-up is acted on now: the capture gets its drain time from here.
+  const auto loop_start = std::chrono::steady_clock::now();
   auto consume = [this](const Batch& batch) { this->consume(batch); };
   auto next_status = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (!engine_->done()) {
     if (stop_requested()) {
       engine_->request_stop();
-      if (stop_overdue()) {
+      if (stop_overdue() && std::chrono::steady_clock::now() - loop_start >= kAbandonAfterStop) {
         fmt::print(stderr,
                    "rtcap: the capture did not end within {} ms of the stop (a read that cannot "
                    "be interrupted, such as a -r pipe whose writer stalls): leaving it\n",
@@ -558,14 +573,14 @@ void CaptureRun::status_tick(CaptureStats s) {
   if (snap && svg_) svg_->sample(*snap, steady_ns());
   if (live_ && snap)
     live_->draw(stderr, fmt::format("rtcap: {}{}", status_line(s, previous_), stream_note), *snap,
-                stderr_terminal_columns());
+                stderr_terminal_columns(), o_.wide);
   else if (!o_.quiet)
     fmt::print(stderr, "rtcap: {}{}\n", status_line(s, previous_), stream_note);
   if (metrics_) {
     const std::vector<Advice> active = advisor_->active();
     metrics_->publish(s, snap ? &*snap : nullptr, &active);
   }
-  if (stats_json_file_) stats_json_file_ << stats_json(s, false) << '\n' << std::flush;
+  if (!write_report(stats_json_file_, stats_json(s, false))) exit_code_ = kExitRuntime;
   previous_ = std::move(s);
 }
 
@@ -616,10 +631,10 @@ int CaptureRun::report() {
   (void)advisor_->update(last);
   const std::vector<Advice> advice = advisor_->summary();
   if (!advice.empty()) fmt::print(stderr, "{}", format_advice(advice));
-  if (!o_.advice_json_path.empty() &&
-      !write_text_file(advice_json_file_, o_.advice_json_path, to_json(advice), "--advice-json"))
-    exit_code_ = kExitRuntime;
-  if (stats_json_file_) stats_json_file_ << stats_json(final_stats, true) << '\n' << std::flush;
+  if (!write_report(advice_json_file_, to_json(advice))) exit_code_ = kExitRuntime;
+  if (!write_report(stats_json_file_, stats_json(final_stats, true))) exit_code_ = kExitRuntime;
+  for (ReportFile* f : {&stats_json_file_, &streams_json_file_, &advice_json_file_, &svg_file_})
+    if (!close_report(*f)) exit_code_ = kExitRuntime;
   if (abandoned_) leave_abandoned_capture();
   return exit_code_;
 }
@@ -636,18 +651,10 @@ void CaptureRun::report_streams(const CaptureStats& final_stats) {
           final_stats.app_dropped_packets,
       o_.config.read_file.empty() ? DropKnowledge::kLive : DropKnowledge::kFileWithoutStatistics);
   fmt::print(stderr, "{}\n", loss.text);
-  if (!o_.streams_json_path.empty() &&
-      !write_text_file(streams_json_file_, o_.streams_json_path, to_json(snap), "--streams-json"))
-    exit_code_ = kExitRuntime;
+  if (!write_report(streams_json_file_, to_json(snap))) exit_code_ = kExitRuntime;
   if (svg_) {
     svg_->sample(snap, steady_ns());
-    svg_file_ << svg_->render(snap);
-    svg_file_.close();
-    if (!svg_file_) {
-      fmt::print(stderr, "rtcap: cannot write --streams-svg file '{}': check free space\n",
-                 o_.streams_svg_path);
-      exit_code_ = kExitRuntime;
-    }
+    if (!write_report(svg_file_, svg_->render(snap))) exit_code_ = kExitRuntime;
   }
 }
 
@@ -655,9 +662,8 @@ void CaptureRun::report_streams(const CaptureStats& final_stats) {
 // would join it, and exit() would flush every FILE, that one too; both wait for ever. Close what
 // is ours and end the process without either.
 void CaptureRun::leave_abandoned_capture() {
-  stats_json_file_.close();
-  streams_json_file_.close();
-  advice_json_file_.close();
+  for (ReportFile* f : {&stats_json_file_, &streams_json_file_, &advice_json_file_, &svg_file_})
+    if (*f) (void)(*f)->close();
   metrics_.reset();
   std::fflush(stdout);
   std::fflush(stderr);

@@ -153,6 +153,9 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   app.add_option("--streams-json", o.streams_json_path,
                  "Write the final stream table to this file as JSON (implies --streams)")
       ->check(non_empty("give a file name"));
+  app.add_flag("--wide", o.wide,
+               "The live stream table shows every column (long lines wrap); without it, the "
+               "columns that fit the terminal: destination, packets, lost, jitter, verdict first");
   app.add_option("--clock-rate", o.clock_rate_specs,
                  "RTP clock of a payload type, PT=HZ (repeat for several); a bare HZ is the clock "
                  "of dynamic types no SDP describes (default 48000). Static types (PCMU, G722, "

@@ -40,6 +40,7 @@ struct CaptureOptions {
   // Analysis and advice (issue "Where did the packets go?").
   bool streams = false;           // --streams: per-stream table (RTP/UDP)
   std::string streams_json_path;  // --streams-json
+  bool wide = false;              // --wide: every column in the live stream table
   // --clock-rate PT=HZ (repeatable) or a bare --clock-rate HZ (the default clock for payload
   // types with neither an RFC 3551 static clock nor an SDP); parsed into the two below.
   std::vector<std::string> clock_rate_specs;

@@ -87,7 +87,10 @@ Result<void> RotatingWriter::write(const Batch& batch, const CaptureStats& stats
         finished_ = true;  // tcpdump -G N -W M: stop after M files
         return {};
       }
-      if (auto ok = open_next(now); !ok) return ok;
+      // The previous file is closed and complete; without a next one, capture has to stop.
+      if (auto ok = open_next(now); !ok)
+        return make_error(ErrorCode::kIo,
+                          "cannot open the next file (-C/-G): " + ok.error().message);
     }
   }
   if (!writer_) return {};  // finished

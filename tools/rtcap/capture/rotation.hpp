@@ -34,14 +34,19 @@ class RotatingWriter {
   // Writes the batch, rotating first when the current file is full or its time is up.
   // `stats` goes into the closing file's statistics block (pcapng).
   Result<void> write(const Batch& batch, const CaptureStats& stats);
-  Result<void> flush() { return writer_->flush(); }
+  Result<void> flush() { return writer_ ? writer_->flush() : Result<void>{}; }
   // The next interface index (a reopen with another link type): into this file and the next.
   Result<void> add_interface(const InterfaceInfo& info) {
     options_.interfaces.push_back(info);
-    return writer_->add_interface(info);
+    return writer_ ? writer_->add_interface(info) : Result<void>{};
   }
   Result<void> close(const CaptureStats& stats);
-  CaptureWriter& current() { return *writer_; }
+  // The open file; nullptr after -G/-W finished or when the next file could not be opened.
+  CaptureWriter* current() { return writer_.get(); }
+  // Why the last write failed: the file's failure, or kOther when the next file did not open.
+  [[nodiscard]] WriteFailure failure() const {
+    return writer_ ? writer_->failure() : WriteFailure::kOther;
+  }
   // -G with -W: the last file is done; capture should stop (tcpdump exits).
   [[nodiscard]] bool finished() const { return finished_; }
   [[nodiscard]] int files_opened() const { return files_opened_; }

@@ -15,7 +15,12 @@ namespace rtcap::tool {
 
 // SIGINT/SIGTERM (Ctrl-C, Ctrl-Break): stop. SIGUSR1: print stats. SIGUSR2: flush -w output.
 // SIGPIPE is ignored so that a closed output pipe is an EPIPE we can report.
+// main() calls it first of all, so that a stop during start-up (opening the interface, joining
+// groups) ends the capture as one during capture does: exit 0, the summary, a complete file.
 void install_capture_signals();
+// Gives SIGINT/SIGTERM their default action back, for a subcommand that handles its own (or
+// none); a stop that came before is then acted on as the default action would have.
+void release_stop_signals();
 // The engine a stop request goes to (nullptr: none yet, or no longer).
 void set_signal_target(Engine* engine);
 bool stop_requested();

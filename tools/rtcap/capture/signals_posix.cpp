@@ -8,7 +8,7 @@
 namespace rtcap::tool {
 namespace {
 
-volatile std::sig_atomic_t g_stop = 0;
+volatile std::sig_atomic_t g_stop = 0;  // the stop signal's number
 volatile std::sig_atomic_t g_print_stats = 0;
 volatile std::sig_atomic_t g_flush = 0;
 
@@ -20,8 +20,8 @@ static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 // Flags and the time only: the main loop sees the flag within one next_batch wait (100 ms) and
 // calls Engine::request_stop from a normal thread (request_stop may take a mutex). The time
 // (clock_gettime is async-signal-safe) is the deadline of a write blocked on a stalled reader.
-extern "C" void on_stop_signal(int) {
-  g_stop = 1;
+extern "C" void on_stop_signal(int sig) {
+  g_stop = sig;
   if (g_stop_at_ns.load(std::memory_order_relaxed) != 0) return;
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);  // steady_clock's clock in libstdc++
@@ -47,6 +47,15 @@ void install_capture_signals() {
   sigaction(SIGUSR2, &sa, nullptr);
   sa.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &sa, nullptr);
+}
+
+void release_stop_signals() {
+  struct sigaction sa {};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = SIG_DFL;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  if (g_stop != 0) std::raise(g_stop);
 }
 
 // POSIX handlers never touch the engine (see on_stop_signal); Windows' console handler runs on a

@@ -59,6 +59,7 @@ BOOL WINAPI on_console_control(DWORD type) {
 }  // namespace
 
 void install_capture_signals() { SetConsoleCtrlHandler(on_console_control, TRUE); }
+void release_stop_signals() { SetConsoleCtrlHandler(on_console_control, FALSE); }
 
 void set_signal_target(Engine* engine) { g_engine.store(engine); }
 bool stop_requested() { return g_stop.load(); }

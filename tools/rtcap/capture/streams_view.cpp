@@ -1,5 +1,6 @@
 #include "capture/streams_view.hpp"
 #include "common/svg.hpp"
+#include "analysis/wire_text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -15,7 +16,19 @@ void StreamsSvg::sample(const TrackerSnapshot& snapshot, std::int64_t t_ns) {
     Series& se = series_[s.id];
     Point p;
     p.t_s = static_cast<double>(t_ns - t0_ns_) / 1e9;
-    p.ts_df_us = s.timing.ts_df_last_us;
+    // The largest window that ended since the previous sample (the tracker keeps the last 16);
+    // the stream's largest when it grew meanwhile, so the chart's peak is always the title's.
+    const AudioTiming& t = s.timing;
+    const std::uint64_t fresh =
+        t.ts_df_windows >= se.last_windows ? t.ts_df_windows - se.last_windows : t.ts_df_windows;
+    p.ts_df_us = t.ts_df_last_us;
+    const std::size_t have = t.ts_df_recent_us.size();
+    for (std::size_t i = have - std::min<std::size_t>(have, fresh); i < have; ++i)
+      p.ts_df_us = std::max(p.ts_df_us, t.ts_df_recent_us[i]);
+    if (t.ts_df_us > se.last_ts_df_max_us) p.ts_df_us = std::max(p.ts_df_us, t.ts_df_us);
+    se.last_ts_df_max_us = t.ts_df_us;
+    se.last_windows = t.ts_df_windows;
+    p.ts_df_us = std::max(p.ts_df_us, se.skipped_ts_df_us);
     const double sum_ns = s.one_way_delay.mean_ns * static_cast<double>(s.one_way_delay.count);
     if (s.has_delay && s.one_way_delay.count > se.last_delay_count)
       p.delay_us = (sum_ns - se.last_delay_sum_ns) /
@@ -25,16 +38,31 @@ void StreamsSvg::sample(const TrackerSnapshot& snapshot, std::int64_t t_ns) {
     const std::uint64_t lost = s.lost;
     p.lost = lost > se.last_lost ? lost - se.last_lost : 0;
     se.last_lost = lost;
-    if (se.seen++ % se.keep_every != 0 && p.lost == 0) continue;
+    if (se.seen++ % se.keep_every != 0 && p.lost == 0) {
+      se.skipped_ts_df_us = p.ts_df_us;  // carried into the next point kept
+      continue;
+    }
+    se.skipped_ts_df_us = 0;
     se.points.push_back(p);
-    if (se.points.size() >= kMaxPoints) {  // halve: keep every other point, and every loss
+    if (se.points.size() >= kMaxPoints) {  // halve: every other point, every loss, every peak
       std::vector<Point> kept;
-      for (std::size_t i = 0; i < se.points.size(); ++i)
-        if (i % 2 == 0 || se.points[i].lost > 0) kept.push_back(se.points[i]);
+      for (std::size_t i = 0; i < se.points.size(); ++i) {
+        if (i % 2 == 0 || se.points[i].lost > 0 || kept.empty())
+          kept.push_back(se.points[i]);
+        else
+          kept.back().ts_df_us = std::max(kept.back().ts_df_us, se.points[i].ts_df_us);
+      }
       se.points = std::move(kept);
       se.keep_every *= 2;
     }
   }
+}
+
+std::vector<double> StreamsSvg::ts_df_points(std::uint64_t id) const {
+  std::vector<double> out;
+  if (auto it = series_.find(id); it != series_.end())
+    for (const Point& p : it->second.points) out.push_back(p.ts_df_us);
+  return out;
 }
 
 namespace {
@@ -65,10 +93,17 @@ std::string chart(double x, double y, double w, double h, double t_max,
     o += fmt::format(R"(<text x="{}" y="{}" class="axis">no data</text>)", x + w / 2, y + h / 2);
     return o;
   }
+  // One vertex per pixel column, its largest value: a peak narrower than a pixel stays drawn.
   std::string path;
-  for (const auto& [t, v] : pts)
-    path +=
-        fmt::format("{:.1f},{:.1f} ", x + w * (t_max > 0 ? t / t_max : 0), y + h - h * v / vmax);
+  const auto column = [&](double t) {
+    return static_cast<long>(std::floor(w * (t_max > 0 ? t / t_max : 0)));
+  };
+  for (std::size_t i = 0; i < pts.size();) {
+    const long px = column(pts[i].first);
+    double v = pts[i].second;
+    for (++i; i < pts.size() && column(pts[i].first) == px; ++i) v = std::max(v, pts[i].second);
+    path += fmt::format("{:.1f},{:.1f} ", x + double(px), y + h - h * v / vmax);
+  }
   o += fmt::format(R"(<polyline points="{}" fill="none" stroke="{}" stroke-width="1.5"/>)", path,
                    colour);
   return o;
@@ -102,8 +137,9 @@ std::string StreamsSvg::render(const TrackerSnapshot& final_snapshot) const {
   for (const StreamSummary* s : rtp) {
     const Series& se = series_.at(s->id);
     const double t_max = se.points.empty() ? 1 : std::max(se.points.back().t_s, 1.0);
-    const std::string name =
-        s->has_sdp && !s->sdp.session_name.empty() ? " \"" + s->sdp.session_name + "\"" : "";
+    const std::string name = s->has_sdp && !s->sdp.session_name.empty()
+                                 ? " \"" + analysis::printable_text(s->sdp.session_name) + "\""
+                                 : "";
     o += fmt::format(R"(<g id="stream-{}">)", s->id);
     o += fmt::format(
         R"(<text x="10" y="{}" class="title">{}:{} &gt; {}:{} ssrc 0x{:08x}{} — lost {}, TS-DF max {:.1f} us, verdict {}</text>)",

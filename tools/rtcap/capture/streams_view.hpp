@@ -23,6 +23,8 @@ class StreamsSvg {
 
   void sample(const TrackerSnapshot& snapshot, std::int64_t t_ns);
   [[nodiscard]] std::string render(const TrackerSnapshot& final_snapshot) const;
+  // The TS-DF value of each point kept for stream `id`, in time order (the chart's data).
+  [[nodiscard]] std::vector<double> ts_df_points(std::uint64_t id) const;
 
  private:
   struct Point {
@@ -36,7 +38,10 @@ class StreamsSvg {
     std::uint64_t last_lost = 0;
     std::uint64_t last_delay_count = 0;
     double last_delay_sum_ns = 0;
-    std::uint32_t keep_every = 1;  // after halving
+    std::uint32_t keep_every = 1;    // after halving
+    double last_ts_df_max_us = 0;    // the stream's largest window at the previous sample
+    std::uint64_t last_windows = 0;  // windows completed at the previous sample
+    double skipped_ts_df_us = 0;     // of a sample skipped after halving
     std::uint64_t seen = 0;
   };
   std::map<std::uint64_t, Series> series_;  // by stream id

@@ -20,10 +20,11 @@ int stderr_terminal_columns();
 // the end of the screen (ANSI CSI n A, CSI J), then draws again. One write per redraw.
 class LiveStreamView {
  public:
-  // `columns` > 0: each line is cut to columns - 1 characters (as top does), so none wraps and
-  // the count of lines to move up stays right.
+  // `columns` > 0: the table keeps the columns that fit in columns - 1 characters, by priority,
+  // and each line is cut there (as top does), so none wraps and the count of lines to move up
+  // stays right. `wide`: every column; long lines wrap and are counted as the lines they fill.
   void draw(std::FILE* out, const std::string& status_line, const TrackerSnapshot& snapshot,
-            int columns);
+            int columns, bool wide = false);
   // A line that must stay (advice, warnings): printed above the block, which is drawn again below.
   void note(std::FILE* out, const std::string& line);
   [[nodiscard]] std::size_t lines_drawn() const noexcept { return lines_; }
