@@ -8,10 +8,13 @@
 // length the RTP timestamps say (next packet's timestamp - where the last one ended). Every gap
 // goes into a side-car CSV beside the WAV.
 //
-// The format of a stream (encoding, rate, channels) comes, in this order, from an SDP whose
-// c= address, m= port and payload type match the stream (SAP announcements seen in the capture,
-// or --sdp files), from RFC 3551 for the static L16 types 10 and 11, or from --audio-format
-// PT=ENC/RATE/CH. A stream with none of these is not extracted, and a line says why.
+// The format of a stream (encoding, rate, channels) is the stream catalogue's
+// (StreamTracker::pcm_format): an SDP that describes the stream (group, port, payload type,
+// source-filter), an --audio-format that selects it, or RFC 3551 for the static L16 types 10
+// and 11; validated (its RTP sequence passed probation, its packets agree with the format). The
+// extractor keeps no list of its own: a stream gets a slot (reorder buffer, files) only once the
+// catalogue validated it, and a full table frees the slots of streams that ended. A stream not
+// extracted, or stopped, says why.
 #pragma once
 
 #include <cstddef>
@@ -22,8 +25,13 @@
 #include <string>
 #include <vector>
 
+#include "rtcap/analysis.hpp"
 #include "rtcap/batch.hpp"
 #include "rtcap/sdp.hpp"
+
+namespace rtcap::analysis {
+struct ParsedPacket;
+}
 
 namespace rtcap::io {
 
@@ -72,10 +80,14 @@ class WavWriter {
 };
 
 struct AudioExtractConfig {
-  std::string dir;                        // created if missing (one level)
-  std::map<int, PcmFormat> format_by_pt;  // --audio-format PT=ENC/RATE/CH
-  std::vector<SdpFormat> sdp;             // --sdp FILE
-  std::size_t max_streams = 64;           // more streams are counted, not extracted
+  std::string dir;  // created if missing (one level)
+  // The catalogue to read formats from, fed the same packets before the extractor (the CLI's
+  // stream tracker). nullptr: the extractor keeps one of its own from the three fields below.
+  const StreamTracker* tracker = nullptr;
+  std::map<int, PcmFormat> format_by_pt;    // PT=ENC/RATE/CH
+  std::vector<FormatOption> audio_formats;  // --audio-format SELECTOR=ENC/RATE/CH
+  std::vector<SdpFormat> sdp;               // --sdp FILE
+  std::size_t max_streams = 64;             // slots; more streams are counted, not extracted
 };
 
 // One line per extracted or skipped stream, for the end of the capture.
@@ -94,6 +106,7 @@ struct ExtractedStream {
   std::uint64_t discontinuities = 0;    // timestamp jumps not filled (backwards or > 10 s)
   std::uint64_t malformed = 0;          // payload not a whole number of frames
   std::string skipped;                  // why not extracted ("" when extracted)
+  std::string stopped;                  // why writing stopped before the end ("" when it did not)
 };
 
 class AudioExtractor {
@@ -119,16 +132,43 @@ class AudioExtractor {
 
  private:
   struct Stream;
-  Stream* find_or_create(const std::uint8_t* key, std::size_t key_len, const PacketView& packet,
-                         int family, const std::uint8_t* src, const std::uint8_t* dst,
-                         std::uint16_t src_port, std::uint16_t dst_port, std::uint32_t ssrc,
-                         int payload_type);
+  // A packet held while its stream waits for validation (the probation stash, fixed size).
+  struct Held {
+    std::uint64_t id = 0;
+    std::uint16_t seq = 0;
+    bool used = false;
+    int linktype = 0;
+    PacketView view{};
+    std::vector<std::uint8_t> frame;  // kStashFrameBytes, allocated at construction
+  };
+  static constexpr std::size_t kStashEntries = 64;             // 64 x 9.3 KB: ~600 KB, all streams
+  static constexpr std::size_t kStashFrameBytes = 9216 + 128;  // a jumbo frame and its headers
+  // Packets before the format is ready a WAV keeps: validation takes 2, the timestamp step 4,
+  // more when they arrive reordered.
+  static constexpr std::uint16_t kStashDepth = 32;
+  // A slot whose stream sent nothing for 2 s (packet time) has ended: a full table frees it.
+  static constexpr std::int64_t kStreamIdleNs = 2'000'000'000;
+
+  void extract(const PacketView& packet, int linktype);
+  Stream* find(const analysis::ParsedPacket& pp, std::uint16_t interface_index, std::uint32_t ssrc);
+  Stream* admit(const analysis::ParsedPacket& pp, const PacketView& packet, std::uint32_t ssrc,
+                int payload_type);
   void resolve(Stream& s);
-  void on_sap(const std::uint8_t* data, std::size_t len);
+  void finish_stream(Stream& s);
+  static StreamKey key_of(const Stream& s);
+  static std::uint64_t stream_id(const analysis::ParsedPacket& pp, std::uint16_t interface_index,
+                                 std::uint32_t ssrc);
+  static std::size_t stash_index(std::uint64_t id, std::uint16_t seq) noexcept;
+  void hold(std::uint64_t id, std::uint16_t seq, const PacketView& packet, int linktype);
+  void replay(std::uint64_t id, std::uint16_t seq);
+
   AudioExtractConfig config_;
+  std::unique_ptr<StreamTracker> own_tracker_;
+  const StreamTracker* tracker_ = nullptr;
   std::vector<std::unique_ptr<Stream>> streams_;
+  std::vector<ExtractedStream> ended_;  // streams whose slot was freed
   std::uint64_t streams_over_limit_ = 0;
-  std::uint64_t sdp_generation_ = 0;  // bumps when a SAP announcement adds a format
+  Held stash_[kStashEntries];
 };
 
 // Human lines for the end of a capture (one per stream).

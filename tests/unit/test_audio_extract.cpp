@@ -201,16 +201,20 @@ TEST(AudioExtract, FormatSourcesAndSkips) {
   ASSERT_EQ(sdp.size(), 1u);
   c.sdp = sdp;
   io::AudioExtractor x(c);
-  const std::vector<std::uint8_t> mono16(12, 0);  // 6 frames of L16 mono... but 12 bytes = 6 frames
-  feed(x, frame(1, 0, 98, mono16));               // described by the SDP
-  feed(x, frame(1, 0, 11, mono16, 5006));         // static L16 mono 44.1 kHz
-  feed(x, frame(1, 0, 97, mono16, 5008));         // dynamic, undescribed
-  feed(x, frame(1, 0, 0, mono16, 5010));          // PCMU: not PCM
+  const std::vector<std::uint8_t> mono16(12, 0);  // 6 frames of L16 mono
+  // Four packets each: the catalogue validates a stream and learns its timestamp step first.
+  for (std::uint16_t k = 1; k <= 4; ++k) {
+    const std::uint32_t ts = 6u * k;
+    feed(x, frame(k, ts, 98, mono16));        // described by the SDP
+    feed(x, frame(k, ts, 11, mono16, 5006));  // static L16 mono 44.1 kHz
+    feed(x, frame(k, ts, 97, mono16, 5008));  // dynamic, undescribed
+    feed(x, frame(k, ts, 0, mono16, 5010));   // PCMU: not PCM
+  }
   const auto out = x.finish();
   ASSERT_EQ(out.size(), 4u);
   EXPECT_NE(out[0].format_source.find("sdp 'Desk'"), std::string::npos);
   EXPECT_EQ(out[0].format.bits, 16);
-  EXPECT_EQ(out[0].frames, 6u);
+  EXPECT_EQ(out[0].frames, 24u);
   EXPECT_EQ(out[1].format_source, "static (RFC 3551)");
   EXPECT_EQ(out[1].format.rate_hz, 44100u);
   EXPECT_NE(out[2].skipped.find("--audio-format 97=L24/48000/2"), std::string::npos)
