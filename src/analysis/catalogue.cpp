@@ -285,8 +285,9 @@ std::int32_t SessionCatalogue::match(const Destination& d, std::uint8_t family,
         (f.source.family != family ||
          std::memcmp(f.source.bytes.data(), src, family == 4 ? 4 : 16) != 0))
       continue;  // a=source-filter names another sender
-    // The payload type's own format first; among equals, the latest announced.
-    const int score = f.payload_type == payload_type ? 1 : 0;
+    // The payload type's own format first, then one the user gave (--sdp: the user knows best),
+    // then the latest announced.
+    const int score = (f.payload_type == payload_type ? 2 : 0) + (s.announcements == 0 ? 1 : 0);
     if (score > best_score ||
         (score == best_score && s.last_seen_ns > slots_[std::size_t(best)].last_seen_ns)) {
       best = n;

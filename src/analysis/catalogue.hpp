@@ -74,7 +74,8 @@ class SessionCatalogue {
   void expire(std::int64_t now_ns, std::vector<Destination>& changed);
 
   // The format slot describing a stream (destination, source, payload type), -1 if none: an
-  // active format whose payload type matches first, else any active one of that destination.
+  // active format whose payload type matches first, a --sdp file's before an announcement's,
+  // the latest announced among equals.
   [[nodiscard]] std::int32_t match(const Destination& d, std::uint8_t family,
                                    const std::uint8_t* src, int payload_type) const noexcept;
   [[nodiscard]] const SdpFormat& format(std::int32_t slot) const noexcept {

@@ -340,13 +340,21 @@ AudioExtractor::Stream* AudioExtractor::admit(const analysis::ParsedPacket& pp,
   key.ssrc = ssrc;
   if (!tracker_->stream_validated(key)) return nullptr;
   if (streams_.size() >= config_.max_streams) {
-    for (auto it = streams_.begin(); it != streams_.end(); ++it)
-      if (packet.ts_ns - (*it)->last_ts_ns > kStreamIdleNs) {
-        finish_stream(**it);
-        ended_.push_back((*it)->out);
-        streams_.erase(it);
-        break;
-      }
+    // A record that never got its files (no format, refused) goes first, then one that ended.
+    auto victim =
+        std::find_if(streams_.begin(), streams_.end(), [](const auto& x) { return !x->resolved; });
+    if (victim == streams_.end())
+      victim = std::find_if(streams_.begin(), streams_.end(), [&](const auto& x) {
+        return packet.ts_ns - x->last_ts_ns > kStreamIdleNs;
+      });
+    if (victim != streams_.end()) {
+      finish_stream(**victim);
+      if (ended_.size() < kMaxEndedReports)
+        ended_.push_back((*victim)->out);
+      else
+        ++ended_unreported_;
+      streams_.erase(victim);
+    }
     if (streams_.size() >= config_.max_streams) {
       ++streams_over_limit_;
       return nullptr;
@@ -600,6 +608,12 @@ std::vector<ExtractedStream> AudioExtractor::finish() {
     e.description = fmt::format("{} packets of streams beyond the first {}", streams_over_limit_,
                                 config_.max_streams);
     e.skipped = "too many streams";
+    out.push_back(e);
+  }
+  if (ended_unreported_ > 0) {
+    ExtractedStream e;
+    e.description = fmt::format("{} more streams that ended", ended_unreported_);
+    e.skipped = "not listed one by one";
     out.push_back(e);
   }
   return out;

@@ -166,7 +166,9 @@ class AudioExtractor {
   std::unique_ptr<StreamTracker> own_tracker_;
   const StreamTracker* tracker_ = nullptr;
   std::vector<std::unique_ptr<Stream>> streams_;
-  std::vector<ExtractedStream> ended_;  // streams whose slot was freed
+  std::vector<ExtractedStream> ended_;  // streams whose slot was freed, kMaxEndedReports at most
+  std::uint64_t ended_unreported_ = 0;
+  static constexpr std::size_t kMaxEndedReports = 1024;
   std::uint64_t streams_over_limit_ = 0;
   Held stash_[kStashEntries];
 };
