@@ -2,6 +2,7 @@
 #include "analysis/catalogue.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <new>
@@ -31,6 +32,23 @@ std::uint64_t words_hash(const std::uint8_t* p, std::size_t n, std::uint64_t see
   return h;
 }
 
+// Packet times come from the wire (a hostile file can hold any 64-bit stamp): saturate.
+std::int64_t sat_add(std::int64_t a, std::int64_t b) noexcept {
+  std::int64_t r = 0;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
+  return r;
+}
+std::int64_t sat_sub(std::int64_t a, std::int64_t b) noexcept {
+  std::int64_t r = 0;
+  if (__builtin_sub_overflow(a, b, &r)) return b < 0 ? INT64_MAX : INT64_MIN;
+  return r;
+}
+std::int64_t sat_mul(std::int64_t a, std::int64_t b) noexcept {
+  std::int64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r)) return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
+  return r;
+}
+
 }  // namespace
 
 bool Destination::operator==(const Destination& o) const noexcept {
@@ -55,7 +73,8 @@ bool SessionCatalogue::Bucket::take(std::int64_t now_ns, double burst, double pe
     tokens = burst;
     at_ns = now_ns;
   } else if (now_ns > at_ns) {  // packet time only moves the bucket forward
-    tokens = std::min(burst, tokens + static_cast<double>(now_ns - at_ns) * 1e-9 * per_second);
+    tokens =
+        std::min(burst, tokens + static_cast<double>(sat_sub(now_ns, at_ns)) * 1e-9 * per_second);
     at_ns = now_ns;
   }
   if (tokens < 1) return false;
@@ -213,7 +232,7 @@ void SessionCatalogue::on_sap(const std::uint8_t* p, std::size_t len, bool compl
     if (found != sessions_.end()) {  // the same announcement again: refresh, no parse
       Session& s = found->second;
       if (parse_sap(p, len, m, nullptr) && m.sdp == s.sdp_text) {
-        if (now_ns > s.last_seen_ns) s.period_ns = now_ns - s.last_seen_ns;
+        if (now_ns > s.last_seen_ns) s.period_ns = sat_sub(now_ns, s.last_seen_ns);
         s.last_seen_ns = now_ns;
         for (std::int32_t n : s.slots) {
           Slot& slot = slots_[static_cast<std::size_t>(n)];
@@ -246,7 +265,7 @@ void SessionCatalogue::on_sap(const std::uint8_t* p, std::size_t len, bool compl
       s.sap_origin = m.origin;
       s.msg_id_hash = m.msg_id_hash;
     } else if (now_ns > s.last_seen_ns) {
-      s.period_ns = now_ns - s.last_seen_ns;
+      s.period_ns = sat_sub(now_ns, s.last_seen_ns);
     }
     s.last_seen_ns = now_ns;
     s.sdp_text = std::move(m.sdp);
@@ -258,12 +277,13 @@ void SessionCatalogue::on_sap(const std::uint8_t* p, std::size_t len, bool compl
 
 void SessionCatalogue::expire(std::int64_t now_ns, std::vector<Destination>& changed) {
   if (now_ns < next_expiry_check_ns_) return;
-  next_expiry_check_ns_ = now_ns + 1'000'000'000;
+  next_expiry_check_ns_ = sat_add(now_ns, 1'000'000'000);
   std::vector<std::uint64_t> gone;
   for (const auto& [key, s] : sessions_) {
     if (s.from_file) continue;
-    const std::int64_t timeout = std::max(kSapTimeoutPeriods * s.period_ns, kSapMinTimeoutNs);
-    if (now_ns - s.last_seen_ns > timeout) gone.push_back(key);
+    const std::int64_t timeout =
+        std::max(sat_mul(kSapTimeoutPeriods, s.period_ns), kSapMinTimeoutNs);
+    if (sat_sub(now_ns, s.last_seen_ns) > timeout) gone.push_back(key);
   }
   for (std::uint64_t key : gone) {
     end_session(key, "expired", changed);

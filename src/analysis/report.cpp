@@ -399,7 +399,7 @@ std::string format_stream_table(const TrackerSnapshot& snap) {
             "  clock changed from {} to {} Hz: timing figures count from {:.3f} s after the "
             "stream's first packet\n",
             s.timing.previous_clock_rate, s.clock_rate,
-            double(s.timing.since_ns - s.first_ts_ns) / 1e9);
+            (double(s.timing.since_ns) - double(s.first_ts_ns)) / 1e9);
       if (!s.validated)
         out +=
             "  ! never passed RTP sequence validation (no two packets in sequence): loss unknown\n";

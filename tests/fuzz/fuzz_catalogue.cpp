@@ -7,7 +7,7 @@
 //   1 the same announcement again (a refresh)      2 delete session a
 //   3 an RTP packet of stream a % 8 to session a's destination (payload c x 6 bytes)
 //   4 time passes: (a << 8 | b) x 10^c ms, c % 7   5 a raw SAP datagram: the next b bytes
-//   6 a flood: (a + 1) x 64 distinct announcements within a millisecond each
+//   6 a flood: (a % 8 + 1) x 64 distinct announcements, a millisecond apart
 //   7 a stream asks for its PCM format (the extractor's question)
 #include <cstddef>
 #include <cstdint>
@@ -126,7 +126,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       }
       case 6:
-        for (int j = 0; j < (a + 1) * 64; ++j) {
+        for (int j = 0; j < (a % 8 + 1) * 64; ++j) {
           feed(raw_udp(static_cast<std::uint8_t>(j), sap_group, rtcap::kSapPort,
                        sap(static_cast<std::uint16_t>(j + 1000), static_cast<std::uint8_t>(j),
                            false, sdp_for(static_cast<std::uint8_t>(j), b, c))));
