@@ -53,11 +53,16 @@ struct StreamTrackerConfig {
   // AES67 makes mandatory (AES67-2018 section 7.1).
   std::uint32_t default_clock_rate = 48000;
   std::map<int, std::uint32_t> clock_rate_by_pt;  // --clock-rate PT=HZ: payload type -> Hz
+  // --audio-format SELECTOR=ENC/RATE/CH: the format (and clock) of the streams each selects,
+  // after an SDP describing the stream and before --clock-rate; the first that selects wins.
+  std::vector<FormatOption> audio_formats;
   // SDPs given up front (--sdp FILE); announcements seen in the traffic (SAP, UDP port 9875) are
   // added as they arrive when parse_sap is set.
   std::vector<SdpFormat> sdp;
   bool parse_sap = true;
-  std::size_t max_sdp_formats = 256;  // announcements kept; more replace the oldest
+  // Media descriptions the catalogue holds; more replace the oldest ended, then the oldest
+  // announced one (never a --sdp file's).
+  std::size_t max_sdp_formats = 256;
   // TS-DF window (ms): 200, as EBU LIST (see docs/TUNING.md for why).
   std::int64_t ts_df_window_ms = 200;
   // Expected packet time for the gap count; 0: estimate per stream from RTP timestamp deltas.
@@ -134,6 +139,14 @@ struct AudioTiming {
   double delta_rtp_mean_us = 0;
   double delta_rtp_max_us = 0;
   TimingVerdict verdict = TimingVerdict::kUnknown;
+  // The clock every figure above is in: they count from since_ns, the stream's first packet or
+  // the first after its clock changed (a late SDP or a re-announcement with another rate).
+  std::int64_t since_ns = 0;
+  std::uint32_t clock_changes = 0;
+  std::uint32_t previous_clock_rate = 0;  // before the last change; 0: none
+  // No SDP, option or static type gave the clock: the figures are in an assumed unit, so the
+  // verdict stays unknown ("unknown: clock assumed").
+  bool clock_assumed = false;
 };
 
 // Arrival-time gaps between consecutive packets of one stream (arrival order).
@@ -237,10 +250,15 @@ struct TrackerTotals {
   std::uint64_t unvalidated_rtp_streams = 0;  // RTP streams (in the table) never out of probation
   // SAP (RFC 2974) datagrams seen on UDP port 9875, and how they ended.
   std::uint64_t sap_packets = 0;
-  std::uint64_t sap_announcements = 0;  // parsed, carrying SDP
+  std::uint64_t sap_announcements = 0;  // parsed, carrying SDP (new or changed)
+  std::uint64_t sap_refreshes = 0;      // a known announcement again: not parsed again
   std::uint64_t sap_deletions = 0;
   std::uint64_t sap_encrypted_or_compressed = 0;  // counted and left alone
   std::uint64_t sap_malformed = 0;
+  std::uint64_t sap_incomplete = 0;    // fragmented or cut by the snapshot length: not read
+  std::uint64_t sap_rate_limited = 0;  // over the per-origin or overall budget: not read
+  std::uint64_t sap_expired = 0;       // sessions not re-announced in time (RFC 2974 section 4)
+  std::uint64_t sap_evicted = 0;       // sessions pushed out to make room
   // Packets the tracker looked at and could not use: not UDP, malformed or fragments (the
   // advisor's "consumer discarded" input).
   std::uint64_t discarded = 0;
@@ -250,11 +268,59 @@ struct TrackerTotals {
   bool any_multicast = false;
 };
 
+// One media description of a session the catalogue holds (SAP or --sdp), with or without
+// traffic: an engineer checking which devices announce sees them all.
+struct SessionSummary {
+  SdpFormat format;                // origin: "sap 198.18.0.1 #1a2b" or "file a.sdp"
+  std::int64_t first_seen_ns = 0;  // packet time of the first announcement; 0: from a file
+  std::int64_t last_seen_ns = 0;
+  std::uint64_t announcements = 0;  // 0: from a file
+  std::uint64_t streams = 0;        // streams in the table it describes now
+  std::string ended;                // "" while active; "deleted", "expired"
+};
+
 struct TrackerSnapshot {
   TrackerTotals totals;
-  std::vector<StreamSummary> streams;  // by first-seen id
-  std::int64_t last_ts_ns = 0;         // newest packet timestamp seen
-  std::vector<SdpFormat> sdp;          // every SDP format known (--sdp and SAP), live ones
+  std::vector<StreamSummary> streams;    // by first-seen id
+  std::int64_t last_ts_ns = 0;           // newest packet timestamp seen
+  std::vector<SdpFormat> sdp;            // every SDP format known (--sdp and SAP), live ones
+  std::vector<SessionSummary> sessions;  // the catalogue: live ones and ended ones still held
+};
+
+// One RTP stream, as the tracker keys it.
+struct StreamKey {
+  std::uint16_t interface_index = 0;
+  IpAddress src;
+  IpAddress dst;
+  std::uint16_t src_port = 0;
+  std::uint16_t dst_port = 0;
+  std::uint32_t ssrc = 0;
+};
+
+// What the catalogue says about a stream for a consumer that turns its payload into samples
+// (the audio extractor, an embedder's player): the PCM format, whether the stream has earned it,
+// and where it came from.
+enum class FormatState : std::uint8_t {
+  kUnknownStream,  // the tracker holds no such stream (not seen yet, or evicted)
+  kPending,        // not yet: in RTP sequence probation, or no format known (yet)
+  kReady,          // sequence validated, format known, the packets agree with it
+  kRefused,        // not PCM L16/L24, or the packets contradict the format: `why` says which
+};
+struct PcmStreamFormat {
+  FormatState state = FormatState::kUnknownStream;
+  int bits = 0;  // 16 or 24
+  std::uint32_t rate_hz = 0;
+  int channels = 0;
+  std::uint32_t samples_per_packet = 0;  // the RTP timestamp step; 0: not seen yet
+  std::string source;                    // "sdp 'Stage box 1' (sap 198.18.0.1 #1234)", "option
+                                         // 97=L24/48000/2", "static (RFC 3551)"
+  std::string why;                       // pending or refused: one line
+  // No format known: an --audio-format that would describe the stream, inferred from its payload
+  // size, RTP timestamp step and packet rate ("239.69.1.1:5004/97=L24/96000/4"); empty when the
+  // packets do not tell.
+  std::string hint;
+  std::int64_t first_ts_ns = 0;  // the stream's first packet the tracker saw
+  bool validated = false;        // RTP sequence validation passed
 };
 
 class RTCAP_API StreamTracker {
@@ -283,6 +349,13 @@ class RTCAP_API StreamTracker {
   // Adds (or replaces: same origin, group and port) SDP formats, e.g. read from a file; streams
   // already in the table that they describe pick them up. Not for the hot path.
   void add_sdp(const std::vector<SdpFormat>& formats);
+  // The PCM format of one RTP stream (cold: a hash lookup and a few strings). Ask again when
+  // catalogue_version() changed, or while the answer is kPending.
+  [[nodiscard]] PcmStreamFormat pcm_format(const StreamKey& key) const;
+  // The stream is in the table and its RTP sequence passed validation (one hash lookup).
+  [[nodiscard]] bool stream_validated(const StreamKey& key) const noexcept;
+  // Changes whenever a session is announced, changed, deleted or expires.
+  [[nodiscard]] std::uint64_t catalogue_version() const noexcept;
   // The capture outages of one interface (PacketView::interface_index), e.g. from
   // CaptureStats::interfaces[i].outages; replaces what was given for it before. A stream's
   // missing packets are laid out evenly in time between the packets either side of their gap;

@@ -45,7 +45,8 @@ struct RTCAP_API SdpFormat {
   std::uint16_t port = 0;        // m= port
   int payload_type = -1;         // m= first format number (the one a=rtpmap describes)
   std::string encoding;          // a=rtpmap encoding name as written: "L24", "L16", "AM824"...
-  std::uint32_t clock_rate = 0;  // a=rtpmap rate (Hz); 0: no rtpmap for payload_type
+  std::uint32_t clock_rate = 0;  // a=rtpmap rate (Hz); 0: no usable rtpmap for payload_type
+                                 // (none, or a rate outside kMinClockRateHz..kMaxClockRateHz)
   int channels = 0;              // a=rtpmap channels; 1 when rtpmap gives none; 0: no rtpmap
   double ptime_ms = 0;           // a=ptime (ms, may be fractional: 0.125); 0: not given
   IpAddress source;              // a=source-filter: incl ... the (first) allowed source; unset: any
@@ -57,6 +58,28 @@ struct RTCAP_API SdpFormat {
   // Bytes per sample of the encoding: L16 2, L24 3, AM824 4, PCMU/PCMA 1; 0: unknown.
   [[nodiscard]] int sample_bytes() const noexcept;
 };
+
+// A format given by the user for the streams it selects (--audio-format SELECTOR=ENC/RATE/CH):
+// the selector names a payload type, a destination (address and port), an SSRC, or several of
+// them ("239.69.1.1:5004/97", "0x1a2b3c4d", "97"), so that several PT 97 streams of different
+// formats (the normal AES67 case) each get theirs.
+struct RTCAP_API FormatOption {
+  IpAddress dst;          // unset: any destination
+  int port = -1;          // -1: any
+  int payload_type = -1;  // -1: any
+  bool has_ssrc = false;
+  std::uint32_t ssrc = 0;
+  std::string encoding;  // "L16", "L24"
+  std::uint32_t clock_rate = 0;
+  int channels = 0;
+  std::string text;  // as given, for messages
+};
+// "L24/48000/2" (channels default to 1) with L16 or L24 and the ranges below; empty on success,
+// else one line saying what is wrong.
+[[nodiscard]] RTCAP_API std::string parse_pcm_encoding(std::string_view text, std::string& encoding,
+                                                       std::uint32_t& rate, int& channels);
+// "SELECTOR=ENC/RATE/CH" as above; empty on success, else one line.
+[[nodiscard]] RTCAP_API std::string parse_format_option(std::string_view text, FormatOption& out);
 
 // Every media description of an SDP text (RFC 8866 section 5), session-level c=/a= lines
 // applied where the media level gives none. Lines may end in CRLF or LF. Never throws on bad
@@ -81,6 +104,14 @@ struct SapMessage {
 // SAP packet rtcap can read; an encrypted or compressed one parses (true) with an empty `sdp`.
 RTCAP_API bool parse_sap(const std::uint8_t* data, std::size_t len, SapMessage& out,
                          std::string* error = nullptr);
+
+// The values a media format may take, checked once where they enter (parse_sdp, --audio-format):
+// 1 kHz..768 kHz covers every audio rate in use and the 90 kHz video clock; 64 channels is the
+// most an ST 2110-30 level C stream or a MADI-over-AES67 bridge carries.
+inline constexpr std::uint32_t kMinClockRateHz = 1000;
+inline constexpr std::uint32_t kMaxClockRateHz = 768000;
+inline constexpr int kMaxChannels = 64;
+inline constexpr double kMaxPtimeMs = 1000;  // a=ptime above one second is not a packet time
 
 inline constexpr std::uint16_t kSapPort = 9875;  // RFC 2974 section 3
 // AES67 (section 7.2.2 via RFC 2974): the administratively scoped SAP address, and the global one.

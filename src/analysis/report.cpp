@@ -239,6 +239,10 @@ nlohmann::json stream_json(const StreamSummary& s) {
                            {"max", t.delta_rtp_max_us},
                            {"note", "meaningful only with a PTP-disciplined capture clock"}};
     j["verdict"] = to_string(t.verdict);
+    if (t.clock_assumed) j["verdict_note"] = "clock assumed";
+    j["timing_since_ns"] = t.since_ns;
+    j["clock_changes"] = t.clock_changes;
+    if (t.clock_changes) j["previous_clock_rate"] = t.previous_clock_rate;
     // Format: from the SDP when one describes the stream, else from the static payload type.
     const char* static_name = static_encoding_name(s.payload_type);
     if (s.has_sdp) {
@@ -271,6 +275,25 @@ nlohmann::json stream_json(const StreamSummary& s) {
   return j;
 }
 
+nlohmann::json session_json(const SessionSummary& x) {
+  const SdpFormat& f = x.format;
+  return {{"session_name", f.session_name},
+          {"origin", f.origin},
+          {"group", f.group.to_string()},
+          {"port", f.port},
+          {"payload_type", f.payload_type},
+          {"encoding", f.encoding},
+          {"rate", f.clock_rate},
+          {"channels", f.channels},
+          {"ptime_ms", f.ptime_ms},
+          {"source", f.source.family ? nlohmann::json(f.source.to_string()) : nlohmann::json()},
+          {"first_seen_ns", x.first_seen_ns},
+          {"last_seen_ns", x.last_seen_ns},
+          {"announcements", x.announcements},
+          {"streams", x.streams},
+          {"ended", x.ended.empty() ? nlohmann::json() : nlohmann::json(x.ended)}};
+}
+
 }  // namespace
 
 std::string to_json(const TrackerSnapshot& snap, int indent) {
@@ -295,10 +318,17 @@ std::string to_json(const TrackerSnapshot& snap, int indent) {
                   {{"packets", t.sap_packets},
                    {"announcements", t.sap_announcements},
                    {"deletions", t.sap_deletions},
+                   {"refreshes", t.sap_refreshes},
                    {"encrypted_or_compressed", t.sap_encrypted_or_compressed},
-                   {"malformed", t.sap_malformed}}}};
+                   {"malformed", t.sap_malformed},
+                   {"incomplete", t.sap_incomplete},
+                   {"rate_limited", t.sap_rate_limited},
+                   {"expired", t.sap_expired},
+                   {"evicted", t.sap_evicted}}}};
   j["streams"] = nlohmann::json::array();
   for (const auto& s : snap.streams) j["streams"].push_back(stream_json(s));
+  j["sessions"] = nlohmann::json::array();
+  for (const auto& x : snap.sessions) j["sessions"].push_back(session_json(x));
   // SDP text comes off the wire: invalid UTF-8 there must not make the report throw (found by
   // fuzz_sap_sdp; tests/fuzz/regressions/fuzz_sap_sdp).
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -437,6 +467,17 @@ std::string format_stream_table(const TrackerSnapshot& snap, std::size_t width) 
         for (const std::string& m : s.sdp_mismatches)
           out += fmt::format("  ! contradicts its SDP: {}\n", analysis::printable_text(m));
       }
+      if (s.timing.clock_assumed)
+        out += fmt::format(
+            "  ! verdict unknown: clock assumed ({} Hz: no SDP, --clock-rate or static payload "
+            "type gives it)\n",
+            s.clock_rate);
+      if (s.timing.clock_changes)
+        out += fmt::format(
+            "  clock changed from {} to {} Hz: timing figures count from {:.3f} s after the "
+            "stream's first packet\n",
+            s.timing.previous_clock_rate, s.clock_rate,
+            (double(s.timing.since_ns) - double(s.first_ts_ns)) / 1e9);
       if (!s.validated)
         out += fmt::format(
             "  ! never passed RTP sequence validation (no two packets in sequence): loss unknown; "
@@ -474,10 +515,22 @@ std::string format_stream_table(const TrackerSnapshot& snap, std::size_t width) 
           : std::string());
   if (t.sap_packets)
     out += fmt::format(
-        "SAP: {} packets, {} announcements, {} deletions, {} encrypted or compressed "
-        "(not read), {} malformed; {} SDP formats known\n",
-        t.sap_packets, t.sap_announcements, t.sap_deletions, t.sap_encrypted_or_compressed,
-        t.sap_malformed, snap.sdp.size());
+        "SAP: {} packets, {} announcements, {} repeated, {} deletions, {} encrypted or compressed "
+        "(not read), {} malformed, {} incomplete (fragmented or cut), {} over the rate limit, {} "
+        "expired; {} SDP formats known\n",
+        t.sap_packets, t.sap_announcements, t.sap_refreshes, t.sap_deletions,
+        t.sap_encrypted_or_compressed, t.sap_malformed, t.sap_incomplete, t.sap_rate_limited,
+        t.sap_expired, snap.sdp.size());
+  // Sessions announced (or given with --sdp) that no stream in the table matches.
+  for (const SessionSummary& x : snap.sessions) {
+    if (x.streams != 0) continue;
+    const SdpFormat& f = x.format;
+    out += fmt::format("session \"{}\" {}:{} pt {} {}/{}/{}{}: no traffic ({}{})\n", f.session_name,
+                       f.group.to_string(), f.port, f.payload_type,
+                       f.encoding.empty() ? "?" : f.encoding, f.clock_rate, f.channels,
+                       f.source.family ? " from " + f.source.to_string() : std::string(), f.origin,
+                       x.ended.empty() ? "" : ", " + x.ended);
+  }
   return out;
 }
 

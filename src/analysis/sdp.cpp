@@ -124,7 +124,7 @@ void parse_attribute(std::string_view v, Level& l, std::vector<std::string_view>
     if (rtpmaps) rtpmaps->push_back(value);
   } else if (name == "ptime") {
     double ms = 0;
-    if (decimal(value, ms) && ms > 0) l.ptime_ms = ms;
+    if (decimal(value, ms) && ms > 0 && ms <= kMaxPtimeMs) l.ptime_ms = ms;
   } else if (name == "source-filter") {
     // a=source-filter: incl IN IP4 <dest> <src> [<src>...]  (RFC 4570)
     std::string_view s = value;
@@ -177,8 +177,9 @@ void finish_media(SdpFormat& f, const Level& session, const Level& media,
     rate = rate.substr(0, s2);
     std::uint32_t hz = 0;
     int channels = 1;
-    if (!number(rate, hz) || hz == 0) continue;
-    if (!ch.empty() && (!number(ch, channels) || channels < 1 || channels > 64)) continue;
+    // Out of range: the rtpmap is not used (an absurd rate or channel count never enters).
+    if (!number(rate, hz) || hz < kMinClockRateHz || hz > kMaxClockRateHz) continue;
+    if (!ch.empty() && (!number(ch, channels) || channels < 1 || channels > kMaxChannels)) continue;
     f.encoding = printable(enc.substr(0, s1), 32);
     f.clock_rate = hz;
     f.channels = channels;
@@ -236,6 +237,86 @@ std::vector<SdpFormat> parse_sdp(std::string_view text, std::string_view origin)
   }
   flush();
   return out;
+}
+
+std::string parse_pcm_encoding(std::string_view text, std::string& encoding, std::uint32_t& rate,
+                               int& channels) {
+  const auto bad = [&] {
+    return "'" + printable(text, 64) + "' is not ENCODING/RATE[/CHANNELS] with L16 or L24, rate " +
+           std::to_string(kMinClockRateHz) + ".." + std::to_string(kMaxClockRateHz) +
+           " Hz and 1.." + std::to_string(kMaxChannels) + " channels, for example L24/48000/2";
+  };
+  const std::size_t s1 = text.find('/');
+  if (s1 == std::string_view::npos) return bad();
+  const std::string_view enc = text.substr(0, s1);
+  if (enc != "L16" && enc != "L24") return bad();
+  std::string_view rest = text.substr(s1 + 1);
+  const std::size_t s2 = rest.find('/');
+  const std::string_view r = rest.substr(0, s2);
+  const std::string_view c =
+      s2 == std::string_view::npos ? std::string_view("1") : rest.substr(s2 + 1);
+  std::uint32_t hz = 0;
+  int ch = 0;
+  if (!number(r, hz) || hz < kMinClockRateHz || hz > kMaxClockRateHz) return bad();
+  if (!number(c, ch) || ch < 1 || ch > kMaxChannels) return bad();
+  encoding = std::string(enc);
+  rate = hz;
+  channels = ch;
+  return {};
+}
+
+std::string parse_format_option(std::string_view text, FormatOption& out) {
+  FormatOption f;
+  f.text = printable(text, 128);
+  const std::size_t eq = text.find('=');
+  const auto bad = [&] {
+    return "--audio-format '" + f.text +
+           "' must be SELECTOR=ENC/RATE/CH, the selector a payload type (97), a destination "
+           "(239.69.1.1:5004, [ff0e::1]:5004), an SSRC (0x1a2b3c4d) or several joined by '/' "
+           "(239.69.1.1:5004/97)";
+  };
+  if (eq == std::string_view::npos || eq == 0) return bad();
+  std::string_view sel = text.substr(0, eq);
+  while (!sel.empty()) {
+    // Split at '/' outside brackets (an IPv6 address has none, but keep the rule simple).
+    const std::size_t slash = sel.find('/');
+    const std::string_view part = sel.substr(0, slash);
+    sel = slash == std::string_view::npos ? std::string_view{} : sel.substr(slash + 1);
+    if (part.size() > 2 && (part.substr(0, 2) == "0x" || part.substr(0, 2) == "0X")) {
+      std::uint32_t v = 0;
+      const auto r = std::from_chars(part.data() + 2, part.data() + part.size(), v, 16);
+      if (r.ec != std::errc{} || r.ptr != part.data() + part.size() || f.has_ssrc) return bad();
+      f.has_ssrc = true;
+      f.ssrc = v;
+    } else if (part.find_first_of(".:[") != std::string_view::npos) {
+      // ADDR:PORT, [V6]:PORT
+      std::string_view addr = part, port;
+      if (part.front() == '[') {
+        const std::size_t close = part.find(']');
+        if (close == std::string_view::npos || close + 1 >= part.size() || part[close + 1] != ':')
+          return bad();
+        addr = part.substr(1, close - 1);
+        port = part.substr(close + 2);
+      } else {
+        const std::size_t colon = part.rfind(':');
+        if (colon == std::string_view::npos) return bad();
+        addr = part.substr(0, colon);
+        port = part.substr(colon + 1);
+      }
+      std::uint16_t p = 0;
+      if (f.dst.family != 0 || !f.dst.parse(addr) || !number(port, p)) return bad();
+      f.port = p;
+    } else {
+      int pt = -1;
+      if (!number(part, pt) || pt < 0 || pt > 127 || f.payload_type >= 0) return bad();
+      f.payload_type = pt;
+    }
+  }
+  if (std::string e = parse_pcm_encoding(text.substr(eq + 1), f.encoding, f.clock_rate, f.channels);
+      !e.empty())
+    return "--audio-format: " + e;
+  out = std::move(f);
+  return {};
 }
 
 bool parse_sap(const std::uint8_t* p, std::size_t len, SapMessage& out, std::string* error) {

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "analysis/catalogue.hpp"
 #include "analysis/packet_parser.hpp"
 #include "analysis/rtp_stats.hpp"
 #include "rtcap/analysis.hpp"
@@ -24,6 +25,7 @@ namespace rtcap {
 
 namespace {
 
+using analysis::Destination;
 using analysis::JitterTracker;
 using analysis::ParseClass;
 using analysis::RtpHeader;
@@ -162,6 +164,8 @@ struct Stream {
   std::uint64_t hash;
   std::uint32_t lru_prev;
   std::uint32_t lru_next;
+  std::uint32_t dst_prev;  // the chain of streams whose destination hashes to one bucket
+  std::uint32_t dst_next;
   std::uint64_t id;
   std::uint64_t packets;
   std::uint64_t bytes;
@@ -193,8 +197,16 @@ struct Stream {
   std::uint64_t outage_lost;    // settled: missing packets that fell in a capture outage
   std::uint32_t payload_bytes;  // of the latest packet
   ClockSource clock_source;
-  std::int32_t sdp_index;  // into Impl::sdp, -1: none
-  bool clock_known;        // clock resolved for payload_type
+  std::int32_t sdp_index;        // catalogue format slot, -1: none
+  std::int32_t option_index;     // into config.audio_formats, -1: none
+  std::uint32_t sdp_generation;  // the slot's generation when it was matched
+  bool clock_known;              // clock resolved for payload_type
+  // Clock-derived figures (jitter maximum, PIT test, TS-DF, drift) count from here: the first
+  // packet, or the first after the clock changed (a late SDP, a re-announcement).
+  std::int64_t timing_since_ns;
+  std::uint32_t clock_changes;
+  std::uint32_t previous_clock_rate;  // before the last change (0: none)
+  IntervalAccumulator pit;            // arrival gaps since timing_since_ns
   // AES67 / ST 2110-30 timing (docs/TUNING.md): PIT histogram, TS-DF window, drift sums.
   std::uint32_t pit_bins[kPitBins];
   std::int64_t tsdf_ref_arrival_ns;  // R(0) of the current window; also its start
@@ -233,13 +245,16 @@ constexpr std::uint32_t kPtimeConfirmations = 3;
 }  // namespace
 
 struct RTCAP_LOCAL StreamTracker::Impl {
-  explicit Impl(StreamTrackerConfig c) : config(std::move(c)) {
+  explicit Impl(StreamTrackerConfig c)
+      : config(std::move(c)), catalogue(config.max_sdp_formats ? config.max_sdp_formats : 1) {
     if (config.max_streams == 0) config.max_streams = 1;
     if (config.max_streams >= kNil / 4) config.max_streams = kNil / 4;
     std::size_t buckets = 16;
     while (buckets < 2 * config.max_streams) buckets *= 2;  // load factor <= 0.5
     index.assign(buckets, kNil);
+    dst_heads.assign(buckets, kNil);
     mask = buckets - 1;
+    changed.reserve(64);
     nodes.resize(config.max_streams);
     histograms.resize(config.max_streams);
     if (config.default_clock_rate == 0) config.default_clock_rate = 48000;
@@ -253,19 +268,30 @@ struct RTCAP_LOCAL StreamTracker::Impl {
         clock_by_pt[pt] = rate;
         clock_source_by_pt[pt] = ClockSource::kOption;
       }
-    if (config.max_sdp_formats == 0) config.max_sdp_formats = 1;
-    sdp.reserve(config.max_sdp_formats);
-    sdp_free.reserve(config.max_sdp_formats);
     if (config.ts_df_window_ms <= 0) config.ts_df_window_ms = 200;
     if (config.outage_settle_ms > 0) settle_ns = config.outage_settle_ms * 1'000'000;
     ts_df_window_ns = config.ts_df_window_ms * 1'000'000;
+    // One --sdp file may hold several media descriptions: each origin is one session.
     std::vector<SdpFormat> initial = std::move(config.sdp);
     config.sdp.clear();
-    upsert_sdp(initial);
+    std::vector<SdpFormat> one;
+    for (std::size_t i = 0; i < initial.size(); ++i) {
+      one.push_back(initial[i]);
+      if (i + 1 == initial.size() || initial[i + 1].origin != initial[i].origin) {
+        catalogue.add_file(one, changed);
+        one.clear();
+      }
+    }
+    changed.clear();
   }
 
   StreamTrackerConfig config;
   std::vector<std::uint32_t> index;  // bucket -> node, kNil when empty
+  // bucket (destination hash) -> first stream of that destination chain, kNil when empty: an
+  // announcement for a destination rematches the streams of that destination only.
+  std::vector<std::uint32_t> dst_heads;
+  analysis::SessionCatalogue catalogue;
+  std::vector<Destination> changed;  // scratch: destinations a catalogue change touched
   std::size_t mask = 0;
   std::vector<Stream> nodes;
   std::vector<std::unique_ptr<Histogram>> histograms;  // per node, allocated on first use
@@ -279,12 +305,6 @@ struct RTCAP_LOCAL StreamTracker::Impl {
   ClockSource clock_source_by_pt[128] = {};
   TrackerTotals totals;
   std::int64_t ts_df_window_ns = 200'000'000;
-  std::vector<SdpFormat> sdp;  // capacity max_sdp_formats, reserved at construction
-  // Slots whose format was replaced by a re-announcement: reusable. Slots stay where they are
-  // (a stream's sdp_index stays valid); a format deleted by SAP keeps its slot for the streams
-  // it described until the table is full.
-  std::vector<bool> sdp_free;
-  std::size_t sdp_next_replace = 0;
   IpAddress first_destination;
   std::vector<Outage> outages;  // set_outages: the capture outages of every interface
   std::int64_t settle_ns = 5'000'000'000;
@@ -320,105 +340,85 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     return std::min(n, s.seq.lost());
   }
 
-  // --- SDP (cold path: at construction, on --sdp, on a SAP announcement) ---
-  [[nodiscard]] bool sdp_matches(const SdpFormat& f, const Stream& s) const noexcept {
-    if (f.deleted || f.port != s.key.dst_port || f.group.family != s.key.family) return false;
-    const std::size_t alen = s.key.family == 4 ? 4 : 16;
-    if (std::memcmp(f.group.bytes.data(), s.key.dst, alen) != 0) return false;
-    if (f.source.family != 0 && (f.source.family != s.key.family ||
-                                 std::memcmp(f.source.bytes.data(), s.key.src, alen) != 0))
-      return false;
-    return true;
+  // --- SDP: the catalogue's matches (cold path: stream creation, a catalogue change) ---
+  [[nodiscard]] static Destination destination(const FlowKey& k) noexcept {
+    Destination d;
+    d.family = k.family;
+    std::memcpy(d.addr, k.dst, 16);
+    d.port = k.dst_port;
+    return d;
+  }
+  // The stream's format slot, if the catalogue still holds what it matched.
+  [[nodiscard]] const SdpFormat* sdp_of(const Stream& s) const noexcept {
+    if (s.sdp_index < 0 || catalogue.generation(s.sdp_index) != s.sdp_generation) return nullptr;
+    return &catalogue.format(s.sdp_index);
   }
   void match_sdp(Stream& s) noexcept {
-    s.sdp_index = -1;
     if (s.key.is_rtp == 0) return;
-    for (std::size_t i = 0; i < sdp.size(); ++i)
-      if (sdp_matches(sdp[i], s)) {
-        s.sdp_index = static_cast<std::int32_t>(i);
-        break;
-      }
+    // A stream described by a session that ended (deleted by its sender, or not re-announced)
+    // keeps that description while no other session describes its destination: the final table
+    // still says what a finished stream was.
+    const std::int32_t m =
+        catalogue.match(destination(s.key), s.key.family, s.key.src, s.payload_type);
+    const SdpFormat* kept = sdp_of(s);
+    if (m < 0 && kept != nullptr && !catalogue.active(s.sdp_index)) return;
+    if (m == s.sdp_index && kept != nullptr) return;
+    s.sdp_index = m;
+    s.sdp_generation = m >= 0 ? catalogue.generation(m) : 0;
+    if (m >= 0) catalogue.mark_used(m);
     s.clock_known = false;  // resolve again with the next packet
   }
-  void rematch_all() noexcept {
-    for (std::uint32_t n = lru_head; n != kNil; n = nodes[n].lru_next) {
-      Stream& s = nodes[n];
-      // A stream described by a session its sender deleted keeps that description.
-      if (s.sdp_index >= 0 && sdp[std::size_t(s.sdp_index)].deleted &&
-          !sdp_free[std::size_t(s.sdp_index)])
+  void rematch(const Destination& d) noexcept {
+    for (std::uint32_t n = dst_heads[d.hash() & mask]; n != kNil; n = nodes[n].dst_next)
+      if (destination(nodes[n].key) == d) match_sdp(nodes[n]);
+  }
+  void apply_changes() noexcept {
+    for (std::size_t i = 0; i < changed.size(); ++i)
+      if (std::find(changed.begin(), changed.begin() + std::ptrdiff_t(i), changed[i]) ==
+          changed.begin() + std::ptrdiff_t(i))
+        rematch(changed[i]);
+    changed.clear();
+  }
+  // The first --audio-format whose selector takes the stream (cold: a new payload type).
+  void match_option(Stream& s) const noexcept {
+    s.option_index = -1;
+    const std::size_t alen = s.key.family == 4 ? 4 : 16;
+    for (std::size_t i = 0; i < config.audio_formats.size(); ++i) {
+      const FormatOption& o = config.audio_formats[i];
+      if (o.payload_type >= 0 && o.payload_type != s.payload_type) continue;
+      if (o.port >= 0 && o.port != s.key.dst_port) continue;
+      if (o.has_ssrc && o.ssrc != s.key.ssrc) continue;
+      if (o.dst.family != 0 &&
+          (o.dst.family != s.key.family || std::memcmp(o.dst.bytes.data(), s.key.dst, alen) != 0))
         continue;
-      match_sdp(s);
+      s.option_index = static_cast<std::int32_t>(i);
+      return;
     }
   }
-  // Formats of one origin replace that origin's earlier ones (a SAP re-announcement, a changed
-  // session): their slots are freed in place and reused first; when the table is full the
-  // oldest slot is reused.
-  void upsert_sdp(const std::vector<SdpFormat>& formats) {
-    if (formats.empty()) return;
-    const std::string origin = formats.front().origin;
-    for (std::size_t i = 0; i < sdp.size(); ++i)
-      if (sdp[i].origin == origin) {
-        sdp[i].deleted = true;
-        sdp_free[i] = true;
-      }
-    for (const SdpFormat& f : formats) {
-      std::size_t slot = 0;
-      while (slot < sdp.size() && !sdp_free[slot]) ++slot;
-      if (slot < sdp.size()) {
-        sdp[slot] = f;
-        sdp_free[slot] = false;
-      } else if (sdp.size() < config.max_sdp_formats) {
-        sdp.push_back(f);
-        sdp_free.push_back(false);
-      } else {
-        const std::size_t victim = sdp_next_replace % sdp.size();
-        sdp[victim] = f;
-        sdp_free[victim] = false;
-        ++sdp_next_replace;
-        // Streams that pointed at the victim must not keep a description that is not theirs.
-        for (std::uint32_t n = lru_head; n != kNil; n = nodes[n].lru_next)
-          if (nodes[n].sdp_index == std::int32_t(victim)) nodes[n].sdp_index = -1;
-      }
-    }
-    rematch_all();
+  void add_sdp(const std::vector<SdpFormat>& formats) {
+    catalogue.add_file(formats, changed);
+    apply_changes();
   }
-  // A deletion (RFC 2974 section 4: the sender stopped the session) stops new streams from
-  // matching; a stream that already matched keeps its description, so the final table still
-  // says what a finished stream was.
-  void delete_sdp(const std::string& origin) noexcept {
-    for (SdpFormat& f : sdp)
-      if (f.origin == origin) f.deleted = true;
+  void dst_link(std::uint32_t n) noexcept {
+    std::uint32_t& head = dst_heads[destination(nodes[n].key).hash() & mask];
+    nodes[n].dst_prev = kNil;
+    nodes[n].dst_next = head;
+    if (head != kNil) nodes[head].dst_prev = n;
+    head = n;
   }
-  // A SAP datagram (UDP port 9875) in the traffic. Allocates (strings): rare by nature, one per
-  // session every ~30 s (AES67), and bounded by max_sdp_formats.
-  void on_sap(const std::uint8_t* payload, std::size_t len) noexcept {
-    ++totals.sap_packets;
-    try {
-      SapMessage m;
-      if (!parse_sap(payload, len, m, nullptr)) {
-        ++totals.sap_malformed;
-        return;
-      }
-      if (m.encrypted || m.compressed) {
-        ++totals.sap_encrypted_or_compressed;
-        return;
-      }
-      const std::string origin = fmt::format("sap {} #{:04x}", m.origin.to_string(), m.msg_id_hash);
-      if (m.deletion) {
-        ++totals.sap_deletions;
-        delete_sdp(origin);
-        return;
-      }
-      std::vector<SdpFormat> formats = parse_sdp(m.sdp, origin);
-      if (formats.empty()) {
-        ++totals.sap_malformed;
-        return;
-      }
-      ++totals.sap_announcements;
-      upsert_sdp(formats);
-    } catch (...) {
-      ++totals.sap_malformed;  // out of memory: the announcement is lost, the capture goes on
-    }
+  void dst_unlink(std::uint32_t n) noexcept {
+    Stream& s = nodes[n];
+    if (s.dst_prev != kNil)
+      nodes[s.dst_prev].dst_next = s.dst_next;
+    else
+      dst_heads[destination(s.key).hash() & mask] = s.dst_next;
+    if (s.dst_next != kNil) nodes[s.dst_next].dst_prev = s.dst_prev;
+  }
+  // A SAP datagram (UDP port 9875) in the traffic: the catalogue bounds what it costs.
+  void on_sap(const std::uint8_t* payload, std::size_t len, bool complete,
+              std::int64_t ts_ns) noexcept {
+    catalogue.on_sap(payload, len, complete, ts_ns, changed);
+    if (!changed.empty()) apply_changes();
   }
 
   // Clock of a stream for its payload type: SDP, option, static, default (ClockSource).
@@ -426,21 +426,15 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     const int pt = s.payload_type;
     std::uint32_t rate = clock_by_pt[pt];
     ClockSource src = clock_source_by_pt[pt];
-    if (s.sdp_index >= 0) {
-      const SdpFormat& f = sdp[static_cast<std::size_t>(s.sdp_index)];
-      if (f.payload_type == pt && f.clock_rate > 0) {
-        rate = f.clock_rate;
-        src = ClockSource::kSdp;
-      }
+    if (const SdpFormat* f = sdp_of(s);
+        f != nullptr && f->payload_type == pt && f->clock_rate > 0) {
+      rate = f->clock_rate;
+      src = ClockSource::kSdp;
+    } else if (s.option_index >= 0) {
+      rate = config.audio_formats[std::size_t(s.option_index)].clock_rate;
+      src = ClockSource::kOption;
     }
-    if (rate != s.clock_rate && s.clock_rate != 0) {
-      // A new clock invalidates what was measured in the old one.
-      s.jitter.reset();
-      s.ptime_ticks = 0;
-      s.ptime_streak = 0;
-      s.tsdf_open = false;
-      s.drift_n = 0;
-    }
+    if (rate != s.clock_rate && s.clock_rate != 0) restart_timing(s, rate);
     s.clock_rate = rate;
     s.clock_source = src;
     s.ns_per_tick = 1e9 / rate;
@@ -448,6 +442,32 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     if (s.ptime_ticks != 0)
       s.ptime_ns = static_cast<std::int64_t>(s.ptime_ticks) * 1'000'000'000 / rate;
     s.clock_known = true;
+  }
+
+  // A new clock invalidates everything measured in the old one: jitter and its maximum, the
+  // packet time, TS-DF windows and their maximum, drift, delta vs RTP, the PIT test. They count
+  // again from the next packet, and the report says from when.
+  void restart_timing(Stream& s, std::uint32_t new_rate) noexcept {
+    s.previous_clock_rate = s.clock_rate;
+    s.clock_rate = new_rate;
+    ++s.clock_changes;
+    s.timing_since_ns = s.last_ts_ns;
+    s.jitter = JitterTracker{};
+    s.ptime_ticks = 0;
+    s.ptime_streak = 0;
+    s.ptime_candidate = 0;
+    s.ptime_ns = 0;
+    s.tsdf_open = false;
+    s.tsdf_max_window_ns = 0;
+    s.tsdf_last_window_ns = 0;
+    s.tsdf_windows = 0;
+    s.drift_n = 0;
+    s.delta_count = 0;
+    s.delta_sum_us = 0;
+    s.delta_min_us = std::numeric_limits<double>::infinity();
+    s.delta_max_us = -std::numeric_limits<double>::infinity();
+    s.pit = IntervalAccumulator{};
+    std::fill(std::begin(s.pit_bins), std::end(s.pit_bins), 0u);
   }
 
   void lru_unlink(std::uint32_t n) noexcept {
@@ -518,6 +538,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       n = lru_tail;  // the table is full: evict the least recently seen stream
       retire(nodes[n]);
       lru_unlink(n);
+      dst_unlink(n);
       index_erase(n);
       --live;
       ++totals.evicted;
@@ -536,10 +557,13 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       std::construct_at(histograms[n].get());
     }
     s.sdp_index = -1;
+    s.option_index = -1;
+    s.timing_since_ns = ts_ns;
     s.delta_min_us = std::numeric_limits<double>::infinity();
     s.delta_max_us = -std::numeric_limits<double>::infinity();
     index_insert(n, h);
     lru_push_front(n);
+    dst_link(n);
     ++live;
     ++totals.streams_seen;
     // Destinations for the advisor's promiscuous-mode rule: a new destination is a new stream.
@@ -556,7 +580,6 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     } else if (totals.distinct_destinations == 1 && dst != first_destination) {
       totals.distinct_destinations = 2;  // saturates: "more than one" is all the rule needs
     }
-    if (k.is_rtp != 0) match_sdp(s);
     return n;
   }
 
@@ -621,7 +644,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
           static_cast<double>(arrival_ns - s.delta_base_ns) * s.ticks_per_ns + s.delta_base_frac;
       const auto since_whole = static_cast<std::int64_t>(since);
       std::uint32_t offset = 0;
-      if (s.sdp_index >= 0) offset = sdp[static_cast<std::size_t>(s.sdp_index)].mediaclk_offset;
+      if (const SdpFormat* f = sdp_of(s)) offset = f->mediaclk_offset;
       const auto delta_ticks = static_cast<std::int32_t>(
           s.delta_base_ticks + static_cast<std::uint32_t>(since_whole) - (ts - offset));
       // Whole ticks, as the arrival floored to the media clock's tick (EBU LIST rounds).
@@ -637,6 +660,9 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     ++totals.packets;
     totals.bytes += p.wire_len;
     if (p.ts_ns > last_ts_ns) last_ts_ns = p.ts_ns;
+    catalogue.expire(p.ts_ns, changed);  // one comparison, except once a second
+    if (!changed.empty()) [[unlikely]]
+      apply_changes();
     const analysis::ParsedPacket pk =
         analysis::parse_packet(p.bytes.data(), p.bytes.size(), p.wire_len, linktype);
     switch (pk.cls) {
@@ -666,7 +692,8 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     k.dst_port = pk.dst_port;
     k.interface_index = p.interface_index;
     k.family = pk.family;
-    if (pk.dst_port == kSapPort && config.parse_sap) on_sap(pk.payload, pk.payload_len);
+    if (pk.dst_port == kSapPort && config.parse_sap)
+      on_sap(pk.payload, pk.payload_len, pk.payload_complete, p.ts_ns);
     RtpHeader rtp;
     const bool is_rtp = config.detect_rtp && pk.dst_port != kSapPort &&
                         analysis::parse_rtp(pk.payload, pk.payload_len, pk.payload_complete, rtp);
@@ -696,7 +723,12 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     if (!is_rtp) return;
 
     if (fresh || rtp.payload_type != s.payload_type || !s.clock_known) {
+      const bool pt_changed = fresh || rtp.payload_type != s.payload_type;
       s.payload_type = rtp.payload_type;
+      if (pt_changed) {
+        match_sdp(s);
+        match_option(s);
+      }
       resolve_clock(s);
     }
     s.payload_bytes = rtp.payload_len;
@@ -747,7 +779,10 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       s.jitter.update(p.ts_ns, rtp.timestamp, s.clock_rate);
       timing(s, p.ts_ns, rtp.timestamp);
     }
-    if (!fresh) ++s.pit_bins[pit_bin(p.ts_ns - prev_arrival_ns)];
+    if (!fresh) {
+      ++s.pit_bins[pit_bin(p.ts_ns - prev_arrival_ns)];
+      s.pit.add(p.ts_ns - prev_arrival_ns, 0);
+    }
 
     // ptime from timestamp steps between consecutive sequence numbers.
     if (s.have_prev_rtp && static_cast<std::uint16_t>(rtp.seq - s.prev_seq) == 1) {
@@ -864,9 +899,9 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       d.negative = s.delay_negative;
       if (histograms[n]) d.p99_ns = histograms[n]->snapshot().percentile(0.99);
     }
-    if (s.sdp_index >= 0) {
+    if (const SdpFormat* f = sdp_of(s)) {
       out.has_sdp = true;
-      out.sdp = sdp[static_cast<std::size_t>(s.sdp_index)];
+      out.sdp = *f;
     }
     summarize_timing(s, out);
     if (out.has_sdp) out.sdp_mismatches = mismatches(out);
@@ -876,12 +911,16 @@ struct RTCAP_LOCAL StreamTracker::Impl {
   void summarize_timing(const Stream& s, StreamSummary& out) const {
     AudioTiming& t = out.timing;
     PitStats& pit = t.pit;
-    pit.count = s.interval.count;
+    pit.count = s.pit.count;
     if (pit.count > 0) {
-      pit.min_us = static_cast<double>(s.interval.min_ns) / 1e3;
-      pit.mean_us = s.interval.mean_ns / 1e3;
-      pit.max_us = static_cast<double>(s.interval.max_ns) / 1e3;
+      pit.min_us = static_cast<double>(s.pit.min_ns) / 1e3;
+      pit.mean_us = s.pit.mean_ns / 1e3;
+      pit.max_us = static_cast<double>(s.pit.max_ns) / 1e3;
     }
+    t.since_ns = s.timing_since_ns;
+    t.clock_changes = s.clock_changes;
+    t.previous_clock_rate = s.previous_clock_rate;
+    t.clock_assumed = s.clock_source == ClockSource::kDefault;
     for (int b = 0; b < kPitBins; ++b) {
       if (s.pit_bins[b] == 0) continue;
       PitBin bin;
@@ -889,8 +928,12 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       bin.count = s.pit_bins[b];
       pit.histogram.push_back(bin);
     }
-    // The packet time to judge against: the SDP's a=ptime, else the RTP timestamp step.
-    if (out.has_sdp && out.sdp.ptime_ms > 0)
+    // The packet time to judge against: the real one, samples per packet (the RTP timestamp
+    // step) over the rate (44 samples at 44.1 kHz are 997.73 us, not a=ptime's nominal 1 ms);
+    // else the SDP's a=ptime, else the configured one.
+    if (s.ptime_ticks != 0 && s.clock_rate != 0)
+      pit.ptime_us = static_cast<double>(s.ptime_ticks) * 1e6 / s.clock_rate;
+    else if (out.has_sdp && out.sdp.ptime_ms > 0)
       pit.ptime_us = out.sdp.ptime_ms * 1e3;
     else
       pit.ptime_us = out.interval.ptime_ms * 1e3;
@@ -915,8 +958,8 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     }
     // JT-NM Tested 2022 (docs/TUNING.md): TS-DF < 1 packet time narrow, <= 17 wide, else not
     // compliant; PIT mean outside ptime +-1% not compliant. Unknown without a packet time or a
-    // completed window.
-    if (pit.ptime_us > 0 && t.ts_df_windows > 0 && pit.count > 0) {
+    // completed window, and on an assumed clock (every figure would be in the wrong unit).
+    if (!t.clock_assumed && pit.ptime_us > 0 && t.ts_df_windows > 0 && pit.count > 0) {
       if (std::fabs(pit.mean_us - pit.ptime_us) > 0.01 * pit.ptime_us ||
           t.ts_df_us > 17 * pit.ptime_us)
         t.verdict = TimingVerdict::kNotCompliant;
@@ -925,6 +968,158 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       else
         t.verdict = TimingVerdict::kWide;
     }
+  }
+
+  // An --audio-format for a stream no format describes, from what its packets show: samples per
+  // packet (the RTP timestamp step), bytes per frame (payload / samples: L24 when it divides by
+  // 3, else L16) and the rate (samples per packet over the mean packet interval, snapped to the
+  // nearest common rate within 2%). Empty when the packets do not tell.
+  [[nodiscard]] static std::string format_hint(const Stream& s) {
+    if (s.ptime_ticks == 0 || s.payload_bytes == 0 || s.payload_bytes % s.ptime_ticks != 0 ||
+        s.interval.count == 0 || s.interval.mean_ns <= 0)
+      return {};
+    const std::uint32_t frame = s.payload_bytes / s.ptime_ticks;
+    const int bytes = frame % 3 == 0 ? 3 : frame % 2 == 0 ? 2 : 0;
+    if (bytes == 0 || frame / static_cast<std::uint32_t>(bytes) > std::uint32_t(kMaxChannels))
+      return {};
+    double rate = s.ptime_ticks * 1e9 / s.interval.mean_ns;
+    for (double r : {8000.0, 16000.0, 22050.0, 24000.0, 32000.0, 44100.0, 48000.0, 88200.0, 96000.0,
+                     176400.0, 192000.0, 384000.0})
+      if (std::fabs(rate - r) <= 0.02 * r) rate = r;
+    if (rate < kMinClockRateHz || rate > kMaxClockRateHz) return {};
+    IpAddress dst;
+    dst.family = s.key.family;
+    std::memcpy(dst.bytes.data(), s.key.dst, 16);
+    const std::string addr = s.key.family == 6 ? "[" + dst.to_string() + "]" : dst.to_string();
+    return fmt::format("{}:{}/{}=L{}/{}/{}", addr, s.key.dst_port, s.payload_type, bytes * 8,
+                       std::llround(rate), frame / static_cast<std::uint32_t>(bytes));
+  }
+
+  [[nodiscard]] std::uint32_t find_rtp(const StreamKey& key) const noexcept {
+    FlowKey k;
+    std::memset(&k, 0, sizeof k);
+    if (key.src.family != key.dst.family || (key.src.family != 4 && key.src.family != 6))
+      return kNil;
+    const std::size_t alen = key.src.family == 4 ? 4 : 16;
+    std::memcpy(k.src, key.src.bytes.data(), alen);
+    std::memcpy(k.dst, key.dst.bytes.data(), alen);
+    k.src_port = key.src_port;
+    k.dst_port = key.dst_port;
+    k.interface_index = key.interface_index;
+    k.family = key.src.family;
+    k.is_rtp = 1;
+    k.ssrc = key.ssrc;
+    return find(k, hash_key(k));
+  }
+
+  [[nodiscard]] PcmStreamFormat pcm_format(const StreamKey& key) const {
+    PcmStreamFormat out;
+    const std::uint32_t n = find_rtp(key);
+    if (n == kNil) return out;
+    const Stream& s = nodes[n];
+    out.first_ts_ns = s.first_ts_ns;
+    out.validated = s.seq.validated();
+    out.samples_per_packet = s.ptime_ticks;
+    const int pt = s.payload_type;
+    std::string encoding;
+    const SdpFormat* f = sdp_of(s);
+    const auto refuse = [&](std::string why) {
+      out.state = FormatState::kRefused;
+      out.why = std::move(why);
+      return out;
+    };
+    if (f != nullptr && f->payload_type == pt && !f->encoding.empty()) {
+      if (f->encoding != "L16" && f->encoding != "L24")
+        return refuse(
+            fmt::format("its SDP ('{}') says {}, not PCM L16/L24", f->session_name, f->encoding));
+      if (f->clock_rate == 0 || f->channels < 1)
+        return refuse(
+            fmt::format("its SDP ('{}') gives no usable rate and channels", f->session_name));
+      encoding = f->encoding;
+      out.rate_hz = f->clock_rate;
+      out.channels = f->channels;
+      out.source = fmt::format("sdp '{}' ({})", f->session_name, f->origin);
+    } else if (s.option_index >= 0) {
+      const FormatOption& o = config.audio_formats[std::size_t(s.option_index)];
+      encoding = o.encoding;
+      out.rate_hz = o.clock_rate;
+      out.channels = o.channels;
+      out.source = o.text.empty() ? "option" : "option " + o.text;
+    } else if (pt == 10 || pt == 11) {
+      encoding = "L16";
+      out.rate_hz = static_clock_rate(pt);
+      out.channels = static_channels(pt);
+      out.source = "static (RFC 3551)";
+    } else if (pt >= 96) {
+      out.hint = format_hint(s);
+      out.state = FormatState::kPending;
+      out.why = fmt::format(
+          "payload type {} is dynamic and no SDP describes it: give --sdp FILE, capture its SAP "
+          "announcements, or --audio-format {}",
+          pt,
+          out.hint.empty() ? fmt::format("{}=L24/48000/2 (the format its sender uses)", pt)
+                           : out.hint + " (inferred from its packets)");
+      return out;
+    } else {
+      return refuse(fmt::format("payload type {} is not PCM L16/L24", pt));
+    }
+    out.bits = encoding == "L16" ? 16 : 24;
+    // The packets must agree with the format: whole frames, and, once the RTP timestamp step
+    // is known, exactly samples-per-packet of them (8 channels under a 16-channel SDP divide
+    // evenly into frames but are half the bytes).
+    const std::uint32_t frame = static_cast<std::uint32_t>(out.channels * out.bits / 8);
+    if (s.payload_bytes % frame != 0)
+      return refuse(fmt::format(
+          "its packets contradict the format ({}): payload {} bytes is not a whole number of "
+          "{}-byte frames ({} ch x {} bytes)",
+          out.source, s.payload_bytes, frame, out.channels, out.bits / 8));
+    if (s.ptime_ticks != 0 && s.payload_bytes != s.ptime_ticks * frame)
+      return refuse(fmt::format(
+          "its packets contradict the format ({}): payload {} bytes, format {} ch x {} bytes x "
+          "{} samples (RTP timestamp step) = {}",
+          out.source, s.payload_bytes, out.channels, out.bits / 8, s.ptime_ticks,
+          std::uint64_t{s.ptime_ticks} * frame));
+    if (f != nullptr && s.ptime_ticks == 0 && f->ptime_ms > 0 && f->payload_type == pt) {
+      const auto samples =
+          static_cast<std::uint64_t>(std::llround(f->ptime_ms * f->clock_rate / 1e3));
+      if (s.payload_bytes != samples * frame)
+        return refuse(fmt::format(
+            "its packets contradict the format ({}): payload {} bytes, format {} ch x {} bytes x "
+            "{} samples (a=ptime {} ms) = {}",
+            out.source, s.payload_bytes, out.channels, out.bits / 8, samples, f->ptime_ms,
+            samples * frame));
+    }
+    if (!out.validated) {
+      out.state = FormatState::kPending;
+      out.why = "its RTP sequence never validated (no two packets in sequence)";
+      return out;
+    }
+    // Without an a=ptime, the payload can be checked only against the timestamp step (seen
+    // three times running: the fourth packet).
+    if (s.ptime_ticks == 0 && !(f != nullptr && f->ptime_ms > 0 && f->payload_type == pt)) {
+      out.state = FormatState::kPending;
+      out.why = "waiting for the RTP timestamp step to check the payload against the format";
+      return out;
+    }
+    out.state = FormatState::kReady;
+    return out;
+  }
+
+  // Every session format the catalogue holds, with the streams in the table it describes.
+  [[nodiscard]] std::vector<SessionSummary> sessions() const {
+    std::vector<SessionSummary> out;
+    for (const auto& e : catalogue.entries()) {
+      SessionSummary x;
+      x.format = *e.format;
+      x.first_seen_ns = e.first_seen_ns;
+      x.last_seen_ns = e.last_seen_ns;
+      x.announcements = e.announcements;
+      x.ended = e.ended ? e.ended : "";
+      for (std::uint32_t n = lru_head; n != kNil; n = nodes[n].lru_next)
+        if (nodes[n].sdp_index == e.slot && sdp_of(nodes[n]) == e.format) ++x.streams;
+      out.push_back(std::move(x));
+    }
+    return out;
   }
 
   // What the packets contradict in their SDP (cold: at snapshot time).
@@ -990,6 +1185,17 @@ std::vector<StreamSummary> StreamTracker::streams() const {
 
 TrackerTotals StreamTracker::totals() const noexcept {
   TrackerTotals t = impl_->totals;
+  const analysis::SapCounters& sap = impl_->catalogue.counters();
+  t.sap_packets = sap.packets;
+  t.sap_announcements = sap.announcements;
+  t.sap_refreshes = sap.refreshes;
+  t.sap_deletions = sap.deletions;
+  t.sap_encrypted_or_compressed = sap.encrypted_or_compressed;
+  t.sap_malformed = sap.malformed;
+  t.sap_incomplete = sap.incomplete;
+  t.sap_rate_limited = sap.rate_limited;
+  t.sap_expired = sap.expired;
+  t.sap_evicted = sap.evicted;
   t.streams_active = impl_->live;
   t.unvalidated_rtp_streams = 0;
   for (std::uint32_t n = impl_->lru_head; n != kNil; n = impl_->nodes[n].lru_next)
@@ -998,7 +1204,20 @@ TrackerTotals StreamTracker::totals() const noexcept {
   return t;
 }
 
-void StreamTracker::add_sdp(const std::vector<SdpFormat>& formats) { impl_->upsert_sdp(formats); }
+void StreamTracker::add_sdp(const std::vector<SdpFormat>& formats) { impl_->add_sdp(formats); }
+
+PcmStreamFormat StreamTracker::pcm_format(const StreamKey& key) const {
+  return impl_->pcm_format(key);
+}
+
+bool StreamTracker::stream_validated(const StreamKey& key) const noexcept {
+  const std::uint32_t n = impl_->find_rtp(key);
+  return n != kNil && impl_->nodes[n].seq.validated();
+}
+
+std::uint64_t StreamTracker::catalogue_version() const noexcept {
+  return impl_->catalogue.version();
+}
 
 void StreamTracker::set_outages(std::uint16_t interface_index, Span<const LinkOutage> outages) {
   auto& all = impl_->outages;
@@ -1020,7 +1239,8 @@ TrackerSnapshot StreamTracker::snapshot() const {
   s.totals = totals();
   s.streams = streams();
   s.last_ts_ns = impl_->last_ts_ns;
-  s.sdp = impl_->sdp;
+  s.sdp = impl_->catalogue.active_formats();
+  s.sessions = impl_->sessions();
   return s;
 }
 
@@ -1032,13 +1252,15 @@ std::size_t StreamTracker::memory_bytes() const noexcept {
                       impl_->histograms.capacity() * sizeof(std::unique_ptr<Histogram>);
   for (const auto& h : impl_->histograms)
     if (h) bytes += sizeof(Histogram);
-  bytes += impl_->sdp.capacity() * sizeof(SdpFormat);  // reserved at construction (strings aside)
+  bytes += impl_->dst_heads.capacity() * sizeof(std::uint32_t) + impl_->catalogue.memory_bytes();
   return bytes;
 }
 
 void StreamTracker::clear() noexcept {
   Impl& m = *impl_;
   std::fill(m.index.begin(), m.index.end(), kNil);
+  std::fill(m.dst_heads.begin(), m.dst_heads.end(), kNil);
+  m.catalogue.clear_counters();
   m.used = 0;
   m.live = 0;
   m.lru_head = kNil;

@@ -37,32 +37,11 @@ constexpr std::uint32_t kMaxGapSeconds = 10;
 }  // namespace
 
 std::string parse_pcm_format(const std::string& text, PcmFormat& out) {
-  PcmFormat f;
-  const auto bad = [&] {
-    return fmt::format(
-        "'{}' is not ENCODING/RATE[/CHANNELS] with L16 or L24, for example L24/48000/2", text);
-  };
-  const auto slash = text.find('/');
-  if (slash == std::string::npos) return bad();
-  const std::string enc = text.substr(0, slash);
-  if (enc == "L16")
-    f.bits = 16;
-  else if (enc == "L24")
-    f.bits = 24;
-  else
-    return bad();
-  std::string rest = text.substr(slash + 1);
-  const auto slash2 = rest.find('/');
-  const std::string rate = rest.substr(0, slash2);
-  const std::string ch = slash2 == std::string::npos ? "1" : rest.substr(slash2 + 1);
-  char* end = nullptr;
-  const unsigned long r = std::strtoul(rate.c_str(), &end, 10);
-  if (rate.empty() || *end != '\0' || r < 1000 || r > 768000) return bad();
-  const unsigned long c = std::strtoul(ch.c_str(), &end, 10);
-  if (ch.empty() || *end != '\0' || c < 1 || c > 64) return bad();
-  f.rate_hz = static_cast<std::uint32_t>(r);
-  f.channels = static_cast<int>(c);
-  out = f;
+  std::string encoding;
+  std::uint32_t rate = 0;
+  int channels = 0;
+  if (std::string e = parse_pcm_encoding(text, encoding, rate, channels); !e.empty()) return e;
+  out = PcmFormat{encoding == "L16" ? 16 : 24, rate, channels};
   return {};
 }
 
@@ -231,19 +210,26 @@ struct AudioExtractor::Stream {
   std::uint16_t src_port = 0;
   std::uint16_t dst_port = 0;
   std::uint32_t ssrc = 0;
+  std::uint16_t interface_index = 0;
   int payload_type = -1;
   ExtractedStream out;
+  std::int64_t last_ts_ns = 0;
+  std::uint64_t catalogue_version_seen = ~0ull;  // never asked yet
+  bool waits_for_packets = false;  // format known, the catalogue waits for the timestamp step
+  std::string stopped;             // why writing stopped midway (a format it now contradicts)
+
+  // Before the format was ready: the stream's first packet (sequence number, arrival), and the
+  // packets seen since that the stash has not replayed (out.before_format_packets).
+  std::int64_t first_seen_ns = 0;
+  std::uint16_t first_seen_seq = 0;
 
   // Format and file.
   bool resolved = false;  // format known and file open
   bool given_up = false;  // skipped for good (not PCM, or the file could not be made)
   bool over_budget = false;
-  std::uint64_t sdp_generation_seen = ~0ull;
   PcmFormat format;
   WavWriter wav;
   std::FILE* gaps = nullptr;
-  std::int64_t first_seen_ns = 0;  // while waiting for a format: when the stream was first seen
-  std::uint16_t first_seen_seq = 0;
 
   // Reorder window: slot i holds sequence number head_seq + k where (head_seq + k) % W == i.
   struct Slot {
@@ -257,10 +243,11 @@ struct AudioExtractor::Stream {
   std::vector<std::uint8_t> data;  // W x slot_bytes
   std::size_t slot_bytes = 0;
   bool started = false;
-  std::uint16_t head_seq = 0;        // the next sequence number to write
-  std::uint32_t next_ts = 0;         // RTP timestamp where the written audio ends
-  std::int64_t last_arrival_ns = 0;  // of the last packet written
-  std::uint64_t missing_run = 0;     // sequence numbers passed over since the last written packet
+  std::uint16_t head_seq = 0;         // the next sequence number to write
+  std::uint32_t next_ts = 0;          // RTP timestamp where the written audio ends
+  std::int64_t last_arrival_ns = 0;   // of the last packet written
+  std::int64_t start_arrival_ns = 0;  // of the packet the file starts with
+  std::uint64_t missing_run = 0;      // sequence numbers passed over since the last written packet
   std::uint16_t missing_first = 0;
 
   std::uint8_t* slot_data(std::uint16_t seq) { return &data[(seq % kReorderWindow) * slot_bytes]; }
@@ -277,7 +264,25 @@ struct AudioExtractor::Stream {
 };
 
 AudioExtractor::AudioExtractor(AudioExtractConfig config)
-    : config_(std::move(config)), budget_left_(config_.max_bytes) {}
+    : config_(std::move(config)), budget_left_(config_.max_bytes) {
+  tracker_ = config_.tracker;
+  if (tracker_ == nullptr) {  // alone (tests, embedders): a catalogue of its own
+    StreamTrackerConfig tc;
+    tc.sdp = config_.sdp;
+    tc.audio_formats = config_.audio_formats;
+    for (const auto& [pt, f] : config_.format_by_pt) {
+      FormatOption o;
+      o.payload_type = pt;
+      o.encoding = f.bits == 16 ? "L16" : "L24";
+      o.clock_rate = f.rate_hz;
+      o.channels = f.channels;
+      tc.audio_formats.push_back(o);
+    }
+    own_tracker_ = std::make_unique<StreamTracker>(std::move(tc));
+    tracker_ = own_tracker_.get();
+  }
+  for (Held& h : stash_) h.frame.resize(kStashFrameBytes);
+}
 
 AudioExtractor::~AudioExtractor() {
   for (auto& s : streams_)
@@ -322,80 +327,27 @@ void AudioExtractor::add(const Batch& batch, const std::vector<int>& linktype_by
   }
 }
 
-void AudioExtractor::on_sap(const std::uint8_t* data, std::size_t len) {
-  SapMessage m;
-  if (!parse_sap(data, len, m, nullptr) || m.sdp.empty() || m.deletion) return;
-  // A deletion ends the session; a stream already being written keeps its format.
-  for (SdpFormat& f : parse_sdp(m.sdp, "sap " + m.origin.to_string())) {
-    bool known = false;
-    for (const SdpFormat& k : config_.sdp)
-      if (k.group == f.group && k.port == f.port && k.payload_type == f.payload_type &&
-          k.encoding == f.encoding && k.clock_rate == f.clock_rate && k.channels == f.channels)
-        known = true;
-    if (known) continue;
-    if (config_.sdp.size() >= 1024) return;  // bounded: a flood of announcements cannot grow it
-    config_.sdp.push_back(std::move(f));
-    ++sdp_generation_;
-  }
-}
-
-void AudioExtractor::resolve(Stream& s) {
-  if (s.resolved || s.given_up || s.sdp_generation_seen == sdp_generation_) return;
-  s.sdp_generation_seen = sdp_generation_;
-  IpAddress dst;
-  dst.family = s.family;
-  std::copy_n(s.dst, 16, dst.bytes.begin());
-  std::string source;
-  PcmFormat f;
-  // 1. An SDP that describes this destination and payload type.
-  for (const SdpFormat& sdp : config_.sdp) {
-    if (!(sdp.group == dst && sdp.port == s.dst_port && sdp.payload_type == s.payload_type))
-      continue;
-    if (sdp.encoding != "L16" && sdp.encoding != "L24") {
-      s.given_up = true;
-      s.out.skipped =
-          fmt::format("its SDP ('{}') says {}, not PCM L16/L24", sdp.session_name, sdp.encoding);
-      return;
-    }
-    f.bits = sdp.encoding == "L16" ? 16 : 24;
-    f.rate_hz = sdp.clock_rate;
-    f.channels = sdp.channels;
-    source = fmt::format("sdp '{}' ({})", sdp.session_name, sdp.origin);
-    break;
-  }
-  // 2. RFC 3551 table 4: L16 at 44,100 Hz, stereo (10) and mono (11).
-  if (source.empty() && (s.payload_type == 10 || s.payload_type == 11)) {
-    f = PcmFormat{16, 44100, s.payload_type == 10 ? 2 : 1};
-    source = "static (RFC 3551)";
-  }
-  // 3. --audio-format PT=...
-  if (source.empty())
-    if (auto it = config_.format_by_pt.find(s.payload_type); it != config_.format_by_pt.end()) {
-      f = it->second;
-      source = "option";
-    }
-  if (source.empty()) {
-    s.out.skipped =
-        s.payload_type >= 96
-            ? fmt::format(
-                  "payload type {} is dynamic and no SDP describes it: give --sdp FILE, "
-                  "capture its SAP announcements, or --audio-format {}=L24/48000/2",
-                  s.payload_type, s.payload_type)
-            : fmt::format("payload type {} is not PCM L16/L24", s.payload_type);
-    if (s.payload_type < 96) s.given_up = true;
-    return;
-  }
-  if (f.rate_hz == 0 || f.channels < 1 || f.frame_bytes() == 0) {
+// Opens the stream's files in the format the catalogue validated (resolved), or records why
+// not. Slots (reorder buffers, files) exist only for streams the catalogue validated.
+void AudioExtractor::resolve(Stream& s, std::int64_t now_ns) {
+  if (s.resolved || s.given_up) return;
+  const StreamKey key = key_of(s);
+  const PcmStreamFormat pf = tracker_->pcm_format(key);
+  s.catalogue_version_seen = tracker_->catalogue_version();
+  s.waits_for_packets = pf.state == FormatState::kPending && pf.rate_hz != 0;
+  if (pf.state == FormatState::kRefused) {
     s.given_up = true;
-    s.out.skipped = "its format has no rate or channels";
+    s.out.skipped = pf.why;
     return;
   }
+  if (pf.state != FormatState::kReady) {
+    s.out.skipped = pf.why;
+    return;
+  }
+  const PcmFormat f{pf.bits, pf.rate_hz, pf.channels};
   // File names from the stream's identity only: nothing from the network goes into a path.
-  IpAddress src;
-  src.family = s.family;
-  std::copy_n(s.src, 16, src.bytes.begin());
-  std::string base = fmt::format("{}_{}-{}_{}-{:08x}", src.to_string(), s.src_port, dst.to_string(),
-                                 s.dst_port, s.ssrc);
+  std::string base = fmt::format("{}_{}-{}_{}-{:08x}", key.src.to_string(), s.src_port,
+                                 key.dst.to_string(), s.dst_port, s.ssrc);
   std::replace(base.begin(), base.end(), ':', '.');  // IPv6
   s.out.wav_path = config_.dir + "/" + base + ".wav";
   s.out.gaps_path = config_.dir + "/" + base + ".gaps.csv";
@@ -423,9 +375,14 @@ void AudioExtractor::resolve(Stream& s) {
     std::fputs("start_sample,start_seconds,samples,duration_ms,first_lost_seq,lost_packets,cause\n",
                s.gaps);
   }
+  // The catalogue saw the stream first (it is fed before the extractor): its first packet is
+  // where the stream started, when the extractor's own note of it was lost to a collision.
+  if (pf.first_ts_ns != 0 && (s.first_seen_ns == 0 || pf.first_ts_ns < s.first_seen_ns))
+    s.first_seen_ns = pf.first_ts_ns;
+  if (s.first_seen_ns == 0) s.first_seen_ns = now_ns;
   s.format = f;
   s.out.format = f;
-  s.out.format_source = source;
+  s.out.format_source = pf.source;
   s.out.skipped.clear();
   s.slots = std::make_unique<Stream::Slot[]>(kReorderWindow);
   s.slot_bytes = kInitialSlotBytes;
@@ -433,33 +390,108 @@ void AudioExtractor::resolve(Stream& s) {
   s.resolved = true;
 }
 
-AudioExtractor::Stream* AudioExtractor::find_or_create(
-    const std::uint8_t*, std::size_t, const PacketView&, int family, const std::uint8_t* src,
-    const std::uint8_t* dst, std::uint16_t src_port, std::uint16_t dst_port, std::uint32_t ssrc,
-    int payload_type) {
-  const std::size_t n = family == 4 ? 4 : 16;
+StreamKey AudioExtractor::key_of(const Stream& s) {
+  StreamKey key;
+  key.interface_index = s.interface_index;
+  key.src.family = key.dst.family = s.family;
+  std::copy_n(s.src, 16, key.src.bytes.begin());
+  std::copy_n(s.dst, 16, key.dst.bytes.begin());
+  key.src_port = s.src_port;
+  key.dst_port = s.dst_port;
+  key.ssrc = s.ssrc;
+  return key;
+}
+std::uint64_t AudioExtractor::stream_id(const analysis::ParsedPacket& pp,
+                                        std::uint16_t interface_index, std::uint32_t ssrc) {
+  std::uint64_t h = 0xCBF29CE484222325ull;  // FNV-1a over the identity
+  const auto eat = [&](const std::uint8_t* p, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001B3ull;
+  };
+  const std::size_t n = pp.family == 4 ? 4 : 16;
+  eat(pp.src, n);
+  eat(pp.dst, n);
+  const std::uint8_t rest[10] = {static_cast<std::uint8_t>(pp.src_port),
+                                 static_cast<std::uint8_t>(pp.src_port >> 8),
+                                 static_cast<std::uint8_t>(pp.dst_port),
+                                 static_cast<std::uint8_t>(pp.dst_port >> 8),
+                                 static_cast<std::uint8_t>(ssrc),
+                                 static_cast<std::uint8_t>(ssrc >> 8),
+                                 static_cast<std::uint8_t>(ssrc >> 16),
+                                 static_cast<std::uint8_t>(ssrc >> 24),
+                                 static_cast<std::uint8_t>(interface_index),
+                                 static_cast<std::uint8_t>(interface_index >> 8)};
+  eat(rest, sizeof rest);
+  return h;
+}
+
+AudioExtractor::Stream* AudioExtractor::find(const analysis::ParsedPacket& pp,
+                                             std::uint16_t interface_index, std::uint32_t ssrc) {
+  const std::size_t n = pp.family == 4 ? 4 : 16;
   for (auto& s : streams_)
-    if (s->ssrc == ssrc && s->dst_port == dst_port && s->src_port == src_port &&
-        s->family == family && std::memcmp(s->src, src, n) == 0 && std::memcmp(s->dst, dst, n) == 0)
+    if (s->ssrc == ssrc && s->dst_port == pp.dst_port && s->src_port == pp.src_port &&
+        s->family == pp.family && s->interface_index == interface_index &&
+        std::memcmp(s->src, pp.src, n) == 0 && std::memcmp(s->dst, pp.dst, n) == 0)
       return s.get();
+  return nullptr;
+}
+
+// A stream the extractor has no record of: one only once the catalogue validated it (its RTP
+// sequence passed probation), so one-packet junk never takes a slot. A full table first frees
+// the records of streams that ended (no packet for kStreamIdleNs).
+AudioExtractor::Stream* AudioExtractor::admit(const analysis::ParsedPacket& pp,
+                                              const PacketView& packet, std::uint32_t ssrc,
+                                              int payload_type) {
+  StreamKey key;
+  key.interface_index = packet.interface_index;
+  key.src.family = key.dst.family = pp.family;
+  const std::size_t n = pp.family == 4 ? 4 : 16;
+  std::copy_n(pp.src, n, key.src.bytes.begin());
+  std::copy_n(pp.dst, n, key.dst.bytes.begin());
+  key.src_port = pp.src_port;
+  key.dst_port = pp.dst_port;
+  key.ssrc = ssrc;
+  if (!tracker_->stream_validated(key)) return nullptr;
   if (streams_.size() >= config_.max_streams) {
-    ++streams_over_limit_;
-    return nullptr;
+    // A record that never got its files (no format, refused) goes first, then one that ended.
+    auto victim =
+        std::find_if(streams_.begin(), streams_.end(), [](const auto& x) { return !x->resolved; });
+    if (victim == streams_.end())
+      victim = std::find_if(streams_.begin(), streams_.end(), [&](const auto& x) {
+        return packet.ts_ns - x->last_ts_ns > kStreamIdleNs;
+      });
+    if (victim != streams_.end()) {
+      finish_stream(**victim);
+      if (ended_.size() < kMaxEndedReports)
+        ended_.push_back((*victim)->out);
+      else
+        ++ended_unreported_;
+      streams_.erase(victim);
+    }
+    if (streams_.size() >= config_.max_streams) {
+      ++streams_over_limit_;
+      return nullptr;
+    }
   }
   auto s = std::make_unique<Stream>();
-  s->family = static_cast<std::uint8_t>(family);
-  std::memcpy(s->src, src, n);
-  std::memcpy(s->dst, dst, n);
-  s->src_port = src_port;
-  s->dst_port = dst_port;
+  s->family = static_cast<std::uint8_t>(pp.family);
+  std::memcpy(s->src, pp.src, n);
+  std::memcpy(s->dst, pp.dst, n);
+  s->interface_index = packet.interface_index;
+  s->src_port = pp.src_port;
+  s->dst_port = pp.dst_port;
   s->ssrc = ssrc;
   s->payload_type = payload_type;
-  IpAddress a, b;
-  a.family = b.family = static_cast<std::uint8_t>(family);
-  std::copy_n(src, n, a.bytes.begin());
-  std::copy_n(dst, n, b.bytes.begin());
-  s->out.description = fmt::format("{}:{} > {}:{} ssrc 0x{:08x} pt {}", a.to_string(), src_port,
-                                   b.to_string(), dst_port, ssrc, payload_type);
+  // Its packets before this one (probation) went to the stash; how many, and from where.
+  const std::uint64_t id = stream_id(pp, packet.interface_index, ssrc);
+  if (Unadmitted& u = unadmitted_[id % kUnadmittedEntries]; u.packets > 0 && u.id == id) {
+    s->out.before_format_packets = u.packets;
+    s->first_seen_ns = u.first_ns;
+    s->first_seen_seq = u.first_seq;
+    u = Unadmitted{};
+  }
+  s->out.description =
+      fmt::format("{}:{} > {}:{} ssrc 0x{:08x} pt {}", key.src.to_string(), pp.src_port,
+                  key.dst.to_string(), pp.dst_port, ssrc, payload_type);
   streams_.push_back(std::move(s));
   return streams_.back().get();
 }
@@ -536,13 +568,56 @@ void AudioExtractor::write_head(Stream& s) {
 }
 
 void AudioExtractor::add(const PacketView& packet, int linktype) {
+  if (own_tracker_) own_tracker_->add(packet, linktype);
+  extract(packet, linktype);
+}
+
+// The probation stash: packets of streams the catalogue has not validated yet (or whose format
+// waits for the RTP timestamp step), so that a WAV still starts at the stream's first packet.
+// Fixed size, shared by all streams: junk can push a real stream's first packets out (the WAV
+// then starts later, and says so), never take memory or a slot.
+std::size_t AudioExtractor::stash_index(std::uint64_t id, std::uint16_t seq) noexcept {
+  // Consecutive sequence numbers of one stream take consecutive entries: they never collide.
+  return (static_cast<std::size_t>(id >> 58) + seq) % kStashEntries;
+}
+
+void AudioExtractor::hold(std::uint64_t id, std::uint16_t seq, const PacketView& packet,
+                          int linktype) {
+  if (packet.bytes.size() > kStashFrameBytes) return;
+  Held& h = stash_[stash_index(id, seq)];
+  h.id = id;
+  h.seq = seq;
+  h.used = true;
+  h.linktype = linktype;
+  h.view = packet;
+  std::memcpy(h.frame.data(), packet.bytes.data(), packet.bytes.size());
+  h.view.bytes = {h.frame.data(), packet.bytes.size()};
+}
+
+// Every packet held for `s` was counted in before_format_packets: one replayed into the file is
+// no longer missing from it.
+void AudioExtractor::replay(Stream& s, std::uint64_t id, std::uint16_t seq) {
+  for (std::uint16_t back = kStashDepth; back >= 1; --back) {
+    const auto want = static_cast<std::uint16_t>(seq - back);
+    Held& h = stash_[stash_index(id, want)];
+    if (!h.used || h.id != id || h.seq != want) continue;
+    h.used = false;
+    if (s.out.before_format_packets > 0) --s.out.before_format_packets;
+    extract(h.view, h.linktype);
+  }
+}
+
+void AudioExtractor::note_unadmitted(std::uint64_t id, std::uint16_t seq, std::int64_t ts_ns) {
+  Unadmitted& u = unadmitted_[id % kUnadmittedEntries];
+  if (u.packets == 0 || u.id != id) u = Unadmitted{id, 0, ts_ns, seq};
+  ++u.packets;
+}
+
+void AudioExtractor::extract(const PacketView& packet, int linktype) {
   const analysis::ParsedPacket pp =
       analysis::parse_packet(packet.bytes.data(), packet.bytes.size(), packet.wire_len, linktype);
   if (pp.cls != analysis::ParseClass::kUdp || !pp.payload_complete) return;
-  if (pp.dst_port == kSapPort) {
-    on_sap(pp.payload, pp.payload_len);
-    return;
-  }
+  if (pp.dst_port == kSapPort) return;  // the catalogue reads SAP
   // RTP fixed header (RFC 3550 5.1), CSRCs, extension, padding.
   const std::uint8_t* p = pp.payload;
   const std::size_t n = pp.payload_len;
@@ -565,29 +640,61 @@ void AudioExtractor::add(const PacketView& packet, int linktype) {
   const std::uint16_t seq = analysis::load_be16(p + 2);
   const std::uint32_t ts = analysis::load_be32(p + 4);
   const std::uint32_t ssrc = analysis::load_be32(p + 8);
-  Stream* s = find_or_create(nullptr, 0, packet, pp.family, pp.src, pp.dst, pp.src_port,
-                             pp.dst_port, ssrc, pt);
-  if (s == nullptr) return;
+  const std::uint64_t id = stream_id(pp, packet.interface_index, ssrc);
+  Stream* s = find(pp, packet.interface_index, ssrc);
+  if (s == nullptr && (s = admit(pp, packet, ssrc, pt)) == nullptr) {
+    note_unadmitted(id, seq, packet.ts_ns);
+    hold(id, seq, packet, linktype);
+    return;
+  }
+  s->last_ts_ns = packet.ts_ns;
   if (!s->resolved) {
-    if (s->out.before_format_packets == 0) {
+    if (s->first_seen_ns == 0) {
       s->first_seen_ns = packet.ts_ns;
       s->first_seen_seq = seq;
     }
-    resolve(*s);
-    if (!s->resolved) {
+    // Asked again while the format waits for the packets (the RTP timestamp step), or when the
+    // catalogue changed (a late SAP announcement).
+    if (s->given_up ||
+        (!s->waits_for_packets && s->catalogue_version_seen == tracker_->catalogue_version())) {
       ++s->out.before_format_packets;
       return;
     }
+    resolve(*s, packet.ts_ns);
+    if (!s->resolved) {
+      ++s->out.before_format_packets;
+      if (s->waits_for_packets) hold(id, seq, packet, linktype);
+      return;
+    }
+    replay(*s, id, seq);
     if (s->out.before_format_packets > 0) {
-      // The format came late (an SDP announced after the stream started): the file starts here.
-      s->out.before_format_ns = packet.ts_ns - s->first_seen_ns;
+      // Packets came before the format was ready and are not in the file (a late SDP, or the
+      // stash lost them): the file starts mid-stream, at its first packet (the earliest
+      // replayed one, else this one).
+      const std::int64_t start_ns = s->started ? s->start_arrival_ns : packet.ts_ns;
+      s->out.before_format_ns = std::max<std::int64_t>(0, start_ns - s->first_seen_ns);
       if (s->gaps != nullptr)
         std::fprintf(s->gaps, "0,0.000000,0,%.3f,%u,%llu,before_format\n",
                      static_cast<double>(s->out.before_format_ns) / 1e6,
                      static_cast<unsigned>(s->first_seen_seq),
                      static_cast<unsigned long long>(s->out.before_format_packets));
     }
+  } else if (s->catalogue_version_seen != tracker_->catalogue_version()) {
+    // A re-announcement may change what the stream is: a format it contradicts stops it.
+    s->catalogue_version_seen = tracker_->catalogue_version();
+    const PcmStreamFormat now = tracker_->pcm_format(key_of(*s));
+    if (now.state == FormatState::kRefused ||
+        (now.state == FormatState::kReady &&
+         (now.bits != s->format.bits || now.rate_hz != s->format.rate_hz ||
+          now.channels != s->format.channels))) {
+      s->stopped = now.state == FormatState::kRefused
+                       ? now.why
+                       : fmt::format("its format changed to L{}/{}/{} ({})", now.bits, now.rate_hz,
+                                     now.channels, now.source);
+      s->given_up = true;
+    }
   }
+  if (s->given_up) return;
   add_rtp(*s, seq, ts, packet.ts_ns, p + off, end - off);
 }
 
@@ -603,6 +710,7 @@ void AudioExtractor::add_rtp(Stream& s, std::uint16_t seq, std::uint32_t ts,
     s.head_seq = seq;
     s.next_ts = ts;
     s.last_arrival_ns = arrival_ns;
+    s.start_arrival_ns = arrival_ns;
   }
   auto d = static_cast<std::int16_t>(static_cast<std::uint16_t>(seq - s.head_seq));
   if (d < 0) {  // its place is written already (or it came twice)
@@ -645,38 +753,51 @@ void AudioExtractor::add_rtp(Stream& s, std::uint16_t seq, std::uint32_t ts,
     write_head(s);
 }
 
-std::vector<ExtractedStream> AudioExtractor::finish() {
-  std::vector<ExtractedStream> out;
-  for (auto& sp : streams_) {
-    Stream& s = *sp;
-    if (s.resolved) {
-      // Whatever is still in the window, in order; sequence numbers never seen before the last
-      // held packet are lost; after it nothing can be known.
-      for (std::size_t k = 0; k < kReorderWindow; ++k) {
-        bool any = false;
-        for (std::size_t i = 0; i < kReorderWindow; ++i) any = any || s.slots[i].present;
-        if (!any) break;
-        write_head(s);
-      }
-      if (std::string e = s.wav.close(); !e.empty() && s.out.write_error.empty())
-        s.out.write_error = e;
-      s.out.frames = s.wav.frames();
-      if (s.gaps != nullptr) {
-        const bool bad = std::ferror(s.gaps) != 0;
-        const int e = errno;
-        if ((std::fclose(s.gaps) != 0 || bad) && s.out.write_error.empty())
-          s.out.write_error = fmt::format("cannot write {}: {}; check free space", s.out.gaps_path,
-                                          std::strerror(e ? e : EIO));
-        s.gaps = nullptr;
-      }
+// Closes one stream's files; what could not be extracted says why, in the catalogue's words now.
+void AudioExtractor::finish_stream(Stream& s) {
+  if (!s.resolved && !s.given_up) s.out.skipped = tracker_->pcm_format(key_of(s)).why;
+  if (s.resolved) {
+    // Whatever is still in the window, in order; sequence numbers never seen before the last
+    // held packet are lost; after it nothing can be known.
+    for (std::size_t k = 0; k < kReorderWindow; ++k) {
+      bool any = false;
+      for (std::size_t i = 0; i < kReorderWindow; ++i) any = any || s.slots[i].present;
+      if (!any) break;
+      write_head(s);
     }
-    out.push_back(s.out);
+    if (std::string e = s.wav.close(); !e.empty() && s.out.write_error.empty())
+      s.out.write_error = e;
+    s.out.frames = s.wav.frames();
+    if (s.gaps != nullptr) {
+      const bool bad = std::ferror(s.gaps) != 0;
+      const int e = errno;
+      if ((std::fclose(s.gaps) != 0 || bad) && s.out.write_error.empty())
+        s.out.write_error = fmt::format("cannot write {}: {}; check free space", s.out.gaps_path,
+                                        std::strerror(e ? e : EIO));
+      s.gaps = nullptr;
+    }
+    if (!s.stopped.empty()) s.out.stopped = s.stopped;
+  }
+}
+
+std::vector<ExtractedStream> AudioExtractor::finish() {
+  std::vector<ExtractedStream> out = std::move(ended_);
+  ended_.clear();
+  for (auto& sp : streams_) {
+    finish_stream(*sp);
+    out.push_back(sp->out);
   }
   if (streams_over_limit_ > 0) {
     ExtractedStream e;
     e.description = fmt::format("{} packets of streams beyond the first {}", streams_over_limit_,
                                 config_.max_streams);
     e.skipped = "too many streams";
+    out.push_back(e);
+  }
+  if (ended_unreported_ > 0) {
+    ExtractedStream e;
+    e.description = fmt::format("{} more streams that ended", ended_unreported_);
+    e.skipped = "not listed one by one";
     out.push_back(e);
   }
   return out;
@@ -717,6 +838,8 @@ std::string format_extract_report(const std::vector<ExtractedStream>& streams) {
           s.description, s.wav_path, s.format.bits, s.format.rate_hz, s.format.channels,
           s.format_source, s.packets, s.frames, s.gaps, s.gaps == 1 ? "" : "s", s.silence_frames,
           s.lost_packets, notes);
+      if (!s.stopped.empty())
+        out += fmt::format("rtcap: audio {}: stopped: {}\n", s.description, s.stopped);
     } else {
       out += fmt::format("rtcap: audio {}: not extracted: {}\n", s.description, s.skipped);
     }

@@ -15,10 +15,13 @@
 // directory held open, never through a symbolic link (platform/file_output.hpp); a write that
 // fails (a full disk) leaves a WAV whose header matches the data it holds, and the report says why.
 //
-// The format of a stream (encoding, rate, channels) comes, in this order, from an SDP whose
-// c= address, m= port and payload type match the stream (SAP announcements seen in the capture,
-// or --sdp files), from RFC 3551 for the static L16 types 10 and 11, or from --audio-format
-// PT=ENC/RATE/CH. A stream with none of these is not extracted, and a line says why.
+// The format of a stream (encoding, rate, channels) is the stream catalogue's
+// (StreamTracker::pcm_format): an SDP that describes the stream (group, port, payload type,
+// source-filter), an --audio-format that selects it, or RFC 3551 for the static L16 types 10
+// and 11; validated (its RTP sequence passed probation, its packets agree with the format). The
+// extractor keeps no list of its own: a stream gets a slot (reorder buffer, files) only once the
+// catalogue validated it, and a full table frees the slots of streams that ended. A stream not
+// extracted, or stopped, says why.
 #pragma once
 
 #include <cstddef>
@@ -29,8 +32,13 @@
 #include <string>
 #include <vector>
 
+#include "rtcap/analysis.hpp"
 #include "rtcap/batch.hpp"
 #include "rtcap/sdp.hpp"
+
+namespace rtcap::analysis {
+struct ParsedPacket;
+}
 
 namespace rtcap::io {
 
@@ -97,9 +105,13 @@ struct AudioExtractConfig {
   static constexpr std::uint64_t kDefaultMaxBytes = 2ull << 30;
   std::string dir;                             // created if missing (one level)
   std::uint64_t max_bytes = kDefaultMaxBytes;  // all files together, silence included
-  std::map<int, PcmFormat> format_by_pt;       // --audio-format PT=ENC/RATE/CH
-  std::vector<SdpFormat> sdp;                  // --sdp FILE
-  std::size_t max_streams = 64;                // more streams are counted, not extracted
+  // The catalogue to read formats from, fed the same packets before the extractor (the CLI's
+  // stream tracker). nullptr: the extractor keeps one of its own from the three fields below.
+  const StreamTracker* tracker = nullptr;
+  std::map<int, PcmFormat> format_by_pt;    // PT=ENC/RATE/CH
+  std::vector<FormatOption> audio_formats;  // --audio-format SELECTOR=ENC/RATE/CH
+  std::vector<SdpFormat> sdp;               // --sdp FILE
+  std::size_t max_streams = 64;             // slots; more streams are counted, not extracted
 };
 
 // One line per extracted or skipped stream, for the end of the capture.
@@ -118,7 +130,9 @@ struct ExtractedStream {
   std::uint64_t discontinuities = 0;    // timestamp jumps not filled (backwards or > 10 s)
   std::uint64_t malformed = 0;          // payload not a whole number of frames, or over 64 KiB
   std::uint64_t unfilled_frames = 0;    // of those jumps: what the timestamps claimed
-  // Started mid-stream: packets seen before the format was known (a late SDP), and how long.
+  // Started mid-stream: packets of the stream seen before its format was ready (a late SDP, no
+  // format at first) that the probation stash could not replay into the file, and how long
+  // after the stream's first packet the file starts.
   std::uint64_t before_format_packets = 0;
   std::int64_t before_format_ns = 0;
   // The byte budget ran out (or the WAV reached the RIFF limit, riff_full): packets and bytes
@@ -127,6 +141,7 @@ struct ExtractedStream {
   std::uint64_t over_budget_bytes = 0;
   bool riff_full = false;
   std::string skipped;      // why not extracted ("" when extracted)
+  std::string stopped;      // why writing stopped before the end ("" when it did not)
   std::string write_error;  // the file is incomplete: why (a full disk); the capture exits 1
 };
 
@@ -155,24 +170,65 @@ class AudioExtractor {
 
  private:
   struct Stream;
-  Stream* find_or_create(const std::uint8_t* key, std::size_t key_len, const PacketView& packet,
-                         int family, const std::uint8_t* src, const std::uint8_t* dst,
-                         std::uint16_t src_port, std::uint16_t dst_port, std::uint32_t ssrc,
-                         int payload_type);
-  void resolve(Stream& s);
-  void on_sap(const std::uint8_t* data, std::size_t len);
+  // A packet held while its stream waits for validation (the probation stash, fixed size).
+  struct Held {
+    std::uint64_t id = 0;
+    std::uint16_t seq = 0;
+    bool used = false;
+    int linktype = 0;
+    PacketView view{};
+    std::vector<std::uint8_t> frame;  // kStashFrameBytes, allocated at construction
+  };
+  static constexpr std::size_t kStashEntries = 64;             // 64 x 9.3 KB: ~600 KB, all streams
+  static constexpr std::size_t kStashFrameBytes = 9216 + 128;  // a jumbo frame and its headers
+  // Packets before the format is ready a WAV keeps: validation takes 2, the timestamp step 4,
+  // more when they arrive reordered.
+  static constexpr std::uint16_t kStashDepth = 32;
+  // A slot whose stream sent nothing for 2 s (packet time) has ended: a full table frees it.
+  static constexpr std::int64_t kStreamIdleNs = 2'000'000'000;
+
+  void extract(const PacketView& packet, int linktype);
+  Stream* find(const analysis::ParsedPacket& pp, std::uint16_t interface_index, std::uint32_t ssrc);
+  Stream* admit(const analysis::ParsedPacket& pp, const PacketView& packet, std::uint32_t ssrc,
+                int payload_type);
+  void resolve(Stream& s, std::int64_t now_ns);
   void add_rtp(Stream& s, std::uint16_t seq, std::uint32_t ts, std::int64_t arrival_ns,
                const std::uint8_t* payload, std::size_t bytes);
   void write_packet(Stream& s, std::uint16_t seq, std::uint32_t ts, std::int64_t arrival_ns,
                     const std::uint8_t* payload, std::size_t bytes);
   void write_head(Stream& s);
   bool take_budget(Stream& s, std::uint64_t bytes);
+  void finish_stream(Stream& s);
+  static StreamKey key_of(const Stream& s);
+  static std::uint64_t stream_id(const analysis::ParsedPacket& pp, std::uint16_t interface_index,
+                                 std::uint32_t ssrc);
+  static std::size_t stash_index(std::uint64_t id, std::uint16_t seq) noexcept;
+  void hold(std::uint64_t id, std::uint16_t seq, const PacketView& packet, int linktype);
+  void replay(Stream& s, std::uint64_t id, std::uint16_t seq);
+  // Packets of streams not admitted yet (no slot): how many, and the first one's sequence
+  // number and arrival, so that a stream whose file starts late says from where (fixed size;
+  // a collision forgets the older stream's count).
+  struct Unadmitted {
+    std::uint64_t id = 0;
+    std::uint64_t packets = 0;
+    std::int64_t first_ns = 0;
+    std::uint16_t first_seq = 0;
+  };
+  static constexpr std::size_t kUnadmittedEntries = 256;
+  void note_unadmitted(std::uint64_t id, std::uint16_t seq, std::int64_t ts_ns);
+
   AudioExtractConfig config_;
   int dir_fd_ = -1;
   std::uint64_t budget_left_ = 0;
+  std::unique_ptr<StreamTracker> own_tracker_;
+  const StreamTracker* tracker_ = nullptr;
   std::vector<std::unique_ptr<Stream>> streams_;
+  std::vector<ExtractedStream> ended_;  // streams whose slot was freed, kMaxEndedReports at most
+  std::uint64_t ended_unreported_ = 0;
+  static constexpr std::size_t kMaxEndedReports = 1024;
   std::uint64_t streams_over_limit_ = 0;
-  std::uint64_t sdp_generation_ = 0;  // bumps when a SAP announcement adds a format
+  Held stash_[kStashEntries];
+  Unadmitted unadmitted_[kUnadmittedEntries];
 };
 
 // Human lines for the end of a capture (one per stream).

@@ -168,6 +168,26 @@ void render_streams(Text& t, const TrackerSnapshot& snap, std::size_t top) {
           "outage: missed by the capture, not lost by the network).",
           double(in_outages));
 
+  // The catalogue's sessions (SAP and --sdp), with or without traffic: which devices announce.
+  // Capped at `top` series, as the streams are.
+  t.family("rtcap_sdp_session_streams", "gauge",
+           "Streams an announced (SAP) or --sdp session describes now; 0: announced, no traffic.");
+  std::size_t listed = 0;
+  for (const SessionSummary& x : snap.sessions) {
+    if (!x.ended.empty() || listed++ >= top) continue;
+    t.sample("rtcap_sdp_session_streams",
+             {{"session", x.format.session_name},
+              {"origin", x.format.origin},
+              {"dst", endpoint(x.format.group, x.format.port)}},
+             x.streams);
+  }
+  t.counter("rtcap_sap_rate_limited_total",
+            "SAP announcements not read: over the per-origin or overall budget (a flood).",
+            snap.totals.sap_rate_limited);
+  t.counter("rtcap_sap_incomplete_total",
+            "SAP datagrams not read: fragmented or cut by the snapshot length.",
+            snap.totals.sap_incomplete);
+
   std::vector<const StreamSummary*> order;
   order.reserve(snap.streams.size());
   for (const auto& s : snap.streams) order.push_back(&s);

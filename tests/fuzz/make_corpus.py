@@ -7,6 +7,8 @@ corpus/stream_tracker/: inputs in fuzz_stream_tracker's format (see that file): 
   fragments, Linux cooked v1/v2, BSD/OpenBSD loopback, raw IP, RTP with the send-time extension).
 corpus/sap_sdp/: inputs of fuzz_sap_sdp: [mode byte][SAP datagram or SDP text], AES67-style
   announcements (IPv4 and IPv6 origins, authentication data, a deletion, two media sections).
+corpus/catalogue/: operation lists of fuzz_catalogue: announce, stream, refresh, re-announce with
+  another rate, delete, an hour passing, a flood, an absurd rate, a raw SAP datagram.
 corpus/pcap_file/: small capture files: the first packets of tests/data/*.pcap as pcap (us and ns
   magic, both byte orders) and as pcapng (SHB, IDB, EPBs, ISB).
 """
@@ -182,9 +184,23 @@ def audio_extract_seeds():
     write("audio_extract", "jumbo", b"\x02" + jumbo)
     write("audio_extract", "late-sap", b"\x01" + late_sap)
     write("audio_extract", "forged-jumps", b"\x10" + forged)
+def catalogue_seeds():
+    # fuzz_catalogue: [op][a][b][c] records (see that file).
+    def ops(*records):
+        return b"".join(bytes(r) for r in records)
+    rtp = [(3, 7, 0, 0x30 | 2)] * 6
+    write("catalogue", "announce-stream-refresh-delete",
+          ops((0, 7, 0, 0x80), *rtp, (1, 7, 0, 0x80), (7, 0, 0, 0), (2, 7, 0, 0), (7, 0, 0, 0)))
+    write("catalogue", "reannounce-other-rate",
+          ops((0, 7, 0, 0x80), *rtp, (0, 7, 0, 0x90), *rtp, (7, 0, 0, 0)))
+    write("catalogue", "expiry", ops((0, 7, 0, 0x80), *rtp, (4, 0, 4, 6), *rtp))
+    write("catalogue", "flood", ops((0, 7, 0, 0x80), *rtp, (6, 3, 1, 0x80), *rtp, (7, 0, 0, 0)))
+    write("catalogue", "absurd-rate", ops((0, 9, 0x3C, 0x30), (3, 9, 0, 0x30)))
+    write("catalogue", "raw-sap", ops((5, 0, 8, 0)) + b"\x20\x00\x12\x34\xc6\x12\x00\x01")
 
 tracker_seeds()
 pcap_seeds()
 audio_extract_seeds()
 sap_sdp_seeds()
+catalogue_seeds()
 print("seeds written under", os.path.join(HERE, "corpus"), file=sys.stderr)

@@ -195,7 +195,7 @@ assert set(s["pit"]) >= {"min_us", "mean_us", "max_us", "histogram"} and "ts_df_
 PY
 sed 's/a=ptime:0.125/a=ptime:1/' "$TMPD/session.sdp" >"$TMPD/wrong.sdp"
 "$RTCAP" -r "$TMPD/outage.pcap" --sdp "$TMPD/wrong.sdp" --streams -q >"$TMPD/nosdp.out" 2>/dev/null || fail "--sdp"
-grep -q "session" "$TMPD/nosdp.out" && fail "an SDP for 239.69.1.1 attached to a unicast stream"
+grep -q "^  session" "$TMPD/nosdp.out" && fail "an SDP for 239.69.1.1 attached to a unicast stream"
 "$RTCAP" -r "$TMPD/sdp.pcap" --sdp "$TMPD/wrong.sdp" --streams -q >"$TMPD/wrong.out" 2>/dev/null || fail "--sdp wrong"
 grep -q "contradicts its SDP" "$TMPD/wrong.out" || fail "a stream contradicting its SDP was not flagged: $(cat "$TMPD/wrong.out")"
 

@@ -462,12 +462,20 @@ TEST(AnalysisSap, SourceFilterAndContradictionsAreChecked) {
 
 // ---------------------------------------------------------------- timing (item 4)
 
+// A verdict needs a clock someone stated (here --clock-rate 97=48000): on an assumed one there is
+// none.
+StreamTrackerConfig stated_48k() {
+  StreamTrackerConfig c;
+  c.clock_rate_by_pt[97] = 48000;
+  return c;
+}
+
 TEST(AnalysisTiming, PitAndTsDfOnACraftedPattern) {
   // 125 us packets (6 ticks at 48 kHz). Arrival offsets e(i) from the ideal i x 125 us:
   // window 1 holds packets 0..1600 (packet 1601 is the first more than 200 ms after packet 0),
   // e(500) = +40 us and e(700) = -10 us: D = e(i) - e(0), TS-DF = 40 - (-10) = 50 us.
   // Window 2 starts at 1601 (its reference) and holds 1601..3201: e(2000) = +20 us: TS-DF 20.
-  StreamTracker t;
+  StreamTracker t(stated_48k());
   const std::int64_t t0 = 1'000'000'000;
   for (int i = 0; i < 3300; ++i) {
     std::int64_t e = 0;
@@ -510,7 +518,7 @@ TEST(AnalysisTiming, DriftIsTheLeastSquaresSlope) {
   // 1 ms packets (48 ticks) arriving every 999,900 ns: the sender's 1 ms of RTP time takes
   // 0.9999 ms of capture time, so RTP time / arrival time = 1 / 0.9999, a drift of
   // (1 / 0.9999 - 1) x 1e6 = 100.010001 ppm.
-  StreamTracker t;
+  StreamTracker t(stated_48k());
   feed(t, 5000, 0, 0, 48, 1'000'000'000, 999'900);
   const auto s = t.streams();
   ASSERT_TRUE(s[0].timing.has_drift);
@@ -527,7 +535,7 @@ TEST(AnalysisTiming, VerdictWideAndNotCompliant) {
   // D spans (burst - 1) x 125 us in every window: burst 8 -> 875 us = 7 packet times: wide;
   // burst 24 -> 2875 us = 23 packet times, above 17: not compliant. PIT mean stays 125 us.
   for (const int burst : {8, 24}) {
-    StreamTracker t;
+    StreamTracker t(stated_48k());
     for (int i = 0; i < 4800; ++i) {
       Rtp r;
       r.seq = static_cast<std::uint16_t>(i);

@@ -236,16 +236,20 @@ TEST(AudioExtract, FormatSourcesAndSkips) {
   ASSERT_EQ(sdp.size(), 1u);
   c.sdp = sdp;
   io::AudioExtractor x(c);
-  const std::vector<std::uint8_t> mono16(12, 0);  // 6 frames of L16 mono... but 12 bytes = 6 frames
-  feed(x, frame(1, 0, 98, mono16));               // described by the SDP
-  feed(x, frame(1, 0, 11, mono16, 5006));         // static L16 mono 44.1 kHz
-  feed(x, frame(1, 0, 97, mono16, 5008));         // dynamic, undescribed
-  feed(x, frame(1, 0, 0, mono16, 5010));          // PCMU: not PCM
+  const std::vector<std::uint8_t> mono16(12, 0);  // 6 frames of L16 mono
+  // Four packets each: the catalogue validates a stream and learns its timestamp step first.
+  for (std::uint16_t k = 1; k <= 4; ++k) {
+    const std::uint32_t ts = 6u * k;
+    feed(x, frame(k, ts, 98, mono16));        // described by the SDP
+    feed(x, frame(k, ts, 11, mono16, 5006));  // static L16 mono 44.1 kHz
+    feed(x, frame(k, ts, 97, mono16, 5008));  // dynamic, undescribed
+    feed(x, frame(k, ts, 0, mono16, 5010));   // PCMU: not PCM
+  }
   const auto out = x.finish();
   ASSERT_EQ(out.size(), 4u);
   EXPECT_NE(out[0].format_source.find("sdp 'Desk'"), std::string::npos);
   EXPECT_EQ(out[0].format.bits, 16);
-  EXPECT_EQ(out[0].frames, 6u);
+  EXPECT_EQ(out[0].frames, 24u);
   EXPECT_EQ(out[1].format_source, "static (RFC 3551)");
   EXPECT_EQ(out[1].format.rate_hz, 44100u);
   EXPECT_NE(out[2].skipped.find("--audio-format 97=L24/48000/2"), std::string::npos)
@@ -256,25 +260,27 @@ TEST(AudioExtract, FormatSourcesAndSkips) {
   EXPECT_NE(report.find("not extracted"), std::string::npos);
 }
 
-// One SAP with an absurd rate and two packets whose timestamps say 2^31 samples apart, 1 ms
-// apart in time: no silence the arrival clock cannot hold, in 64-bit arithmetic.
+// An absurd rate (the catalogue range-checks an SDP's, so a format given directly) and two
+// packets whose timestamps say 2^31 samples apart, 1 ms apart in time: no silence the arrival
+// clock cannot hold, in 64-bit arithmetic.
 TEST(AudioExtract, SilenceIsBoundedByElapsedTime) {
   TempDir d;
   io::AudioExtractConfig c;
   c.dir = d.path;
-  c.sdp = rtcap::parse_sdp(sdp_text("L24/4294967295/64"), "file t.sdp");
-  ASSERT_EQ(c.sdp.size(), 1u);
+  c.format_by_pt[96] = io::PcmFormat{24, 0xFFFFFFFFu, 64};
   io::AudioExtractor x(c);
   ASSERT_EQ(x.check_output(), "");
   const std::vector<std::uint8_t> one_frame(192, 0x11);  // 64 channels x 3 bytes
-  feed(x, frame(1, 0, 96, one_frame), 1'000'000'000);
-  feed(x, frame(2, 0x7FFFFFF0u, 96, one_frame), 1'001'000'000);
+  // Four packets first: the catalogue validates the stream and learns its timestamp step (1).
+  for (std::uint16_t k = 0; k < 4; ++k) feed(x, frame(k + 1, k, 96, one_frame), 1'000'000'000);
+  feed(x, frame(5, 0x7FFFFFF0u, 96, one_frame), 1'001'000'000);
   auto out = x.finish();
   ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].skipped, "");
   EXPECT_EQ(out[0].silence_frames, 0u);
   EXPECT_EQ(out[0].discontinuities, 1u);
-  EXPECT_EQ(out[0].frames, 2u);
-  EXPECT_LT(file_size(out[0].wav_path), 1000u);
+  EXPECT_EQ(out[0].frames, 5u);
+  EXPECT_LT(file_size(out[0].wav_path), 1100u);
 
   // PT 11 (L16 mono 44.1 kHz): a 10 s timestamp jump 1 ms later is not 882 KB of silence; a
   // real 5-packet loss (timestamps and arrival agree) is filled.
@@ -284,11 +290,15 @@ TEST(AudioExtract, SilenceIsBoundedByElapsedTime) {
   ASSERT_EQ(y.check_output(), "");
   const std::vector<std::uint8_t> pkt(88, 0);  // 44 samples
   const std::int64_t t0 = 1'000'000'000;
-  feed(y, frame(1, 0, 11, pkt, 5006), t0);
-  feed(y, frame(2, 441000, 11, pkt, 5006), t0 + 1'000'000);
-  feed(y, frame(3, 441044 + 5 * 44, 11, pkt, 5006), t0 + 7'000'000);
+  // Four packets first (validation, the timestamp step), 1 ms apart; the fourth ends at 176.
+  for (std::uint16_t k = 0; k < 4; ++k)
+    feed(y, frame(k + 1, 44u * k, 11, pkt, 5006), t0 + k * 1'000'000);
+  const std::int64_t t1 = t0 + 3'000'000;
+  feed(y, frame(5, 132 + 441000, 11, pkt, 5006), t1 + 1'000'000);
+  feed(y, frame(6, 132 + 441044 + 5 * 44, 11, pkt, 5006), t1 + 7'000'000);
   out = y.finish();
   ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].skipped, "");
   EXPECT_EQ(out[0].silence_frames, 5u * 44);
   EXPECT_EQ(out[0].discontinuities, 1u);
   EXPECT_EQ(out[0].unfilled_frames, 441000u - 44);
@@ -328,21 +338,26 @@ TEST(AudioExtract, JumboPayloadsAreExtractedAndUnusableOnesCounted) {
   ASSERT_EQ(x.check_output(), "");
   std::vector<std::uint8_t> jumbo(8900);
   for (std::size_t i = 0; i < jumbo.size(); ++i) jumbo[i] = static_cast<std::uint8_t>(i * 7);
-  // 2,225 frames a packet; packet 1 arrives after 2 (the window moves a jumbo payload).
-  feed(x, frame(0, 0, 97, std::vector<std::uint8_t>(400, 1)));  // a small one first
-  feed(x, frame(1, 100, 97, jumbo));
-  feed(x, frame(3, 100 + 2 * 2225, 97, jumbo));
-  feed(x, frame(2, 100 + 2225, 97, jumbo));
-  feed(x, frame(4, 100 + 3 * 2225, 97, std::vector<std::uint8_t>(8901, 0)));  // 8,901: not frames
+  // 2,225 frames a packet. Four jumbo packets first: the catalogue validates the stream and
+  // learns its timestamp step (from the stash, they start the file).
+  constexpr std::uint32_t kW = 4 * 2225;  // where the warm-up ends
+  for (std::uint16_t k = 0; k < 4; ++k) feed(x, frame(k, 2225u * k, 97, jumbo));
+  // Then packet 6 arrives after 7 (the window moves a jumbo payload).
+  feed(x, frame(4, kW, 97, std::vector<std::uint8_t>(400, 1)));  // a small one
+  feed(x, frame(5, kW + 100, 97, jumbo));
+  feed(x, frame(7, kW + 100 + 2 * 2225, 97, jumbo));
+  feed(x, frame(6, kW + 100 + 2225, 97, jumbo));
+  feed(x, frame(8, kW + 100 + 3 * 2225, 97, std::vector<std::uint8_t>(8901, 0)));  // not frames
   const auto out = x.finish();
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].packets, 4u);
-  EXPECT_EQ(out[0].frames, 100u + 3 * 2225);
+  EXPECT_EQ(out[0].skipped, "");
+  EXPECT_EQ(out[0].packets, 4u + 4);
+  EXPECT_EQ(out[0].frames, kW + 100u + 3 * 2225);
   EXPECT_EQ(out[0].malformed, 1u);
   const auto b = slurp(out[0].wav_path);
-  ASSERT_EQ(b.size(), 44u + 4 * (100u + 3 * 2225));
-  // Packet 2's first sample, little-endian, at frame 100 + 2225.
-  const std::size_t o = 44 + 4 * (100 + 2225);
+  ASSERT_EQ(b.size(), 44u + 4 * (kW + 100u + 3 * 2225));
+  // Packet 6's first sample, little-endian, at frame kW + 100 + 2225.
+  const std::size_t o = 44 + 4 * (kW + 100 + 2225);
   EXPECT_EQ(b[o], jumbo[1]);
   EXPECT_EQ(b[o + 1], jumbo[0]);
   const std::string r = io::format_extract_report(out);
@@ -404,8 +419,11 @@ TEST(AudioExtract, PlantedLinksAreRefused) {
   ASSERT_EQ(::unlink((out_dir + "/.rtcap-write-probe-" + std::to_string(::getpid())).c_str()), 0);
   io::AudioExtractor x(c);
   ASSERT_EQ(x.check_output(), "");
-  feed(x, frame(1, 0, 97, l24_payload(1)));
-  feed(x, frame(1, 0, 97, l24_payload(1), 5006));
+  // Four packets each: the catalogue validates a stream and learns its timestamp step first.
+  for (std::uint16_t k = 1; k <= 4; ++k) {
+    feed(x, frame(k, 6u * k, 97, l24_payload(k)));
+    feed(x, frame(k, 6u * k, 97, l24_payload(k), 5006));
+  }
   const auto out = x.finish();
   ASSERT_EQ(out.size(), 2u);
   EXPECT_TRUE(out[0].wav_path.empty());
@@ -462,14 +480,16 @@ TEST(AudioExtract, RiffLimitEndsTheFileAndIsSaid) {
   ASSERT_EQ(x.check_output(), "");
   const std::vector<std::uint8_t> one_frame(192, 0x11);
   const std::int64_t t0 = 1'000'000'000;
-  feed(x, frame(1, 0, 97, one_frame), t0);
-  feed(x, frame(2, 22'000'000, 97, one_frame), t0 + 10'000'000);  // 4.22 GB of silence
-  feed(x, frame(3, 44'000'000, 97, one_frame), t0 + 20'000'000);  // would pass 4 GiB
+  // Four packets first (validation, the timestamp step: 1), samples 0..3.
+  for (std::uint16_t k = 0; k < 4; ++k) feed(x, frame(k + 1, k, 97, one_frame), t0);
+  feed(x, frame(5, 22'000'000, 97, one_frame), t0 + 10'000'000);  // 4.22 GB of silence
+  feed(x, frame(6, 44'000'000, 97, one_frame), t0 + 20'000'000);  // would pass 4 GiB
   const auto out = x.finish();
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].packets, 2u);
+  EXPECT_EQ(out[0].skipped, "");
+  EXPECT_EQ(out[0].packets, 5u);
   EXPECT_EQ(out[0].frames, 22'000'001u);
-  EXPECT_EQ(out[0].silence_frames, 21'999'999u);
+  EXPECT_EQ(out[0].silence_frames, 22'000'000u - 4);
   EXPECT_EQ(out[0].over_budget_packets, 1u);
   EXPECT_TRUE(out[0].riff_full);
   EXPECT_EQ(file_size(out[0].wav_path), 68u + 22'000'001ull * 192);

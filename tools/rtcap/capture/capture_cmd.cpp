@@ -244,6 +244,7 @@ class CaptureRun {
   int open_capture();
   int open_outputs();
   void prepare_analysis();
+  void make_tracker();
   void print_startup() const;
   int loop();
   int report();
@@ -366,11 +367,12 @@ int CaptureRun::open_outputs() {
     return kExitSetup;
   if (svg_file_) svg_.emplace();
   if (!o_.extract_audio_dir.empty()) {
+    // The extractor reads every stream's format from the tracker's catalogue, fed first.
+    make_tracker();
     io::AudioExtractConfig ec;
     ec.dir = o_.extract_audio_dir;
-    ec.format_by_pt = o_.audio_format_by_pt;
+    ec.tracker = &*tracker_;
     ec.max_bytes = o_.extract_audio_max_bytes;
-    ec.sdp = o_.sdp_formats;
     extractor_.emplace(std::move(ec));
     if (std::string e = extractor_->check_output(); !e.empty()) {
       fmt::print(stderr, "rtcap: {}\n", e);
@@ -380,19 +382,23 @@ int CaptureRun::open_outputs() {
   return kExitOk;
 }
 
+void CaptureRun::make_tracker() {
+  if (tracker_) return;
+  StreamTrackerConfig tc;
+  tc.default_clock_rate = o_.default_clock_rate_hz;
+  tc.clock_rate_by_pt = o_.clock_rate_by_pt;
+  tc.audio_formats = o_.audio_formats;
+  tc.sdp = o_.sdp_formats;
+  tracker_.emplace(tc);
+}
+
 void CaptureRun::prepare_analysis() {
   // The per-stream table redraws in place once a second on a terminal; piped or -q, it is
   // printed once at the end only.
   if (o_.streams && !o_.quiet && stderr_is_terminal()) live_.emplace();
   infos_ = engine_->interfaces();
   for (const auto& info : infos_) linktypes_.push_back(info.linktype);
-  if (o_.streams) {
-    StreamTrackerConfig tc;
-    tc.default_clock_rate = o_.default_clock_rate_hz;
-    tc.clock_rate_by_pt = o_.clock_rate_by_pt;
-    tc.sdp = o_.sdp_formats;
-    tracker_.emplace(tc);
-  }
+  if (o_.streams) make_tracker();
   AdvisorConfig advisor_config;
   advisor_config.latency_budget_ns = budget_ns_;
   advisor_config.hz = host_v3_retire_hz();
@@ -548,7 +554,7 @@ void CaptureRun::status_tick(CaptureStats s) {
   input.platform = host_capture_platform();
   std::string stream_note;
   std::optional<TrackerSnapshot> snap;
-  if (tracker_) {
+  if (tracker_ && o_.streams) {
     tracker_->set_outages(s);  // the interfaces' outages: their gaps are not the network's
     snap = tracker_->snapshot();
     const std::uint64_t outage_loss = total_outage_loss(*snap);
@@ -611,7 +617,7 @@ int CaptureRun::report() {
     fmt::print(
         stderr, "{} packets printed before the output stopped; {} captured packets not printed\n",
         text_out_->packets_written(), final_stats.packets_captured - text_out_->packets_written());
-  if (tracker_) report_streams(final_stats);
+  if (tracker_ && o_.streams) report_streams(final_stats);
   if (extractor_) {
     const std::vector<io::ExtractedStream> audio = extractor_->finish();
     fmt::print(stderr, "{}", io::format_extract_report(audio));

@@ -183,8 +183,9 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
                  "(silence included; default 2147483648); what was not written is counted")
       ->check(CLI::PositiveNumber);
   app.add_option("--audio-format", o.audio_format_specs,
-                 "Format of a dynamic payload type no SDP describes, PT=ENC/RATE/CH, e.g. "
-                 "97=L24/48000/2 (repeatable; for --extract-audio)")
+                 "Format of the streams no SDP describes, SELECTOR=ENC/RATE/CH, the selector a "
+                 "payload type, a destination ADDR:PORT or an SSRC 0xHEX, or several joined by "
+                 "'/', e.g. 97=L24/48000/2, 239.69.1.1:5004/97=L24/96000/8 (repeatable)")
       ->allow_extra_args(false);
   app.add_option("--advice-json", o.advice_json_path,
                  "Write the tuning advice that fired to this file as JSON")
@@ -282,22 +283,10 @@ std::string finish_capture_options(CaptureOptions& o) {
     for (auto& f2 : formats) o.sdp_formats.push_back(std::move(f2));
   }
   for (const std::string& spec : o.audio_format_specs) {
-    const auto eq = spec.find('=');
-    int pt = -1;
-    if (eq != std::string::npos) {
-      const auto r = std::from_chars(spec.data(), spec.data() + eq, pt);
-      if (r.ec != std::errc{} || r.ptr != spec.data() + eq) pt = -1;
-    }
-    if (pt < 0 || pt > 127)
-      return fmt::format(
-          "--audio-format '{}' must be PT=ENC/RATE/CH with PT 0..127, e.g. 97=L24/48000/2", spec);
-    io::PcmFormat f;
-    if (std::string e = io::parse_pcm_format(spec.substr(eq + 1), f); !e.empty())
-      return fmt::format("--audio-format: {}", e);
-    o.audio_format_by_pt[pt] = f;
+    FormatOption f;
+    if (std::string e = parse_format_option(spec, f); !e.empty()) return e;
+    o.audio_formats.push_back(std::move(f));
   }
-  if (!o.audio_format_specs.empty() && o.extract_audio_dir.empty())
-    return "--audio-format is for --extract-audio: add --extract-audio DIR";
   if (o.extract_audio_max_bytes != io::AudioExtractConfig::kDefaultMaxBytes &&
       o.extract_audio_dir.empty())
     return "--extract-audio-max-bytes is for --extract-audio: add --extract-audio DIR";

@@ -52,11 +52,11 @@ struct CaptureOptions {
   std::string streams_svg_path;   // --streams-svg FILE: charts per stream
   std::string extract_audio_dir;  // --extract-audio DIR: a WAV per L16/L24 stream
   std::uint64_t extract_audio_max_bytes = io::AudioExtractConfig::kDefaultMaxBytes;
-  std::vector<std::string> audio_format_specs;      // --audio-format PT=ENC/RATE/CH (repeatable)
-  std::map<int, io::PcmFormat> audio_format_by_pt;  // parsed from them
-  std::string advice_json_path;                     // --advice-json
-  std::string latency_budget;                       // --latency-budget 250us
-  double expected_pps = 100000;                     // --expected-pps, for the budget planner
+  std::vector<std::string> audio_format_specs;  // --audio-format SELECTOR=ENC/RATE/CH (repeatable)
+  std::vector<FormatOption> audio_formats;      // parsed from them
+  std::string advice_json_path;                 // --advice-json
+  std::string latency_budget;                   // --latency-budget 250us
+  double expected_pps = 100000;                 // --expected-pps, for the budget planner
 
   // Running for weeks.
   std::string drop_to_user;          // -Z: drop root after opening, as tcpdump does
