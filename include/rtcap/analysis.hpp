@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "rtcap/batch.hpp"
+#include "rtcap/ptp.hpp"
 #include "rtcap/sdp.hpp"
 #include "rtcap/stats.hpp"
 
@@ -214,6 +215,10 @@ struct StreamSummary {
   // SDP ptime 1 ms").
   std::vector<std::string> sdp_mismatches;
   AudioTiming timing;  // RTP only
+  // The SDP's PTP reference clock (a=ts-refclk) against the grandmaster on the wire in that
+  // domain (TrackerSnapshot::ptp); ptp_grandmaster_seen is the wire's, when one was seen.
+  PtpMatch ptp_match = PtpMatch::kNoReference;
+  PtpClockIdentity ptp_grandmaster_seen{};
 };
 
 struct TrackerTotals {
@@ -252,6 +257,7 @@ struct TrackerSnapshot {
   std::vector<StreamSummary> streams;  // by first-seen id
   std::int64_t last_ts_ns = 0;         // newest packet timestamp seen
   std::vector<SdpFormat> sdp;          // every SDP format known (--sdp and SAP), live ones
+  PtpSnapshot ptp;                     // PTP seen on the wire (UDP 319/320, EtherType 0x88F7)
 };
 
 class RTCAP_API StreamTracker {

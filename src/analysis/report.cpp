@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "analysis/ptp_report.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/stats.hpp"
 
@@ -260,6 +261,7 @@ nlohmann::json stream_json(const StreamSummary& s) {
                           : nlohmann::json(nullptr);
     }
     j["sdp_mismatches"] = s.sdp_mismatches;
+    j["ptp"] = analysis::ptp_stream_json(s);
   }
   return j;
 }
@@ -292,6 +294,7 @@ std::string to_json(const TrackerSnapshot& snap, int indent) {
                    {"malformed", t.sap_malformed}}}};
   j["streams"] = nlohmann::json::array();
   for (const auto& s : snap.streams) j["streams"].push_back(stream_json(s));
+  j["ptp"] = analysis::ptp_json(snap.ptp);
   // SDP text comes off the wire: invalid UTF-8 there must not make the report throw (found by
   // fuzz_sap_sdp; tests/fuzz/regressions/fuzz_sap_sdp).
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -358,6 +361,7 @@ std::string format_stream_table(const TrackerSnapshot& snap) {
                            f.ptime_ms, f.origin);
         for (const std::string& m : s.sdp_mismatches)
           out += fmt::format("  ! contradicts its SDP: {}\n", m);
+        out += analysis::format_ptp_stream_line(s);
       }
       if (!s.validated)
         out +=
@@ -398,6 +402,7 @@ std::string format_stream_table(const TrackerSnapshot& snap) {
         "(not read), {} malformed; {} SDP formats known\n",
         t.sap_packets, t.sap_announcements, t.sap_deletions, t.sap_encrypted_or_compressed,
         t.sap_malformed, snap.sdp.size());
+  out += analysis::format_ptp_section(snap.ptp);
   return out;
 }
 
