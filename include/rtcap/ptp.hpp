@@ -46,7 +46,8 @@ struct PtpIntervalStats {
   double rate_hz = 0;  // 1 / mean
 };
 
-// Capture clock minus PTP time (UTC: TAI minus the announced currentUtcOffset), from the Sync
+// Capture clock minus PTP time (as UTC: TAI minus currentUtcOffset when the Announce says it is
+// valid; else the time as sent), from the Sync
 // (one-step) or Follow_Up (two-step) origin timestamps plus correctionField against the capture
 // time stamps of the Syncs. The path delay from master to capture point is inside it (one-way,
 // unknown without Delay_Req/Delay_Resp pairs), so it is an estimate from the wire.

@@ -113,9 +113,10 @@ std::string format_ptp_section(const PtpSnapshot& ptp) {
       if (m.offset.samples)
         out += fmt::format(
             "      capture clock - PTP time (estimate from the wire, path delay inside): "
-            "{:.3f} ms +- {:.3f} ms ({} samples{})\n",
-            m.offset.mean_ns / 1e6, m.offset.stddev_ns / 1e6, m.offset.samples,
-            m.offset.utc_offset_applied ? ", UTC offset applied" : ", no valid UTC offset: TAI");
+            "{:.1f} us +- {:.1f} us ({} samples{})\n",
+            m.offset.mean_ns / 1e3, m.offset.stddev_ns / 1e3, m.offset.samples,
+            m.offset.utc_offset_applied ? ", announced UTC offset taken off"
+                                        : ", no valid UTC offset announced: PTP time as sent");
     }
   }
   return out;
