@@ -219,6 +219,13 @@ struct StreamSummary {
   // domain (TrackerSnapshot::ptp); ptp_grandmaster_seen is the wire's, when one was seen.
   PtpMatch ptp_match = PtpMatch::kNoReference;
   PtpClockIdentity ptp_grandmaster_seen{};
+  // delta_rtp_us taken to PTP time with the capture-clock offset estimated from the wire
+  // (PtpMasterSummary::offset of that domain's grandmaster): how far behind its RTP timestamp's
+  // PTP media time (a=mediaclk:direct) the packet arrived. An estimate: mean over the stream
+  // against the offset now; uncertainty = the offset's spread. Set with a matching grandmaster.
+  bool has_ptp_rtp_offset = false;
+  double ptp_rtp_offset_us = 0;
+  double ptp_rtp_offset_uncertainty_us = 0;
 };
 
 struct TrackerTotals {

@@ -139,5 +139,9 @@ enum class PtpMatch : std::uint8_t {
 // grandmaster when it answers kOtherGrandmaster or kMatch.
 [[nodiscard]] RTCAP_API PtpMatch match_ptp(const SdpFormat& sdp, const PtpSnapshot& ptp,
                                            PtpClockIdentity* gm_seen = nullptr) noexcept;
+// The capture-clock offset estimate of a domain's grandmaster (the master whose clockIdentity
+// it is, else the first with samples); nullptr when none has one.
+[[nodiscard]] RTCAP_API const PtpOffsetEstimate* grandmaster_offset(const PtpSnapshot& ptp,
+                                                                    int domain) noexcept;
 
 }  // namespace rtcap

@@ -41,7 +41,39 @@ PtpMatch match_ptp(const SdpFormat& sdp, const PtpSnapshot& ptp,
   return PtpMatch::kNoPtpSeen;
 }
 
+const PtpOffsetEstimate* grandmaster_offset(const PtpSnapshot& ptp, int domain) noexcept {
+  for (const PtpDomainSummary& d : ptp.domains) {
+    if (d.domain != domain) continue;
+    const PtpOffsetEstimate* first = nullptr;
+    for (const PtpMasterSummary& m : d.masters) {
+      if (m.offset.samples == 0) continue;
+      if (d.has_grandmaster && m.clock == d.grandmaster.identity) return &m.offset;
+      if (first == nullptr) first = &m.offset;
+    }
+    return first;
+  }
+  return nullptr;
+}
+
 namespace analysis {
+
+void apply_ptp(StreamSummary& s, const PtpSnapshot& ptp) noexcept {
+  if (!s.has_sdp) return;
+  s.ptp_match = match_ptp(s.sdp, ptp, &s.ptp_grandmaster_seen);
+  if (s.ptp_match != PtpMatch::kMatch || !s.timing.has_delta_rtp || !s.sdp.has_mediaclk_offset)
+    return;
+  const PtpOffsetEstimate* o = grandmaster_offset(ptp, s.sdp.ptp_domain);
+  if (o == nullptr) return;
+  // The media clock counts PTP time (TAI, RFC 7273); the estimate is against it less the UTC
+  // offset when that was applied. Arrival in PTP time = capture time - offset + UTC offset.
+  double utc_us = 0;
+  for (const PtpDomainSummary& d : ptp.domains)
+    if (d.domain == s.sdp.ptp_domain && o->utc_offset_applied)
+      utc_us = d.grandmaster.current_utc_offset * 1e6;
+  s.has_ptp_rtp_offset = true;
+  s.ptp_rtp_offset_us = s.timing.delta_rtp_mean_us - o->mean_ns / 1e3 + utc_us;
+  s.ptp_rtp_offset_uncertainty_us = o->stddev_ns / 1e3;
+}
 
 namespace {
 

@@ -12,9 +12,14 @@
 
 #include "analysis/packet_parser.hpp"
 #include "analysis/ptp_wire.hpp"
+#include "rtcap/analysis.hpp"
 #include "rtcap/ptp.hpp"
 
 namespace rtcap::analysis {
+
+// A stream's SDP reference clock against the wire (StreamSummary::ptp_match), and its RTP
+// timestamp's offset from the PTP media clock when the grandmaster matches (snapshot time).
+void apply_ptp(StreamSummary& s, const PtpSnapshot& ptp) noexcept;
 
 class PtpAnalyser {
  public:

@@ -127,7 +127,13 @@ std::string format_ptp_stream_line(const StreamSummary& s) {
   const std::string named = sdp_clock(s.sdp);
   switch (s.ptp_match) {
     case PtpMatch::kMatch:
-      return fmt::format("  PTP: SDP names {}: on the wire, match\n", named);
+      return fmt::format(
+          "  PTP: SDP names {}: on the wire, match{}\n", named,
+          s.has_ptp_rtp_offset
+              ? fmt::format("; packets arrive {:.1f} us +- {:.1f} us after their "
+                            "RTP timestamp's PTP media time (estimate from the wire)",
+                            s.ptp_rtp_offset_us, s.ptp_rtp_offset_uncertainty_us)
+              : std::string());
     case PtpMatch::kOtherGrandmaster:
       return fmt::format("  ! PTP: SDP names {}, the wire's grandmaster in that domain is {}\n",
                          named, ptp_clock_identity_text(s.ptp_grandmaster_seen));
@@ -229,6 +235,13 @@ nlohmann::json ptp_stream_json(const StreamSummary& s) {
                               : nlohmann::json(ptp_clock_identity_text(s.sdp.ptp_grandmaster))},
       {"sdp_domain", s.sdp.ptp_domain},
       {"match", to_string(s.ptp_match)}};
+  if (s.has_ptp_rtp_offset)
+    j["rtp_offset_from_ptp_media_clock_us"] = {
+        {"mean", s.ptp_rtp_offset_us},
+        {"uncertainty", s.ptp_rtp_offset_uncertainty_us},
+        {"note",
+         "estimate from the wire: arrival in PTP time minus the RTP timestamp's media "
+         "time; the one-way path delay from the grandmaster is inside the uncertainty"}};
   j["wire_grandmaster"] =
       s.ptp_match == PtpMatch::kMatch || s.ptp_match == PtpMatch::kOtherGrandmaster
           ? nlohmann::json(ptp_clock_identity_text(s.ptp_grandmaster_seen))

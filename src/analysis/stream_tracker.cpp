@@ -1011,8 +1011,7 @@ TrackerSnapshot StreamTracker::snapshot() const {
   s.last_ts_ns = impl_->last_ts_ns;
   s.sdp = impl_->sdp;
   s.ptp = impl_->ptp.snapshot();
-  for (StreamSummary& st : s.streams)
-    if (st.has_sdp) st.ptp_match = match_ptp(st.sdp, s.ptp, &st.ptp_grandmaster_seen);
+  for (StreamSummary& st : s.streams) analysis::apply_ptp(st, s.ptp);
   return s;
 }
 

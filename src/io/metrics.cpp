@@ -204,6 +204,16 @@ void render_ptp(Text& t, const TrackerSnapshot& snap) {
              [](const PtpMasterSummary& m) {
                return m.offset.samples ? Opt(m.offset.mean_ns / 1e9) : Opt();
              });
+  t.family("rtcap_stream_ptp_rtp_offset_seconds", "gauge",
+           "Per stream whose SDP grandmaster is on the wire: arrival in PTP time minus the RTP "
+           "timestamp's PTP media time (a=mediaclk:direct), estimated from the wire.");
+  for (const StreamSummary& s : snap.streams)
+    if (s.has_ptp_rtp_offset)
+      t.sample("rtcap_stream_ptp_rtp_offset_seconds",
+               {{"src", endpoint(s.src, s.src_port)},
+                {"dst", endpoint(s.dst, s.dst_port)},
+                {"ssrc", fmt::format("0x{:08x}", s.ssrc)}},
+               s.ptp_rtp_offset_us / 1e6);
   t.family("rtcap_stream_ptp_match", "gauge",
            "Per stream whose SDP names a PTP grandmaster: 1 the wire shows it, 0 the domain "
            "follows another grandmaster, -1 no PTP seen in that domain.");

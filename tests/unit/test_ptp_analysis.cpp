@@ -330,3 +330,66 @@ TEST(PtpAnalysis, StreamsAgainstTheirSdpReferenceClock) {
 
 }  // namespace
 }  // namespace rtcap
+
+namespace rtcap {
+namespace {
+
+TEST(PtpAnalysis, RtpOffsetFromThePtpMediaClockOnAnOrdinaryCaptureClock) {
+  // The capture clock runs 250 us ahead of PTP time; a sender stamps its packets from the PTP
+  // media clock (a=mediaclk:direct=1000) and they arrive 1 ms after their media time. The
+  // capture-clock view (delta_rtp_us) says 1.25 ms - 37 s; taken to PTP time it says 1 ms.
+  const std::int64_t offset = 250'000;
+  const std::int64_t latency = 1'000'000;
+  StreamTrackerConfig config;
+  config.sdp = parse_sdp(
+      "v=0\r\ns=m\r\nc=IN IP4 198.19.0.2/32\r\nm=audio 5004 RTP/AVP 97\r\na=rtpmap:97 "
+      "L24/48000/2\r\na=ptime:1\r\na=ts-refclk:ptp=IEEE1588-2008:39-A7-94-FF-FE-07-CB-D0:0\r\n"
+      "a=mediaclk:direct=1000\r\n",
+      "test");
+  StreamTracker t(config);
+  t.add(view(ptp_udp4(ptp(announce(kGmA, 0))), kT0), kDltEn10mb);
+  std::uint16_t sync_seq = 0;
+  for (std::int64_t ms = 0; ms < 2000; ++ms) {
+    const std::int64_t utc = kT0 + ms * 1'000'000;  // PTP time as UTC
+    if (ms % 125 == 0) {
+      Ptp s;
+      s.type = 0;
+      s.flags = 0x0200;
+      s.seq = sync_seq;
+      std::copy(kGmA, kGmA + 8, s.clock);
+      const std::int64_t arrival = utc + offset;
+      t.add(view(ptp_udp4(ptp(s)), arrival), kDltEn10mb);
+      Ptp f = s;
+      f.type = 8;
+      f.flags = 0;
+      set_ptp_time(f, arrival, offset);
+      t.add(view(ptp_udp4(ptp(f)), arrival + 30'000), kDltEn10mb);
+      ++sync_seq;
+    }
+    // RTP timestamp = PTP time (TAI) x 48 kHz + 1000, modulo 2^32.
+    const std::uint64_t tai_s = static_cast<std::uint64_t>(utc / kS) + 37;
+    const std::uint64_t sub = static_cast<std::uint64_t>(utc % kS) * 48000 / kS;
+    Rtp r;
+    r.seq = static_cast<std::uint16_t>(ms);
+    r.ts = static_cast<std::uint32_t>(tai_s * 48000 + sub + 1000);
+    r.payload = 288;
+    t.add(view(rtp_frame(r), utc + offset + latency), kDltEn10mb);
+  }
+  const TrackerSnapshot snap = t.snapshot();
+  const StreamSummary* s = nullptr;
+  for (const auto& st : snap.streams)
+    if (st.is_rtp) s = &st;
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->ptp_match, PtpMatch::kMatch);
+  ASSERT_TRUE(s->timing.has_delta_rtp);
+  // The capture clock is UTC, the media clock TAI: 37 s apart besides the 1.25 ms.
+  EXPECT_NEAR(s->timing.delta_rtp_mean_us, 1250 - 37e6, 25);
+  ASSERT_TRUE(s->has_ptp_rtp_offset);
+  EXPECT_NEAR(s->ptp_rtp_offset_us, 1000, 25);
+  EXPECT_LT(s->ptp_rtp_offset_uncertainty_us, 1);
+  EXPECT_NE(format_stream_table(snap).find("after their RTP timestamp's PTP media time"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace rtcap
