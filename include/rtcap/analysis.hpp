@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "rtcap/batch.hpp"
+#include "rtcap/ptp.hpp"
 #include "rtcap/sdp.hpp"
 #include "rtcap/stats.hpp"
 
@@ -217,6 +218,17 @@ struct StreamSummary {
   // SDP ptime 1 ms").
   std::vector<std::string> sdp_mismatches;
   AudioTiming timing;  // RTP only
+  // The SDP's PTP reference clock (a=ts-refclk) against the grandmaster on the wire in that
+  // domain (TrackerSnapshot::ptp); ptp_grandmaster_seen is the wire's, when one was seen.
+  PtpMatch ptp_match = PtpMatch::kNoReference;
+  PtpClockIdentity ptp_grandmaster_seen{};
+  // delta_rtp_us taken to PTP time with the capture-clock offset estimated from the wire
+  // (PtpMasterSummary::offset of that domain's grandmaster): how far behind its RTP timestamp's
+  // PTP media time (a=mediaclk:direct) the packet arrived. An estimate: mean over the stream
+  // against the offset now; uncertainty = the offset's spread. Set with a matching grandmaster.
+  bool has_ptp_rtp_offset = false;
+  double ptp_rtp_offset_us = 0;
+  double ptp_rtp_offset_uncertainty_us = 0;
 };
 
 struct TrackerTotals {
@@ -255,6 +267,7 @@ struct TrackerSnapshot {
   std::vector<StreamSummary> streams;  // by first-seen id
   std::int64_t last_ts_ns = 0;         // newest packet timestamp seen
   std::vector<SdpFormat> sdp;          // every SDP format known (--sdp and SAP), live ones
+  PtpSnapshot ptp;                     // PTP seen on the wire (UDP 319/320, EtherType 0x88F7)
 };
 
 class RTCAP_API StreamTracker {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "analysis/wire_text.hpp"
+#include "analysis/ptp_report.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/stats.hpp"
 
@@ -267,6 +268,7 @@ nlohmann::json stream_json(const StreamSummary& s) {
     j["sdp_mismatches"] = nlohmann::json::array();
     for (const std::string& m : s.sdp_mismatches)
       j["sdp_mismatches"].push_back(analysis::printable_text(m));
+    j["ptp"] = analysis::ptp_stream_json(s);
   }
   return j;
 }
@@ -299,6 +301,7 @@ std::string to_json(const TrackerSnapshot& snap, int indent) {
                    {"malformed", t.sap_malformed}}}};
   j["streams"] = nlohmann::json::array();
   for (const auto& s : snap.streams) j["streams"].push_back(stream_json(s));
+  j["ptp"] = analysis::ptp_json(snap.ptp);
   // SDP text comes off the wire: invalid UTF-8 there must not make the report throw (found by
   // fuzz_sap_sdp; tests/fuzz/regressions/fuzz_sap_sdp).
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -436,6 +439,7 @@ std::string format_stream_table(const TrackerSnapshot& snap, std::size_t width) 
                         f.clock_rate, f.channels, f.ptime_ms, analysis::printable_text(f.origin));
         for (const std::string& m : s.sdp_mismatches)
           out += fmt::format("  ! contradicts its SDP: {}\n", analysis::printable_text(m));
+        out += analysis::format_ptp_stream_line(s);
       }
       if (!s.validated)
         out += fmt::format(
@@ -478,6 +482,7 @@ std::string format_stream_table(const TrackerSnapshot& snap, std::size_t width) 
         "(not read), {} malformed; {} SDP formats known\n",
         t.sap_packets, t.sap_announcements, t.sap_deletions, t.sap_encrypted_or_compressed,
         t.sap_malformed, snap.sdp.size());
+  out += analysis::format_ptp_section(snap.ptp);
   return out;
 }
 

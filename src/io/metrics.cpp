@@ -26,6 +26,7 @@
 #include <cmath>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -147,6 +148,88 @@ std::string endpoint(const IpAddress& a, std::uint16_t port) {
                        : fmt::format("{}:{}", a.to_string(), port);
 }
 
+// PTP per domain and master (at most 8 x 8: the analyser's fixed table bounds the series), and
+// per stream whose SDP names a reference clock, whether the wire agrees.
+void render_ptp(Text& t, const TrackerSnapshot& snap) {
+  const PtpSnapshot& p = snap.ptp;
+  t.counter("rtcap_ptp_messages_total", "PTP messages seen (UDP 319/320, EtherType 0x88F7).",
+            p.totals.messages);
+  t.family("rtcap_ptp_refused_messages_total", "counter",
+           "PTP messages refused: truncated, bad length, not PTPv2, reserved type.");
+  t.sample("rtcap_ptp_refused_messages_total", {{"reason", "truncated"}}, p.totals.truncated);
+  t.sample("rtcap_ptp_refused_messages_total", {{"reason", "bad_length"}}, p.totals.bad_length);
+  t.sample("rtcap_ptp_refused_messages_total", {{"reason", "bad_version"}}, p.totals.bad_version);
+  t.sample("rtcap_ptp_refused_messages_total", {{"reason", "unknown_type"}}, p.totals.unknown_type);
+  t.family("rtcap_ptp_grandmaster_info", "gauge",
+           "Always 1: the grandmaster the latest Announce of the domain names.");
+  for (const PtpDomainSummary& d : p.domains)
+    if (d.has_grandmaster)
+      t.sample("rtcap_ptp_grandmaster_info",
+               {{"domain", fmt::format("{}", d.domain)},
+                {"grandmaster", ptp_clock_identity_text(d.grandmaster.identity)},
+                {"clock_class", fmt::format("{}", d.grandmaster.clock_class)},
+                {"priority1", fmt::format("{}", d.grandmaster.priority1)},
+                {"priority2", fmt::format("{}", d.grandmaster.priority2)}},
+               std::uint64_t{1});
+  t.family("rtcap_ptp_grandmaster_changes_total", "counter",
+           "Changes of grandmaster seen in the domain's Announce messages.");
+  for (const PtpDomainSummary& d : p.domains)
+    t.sample("rtcap_ptp_grandmaster_changes_total", {{"domain", fmt::format("{}", d.domain)}},
+             d.grandmaster_changes);
+  const auto per_master = [&](std::string_view name, std::string_view help, auto value) {
+    t.family(name, "gauge", help);
+    for (const PtpDomainSummary& d : p.domains)
+      for (const PtpMasterSummary& m : d.masters)
+        if (const auto v = value(m); v)
+          t.sample(name,
+                   {{"domain", fmt::format("{}", d.domain)},
+                    {"master", fmt::format("{}/{}", ptp_clock_identity_text(m.clock), m.port)}},
+                   *v);
+  };
+  using Opt = std::optional<double>;
+  per_master("rtcap_ptp_sync_interval_seconds", "Measured mean Sync interval of the master.",
+             [](const PtpMasterSummary& m) { return m.sync.count ? Opt(m.sync.mean_s) : Opt(); });
+  per_master("rtcap_ptp_sync_interval_expected_seconds",
+             "Sync interval the master announces (2^logMessageInterval).",
+             [](const PtpMasterSummary& m) { return m.syncs ? Opt(m.sync.expected_s) : Opt(); });
+  per_master("rtcap_ptp_sync_interval_jitter_seconds",
+             "Standard deviation of the master's Sync intervals.",
+             [](const PtpMasterSummary& m) { return m.sync.count ? Opt(m.sync.stddev_s) : Opt(); });
+  per_master(
+      "rtcap_ptp_announce_interval_seconds", "Measured mean Announce interval of the master.",
+      [](const PtpMasterSummary& m) { return m.announce.count ? Opt(m.announce.mean_s) : Opt(); });
+  per_master("rtcap_ptp_capture_offset_seconds",
+             "Capture clock minus PTP time, estimated from the master's Sync origin timestamps "
+             "(one-way path delay inside).",
+             [](const PtpMasterSummary& m) {
+               return m.offset.samples ? Opt(m.offset.mean_ns / 1e9) : Opt();
+             });
+  t.family("rtcap_stream_ptp_rtp_offset_seconds", "gauge",
+           "Per stream whose SDP grandmaster is on the wire: arrival in PTP time minus the RTP "
+           "timestamp's PTP media time (a=mediaclk:direct), estimated from the wire.");
+  for (const StreamSummary& s : snap.streams)
+    if (s.has_ptp_rtp_offset)
+      t.sample("rtcap_stream_ptp_rtp_offset_seconds",
+               {{"src", endpoint(s.src, s.src_port)},
+                {"dst", endpoint(s.dst, s.dst_port)},
+                {"ssrc", fmt::format("0x{:08x}", s.ssrc)}},
+               s.ptp_rtp_offset_us / 1e6);
+  t.family("rtcap_stream_ptp_match", "gauge",
+           "Per stream whose SDP names a PTP grandmaster: 1 the wire shows it, 0 the domain "
+           "follows another grandmaster, -1 no PTP seen in that domain.");
+  for (const StreamSummary& s : snap.streams) {
+    if (s.ptp_match == PtpMatch::kNoReference) continue;
+    const double v = s.ptp_match == PtpMatch::kMatch              ? 1.0
+                     : s.ptp_match == PtpMatch::kOtherGrandmaster ? 0.0
+                                                                  : -1.0;
+    t.sample("rtcap_stream_ptp_match",
+             {{"src", endpoint(s.src, s.src_port)},
+              {"dst", endpoint(s.dst, s.dst_port)},
+              {"ssrc", fmt::format("0x{:08x}", s.ssrc)}},
+             v);
+  }
+}
+
 void render_streams(Text& t, const TrackerSnapshot& snap, std::size_t top) {
   t.gauge("rtcap_streams_active", "Streams in the analyser's table now.",
           double(snap.totals.streams_active));
@@ -264,6 +347,7 @@ void render_streams(Text& t, const TrackerSnapshot& snap, std::size_t top) {
         }
       },
       true);
+  render_ptp(t, snap);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "analysis/packet_parser.hpp"
+#include "analysis/ptp_wire.hpp"
 #include "engine/baseline.hpp"
 #include "io/output_file.hpp"
 #include "common/exit_codes.hpp"
@@ -259,6 +260,7 @@ class CaptureRun {
   std::int64_t budget_ns_ = 0;
   std::unique_ptr<Engine> engine_;
   SapMembership sap_membership_;
+  SapMembership ptp_membership_;  // --ptp
   std::unique_ptr<MetricsServer> metrics_;
   std::unique_ptr<RotatingWriter> writer_;
   std::unique_ptr<io::OutputFile> text_out_;  // no -w: a line per packet on standard output
@@ -305,6 +307,16 @@ int CaptureRun::open_capture() {
     }
     fmt::print(stderr, "rtcap: joined {} SAP group(s) ({}, {})\n", sap_membership_.groups_joined(),
                kSapGroupAdminScoped, kSapGroupGlobal);
+  }
+  if (o_.ptp) {
+    const std::vector<const char*> groups = {analysis::ptp::kGroupIpv4,
+                                             analysis::ptp::kGroupIpv4PeerDelay};
+    if (auto r = ptp_membership_.join(o_.config.interfaces, groups, "--ptp"); !r) {
+      fmt::print(stderr, "rtcap: {}\n", r.error());
+      return kExitSetup;
+    }
+    fmt::print(stderr, "rtcap: joined {} PTP group(s) ({}, {})\n", ptp_membership_.groups_joined(),
+               groups[0], groups[1]);
   }
   if (!o_.metrics_listen.empty()) {
     MetricsOptions mo;

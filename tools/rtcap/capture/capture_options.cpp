@@ -168,6 +168,11 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   app.add_flag("--sap", o.sap,
                "Join the SAP groups (239.255.255.255, 224.2.127.254) on the -i interfaces and let "
                "SAP (udp port 9875) through the filter; announcements describe the streams");
+  app.add_flag(
+      "--ptp", o.ptp,
+      "Join the PTP groups (224.0.1.129, 224.0.0.107) on the -i interfaces and let PTP "
+      "(udp ports 319, 320, EtherType 0x88F7) through the filter; the stream table "
+      "shows each domain's grandmaster and checks it against the SDPs (implies --streams)");
   app.add_option("--streams-svg", o.streams_svg_path,
                  "Draw per RTP stream TS-DF and delay over time, the packet interval histogram "
                  "and the gaps into this SVG file at the end (implies --streams)")
@@ -260,7 +265,7 @@ std::string finish_capture_options(CaptureOptions& o) {
   c.delivery = o.consumer_thread || o.naive() || reads_a_pipe(c.read_file) ? Delivery::kThreaded
                                                                            : Delivery::kInline;
   if (!o.streams_json_path.empty()) o.streams = true;
-  if (!o.sdp_paths.empty() || o.sap) o.streams = true;
+  if (!o.sdp_paths.empty() || o.sap || o.ptp) o.streams = true;
   if (!o.streams_svg_path.empty()) o.streams = true;
   if (std::string e =
           parse_clock_rates(o.clock_rate_specs, o.clock_rate_by_pt, o.default_clock_rate_hz);
@@ -307,6 +312,12 @@ std::string finish_capture_options(CaptureOptions& o) {
   // SAP must pass the filter when asked for (--sap): OR it in, keeping the user's expression.
   if (o.sap && !c.filter.empty())
     c.filter = fmt::format("({}) or (udp port {})", c.filter, kSapPort);
+  if (o.ptp && c.interfaces.empty())
+    return "--ptp joins the PTP groups on a live interface (-i); a file (-r) is searched for PTP "
+           "anyway";
+  if (o.ptp && !c.filter.empty())
+    c.filter =
+        fmt::format("({}) or (udp port 319 or udp port 320 or ether proto 0x88f7)", c.filter);
   if (o.write_path.size() > 7 && o.write_path.ends_with(".pcapng")) o.pcapng = true;
   if (o.list_devices || o.list_tstamp_types) return {};
   const RotationOptions& r = o.rotation;

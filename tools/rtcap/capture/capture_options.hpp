@@ -49,6 +49,7 @@ struct CaptureOptions {
   std::vector<std::string> sdp_paths;           // --sdp FILE (repeatable)
   std::vector<SdpFormat> sdp_formats;           // parsed from them by finish_capture_options
   bool sap = false;               // --sap: join SAP groups, let SAP through the filter
+  bool ptp = false;               // --ptp: join the PTP groups, let PTP through the filter
   std::string streams_svg_path;   // --streams-svg FILE: charts per stream
   std::string extract_audio_dir;  // --extract-audio DIR: a WAV per L16/L24 stream
   std::uint64_t extract_audio_max_bytes = io::AudioExtractConfig::kDefaultMaxBytes;
