@@ -267,11 +267,7 @@ int CaptureRun::open_capture() {
   auto opened = detail::open_engine(
       o_.config, o_.naive() ? detail::CaptureMode::kNaive : detail::CaptureMode::kDispatch);
   if (!opened) {
-    std::string message = cli_wording(opened.error().message);
-    // Inside a namespace, the interfaces to list are the namespace's.
-    if (const auto at = message.find("'rtcap -D'"); at != std::string::npos && !o_.netns.empty())
-      message.replace(at, 10, fmt::format("'rtcap --netns {} -D'", o_.netns));
-    fmt::print(stderr, "rtcap: {}\n", message);
+    fmt::print(stderr, "rtcap: {}\n", cli_wording(opened.error(), o_.netns));
     return exit_code_for(opened.error().code);
   }
   engine_ = std::move(*opened);
