@@ -230,3 +230,9 @@ std::string word(const Error& error, Front front) {
 }
 
 }  // namespace rtcap::config_table
+
+namespace rtcap {
+std::string setting_words(const std::string& text) {
+  return config_table::word(text, config_table::Front::kCxx);
+}
+}  // namespace rtcap

@@ -154,7 +154,8 @@ bool apply_latency_budget(CaptureOptions& o, std::int64_t& budget_ns) {
   o.config = plan.config;
   if (!o.quiet) {
     fmt::print(stderr, "rtcap: latency budget {}:\n", o.latency_budget);
-    for (std::string_view rest = plan.explanation; !rest.empty();) {
+    const std::string explanation = cli_words(plan.explanation);
+    for (std::string_view rest = explanation; !rest.empty();) {
       const auto nl = rest.find('\n');
       fmt::print(stderr, "rtcap:   {}\n", rest.substr(0, nl));
       rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
@@ -544,7 +545,8 @@ void CaptureRun::status_tick(CaptureStats s) {
   }
   report_link_changes(s, previous_, o_.config.reopen, writing_ ? writer_.get() : nullptr);
   for (const Advice& a : advisor_->update(input)) {
-    const std::string line = fmt::format("rtcap: advice [{}] {}: {}\n", a.id, a.trigger, a.change);
+    const std::string line =
+        fmt::format("rtcap: advice [{}] {}: {}\n", a.id, a.trigger, cli_words(a.change));
     if (live_)
       live_->note(stderr, line);
     else if (!o_.quiet)
@@ -605,7 +607,7 @@ int CaptureRun::report() {
   last.config = o_.config;
   last.platform = host_capture_platform();
   (void)advisor_->update(last);
-  const std::vector<Advice> advice = advisor_->summary();
+  const std::vector<Advice> advice = cli_words(advisor_->summary());
   if (!advice.empty()) fmt::print(stderr, "{}", format_advice(advice));
   if (!o_.advice_json_path.empty() &&
       !write_text_file(advice_json_file_, o_.advice_json_path, to_json(advice), "--advice-json"))

@@ -1,4 +1,5 @@
 #include "capture/report.hpp"
+#include "engine/config_table.hpp"
 
 #include <fmt/format.h>
 
@@ -131,6 +132,15 @@ std::string stats_json(const CaptureStats& s, bool final) {
   j["dispatch_bytes"] = hist(s.dispatch_bytes);
   j["latency_ns"] = hist(s.latency_ns);
   return j.dump();
+}
+
+std::string cli_words(std::string_view text) {
+  return config_table::word(text, config_table::Front::kCli);
+}
+
+std::vector<Advice> cli_words(std::vector<Advice> advice) {
+  for (Advice& a : advice) a.change = cli_words(a.change);
+  return advice;
 }
 
 StreamIntervalInfo stream_interval_info(const TrackerSnapshot& snap, std::uint64_t loss_now,
