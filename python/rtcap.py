@@ -14,7 +14,11 @@ valid during the call only); return True to stop:
 
 The library is found from RTCAP_LIBRARY (a path), else the system's (librtcap.so.0, installed by
 the librtcap0 package; rtcap.dll on Windows). Errors raise rtcap.Error with the library's status
-code and its one-line message. Each Capture is used from one thread; stop() from any thread.
+code and its one-line message; a setting the library's table refuses (out of range, a string with
+a NUL, settings that do not go together) raises rtcap.ConfigError, also a ValueError, naming the
+keyword (snaplen=). Numbers are checked before ctypes could narrow them. Each Capture is used from
+one thread; stop() from any thread. rtcap.COUNTERS names what stats() gives (the library's
+registry of counters).
 """
 
 import ctypes
