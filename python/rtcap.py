@@ -14,19 +14,26 @@ valid during the call only); return True to stop:
 
 The library is found from RTCAP_LIBRARY (a path), else the system's (librtcap.so.0, installed by
 the librtcap0 package; rtcap.dll on Windows). Errors raise rtcap.Error with the library's status
-code and its one-line message. Each Capture is used from one thread; stop() from any thread.
+code and its one-line message; a setting the library's table refuses (out of range, a string with
+a NUL, settings that do not go together) raises rtcap.ConfigError, also a ValueError, naming the
+keyword (snaplen=). Numbers are checked before ctypes could narrow them. Each Capture is used from
+one thread; stop() from any thread. rtcap.COUNTERS names what stats() gives (the library's
+registry of counters).
 """
 
 import ctypes
 import ctypes.util
+import operator
 import os
+import re
 import sys
 
-__all__ = ["Capture", "Error", "Packet", "library_version", "pcap_version"]
+__all__ = ["Capture", "ConfigError", "Error", "Packet", "library_version", "pcap_version"]
 
 # ---- status codes (rtcap.h) -------------------------------------------------------------------
 OK = 0
 DONE = 1
+ERR_BAD_CONFIG = -5
 ERR_CALLBACK = -24
 ERR_BUFFER_TOO_SMALL = -25
 
@@ -43,6 +50,11 @@ class Error(Exception):
         super().__init__(message)
         self.status = status
         self.name = name
+
+
+class ConfigError(Error, ValueError):
+    """A setting the library refuses (out of its range, or not with the others): str() names it
+    as its keyword argument (snaplen=)."""
 
 
 # ---- the structs that cross the ABI (rtcap.h; layouts pinned by tests/capi/header_cxx.cpp) ----
@@ -89,6 +101,9 @@ _STATS_FIELDS = [
     ("latency_p999_ns", ctypes.c_uint64),
     ("latency_max_ns", ctypes.c_uint64),
     ("thread_handoffs", ctypes.c_uint64),
+    ("interface_reopens", ctypes.c_uint64),
+    ("dispatch_bytes_count", ctypes.c_uint64),
+    ("dispatch_bytes_p99", ctypes.c_uint64),
 ]
 
 
@@ -107,6 +122,10 @@ class _InterfaceInfo(ctypes.Structure):
         ("kernel_dropped", ctypes.c_uint64),
         ("interface_dropped", ctypes.c_uint64),
         ("buffer_bytes", ctypes.c_uint64),
+        ("up", ctypes.c_uint64),
+        ("down_events", ctypes.c_uint64),
+        ("down_ns", ctypes.c_uint64),
+        ("reopens", ctypes.c_uint64),
     ]
 
 
@@ -154,6 +173,14 @@ def _load():
         "rtcap_config_set_overflow": (I, [VP, I]),
         "rtcap_config_set_max_packets": (I, [VP, I64]),
         "rtcap_config_set_stats_interval_ms": (I, [VP, I]),
+        "rtcap_config_set_mintocopy_bytes": (I, [VP, I]),
+        "rtcap_config_set_user_buffer_bytes": (I, [VP, I]),
+        "rtcap_config_set_reopen": (I, [VP, I]),
+        "rtcap_config_check_setting": (I, [ctypes.c_char_p, I64]),
+        "rtcap_counter_name": (ctypes.c_char_p, [S]),
+        "rtcap_interface_counter_name": (ctypes.c_char_p, [S]),
+        "rtcap_last_error_setting": (ctypes.c_char_p, []),
+        "rtcap_last_error_reason": (ctypes.c_char_p, []),
         "rtcap_engine_open": (I, [VP, P(VP)]),
         "rtcap_engine_close": (I, [VP]),
         "rtcap_engine_start": (I, [VP]),
@@ -177,11 +204,63 @@ def _load():
 _lib = _load()
 
 
+def _names(function):
+    out, i = [], 0
+    while True:
+        name = function(i)
+        if name is None:
+            return out
+        out.append(name.decode())
+        i += 1
+
+
+# The library's registry of counters (rtcap_counter_name): stats() and interfaces() give each.
+COUNTERS = _names(_lib.rtcap_counter_name)
+INTERFACE_COUNTERS = _names(_lib.rtcap_interface_counter_name)
+
+
+def _python_words(text):
+    """A library reason with each other setting (${name}) as Python names it (name=)."""
+    return re.sub(r"\$\{(\w+)\}", r"\1=", text)
+
+
 def _check(status):
     if status < 0:
-        raise Error(status, _lib.rtcap_status_name(status).decode(),
-                    _lib.rtcap_last_error().decode(errors="replace"))
+        name = _lib.rtcap_status_name(status).decode()
+        setting = _lib.rtcap_last_error_setting().decode()
+        if setting:
+            reason = _python_words(_lib.rtcap_last_error_reason().decode(errors="replace"))
+            raise ConfigError(status, name, "%s=: %s" % (setting, reason))
+        raise Error(status, name, _lib.rtcap_last_error().decode(errors="replace"))
     return status
+
+
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _number(setting, value):
+    """`value` for the numeric setting, checked against the library's table before ctypes could
+    narrow it (ctypes keeps the low bits: 2**32 + 64 would become 64)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            value = operator.index(value)
+        except TypeError:
+            raise ConfigError(ERR_BAD_CONFIG, "RTCAP_ERR_BAD_CONFIG",
+                              "%s=: %r is not a whole number" % (setting, value)) from None
+    if not _INT64[0] <= value <= _INT64[1]:
+        raise ConfigError(ERR_BAD_CONFIG, "RTCAP_ERR_BAD_CONFIG",
+                          "%s=: %d does not fit in 64 bits" % (setting, value))
+    _check(_lib.rtcap_config_check_setting(setting.encode(), value))
+    return value
+
+
+def _text(setting, value):
+    """`value` as the C string the library gets: one with a NUL in it would be cut there."""
+    data = os.fsencode(value) if setting == "read_file" else value.encode()
+    if b"\0" in data:
+        raise ConfigError(ERR_BAD_CONFIG, "RTCAP_ERR_BAD_CONFIG",
+                          "%s=: %r contains a NUL character" % (setting, value))
+    return data
 
 
 def library_version():
@@ -242,8 +321,9 @@ class Capture:
 
     def __init__(self, interfaces=(), read_file=None, filter=None, delivery="inline", snaplen=None,
                  promiscuous=None, immediate_mode=None, timeout_ms=None, buffer_kib=None,
-                 precision=None, coalesce_us=None, batch_packets=None, batch_bytes=None,
-                 pool_batches=None, overflow=None, max_packets=None, stats_interval_ms=None):
+                 precision=None, tstamp_type=None, coalesce_us=None, batch_packets=None,
+                 batch_bytes=None, pool_batches=None, overflow=None, max_packets=None,
+                 stats_interval_ms=None, mintocopy_bytes=None, user_buffer_bytes=None, reopen=None):
         self._engine = None
         self._pending_exception = None
         config = ctypes.c_void_p()
@@ -252,30 +332,33 @@ class Capture:
             if isinstance(interfaces, str):
                 interfaces = [interfaces]
             for name in interfaces:
-                _check(_lib.rtcap_config_add_interface(config, name.encode()))
-            if read_file is not None:
-                _check(_lib.rtcap_config_set_read_file(config, os.fsencode(read_file)))
-            if filter:
-                _check(_lib.rtcap_config_set_filter(config, filter.encode()))
+                _check(_lib.rtcap_config_add_interface(config, _text("interfaces", name)))
+            for name, value in [("read_file", read_file), ("filter", filter),
+                                ("tstamp_type", tstamp_type)]:
+                if value is not None:
+                    _check(getattr(_lib, "rtcap_config_set_" + name)(config, _text(name, value)))
             if delivery not in DELIVERY:
-                raise ValueError("delivery must be one of %s" % ", ".join(DELIVERY))
+                raise ValueError("delivery=: %r is not one of %s" % (delivery, ", ".join(DELIVERY)))
             _check(_lib.rtcap_config_set_delivery(config, DELIVERY[delivery]))
             self.delivery = delivery
-            ints = [("snaplen", snaplen), ("timeout_ms", timeout_ms), ("buffer_kib", buffer_kib),
-                    ("coalesce_us", coalesce_us), ("batch_packets", batch_packets),
-                    ("batch_bytes", batch_bytes), ("pool_batches", pool_batches),
-                    ("max_packets", max_packets), ("stats_interval_ms", stats_interval_ms)]
-            for name, value in ints:
+            numbers = [("snaplen", snaplen), ("timeout_ms", timeout_ms), ("buffer_kib", buffer_kib),
+                       ("coalesce_us", coalesce_us), ("batch_packets", batch_packets),
+                       ("batch_bytes", batch_bytes), ("pool_batches", pool_batches),
+                       ("max_packets", max_packets), ("stats_interval_ms", stats_interval_ms),
+                       ("mintocopy_bytes", mintocopy_bytes),
+                       ("user_buffer_bytes", user_buffer_bytes)]
+            for name, value in numbers:
                 if value is not None:
-                    _check(getattr(_lib, "rtcap_config_set_" + name)(config, int(value)))
-            for name, value in [("promiscuous", promiscuous), ("immediate_mode", immediate_mode)]:
+                    _check(getattr(_lib, "rtcap_config_set_" + name)(config, _number(name, value)))
+            for name, value in [("promiscuous", promiscuous), ("immediate_mode", immediate_mode),
+                                ("reopen", reopen)]:
                 if value is not None:
                     _check(getattr(_lib, "rtcap_config_set_" + name)(config, 1 if value else 0))
             for name, value, table in [("precision", precision, PRECISION),
                                        ("overflow", overflow, OVERFLOW)]:
                 if value is not None:
                     if value not in table:
-                        raise ValueError("%s must be one of %s" % (name, ", ".join(table)))
+                        raise ValueError("%s=: %r is not one of %s" % (name, value, ", ".join(table)))
                     _check(getattr(_lib, "rtcap_config_set_" + name)(config, table[value]))
             engine = ctypes.c_void_p()
             _check(_lib.rtcap_engine_open(config, ctypes.byref(engine)))
@@ -347,7 +430,7 @@ class Capture:
             raise Error(-27, "RTCAP_ERR_INTERNAL",
                         "rtcap.py's rtcap_stats (%d bytes) is not the library's (%d bytes): "
                         "use the rtcap.py of the same version" % (ctypes.sizeof(_Stats), s.size))
-        return {name: getattr(s, name) for name, _ in _STATS_FIELDS}
+        return {name: getattr(s, name) for name in COUNTERS}
 
     def interfaces(self):
         n = ctypes.c_size_t()
@@ -357,11 +440,10 @@ class Capture:
             info = _InterfaceInfo()
             info.size = ctypes.sizeof(_InterfaceInfo)
             _check(_lib.rtcap_engine_interface_info(self._engine, i, ctypes.byref(info)))
-            out.append({"name": info.name.decode(), "linktype": info.linktype,
-                        "snaplen": info.snaplen, "precision": "nano" if info.precision else "micro",
-                        "received": info.received, "kernel_dropped": info.kernel_dropped,
-                        "interface_dropped": info.interface_dropped,
-                        "buffer_bytes": info.buffer_bytes})
+            one = {"name": info.name.decode(), "linktype": info.linktype,
+                   "snaplen": info.snaplen, "precision": "nano" if info.precision else "micro"}
+            one.update((name, getattr(info, name)) for name in INTERFACE_COUNTERS)
+            out.append(one)
         return out
 
     def warnings(self):

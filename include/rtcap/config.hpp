@@ -102,4 +102,8 @@ inline constexpr int kLinuxAutoCoalesceUs = 75;
 // coalesce_us_on (latency_budget.hpp) resolves it for a platform given by name.
 RTCAP_API int effective_coalesce_us(const CaptureConfig& config) noexcept;
 
+// Library text that names settings as ${name} (Advice::change, LatencyPlan::explanation), with
+// each setting named as C++ does: CaptureConfig::buffer_kib.
+[[nodiscard]] RTCAP_API std::string setting_words(const std::string& text);
+
 }  // namespace rtcap

@@ -35,6 +35,10 @@ enum class ErrorCode {
 struct Error {
   ErrorCode code;
   std::string message;  // one line a user can act on: names the thing and the fix
+  // kBadConfig about one CaptureConfig field: its name ("snaplen") and the message without the
+  // name, so that a front end (C, Python, the CLI) can name the field in its own terms.
+  std::string setting = {};
+  std::string reason = {};
 };
 
 // What Result::value() throws when it holds an error (the hot path never calls value()).

@@ -1,6 +1,7 @@
 #include "backend/pcap_backend.hpp"
 
 #include "platform/defaults.hpp"
+#include "platform/os_info.hpp"
 
 #include <fmt/format.h>
 
@@ -68,22 +69,27 @@ bool PcapHandle::refresh_stats() noexcept {
 
 namespace {
 
+std::string program_or(const char* fallback) {
+  std::string path = platform::program_path();
+  return path.empty() ? fallback : path;
+}
+
 Error activate_error(const std::string& name, int status, pcap_t* p) {
   const std::string detail = pcap_geterr(p);
   switch (status) {
     case PCAP_ERROR_NO_SUCH_DEVICE:
       return {ErrorCode::kNoSuchDevice,
-              fmt::format("no such interface '{}': list interfaces with 'rtcap -D' ({})", name,
-                          detail)};
+              fmt::format("no such interface '{}': pcap_findalldevs lists those there are ({})",
+                          name, detail)};
     case PCAP_ERROR_PERM_DENIED:
       return {ErrorCode::kPermission,
               fmt::format("no permission to capture on '{}': run as root or grant "
-                          "CAP_NET_RAW,CAP_NET_ADMIN (setcap cap_net_raw,cap_net_admin=eip rtcap)",
-                          name)};
+                          "CAP_NET_RAW,CAP_NET_ADMIN (setcap cap_net_raw,cap_net_admin=eip {})",
+                          name, program_or("this program"))};
     case PCAP_ERROR_PROMISC_PERM_DENIED:
       return {ErrorCode::kPermission,
               fmt::format("no permission for promiscuous mode on '{}': run as root or capture "
-                          "without it (-p)",
+                          "without promiscuous mode",
                           name)};
     case PCAP_ERROR_IFACE_NOT_UP:
       return {ErrorCode::kInterfaceDown,
@@ -157,8 +163,8 @@ Result<PcapHandle> open_live(const std::string& name, const CaptureConfig& confi
     const int type = pcap_tstamp_type_name_to_val(config.tstamp_type.c_str());
     if (type < 0)
       return make_error(ErrorCode::kBadConfig,
-                        fmt::format("unknown time stamp type '{}': see pcap-tstamp(7) or "
-                                    "'rtcap -i {} --list-time-stamp-types'",
+                        fmt::format("unknown time stamp type '{}': see pcap-tstamp(7) for the "
+                                    "names, pcap_list_tstamp_types for those {} has",
                                     config.tstamp_type, name));
     const int rc = pcap_set_tstamp_type(p, type);
     if (rc > 0)

@@ -8,49 +8,24 @@
 #include <thread>
 
 #include "platform/link.hpp"
+#include "engine/config_table.hpp"
 #include "engine/engine_impl.hpp"
 
 namespace rtcap {
 namespace detail {
 namespace {
 
+// The table's rules (src/engine/config_table.cpp), then what the naive baseline cannot do.
 Result<void> validate(const CaptureConfig& c, CaptureMode mode) {
-  auto bad = [](std::string m) { return make_error(ErrorCode::kBadConfig, std::move(m)); };
-  if (c.interfaces.empty() && c.read_file.empty())
-    return bad("nothing to capture from: give an interface (-i) or a file (-r)");
-  if (!c.interfaces.empty() && !c.read_file.empty())
-    return bad("-i and -r cannot be combined: capture live or read a file");
-  if (c.interfaces.size() > 0xffff) return bad("too many interfaces");
+  if (auto ok = config_table::validate(c); !ok) return ok;
   if (mode == CaptureMode::kNaive && c.interfaces.size() > 1)
-    return bad("the naive baseline reads one handle with pcap_next_ex: give one interface");
+    return rtcap::unexpected(config_table::setting_error(
+        config_table::at("interfaces"),
+        "the naive baseline reads one handle with pcap_next_ex: give one interface"));
   if (mode == CaptureMode::kNaive && c.delivery == Delivery::kInline && c.read_file.empty())
-    return bad(
-        "the naive baseline hands lists to another thread by design: set "
-        "CaptureConfig::delivery = Delivery::kThreaded");
-  if (c.snaplen < 1 || c.snaplen > kMaxSnaplen)
-    return bad(fmt::format("snaplen {} out of range: 1..{} (-s 0 means {})", c.snaplen, kMaxSnaplen,
-                           kMaxSnaplen));
-  if (c.timeout_ms < 0) return bad("CaptureConfig::timeout_ms must be >= 0");
-  if (c.buffer_kib < 0) return bad("CaptureConfig::buffer_kib must be >= 0");
-  if (c.batch_packets < 1 || c.batch_packets > (1u << 20))
-    return bad("CaptureConfig::batch_packets must be 1..1048576");
-  if (c.pool_batches < 2 || c.pool_batches > 65536)
-    return bad("CaptureConfig::pool_batches must be 2..65536");
-  if (c.coalesce_us < -1 || c.coalesce_us > 1000000)
-    return bad("CaptureConfig::coalesce_us must be 0..1000000 (or -1: automatic)");
-  // Batched capture already wakes once per ring block: a window would only delay it.
-  if (c.coalesce_us > 0 && !c.immediate_mode)
-    return bad(
-        "CaptureConfig::coalesce_us applies to immediate_mode only (batched capture wakes "
-        "once per ring block; shorten timeout_ms instead)");
-  if (c.max_packets < 0) return bad("CaptureConfig::max_packets must be >= 0");
-  // PacketRecord::offset is 32-bit; 1 GiB per batch is far beyond any useful batch.
-  if (c.batch_bytes > (std::size_t{1} << 30))
-    return bad("CaptureConfig::batch_bytes must be <= 1 GiB");
-  // pcap_set_buffer_size takes an int (bytes).
-  if (c.buffer_kib > (1 << 21) - 1)
-    return bad("CaptureConfig::buffer_kib must be < 2097152 (2 GiB)");
-  if (c.stats_interval_ms < 10) return bad("CaptureConfig::stats_interval_ms must be >= 10");
+    return rtcap::unexpected(config_table::setting_error(
+        config_table::at("delivery"),
+        "the naive baseline hands lists to another thread by design: it must be threaded"));
   return {};
 }
 
@@ -692,8 +667,9 @@ Result<std::unique_ptr<Engine>> Engine::open(const CaptureConfig& config) {
 
 namespace detail {
 
-Result<std::unique_ptr<Engine>> open_engine(const CaptureConfig& config, CaptureMode mode) {
-  if (auto ok = validate(config, mode); !ok) return rtcap::unexpected(ok.error());
+Result<std::unique_ptr<Engine>> open_engine(const CaptureConfig& given, CaptureMode mode) {
+  if (auto ok = validate(given, mode); !ok) return rtcap::unexpected(ok.error());
+  const CaptureConfig config = config_table::normalised(given);
   std::vector<std::string> warnings;
   std::vector<backend::PcapHandle> handles;
   // Open every handle before capture starts (opening handles during heavy capture has stalled

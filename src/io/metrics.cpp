@@ -360,68 +360,32 @@ std::string render_metrics(const CaptureStats& s, const TrackerSnapshot* streams
            {{"version", options.version.empty() ? std::string(RTCAP_VERSION) : options.version},
             {"libpcap", pcap_library_version()}},
            std::uint64_t{1});
-  t.gauge("rtcap_capture_elapsed_seconds", "Time since the capture started.",
-          double(s.elapsed_ns) / 1e9);
-
-  t.counter("rtcap_packets_captured_total", "Packets copied into batches by the capture thread.",
-            s.packets_captured);
-  t.counter("rtcap_bytes_captured_total", "Bytes captured (sum of captured lengths).",
-            s.bytes_captured);
-  t.counter("rtcap_packets_truncated_total", "Packets cut by the snapshot length.",
-            s.packets_truncated);
-  t.counter("rtcap_app_dropped_packets_total",
-            "Packets dropped by rtcap: no free batch (the consumer fell behind).",
-            s.app_dropped_packets);
-  t.counter("rtcap_packets_delivered_total", "Packets handed to the consumer.",
-            s.packets_delivered);
-  t.counter("rtcap_batches_delivered_total", "Batches handed to the consumer.",
-            s.batches_delivered);
-  t.counter("rtcap_wakeups_total",
-            "Wake-ups of the capture thread: readiness-wait returns and coalescing sleeps.",
-            s.wakeups);
-  t.counter("rtcap_dispatch_calls_total", "pcap_dispatch (or pcap_next_ex) calls.",
-            s.dispatch_calls);
-  t.counter("rtcap_empty_dispatch_calls_total", "Dispatch calls that returned no packet.",
-            s.empty_dispatch_calls);
-  t.family("rtcap_capture_cpu_seconds_total", "counter", "CPU time of the capture thread.");
-  t.sample("rtcap_capture_cpu_seconds_total", {}, double(s.capture_cpu_ns) / 1e9);
-  t.gauge("rtcap_max_dispatch_buffer_ratio",
-          "Largest share of the kernel buffer one dispatch call carried (1 = full: drops near).",
-          s.max_dispatch_buffer_share);
-
-  // Per interface: pcap_stats, widened to 64 bits (meanings per platform: rtcap/stats.hpp).
-  auto per_if = [&](std::string_view name, std::string_view type, std::string_view help,
-                    auto value) {
-    t.family(name, type, help);
-    for (const auto& i : s.interfaces) t.sample(name, {{"interface", i.name}}, value(i));
-  };
-  per_if("rtcap_interface_received_packets_total", "counter",
-         "pcap_stats ps_recv: packets that passed the filter (Linux), including dropped ones.",
-         [](const InterfaceStats& i) { return i.received; });
-  per_if("rtcap_kernel_dropped_packets_total", "counter",
-         "pcap_stats ps_drop: the kernel buffer was full (the reader did not keep up).",
-         [](const InterfaceStats& i) { return i.kernel_dropped; });
-  per_if("rtcap_interface_dropped_packets_total", "counter",
-         "pcap_stats ps_ifdrop: dropped by the interface (Linux: promiscuous mode only).",
-         [](const InterfaceStats& i) { return i.interface_dropped; });
-  per_if("rtcap_kernel_buffer_bytes", "gauge", "Kernel capture buffer asked for.",
-         [](const InterfaceStats& i) { return i.buffer_bytes; });
-  // Interface outages (issue 13): alert on rtcap_interface_up == 0, and on reopens increasing.
-  per_if("rtcap_interface_up", "gauge",
-         "1 while the interface exists and is up and running, 0 while it is down or gone.",
-         [](const InterfaceStats& i) { return std::uint64_t(i.up ? 1 : 0); });
-  per_if("rtcap_interface_down_events_total", "counter",
-         "Times the interface was seen going down or away.",
-         [](const InterfaceStats& i) { return i.down_events; });
-  per_if("rtcap_interface_down_seconds_total", "counter",
-         "Time the interface was seen down or away (the current outage included).",
-         [](const InterfaceStats& i) { return double(i.down_ns) / 1e9; });
-  per_if("rtcap_interface_reopens_total", "counter",
-         "--reopen: times the capture handle was opened again after the interface came back.",
-         [](const InterfaceStats& i) { return i.reopens; });
+  // The registry (rtcap/stats.hpp): capture-wide figures here, the sums over interfaces per
+  // interface below, the histogram figures as the histograms.
+  for (const CounterInfo& c : capture_counters()) {
+    if (c.source != CounterSource::kMember) continue;
+    t.family(c.prometheus, c.kind == CounterKind::kCounter ? "counter" : "gauge", c.help);
+    if (c.prometheus_scale == 1 && !c.fraction)
+      t.sample(c.prometheus, {}, c.integer(s));
+    else
+      t.sample(c.prometheus, {}, counter_value(c, s) * c.prometheus_scale);
+  }
+  // Per interface: pcap_stats widened to 64 bits (meanings per platform: rtcap/stats.hpp), and
+  // the link: alert on rtcap_interface_up == 0, and on reopens increasing.
+  for (const InterfaceCounterInfo& c : interface_counters()) {
+    t.family(c.prometheus, c.kind == CounterKind::kCounter ? "counter" : "gauge", c.help);
+    for (const auto& i : s.interfaces) {
+      if (c.prometheus_scale == 1)
+        t.sample(c.prometheus, {{"interface", i.name}}, c.value(i));
+      else
+        t.sample(c.prometheus, {{"interface", i.name}}, double(c.value(i)) * c.prometheus_scale);
+    }
+  }
 
   t.histogram("rtcap_dispatch_packets", "Packets per dispatch call (calls that carried any).",
               s.dispatch_packets, kDispatchPacketBuckets, 1.0);
+  t.histogram("rtcap_dispatch_bytes", "Bytes per dispatch call (calls that carried any).",
+              s.dispatch_bytes, kDispatchByteBuckets, 1.0);
   t.histogram("rtcap_delivery_latency_seconds",
               "Packet timestamp to consumer hand-off (CLOCK_REALTIME).", s.latency_ns,
               kLatencyBucketsSeconds, 1e-9);

@@ -240,8 +240,8 @@ void plan_linux(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
     const double per_block = double((kLinuxV3BlockBytes - 48) / v3_packet_bytes(mean, c.snaplen));
     p.wakeups_per_second = std::max(1.0 / period_s, pps / per_block);
     why.push_back(fmt::format(
-        "batched capture (TPACKET_V3, no --immediate-mode): a part-filled 256 KiB block is "
-        "handed over when its retire timer fires; --timeout-ms {} is {} jiffy(s) at HZ={}, so a "
+        "batched capture (TPACKET_V3, no ${{immediate_mode}}): a part-filled 256 KiB block is "
+        "handed over when its retire timer fires; ${{timeout_ms}} {} is {} jiffy(s) at HZ={}, so a "
         "packet waits at most ~{} (period + one tick), {} under the budget of {} with {} kept "
         "for scheduling",
         timeout_ms, linux_v3_retire_jiffies(timeout_ms, t.hz), t.hz,
@@ -274,7 +274,7 @@ void plan_linux(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
         window_ns > 0 ? std::min(pps, 1.0 / (window_s + double(t.timer_slack_ns) / 1e9)) : pps;
     if (c.coalesce_us > 0)
       why.push_back(fmt::format(
-          "--coalesce-us {}: after a wake-up wait {} then drain, so one pcap_dispatch carries "
+          "${{coalesce_us}} {}: after a wake-up wait {} then drain, so one pcap_dispatch carries "
           "~{:.0f} packets; ~{:.0f} wake-ups/s instead of one per packet. Added delay <= window "
           "+ {} timer slack + scheduling ({} assumed) = {}; a third of the budget, capped at {} us",
           c.coalesce_us, format_duration_ns(window_ns), std::max(1.0, pps / p.wakeups_per_second),
@@ -290,7 +290,7 @@ void plan_linux(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
     if (p.best_effort)
       why.push_back(fmt::format(
           "best effort: {} is below the ~{} this host's wake-up path is assumed to need; "
-          "check the summary's 'latency budget' verdict (or rtcap bench) and consider an isolated "
+          "check the measured delay against the budget and consider an isolated "
           "core",
           format_duration_ns(budget), format_duration_ns(p.modelled_worst_delay_ns)));
     if (t.max_packet_bytes > 0) {
@@ -299,7 +299,8 @@ void plan_linux(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
       if (snap < c.snaplen) {
         c.snaplen = snap;
         why.push_back(fmt::format(
-            "-s {}: V2 slots are sized by the snaplen ({} bytes per slot instead of {}); frames "
+            "${{snaplen}} {}: V2 slots are sized by the snaplen ({} bytes per slot instead of {}); "
+            "frames "
             "up to {} bytes are kept whole",
             snap, linux_v2_slot_bytes(snap), linux_v2_slot_bytes(kMaxSnaplen), t.max_packet_bytes));
       }
@@ -322,7 +323,8 @@ void plan_linux(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
   p.ring = linux_ring_model(c, std::uint64_t(c.buffer_kib) * 1024, mean);
   p.stall_tolerance_ns = stall_covered_ns(p.ring, c, CapturePlatform::kLinuxLibpcap, pps, t.hz);
   why.push_back(fmt::format(
-      "-B {}: the ring holds {} packets in {} blocks ({} mapped), {} of reader stall at {:.0f} "
+      "${{buffer_kib}} {}: the ring holds {} packets in {} blocks ({} mapped), {} of reader stall "
+      "at {:.0f} "
       "packets/s{}",
       c.buffer_kib, p.ring.packets, p.ring.blocks, bytes_text(p.ring.memory_bytes),
       format_duration_ns(p.stall_tolerance_ns), pps,
@@ -356,8 +358,8 @@ void plan_npcap(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
     p.wakeups_per_second = window_ns > 0 ? std::min(pps, 1e9 / double(window_ns)) : pps;
     why.push_back(fmt::format(
         "immediate mode (mintocopy 0): a third of {} is {} ({:.0f} bytes at {:.0f} packets/s), "
-        "below the 1 ms timeout granularity or too little for mintocopy to batch; --coalesce-us "
-        "{} then waits before draining",
+        "below the 1 ms timeout granularity or too little for mintocopy to batch; "
+        "${{coalesce_us}} {} then waits before draining",
         format_duration_ns(p.budget_ns), format_duration_ns(third), mintocopy, pps, c.coalesce_us));
   } else {
     c.immediate_mode = false;
@@ -366,13 +368,15 @@ void plan_npcap(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
     p.npcap_mintocopy_bytes = std::uint64_t(std::llround(mintocopy));
     p.modelled_worst_delay_ns = third + t.immediate_margin_ns;
     p.wakeups_per_second = byte_rate / std::max(1.0, mintocopy);
-    why.push_back(fmt::format(
-        "--mintocopy {}: the driver signals the pcap_getevent() handle once that much waits, "
-        "which at {:.0f} packets/s of ~{:.0f} bytes is every {} (~{:.0f} reads/s); --timeout-ms "
-        "{} bounds the delay when traffic is slower, but Windows waits follow the system timer "
-        "({} ms unless raised): measure it",
-        p.npcap_mintocopy_bytes, pps, per_packet, format_duration_ns(third), p.wakeups_per_second,
-        c.timeout_ms, kWindowsDefaultTickMs));
+    why.push_back(
+        fmt::format("${{mintocopy_bytes}} {}: the driver signals the pcap_getevent() handle once "
+                    "that much waits, "
+                    "which at {:.0f} packets/s of ~{:.0f} bytes is every {} (~{:.0f} reads/s); "
+                    "${{timeout_ms}} {} bounds the delay when traffic is slower, but Windows waits "
+                    "follow the system timer "
+                    "({} ms unless raised): measure it",
+                    p.npcap_mintocopy_bytes, pps, per_packet, format_duration_ns(third),
+                    p.wakeups_per_second, c.timeout_ms, kWindowsDefaultTickMs));
   }
   const std::uint64_t current_user =
       c.user_buffer_bytes > 0 ? std::uint64_t(c.user_buffer_bytes) : t.npcap_user_buffer_bytes;
@@ -385,10 +389,11 @@ void plan_npcap(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
           ? -1
           : int(std::min<std::uint64_t>(p.npcap_mintocopy_bytes,
                                         std::uint64_t(std::numeric_limits<int>::max())));
-  why.push_back(fmt::format(
-      "--user-buffer {}: one read returns at most one user buffer; it holds twice mintocopy and "
-      "at least one {}-byte packet plus header (npcap issue 119)",
-      p.npcap_user_buffer_bytes, min_user - kNpcapPacketHeaderBytes));
+  why.push_back(
+      fmt::format("${{user_buffer_bytes}} {}: one read returns at most one user buffer; it holds "
+                  "twice mintocopy and "
+                  "at least one {}-byte packet plus header (npcap issue 119)",
+                  p.npcap_user_buffer_bytes, min_user - kNpcapPacketHeaderBytes));
   std::uint64_t kernel = std::max<std::uint64_t>(
       kNpcapDefaultKernelBufferBytes,
       buffer_bytes_for_stall(c, CapturePlatform::kNpcap, t.stall_tolerance_ns, pps, mean, t.hz));
@@ -398,7 +403,8 @@ void plan_npcap(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
   p.ring = npcap_buffer_model(std::uint64_t(c.buffer_kib) * 1024, mean);
   p.stall_tolerance_ns = stall_covered_ns(p.ring, c, CapturePlatform::kNpcap, pps, t.hz);
   why.push_back(
-      fmt::format("-B {}: kernel buffer for {} packets, {} of reader stall; a limit allocated from "
+      fmt::format("${{buffer_kib}} {}: kernel buffer for {} packets, {} of reader stall; a limit "
+                  "allocated from "
                   "NonPagedPool as used, so close handles you stop reading",
                   c.buffer_kib, p.ring.packets, format_duration_ns(p.stall_tolerance_ns)));
 }

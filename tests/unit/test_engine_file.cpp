@@ -240,8 +240,10 @@ TEST(EngineOpen, ErrorsAreTypedAndActionable) {
   auto window = rtcap::Engine::open(c);
   ASSERT_FALSE(window);
   EXPECT_EQ(window.error().code, rtcap::ErrorCode::kBadConfig);
-  EXPECT_NE(window.error().message.find("CaptureConfig::coalesce_us applies to immediate_mode"),
-            std::string::npos);
+  EXPECT_NE(window.error().message.find(
+                "CaptureConfig::coalesce_us: applies to CaptureConfig::immediate_mode"),
+            std::string::npos)
+      << window.error().message;
   c.immediate_mode = true;
   EXPECT_TRUE(rtcap::Engine::open(c)) << "immediate mode takes a window";
 }

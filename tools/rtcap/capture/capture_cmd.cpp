@@ -156,7 +156,8 @@ bool apply_latency_budget(CaptureOptions& o, std::int64_t& budget_ns) {
   o.config = plan.config;
   if (!o.quiet) {
     fmt::print(stderr, "rtcap: latency budget {}:\n", o.latency_budget);
-    for (std::string_view rest = plan.explanation; !rest.empty();) {
+    const std::string explanation = cli_words(plan.explanation);
+    for (std::string_view rest = explanation; !rest.empty();) {
       const auto nl = rest.find('\n');
       fmt::print(stderr, "rtcap:   {}\n", rest.substr(0, nl));
       rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
@@ -290,11 +291,7 @@ int CaptureRun::open_capture() {
   auto opened = detail::open_engine(
       o_.config, o_.naive() ? detail::CaptureMode::kNaive : detail::CaptureMode::kDispatch);
   if (!opened) {
-    std::string message = cli_wording(opened.error().message);
-    // Inside a namespace, the interfaces to list are the namespace's.
-    if (const auto at = message.find("'rtcap -D'"); at != std::string::npos && !o_.netns.empty())
-      message.replace(at, 10, fmt::format("'rtcap --netns {} -D'", o_.netns));
-    fmt::print(stderr, "rtcap: {}\n", message);
+    fmt::print(stderr, "rtcap: {}\n", cli_wording(opened.error(), o_.netns));
     return exit_code_for(opened.error().code);
   }
   engine_ = std::move(*opened);
@@ -576,7 +573,8 @@ void CaptureRun::status_tick(CaptureStats s) {
   }
   report_link_changes(s, previous_, o_.config.reopen, writing_ ? writer_.get() : nullptr);
   for (const Advice& a : advisor_->update(input)) {
-    const std::string line = fmt::format("rtcap: advice [{}] {}: {}\n", a.id, a.trigger, a.change);
+    const std::string line =
+        fmt::format("rtcap: advice [{}] {}: {}\n", a.id, a.trigger, cli_words(a.change));
     if (live_)
       live_->note(stderr, line);
     else if (!o_.quiet)
@@ -641,7 +639,7 @@ int CaptureRun::report() {
   last.config = o_.config;
   last.platform = host_capture_platform();
   (void)advisor_->update(last);
-  const std::vector<Advice> advice = advisor_->summary();
+  const std::vector<Advice> advice = cli_words(advisor_->summary());
   if (!advice.empty()) fmt::print(stderr, "{}", format_advice(advice));
   if (!write_report(advice_json_file_, to_json(advice))) exit_code_ = kExitRuntime;
   if (!write_report(stats_json_file_, stats_json(final_stats, true))) exit_code_ = kExitRuntime;
