@@ -19,14 +19,18 @@ code and its one-line message. Each Capture is used from one thread; stop() from
 
 import ctypes
 import ctypes.util
+import itertools
 import os
 import sys
 
-__all__ = ["Capture", "Error", "Packet", "library_version", "pcap_version"]
+__all__ = ["BusyError", "Capture", "Error", "MisuseError", "Packet", "library_version",
+           "pcap_version"]
 
 # ---- status codes (rtcap.h) -------------------------------------------------------------------
 OK = 0
 DONE = 1
+ERR_WRONG_STATE = -22
+ERR_BUSY = -23
 ERR_CALLBACK = -24
 ERR_BUFFER_TOO_SMALL = -25
 
@@ -43,6 +47,20 @@ class Error(Exception):
         super().__init__(message)
         self.status = status
         self.name = name
+
+
+class BusyError(Error):
+    """The engine refused a call because another runs (another thread, or its own handler);
+    capture goes on."""
+
+
+class MisuseError(Error):
+    """The engine refused a call its delivery or state does not allow (start twice, ...);
+    capture goes on."""
+
+
+# The engine's typed refusals (rtcap::ErrorCode kBusy, kMisuse), as their own exceptions.
+_ERRORS = {ERR_BUSY: BusyError, ERR_WRONG_STATE: MisuseError}
 
 
 # ---- the structs that cross the ABI (rtcap.h; layouts pinned by tests/capi/header_cxx.cpp) ----
@@ -175,12 +193,13 @@ def _load():
 
 
 _lib = _load()
+_call_keys = itertools.count(1)
 
 
 def _check(status):
     if status < 0:
-        raise Error(status, _lib.rtcap_status_name(status).decode(),
-                    _lib.rtcap_last_error().decode(errors="replace"))
+        raise _ERRORS.get(status, Error)(status, _lib.rtcap_status_name(status).decode(),
+                                         _lib.rtcap_last_error().decode(errors="replace"))
     return status
 
 
@@ -245,7 +264,7 @@ class Capture:
                  precision=None, coalesce_us=None, batch_packets=None, batch_bytes=None,
                  pool_batches=None, overflow=None, max_packets=None, stats_interval_ms=None):
         self._engine = None
-        self._pending_exception = None
+        self._calls = {}  # poll calls in progress: key (the C callback's user) -> [handler, error]
         config = ctypes.c_void_p()
         _check(_lib.rtcap_config_new(ctypes.byref(config)))
         try:
@@ -283,16 +302,16 @@ class Capture:
         finally:
             _lib.rtcap_config_free(config)
         self._trampoline = _BATCH_FN(self._on_batch)
-        self._handler = None
         if delivery == "threaded":
             _check(_lib.rtcap_engine_start(self._engine))
 
     # -- the loop ---------------------------------------------------------------------------------
-    def _on_batch(self, _user, batch_ptr):
+    def _on_batch(self, user, batch_ptr):
+        call = self._calls[user]
         try:
-            return 1 if self._handler(BatchView(batch_ptr.contents)) else 0
+            return 1 if call[0](BatchView(batch_ptr.contents)) else 0
         except BaseException as e:  # noqa: B902 - handed back to the caller of poll()
-            self._pending_exception = e
+            call[1] = e
             return 1
 
     def poll(self, timeout=0.1, handler=None):
@@ -301,13 +320,18 @@ class Capture:
         during the call; a handler that returns True stops the capture. Returns the number of
         packets delivered (0 on timeout); loop on .done. An exception raised by the handler
         stops the capture and is raised here; a capture failure raises rtcap.Error."""
-        self._handler = handler or (lambda view: None)
+        # Each call finds its own handler: a refused one (BusyError) never disturbs the call in
+        # progress.
+        key = next(_call_keys)
+        call = self._calls[key] = [handler or (lambda view: None), None]
         delivered = ctypes.c_size_t()
-        status = _lib.rtcap_engine_poll(self._engine, int(timeout * 1e6), self._trampoline, None,
-                                        ctypes.byref(delivered))
-        if self._pending_exception is not None:
-            e, self._pending_exception = self._pending_exception, None
-            raise e
+        try:
+            status = _lib.rtcap_engine_poll(self._engine, int(timeout * 1e6), self._trampoline, key,
+                                            ctypes.byref(delivered))
+        finally:
+            del self._calls[key]
+        if call[1] is not None:
+            raise call[1]
         if status == ERR_CALLBACK:  # the handler returned True: the stop it asked for
             return delivered.value
         _check(status)
