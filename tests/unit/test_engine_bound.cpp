@@ -22,9 +22,9 @@ constexpr int kPackets = 400;
 std::string write_big_packets(int count, std::uint32_t size) {
   const std::string path =
       (std::filesystem::temp_directory_path() /
-       ("rtcap-bound-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-        "-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) +
-        ".pcap"))
+       ("rtcap-bound-" +
+        std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
+        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + ".pcap"))
           .string();
   std::FILE* f = std::fopen(path.c_str(), "wb");
   EXPECT_NE(f, nullptr);
