@@ -4,7 +4,7 @@
 # stop, and the -c-th packet's followers only with -c. Modes: inline, --consumer-thread, -c (both
 # deliveries, and opened while traffic flows), -G rotation, SIGTERM. Then the block policy with a stalled consumer (Python over
 # the C API): kernel_dropped grows while the consumer sleeps (read live, not at the stop), and no
-# packet is ever counted as app-dropped.
+# packet is ever counted as app-dropped. Last, poll's bound on the live ring (a 50 ms handler).
 . "$(dirname "$0")/lib.sh" "$@"
 require_root
 require_netns
@@ -141,5 +141,48 @@ EOF
     fail "block policy: $(cat "$TMPD/block.txt")"
   log "block policy: $(tr '\n' ' ' <"$TMPD/block.txt")"
   wait "$GEN_PID" 2>/dev/null
+fi
+
+# poll's bound on the live ring: inline, a handler that sleeps 50 ms per batch at 20,000
+# packets/s; each poll(0.1) returns within 0.1 s plus one handler (plus scheduling slack on a
+# loaded machine), every packet taken is delivered, and the counters still add up.
+if [ -f "$PYDIR/rtcap.py" ] && [ -f "${RTCAP_LIBRARY:-}" ] && ! ldd "$RTCAP_LIBRARY" | grep -q libasan; then
+  (for _ in $(seq 100); do [ -f "$TMPD/bound.open" ] && break; sleep 0.05; done
+   "$RTCAP" gen --netns "$TX" -q --payload 32 --rate 20000 --count 60000 >/dev/null 2>&1) &
+  GEN_PID=$!
+  BG_PIDS="$BG_PIDS $GEN_PID"
+  timeout 60 env PYTHONPATH="$PYDIR" RTCAP_LIBRARY="$RTCAP_LIBRARY" \
+    ip netns exec "$RX" python3 - "$RX" "$TMPD/bound.open" >"$TMPD/bound.txt" 2>&1 <<'EOF' ||
+import sys, time, rtcap
+with rtcap.Capture(interfaces=[sys.argv[1]], filter="udp dst port 5004", batch_packets=256,
+                   buffer_kib=65536) as cap:
+    open(sys.argv[2], "w").close()
+    got, longest = [0], 0.0
+    def slow(view):
+        got[0] += len(view)
+        time.sleep(0.05)
+    end = time.monotonic() + 4
+    while time.monotonic() < end:
+        t0 = time.monotonic()
+        cap.poll(0.1, slow)
+        longest = max(longest, time.monotonic() - t0)
+    cap.stop()
+    while not cap.done:
+        cap.poll(0.1, lambda view: got.__setitem__(0, got[0] + len(view)))
+    s = cap.stats()
+unread = s["received"] - s["packets_captured"] - s["kernel_dropped"] - s["app_dropped_packets"]
+print("longest poll(0.1) %.3f s; delivered %d captured %d received %d kernel_dropped %d unread %d"
+      % (longest, got[0], s["packets_captured"], s["received"], s["kernel_dropped"], unread))
+assert got[0] == s["packets_captured"] == s["packets_delivered"], "delivered != captured"
+assert got[0] > 1000, "too little traffic to test the bound"
+assert longest < 0.1 + 0.05 + 0.15, "poll(0.1) took %.3f s" % longest
+assert 0 <= unread <= 20000, unread
+EOF
+    fail "poll bound: $(cat "$TMPD/bound.txt")"
+  log "poll bound: $(cat "$TMPD/bound.txt")"
+  kill "$GEN_PID" 2>/dev/null
+  wait "$GEN_PID" 2>/dev/null
+else
+  skip_part "poll bound: needs RTCAP_PYTHON_DIR / RTCAP_LIBRARY and a build without sanitizers"
 fi
 log "pass"
