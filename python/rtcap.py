@@ -14,7 +14,9 @@ valid during the call only); return True to stop:
 
 The library is found from RTCAP_LIBRARY (a path), else the system's (librtcap.so.0, installed by
 the librtcap0 package; rtcap.dll on Windows). Errors raise rtcap.Error with the library's status
-code and its one-line message. Each Capture is used from one thread; stop() from any thread.
+code and its one-line message; a call out of turn raises its subclass rtcap.BusyError (a poll
+while another runs, or from inside the handler) or rtcap.MisuseError, and capture goes on. Each
+Capture is used from one thread; stop() from any thread.
 """
 
 import ctypes
