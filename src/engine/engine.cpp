@@ -282,7 +282,16 @@ Readiness CaptureEngine::readiness() const {
     r.handles.erase(r.handles.begin(), r.handles.end() - 1);
     at_most(coalesce_us_);
   }
-  if (stop_requested_.load() && !capture_done_.load()) at_most(0);
+  if (stop_requested_.load() && !capture_done_.load()) {
+    if (draining_ && drain_phase_ == DrainPhase::kRetire) {
+      // The stop waits for the ring's last block to retire: dispatch when it has, not sooner.
+      const auto left = std::min(retire_at_, drain_deadline_) - std::chrono::steady_clock::now();
+      at_most(std::max<std::int64_t>(
+          0, std::chrono::duration_cast<std::chrono::microseconds>(left).count()));
+    } else {
+      at_most(0);
+    }
+  }
   if (is_inline() && current_ && !current_->empty()) at_most(0);  // held back by poll's bound
   r.max_wait_us = limit;
   return r;
