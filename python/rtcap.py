@@ -16,24 +16,29 @@ The library is found from RTCAP_LIBRARY (a path), else the system's (librtcap.so
 the librtcap0 package; rtcap.dll on Windows). Errors raise rtcap.Error with the library's status
 code and its one-line message; a setting the library's table refuses (out of range, a string with
 a NUL, settings that do not go together) raises rtcap.ConfigError, also a ValueError, naming the
-keyword (snaplen=). Numbers are checked before ctypes could narrow them. Each Capture is used from
-one thread; stop() from any thread. rtcap.COUNTERS names what stats() gives (the library's
-registry of counters).
+keyword (snaplen=). Numbers are checked before ctypes could narrow them. A call out of turn raises
+rtcap.BusyError (a poll while another runs, or from inside the handler) or rtcap.MisuseError, and
+capture goes on. Each Capture is used from one thread; stop() from any thread. rtcap.COUNTERS
+names what stats() gives (the library's registry of counters).
 """
 
 import ctypes
 import ctypes.util
+import itertools
 import operator
 import os
 import re
 import sys
 
-__all__ = ["Capture", "ConfigError", "Error", "Packet", "library_version", "pcap_version"]
+__all__ = ["BusyError", "Capture", "ConfigError", "Error", "MisuseError", "Packet",
+           "library_version", "pcap_version"]
 
 # ---- status codes (rtcap.h) -------------------------------------------------------------------
 OK = 0
 DONE = 1
 ERR_BAD_CONFIG = -5
+ERR_WRONG_STATE = -22
+ERR_BUSY = -23
 ERR_CALLBACK = -24
 ERR_BUFFER_TOO_SMALL = -25
 
@@ -55,6 +60,20 @@ class Error(Exception):
 class ConfigError(Error, ValueError):
     """A setting the library refuses (out of its range, or not with the others): str() names it
     as its keyword argument (snaplen=)."""
+
+
+class BusyError(Error):
+    """The engine refused a call because another runs (another thread, or its own handler);
+    capture goes on."""
+
+
+class MisuseError(Error):
+    """The engine refused a call its delivery or state does not allow (start twice, ...);
+    capture goes on."""
+
+
+# The engine's typed refusals (rtcap::ErrorCode kBusy, kMisuse), as their own exceptions.
+_ERRORS = {ERR_BUSY: BusyError, ERR_WRONG_STATE: MisuseError}
 
 
 # ---- the structs that cross the ABI (rtcap.h; layouts pinned by tests/capi/header_cxx.cpp) ----
@@ -202,6 +221,7 @@ def _load():
 
 
 _lib = _load()
+_call_keys = itertools.count(1)
 
 
 def _names(function):
@@ -231,7 +251,8 @@ def _check(status):
         if setting:
             reason = _python_words(_lib.rtcap_last_error_reason().decode(errors="replace"))
             raise ConfigError(status, name, "%s=: %s" % (setting, reason))
-        raise Error(status, name, _lib.rtcap_last_error().decode(errors="replace"))
+        raise _ERRORS.get(status, Error)(status, name,
+                                         _lib.rtcap_last_error().decode(errors="replace"))
     return status
 
 
@@ -325,7 +346,7 @@ class Capture:
                  batch_bytes=None, pool_batches=None, overflow=None, max_packets=None,
                  stats_interval_ms=None, mintocopy_bytes=None, user_buffer_bytes=None, reopen=None):
         self._engine = None
-        self._pending_exception = None
+        self._calls = {}  # poll calls in progress: key (the C callback's user) -> [handler, error]
         config = ctypes.c_void_p()
         _check(_lib.rtcap_config_new(ctypes.byref(config)))
         try:
@@ -366,16 +387,16 @@ class Capture:
         finally:
             _lib.rtcap_config_free(config)
         self._trampoline = _BATCH_FN(self._on_batch)
-        self._handler = None
         if delivery == "threaded":
             _check(_lib.rtcap_engine_start(self._engine))
 
     # -- the loop ---------------------------------------------------------------------------------
-    def _on_batch(self, _user, batch_ptr):
+    def _on_batch(self, user, batch_ptr):
+        call = self._calls[user]
         try:
-            return 1 if self._handler(BatchView(batch_ptr.contents)) else 0
+            return 1 if call[0](BatchView(batch_ptr.contents)) else 0
         except BaseException as e:  # noqa: B902 - handed back to the caller of poll()
-            self._pending_exception = e
+            call[1] = e
             return 1
 
     def poll(self, timeout=0.1, handler=None):
@@ -384,13 +405,18 @@ class Capture:
         during the call; a handler that returns True stops the capture. Returns the number of
         packets delivered (0 on timeout); loop on .done. An exception raised by the handler
         stops the capture and is raised here; a capture failure raises rtcap.Error."""
-        self._handler = handler or (lambda view: None)
+        # Each call finds its own handler: a refused one (BusyError) never disturbs the call in
+        # progress.
+        key = next(_call_keys)
+        call = self._calls[key] = [handler or (lambda view: None), None]
         delivered = ctypes.c_size_t()
-        status = _lib.rtcap_engine_poll(self._engine, int(timeout * 1e6), self._trampoline, None,
-                                        ctypes.byref(delivered))
-        if self._pending_exception is not None:
-            e, self._pending_exception = self._pending_exception, None
-            raise e
+        try:
+            status = _lib.rtcap_engine_poll(self._engine, int(timeout * 1e6), self._trampoline, key,
+                                            ctypes.byref(delivered))
+        finally:
+            del self._calls[key]
+        if call[1] is not None:
+            raise call[1]
         if status == ERR_CALLBACK:  # the handler returned True: the stop it asked for
             return delivered.value
         _check(status)

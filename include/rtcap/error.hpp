@@ -30,6 +30,7 @@ enum class ErrorCode {
   kIo,             // a file or pipe could not be opened or written
   kUnsupported,    // the platform or libpcap build cannot do what was asked
   kMisuse,         // the API was called out of order (start twice, the wrong delivery mode)
+  kBusy,           // another call on the engine is running (another thread, or its own callback)
 };
 
 struct Error {

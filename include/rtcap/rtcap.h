@@ -82,9 +82,11 @@ typedef enum rtcap_status {
   /* Use of this interface. */
   RTCAP_ERR_INVALID_ARGUMENT = -20, /* a null pointer or a value the function cannot take */
   RTCAP_ERR_INVALID_HANDLE = -21,   /* null, closed or never-opened config or engine handle */
-  RTCAP_ERR_WRONG_STATE = -22,      /* not now: start twice, dispatch on a threaded engine, ... */
-  RTCAP_ERR_BUSY = -23,             /* close while another call runs on the engine, or poll from
-                                       inside its own callback */
+  RTCAP_ERR_WRONG_STATE = -22,      /* refused, capture goes on: start twice, dispatch on a
+                                       threaded engine, poll before start, ... */
+  RTCAP_ERR_BUSY = -23,             /* refused, capture goes on: a poll or dispatch while another
+                                       runs (another thread, or its own callback); close while
+                                       another call runs on the engine */
   RTCAP_ERR_CALLBACK = -24,         /* the batch callback returned non-zero (or threw) */
   RTCAP_ERR_BUFFER_TOO_SMALL = -25, /* readiness: *count says how many handles are needed */
   RTCAP_ERR_NO_MEMORY = -26,
@@ -195,6 +197,8 @@ static inline const rtcap_packet* rtcap_batch_packet(const rtcap_batch* batch, s
 typedef int (*rtcap_batch_fn)(void* user, const rtcap_batch* batch);
 
 /* ---- The engine (rtcap::Engine) ----------------------------------------------------------------
+ * Misuse is refused per call by the engine itself, capture going on (RTCAP_ERR_BUSY,
+ * RTCAP_ERR_WRONG_STATE), as in C++ (rtcap::ErrorCode::kBusy, kMisuse) and Python.
  * Threads: poll, dispatch, readiness and start from one thread (the consumer). stop, done, stats,
  * stop_reason, failure and the interface/warning getters from any thread. close when no other
  * call on the engine is running (else RTCAP_ERR_BUSY). None of them from a signal handler: set a
@@ -210,7 +214,9 @@ RTCAP_C_API int rtcap_engine_close(rtcap_engine* engine);
  * calling thread from the first call. */
 RTCAP_C_API int rtcap_engine_start(rtcap_engine* engine);
 
-/* Inline: waits up to timeout_us for packets, drains every handle, calls fn for what it drained.
+/* Inline: waits up to timeout_us for packets, drains every handle, calls fn for what it drained;
+ * returns within timeout_us plus at most one batch's callback (what is left waits in the kernel
+ * ring for the next call).
  * Threaded: waits up to timeout_us for the next filled batch, calls fn, gives the batch back.
  * *delivered (may be NULL): packets handed to fn. Returns RTCAP_OK (also on timeout, with 0),
  * RTCAP_DONE once capture has stopped (-c reached, end of file, stop) and every packet was

@@ -93,6 +93,17 @@ struct CaptureStats {
     for (const auto& i : interfaces) n += i.received;
     return n;
   }
+  // What the kernel counted in received() that is neither captured nor counted as dropped.
+  // Linux counts in received every packet that passed the filter, drops included, so at the end
+  // of a live capture received() == packets_captured + kernel_dropped() + app_dropped_packets +
+  // unread_packets(), exactly: what arrived after the last drain (during the stop, after the
+  // -c-th packet, or left in the ring when the block policy's consumer took nothing before the
+  // stop's deadline). While capture runs it also holds what waits in the ring. Negative only by
+  // packets that were in the ring before the filter was set (counted before capture began).
+  [[nodiscard]] std::int64_t unread_packets() const noexcept {
+    return std::int64_t(received()) -
+           std::int64_t(packets_captured + kernel_dropped() + app_dropped_packets);
+  }
 };
 
 // The registry of counters: every figure of CaptureStats and InterfaceStats once, with its unit,

@@ -77,6 +77,8 @@ int status_of(rtcap::ErrorCode code) {
       return RTCAP_ERR_UNSUPPORTED;
     case rtcap::ErrorCode::kMisuse:
       return RTCAP_ERR_WRONG_STATE;
+    case rtcap::ErrorCode::kBusy:
+      return RTCAP_ERR_BUSY;
   }
   return RTCAP_ERR_INTERNAL;  // a code added to rtcap::ErrorCode and not mapped here
 }
@@ -88,6 +90,10 @@ int fail(const rtcap::Error& error) {
   t_last_setting = error.setting;
   t_last_reason = error.reason;
   return status_of(error.code);
+}
+// An engine's refusal, worded for C: the function's name, then the engine's reason.
+int refused(const char* function, const rtcap::Error& error) {
+  return fail(status_of(error.code), std::string(function) + ": " + error.message);
 }
 
 template <class F>
@@ -109,12 +115,12 @@ struct ConfigState {
   rtcap::CaptureConfig config;
 };
 
+// The engine keeps its own state and refuses calls out of turn (kBusy, kMisuse); this adds only
+// what the C callback needs.
 struct EngineState {
   std::unique_ptr<rtcap::Engine> engine;
-  bool inline_delivery = true;
-  std::vector<rtcap_packet> chunk;  // the C view of up to batch_packets packets, reused
-  std::atomic<bool> started{false};
-  std::atomic<bool> in_poll{false};  // a poll or dispatch is running (its callback, maybe)
+  std::vector<rtcap_packet> chunk;  // the C view of up to batch_packets packets, reused (the
+                                    // engine runs one poll or dispatch at a time)
   std::atomic<bool> callback_stopped{false};
 };
 
@@ -304,24 +310,6 @@ struct Delivery {
   }
 };
 
-// One poll or dispatch at a time per engine: a second (another thread, or the callback itself)
-// is refused, not run concurrently on the engine.
-struct PollScope {
-  explicit PollScope(std::atomic<bool>& f) : flag(f), entered(!f.exchange(true)) {}
-  ~PollScope() {
-    if (entered) flag.store(false);
-  }
-  PollScope(const PollScope&) = delete;
-  PollScope& operator=(const PollScope&) = delete;
-  std::atomic<bool>& flag;
-  const bool entered;
-};
-
-int busy(const char* function) {
-  return fail(RTCAP_ERR_BUSY, std::string(function) +
-                                  ": another poll or dispatch on this engine is running (on "
-                                  "another thread, or this is its own callback): one thread polls");
-}
 int not_inline(const char* function) {
   return fail(RTCAP_ERR_WRONG_STATE, std::string(function) +
                                          ": inline delivery only; this engine is threaded: use "
@@ -569,7 +557,6 @@ int rtcap_engine_open(const rtcap_config* config, rtcap_engine** out) {
     auto opened = rtcap::Engine::open(cfg->config);
     if (!opened) return fail(opened.error());
     auto state = std::make_shared<EngineState>();
-    state->inline_delivery = cfg->config.delivery == rtcap::Delivery::kInline;
     state->engine = std::move(*opened);
     state->chunk.resize(std::max<std::size_t>(1, state->engine->config().batch_packets));
     *out = reinterpret_cast<rtcap_engine*>(engines().add(std::move(state)));
@@ -595,13 +582,8 @@ int rtcap_engine_close(rtcap_engine* engine) {
 
 int rtcap_engine_start(rtcap_engine* engine) {
   return with_engine(engine, "rtcap_engine_start", [&](EngineState& s) -> int {
-    if (s.inline_delivery)
-      return fail(RTCAP_ERR_WRONG_STATE,
-                  "rtcap_engine_start: inline delivery has no capture thread to start: call "
-                  "rtcap_engine_poll (or readiness + dispatch) on your thread");
-    if (s.started.exchange(true))
-      return fail(RTCAP_ERR_WRONG_STATE, "rtcap_engine_start: the engine is already started");
-    if (auto started = s.engine->start(); !started) return fail(started.error());
+    if (auto started = s.engine->start(); !started)
+      return refused("rtcap_engine_start", started.error());
     return RTCAP_OK;
   });
 }
@@ -614,19 +596,10 @@ int rtcap_engine_poll(rtcap_engine* engine, int64_t timeout_us, rtcap_batch_fn f
     if (timeout_us < 0)
       return fail(RTCAP_ERR_INVALID_ARGUMENT,
                   "rtcap_engine_poll: timeout_us " + std::to_string(timeout_us) + " is negative");
-    // next_batch before start is misuse that stops the C++ engine: refuse it here instead.
-    if (!s.inline_delivery && !s.started.load())
-      return fail(RTCAP_ERR_WRONG_STATE,
-                  "rtcap_engine_poll: threaded delivery: call rtcap_engine_start first");
-    PollScope scope(s.in_poll);
-    if (!scope.entered) return busy("rtcap_engine_poll");
     Delivery d{&s, fn, user};
     const auto wait = std::chrono::microseconds(std::min(timeout_us, kMaxTimeoutUs));
-    if (s.inline_delivery) {
-      s.engine->poll(wait, &Delivery::trampoline, &d);
-    } else if (rtcap::BatchRef batch = s.engine->next_batch(wait)) {
-      d.deliver(*batch);
-    }  // the BatchRef gives the batch back here
+    if (auto polled = s.engine->poll(wait, &Delivery::trampoline, &d); !polled)
+      return refused("rtcap_engine_poll", polled.error());
     if (delivered) *delivered = d.delivered;
     if (const int rc = d.finish("rtcap_engine_poll"); rc != RTCAP_OK) return rc;
     return end_status(s, "rtcap_engine_poll");
@@ -637,11 +610,9 @@ int rtcap_engine_dispatch(rtcap_engine* engine, rtcap_batch_fn fn, void* user, s
   if (delivered) *delivered = 0;
   return with_engine(engine, "rtcap_engine_dispatch", [&](EngineState& s) -> int {
     if (!fn) return null_argument("rtcap_engine_dispatch", "fn");
-    if (!s.inline_delivery) return not_inline("rtcap_engine_dispatch");
-    PollScope scope(s.in_poll);
-    if (!scope.entered) return busy("rtcap_engine_dispatch");
     Delivery d{&s, fn, user};
-    s.engine->dispatch(&Delivery::trampoline, &d);
+    if (auto dispatched = s.engine->dispatch(&Delivery::trampoline, &d); !dispatched)
+      return refused("rtcap_engine_dispatch", dispatched.error());
     if (delivered) *delivered = d.delivered;
     if (const int rc = d.finish("rtcap_engine_dispatch"); rc != RTCAP_OK) return rc;
     return end_status(s, "rtcap_engine_dispatch");
@@ -654,7 +625,8 @@ int rtcap_engine_readiness(rtcap_engine* engine, intptr_t* handles, size_t capac
     if (!count) return null_argument("rtcap_engine_readiness", "count");
     if (!max_wait_us) return null_argument("rtcap_engine_readiness", "max_wait_us");
     if (!handles && capacity) return null_argument("rtcap_engine_readiness", "handles");
-    if (!s.inline_delivery) return not_inline("rtcap_engine_readiness");
+    if (s.engine->config().delivery != rtcap::Delivery::kInline)
+      return not_inline("rtcap_engine_readiness");
     const rtcap::Readiness r = s.engine->readiness();
     *count = r.handles.size();
     *max_wait_us = r.max_wait_us;

@@ -255,7 +255,7 @@ TEST(Capi, WrongStateAndModeCalls) {
   ASSERT_EQ(rtcap_engine_open(cfg.c, &e), RTCAP_OK) << last();
   std::uint64_t n = 0;
   EXPECT_EQ(rtcap_engine_poll(e, 0, count_packets, &n, nullptr), RTCAP_ERR_WRONG_STATE);
-  EXPECT_NE(last().find("rtcap_engine_start"), std::string::npos) << last();
+  EXPECT_NE(last().find("start the capture thread first"), std::string::npos) << last();
   EXPECT_EQ(rtcap_engine_poll(e, 0, nullptr, &n, nullptr), RTCAP_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(rtcap_engine_poll(e, -1, count_packets, &n, nullptr), RTCAP_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(rtcap_engine_start(e), RTCAP_OK);

@@ -79,6 +79,10 @@ std::string summary(const CaptureStats& s, bool live) {
   out += fmt::format("{} packets dropped by interface\n", s.interface_dropped());
   out += fmt::format("{} packets dropped by rtcap (consumer behind, no free batch)\n",
                      s.app_dropped_packets);
+  // received = captured + kernel + rtcap drops + this, exactly (CaptureStats::unread_packets).
+  if (const std::int64_t unread = s.unread_packets(); unread != 0)
+    out += fmt::format("{} packets counted by the kernel but not read (after the last drain)\n",
+                       unread);
   if (s.packets_truncated)
     out += fmt::format("{} packets cut by the snaplen\n", s.packets_truncated);
   out += fmt::format("{} packets delivered in {} batches over {:.2f} s\n", s.packets_delivered,
