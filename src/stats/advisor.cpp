@@ -250,9 +250,10 @@ MaybeFinding rule_burst_drops(const Context& x) {
       peak, now_bytes / 1024);
   std::string ring_note;
   if (x.in.platform == CapturePlatform::kLinuxLibpcap && x.in.config.immediate_mode &&
-      linux_v2_slot_bytes(x.in.config.snaplen) > 4096)
-    ring_note = fmt::format(" (V2 slots are {} bytes each here; -s 256 makes them {})",
-                            linux_v2_slot_bytes(x.in.config.snaplen), linux_v2_slot_bytes(256));
+      linux_v2_slot_bytes(linux_v2_snaplen(x.in.config)) > 4096)
+    ring_note =
+        fmt::format(" (V2 slots are {} bytes each here; -s 256 makes them {})",
+                    linux_v2_slot_bytes(linux_v2_snaplen(x.in.config)), linux_v2_slot_bytes(256));
   f.change = fmt::format(
       "-B {}: enough for {} of traffic at the peak {:.0f} packets/s{}; a larger kernel buffer "
       "absorbs bursts while the reader catches up in the lulls",
@@ -344,7 +345,14 @@ MaybeFinding rule_snaplen_truncates(const Context& x) {
   f.evidence = fmt::format("{} of {} packets truncated this interval; snaplen {}", x.d.truncated,
                            x.d.captured, x.in.config.snaplen);
   f.change = "-s 0 (whole packets, 262144) or a snaplen at least the largest frame";
-  if (x.npcap())
+  if (!x.npcap() && x.in.config.immediate_mode && snaplen_is_automatic(x.in.config))
+    f.change = fmt::format(
+        "immediate mode's automatic snaplen is the MTU + {}: these are offload (GRO/GSO/TSO) "
+        "aggregates larger than the MTU; -s {} keeps them whole, with V2 slots of {} bytes "
+        "(raise -B with it)",
+        kLinuxV2SnaplenOverMtu, kLinuxOffloadMaxFrameBytes,
+        linux_v2_slot_bytes(kLinuxOffloadMaxFrameBytes));
+  else if (x.npcap())
     f.change += "; keep --user-buffer at least snaplen + 20 bytes (npcap issue 119)";
   else if (x.in.config.immediate_mode)
     f.change +=

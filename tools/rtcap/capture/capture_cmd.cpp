@@ -316,7 +316,7 @@ int CaptureRun::open_outputs() {
     wo.packet_buffered = o_.packet_buffered;
     wo.pcapng = o_.pcapng;
     wo.precision = engine_->interfaces().front().precision;
-    wo.snaplen = o_.config.snaplen;
+    // wo.snaplen 0: the handles' own (pcap_snapshot: Linux immediate mode may pick the MTU + 22).
     wo.interfaces = engine_->interfaces();
     wo.filter = o_.config.filter;
     wo.give_up_at_ns = output_give_up_at_ns();  // a stalled reader cannot hold up a stop

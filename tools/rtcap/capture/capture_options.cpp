@@ -91,9 +91,12 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   app.add_option("-c,--count", c.max_packets, "Stop after this many packets (0: no limit)")
       ->transform(decimal(0, std::numeric_limits<std::int64_t>::max()));
   app.add_option("-s,--snapshot-length", c.snaplen,
-                 "Bytes to capture per packet; 0 means 262144, whole packets (default)");
+                 "Bytes to capture per packet; 0 means 262144, whole packets (default). Linux "
+                 "--immediate-mode without -s: the interface MTU + 22, so that the ring holds "
+                 "100,000 packets; larger offload aggregates are cut and counted as truncated");
   app.add_option("-B,--buffer-size", c.buffer_kib,
-                 "Kernel buffer in KiB (0: 32768 batched, 131072 immediate; see docs/TUNING.md)");
+                 "Kernel buffer in KiB (0: 32768 batched; immediate: 100 ms at 1,000,000 "
+                 "packets/s, at most 256 MiB mapped; see docs/TUNING.md)");
   app.add_flag("!-p,!--no-promiscuous-mode", c.promiscuous,
                "Do not put the interface into promiscuous mode");
   app.add_flag("--immediate-mode", c.immediate_mode,
