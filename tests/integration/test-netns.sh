@@ -68,9 +68,12 @@ timeout 60 "$RTCAP" --netns "$RX" -i "$RX" --immediate-mode -q -c 30000 -w "$TMP
 CAP_PID=$!
 BG_PIDS="$BG_PIDS $CAP_PID"
 wait_listening "$TMPD/burst.err" "$CAP_PID"
-kill -STOP "$CAP_PID"
+READER=$(pgrep -P "$CAP_PID" | head -1)  # rtcap itself, not timeout
+[ -n "$READER" ] || fail "no rtcap process under timeout $CAP_PID"
+kill -STOP "$READER"
 gen --payload 32 --rate 100000 --count 30000
-kill -CONT "$CAP_PID"
+sleep 0.2
+kill -CONT "$READER"
 rc=0; wait "$CAP_PID" || rc=$?
 BG_PIDS=""
 [ "$rc" = 0 ] || fail "immediate mode after a stall: exit $rc (packets lost in the ring?): $(tail -3 "$TMPD/burst.err")"
