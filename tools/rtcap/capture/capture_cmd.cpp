@@ -14,6 +14,7 @@
 
 #include "analysis/packet_parser.hpp"
 #include "engine/baseline.hpp"
+#include "engine/clock.hpp"
 #include "io/output_file.hpp"
 #include "common/exit_codes.hpp"
 #include "lab/netns.hpp"
@@ -186,12 +187,6 @@ bool write_text_file(std::ofstream& f, const std::string& path, const std::strin
   return true;
 }
 
-std::int64_t wall_ns() {  // CLOCK_REALTIME: an ISB time stamp, the clock of packet stamps
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // An interface went down or away, or came back (issue 13): one line at once (at the next
 // status tick, within a second), with -q too; pcapng gets an ISB whose comment carries the outage.
 void report_link_changes(const CaptureStats& now, const CaptureStats& before, bool reopen,
@@ -209,7 +204,9 @@ void report_link_changes(const CaptureStats& now, const CaptureStats& before, bo
       fmt::print(stderr, "rtcap: interface '{}' is back: down {} time(s), {:.1f} s in all{}\n",
                  n.name, n.down_events, double(n.down_ns) / 1e9,
                  n.reopens ? fmt::format(", reopened {} time(s)", n.reopens) : "");
-      if (writer) (void)writer->current().write_interface_stats(now, wall_ns());
+      if (writer)
+        (void)writer->current().write_interface_stats(
+            now, realtime_ns());  // ISB: the clock of packet stamps
     }
   }
 }
@@ -518,12 +515,6 @@ int CaptureRun::loop() {
   return kExitOk;
 }
 
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // Once a second: advice, link changes, the status line (or live table), metrics, --stats-json.
 void CaptureRun::status_tick(CaptureStats s) {
   AdvisorInput input;
@@ -554,7 +545,7 @@ void CaptureRun::status_tick(CaptureStats s) {
     else if (!o_.quiet)
       fmt::print(stderr, "{}", line);
   }
-  if (snap && svg_) svg_->sample(*snap, steady_ns());
+  if (snap && svg_) svg_->sample(*snap, monotonic_ns());
   if (live_ && snap)
     live_->draw(stderr, fmt::format("rtcap: {}{}", status_line(s, previous_), stream_note), *snap,
                 stderr_terminal_columns());
@@ -635,7 +626,7 @@ void CaptureRun::report_streams(const CaptureStats& final_stats) {
       !write_text_file(streams_json_file_, o_.streams_json_path, to_json(snap), "--streams-json"))
     exit_code_ = kExitRuntime;
   if (svg_) {
-    svg_->sample(snap, steady_ns());
+    svg_->sample(snap, monotonic_ns());
     svg_file_ << svg_->render(snap);
     svg_file_.close();
     if (!svg_file_) {
