@@ -1,6 +1,6 @@
 /* rtcap_capi_seq: captures through the C API only and checks, packet by packet, what
  * `rtcap gen --payload N` sent (raw UDP to port 5004, the first 8 payload bytes the big-endian
- * packet index: tools/rtcap/rtp_format.hpp): each index 0..expect-1 exactly once.
+ * packet index: src/wire/wire.hpp): each index 0..expect-1 exactly once.
  *
  *   rtcap_capi_seq -i IFACE --expect N [--threaded] [--readiness] [--port 5004] [--netns NS]
  *   rtcap_capi_seq -i IFACE --stop-after-ms MS      (nothing expected: stop from another thread)

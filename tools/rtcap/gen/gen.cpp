@@ -35,7 +35,7 @@
 
 #include "lab/lab.hpp"
 #include "lab/netns.hpp"
-#include "gen/rtp_format.hpp"
+#include "wire/wire.hpp"
 #include "engine/clock.hpp"
 #include "rtcap/histogram.hpp"
 #include "rtcap/latency_budget.hpp"
@@ -817,7 +817,7 @@ void Generator::fill_tone(std::uint8_t* packet, std::uint64_t index) const {
           p[2] = static_cast<std::uint8_t>(v);
           break;
         case GenEncoding::kL16:
-          rtp::put_be16(p, static_cast<std::uint16_t>(v));
+          wire::store_be16(p, static_cast<std::uint16_t>(v));
           break;
         case GenEncoding::kPcmu:
           p[0] = linear_to_ulaw(static_cast<std::int16_t>(v));
