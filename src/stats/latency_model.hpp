@@ -48,8 +48,8 @@ inline constexpr std::uint64_t kNpcapPacketHeaderBytes = 20;
 inline constexpr int kLinuxV2SnaplenOverMtu = 14 + 2 * 4;
 // The MTU the planner and the advisor assume: they do not read the interface.
 inline constexpr int kAssumedMtu = 1500;
-// The default immediate-mode ring holds this long at this rate (issue 18: 870,000 packets/s from
-// rtcap gen lost 0.13-0.18% with 2,046 slots), within kLinuxMaxRingMappedBytes of mapped memory.
+// The default immediate-mode ring holds this long at this rate, within kLinuxMaxRingMappedBytes
+// mapped (2,046 whole-size slots lost 0.13-0.18 % at rtcap gen's ~870,000 packets/s: TUNING.md).
 inline constexpr std::int64_t kLinuxV2DefaultHoldNs = 100'000'000;
 inline constexpr double kLinuxV2DefaultHoldPps = 1'000'000;
 inline constexpr double kSmallFrameBytes = 90;  // AES67 L24 stereo at 125 us
