@@ -138,6 +138,10 @@ RTCAP_C_API int rtcap_config_add_interface(rtcap_config* config, const char* nam
 /* Or replay a pcap/pcapng file through the same path (interfaces and file are exclusive). */
 RTCAP_C_API int rtcap_config_set_read_file(rtcap_config* config, const char* path);
 RTCAP_C_API int rtcap_config_set_filter(rtcap_config* config, const char* expression);
+/* Linux: the network namespace of the interfaces, a name from `ip netns add` or a path such as
+ * /proc/PID/ns/net; the opening thread enters it for the open only (needs CAP_SYS_ADMIN). NULL or
+ * "": the caller's. Elsewhere rtcap_engine_open then fails with RTCAP_ERR_UNSUPPORTED. */
+RTCAP_C_API int rtcap_config_set_netns(rtcap_config* config, const char* name);
 /* Enum-valued settings take an int (a value of the named enum): a caller through an FFI may pass
  * anything, and an int can be checked without undefined behaviour (RTCAP_ERR_BAD_CONFIG). */
 RTCAP_C_API int rtcap_config_set_delivery(rtcap_config* config, int delivery /* rtcap_delivery */);

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "wire/wire.hpp"
+
 namespace rtcap::analysis {
 
 enum class ParseClass : std::uint8_t {
@@ -35,16 +37,9 @@ struct ParsedPacket {
   bool ptp_l2 = false;
 };
 
-inline std::uint16_t load_be16(const std::uint8_t* p) noexcept {
-  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
-}
-inline std::uint32_t load_be32(const std::uint8_t* p) noexcept {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-         std::uint32_t{p[3]};
-}
-inline std::uint64_t load_be64(const std::uint8_t* p) noexcept {
-  return (std::uint64_t{load_be32(p)} << 32) | load_be32(p + 4);
-}
+using wire::load_be16;
+using wire::load_be32;
+using wire::load_be64;
 
 inline constexpr std::uint16_t kEtherTypeIpv4 = 0x0800;
 inline constexpr std::uint16_t kEtherTypeIpv6 = 0x86DD;

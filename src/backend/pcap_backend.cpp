@@ -5,7 +5,10 @@
 
 #include <fmt/format.h>
 
+#include <optional>
 #include <utility>
+
+#include "platform/netns.hpp"
 
 namespace rtcap::backend {
 
@@ -135,6 +138,16 @@ Result<void> set_filter(pcap_t* p, const std::string& filter, const std::string&
 
 Result<PcapHandle> open_live(const std::string& name, const CaptureConfig& config,
                              std::vector<std::string>& warnings, bool nonblocking) {
+  if (!config.netns.empty()) {
+    // The packet socket, its ring and the MTU lookup belong to the namespace they are made in.
+    CaptureConfig here = config;
+    here.netns.clear();
+    std::optional<Result<PcapHandle>> opened;
+    auto entered = platform::run_in_netns(
+        config.netns, [&] { opened.emplace(open_live(name, here, warnings, nonblocking)); });
+    if (!entered) return rtcap::unexpected(entered.error());
+    return std::move(*opened);
+  }
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   PcapHandle h;
   h.pcap_ = pcap_create(name.c_str(), errbuf);
@@ -143,11 +156,11 @@ Result<PcapHandle> open_live(const std::string& name, const CaptureConfig& confi
                       fmt::format("cannot capture on '{}': {}", name, errbuf));
   pcap_t* p = h.pcap_;
 
-  pcap_set_snaplen(p, config.snaplen);
+  const RingRequest ring = ring_request(name, config);
+  pcap_set_snaplen(p, ring.snaplen);
   pcap_set_promisc(p, config.promiscuous ? 1 : 0);
   pcap_set_timeout(p, config.timeout_ms);
-  h.buffer_bytes_ = config.buffer_kib > 0 ? std::uint64_t(config.buffer_kib) * 1024
-                                          : default_buffer_bytes(config);
+  h.buffer_bytes_ = ring.buffer_bytes;
   pcap_set_buffer_size(p, static_cast<int>(h.buffer_bytes_));
   pcap_set_immediate_mode(p, config.immediate_mode ? 1 : 0);
 

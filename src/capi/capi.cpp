@@ -438,6 +438,13 @@ int rtcap_config_set_filter(rtcap_config* config, const char* expression) {
   });
 }
 
+int rtcap_config_set_netns(rtcap_config* config, const char* name) {
+  return with_config(config, "rtcap_config_set_netns", [&](ConfigState& s) -> int {
+    s.config.netns = name ? name : "";
+    return RTCAP_OK;
+  });
+}
+
 int rtcap_config_set_delivery(rtcap_config* config, int delivery) {
   return with_config(config, "rtcap_config_set_delivery", [&](ConfigState& s) -> int {
     if (delivery != RTCAP_DELIVERY_INLINE && delivery != RTCAP_DELIVERY_THREADED)

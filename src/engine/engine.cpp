@@ -56,7 +56,7 @@ CaptureEngine::CaptureEngine(CaptureConfig config, CaptureMode mode,
     links_.push_back(std::make_unique<LinkWatch>());
     iface_buffer_bytes_.push_back(handles_[i].buffer_bytes());
     if (!handles_[i].is_file()) {
-      links_.back()->index = backend::link_state(infos_[i].name).index;
+      links_.back()->index = backend::link_state(infos_[i].name, config_.netns).index;
       links_.back()->last_up_look_rt_ns = realtime_ns();  // opened: it was up
     }
   }

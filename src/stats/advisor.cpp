@@ -259,9 +259,10 @@ MaybeFinding rule_burst_drops(const Context& x) {
       peak, now_bytes / 1024);
   std::string ring_note;
   if (x.in.platform == CapturePlatform::kLinuxLibpcap && x.in.config.immediate_mode &&
-      linux_v2_slot_bytes(x.in.config.snaplen) > 4096)
-    ring_note = fmt::format(" (V2 slots are {} bytes each here; ${{snaplen}} 256 makes them {})",
-                            linux_v2_slot_bytes(x.in.config.snaplen), linux_v2_slot_bytes(256));
+      linux_v2_slot_bytes(linux_v2_snaplen(x.in.config)) > 4096)
+    ring_note =
+        fmt::format(" (V2 slots are {} bytes each here; ${{snaplen}} 256 makes them {})",
+                    linux_v2_slot_bytes(linux_v2_snaplen(x.in.config)), linux_v2_slot_bytes(256));
   f.change = fmt::format(
       "${{buffer_kib}} {}: enough for {} of traffic at the peak {:.0f} packets/s{}; a larger "
       "kernel buffer "
@@ -363,7 +364,14 @@ MaybeFinding rule_snaplen_truncates(const Context& x) {
                            x.d.captured, x.in.config.snaplen);
   f.change = "${snaplen} 0 (whole packets, 262144) or a snaplen at least the largest frame";
   f.settings = {{"snaplen", "0", "whole packets"}};
-  if (x.npcap())
+  if (!x.npcap() && x.in.config.immediate_mode && snaplen_is_automatic(x.in.config))
+    f.change = fmt::format(
+        "immediate mode's automatic snaplen is the MTU + {}: these are offload (GRO/GSO/TSO) "
+        "aggregates larger than the MTU; ${{snaplen}} {} keeps them whole, with V2 slots of {} bytes "
+        "(raise ${{buffer_kib}} with it)",
+        kLinuxV2SnaplenOverMtu, kLinuxOffloadMaxFrameBytes,
+        linux_v2_slot_bytes(kLinuxOffloadMaxFrameBytes));
+  else if (x.npcap())
     f.change += "; keep ${user_buffer_bytes} at least snaplen + 20 bytes (npcap issue 119)";
   else if (x.in.config.immediate_mode)
     f.change += fmt::format(

@@ -71,6 +71,19 @@ std::int64_t stall_covered_ns(const RingModel& ring, const CaptureConfig& config
 
 // ---- Ring model -------------------------------------------------------------------------------
 
+bool snaplen_is_automatic(const CaptureConfig& config) noexcept {
+  return config.snaplen <= 0 || config.snaplen >= kMaxSnaplen;
+}
+
+int linux_v2_snaplen(const CaptureConfig& config, int mtu) noexcept {
+  if (snaplen_is_automatic(config)) {
+    if (config.immediate_mode && mtu > 0 && mtu <= kMaxSnaplen - kLinuxV2SnaplenOverMtu)
+      return mtu + kLinuxV2SnaplenOverMtu;
+    return kMaxSnaplen;
+  }
+  return config.snaplen;
+}
+
 std::uint64_t linux_v2_slot_bytes(int snaplen, int max_frame_bytes) noexcept {
   std::uint64_t frame = std::uint64_t(std::max(snaplen <= 0 ? kMaxSnaplen : snaplen, 1));
   if (max_frame_bytes > 0) frame = std::min(frame, std::uint64_t(max_frame_bytes));
@@ -78,13 +91,13 @@ std::uint64_t linux_v2_slot_bytes(int snaplen, int max_frame_bytes) noexcept {
 }
 
 RingModel linux_ring_model(const CaptureConfig& config, std::uint64_t buffer_bytes,
-                           double mean_packet_bytes, int max_frame_bytes) noexcept {
+                           double mean_packet_bytes, int max_frame_bytes, int mtu) noexcept {
   RingModel r;
   if (config.immediate_mode) {
     // libpcap create_ring(), TPACKET_V2: frames = ceil(buffer / frame); the block is the smallest
     // power-of-two number of pages holding one frame; frames are then rounded DOWN to whole
     // blocks. A ~64 KiB slot gets a 128 KiB block to itself, so the kernel maps twice the memory.
-    r.slot_bytes = linux_v2_slot_bytes(config.snaplen, max_frame_bytes);
+    r.slot_bytes = linux_v2_slot_bytes(linux_v2_snaplen(config, mtu), max_frame_bytes);
     r.block_bytes = kPageBytes;
     while (r.block_bytes < r.slot_bytes) r.block_bytes <<= 1;
     const std::uint64_t per_block = r.block_bytes / r.slot_bytes;
@@ -101,6 +114,28 @@ RingModel linux_ring_model(const CaptureConfig& config, std::uint64_t buffer_byt
   }
   r.memory_bytes = r.blocks * r.block_bytes;
   return r;
+}
+
+std::uint64_t linux_buffer_within_mapped(const CaptureConfig& config, std::uint64_t buffer_bytes,
+                                         std::uint64_t max_mapped_bytes, int mtu) noexcept {
+  const RingModel ring =
+      linux_ring_model(config, buffer_bytes, kSmallFrameBytes, kLinuxOffloadMaxFrameBytes, mtu);
+  if (ring.memory_bytes <= max_mapped_bytes) return buffer_bytes;
+  if (!config.immediate_mode)
+    return std::max<std::uint64_t>(1, max_mapped_bytes / ring.block_bytes) * ring.block_bytes;
+  // V2: whole blocks of whole slots (a ~64 KiB slot gets a 128 KiB block to itself).
+  const std::uint64_t per_block = ring.block_bytes / ring.slot_bytes;
+  return std::max<std::uint64_t>(1, max_mapped_bytes / ring.block_bytes) * per_block *
+         ring.slot_bytes;
+}
+
+std::uint64_t linux_v2_default_buffer_bytes(const CaptureConfig& config, int mtu) noexcept {
+  CaptureConfig v2 = config;
+  v2.immediate_mode = true;
+  const std::uint64_t want =
+      buffer_bytes_for_stall(v2, CapturePlatform::kLinuxLibpcap, kLinuxV2DefaultHoldNs,
+                             kLinuxV2DefaultHoldPps, kSmallFrameBytes, 250, mtu);
+  return linux_buffer_within_mapped(v2, want, kLinuxMaxRingMappedBytes, mtu);
 }
 
 RingModel npcap_buffer_model(std::uint64_t buffer_bytes, double mean_packet_bytes) noexcept {
@@ -128,14 +163,15 @@ std::int64_t linux_v3_worst_delay_ns(int timeout_ms, int hz) noexcept {
 
 std::uint64_t buffer_bytes_for_stall(const CaptureConfig& config, CapturePlatform platform,
                                      std::int64_t stall_ns, double pps, double mean_packet_bytes,
-                                     int hz) noexcept {
+                                     int hz, int mtu) noexcept {
   // Multiply before dividing: 1e8 ns x 100,000/s is exact, 0.1 s x 100,000 is not.
   const double packets =
       std::ceil(double(std::max<std::int64_t>(stall_ns, 0)) * std::max(pps, 0.0) / 1e9) + 1;
   if (platform == CapturePlatform::kNpcap)
     return std::uint64_t(packets) * npcap_packet_bytes(mean_packet_bytes);
   if (config.immediate_mode) {
-    const RingModel one = linux_ring_model(config, 1, mean_packet_bytes);
+    const RingModel one =
+        linux_ring_model(config, 1, mean_packet_bytes, kLinuxOffloadMaxFrameBytes, mtu);
     const std::uint64_t per_block = one.block_bytes / one.slot_bytes;
     return ceil_div(std::uint64_t(packets), per_block) * per_block * one.slot_bytes;
   }
@@ -296,29 +332,31 @@ void plan_linux(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
     if (t.max_packet_bytes > 0) {
       const int snap =
           int(std::min<std::uint64_t>(align16(std::uint64_t(t.max_packet_bytes)), kMaxSnaplen));
-      if (snap < c.snaplen) {
+      const int automatic = linux_v2_snaplen(c);
+      if (snap < automatic) {
         c.snaplen = snap;
         why.push_back(fmt::format(
             "${{snaplen}} {}: V2 slots are sized by the snaplen ({} bytes per slot instead of {}); "
             "frames "
             "up to {} bytes are kept whole",
-            snap, linux_v2_slot_bytes(snap), linux_v2_slot_bytes(kMaxSnaplen), t.max_packet_bytes));
+            snap, linux_v2_slot_bytes(snap), linux_v2_slot_bytes(automatic), t.max_packet_bytes));
       }
     }
+    if (snaplen_is_automatic(c))
+      why.push_back(fmt::format(
+          "snaplen: the interface MTU + {} (Ethernet header, two VLAN tags; {} at MTU {}), so a V2 "
+          "slot takes {} bytes instead of {}; larger GRO/GSO aggregates are cut and counted as "
+          "truncated",
+          kLinuxV2SnaplenOverMtu, linux_v2_snaplen(c), kAssumedMtu,
+          linux_v2_slot_bytes(linux_v2_snaplen(c)), linux_v2_slot_bytes(kMaxSnaplen)));
   }
 
   std::uint64_t bytes = buffer_bytes_for_stall(c, CapturePlatform::kLinuxLibpcap,
                                                t.stall_tolerance_ns, pps, mean, t.hz);
-  bool capped = bytes > t.max_buffer_bytes;
-  bytes = std::min(bytes, t.max_buffer_bytes);
-  p.ring = linux_ring_model(c, bytes, mean);
-  if (p.ring.memory_bytes > t.max_buffer_bytes) {
-    // The cap is on what the kernel maps: ~64 KiB V2 slots get a 128 KiB block each.
-    capped = true;
-    const std::uint64_t per_block = p.ring.block_bytes / p.ring.slot_bytes;
-    bytes = std::max<std::uint64_t>(1, t.max_buffer_bytes / p.ring.block_bytes) * per_block *
-            p.ring.slot_bytes;
-  }
+  // The cap is on what the kernel maps: ~64 KiB V2 slots get a 128 KiB block each.
+  const std::uint64_t within = linux_buffer_within_mapped(c, bytes, t.max_buffer_bytes);
+  const bool capped = within < bytes;
+  bytes = within;
   c.buffer_kib = kib_for(bytes);
   p.ring = linux_ring_model(c, std::uint64_t(c.buffer_kib) * 1024, mean);
   p.stall_tolerance_ns = stall_covered_ns(p.ring, c, CapturePlatform::kLinuxLibpcap, pps, t.hz);

@@ -320,7 +320,8 @@ TEST(AdvisorSnaplen, TruncationFires) {
 
 TEST(AdvisorRingSlots, WholePacketSlotsForTinyTraffic) {
   CaptureConfig c;
-  c.immediate_mode = true;  // snaplen 262144: 64 KiB slots
+  c.immediate_mode = true;
+  c.snaplen = 65553;  // offload aggregates whole, asked for: 64 KiB slots
   Feeder f(c, {}, 2u << 20);
   const auto fired = f.step(quiet());
   const std::optional<Advice> a = find(fired, advice_id::kRingTooFewSlots);

@@ -16,6 +16,7 @@
 #include "analysis/packet_parser.hpp"
 #include "analysis/ptp_wire.hpp"
 #include "engine/baseline.hpp"
+#include "engine/clock.hpp"
 #include "io/output_file.hpp"
 #include "common/exit_codes.hpp"
 #include "lab/netns.hpp"
@@ -208,12 +209,6 @@ bool close_report(ReportFile& f) {
   return true;
 }
 
-std::int64_t wall_ns() {  // CLOCK_REALTIME: an ISB time stamp, the clock of packet stamps
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // An interface went down or away, or came back (issue 13): one line at once (at the next
 // status tick, within a second), with -q too; pcapng gets an ISB whose comment carries the outage.
 void report_link_changes(const CaptureStats& now, const CaptureStats& before, bool reopen,
@@ -232,7 +227,7 @@ void report_link_changes(const CaptureStats& now, const CaptureStats& before, bo
                  n.name, n.down_events, double(n.down_ns) / 1e9,
                  n.reopens ? fmt::format(", reopened {} time(s)", n.reopens) : "");
       if (CaptureWriter* w = writer ? writer->current() : nullptr)
-        (void)w->write_interface_stats(now, wall_ns());
+        (void)w->write_interface_stats(now, realtime_ns());  // ISB: the clock of packet stamps
     }
   }
 }
@@ -346,7 +341,7 @@ int CaptureRun::open_outputs() {
     wo.packet_buffered = o_.packet_buffered;
     wo.pcapng = o_.pcapng;
     wo.precision = engine_->interfaces().front().precision;
-    wo.snaplen = o_.config.snaplen;
+    // wo.snaplen 0: the handles' own (pcap_snapshot: Linux immediate mode may pick the MTU + 22).
     wo.interfaces = engine_->interfaces();
     wo.filter = o_.config.filter;
     wo.give_up_at_ns = output_give_up_at_ns();  // a stalled reader cannot hold up a stop
@@ -543,12 +538,6 @@ int CaptureRun::loop() {
   return kExitOk;
 }
 
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // Once a second: advice, link changes, the status line (or live table), metrics, --stats-json.
 void CaptureRun::status_tick(CaptureStats s) {
   AdvisorInput input;
@@ -580,7 +569,7 @@ void CaptureRun::status_tick(CaptureStats s) {
     else if (!o_.quiet)
       fmt::print(stderr, "{}", line);
   }
-  if (snap && svg_) svg_->sample(*snap, steady_ns());
+  if (snap && svg_) svg_->sample(*snap, monotonic_ns());
   if (live_ && snap)
     live_->draw(stderr, fmt::format("rtcap: {}{}", status_line(s, previous_), stream_note), *snap,
                 stderr_terminal_columns(), o_.wide);
@@ -663,7 +652,7 @@ void CaptureRun::report_streams(const CaptureStats& final_stats) {
   fmt::print(stderr, "{}\n", loss.text);
   if (!write_report(streams_json_file_, to_json(snap))) exit_code_ = kExitRuntime;
   if (svg_) {
-    svg_->sample(snap, steady_ns());
+    svg_->sample(snap, monotonic_ns());
     if (!write_report(svg_file_, svg_->render(snap))) exit_code_ = kExitRuntime;
   }
 }

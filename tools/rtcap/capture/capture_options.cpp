@@ -139,9 +139,12 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
       ->transform(decimal(1, kIntMax));
   add_setting(app, "max_packets", c.max_packets, "Stop after this many packets (0: no limit)");
   add_setting(app, "snaplen", c.snaplen,
-              "Bytes to capture per packet; 0 means 262144, whole packets");
+              "Bytes to capture per packet; 0 means 262144, whole packets (default). Linux "
+              "--immediate-mode without -s: the interface MTU + 22, so that the ring holds "
+              "100,000 packets; larger offload aggregates are cut and counted as truncated");
   add_setting(app, "buffer_kib", c.buffer_kib,
-              "Kernel buffer in KiB (0: 32768 batched, 131072 immediate; see docs/TUNING.md)");
+              "Kernel buffer in KiB (0: 32768 batched; immediate: 100 ms at 1,000,000 "
+              "packets/s, at most 256 MiB mapped; see docs/TUNING.md)");
   app.add_flag_callback(
       cli_of("promiscuous"), [&c] { c.promiscuous = false; },
       "Do not put the interface into promiscuous mode");
