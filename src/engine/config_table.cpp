@@ -41,7 +41,7 @@ const Setting kSettings[] = {
      "a BPF expression (pcap-filter(7)) compiled for every handle; empty: every packet",
      "filter", "rtcap_config_set_filter", RTCAP_TEXT},
     {"snaplen", Kind::kNumber, "int", "bytes", 0, kMaxSnaplen, "",
-     "0 means 262144, as tcpdump's -s 0",
+     "0 means 262144, as tcpdump's -s 0; Linux immediate mode then takes the interface MTU + 22 (docs/TUNING.md)",
      "whole packets: libpcap's MAXIMUM_SNAPLEN (pcap-int.h), tcpdump's default",
      "-s,--snapshot-length", "rtcap_config_set_snaplen", RTCAP_NUMBER(snaplen)},
     {"promiscuous", Kind::kFlag, "bool", "", 0, 1, "", "",
@@ -107,7 +107,9 @@ const Setting kSettings[] = {
     {"stats_interval_ms", Kind::kNumber, "int", "ms", 10, 3600000, "", "",
      "1 s: the advisor's and the status line's interval",
      "", "rtcap_config_set_stats_interval_ms", RTCAP_NUMBER(stats_interval_ms)},
-    // A new CaptureConfig field (the network namespace, next) gets its row here.
+    {"netns", Kind::kText, "std::string", "", 0, 0, "", "empty means the caller's namespace",
+     "Linux: the opening thread enters it for the open only (setns), needs CAP_SYS_ADMIN; elsewhere unsupported",
+     "--netns", "rtcap_config_set_netns", RTCAP_TEXT},
 };
 // clang-format on
 #undef RTCAP_NUMBER

@@ -99,9 +99,10 @@ int main(int argc, char** argv) {
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(seconds + 20);
   while (!engine.done() && std::chrono::steady_clock::now() < give_up &&
          (unique < expect || std::chrono::steady_clock::now() < deadline))
-    engine.poll(std::chrono::milliseconds(100), on_batch);
+    if (!engine.poll(std::chrono::milliseconds(100), on_batch)) break;
   engine.request_stop();
-  while (!engine.done()) engine.poll(std::chrono::milliseconds(100), on_batch);
+  while (!engine.done())
+    if (!engine.poll(std::chrono::milliseconds(100), on_batch)) break;
   const rtcap::CaptureStats s = engine.stats();
   const rtcap::InterfaceStats& i = s.interfaces.at(0);
   std::printf(

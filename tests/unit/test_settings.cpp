@@ -132,7 +132,7 @@ TEST(Settings, EveryFieldOnceWithItsFrontEnds) {
     }
   }
   // CaptureConfig's fields: a field added to the struct needs its row.
-  EXPECT_EQ(n, 21u);
+  EXPECT_EQ(n, 22u);
   rtcap::CaptureConfig c = base();
   EXPECT_TRUE(table::validate(c)) << table::validate(c).error().message;
 }
