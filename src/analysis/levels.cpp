@@ -31,7 +31,8 @@ void LevelMeter::reset(std::uint32_t rate_hz, int channels, int bits, const Leve
 }
 
 void LevelMeter::sample(Channel& c, std::int32_t x) noexcept {
-  const std::uint32_t a = x < 0 ? 0u - static_cast<std::uint32_t>(x) : static_cast<std::uint32_t>(x);
+  const std::uint32_t a =
+      x < 0 ? 0u - static_cast<std::uint32_t>(x) : static_cast<std::uint32_t>(x);
   c.peak = std::max(c.peak, a);
   const double v = static_cast<double>(x) / kFullScale;
   c.sum_squares += v * v;

@@ -41,9 +41,9 @@ class LevelMeter {
 
  private:
   struct Channel {
-    std::uint32_t peak = 0;        // largest |sample| of the second so far (2^31 for INT32_MIN)
-    double sum_squares = 0;        // of samples scaled to [-1, 1)
-    std::uint64_t last_loud = 0;   // frame index after the last sample at or above the threshold
+    std::uint32_t peak = 0;       // largest |sample| of the second so far (2^31 for INT32_MIN)
+    double sum_squares = 0;       // of samples scaled to [-1, 1)
+    std::uint64_t last_loud = 0;  // frame index after the last sample at or above the threshold
     bool silent = false;
     ChannelLevels out;
   };

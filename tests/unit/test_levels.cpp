@@ -137,8 +137,7 @@ TEST(Levels, ClippingCountedOnAFullScaleSquareWave) {
     // 1 kHz at 48 kHz: 24 samples at positive full scale, 24 at negative, for one second.
     const std::int32_t pos = static_cast<std::int32_t>(0x7FFFFFFFu & ~((1u << (32 - bits)) - 1));
     std::vector<std::int32_t> square(48000);
-    for (std::size_t i = 0; i < square.size(); ++i)
-      square[i] = (i / 24) % 2 == 0 ? pos : INT32_MIN;
+    for (std::size_t i = 0; i < square.size(); ++i) square[i] = (i / 24) % 2 == 0 ? pos : INT32_MIN;
     LevelMeter m;
     m.reset(48000, 1, bits);
     const auto wire = to_big_endian(square, bits);
@@ -193,7 +192,8 @@ TEST(Levels, ExtractorLevelsReachTheStreamJsonAndTheMetrics) {
   namespace fs = std::filesystem;
   const fs::path dir =
       fs::temp_directory_path() /
-      ("rtcap-levels-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+      ("rtcap-levels-" +
+       std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
   rtcap::io::AudioExtractConfig cfg;
   cfg.dir = dir.string();
   ASSERT_EQ(rtcap::io::AudioExtractor(cfg).check_output(), "");
