@@ -159,6 +159,20 @@ struct DelayStats {
   std::uint64_t negative = 0;  // samples below zero (clocks disagree); recorded as 0 in p99
 };
 
+// Levels of one channel of a PCM stream (--extract-audio's depacketised L16/L24 samples):
+// peak and RMS over the last whole second of received audio (lost packets are not counted as
+// silence), in dBFS: a full-scale sine reads 0 peak and -3.01 RMS (no AES17 +3 dB); digital
+// zero reads -infinity (null in JSON).
+struct ChannelLevels {
+  std::uint64_t seconds = 0;  // whole seconds measured; 0: peak and rms not known yet
+  double peak_dbfs = 0;
+  double rms_dbfs = 0;
+  double silent_seconds = 0;          // since the last sample at or above the silence threshold
+  bool silent = false;                // silent_seconds has reached the set silence time
+  std::uint64_t silences = 0;         // times the channel became silent
+  std::uint64_t clipped_samples = 0;  // full-scale samples (either sign), in all
+};
+
 struct StreamSummary {
   std::uint64_t id = 0;  // first-seen order (0, 1, 2, ... across the tracker's life)
   std::uint16_t interface_index = 0;
@@ -229,6 +243,7 @@ struct StreamSummary {
   bool has_ptp_rtp_offset = false;
   double ptp_rtp_offset_us = 0;
   double ptp_rtp_offset_uncertainty_us = 0;
+  std::vector<ChannelLevels> levels;  // one per channel when the audio was decoded
 };
 
 struct TrackerTotals {

@@ -269,6 +269,22 @@ nlohmann::json stream_json(const StreamSummary& s) {
     for (const std::string& m : s.sdp_mismatches)
       j["sdp_mismatches"].push_back(analysis::printable_text(m));
     j["ptp"] = analysis::ptp_stream_json(s);
+    if (!s.levels.empty()) {
+      // Peak and RMS are null until a whole second was measured, and for digital zero.
+      const auto db = [](const ChannelLevels& l, double v) {
+        return l.seconds && std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+      };
+      nlohmann::json levels = nlohmann::json::array();
+      for (const ChannelLevels& l : s.levels)
+        levels.push_back({{"peak_dbfs", db(l, l.peak_dbfs)},
+                          {"rms_dbfs", db(l, l.rms_dbfs)},
+                          {"seconds", l.seconds},
+                          {"silent", l.silent},
+                          {"silent_seconds", l.silent_seconds},
+                          {"silences", l.silences},
+                          {"clipped_samples", l.clipped_samples}});
+      j["levels"] = levels;
+    }
   }
   return j;
 }

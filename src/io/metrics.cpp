@@ -348,6 +348,31 @@ void render_streams(Text& t, const TrackerSnapshot& snap, std::size_t top) {
       },
       true);
   render_ptp(t, snap);
+  // Levels per channel, for the streams whose audio is decoded (--extract-audio).
+  auto each_channel = [&](std::string_view name, std::string_view type, std::string_view help,
+                          auto value) {
+    t.family(name, type, help);
+    for (const Row& r : rows)
+      for (std::size_t c = 0; c < r.s->levels.size(); ++c)
+        if (const ChannelLevels& l = r.s->levels[c]; l.seconds > 0)
+          t.sample(
+              name,
+              {{"src", r.src}, {"dst", r.dst}, {"ssrc", r.ssrc}, {"channel", fmt::format("{}", c)}},
+              value(l));
+  };
+  each_channel("rtcap_stream_channel_peak_dbfs", "gauge",
+               "Peak sample of the last whole second, dBFS (-Inf: digital zero).",
+               [](const ChannelLevels& l) { return l.peak_dbfs; });
+  each_channel("rtcap_stream_channel_rms_dbfs", "gauge",
+               "RMS of the last whole second, dBFS (a full-scale sine reads -3.01).",
+               [](const ChannelLevels& l) { return l.rms_dbfs; });
+  each_channel(
+      "rtcap_stream_channel_silence_seconds", "gauge",
+      "Seconds since the channel's last sample at or above the silence threshold (-60 dBFS).",
+      [](const ChannelLevels& l) { return l.silent_seconds; });
+  each_channel("rtcap_stream_channel_clipped_samples_total", "counter",
+               "Full-scale samples (either sign).",
+               [](const ChannelLevels& l) { return l.clipped_samples; });
 }
 
 }  // namespace

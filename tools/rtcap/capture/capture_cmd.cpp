@@ -549,6 +549,7 @@ void CaptureRun::status_tick(CaptureStats s) {
   if (tracker_) {
     tracker_->set_outages(s);  // the interfaces' outages: their gaps are not the network's
     snap = tracker_->snapshot();
+    if (extractor_) extractor_->add_levels(snap->streams);
     const std::uint64_t outage_loss = total_outage_loss(*snap);
     const std::uint64_t loss = total_sequence_loss(*snap) - outage_loss;
     input.streams = stream_interval_info(*snap, loss, previous_stream_loss_, previous_discarded_);
@@ -641,7 +642,8 @@ int CaptureRun::report() {
 // The stream table, where the loss happened, --streams-json, --streams-svg.
 void CaptureRun::report_streams(const CaptureStats& final_stats) {
   tracker_->set_outages(final_stats);  // every outage, the last one's end included
-  const TrackerSnapshot snap = tracker_->snapshot();
+  TrackerSnapshot snap = tracker_->snapshot();
+  if (extractor_) extractor_->add_levels(snap.streams);
   // Standard output carries the capture with -w -: the table must not go after it.
   fmt::print(o_.write_path == "-" ? stderr : stdout, "{}", format_stream_table(snap));
   const LossAttribution loss = attribute_loss(
