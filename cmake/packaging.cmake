@@ -3,10 +3,15 @@
 #
 #   scripts/build-deb.sh BUILD_DIR     # configures for /usr, builds, runs cpack -G DEB
 #
-# Three packages, split as Debian splits a shared library (Debian Policy 8.1-8.4):
+# Five packages, split as Debian splits a shared library (Debian Policy 8.1-8.4), and each
+# binary one's debug symbols beside it (librtcap0-dbgsym, rtcap-dbgsym: CPack's .ddeb, Debian's
+# automatic -dbgsym form, /usr/lib/debug/.build-id/):
 #   librtcap0      lib/<multiarch>/librtcap.so.0*          what an embedding program needs to run
 #   librtcap-dev   headers, librtcap.so, CMake and pkg-config files      what it needs to build
 #   rtcap          /usr/bin/rtcap (linked with the static library), rtcap(1), rtcap@.service
+#   rtcap-doc      README, docs/*.md and the examples under /usr/share/doc/rtcap-doc (rtcap(1)
+#                  names these paths)
+#   python3-rtcap  the Python module (python/rtcap.py, ctypes over librtcap.so.0)
 # Why not one package: an application that embeds rtcap (a console's control software, a test
 # rig) then depends on the library only, not on a CLI and a service it does not use; a SONAME
 # bump (librtcap1) can be installed beside librtcap0 while programs built against 0 remain; and
@@ -17,6 +22,8 @@
 set(RTCAP_COMPONENT_LIB lib)
 set(RTCAP_COMPONENT_DEV dev)
 set(RTCAP_COMPONENT_CLI cli)
+set(RTCAP_COMPONENT_DOC doc)
+set(RTCAP_COMPONENT_PYTHON python)
 
 if(WIN32)
   return()  # rtcap.exe + rtcap.dll are copied by hand there (docs/WINDOWS.md); no pkg-config, no systemd
@@ -64,19 +71,31 @@ if(RTCAP_GZIP AND EXISTS ${PROJECT_SOURCE_DIR}/docs/rtcap.1)
     COMPONENT ${RTCAP_COMPONENT_CLI})
 endif()
 
+# The documentation where rtcap(1) says it is (scripts/gen-manpage.py names the same directory),
+# uncompressed: the Markdown is read as it is and its links between files keep working.
+set(RTCAP_DOC_DIR ${CMAKE_INSTALL_DATAROOTDIR}/doc/rtcap-doc)
+install(FILES README.md docs/ARCHITECTURE.md docs/EMBEDDING.md docs/TUNING.md docs/OPERATIONS.md
+  docs/WINDOWS.md DESTINATION ${RTCAP_DOC_DIR} COMPONENT ${RTCAP_COMPONENT_DOC})
+install(DIRECTORY examples/ DESTINATION ${RTCAP_DOC_DIR}/examples COMPONENT ${RTCAP_COMPONENT_DOC})
+install(DIRECTORY python/examples/ DESTINATION ${RTCAP_DOC_DIR}/examples/python
+  COMPONENT ${RTCAP_COMPONENT_DOC} FILES_MATCHING PATTERN "*.py")
+
+# The Python module where Debian's python3 finds modules of every Python 3 version.
+set(RTCAP_PYTHON_DIR "lib/python3/dist-packages" CACHE STRING
+  "Where rtcap.py is installed, relative to the prefix")
+install(FILES python/rtcap.py DESTINATION ${RTCAP_PYTHON_DIR} COMPONENT ${RTCAP_COMPONENT_PYTHON})
+
 # Each Debian package carries its copyright file and a changelog (Debian Policy 12.5, 12.7).
 set(RTCAP_DEB_MAINTAINER "rtcap maintainers <maintainers@users.noreply.r-seed-b05facd9.example>")
 # string(TIMESTAMP) takes SOURCE_DATE_EPOCH when set (scripts/build-deb.sh sets it to the
 # commit's time, so two builds of one commit give the same package).
 string(TIMESTAMP RTCAP_DEB_DATE "%a, %d %b %Y %H:%M:%S +0000" UTC)
-foreach(pkg librtcap0 librtcap-dev rtcap)
-  if(pkg STREQUAL librtcap0)
-    set(component ${RTCAP_COMPONENT_LIB})
-  elseif(pkg STREQUAL librtcap-dev)
-    set(component ${RTCAP_COMPONENT_DEV})
-  else()
-    set(component ${RTCAP_COMPONENT_CLI})
-  endif()
+foreach(entry librtcap0:${RTCAP_COMPONENT_LIB} librtcap-dev:${RTCAP_COMPONENT_DEV}
+    rtcap:${RTCAP_COMPONENT_CLI} rtcap-doc:${RTCAP_COMPONENT_DOC}
+    python3-rtcap:${RTCAP_COMPONENT_PYTHON})
+  string(REPLACE ":" ";" entry "${entry}")
+  list(GET entry 0 pkg)
+  list(GET entry 1 component)
   set(RTCAP_DEB_PACKAGE ${pkg})
   configure_file(${PROJECT_SOURCE_DIR}/cmake/debian/changelog.in
     ${PROJECT_BINARY_DIR}/debian/${pkg}/changelog.Debian @ONLY)
@@ -103,10 +122,14 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
 set(CPACK_PACKAGE_CONTACT "${RTCAP_DEB_MAINTAINER}")
 set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
-set(CPACK_STRIP_FILES ON)  # lintian: unstripped-binary-or-object (no -dbgsym package yet)
+# CPack strips the ELF files itself and keeps what it takes out in the -dbgsym packages; with
+# CPACK_STRIP_FILES on they would be stripped before it could.
+set(CPACK_STRIP_FILES OFF)
+set(CPACK_DEBIAN_DEBUGINFO_PACKAGE ON)
 set(CPACK_GENERATOR DEB)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
-set(CPACK_COMPONENTS_ALL ${RTCAP_COMPONENT_LIB} ${RTCAP_COMPONENT_DEV} ${RTCAP_COMPONENT_CLI})
+set(CPACK_COMPONENTS_ALL ${RTCAP_COMPONENT_LIB} ${RTCAP_COMPONENT_DEV} ${RTCAP_COMPONENT_CLI}
+  ${RTCAP_COMPONENT_DOC} ${RTCAP_COMPONENT_PYTHON})
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${RTCAP_DEB_MAINTAINER}")
 set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # name_version-release_arch.deb
@@ -135,6 +158,7 @@ set(CPACK_DEBIAN_DEV_PACKAGE_NAME librtcap-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "librtcap0 (= ${_deb_version})")
 set(CPACK_DEBIAN_DEV_PACKAGE_SHLIBDEPS OFF)  # no ELF files: headers, a symlink, text
+set(CPACK_DEBIAN_DEV_DEBUGINFO_PACKAGE OFF)
 set(CPACK_COMPONENT_DEV_DESCRIPTION "${PROJECT_DESCRIPTION} - development files
  Headers for the C++ (rtcap/*.hpp) and C (rtcap/rtcap.h) interfaces, the
  librtcap.so link, the CMake package (find_package(rtcap)) and the pkg-config
@@ -148,5 +172,32 @@ set(CPACK_COMPONENT_CLI_DESCRIPTION "${PROJECT_DESCRIPTION} - command-line tool
  per-stream RTP loss and jitter, Prometheus metrics, tuning advice. It ships a
  systemd template unit, rtcap@IFACE.service, that captures on IFACE into a
  rotating pcapng ring with only CAP_NET_RAW and CAP_NET_ADMIN.")
+
+# Maintainer scripts: rtcap@.service on upgrade, removal and purge (cmake/debian/rtcap/).
+set(CPACK_DEBIAN_CLI_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/cmake/debian/rtcap/postinst
+  ${PROJECT_SOURCE_DIR}/cmake/debian/rtcap/prerm ${PROJECT_SOURCE_DIR}/cmake/debian/rtcap/postrm)
+set(CPACK_DEBIAN_CLI_PACKAGE_SUGGESTS rtcap-doc)
+
+set(CPACK_DEBIAN_DOC_PACKAGE_NAME rtcap-doc)
+set(CPACK_DEBIAN_DOC_PACKAGE_SECTION doc)
+set(CPACK_DEBIAN_DOC_PACKAGE_ARCHITECTURE all)
+set(CPACK_DEBIAN_DOC_PACKAGE_SHLIBDEPS OFF)
+set(CPACK_DEBIAN_DOC_DEBUGINFO_PACKAGE OFF)
+set(CPACK_COMPONENT_DOC_DESCRIPTION "${PROJECT_DESCRIPTION} - documentation and examples
+ The README, the architecture, embedding, tuning, operations and Windows
+ guides (Markdown), and example programs in C++, C and Python, under
+ /usr/share/doc/rtcap-doc.")
+
+set(CPACK_DEBIAN_PYTHON_PACKAGE_NAME python3-rtcap)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_ARCHITECTURE all)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_SHLIBDEPS OFF)
+set(CPACK_DEBIAN_PYTHON_DEBUGINFO_PACKAGE OFF)
+# ctypes loads librtcap.so.0 by name: this version of it, whose C API the module was written for.
+set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS "python3:any, librtcap0 (= ${_deb_version})")
+set(CPACK_COMPONENT_PYTHON_DESCRIPTION "${PROJECT_DESCRIPTION} - Python 3 module
+ The rtcap module: captures from Python through librtcap's C API (ctypes,
+ standard library only), with batches handed to a callback as views,
+ counters as dicts and errors as exceptions.")
 
 include(CPack)

@@ -8,25 +8,45 @@
         s = cap.stats()          # s["kernel_dropped"], s["app_dropped_packets"]: packets lost
 
 A faster form calls a function with each batch while the batch is still the library's (a view,
-valid during the call only); return True to stop:
+valid during the call only; each packet's data a memoryview into it, no copy); return True to
+stop:
 
     cap.poll(0.1, lambda view: count(len(view)))
 
+With inline delivery a capture can also be waited on beside other files: cap.fileno() is
+readable when there is something to dispatch(); wait at most cap.timeout() seconds (selectors,
+asyncio's add_reader; docs/EMBEDDING.md).
+
 The library is found from RTCAP_LIBRARY (a path), else the system's (librtcap.so.0, installed by
 the librtcap0 package; rtcap.dll on Windows). Errors raise rtcap.Error with the library's status
-code and its one-line message. Each Capture is used from one thread; stop() from any thread.
+code and its one-line message; a setting the library's table refuses (out of range, a string with
+a NUL, settings that do not go together) raises rtcap.ConfigError, also a ValueError, naming the
+keyword (snaplen=). Numbers are checked before ctypes could narrow them. A call out of turn raises
+rtcap.BusyError (a poll while another runs, or from inside the handler) or rtcap.MisuseError, and
+capture goes on. Each Capture is used from one thread; stop() from any thread. rtcap.COUNTERS
+names what stats() gives (the library's registry of counters).
 """
 
 import ctypes
 import ctypes.util
+import io
+import itertools
+import operator
 import os
+import re
+import select
 import sys
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
-__all__ = ["Capture", "Error", "Packet", "library_version", "pcap_version"]
+__all__ = ["BusyError", "Capture", "ConfigError", "Error", "MisuseError", "Packet",
+           "library_version", "pcap_version"]
 
 # ---- status codes (rtcap.h) -------------------------------------------------------------------
 OK = 0
 DONE = 1
+ERR_BAD_CONFIG = -5
+ERR_WRONG_STATE = -22
+ERR_BUSY = -23
 ERR_CALLBACK = -24
 ERR_BUFFER_TOO_SMALL = -25
 
@@ -43,6 +63,25 @@ class Error(Exception):
         super().__init__(message)
         self.status = status
         self.name = name
+
+
+class ConfigError(Error, ValueError):
+    """A setting the library refuses (out of its range, or not with the others): str() names it
+    as its keyword argument (snaplen=)."""
+
+
+class BusyError(Error):
+    """The engine refused a call because another runs (another thread, or its own handler);
+    capture goes on."""
+
+
+class MisuseError(Error):
+    """The engine refused a call its delivery or state does not allow (start twice, ...);
+    capture goes on."""
+
+
+# The engine's typed refusals (rtcap::ErrorCode kBusy, kMisuse), as their own exceptions.
+_ERRORS = {ERR_BUSY: BusyError, ERR_WRONG_STATE: MisuseError}
 
 
 # ---- the structs that cross the ABI (rtcap.h; layouts pinned by tests/capi/header_cxx.cpp) ----
@@ -89,6 +128,9 @@ _STATS_FIELDS = [
     ("latency_p999_ns", ctypes.c_uint64),
     ("latency_max_ns", ctypes.c_uint64),
     ("thread_handoffs", ctypes.c_uint64),
+    ("interface_reopens", ctypes.c_uint64),
+    ("dispatch_bytes_count", ctypes.c_uint64),
+    ("dispatch_bytes_p99", ctypes.c_uint64),
 ]
 
 
@@ -107,10 +149,21 @@ class _InterfaceInfo(ctypes.Structure):
         ("kernel_dropped", ctypes.c_uint64),
         ("interface_dropped", ctypes.c_uint64),
         ("buffer_bytes", ctypes.c_uint64),
+        ("up", ctypes.c_uint64),
+        ("down_events", ctypes.c_uint64),
+        ("down_ns", ctypes.c_uint64),
+        ("reopens", ctypes.c_uint64),
     ]
 
 
 _BATCH_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(_Batch))
+
+# A read-only memoryview over memory the library owns (CPython's C API, stable ABI): a packet's
+# bytes without copying them.
+_memory_view = ctypes.pythonapi.PyMemoryView_FromMemory
+_memory_view.restype = ctypes.py_object
+_memory_view.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int]
+_PyBUF_READ = 0x100
 
 
 def _load():
@@ -154,10 +207,20 @@ def _load():
         "rtcap_config_set_overflow": (I, [VP, I]),
         "rtcap_config_set_max_packets": (I, [VP, I64]),
         "rtcap_config_set_stats_interval_ms": (I, [VP, I]),
+        "rtcap_config_set_mintocopy_bytes": (I, [VP, I]),
+        "rtcap_config_set_user_buffer_bytes": (I, [VP, I]),
+        "rtcap_config_set_reopen": (I, [VP, I]),
+        "rtcap_config_check_setting": (I, [ctypes.c_char_p, I64]),
+        "rtcap_counter_name": (ctypes.c_char_p, [S]),
+        "rtcap_interface_counter_name": (ctypes.c_char_p, [S]),
+        "rtcap_last_error_setting": (ctypes.c_char_p, []),
+        "rtcap_last_error_reason": (ctypes.c_char_p, []),
         "rtcap_engine_open": (I, [VP, P(VP)]),
         "rtcap_engine_close": (I, [VP]),
         "rtcap_engine_start": (I, [VP]),
         "rtcap_engine_poll": (I, [VP, I64, _BATCH_FN, VP, P(S)]),
+        "rtcap_engine_dispatch": (I, [VP, _BATCH_FN, VP, P(S)]),
+        "rtcap_engine_readiness": (I, [VP, P(ctypes.c_ssize_t), S, P(S), P(I64)]),
         "rtcap_engine_stop": (I, [VP]),
         "rtcap_engine_done": (I, [VP, P(I)]),
         "rtcap_engine_stop_reason": (I, [VP, P(I)]),
@@ -175,65 +238,134 @@ def _load():
 
 
 _lib = _load()
+_call_keys = itertools.count(1)
+
+
+def _names(function: Callable[[int], Optional[bytes]]) -> List[str]:
+    out: List[str] = []
+    i = 0
+    while True:
+        name = function(i)
+        if name is None:
+            return out
+        out.append(name.decode())
+        i += 1
+
+
+# The library's registry of counters (rtcap_counter_name): stats() and interfaces() give each.
+COUNTERS = _names(_lib.rtcap_counter_name)
+INTERFACE_COUNTERS = _names(_lib.rtcap_interface_counter_name)
+
+
+def _python_words(text):
+    """A library reason with each other setting (${name}) as Python names it (name=)."""
+    return re.sub(r"\$\{(\w+)\}", r"\1=", text)
 
 
 def _check(status):
     if status < 0:
-        raise Error(status, _lib.rtcap_status_name(status).decode(),
-                    _lib.rtcap_last_error().decode(errors="replace"))
+        name = _lib.rtcap_status_name(status).decode()
+        setting = _lib.rtcap_last_error_setting().decode()
+        if setting:
+            reason = _python_words(_lib.rtcap_last_error_reason().decode(errors="replace"))
+            raise ConfigError(status, name, "%s=: %s" % (setting, reason))
+        raise _ERRORS.get(status, Error)(status, name,
+                                         _lib.rtcap_last_error().decode(errors="replace"))
     return status
 
 
-def library_version():
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _number(setting, value):
+    """`value` for the numeric setting, checked against the library's table before ctypes could
+    narrow it (ctypes keeps the low bits: 2**32 + 64 would become 64)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            value = operator.index(value)
+        except TypeError:
+            raise ConfigError(ERR_BAD_CONFIG, "RTCAP_ERR_BAD_CONFIG",
+                              "%s=: %r is not a whole number" % (setting, value)) from None
+    if not _INT64[0] <= value <= _INT64[1]:
+        raise ConfigError(ERR_BAD_CONFIG, "RTCAP_ERR_BAD_CONFIG",
+                          "%s=: %d does not fit in 64 bits" % (setting, value))
+    _check(_lib.rtcap_config_check_setting(setting.encode(), value))
+    return value
+
+
+def _text(setting, value):
+    """`value` as the C string the library gets: one with a NUL in it would be cut there."""
+    data = os.fsencode(value) if setting == "read_file" else value.encode()
+    if b"\0" in data:
+        raise ConfigError(ERR_BAD_CONFIG, "RTCAP_ERR_BAD_CONFIG",
+                          "%s=: %r contains a NUL character" % (setting, value))
+    return data
+
+
+def library_version() -> str:
     return _lib.rtcap_version().decode()
 
 
-def pcap_version():
+def pcap_version() -> str:
     return _lib.rtcap_pcap_version().decode()
 
 
 class Packet:
-    """One packet, copied out of its batch: ts_ns (ns since the epoch), wire_len,
-    interface_index (order of `interfaces`), data (bytes, caplen long)."""
+    """One packet: ts_ns (ns since the epoch), wire_len, interface_index (order of
+    `interfaces`), data (caplen bytes). From a BatchView data is a read-only memoryview into the
+    library's batch, valid during the callback only; copy() gives a Packet of bytes to keep."""
 
     __slots__ = ("ts_ns", "wire_len", "interface_index", "data")
 
-    def __init__(self, ts_ns, wire_len, interface_index, data):
+    def __init__(self, ts_ns: int, wire_len: int, interface_index: int,
+                 data: Union[bytes, memoryview]) -> None:
         self.ts_ns, self.wire_len, self.interface_index, self.data = ts_ns, wire_len, interface_index, data
 
-    def __repr__(self):
+    def copy(self) -> "Packet":
+        return Packet(self.ts_ns, self.wire_len, self.interface_index, bytes(self.data))
+
+    def __repr__(self) -> str:
         return "Packet(ts_ns=%d, wire_len=%d, interface_index=%d, caplen=%d)" % (
             self.ts_ns, self.wire_len, self.interface_index, len(self.data))
 
 
 class BatchView:
-    """The library's batch during a poll() callback: len(), [i] and iteration give Packets
-    (copied on access). Do not keep it: the memory goes back to the library after the call."""
+    """The library's batch during a poll() callback: len(), [i] and iteration give Packets whose
+    data is a memoryview into the batch (no copy). Do not keep them past the call: the memory
+    goes back to the library; copy() gives a list of Packets of bytes."""
 
     __slots__ = ("_batch", "_base", "_stride", "count")
 
-    def __init__(self, batch):
+    def __init__(self, batch: _Batch) -> None:
         self._batch = batch
-        self._base = batch.packets
-        self._stride = batch.packet_size
-        self.count = batch.count
+        self._base: int = batch.packets or 0
+        self._stride: int = batch.packet_size
+        self.count: int = batch.count
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.count
 
-    def raw(self, i):
+    def raw(self, i: int) -> _Packet:
         """The i-th packet's rtcap_packet struct (no copy of the bytes)."""
         if not 0 <= i < self.count:
             raise IndexError(i)
         return _Packet.from_address(self._base + i * self._stride)
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> Packet:
         p = self.raw(i)
-        return Packet(p.ts_ns, p.wire_len, p.interface_index, ctypes.string_at(p.data, p.caplen))
+        data = _memory_view(ctypes.cast(p.data, ctypes.c_void_p), p.caplen, _PyBUF_READ)
+        return Packet(p.ts_ns, p.wire_len, p.interface_index, data)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Packet]:
         for i in range(self.count):
             yield self[i]
+
+    def copy(self) -> List[Packet]:
+        """The packets with their bytes copied, to keep after the callback."""
+        return [p.copy() for p in self]
+
+
+Handler = Callable[[BatchView], Any]  # poll()/dispatch(): a true result stops the capture
 
 
 class Capture:
@@ -242,40 +374,44 @@ class Capture:
 
     def __init__(self, interfaces=(), read_file=None, filter=None, delivery="inline", snaplen=None,
                  promiscuous=None, immediate_mode=None, timeout_ms=None, buffer_kib=None,
-                 precision=None, coalesce_us=None, batch_packets=None, batch_bytes=None,
-                 pool_batches=None, overflow=None, max_packets=None, stats_interval_ms=None):
+                 precision=None, tstamp_type=None, coalesce_us=None, batch_packets=None,
+                 batch_bytes=None, pool_batches=None, overflow=None, max_packets=None,
+                 stats_interval_ms=None, mintocopy_bytes=None, user_buffer_bytes=None, reopen=None):
         self._engine = None
-        self._pending_exception = None
+        self._calls: Dict[int, List[Any]] = {}  # calls in progress: key (the C callback's user) -> [handler, error]
         config = ctypes.c_void_p()
         _check(_lib.rtcap_config_new(ctypes.byref(config)))
         try:
             if isinstance(interfaces, str):
                 interfaces = [interfaces]
             for name in interfaces:
-                _check(_lib.rtcap_config_add_interface(config, name.encode()))
-            if read_file is not None:
-                _check(_lib.rtcap_config_set_read_file(config, os.fsencode(read_file)))
-            if filter:
-                _check(_lib.rtcap_config_set_filter(config, filter.encode()))
+                _check(_lib.rtcap_config_add_interface(config, _text("interfaces", name)))
+            for name, value in [("read_file", read_file), ("filter", filter),
+                                ("tstamp_type", tstamp_type)]:
+                if value is not None:
+                    _check(getattr(_lib, "rtcap_config_set_" + name)(config, _text(name, value)))
             if delivery not in DELIVERY:
-                raise ValueError("delivery must be one of %s" % ", ".join(DELIVERY))
+                raise ValueError("delivery=: %r is not one of %s" % (delivery, ", ".join(DELIVERY)))
             _check(_lib.rtcap_config_set_delivery(config, DELIVERY[delivery]))
             self.delivery = delivery
-            ints = [("snaplen", snaplen), ("timeout_ms", timeout_ms), ("buffer_kib", buffer_kib),
-                    ("coalesce_us", coalesce_us), ("batch_packets", batch_packets),
-                    ("batch_bytes", batch_bytes), ("pool_batches", pool_batches),
-                    ("max_packets", max_packets), ("stats_interval_ms", stats_interval_ms)]
-            for name, value in ints:
+            numbers = [("snaplen", snaplen), ("timeout_ms", timeout_ms), ("buffer_kib", buffer_kib),
+                       ("coalesce_us", coalesce_us), ("batch_packets", batch_packets),
+                       ("batch_bytes", batch_bytes), ("pool_batches", pool_batches),
+                       ("max_packets", max_packets), ("stats_interval_ms", stats_interval_ms),
+                       ("mintocopy_bytes", mintocopy_bytes),
+                       ("user_buffer_bytes", user_buffer_bytes)]
+            for name, value in numbers:
                 if value is not None:
-                    _check(getattr(_lib, "rtcap_config_set_" + name)(config, int(value)))
-            for name, value in [("promiscuous", promiscuous), ("immediate_mode", immediate_mode)]:
+                    _check(getattr(_lib, "rtcap_config_set_" + name)(config, _number(name, value)))
+            for name, value in [("promiscuous", promiscuous), ("immediate_mode", immediate_mode),
+                                ("reopen", reopen)]:
                 if value is not None:
                     _check(getattr(_lib, "rtcap_config_set_" + name)(config, 1 if value else 0))
             for name, value, table in [("precision", precision, PRECISION),
                                        ("overflow", overflow, OVERFLOW)]:
                 if value is not None:
                     if value not in table:
-                        raise ValueError("%s must be one of %s" % (name, ", ".join(table)))
+                        raise ValueError("%s=: %r is not one of %s" % (name, value, ", ".join(table)))
                     _check(getattr(_lib, "rtcap_config_set_" + name)(config, table[value]))
             engine = ctypes.c_void_p()
             _check(_lib.rtcap_engine_open(config, ctypes.byref(engine)))
@@ -283,47 +419,123 @@ class Capture:
         finally:
             _lib.rtcap_config_free(config)
         self._trampoline = _BATCH_FN(self._on_batch)
-        self._handler = None
+        self._epoll: Optional[Any] = None  # fileno(): select.epoll over readiness()'s fds
+        self._epoll_fds: List[int] = []
         if delivery == "threaded":
             _check(_lib.rtcap_engine_start(self._engine))
 
     # -- the loop ---------------------------------------------------------------------------------
-    def _on_batch(self, _user, batch_ptr):
+    def _on_batch(self, user: int, batch_ptr: Any) -> int:
+        call = self._calls[user]
         try:
-            return 1 if self._handler(BatchView(batch_ptr.contents)) else 0
+            return 1 if call[0](BatchView(batch_ptr.contents)) else 0
         except BaseException as e:  # noqa: B902 - handed back to the caller of poll()
-            self._pending_exception = e
+            call[1] = e
             return 1
 
-    def poll(self, timeout=0.1, handler=None):
+    def poll(self, timeout: float = 0.1, handler: Optional[Handler] = None) -> int:
         """Waits up to `timeout` seconds (inline: capturing on this thread; threaded: for the
         capture thread's next batch) and calls handler(view) for each batch, a BatchView valid
         during the call; a handler that returns True stops the capture. Returns the number of
         packets delivered (0 on timeout); loop on .done. An exception raised by the handler
         stops the capture and is raised here; a capture failure raises rtcap.Error."""
-        self._handler = handler or (lambda view: None)
+        # Each call finds its own handler: a refused one (BusyError) never disturbs the call in
+        # progress.
+        key = next(_call_keys)
+        call = self._calls[key] = [handler or (lambda view: None), None]
         delivered = ctypes.c_size_t()
-        status = _lib.rtcap_engine_poll(self._engine, int(timeout * 1e6), self._trampoline, None,
-                                        ctypes.byref(delivered))
-        if self._pending_exception is not None:
-            e, self._pending_exception = self._pending_exception, None
-            raise e
+        try:
+            status = _lib.rtcap_engine_poll(self._engine, int(timeout * 1e6), self._trampoline, key,
+                                            ctypes.byref(delivered))
+        finally:
+            del self._calls[key]
+        if call[1] is not None:
+            raise call[1]
         if status == ERR_CALLBACK:  # the handler returned True: the stop it asked for
             return delivered.value
         _check(status)
         return delivered.value
 
-    def batches(self, timeout=0.1, seconds=None):
+    # -- waiting in your own loop (inline delivery) -------------------------------------------------
+    def readiness(self) -> Tuple[List[int], Optional[float]]:
+        """What to wait on before the next dispatch(), asked anew before every wait: the handles
+        (POSIX: file descriptors to wait readable on; Windows: HANDLEs) and the longest wait in
+        seconds (None: no limit). Inline delivery only (else rtcap.Error)."""
+        handles = (ctypes.c_ssize_t * 8)()
+        count, max_wait_us = ctypes.c_size_t(), ctypes.c_int64()
+        status = _lib.rtcap_engine_readiness(self._engine, handles, len(handles),
+                                             ctypes.byref(count), ctypes.byref(max_wait_us))
+        if status == ERR_BUFFER_TOO_SMALL:
+            handles = (ctypes.c_ssize_t * count.value)()
+            status = _lib.rtcap_engine_readiness(self._engine, handles, len(handles),
+                                                 ctypes.byref(count), ctypes.byref(max_wait_us))
+        _check(status)
+        wait = None if max_wait_us.value < 0 else max_wait_us.value / 1e6
+        return list(handles[:count.value]), wait
+
+    def fileno(self) -> int:
+        """One file descriptor that is readable when the capture has something for dispatch(),
+        for selectors, select and asyncio's add_reader (Linux: an epoll set holding
+        readiness()'s descriptors, refreshed here and by dispatch()). Wait at most timeout()
+        seconds on it. Inline delivery only; io.UnsupportedOperation where there is no epoll."""
+        if not hasattr(select, "epoll"):
+            raise io.UnsupportedOperation("rtcap.Capture.fileno needs epoll (Linux); on Windows "
+                                          "wait on readiness()'s HANDLEs")
+        self._refresh_epoll()
+        assert self._epoll is not None
+        return int(self._epoll.fileno())
+
+    def timeout(self) -> Optional[float]:
+        """The longest wait on fileno() before dispatch() is due anyway, in seconds (None: no
+        limit; 0 for a file, which is always ready)."""
+        return self.readiness()[1]
+
+    def dispatch(self, handler: Optional[Handler] = None) -> int:
+        """Inline delivery: drains what is captured now, without waiting, calling handler(view)
+        as poll() does; for a loop that waits on fileno() or readiness() itself. Returns the
+        packets delivered."""
+        key = next(_call_keys)
+        call = self._calls[key] = [handler or (lambda view: None), None]
+        delivered = ctypes.c_size_t()
+        try:
+            status = _lib.rtcap_engine_dispatch(self._engine, self._trampoline, key,
+                                                ctypes.byref(delivered))
+        finally:
+            del self._calls[key]
+        if call[1] is not None:
+            raise call[1]
+        if status != ERR_CALLBACK:
+            _check(status)
+        if self._epoll is not None and status != DONE:
+            self._refresh_epoll()  # a reopened interface has a new descriptor
+        return delivered.value
+
+    def _refresh_epoll(self) -> None:
+        fds = self.readiness()[0]
+        if self._epoll is None:
+            self._epoll = select.epoll()
+        if fds == self._epoll_fds:
+            return
+        for fd in self._epoll_fds:
+            try:
+                self._epoll.unregister(fd)
+            except OSError:
+                pass  # closed with the handle it belonged to
+        for fd in fds:
+            self._epoll.register(fd, select.EPOLLIN)
+        self._epoll_fds = fds
+
+    def batches(self, timeout: float = 0.1, seconds: Optional[float] = None) -> Iterator[List[Packet]]:
         """Yields each batch as a list of Packets (copied) until capture is done, or for `seconds`
         (then stops the capture and yields what was still captured)."""
         import time
         deadline = None if seconds is None else time.monotonic() + seconds
-        got = []
+        got: List[List[Packet]] = []
         while not self.done:
             if deadline is not None and time.monotonic() >= deadline:
                 self.stop()
                 deadline = None
-            self.poll(timeout, lambda view: got.append(list(view)))
+            self.poll(timeout, lambda view: got.append(view.copy()))
             while got:
                 yield got.pop(0)
 
@@ -347,7 +559,7 @@ class Capture:
             raise Error(-27, "RTCAP_ERR_INTERNAL",
                         "rtcap.py's rtcap_stats (%d bytes) is not the library's (%d bytes): "
                         "use the rtcap.py of the same version" % (ctypes.sizeof(_Stats), s.size))
-        return {name: getattr(s, name) for name, _ in _STATS_FIELDS}
+        return {name: getattr(s, name) for name in COUNTERS}
 
     def interfaces(self):
         n = ctypes.c_size_t()
@@ -357,11 +569,10 @@ class Capture:
             info = _InterfaceInfo()
             info.size = ctypes.sizeof(_InterfaceInfo)
             _check(_lib.rtcap_engine_interface_info(self._engine, i, ctypes.byref(info)))
-            out.append({"name": info.name.decode(), "linktype": info.linktype,
-                        "snaplen": info.snaplen, "precision": "nano" if info.precision else "micro",
-                        "received": info.received, "kernel_dropped": info.kernel_dropped,
-                        "interface_dropped": info.interface_dropped,
-                        "buffer_bytes": info.buffer_bytes})
+            one = {"name": info.name.decode(), "linktype": info.linktype,
+                   "snaplen": info.snaplen, "precision": "nano" if info.precision else "micro"}
+            one.update((name, getattr(info, name)) for name in INTERFACE_COUNTERS)
+            out.append(one)
         return out
 
     def warnings(self):
@@ -371,7 +582,7 @@ class Capture:
         for i in range(n.value):
             msg = ctypes.c_char_p()
             _check(_lib.rtcap_engine_warning(self._engine, i, ctypes.byref(msg)))
-            out.append(msg.value.decode(errors="replace"))
+            out.append((msg.value or b"").decode(errors="replace"))
         return out
 
     @property
@@ -389,7 +600,10 @@ class Capture:
         return None
 
     # -- the end ----------------------------------------------------------------------------------
-    def close(self):
+    def close(self) -> None:
+        epoll, self._epoll = getattr(self, "_epoll", None), None
+        if epoll is not None:
+            epoll.close()
         if self._engine is not None:
             _check(_lib.rtcap_engine_close(self._engine))
             self._engine = None

@@ -9,6 +9,10 @@ import subprocess
 import sys
 
 
+# Where the rtcap-doc package installs the guides and examples (cmake/packaging.cmake).
+DOC_DIR = "/usr/share/doc/rtcap\\-doc"
+
+
 def esc(text):
     return text.replace("\\", "\\\\").replace("-", "\\-")
 
@@ -57,8 +61,7 @@ def main():
         "\\fIsubcommand\\fR [\\fIoptions\\fR]",
         ".SH DESCRIPTION",
         "With no subcommand rtcap captures like tcpdump, using the options below; the filter is "
-        "the trailing arguments (pcap\\-filter(7)). See README.md, docs/ARCHITECTURE.md and "
-        "docs/TUNING.md.",
+        "the trailing arguments (pcap\\-filter(7)). The guides are listed under FILES.",
         ".SH OPTIONS",
     ]
     for flags, desc in options(top):
@@ -79,6 +82,15 @@ def main():
             ".SH EXIT STATUS",
             "0 done; 1 capture or output failed after it started; 2 bad option or filter; "
             "3 cannot open the interface or file; 4 Npcap missing (Windows).",
+            ".SH FILES",
+            ".TP", f".I {DOC_DIR}/",
+            "README.md (start here), OPERATIONS.md (running it as a service, metrics, alert rules), "
+            "TUNING.md (settings and the measurements behind them), EMBEDDING.md (the library "
+            "from C++, C and Python), ARCHITECTURE.md, WINDOWS.md; package rtcap\\-doc.",
+            ".TP", f".I {DOC_DIR}/examples/",
+            "programs to copy: C++ (inline, threaded), C, pkg\\-config, Python.",
+            ".TP", ".I /usr/lib/systemd/system/rtcap@.service",
+            "the capture service: systemctl enable \\-\\-now rtcap@IFACE (see OPERATIONS.md).",
             ".SH SEE ALSO", "tcpdump(1), pcap(3PCAP), pcap\\-filter(7), pcap\\-tstamp(7)"]
     print("\n".join(out))
 

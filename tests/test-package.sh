@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The Debian packages, as a user gets them: lintian, install with dpkg -i, use only the installed
-# files (rtcap -D, rtcap -r, the C, C++ and pkg-config examples built against /usr, the Python
-# module finding librtcap.so.0 on its own), the systemd unit checked by systemd-analyze verify and
+# files (rtcap -D, rtcap -r, the C, C++ and pkg-config examples rtcap-doc installs built against
+# /usr, python3-rtcap finding librtcap.so.0 on its own), the documentation where rtcap(1) says it
+# is, the debug symbols found by build ID, the systemd unit checked by systemd-analyze verify and
 # its ExecStart run as the unit would run it (a non-root user with only CAP_NET_RAW and
-# CAP_NET_ADMIN, ambient) on a lab interface, then dpkg --purge and nothing left behind.
+# CAP_NET_ADMIN, ambient) on a lab interface, the maintainer scripts on a simulated systemd host
+# (upgrade restarts running instances, removal stops them, purge removes enabled instances), then
+# dpkg --purge and nothing left behind.
 #
 #   scripts/build-deb.sh build-deb && bash tests/test-package.sh . build-deb
 #
@@ -12,14 +15,14 @@
 set -u
 src=$(cd "${1:?usage: test-package.sh SOURCE_DIR DEB_DIR}" && pwd)
 debdir=$(cd "${2:?usage: test-package.sh SOURCE_DIR DEB_DIR}" && pwd)
-packages=(librtcap0 librtcap-dev rtcap)
+packages=(librtcap0 librtcap-dev rtcap rtcap-doc python3-rtcap librtcap0-dbgsym rtcap-dbgsym)
 PCAP=$src/tests/data/rtp-12streams-125us.pcap
 PCAP_PACKETS=1200  # tshark -r tests/data/rtp-12streams-125us.pcap | wc -l
 
 if [ "$(id -u)" -ne 0 ]; then echo "[test-package] SKIP: needs root (dpkg -i)" >&2; exit 77; fi
 debs=()
 for p in "${packages[@]}"; do
-  f=$(ls "$debdir"/${p}_*.deb 2>/dev/null | head -1)
+  f=$(ls "$debdir"/${p}_*.deb "$debdir"/${p}_*.ddeb 2>/dev/null | head -1)  # -dbgsym: .ddeb
   [ -n "$f" ] || { echo "[test-package] FAIL: no ${p}_*.deb in $debdir (scripts/build-deb.sh)" >&2; exit 1; }
   debs+=("$f")
 done
@@ -55,6 +58,7 @@ package_cleanup() {
     rm -rf "$TMPD"
   fi
   if [ "$installed" = 1 ]; then dpkg --purge "${packages[@]}" >/dev/null 2>&1; fi
+  [ -n "${fake_systemd:-}" ] && rm -rf "$fake_systemd"
   rm -rf "$unpacked"
   exit $rc
 }
@@ -71,9 +75,39 @@ else
   fail "lintian not installed (scripts/install-deps.sh lintian)"
 fi
 
+# A systemd host for the maintainer scripts, in a mount namespace of its own: /run/systemd/system
+# exists there, systemctl is a stand-in that logs each call (and whether /usr/bin/rtcap was still
+# there), policy-rc.d allows, /etc/systemd/system is empty but for what the test puts in. The
+# packages themselves install for real.
+fake_systemd=$(mktemp -d /tmp/rtcap-package-systemd.XXXXXX)
+mkdir -p "$fake_systemd/bin" "$fake_systemd/etc/multi-user.target.wants"
+printf '#!/bin/sh\necho "systemctl $* (rtcap $([ -x /usr/bin/rtcap ] && echo present || echo gone))" >> %s/calls\n' \
+  "$fake_systemd" > "$fake_systemd/bin/systemctl"
+printf '#!/bin/sh\nexit 0\n' > "$fake_systemd/policy-rc.d"
+chmod +x "$fake_systemd/bin/systemctl" "$fake_systemd/policy-rc.d"
+on_systemd_host() {  # COMMAND...: run with the simulated systemd host
+  unshare --mount --propagation private bash -c '
+    f=$1; shift
+    mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system &&
+      mount --bind "$f/etc" /etc/systemd/system || exit 1
+    if [ -e /usr/sbin/policy-rc.d ]; then mount --bind "$f/policy-rc.d" /usr/sbin/policy-rc.d || exit 1; fi
+    PATH=$f/bin:$PATH exec "$@"' _ "$fake_systemd" "$@"
+}
+calls() { cat "$fake_systemd/calls" 2>/dev/null; : > "$fake_systemd/calls"; }
+
 # 2. Install; every package lists what it should.
-dpkg -i "${debs[@]}" > "$TMPD/dpkg-i.txt" 2>&1 || fail "dpkg -i: $(tail -5 "$TMPD/dpkg-i.txt")"
+on_systemd_host dpkg -i "${debs[@]}" > "$TMPD/dpkg-i.txt" 2>&1 || fail "dpkg -i: $(tail -5 "$TMPD/dpkg-i.txt")"
 installed=1
+got=$(calls)
+[ "$got" = "systemctl --system daemon-reload (rtcap present)" ] ||
+  fail "install on a systemd host: want one daemon-reload, got: $got"
+# An upgrade (the same version again: dpkg runs the upgrade path) restarts the running instances
+# on the new binary, and stops none before.
+on_systemd_host dpkg -i "${debs[2]}" > "$TMPD/dpkg-up.txt" 2>&1 || fail "dpkg -i (upgrade): $(tail -5 "$TMPD/dpkg-up.txt")"
+got=$(calls)
+[ "$got" = "$(printf 'systemctl --system daemon-reload (rtcap present)\nsystemctl try-restart rtcap@*.service (rtcap present)')" ] ||
+  fail "upgrade on a systemd host: want daemon-reload, try-restart rtcap@*.service; got: $got"
+log "maintainer scripts: install reloads systemd; upgrade try-restarts rtcap@*.service"
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
 expect_in() {  # PACKAGE PATH...
   local p=$1; shift
@@ -86,6 +120,7 @@ expect_in librtcap-dev /usr/lib/$multiarch/librtcap.so /usr/include/rtcap/rtcap.
   /usr/include/rtcap/engine.hpp /usr/lib/$multiarch/cmake/rtcap/rtcapConfig.cmake \
   /usr/lib/$multiarch/pkgconfig/rtcap.pc
 expect_in rtcap /usr/bin/rtcap /usr/share/man/man1/rtcap.1.gz /usr/lib/systemd/system/rtcap@.service
+expect_in python3-rtcap /usr/lib/python3/dist-packages/rtcap.py /usr/share/doc/python3-rtcap/copyright
 [ "$(readelf -d /usr/lib/$multiarch/librtcap.so.0 | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')" = librtcap.so.0 ] ||
   fail "librtcap.so.0: SONAME is not librtcap.so.0"
 # The command is linked with the static library (tools/rtcap): no RUNPATH, every library found.
@@ -96,6 +131,33 @@ ldd /usr/bin/rtcap | grep -q "not found" && fail "rtcap: $(ldd /usr/bin/rtcap | 
 gzip -t /usr/share/man/man1/rtcap.1.gz || fail "man page is not a valid gzip file"
 zcat /usr/share/man/man1/rtcap.1.gz | grep -q '^\.TH RTCAP 1' || fail "man page has no .TH RTCAP 1"
 log "installed: $(for p in "${packages[@]}"; do dpkg -L "$p"; done | wc -l) paths"
+# The documentation: every path in rtcap(1)'s FILES section exists, and every guide it names.
+zcat /usr/share/man/man1/rtcap.1.gz | sed -n '/^\.SH FILES/,/^\.SH SEE/p' > "$TMPD/files.man"
+paths=$(sed -n 's/^\.I //p' "$TMPD/files.man" | sed 's/\\-/-/g')
+[ -n "$paths" ] || fail "rtcap(1) has no FILES section naming paths"
+for p in $paths; do [ -e "$p" ] || fail "rtcap(1) names $p: not installed"; done
+docdir=$(echo "$paths" | head -1)
+for f in $(grep -o '[A-Z]*\.md' "$TMPD/files.man"); do
+  [ -s "$docdir/$f" ] || fail "rtcap(1) names $f: no $docdir$f"
+done
+for f in README.md docs/EMBEDDING.md docs/TUNING.md docs/OPERATIONS.md docs/ARCHITECTURE.md; do
+  cmp -s "$src/$f" "$docdir/$(basename $f)" || fail "$docdir$(basename $f) is not the source's $f"
+done
+for e in inline threaded c pkgconfig python/rtcap_pps.py; do
+  [ -e "$docdir/examples/$e" ] || fail "no $docdir/examples/$e"
+done
+log "documentation: rtcap(1) FILES names $(echo $paths): all there"
+# Debug symbols: stripped binaries, their symbols in the -dbgsym packages under their build IDs.
+for f in /usr/lib/$multiarch/librtcap.so.0 /usr/bin/rtcap; do
+  id=$(readelf -n "$f" 2>/dev/null | sed -n 's/.*Build ID: //p')
+  [ -n "$id" ] || fail "$f has no build ID"
+  readelf -S "$f" | grep -q '\.debug_info' && fail "$f is not stripped"
+  dbg=/usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug
+  [ -f "$dbg" ] || fail "no debug symbols for $f at $dbg"
+  readelf -S "$dbg" | grep -q '\.debug_info' || fail "$dbg holds no .debug_info"
+  dpkg -S "$dbg" | grep -q -- "-dbgsym:" || fail "$dbg is not in a -dbgsym package"
+done
+log "debug symbols: librtcap.so.0 and rtcap stripped, their .debug files found by build ID"
 
 # 3. The installed command: -D and -r.
 /usr/bin/rtcap -D > "$TMPD/D.txt" 2>&1 || fail "rtcap -D: $(cat "$TMPD/D.txt")"
@@ -106,7 +168,7 @@ n=$(tcpdump -nn -r "$TMPD/r.pcapng" 2>/dev/null | wc -l)
 log "rtcap -D, rtcap -r: $n packets"
 
 # 4. Programs built against the installed files only (no CMAKE_PREFIX_PATH, no -I/-L of ours).
-cp -r "$src/examples" "$TMPD/examples"
+cp -r "$docdir/examples" "$TMPD/examples"  # the installed ones
 for example in inline threaded; do
   cmake -S "$TMPD/examples/$example" -B "$TMPD/build-$example" > "$TMPD/$example.log" 2>&1 &&
     cmake --build "$TMPD/build-$example" >> "$TMPD/$example.log" 2>&1 ||
@@ -134,12 +196,12 @@ if [ -d "$TMPD/examples/c" ]; then
   done
   log "pkg-config examples (make, C and C++17): $out"
 fi
-if [ -f "$src/python/rtcap.py" ]; then
-  out=$(env -u RTCAP_LIBRARY PYTHONPATH="$src/python" /usr/bin/python3 "$src/python/examples/rtcap_pps.py" -r "$PCAP" 2>&1) ||
-    fail "Python example on the installed library: $out"
-  echo "$out" | tail -1 | grep -q "total packets=$PCAP_PACKETS " || fail "Python example: $out"
-  log "Python (ctypes, finds librtcap.so.0 itself): $(echo "$out" | tail -1)"
-fi
+where=$(cd / && env -u RTCAP_LIBRARY -u PYTHONPATH /usr/bin/python3 -c 'import rtcap; print(rtcap.__file__)' 2>&1)
+[ "$where" = /usr/lib/python3/dist-packages/rtcap.py ] || fail "python3 imports rtcap from: $where"
+out=$(cd / && env -u RTCAP_LIBRARY -u PYTHONPATH /usr/bin/python3 "$docdir/examples/python/rtcap_pps.py" -r "$PCAP" 2>&1) ||
+  fail "Python example on the installed library: $out"
+echo "$out" | tail -1 | grep -q "total packets=$PCAP_PACKETS " || fail "Python example: $out"
+log "python3-rtcap (ctypes, finds librtcap.so.0 itself), the installed example: $(echo "$out" | tail -1)"
 
 # 5. The unit: systemd-analyze verify, then its ExecStart as systemd would run it.
 unit=/usr/lib/systemd/system/rtcap@.service
@@ -246,10 +308,20 @@ log "unit's command as nobody with CAP_NET_RAW,CAP_NET_ADMIN: 40000 packets, 0 d
 lab_up=0
 assert_lab_gone
 
-# 6. Remove, purge: no package, no file of ours, no ldconfig entry.
-dpkg -r rtcap librtcap-dev librtcap0 > "$TMPD/dpkg-r.txt" 2>&1 || fail "dpkg -r: $(tail -5 "$TMPD/dpkg-r.txt")"
-dpkg --purge "${packages[@]}" > "$TMPD/dpkg-purge.txt" 2>&1 || fail "dpkg --purge: $(tail -5 "$TMPD/dpkg-purge.txt")"
+# 6. Remove, purge: no package, no file of ours, no ldconfig entry. On the systemd host, removal
+# stops every instance while the binary is still there, and purge removes the instances the
+# administrator enabled (systemctl enable rtcap@eth0 made this link).
+ln -s /usr/lib/systemd/system/rtcap@.service "$fake_systemd/etc/multi-user.target.wants/rtcap@eth0.service"
+on_systemd_host dpkg -r python3-rtcap rtcap-doc rtcap-dbgsym rtcap librtcap-dev librtcap0-dbgsym librtcap0 \
+  > "$TMPD/dpkg-r.txt" 2>&1 || fail "dpkg -r: $(tail -5 "$TMPD/dpkg-r.txt")"
+got=$(calls)
+echo "$got" | head -1 | grep -qx 'systemctl stop rtcap@\*.service (rtcap present)' ||
+  fail "removal on a systemd host: want stop rtcap@*.service first, while rtcap is there; got: $got"
+on_systemd_host dpkg --purge "${packages[@]}" > "$TMPD/dpkg-purge.txt" 2>&1 || fail "dpkg --purge: $(tail -5 "$TMPD/dpkg-purge.txt")"
 installed=0
+[ -L "$fake_systemd/etc/multi-user.target.wants/rtcap@eth0.service" ] &&
+  fail "purge left the enabled instance rtcap@eth0.service"
+log "maintainer scripts: removal stops rtcap@*.service before the binary goes; purge removes enabled instances"
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "installed" && fail "$p still known to dpkg"
 done

@@ -4,7 +4,8 @@
 // CaptureStats, the CaptureConfig in force, the platform and, when a stream tracker runs, what it
 // saw in that interval). Every rule looks at the DIFFERENCE between this snapshot and the previous
 // one (the first snapshot is compared with an all-zero start), names the numbers it used and the
-// exact rtcap option to change. docs/TUNING.md explains every rule and the facts behind it.
+// settings to change (as data and in words). docs/TUNING.md explains every rule and the facts
+// behind it.
 //
 //   rtcap::Advisor advisor({.latency_budget_ns = 2'000'000});
 //   every interval:
@@ -59,13 +60,24 @@ inline constexpr const char* kAll[] = {
     kAppQueueDrops,       kLossBeforeCapture};
 }  // namespace advice_id
 
+// One setting to change: a CaptureConfig field, its new value, and why.
+struct SettingChange {
+  std::string setting;  // the CaptureConfig member, "buffer_kib"
+  std::string value;    // "65536", "false", "threaded"
+  std::string why;
+};
+
 struct Advice {
   std::string id;  // one of advice_id
   Severity severity = Severity::kInfo;
   std::string trigger;   // the condition, in words
   std::string evidence;  // the numbers from the stats that made it true
-  std::string change;    // the exact rtcap options to change, with values
-  int times_fired = 0;   // how often the rule became active (hysteresis transitions)
+  // What to change, in words. A setting appears as ${name} (the CaptureConfig member), for each
+  // front end to name its own way: format_advice and to_json say CaptureConfig::name, the rtcap
+  // command its option (-B).
+  std::string change;
+  std::vector<SettingChange> settings;  // the same as data (the main changes; may be empty)
+  int times_fired = 0;                  // how often the rule became active (hysteresis transitions)
   std::uint64_t intervals_triggered = 0;  // intervals in which the condition held
   std::int64_t first_fired_ns = 0;        // CaptureStats::elapsed_ns when it first fired
   std::int64_t last_seen_ns = 0;          // elapsed_ns of the last interval in which it held

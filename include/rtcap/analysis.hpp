@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "rtcap/batch.hpp"
+#include "rtcap/ptp.hpp"
 #include "rtcap/sdp.hpp"
 #include "rtcap/stats.hpp"
 
@@ -171,6 +172,20 @@ struct DelayStats {
   std::uint64_t negative = 0;  // samples below zero (clocks disagree); recorded as 0 in p99
 };
 
+// Levels of one channel of a PCM stream (--extract-audio's depacketised L16/L24 samples):
+// peak and RMS over the last whole second of received audio (lost packets are not counted as
+// silence), in dBFS: a full-scale sine reads 0 peak and -3.01 RMS (no AES17 +3 dB); digital
+// zero reads -infinity (null in JSON).
+struct ChannelLevels {
+  std::uint64_t seconds = 0;  // whole seconds measured; 0: peak and rms not known yet
+  double peak_dbfs = 0;
+  double rms_dbfs = 0;
+  double silent_seconds = 0;          // since the last sample at or above the silence threshold
+  bool silent = false;                // silent_seconds has reached the set silence time
+  std::uint64_t silences = 0;         // times the channel became silent
+  std::uint64_t clipped_samples = 0;  // full-scale samples (either sign), in all
+};
+
 struct StreamSummary {
   std::uint64_t id = 0;  // first-seen order (0, 1, 2, ... across the tracker's life)
   std::uint16_t interface_index = 0;
@@ -230,6 +245,18 @@ struct StreamSummary {
   // SDP ptime 1 ms").
   std::vector<std::string> sdp_mismatches;
   AudioTiming timing;  // RTP only
+  // The SDP's PTP reference clock (a=ts-refclk) against the grandmaster on the wire in that
+  // domain (TrackerSnapshot::ptp); ptp_grandmaster_seen is the wire's, when one was seen.
+  PtpMatch ptp_match = PtpMatch::kNoReference;
+  PtpClockIdentity ptp_grandmaster_seen{};
+  // delta_rtp_us taken to PTP time with the capture-clock offset estimated from the wire
+  // (PtpMasterSummary::offset of that domain's grandmaster): how far behind its RTP timestamp's
+  // PTP media time (a=mediaclk:direct) the packet arrived. An estimate: mean over the stream
+  // against the offset now; uncertainty = the offset's spread. Set with a matching grandmaster.
+  bool has_ptp_rtp_offset = false;
+  double ptp_rtp_offset_us = 0;
+  double ptp_rtp_offset_uncertainty_us = 0;
+  std::vector<ChannelLevels> levels;  // one per channel when the audio was decoded
 };
 
 struct TrackerTotals {
@@ -285,6 +312,7 @@ struct TrackerSnapshot {
   std::int64_t last_ts_ns = 0;           // newest packet timestamp seen
   std::vector<SdpFormat> sdp;            // every SDP format known (--sdp and SAP), live ones
   std::vector<SessionSummary> sessions;  // the catalogue: live ones and ended ones still held
+  PtpSnapshot ptp;                       // PTP seen on the wire (UDP 319/320, EtherType 0x88F7)
 };
 
 // One RTP stream, as the tracker keys it.

@@ -38,7 +38,14 @@ struct CaptureConfig {
   std::vector<std::string> interfaces;  // live capture on each (one capture thread serves all)
   std::string read_file;                // or: replay a capture file through the same pipeline
   std::string filter;                   // BPF expression, compiled for every handle
+  // Linux: the network namespace of `interfaces`, a name from `ip netns add` or a path such as
+  // /proc/PID/ns/net. Only the opening thread enters it, for the open, and returns; the handles
+  // capture there. Needs CAP_SYS_ADMIN. Empty: the caller's namespace. Elsewhere: kUnsupported.
+  std::string netns;
 
+  // kMaxSnaplen (or 0): whole packets. Linux immediate mode then takes the interface MTU + 22, so
+  // that TPACKET_V2 slots are small; offload aggregates larger than that are cut and counted
+  // (packets_truncated; docs/TUNING.md, "Immediate mode: the snaplen and the ring").
   int snaplen = kMaxSnaplen;
   bool promiscuous = true;  // tcpdump's default; -p turns it off
   bool immediate_mode = false;
@@ -46,7 +53,8 @@ struct CaptureConfig {
   // the longest a packet waits in a part-filled block. See docs/TUNING.md for the measurement.
   int timeout_ms = 1;
   // pcap_set_buffer_size in KiB (tcpdump -B). 0: the platform default (default_buffer_bytes in
-  // src/backend/wait_*.cpp: Linux 32 MiB batched, 128 MiB immediate; Windows 16 MiB).
+  // src/platform/defaults_*.cpp: Linux 32 MiB batched; immediate 100 ms at 1,000,000 packets/s
+  // of V2 slots, at most 256 MiB mapped; Windows 16 MiB).
   int buffer_kib = 0;
   TimestampPrecision precision = TimestampPrecision::kNano;
   std::string tstamp_type;  // pcap-tstamp(7) name, empty: the default
@@ -101,5 +109,9 @@ inline constexpr int kLinuxAutoCoalesceUs = 75;
 // Npcap's mintocopy batches instead); batched mode 0 (the kernel hands over whole blocks).
 // coalesce_us_on (latency_budget.hpp) resolves it for a platform given by name.
 RTCAP_API int effective_coalesce_us(const CaptureConfig& config) noexcept;
+
+// Library text that names settings as ${name} (Advice::change, LatencyPlan::explanation), with
+// each setting named as C++ does: CaptureConfig::buffer_kib.
+[[nodiscard]] RTCAP_API std::string setting_words(const std::string& text);
 
 }  // namespace rtcap

@@ -8,7 +8,7 @@
 //   auto engine = rtcap::Engine::open(config);          // handles open, filter set, nothing runs
 //   if (!engine) { std::puts(engine.error().message.c_str()); return 1; }
 //   while (!(*engine)->done())
-//     (*engine)->poll(std::chrono::milliseconds(100), [&](const rtcap::Batch& batch) {
+//     (void)(*engine)->poll(std::chrono::milliseconds(100), [&](const rtcap::Batch& batch) {
 //       for (rtcap::PacketView p : batch) use(p);      // valid during the call only
 //     });
 //
@@ -73,12 +73,14 @@ class RTCAP_API BatchRef {
   BatchRef() noexcept = default;
   BatchRef(BatchRef&& other) noexcept
       : engine_(std::exchange(other.engine_, nullptr)),
-        batch_(std::exchange(other.batch_, nullptr)) {}
+        batch_(std::exchange(other.batch_, nullptr)),
+        refused_(std::exchange(other.refused_, nullptr)) {}
   BatchRef& operator=(BatchRef&& other) noexcept {
     if (this != &other) {
       reset();
       engine_ = std::exchange(other.engine_, nullptr);
       batch_ = std::exchange(other.batch_, nullptr);
+      refused_ = std::exchange(other.refused_, nullptr);
     }
     return *this;
   }
@@ -91,12 +93,17 @@ class RTCAP_API BatchRef {
   const Batch& operator*() const noexcept { return *batch_; }
   const Batch* operator->() const noexcept { return batch_; }
   inline void reset() noexcept;  // gives the batch back now (inline: defined below Engine)
+  // Why next_batch() refused the call (ErrorCode::kBusy or kMisuse; capture goes on), or null:
+  // an empty BatchRef without it only means that nothing came in time.
+  [[nodiscard]] const Error* refused() const noexcept { return refused_; }
 
  private:
   friend class Engine;
-  BatchRef(Engine* engine, const Batch* batch) noexcept : engine_(engine), batch_(batch) {}
+  BatchRef(Engine* engine, const Batch* batch, const Error* refused) noexcept
+      : engine_(batch ? engine : nullptr), batch_(batch), refused_(refused) {}
   Engine* engine_ = nullptr;
   const Batch* batch_ = nullptr;
+  const Error* refused_ = nullptr;  // static storage, never freed
 };
 
 class RTCAP_API Engine {
@@ -120,6 +127,15 @@ class RTCAP_API Engine {
   // Bytes the batches hold (records + arenas); fixed for the engine's life.
   [[nodiscard]] virtual std::size_t pool_memory_bytes() const = 0;
 
+  // ---- Misuse -------------------------------------------------------------------------------
+  // The engine checks its own preconditions and refuses a call made out of turn with a typed
+  // error, capture going on: ErrorCode::kBusy when a consumer call (poll, dispatch, next_batch)
+  // is entered while another one runs (on another thread, or from its own batch callback);
+  // ErrorCode::kMisuse for a call the engine's delivery or state does not allow (dispatch or
+  // next_batch on the wrong delivery, next_batch before start, start twice). Destroying the
+  // engine from inside its own batch callback (or while another thread is inside a call) is
+  // safe: the callback is not called again, and the engine is freed when that call returns.
+
   // ---- Inline delivery (CaptureConfig::delivery == Delivery::kInline), on one thread --------
   // The callback gets each drained batch as a view valid during the call only (copy out what
   // you keep); while it runs, capture waits and the kernel ring absorbs the traffic.
@@ -128,32 +144,43 @@ class RTCAP_API Engine {
   // Waits up to `timeout` until a handle is ready (or the engine is woken), drains every handle
   // with pcap_dispatch(-1), calls on_batch for what was drained and returns the number of
   // packets delivered (0: nothing came, a signal interrupted the wait, or done()). Loop on
-  // done(), not on the result.
-  virtual std::size_t poll(std::chrono::microseconds timeout, BatchFn on_batch, void* context) = 0;
+  // done(), not on the number.
+  // Bound: poll returns within `timeout` plus at most one batch's callback. Once the timeout
+  // has passed, no further callback starts in this call: draining stops (pcap_breakloop), what
+  // the kernel still holds stays in its ring (counted there as kernel_dropped if it overflows),
+  // and a batch partly filled is delivered first by the next call.
+  // Threaded delivery: waits up to `timeout` for the next filled batch, calls on_batch with it
+  // and gives it back (next_batch with a callback).
+  virtual Result<std::size_t> poll(std::chrono::microseconds timeout, BatchFn on_batch,
+                                   void* context) = 0;
   template <typename F, typename = std::enable_if_t<std::is_invocable_v<F&, const Batch&>>>
-  std::size_t poll(std::chrono::microseconds timeout, F&& on_batch) {
+  Result<std::size_t> poll(std::chrono::microseconds timeout, F&& on_batch) {
     return poll(timeout, &call<std::remove_reference_t<F>>, static_cast<void*>(&on_batch));
   }
   // Drains every handle now, without waiting, for an application that waits on readiness()
   // itself (epoll, WaitForMultipleObjects). Call it whenever a readiness handle fired or
-  // max_wait_us passed; it may deliver nothing.
-  virtual std::size_t dispatch(BatchFn on_batch, void* context) = 0;
+  // max_wait_us passed; it may deliver nothing. The bound of poll with a zero timeout: at most
+  // one batch's callback after draining began. Inline delivery only (else kMisuse).
+  virtual Result<std::size_t> dispatch(BatchFn on_batch, void* context) = 0;
   template <typename F, typename = std::enable_if_t<std::is_invocable_v<F&, const Batch&>>>
-  std::size_t dispatch(F&& on_batch) {
+  Result<std::size_t> dispatch(F&& on_batch) {
     return dispatch(&call<std::remove_reference_t<F>>, static_cast<void*>(&on_batch));
   }
   // What to wait on before the next dispatch(). Ask again before every wait: max_wait_us changes.
   [[nodiscard]] virtual Readiness readiness() const = 0;
 
   // ---- Threaded delivery (Delivery::kThreaded) -----------------------------------------------
-  // Starts the capture thread. Once: a second call is an error (ErrorCode::kMisuse), as is
+  // Starts the capture thread. Once: a second call is refused (ErrorCode::kMisuse), as is
   // start() on an inline engine.
   virtual Result<void> start() = 0;
   // The next filled batch, or an empty BatchRef after waiting up to `wait` (or sooner: a signal,
-  // a stale wake-up; loop on done()). Called by one consumer thread. Before start(), or on an
-  // inline engine, it is misuse: the engine stops with failure() saying so.
+  // a stale wake-up; loop on done()). Called by one consumer thread. Refused at once with an
+  // empty BatchRef whose refused() says why: before start() or on an inline engine (kMisuse),
+  // while another consumer call runs (kBusy).
   [[nodiscard]] BatchRef next_batch(std::chrono::microseconds wait) {
-    return BatchRef(this, next_filled(wait));
+    const Error* refused = nullptr;
+    const Batch* batch = next_filled(wait, refused);
+    return BatchRef(this, batch, refused);
   }
 
   // ---- Both -----------------------------------------------------------------------------------
@@ -176,11 +203,12 @@ class RTCAP_API Engine {
   }
   [[nodiscard]] virtual StopReason stop_reason() const = 0;
   // Why capture failed on its own (StopReason::kFailed), e.g. the interface went away, or the
-  // API was misused (ErrorCode::kMisuse).
+  // batch callback threw (ErrorCode::kMisuse: an exception must not unwind through libpcap).
   [[nodiscard]] virtual std::optional<Error> failure() const = 0;
 
  protected:
-  virtual const Batch* next_filled(std::chrono::microseconds wait) = 0;
+  // A filled batch, or null (nothing in time; or refused, and then `refused` says why).
+  virtual const Batch* next_filled(std::chrono::microseconds wait, const Error*& refused) = 0;
   virtual void release(const Batch* batch) noexcept = 0;
 
  private:

@@ -30,11 +30,16 @@ enum class ErrorCode {
   kIo,             // a file or pipe could not be opened or written
   kUnsupported,    // the platform or libpcap build cannot do what was asked
   kMisuse,         // the API was called out of order (start twice, the wrong delivery mode)
+  kBusy,           // another call on the engine is running (another thread, or its own callback)
 };
 
 struct Error {
   ErrorCode code;
   std::string message;  // one line a user can act on: names the thing and the fix
+  // kBadConfig about one CaptureConfig field: its name ("snaplen") and the message without the
+  // name, so that a front end (C, Python, the CLI) can name the field in its own terms.
+  std::string setting = {};
+  std::string reason = {};
 };
 
 // What Result::value() throws when it holds an error (the hot path never calls value()).

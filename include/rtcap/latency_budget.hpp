@@ -108,7 +108,10 @@ struct LatencyPlan {
   std::uint64_t npcap_user_buffer_bytes = 0;
   std::uint64_t npcap_kernel_buffer_bytes = 0;
   bool best_effort = false;  // the budget is below what this host can promise; measure it
-  std::string explanation;   // several lines, one decision per line, with the numbers
+  // Several lines, one decision per line, with the numbers; a setting appears as ${name} (the
+  // CaptureConfig member) for each front end to name its own way. The settings themselves are
+  // `config` (data).
+  std::string explanation;
 };
 
 // Pure: same inputs, same plan. Fields of `base` other than immediate_mode, timeout_ms,

@@ -60,6 +60,10 @@ struct MetricsOptions {
 inline constexpr double kLatencyBucketsSeconds[] = {
     0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01,
     0.02,    0.05,     0.1,     0.25,   0.5,     1.0,    2.5,   5.0,   10.0};
+// Bytes-per-dispatch histogram bounds of rtcap_dispatch_bytes: 64 B (one small frame) to 128 MiB
+// (the largest default ring, Linux immediate mode), by fours.
+inline constexpr double kDispatchByteBuckets[] = {
+    64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864, 134217728};
 // Packets-per-dispatch histogram bounds of rtcap_dispatch_packets.
 inline constexpr double kDispatchPacketBuckets[] = {1,   2,   4,    8,    16,   32,    64,   128,
                                                     256, 512, 1024, 2048, 4096, 16384, 65536};

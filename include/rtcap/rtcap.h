@@ -40,7 +40,7 @@
 #include <stdint.h>
 
 #define RTCAP_C_API_VERSION \
-  1 /* bumped when functions are added; rtcap_c_api_version() at run time */
+  2 /* bumped when functions are added; rtcap_c_api_version() at run time */
 
 /* As RTCAP_API in rtcap/export.hpp: MinGW exports the API from rtcap.dll (dllexport while it is
    built, dllimport for its users, nothing when linking the static library); MSVC exports every
@@ -82,9 +82,11 @@ typedef enum rtcap_status {
   /* Use of this interface. */
   RTCAP_ERR_INVALID_ARGUMENT = -20, /* a null pointer or a value the function cannot take */
   RTCAP_ERR_INVALID_HANDLE = -21,   /* null, closed or never-opened config or engine handle */
-  RTCAP_ERR_WRONG_STATE = -22,      /* not now: start twice, dispatch on a threaded engine, ... */
-  RTCAP_ERR_BUSY = -23,             /* close while another call runs on the engine, or poll from
-                                       inside its own callback */
+  RTCAP_ERR_WRONG_STATE = -22,      /* refused, capture goes on: start twice, dispatch on a
+                                       threaded engine, poll before start, ... */
+  RTCAP_ERR_BUSY = -23,             /* refused, capture goes on: a poll or dispatch while another
+                                       runs (another thread, or its own callback); close while
+                                       another call runs on the engine */
   RTCAP_ERR_CALLBACK = -24,         /* the batch callback returned non-zero (or threw) */
   RTCAP_ERR_BUFFER_TOO_SMALL = -25, /* readiness: *count says how many handles are needed */
   RTCAP_ERR_NO_MEMORY = -26,
@@ -97,6 +99,11 @@ RTCAP_C_API const char* rtcap_status_name(int status);
  * and the fix; "" before the first error. Not cleared by calls that succeed. The pointer is valid
  * until the next failing call on this thread. */
 RTCAP_C_API const char* rtcap_last_error(void);
+/* When that error was about one setting (RTCAP_ERR_BAD_CONFIG): the setting's name as in
+ * rtcap::CaptureConfig ("snaplen"), and the reason without it, in which another setting appears
+ * as ${name}; both "" otherwise. For bindings that word settings in their own terms. */
+RTCAP_C_API const char* rtcap_last_error_setting(void);
+RTCAP_C_API const char* rtcap_last_error_reason(void);
 
 RTCAP_C_API const char* rtcap_version(void); /* the library's version, "0.1.0" */
 RTCAP_C_API int rtcap_c_api_version(void);   /* RTCAP_C_API_VERSION the library was built with */
@@ -104,8 +111,10 @@ RTCAP_C_API const char* rtcap_pcap_version(void); /* pcap_lib_version() */
 
 /* ---- Configuration (rtcap::CaptureConfig) ------------------------------------------------------
  * A handle filled with setters, so that settings can be added without changing any struct.
- * Defaults are rtcap::CaptureConfig's (rtcap/config.hpp: each carries its measurement). Setters
- * check ranges and return RTCAP_ERR_BAD_CONFIG with a message; rtcap_engine_open checks the whole.
+ * Defaults are rtcap::CaptureConfig's (rtcap/config.hpp: each carries its measurement). Ranges
+ * are the library's table of settings, the same for C++, C, Python and the rtcap command: a
+ * setter refuses a value outside them with RTCAP_ERR_BAD_CONFIG, and rtcap_engine_open checks the
+ * whole (rtcap_last_error_setting names the setting).
  * One thread at a time per config handle. */
 typedef struct rtcap_config rtcap_config;
 
@@ -129,10 +138,14 @@ RTCAP_C_API int rtcap_config_add_interface(rtcap_config* config, const char* nam
 /* Or replay a pcap/pcapng file through the same path (interfaces and file are exclusive). */
 RTCAP_C_API int rtcap_config_set_read_file(rtcap_config* config, const char* path);
 RTCAP_C_API int rtcap_config_set_filter(rtcap_config* config, const char* expression);
+/* Linux: the network namespace of the interfaces, a name from `ip netns add` or a path such as
+ * /proc/PID/ns/net; the opening thread enters it for the open only (needs CAP_SYS_ADMIN). NULL or
+ * "": the caller's. Elsewhere rtcap_engine_open then fails with RTCAP_ERR_UNSUPPORTED. */
+RTCAP_C_API int rtcap_config_set_netns(rtcap_config* config, const char* name);
 /* Enum-valued settings take an int (a value of the named enum): a caller through an FFI may pass
  * anything, and an int can be checked without undefined behaviour (RTCAP_ERR_BAD_CONFIG). */
 RTCAP_C_API int rtcap_config_set_delivery(rtcap_config* config, int delivery /* rtcap_delivery */);
-RTCAP_C_API int rtcap_config_set_snaplen(rtcap_config* config, int bytes); /* 0: 262144 */
+RTCAP_C_API int rtcap_config_set_snaplen(rtcap_config* config, int bytes); /* 0: the maximum */
 RTCAP_C_API int rtcap_config_set_promiscuous(rtcap_config* config, int on);
 RTCAP_C_API int rtcap_config_set_immediate_mode(rtcap_config* config, int on);
 RTCAP_C_API int rtcap_config_set_timeout_ms(rtcap_config* config, int timeout_ms);
@@ -147,6 +160,12 @@ RTCAP_C_API int rtcap_config_set_pool_batches(rtcap_config* config, size_t batch
 RTCAP_C_API int rtcap_config_set_overflow(rtcap_config* config, int policy /* rtcap_overflow */);
 RTCAP_C_API int rtcap_config_set_max_packets(rtcap_config* config, int64_t packets); /* 0: none */
 RTCAP_C_API int rtcap_config_set_stats_interval_ms(rtcap_config* config, int interval_ms);
+/* When an interface goes away: keep capturing on the others and open it again once a second. */
+RTCAP_C_API int rtcap_config_set_reopen(rtcap_config* config, int on);
+/* RTCAP_OK if the numeric setting `setting` ("snaplen") takes `value`, else RTCAP_ERR_BAD_CONFIG
+ * as its setter would return; for a binding that must check before narrowing to the setter's
+ * type. RTCAP_ERR_INVALID_ARGUMENT: no numeric setting of that name. */
+RTCAP_C_API int rtcap_config_check_setting(const char* setting, int64_t value);
 /* Npcap only (Windows); elsewhere accepted and reported by a warning saying what applies. */
 RTCAP_C_API int rtcap_config_set_mintocopy_bytes(rtcap_config* config, int bytes);
 RTCAP_C_API int rtcap_config_set_user_buffer_bytes(rtcap_config* config, int bytes);
@@ -182,6 +201,8 @@ static inline const rtcap_packet* rtcap_batch_packet(const rtcap_batch* batch, s
 typedef int (*rtcap_batch_fn)(void* user, const rtcap_batch* batch);
 
 /* ---- The engine (rtcap::Engine) ----------------------------------------------------------------
+ * Misuse is refused per call by the engine itself, capture going on (RTCAP_ERR_BUSY,
+ * RTCAP_ERR_WRONG_STATE), as in C++ (rtcap::ErrorCode::kBusy, kMisuse) and Python.
  * Threads: poll, dispatch, readiness and start from one thread (the consumer). stop, done, stats,
  * stop_reason, failure and the interface/warning getters from any thread. close when no other
  * call on the engine is running (else RTCAP_ERR_BUSY). None of them from a signal handler: set a
@@ -197,7 +218,9 @@ RTCAP_C_API int rtcap_engine_close(rtcap_engine* engine);
  * calling thread from the first call. */
 RTCAP_C_API int rtcap_engine_start(rtcap_engine* engine);
 
-/* Inline: waits up to timeout_us for packets, drains every handle, calls fn for what it drained.
+/* Inline: waits up to timeout_us for packets, drains every handle, calls fn for what it drained;
+ * returns within timeout_us plus at most one batch's callback (what is left waits in the kernel
+ * ring for the next call).
  * Threaded: waits up to timeout_us for the next filled batch, calls fn, gives the batch back.
  * *delivered (may be NULL): packets handed to fn. Returns RTCAP_OK (also on timeout, with 0),
  * RTCAP_DONE once capture has stopped (-c reached, end of file, stop) and every packet was
@@ -267,8 +290,16 @@ typedef struct rtcap_stats {
   uint64_t latency_p999_ns;
   uint64_t latency_max_ns;
   /* Appended fields: an older library fills less; read them only if .size covers them. */
-  uint64_t thread_handoffs; /* batches passed to the consumer thread (inline: 0) */
+  uint64_t thread_handoffs;      /* batches passed to the consumer thread (inline: 0) */
+  uint64_t interface_reopens;    /* handles opened again after their interface came back */
+  uint64_t dispatch_bytes_count; /* dispatch calls that carried packets */
+  uint64_t dispatch_bytes_p99;   /* 99th percentile of the bytes one such call carried */
 } rtcap_stats;
+/* The library's counters by name, in its registry's order (rtcap::capture_counters()): every one
+ * is a field of rtcap_stats; NULL past the last. rtcap_interface_counter_name likewise for the
+ * per-interface ones of rtcap_interface_info. */
+RTCAP_C_API const char* rtcap_counter_name(size_t index);
+RTCAP_C_API const char* rtcap_interface_counter_name(size_t index);
 RTCAP_C_API int rtcap_engine_stats(rtcap_engine* engine, rtcap_stats* out);
 
 typedef struct rtcap_interface_info {
@@ -281,7 +312,15 @@ typedef struct rtcap_interface_info {
   uint64_t kernel_dropped;
   uint64_t interface_dropped;
   uint64_t buffer_bytes; /* kernel buffer asked for */
+  /* Appended fields: read them only if .size covers them. */
+  uint64_t up;          /* 1 while the interface is up and running, 0 while down or gone */
+  uint64_t down_events; /* times it was seen going down or away */
+  uint64_t down_ns;     /* time seen down, the current outage included */
+  uint64_t reopens;     /* times its handle was opened again (rtcap_config_set_reopen) */
 } rtcap_interface_info;
+/* How many interface indices packets may carry (rtcap_packet.interface_index): the interfaces
+ * opened, and one more each time a reopened interface came back with another link type or
+ * snaplen (rtcap::Engine::interface_count). */
 RTCAP_C_API int rtcap_engine_interface_count(rtcap_engine* engine, size_t* count);
 RTCAP_C_API int rtcap_engine_interface_info(rtcap_engine* engine, size_t index,
                                             rtcap_interface_info* out);

@@ -51,6 +51,12 @@ struct RTCAP_API SdpFormat {
   double ptime_ms = 0;           // a=ptime (ms, may be fractional: 0.125); 0: not given
   IpAddress source;              // a=source-filter: incl ... the (first) allowed source; unset: any
   std::string ts_refclk;         // a=ts-refclk value as written, e.g. "ptp=IEEE1588-2008:..."
+  // RFC 7273 section 4.8, from ts_refclk: ptp=IEEE1588-2008:39-A7-94-FF-FE-07-CB-D0:0 names a
+  // grandmaster (EUI-64) and a domain (0 when left out); ptp=IEEE1588-2008:traceable names none.
+  bool has_ptp_refclk = false;
+  std::array<std::uint8_t, 8> ptp_grandmaster{};
+  int ptp_domain = 0;
+  bool ptp_traceable = false;
   bool has_mediaclk_offset = false;
   std::uint32_t mediaclk_offset = 0;  // a=mediaclk:direct=N (RTP ts offset from the media clock)
   bool deleted = false;               // a SAP deletion announced the end of this session

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "rtcap/batch.hpp"
+#include "rtcap/export.hpp"
 #include "rtcap/histogram.hpp"
 
 namespace rtcap {
@@ -91,6 +93,61 @@ struct CaptureStats {
     for (const auto& i : interfaces) n += i.received;
     return n;
   }
+  // What the kernel counted in received() that is neither captured nor counted as dropped.
+  // Linux counts in received every packet that passed the filter, drops included, so at the end
+  // of a live capture received() == packets_captured + kernel_dropped() + app_dropped_packets +
+  // unread_packets(), exactly: what arrived after the last drain (during the stop, after the
+  // -c-th packet, or left in the ring when the block policy's consumer took nothing before the
+  // stop's deadline). While capture runs it also holds what waits in the ring. Negative only by
+  // packets that were in the ring before the filter was set (counted before capture began).
+  [[nodiscard]] std::int64_t unread_packets() const noexcept {
+    return std::int64_t(received()) -
+           std::int64_t(packets_captured + kernel_dropped() + app_dropped_packets);
+  }
 };
+
+// The registry of counters: every figure of CaptureStats and InterfaceStats once, with its unit,
+// kind and help. The Prometheus text, the stats JSON, the C struct (rtcap_stats), Python's
+// stats() and the CLI walk it; a unit test fails when one of them lacks a counter.
+enum class CounterKind {
+  kCounter,  // a running total (Prometheus: a counter, its name ends in _total)
+  kGauge,    // a level or a maximum
+};
+
+// Where a capture-wide figure comes from.
+enum class CounterSource {
+  kMember,        // a member of CaptureStats
+  kInterfaceSum,  // the sum over InterfaceStats (Prometheus exports it per interface)
+  kHistogram,     // a figure of a histogram (Prometheus exports the histogram)
+};
+
+struct CounterInfo {
+  const char* name;  // the member: the JSON key, the rtcap_stats field, Python's key
+  const char* unit;  // "packets", "bytes", "ns", "calls", "batches", "wake-ups", "ratio"
+  CounterKind kind;
+  CounterSource source;
+  const char* help;         // one line
+  const char* prometheus;   // the metric family that carries it
+  double prometheus_scale;  // to the family's base unit (ns to seconds: 1e-9)
+  // The value: integers exactly (negative time is 0); the one fraction through `fraction`.
+  std::uint64_t (*integer)(const CaptureStats&);
+  double (*fraction)(const CaptureStats&);
+};
+
+struct InterfaceCounterInfo {
+  const char* name;  // the InterfaceStats member: JSON key, rtcap_interface_info field
+  const char* unit;
+  CounterKind kind;
+  const char* help;
+  const char* prometheus;  // family, labelled {interface="NAME"}
+  double prometheus_scale;
+  std::uint64_t (*value)(const InterfaceStats&);
+};
+
+// The capture-wide figures, and those of each interface, in a stable order.
+[[nodiscard]] RTCAP_API Span<const CounterInfo> capture_counters() noexcept;
+[[nodiscard]] RTCAP_API Span<const InterfaceCounterInfo> interface_counters() noexcept;
+// The value of a figure as a number (the fraction, or the integer widened).
+[[nodiscard]] RTCAP_API double counter_value(const CounterInfo& counter, const CaptureStats& stats);
 
 }  // namespace rtcap

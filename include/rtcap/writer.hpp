@@ -6,7 +6,7 @@
 //   auto w = rtcap::CaptureWriter::open(o);      // header written here: bad paths fail now
 //   if (!w) { print(w.error().message); ... }
 //   while (!engine->done())
-//     engine->poll(std::chrono::milliseconds(100), [&](const rtcap::Batch& b) {
+//     (void)engine->poll(std::chrono::milliseconds(100), [&](const rtcap::Batch& b) {
 //       if (auto r = (*w)->write(b); !r) {       // once per batch
 //         if ((*w)->failure() == rtcap::WriteFailure::kPipeClosed) engine->request_stop();
 //         ...

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "wire/wire.hpp"
+
 namespace rtcap::analysis {
 
 enum class ParseClass : std::uint8_t {
@@ -30,24 +32,21 @@ struct ParsedPacket {
   std::size_t payload_len = 0;            // captured bytes of the UDP payload
   bool payload_complete = false;          // the whole UDP payload was captured (not a fragment,
                                           // not cut by snaplen)
+  // PTP over Ethernet (EtherType 0x88F7, behind VLAN tags too): cls is kOther, payload and
+  // payload_len hold the PTP message as captured.
+  bool ptp_l2 = false;
 };
 
-inline std::uint16_t load_be16(const std::uint8_t* p) noexcept {
-  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
-}
-inline std::uint32_t load_be32(const std::uint8_t* p) noexcept {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-         std::uint32_t{p[3]};
-}
-inline std::uint64_t load_be64(const std::uint8_t* p) noexcept {
-  return (std::uint64_t{load_be32(p)} << 32) | load_be32(p + 4);
-}
+using wire::load_be16;
+using wire::load_be32;
+using wire::load_be64;
 
 inline constexpr std::uint16_t kEtherTypeIpv4 = 0x0800;
 inline constexpr std::uint16_t kEtherTypeIpv6 = 0x86DD;
 inline constexpr std::uint16_t kEtherTypeVlan = 0x8100;     // 802.1Q
 inline constexpr std::uint16_t kEtherTypeQinQ = 0x88A8;     // 802.1ad
 inline constexpr std::uint16_t kEtherTypeQinQOld = 0x9100;  // pre-standard QinQ, still seen
+inline constexpr std::uint16_t kEtherTypePtp = 0x88F7;      // IEEE 1588-2008 Annex F
 inline constexpr int kMaxVlanTags = 4;
 inline constexpr int kMaxIpv6ExtHeaders = 8;  // more than any sane packet carries
 
@@ -167,6 +166,11 @@ inline void parse_after_ethertype(std::uint16_t ethertype, const std::uint8_t* p
     parse_ip(p + off, cap - off, wire > off ? wire - off : 0, ethertype == kEtherTypeIpv4 ? 4 : 6,
              out);
     return;
+  }
+  if (ethertype == kEtherTypePtp) {
+    out.ptp_l2 = true;
+    out.payload = p + off;
+    out.payload_len = cap - off;
   }
   out.cls = ParseClass::kOther;
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "analysis/wire_text.hpp"
+#include "analysis/ptp_report.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/stats.hpp"
 
@@ -271,6 +272,23 @@ nlohmann::json stream_json(const StreamSummary& s) {
     j["sdp_mismatches"] = nlohmann::json::array();
     for (const std::string& m : s.sdp_mismatches)
       j["sdp_mismatches"].push_back(analysis::printable_text(m));
+    j["ptp"] = analysis::ptp_stream_json(s);
+    if (!s.levels.empty()) {
+      // Peak and RMS are null until a whole second was measured, and for digital zero.
+      const auto db = [](const ChannelLevels& l, double v) {
+        return l.seconds && std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+      };
+      nlohmann::json levels = nlohmann::json::array();
+      for (const ChannelLevels& l : s.levels)
+        levels.push_back({{"peak_dbfs", db(l, l.peak_dbfs)},
+                          {"rms_dbfs", db(l, l.rms_dbfs)},
+                          {"seconds", l.seconds},
+                          {"silent", l.silent},
+                          {"silent_seconds", l.silent_seconds},
+                          {"silences", l.silences},
+                          {"clipped_samples", l.clipped_samples}});
+      j["levels"] = levels;
+    }
   }
   return j;
 }
@@ -329,6 +347,7 @@ std::string to_json(const TrackerSnapshot& snap, int indent) {
   for (const auto& s : snap.streams) j["streams"].push_back(stream_json(s));
   j["sessions"] = nlohmann::json::array();
   for (const auto& x : snap.sessions) j["sessions"].push_back(session_json(x));
+  j["ptp"] = analysis::ptp_json(snap.ptp);
   // SDP text comes off the wire: invalid UTF-8 there must not make the report throw (found by
   // fuzz_sap_sdp; tests/fuzz/regressions/fuzz_sap_sdp).
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -466,6 +485,7 @@ std::string format_stream_table(const TrackerSnapshot& snap, std::size_t width) 
                         f.clock_rate, f.channels, f.ptime_ms, analysis::printable_text(f.origin));
         for (const std::string& m : s.sdp_mismatches)
           out += fmt::format("  ! contradicts its SDP: {}\n", analysis::printable_text(m));
+        out += analysis::format_ptp_stream_line(s);
       }
       if (s.timing.clock_assumed)
         out += fmt::format(
@@ -531,6 +551,7 @@ std::string format_stream_table(const TrackerSnapshot& snap, std::size_t width) 
                        f.source.family ? " from " + f.source.to_string() : std::string(), f.origin,
                        x.ended.empty() ? "" : ", " + x.ended);
   }
+  out += analysis::format_ptp_section(snap.ptp);
   return out;
 }
 

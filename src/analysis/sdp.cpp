@@ -68,9 +68,9 @@ std::string_view token(std::string_view& s) {
 }
 
 template <typename T>
-bool number(std::string_view s, T& out) {
+bool number(std::string_view s, T& out, int base = 10) {
   if (s.empty()) return false;
-  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), out, base);
   return r.ec == std::errc{} && r.ptr == s.data() + s.size();
 }
 
@@ -151,6 +151,33 @@ void parse_attribute(std::string_view v, Level& l, std::vector<std::string_view>
   }
 }
 
+// ptp=IEEE1588-2008:<EUI-64 with dashes>[:<domain>] or ptp=IEEE1588-2008:traceable (RFC 7273
+// section 4.8; 1588-2019 is written the same way). Anything else leaves has_ptp_refclk false.
+void parse_ptp_refclk(std::string_view v, SdpFormat& f) {
+  std::string_view rest;
+  for (std::string_view version : {"ptp=IEEE1588-2008:", "ptp=IEEE1588-2019:"})
+    if (v.substr(0, version.size()) == version) rest = v.substr(version.size());
+  if (rest.empty()) return;
+  if (rest == "traceable") {
+    f.has_ptp_refclk = f.ptp_traceable = true;
+    return;
+  }
+  if (rest.size() < 23) return;
+  std::array<std::uint8_t, 8> gm{};
+  for (std::size_t i = 0; i < 8; ++i) {
+    if (i > 0 && rest[3 * i - 1] != '-') return;
+    if (!number(rest.substr(3 * i, 2), gm[i], 16)) return;
+  }
+  rest.remove_prefix(23);
+  int domain = 0;
+  if (!rest.empty() &&
+      (rest[0] != ':' || !number(rest.substr(1), domain) || domain < 0 || domain > 255))
+    return;
+  f.ptp_grandmaster = gm;
+  f.ptp_domain = domain;
+  f.has_ptp_refclk = true;
+}
+
 void finish_media(SdpFormat& f, const Level& session, const Level& media,
                   const std::vector<std::string_view>& rtpmaps) {
   const Level& c = media.group.family ? media : session;
@@ -160,6 +187,7 @@ void finish_media(SdpFormat& f, const Level& session, const Level& media,
   if (sf.source.family && (sf.source_for.family == 0 || sf.source_for == f.group))
     f.source = sf.source;
   f.ts_refclk = !media.ts_refclk.empty() ? media.ts_refclk : session.ts_refclk;
+  parse_ptp_refclk(f.ts_refclk, f);
   const Level& mc = media.has_mediaclk ? media : session;
   f.has_mediaclk_offset = mc.has_mediaclk;
   f.mediaclk_offset = mc.mediaclk;

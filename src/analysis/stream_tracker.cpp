@@ -16,6 +16,7 @@
 
 #include "analysis/catalogue.hpp"
 #include "analysis/packet_parser.hpp"
+#include "analysis/ptp_analyser.hpp"
 #include "analysis/rtp_stats.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/histogram.hpp"
@@ -308,6 +309,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
   IpAddress first_destination;
   std::vector<Outage> outages;  // set_outages: the capture outages of every interface
   std::int64_t settle_ns = 5'000'000'000;
+  analysis::PtpAnalyser ptp;
 
   // --- capture outages (issue 13) ---
   [[nodiscard]] std::uint64_t gap_outage_share(const PendingGap& g,
@@ -671,6 +673,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       case ParseClass::kOther:
         ++totals.other;
         ++totals.discarded;
+        if (pk.ptp_l2) ptp.add_ethernet(pk.payload, pk.payload_len, p.ts_ns);
         return;
       case ParseClass::kMalformed:
         ++totals.malformed;
@@ -694,6 +697,8 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     k.family = pk.family;
     if (pk.dst_port == kSapPort && config.parse_sap)
       on_sap(pk.payload, pk.payload_len, pk.payload_complete, p.ts_ns);
+    if (pk.dst_port == analysis::ptp::kEventPort || pk.dst_port == analysis::ptp::kGeneralPort)
+      ptp.add_udp(pk, p.ts_ns);
     RtpHeader rtp;
     const bool is_rtp = config.detect_rtp && pk.dst_port != kSapPort &&
                         analysis::parse_rtp(pk.payload, pk.payload_len, pk.payload_complete, rtp);
@@ -1241,6 +1246,8 @@ TrackerSnapshot StreamTracker::snapshot() const {
   s.last_ts_ns = impl_->last_ts_ns;
   s.sdp = impl_->catalogue.active_formats();
   s.sessions = impl_->sessions();
+  s.ptp = impl_->ptp.snapshot();
+  for (StreamSummary& st : s.streams) analysis::apply_ptp(st, s.ptp);
   return s;
 }
 
@@ -1269,6 +1276,7 @@ void StreamTracker::clear() noexcept {
   m.last_ts_ns = 0;
   m.totals = TrackerTotals{};
   m.first_destination = IpAddress{};
+  m.ptp.clear();
 }
 
 }  // namespace rtcap

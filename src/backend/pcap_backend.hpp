@@ -71,6 +71,15 @@ Result<PcapHandle> open_live(const std::string& name, const CaptureConfig& confi
 Result<PcapHandle> open_file(const std::string& path, const CaptureConfig& config,
                              std::vector<std::string>& warnings);
 
+// The snaplen and kernel buffer a live handle asks for. Linux (pcap_linux.cpp): in immediate
+// mode with no snaplen given, the interface MTU + 22, so TPACKET_V2 slots are small and the
+// default buffer holds 100,000 of them; Npcap (pcap_npcap.cpp): as configured.
+struct RingRequest {
+  int snaplen = kMaxSnaplen;
+  std::uint64_t buffer_bytes = 0;
+};
+RingRequest ring_request(const std::string& name, const CaptureConfig& config);
+
 // Knobs of one capture mechanism, applied after pcap_activate: Npcap's mintocopy and user buffer
 // (pcap_npcap.cpp); on Linux a warning that they do not apply, naming what does (pcap_linux.cpp).
 Result<void> apply_platform_options(pcap_t* p, const std::string& name, const CaptureConfig& config,

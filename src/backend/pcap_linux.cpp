@@ -1,5 +1,6 @@
-// What rtcap adapts to in libpcap on Linux, the counterpart of pcap_npcap.cpp: Npcap's knobs do
-// nothing here (a warning names what does), and the TPACKET_V3 block-retire timer's frequency.
+// What rtcap adapts to in libpcap on Linux, the counterpart of pcap_npcap.cpp: the TPACKET_V2
+// slot size (immediate mode's snaplen from the MTU), Npcap's knobs that do nothing here (a
+// warning names what does), and the TPACKET_V3 block-retire timer's frequency.
 //
 // These stay in src/backend rather than src/platform: they are facts about one capture mechanism
 // (libpcap's TPACKET_V3 ring and the kernel timer that retires its blocks; Npcap's driver
@@ -11,9 +12,25 @@
 #include <cstdio>
 
 #include "backend/pcap_backend.hpp"
+#include "platform/defaults.hpp"
+#include "platform/link.hpp"
 #include "rtcap/latency_budget.hpp"
+#include "stats/latency_model.hpp"
 
 namespace rtcap::backend {
+RingRequest ring_request(const std::string& name, const CaptureConfig& config) {
+  // The V2 slot follows the snaplen (latency_model.hpp says how libpcap sizes it); one ioctl pair
+  // per open, never on the capture path.
+  const int mtu = config.immediate_mode ? platform::ethernet_mtu(name) : 0;
+  RingRequest r;
+  r.snaplen = linux_v2_snaplen(config, mtu);
+  CaptureConfig sized = config;
+  sized.snaplen = r.snaplen;
+  r.buffer_bytes = config.buffer_kib > 0 ? std::uint64_t(config.buffer_kib) * 1024
+                                         : platform::default_buffer_bytes(sized, mtu);
+  return r;
+}
+
 Result<void> apply_platform_options(pcap_t*, const std::string& name, const CaptureConfig& config,
                                     std::vector<std::string>& warnings) {
   if (config.mintocopy_bytes >= 0)

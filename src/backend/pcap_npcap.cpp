@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "backend/pcap_backend.hpp"
+#include "platform/defaults.hpp"
 #include "rtcap/latency_budget.hpp"
 
 namespace rtcap::backend {
@@ -74,6 +75,15 @@ void warn_once(std::vector<std::string>& warnings, std::string text) {
 }
 
 }  // namespace
+
+RingRequest ring_request(const std::string&, const CaptureConfig& config) {
+  // The kernel buffer holds packets back to back (a bpf_hdr each): the snaplen sizes nothing.
+  RingRequest r;
+  r.snaplen = config.snaplen > 0 ? config.snaplen : kMaxSnaplen;
+  r.buffer_bytes = config.buffer_kib > 0 ? std::uint64_t(config.buffer_kib) * 1024
+                                         : platform::default_buffer_bytes(config, 0);
+  return r;
+}
 
 Result<void> apply_platform_options(pcap_t* p, const std::string& name, const CaptureConfig& config,
                                     std::vector<std::string>& warnings) {

@@ -25,6 +25,7 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -34,6 +35,8 @@
 #include "rtcap/engine.hpp"
 #include "rtcap/error.hpp"
 #include "rtcap/stats.hpp"
+#include "capi/stats_fields.hpp"
+#include "engine/config_table.hpp"
 
 #ifndef RTCAP_VERSION
 #define RTCAP_VERSION "unknown"
@@ -42,9 +45,13 @@
 namespace {
 
 thread_local std::string t_last_error;
+thread_local std::string t_last_setting;  // kBadConfig about one setting: its name, else empty
+thread_local std::string t_last_reason;   // and the reason, other settings as ${name}
 
 int fail(int status, std::string message) {
   t_last_error = std::move(message);
+  t_last_setting.clear();
+  t_last_reason.clear();
   return status;
 }
 
@@ -70,11 +77,24 @@ int status_of(rtcap::ErrorCode code) {
       return RTCAP_ERR_UNSUPPORTED;
     case rtcap::ErrorCode::kMisuse:
       return RTCAP_ERR_WRONG_STATE;
+    case rtcap::ErrorCode::kBusy:
+      return RTCAP_ERR_BUSY;
   }
   return RTCAP_ERR_INTERNAL;  // a code added to rtcap::ErrorCode and not mapped here
 }
 
-int fail(const rtcap::Error& error) { return fail(status_of(error.code), error.message); }
+// A setting's error is worded with the C setters' names (config_table.hpp).
+int fail(const rtcap::Error& error) {
+  if (!rtcap::config_table::find(error.setting)) return fail(status_of(error.code), error.message);
+  fail(status_of(error.code), rtcap::config_table::word(error, rtcap::config_table::Front::kC));
+  t_last_setting = error.setting;
+  t_last_reason = error.reason;
+  return status_of(error.code);
+}
+// An engine's refusal, worded for C: the function's name, then the engine's reason.
+int refused(const char* function, const rtcap::Error& error) {
+  return fail(status_of(error.code), std::string(function) + ": " + error.message);
+}
 
 template <class F>
 int guarded(const char* function, F&& body) noexcept {
@@ -95,12 +115,12 @@ struct ConfigState {
   rtcap::CaptureConfig config;
 };
 
+// The engine keeps its own state and refuses calls out of turn (kBusy, kMisuse); this adds only
+// what the C callback needs.
 struct EngineState {
   std::unique_ptr<rtcap::Engine> engine;
-  bool inline_delivery = true;
-  std::vector<rtcap_packet> chunk;  // the C view of up to batch_packets packets, reused
-  std::atomic<bool> started{false};
-  std::atomic<bool> in_poll{false};  // a poll or dispatch is running (its callback, maybe)
+  std::vector<rtcap_packet> chunk;  // the C view of up to batch_packets packets, reused (the
+                                    // engine runs one poll or dispatch at a time)
   std::atomic<bool> callback_stopped{false};
 };
 
@@ -186,8 +206,26 @@ int with_engine(rtcap_engine* handle, const char* function, F&& body) noexcept {
   });
 }
 
-int bad_value(const char* function, const std::string& what) {
-  return fail(RTCAP_ERR_BAD_CONFIG, std::string(function) + ": " + what);
+// The value given to the setting `name` is refused, for `reason`.
+int refuse(const char* name, std::string reason) {
+  return fail(rtcap::config_table::setting_error(rtcap::config_table::at(name), std::move(reason)));
+}
+
+// A number for the setting `name`, checked against the table; unsigned values beyond int64_t
+// are out of every range.
+template <class T>
+int set_number(rtcap_config* config, const char* name, T value) noexcept {
+  return guarded(name, [&]() -> int {
+    const rtcap::config_table::Setting& s = rtcap::config_table::at(name);
+    return with_config(config, s.c_setter, [&](ConfigState& state) -> int {
+      if (std::is_unsigned_v<T> && std::uint64_t(value) > std::uint64_t(s.max))
+        return refuse(name, rtcap::config_table::out_of_range(s, std::to_string(value)));
+      if (std::string why = rtcap::config_table::check_number(s, std::int64_t(value)); !why.empty())
+        return refuse(name, std::move(why));
+      s.set(state.config, std::int64_t(value));
+      return RTCAP_OK;
+    });
+  });
 }
 
 // Calls the C callback on each batch in chunks of the preallocated view (no allocation per
@@ -272,24 +310,6 @@ struct Delivery {
   }
 };
 
-// One poll or dispatch at a time per engine: a second (another thread, or the callback itself)
-// is refused, not run concurrently on the engine.
-struct PollScope {
-  explicit PollScope(std::atomic<bool>& f) : flag(f), entered(!f.exchange(true)) {}
-  ~PollScope() {
-    if (entered) flag.store(false);
-  }
-  PollScope(const PollScope&) = delete;
-  PollScope& operator=(const PollScope&) = delete;
-  std::atomic<bool>& flag;
-  const bool entered;
-};
-
-int busy(const char* function) {
-  return fail(RTCAP_ERR_BUSY, std::string(function) +
-                                  ": another poll or dispatch on this engine is running (on "
-                                  "another thread, or this is its own callback): one thread polls");
-}
 int not_inline(const char* function) {
   return fail(RTCAP_ERR_WRONG_STATE, std::string(function) +
                                          ": inline delivery only; this engine is threaded: use "
@@ -396,9 +416,7 @@ int rtcap_config_free(rtcap_config* config) {
 int rtcap_config_add_interface(rtcap_config* config, const char* name) {
   return with_config(config, "rtcap_config_add_interface", [&](ConfigState& s) -> int {
     if (!name) return null_argument("rtcap_config_add_interface", "name");
-    if (!*name)
-      return bad_value("rtcap_config_add_interface",
-                       "the interface name is empty ('rtcap -D' lists them)");
+    if (!*name) return refuse("interfaces", "an interface name is empty");
     s.config.interfaces.emplace_back(name);
     return RTCAP_OK;
   });
@@ -420,67 +438,48 @@ int rtcap_config_set_filter(rtcap_config* config, const char* expression) {
   });
 }
 
+int rtcap_config_set_netns(rtcap_config* config, const char* name) {
+  return with_config(config, "rtcap_config_set_netns", [&](ConfigState& s) -> int {
+    s.config.netns = name ? name : "";
+    return RTCAP_OK;
+  });
+}
+
 int rtcap_config_set_delivery(rtcap_config* config, int delivery) {
   return with_config(config, "rtcap_config_set_delivery", [&](ConfigState& s) -> int {
     if (delivery != RTCAP_DELIVERY_INLINE && delivery != RTCAP_DELIVERY_THREADED)
-      return bad_value("rtcap_config_set_delivery",
-                       "delivery " + std::to_string(int(delivery)) +
-                           " is neither RTCAP_DELIVERY_INLINE nor RTCAP_DELIVERY_THREADED");
+      return refuse("delivery",
+                    std::to_string(int(delivery)) +
+                        " is neither RTCAP_DELIVERY_INLINE nor RTCAP_DELIVERY_THREADED");
     s.config.delivery =
         delivery == RTCAP_DELIVERY_THREADED ? rtcap::Delivery::kThreaded : rtcap::Delivery::kInline;
     return RTCAP_OK;
   });
 }
 
-}  // extern "C"
-
-namespace {
-template <class T>
-int set_int(rtcap_config* config, const char* function, T value, T min, T max, const char* unit,
-            T rtcap::CaptureConfig::*field) noexcept {
-  return with_config(config, function, [&](ConfigState& s) -> int {
-    if (value < min || value > max)
-      return bad_value(function, std::to_string(value) + " " + unit + " is outside " +
-                                     std::to_string(min) + ".." + std::to_string(max));
-    s.config.*field = value;
-    return RTCAP_OK;
-  });
-}
-}  // namespace
-
-extern "C" {
-
 int rtcap_config_set_snaplen(rtcap_config* config, int bytes) {
-  if (bytes == 0) bytes = rtcap::kMaxSnaplen;  // tcpdump's -s 0
-  return set_int(config, "rtcap_config_set_snaplen", bytes, 1, rtcap::kMaxSnaplen, "bytes",
-                 &rtcap::CaptureConfig::snaplen);
+  return set_number(config, "snaplen", bytes);
 }
 int rtcap_config_set_promiscuous(rtcap_config* config, int on) {
-  return with_config(config, "rtcap_config_set_promiscuous", [&](ConfigState& s) -> int {
-    s.config.promiscuous = on != 0;
-    return RTCAP_OK;
-  });
+  return set_number(config, "promiscuous", on != 0 ? 1 : 0);
 }
 int rtcap_config_set_immediate_mode(rtcap_config* config, int on) {
-  return with_config(config, "rtcap_config_set_immediate_mode", [&](ConfigState& s) -> int {
-    s.config.immediate_mode = on != 0;
-    return RTCAP_OK;
-  });
+  return set_number(config, "immediate_mode", on != 0 ? 1 : 0);
+}
+int rtcap_config_set_reopen(rtcap_config* config, int on) {
+  return set_number(config, "reopen", on != 0 ? 1 : 0);
 }
 int rtcap_config_set_timeout_ms(rtcap_config* config, int timeout_ms) {
-  return set_int(config, "rtcap_config_set_timeout_ms", timeout_ms, 0, 60000, "ms",
-                 &rtcap::CaptureConfig::timeout_ms);
+  return set_number(config, "timeout_ms", timeout_ms);
 }
 int rtcap_config_set_buffer_kib(rtcap_config* config, int buffer_kib) {
-  return set_int(config, "rtcap_config_set_buffer_kib", buffer_kib, 0,
-                 std::numeric_limits<int>::max() / 1024, "KiB", &rtcap::CaptureConfig::buffer_kib);
+  return set_number(config, "buffer_kib", buffer_kib);
 }
 int rtcap_config_set_precision(rtcap_config* config, int precision) {
   return with_config(config, "rtcap_config_set_precision", [&](ConfigState& s) -> int {
     if (precision != RTCAP_PRECISION_MICRO && precision != RTCAP_PRECISION_NANO)
-      return bad_value("rtcap_config_set_precision",
-                       "precision " + std::to_string(int(precision)) +
-                           " is neither RTCAP_PRECISION_MICRO nor RTCAP_PRECISION_NANO");
+      return refuse("precision", std::to_string(int(precision)) +
+                                     " is neither RTCAP_PRECISION_MICRO nor RTCAP_PRECISION_NANO");
     s.config.precision = precision == RTCAP_PRECISION_NANO ? rtcap::TimestampPrecision::kNano
                                                            : rtcap::TimestampPrecision::kMicro;
     return RTCAP_OK;
@@ -494,50 +493,65 @@ int rtcap_config_set_tstamp_type(rtcap_config* config, const char* name) {
   });
 }
 int rtcap_config_set_coalesce_us(rtcap_config* config, int coalesce_us) {
-  return set_int(config, "rtcap_config_set_coalesce_us", coalesce_us, -1, 1000000, "us",
-                 &rtcap::CaptureConfig::coalesce_us);
+  return set_number(config, "coalesce_us", coalesce_us);
 }
 int rtcap_config_set_batch_packets(rtcap_config* config, size_t packets) {
-  return set_int<std::size_t>(config, "rtcap_config_set_batch_packets", packets, 1, 1u << 20,
-                              "packets", &rtcap::CaptureConfig::batch_packets);
+  return set_number(config, "batch_packets", packets);
 }
 int rtcap_config_set_batch_bytes(rtcap_config* config, size_t bytes) {
-  return set_int<std::size_t>(config, "rtcap_config_set_batch_bytes", bytes, 1,
-                              std::size_t{1} << 31, "bytes", &rtcap::CaptureConfig::batch_bytes);
+  return set_number(config, "batch_bytes", bytes);
 }
 int rtcap_config_set_pool_batches(rtcap_config* config, size_t batches) {
-  return set_int<std::size_t>(config, "rtcap_config_set_pool_batches", batches, 1, 1u << 16,
-                              "batches", &rtcap::CaptureConfig::pool_batches);
+  return set_number(config, "pool_batches", batches);
 }
 int rtcap_config_set_overflow(rtcap_config* config, int policy) {
   return with_config(config, "rtcap_config_set_overflow", [&](ConfigState& s) -> int {
     if (policy != RTCAP_OVERFLOW_DROP && policy != RTCAP_OVERFLOW_BLOCK)
-      return bad_value("rtcap_config_set_overflow",
-                       "policy " + std::to_string(int(policy)) +
-                           " is neither RTCAP_OVERFLOW_DROP nor RTCAP_OVERFLOW_BLOCK");
+      return refuse("overflow", std::to_string(int(policy)) +
+                                    " is neither RTCAP_OVERFLOW_DROP nor RTCAP_OVERFLOW_BLOCK");
     s.config.overflow = policy == RTCAP_OVERFLOW_BLOCK ? rtcap::OverflowPolicy::kBlock
                                                        : rtcap::OverflowPolicy::kDrop;
     return RTCAP_OK;
   });
 }
 int rtcap_config_set_max_packets(rtcap_config* config, int64_t packets) {
-  return set_int<std::int64_t>(config, "rtcap_config_set_max_packets", packets, 0,
-                               std::numeric_limits<std::int64_t>::max(), "packets",
-                               &rtcap::CaptureConfig::max_packets);
+  return set_number(config, "max_packets", packets);
 }
 int rtcap_config_set_stats_interval_ms(rtcap_config* config, int interval_ms) {
-  return set_int(config, "rtcap_config_set_stats_interval_ms", interval_ms, 1, 3600000, "ms",
-                 &rtcap::CaptureConfig::stats_interval_ms);
+  return set_number(config, "stats_interval_ms", interval_ms);
 }
 int rtcap_config_set_mintocopy_bytes(rtcap_config* config, int bytes) {
-  return set_int(config, "rtcap_config_set_mintocopy_bytes", bytes, -1,
-                 std::numeric_limits<int>::max(), "bytes", &rtcap::CaptureConfig::mintocopy_bytes);
+  return set_number(config, "mintocopy_bytes", bytes);
 }
 int rtcap_config_set_user_buffer_bytes(rtcap_config* config, int bytes) {
-  return set_int(config, "rtcap_config_set_user_buffer_bytes", bytes, 0,
-                 std::numeric_limits<int>::max(), "bytes",
-                 &rtcap::CaptureConfig::user_buffer_bytes);
+  return set_number(config, "user_buffer_bytes", bytes);
 }
+
+int rtcap_config_check_setting(const char* setting, int64_t value) {
+  return guarded("rtcap_config_check_setting", [&]() -> int {
+    if (!setting) return null_argument("rtcap_config_check_setting", "setting");
+    const rtcap::config_table::Setting* s = rtcap::config_table::find(setting);
+    if (!s || s->kind == rtcap::config_table::Kind::kText ||
+        s->kind == rtcap::config_table::Kind::kTexts)
+      return fail(RTCAP_ERR_INVALID_ARGUMENT, std::string("rtcap_config_check_setting: '") +
+                                                  setting + "' is not a numeric setting");
+    if (std::string why = rtcap::config_table::check_number(*s, value); !why.empty())
+      return refuse(s->name, std::move(why));
+    return RTCAP_OK;
+  });
+}
+
+const char* rtcap_counter_name(size_t index) {
+  const auto all = rtcap::capture_counters();
+  return index < all.size() ? all[index].name : nullptr;
+}
+const char* rtcap_interface_counter_name(size_t index) {
+  const auto all = rtcap::interface_counters();
+  return index < all.size() ? all[index].name : nullptr;
+}
+
+const char* rtcap_last_error_setting(void) { return t_last_setting.c_str(); }
+const char* rtcap_last_error_reason(void) { return t_last_reason.c_str(); }
 
 // ---- engine ----
 
@@ -550,7 +564,6 @@ int rtcap_engine_open(const rtcap_config* config, rtcap_engine** out) {
     auto opened = rtcap::Engine::open(cfg->config);
     if (!opened) return fail(opened.error());
     auto state = std::make_shared<EngineState>();
-    state->inline_delivery = cfg->config.delivery == rtcap::Delivery::kInline;
     state->engine = std::move(*opened);
     state->chunk.resize(std::max<std::size_t>(1, state->engine->config().batch_packets));
     *out = reinterpret_cast<rtcap_engine*>(engines().add(std::move(state)));
@@ -576,13 +589,8 @@ int rtcap_engine_close(rtcap_engine* engine) {
 
 int rtcap_engine_start(rtcap_engine* engine) {
   return with_engine(engine, "rtcap_engine_start", [&](EngineState& s) -> int {
-    if (s.inline_delivery)
-      return fail(RTCAP_ERR_WRONG_STATE,
-                  "rtcap_engine_start: inline delivery has no capture thread to start: call "
-                  "rtcap_engine_poll (or readiness + dispatch) on your thread");
-    if (s.started.exchange(true))
-      return fail(RTCAP_ERR_WRONG_STATE, "rtcap_engine_start: the engine is already started");
-    if (auto started = s.engine->start(); !started) return fail(started.error());
+    if (auto started = s.engine->start(); !started)
+      return refused("rtcap_engine_start", started.error());
     return RTCAP_OK;
   });
 }
@@ -595,19 +603,10 @@ int rtcap_engine_poll(rtcap_engine* engine, int64_t timeout_us, rtcap_batch_fn f
     if (timeout_us < 0)
       return fail(RTCAP_ERR_INVALID_ARGUMENT,
                   "rtcap_engine_poll: timeout_us " + std::to_string(timeout_us) + " is negative");
-    // next_batch before start is misuse that stops the C++ engine: refuse it here instead.
-    if (!s.inline_delivery && !s.started.load())
-      return fail(RTCAP_ERR_WRONG_STATE,
-                  "rtcap_engine_poll: threaded delivery: call rtcap_engine_start first");
-    PollScope scope(s.in_poll);
-    if (!scope.entered) return busy("rtcap_engine_poll");
     Delivery d{&s, fn, user};
     const auto wait = std::chrono::microseconds(std::min(timeout_us, kMaxTimeoutUs));
-    if (s.inline_delivery) {
-      s.engine->poll(wait, &Delivery::trampoline, &d);
-    } else if (rtcap::BatchRef batch = s.engine->next_batch(wait)) {
-      d.deliver(*batch);
-    }  // the BatchRef gives the batch back here
+    if (auto polled = s.engine->poll(wait, &Delivery::trampoline, &d); !polled)
+      return refused("rtcap_engine_poll", polled.error());
     if (delivered) *delivered = d.delivered;
     if (const int rc = d.finish("rtcap_engine_poll"); rc != RTCAP_OK) return rc;
     return end_status(s, "rtcap_engine_poll");
@@ -618,11 +617,9 @@ int rtcap_engine_dispatch(rtcap_engine* engine, rtcap_batch_fn fn, void* user, s
   if (delivered) *delivered = 0;
   return with_engine(engine, "rtcap_engine_dispatch", [&](EngineState& s) -> int {
     if (!fn) return null_argument("rtcap_engine_dispatch", "fn");
-    if (!s.inline_delivery) return not_inline("rtcap_engine_dispatch");
-    PollScope scope(s.in_poll);
-    if (!scope.entered) return busy("rtcap_engine_dispatch");
     Delivery d{&s, fn, user};
-    s.engine->dispatch(&Delivery::trampoline, &d);
+    if (auto dispatched = s.engine->dispatch(&Delivery::trampoline, &d); !dispatched)
+      return refused("rtcap_engine_dispatch", dispatched.error());
     if (delivered) *delivered = d.delivered;
     if (const int rc = d.finish("rtcap_engine_dispatch"); rc != RTCAP_OK) return rc;
     return end_status(s, "rtcap_engine_dispatch");
@@ -635,7 +632,8 @@ int rtcap_engine_readiness(rtcap_engine* engine, intptr_t* handles, size_t capac
     if (!count) return null_argument("rtcap_engine_readiness", "count");
     if (!max_wait_us) return null_argument("rtcap_engine_readiness", "max_wait_us");
     if (!handles && capacity) return null_argument("rtcap_engine_readiness", "handles");
-    if (!s.inline_delivery) return not_inline("rtcap_engine_readiness");
+    if (s.engine->config().delivery != rtcap::Delivery::kInline)
+      return not_inline("rtcap_engine_readiness");
     const rtcap::Readiness r = s.engine->readiness();
     *count = r.handles.size();
     *max_wait_us = r.max_wait_us;
@@ -733,28 +731,7 @@ int rtcap_engine_stats(rtcap_engine* engine, rtcap_stats* out) {
                                                   ": set it to sizeof(rtcap_stats)");
     const rtcap::CaptureStats c = s.engine->stats();
     rtcap_stats v{};
-    v.elapsed_ns = c.elapsed_ns;
-    v.packets_captured = c.packets_captured;
-    v.bytes_captured = c.bytes_captured;
-    v.packets_truncated = c.packets_truncated;
-    v.app_dropped_packets = c.app_dropped_packets;
-    v.packets_delivered = c.packets_delivered;
-    v.batches_delivered = c.batches_delivered;
-    v.wakeups = c.wakeups;
-    v.dispatch_calls = c.dispatch_calls;
-    v.empty_dispatch_calls = c.empty_dispatch_calls;
-    v.max_dispatch_bytes = c.max_dispatch_bytes;
-    v.max_dispatch_buffer_share = c.max_dispatch_buffer_share;
-    v.capture_cpu_ns = c.capture_cpu_ns;
-    v.received = c.received();
-    v.kernel_dropped = c.kernel_dropped();
-    v.interface_dropped = c.interface_dropped();
-    v.latency_count = c.latency_ns.count;
-    v.latency_p50_ns = c.latency_ns.percentile(0.5);
-    v.latency_p99_ns = c.latency_ns.percentile(0.99);
-    v.latency_p999_ns = c.latency_ns.percentile(0.999);
-    v.latency_max_ns = c.latency_ns.max;
-    v.thread_handoffs = c.thread_handoffs;
+    rtcap::capi::fill_stats(c, v);
     const std::size_t n = std::min(out->size, sizeof v);
     v.size = n;
     std::memcpy(out, &v, n);
@@ -765,7 +742,7 @@ int rtcap_engine_stats(rtcap_engine* engine, rtcap_stats* out) {
 int rtcap_engine_interface_count(rtcap_engine* engine, size_t* count) {
   return with_engine(engine, "rtcap_engine_interface_count", [&](EngineState& s) -> int {
     if (!count) return null_argument("rtcap_engine_interface_count", "count");
-    *count = s.engine->interfaces().size();
+    *count = s.engine->interface_count();
     return RTCAP_OK;
   });
 }
@@ -777,25 +754,33 @@ int rtcap_engine_interface_info(rtcap_engine* engine, size_t index, rtcap_interf
       return fail(RTCAP_ERR_INVALID_ARGUMENT, "rtcap_engine_interface_info: out->size is " +
                                                   std::to_string(out->size) +
                                                   ": set it to sizeof(rtcap_interface_info)");
-    const auto& infos = s.engine->interfaces();
-    if (index >= infos.size())
+    const std::size_t count = s.engine->interface_count();
+    if (index >= count)
       return fail(RTCAP_ERR_INVALID_ARGUMENT, "rtcap_engine_interface_info: index " +
                                                   std::to_string(index) + " but there are " +
-                                                  std::to_string(infos.size()));
-    const rtcap::InterfaceInfo& i = infos[index];
+                                                  std::to_string(count));
+    const rtcap::InterfaceInfo i = s.engine->interface_info(index);
     rtcap_interface_info v{};
-    v.name = i.name.c_str();
+    // A later index is an interface opened again under the same name: the name of the one
+    // opened first lives as long as the engine.
+    for (const rtcap::InterfaceInfo& opened : s.engine->interfaces())
+      if (opened.name == i.name) {
+        v.name = opened.name.c_str();
+        break;
+      }
     v.linktype = i.linktype;
     v.snaplen = i.snaplen;
     v.precision = i.precision == rtcap::TimestampPrecision::kNano ? RTCAP_PRECISION_NANO
                                                                   : RTCAP_PRECISION_MICRO;
     const rtcap::CaptureStats c = s.engine->stats();
     if (index < c.interfaces.size()) {
-      const rtcap::InterfaceStats& is = c.interfaces[index];
-      v.received = is.received;
-      v.kernel_dropped = is.kernel_dropped;
-      v.interface_dropped = is.interface_dropped;
-      v.buffer_bytes = is.buffer_bytes;
+      rtcap::capi::fill_interface(c.interfaces[index], v);
+    } else {
+      for (const rtcap::InterfaceStats& is : c.interfaces)
+        if (is.name == i.name) {
+          rtcap::capi::fill_interface(is, v);
+          break;
+        }
     }
     const std::size_t n = std::min(out->size, sizeof v);
     v.size = n;

@@ -8,49 +8,27 @@
 #include <thread>
 
 #include "platform/link.hpp"
+#include "engine/config_table.hpp"
 #include "engine/engine_impl.hpp"
 
 namespace rtcap {
 namespace detail {
 namespace {
 
+// The longest wait a call takes literally (2^50 us, 35 years): keeps deadlines in int64 ns.
+constexpr std::int64_t kMaxWaitUs = std::int64_t{1} << 50;
+
+// The table's rules (src/engine/config_table.cpp), then what the naive baseline cannot do.
 Result<void> validate(const CaptureConfig& c, CaptureMode mode) {
-  auto bad = [](std::string m) { return make_error(ErrorCode::kBadConfig, std::move(m)); };
-  if (c.interfaces.empty() && c.read_file.empty())
-    return bad("nothing to capture from: give an interface (-i) or a file (-r)");
-  if (!c.interfaces.empty() && !c.read_file.empty())
-    return bad("-i and -r cannot be combined: capture live or read a file");
-  if (c.interfaces.size() > 0xffff) return bad("too many interfaces");
+  if (auto ok = config_table::validate(c); !ok) return ok;
   if (mode == CaptureMode::kNaive && c.interfaces.size() > 1)
-    return bad("the naive baseline reads one handle with pcap_next_ex: give one interface");
+    return rtcap::unexpected(config_table::setting_error(
+        config_table::at("interfaces"),
+        "the naive baseline reads one handle with pcap_next_ex: give one interface"));
   if (mode == CaptureMode::kNaive && c.delivery == Delivery::kInline && c.read_file.empty())
-    return bad(
-        "the naive baseline hands lists to another thread by design: set "
-        "CaptureConfig::delivery = Delivery::kThreaded");
-  if (c.snaplen < 1 || c.snaplen > kMaxSnaplen)
-    return bad(fmt::format("snaplen {} out of range: 1..{} (-s 0 means {})", c.snaplen, kMaxSnaplen,
-                           kMaxSnaplen));
-  if (c.timeout_ms < 0) return bad("CaptureConfig::timeout_ms must be >= 0");
-  if (c.buffer_kib < 0) return bad("CaptureConfig::buffer_kib must be >= 0");
-  if (c.batch_packets < 1 || c.batch_packets > (1u << 20))
-    return bad("CaptureConfig::batch_packets must be 1..1048576");
-  if (c.pool_batches < 2 || c.pool_batches > 65536)
-    return bad("CaptureConfig::pool_batches must be 2..65536");
-  if (c.coalesce_us < -1 || c.coalesce_us > 1000000)
-    return bad("CaptureConfig::coalesce_us must be 0..1000000 (or -1: automatic)");
-  // Batched capture already wakes once per ring block: a window would only delay it.
-  if (c.coalesce_us > 0 && !c.immediate_mode)
-    return bad(
-        "CaptureConfig::coalesce_us applies to immediate_mode only (batched capture wakes "
-        "once per ring block; shorten timeout_ms instead)");
-  if (c.max_packets < 0) return bad("CaptureConfig::max_packets must be >= 0");
-  // PacketRecord::offset is 32-bit; 1 GiB per batch is far beyond any useful batch.
-  if (c.batch_bytes > (std::size_t{1} << 30))
-    return bad("CaptureConfig::batch_bytes must be <= 1 GiB");
-  // pcap_set_buffer_size takes an int (bytes).
-  if (c.buffer_kib > (1 << 21) - 1)
-    return bad("CaptureConfig::buffer_kib must be < 2097152 (2 GiB)");
-  if (c.stats_interval_ms < 10) return bad("CaptureConfig::stats_interval_ms must be >= 10");
+    return rtcap::unexpected(config_table::setting_error(
+        config_table::at("delivery"),
+        "the naive baseline hands lists to another thread by design: it must be threaded"));
   return {};
 }
 
@@ -78,7 +56,7 @@ CaptureEngine::CaptureEngine(CaptureConfig config, CaptureMode mode,
     links_.push_back(std::make_unique<LinkWatch>());
     iface_buffer_bytes_.push_back(handles_[i].buffer_bytes());
     if (!handles_[i].is_file()) {
-      links_.back()->index = backend::link_state(infos_[i].name).index;
+      links_.back()->index = backend::link_state(infos_[i].name, config_.netns).index;
       links_.back()->last_up_look_rt_ns = realtime_ns();  // opened: it was up
     }
   }
@@ -99,14 +77,41 @@ CaptureEngine::CaptureEngine(CaptureConfig config, CaptureMode mode,
 CaptureEngine::~CaptureEngine() {
   request_stop();
   if (thread_.joinable()) thread_.join();
-  if (const int held = batches_held_.load(); held > 0) {
-    // Their destructors would write into freed memory: stop here, loudly, instead.
-    std::fprintf(stderr,
-                 "rtcap: Engine destroyed while %d BatchRef(s) still hold batches: destroy or "
-                 "reset() every BatchRef before the engine\n",
-                 held);
-    std::abort();
-  }
+}
+
+namespace {
+// Refusals of next_batch (BatchRef::refused points at them: they live as long as the library).
+const Error kNextBatchInline{ErrorCode::kMisuse,
+                             "inline delivery has no batches to take: poll or dispatch deliver "
+                             "them through the callback (or open with threaded delivery)"};
+const Error kNextBatchBeforeStart{ErrorCode::kMisuse,
+                                  "threaded delivery: start the capture thread first"};
+const Error kBusyReentered{ErrorCode::kBusy,
+                           "called from inside this engine's own batch callback: return from "
+                           "the callback first (the call in progress delivers what comes)"};
+const Error kBusyOtherThread{ErrorCode::kBusy,
+                             "another thread is inside poll, dispatch or next_batch on this "
+                             "engine: one thread consumes"};
+}  // namespace
+
+const Error* CaptureEngine::enter_call() noexcept {
+  unsigned idle = 0;
+  if (!call_state_.compare_exchange_strong(idle, kInCall, std::memory_order_acq_rel))
+    return caller_.load(std::memory_order_relaxed) == std::this_thread::get_id()
+               ? &kBusyReentered
+               : &kBusyOtherThread;
+  caller_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  return nullptr;
+}
+
+void CaptureEngine::leave_call() noexcept {
+  caller_.store(std::thread::id{}, std::memory_order_relaxed);
+  if (call_state_.fetch_and(~kInCall, std::memory_order_acq_rel) & kOrphaned) delete this;
+}
+
+void CaptureEngine::release_owner() noexcept {
+  request_stop();  // a call still waiting returns soon, and frees the engine then
+  if (!(call_state_.fetch_or(kOrphaned, std::memory_order_acq_rel) & kInCall)) delete this;
 }
 
 Result<void> CaptureEngine::prepare_waiter() {
@@ -124,11 +129,10 @@ Result<void> CaptureEngine::prepare_waiter() {
 Result<void> CaptureEngine::start() {
   if (is_inline())
     return make_error(ErrorCode::kMisuse,
-                      "start() is for threaded delivery: this engine is inline (call poll() or "
-                      "dispatch() on your thread, or set CaptureConfig::delivery = "
-                      "Delivery::kThreaded)");
+                      "inline delivery has no capture thread to start: capture runs on the "
+                      "thread that calls poll or dispatch (or open with threaded delivery)");
   if (started_.exchange(true))
-    return make_error(ErrorCode::kMisuse, "start() called twice: the capture thread already runs");
+    return make_error(ErrorCode::kMisuse, "started twice: the capture thread already runs");
   // Scheduling and elapsed time run on the monotonic clock: a wall-clock step (NTP, an operator)
   // must neither freeze the statistics reads nor fire them all at once. Packet timestamps and
   // the delivery latency stay CLOCK_REALTIME.
@@ -149,7 +153,8 @@ Result<void> CaptureEngine::start() {
   return {};
 }
 
-void CaptureEngine::misuse(std::string message) noexcept {
+void CaptureEngine::callback_failed(std::string message) noexcept {
+  callback_threw_.store(true);
   {
     std::lock_guard lock(failure_mutex_);
     if (!failure_) failure_ = Error{ErrorCode::kMisuse, std::move(message)};
@@ -157,37 +162,59 @@ void CaptureEngine::misuse(std::string message) noexcept {
   StopReason running = StopReason::kRunning;
   stop_reason_.compare_exchange_strong(running, StopReason::kFailed);
   request_stop();
-  // Nothing else will finish an engine whose thread never started (inline, or threaded misused
-  // before start()).
-  if (!started_.load() || is_inline()) capture_done_.store(true);
+  // Inline: nothing more goes to the callback (deliver_inline checks capture_done_).
+  if (is_inline()) capture_done_.store(true);
   consumer_bell_.ring();
 }
 
-std::size_t CaptureEngine::poll(std::chrono::microseconds timeout, BatchFn on_batch,
-                                void* context) {
-  return run_inline(timeout, true, on_batch, context);
+Result<std::size_t> CaptureEngine::poll(std::chrono::microseconds timeout, BatchFn on_batch,
+                                        void* context) {
+  if (!on_batch) return make_error(ErrorCode::kMisuse, "poll without a batch callback");
+  if (!is_inline() && !started_.load()) return rtcap::unexpected(kNextBatchBeforeStart);
+  if (const Error* busy = enter_call()) return rtcap::unexpected(*busy);
+  const std::size_t n = is_inline() ? run_inline(timeout, true, on_batch, context)
+                                    : poll_threaded(timeout, on_batch, context);
+  leave_call();  // may free *this
+  return n;
 }
 
-std::size_t CaptureEngine::dispatch(BatchFn on_batch, void* context) {
-  return run_inline(std::chrono::microseconds(0), false, on_batch, context);
+Result<std::size_t> CaptureEngine::dispatch(BatchFn on_batch, void* context) {
+  if (!is_inline())
+    return make_error(ErrorCode::kMisuse,
+                      "dispatch is for inline delivery: a threaded engine's capture thread "
+                      "drains the handles itself (poll or next_batch take its batches)");
+  if (!on_batch) return make_error(ErrorCode::kMisuse, "dispatch without a batch callback");
+  if (const Error* busy = enter_call()) return rtcap::unexpected(*busy);
+  const std::size_t n = run_inline(std::chrono::microseconds(0), false, on_batch, context);
+  leave_call();  // may free *this
+  return n;
+}
+
+std::size_t CaptureEngine::poll_threaded(std::chrono::microseconds timeout, BatchFn fn,
+                                         void* ctx) noexcept {
+  Batch* batch = nullptr;
+  try {
+    batch = pop_filled(timeout);
+  } catch (...) {  // naive mode's list copy: out of memory
+    return 0;
+  }
+  if (!batch) return 0;
+  const std::size_t n = batch->size();
+  if (!orphaned() && !callback_threw_.load()) {
+    try {
+      fn(ctx, *batch);
+    } catch (const std::exception& e) {
+      callback_failed(fmt::format("the batch callback threw: {}", e.what()));
+    } catch (...) {
+      callback_failed("the batch callback threw an exception");
+    }
+  }
+  give_back(batch);
+  return n;
 }
 
 std::size_t CaptureEngine::run_inline(std::chrono::microseconds timeout, bool wait, BatchFn fn,
                                       void* ctx) noexcept {
-  if (!is_inline()) {
-    misuse(
-        "poll() and dispatch() are for inline delivery: this engine is threaded (use start() "
-        "and next_batch(), or set CaptureConfig::delivery = Delivery::kInline)");
-    return 0;
-  }
-  if (in_inline_call_) {
-    misuse("poll() or dispatch() called from inside its own batch callback");
-    return 0;
-  }
-  if (!fn) {
-    misuse("poll() or dispatch() without a batch callback");
-    return 0;
-  }
   if (capture_done_.load()) return 0;
   if (!inline_started_) {
     inline_started_ = true;
@@ -196,19 +223,20 @@ std::size_t CaptureEngine::run_inline(std::chrono::microseconds timeout, bool wa
     start_ns_ = monotonic_ns();         // monotonic, as in start()
     next_stats_ns_ = start_ns_ + std::int64_t(config_.stats_interval_ms) * 1000000;
   }
-  in_inline_call_ = true;
   inline_fn_ = fn;
   inline_ctx_ = ctx;
   inline_delivered_ = 0;
+  inline_out_of_time_ = false;
+  timeout = std::max(timeout, std::chrono::microseconds(0));
+  inline_deadline_ns_ = monotonic_ns() + std::min<std::int64_t>(timeout.count(), kMaxWaitUs) * 1000;
   if (!config_.read_file.empty()) {
     if (!wait) waiter_->clear_wake();
     (void)file_step();
   } else {
-    (void)capture_step(std::max(timeout, std::chrono::microseconds(0)), wait);
+    (void)capture_step(timeout, wait);
   }
   inline_fn_ = nullptr;
   inline_ctx_ = nullptr;
-  in_inline_call_ = false;
   return inline_delivered_;
 }
 
@@ -229,7 +257,17 @@ Readiness CaptureEngine::readiness() const {
     r.handles.erase(r.handles.begin(), r.handles.end() - 1);
     at_most(coalesce_us_);
   }
-  if (stop_requested_.load() && !capture_done_.load()) at_most(0);
+  if (stop_requested_.load() && !capture_done_.load()) {
+    if (draining_ && drain_phase_ == DrainPhase::kRetire) {
+      // The stop waits for the ring's last block to retire: dispatch when it has, not sooner.
+      const auto left = std::min(retire_at_, drain_deadline_) - std::chrono::steady_clock::now();
+      at_most(std::max<std::int64_t>(
+          0, std::chrono::duration_cast<std::chrono::microseconds>(left).count()));
+    } else {
+      at_most(0);
+    }
+  }
+  if (is_inline() && current_ && !current_->empty()) at_most(0);  // held back by poll's bound
   r.max_wait_us = limit;
   return r;
 }
@@ -262,13 +300,13 @@ void CaptureEngine::on_packet(const CallbackContext& ctx, const struct pcap_pkth
   }
   const std::int64_t ts_ns = pcap_ts_ns(*header, ctx.nano);
   if (!current_ && !acquire_batch()) {
-    bump(counters_.app_dropped);
+    if (!drain_gave_up_) bump(counters_.app_dropped);
     return;
   }
   if (!current_->try_append(ts_ns, ctx.interface_index, bytes, header->caplen, header->len)) {
     hand_over(true);  // inline: the callback runs now, from inside pcap_dispatch
     if (!current_ && !acquire_batch()) {
-      bump(counters_.app_dropped);
+      if (!drain_gave_up_) bump(counters_.app_dropped);
       return;
     }
     // An empty batch's arena holds the largest snaplen; only a file whose records exceed its
@@ -293,31 +331,57 @@ bool CaptureEngine::acquire_batch() noexcept {
   // After a stop, keep waiting while the consumer drains, but not past the drain deadline: an
   // embedding application may stop calling next_batch and destroy the engine, and a stop must
   // end in bounded time.
-  while (!stop_requested_.load(std::memory_order_relaxed) ||
-         (draining_ && std::chrono::steady_clock::now() < drain_deadline_)) {
+  for (;;) {
+    if (stop_requested_.load(std::memory_order_relaxed)) {
+      begin_drain();  // the stop's deadline bounds this wait too
+      if (std::chrono::steady_clock::now() >= drain_deadline_) break;
+    }
     // 10 ms: only bounds how late a stop request is seen; a released batch rings the bell.
     producer_bell_.wait_for(
         [this] { return !free_.empty() || (stop_requested_.load() && !draining_); },
         std::chrono::milliseconds(10));
     if (free_.try_pop(current_)) return true;
+    serve_stats_while_blocked();
   }
+  // Stopping, and the consumer took nothing before the deadline: read no more. The packet in
+  // hand and what the kernel still holds stay uncaptured (CaptureStats::unread_at_stop), never
+  // app drops: the block policy promised to leave loss to the kernel ring.
+  drain_gave_up_ = true;
+  if (dispatching_) pcap_breakloop(dispatching_);
   return false;
+}
+
+void CaptureEngine::serve_stats_while_blocked() noexcept {
+  // From inside pcap_dispatch: pcap_stats reads the socket's counters (getsockopt
+  // PACKET_STATISTICS; Npcap's stats ioctl), not the ring being walked. So kernel drops show
+  // while the block policy waits, and stats_now() answers.
+  if (const std::int64_t now_ns = monotonic_ns(); now_ns >= next_stats_ns_) {
+    refresh_stats();
+    const std::int64_t interval_ns = std::int64_t(config_.stats_interval_ms) * 1000000;
+    next_stats_ns_ += interval_ns;
+    if (next_stats_ns_ <= now_ns) next_stats_ns_ = now_ns + interval_ns;
+  } else if (stats_wanted()) {
+    refresh_stats();
+  }
 }
 
 bool CaptureEngine::hand_over(bool force) noexcept {
   if (!is_inline()) return publish_current(force);
-  deliver_inline();
+  deliver_inline(force);
   return true;
 }
 
-void CaptureEngine::deliver_inline() noexcept {
+void CaptureEngine::deliver_inline(bool force) noexcept {
   if (!current_ || current_->empty()) return;
-  // After a callback threw (misuse stopped the engine, capture_done_ set), nothing more goes to
-  // it; every normal end delivers its last batch before finish() sets capture_done_.
-  if (capture_done_.load(std::memory_order_relaxed)) {
+  // After a callback threw (capture_done_ set) or the owner destroyed the engine from inside
+  // one, nothing more goes to it; every normal end delivers its last batch before finish().
+  if (capture_done_.load(std::memory_order_relaxed) || orphaned()) {
     current_->clear();
     return;
   }
+  // poll's bound: once this call's time is up, the batch waits for the next call (a full one
+  // cannot wait: out_of_time() stopped draining right after the callback that used the time).
+  if (!force && out_of_time()) return;
   record_delivery(*current_);
   inline_delivered_ += current_->size();
   if (inline_fn_) {
@@ -325,12 +389,20 @@ void CaptureEngine::deliver_inline() noexcept {
     try {
       inline_fn_(inline_ctx_, *current_);
     } catch (const std::exception& e) {
-      misuse(fmt::format("the batch callback threw: {}", e.what()));
+      callback_failed(fmt::format("the batch callback threw: {}", e.what()));
     } catch (...) {
-      misuse("the batch callback threw an exception");
+      callback_failed("the batch callback threw an exception");
     }
+    note_callback_end();
   }
   current_->clear();
+}
+
+void CaptureEngine::note_callback_end() noexcept {
+  if (inline_out_of_time_ || monotonic_ns() < inline_deadline_ns_) return;
+  inline_out_of_time_ = true;
+  // What the kernel still holds stays there until the next call (libpcap keeps its place).
+  if (dispatching_) pcap_breakloop(dispatching_);
 }
 
 bool CaptureEngine::publish_current(bool force) noexcept {
@@ -354,13 +426,19 @@ bool CaptureEngine::publish_current(bool force) noexcept {
 
 bool CaptureEngine::dispatch_all() noexcept {
   bool ok = true;
+  if (drain_gave_up_) return ok;  // see acquire_batch
   for (auto& ctx : contexts_) {
-    if (count_reached()) break;
+    if (count_reached() || out_of_time()) break;
     if (!ctx.pcap) continue;  // --reopen: closed until its interface is back
     dispatch_bytes_ = 0;
-    const int n =
+    const std::uint64_t before = counters_.packets.load(std::memory_order_relaxed);
+    dispatching_ = ctx.pcap;
+    int n =
         pcap_dispatch(ctx.pcap, -1, &CaptureEngine::pcap_callback, reinterpret_cast<u_char*>(&ctx));
+    dispatching_ = nullptr;
     bump(counters_.dispatch_calls);
+    // Broken off (-c, or poll's bound): what it took before is a drain like any other.
+    if (n == PCAP_ERROR_BREAK) n = int(counters_.packets.load(std::memory_order_relaxed) - before);
     if (n > 0) {
       // A packet captured on the interface bounds an outage (link_watch.cpp).
       LinkWatch& link = *links_[ctx.handle];
@@ -373,7 +451,7 @@ bool CaptureEngine::dispatch_all() noexcept {
         counters_.max_dispatch_bytes.store(dispatch_bytes_, std::memory_order_relaxed);
     } else if (n == 0) {
       bump(counters_.empty_dispatch_calls);
-    } else if (n != PCAP_ERROR_BREAK) {
+    } else if (n < 0) {
       // For example the interface was deleted or went down (ENETDOWN / ENODEV on Linux). The
       // other handles are still drained; the first failure is the one reported. With --reopen
       // the handle is closed and opened again when the interface is back (link_watch.cpp).
@@ -393,24 +471,54 @@ bool CaptureEngine::dispatch_all() noexcept {
   return ok;
 }
 
-void CaptureEngine::drain_after_stop() noexcept {
-  // The whole drain (the block policy's waits for the consumer and the retire wait below) ends
-  // within kDrainAfterStop of the stop, so that a stop ends in bounded time whatever
-  // --timeout-ms says (issue 13: --timeout-ms 10000 exited 10 s after SIGTERM, 2147483647 never).
-  drain_deadline_ = std::chrono::steady_clock::now() + kDrainAfterStop;
+void CaptureEngine::begin_drain() noexcept {
+  if (draining_) return;
   draining_ = true;
-  (void)dispatch_all();
+  const auto now = std::chrono::steady_clock::now();
+  drain_deadline_ = now + kDrainAfterStop;
   // TPACKET_V3 hands over a block only when it retires: wait one retire period so that the
   // block the kernel was filling at the stop is delivered too (measured retire delay: see
   // host_v3_retire_hz in latency_budget.hpp). A longer timeout than the drain allows leaves the
   // packets of that block in the kernel: counted as received, not captured.
-  if (!config_.immediate_mode && config_.timeout_ms > 0 && !count_reached()) {
-    const auto retire = std::chrono::milliseconds(std::int64_t(config_.timeout_ms) + 1);
-    std::this_thread::sleep_until(
-        std::min(std::chrono::steady_clock::now() + retire, drain_deadline_));
+  drain_retire_ = !config_.immediate_mode && config_.timeout_ms > 0;
+  retire_at_ =
+      now + (drain_retire_ ? std::chrono::milliseconds(std::int64_t(config_.timeout_ms) + 1)
+                           : std::chrono::milliseconds(0));
+}
+
+bool CaptureEngine::stop_step() noexcept {
+  // The whole drain (the block policy's waits for the consumer and the retire wait below) ends
+  // within kDrainAfterStop of the stop, so that a stop ends in bounded time whatever
+  // --timeout-ms says; an inline call whose time runs out comes back to the same phase.
+  using clock = std::chrono::steady_clock;
+  begin_drain();
+  const bool late = clock::now() >= drain_deadline_;
+  if (!late && drain_phase_ == DrainPhase::kFirst) {
     (void)dispatch_all();
+    if (out_of_time()) return true;
+    drain_phase_ = count_reached() ? DrainPhase::kHandOver : DrainPhase::kRetire;
   }
-  hand_over(true);
+  if (!late && drain_phase_ == DrainPhase::kRetire) {
+    const auto until = std::min(retire_at_, drain_deadline_);
+    if (is_inline()) {
+      // The retire wait counts against poll's timeout like any other wait.
+      const auto call_end = clock::now() + std::chrono::nanoseconds(std::max<std::int64_t>(
+                                               0, inline_deadline_ns_ - monotonic_ns()));
+      std::this_thread::sleep_until(std::min(until, call_end));
+      if (clock::now() < until) return true;
+    } else {
+      std::this_thread::sleep_until(until);
+    }
+    drain_phase_ = DrainPhase::kLast;
+  }
+  if (!late && drain_phase_ == DrainPhase::kLast) {
+    if (drain_retire_) (void)dispatch_all();
+    if (out_of_time()) return true;
+    drain_phase_ = DrainPhase::kHandOver;
+  }
+  if (out_of_time() && current_ && !current_->empty()) return true;  // delivered by the next call
+  end_live(StopReason::kRequested);
+  return false;
 }
 
 bool CaptureEngine::capture_step(std::chrono::microseconds max_wait, bool wait) noexcept {
@@ -421,6 +529,8 @@ bool CaptureEngine::capture_step(std::chrono::microseconds max_wait, bool wait) 
   // which wakes us per packet, and drain every W instead, until a drain finds nothing. One timer
   // wake-up per W carries W x rate packets; idle, we block on the fd again (as NAPI does).
   const auto window = microseconds(coalesce_us_);
+  // A batch the previous call's bound held back goes out first, without waiting.
+  if (is_inline() && current_ && !current_->empty()) wait = false;
   if (!stop_requested_.load(std::memory_order_relaxed)) {
     if (!wait) {
       // dispatch(): the application waited on readiness() itself; take its wake-up, if any.
@@ -434,33 +544,28 @@ bool CaptureEngine::capture_step(std::chrono::microseconds max_wait, bool wait) 
           microseconds(std::max<std::int64_t>(0, next_stats_ns_ - monotonic_ns()) / 1000);
       if (waiter_->wait(std::min(until_stats, max_wait)) == backend::WaitResult::kReady &&
           window.count() > 0)
-        std::this_thread::sleep_for(window);
+        std::this_thread::sleep_for(std::min(window, max_wait));
     }
     bump(counters_.wakeups);
   }
   if (stop_requested_.load(std::memory_order_relaxed)) {
     // Stop requested: take what the kernel already captured, then hand everything over.
-    drain_after_stop();
-    finish(StopReason::kRequested);
-    return false;
+    return stop_step();
   }
   const std::uint64_t before = counters_.packets.load(std::memory_order_relaxed);
   if (!dispatch_all()) {
-    hand_over(true);
-    finish(StopReason::kFailed);
+    end_live(StopReason::kFailed);
     return false;
   }
   if (count_reached()) {
-    hand_over(true);
-    finish(StopReason::kCountReached);
+    end_live(StopReason::kCountReached);
     return false;
   }
   polling_ = window.count() > 0 && counters_.packets.load(std::memory_order_relaxed) > before;
   hand_over(false);
   if (const std::int64_t now_ns = monotonic_ns(); now_ns >= next_stats_ns_) {
     if (!watch_links()) {  // --reopen could not go on (link_watch.cpp)
-      hand_over(true);
-      finish(StopReason::kFailed);
+      end_live(StopReason::kFailed);
       return false;
     }
     refresh_stats();
@@ -470,7 +575,7 @@ bool CaptureEngine::capture_step(std::chrono::microseconds max_wait, bool wait) 
   } else if (stats_wanted()) {
     refresh_stats();  // stats_now()
   }
-  return !capture_done_.load();  // a misused inline callback may have stopped the engine
+  return !capture_done_.load();  // a throwing inline callback may have stopped the engine
 }
 
 bool CaptureEngine::file_step() noexcept {
@@ -481,8 +586,15 @@ bool CaptureEngine::file_step() noexcept {
     dispatch_bytes_ = 0;
     // A savefile has no "batch the kernel holds": read batch_packets at a time so that stop
     // requests and hand-offs are seen regularly.
-    const int n = pcap_dispatch(ctx.pcap, int(config_.batch_packets), &CaptureEngine::pcap_callback,
-                                reinterpret_cast<u_char*>(&ctx));
+    dispatching_ = ctx.pcap;
+    int n = pcap_dispatch(ctx.pcap, int(config_.batch_packets), &CaptureEngine::pcap_callback,
+                          reinterpret_cast<u_char*>(&ctx));
+    // A savefile read broken off after some packets keeps libpcap's break flag, and the next
+    // read only clears it: read again when that is all this one did.
+    if (n == PCAP_ERROR_BREAK && !out_of_time() && !count_reached() && !stop_requested_.load())
+      n = pcap_dispatch(ctx.pcap, int(config_.batch_packets), &CaptureEngine::pcap_callback,
+                        reinterpret_cast<u_char*>(&ctx));
+    dispatching_ = nullptr;
     bump(counters_.dispatch_calls);
     if (n < 0 && n != PCAP_ERROR_BREAK) {
       hand_over(true);
@@ -498,12 +610,16 @@ bool CaptureEngine::file_step() noexcept {
       if (!count_reached() && !stop_requested_.load()) return !capture_done_.load();
       reason = count_reached() ? StopReason::kCountReached : StopReason::kRequested;
     } else if (n == PCAP_ERROR_BREAK) {
+      // Neither -c nor a stop: poll's bound broke a read off (a savefile keeps the flag until
+      // the next read when the broken one had packets), and the rest of the file waits.
+      if (!count_reached() && !stop_requested_.load()) return !capture_done_.load();
       reason = stop_requested_ ? StopReason::kRequested : StopReason::kCountReached;
     }
     // n == 0: end of file.
   } else {
     reason = StopReason::kRequested;
   }
+  if (out_of_time() && current_ && !current_->empty()) return true;  // the next call ends it
   hand_over(true);
   finish(reason);
   return false;
@@ -530,8 +646,15 @@ CaptureStats CaptureEngine::stats_now(std::chrono::milliseconds wait) {
       mode_ == CaptureMode::kNaive)
     return stats();
   if (is_inline()) {
-    // The caller is the capture thread (see engine.hpp): read them now, ourselves.
-    if (started_.load()) refresh_stats();
+    // The caller is the capture thread (see engine.hpp): read them now, ourselves, unless
+    // another thread is inside poll (it reads them there); from inside the callback we may.
+    if (!started_.load()) return stats();
+    if (!enter_call()) {
+      refresh_stats();
+      leave_call();
+    } else if (caller_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+      refresh_stats();
+    }
     return stats();
   }
   if (!thread_.joinable()) return stats();
@@ -546,8 +669,18 @@ CaptureStats CaptureEngine::stats_now(std::chrono::milliseconds wait) {
   return stats();
 }
 
-void CaptureEngine::finish(StopReason reason, std::optional<Error> error) noexcept {
+void CaptureEngine::end_live(StopReason reason) noexcept {
+  // The last read of the kernel's counters comes right after the last drain, before the final
+  // callback: what the kernel counts later (arriving meanwhile) is what it counted after the
+  // last read, outside received (CaptureStats::unread_at_stop).
   refresh_stats();
+  hand_over(true);
+  finish(reason, std::nullopt, false);
+}
+
+void CaptureEngine::finish(StopReason reason, std::optional<Error> error,
+                           bool read_stats) noexcept {
+  if (read_stats) refresh_stats();
   if (error) {
     std::lock_guard lock(failure_mutex_);
     failure_ = std::move(error);
@@ -576,44 +709,56 @@ void CaptureEngine::record_delivery(const Batch& batch) noexcept {
   bump(delivered_batches_);
 }
 
-const Batch* CaptureEngine::next_filled(std::chrono::microseconds wait) {
+const Batch* CaptureEngine::next_filled(std::chrono::microseconds wait, const Error*& refused) {
   if (is_inline()) {
-    misuse(
-        "next_batch() is for threaded delivery: this engine is inline (call poll() or "
-        "dispatch(), or set CaptureConfig::delivery = Delivery::kThreaded)");
+    refused = &kNextBatchInline;
     return nullptr;
   }
   if (!started_.load()) {
-    misuse("next_batch() before start()");
+    refused = &kNextBatchBeforeStart;
     return nullptr;
   }
-  const Batch* got = nullptr;
-  if (mode_ == CaptureMode::kNaive && config_.read_file.empty()) {
-    got = next_naive_batch(wait);
-  } else {
-    Batch* batch = nullptr;
-    if (!filled_.try_pop(batch)) {
-      // Running dry while the capture thread holds a batch back for us: ask for it.
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-      if (holding_.load(std::memory_order_seq_cst)) wake_waiter();
-      consumer_bell_.wait_for([this] { return !filled_.empty() || capture_done_.load(); }, wait);
-      (void)filled_.try_pop(batch);
-    }
-    if (batch) record_delivery(*batch);
-    got = batch;
+  if ((refused = enter_call())) return nullptr;
+  Batch* batch = nullptr;
+  try {
+    batch = pop_filled(wait);
+  } catch (...) {  // naive mode's list copy: out of memory; the list waits in the queue
   }
-  if (got)
+  if (batch && orphaned()) {  // the owner went while we waited: nobody takes it
+    give_back(batch);
+    batch = nullptr;
+  }
+  if (batch)
     batches_held_.store(batches_held_.load(std::memory_order_relaxed) + 1,
                         std::memory_order_relaxed);
-  return got;
+  leave_call();  // may free *this
+  return batch;
+}
+
+Batch* CaptureEngine::pop_filled(std::chrono::microseconds wait) {
+  if (mode_ == CaptureMode::kNaive && config_.read_file.empty())
+    return const_cast<Batch*>(next_naive_batch(wait));
+  Batch* batch = nullptr;
+  if (!filled_.try_pop(batch)) {
+    // Running dry while the capture thread holds a batch back for us: ask for it.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (holding_.load(std::memory_order_seq_cst)) wake_waiter();
+    consumer_bell_.wait_for([this] { return !filled_.empty() || capture_done_.load(); }, wait);
+    (void)filled_.try_pop(batch);
+  }
+  if (batch) record_delivery(*batch);
+  return batch;
 }
 
 void CaptureEngine::release(const Batch* batch) noexcept {
   if (!batch) return;
   batches_held_.store(batches_held_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-  auto* b = const_cast<Batch*>(batch);  // it came from our pool
-  b->clear();
-  (void)free_.try_push(b);  // cannot fail: free_ holds the whole pool
+  give_back(const_cast<Batch*>(batch));  // it came from our pool
+}
+
+void CaptureEngine::give_back(Batch* batch) noexcept {
+  batch->clear();
+  (void)free_.try_push(batch);  // cannot fail: free_ holds the whole pool
   producer_bell_.ring();
 }
 
@@ -684,6 +829,60 @@ CaptureStats CaptureEngine::stats() const {
   return s;
 }
 
+// What the application owns: the capture core behind it, and the core's one owner.
+class EngineHandle final : public Engine {
+ public:
+  explicit EngineHandle(CaptureEngine* core) noexcept : core_(core) {}
+  EngineHandle(const EngineHandle&) = delete;
+  EngineHandle& operator=(const EngineHandle&) = delete;
+  ~EngineHandle() override {
+    if (const int held = core_->batches_held(); held > 0) {
+      // Their destructors would write into freed memory: stop here, loudly, instead.
+      std::fprintf(stderr,
+                   "rtcap: Engine destroyed while %d BatchRef(s) still hold batches: destroy or "
+                   "reset() every BatchRef before the engine\n",
+                   held);
+      std::abort();
+    }
+    // Destroyed from inside its own batch callback, the core is still on the stack: it is
+    // freed when that call returns (a destructor cannot refuse, so it is made safe).
+    core_->release_owner();
+  }
+
+  const std::vector<std::string>& warnings() const override { return core_->warnings(); }
+  const std::vector<InterfaceInfo>& interfaces() const override { return core_->interfaces(); }
+  std::size_t interface_count() const override { return core_->interface_count(); }
+  InterfaceInfo interface_info(std::size_t i) const override { return core_->interface_info(i); }
+  const CaptureConfig& config() const override { return core_->config(); }
+  std::size_t pool_memory_bytes() const override { return core_->pool_memory_bytes(); }
+  CaptureEngine& core() noexcept { return *core_; }
+  using Engine::dispatch;
+  using Engine::poll;
+  Result<std::size_t> poll(std::chrono::microseconds timeout, BatchFn fn, void* ctx) override {
+    return core_->poll(timeout, fn, ctx);  // `this` may be gone when it returns: touch nothing
+  }
+  Result<std::size_t> dispatch(BatchFn fn, void* ctx) override {
+    return core_->dispatch(fn, ctx);  // as poll
+  }
+  Readiness readiness() const override { return core_->readiness(); }
+  Result<void> start() override { return core_->start(); }
+  void request_stop() noexcept override { core_->request_stop(); }
+  bool done() const override { return core_->done(); }
+  CaptureStats stats() const override { return core_->stats(); }
+  CaptureStats stats_now(std::chrono::milliseconds wait) override { return core_->stats_now(wait); }
+  StopReason stop_reason() const override { return core_->stop_reason(); }
+  std::optional<Error> failure() const override { return core_->failure(); }
+
+ protected:
+  const Batch* next_filled(std::chrono::microseconds wait, const Error*& refused) override {
+    return core_->next_filled(wait, refused);
+  }
+  void release(const Batch* batch) noexcept override { core_->release(batch); }
+
+ private:
+  CaptureEngine* const core_;
+};
+
 }  // namespace detail
 
 Result<std::unique_ptr<Engine>> Engine::open(const CaptureConfig& config) {
@@ -692,8 +891,9 @@ Result<std::unique_ptr<Engine>> Engine::open(const CaptureConfig& config) {
 
 namespace detail {
 
-Result<std::unique_ptr<Engine>> open_engine(const CaptureConfig& config, CaptureMode mode) {
-  if (auto ok = validate(config, mode); !ok) return rtcap::unexpected(ok.error());
+Result<std::unique_ptr<Engine>> open_engine(const CaptureConfig& given, CaptureMode mode) {
+  if (auto ok = validate(given, mode); !ok) return rtcap::unexpected(ok.error());
+  const CaptureConfig config = config_table::normalised(given);
   std::vector<std::string> warnings;
   std::vector<backend::PcapHandle> handles;
   // Open every handle before capture starts (opening handles during heavy capture has stalled
@@ -708,11 +908,11 @@ Result<std::unique_ptr<Engine>> open_engine(const CaptureConfig& config, Capture
     if (!h) return rtcap::unexpected(h.error());
     handles.push_back(std::move(*h));
   }
-  auto engine =
-      std::make_unique<CaptureEngine>(config, mode, std::move(handles), std::move(warnings));
+  auto engine = std::make_unique<EngineHandle>(
+      new CaptureEngine(config, mode, std::move(handles), std::move(warnings)));
   if (config.read_file.empty() ? mode == CaptureMode::kDispatch
                                : config.delivery == Delivery::kInline) {
-    if (auto ok = engine->prepare_waiter(); !ok) return rtcap::unexpected(ok.error());
+    if (auto ok = engine->core().prepare_waiter(); !ok) return rtcap::unexpected(ok.error());
   }
   return std::unique_ptr<Engine>(std::move(engine));
 }

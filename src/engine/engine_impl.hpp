@@ -47,8 +47,12 @@ struct NaivePacket {
 };
 using NaiveList = std::vector<NaivePacket>;
 
-class CaptureEngine final : public Engine {
+// The capture core behind the Engine an application owns (EngineHandle in engine.cpp). Apart
+// from it so that the application may destroy its Engine from inside a batch callback: the core
+// then lives until the call in progress returns (release_owner).
+class CaptureEngine final {
  public:
+  using BatchFn = Engine::BatchFn;
   struct CallbackContext {
     CaptureEngine* engine;
     pcap_t* pcap;
@@ -60,28 +64,31 @@ class CaptureEngine final : public Engine {
 
   CaptureEngine(CaptureConfig config, CaptureMode mode, std::vector<backend::PcapHandle> handles,
                 std::vector<std::string> warnings);
-  ~CaptureEngine() override;
+  ~CaptureEngine();
+  CaptureEngine(const CaptureEngine&) = delete;
+  CaptureEngine& operator=(const CaptureEngine&) = delete;
 
-  const std::vector<std::string>& warnings() const override { return warnings_; }
-  const std::vector<InterfaceInfo>& interfaces() const override { return infos_; }
-  std::size_t interface_count() const override {
-    return interface_count_.load(std::memory_order_acquire);
-  }
-  InterfaceInfo interface_info(std::size_t index) const override;
-  const CaptureConfig& config() const override { return config_; }
-  std::size_t pool_memory_bytes() const override { return pool_memory_bytes_; }
-  using Engine::dispatch;
-  using Engine::poll;
-  std::size_t poll(std::chrono::microseconds timeout, BatchFn on_batch, void* context) override;
-  std::size_t dispatch(BatchFn on_batch, void* context) override;
-  Readiness readiness() const override;
-  Result<void> start() override;
-  void request_stop() noexcept override;
-  bool done() const override;
-  CaptureStats stats() const override;
-  CaptureStats stats_now(std::chrono::milliseconds wait) override;
-  StopReason stop_reason() const override { return stop_reason_.load(); }
-  std::optional<Error> failure() const override;
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  const std::vector<InterfaceInfo>& interfaces() const { return infos_; }
+  std::size_t interface_count() const { return interface_count_.load(std::memory_order_acquire); }
+  InterfaceInfo interface_info(std::size_t index) const;
+  const CaptureConfig& config() const { return config_; }
+  std::size_t pool_memory_bytes() const { return pool_memory_bytes_; }
+  Result<std::size_t> poll(std::chrono::microseconds timeout, BatchFn on_batch, void* context);
+  Result<std::size_t> dispatch(BatchFn on_batch, void* context);
+  Readiness readiness() const;
+  Result<void> start();
+  void request_stop() noexcept;
+  bool done() const;
+  CaptureStats stats() const;
+  CaptureStats stats_now(std::chrono::milliseconds wait);
+  StopReason stop_reason() const { return stop_reason_.load(); }
+  std::optional<Error> failure() const;
+  const Batch* next_filled(std::chrono::microseconds wait, const Error*& refused);
+  void release(const Batch* batch) noexcept;
+  [[nodiscard]] int batches_held() const noexcept { return batches_held_.load(); }
+  // The owner (EngineHandle) is going: free now, or when the call in progress returns.
+  void release_owner() noexcept;
 
   // Reached from the pcap callback.
   void on_packet(const CallbackContext& ctx, const struct pcap_pkthdr* header,
@@ -89,10 +96,6 @@ class CaptureEngine final : public Engine {
   static void pcap_callback(u_char* user, const struct pcap_pkthdr* header, const u_char* bytes);
 
   Result<void> prepare_waiter();  // dispatch mode (live or file): called once by Engine::open
-
- protected:
-  const Batch* next_filled(std::chrono::microseconds wait) override;
-  void release(const Batch* batch) noexcept override;
 
  private:
   [[nodiscard]] bool is_inline() const noexcept { return config_.delivery == Delivery::kInline; }
@@ -104,28 +107,49 @@ class CaptureEngine final : public Engine {
   // The inline entry: one step with the application's callback installed.
   std::size_t run_inline(std::chrono::microseconds timeout, bool wait, BatchFn fn,
                          void* ctx) noexcept;
+  // Threaded poll: the next filled batch through the callback, then back to the pool.
+  std::size_t poll_threaded(std::chrono::microseconds timeout, BatchFn fn, void* ctx) noexcept;
+  Batch* pop_filled(std::chrono::microseconds wait);
+  void give_back(Batch* batch) noexcept;
   void run_naive();
   const Batch* next_naive_batch(std::chrono::microseconds wait);
+  // Consumer-side calls (poll, dispatch, next_batch, an inline stats_now) run one at a time:
+  // enter_call() is null when this call may go on, else the kBusy error to refuse it with.
+  // leave_call() may free the engine (the owner went meanwhile): touch nothing after it.
+  const Error* enter_call() noexcept;
+  void leave_call() noexcept;
+  [[nodiscard]] bool orphaned() const noexcept {
+    return (call_state_.load(std::memory_order_acquire) & kOrphaned) != 0;
+  }
   bool dispatch_all() noexcept;  // false: a handle failed (failure_ set)
   // Threaded: publish to the consumer (see the hold-back policy); inline: call the callback.
   bool hand_over(bool force) noexcept;
   bool publish_current(bool force) noexcept;
-  void deliver_inline() noexcept;
-  // An API call out of order: the engine stops, failure() says what was wrong.
-  void misuse(std::string message) noexcept;
+  void deliver_inline(bool force) noexcept;
+  // The batch callback threw: the engine stops, failure() says so.
+  void callback_failed(std::string message) noexcept;
+  // Inline: this call's time is up (poll's bound): no further callback starts in it.
+  [[nodiscard]] bool out_of_time() const noexcept { return inline_out_of_time_; }
+  void note_callback_end() noexcept;
+  // After a stop: drain what the kernel holds, hand everything over, finish. False once
+  // finished; true when the inline call's time ran out first (the next call goes on with it).
+  bool stop_step() noexcept;
   [[nodiscard]] bool count_reached() const noexcept {
     return config_.max_packets > 0 &&
            counters_.packets.load(std::memory_order_relaxed) >= std::uint64_t(config_.max_packets);
   }
-  void drain_after_stop() noexcept;
   bool acquire_batch() noexcept;
+  void serve_stats_while_blocked() noexcept;
+  void begin_drain() noexcept;  // the stop's deadline starts (kDrainAfterStop)
   void refresh_stats() noexcept;
   // The capture thread's side of stats_now(): true when a reader asked for a fresh read.
   [[nodiscard]] bool stats_wanted() const noexcept {
     return stats_requested_.load(std::memory_order_relaxed) !=
            stats_served_.load(std::memory_order_relaxed);
   }
-  void finish(StopReason reason, std::optional<Error> error = std::nullopt) noexcept;
+  void finish(StopReason reason, std::optional<Error> error = std::nullopt,
+              bool read_stats = true) noexcept;
+  void end_live(StopReason reason) noexcept;  // read the counters, hand over, finish
   void record_delivery(const Batch& batch) noexcept;
 
   const CaptureConfig config_;
@@ -202,13 +226,29 @@ class CaptureEngine final : public Engine {
   bool draining_ = false;                                   // capture thread only
   std::chrono::steady_clock::time_point drain_deadline_{};  // capture thread only
   bool break_requested_ = false;  // -c reached: pcap_breakloop called once
+  bool drain_gave_up_ = false;    // block policy: no batch before the drain deadline
+
+  // Drain after a stop, in steps (an inline call may run out of time between them).
+  enum class DrainPhase { kFirst, kRetire, kLast, kHandOver };
+  DrainPhase drain_phase_ = DrainPhase::kFirst;        // capture thread only
+  std::chrono::steady_clock::time_point retire_at_{};  // capture thread only
+  bool drain_retire_ = false;  // TPACKET_V3: wait for the block being filled to retire
 
   // Inline delivery: the callback of the poll()/dispatch() call in progress (caller's thread).
   BatchFn inline_fn_ = nullptr;
   void* inline_ctx_ = nullptr;
   std::size_t inline_delivered_ = 0;  // packets delivered by the call in progress
-  bool in_inline_call_ = false;       // poll()/dispatch() re-entered from its callback: misuse
   bool inline_started_ = false;       // the first poll()/dispatch() prepared the thread
+  // poll's bound: the call's deadline (monotonic ns), and whether it passed after a callback
+  // (then draining stops: pcap_breakloop on the handle in pcap_dispatch).
+  std::int64_t inline_deadline_ns_ = 0;
+  bool inline_out_of_time_ = false;
+  pcap_t* dispatching_ = nullptr;  // the handle inside pcap_dispatch (capture thread only)
+
+  // The consumer call in progress and the owner's departure (enter_call, release_owner).
+  static constexpr unsigned kInCall = 1, kOrphaned = 2;
+  std::atomic<unsigned> call_state_{0};
+  std::atomic<std::thread::id> caller_{};  // the thread inside it: tells re-entry from a rival
   // Live capture loop state, owned by whichever thread captures (inline: the caller's).
   bool polling_ = false;  // coalescing: draining every window, not waiting on fds
   std::int64_t next_stats_ns_ = 0;
@@ -216,6 +256,7 @@ class CaptureEngine final : public Engine {
 
   std::thread thread_;
   std::atomic<bool> started_{false};
+  std::atomic<bool> callback_threw_{false};  // nothing more goes to the callback
   std::atomic<bool> stop_requested_{false};
   // stats_now(): requests (any reader) and the last request served by a refresh_stats().
   std::atomic<std::uint64_t> stats_requested_{0};

@@ -152,7 +152,7 @@ bool CaptureEngine::watch_links() noexcept {
   for (std::size_t i = 0; i < handles_.size(); ++i) {
     if (handles_[i].is_file()) continue;
     LinkWatch& l = *links_[i];
-    const backend::LinkState st = backend::link_state(infos_[i].name);
+    const backend::LinkState st = backend::link_state(infos_[i].name, config_.netns);
     if (!l.closed) {
       // Deleted and re-created between two looks: the socket is bound to the old index.
       if (config_.reopen && st.known && st.exists && l.index != 0 && st.index != l.index) {

@@ -230,6 +230,7 @@ struct AudioExtractor::Stream {
   PcmFormat format;
   WavWriter wav;
   std::FILE* gaps = nullptr;
+  analysis::LevelMeter levels;  // of the received audio: loss filled with silence is not counted
 
   // Reorder window: slot i holds sequence number head_seq + k where (head_seq + k) % W == i.
   struct Slot {
@@ -381,6 +382,7 @@ void AudioExtractor::resolve(Stream& s, std::int64_t now_ns) {
     s.first_seen_ns = pf.first_ts_ns;
   if (s.first_seen_ns == 0) s.first_seen_ns = now_ns;
   s.format = f;
+  s.levels.reset(f.rate_hz, f.channels, f.bits);
   s.out.format = f;
   s.out.format_source = pf.source;
   s.out.skipped.clear();
@@ -548,6 +550,7 @@ void AudioExtractor::write_packet(Stream& s, std::uint16_t seq, std::uint32_t ts
     }
   }
   if (!take_budget(s, bytes) || !s.wav.write_big_endian(payload, bytes / fb)) return not_written();
+  s.levels.add_big_endian(payload, bytes / fb);
   ++s.out.packets;
   s.missing_run = 0;
   s.next_ts = ts + static_cast<std::uint32_t>(bytes / fb);
@@ -751,6 +754,23 @@ void AudioExtractor::add_rtp(Stream& s, std::uint16_t seq, std::uint32_t ts,
   while (s.slots[s.head_seq % kReorderWindow].present &&
          s.slots[s.head_seq % kReorderWindow].seq == s.head_seq)
     write_head(s);
+}
+
+void AudioExtractor::add_levels(std::vector<StreamSummary>& streams) const {
+  for (StreamSummary& summary : streams) {
+    if (!summary.is_rtp) continue;
+    const std::size_t n = summary.src.family == 4 ? 4 : 16;
+    for (const auto& s : streams_) {
+      if (!s->resolved || s->ssrc != summary.ssrc || s->src_port != summary.src_port ||
+          s->dst_port != summary.dst_port || s->family != summary.src.family ||
+          std::memcmp(s->src, summary.src.bytes.data(), n) != 0 ||
+          std::memcmp(s->dst, summary.dst.bytes.data(), n) != 0)
+        continue;
+      summary.levels.clear();
+      for (int c = 0; c < s->levels.channels(); ++c) summary.levels.push_back(s->levels.levels(c));
+      break;
+    }
+  }
 }
 
 // Closes one stream's files; what could not be extracted says why, in the catalogue's words now.

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/levels.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/batch.hpp"
 #include "rtcap/sdp.hpp"
@@ -165,6 +166,9 @@ class AudioExtractor {
   // Consumer thread; `linktype_by_interface` indexed by PacketView::interface_index.
   void add(const Batch& batch, const std::vector<int>& linktype_by_interface);
   void add(const PacketView& packet, int linktype);
+  // The levels of every extracted stream (analysis/levels.hpp) into the summary of the same
+  // stream (source, destination, ports, SSRC); other summaries are left as they are.
+  void add_levels(std::vector<StreamSummary>& streams) const;
   // Writes what the reorder windows hold, closes every file. Call once.
   std::vector<ExtractedStream> finish();
 

@@ -26,6 +26,7 @@
 #include <cmath>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -145,6 +146,88 @@ class Text {
 std::string endpoint(const IpAddress& a, std::uint16_t port) {
   return a.family == 6 ? fmt::format("[{}]:{}", a.to_string(), port)
                        : fmt::format("{}:{}", a.to_string(), port);
+}
+
+// PTP per domain and master (at most 8 x 8: the analyser's fixed table bounds the series), and
+// per stream whose SDP names a reference clock, whether the wire agrees.
+void render_ptp(Text& t, const TrackerSnapshot& snap) {
+  const PtpSnapshot& p = snap.ptp;
+  t.counter("rtcap_ptp_messages_total", "PTP messages seen (UDP 319/320, EtherType 0x88F7).",
+            p.totals.messages);
+  t.family("rtcap_ptp_refused_messages_total", "counter",
+           "PTP messages refused: truncated, bad length, not PTPv2, reserved type.");
+  t.sample("rtcap_ptp_refused_messages_total", {{"reason", "truncated"}}, p.totals.truncated);
+  t.sample("rtcap_ptp_refused_messages_total", {{"reason", "bad_length"}}, p.totals.bad_length);
+  t.sample("rtcap_ptp_refused_messages_total", {{"reason", "bad_version"}}, p.totals.bad_version);
+  t.sample("rtcap_ptp_refused_messages_total", {{"reason", "unknown_type"}}, p.totals.unknown_type);
+  t.family("rtcap_ptp_grandmaster_info", "gauge",
+           "Always 1: the grandmaster the latest Announce of the domain names.");
+  for (const PtpDomainSummary& d : p.domains)
+    if (d.has_grandmaster)
+      t.sample("rtcap_ptp_grandmaster_info",
+               {{"domain", fmt::format("{}", d.domain)},
+                {"grandmaster", ptp_clock_identity_text(d.grandmaster.identity)},
+                {"clock_class", fmt::format("{}", d.grandmaster.clock_class)},
+                {"priority1", fmt::format("{}", d.grandmaster.priority1)},
+                {"priority2", fmt::format("{}", d.grandmaster.priority2)}},
+               std::uint64_t{1});
+  t.family("rtcap_ptp_grandmaster_changes_total", "counter",
+           "Changes of grandmaster seen in the domain's Announce messages.");
+  for (const PtpDomainSummary& d : p.domains)
+    t.sample("rtcap_ptp_grandmaster_changes_total", {{"domain", fmt::format("{}", d.domain)}},
+             d.grandmaster_changes);
+  const auto per_master = [&](std::string_view name, std::string_view help, auto value) {
+    t.family(name, "gauge", help);
+    for (const PtpDomainSummary& d : p.domains)
+      for (const PtpMasterSummary& m : d.masters)
+        if (const auto v = value(m); v)
+          t.sample(name,
+                   {{"domain", fmt::format("{}", d.domain)},
+                    {"master", fmt::format("{}/{}", ptp_clock_identity_text(m.clock), m.port)}},
+                   *v);
+  };
+  using Opt = std::optional<double>;
+  per_master("rtcap_ptp_sync_interval_seconds", "Measured mean Sync interval of the master.",
+             [](const PtpMasterSummary& m) { return m.sync.count ? Opt(m.sync.mean_s) : Opt(); });
+  per_master("rtcap_ptp_sync_interval_expected_seconds",
+             "Sync interval the master announces (2^logMessageInterval).",
+             [](const PtpMasterSummary& m) { return m.syncs ? Opt(m.sync.expected_s) : Opt(); });
+  per_master("rtcap_ptp_sync_interval_jitter_seconds",
+             "Standard deviation of the master's Sync intervals.",
+             [](const PtpMasterSummary& m) { return m.sync.count ? Opt(m.sync.stddev_s) : Opt(); });
+  per_master(
+      "rtcap_ptp_announce_interval_seconds", "Measured mean Announce interval of the master.",
+      [](const PtpMasterSummary& m) { return m.announce.count ? Opt(m.announce.mean_s) : Opt(); });
+  per_master("rtcap_ptp_capture_offset_seconds",
+             "Capture clock minus PTP time, estimated from the master's Sync origin timestamps "
+             "(one-way path delay inside).",
+             [](const PtpMasterSummary& m) {
+               return m.offset.samples ? Opt(m.offset.mean_ns / 1e9) : Opt();
+             });
+  t.family("rtcap_stream_ptp_rtp_offset_seconds", "gauge",
+           "Per stream whose SDP grandmaster is on the wire: arrival in PTP time minus the RTP "
+           "timestamp's PTP media time (a=mediaclk:direct), estimated from the wire.");
+  for (const StreamSummary& s : snap.streams)
+    if (s.has_ptp_rtp_offset)
+      t.sample("rtcap_stream_ptp_rtp_offset_seconds",
+               {{"src", endpoint(s.src, s.src_port)},
+                {"dst", endpoint(s.dst, s.dst_port)},
+                {"ssrc", fmt::format("0x{:08x}", s.ssrc)}},
+               s.ptp_rtp_offset_us / 1e6);
+  t.family("rtcap_stream_ptp_match", "gauge",
+           "Per stream whose SDP names a PTP grandmaster: 1 the wire shows it, 0 the domain "
+           "follows another grandmaster, -1 no PTP seen in that domain.");
+  for (const StreamSummary& s : snap.streams) {
+    if (s.ptp_match == PtpMatch::kNoReference) continue;
+    const double v = s.ptp_match == PtpMatch::kMatch              ? 1.0
+                     : s.ptp_match == PtpMatch::kOtherGrandmaster ? 0.0
+                                                                  : -1.0;
+    t.sample("rtcap_stream_ptp_match",
+             {{"src", endpoint(s.src, s.src_port)},
+              {"dst", endpoint(s.dst, s.dst_port)},
+              {"ssrc", fmt::format("0x{:08x}", s.ssrc)}},
+             v);
+  }
 }
 
 void render_streams(Text& t, const TrackerSnapshot& snap, std::size_t top) {
@@ -284,6 +367,32 @@ void render_streams(Text& t, const TrackerSnapshot& snap, std::size_t top) {
         }
       },
       true);
+  render_ptp(t, snap);
+  // Levels per channel, for the streams whose audio is decoded (--extract-audio).
+  auto each_channel = [&](std::string_view name, std::string_view type, std::string_view help,
+                          auto value) {
+    t.family(name, type, help);
+    for (const Row& r : rows)
+      for (std::size_t c = 0; c < r.s->levels.size(); ++c)
+        if (const ChannelLevels& l = r.s->levels[c]; l.seconds > 0)
+          t.sample(
+              name,
+              {{"src", r.src}, {"dst", r.dst}, {"ssrc", r.ssrc}, {"channel", fmt::format("{}", c)}},
+              value(l));
+  };
+  each_channel("rtcap_stream_channel_peak_dbfs", "gauge",
+               "Peak sample of the last whole second, dBFS (-Inf: digital zero).",
+               [](const ChannelLevels& l) { return l.peak_dbfs; });
+  each_channel("rtcap_stream_channel_rms_dbfs", "gauge",
+               "RMS of the last whole second, dBFS (a full-scale sine reads -3.01).",
+               [](const ChannelLevels& l) { return l.rms_dbfs; });
+  each_channel(
+      "rtcap_stream_channel_silence_seconds", "gauge",
+      "Seconds since the channel's last sample at or above the silence threshold (-60 dBFS).",
+      [](const ChannelLevels& l) { return l.silent_seconds; });
+  each_channel("rtcap_stream_channel_clipped_samples_total", "counter",
+               "Full-scale samples (either sign).",
+               [](const ChannelLevels& l) { return l.clipped_samples; });
 }
 
 }  // namespace
@@ -296,68 +405,32 @@ std::string render_metrics(const CaptureStats& s, const TrackerSnapshot* streams
            {{"version", options.version.empty() ? std::string(RTCAP_VERSION) : options.version},
             {"libpcap", pcap_library_version()}},
            std::uint64_t{1});
-  t.gauge("rtcap_capture_elapsed_seconds", "Time since the capture started.",
-          double(s.elapsed_ns) / 1e9);
-
-  t.counter("rtcap_packets_captured_total", "Packets copied into batches by the capture thread.",
-            s.packets_captured);
-  t.counter("rtcap_bytes_captured_total", "Bytes captured (sum of captured lengths).",
-            s.bytes_captured);
-  t.counter("rtcap_packets_truncated_total", "Packets cut by the snapshot length.",
-            s.packets_truncated);
-  t.counter("rtcap_app_dropped_packets_total",
-            "Packets dropped by rtcap: no free batch (the consumer fell behind).",
-            s.app_dropped_packets);
-  t.counter("rtcap_packets_delivered_total", "Packets handed to the consumer.",
-            s.packets_delivered);
-  t.counter("rtcap_batches_delivered_total", "Batches handed to the consumer.",
-            s.batches_delivered);
-  t.counter("rtcap_wakeups_total",
-            "Wake-ups of the capture thread: readiness-wait returns and coalescing sleeps.",
-            s.wakeups);
-  t.counter("rtcap_dispatch_calls_total", "pcap_dispatch (or pcap_next_ex) calls.",
-            s.dispatch_calls);
-  t.counter("rtcap_empty_dispatch_calls_total", "Dispatch calls that returned no packet.",
-            s.empty_dispatch_calls);
-  t.family("rtcap_capture_cpu_seconds_total", "counter", "CPU time of the capture thread.");
-  t.sample("rtcap_capture_cpu_seconds_total", {}, double(s.capture_cpu_ns) / 1e9);
-  t.gauge("rtcap_max_dispatch_buffer_ratio",
-          "Largest share of the kernel buffer one dispatch call carried (1 = full: drops near).",
-          s.max_dispatch_buffer_share);
-
-  // Per interface: pcap_stats, widened to 64 bits (meanings per platform: rtcap/stats.hpp).
-  auto per_if = [&](std::string_view name, std::string_view type, std::string_view help,
-                    auto value) {
-    t.family(name, type, help);
-    for (const auto& i : s.interfaces) t.sample(name, {{"interface", i.name}}, value(i));
-  };
-  per_if("rtcap_interface_received_packets_total", "counter",
-         "pcap_stats ps_recv: packets that passed the filter (Linux), including dropped ones.",
-         [](const InterfaceStats& i) { return i.received; });
-  per_if("rtcap_kernel_dropped_packets_total", "counter",
-         "pcap_stats ps_drop: the kernel buffer was full (the reader did not keep up).",
-         [](const InterfaceStats& i) { return i.kernel_dropped; });
-  per_if("rtcap_interface_dropped_packets_total", "counter",
-         "pcap_stats ps_ifdrop: dropped by the interface (Linux: promiscuous mode only).",
-         [](const InterfaceStats& i) { return i.interface_dropped; });
-  per_if("rtcap_kernel_buffer_bytes", "gauge", "Kernel capture buffer asked for.",
-         [](const InterfaceStats& i) { return i.buffer_bytes; });
-  // Interface outages (issue 13): alert on rtcap_interface_up == 0, and on reopens increasing.
-  per_if("rtcap_interface_up", "gauge",
-         "1 while the interface exists and is up and running, 0 while it is down or gone.",
-         [](const InterfaceStats& i) { return std::uint64_t(i.up ? 1 : 0); });
-  per_if("rtcap_interface_down_events_total", "counter",
-         "Times the interface was seen going down or away.",
-         [](const InterfaceStats& i) { return i.down_events; });
-  per_if("rtcap_interface_down_seconds_total", "counter",
-         "Time the interface was seen down or away (the current outage included).",
-         [](const InterfaceStats& i) { return double(i.down_ns) / 1e9; });
-  per_if("rtcap_interface_reopens_total", "counter",
-         "--reopen: times the capture handle was opened again after the interface came back.",
-         [](const InterfaceStats& i) { return i.reopens; });
+  // The registry (rtcap/stats.hpp): capture-wide figures here, the sums over interfaces per
+  // interface below, the histogram figures as the histograms.
+  for (const CounterInfo& c : capture_counters()) {
+    if (c.source != CounterSource::kMember) continue;
+    t.family(c.prometheus, c.kind == CounterKind::kCounter ? "counter" : "gauge", c.help);
+    if (c.prometheus_scale == 1 && !c.fraction)
+      t.sample(c.prometheus, {}, c.integer(s));
+    else
+      t.sample(c.prometheus, {}, counter_value(c, s) * c.prometheus_scale);
+  }
+  // Per interface: pcap_stats widened to 64 bits (meanings per platform: rtcap/stats.hpp), and
+  // the link: alert on rtcap_interface_up == 0, and on reopens increasing.
+  for (const InterfaceCounterInfo& c : interface_counters()) {
+    t.family(c.prometheus, c.kind == CounterKind::kCounter ? "counter" : "gauge", c.help);
+    for (const auto& i : s.interfaces) {
+      if (c.prometheus_scale == 1)
+        t.sample(c.prometheus, {{"interface", i.name}}, c.value(i));
+      else
+        t.sample(c.prometheus, {{"interface", i.name}}, double(c.value(i)) * c.prometheus_scale);
+    }
+  }
 
   t.histogram("rtcap_dispatch_packets", "Packets per dispatch call (calls that carried any).",
               s.dispatch_packets, kDispatchPacketBuckets, 1.0);
+  t.histogram("rtcap_dispatch_bytes", "Bytes per dispatch call (calls that carried any).",
+              s.dispatch_bytes, kDispatchByteBuckets, 1.0);
   t.histogram("rtcap_delivery_latency_seconds",
               "Packet timestamp to consumer hand-off (CLOCK_REALTIME).", s.latency_ns,
               kLatencyBucketsSeconds, 1e-9);

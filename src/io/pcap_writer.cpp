@@ -2,7 +2,7 @@
 //
 // File header (24 bytes, host byte order; readers detect the order from the magic):
 //   magic 0xa1b2c3d4 (µs) / 0xa1b23c4d (ns), version 2.4, thiszone 0, sigfigs 0, snaplen,
-//   LINKTYPE_* (DLT mapped, see linktype.hpp).
+//   LINKTYPE_* (DLT mapped: wire/wire.hpp).
 // Record: ts_sec, ts_usec|ts_nsec, incl_len (caplen), orig_len (wire length), then the bytes.
 // One link type per file: several interfaces with different link types need pcapng.
 #include <pcap/pcap.h>
@@ -11,7 +11,7 @@
 #include <cstring>
 #include <string>
 
-#include "io/linktype.hpp"
+#include "wire/wire.hpp"
 #include "io/output_file.hpp"
 #include "io/writers.hpp"
 #include "rtcap/writer.hpp"
@@ -109,7 +109,7 @@ class PcapWriter final : public FileBackedWriter {
   // One link type per file (its header): an interface that came back as another kind cannot
   // go on into this file.
   Result<void> add_interface(const InterfaceInfo& info) override {
-    if (dlt_to_linktype(info.linktype) == linktype_ && info.snaplen <= snaplen_) return {};
+    if (wire::dlt_to_linktype(info.linktype) == linktype_ && info.snaplen <= snaplen_) return {};
     return make_error(ErrorCode::kBadConfig,
                       "a pcap file holds one link type and snaplen, but " + info.name +
                           " came back as " + dlt_name(info.linktype) + ", snaplen " +
@@ -147,7 +147,7 @@ Result<std::unique_ptr<CaptureWriter>> open_pcap_writer(const WriterOptions& opt
                                                  ": no interface given (the link type is needed)");
   const InterfaceInfo& first = options.interfaces.front();
   for (const InterfaceInfo& i : options.interfaces) {
-    if (dlt_to_linktype(i.linktype) != dlt_to_linktype(first.linktype)) {
+    if (wire::dlt_to_linktype(i.linktype) != wire::dlt_to_linktype(first.linktype)) {
       return make_error(ErrorCode::kBadConfig,
                         "a pcap file holds one link type, but " + first.name + " is " +
                             dlt_name(first.linktype) + " and " + i.name + " is " +
@@ -172,7 +172,7 @@ Result<std::unique_ptr<CaptureWriter>> open_pcap_writer(const WriterOptions& opt
   const std::int32_t thiszone = 0;
   const std::uint32_t sigfigs = 0;
   const auto snap = static_cast<std::uint32_t>(snaplen);
-  const auto linktype = static_cast<std::uint32_t>(dlt_to_linktype(first.linktype));
+  const auto linktype = static_cast<std::uint32_t>(wire::dlt_to_linktype(first.linktype));
   std::memcpy(header + 0, &magic, 4);
   std::memcpy(header + 4, &major, 2);
   std::memcpy(header + 6, &minor, 2);
@@ -185,7 +185,7 @@ Result<std::unique_ptr<CaptureWriter>> open_pcap_writer(const WriterOptions& opt
     return rtcap::unexpected(r.error());
 
   auto w = std::make_unique<PcapWriter>(std::move(*out), nano, options.packet_buffered);
-  w->linktype_ = dlt_to_linktype(first.linktype);
+  w->linktype_ = wire::dlt_to_linktype(first.linktype);
   w->snaplen_ = snaplen;
   return w;
 }

@@ -47,7 +47,7 @@
 #include <string_view>
 #include <vector>
 
-#include "io/linktype.hpp"
+#include "wire/wire.hpp"
 #include "io/output_file.hpp"
 #include "io/writers.hpp"
 #include "platform/os_info.hpp"
@@ -143,7 +143,7 @@ void build_idb(BlockBuilder& b, const InterfaceInfo& i, const WriterOptions& opt
   int snaplen = i.snaplen > 0 ? i.snaplen : options.snaplen;
   if (snaplen <= 0) snaplen = kMaxSnaplen;
   b.begin(kBlockIdb);
-  b.u16(static_cast<std::uint16_t>(dlt_to_linktype(i.linktype)));
+  b.u16(static_cast<std::uint16_t>(wire::dlt_to_linktype(i.linktype)));
   b.u16(0);  // reserved
   b.u32(static_cast<std::uint32_t>(snaplen));
   if (!i.name.empty()) b.option(kIfName, i.name);

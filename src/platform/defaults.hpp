@@ -11,11 +11,8 @@
 
 namespace rtcap::platform {
 
-// pcap_set_buffer_size when CaptureConfig::buffer_kib is 0, bytes.
-std::uint64_t default_buffer_bytes(const CaptureConfig& config);
+// pcap_set_buffer_size when CaptureConfig::buffer_kib is 0, bytes, for an interface of this
+// Ethernet MTU (platform::ethernet_mtu; 0: not Ethernet-framed, or unknown).
+std::uint64_t default_buffer_bytes(const CaptureConfig& config, int mtu);
 
 }  // namespace rtcap::platform
-
-namespace rtcap::backend {  // its name when it lived in backend/pcap_backend.hpp
-using platform::default_buffer_bytes;
-}  // namespace rtcap::backend

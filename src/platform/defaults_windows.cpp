@@ -9,7 +9,7 @@ namespace rtcap::platform {
 // stops reading can grow to it. 16 MiB holds ~1.5 s of 100,000 packets/s of ~100-byte frames:
 // room for bursts and stalls without claiming a large share of that pool. Npcap's own default is
 // 1,000,000 bytes (~90 ms at that rate).
-std::uint64_t default_buffer_bytes(const CaptureConfig&) { return 16ull << 20; }
+std::uint64_t default_buffer_bytes(const CaptureConfig&, int) { return 16ull << 20; }
 }  // namespace rtcap::platform
 
 namespace rtcap {

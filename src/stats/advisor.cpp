@@ -1,4 +1,5 @@
 #include "rtcap/advisor.hpp"
+#include "engine/config_table.hpp"
 #include "stats/latency_model.hpp"
 
 #include <fmt/format.h>
@@ -101,6 +102,7 @@ Interval make_interval(const CaptureStats& now, const CaptureStats& before) {
 struct Finding {
   Severity severity = Severity::kInfo;
   std::string trigger, evidence, change;
+  std::vector<SettingChange> settings;
 };
 using MaybeFinding = std::optional<Finding>;
 
@@ -148,9 +150,11 @@ MaybeFinding rule_dispatch_fills_buffer(const Context& x) {
         x.in.stats.max_dispatch_bytes, pct(double(x.in.stats.max_dispatch_bytes) / double(user)),
         d.kernel_dropped);
     f.change = fmt::format(
-        "--user-buffer {} (pcap_setuserbuffer): reads are full, so packets wait in the kernel "
-        "buffer for the next call; keep --mintocopy at most {} (half of it)",
+        "${{user_buffer_bytes}} {} (pcap_setuserbuffer): reads are full, so packets wait in the "
+        "kernel buffer for the next call; keep ${{mintocopy_bytes}} at most {} (half of it)",
         raised, raised / 2);
+    f.settings = {{"user_buffer_bytes", std::to_string(raised), "reads are full"},
+                  {"mintocopy_bytes", std::to_string(raised / 2), "at most half the user buffer"}};
     return f;
   }
   // Linux: one pcap_dispatch(-1) drains every block/slot already in user space, so a call that
@@ -177,9 +181,12 @@ MaybeFinding rule_dispatch_fills_buffer(const Context& x) {
       ring.tpacket_v3 ? "TPACKET_V3 blocks" : "TPACKET_V2 slots", ring.packets, x.mean_bytes(),
       x.in.stats.max_dispatch_bytes, pct(x.in.stats.max_dispatch_buffer_share), d.kernel_dropped);
   f.change = fmt::format(
-      "-B {} (twice the ring): the reader came back to a nearly full ring; also check why it was "
+      "${{buffer_kib}} {} (twice the ring): the reader came back to a nearly full ring; also check "
+      "why it was "
       "late (rule {})",
       std::max<std::uint64_t>(2 * kib, 1024), advice_id::kReaderTooSlow);
+  f.settings = {{"buffer_kib", std::to_string(std::max<std::uint64_t>(2 * kib, 1024)),
+                 "the reader came back to a nearly full ring"}};
   return f;
 }
 
@@ -198,18 +205,20 @@ std::string reader_fixes(const Context& x) {
   if (x.in.config.delivery == Delivery::kInline)
     fixes.push_back(
         "the writer and the analysis run on the capture thread (inline delivery): if they are "
-        "what is slow, --consumer-thread (CaptureConfig::delivery = kThreaded) moves them behind "
-        "a hand-off, and a larger -B absorbs their stalls meanwhile");
+        "what is slow, ${delivery} threaded moves them behind a hand-off, and a larger "
+        "${buffer_kib} absorbs their stalls meanwhile");
   else
     fixes.push_back(
         "keep per-packet work off the capture thread: the callback only copies, the consumer "
         "thread (stream analysis, writer) does the rest");
   if (x.in.config.immediate_mode && x.d.captured && x.d.wakeups * 2 >= x.d.captured)
     fixes.push_back(
-        "--coalesce-us N (about a third of your latency budget; --latency-budget computes it) so "
+        "${coalesce_us} N (about a third of your latency budget; the latency planner computes it) "
+        "so "
         "one wake-up drains many packets");
   fixes.push_back(
-      "only then a larger -B: a bigger buffer merely delays drops when the reader is too slow");
+      "only then a larger ${buffer_kib}: a bigger buffer merely delays drops when the reader is "
+      "too slow");
   std::string out;
   for (std::size_t i = 0; i < fixes.size(); ++i)
     out += fmt::format("{}{}) {}", i ? "; " : "", i + 1, fixes[i]);
@@ -250,13 +259,16 @@ MaybeFinding rule_burst_drops(const Context& x) {
       peak, now_bytes / 1024);
   std::string ring_note;
   if (x.in.platform == CapturePlatform::kLinuxLibpcap && x.in.config.immediate_mode &&
-      linux_v2_slot_bytes(x.in.config.snaplen) > 4096)
-    ring_note = fmt::format(" (V2 slots are {} bytes each here; -s 256 makes them {})",
-                            linux_v2_slot_bytes(x.in.config.snaplen), linux_v2_slot_bytes(256));
+      linux_v2_slot_bytes(linux_v2_snaplen(x.in.config)) > 4096)
+    ring_note =
+        fmt::format(" (V2 slots are {} bytes each here; ${{snaplen}} 256 makes them {})",
+                    linux_v2_slot_bytes(linux_v2_snaplen(x.in.config)), linux_v2_slot_bytes(256));
   f.change = fmt::format(
-      "-B {}: enough for {} of traffic at the peak {:.0f} packets/s{}; a larger kernel buffer "
+      "${{buffer_kib}} {}: enough for {} of traffic at the peak {:.0f} packets/s{}; a larger "
+      "kernel buffer "
       "absorbs bursts while the reader catches up in the lulls",
       kib, format_duration_ns(x.cfg.ring_min_hold_ns), peak, ring_note);
+  f.settings = {{"buffer_kib", std::to_string(kib), "absorb bursts while the reader catches up"}};
   return f;
 }
 
@@ -285,10 +297,11 @@ MaybeFinding rule_immediate_costs_cpu(const Context& x) {
   const LatencyPlan plan = plan_for_latency_budget(budget, x.in.config, t);
   std::string change;
   if (!plan.immediate_mode)
-    change = fmt::format("drop --immediate-mode; --timeout-ms {} -B {} (batched capture meets {})",
-                         plan.timeout_ms, plan.buffer_kib, format_duration_ns(budget));
+    change = fmt::format(
+        "${{immediate_mode}} off; ${{timeout_ms}} {} ${{buffer_kib}} {} (batched capture meets {})",
+        plan.timeout_ms, plan.buffer_kib, format_duration_ns(budget));
   else if (plan.coalesce_us > coalesce_us_on(x.in.config, x.in.platform))
-    change = fmt::format("--coalesce-us {} (a third of the {} budget, capped)", plan.coalesce_us,
+    change = fmt::format("${{coalesce_us}} {} (a third of the {} budget, capped)", plan.coalesce_us,
                          format_duration_ns(budget));
   else
     return std::nullopt;  // already as batched as the budget allows
@@ -308,6 +321,12 @@ MaybeFinding rule_immediate_costs_cpu(const Context& x) {
           : plan.explanation.substr(first_nl + 1,
                                     plan.explanation.find('\n', first_nl + 1) - first_nl - 1);
   f.change = change + ". Why: " + decision;
+  if (!plan.immediate_mode)
+    f.settings = {{"immediate_mode", "false", decision},
+                  {"timeout_ms", std::to_string(plan.timeout_ms), decision},
+                  {"buffer_kib", std::to_string(plan.buffer_kib), decision}};
+  else
+    f.settings = {{"coalesce_us", std::to_string(plan.coalesce_us), decision}};
   return f;
 }
 
@@ -325,7 +344,7 @@ MaybeFinding rule_consumer_discards(const Context& x) {
                            discarded, x.d.captured, pct(share),
                            x.in.config.filter.empty() ? "none" : "'" + x.in.config.filter + "'");
   f.change = x.in.config.filter.empty()
-                 ? "add a BPF filter (trailing arguments, e.g. 'udp dst portrange 5004-5099'): the "
+                 ? "add a BPF filter (${filter}, e.g. 'udp dst portrange 5004-5099'): the "
                    "kernel/driver then drops them before the ring, the copy and the hand-off"
                  : fmt::format(
                        "tighten the BPF filter '{}' so the kernel/driver drops what the "
@@ -343,13 +362,21 @@ MaybeFinding rule_snaplen_truncates(const Context& x) {
   f.trigger = "caplen < len: the snaplen is cutting packets";
   f.evidence = fmt::format("{} of {} packets truncated this interval; snaplen {}", x.d.truncated,
                            x.d.captured, x.in.config.snaplen);
-  f.change = "-s 0 (whole packets, 262144) or a snaplen at least the largest frame";
-  if (x.npcap())
-    f.change += "; keep --user-buffer at least snaplen + 20 bytes (npcap issue 119)";
+  f.change = "${snaplen} 0 (whole packets, 262144) or a snaplen at least the largest frame";
+  f.settings = {{"snaplen", "0", "whole packets"}};
+  if (!x.npcap() && x.in.config.immediate_mode && snaplen_is_automatic(x.in.config))
+    f.change = fmt::format(
+        "immediate mode's automatic snaplen is the MTU + {}: these are offload (GRO/GSO/TSO) "
+        "aggregates larger than the MTU; ${{snaplen}} {} keeps them whole, with V2 slots of {} bytes "
+        "(raise ${{buffer_kib}} with it)",
+        kLinuxV2SnaplenOverMtu, kLinuxOffloadMaxFrameBytes,
+        linux_v2_slot_bytes(kLinuxOffloadMaxFrameBytes));
+  else if (x.npcap())
+    f.change += "; keep ${user_buffer_bytes} at least snaplen + 20 bytes (npcap issue 119)";
   else if (x.in.config.immediate_mode)
-    f.change +=
-        fmt::format("; in immediate mode a V2 slot is snaplen + {} bytes, so raise -B with it",
-                    kLinuxV2SlotHeaderBytes);
+    f.change += fmt::format(
+        "; in immediate mode a V2 slot is snaplen + {} bytes, so raise ${{buffer_kib}} with it",
+        kLinuxV2SlotHeaderBytes);
   return f;
 }
 
@@ -397,13 +424,16 @@ MaybeFinding rule_ring_too_few_slots(const Context& x) {
       d.mean_bytes, buffer / 1024, ring.packets, ring.slot_bytes, ring.memory_bytes / 1024,
       hold(ring), rate, d.kernel_dropped);
   // The smaller buffer is worth naming only when it differs from the one in use.
-  const std::string smaller = small_kib == buffer / 1024
-                                  ? std::string()
-                                  : fmt::format("; -s {} -B {} holds {} ({})", snap, small_kib,
-                                                small_ring.packets, hold(small_ring));
+  const std::string smaller =
+      small_kib == buffer / 1024
+          ? std::string()
+          : fmt::format("; ${{snaplen}} {} ${{buffer_kib}} {} holds {} ({})", snap, small_kib,
+                        small_ring.packets, hold(small_ring));
   f.change = fmt::format(
-      "the ring holds only {} packets: size it in packets. -s {} makes a slot {} bytes, so the "
-      "same {} KiB holds {} packets ({}){}. Keeping whole-packet slots would need -B {} ({} MiB "
+      "the ring holds only {} packets: size it in packets. ${{snaplen}} {} makes a slot {} bytes, "
+      "so "
+      "the same {} KiB holds {} packets ({}){}. Keeping whole-packet slots would need "
+      "${{buffer_kib}} {} ({} MiB "
       "mapped: libpcap rounds each block up to a power of two)",
       ring.packets, snap, same_memory.slot_bytes, buffer / 1024, same_memory.packets,
       hold(same_memory), smaller, whole_kib, whole_ring.memory_bytes >> 20);
@@ -420,7 +450,8 @@ MaybeFinding rule_promiscuous_unneeded(const Context& x) {
   f.trigger = "promiscuous mode on, and every packet seen is unicast to one destination";
   f.evidence =
       fmt::format("{} packets this interval, all unicast to a single destination", x.d.captured);
-  f.change = "-p: promiscuous mode likely gains nothing on a switched network";
+  f.change = "${promiscuous} off: promiscuous mode likely gains nothing on a switched network";
+  f.settings = {{"promiscuous", "false", "every packet seen is unicast to one destination"}};
   if (!x.npcap())
     f.change +=
         " (but on Linux ps_ifdrop, the NIC drop count, is only reported in promiscuous mode)";
@@ -442,12 +473,12 @@ MaybeFinding rule_app_queue_drops(const Context& x) {
       x.d.app_dropped, x.d.delivered, c.pool_batches, c.batch_packets, c.batch_bytes / 1024,
       c.overflow == OverflowPolicy::kDrop ? "drop" : "block");
   f.change = fmt::format(
-      "the consumer is too slow: --pool-batches {} (more slack for bursts; {} MiB of batches)",
+      "the consumer is too slow: ${{pool_batches}} {} (more slack for bursts; {} MiB of batches)",
       2 * pool, (2 * pool * c.batch_bytes + (1u << 20) - 1) >> 20);
+  f.settings = {{"pool_batches", std::to_string(2 * pool), "more slack for bursts"}};
   if (c.overflow == OverflowPolicy::kDrop)
-    f.change +=
-        "; or --on-overflow block (the kernel ring absorbs the wait, its drops are counted)";
-  f.change += "; or lighten the consumer (no per-packet output, write with -w to a fast disk)";
+    f.change += "; or ${overflow} block (the kernel ring absorbs the wait, its drops are counted)";
+  f.change += "; or lighten the consumer (no per-packet output, write to a fast disk)";
   return f;
 }
 
@@ -468,9 +499,9 @@ MaybeFinding rule_loss_before_capture(const Context& x) {
       "nothing to change in rtcap: the packets were lost before the capture point (sender, "
       "switch, router, firewall or the NIC); check switch port counters and the sender";
   if (!x.npcap())
-    f.change += x.in.config.promiscuous
-                    ? "; 'ethtool -S' shows NIC-level drops"
-                    : "; with -p Linux does not report NIC drops (ps_ifdrop): check 'ethtool -S'";
+    f.change += x.in.config.promiscuous ? "; 'ethtool -S' shows NIC-level drops"
+                                        : "; without ${promiscuous} Linux does not report NIC "
+                                          "drops (ps_ifdrop): check 'ethtool -S'";
   return f;
 }
 
@@ -534,6 +565,7 @@ std::vector<Advice> Advisor::update(const AdvisorInput& input) {
       s.advice.trigger = std::move(f->trigger);
       s.advice.evidence = std::move(f->evidence);
       s.advice.change = std::move(f->change);
+      s.advice.settings = std::move(f->settings);
       if (!s.advice.active && s.consecutive_true >= config_.fire_after) {
         s.advice.active = true;
         if (++s.advice.times_fired == 1) s.advice.first_fired_ns = input.stats.elapsed_ns;
@@ -577,6 +609,15 @@ const char* to_string(Severity severity) noexcept {
   return "info";
 }
 
+namespace {
+nlohmann::json settings_json(const std::vector<SettingChange>& settings) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const SettingChange& c : settings)
+    out.push_back({{"setting", c.setting}, {"value", c.value}, {"why", c.why}});
+  return out;
+}
+}  // namespace
+
 std::string to_json(const std::vector<Advice>& advice, int indent) {
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& a : advice) {
@@ -584,7 +625,8 @@ std::string to_json(const std::vector<Advice>& advice, int indent) {
                    {"severity", to_string(a.severity)},
                    {"trigger", a.trigger},
                    {"evidence", a.evidence},
-                   {"change", a.change},
+                   {"change", config_table::word(a.change, config_table::Front::kCxx)},
+                   {"settings", settings_json(a.settings)},
                    {"times_fired", a.times_fired},
                    {"intervals_triggered", a.intervals_triggered},
                    {"first_fired_ns", a.first_fired_ns},
@@ -602,7 +644,8 @@ std::string format_advice(const std::vector<Advice>& advice) {
     if (a.first_fired_ns > 0 || a.last_seen_ns > 0)
       out += fmt::format(" at {:.1f} s, last seen {:.1f} s", double(a.first_fired_ns) / 1e9,
                          double(a.last_seen_ns) / 1e9);
-    out += fmt::format("\n  why:  {}\n  seen: {}\n  do:   {}\n", a.trigger, a.evidence, a.change);
+    out += fmt::format("\n  why:  {}\n  seen: {}\n  do:   {}\n", a.trigger, a.evidence,
+                       config_table::word(a.change, config_table::Front::kCxx));
   }
   return out;
 }

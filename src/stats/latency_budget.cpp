@@ -71,6 +71,19 @@ std::int64_t stall_covered_ns(const RingModel& ring, const CaptureConfig& config
 
 // ---- Ring model -------------------------------------------------------------------------------
 
+bool snaplen_is_automatic(const CaptureConfig& config) noexcept {
+  return config.snaplen <= 0 || config.snaplen >= kMaxSnaplen;
+}
+
+int linux_v2_snaplen(const CaptureConfig& config, int mtu) noexcept {
+  if (snaplen_is_automatic(config)) {
+    if (config.immediate_mode && mtu > 0 && mtu <= kMaxSnaplen - kLinuxV2SnaplenOverMtu)
+      return mtu + kLinuxV2SnaplenOverMtu;
+    return kMaxSnaplen;
+  }
+  return config.snaplen;
+}
+
 std::uint64_t linux_v2_slot_bytes(int snaplen, int max_frame_bytes) noexcept {
   std::uint64_t frame = std::uint64_t(std::max(snaplen <= 0 ? kMaxSnaplen : snaplen, 1));
   if (max_frame_bytes > 0) frame = std::min(frame, std::uint64_t(max_frame_bytes));
@@ -78,13 +91,13 @@ std::uint64_t linux_v2_slot_bytes(int snaplen, int max_frame_bytes) noexcept {
 }
 
 RingModel linux_ring_model(const CaptureConfig& config, std::uint64_t buffer_bytes,
-                           double mean_packet_bytes, int max_frame_bytes) noexcept {
+                           double mean_packet_bytes, int max_frame_bytes, int mtu) noexcept {
   RingModel r;
   if (config.immediate_mode) {
     // libpcap create_ring(), TPACKET_V2: frames = ceil(buffer / frame); the block is the smallest
     // power-of-two number of pages holding one frame; frames are then rounded DOWN to whole
     // blocks. A ~64 KiB slot gets a 128 KiB block to itself, so the kernel maps twice the memory.
-    r.slot_bytes = linux_v2_slot_bytes(config.snaplen, max_frame_bytes);
+    r.slot_bytes = linux_v2_slot_bytes(linux_v2_snaplen(config, mtu), max_frame_bytes);
     r.block_bytes = kPageBytes;
     while (r.block_bytes < r.slot_bytes) r.block_bytes <<= 1;
     const std::uint64_t per_block = r.block_bytes / r.slot_bytes;
@@ -101,6 +114,28 @@ RingModel linux_ring_model(const CaptureConfig& config, std::uint64_t buffer_byt
   }
   r.memory_bytes = r.blocks * r.block_bytes;
   return r;
+}
+
+std::uint64_t linux_buffer_within_mapped(const CaptureConfig& config, std::uint64_t buffer_bytes,
+                                         std::uint64_t max_mapped_bytes, int mtu) noexcept {
+  const RingModel ring =
+      linux_ring_model(config, buffer_bytes, kSmallFrameBytes, kLinuxOffloadMaxFrameBytes, mtu);
+  if (ring.memory_bytes <= max_mapped_bytes) return buffer_bytes;
+  if (!config.immediate_mode)
+    return std::max<std::uint64_t>(1, max_mapped_bytes / ring.block_bytes) * ring.block_bytes;
+  // V2: whole blocks of whole slots (a ~64 KiB slot gets a 128 KiB block to itself).
+  const std::uint64_t per_block = ring.block_bytes / ring.slot_bytes;
+  return std::max<std::uint64_t>(1, max_mapped_bytes / ring.block_bytes) * per_block *
+         ring.slot_bytes;
+}
+
+std::uint64_t linux_v2_default_buffer_bytes(const CaptureConfig& config, int mtu) noexcept {
+  CaptureConfig v2 = config;
+  v2.immediate_mode = true;
+  const std::uint64_t want =
+      buffer_bytes_for_stall(v2, CapturePlatform::kLinuxLibpcap, kLinuxV2DefaultHoldNs,
+                             kLinuxV2DefaultHoldPps, kSmallFrameBytes, 250, mtu);
+  return linux_buffer_within_mapped(v2, want, kLinuxMaxRingMappedBytes, mtu);
 }
 
 RingModel npcap_buffer_model(std::uint64_t buffer_bytes, double mean_packet_bytes) noexcept {
@@ -128,14 +163,15 @@ std::int64_t linux_v3_worst_delay_ns(int timeout_ms, int hz) noexcept {
 
 std::uint64_t buffer_bytes_for_stall(const CaptureConfig& config, CapturePlatform platform,
                                      std::int64_t stall_ns, double pps, double mean_packet_bytes,
-                                     int hz) noexcept {
+                                     int hz, int mtu) noexcept {
   // Multiply before dividing: 1e8 ns x 100,000/s is exact, 0.1 s x 100,000 is not.
   const double packets =
       std::ceil(double(std::max<std::int64_t>(stall_ns, 0)) * std::max(pps, 0.0) / 1e9) + 1;
   if (platform == CapturePlatform::kNpcap)
     return std::uint64_t(packets) * npcap_packet_bytes(mean_packet_bytes);
   if (config.immediate_mode) {
-    const RingModel one = linux_ring_model(config, 1, mean_packet_bytes);
+    const RingModel one =
+        linux_ring_model(config, 1, mean_packet_bytes, kLinuxOffloadMaxFrameBytes, mtu);
     const std::uint64_t per_block = one.block_bytes / one.slot_bytes;
     return ceil_div(std::uint64_t(packets), per_block) * per_block * one.slot_bytes;
   }
@@ -240,8 +276,8 @@ void plan_linux(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
     const double per_block = double((kLinuxV3BlockBytes - 48) / v3_packet_bytes(mean, c.snaplen));
     p.wakeups_per_second = std::max(1.0 / period_s, pps / per_block);
     why.push_back(fmt::format(
-        "batched capture (TPACKET_V3, no --immediate-mode): a part-filled 256 KiB block is "
-        "handed over when its retire timer fires; --timeout-ms {} is {} jiffy(s) at HZ={}, so a "
+        "batched capture (TPACKET_V3, no ${{immediate_mode}}): a part-filled 256 KiB block is "
+        "handed over when its retire timer fires; ${{timeout_ms}} {} is {} jiffy(s) at HZ={}, so a "
         "packet waits at most ~{} (period + one tick), {} under the budget of {} with {} kept "
         "for scheduling",
         timeout_ms, linux_v3_retire_jiffies(timeout_ms, t.hz), t.hz,
@@ -274,7 +310,7 @@ void plan_linux(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
         window_ns > 0 ? std::min(pps, 1.0 / (window_s + double(t.timer_slack_ns) / 1e9)) : pps;
     if (c.coalesce_us > 0)
       why.push_back(fmt::format(
-          "--coalesce-us {}: after a wake-up wait {} then drain, so one pcap_dispatch carries "
+          "${{coalesce_us}} {}: after a wake-up wait {} then drain, so one pcap_dispatch carries "
           "~{:.0f} packets; ~{:.0f} wake-ups/s instead of one per packet. Added delay <= window "
           "+ {} timer slack + scheduling ({} assumed) = {}; a third of the budget, capped at {} us",
           c.coalesce_us, format_duration_ns(window_ns), std::max(1.0, pps / p.wakeups_per_second),
@@ -290,39 +326,43 @@ void plan_linux(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
     if (p.best_effort)
       why.push_back(fmt::format(
           "best effort: {} is below the ~{} this host's wake-up path is assumed to need; "
-          "check the summary's 'latency budget' verdict (or rtcap bench) and consider an isolated "
+          "check the measured delay against the budget and consider an isolated "
           "core",
           format_duration_ns(budget), format_duration_ns(p.modelled_worst_delay_ns)));
     if (t.max_packet_bytes > 0) {
       const int snap =
           int(std::min<std::uint64_t>(align16(std::uint64_t(t.max_packet_bytes)), kMaxSnaplen));
-      if (snap < c.snaplen) {
+      const int automatic = linux_v2_snaplen(c);
+      if (snap < automatic) {
         c.snaplen = snap;
         why.push_back(fmt::format(
-            "-s {}: V2 slots are sized by the snaplen ({} bytes per slot instead of {}); frames "
+            "${{snaplen}} {}: V2 slots are sized by the snaplen ({} bytes per slot instead of {}); "
+            "frames "
             "up to {} bytes are kept whole",
-            snap, linux_v2_slot_bytes(snap), linux_v2_slot_bytes(kMaxSnaplen), t.max_packet_bytes));
+            snap, linux_v2_slot_bytes(snap), linux_v2_slot_bytes(automatic), t.max_packet_bytes));
       }
     }
+    if (snaplen_is_automatic(c))
+      why.push_back(fmt::format(
+          "snaplen: the interface MTU + {} (Ethernet header, two VLAN tags; {} at MTU {}), so a V2 "
+          "slot takes {} bytes instead of {}; larger GRO/GSO aggregates are cut and counted as "
+          "truncated",
+          kLinuxV2SnaplenOverMtu, linux_v2_snaplen(c), kAssumedMtu,
+          linux_v2_slot_bytes(linux_v2_snaplen(c)), linux_v2_slot_bytes(kMaxSnaplen)));
   }
 
   std::uint64_t bytes = buffer_bytes_for_stall(c, CapturePlatform::kLinuxLibpcap,
                                                t.stall_tolerance_ns, pps, mean, t.hz);
-  bool capped = bytes > t.max_buffer_bytes;
-  bytes = std::min(bytes, t.max_buffer_bytes);
-  p.ring = linux_ring_model(c, bytes, mean);
-  if (p.ring.memory_bytes > t.max_buffer_bytes) {
-    // The cap is on what the kernel maps: ~64 KiB V2 slots get a 128 KiB block each.
-    capped = true;
-    const std::uint64_t per_block = p.ring.block_bytes / p.ring.slot_bytes;
-    bytes = std::max<std::uint64_t>(1, t.max_buffer_bytes / p.ring.block_bytes) * per_block *
-            p.ring.slot_bytes;
-  }
+  // The cap is on what the kernel maps: ~64 KiB V2 slots get a 128 KiB block each.
+  const std::uint64_t within = linux_buffer_within_mapped(c, bytes, t.max_buffer_bytes);
+  const bool capped = within < bytes;
+  bytes = within;
   c.buffer_kib = kib_for(bytes);
   p.ring = linux_ring_model(c, std::uint64_t(c.buffer_kib) * 1024, mean);
   p.stall_tolerance_ns = stall_covered_ns(p.ring, c, CapturePlatform::kLinuxLibpcap, pps, t.hz);
   why.push_back(fmt::format(
-      "-B {}: the ring holds {} packets in {} blocks ({} mapped), {} of reader stall at {:.0f} "
+      "${{buffer_kib}} {}: the ring holds {} packets in {} blocks ({} mapped), {} of reader stall "
+      "at {:.0f} "
       "packets/s{}",
       c.buffer_kib, p.ring.packets, p.ring.blocks, bytes_text(p.ring.memory_bytes),
       format_duration_ns(p.stall_tolerance_ns), pps,
@@ -356,8 +396,8 @@ void plan_npcap(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
     p.wakeups_per_second = window_ns > 0 ? std::min(pps, 1e9 / double(window_ns)) : pps;
     why.push_back(fmt::format(
         "immediate mode (mintocopy 0): a third of {} is {} ({:.0f} bytes at {:.0f} packets/s), "
-        "below the 1 ms timeout granularity or too little for mintocopy to batch; --coalesce-us "
-        "{} then waits before draining",
+        "below the 1 ms timeout granularity or too little for mintocopy to batch; "
+        "${{coalesce_us}} {} then waits before draining",
         format_duration_ns(p.budget_ns), format_duration_ns(third), mintocopy, pps, c.coalesce_us));
   } else {
     c.immediate_mode = false;
@@ -366,13 +406,15 @@ void plan_npcap(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
     p.npcap_mintocopy_bytes = std::uint64_t(std::llround(mintocopy));
     p.modelled_worst_delay_ns = third + t.immediate_margin_ns;
     p.wakeups_per_second = byte_rate / std::max(1.0, mintocopy);
-    why.push_back(fmt::format(
-        "--mintocopy {}: the driver signals the pcap_getevent() handle once that much waits, "
-        "which at {:.0f} packets/s of ~{:.0f} bytes is every {} (~{:.0f} reads/s); --timeout-ms "
-        "{} bounds the delay when traffic is slower, but Windows waits follow the system timer "
-        "({} ms unless raised): measure it",
-        p.npcap_mintocopy_bytes, pps, per_packet, format_duration_ns(third), p.wakeups_per_second,
-        c.timeout_ms, kWindowsDefaultTickMs));
+    why.push_back(
+        fmt::format("${{mintocopy_bytes}} {}: the driver signals the pcap_getevent() handle once "
+                    "that much waits, "
+                    "which at {:.0f} packets/s of ~{:.0f} bytes is every {} (~{:.0f} reads/s); "
+                    "${{timeout_ms}} {} bounds the delay when traffic is slower, but Windows waits "
+                    "follow the system timer "
+                    "({} ms unless raised): measure it",
+                    p.npcap_mintocopy_bytes, pps, per_packet, format_duration_ns(third),
+                    p.wakeups_per_second, c.timeout_ms, kWindowsDefaultTickMs));
   }
   const std::uint64_t current_user =
       c.user_buffer_bytes > 0 ? std::uint64_t(c.user_buffer_bytes) : t.npcap_user_buffer_bytes;
@@ -385,10 +427,11 @@ void plan_npcap(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
           ? -1
           : int(std::min<std::uint64_t>(p.npcap_mintocopy_bytes,
                                         std::uint64_t(std::numeric_limits<int>::max())));
-  why.push_back(fmt::format(
-      "--user-buffer {}: one read returns at most one user buffer; it holds twice mintocopy and "
-      "at least one {}-byte packet plus header (npcap issue 119)",
-      p.npcap_user_buffer_bytes, min_user - kNpcapPacketHeaderBytes));
+  why.push_back(
+      fmt::format("${{user_buffer_bytes}} {}: one read returns at most one user buffer; it holds "
+                  "twice mintocopy and "
+                  "at least one {}-byte packet plus header (npcap issue 119)",
+                  p.npcap_user_buffer_bytes, min_user - kNpcapPacketHeaderBytes));
   std::uint64_t kernel = std::max<std::uint64_t>(
       kNpcapDefaultKernelBufferBytes,
       buffer_bytes_for_stall(c, CapturePlatform::kNpcap, t.stall_tolerance_ns, pps, mean, t.hz));
@@ -398,7 +441,8 @@ void plan_npcap(LatencyPlan& p, const TrafficProfile& t, double pps, double mean
   p.ring = npcap_buffer_model(std::uint64_t(c.buffer_kib) * 1024, mean);
   p.stall_tolerance_ns = stall_covered_ns(p.ring, c, CapturePlatform::kNpcap, pps, t.hz);
   why.push_back(
-      fmt::format("-B {}: kernel buffer for {} packets, {} of reader stall; a limit allocated from "
+      fmt::format("${{buffer_kib}} {}: kernel buffer for {} packets, {} of reader stall; a limit "
+                  "allocated from "
                   "NonPagedPool as used, so close handles you stop reading",
                   c.buffer_kib, p.ring.packets, format_duration_ns(p.stall_tolerance_ns)));
 }

@@ -1,8 +1,8 @@
 /* rtcap_capi_seq: captures through the C API only and checks, packet by packet, what
  * `rtcap gen --payload N` sent (raw UDP to port 5004, the first 8 payload bytes the big-endian
- * packet index: tools/rtcap/rtp_format.hpp): each index 0..expect-1 exactly once.
+ * packet index: src/wire/wire.hpp): each index 0..expect-1 exactly once.
  *
- *   rtcap_capi_seq -i IFACE --expect N [--threaded] [--readiness] [--port 5004]
+ *   rtcap_capi_seq -i IFACE --expect N [--threaded] [--readiness] [--port 5004] [--netns NS]
  *   rtcap_capi_seq -i IFACE --stop-after-ms MS      (nothing expected: stop from another thread)
  *
  * --readiness (inline): waits on rtcap_engine_readiness() with poll(2) and calls
@@ -98,6 +98,7 @@ static int die(const char* what, int st) {
 
 int main(int argc, char** argv) {
   const char* iface = NULL;
+  const char* netns = NULL;
   struct check c;
   int threaded = 0, readiness = 0, stop_after_ms = -1, i, st;
   rtcap_config* config = NULL;
@@ -112,6 +113,8 @@ int main(int argc, char** argv) {
       iface = argv[++i];
     else if (!strcmp(argv[i], "--expect") && i + 1 < argc)
       c.expect = strtoull(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--netns") && i + 1 < argc)
+      netns = argv[++i];
     else if (!strcmp(argv[i], "--port") && i + 1 < argc)
       c.port = (unsigned)atoi(argv[++i]);
     else if (!strcmp(argv[i], "--threaded"))
@@ -123,7 +126,7 @@ int main(int argc, char** argv) {
     else {
       fprintf(stderr,
               "usage: %s -i IFACE (--expect N | --stop-after-ms MS) [--threaded] "
-              "[--readiness] [--port P]\n",
+              "[--readiness] [--port P] [--netns NS]\n",
               argv[0]);
       return 2;
     }
@@ -142,6 +145,7 @@ int main(int argc, char** argv) {
     snprintf(filter, sizeof filter, "udp dst port %u", c.port);
     if ((st = rtcap_config_set_filter(config, filter)) != RTCAP_OK) return die("filter", st);
   }
+  if (netns && (st = rtcap_config_set_netns(config, netns)) != RTCAP_OK) return die("netns", st);
   if (c.expect && (st = rtcap_config_set_max_packets(config, (int64_t)c.expect)) != RTCAP_OK)
     return die("max packets", st);
   if (threaded && (st = rtcap_config_set_delivery(config, RTCAP_DELIVERY_THREADED)) != RTCAP_OK)

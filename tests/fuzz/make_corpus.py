@@ -197,10 +197,32 @@ def catalogue_seeds():
     write("catalogue", "flood", ops((0, 7, 0, 0x80), *rtp, (6, 3, 1, 0x80), *rtp, (7, 0, 0, 0)))
     write("catalogue", "absurd-rate", ops((0, 9, 0x3C, 0x30), (3, 9, 0, 0x30)))
     write("catalogue", "raw-sap", ops((5, 0, 8, 0)) + b"\x20\x00\x12\x34\xc6\x12\x00\x01")
+def ptp_seeds():
+    # fuzz_ptp: [mode][messages joined by 0xFF 0xFF], IEEE 1588-2008 section 13 layouts.
+    clock = bytes([0x02, 0, 0, 0xFF, 0xFE, 0, 0, 1])
+    def msg(mtype, seq, log, body, flags=0, domain=0):
+        head = struct.pack("!BBHBBHqI8sHHBb", mtype, 2, 34 + len(body), domain, 0, flags, 0, 0,
+                           clock, 1, seq, 0, log)
+        return head + body
+    ts = lambda s, ns: struct.pack("!HII", s >> 32, s & 0xFFFFFFFF, ns)
+    announce = lambda seq, gm=clock: msg(0xB, seq, 1, ts(0, 0) + struct.pack(
+        "!hBBBBHB8sHB", 37, 0, 128, 248, 0xFE, 0xFFFF, 128, gm, 0, 0xA0), flags=0x0004)
+    t0 = 1_767_225_637
+    two_step = [announce(0)]
+    for i in range(4):
+        two_step += [msg(0, i, -3, ts(0, 0), flags=0x0200), msg(8, i, -3, ts(t0 + i, 5000))]
+    one_step = [announce(0)] + [msg(0, i, -2, ts(t0 + i, 0)) for i in range(4)]
+    change = [announce(0), announce(1, bytes(8)), announce(2)]
+    join = lambda ms: b"\xff\xff".join(ms)
+    write("ptp", "two-step-udp", bytes([0x08]) + join(two_step))
+    write("ptp", "one-step-l2-vlan", bytes([0x0B]) + join(one_step))
+    write("ptp", "gm-change", bytes([0x0C]) + join(change))
+    write("ptp", "delay-resp", bytes([0x00]) + msg(9, 1, 0x7F, ts(t0, 0) + clock + b"\0\1"))
 
 tracker_seeds()
 pcap_seeds()
 audio_extract_seeds()
 sap_sdp_seeds()
 catalogue_seeds()
+ptp_seeds()
 print("seeds written under", os.path.join(HERE, "corpus"), file=sys.stderr)

@@ -1,7 +1,7 @@
 // rtcap_seqcheck: an independent check that every generated packet is in a capture file exactly
 // once. Reads the file with libpcap (pcap_open_offline), takes each UDP datagram to the given
 // port range, reads the per-stream 64-bit packet index the generator puts in the payload (see
-// tools/rtcap/rtp_format.hpp) and counts, per destination port, unique, duplicate and missing
+// src/wire/wire.hpp) and counts, per destination port, unique, duplicate and missing
 // indices in 0..expected-1.
 //
 //   rtcap_seqcheck FILE --expect N [--rtp] [--port 5004] [--streams 1] [--prefix]

@@ -3,9 +3,17 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "engine/config_table.hpp"
 #include "rtcap/advisor.hpp"
 
 namespace rtcap {
+namespace {
+// The advice as the rtcap command words it (-B 4096).
+std::string cli(const std::string& change) {
+  return rtcap::config_table::word(change, rtcap::config_table::Front::kCli);
+}
+}  // namespace
+
 namespace {
 
 constexpr std::int64_t kUs = 1000;
@@ -111,7 +119,7 @@ TEST(AdvisorDispatchFillsBuffer, NpcapFullUserBufferFires) {
   ASSERT_TRUE(a);
   EXPECT_EQ(a->severity, Severity::kWarning);
   EXPECT_NE(a->evidence.find("40 of 41 reads"), std::string::npos) << a->evidence;
-  EXPECT_NE(a->change.find("--user-buffer 1048576"), std::string::npos) << a->change;
+  EXPECT_NE(cli(a->change).find("--user-buffer 1048576"), std::string::npos) << a->change;
 }
 
 TEST(AdvisorDispatchFillsBuffer, NpcapUserBufferFromConfig) {
@@ -141,7 +149,7 @@ TEST(AdvisorDispatchFillsBuffer, LinuxNearlyFullRingFires) {
   s.calls = 1;
   const auto fired = f.step(s);
   ASSERT_TRUE(has(fired, advice_id::kDispatchFillsBuffer));
-  EXPECT_NE(find(fired, advice_id::kDispatchFillsBuffer)->change.find("-B 4096"),
+  EXPECT_NE(cli(find(fired, advice_id::kDispatchFillsBuffer)->change).find("-B 4096"),
             std::string::npos);
   // Later intervals with small calls: nothing new (and the old maximum is not re-counted).
   Feeder g({}, {}, 2u << 20);
@@ -162,7 +170,7 @@ TEST(AdvisorKernelDrops, BusyReaderIsTooSlow) {
   EXPECT_EQ(a->severity, Severity::kCritical);
   EXPECT_NE(a->evidence.find("500 kernel drops"), std::string::npos) << a->evidence;
   EXPECT_NE(a->evidence.find("97%"), std::string::npos) << a->evidence;
-  EXPECT_NE(a->change.find("BPF filter"), std::string::npos);
+  EXPECT_NE(cli(a->change).find("BPF filter"), std::string::npos);
   EXPECT_FALSE(has(fired, advice_id::kBurstDrops));
 }
 
@@ -185,8 +193,9 @@ TEST(AdvisorKernelDrops, IdleReaderDropsInBurstsWantsABiggerBuffer) {
   const std::optional<Advice> a = find(fired, advice_id::kBurstDrops);
   ASSERT_TRUE(a);
   EXPECT_FALSE(has(fired, advice_id::kReaderTooSlow));
-  EXPECT_NE(a->change.find("-B 65536"), std::string::npos) << a->change;  // at least twice 32 MiB
-  EXPECT_NE(a->change.find("100ms"), std::string::npos) << a->change;
+  EXPECT_NE(cli(a->change).find("-B 65536"), std::string::npos)
+      << a->change;  // at least twice 32 MiB
+  EXPECT_NE(cli(a->change).find("100ms"), std::string::npos) << a->change;
   EXPECT_NE(a->evidence.find("100500 packets/s"), std::string::npos) << a->evidence;
 }
 
@@ -203,7 +212,7 @@ TEST(AdvisorKernelDrops, BurstBufferFollowsThePeakRate) {
   const std::optional<Advice> a = find(f.step(s), advice_id::kBurstDrops);
   ASSERT_TRUE(a);
   // 40,101 slots of 320 bytes in blocks of 12 = 12.2 MiB -> 13 MiB, in KiB.
-  EXPECT_NE(a->change.find("-B 13312"), std::string::npos) << a->change;
+  EXPECT_NE(cli(a->change).find("-B 13312"), std::string::npos) << a->change;
 }
 
 TEST(AdvisorKernelDrops, NoDropsNoAdvice) {
@@ -232,7 +241,7 @@ TEST(AdvisorImmediateCostsCpu, FiresWithSlack) {
   const auto fired = f.step(s);
   const std::optional<Advice> a = find(fired, advice_id::kImmediateCostsCpu);
   ASSERT_TRUE(a) << format_advice(fired);
-  EXPECT_NE(a->change.find("--coalesce-us 666"), std::string::npos) << a->change;
+  EXPECT_NE(cli(a->change).find("--coalesce-us 666"), std::string::npos) << a->change;
   EXPECT_NE(a->evidence.find("p99 latency"), std::string::npos);
 }
 
@@ -245,8 +254,8 @@ TEST(AdvisorImmediateCostsCpu, LargeBudgetSuggestsBatchedCapture) {
   s.latency_ns = 50 * kUs;
   const std::optional<Advice> a = find(f.step(s), advice_id::kImmediateCostsCpu);
   ASSERT_TRUE(a);
-  EXPECT_NE(a->change.find("drop --immediate-mode"), std::string::npos) << a->change;
-  EXPECT_NE(a->change.find("--timeout-ms 44"), std::string::npos) << a->change;
+  EXPECT_NE(cli(a->change).find("--immediate-mode off"), std::string::npos) << a->change;
+  EXPECT_NE(cli(a->change).find("--timeout-ms 44"), std::string::npos) << a->change;
 }
 
 TEST(AdvisorImmediateCostsCpu, SilentWithoutSlackOrBudgetOrWhenAlreadyCoalesced) {
@@ -281,7 +290,7 @@ TEST(AdvisorConsumerDiscards, MostPacketsThrownAway) {
   const std::optional<Advice> a = find(f.step(s), advice_id::kConsumerDiscards);
   ASSERT_TRUE(a);
   EXPECT_NE(a->evidence.find("90000 of 100000"), std::string::npos) << a->evidence;
-  EXPECT_NE(a->change.find("BPF filter"), std::string::npos);
+  EXPECT_NE(cli(a->change).find("BPF filter"), std::string::npos);
 
   Feeder g;
   s.streams->consumer_discarded = 10000;
@@ -300,7 +309,7 @@ TEST(AdvisorSnaplen, TruncationFires) {
   s.truncated = 100000;
   const std::optional<Advice> a = find(f.step(s), advice_id::kSnaplenTruncates);
   ASSERT_TRUE(a);
-  EXPECT_NE(a->change.find("-s 0"), std::string::npos);
+  EXPECT_NE(cli(a->change).find("-s 0"), std::string::npos);
   EXPECT_NE(a->evidence.find("snaplen 64"), std::string::npos);
 
   Feeder g(c);
@@ -311,18 +320,19 @@ TEST(AdvisorSnaplen, TruncationFires) {
 
 TEST(AdvisorRingSlots, WholePacketSlotsForTinyTraffic) {
   CaptureConfig c;
-  c.immediate_mode = true;  // snaplen 262144: 64 KiB slots
+  c.immediate_mode = true;
+  c.snaplen = 65553;  // offload aggregates whole, asked for: 64 KiB slots
   Feeder f(c, {}, 2u << 20);
   const auto fired = f.step(quiet());
   const std::optional<Advice> a = find(fired, advice_id::kRingTooFewSlots);
   ASSERT_TRUE(a);
   EXPECT_EQ(a->severity, Severity::kWarning);
-  EXPECT_NE(a->change.find("holds only 32 packets"), std::string::npos) << a->change;
-  EXPECT_NE(a->change.find("-s 256 makes a slot 320 bytes, so the same 2048 KiB holds 6552"),
+  EXPECT_NE(cli(a->change).find("holds only 32 packets"), std::string::npos) << a->change;
+  EXPECT_NE(cli(a->change).find("-s 256 makes a slot 320 bytes, so the same 2048 KiB holds 6552"),
             std::string::npos)
       << a->change;
   // 10,001 slots of 320 bytes in blocks of 12 = 3.05 MiB -> 4 MiB, holding >= 100 ms.
-  EXPECT_NE(a->change.find("-s 256 -B 4096 holds 13104 (131.04ms)"), std::string::npos)
+  EXPECT_NE(cli(a->change).find("-s 256 -B 4096 holds 13104 (131.04ms)"), std::string::npos)
       << a->change;
   EXPECT_NE(a->evidence.find("32 slots of 65632 bytes"), std::string::npos) << a->evidence;
 
@@ -355,7 +365,7 @@ TEST(AdvisorPromiscuous, UnicastToOneDestination) {
   const std::optional<Advice> a = find(f.step(s), advice_id::kPromiscuousUnneeded);
   ASSERT_TRUE(a);
   EXPECT_EQ(a->severity, Severity::kInfo);
-  EXPECT_NE(a->change.find("-p"), std::string::npos);
+  EXPECT_NE(cli(a->change).find("-p"), std::string::npos);
 
   CaptureConfig c;
   c.promiscuous = false;
@@ -377,8 +387,8 @@ TEST(AdvisorAppQueue, DropsWantMoreBatchesOrBlocking) {
   const std::optional<Advice> a = find(f.step(s), advice_id::kAppQueueDrops);
   ASSERT_TRUE(a);
   EXPECT_EQ(a->severity, Severity::kCritical);
-  EXPECT_NE(a->change.find("--pool-batches 128"), std::string::npos) << a->change;
-  EXPECT_NE(a->change.find("--on-overflow block"), std::string::npos);
+  EXPECT_NE(cli(a->change).find("--pool-batches 128"), std::string::npos) << a->change;
+  EXPECT_NE(cli(a->change).find("--on-overflow block"), std::string::npos);
 
   Feeder g;
   EXPECT_FALSE(has(g.step(quiet()), advice_id::kAppQueueDrops));
@@ -394,7 +404,7 @@ TEST(AdvisorLossBeforeCapture, SequenceGapsWithoutCaptureDrops) {
   const std::optional<Advice> a = find(f.step(s), advice_id::kLossBeforeCapture);
   ASSERT_TRUE(a);
   EXPECT_NE(a->evidence.find("12 packets missing"), std::string::npos);
-  EXPECT_NE(a->change.find("not"), std::string::npos);
+  EXPECT_NE(cli(a->change).find("not"), std::string::npos);
 
   Feeder g;
   s.kernel_dropped = 12;
@@ -472,7 +482,11 @@ TEST(AdvisorOutput, JsonAndText) {
   EXPECT_EQ(j[1]["severity"], "critical");
   EXPECT_EQ(j[1]["times_fired"], 1);
   EXPECT_EQ(j[1]["first_fired_ns"], 1'000'000'000);
-  EXPECT_TRUE(j[1]["change"].get<std::string>().find("--pool-batches") != std::string::npos);
+  EXPECT_TRUE(j[1]["change"].get<std::string>().find("CaptureConfig::pool_batches 128") !=
+              std::string::npos)
+      << j[1]["change"];
+  EXPECT_EQ(j[1]["settings"][0]["setting"], "pool_batches");
+  EXPECT_EQ(j[1]["settings"][0]["value"], "128");
   EXPECT_EQ(to_json({}, -1), "[]");
 
   const std::string text = format_advice(fired);

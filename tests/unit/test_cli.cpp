@@ -13,6 +13,7 @@
 #include "capture/capture_options.hpp"
 #include "cli.hpp"
 #include "capture/report.hpp"
+#include "rtcap/engine.hpp"
 #include "rtcap/histogram.hpp"
 #include "stats/histogram_recorder.hpp"
 
@@ -72,7 +73,7 @@ TEST(Cli, TcpdumpConventions) {
   EXPECT_EQ(o.write_path, "-");
   EXPECT_TRUE(o.packet_buffered);
   EXPECT_EQ(o.config.max_packets, 5);
-  EXPECT_EQ(o.config.snaplen, rtcap::kMaxSnaplen);  // -s 0 means whole packets
+  EXPECT_EQ(o.config.snaplen, 0);  // -s 0: whole packets, which the engine resolves
   EXPECT_EQ(o.config.buffer_kib, 4096);
   EXPECT_FALSE(o.config.promiscuous);
   EXPECT_EQ(o.config.filter, "udp and port 5004");
@@ -231,9 +232,14 @@ TEST(Cli, AcceptsWhatItCanHonour) {
 #endif
 
 TEST(Cli, LibraryMessagesAreWordedWithTheFlags) {
-  EXPECT_EQ(rtcap::tool::cli_wording("CaptureConfig::coalesce_us applies to immediate_mode only "
-                                     "(shorten timeout_ms instead)"),
-            "--coalesce-us applies to --immediate-mode only (shorten --timeout-ms instead)");
-  EXPECT_EQ(rtcap::tool::cli_wording("CaptureConfig::pool_batches must be 2..65536"),
-            "--pool-batches must be 2..65536");
+  rtcap::CaptureConfig c;
+  c.read_file = "x.pcap";
+  c.pool_batches = 1;
+  auto opened = rtcap::Engine::open(c);
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(rtcap::tool::cli_wording(opened.error()),
+            "--pool-batches: 1 is outside 2..65536 batches");
+  rtcap::Error missing{rtcap::ErrorCode::kNoSuchDevice, "no such interface 'x'"};
+  EXPECT_EQ(rtcap::tool::cli_wording(missing, "lab"),
+            "no such interface 'x'; 'rtcap --netns lab -D' lists them");
 }

@@ -12,7 +12,7 @@
 #include "gen/gen.hpp"
 #include "lab/lab.hpp"
 #include "lab/netns.hpp"
-#include "gen/rtp_format.hpp"
+#include "wire/wire.hpp"
 
 namespace rt = rtcap::tool;
 namespace rtp = rtcap::rtp;
@@ -86,7 +86,7 @@ TEST(RtpFormat, IndexTruncatesForTinyPayloads) {
   EXPECT_EQ(rtp::get_index(b, 3), 0x030405u);
   std::uint8_t full[12] = {};
   rtp::put_index(full, 12, 0xDEADBEEFCAFEF00Dull);
-  EXPECT_EQ(rtp::get_be64(full), 0xDEADBEEFCAFEF00Dull);
+  EXPECT_EQ(rtcap::wire::load_be64(full), 0xDEADBEEFCAFEF00Dull);
   EXPECT_EQ(full[8], 0);
 }
 
@@ -267,7 +267,7 @@ TEST(GenPacket, RtpPacket) {
 TEST(GenPacket, RawUdpPacket) {
   std::vector<std::uint8_t> buf(32, 0);
   rt::build_packet(buf.data(), buf.size(), false, 0, 0, 0, 0, 123456789);
-  EXPECT_EQ(rtp::get_be64(buf.data()), 123456789u);
+  EXPECT_EQ(rtcap::wire::load_be64(buf.data()), 123456789u);
   for (std::size_t i = 8; i < buf.size(); ++i) EXPECT_EQ(buf[i], 0);
 }
 

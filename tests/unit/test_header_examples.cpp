@@ -35,7 +35,7 @@ TEST(HeaderExamples, EngineInlineAndThreaded) {
       FAIL();
     }
     while (!(*engine)->done())
-      (*engine)->poll(std::chrono::milliseconds(100), [&](const rtcap::Batch& batch) {
+      (void)(*engine)->poll(std::chrono::milliseconds(100), [&](const rtcap::Batch& batch) {
         for (rtcap::PacketView p : batch) use(p);  // valid during the call only
       });
   }
@@ -86,7 +86,7 @@ TEST(HeaderExamples, WriterAndTracker) {
       FAIL();
     }
     while (!engine->done())
-      engine->poll(std::chrono::milliseconds(100), [&](const rtcap::Batch& b) {
+      (void)engine->poll(std::chrono::milliseconds(100), [&](const rtcap::Batch& b) {
         if (auto r = (*w)->write(b); !r) {  // once per batch
           if ((*w)->failure() == rtcap::WriteFailure::kPipeClosed) engine->request_stop();
           ADD_FAILURE() << r.error().message;

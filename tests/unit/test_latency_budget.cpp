@@ -49,6 +49,7 @@ TEST(RingModel, V2SlotsFollowTheSnaplen) {
 
   CaptureConfig c;
   c.immediate_mode = true;
+  c.snaplen = 65553;  // a snaplen that keeps offload aggregates whole
   // FACTS.md: "the default 2 MiB holds ~32 packets" with offloads on.
   RingModel r = linux_ring_model(c, 2u << 20, 90);
   EXPECT_FALSE(r.tpacket_v3);
@@ -60,6 +61,46 @@ TEST(RingModel, V2SlotsFollowTheSnaplen) {
   r = linux_ring_model(c, 2u << 20, 90);
   EXPECT_EQ(r.block_bytes, 4096u);
   EXPECT_EQ(r.packets, 6552u);  // ceil(2 MiB / 320) = 6554 frames, whole blocks of 12
+}
+
+TEST(RingModel, ImmediateModeWithoutSnaplenSizesSlotsFromTheMtu) {
+  CaptureConfig c;  // snaplen kMaxSnaplen: whole packets, no number given
+  EXPECT_TRUE(snaplen_is_automatic(c));
+  EXPECT_EQ(linux_v2_snaplen(c, 1500), kMaxSnaplen);  // batched: V3 packs packets, no slots
+  c.immediate_mode = true;
+  EXPECT_EQ(linux_v2_snaplen(c, 1500), 1522);  // Ethernet header + two VLAN tags
+  EXPECT_EQ(linux_v2_snaplen(c, 9000), 9022);
+  EXPECT_EQ(linux_v2_snaplen(c, 0), kMaxSnaplen);  // not Ethernet-framed ("any"): unchanged
+  c.snaplen = 0;
+  EXPECT_EQ(linux_v2_snaplen(c, 1500), 1522);
+  c.snaplen = 65553;  // given: kept, even above the MTU
+  EXPECT_FALSE(snaplen_is_automatic(c));
+  EXPECT_EQ(linux_v2_snaplen(c, 1500), 65553);
+  c.snaplen = 128;
+  EXPECT_EQ(linux_v2_snaplen(c, 1500), 128);
+
+  // The default ring: >= 100 ms at 1,000,000 packets/s, two 1,600-byte slots per 4 KiB block.
+  c.snaplen = kMaxSnaplen;
+  const std::uint64_t bytes = linux_v2_default_buffer_bytes(c, 1500);
+  const RingModel r = linux_ring_model(c, bytes, 90, kLinuxOffloadMaxFrameBytes, 1500);
+  EXPECT_EQ(r.slot_bytes, 1600u);
+  EXPECT_EQ(r.block_bytes, 4096u);
+  EXPECT_GE(r.packets, 100000u);
+  EXPECT_LE(r.memory_bytes, 256ull << 20);
+  EXPECT_EQ(bytes, 100001u * 1600u + 1600u);  // 100,001 packets, whole blocks of two
+  // libpcap's own default slot (64 KiB, offloads on) got 2,046 slots from 128 MiB before.
+  c.snaplen = 65553;
+  const RingModel whole =
+      linux_ring_model(c, linux_v2_default_buffer_bytes(c, 1500), 90, kLinuxOffloadMaxFrameBytes);
+  EXPECT_EQ(whole.packets, 2048u);  // capped at 256 MiB mapped
+  EXPECT_LE(whole.memory_bytes, 256ull << 20);
+  // Jumbo frames: 9,088-byte slots, one per 16 KiB block, capped.
+  c.snaplen = kMaxSnaplen;
+  const RingModel jumbo = linux_ring_model(c, linux_v2_default_buffer_bytes(c, 9000), 90,
+                                           kLinuxOffloadMaxFrameBytes, 9000);
+  EXPECT_EQ(jumbo.slot_bytes, 9088u);
+  EXPECT_EQ(jumbo.packets, 16384u);
+  EXPECT_LE(jumbo.memory_bytes, 256ull << 20);
 }
 
 TEST(RingModel, V3BlocksAndRetireTimer) {
@@ -105,11 +146,21 @@ TEST(PlanLatencyBudget, SubMillisecondMeansImmediateWithCoalescing) {
   EXPECT_LE(p.modelled_worst_delay_ns, 250 * kUs);
   EXPECT_FALSE(p.best_effort);
   EXPECT_LT(p.wakeups_per_second, 100000.0 / 5);  // many packets per wake-up
-  // Whole-packet slots: 100 ms at 100 kpps would need 656 MB, so the buffer is capped and says so.
-  EXPECT_LE(p.ring.memory_bytes, 256ull << 20);  // the cap is on what the kernel maps
-  EXPECT_EQ(p.ring.packets, 2048u);              // one 64 KiB slot per 128 KiB block
-  EXPECT_NE(p.explanation.find("capped"), std::string::npos) << p.explanation;
+  // No snaplen given: slots from the MTU (1500 assumed), so 100 ms at 100 kpps fits uncapped.
+  EXPECT_EQ(p.ring.slot_bytes, 1600u);
+  EXPECT_GE(p.ring.packets, 10000u);
+  EXPECT_GE(p.stall_tolerance_ns, 100 * kMs);
+  EXPECT_LE(p.ring.memory_bytes, 32ull << 20);
+  EXPECT_EQ(p.explanation.find("(capped at"), std::string::npos) << p.explanation;
+  EXPECT_NE(p.explanation.find("MTU + 22"), std::string::npos) << p.explanation;
   EXPECT_NE(p.explanation.find("V3 needs a budget"), std::string::npos);
+  // A snaplen that keeps 64 KiB aggregates: 100 ms would need 656 MB, so the buffer is capped and
+  // says so.
+  base.snaplen = 65553;
+  const LatencyPlan whole = plan_for_latency_budget(250 * kUs, base);
+  EXPECT_LE(whole.ring.memory_bytes, 256ull << 20);  // the cap is on what the kernel maps
+  EXPECT_EQ(whole.ring.packets, 2048u);              // one 64 KiB slot per 128 KiB block
+  EXPECT_NE(whole.explanation.find("capped"), std::string::npos) << whole.explanation;
   // Untouched fields are kept.
   EXPECT_EQ(p.config.filter, "udp");
   EXPECT_EQ(p.config.pool_batches, 7u);

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <map>
 
-#include "io/linktype.hpp"
+#include "wire/wire.hpp"
 #include "rtcap/writer.hpp"
 #include "test_writer_util.hpp"
 
@@ -167,7 +167,8 @@ TEST(Writer, LinktypeMappingMatchesLibpcapDumper) {
       ASSERT_GE(bytes.size(), 24u);
       std::uint32_t linktype;
       std::memcpy(&linktype, bytes.data() + 20, 4);
-      EXPECT_EQ(static_cast<int>(linktype & 0x03FFFFFF), io::dlt_to_linktype(dlt)) << "DLT " << dlt;
+      EXPECT_EQ(static_cast<int>(linktype & 0x03FFFFFF), wire::dlt_to_linktype(dlt))
+          << "DLT " << dlt;
       ++compared;
     }
     pcap_close(dead);

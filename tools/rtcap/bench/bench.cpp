@@ -944,8 +944,8 @@ std::vector<BenchMode> bench_modes(bool tcpdump_available) {
       {"dispatch-threaded", false, false, {"--mode", "dispatch", "--consumer-thread"}},
       {"dispatch-immediate", false, false, {"--mode", "dispatch", "--immediate-mode"}},
       {"dispatch-budget-250us", false, false, {"--mode", "dispatch", "--latency-budget", "250us"}},
-      // The one-thread reference loop, batched and with the 50 us window of immediate mode (and
-      // the same 128 MiB immediate-mode ring as rtcap's default there).
+      // The one-thread reference loop, batched and with rtcap's immediate-mode window; its ring
+      // is the obvious one: 128 MiB of whole-packet V2 slots (rtcap sizes its own in packets).
       {"reference", false, true, {}},
       {"reference-immediate",
        false,

@@ -16,7 +16,7 @@
 
 #include "analysis/packet_parser.hpp"
 #include "common/process.hpp"
-#include "gen/rtp_format.hpp"
+#include "wire/wire.hpp"
 
 namespace rtcap::tool {
 namespace {

@@ -6,7 +6,7 @@
 //     came back - the record's timestamp (µs magic 0xa1b2c3d4 or ns magic 0xa1b23c4d, either
 //     byte order). This is the delay a downstream program reading the capture's output sees.
 //   - counts it, parses link layer / IPv4 or IPv6 / UDP, and reads the per-stream 64-bit packet
-//     index that `rtcap gen` puts in the payload (rtp_format.hpp): raw UDP, the first 8 payload
+//     index that `rtcap gen` puts in the payload (src/wire/wire.hpp): raw UDP, the first 8 payload
 //     bytes; RTP, the first 8 bytes after the RTP header. Streams are told apart by destination
 //     port and SSRC. A bitmap per stream counts unique, duplicate and missing indexes.
 //

@@ -14,7 +14,9 @@
 #include <fmt/format.h>
 
 #include "analysis/packet_parser.hpp"
+#include "analysis/ptp_wire.hpp"
 #include "engine/baseline.hpp"
+#include "engine/clock.hpp"
 #include "io/output_file.hpp"
 #include "common/exit_codes.hpp"
 #include "lab/netns.hpp"
@@ -155,7 +157,8 @@ bool apply_latency_budget(CaptureOptions& o, std::int64_t& budget_ns) {
   o.config = plan.config;
   if (!o.quiet) {
     fmt::print(stderr, "rtcap: latency budget {}:\n", o.latency_budget);
-    for (std::string_view rest = plan.explanation; !rest.empty();) {
+    const std::string explanation = cli_words(plan.explanation);
+    for (std::string_view rest = explanation; !rest.empty();) {
       const auto nl = rest.find('\n');
       fmt::print(stderr, "rtcap:   {}\n", rest.substr(0, nl));
       rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
@@ -206,12 +209,6 @@ bool close_report(ReportFile& f) {
   return true;
 }
 
-std::int64_t wall_ns() {  // CLOCK_REALTIME: an ISB time stamp, the clock of packet stamps
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // An interface went down or away, or came back (issue 13): one line at once (at the next
 // status tick, within a second), with -q too; pcapng gets an ISB whose comment carries the outage.
 void report_link_changes(const CaptureStats& now, const CaptureStats& before, bool reopen,
@@ -230,7 +227,7 @@ void report_link_changes(const CaptureStats& now, const CaptureStats& before, bo
                  n.name, n.down_events, double(n.down_ns) / 1e9,
                  n.reopens ? fmt::format(", reopened {} time(s)", n.reopens) : "");
       if (CaptureWriter* w = writer ? writer->current() : nullptr)
-        (void)w->write_interface_stats(now, wall_ns());
+        (void)w->write_interface_stats(now, realtime_ns());  // ISB: the clock of packet stamps
     }
   }
 }
@@ -260,6 +257,7 @@ class CaptureRun {
   std::int64_t budget_ns_ = 0;
   std::unique_ptr<Engine> engine_;
   SapMembership sap_membership_;
+  SapMembership ptp_membership_;  // --ptp
   std::unique_ptr<MetricsServer> metrics_;
   std::unique_ptr<RotatingWriter> writer_;
   std::unique_ptr<io::OutputFile> text_out_;  // no -w: a line per packet on standard output
@@ -289,11 +287,7 @@ int CaptureRun::open_capture() {
   auto opened = detail::open_engine(
       o_.config, o_.naive() ? detail::CaptureMode::kNaive : detail::CaptureMode::kDispatch);
   if (!opened) {
-    std::string message = cli_wording(opened.error().message);
-    // Inside a namespace, the interfaces to list are the namespace's.
-    if (const auto at = message.find("'rtcap -D'"); at != std::string::npos && !o_.netns.empty())
-      message.replace(at, 10, fmt::format("'rtcap --netns {} -D'", o_.netns));
-    fmt::print(stderr, "rtcap: {}\n", message);
+    fmt::print(stderr, "rtcap: {}\n", cli_wording(opened.error(), o_.netns));
     return exit_code_for(opened.error().code);
   }
   engine_ = std::move(*opened);
@@ -306,6 +300,16 @@ int CaptureRun::open_capture() {
     }
     fmt::print(stderr, "rtcap: joined {} SAP group(s) ({}, {})\n", sap_membership_.groups_joined(),
                kSapGroupAdminScoped, kSapGroupGlobal);
+  }
+  if (o_.ptp) {
+    const std::vector<const char*> groups = {analysis::ptp::kGroupIpv4,
+                                             analysis::ptp::kGroupIpv4PeerDelay};
+    if (auto r = ptp_membership_.join(o_.config.interfaces, groups, "--ptp"); !r) {
+      fmt::print(stderr, "rtcap: {}\n", r.error());
+      return kExitSetup;
+    }
+    fmt::print(stderr, "rtcap: joined {} PTP group(s) ({}, {})\n", ptp_membership_.groups_joined(),
+               groups[0], groups[1]);
   }
   if (!o_.metrics_listen.empty()) {
     MetricsOptions mo;
@@ -338,7 +342,7 @@ int CaptureRun::open_outputs() {
     wo.packet_buffered = o_.packet_buffered;
     wo.pcapng = o_.pcapng;
     wo.precision = engine_->interfaces().front().precision;
-    wo.snaplen = o_.config.snaplen;
+    // wo.snaplen 0: the handles' own (pcap_snapshot: Linux immediate mode may pick the MTU + 22).
     wo.interfaces = engine_->interfaces();
     wo.filter = o_.config.filter;
     wo.give_up_at_ns = output_give_up_at_ns();  // a stalled reader cannot hold up a stop
@@ -540,12 +544,6 @@ int CaptureRun::loop() {
   return kExitOk;
 }
 
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // Once a second: advice, link changes, the status line (or live table), metrics, --stats-json.
 void CaptureRun::status_tick(CaptureStats s) {
   AdvisorInput input;
@@ -557,6 +555,7 @@ void CaptureRun::status_tick(CaptureStats s) {
   if (tracker_ && o_.streams) {
     tracker_->set_outages(s);  // the interfaces' outages: their gaps are not the network's
     snap = tracker_->snapshot();
+    if (extractor_) extractor_->add_levels(snap->streams);
     const std::uint64_t outage_loss = total_outage_loss(*snap);
     const std::uint64_t loss = total_sequence_loss(*snap) - outage_loss;
     input.streams = stream_interval_info(*snap, loss, previous_stream_loss_, previous_discarded_);
@@ -570,13 +569,14 @@ void CaptureRun::status_tick(CaptureStats s) {
   }
   report_link_changes(s, previous_, o_.config.reopen, writing_ ? writer_.get() : nullptr);
   for (const Advice& a : advisor_->update(input)) {
-    const std::string line = fmt::format("rtcap: advice [{}] {}: {}\n", a.id, a.trigger, a.change);
+    const std::string line =
+        fmt::format("rtcap: advice [{}] {}: {}\n", a.id, a.trigger, cli_words(a.change));
     if (live_)
       live_->note(stderr, line);
     else if (!o_.quiet)
       fmt::print(stderr, "{}", line);
   }
-  if (snap && svg_) svg_->sample(*snap, steady_ns());
+  if (snap && svg_) svg_->sample(*snap, monotonic_ns());
   if (live_ && snap)
     live_->draw(stderr, fmt::format("rtcap: {}{}", status_line(s, previous_), stream_note), *snap,
                 stderr_terminal_columns(), o_.wide);
@@ -635,7 +635,7 @@ int CaptureRun::report() {
   last.config = o_.config;
   last.platform = host_capture_platform();
   (void)advisor_->update(last);
-  const std::vector<Advice> advice = advisor_->summary();
+  const std::vector<Advice> advice = cli_words(advisor_->summary());
   if (!advice.empty()) fmt::print(stderr, "{}", format_advice(advice));
   if (!write_report(advice_json_file_, to_json(advice))) exit_code_ = kExitRuntime;
   if (!write_report(stats_json_file_, stats_json(final_stats, true))) exit_code_ = kExitRuntime;
@@ -648,7 +648,8 @@ int CaptureRun::report() {
 // The stream table, where the loss happened, --streams-json, --streams-svg.
 void CaptureRun::report_streams(const CaptureStats& final_stats) {
   tracker_->set_outages(final_stats);  // every outage, the last one's end included
-  const TrackerSnapshot snap = tracker_->snapshot();
+  TrackerSnapshot snap = tracker_->snapshot();
+  if (extractor_) extractor_->add_levels(snap.streams);
   // Standard output carries the capture with -w -: the table must not go after it.
   fmt::print(o_.write_path == "-" ? stderr : stdout, "{}", format_stream_table(snap));
   const LossAttribution loss = attribute_loss(
@@ -659,7 +660,7 @@ void CaptureRun::report_streams(const CaptureStats& final_stats) {
   fmt::print(stderr, "{}\n", loss.text);
   if (!write_report(streams_json_file_, to_json(snap))) exit_code_ = kExitRuntime;
   if (svg_) {
-    svg_->sample(snap, steady_ns());
+    svg_->sample(snap, monotonic_ns());
     if (!write_report(svg_file_, svg_->render(snap))) exit_code_ = kExitRuntime;
   }
 }

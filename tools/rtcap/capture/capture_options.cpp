@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "capture/host.hpp"
+#include "engine/config_table.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -61,14 +62,62 @@ CLI::Validator positive_rate(double max) {
 
 constexpr std::int64_t kIntMax = std::numeric_limits<int>::max();
 
+using config_table::Setting;
+
+// A value for a numeric setting: decimal digits with an optional '-' (no 0x, no octal, no
+// overflow), in the range of the library's table of settings.
+CLI::Validator setting_value(const Setting& s) {
+  return CLI::Validator(
+      [&s](std::string& value) -> std::string {
+        std::int64_t n = 0;
+        const char* end = value.data() + value.size();
+        const auto [ptr, ec] = std::from_chars(value.data(), end, n);
+        const std::string_view digits =
+            std::string_view(value).substr(value.starts_with('-') ? 1 : 0);
+        if (digits.empty() || digits.find_first_not_of("0123456789") != digits.npos)
+          return "'" + value + "' is not a whole number (decimal digits only)";
+        if (ec != std::errc{} || ptr != end) return config_table::out_of_range(s, value);
+        if (std::string why = config_table::check_number(s, n); !why.empty()) return why;
+        value = std::to_string(n);  // CLI11 would read a leading 0 as octal: 010 is ten
+        return {};
+      },
+      "");
+}
+
+// A CaptureConfig number: its option names, range and default come from the library's table.
+template <class T>
+CLI::Option* add_setting(CLI::App& app, const char* name, T& member, const std::string& help) {
+  const Setting& s = config_table::at(name);
+  const std::string unit = *s.unit ? std::string(" ") + s.unit : std::string{};
+  return app
+      .add_option(s.cli, member,
+                  fmt::format("{} [{}..{}{}, default {}]", help, s.min, s.max, unit,
+                              config_table::default_value(s)))
+      ->transform(setting_value(s));
+}
+
+// The names of a choice setting's values, in the table's order.
+std::vector<std::string> choices_of(const char* name) {
+  std::vector<std::string> out;
+  std::string_view all = config_table::at(name).choices;
+  for (std::size_t at = 0; at <= all.size();) {
+    const std::size_t bar = std::min(all.find('|', at), all.size());
+    out.emplace_back(all.substr(at, bar - at));
+    at = bar + 1;
+  }
+  return out;
+}
+
+const char* cli_of(const char* name) { return config_table::at(name).cli; }
+
 }  // namespace
 
 void add_capture_options(CLI::App& app, CaptureOptions& o) {
   CaptureConfig& c = o.config;
-  app.add_option("-i,--interface", c.interfaces,
+  app.add_option(cli_of("interfaces"), c.interfaces,
                  "Capture on this interface; repeat -i to capture several with one thread")
       ->allow_extra_args(false);
-  app.add_option("-r,--read", c.read_file,
+  app.add_option(cli_of("read_file"), c.read_file,
                  "Read packets from a pcap/pcapng file through the same pipeline")
       ->check(non_empty("give the file to read, or -i IFACE to capture live"));
   app.add_option("-w,--write", o.write_path,
@@ -88,20 +137,23 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   app.add_option("-W,--file-count", o.rotation.file_count,
                  "With -C: a ring of this many files; with -G: stop after this many files")
       ->transform(decimal(1, kIntMax));
-  app.add_option("-c,--count", c.max_packets, "Stop after this many packets (0: no limit)")
-      ->transform(decimal(0, std::numeric_limits<std::int64_t>::max()));
-  app.add_option("-s,--snapshot-length", c.snaplen,
-                 "Bytes to capture per packet; 0 means 262144, whole packets (default)");
-  app.add_option("-B,--buffer-size", c.buffer_kib,
-                 "Kernel buffer in KiB (0: 32768 batched, 131072 immediate; see docs/TUNING.md)");
-  app.add_flag("!-p,!--no-promiscuous-mode", c.promiscuous,
-               "Do not put the interface into promiscuous mode");
-  app.add_flag("--immediate-mode", c.immediate_mode,
+  add_setting(app, "max_packets", c.max_packets, "Stop after this many packets (0: no limit)");
+  add_setting(app, "snaplen", c.snaplen,
+              "Bytes to capture per packet; 0 means 262144, whole packets (default). Linux "
+              "--immediate-mode without -s: the interface MTU + 22, so that the ring holds "
+              "100,000 packets; larger offload aggregates are cut and counted as truncated");
+  add_setting(app, "buffer_kib", c.buffer_kib,
+              "Kernel buffer in KiB (0: 32768 batched; immediate: 100 ms at 1,000,000 "
+              "packets/s, at most 256 MiB mapped; see docs/TUNING.md)");
+  app.add_flag_callback(
+      cli_of("promiscuous"), [&c] { c.promiscuous = false; },
+      "Do not put the interface into promiscuous mode");
+  app.add_flag(cli_of("immediate_mode"), c.immediate_mode,
                "Deliver each packet as it arrives (Linux: TPACKET_V2 ring, one slot per packet)");
-  app.add_option("--time-stamp-precision", o.precision_name,
+  app.add_option(cli_of("precision"), o.precision_name,
                  "micro or nano (default nano; falls back to micro where unsupported)")
-      ->check(CLI::IsMember({"micro", "nano"}));
-  app.add_option("-j,--time-stamp-type", c.tstamp_type,
+      ->check(CLI::IsMember(choices_of("precision")));
+  app.add_option(cli_of("tstamp_type"), c.tstamp_type,
                  "Time stamp type, as in pcap-tstamp(7) (host, adapter, adapter_unsynced...)");
   app.add_flag("-J,--list-time-stamp-types", o.list_tstamp_types,
                "List the time stamp types of the -i interface and exit");
@@ -110,7 +162,7 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   app.add_option("--stats-json", o.stats_json_path,
                  "Write the status (each second) and the final summary to this file as JSON lines")
       ->check(non_empty("give a file name"));
-  app.add_flag("--reopen", c.reopen,
+  app.add_flag(cli_of("reopen"), c.reopen,
                "When an interface goes away, say so, keep the other interfaces and the output "
                "running, and open it again (same settings) every second until it is back");
   app.add_option("--netns", o.netns,
@@ -121,32 +173,31 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
                  "dispatch: wait on the fd, drain batches with pcap_dispatch (default); naive: "
                  "pcap_next_ex + a heap copy per packet, the baseline to compare against")
       ->check(CLI::IsMember({"dispatch", "naive"}));
-  app.add_flag("--consumer-thread", o.consumer_thread,
+  app.add_flag(cli_of("delivery"), o.consumer_thread,
                "Write and analyse on a thread of their own behind a lock-free hand-off, for "
                "outputs that may stall for long (slow disks); default: on the capture thread, "
                "where the kernel ring (-B) absorbs a stall (the default ring, about 0.5 s at "
                "100,000 packets/s of small frames) and what overflows it counts as kernel drops");
-  app.add_option("--timeout-ms", c.timeout_ms,
-                 "pcap_set_timeout; batched Linux capture: the ring block retire time (default 1)");
-  app.add_option("--coalesce-us", c.coalesce_us,
-                 "Immediate mode: after a wake-up wait this long, then drain (fewer, fuller "
-                 "batches; -1 (default): automatic, 75 on Linux, 0 on Windows; 0: a wake-up per "
-                 "packet)");
-  app.add_option("--batch-packets", c.batch_packets, "Packets per batch (default 1024)");
-  app.add_option("--batch-bytes", c.batch_bytes,
-                 "Arena bytes per batch (default 262144; at least the snaplen)");
-  app.add_option("--pool-batches", c.pool_batches,
-                 "--consumer-thread: batches in the pool, bounds memory and how far the consumer "
-                 "may fall behind (default 64)");
-  app.add_option("--on-overflow", o.overflow_name,
+  add_setting(app, "timeout_ms", c.timeout_ms,
+              "pcap_set_timeout; batched Linux capture: the ring block retire time");
+  add_setting(app, "coalesce_us", c.coalesce_us,
+              "Immediate mode: after a wake-up wait this long, then drain (fewer, fuller "
+              "batches; -1: automatic, 75 on Linux, 0 on Windows; 0: a wake-up per packet)");
+  add_setting(app, "batch_packets", c.batch_packets, "Packets per batch");
+  add_setting(app, "batch_bytes", c.batch_bytes, "Arena bytes per batch (at least the snaplen)");
+  add_setting(app, "pool_batches", c.pool_batches,
+              "--consumer-thread: batches in the pool, bounds memory and how far the consumer "
+              "may fall behind");
+  app.add_option(cli_of("overflow"), o.overflow_name,
                  "--consumer-thread, no free batch: drop (count it, capture never blocks; "
                  "default) or block")
-      ->check(CLI::IsMember({"drop", "block"}));
-  app.add_option("--mintocopy", c.mintocopy_bytes,
-                 "Npcap only: wake the reader when this many bytes wait (pcap_setmintocopy; "
-                 "Npcap default 16000)");
-  app.add_option("--user-buffer", c.user_buffer_bytes,
-                 "Npcap only: bytes one read can carry (pcap_setuserbuffer; Npcap default 256000)");
+      ->check(CLI::IsMember(choices_of("overflow")));
+  add_setting(app, "mintocopy_bytes", c.mintocopy_bytes,
+              "Npcap only: wake the reader when this many bytes wait (pcap_setmintocopy; -1: "
+              "Npcap's default, 16000)");
+  add_setting(app, "user_buffer_bytes", c.user_buffer_bytes,
+              "Npcap only: bytes one read can carry (pcap_setuserbuffer; 0: 1 MiB, Npcap's own "
+              "256000 is smaller than the default snaplen)");
   app.add_flag("--streams", o.streams,
                "Track every UDP flow and RTP stream: loss, duplicates, reordering, jitter, "
                "one-way delay; print the table at the end");
@@ -168,6 +219,11 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   app.add_flag("--sap", o.sap,
                "Join the SAP groups (239.255.255.255, 224.2.127.254) on the -i interfaces and let "
                "SAP (udp port 9875) through the filter; announcements describe the streams");
+  app.add_flag(
+      "--ptp", o.ptp,
+      "Join the PTP groups (224.0.1.129, 224.0.0.107) on the -i interfaces and let PTP "
+      "(udp ports 319, 320, EtherType 0x88F7) through the filter; the stream table "
+      "shows each domain's grandmaster and checks it against the SDPs (implies --streams)");
   app.add_option("--streams-svg", o.streams_svg_path,
                  "Draw per RTP stream TS-DF and delay over time, the packet interval histogram "
                  "and the gaps into this SVG file at the end (implies --streams)")
@@ -213,28 +269,11 @@ bool reads_a_pipe(const std::string& path) {
   return is_pipe_or_socket(path);  // capture/host_*.cpp
 }
 
-std::string cli_wording(std::string message) {
-  // The library names its settings; a user of the command knows them by these flags.
-  static constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
-      {"CaptureConfig::timeout_ms", "--timeout-ms"},
-      {"CaptureConfig::buffer_kib", "-B"},
-      {"CaptureConfig::batch_packets", "--batch-packets"},
-      {"CaptureConfig::batch_bytes", "--batch-bytes"},
-      {"CaptureConfig::pool_batches", "--pool-batches"},
-      {"CaptureConfig::coalesce_us", "--coalesce-us"},
-      {"CaptureConfig::max_packets", "-c"},
-      {"CaptureConfig::stats_interval_ms", "the stats interval"},
-      {"CaptureConfig::snaplen", "-s"},
-      {"CaptureConfig::user_buffer_bytes", "--user-buffer"},
-      {"CaptureConfig::mintocopy_bytes", "--mintocopy"},
-      {"CaptureConfig::delivery = Delivery::kThreaded", "--consumer-thread"},
-      {"immediate_mode", "--immediate-mode"},
-      {"timeout_ms", "--timeout-ms"},
-  };
-  for (const auto& [setting, flag] : kFlags)
-    for (std::size_t at = message.find(setting); at != std::string::npos;
-         at = message.find(setting, at + flag.size()))
-      message.replace(at, setting.size(), flag);
+std::string cli_wording(const Error& error, const std::string& netns) {
+  std::string message = config_table::word(error, config_table::Front::kCli);
+  if (error.code == ErrorCode::kNoSuchDevice)
+    message += netns.empty() ? "; 'rtcap -D' lists them"
+                             : fmt::format("; 'rtcap --netns {} -D' lists them", netns);
   return message;
 }
 
@@ -250,7 +289,6 @@ bool has_time_pattern(const std::string& name) {
 std::string finish_capture_options(CaptureOptions& o) {
   CaptureConfig& c = o.config;
   for (const auto& w : o.filter_words) c.filter += (c.filter.empty() ? "" : " ") + w;
-  if (c.snaplen == 0) c.snaplen = kMaxSnaplen;  // tcpdump's -s 0
   c.precision =
       o.precision_name == "micro" ? TimestampPrecision::kMicro : TimestampPrecision::kNano;
   c.overflow = o.overflow_name == "block" ? OverflowPolicy::kBlock : OverflowPolicy::kDrop;
@@ -261,7 +299,7 @@ std::string finish_capture_options(CaptureOptions& o) {
   c.delivery = o.consumer_thread || o.naive() || reads_a_pipe(c.read_file) ? Delivery::kThreaded
                                                                            : Delivery::kInline;
   if (!o.streams_json_path.empty()) o.streams = true;
-  if (!o.sdp_paths.empty() || o.sap) o.streams = true;
+  if (!o.sdp_paths.empty() || o.sap || o.ptp) o.streams = true;
   if (!o.streams_svg_path.empty()) o.streams = true;
   if (std::string e =
           parse_clock_rates(o.clock_rate_specs, o.clock_rate_by_pt, o.default_clock_rate_hz);
@@ -296,6 +334,12 @@ std::string finish_capture_options(CaptureOptions& o) {
   // SAP must pass the filter when asked for (--sap): OR it in, keeping the user's expression.
   if (o.sap && !c.filter.empty())
     c.filter = fmt::format("({}) or (udp port {})", c.filter, kSapPort);
+  if (o.ptp && c.interfaces.empty())
+    return "--ptp joins the PTP groups on a live interface (-i); a file (-r) is searched for PTP "
+           "anyway";
+  if (o.ptp && !c.filter.empty())
+    c.filter =
+        fmt::format("({}) or (udp port 319 or udp port 320 or ether proto 0x88f7)", c.filter);
   if (o.write_path.size() > 7 && o.write_path.ends_with(".pcapng")) o.pcapng = true;
   if (o.list_devices || o.list_tstamp_types) return {};
   const RotationOptions& r = o.rotation;

@@ -10,6 +10,7 @@
 #include "io/audio_extract.hpp"
 #include "capture/rotation.hpp"
 #include "rtcap/config.hpp"
+#include "rtcap/error.hpp"
 #include "rtcap/sdp.hpp"
 
 namespace CLI {
@@ -49,6 +50,7 @@ struct CaptureOptions {
   std::vector<std::string> sdp_paths;           // --sdp FILE (repeatable)
   std::vector<SdpFormat> sdp_formats;           // parsed from them by finish_capture_options
   bool sap = false;               // --sap: join SAP groups, let SAP through the filter
+  bool ptp = false;               // --ptp: join the PTP groups, let PTP through the filter
   std::string streams_svg_path;   // --streams-svg FILE: charts per stream
   std::string extract_audio_dir;  // --extract-audio DIR: a WAV per L16/L24 stream
   std::uint64_t extract_audio_max_bytes = io::AudioExtractConfig::kDefaultMaxBytes;
@@ -69,8 +71,9 @@ void add_capture_options(CLI::App& app, CaptureOptions& options);
 
 // True when -r names a pipe or FIFO ("-" is standard input): read behind a consumer thread.
 bool reads_a_pipe(const std::string& path);
-// A library message in the command's words: CaptureConfig::timeout_ms becomes --timeout-ms.
-std::string cli_wording(std::string message);
+// A library error in the command's words: a setting by its option (-s), and the command's
+// own fix where it has one ('rtcap -D' lists the interfaces, in --netns NETNS when given).
+std::string cli_wording(const Error& error, const std::string& netns = {});
 
 // True when a -G file name holds a strftime conversion ("%%" alone is a literal '%').
 bool has_time_pattern(const std::string& name);

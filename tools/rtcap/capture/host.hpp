@@ -36,6 +36,10 @@ class SapMembership {
   SapMembership& operator=(const SapMembership&) = delete;
   // One line naming the interface and the fix on failure.
   std::expected<void, std::string> join(const std::vector<std::string>& interfaces);
+  // The same for other IPv4 groups (--ptp: 224.0.1.129, 224.0.0.107); `option` names the
+  // option in messages.
+  std::expected<void, std::string> join(const std::vector<std::string>& interfaces,
+                                        const std::vector<const char*>& groups, const char* option);
   [[nodiscard]] std::size_t groups_joined() const noexcept { return joined_; }
 
  private:

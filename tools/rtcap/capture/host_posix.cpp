@@ -27,22 +27,27 @@ SapMembership::~SapMembership() {
 }
 
 std::expected<void, std::string> SapMembership::join(const std::vector<std::string>& interfaces) {
+  return join(interfaces, {kSapGroupAdminScoped, kSapGroupGlobal}, "--sap");
+}
+
+std::expected<void, std::string> SapMembership::join(const std::vector<std::string>& interfaces,
+                                                     const std::vector<const char*>& groups,
+                                                     const char* option) {
+  const std::string opt = option;
   for (const std::string& name : interfaces) {
     const unsigned index = if_nametoindex(name.c_str());
     if (index == 0)
-      return std::unexpected("--sap: no interface '" + name +
-                             "' to join the SAP groups on (rtcap -D lists them)");
+      return std::unexpected(opt + ": no interface '" + name +
+                             "' to join the groups on (rtcap -D lists them)");
     const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-      return std::unexpected(std::string("--sap: cannot open a UDP socket: ") +
-                             std::strerror(errno));
+    if (fd < 0) return std::unexpected(opt + ": cannot open a UDP socket: " + std::strerror(errno));
     sockets_.push_back(fd);
-    for (const char* group : {kSapGroupAdminScoped, kSapGroupGlobal}) {
+    for (const char* group : groups) {
       ip_mreqn m{};
       if (inet_pton(AF_INET, group, &m.imr_multiaddr) != 1) continue;
       m.imr_ifindex = static_cast<int>(index);
       if (::setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m) != 0)
-        return std::unexpected("--sap: cannot join " + std::string(group) + " on " + name + ": " +
+        return std::unexpected(opt + ": cannot join " + std::string(group) + " on " + name + ": " +
                                std::strerror(errno) +
                                " (does the interface have an IPv4 address and multicast enabled?)");
       ++joined_;

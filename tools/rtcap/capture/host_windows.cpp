@@ -18,4 +18,12 @@ std::expected<void, std::string> SapMembership::join(const std::vector<std::stri
       "application (a SAP browser), or give the streams' SDP with --sdp FILE");
 }
 
+std::expected<void, std::string> SapMembership::join(const std::vector<std::string>&,
+                                                     const std::vector<const char*>&,
+                                                     const char* option) {
+  return std::unexpected(std::string(option) +
+                         " cannot join multicast groups on Windows yet: run the PTP follower "
+                         "(or another application) that joins them on this host");
+}
+
 }  // namespace rtcap::tool

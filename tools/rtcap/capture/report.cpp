@@ -1,4 +1,5 @@
 #include "capture/report.hpp"
+#include "engine/config_table.hpp"
 
 #include <fmt/format.h>
 
@@ -78,6 +79,10 @@ std::string summary(const CaptureStats& s, bool live) {
   out += fmt::format("{} packets dropped by interface\n", s.interface_dropped());
   out += fmt::format("{} packets dropped by rtcap (consumer behind, no free batch)\n",
                      s.app_dropped_packets);
+  // received = captured + kernel + rtcap drops + this, exactly (CaptureStats::unread_packets).
+  if (const std::int64_t unread = s.unread_packets(); unread != 0)
+    out += fmt::format("{} packets counted by the kernel but not read (after the last drain)\n",
+                       unread);
   if (s.packets_truncated)
     out += fmt::format("{} packets cut by the snaplen\n", s.packets_truncated);
   out += fmt::format("{} packets delivered in {} batches over {:.2f} s\n", s.packets_delivered,
@@ -111,42 +116,35 @@ std::string stats_json(const CaptureStats& s, bool final) {
                           {"p999", h.percentile(0.999)},
                           {"max", h.max}};
   };
+  // Every figure of the registry (rtcap/stats.hpp) under its name.
   nlohmann::json interfaces = nlohmann::json::array();
-  for (const auto& i : s.interfaces)
-    interfaces.push_back({{"name", i.name},
-                          {"received", i.received},
-                          {"kernel_dropped", i.kernel_dropped},
-                          {"interface_dropped", i.interface_dropped},
-                          {"buffer_bytes", i.buffer_bytes},
-                          {"up", i.up},
-                          {"down_events", i.down_events},
-                          {"down_ns", i.down_ns},
-                          {"reopens", i.reopens}});
-  nlohmann::json j{{"final", final},
-                   {"elapsed_ns", s.elapsed_ns},
-                   {"packets_captured", s.packets_captured},
-                   {"bytes_captured", s.bytes_captured},
-                   {"packets_truncated", s.packets_truncated},
-                   {"received", s.received()},
-                   {"kernel_dropped", s.kernel_dropped()},
-                   {"interface_dropped", s.interface_dropped()},
-                   {"app_dropped_packets", s.app_dropped_packets},
-                   {"packets_delivered", s.packets_delivered},
-                   {"batches_delivered", s.batches_delivered},
-                   {"thread_handoffs", s.thread_handoffs},
-                   {"wakeups", s.wakeups},
-                   {"dispatch_calls", s.dispatch_calls},
-                   {"empty_dispatch_calls", s.empty_dispatch_calls},
-                   {"max_dispatch_bytes", s.max_dispatch_bytes},
-                   {"max_dispatch_buffer_share", s.max_dispatch_buffer_share},
-                   {"capture_cpu_ns", s.capture_cpu_ns},
-                   {"cpu_ns_per_packet", cpu_ns_per_packet(s)},
-                   {"interface_reopens", s.interface_reopens()},
-                   {"interfaces", interfaces},
-                   {"dispatch_packets", hist(s.dispatch_packets)},
-                   {"dispatch_bytes", hist(s.dispatch_bytes)},
-                   {"latency_ns", hist(s.latency_ns)}};
+  for (const auto& i : s.interfaces) {
+    nlohmann::json one{{"name", i.name}};
+    for (const InterfaceCounterInfo& c : interface_counters()) one[c.name] = c.value(i);
+    interfaces.push_back(std::move(one));
+  }
+  nlohmann::json j{{"final", final}};
+  for (const CounterInfo& c : capture_counters()) {
+    if (c.fraction)
+      j[c.name] = c.fraction(s);
+    else
+      j[c.name] = c.integer(s);
+  }
+  j["cpu_ns_per_packet"] = cpu_ns_per_packet(s);
+  j["interfaces"] = std::move(interfaces);
+  j["dispatch_packets"] = hist(s.dispatch_packets);
+  j["dispatch_bytes"] = hist(s.dispatch_bytes);
+  j["latency_ns"] = hist(s.latency_ns);
   return j.dump();
+}
+
+std::string cli_words(std::string_view text) {
+  return config_table::word(text, config_table::Front::kCli);
+}
+
+std::vector<Advice> cli_words(std::vector<Advice> advice) {
+  for (Advice& a : advice) a.change = cli_words(a.change);
+  return advice;
 }
 
 StreamIntervalInfo stream_interval_info(const TrackerSnapshot& snap, std::uint64_t loss_now,

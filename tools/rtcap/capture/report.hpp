@@ -3,6 +3,8 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "rtcap/advisor.hpp"
 #include "rtcap/analysis.hpp"
@@ -24,6 +26,11 @@ std::string tcpdump_lines(const CaptureStats& s);
 std::string summary(const CaptureStats& s, bool live);
 // One JSON object (one line), for --stats-json.
 std::string stats_json(const CaptureStats& s, bool final);
+
+// Library text that names settings as ${name} (advice, the latency plan), with the command's
+// options (-B 4096).
+std::string cli_words(std::string_view text);
+std::vector<Advice> cli_words(std::vector<Advice> advice);
 
 // The advisor's stream inputs for one interval, from the tracker: sequence loss and discarded
 // packets since the previous interval (`loss_before`, `discarded_before`), and whether all UDP

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include "engine/clock.hpp"
+
 namespace rtcap {
 class Engine;
 }
@@ -45,10 +47,7 @@ const std::atomic<std::int64_t>* output_give_up_at_ns();
 inline bool stop_overdue() {
   const std::int64_t at_ns = stop_requested_at_ns();
   if (at_ns == 0) return false;
-  const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                  std::chrono::steady_clock::now().time_since_epoch())
-                                  .count();
-  return now_ns - at_ns >= std::chrono::nanoseconds(kAbandonAfterStop).count();
+  return monotonic_ns() - at_ns >= std::chrono::nanoseconds(kAbandonAfterStop).count();
 }
 
 }  // namespace rtcap::tool

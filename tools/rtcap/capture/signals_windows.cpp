@@ -27,9 +27,7 @@ std::atomic<std::int64_t> g_give_up_at_ns{0};
 void note_stop() {
   g_stop.store(true);
   std::int64_t none = 0;
-  const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                  std::chrono::steady_clock::now().time_since_epoch())
-                                  .count();
+  const std::int64_t now_ns = monotonic_ns();
   if (g_stop_at_ns.compare_exchange_strong(none, now_ns))
     g_give_up_at_ns.store(now_ns + std::chrono::nanoseconds(kOutputGraceAfterStop).count());
 }

@@ -35,7 +35,7 @@
 
 #include "lab/lab.hpp"
 #include "lab/netns.hpp"
-#include "gen/rtp_format.hpp"
+#include "wire/wire.hpp"
 #include "engine/clock.hpp"
 #include "rtcap/histogram.hpp"
 #include "rtcap/latency_budget.hpp"
@@ -75,12 +75,6 @@ std::uint64_t probability_threshold(double p) noexcept {
   if (p <= 0) return 0;
   if (p >= 1) return std::numeric_limits<std::uint64_t>::max();
   return static_cast<std::uint64_t>(std::ldexp(p, 64));
-}
-
-std::int64_t now_ns(clockid_t clock) noexcept {
-  timespec ts{};
-  clock_gettime(clock, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 void sleep_until(std::int64_t mono_ns) noexcept {
@@ -823,7 +817,7 @@ void Generator::fill_tone(std::uint8_t* packet, std::uint64_t index) const {
           p[2] = static_cast<std::uint8_t>(v);
           break;
         case GenEncoding::kL16:
-          rtp::put_be16(p, static_cast<std::uint16_t>(v));
+          wire::store_be16(p, static_cast<std::uint16_t>(v));
           break;
         case GenEncoding::kPcmu:
           p[0] = linear_to_ulaw(static_cast<std::int16_t>(v));
@@ -887,9 +881,9 @@ void Generator::send_sap(const std::vector<std::vector<std::uint8_t>>& packets) 
 // (CLOCK_REALTIME, UTC; PTP senders count TAI), mod 2^32; each packet adds its samples, as the
 // schedule adds its time.
 void Generator::start_clock() {
-  t0_ = last_send_ = now_ns(CLOCK_MONOTONIC);
+  t0_ = last_send_ = monotonic_ns();
   if (!cfg_.sap) return;
-  const std::int64_t real0 = now_ns(CLOCK_REALTIME);
+  const std::int64_t real0 = realtime_ns();
   for (std::uint32_t k = 0; k < nstreams_; ++k)
     st_[k].timestamp =
         static_cast<std::uint32_t>(static_cast<u128>(real0 + sched_.offset_ns(k)) *
@@ -908,7 +902,7 @@ GenReport Generator::run(const std::atomic<bool>* stop) {
       rep_.interrupted = true;
       break;
     }
-    const std::int64_t now = now_ns(CLOCK_MONOTONIC);
+    const std::int64_t now = monotonic_ns();
     if (deadline_ns_ != 0 && now - t0_ >= deadline_ns_) break;
     if (cfg_.sap && now >= next_sap) {
       send_sap(sap_announce_);
@@ -1000,7 +994,7 @@ void Generator::send_batch(std::size_t n) {
     const auto realtime = static_cast<std::uint64_t>(rtcap::realtime_ns());
     for (std::size_t i = 0; i < n; ++i) rtp::set_send_time(&slot_bufs_[i * dgram_], realtime);
   }
-  const std::int64_t send_mono = now_ns(CLOCK_MONOTONIC);
+  const std::int64_t send_mono = monotonic_ns();
   std::size_t off = 0;
   bool retried = false;
   while (off < n) {
@@ -1029,7 +1023,7 @@ void Generator::send_batch(std::size_t n) {
     if (first_error_.empty()) first_error_ = std::strerror(err);
     ++off;
   }
-  last_send_ = now_ns(CLOCK_MONOTONIC);
+  last_send_ = monotonic_ns();
   for (std::size_t i = 0; i < n; ++i) {
     auto& sr = rep_.streams[meta_[i].stream];
     if (failed_[i]) {
@@ -1066,7 +1060,7 @@ void Generator::send_held_at_end() {
       ++rep_.send_errors;
     }
   }
-  if (n != 0) last_send_ = now_ns(CLOCK_MONOTONIC);
+  if (n != 0) last_send_ = monotonic_ns();
 }
 
 void Generator::finish_report() {

@@ -1,6 +1,6 @@
 // `rtcap gen`: sends RTP over UDP the way an AES67 audio source does (or raw tiny UDP packets),
 // on an absolute schedule, with deliberate, reproducible loss and reordering for tests.
-// Packet layout: rtp_format.hpp.
+// Packet layout: src/wire/wire.hpp.
 #pragma once
 
 #include <atomic>
@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "gen/rtp_format.hpp"
+#include "wire/wire.hpp"
 
 namespace CLI {
 class App;

@@ -7,8 +7,8 @@
 
 namespace rtcap::tool {
 
-// setns(CLONE_NEWNET) of the calling thread into /var/run/netns/<ns>. Sockets opened afterwards
-// by this thread live in that namespace.
+// setns(CLONE_NEWNET) of the calling thread into /run/netns/<ns> (or the namespace file at the path
+// <ns>), for good. Sockets and threads made afterwards by this thread live in that namespace.
 std::expected<void, std::string> enter_netns(const std::string& ns);
 
 }  // namespace rtcap::tool
