@@ -367,7 +367,8 @@ MaybeFinding rule_snaplen_truncates(const Context& x) {
   if (!x.npcap() && x.in.config.immediate_mode && snaplen_is_automatic(x.in.config))
     f.change = fmt::format(
         "immediate mode's automatic snaplen is the MTU + {}: these are offload (GRO/GSO/TSO) "
-        "aggregates larger than the MTU; ${{snaplen}} {} keeps them whole, with V2 slots of {} bytes "
+        "aggregates larger than the MTU; ${{snaplen}} {} keeps them whole, with V2 slots of {} "
+        "bytes "
         "(raise ${{buffer_kib}} with it)",
         kLinuxV2SnaplenOverMtu, kLinuxOffloadMaxFrameBytes,
         linux_v2_slot_bytes(kLinuxOffloadMaxFrameBytes));

@@ -279,9 +279,11 @@ for p in sys.argv[1:]:
 # D2: no silence the arrival clock cannot hold; a small file, at once.
 rc=0; timeout 20 "$RTCAP" -r "$TMPD/hostile-rate.pcap" --extract-audio "$TMPD/hostile" 2>"$TMPD/err" || rc=$?
 [ "$rc" -eq 0 ] || fail "hostile rate: exit $rc: $(cat "$TMPD/err")"
-size=$(du -cb "$TMPD"/hostile/*.wav | tail -1 | cut -f1)
-[ "$size" -lt 10000 ] || fail "hostile rate: $size bytes of WAV for 2 packets: $(grep 'rtcap: audio' "$TMPD/err")"
-grep -q "1 timestamp jumps not filled" "$TMPD/err" || fail "hostile rate: the unfilled jump is not said: $(cat "$TMPD/err")"
+# The catalogue refuses the SDP's rate (out of range): no WAV, and the stream says why. The
+# silence bound itself is a unit test (AudioExtract.SilenceIsBoundedByElapsedTime).
+size=$(du -cb "$TMPD"/hostile/ 2>/dev/null | tail -1 | cut -f1)
+[ "${size:-0}" -lt 10000 ] || fail "hostile rate: $size bytes written for 2 packets: $(grep 'rtcap: audio' "$TMPD/err")"
+grep -q "not extracted" "$TMPD/err" || fail "hostile rate: the stream does not say why it has no WAV: $(cat "$TMPD/err")"
 # The budget: a small one stops the file and says what was not written.
 rc=0; "$RTCAP" -r "$TMPD/plain.pcap" --audio-format 97=L24/48000/2 --extract-audio "$TMPD/budget" \
   --extract-audio-max-bytes 100000 2>"$TMPD/err" || rc=$?

@@ -139,7 +139,7 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
       ->transform(decimal(1, kIntMax));
   add_setting(app, "max_packets", c.max_packets, "Stop after this many packets (0: no limit)");
   add_setting(app, "snaplen", c.snaplen,
-              "Bytes to capture per packet; 0 means 262144, whole packets (default). Linux "
+              "Bytes to capture per packet; 0 means 262144, whole packets. Linux "
               "--immediate-mode without -s: the interface MTU + 22, so that the ring holds "
               "100,000 packets; larger offload aggregates are cut and counted as truncated");
   add_setting(app, "buffer_kib", c.buffer_kib,
