@@ -295,12 +295,12 @@ nlohmann::json stream_json(const StreamSummary& s) {
 
 nlohmann::json session_json(const SessionSummary& x) {
   const SdpFormat& f = x.format;
-  return {{"session_name", f.session_name},
-          {"origin", f.origin},
+  return {{"session_name", analysis::printable_text(f.session_name)},
+          {"origin", analysis::printable_text(f.origin)},
           {"group", f.group.to_string()},
           {"port", f.port},
           {"payload_type", f.payload_type},
-          {"encoding", f.encoding},
+          {"encoding", analysis::printable_text(f.encoding)},
           {"rate", f.clock_rate},
           {"channels", f.channels},
           {"ptime_ms", f.ptime_ms},
@@ -309,7 +309,8 @@ nlohmann::json session_json(const SessionSummary& x) {
           {"last_seen_ns", x.last_seen_ns},
           {"announcements", x.announcements},
           {"streams", x.streams},
-          {"ended", x.ended.empty() ? nlohmann::json() : nlohmann::json(x.ended)}};
+          {"ended",
+           x.ended.empty() ? nlohmann::json() : nlohmann::json(analysis::printable_text(x.ended))}};
 }
 
 }  // namespace
@@ -545,11 +546,13 @@ std::string format_stream_table(const TrackerSnapshot& snap, std::size_t width) 
   for (const SessionSummary& x : snap.sessions) {
     if (x.streams != 0) continue;
     const SdpFormat& f = x.format;
-    out += fmt::format("session \"{}\" {}:{} pt {} {}/{}/{}{}: no traffic ({}{})\n", f.session_name,
-                       f.group.to_string(), f.port, f.payload_type,
-                       f.encoding.empty() ? "?" : f.encoding, f.clock_rate, f.channels,
-                       f.source.family ? " from " + f.source.to_string() : std::string(), f.origin,
-                       x.ended.empty() ? "" : ", " + x.ended);
+    out += fmt::format(
+        "session \"{}\" {}:{} pt {} {}/{}/{}{}: no traffic ({}{})\n",
+        analysis::printable_text(f.session_name), f.group.to_string(), f.port, f.payload_type,
+        f.encoding.empty() ? "?" : analysis::printable_text(f.encoding), f.clock_rate, f.channels,
+        f.source.family ? " from " + f.source.to_string() : std::string(),
+        analysis::printable_text(f.origin),
+        x.ended.empty() ? "" : ", " + analysis::printable_text(x.ended));
   }
   out += analysis::format_ptp_section(snap.ptp);
   return out;

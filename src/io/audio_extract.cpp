@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 
+#include "analysis/wire_text.hpp"
 #include "analysis/packet_parser.hpp"
 #include "analysis/rtp_stats.hpp"
 #include "platform/file_output.hpp"
@@ -856,12 +857,14 @@ std::string format_extract_report(const std::vector<ExtractedStream>& streams) {
           "rtcap: audio {}: {} (L{} {} Hz {} ch from {}), {} packets, {} samples, {} gap{} ({} "
           "samples of silence, {} packets lost){}\n",
           s.description, s.wav_path, s.format.bits, s.format.rate_hz, s.format.channels,
-          s.format_source, s.packets, s.frames, s.gaps, s.gaps == 1 ? "" : "s", s.silence_frames,
-          s.lost_packets, notes);
+          analysis::printable_text(s.format_source), s.packets, s.frames, s.gaps,
+          s.gaps == 1 ? "" : "s", s.silence_frames, s.lost_packets, notes);
       if (!s.stopped.empty())
-        out += fmt::format("rtcap: audio {}: stopped: {}\n", s.description, s.stopped);
+        out += fmt::format("rtcap: audio {}: stopped: {}\n", s.description,
+                           analysis::printable_text(s.stopped));
     } else {
-      out += fmt::format("rtcap: audio {}: not extracted: {}\n", s.description, s.skipped);
+      out += fmt::format("rtcap: audio {}: not extracted: {}\n", s.description,
+                         analysis::printable_text(s.skipped));
     }
   }
   if (over_budget_bytes > 0)

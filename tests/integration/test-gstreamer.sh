@@ -101,7 +101,8 @@ while read -r name group pt pay fmt ch spp ptime; do
   [ $(( got + before )) -eq "$want" ] || fail "$name: rtcap wrote $got packets (+ $before before its format), tshark reads $want: $line"
   echo "$line" | grep -q " 0 gaps " || fail "$name: gaps: $line"
   if [ "$name" = d ]; then
-    [ "$before" -ge 300 ] || fail "d: the late stream does not say it starts mid-stream: $line"
+    # The SAP leaves after 300 of the stream's packets; the capture may see it a few packets early.
+    [ "$before" -ge 250 ] || fail "d: the late stream does not say it starts mid-stream: $line"
     grep -q ",before_format$" "$OUT"/*-"$group"_5004-*.gaps.csv || fail "d: the gaps CSV does not say where the file starts"
   fi
 done <<<"$STREAMS"

@@ -194,7 +194,7 @@ if have tmux; then
     FIFO6="$TMPD/live$wide.fifo"
     mkfifo "$FIFO6"
     sess="rtcap$$${wide#--}"
-    tmux new-session -d -s "$sess" -x 80 -y 50 "$RTCAP -r $FIFO6 --streams $wide; sleep 30"
+    tmux new-session -d -s "$sess" -x 80 -y 150 "$RTCAP -r $FIFO6 --streams $wide; sleep 30"
     { cat "$DATA"; sleep 3; } >"$FIFO6" &   # the FIFO stays open: status ticks, live table
     feeder=$!
     sleep 2.2
