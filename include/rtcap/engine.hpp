@@ -157,10 +157,11 @@ class RTCAP_API Engine {
   Result<std::size_t> poll(std::chrono::microseconds timeout, F&& on_batch) {
     return poll(timeout, &call<std::remove_reference_t<F>>, static_cast<void*>(&on_batch));
   }
-  // Drains every handle now, without waiting, for an application that waits on readiness()
+  // Drains the handles now, without waiting, for an application that waits on readiness()
   // itself (epoll, WaitForMultipleObjects). Call it whenever a readiness handle fired or
   // max_wait_us passed; it may deliver nothing. The bound of poll with a zero timeout: at most
-  // one batch's callback after draining began. Inline delivery only (else kMisuse).
+  // one batch's callback after draining began; a call cut short there resumes with the next
+  // handle, so every interface gets its turn. Inline delivery only (else kMisuse).
   virtual Result<std::size_t> dispatch(BatchFn on_batch, void* context) = 0;
   template <typename F, typename = std::enable_if_t<std::is_invocable_v<F&, const Batch&>>>
   Result<std::size_t> dispatch(F&& on_batch) {

@@ -344,7 +344,7 @@ bool CaptureEngine::acquire_batch() noexcept {
     serve_stats_while_blocked();
   }
   // Stopping, and the consumer took nothing before the deadline: read no more. The packet in
-  // hand and what the kernel still holds stay uncaptured (CaptureStats::unread_at_stop), never
+  // hand and what the kernel still holds stay uncaptured (CaptureStats::unread_packets()), never
   // app drops: the block policy promised to leave loss to the kernel ring.
   drain_gave_up_ = true;
   if (dispatching_) pcap_breakloop(dispatching_);
@@ -427,8 +427,14 @@ bool CaptureEngine::publish_current(bool force) noexcept {
 bool CaptureEngine::dispatch_all() noexcept {
   bool ok = true;
   if (drain_gave_up_) return ok;  // see acquire_batch
-  for (auto& ctx : contexts_) {
+  const std::size_t handles = contexts_.size();
+  const std::size_t first = next_context_ < handles ? next_context_ : 0;
+  for (std::size_t k = 0; k < handles; ++k) {
     if (count_reached() || out_of_time()) break;
+    const std::size_t at = (first + k) % handles;
+    CallbackContext& ctx = contexts_[at];
+    // A call cut short (poll's bound, -c) resumes after this handle: every handle gets its turn.
+    next_context_ = (at + 1) % handles;
     if (!ctx.pcap) continue;  // --reopen: closed until its interface is back
     dispatch_bytes_ = 0;
     const std::uint64_t before = counters_.packets.load(std::memory_order_relaxed);
@@ -651,7 +657,9 @@ CaptureStats CaptureEngine::stats_now(std::chrono::milliseconds wait) {
     if (!started_.load()) return stats();
     if (!enter_call()) {
       refresh_stats();
+      CaptureStats s = stats();  // before leave_call: an owner gone meanwhile frees us there
       leave_call();
+      return s;
     } else if (caller_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
       refresh_stats();
     }
@@ -672,7 +680,7 @@ CaptureStats CaptureEngine::stats_now(std::chrono::milliseconds wait) {
 void CaptureEngine::end_live(StopReason reason) noexcept {
   // The last read of the kernel's counters comes right after the last drain, before the final
   // callback: what the kernel counts later (arriving meanwhile) is what it counted after the
-  // last read, outside received (CaptureStats::unread_at_stop).
+  // last read, outside received (CaptureStats::unread_packets()).
   refresh_stats();
   hand_over(true);
   finish(reason, std::nullopt, false);

@@ -160,6 +160,7 @@ class CaptureEngine final {
   std::vector<InterfaceInfo> infos_;
   std::vector<std::string> warnings_;
   std::vector<CallbackContext> contexts_;  // one per handle, the pcap_dispatch user pointer
+  std::size_t next_context_ = 0;           // where dispatch_all starts: after the last cut short
   std::unique_ptr<backend::ReadinessWaiter> waiter_;
   // Interface loss (issue 13, item 4; link_watch.cpp). When a handle is closed or reopened the
   // waiter is rebuilt on the open handles; other threads only wake() it, through waiter_raw_,

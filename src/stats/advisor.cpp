@@ -360,11 +360,16 @@ MaybeFinding rule_snaplen_truncates(const Context& x) {
   Finding f;
   f.severity = Severity::kWarning;
   f.trigger = "caplen < len: the snaplen is cutting packets";
-  f.evidence = fmt::format("{} of {} packets truncated this interval; snaplen {}", x.d.truncated,
-                           x.d.captured, x.in.config.snaplen);
+  const bool automatic =
+      !x.npcap() && x.in.config.immediate_mode && snaplen_is_automatic(x.in.config);
+  f.evidence =
+      fmt::format("{} of {} packets truncated this interval; snaplen {}", x.d.truncated,
+                  x.d.captured, automatic ? linux_v2_snaplen(x.in.config) : x.in.config.snaplen);
   f.change = "${snaplen} 0 (whole packets, 262144) or a snaplen at least the largest frame";
   f.settings = {{"snaplen", "0", "whole packets"}};
-  if (!x.npcap() && x.in.config.immediate_mode && snaplen_is_automatic(x.in.config))
+  if (automatic) {
+    f.settings = {{"snaplen", std::to_string(kLinuxOffloadMaxFrameBytes),
+                   "offload aggregates whole (0 is the automatic MTU + 22 here)"}};
     f.change = fmt::format(
         "immediate mode's automatic snaplen is the MTU + {}: these are offload (GRO/GSO/TSO) "
         "aggregates larger than the MTU; ${{snaplen}} {} keeps them whole, with V2 slots of {} "
@@ -372,7 +377,7 @@ MaybeFinding rule_snaplen_truncates(const Context& x) {
         "(raise ${{buffer_kib}} with it)",
         kLinuxV2SnaplenOverMtu, kLinuxOffloadMaxFrameBytes,
         linux_v2_slot_bytes(kLinuxOffloadMaxFrameBytes));
-  else if (x.npcap())
+  } else if (x.npcap())
     f.change += "; keep ${user_buffer_bytes} at least snaplen + 20 bytes (npcap issue 119)";
   else if (x.in.config.immediate_mode)
     f.change += fmt::format(

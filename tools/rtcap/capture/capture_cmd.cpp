@@ -174,7 +174,7 @@ using ReportFile = std::unique_ptr<io::OutputFile>;
 
 bool open_report_file(ReportFile& f, const std::string& path, const char* option) {
   if (path.empty()) return true;
-  // "-" is a file of that name here, as it always was: standard output carries the table.
+  // "-" is a file of that name here: standard output carries the table.
   auto opened = io::OutputFile::open(path == "-" ? "./-" : path, io::kMinBufferBytes,
                                      &scan_text_lines, output_give_up_at_ns(), option);
   if (!opened) {
