@@ -137,7 +137,8 @@ TEST(Catalogue, PitIsJudgedAgainstSamplesOverRate) {
   r.payload = 44 * 2 * 3;
   const std::int64_t gap_ns = 1'008'100;  // 997,732 ns x 1.0104
   send(t, 2000, 0, 44, 0, gap_ns, r);
-  const StreamSummary* s = rtp_stream(t.snapshot());
+  const TrackerSnapshot snap = t.snapshot();  // the summary lives in it
+  const StreamSummary* s = rtp_stream(snap);
   ASSERT_NE(s, nullptr);
   EXPECT_NEAR(s->timing.pit.ptime_us, 997.732, 0.001);
   EXPECT_EQ(s->timing.verdict, TimingVerdict::kNotCompliant);
@@ -181,8 +182,9 @@ TEST(Catalogue, SourceFilterNamesTheOnlySender) {
                     "file bm.sdp");
   StreamTracker t(c);
   Rtp r;
-  send(t, 10, 0, 6, 0, 125'000, r);  // from 198.18.0.1: not the filter's source
-  const StreamSummary* s = rtp_stream(t.snapshot());
+  send(t, 10, 0, 6, 0, 125'000, r);           // from 198.18.0.1: not the filter's source
+  const TrackerSnapshot snap = t.snapshot();  // the summary lives in it
+  const StreamSummary* s = rtp_stream(snap);
   ASSERT_NE(s, nullptr);
   EXPECT_FALSE(s->has_sdp);
 }

@@ -77,7 +77,8 @@ TEST(SeqForgedJump, TrackerIgnoresAForgedJumpAndCountsARealOutage) {
     const std::uint32_t jump = 44'000'000;
     at = feed(t, 1, 999 + jump, 999 * 6 + jump * 6, 6, at, 125'000);
     feed(t, 1000, 1000, 1000 * 6, 6, at, 125'000);
-    const StreamSummary& s = t.snapshot().streams.at(0);
+    const TrackerSnapshot snap = t.snapshot();  // the summary lives in it
+    const StreamSummary& s = snap.streams.at(0);
     EXPECT_EQ(s.lost, 0u);
     EXPECT_EQ(s.loss_jumps, 0u);
   }
