@@ -200,6 +200,7 @@ def _load():
         "rtcap_config_set_buffer_kib": (I, [VP, I]),
         "rtcap_config_set_precision": (I, [VP, I]),
         "rtcap_config_set_tstamp_type": (I, [VP, ctypes.c_char_p]),
+        "rtcap_config_set_netns": (I, [VP, ctypes.c_char_p]),
         "rtcap_config_set_coalesce_us": (I, [VP, I]),
         "rtcap_config_set_batch_packets": (I, [VP, S]),
         "rtcap_config_set_batch_bytes": (I, [VP, S]),
@@ -376,9 +377,11 @@ class Capture:
                  promiscuous=None, immediate_mode=None, timeout_ms=None, buffer_kib=None,
                  precision=None, tstamp_type=None, coalesce_us=None, batch_packets=None,
                  batch_bytes=None, pool_batches=None, overflow=None, max_packets=None,
-                 stats_interval_ms=None, mintocopy_bytes=None, user_buffer_bytes=None, reopen=None):
+                 stats_interval_ms=None, mintocopy_bytes=None, user_buffer_bytes=None, reopen=None,
+                 netns=None):
         self._engine = None
-        self._calls: Dict[int, List[Any]] = {}  # calls in progress: key (the C callback's user) -> [handler, error]
+        # Calls in progress: key (the C callback's user pointer) -> [handler, error].
+        self._calls: Dict[int, List[Any]] = {}
         config = ctypes.c_void_p()
         _check(_lib.rtcap_config_new(ctypes.byref(config)))
         try:
@@ -387,7 +390,7 @@ class Capture:
             for name in interfaces:
                 _check(_lib.rtcap_config_add_interface(config, _text("interfaces", name)))
             for name, value in [("read_file", read_file), ("filter", filter),
-                                ("tstamp_type", tstamp_type)]:
+                                ("tstamp_type", tstamp_type), ("netns", netns)]:
                 if value is not None:
                     _check(getattr(_lib, "rtcap_config_set_" + name)(config, _text(name, value)))
             if delivery not in DELIVERY:
