@@ -104,14 +104,15 @@ void SessionCatalogue::release(std::int32_t slot, SlotState to, const char* why,
   s.ended = why;
 }
 
-std::int32_t SessionCatalogue::free_slot(std::vector<Destination>& changed) {
+std::int32_t SessionCatalogue::free_slot(std::uint64_t placing, std::vector<Destination>& changed) {
   if (slots_.size() < max_formats_) {
     slots_.emplace_back();
     return static_cast<std::int32_t>(slots_.size() - 1);
   }
   // A free slot, else the oldest ended one, else an announced one (never a file's): first one
   // no stream matched, then the one announced least often, then the oldest. A flood of new
-  // sessions so pushes out its own entries before a session that describes traffic.
+  // sessions so pushes out its own entries before a session that describes traffic. The session
+  // being placed never pushes out its own formats: what does not fit is left out.
   std::int32_t ended = -1, announced = -1;
   const auto worse = [](const Slot& a, const Slot& b) {  // a goes before b
     if (a.used != b.used) return !a.used;
@@ -124,7 +125,7 @@ std::int32_t SessionCatalogue::free_slot(std::vector<Destination>& changed) {
     if (s.state == SlotState::kFree) return n;
     if (s.state == SlotState::kEnded) {
       if (ended < 0 || s.last_seen_ns < slots_[std::size_t(ended)].last_seen_ns) ended = n;
-    } else if (s.announcements != 0) {
+    } else if (s.announcements != 0 && s.session != placing) {
       if (announced < 0 || worse(s, slots_[std::size_t(announced)])) announced = n;
     }
   }
@@ -153,7 +154,7 @@ void SessionCatalogue::place(std::uint64_t key, Session& s, const std::vector<Sd
   }
   s.slots.clear();
   for (const SdpFormat& f : formats) {
-    const std::int32_t n = free_slot(changed);
+    const std::int32_t n = free_slot(key, changed);
     if (n < 0) break;
     Slot& slot = slots_[static_cast<std::size_t>(n)];
     slot.format = f;

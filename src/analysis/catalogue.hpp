@@ -142,7 +142,7 @@ class SessionCatalogue {
   void end_session(std::uint64_t key, const char* why, std::vector<Destination>& changed);
   void place(std::uint64_t key, Session& s, const std::vector<SdpFormat>& formats,
              std::int64_t now_ns, std::vector<Destination>& changed);
-  std::int32_t free_slot(std::vector<Destination>& changed);
+  std::int32_t free_slot(std::uint64_t placing, std::vector<Destination>& changed);
   void release(std::int32_t slot, SlotState to, const char* why, std::vector<Destination>& changed);
 
   std::size_t max_formats_;

@@ -250,6 +250,22 @@ TEST(Catalogue, SapFloodIsBoundedAndKeepsTheLiveSession) {
   EXPECT_LE(snap.sdp.size(), 256u);
 }
 
+// A session with more formats than free slots must not push out its own formats while it is
+// being placed (the fuzzer found the session freed under itself: a use after free).
+TEST(Catalogue, SessionLargerThanTheFreeSlotsKeepsWhatFits) {
+  StreamTrackerConfig c;
+  c.max_sdp_formats = 2;
+  c.sdp = parse_sdp(sdp_text("file", "L24/48000/2", "1", "239.69.9.9"), "file");
+  StreamTracker t(c);
+  std::string two = sdp_text("two", "L24/48000/2", "1", "239.69.1.1");
+  two += "m=audio 5006 RTP/AVP 98\r\nc=IN IP4 239.69.1.2/32\r\na=rtpmap:98 L16/48000/2\r\n";
+  t.add(view(sap_frame(sap(two, 0x0002)), 0), 1);
+  t.add(view(sap_frame(sap(two, 0x0002)), 1'000'000), 1);
+  const TrackerSnapshot snap = t.snapshot();
+  EXPECT_EQ(snap.totals.sap_announcements, 1u);
+  EXPECT_EQ(snap.sdp.size(), 2u);  // the file's format and the first that fits
+}
+
 TEST(Catalogue, RepeatedAnnouncementRefreshesWithoutParsing) {
   StreamTracker t;
   const Bytes a = sap(sdp_text("s", "L24/48000/2", "1"));
