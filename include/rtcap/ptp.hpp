@@ -49,8 +49,8 @@ struct PtpIntervalStats {
 // Capture clock minus PTP time (as UTC: TAI minus currentUtcOffset when the Announce says it is
 // valid; else the time as sent), from the Sync
 // (one-step) or Follow_Up (two-step) origin timestamps plus correctionField against the capture
-// time stamps of the Syncs. The path delay from master to capture point is inside it (one-way,
-// unknown without Delay_Req/Delay_Resp pairs), so it is an estimate from the wire.
+// time stamps of the Syncs. The path delay from master to capture point is inside it (see
+// PtpPathDelay for taking it off), so it is an estimate from the wire.
 struct PtpOffsetEstimate {
   std::uint64_t samples = 0;
   double last_ns = 0;
@@ -59,6 +59,19 @@ struct PtpOffsetEstimate {
   double min_ns = 0;
   double max_ns = 0;
   bool utc_offset_applied = false;  // an Announce with currentUtcOffsetValid was seen
+};
+
+// The path delay between the master and the capture point, as IEEE 1588-2008 11.3 computes it
+// with the capture point in the slave's place: a slave's Delay_Req seen passing (its capture
+// time), the master's Delay_Resp answering it (receiveTimestamp, correctionField) and the latest
+// Sync's offset sample. Like PTP itself it assumes the two directions take equally long.
+struct PtpPathDelay {
+  std::uint64_t samples = 0;  // Delay_Req/Delay_Resp pairs matched after a Sync
+  double last_ns = 0;
+  double mean_ns = 0;  // weighted as PtpOffsetEstimate
+  double stddev_ns = 0;
+  double min_ns = 0;
+  double max_ns = 0;
 };
 
 struct PtpMasterSummary {
@@ -79,6 +92,7 @@ struct PtpMasterSummary {
   PtpIntervalStats announce;
   PtpIntervalStats sync;
   PtpOffsetEstimate offset;  // from this master's Syncs
+  PtpPathDelay path_delay;   // from Delay_Req/Delay_Resp pairs with this master
   std::int64_t last_seen_ns = 0;
 };
 
@@ -139,8 +153,12 @@ enum class PtpMatch : std::uint8_t {
 // grandmaster when it answers kOtherGrandmaster or kMatch.
 [[nodiscard]] RTCAP_API PtpMatch match_ptp(const SdpFormat& sdp, const PtpSnapshot& ptp,
                                            PtpClockIdentity* gm_seen = nullptr) noexcept;
-// The capture-clock offset estimate of a domain's grandmaster (the master whose clockIdentity
-// it is, else the first with samples); nullptr when none has one.
+// The master that speaks for a domain's grandmaster (the one whose clockIdentity it is, else the
+// first with offset samples); nullptr when none has one. Its `offset` is the capture-clock
+// offset estimate, its `path_delay` what to take off it.
+[[nodiscard]] RTCAP_API const PtpMasterSummary* grandmaster_master(const PtpSnapshot& ptp,
+                                                                   int domain) noexcept;
+// grandmaster_master(ptp, domain)->offset, or nullptr.
 [[nodiscard]] RTCAP_API const PtpOffsetEstimate* grandmaster_offset(const PtpSnapshot& ptp,
                                                                     int domain) noexcept;
 

@@ -41,18 +41,23 @@ PtpMatch match_ptp(const SdpFormat& sdp, const PtpSnapshot& ptp,
   return PtpMatch::kNoPtpSeen;
 }
 
-const PtpOffsetEstimate* grandmaster_offset(const PtpSnapshot& ptp, int domain) noexcept {
+const PtpMasterSummary* grandmaster_master(const PtpSnapshot& ptp, int domain) noexcept {
   for (const PtpDomainSummary& d : ptp.domains) {
     if (d.domain != domain) continue;
-    const PtpOffsetEstimate* first = nullptr;
+    const PtpMasterSummary* first = nullptr;
     for (const PtpMasterSummary& m : d.masters) {
       if (m.offset.samples == 0) continue;
-      if (d.has_grandmaster && m.clock == d.grandmaster.identity) return &m.offset;
-      if (first == nullptr) first = &m.offset;
+      if (d.has_grandmaster && m.clock == d.grandmaster.identity) return &m;
+      if (first == nullptr) first = &m;
     }
     return first;
   }
   return nullptr;
+}
+
+const PtpOffsetEstimate* grandmaster_offset(const PtpSnapshot& ptp, int domain) noexcept {
+  const PtpMasterSummary* m = grandmaster_master(ptp, domain);
+  return m != nullptr ? &m->offset : nullptr;
 }
 
 namespace analysis {
@@ -62,17 +67,22 @@ void apply_ptp(StreamSummary& s, const PtpSnapshot& ptp) noexcept {
   s.ptp_match = match_ptp(s.sdp, ptp, &s.ptp_grandmaster_seen);
   if (s.ptp_match != PtpMatch::kMatch || !s.timing.has_delta_rtp || !s.sdp.has_mediaclk_offset)
     return;
-  const PtpOffsetEstimate* o = grandmaster_offset(ptp, s.sdp.ptp_domain);
-  if (o == nullptr) return;
+  const PtpMasterSummary* gm = grandmaster_master(ptp, s.sdp.ptp_domain);
+  if (gm == nullptr) return;
+  const PtpOffsetEstimate* o = &gm->offset;
   // The media clock counts PTP time (TAI, RFC 7273); the estimate is against it less the UTC
   // offset when that was applied. Arrival in PTP time = capture time - offset + UTC offset.
   double utc_us = 0;
   for (const PtpDomainSummary& d : ptp.domains)
     if (d.domain == s.sdp.ptp_domain && o->utc_offset_applied)
       utc_us = d.grandmaster.current_utc_offset * 1e6;
+  // With Delay_Req/Delay_Resp pairs the path delay inside the offset estimate is taken off.
+  const PtpPathDelay& pd = gm->path_delay;
+  const double offset_ns = o->mean_ns - (pd.samples ? pd.mean_ns : 0.0);
+  const double spread_ns = std::hypot(o->stddev_ns, pd.samples ? pd.stddev_ns : 0.0);
   s.has_ptp_rtp_offset = true;
-  s.ptp_rtp_offset_us = s.timing.delta_rtp_mean_us - o->mean_ns / 1e3 + utc_us;
-  s.ptp_rtp_offset_uncertainty_us = o->stddev_ns / 1e3;
+  s.ptp_rtp_offset_us = s.timing.delta_rtp_mean_us - offset_ns / 1e3 + utc_us;
+  s.ptp_rtp_offset_uncertainty_us = spread_ns / 1e3;
 }
 
 namespace {
@@ -119,7 +129,7 @@ void PtpAnalyser::Intervals::add(std::int64_t ts_ns, std::int8_t log) noexcept {
 
 // Weight 1/16 per sample, as RFC 3550's jitter: long enough to smooth software time stamps,
 // short enough (a few seconds at 8 Syncs/s) to follow an undisciplined capture clock's drift.
-void PtpAnalyser::Offset::add(double ns, bool utc) noexcept {
+void PtpAnalyser::Estimate::add(double ns, bool utc) noexcept {
   last_ns = ns;
   utc_applied = utc;
   if (samples++ == 0) {
@@ -174,21 +184,49 @@ void PtpAnalyser::on_announce(Domain& d, const ptp::Message& m, std::int64_t ts_
   d.utc_valid = (m.flags & ptp::kFlagUtcOffsetValid) != 0;
 }
 
-void PtpAnalyser::offset_sample(Domain& d, Master& ms, std::int64_t capture_ns,
-                                const ptp::Timestamp& t, std::int64_t correction) noexcept {
+bool PtpAnalyser::ptp_time_ns(const Domain& d, const ptp::Timestamp& t, std::int64_t& ns) noexcept {
   // 2^33 s is the year 2242: larger seconds cannot be a real PTP time and would overflow ns.
   if (!t.valid() || t.seconds >= (std::uint64_t{1} << 33)) {
     ++totals_.bad_timestamp;
-    return;
+    return false;
   }
-  const bool utc = d.has_gm && d.utc_valid;
-  const std::int64_t utc_ns = utc ? std::int64_t{d.gm.current_utc_offset} * 1'000'000'000 : 0;
-  const std::int64_t ptp_ns =
-      static_cast<std::int64_t>(t.seconds) * 1'000'000'000 + t.nanoseconds - utc_ns;
+  const std::int64_t utc_ns =
+      d.has_gm && d.utc_valid ? std::int64_t{d.gm.current_utc_offset} * 1'000'000'000 : 0;
+  ns = static_cast<std::int64_t>(t.seconds) * 1'000'000'000 + t.nanoseconds - utc_ns;
+  return true;
+}
+
+void PtpAnalyser::offset_sample(Domain& d, Master& ms, std::int64_t capture_ns,
+                                const ptp::Timestamp& t, std::int64_t correction) noexcept {
+  std::int64_t ptp_ns = 0;
+  if (!ptp_time_ns(d, t, ptp_ns)) return;
   // correctionField: ns x 2^16, the residence and path corrections that belong to the origin time.
   const double ns =
       static_cast<double>(capture_ns - ptp_ns) - static_cast<double>(correction) / 65536.0;
-  ms.offset.add(ns, utc);
+  ms.offset.add(ns, d.has_gm && d.utc_valid);
+}
+
+void PtpAnalyser::on_delay_req(Domain& d, const ptp::Message& m, std::int64_t ts_ns) noexcept {
+  DelayReq& r = d.delay_reqs[d.delay_req_next++ % kDelayReqsKept];
+  r.requester = m.source;
+  r.sequence_id = m.sequence_id;
+  r.ts_ns = ts_ns;
+  r.pending = true;
+}
+
+void PtpAnalyser::on_delay_resp(Domain& d, Master& ms, const ptp::Message& m) noexcept {
+  for (DelayReq& r : d.delay_reqs) {
+    if (!r.pending || r.sequence_id != m.sequence_id || !(r.requester == m.requesting)) continue;
+    r.pending = false;
+    std::int64_t t4 = 0;
+    if (ms.offset.samples == 0 || !ptp_time_ns(d, m.timestamp, t4)) return;
+    // 1588-2008 11.3 with the capture point as the slave: the latest Sync gave
+    // c1 - t1 = offset + delay, this pair gives t4 - c3 = delay - offset.
+    const double reverse =
+        static_cast<double>(t4 - r.ts_ns) - static_cast<double>(m.correction) / 65536.0;
+    ms.path_delay.add((ms.offset.last_ns + reverse) / 2, false);
+    return;
+  }
 }
 
 void PtpAnalyser::add_udp(const ParsedPacket& pk, std::int64_t ts_ns) noexcept {
@@ -232,6 +270,10 @@ void PtpAnalyser::add(const std::uint8_t* p, std::size_t len, std::int64_t ts_ns
   ++d->messages;
   ++d->by_type[m.type];
   const auto type = static_cast<ptp::MessageType>(m.type);
+  if (type == ptp::MessageType::kDelayReq) {
+    on_delay_req(*d, m, ts_ns);
+    return;
+  }
   // Masters send these; Delay_Req, peer delay, Signaling and Management come from anyone.
   if (type != ptp::MessageType::kAnnounce && type != ptp::MessageType::kSync &&
       type != ptp::MessageType::kFollowUp && type != ptp::MessageType::kDelayResp)
@@ -285,6 +327,7 @@ void PtpAnalyser::add(const std::uint8_t* p, std::size_t len, std::int64_t ts_ns
       break;
     case ptp::MessageType::kDelayResp:
       ++ms->delay_resps;
+      on_delay_resp(*d, *ms, m);
       break;
     default:
       break;
@@ -355,6 +398,15 @@ PtpSnapshot PtpAnalyser::snapshot() const {
         o.min_ns = m.offset.min_ns;
         o.max_ns = m.offset.max_ns;
         o.utc_offset_applied = m.offset.utc_applied;
+      }
+      if (m.path_delay.samples > 0) {
+        PtpPathDelay& p = ms.path_delay;
+        p.samples = m.path_delay.samples;
+        p.last_ns = m.path_delay.last_ns;
+        p.mean_ns = m.path_delay.mean_ns;
+        p.stddev_ns = std::sqrt(m.path_delay.var_ns2);
+        p.min_ns = m.path_delay.min_ns;
+        p.max_ns = m.path_delay.max_ns;
       }
       ms.last_seen_ns = m.last_seen_ns;
       out.masters.push_back(ms);

@@ -4,7 +4,8 @@
 // Memory is fixed at construction: kMaxDomains domains of kMaxMasters masters each and a ring
 // of the last kChangesKept grandmaster changes per domain; messages of domains or masters
 // beyond that are counted, not kept. add_* never allocates, never throws, and costs a parse and
-// a scan of at most 8 + 8 entries: PTP is a few tens of messages a second, not the hot traffic.
+// a scan of at most 8 + 8 entries (16 more for a Delay_Resp): PTP is a few tens of messages a
+// second, not the hot traffic.
 #pragma once
 
 #include <cstddef>
@@ -28,6 +29,8 @@ class PtpAnalyser {
   // 8 masters a domain: one grandmaster, a backup, boundary clocks seen on a mirrored port.
   static constexpr std::size_t kMaxMasters = 8;
   static constexpr std::size_t kChangesKept = 16;
+  // Delay_Reqs awaiting their Delay_Resp: a few slaves at up to 8 requests a second each.
+  static constexpr std::size_t kDelayReqsKept = 16;
 
   // A UDP datagram to port 319 or 320 (pk.cls == kUdp).
   void add_udp(const ParsedPacket& pk, std::int64_t ts_ns) noexcept;
@@ -50,7 +53,7 @@ class PtpAnalyser {
     std::int8_t log_interval = 0;
     void add(std::int64_t ts_ns, std::int8_t log) noexcept;
   };
-  struct Offset {
+  struct Estimate {  // exponentially weighted mean and spread of a time difference
     std::uint64_t samples = 0;
     double last_ns = 0, mean_ns = 0, var_ns2 = 0, min_ns = 0, max_ns = 0;
     bool utc_applied = false;
@@ -70,7 +73,8 @@ class PtpAnalyser {
     std::uint16_t sync_seq = 0;
     std::int64_t sync_ts_ns = 0;
     std::int64_t sync_correction = 0;
-    Offset offset;
+    Estimate offset;
+    Estimate path_delay;
     std::int64_t last_seen_ns = 0;
   };
   struct Change {
@@ -78,6 +82,12 @@ class PtpAnalyser {
     bool had_previous;
     std::uint8_t from[8];
     std::uint8_t to[8];
+  };
+  struct DelayReq {  // a slave's request seen passing, until the master answers it
+    ptp::PortIdentity requester;
+    std::uint16_t sequence_id = 0;
+    std::int64_t ts_ns = 0;
+    bool pending = false;
   };
   struct Domain {
     bool used = false;
@@ -92,12 +102,17 @@ class PtpAnalyser {
     std::uint64_t by_type[16] = {};
     std::size_t master_count = 0;
     Master masters[kMaxMasters];
+    DelayReq delay_reqs[kDelayReqsKept];
+    std::size_t delay_req_next = 0;
   };
 
   void add(const std::uint8_t* p, std::size_t len, std::int64_t ts_ns, const ParsedPacket* udp);
   Domain* domain(std::uint8_t number) noexcept;
   Master* master(Domain& d, const ptp::PortIdentity& id) noexcept;
   void on_announce(Domain& d, const ptp::Message& m, std::int64_t ts_ns) noexcept;
+  bool ptp_time_ns(const Domain& d, const ptp::Timestamp& t, std::int64_t& ns) noexcept;
+  void on_delay_req(Domain& d, const ptp::Message& m, std::int64_t ts_ns) noexcept;
+  void on_delay_resp(Domain& d, Master& ms, const ptp::Message& m) noexcept;
   void offset_sample(Domain& d, Master& ms, std::int64_t capture_ns, const ptp::Timestamp& t,
                      std::int64_t correction) noexcept;
 

@@ -117,6 +117,12 @@ std::string format_ptp_section(const PtpSnapshot& ptp) {
             m.offset.mean_ns / 1e3, m.offset.stddev_ns / 1e3, m.offset.samples,
             m.offset.utc_offset_applied ? ", announced UTC offset taken off"
                                         : ", no valid UTC offset announced: PTP time as sent");
+      if (m.path_delay.samples)
+        out += fmt::format(
+            "      path delay master - capture point: {:.1f} us +- {:.1f} us ({} Delay_Req/"
+            "Delay_Resp pairs); capture clock - PTP time with it taken off: {:.1f} us\n",
+            m.path_delay.mean_ns / 1e3, m.path_delay.stddev_ns / 1e3, m.path_delay.samples,
+            (m.offset.mean_ns - m.path_delay.mean_ns) / 1e3);
     }
   }
   return out;
@@ -220,6 +226,14 @@ nlohmann::json ptp_json(const PtpSnapshot& ptp) {
                                 {"max_ns", m.offset.max_ns},
                                 {"utc_offset_applied", m.offset.utc_offset_applied},
                                 {"note", "estimate from the wire: one-way path delay inside"}};
+      if (m.path_delay.samples)
+        jm["path_delay"] = {{"samples", m.path_delay.samples},
+                            {"last_ns", m.path_delay.last_ns},
+                            {"mean_ns", m.path_delay.mean_ns},
+                            {"stddev_ns", m.path_delay.stddev_ns},
+                            {"min_ns", m.path_delay.min_ns},
+                            {"max_ns", m.path_delay.max_ns},
+                            {"note", "Delay_Req/Delay_Resp, capture point as the slave"}};
       jd["masters"].push_back(std::move(jm));
     }
     j["domains"].push_back(std::move(jd));

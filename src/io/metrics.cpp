@@ -204,6 +204,12 @@ void render_ptp(Text& t, const TrackerSnapshot& snap) {
              [](const PtpMasterSummary& m) {
                return m.offset.samples ? Opt(m.offset.mean_ns / 1e9) : Opt();
              });
+  per_master("rtcap_ptp_path_delay_seconds",
+             "Path delay between the master and the capture point, from the Delay_Req/"
+             "Delay_Resp pairs seen (IEEE 1588-2008 11.3, the capture point as the slave).",
+             [](const PtpMasterSummary& m) {
+               return m.path_delay.samples ? Opt(m.path_delay.mean_ns / 1e9) : Opt();
+             });
   t.family("rtcap_stream_ptp_rtp_offset_seconds", "gauge",
            "Per stream whose SDP grandmaster is on the wire: arrival in PTP time minus the RTP "
            "timestamp's PTP media time (a=mediaclk:direct), estimated from the wire.");

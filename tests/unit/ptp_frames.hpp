@@ -32,6 +32,8 @@ struct Ptp {
   std::uint8_t gm[8] = {0x02, 0x00, 0x00, 0xFF, 0xFE, 0x00, 0x00, 0x01};
   std::uint16_t steps_removed = 0;
   std::uint8_t time_source = 0xA0;
+  std::uint8_t requesting[10] = {0x44, 0x44, 0x44, 0x44, 0x44,
+                                 0x44, 0x44, 0x44, 0x44, 0x44};  // Delay_Resp's requester
   int length_override = -1;  // messageLength written instead of the real one
   std::uint8_t version = 2;
 };
@@ -51,7 +53,11 @@ inline Bytes ptp(const Ptp& m) {
   b.insert(b.end(), m.clock, m.clock + 8);
   push16(b, m.port);
   push16(b, m.seq);
-  b.push_back(m.type == 0 ? 0 : m.type == 8 ? 2 : m.type == 9 ? 3 : 5);  // controlField
+  b.push_back(m.type == 0   ? 0
+              : m.type == 1 ? 1
+              : m.type == 8 ? 2
+              : m.type == 9 ? 3
+                            : 5);  // controlField
   b.push_back(static_cast<std::uint8_t>(m.log_interval));
   // Every type rtcap reads starts its body with a timestamp.
   push16(b, static_cast<std::uint16_t>(m.ts_s >> 32));
@@ -69,7 +75,7 @@ inline Bytes ptp(const Ptp& m) {
     push16(b, m.steps_removed);
     b.push_back(m.time_source);
   } else if (m.type == 9 || m.type == 3 || m.type == 0xA || m.type == 2) {
-    b.insert(b.end(), 10, 0x44);  // requestingPortIdentity (reserved for Pdelay_Req)
+    b.insert(b.end(), m.requesting, m.requesting + 10);  // reserved for Pdelay_Req
   }
   put16(b, 2,
         m.length_override >= 0 ? static_cast<std::uint16_t>(m.length_override)

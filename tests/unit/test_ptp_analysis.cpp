@@ -391,5 +391,78 @@ TEST(PtpAnalysis, RtpOffsetFromThePtpMediaClockOnAnOrdinaryCaptureClock) {
             std::string::npos);
 }
 
+// IEEE 1588-2008 11.3 with the capture point as the slave: Delay_Req/Delay_Resp pairs give the
+// path delay inside the offset estimate, and the stream's media-clock offset loses it.
+TEST(PtpAnalysis, PathDelayFromDelayRequestsIsTakenOffTheOffset) {
+  const std::int64_t offset = 250'000;  // capture clock ahead of PTP time
+  const std::int64_t delay = 40'000;    // master <-> capture point, each way
+  const std::int64_t latency = 1'000'000;
+  StreamTrackerConfig config;
+  config.sdp = parse_sdp(
+      "v=0\r\ns=m\r\nc=IN IP4 198.19.0.2/32\r\nm=audio 5004 RTP/AVP 97\r\na=rtpmap:97 "
+      "L24/48000/2\r\na=ptime:1\r\na=ts-refclk:ptp=IEEE1588-2008:39-A7-94-FF-FE-07-CB-D0:0\r\n"
+      "a=mediaclk:direct=1000\r\n",
+      "test");
+  StreamTracker t(config);
+  t.add(view(ptp_udp4(ptp(announce(kGmA, 0))), kT0), kDltEn10mb);
+  const std::uint8_t slave[8] = {0x02, 0x00, 0x00, 0xFF, 0xFE, 0x00, 0x00, 0x99};
+  std::uint16_t seq = 0;
+  for (std::int64_t ms = 0; ms < 2000; ++ms) {
+    const std::int64_t utc = kT0 + ms * 1'000'000;
+    if (ms % 125 == 0) {
+      Ptp s;  // one-step: sent at PTP time utc, seen delay later on a clock offset ahead
+      s.type = 0;
+      s.seq = seq;
+      std::copy(kGmA, kGmA + 8, s.clock);
+      const std::int64_t arrival = utc + offset + delay;
+      set_ptp_time(s, arrival, offset + delay);
+      t.add(view(ptp_udp4(ptp(s)), arrival), kDltEn10mb);
+      Ptp req;  // the slave's request passes the capture point 10 ms later...
+      req.type = 1;
+      req.seq = seq;
+      std::copy(slave, slave + 8, req.clock);
+      const std::int64_t c3 = arrival + 10'000'000;
+      t.add(view(ptp_udp4(ptp(req), 0xC6120002), c3), kDltEn10mb);
+      Ptp resp;  // ...and reaches the master `delay` later, in PTP time
+      resp.type = 9;
+      resp.seq = seq;
+      std::copy(kGmA, kGmA + 8, resp.clock);
+      std::copy(slave, slave + 8, resp.requesting);
+      resp.requesting[8] = 0;
+      resp.requesting[9] = 1;
+      set_ptp_time(resp, c3, offset - delay);
+      t.add(view(ptp_udp4(ptp(resp)), c3 + 200'000), kDltEn10mb);
+      Ptp stray = resp;  // answers a request nobody sent: no sample
+      stray.seq = static_cast<std::uint16_t>(seq + 5000);
+      t.add(view(ptp_udp4(ptp(stray)), c3 + 300'000), kDltEn10mb);
+      ++seq;
+    }
+    const std::uint64_t tai_s = static_cast<std::uint64_t>(utc / kS) + 37;
+    const std::uint64_t sub = static_cast<std::uint64_t>(utc % kS) * 48000 / kS;
+    Rtp r;
+    r.seq = static_cast<std::uint16_t>(ms);
+    r.ts = static_cast<std::uint32_t>(tai_s * 48000 + sub + 1000);
+    r.payload = 288;
+    t.add(view(rtp_frame(r), utc + offset + latency), kDltEn10mb);
+  }
+  const TrackerSnapshot snap = t.snapshot();
+  const PtpMasterSummary* gm = grandmaster_master(snap.ptp, 0);
+  ASSERT_NE(gm, nullptr);
+  EXPECT_EQ(gm->delay_resps, 32u);
+  EXPECT_EQ(gm->path_delay.samples, 16u);
+  EXPECT_NEAR(gm->path_delay.mean_ns, delay, 1);
+  EXPECT_NEAR(gm->offset.mean_ns, offset + delay, 1);
+  const StreamSummary* s = nullptr;
+  for (const auto& st : snap.streams)
+    if (st.is_rtp) s = &st;
+  ASSERT_NE(s, nullptr);
+  ASSERT_TRUE(s->has_ptp_rtp_offset);
+  EXPECT_NEAR(s->ptp_rtp_offset_us, 1000, 5);  // 960 with the path delay left inside
+  const std::string table = format_stream_table(snap);
+  EXPECT_NE(table.find("path delay master - capture point: 40.0 us"), std::string::npos) << table;
+  EXPECT_NE(table.find("with it taken off: 250.0 us"), std::string::npos) << table;
+  EXPECT_NE(to_json(snap).find("\"path_delay\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace rtcap
