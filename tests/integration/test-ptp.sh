@@ -105,6 +105,11 @@ assert m["delay_resps"] > 0, m
 assert m["over_ethernet"] == (transport == "-2") and m["over_udp"] == (transport == "-4"), m
 # Same host, same CLOCK_REALTIME: the estimate is the software path, well under 10 ms.
 assert abs(m["capture_offset"]["mean_ns"]) < 10e6, m["capture_offset"]
+# The slave's Delay_Reqs and the master's answers give the path delay (1588-2008 11.3): on a
+# veth pair with software time stamps, positive and well under 10 ms.
+pd = m.get("path_delay")
+assert pd and pd["samples"] > 0, m
+assert 0 < pd["mean_ns"] < 10e6, pd
 t = j["ptp"]["totals"]
 assert t["truncated"] == t["bad_length"] == t["bad_version"] == t["unknown_type"] == 0, t
 assert t["wrong_port"] == 0 and t["orphan_follow_ups"] == 0, t
@@ -114,7 +119,8 @@ assert rtp[5006]["ptp"]["match"] == "other_grandmaster", rtp[5006]["ptp"]
 assert rtp[5006]["ptp"]["wire_grandmaster"] == expect_id, rtp[5006]["ptp"]
 assert rtp[5006]["ptp"]["sdp_grandmaster"] == other_id, rtp[5006]["ptp"]
 print(f"ptp4l {gm} domain {domain}: Sync {m['sync_interval']['mean_s']:.4f} s (log {log_sync}), "
-      f"Announce {m['announce_interval']['mean_s']:.3f} s, offset {m['capture_offset']['mean_ns']/1e3:.1f} us")
+      f"Announce {m['announce_interval']['mean_s']:.3f} s, offset {m['capture_offset']['mean_ns']/1e3:.1f} us, "
+      f"path delay {pd['mean_ns']/1e3:.1f} us ({pd['samples']} pairs)")
 PY
   grep -q "! PTP: SDP names $OTHER_ID domain $domain, the wire's grandmaster in that domain is $EXPECT_ID" \
     "$TMPD/$name.err" "$TMPD/$name.out" || fail "$name: the stream naming another grandmaster is not flagged in the table"
