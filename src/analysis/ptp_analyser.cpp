@@ -130,6 +130,8 @@ void PtpAnalyser::Intervals::add(std::int64_t ts_ns, std::int8_t log) noexcept {
 // Weight 1/16 per sample, as RFC 3550's jitter: long enough to smooth software time stamps,
 // short enough (a few seconds at 8 Syncs/s) to follow an undisciplined capture clock's drift.
 void PtpAnalyser::Estimate::add(double ns, bool utc) noexcept {
+  // Samples before the first Announce with a valid UTC offset are 37 s away: start afresh.
+  if (utc != utc_applied) samples = 0;
   last_ns = ns;
   utc_applied = utc;
   if (samples++ == 0) {
@@ -219,7 +221,10 @@ void PtpAnalyser::on_delay_resp(Domain& d, Master& ms, const ptp::Message& m) no
     if (!r.pending || r.sequence_id != m.sequence_id || !(r.requester == m.requesting)) continue;
     r.pending = false;
     std::int64_t t4 = 0;
-    if (ms.offset.samples == 0 || !ptp_time_ns(d, m.timestamp, t4)) return;
+    // The Sync's sample and t4 must be on one time scale (both with the UTC offset, or neither).
+    if (ms.offset.samples == 0 || ms.offset.utc_applied != (d.has_gm && d.utc_valid) ||
+        !ptp_time_ns(d, m.timestamp, t4))
+      return;
     // 1588-2008 11.3 with the capture point as the slave: the latest Sync gave
     // c1 - t1 = offset + delay, this pair gives t4 - c3 = delay - offset.
     const double reverse =
