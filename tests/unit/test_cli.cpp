@@ -30,7 +30,7 @@ rtcap::tool::CaptureOptions parse(std::vector<std::string> args) {
   auto cli = rtcap::tool::make_cli();
   std::vector<const char*> argv{"rtcap"};
   for (const auto& a : args) argv.push_back(a.c_str());
-  cli->app->parse(int(argv.size()), const_cast<char**>(argv.data()));
+  rtcap::tool::parse_command_line(*cli, int(argv.size()), argv.data());
   rtcap::tool::CaptureOptions o = cli->capture;
   EXPECT_EQ(rtcap::tool::finish_capture_options(o), "");
   return o;
@@ -64,6 +64,17 @@ TEST(Cli, ManPageNamesEveryOption) {
     EXPECT_NE(man.find(".B " + sub->get_name()), std::string::npos)
         << "docs/rtcap.1 lacks the " << sub->get_name() << " subcommand";
   }
+}
+
+// A filter word that names a subcommand is a filter word: `rtcap -i eth0 not host demo` must not
+// build a lab and send 100,000 packets/s. An option given twice takes the last value.
+TEST(Cli, SubcommandOnlyAsTheFirstWordAndTheLastValueWins) {
+  const auto o = parse({"-r", "x.pcap", "not", "host", "lab", "or", "demo", "-c", "5", "-c", "7"});
+  EXPECT_EQ(o.config.filter, "not host lab or demo");
+  EXPECT_EQ(o.config.max_packets, 7);
+  auto cli = rtcap::tool::make_cli();
+  const char* argv[] = {"rtcap", "lab", "--help"};
+  EXPECT_THROW(rtcap::tool::parse_command_line(*cli, 3, argv), CLI::CallForHelp);
 }
 
 TEST(Cli, TcpdumpConventions) {

@@ -19,6 +19,11 @@ struct Cli {
 // Declares every option and subcommand. Returns a heap object: CLI11 keeps pointers into it.
 std::unique_ptr<Cli> make_cli();
 
+// Parses as tcpdump reads a command line: a subcommand only as the first word (rtcap lab up),
+// so a filter word that names one (rtcap -i eth0 not host lab) stays a filter word; a capture
+// option given twice takes the last value. Throws CLI::ParseError as CLI::App::parse does.
+void parse_command_line(Cli& cli, int argc, const char* const* argv);
+
 // The subcommands one platform has: lab, gen, bench, demo on Linux (cli_posix.cpp: network
 // namespaces, veth, sendmmsg); none on Windows (cli_windows.cpp, docs/WINDOWS.md).
 void add_platform_commands(CLI::App& app, int& exit_code);

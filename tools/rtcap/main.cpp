@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   for (CLI::App* sub : cli->app->get_subcommands([](CLI::App*) { return true; }))
     sub->preparse_callback([](std::size_t) { release_stop_signals(); });
   try {
-    cli->app->parse(argc, argv);
+    parse_command_line(*cli, argc, argv);
   } catch (const CLI::ParseError& e) {
     return cli->app->exit(e) == 0 ? kExitOk : kExitUsage;
   }
