@@ -363,7 +363,7 @@ class RTCAP_API StreamTracker {
   // Hot path. `linktype` is the handle's pcap_datalink() value.
   void add(const PacketView& packet, int linktype) noexcept;
   void add(const Batch& batch, int linktype) noexcept;
-  // Several interfaces with different link types: indexed by PacketView::interface (an index
+  // Several interfaces with different link types: indexed by PacketView::interface_index (an index
   // out of range counts the packet as "other").
   void add(const Batch& batch, Span<const int> linktype_by_interface) noexcept;
 
@@ -448,7 +448,7 @@ enum class DropKnowledge : std::uint8_t { kLive, kFileWithStatistics, kFileWitho
 // and "streams"; per stream src/dst address and port, ssrc as "0x%08x", payload_type,
 // clock_rate, clock_source, packets, expected, lost, rfc3550_cumulative_lost, duplicates,
 // reordered, jitter_ms, interval, pit {min_us, mean_us, max_us, histogram}, ts_df_us,
-// drift_ppm, verdict, session_name, encoding, channels, ptime_ms, sdp_mismatches and, when
+// drift_ppm, verdict, session_name, encoding, channels, sdp_ptime_ms, sdp_mismatches and, when
 // known, one_way_delay. indent < 0: one line.
 [[nodiscard]] RTCAP_API std::string to_json(const TrackerSnapshot& snapshot, int indent = 2);
 [[nodiscard]] RTCAP_API std::string to_json(const LossAttribution& loss, int indent = 2);

@@ -15,8 +15,8 @@
  *   if (st != RTCAP_DONE) fprintf(stderr, "%s\n", rtcap_last_error());
  *   rtcap_stats s = {0};
  *   s.size = sizeof s;
- *   rtcap_engine_stats(engine, &s);                  // drops: s.kernel_dropped,
- * s.app_dropped_packets rtcap_engine_close(engine);
+ *   rtcap_engine_stats(engine, &s);    // loss: s.kernel_dropped, s.app_dropped_packets
+ *   rtcap_engine_close(engine);
  *
  * The layer is thin: every function maps onto rtcap::Engine (rtcap/engine.hpp) and says which.
  * docs/EMBEDDING.md explains the inline and threaded delivery and which counters mean loss.

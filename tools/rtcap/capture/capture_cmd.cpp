@@ -320,7 +320,9 @@ int CaptureRun::open_capture() {
       return exit_code_for(m.error().code);
     }
     metrics_ = std::move(*m);
-    fmt::print(stderr, "rtcap: metrics at http://{}/metrics\n", metrics_->address());
+    // --netns puts the whole process there, the server too: only that namespace reaches it.
+    fmt::print(stderr, "rtcap: metrics at http://{}/metrics{}\n", metrics_->address(),
+               o_.netns.empty() ? "" : " (inside network namespace '" + o_.netns + "')");
   }
   // Everything privileged is open: from here on, the files are written as the -Z user.
   if (!o_.drop_to_user.empty()) {
