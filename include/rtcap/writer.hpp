@@ -117,4 +117,16 @@ class RTCAP_API CaptureWriter {
   [[nodiscard]] virtual bool is_pcapng() const = 0;
 };
 
+// What a capture file says its capture dropped: the last pcapng Interface Statistics Block of
+// each interface, isb_ifdrop + isb_osdrop (rtcap's files: the interface's and the kernel ring's
+// drops, and rtcap's own when there was one interface). A pcap file, or a pcapng file without
+// ISBs, has none (has_statistics false): then capture drops cannot be told from loss upstream.
+struct FileDropStatistics {
+  bool has_statistics = false;
+  std::uint64_t dropped = 0;
+  std::uint32_t interfaces_with_statistics = 0;
+};
+[[nodiscard]] RTCAP_API Result<FileDropStatistics> read_file_drop_statistics(
+    const std::string& path);
+
 }  // namespace rtcap

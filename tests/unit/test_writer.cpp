@@ -349,6 +349,65 @@ TEST(Pcapng, MicrosecondResolutionAndIfrecvWithoutFilter) {
   EXPECT_EQ(u64(opts[3]), 1'700'000'100'000'000u);
 }
 
+// What the file says its capture dropped, read back: ifdrop + osdrop of each interface's last
+// ISB. A pcap file and a cut or garbled pcapng say nothing, and nothing breaks.
+TEST(Pcapng, DropStatisticsReadBack) {
+  TempDir dir;
+  const std::string path = dir.file("drops.pcapng");
+  WriterOptions o = test::options_for(path, TimestampPrecision::kNano);
+  auto w = CaptureWriter::open(o);
+  ASSERT_TRUE(w) << w.error().message;
+  Batch b(64, 1 << 16);
+  std::vector<Expected> expected;
+  test::fill(b, expected, 0, 5);
+  ASSERT_TRUE((*w)->write(b));
+  CaptureStats s = sample_stats();  // kernel 12, interface 2, app 3
+  ASSERT_TRUE((*w)->write_interface_stats(s, 1'700'000'100'000'000'000));
+  s.interfaces[0].kernel_dropped = 20;  // a later ISB: the totals so far
+  ASSERT_TRUE((*w)->write_interface_stats(s, 1'700'000'101'000'000'000));
+  ASSERT_TRUE((*w)->close());
+  auto f = read_file_drop_statistics(path);
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_TRUE(f->has_statistics);
+  EXPECT_EQ(f->interfaces_with_statistics, 1u);
+  EXPECT_EQ(f->dropped, 20u + 3u + 2u);
+
+  const auto bytes = test::slurp(path);
+  const auto write_bytes = [](const std::string& p, const std::vector<std::uint8_t>& v,
+                              std::size_t n) {
+    std::ofstream(p, std::ios::binary)
+        .write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(n));
+  };
+  for (std::size_t cut : {std::size_t{0}, std::size_t{7}, bytes.size() / 2, bytes.size() - 5}) {
+    const std::string p = dir.file("cut.pcapng");
+    write_bytes(p, bytes, cut);
+    auto c = read_file_drop_statistics(p);
+    ASSERT_TRUE(c);
+    // Cut inside the second ISB: the first one's totals.
+    if (cut != bytes.size() / 2) {
+      EXPECT_EQ(c->dropped, cut == bytes.size() - 5 ? 17u : 0u) << cut;
+    }
+  }
+  auto garbled = bytes;
+  garbled[5] = 0xFF;  // the section header's length: past the end of the file
+  const std::string g = dir.file("garbled.pcapng");
+  write_bytes(g, garbled, garbled.size());
+  auto gf = read_file_drop_statistics(g);
+  ASSERT_TRUE(gf);
+  EXPECT_FALSE(gf->has_statistics);
+  EXPECT_FALSE(read_file_drop_statistics(dir.file("absent.pcapng")));
+
+  const std::string pcap = dir.file("plain.pcap");
+  WriterOptions po = test::options_for(pcap, TimestampPrecision::kNano);
+  auto pw = CaptureWriter::open(po);
+  ASSERT_TRUE(pw) << pw.error().message;
+  ASSERT_TRUE((*pw)->write(b));
+  ASSERT_TRUE((*pw)->close());
+  auto pf = read_file_drop_statistics(pcap);
+  ASSERT_TRUE(pf);
+  EXPECT_FALSE(pf->has_statistics);
+}
+
 // Several interfaces with different link types: pcapng only, one IDB each, EPBs name theirs,
 // and app drops are not pinned on one interface.
 TEST(Pcapng, SeveralInterfacesWithDifferentLinkTypes) {

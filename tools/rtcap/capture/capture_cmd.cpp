@@ -654,11 +654,18 @@ void CaptureRun::report_streams(const CaptureStats& final_stats) {
   if (extractor_) extractor_->add_levels(snap.streams);
   // Standard output carries the capture with -w -: the table must not go after it.
   fmt::print(o_.write_path == "-" ? stderr : stdout, "{}", format_stream_table(snap));
-  const LossAttribution loss = attribute_loss(
-      snap,
-      final_stats.kernel_dropped() + final_stats.interface_dropped() +
-          final_stats.app_dropped_packets,
-      o_.config.read_file.empty() ? DropKnowledge::kLive : DropKnowledge::kFileWithoutStatistics);
+  std::uint64_t dropped = final_stats.kernel_dropped() + final_stats.interface_dropped() +
+                          final_stats.app_dropped_packets;
+  DropKnowledge knowledge = DropKnowledge::kLive;
+  if (!o_.config.read_file.empty()) {  // what the capture that wrote the file said it dropped
+    knowledge = DropKnowledge::kFileWithoutStatistics;
+    if (o_.config.read_file != "-")
+      if (auto f = read_file_drop_statistics(o_.config.read_file); f && f->has_statistics) {
+        knowledge = DropKnowledge::kFileWithStatistics;
+        dropped = f->dropped;
+      }
+  }
+  const LossAttribution loss = attribute_loss(snap, dropped, knowledge);
   fmt::print(stderr, "{}\n", loss.text);
   if (!write_report(streams_json_file_, to_json(snap))) exit_code_ = kExitRuntime;
   if (svg_) {
