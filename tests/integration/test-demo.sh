@@ -37,6 +37,9 @@ done
 grep -q "captured" "$TMPD/demo.err" || fail "no live view on stderr"
 [ "$(grep -c 'delay last 1 s' "$TMPD/demo.err")" -ge $((SECS - 1)) ] || fail "live view not once a second: $(cat "$TMPD/demo.err")"
 grep -q "Source .*SSRC" "$TMPD/demo.err" || fail "no per-stream table: $(cat "$TMPD/demo.err")"
+# The demo knows what it sends: no stream's clock is assumed.
+! grep -q "clock assumed" "$TMPD/demo.out" "$TMPD/demo.err" ||
+  fail "the demo's own streams have an assumed clock: $(grep -m2 'clock assumed' "$TMPD/demo.out" "$TMPD/demo.err")"
 
 if have python3; then
   DLAB=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['lab'])" "$TMPD/demo.json")
