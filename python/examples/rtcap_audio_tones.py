@@ -80,7 +80,7 @@ def main() -> int:
         audio.subscribe(on_audio, on_event, session_name=args.session, sdp=sdp, max_channels=64,
                         max_streams=1)
         deadline = time.monotonic() + args.timeout
-        while not cap.done() and time.monotonic() < deadline:
+        while not cap.done and time.monotonic() < deadline:
             if rate_hz and frames >= args.seconds * rate_hz:
                 break
             cap.poll(0.1, lambda view: audio.add(view, linktype))

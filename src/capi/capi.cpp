@@ -1002,7 +1002,12 @@ int rtcap_audio_subscribe(rtcap_audio* audio, const rtcap_audio_subscription* c,
       };
     }
     auto r = a.receiver.subscribe(std::move(s));
-    if (!r) return fail(r.error());
+    if (!r) {  // a subscription field: named for bindings as the C struct names it
+      fail(status_of(r.error().code), std::string(fn) + ": " + r.error().message);
+      t_last_setting = r.error().setting;
+      t_last_reason = r.error().reason;
+      return status_of(r.error().code);
+    }
     *id = *r;
     return RTCAP_OK;
   });

@@ -15,7 +15,9 @@ have gst-launch-1.0 || skip "gst-launch-1.0 not installed (gstreamer1.0-tools)"
 gst-inspect-1.0 rtpL24pay >/dev/null 2>&1 || skip "rtpL24pay not installed (gstreamer1.0-plugins-good)"
 gst-inspect-1.0 interleave >/dev/null 2>&1 || skip "interleave not installed (gstreamer1.0-plugins-good)"
 have nft || skip "nft not installed (nftables)"
-python3 -c 'import numpy' 2>/dev/null || skip "numpy not installed (python3-numpy)"
+PY=${PYTHON:-/usr/bin/python3}  # Debian's, where python3-numpy installs numpy
+[ -x "$PY" ] || PY=python3
+"$PY" -c 'import numpy' 2>/dev/null || skip "numpy not installed for $PY (python3-numpy)"
 export PYTHONPATH=$PYDIR RTCAP_LIBRARY
 
 "$RTCAP" lab up --name "$LAB" >/dev/null || fail "lab up failed"
@@ -41,7 +43,7 @@ table ip rtcap_loss {
 }
 NFT
 
-ip netns exec "$RX" python3 - "$TMPD" "$RX" >"$TMPD/py.out" 2>"$TMPD/py.err" <<'PY' &
+ip netns exec "$RX" "$PY" - "$TMPD" "$RX" >"$TMPD/py.out" 2>"$TMPD/py.err" <<'PY' &
 import json, os, sys, time
 import numpy as np
 import rtcap
@@ -114,8 +116,12 @@ BG_PIDS=$(echo "$BG_PIDS" | sed "s/ $PYPID\b//")
 dropped=$(ip netns exec "$TX" nft list table ip rtcap_loss | grep -o 'packets [0-9]*' | grep -o '[0-9]*')
 log "nftables dropped $dropped packets; the API's counts: $(cat "$TMPD/py.out")"
 [ "${dropped:-0}" -gt 0 ] || fail "the nftables rule dropped nothing"
+lost=$(grep -o '"lost_packets": [0-9]*' "$TMPD/py.out" | grep -o '[0-9]*$')
+# Every packet the API calls lost was dropped by the rule (those before a stream's first or
+# after its last packet it cannot see).
+[ "$lost" -le "$dropped" ] && [ "$lost" -gt 0 ] || fail "the API counts $lost lost packets, nftables dropped $dropped"
 
-python3 - "$TMPD" <<'PY' || fail "audio check failed"
+"$PY" - "$TMPD" <<'PY' || fail "audio check failed"
 import json, sys
 import numpy as np
 tmp = sys.argv[1]
