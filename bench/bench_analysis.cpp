@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "rtcap/analysis.hpp"
+#include "rtcap/audio.hpp"
 
 namespace {
 
@@ -97,12 +98,28 @@ std::vector<std::uint8_t> make_ptp_sync() {
 
 // ptp_every > 0: every ptp_every-th packet is a PTP Sync instead of RTP (the RTP streams keep
 // their own sequence).
-void run(benchmark::State& state, bool send_time, std::uint32_t ptp_every = 0) {
+// `audio`: the stream format known (an L24/48000/2 option) and, when `receiver`, the live audio
+// API subscribed to all 12 streams (float32, 480-frame deliveries): the two differ by its cost.
+void run(benchmark::State& state, bool send_time, std::uint32_t ptp_every = 0, bool audio = false,
+         bool receiver = false) {
   std::vector<std::uint8_t> ptp = make_ptp_sync();
   std::uint32_t ptp_seq = 0;
   std::array<Frame, kStreams> frames;
   for (int i = 0; i < kStreams; ++i) frames[i] = make_frame(i, send_time);
-  rtcap::StreamTracker tracker;
+  rtcap::StreamTrackerConfig tc;
+  if (audio) {
+    rtcap::FormatOption o;
+    (void)rtcap::parse_format_option("97=L24/48000/2", o);
+    tc.audio_formats.push_back(o);
+  }
+  rtcap::StreamTracker tracker(tc);
+  rtcap::AudioReceiver audio_api(tracker);
+  std::uint64_t frames_out = 0;
+  if (receiver) {
+    rtcap::AudioSubscription sub;
+    sub.on_audio = [&](const rtcap::AudioBlock& b) { frames_out += b.frames; };
+    (void)audio_api.subscribe(std::move(sub));
+  }
   std::int64_t now_ns = 1'700'000'000'000'000'000;
   std::uint32_t n = 0;
   for (auto _ : state) {
@@ -131,11 +148,10 @@ void run(benchmark::State& state, bool send_time, std::uint32_t ptp_every = 0) {
       for (int i = 0; i < 8; ++i) rtp[17 + i] = static_cast<std::uint8_t>(sent >> (56 - 8 * i));
     }
     now_ns += 10'417;  // 96 kpps aggregate: 12 x 8,000 pps
-    tracker.add(rtcap::PacketView{now_ns,
-                                  static_cast<std::uint32_t>(f.bytes.size()),
-                                  0,
-                                  {f.bytes.data(), f.bytes.size()}},
-                rtcap::kDltEn10mb);
+    const rtcap::PacketView view{
+        now_ns, static_cast<std::uint32_t>(f.bytes.size()), 0, {f.bytes.data(), f.bytes.size()}};
+    tracker.add(view, rtcap::kDltEn10mb);
+    if (receiver) audio_api.add(view, rtcap::kDltEn10mb);
     ++n;
   }
   benchmark::DoNotOptimize(tracker.totals());
@@ -144,6 +160,7 @@ void run(benchmark::State& state, bool send_time, std::uint32_t ptp_every = 0) {
   for (const auto& st : streams) lost += st.lost;
   state.counters["streams"] = static_cast<double>(streams.size());
   state.counters["lost"] = static_cast<double>(lost);
+  if (receiver) state.counters["audio_frames"] = static_cast<double>(frames_out);
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -157,5 +174,11 @@ void BM_StreamTrackerAdd_12RtpStreamsPtp1in100(benchmark::State& state) { run(st
 BENCHMARK(BM_StreamTrackerAdd_12RtpStreams);
 BENCHMARK(BM_StreamTrackerAdd_12RtpStreamsSendTime);
 BENCHMARK(BM_StreamTrackerAdd_12RtpStreamsPtp1in100);
+
+// The live audio API's cost per packet (target <= 50 ns, issue 21): the second minus the first.
+void BM_StreamTrackerAdd_12L24Streams(benchmark::State& state) { run(state, false, 0, true); }
+void BM_AudioReceiver_12L24Streams(benchmark::State& state) { run(state, false, 0, true, true); }
+BENCHMARK(BM_StreamTrackerAdd_12L24Streams);
+BENCHMARK(BM_AudioReceiver_12L24Streams);
 
 }  // namespace

@@ -195,6 +195,8 @@ set(CPACK_DEBIAN_PYTHON_PACKAGE_SHLIBDEPS OFF)
 set(CPACK_DEBIAN_PYTHON_DEBUGINFO_PACKAGE OFF)
 # ctypes loads librtcap.so.0 by name: this version of it, whose C API the module was written for.
 set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS "python3:any, librtcap0 (= ${_deb_version})")
+# rtcap.Audio hands numpy arrays when numpy is there, memoryviews otherwise.
+set(CPACK_DEBIAN_PYTHON_PACKAGE_RECOMMENDS "python3-numpy")
 set(CPACK_COMPONENT_PYTHON_DESCRIPTION "${PROJECT_DESCRIPTION} - Python 3 module
  The rtcap module: captures from Python through librtcap's C API (ctypes,
  standard library only), with batches handed to a callback as views,

@@ -38,8 +38,8 @@ import select
 import sys
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
-__all__ = ["BusyError", "Capture", "ConfigError", "Error", "MisuseError", "Packet",
-           "library_version", "pcap_version"]
+__all__ = ["Audio", "AudioBlock", "AudioEvent", "AudioStream", "BusyError", "Capture",
+           "ConfigError", "Error", "MisuseError", "Packet", "library_version", "pcap_version"]
 
 # ---- status codes (rtcap.h) -------------------------------------------------------------------
 OK = 0
@@ -619,6 +619,333 @@ class Capture:
         return False
 
     def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
+# ---- live audio (rtcap_audio_*, rtcap/audio.hpp) ------------------------------------------------
+# PCM samples of the captured AES67 / ST 2110-30 streams, fed with the batches of a Capture:
+#
+#     audio = rtcap.Audio()
+#     audio.subscribe(on_audio=lambda block: use(block.samples))   # every audio stream
+#     cap.poll(0.1, lambda view: audio.add(view))
+#
+# block.samples is a numpy array (frames x channels, float32 or int32) when numpy is installed
+# (Debian python3-numpy), else a flat memoryview with block.frame_stride/channel_stride; either
+# way a view of the library's buffer, valid during the callback only (copy() to keep it).
+
+try:
+    import numpy as _np
+except ImportError:  # memoryviews instead
+    _np = None  # type: ignore[assignment]
+
+SAMPLE_FORMAT = {"float32": 0, "int32": 1}
+CHANNEL_LAYOUT = {"interleaved": 0, "planar": 1}
+LOSS_FILL = {"silence": 0, "gap": 1}
+AUDIO_EVENTS = ("start", "gap", "discontinuity", "format_change", "levels", "end")
+
+
+class _AudioStream(ctypes.Structure):
+    _fields_ = [("id", ctypes.c_uint64), ("src", ctypes.c_char_p), ("dst", ctypes.c_char_p),
+                ("src_port", ctypes.c_uint16), ("dst_port", ctypes.c_uint16),
+                ("ssrc", ctypes.c_uint32), ("interface_index", ctypes.c_uint16),
+                ("payload_type", ctypes.c_int), ("bits", ctypes.c_int),
+                ("rate_hz", ctypes.c_uint32), ("channels", ctypes.c_int),
+                ("source", ctypes.c_char_p), ("session_name", ctypes.c_char_p)]
+
+
+class _AudioBlock(ctypes.Structure):
+    _fields_ = [("size", ctypes.c_size_t), ("stream", ctypes.POINTER(_AudioStream)),
+                ("format", ctypes.c_int), ("layout", ctypes.c_int), ("data", ctypes.c_void_p),
+                ("frames", ctypes.c_size_t), ("channels", ctypes.c_int),
+                ("frame_stride", ctypes.c_size_t), ("channel_stride", ctypes.c_size_t),
+                ("rtp_timestamp", ctypes.c_uint32), ("capture_ns", ctypes.c_int64),
+                ("first_frame", ctypes.c_uint64), ("silence_frames", ctypes.c_uint64)]
+
+
+class _ChannelLevels(ctypes.Structure):
+    _fields_ = [("seconds", ctypes.c_uint64), ("peak_dbfs", ctypes.c_double),
+                ("rms_dbfs", ctypes.c_double), ("silent_seconds", ctypes.c_double),
+                ("silent", ctypes.c_int), ("silences", ctypes.c_uint64),
+                ("clipped_samples", ctypes.c_uint64)]
+
+
+class _AudioEvent(ctypes.Structure):
+    _fields_ = [("size", ctypes.c_size_t), ("kind", ctypes.c_int),
+                ("stream", ctypes.POINTER(_AudioStream)), ("gap_rtp_timestamp", ctypes.c_uint32),
+                ("gap_first_frame", ctypes.c_uint64), ("gap_frames", ctypes.c_uint64),
+                ("gap_first_seq", ctypes.c_uint32), ("gap_packets", ctypes.c_uint64),
+                ("gap_filled", ctypes.c_int), ("levels", ctypes.POINTER(_ChannelLevels)),
+                ("why", ctypes.c_char_p)]
+
+
+_AUDIO_BLOCK_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(_AudioBlock))
+_AUDIO_EVENT_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(_AudioEvent))
+
+
+class _AudioSubscription(ctypes.Structure):
+    _fields_ = [("size", ctypes.c_size_t), ("session_name", ctypes.c_char_p),
+                ("dst", ctypes.c_char_p), ("dst_port", ctypes.c_int), ("src", ctypes.c_char_p),
+                ("has_ssrc", ctypes.c_int), ("ssrc", ctypes.c_uint32),
+                ("payload_type", ctypes.c_int), ("sdp", ctypes.c_char_p), ("format", ctypes.c_int),
+                ("layout", ctypes.c_int), ("loss", ctypes.c_int),
+                ("frames_per_delivery", ctypes.c_size_t), ("reorder_packets", ctypes.c_size_t),
+                ("max_payload_bytes", ctypes.c_size_t), ("max_channels", ctypes.c_int),
+                ("max_streams", ctypes.c_size_t), ("end_after_ms", ctypes.c_uint32),
+                ("levels", ctypes.c_int), ("silence_threshold_dbfs", ctypes.c_double),
+                ("silence_ms", ctypes.c_uint32), ("on_audio", _AUDIO_BLOCK_FN),
+                ("on_event", _AUDIO_EVENT_FN), ("user", ctypes.c_void_p)]
+
+
+_AUDIO_STATS = ("streams", "streams_not_taken", "packets", "frames", "silence_frames", "gaps",
+                "lost_packets", "late_or_duplicate", "malformed", "discontinuities",
+                "callback_exceptions")
+
+
+class _AudioStats(ctypes.Structure):
+    _fields_ = [("size", ctypes.c_size_t)] + [(n, ctypes.c_uint64) for n in _AUDIO_STATS]
+
+
+for _name, _restype, _argtypes in [
+        ("rtcap_audio_open", ctypes.c_int, [ctypes.POINTER(ctypes.c_void_p)]),
+        ("rtcap_audio_close", ctypes.c_int, [ctypes.c_void_p]),
+        ("rtcap_audio_subscription_init", ctypes.c_int, [ctypes.POINTER(_AudioSubscription)]),
+        ("rtcap_audio_subscribe", ctypes.c_int,
+         [ctypes.c_void_p, ctypes.POINTER(_AudioSubscription), ctypes.POINTER(ctypes.c_int)]),
+        ("rtcap_audio_unsubscribe", ctypes.c_int, [ctypes.c_void_p, ctypes.c_int]),
+        ("rtcap_audio_add_batch", ctypes.c_int,
+         [ctypes.c_void_p, ctypes.POINTER(_Batch), ctypes.c_int]),
+        ("rtcap_audio_expire", ctypes.c_int, [ctypes.c_void_p, ctypes.c_int64]),
+        ("rtcap_audio_finish", ctypes.c_int, [ctypes.c_void_p]),
+        ("rtcap_audio_stats_get", ctypes.c_int,
+         [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(_AudioStats)])]:
+    _f = getattr(_lib, _name)
+    _f.restype, _f.argtypes = _restype, _argtypes
+
+
+class AudioStream:
+    """One stream a subscription took: its identity and format (the catalogue's)."""
+
+    __slots__ = ("id", "src", "dst", "src_port", "dst_port", "ssrc", "interface_index",
+                 "payload_type", "bits", "rate_hz", "channels", "source", "session_name")
+
+    def __init__(self, s: _AudioStream) -> None:
+        self.id: int = s.id
+        self.src: str = (s.src or b"").decode()
+        self.dst: str = (s.dst or b"").decode()
+        self.src_port: int = s.src_port
+        self.dst_port: int = s.dst_port
+        self.ssrc: int = s.ssrc
+        self.interface_index: int = s.interface_index
+        self.payload_type: int = s.payload_type
+        self.bits: int = s.bits
+        self.rate_hz: int = s.rate_hz
+        self.channels: int = s.channels
+        self.source: str = (s.source or b"").decode(errors="replace")
+        self.session_name: str = (s.session_name or b"").decode(errors="replace")
+
+    def __repr__(self) -> str:
+        return "AudioStream(%s:%d > %s:%d ssrc 0x%08x L%d/%d/%d)" % (
+            self.src, self.src_port, self.dst, self.dst_port, self.ssrc, self.bits, self.rate_hz,
+            self.channels)
+
+
+class AudioBlock:
+    """A run of samples: `samples` is frames x channels (numpy) or a flat memoryview where
+    sample (f, c) is at f * frame_stride + c * channel_stride. Valid during the callback."""
+
+    __slots__ = ("stream", "samples", "frames", "channels", "frame_stride", "channel_stride",
+                 "rtp_timestamp", "capture_ns", "first_frame", "silence_frames")
+
+    def __init__(self, b: _AudioBlock, stream: AudioStream) -> None:
+        self.stream = stream
+        self.frames: int = b.frames
+        self.channels: int = b.channels
+        self.frame_stride: int = b.frame_stride
+        self.channel_stride: int = b.channel_stride
+        self.rtp_timestamp: int = b.rtp_timestamp
+        self.capture_ns: int = b.capture_ns
+        self.first_frame: int = b.first_frame
+        self.silence_frames: int = b.silence_frames
+        count = (b.channels - 1) * b.channel_stride + (b.frames - 1) * b.frame_stride + 1
+        raw = _memory_view(ctypes.c_void_p(b.data), 4 * count, _PyBUF_READ)
+        code = "i" if b.format == SAMPLE_FORMAT["int32"] else "f"
+        self.samples: Any
+        if _np is not None:
+            self.samples = _np.ndarray((b.frames, b.channels), dtype=_np.int32 if code == "i"
+                                       else _np.float32, buffer=raw,
+                                       strides=(4 * b.frame_stride, 4 * b.channel_stride))
+        else:
+            self.samples = raw.cast(code)
+
+
+class AudioEvent:
+    """kind: one of AUDIO_EVENTS. gap: gap_rtp_timestamp, gap_first_frame, gap_frames,
+    gap_first_seq, gap_packets, gap_filled. levels: a dict per channel. end: why."""
+
+    __slots__ = ("kind", "stream", "gap_rtp_timestamp", "gap_first_frame", "gap_frames",
+                 "gap_first_seq", "gap_packets", "gap_filled", "levels", "why")
+
+    def __init__(self, e: _AudioEvent, stream: AudioStream) -> None:
+        self.kind: str = AUDIO_EVENTS[e.kind] if 0 <= e.kind < len(AUDIO_EVENTS) else str(e.kind)
+        self.stream = stream
+        self.gap_rtp_timestamp: int = e.gap_rtp_timestamp
+        self.gap_first_frame: int = e.gap_first_frame
+        self.gap_frames: int = e.gap_frames
+        self.gap_first_seq: int = e.gap_first_seq
+        self.gap_packets: int = e.gap_packets
+        self.gap_filled = bool(e.gap_filled)
+        self.levels: List[Dict[str, Any]] = []
+        if e.levels:
+            for c in range(stream.channels):
+                lv = e.levels[c]
+                self.levels.append({n: (bool(getattr(lv, n)) if n == "silent" else getattr(lv, n))
+                                    for n, _ in _ChannelLevels._fields_})
+        self.why: str = (e.why or b"").decode(errors="replace")
+
+
+AudioHandler = Callable[[AudioBlock], Any]
+EventHandler = Callable[[AudioEvent], Any]
+
+
+class Audio:
+    """Live audio over the C API's rtcap_audio: its own stream catalogue (SAP seen in the
+    traffic, the SDP given to subscribe()), fed with add(view) from a Capture's poll handler.
+    Callbacks run inside add(), finish(), expire() and unsubscribe(); an exception in one is
+    raised from that call once it returns."""
+
+    def __init__(self) -> None:
+        self._audio: Optional[ctypes.c_void_p] = None
+        handle = ctypes.c_void_p()
+        _check(_lib.rtcap_audio_open(ctypes.byref(handle)))
+        self._audio = handle
+        self._keep: List[Any] = []  # the C callbacks, alive as long as the handle
+        self._streams: Dict[int, AudioStream] = {}
+        self._error: Optional[BaseException] = None
+
+    def _stream(self, s: Any) -> AudioStream:
+        c = s.contents
+        known = self._streams.get(c.id)
+        if known is None or known.rate_hz != c.rate_hz or known.channels != c.channels:
+            known = self._streams[c.id] = AudioStream(c)
+        return known
+
+    def subscribe(self, on_audio: Optional[AudioHandler] = None,
+                  on_event: Optional[EventHandler] = None, *, session_name: Optional[str] = None,
+                  dst: Optional[str] = None, dst_port: Optional[int] = None,
+                  src: Optional[str] = None, ssrc: Optional[int] = None,
+                  payload_type: Optional[int] = None, sdp: Optional[str] = None,
+                  format: str = "float32", layout: str = "interleaved", loss: str = "silence",
+                  frames_per_delivery: Optional[int] = None, reorder_packets: Optional[int] = None,
+                  max_payload_bytes: Optional[int] = None, max_channels: Optional[int] = None,
+                  max_streams: Optional[int] = None, end_after_ms: Optional[int] = None,
+                  levels: bool = True, silence_threshold_dbfs: Optional[float] = None,
+                  silence_ms: Optional[int] = None) -> int:
+        """Takes the streams the selector keywords match (none: every audio stream); returns the
+        subscription's number. Out-of-range values raise ConfigError naming the setting."""
+        sub = _AudioSubscription()
+        _check(_lib.rtcap_audio_subscription_init(ctypes.byref(sub)))
+        for name, value, table in [("format", format, SAMPLE_FORMAT),
+                                   ("layout", layout, CHANNEL_LAYOUT), ("loss", loss, LOSS_FILL)]:
+            if value not in table:
+                raise ValueError("%s=: %r is not one of %s" % (name, value, ", ".join(table)))
+            setattr(sub, name, table[value])
+        texts = {"session_name": session_name, "dst": dst, "src": src, "sdp": sdp}
+        for name, text in texts.items():
+            if text is not None:
+                data = text.encode()
+                if b"\0" in data:
+                    raise ConfigError(ERR_BAD_CONFIG, "RTCAP_ERR_BAD_CONFIG",
+                                      "%s=: %r contains a NUL character" % (name, text))
+                setattr(sub, name, data)
+        # The library checks the ranges (ConfigError names the setting); here only that ctypes
+        # will not narrow the number.
+        numbers = {"dst_port": dst_port, "payload_type": payload_type,
+                   "frames_per_delivery": frames_per_delivery, "reorder_packets": reorder_packets,
+                   "max_payload_bytes": max_payload_bytes, "max_channels": max_channels,
+                   "max_streams": max_streams, "end_after_ms": end_after_ms,
+                   "silence_ms": silence_ms}
+        for name, number in numbers.items():
+            if number is None:
+                continue
+            if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < 1 << 31:
+                raise ConfigError(ERR_BAD_CONFIG, "RTCAP_ERR_BAD_CONFIG",
+                                  "%s=: %r is not a whole number from 0 to 2**31-1" % (name, number))
+            setattr(sub, name, number)
+        if ssrc is not None:
+            if not 0 <= ssrc <= 0xFFFFFFFF:
+                raise ConfigError(ERR_BAD_CONFIG, "RTCAP_ERR_BAD_CONFIG",
+                                  "ssrc=: %r is not a 32-bit number" % (ssrc,))
+            sub.has_ssrc, sub.ssrc = 1, ssrc
+        sub.levels = 1 if levels else 0
+        if silence_threshold_dbfs is not None:
+            sub.silence_threshold_dbfs = float(silence_threshold_dbfs)
+
+        def block_fn(_user: Any, b: Any) -> None:
+            if on_audio is None or self._error is not None:
+                return
+            try:
+                on_audio(AudioBlock(b.contents, self._stream(b.contents.stream)))
+            except BaseException as e:  # noqa: B902 - raised from the call that ran it
+                self._error = e
+
+        def event_fn(_user: Any, e: Any) -> None:
+            c = e.contents
+            if on_event is not None and self._error is None:
+                try:
+                    on_event(AudioEvent(c, self._stream(c.stream)))
+                except BaseException as x:  # noqa: B902 - raised from the call that ran it
+                    self._error = x
+            if c.kind == AUDIO_EVENTS.index("end"):
+                self._streams.pop(c.stream.contents.id, None)
+
+        sub.on_audio = _AUDIO_BLOCK_FN(block_fn)
+        sub.on_event = _AUDIO_EVENT_FN(event_fn)
+        self._keep += [sub.on_audio, sub.on_event]
+        out = ctypes.c_int()
+        self._run(_lib.rtcap_audio_subscribe(self._audio, ctypes.byref(sub), ctypes.byref(out)))
+        return out.value
+
+    def _run(self, status: int) -> int:
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+        return _check(status)
+
+    def unsubscribe(self, subscription: int) -> None:
+        self._run(_lib.rtcap_audio_unsubscribe(self._audio, subscription))
+
+    def add(self, view: BatchView, linktype: int = 1) -> None:
+        """Every packet of a poll()/dispatch() batch (linktype: the interface's, 1 Ethernet)."""
+        self._run(_lib.rtcap_audio_add_batch(self._audio, ctypes.byref(view._batch), linktype))
+
+    def expire(self, now_ns: int) -> None:
+        self._run(_lib.rtcap_audio_expire(self._audio, now_ns))
+
+    def finish(self) -> None:
+        """Delivers what is held and ends every stream (end events)."""
+        self._run(_lib.rtcap_audio_finish(self._audio))
+
+    def stats(self, subscription: int) -> Dict[str, int]:
+        s = _AudioStats()
+        s.size = ctypes.sizeof(s)
+        self._run(_lib.rtcap_audio_stats_get(self._audio, subscription, ctypes.byref(s)))
+        return {n: getattr(s, n) for n in _AUDIO_STATS}
+
+    def close(self) -> None:
+        if getattr(self, "_audio", None) is not None:
+            _check(_lib.rtcap_audio_close(self._audio))
+            self._audio = None
+
+    def __enter__(self) -> "Audio":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
         try:
             self.close()
         except Exception:  # noqa: BLE001 - interpreter shutdown

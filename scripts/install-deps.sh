@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(cmake g++ make pkg-config libpcap-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libbenchmark-dev libcpp-httplib-dev iproute2 tcpdump tshark procps curl python3 sox
   libxml2-utils tmux chromium faketime linuxptp
-  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good python3-numpy nftables)
 if [ $# -gt 0 ]; then packages=("$@"); fi
 missing=()
 for p in "${packages[@]}"; do

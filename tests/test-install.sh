@@ -34,4 +34,13 @@ for example in threaded inline; do
     echo "$out" | grep -q "^packets=$expect " || fail "examples/$example (C++$std): expected $expect packets"
   done
 done
+# The audio meter (examples/audio_meter): builds as C++17 against the prefix and reads the file to
+# its end (its streams are announced by no SAP: it meters none, and says so).
+b=$tmp/build-audio-meter
+cmake -S "$src/examples/audio_meter" -B "$b" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null ||
+  fail "examples/audio_meter: cmake against the installed package"
+cmake --build "$b" >/dev/null 2>"$b.err" || { cat "$b.err" >&2; fail "examples/audio_meter does not build"; }
+out=$(LD_LIBRARY_PATH="$libdir" "$b/audio_meter" -r "$pcap" 5) || fail "examples/audio_meter exited non-zero: $out"
+echo "$out" | grep -q "^streams=0 " || fail "examples/audio_meter: $out"
 echo "PASS"

@@ -343,6 +343,7 @@ struct PcmStreamFormat {
   std::string source;                    // "sdp 'Stage box 1' (sap 198.18.0.1 #1234)", "option
                                          // 97=L24/48000/2", "static (RFC 3551)"
   std::string why;                       // pending or refused: one line
+  std::string session_name;              // the describing SDP's s=, when an SDP gives the format
   // No format known: an --audio-format that would describe the stream, inferred from its payload
   // size, RTP timestamp step and packet rate ("239.69.1.1:5004/97=L24/96000/4"); empty when the
   // packets do not tell.

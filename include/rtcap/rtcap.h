@@ -325,6 +325,170 @@ RTCAP_C_API int rtcap_engine_interface_count(rtcap_engine* engine, size_t* count
 RTCAP_C_API int rtcap_engine_interface_info(rtcap_engine* engine, size_t index,
                                             rtcap_interface_info* out);
 
+/* ---- Live audio (rtcap::AudioReceiver, rtcap/audio.hpp) -----------------------------------------
+ * PCM samples of the captured AES67 / ST 2110-30 streams. An rtcap_audio holds its own stream
+ * catalogue (SAP announcements seen in the traffic, the SDP given to a subscription, RFC 3551)
+ * and is fed the batches of an engine, inside the batch callback:
+ *
+ *   rtcap_audio* audio = NULL;
+ *   rtcap_audio_open(&audio);
+ *   rtcap_audio_subscription sub;
+ *   rtcap_audio_subscription_init(&sub);          // every audio stream, float32 interleaved
+ *   sub.on_audio = on_audio;                      // a rtcap_audio_block per delivery
+ *   sub.user = &app;
+ *   int id = 0;
+ *   rtcap_audio_subscribe(audio, &sub, &id);
+ *   ... in the batch callback: rtcap_audio_add_batch(audio, batch, linktype);
+ *   rtcap_audio_finish(audio);                    // what is held is delivered, streams end
+ *   rtcap_audio_close(audio);
+ *
+ * The callbacks run inside rtcap_audio_add_batch (and finish, expire, unsubscribe), on that
+ * thread; what they are handed is valid during the call only. One thread at a time per handle:
+ * another call on it meanwhile, or a call on it from its own callback, is RTCAP_ERR_BUSY. */
+typedef struct rtcap_audio rtcap_audio;
+
+typedef enum rtcap_sample_format {
+  RTCAP_SAMPLES_FLOAT32 = 0, /* float in [-1, 1) */
+  RTCAP_SAMPLES_INT32 = 1    /* left-justified: full scale is INT32_MIN..INT32_MAX */
+} rtcap_sample_format;
+typedef enum rtcap_channel_layout {
+  RTCAP_CHANNELS_INTERLEAVED = 0,
+  RTCAP_CHANNELS_PLANAR = 1 /* one buffer per channel */
+} rtcap_channel_layout;
+typedef enum rtcap_loss_fill {
+  RTCAP_LOSS_SILENCE = 0, /* a lost packet is zeros of its length, and a gap event */
+  RTCAP_LOSS_GAP_ONLY = 1 /* the gap event only */
+} rtcap_loss_fill;
+typedef enum rtcap_audio_event_kind {
+  RTCAP_AUDIO_START = 0,
+  RTCAP_AUDIO_GAP = 1,
+  RTCAP_AUDIO_DISCONTINUITY = 2,
+  RTCAP_AUDIO_FORMAT_CHANGE = 3,
+  RTCAP_AUDIO_LEVELS = 4,
+  RTCAP_AUDIO_END = 5
+} rtcap_audio_event_kind;
+
+typedef struct rtcap_audio_stream {
+  uint64_t id;     /* from 1, never reused */
+  const char* src; /* "198.18.0.1" */
+  const char* dst; /* "239.69.1.1" */
+  uint16_t src_port;
+  uint16_t dst_port;
+  uint32_t ssrc;
+  uint16_t interface_index;
+  int payload_type;
+  int bits; /* on the wire: 16 or 24 */
+  uint32_t rate_hz;
+  int channels;
+  const char* source;       /* where the format came from */
+  const char* session_name; /* the SDP's s=, "" when none */
+} rtcap_audio_stream;
+
+/* Sample (f, c) is at data[f * frame_stride + c * channel_stride] (int32_t or float). */
+typedef struct rtcap_audio_block {
+  size_t size; /* sizeof(rtcap_audio_block) of the library: read appended fields only if covered */
+  const rtcap_audio_stream* stream;
+  int format; /* rtcap_sample_format */
+  int layout; /* rtcap_channel_layout */
+  const void* data;
+  size_t frames;
+  int channels;
+  size_t frame_stride;     /* in samples */
+  size_t channel_stride;   /* in samples */
+  uint32_t rtp_timestamp;  /* of the first frame */
+  int64_t capture_ns;      /* capture time of the first packet in the block */
+  uint64_t first_frame;    /* stream position of the first frame (gaps included) */
+  uint64_t silence_frames; /* of frames: filled for lost packets */
+} rtcap_audio_block;
+
+typedef struct rtcap_channel_levels {
+  uint64_t seconds; /* whole seconds measured; 0: peak and rms not known yet */
+  double peak_dbfs; /* over the last whole second; -infinity for digital zero */
+  double rms_dbfs;
+  double silent_seconds; /* since the last sample at or above the silence threshold */
+  int silent;            /* silent_seconds has reached the set silence time */
+  uint64_t silences;     /* times the channel became silent */
+  uint64_t clipped_samples;
+} rtcap_channel_levels;
+
+typedef struct rtcap_audio_event {
+  size_t size;
+  int kind; /* rtcap_audio_event_kind */
+  const rtcap_audio_stream* stream;
+  /* RTCAP_AUDIO_GAP: RTP timestamps [gap_rtp_timestamp, + gap_frames), stream frames
+   * [gap_first_frame, + gap_frames); the first lost sequence number and how many packets. */
+  uint32_t gap_rtp_timestamp;
+  uint64_t gap_first_frame;
+  uint64_t gap_frames;
+  uint32_t gap_first_seq;
+  uint64_t gap_packets;
+  int gap_filled;                     /* silence was delivered in its place */
+  const rtcap_channel_levels* levels; /* RTCAP_AUDIO_LEVELS: stream->channels entries */
+  const char* why;                    /* RTCAP_AUDIO_END, _DISCONTINUITY: one line */
+} rtcap_audio_event;
+
+typedef void (*rtcap_audio_block_fn)(void* user, const rtcap_audio_block* block);
+typedef void (*rtcap_audio_event_fn)(void* user, const rtcap_audio_event* event);
+
+/* rtcap::AudioSubscription. rtcap_audio_subscription_init sets .size and every default. */
+typedef struct rtcap_audio_subscription {
+  size_t size;
+  /* Selector: every field set must match; NULL / -1 / 0: any. */
+  const char* session_name;
+  const char* dst; /* address text */
+  int dst_port;
+  const char* src;
+  int has_ssrc;
+  uint32_t ssrc;
+  int payload_type;
+  const char* sdp; /* SDP text of the streams (the application's own description), or NULL */
+  int format;      /* rtcap_sample_format */
+  int layout;      /* rtcap_channel_layout */
+  int loss;        /* rtcap_loss_fill */
+  size_t frames_per_delivery; /* 0: each packet's samples as they come in order */
+  size_t reorder_packets;
+  size_t max_payload_bytes;
+  int max_channels;
+  size_t max_streams;
+  uint32_t end_after_ms;
+  int levels; /* 1: RTCAP_AUDIO_LEVELS events once a second */
+  double silence_threshold_dbfs;
+  uint32_t silence_ms;
+  rtcap_audio_block_fn on_audio; /* may be NULL */
+  rtcap_audio_event_fn on_event; /* may be NULL */
+  void* user;
+} rtcap_audio_subscription;
+
+typedef struct rtcap_audio_stats {
+  size_t size; /* in: sizeof(rtcap_audio_stats); out: the bytes filled */
+  uint64_t streams;
+  uint64_t streams_not_taken;
+  uint64_t packets;
+  uint64_t frames;
+  uint64_t silence_frames;
+  uint64_t gaps;
+  uint64_t lost_packets;
+  uint64_t late_or_duplicate;
+  uint64_t malformed;
+  uint64_t discontinuities;
+  uint64_t callback_exceptions;
+} rtcap_audio_stats;
+
+RTCAP_C_API int rtcap_audio_open(rtcap_audio** out);
+RTCAP_C_API int rtcap_audio_close(rtcap_audio* audio);
+RTCAP_C_API int rtcap_audio_subscription_init(rtcap_audio_subscription* sub);
+/* *id: the subscription's number, from 1. RTCAP_ERR_BAD_CONFIG names the field. */
+RTCAP_C_API int rtcap_audio_subscribe(rtcap_audio* audio, const rtcap_audio_subscription* sub,
+                                      int* id);
+RTCAP_C_API int rtcap_audio_unsubscribe(rtcap_audio* audio, int id);
+/* Every packet of the batch, captured on a link of type `linktype` (rtcap_interface_info). */
+RTCAP_C_API int rtcap_audio_add_batch(rtcap_audio* audio, const rtcap_batch* batch, int linktype);
+/* Ends the streams idle for their end_after_ms at now_ns (CLOCK_REALTIME ns). */
+RTCAP_C_API int rtcap_audio_expire(rtcap_audio* audio, int64_t now_ns);
+/* Delivers what is held and ends every stream. */
+RTCAP_C_API int rtcap_audio_finish(rtcap_audio* audio);
+RTCAP_C_API int rtcap_audio_stats_get(rtcap_audio* audio, int id, rtcap_audio_stats* out);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

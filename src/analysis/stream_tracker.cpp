@@ -1044,6 +1044,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       out.rate_hz = f->clock_rate;
       out.channels = f->channels;
       out.source = fmt::format("sdp '{}' ({})", f->session_name, f->origin);
+      out.session_name = f->session_name;
     } else if (s.option_index >= 0) {
       const FormatOption& o = config.audio_formats[std::size_t(s.option_index)];
       encoding = o.encoding;

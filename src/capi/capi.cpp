@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "rtcap/audio.hpp"
 #include "rtcap/batch.hpp"
 #include "rtcap/config.hpp"
 #include "rtcap/engine.hpp"
@@ -790,3 +791,280 @@ int rtcap_engine_interface_info(rtcap_engine* engine, size_t index, rtcap_interf
 }
 
 }  // extern "C"
+
+// ---- live audio (rtcap/audio.hpp) ----
+
+namespace {
+
+// The C views of what the C++ API hands a callback; the strings live as long as the stream.
+struct CStream {
+  std::string src, dst;
+  rtcap_audio_stream c{};
+};
+
+struct AudioState {
+  rtcap::StreamTracker tracker;
+  rtcap::AudioReceiver receiver{tracker};
+  std::atomic<bool> in_call{false};
+  // Per subscription and stream id: the C stream record (cold: made at a stream's start).
+  std::unordered_map<std::uint64_t, std::unique_ptr<CStream>> streams;
+  std::vector<rtcap_channel_levels> levels;
+};
+
+Registry<AudioState>& audios() {
+  static Registry<AudioState> r;
+  return r;
+}
+
+const rtcap_audio_stream* c_stream(AudioState& a, const rtcap::AudioStreamInfo& info) {
+  auto& slot = a.streams[info.id];
+  if (!slot) slot = std::make_unique<CStream>();
+  CStream& s = *slot;
+  s.src = info.key.src.to_string();
+  s.dst = info.key.dst.to_string();
+  s.c.id = info.id;
+  s.c.src = s.src.c_str();
+  s.c.dst = s.dst.c_str();
+  s.c.src_port = info.key.src_port;
+  s.c.dst_port = info.key.dst_port;
+  s.c.ssrc = info.key.ssrc;
+  s.c.interface_index = info.key.interface_index;
+  s.c.payload_type = info.payload_type;
+  s.c.bits = info.bits;
+  s.c.rate_hz = info.rate_hz;
+  s.c.channels = info.channels;
+  s.c.source = info.source.c_str();
+  s.c.session_name = info.session_name.c_str();
+  return &s.c;
+}
+
+template <class F>
+int with_audio(rtcap_audio* handle, const char* function, F&& body) noexcept {
+  return guarded(function, [&]() -> int {
+    auto state = audios().find(id_of(handle));
+    if (!state)
+      return fail(RTCAP_ERR_INVALID_HANDLE,
+                  std::string(function) +
+                      ": not an open rtcap_audio (null, closed, or never opened by "
+                      "rtcap_audio_open)");
+    if (state->in_call.exchange(true))
+      return fail(RTCAP_ERR_BUSY, std::string(function) +
+                                      ": another call on this rtcap_audio is running (another "
+                                      "thread, or its own callback)");
+    struct Leave {
+      std::atomic<bool>& f;
+      ~Leave() { f.store(false); }
+    } leave{state->in_call};
+    return body(*state);
+  });
+}
+
+}  // namespace
+
+int rtcap_audio_open(rtcap_audio** out) {
+  return guarded("rtcap_audio_open", [&]() -> int {
+    if (!out) return null_argument("rtcap_audio_open", "out");
+    *out = nullptr;
+    *out = reinterpret_cast<rtcap_audio*>(audios().add(std::make_shared<AudioState>()));
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_audio_close(rtcap_audio* audio) {
+  return guarded("rtcap_audio_close", [&]() -> int {
+    std::shared_ptr<AudioState> state;
+    const int rc = audios().remove(id_of(audio), state);
+    if (rc == RTCAP_ERR_INVALID_HANDLE)
+      return fail(rc, "rtcap_audio_close: not an open rtcap_audio (null, closed, or never opened)");
+    if (rc == RTCAP_ERR_BUSY)
+      return fail(rc, "rtcap_audio_close: another call on this rtcap_audio is running");
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_audio_subscription_init(rtcap_audio_subscription* sub) {
+  if (!sub) return null_argument("rtcap_audio_subscription_init", "sub");
+  const rtcap::AudioSubscription d;
+  *sub = rtcap_audio_subscription{};
+  sub->size = sizeof *sub;
+  sub->dst_port = d.selector.dst_port;
+  sub->payload_type = d.selector.payload_type;
+  sub->format = RTCAP_SAMPLES_FLOAT32;
+  sub->layout = RTCAP_CHANNELS_INTERLEAVED;
+  sub->loss = RTCAP_LOSS_SILENCE;
+  sub->frames_per_delivery = d.frames_per_delivery;
+  sub->reorder_packets = d.reorder_packets;
+  sub->max_payload_bytes = d.max_payload_bytes;
+  sub->max_channels = d.max_channels;
+  sub->max_streams = d.max_streams;
+  sub->end_after_ms = d.end_after_ms;
+  sub->levels = d.levels.enabled ? 1 : 0;
+  sub->silence_threshold_dbfs = d.levels.silence_threshold_dbfs;
+  sub->silence_ms = d.levels.silence_ms;
+  return RTCAP_OK;
+}
+
+int rtcap_audio_subscribe(rtcap_audio* audio, const rtcap_audio_subscription* c, int* id) {
+  constexpr const char* fn = "rtcap_audio_subscribe";
+  if (!c) return null_argument(fn, "sub");
+  if (!id) return null_argument(fn, "id");
+  if (c->size < sizeof *c)
+    return fail(RTCAP_ERR_INVALID_ARGUMENT,
+                "rtcap_audio_subscribe: sub->size is not sizeof(rtcap_audio_subscription): "
+                "fill it with rtcap_audio_subscription_init");
+  return with_audio(audio, fn, [&](AudioState& a) -> int {
+    rtcap::AudioSubscription s;
+    const auto address = [&](const char* text, rtcap::IpAddress& out, const char* name) {
+      if (text == nullptr || *text == '\0') return true;
+      if (out.parse(text)) return true;
+      fail(RTCAP_ERR_BAD_CONFIG,
+           std::string(fn) + ": " + name + " '" + text + "' is not an IPv4 or IPv6 address");
+      return false;
+    };
+    if (c->session_name) s.selector.session_name = c->session_name;
+    if (!address(c->dst, s.selector.dst, "dst") || !address(c->src, s.selector.src, "src"))
+      return RTCAP_ERR_BAD_CONFIG;
+    s.selector.dst_port = c->dst_port;
+    s.selector.has_ssrc = c->has_ssrc != 0;
+    s.selector.ssrc = c->ssrc;
+    s.selector.payload_type = c->payload_type;
+    if (c->sdp) {
+      s.sdp = rtcap::parse_sdp(c->sdp, "application");
+      if (s.sdp.empty())
+        return fail(RTCAP_ERR_BAD_CONFIG, std::string(fn) + ": sdp holds no media description");
+    }
+    s.format = c->format == RTCAP_SAMPLES_INT32 ? rtcap::SampleFormat::kInt32
+                                                : rtcap::SampleFormat::kFloat32;
+    s.layout = c->layout == RTCAP_CHANNELS_PLANAR ? rtcap::ChannelLayout::kPlanar
+                                                  : rtcap::ChannelLayout::kInterleaved;
+    s.loss = c->loss == RTCAP_LOSS_GAP_ONLY ? rtcap::LossFill::kGapOnly : rtcap::LossFill::kSilence;
+    s.frames_per_delivery = c->frames_per_delivery;
+    s.reorder_packets = c->reorder_packets;
+    s.max_payload_bytes = c->max_payload_bytes;
+    s.max_channels = c->max_channels;
+    s.max_streams = c->max_streams;
+    s.end_after_ms = c->end_after_ms;
+    s.levels.enabled = c->levels != 0;
+    s.levels.silence_threshold_dbfs = c->silence_threshold_dbfs;
+    s.levels.silence_ms = c->silence_ms;
+    AudioState* state = &a;
+    if (c->on_audio) {
+      s.on_audio = [state, f = c->on_audio, user = c->user](const rtcap::AudioBlock& b) {
+        rtcap_audio_block cb{};
+        cb.size = sizeof cb;
+        cb.stream = c_stream(*state, *b.stream);
+        cb.format =
+            b.format == rtcap::SampleFormat::kInt32 ? RTCAP_SAMPLES_INT32 : RTCAP_SAMPLES_FLOAT32;
+        cb.layout = b.layout == rtcap::ChannelLayout::kPlanar ? RTCAP_CHANNELS_PLANAR
+                                                              : RTCAP_CHANNELS_INTERLEAVED;
+        cb.data = b.data;
+        cb.frames = b.frames;
+        cb.channels = b.channels;
+        cb.frame_stride = b.frame_stride;
+        cb.channel_stride = b.channel_stride;
+        cb.rtp_timestamp = b.rtp_timestamp;
+        cb.capture_ns = b.capture_ns;
+        cb.first_frame = b.first_frame;
+        cb.silence_frames = b.silence_frames;
+        f(user, &cb);
+      };
+    }
+    // Always: a stream's C record goes with its end.
+    {
+      s.on_event = [state, f = c->on_event, user = c->user](const rtcap::AudioEvent& e) {
+        if (f == nullptr) {
+          if (e.kind == rtcap::AudioEvent::Kind::kEnd) state->streams.erase(e.stream->id);
+          return;
+        }
+        rtcap_audio_event ce{};
+        ce.size = sizeof ce;
+        ce.kind = static_cast<int>(e.kind);
+        ce.stream = c_stream(*state, *e.stream);
+        ce.gap_rtp_timestamp = e.gap_rtp_timestamp;
+        ce.gap_first_frame = e.gap_first_frame;
+        ce.gap_frames = e.gap_frames;
+        ce.gap_first_seq = e.gap_first_seq;
+        ce.gap_packets = e.gap_packets;
+        ce.gap_filled = e.gap_filled ? 1 : 0;
+        ce.why = e.why;
+        if (e.levels != nullptr) {
+          state->levels.resize(static_cast<std::size_t>(e.stream->channels));
+          for (std::size_t i = 0; i < state->levels.size(); ++i) {
+            const rtcap::ChannelLevels& l = e.levels[i];
+            state->levels[i] = rtcap_channel_levels{l.seconds,        l.peak_dbfs,      l.rms_dbfs,
+                                                    l.silent_seconds, l.silent ? 1 : 0, l.silences,
+                                                    l.clipped_samples};
+          }
+          ce.levels = state->levels.data();
+        }
+        f(user, &ce);
+        if (e.kind == rtcap::AudioEvent::Kind::kEnd) state->streams.erase(e.stream->id);
+      };
+    }
+    auto r = a.receiver.subscribe(std::move(s));
+    if (!r) {  // a subscription field: named for bindings as the C struct names it
+      fail(status_of(r.error().code), std::string(fn) + ": " + r.error().message);
+      t_last_setting = r.error().setting;
+      t_last_reason = r.error().reason;
+      return status_of(r.error().code);
+    }
+    *id = *r;
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_audio_unsubscribe(rtcap_audio* audio, int id) {
+  return with_audio(audio, "rtcap_audio_unsubscribe", [&](AudioState& a) -> int {
+    a.receiver.unsubscribe(id);
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_audio_add_batch(rtcap_audio* audio, const rtcap_batch* batch, int linktype) {
+  if (!batch) return null_argument("rtcap_audio_add_batch", "batch");
+  return with_audio(audio, "rtcap_audio_add_batch", [&](AudioState& a) -> int {
+    for (std::size_t i = 0; i < batch->count; ++i) {
+      const rtcap_packet* p = rtcap_batch_packet(batch, i);
+      const rtcap::PacketView v{p->ts_ns, p->wire_len, p->interface_index, {p->data, p->caplen}};
+      a.tracker.add(v, linktype);
+      a.receiver.add(v, linktype);
+    }
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_audio_expire(rtcap_audio* audio, int64_t now_ns) {
+  return with_audio(audio, "rtcap_audio_expire", [&](AudioState& a) -> int {
+    a.receiver.expire(now_ns);
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_audio_finish(rtcap_audio* audio) {
+  return with_audio(audio, "rtcap_audio_finish", [&](AudioState& a) -> int {
+    a.receiver.finish();
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_audio_stats_get(rtcap_audio* audio, int id, rtcap_audio_stats* out) {
+  if (!out) return null_argument("rtcap_audio_stats_get", "out");
+  return with_audio(audio, "rtcap_audio_stats_get", [&](AudioState& a) -> int {
+    const rtcap::AudioSubscriptionStats s = a.receiver.stats(id);
+    rtcap_audio_stats c{};
+    c.size = std::min(out->size, sizeof c);
+    c.streams = s.streams;
+    c.streams_not_taken = s.streams_not_taken;
+    c.packets = s.packets;
+    c.frames = s.frames;
+    c.silence_frames = s.silence_frames;
+    c.gaps = s.gaps;
+    c.lost_packets = s.lost_packets;
+    c.late_or_duplicate = s.late_or_duplicate;
+    c.malformed = s.malformed;
+    c.discontinuities = s.discontinuities;
+    c.callback_exceptions = s.callback_exceptions;
+    std::memcpy(out, &c, c.size);
+    return RTCAP_OK;
+  });
+}

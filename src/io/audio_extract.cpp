@@ -13,6 +13,7 @@
 #include "analysis/wire_text.hpp"
 #include "analysis/packet_parser.hpp"
 #include "analysis/rtp_stats.hpp"
+#include "io/rtp_reorder.hpp"
 #include "platform/file_output.hpp"
 
 namespace rtcap::io {
@@ -30,10 +31,6 @@ void put_le32(std::uint8_t* p, std::uint32_t v) {
 constexpr std::uint8_t kPcmSubFormat[16] = {0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00,
                                             0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71};
 constexpr std::uint64_t kMaxRiffBytes = 0xFFFFFFFFull;  // RIFF sizes are 32-bit
-
-// Largest timestamp jump filled with silence: 10 s. Beyond it the sender restarted or jumped,
-// and ten seconds of silence would be a guess, not a measurement.
-constexpr std::uint32_t kMaxGapSeconds = 10;
 
 }  // namespace
 
@@ -58,7 +55,7 @@ std::string WavWriter::open(int dir_fd, const std::string& name, const PcmFormat
   name_ = name;
   format_ = format;
   auto fd = platform::open_output_nofollow(dir_fd, name, platform::OutputOpen::kTruncate);
-  if (!fd) return fmt::format("{}; check the --extract-audio directory", fd.error().message);
+  if (!fd) return fmt::format("{}; check the output directory", fd.error().message);
   fd_ = *fd;
   const bool extensible = format.channels > 2;
   std::uint8_t h[68] = {};
@@ -233,36 +230,9 @@ struct AudioExtractor::Stream {
   std::FILE* gaps = nullptr;
   analysis::LevelMeter levels;  // of the received audio: loss filled with silence is not counted
 
-  // Reorder window: slot i holds sequence number head_seq + k where (head_seq + k) % W == i.
-  struct Slot {
-    bool present = false;
-    std::uint16_t seq = 0;
-    std::uint32_t timestamp = 0;
-    std::uint32_t bytes = 0;
-    std::int64_t arrival_ns = 0;
-  };
-  std::unique_ptr<Slot[]> slots;
-  std::vector<std::uint8_t> data;  // W x slot_bytes
-  std::size_t slot_bytes = 0;
-  bool started = false;
-  std::uint16_t head_seq = 0;         // the next sequence number to write
-  std::uint32_t next_ts = 0;          // RTP timestamp where the written audio ends
-  std::int64_t last_arrival_ns = 0;   // of the last packet written
-  std::int64_t start_arrival_ns = 0;  // of the packet the file starts with
-  std::uint64_t missing_run = 0;      // sequence numbers passed over since the last written packet
-  std::uint16_t missing_first = 0;
-
-  std::uint8_t* slot_data(std::uint16_t seq) { return &data[(seq % kReorderWindow) * slot_bytes]; }
-  // Room for a payload of `bytes`: the slots grow (and what they hold moves) when it is larger.
-  void fit(std::size_t bytes) {
-    if (bytes <= slot_bytes) return;
-    const std::size_t grown = std::max(bytes, std::min(2 * slot_bytes, kMaxPayloadBytes));
-    std::vector<std::uint8_t> d(kReorderWindow * grown);
-    for (std::size_t i = 0; i < kReorderWindow; ++i)
-      if (slots[i].present) std::memcpy(&d[i * grown], &data[i * slot_bytes], slots[i].bytes);
-    data.swap(d);
-    slot_bytes = grown;
-  }
+  ReorderWindow window;              // the shared depacketiser core (io/rtp_reorder.hpp)
+  std::uint32_t next_ts = 0;         // RTP timestamp where the written audio ends
+  std::int64_t last_arrival_ns = 0;  // of the last packet written
 };
 
 AudioExtractor::AudioExtractor(AudioExtractConfig config)
@@ -295,26 +265,23 @@ AudioExtractor::~AudioExtractor() {
 std::string AudioExtractor::check_output() {
   namespace fs = std::filesystem;
   if (dir_fd_ >= 0) return {};
-  if (config_.dir.empty()) return "--extract-audio needs a directory";
+  if (config_.dir.empty()) return "no audio output directory given";
   std::error_code ec;
   if (!fs::exists(fs::symlink_status(config_.dir, ec))) {
     if (!fs::create_directory(config_.dir, ec))
-      return fmt::format(
-          "--extract-audio: cannot create directory '{}': {}; create it or choose another",
-          config_.dir, ec.message());
+      return fmt::format("cannot create directory '{}': {}; create it or choose another",
+                         config_.dir, ec.message());
   } else if (!fs::is_directory(config_.dir, ec)) {
-    return fmt::format("--extract-audio: '{}' is not a directory", config_.dir);
+    return fmt::format("'{}' is not a directory", config_.dir);
   }
   auto dir = platform::open_output_directory(config_.dir);
-  if (!dir) return fmt::format("--extract-audio: {}", dir.error().message);
+  if (!dir) return dir.error().message;
   dir_fd_ = *dir;
   // Writable: the only sure test is to write (permissions, ACLs, read-only mounts, quotas). A
   // name of our own, created exclusively: never a file (or link) someone put there.
   const std::string probe = fmt::format(".rtcap-write-probe-{}", ::getpid());
   auto f = platform::open_output_nofollow(dir_fd_, probe, platform::OutputOpen::kExclusive);
-  if (!f)
-    return fmt::format("--extract-audio: directory '{}' is not writable: {}", config_.dir,
-                       f.error().message);
+  if (!f) return fmt::format("directory '{}' is not writable: {}", config_.dir, f.error().message);
   ::close(*f);
   (void)platform::remove_output(dir_fd_, probe);
   return {};
@@ -387,23 +354,11 @@ void AudioExtractor::resolve(Stream& s, std::int64_t now_ns) {
   s.out.format = f;
   s.out.format_source = pf.source;
   s.out.skipped.clear();
-  s.slots = std::make_unique<Stream::Slot[]>(kReorderWindow);
-  s.slot_bytes = kInitialSlotBytes;
-  s.data.assign(kReorderWindow * s.slot_bytes, 0);
+  s.window.reset(kReorderWindow, kInitialSlotBytes, kMaxPayloadBytes);
   s.resolved = true;
 }
 
-StreamKey AudioExtractor::key_of(const Stream& s) {
-  StreamKey key;
-  key.interface_index = s.interface_index;
-  key.src.family = key.dst.family = s.family;
-  std::copy_n(s.src, 16, key.src.bytes.begin());
-  std::copy_n(s.dst, 16, key.dst.bytes.begin());
-  key.src_port = s.src_port;
-  key.dst_port = s.dst_port;
-  key.ssrc = s.ssrc;
-  return key;
-}
+StreamKey AudioExtractor::key_of(const Stream& s) { return stream_key(s); }
 std::uint64_t AudioExtractor::stream_id(const analysis::ParsedPacket& pp,
                                         std::uint16_t interface_index, std::uint32_t ssrc) {
   std::uint64_t h = 0xCBF29CE484222325ull;  // FNV-1a over the identity
@@ -444,24 +399,20 @@ AudioExtractor::Stream* AudioExtractor::find(const analysis::ParsedPacket& pp,
 AudioExtractor::Stream* AudioExtractor::admit(const analysis::ParsedPacket& pp,
                                               const PacketView& packet, std::uint32_t ssrc,
                                               int payload_type) {
-  StreamKey key;
-  key.interface_index = packet.interface_index;
-  key.src.family = key.dst.family = pp.family;
+  const StreamKey key = stream_key(pp, packet.interface_index, ssrc);
   const std::size_t n = pp.family == 4 ? 4 : 16;
-  std::copy_n(pp.src, n, key.src.bytes.begin());
-  std::copy_n(pp.dst, n, key.dst.bytes.begin());
-  key.src_port = pp.src_port;
-  key.dst_port = pp.dst_port;
-  key.ssrc = ssrc;
   if (!tracker_->stream_validated(key)) return nullptr;
   if (streams_.size() >= config_.max_streams) {
-    // A record that never got its files (no format, refused) goes first, then one that ended.
-    auto victim =
-        std::find_if(streams_.begin(), streams_.end(), [](const auto& x) { return !x->resolved; });
+    // A record whose stream ended (idle longest) goes first: freeing a live one only brings it
+    // back at its next packet, pushing out another. Then one that never got its files.
+    auto victim = streams_.end();
+    for (auto it = streams_.begin(); it != streams_.end(); ++it)
+      if (packet.ts_ns - (*it)->last_ts_ns > kStreamIdleNs &&
+          (victim == streams_.end() || (*it)->last_ts_ns < (*victim)->last_ts_ns))
+        victim = it;
     if (victim == streams_.end())
-      victim = std::find_if(streams_.begin(), streams_.end(), [&](const auto& x) {
-        return packet.ts_ns - x->last_ts_ns > kStreamIdleNs;
-      });
+      victim = std::find_if(streams_.begin(), streams_.end(),
+                            [](const auto& x) { return !x->resolved; });
     if (victim != streams_.end()) {
       finish_stream(**victim);
       if (ended_.size() < kMaxEndedReports)
@@ -510,65 +461,48 @@ bool AudioExtractor::take_budget(Stream& s, std::uint64_t bytes) {
   return false;
 }
 
-// Writes one in-order packet of `s`, after the silence its timestamp says is missing.
-void AudioExtractor::write_packet(Stream& s, std::uint16_t seq, std::uint32_t ts,
-                                  std::int64_t arrival_ns, const std::uint8_t* payload,
-                                  std::size_t bytes) {
+// Writes one in-order packet of `s`, after the silence its timestamp says is missing; false
+// when it wrote nothing (its lost predecessors then still count against the next one).
+bool AudioExtractor::write_packet(Stream& s, const ReorderWindow::Packet& p) {
   const std::size_t fb = s.format.frame_bytes();
   const std::uint32_t rate_hz = s.format.rate_hz;
-  if (bytes % fb != 0) {
+  if (p.bytes % fb != 0) {
     ++s.out.malformed;
-    return;
+    return false;
   }
   const auto not_written = [&] {
     ++s.out.over_budget_packets;
-    s.out.over_budget_bytes += bytes;
+    s.out.over_budget_bytes += p.bytes;
     s.out.riff_full = s.wav.full();
+    return false;
   };
   if (s.over_budget || s.wav.failed() || s.wav.full()) return not_written();
-  if (s.out.packets > 0 && ts != s.next_ts) {
-    const auto gap = static_cast<std::int32_t>(ts - s.next_ts);
-    // No more silence than the arrival clock allows (a timestamp is as easy to forge as a
-    // sequence number) nor than 10 s: beyond, the sender restarted or lies. 64-bit throughout.
-    const std::uint64_t allowed =
-        std::min(analysis::packet_times_elapsed(arrival_ns - s.last_arrival_ns, rate_hz, 1),
-                 std::uint64_t{kMaxGapSeconds} * rate_hz);
-    if (gap > 0 && static_cast<std::uint64_t>(gap) <= allowed) {
-      const auto frames = static_cast<std::uint64_t>(gap);
+  if (s.out.packets > 0) {
+    const Continuation c = continue_at(s.next_ts, s.last_arrival_ns, p.ts, p.arrival_ns, rate_hz);
+    if (c.kind == Continuation::kGap) {
       const std::uint64_t at = s.wav.frames();
-      if (!take_budget(s, frames * fb) || !s.wav.write_silence(frames)) return not_written();
+      if (!take_budget(s, c.frames * fb) || !s.wav.write_silence(c.frames)) return not_written();
       ++s.out.gaps;
-      s.out.silence_frames += frames;
+      s.out.silence_frames += c.frames;
       if (s.gaps != nullptr)
-        std::fprintf(s.gaps, "%llu,%.6f,%d,%.3f,%u,%llu,lost\n",
-                     static_cast<unsigned long long>(at), static_cast<double>(at) / rate_hz, gap,
-                     1e3 * gap / rate_hz,
-                     static_cast<unsigned>(s.missing_run > 0 ? s.missing_first : seq),
-                     static_cast<unsigned long long>(s.missing_run));
-    } else {
+        std::fprintf(s.gaps, "%llu,%.6f,%llu,%.3f,%u,%llu,lost\n",
+                     static_cast<unsigned long long>(at), static_cast<double>(at) / rate_hz,
+                     static_cast<unsigned long long>(c.frames),
+                     1e3 * static_cast<double>(c.frames) / rate_hz,
+                     static_cast<unsigned>(p.missing_run > 0 ? p.missing_first : p.seq),
+                     static_cast<unsigned long long>(p.missing_run));
+    } else if (c.kind == Continuation::kDiscontinuity) {
       ++s.out.discontinuities;  // backwards, or a jump too long to be a gap
-      if (gap > 0) s.out.unfilled_frames += static_cast<std::uint64_t>(gap);
+      s.out.unfilled_frames += c.frames;
     }
   }
-  if (!take_budget(s, bytes) || !s.wav.write_big_endian(payload, bytes / fb)) return not_written();
-  s.levels.add_big_endian(payload, bytes / fb);
+  if (!take_budget(s, p.bytes) || !s.wav.write_big_endian(p.payload, p.bytes / fb))
+    return not_written();
+  s.levels.add_big_endian(p.payload, p.bytes / fb);
   ++s.out.packets;
-  s.missing_run = 0;
-  s.next_ts = ts + static_cast<std::uint32_t>(bytes / fb);
-  s.last_arrival_ns = arrival_ns;
-}
-
-void AudioExtractor::write_head(Stream& s) {
-  auto& slot = s.slots[s.head_seq % kReorderWindow];
-  if (slot.present && slot.seq == s.head_seq) {
-    write_packet(s, slot.seq, slot.timestamp, slot.arrival_ns, s.slot_data(s.head_seq), slot.bytes);
-    slot.present = false;
-  } else {
-    if (s.missing_run == 0) s.missing_first = s.head_seq;
-    ++s.missing_run;
-    ++s.out.lost_packets;
-  }
-  ++s.head_seq;
+  s.next_ts = p.ts + static_cast<std::uint32_t>(p.bytes / fb);
+  s.last_arrival_ns = p.arrival_ns;
+  return true;
 }
 
 void AudioExtractor::add(const PacketView& packet, int linktype) {
@@ -622,28 +556,12 @@ void AudioExtractor::extract(const PacketView& packet, int linktype) {
       analysis::parse_packet(packet.bytes.data(), packet.bytes.size(), packet.wire_len, linktype);
   if (pp.cls != analysis::ParseClass::kUdp || !pp.payload_complete) return;
   if (pp.dst_port == kSapPort) return;  // the catalogue reads SAP
-  // RTP fixed header (RFC 3550 5.1), CSRCs, extension, padding.
-  const std::uint8_t* p = pp.payload;
-  const std::size_t n = pp.payload_len;
-  if (n < 12 || (p[0] >> 6) != 2) return;
-  std::size_t off = 12 + 4 * std::size_t{p[0] & 0x0Fu};
-  if (off > n) return;
-  if ((p[0] & 0x10) != 0) {
-    if (off + 4 > n) return;
-    off += 4 + 4 * std::size_t{analysis::load_be16(p + off + 2)};
-    if (off > n) return;
-  }
-  std::size_t end = n;
-  if ((p[0] & 0x20) != 0) {
-    const std::size_t pad = p[n - 1];
-    if (pad == 0 || off + pad > n) return;
-    end -= pad;
-  }
-  const int pt = p[1] & 0x7F;
-  if (pt >= 72 && pt <= 76) return;  // RTCP on the same port (RFC 5761 section 4)
-  const std::uint16_t seq = analysis::load_be16(p + 2);
-  const std::uint32_t ts = analysis::load_be32(p + 4);
-  const std::uint32_t ssrc = analysis::load_be32(p + 8);
+  RtpPacket rtp;
+  if (!parse_rtp(pp.payload, pp.payload_len, rtp)) return;
+  const std::uint16_t seq = rtp.seq;
+  const std::uint32_t ts = rtp.ts;
+  const std::uint32_t ssrc = rtp.ssrc;
+  const int pt = rtp.payload_type;
   const std::uint64_t id = stream_id(pp, packet.interface_index, ssrc);
   Stream* s = find(pp, packet.interface_index, ssrc);
   if (s == nullptr && (s = admit(pp, packet, ssrc, pt)) == nullptr) {
@@ -675,7 +593,8 @@ void AudioExtractor::extract(const PacketView& packet, int linktype) {
       // Packets came before the format was ready and are not in the file (a late SDP, or the
       // stash lost them): the file starts mid-stream, at its first packet (the earliest
       // replayed one, else this one).
-      const std::int64_t start_ns = s->started ? s->start_arrival_ns : packet.ts_ns;
+      const std::int64_t start_ns =
+          s->window.started() ? s->window.start_arrival_ns() : packet.ts_ns;
       s->out.before_format_ns = std::max<std::int64_t>(0, start_ns - s->first_seen_ns);
       if (s->gaps != nullptr)
         std::fprintf(s->gaps, "0,0.000000,0,%.3f,%u,%llu,before_format\n",
@@ -699,62 +618,8 @@ void AudioExtractor::extract(const PacketView& packet, int linktype) {
     }
   }
   if (s->given_up) return;
-  add_rtp(*s, seq, ts, packet.ts_ns, p + off, end - off);
-}
-
-void AudioExtractor::add_rtp(Stream& s, std::uint16_t seq, std::uint32_t ts,
-                             std::int64_t arrival_ns, const std::uint8_t* payload,
-                             std::size_t bytes) {
-  if (bytes > kMaxPayloadBytes) {
-    ++s.out.malformed;
-    return;
-  }
-  if (!s.started) {
-    s.started = true;
-    s.head_seq = seq;
-    s.next_ts = ts;
-    s.last_arrival_ns = arrival_ns;
-    s.start_arrival_ns = arrival_ns;
-  }
-  auto d = static_cast<std::int16_t>(static_cast<std::uint16_t>(seq - s.head_seq));
-  if (d < 0) {  // its place is written already (or it came twice)
-    ++s.out.late_or_duplicate;
-    return;
-  }
-  constexpr auto kW = static_cast<std::int16_t>(kReorderWindow);
-  // Out of the window ahead: write (or declare lost) from the head until it fits. A jump far
-  // beyond the window skips the empty middle in one step.
-  while (d >= kW) {
-    bool any = false;
-    for (std::size_t i = 0; i < kReorderWindow; ++i) any = any || s.slots[i].present;
-    if (!any) {
-      const auto skip = static_cast<std::uint16_t>(d - kW + 1);
-      if (s.missing_run == 0) s.missing_first = s.head_seq;
-      s.missing_run += skip;
-      s.out.lost_packets += skip;
-      s.head_seq = static_cast<std::uint16_t>(s.head_seq + skip);
-      d = static_cast<std::int16_t>(d - skip);
-      break;
-    }
-    write_head(s);
-    --d;
-  }
-  auto& slot = s.slots[seq % kReorderWindow];
-  if (slot.present && slot.seq == seq) {
-    ++s.out.late_or_duplicate;
-    return;
-  }
-  s.fit(bytes);
-  slot.present = true;
-  slot.seq = seq;
-  slot.timestamp = ts;
-  slot.bytes = static_cast<std::uint32_t>(bytes);
-  slot.arrival_ns = arrival_ns;
-  if (bytes > 0) std::memcpy(s.slot_data(seq), payload, bytes);
-  // Everything contiguous from the head goes out now.
-  while (s.slots[s.head_seq % kReorderWindow].present &&
-         s.slots[s.head_seq % kReorderWindow].seq == s.head_seq)
-    write_head(s);
+  s->window.add(seq, ts, packet.ts_ns, rtp.payload, rtp.bytes,
+                [&](const ReorderWindow::Packet& p) { return write_packet(*s, p); });
 }
 
 void AudioExtractor::add_levels(std::vector<StreamSummary>& streams) const {
@@ -780,12 +645,11 @@ void AudioExtractor::finish_stream(Stream& s) {
   if (s.resolved) {
     // Whatever is still in the window, in order; sequence numbers never seen before the last
     // held packet are lost; after it nothing can be known.
-    for (std::size_t k = 0; k < kReorderWindow; ++k) {
-      bool any = false;
-      for (std::size_t i = 0; i < kReorderWindow; ++i) any = any || s.slots[i].present;
-      if (!any) break;
-      write_head(s);
-    }
+    s.window.drain([&](const ReorderWindow::Packet& p) { return write_packet(s, p); });
+    const ReorderWindow::Counters& c = s.window.counters();
+    s.out.lost_packets = c.lost_packets;
+    s.out.late_or_duplicate = c.late_or_duplicate;
+    s.out.malformed += c.oversize;
     if (std::string e = s.wav.close(); !e.empty() && s.out.write_error.empty())
       s.out.write_error = e;
     s.out.frames = s.wav.frames();
@@ -824,7 +688,8 @@ std::vector<ExtractedStream> AudioExtractor::finish() {
   return out;
 }
 
-std::string format_extract_report(const std::vector<ExtractedStream>& streams) {
+std::string format_extract_report(const std::vector<ExtractedStream>& streams,
+                                  std::string_view budget_name) {
   std::string out;
   std::uint64_t over_budget_bytes = 0;
   for (const auto& s : streams) {
@@ -851,7 +716,7 @@ std::string format_extract_report(const std::vector<ExtractedStream>& streams) {
                              s.over_budget_bytes,
                              !s.write_error.empty() ? "the file failed"
                              : s.riff_full          ? "the WAV reached the 4 GiB RIFF limit"
-                                           : "the --extract-audio-max-bytes budget ran out");
+                                                    : fmt::format("{} ran out", budget_name));
       if (!s.write_error.empty()) notes += fmt::format("; INCOMPLETE: {}", s.write_error);
       out += fmt::format(
           "rtcap: audio {}: {} (L{} {} Hz {} ch from {}), {} packets, {} samples, {} gap{} ({} "
@@ -868,9 +733,8 @@ std::string format_extract_report(const std::vector<ExtractedStream>& streams) {
     }
   }
   if (over_budget_bytes > 0)
-    out += fmt::format(
-        "rtcap: audio: {} bytes not written: the files reached --extract-audio-max-bytes\n",
-        over_budget_bytes);
+    out += fmt::format("rtcap: audio: {} bytes not written: the files reached {}\n",
+                       over_budget_bytes, budget_name);
   return out;
 }
 

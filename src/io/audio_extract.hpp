@@ -30,9 +30,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "analysis/levels.hpp"
+#include "io/rtp_reorder.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/batch.hpp"
 #include "rtcap/sdp.hpp"
@@ -196,11 +198,7 @@ class AudioExtractor {
   Stream* admit(const analysis::ParsedPacket& pp, const PacketView& packet, std::uint32_t ssrc,
                 int payload_type);
   void resolve(Stream& s, std::int64_t now_ns);
-  void add_rtp(Stream& s, std::uint16_t seq, std::uint32_t ts, std::int64_t arrival_ns,
-               const std::uint8_t* payload, std::size_t bytes);
-  void write_packet(Stream& s, std::uint16_t seq, std::uint32_t ts, std::int64_t arrival_ns,
-                    const std::uint8_t* payload, std::size_t bytes);
-  void write_head(Stream& s);
+  bool write_packet(Stream& s, const ReorderWindow::Packet& p);
   bool take_budget(Stream& s, std::uint64_t bytes);
   void finish_stream(Stream& s);
   static StreamKey key_of(const Stream& s);
@@ -235,8 +233,10 @@ class AudioExtractor {
   Unadmitted unadmitted_[kUnadmittedEntries];
 };
 
-// Human lines for the end of a capture (one per stream).
-std::string format_extract_report(const std::vector<ExtractedStream>& streams);
+// Human lines for the end of a capture (one per stream); `budget_name` is how the front end
+// calls AudioExtractConfig::max_bytes.
+std::string format_extract_report(const std::vector<ExtractedStream>& streams,
+                                  std::string_view budget_name = "the audio byte budget");
 // True when a file could not be written whole (the capture then exits 1).
 bool extract_failed(const std::vector<ExtractedStream>& streams);
 

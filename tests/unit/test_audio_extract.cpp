@@ -324,7 +324,10 @@ TEST(AudioExtract, ByteBudgetStopsTheFilesAndSaysWhatWasNotWritten) {
   EXPECT_EQ(file_size(out[0].wav_path), 44u + (1000u / 36) * 36);
   EXPECT_FALSE(io::extract_failed(out));  // a budget is a choice, not a failure
   const std::string r = io::format_extract_report(out);
-  EXPECT_NE(r.find("--extract-audio-max-bytes"), std::string::npos) << r;
+  EXPECT_NE(r.find("the audio byte budget ran out"), std::string::npos) << r;
+  EXPECT_EQ(r.find("--extract"), std::string::npos) << r;  // the library names no CLI flag
+  const std::string cli = io::format_extract_report(out, "--extract-audio-max-bytes");
+  EXPECT_NE(cli.find("--extract-audio-max-bytes"), std::string::npos) << cli;
 }
 
 // Jumbo frames: 8,900-byte L16 payloads are audio; a payload that is not whole frames is counted
@@ -497,4 +500,39 @@ TEST(AudioExtract, RiffLimitEndsTheFileAndIsSaid) {
   ASSERT_EQ(::stat(out[0].wav_path.c_str(), &st), 0);
   EXPECT_LT(st.st_blocks * 512, 1'000'000) << "the silence is not a hole";
   EXPECT_NE(io::format_extract_report(out).find("4 GiB RIFF limit"), std::string::npos);
+}
+
+// A full slot table frees the record of a stream that ended (idle), not that of a live stream
+// waiting for its format: freeing a live one only brings it back at its next packet, pushing out
+// another (churn), and each eviction was a report line of its own.
+TEST(AudioExtract, AFullTableFreesAnIdleStreamBeforeALiveOne) {
+  TempDir d;
+  io::AudioExtractConfig c;
+  c.dir = d.path;
+  c.max_streams = 2;
+  c.format_by_pt[97] = io::PcmFormat{24, 48000, 2};
+  io::AudioExtractor x(c);
+  ASSERT_EQ(x.check_output(), "");
+  std::int64_t t = 0;
+  const auto both = [&](int k, bool a, std::uint16_t b_port) {
+    const auto seq = static_cast<std::uint16_t>(k);
+    // 5008: payload type 96, no format known: its record waits, live.
+    feed(x, frame(seq, 6u * k, 96, l24_payload(k), 5008), t);
+    if (a) feed(x, frame(seq, 6u * k, 97, l24_payload(k), 5004), t);
+    if (b_port != 0) feed(x, frame(seq, 6u * k, 97, l24_payload(k), b_port), t);
+    t += 125'000;
+  };
+  for (int k = 0; k < 10; ++k) both(k, true, 0);  // 5004 extracted, 5008 waiting
+  t += 3'000'000'000;                             // 5004 ends: 3 s without a packet
+  for (int k = 10; k < 20; ++k) both(k, false, 5006);
+  const auto out = x.finish();
+  std::size_t waiting = 0, ended = 0, later = 0;
+  for (const auto& s : out) {
+    waiting += s.description.find(":5008 ") != std::string::npos;
+    ended += s.description.find(":5004 ") != std::string::npos && !s.wav_path.empty();
+    later += s.description.find(":5006 ") != std::string::npos && !s.wav_path.empty();
+  }
+  EXPECT_EQ(waiting, 1u) << io::format_extract_report(out);
+  EXPECT_EQ(ended, 1u) << io::format_extract_report(out);
+  EXPECT_EQ(later, 1u) << io::format_extract_report(out);
 }

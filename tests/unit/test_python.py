@@ -63,5 +63,77 @@ class Counters(unittest.TestCase):
                 self.assertIn(name, cap.interfaces()[0])
 
 
+def _l24_pcap(path, packets=50, lost=(20, 21)):
+    """A pcap of one L24/48000/2 RTP stream to 239.69.9.1:5004, 6 frames a packet at 125 us,
+    sample (f, c) of packet k = (k * 12 + f * 2 + c) << 8; the packets `lost` left out."""
+    import struct
+    out = [struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 65535, 1)]  # nanosecond pcap
+    for k in range(packets):
+        if k in lost:
+            continue
+        payload = b"".join((k * 12 + i).to_bytes(3, "big", signed=True) for i in range(12))
+        rtp = struct.pack(">BBHII", 0x80, 97, k, 6 * k, 0x1234) + payload
+        udp = struct.pack(">HHHH", 5004, 5004, 8 + len(rtp), 0) + rtp
+        ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                         bytes([198, 18, 0, 1]), bytes([239, 69, 9, 1])) + udp
+        frame = bytes(6) + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x00" + ip
+        ts = 1_700_000_000 * 10**9 + k * 125_000
+        out.append(struct.pack("<IIII", ts // 10**9, ts % 10**9, len(frame), len(frame)) + frame)
+    open(path, "wb").write(b"".join(out))
+
+
+class Audio(unittest.TestCase):
+    SDP = ("v=0\r\no=- 1 1 IN IP4 198.18.0.1\r\ns=Unit\r\nc=IN IP4 239.69.9.1/32\r\nt=0 0\r\n"
+           "m=audio 5004 RTP/AVP 97\r\na=rtpmap:97 L24/48000/2\r\n")
+
+    def capture(self, **subscription):
+        import tempfile
+        blocks, events = [], []
+        with tempfile.TemporaryDirectory() as d:
+            path = d + "/l24.pcap"
+            _l24_pcap(path)
+            with rtcap.Capture(read_file=path) as cap, rtcap.Audio() as audio:
+                sub = audio.subscribe(lambda b: blocks.append((b.first_frame, list(b.samples) if
+                                                               isinstance(b.samples, memoryview)
+                                                               else b.samples.copy())),
+                                      events.append, sdp=self.SDP, **subscription)
+                while not cap.done:
+                    cap.poll(0.1, lambda view: audio.add(view, 1))
+                audio.finish()
+                return blocks, events, audio.stats(sub)
+
+    def test_int32_frames_and_the_gap(self):
+        blocks, events, stats = self.capture(format="int32", frames_per_delivery=0)
+        kinds = [e.kind for e in events]
+        self.assertEqual(kinds[0], "start")
+        self.assertEqual(kinds[-1], "end")
+        gaps = [e for e in events if e.kind == "gap"]
+        self.assertEqual(len(gaps), 1)
+        self.assertEqual((gaps[0].gap_first_seq, gaps[0].gap_packets, gaps[0].gap_frames),
+                         (20, 2, 12))
+        self.assertEqual(stats["lost_packets"], 2)
+        first_packet = None
+        for first, samples in blocks:
+            try:
+                import numpy
+                self.assertEqual(samples.dtype, numpy.int32)
+                flat = [int(v) for v in samples.reshape(-1)]
+            except ImportError:
+                flat = list(samples)
+            if first_packet is None:
+                first_packet = (flat[0] >> 8) // 12
+            for i in range(len(flat) // 2):  # frame by frame: (k, f) of packet k, frame f
+                k, f = first_packet + (first + i) // 6, (first + i) % 6
+                want = [0, 0] if k in (20, 21) else [(k * 12 + f * 2 + c) << 8 for c in (0, 1)]
+                self.assertEqual(flat[2 * i:2 * i + 2], want, (first, i, k))
+        self.assertEqual(stats["frames"], (50 - first_packet) * 6)
+
+    def test_a_setting_out_of_range_names_it(self):
+        with self.assertRaises(ValueError) as e:
+            with rtcap.Audio() as audio:
+                audio.subscribe(max_channels=65)
+        self.assertTrue(str(e.exception).startswith("max_channels="), str(e.exception))
+
+
 if __name__ == "__main__":
     unittest.main()

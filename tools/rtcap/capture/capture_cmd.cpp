@@ -381,7 +381,7 @@ int CaptureRun::open_outputs() {
     ec.max_bytes = o_.extract_audio_max_bytes;
     extractor_.emplace(std::move(ec));
     if (std::string e = extractor_->check_output(); !e.empty()) {
-      fmt::print(stderr, "rtcap: {}\n", e);
+      fmt::print(stderr, "rtcap: --extract-audio: {}\n", e);
       return kExitSetup;
     }
   }
@@ -622,7 +622,7 @@ int CaptureRun::report() {
   if (tracker_ && o_.streams) report_streams(final_stats);
   if (extractor_) {
     const std::vector<io::ExtractedStream> audio = extractor_->finish();
-    fmt::print(stderr, "{}", io::format_extract_report(audio));
+    fmt::print(stderr, "{}", io::format_extract_report(audio, "--extract-audio-max-bytes"));
     if (io::extract_failed(audio)) exit_code_ = kExitRuntime;
   }
   if (budget_ns_ > 0 && final_stats.latency_ns.count > 0) {

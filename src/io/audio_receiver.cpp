@@ -1,0 +1,650 @@
+// The live audio API (rtcap/audio.hpp) on the shared depacketiser core (io/rtp_reorder.hpp).
+//
+// Per packet: one parse, one hash lookup in the receiver's own record table (streams taken,
+// ignored or pending), then the stream's reorder window. The catalogue (StreamTracker) is asked
+// only when a stream is new to the receiver, when the catalogue changed, and while a format
+// waits for the packets (the RTP timestamp step): cold.
+#include "rtcap/audio.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <limits>
+
+#include "analysis/levels.hpp"
+#include "analysis/packet_parser.hpp"
+#include "io/rtp_reorder.hpp"
+
+namespace rtcap {
+namespace {
+
+using io::ReorderWindow;
+
+// A stream's idleness is looked at every 100 ms of packet time: kEnd within end_after_ms + 100.
+constexpr std::int64_t kExpireCheckNs = 100'000'000;
+constexpr std::size_t kMaxReorderPackets = 1024;  // far more than a LAN reorders; int16 distances
+constexpr std::size_t kMaxFramesPerDelivery = 1u << 20;
+constexpr std::size_t kMaxStreamsPerSubscription = 4096;
+constexpr float kInt32ToFloat = 1.0f / 2147483648.0f;
+
+enum class RecordState : std::uint8_t { kFree, kPending, kIgnored, kTaken };
+
+struct Record {
+  std::uint64_t hash = 0;
+  std::uint8_t family = 0;
+  std::uint8_t src[16] = {};
+  std::uint8_t dst[16] = {};
+  std::uint16_t src_port = 0;
+  std::uint16_t dst_port = 0;
+  std::uint32_t ssrc = 0;
+  std::uint16_t interface_index = 0;
+  RecordState state = RecordState::kFree;
+  bool waits_for_packets = false;  // format known, the catalogue waits for the timestamp step
+  std::uint64_t version_seen = ~0ull;
+  std::int64_t last_ns = 0;
+  std::int32_t next = -1;  // bucket chain, or free list
+  std::int32_t sub = -1;
+  std::int32_t slot = -1;
+};
+
+std::uint64_t identity_hash(const analysis::ParsedPacket& pp, std::uint16_t interface_index,
+                            std::uint32_t ssrc) noexcept {
+  std::uint64_t h = 0xCBF29CE484222325ull ^ (std::uint64_t{ssrc} << 16) ^ interface_index;
+  const std::size_t n = pp.family == 4 ? 4 : 16;
+  const auto eat = [&](const std::uint8_t* p) {
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001B3ull;
+  };
+  eat(pp.src);
+  eat(pp.dst);
+  h = (h ^ pp.src_port) * 0x100000001B3ull;
+  h = (h ^ pp.dst_port) * 0x100000001B3ull;
+  return h ^ (h >> 29);
+}
+
+bool same_identity(const Record& r, const analysis::ParsedPacket& pp, std::uint16_t iface,
+                   std::uint32_t ssrc) noexcept {
+  const std::size_t n = pp.family == 4 ? 4 : 16;
+  return r.ssrc == ssrc && r.dst_port == pp.dst_port && r.src_port == pp.src_port &&
+         r.family == pp.family && r.interface_index == iface &&
+         std::memcmp(r.src, pp.src, n) == 0 && std::memcmp(r.dst, pp.dst, n) == 0;
+}
+
+bool selects(const AudioSelector& s, const StreamKey& key, int payload_type,
+             const std::string& session_name) {
+  if (!s.session_name.empty() && s.session_name != session_name) return false;
+  if (s.dst.family != 0 && s.dst != key.dst) return false;
+  if (s.dst_port >= 0 && s.dst_port != key.dst_port) return false;
+  if (s.src.family != 0 && s.src != key.src) return false;
+  if (s.has_ssrc && s.ssrc != key.ssrc) return false;
+  return s.payload_type < 0 || s.payload_type == payload_type;
+}
+
+Unexpected bad(const char* setting, std::string reason) {
+  Error e{ErrorCode::kBadConfig, std::string("audio subscription ") + setting + ": " + reason,
+          setting, reason};
+  return Unexpected{std::move(e)};
+}
+
+}  // namespace
+
+struct AudioReceiver::Impl {
+  struct Slot {
+    bool active = false;
+    std::int32_t record = -1;
+    AudioStreamInfo info;
+    ReorderWindow window;
+    std::vector<std::uint32_t> buffer;  // int32 or float bits, capacity_samples
+    std::size_t capacity_frames = 0;
+    std::size_t buffered = 0;        // frames
+    std::uint32_t buffer_rtp = 0;    // of the buffer's first frame
+    std::uint64_t buffer_first = 0;  // stream position of the buffer's first frame
+    std::int64_t buffer_capture_ns = 0;
+    bool buffer_has_capture = false;
+    std::uint64_t buffer_silence = 0;
+    std::uint64_t position = 0;  // stream frames up to next_ts (gaps included)
+    std::uint32_t next_ts = 0;
+    std::int64_t last_arrival_ns = 0;
+    std::int64_t last_ns = 0;
+    std::int64_t last_recheck_ns = 0;
+    std::uint64_t packets = 0;
+    analysis::LevelMeter meter;
+    std::uint64_t levels_seconds = 0;
+    std::vector<ChannelLevels> levels;  // max_channels
+  };
+  struct Sub {
+    AudioSubscription config;
+    std::vector<Slot> slots;
+    AudioSubscriptionStats stats;
+    std::size_t capacity_samples = 0;
+  };
+
+  StreamTracker& tracker;
+  std::vector<Record> records;
+  std::vector<std::int32_t> buckets;  // power of two
+  std::int32_t free_records = -1;
+  std::vector<std::unique_ptr<Sub>> subs;
+  std::uint64_t next_stream_id = 1;
+  std::int64_t next_expire_ns = 0;
+
+  Impl(StreamTracker& t, std::size_t max_records) : tracker(t) {
+    max_records = std::clamp<std::size_t>(max_records, 1, 1u << 20);
+    records.resize(max_records);
+    std::size_t nb = 1;
+    while (nb < 2 * max_records) nb <<= 1;
+    buckets.assign(nb, -1);
+    for (std::size_t i = records.size(); i-- > 0;) {
+      records[i].next = free_records;
+      free_records = static_cast<std::int32_t>(i);
+    }
+  }
+
+  // ---- callbacks: an exception stays here ----
+  void call(Sub& sub, const AudioEvent& e) noexcept {
+    if (!sub.config.on_event) return;
+    try {
+      sub.config.on_event(e);
+    } catch (...) {
+      ++sub.stats.callback_exceptions;
+    }
+  }
+  void deliver(Sub& sub, Slot& s) noexcept {
+    if (s.buffered == 0) return;
+    const int ch = s.info.channels;
+    AudioBlock b;
+    b.stream = &s.info;
+    b.format = sub.config.format;
+    b.layout = sub.config.layout;
+    b.data = s.buffer.data();
+    b.frames = s.buffered;
+    b.channels = ch;
+    const bool planar = sub.config.layout == ChannelLayout::kPlanar;
+    b.frame_stride = planar ? 1 : static_cast<std::size_t>(ch);
+    b.channel_stride = planar ? s.capacity_frames : 1;
+    b.rtp_timestamp = s.buffer_rtp;
+    b.capture_ns = s.buffer_capture_ns;
+    b.first_frame = s.buffer_first;
+    b.silence_frames = s.buffer_silence;
+    sub.stats.frames += s.buffered;
+    s.buffered = 0;
+    s.buffer_silence = 0;
+    s.buffer_has_capture = false;
+    if (!sub.config.on_audio) return;
+    try {
+      sub.config.on_audio(b);
+    } catch (...) {
+      ++sub.stats.callback_exceptions;
+    }
+  }
+
+  // Room in the buffer: starts a block at the stream's current position.
+  std::size_t room(Sub& sub, Slot& s, std::int64_t capture_ns) noexcept {
+    if (s.buffered == s.capacity_frames) deliver(sub, s);
+    if (s.buffered == 0) {
+      s.buffer_rtp = s.next_ts;
+      s.buffer_first = s.position;
+    }
+    if (!s.buffer_has_capture) {
+      s.buffer_capture_ns = capture_ns;
+      s.buffer_has_capture = true;
+    }
+    return s.capacity_frames - s.buffered;
+  }
+  std::size_t index(const Sub& sub, const Slot& s, std::size_t frame, int c) const noexcept {
+    return sub.config.layout == ChannelLayout::kPlanar
+               ? static_cast<std::size_t>(c) * s.capacity_frames + frame
+               : frame * static_cast<std::size_t>(s.info.channels) + static_cast<std::size_t>(c);
+  }
+  void put(const Sub& sub, Slot& s, std::size_t i, std::int32_t v) noexcept {
+    if (sub.config.format == SampleFormat::kFloat32) {
+      const float f = static_cast<float>(v) * kInt32ToFloat;
+      std::memcpy(&s.buffer[i], &f, sizeof f);
+    } else {
+      s.buffer[i] = static_cast<std::uint32_t>(v);
+    }
+  }
+  void append_silence(Sub& sub, Slot& s, std::uint64_t frames, std::int64_t capture_ns) noexcept {
+    while (frames > 0) {
+      const std::size_t n = std::min<std::uint64_t>(room(sub, s, capture_ns), frames);
+      const int ch = s.info.channels;
+      for (std::size_t f = 0; f < n; ++f)
+        for (int c = 0; c < ch; ++c) s.buffer[index(sub, s, s.buffered + f, c)] = 0;
+      s.buffered += n;
+      s.buffer_silence += n;
+      s.position += n;
+      s.next_ts += static_cast<std::uint32_t>(n);
+      frames -= n;
+    }
+  }
+  void append_samples(Sub& sub, Slot& s, const std::uint8_t* p, std::size_t frames,
+                      std::int64_t capture_ns) noexcept {
+    const int ch = s.info.channels;
+    const bool l16 = s.info.bits == 16;
+    const std::size_t w = l16 ? 2 : 3;
+    while (frames > 0) {
+      const std::size_t n = std::min(room(sub, s, capture_ns), frames);
+      for (std::size_t f = 0; f < n; ++f)
+        for (int c = 0; c < ch; ++c, p += w) {
+          const auto v =
+              static_cast<std::int32_t>((std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
+                                        (l16 ? 0u : std::uint32_t{p[2]} << 8));
+          put(sub, s, index(sub, s, s.buffered + f, c), v);
+        }
+      s.buffered += n;
+      s.position += n;
+      s.next_ts += static_cast<std::uint32_t>(n);
+      frames -= n;
+    }
+  }
+
+  // One in-order packet of a taken stream (the reorder window's consumer).
+  bool take_packet(Sub& sub, Slot& s, const ReorderWindow::Packet& p) noexcept {
+    const std::size_t fb =
+        static_cast<std::size_t>(s.info.channels) * static_cast<std::size_t>(s.info.bits / 8);
+    if (p.bytes % fb != 0) {
+      ++sub.stats.malformed;
+      return false;
+    }
+    if (s.packets > 0) {
+      const io::Continuation c =
+          io::continue_at(s.next_ts, s.last_arrival_ns, p.ts, p.arrival_ns, s.info.rate_hz);
+      if (c.kind == io::Continuation::kGap) {
+        const bool fill = sub.config.loss == LossFill::kSilence;
+        if (!fill) deliver(sub, s);
+        AudioEvent e;
+        e.kind = AudioEvent::Kind::kGap;
+        e.stream = &s.info;
+        e.gap_rtp_timestamp = s.next_ts;
+        e.gap_first_frame = s.position;
+        e.gap_frames = c.frames;
+        e.gap_first_seq = p.missing_run > 0 ? p.missing_first : p.seq;
+        e.gap_packets = p.missing_run;
+        e.gap_filled = fill;
+        ++sub.stats.gaps;
+        call(sub, e);
+        if (fill) {
+          sub.stats.silence_frames += c.frames;
+          append_silence(sub, s, c.frames, p.arrival_ns);
+        } else {
+          s.position += c.frames;
+          s.next_ts = p.ts;
+        }
+      } else if (c.kind == io::Continuation::kDiscontinuity) {
+        deliver(sub, s);
+        ++sub.stats.discontinuities;
+        AudioEvent e;
+        e.kind = AudioEvent::Kind::kDiscontinuity;
+        e.stream = &s.info;
+        e.gap_rtp_timestamp = s.next_ts;
+        e.gap_first_frame = s.position;
+        e.gap_frames = c.frames;
+        e.why = "RTP timestamp jump not filled (backwards, or longer than the arrival time)";
+        call(sub, e);
+        s.next_ts = p.ts;
+      }
+    } else {
+      s.next_ts = p.ts;
+    }
+    const std::size_t frames = p.bytes / fb;
+    append_samples(sub, s, p.payload, frames, p.arrival_ns);
+    ++s.packets;
+    ++sub.stats.packets;
+    s.last_arrival_ns = p.arrival_ns;
+    if (sub.config.levels.enabled) {
+      s.meter.add_big_endian(p.payload, frames);
+      if (s.info.channels > 0 && s.meter.levels(0).seconds != s.levels_seconds) {
+        s.levels_seconds = s.meter.levels(0).seconds;
+        const int n = std::min(s.info.channels, static_cast<int>(s.levels.size()));
+        for (int c = 0; c < n; ++c) s.levels[static_cast<std::size_t>(c)] = s.meter.levels(c);
+        AudioEvent e;
+        e.kind = AudioEvent::Kind::kLevels;
+        e.stream = &s.info;
+        e.levels = s.levels.data();
+        call(sub, e);
+      }
+    }
+    if (sub.config.frames_per_delivery == 0) deliver(sub, s);
+    return true;
+  }
+
+  void add_window_counters(Sub& sub, const Slot& s) noexcept {
+    const ReorderWindow::Counters& c = s.window.counters();
+    sub.stats.lost_packets += c.lost_packets;
+    sub.stats.late_or_duplicate += c.late_or_duplicate;
+    sub.stats.malformed += c.oversize;
+  }
+
+  // Everything held goes out, in order, before an event that changes the stream.
+  void drain(Sub& sub, Slot& s) noexcept {
+    s.window.drain([&](const ReorderWindow::Packet& p) { return take_packet(sub, s, p); });
+    deliver(sub, s);
+  }
+
+  void end(Sub& sub, Slot& s, const char* why) noexcept {
+    drain(sub, s);
+    add_window_counters(sub, s);
+    AudioEvent e;
+    e.kind = AudioEvent::Kind::kEnd;
+    e.stream = &s.info;
+    e.why = why;
+    call(sub, e);
+    s.active = false;
+    if (s.record >= 0) {
+      Record& r = records[static_cast<std::size_t>(s.record)];
+      r.state = RecordState::kPending;  // a stream that comes back is taken again
+      r.version_seen = ~0ull;
+      r.sub = r.slot = -1;
+    }
+    s.record = -1;
+  }
+
+  void start(Sub& sub, Slot& s, const PcmStreamFormat& pf) {
+    s.info.bits = pf.bits;
+    s.info.rate_hz = pf.rate_hz;
+    s.info.channels = pf.channels;
+    s.info.source = pf.source;
+    s.info.session_name = pf.session_name;
+    s.capacity_frames = sub.config.frames_per_delivery > 0
+                            ? sub.config.frames_per_delivery
+                            : sub.capacity_samples / static_cast<std::size_t>(pf.channels);
+    s.window.restart();
+    s.buffered = 0;
+    s.buffer_silence = 0;
+    s.buffer_has_capture = false;
+    s.position = 0;
+    s.packets = 0;
+    analysis::LevelsConfig lc;
+    lc.silence_threshold_dbfs = sub.config.levels.silence_threshold_dbfs;
+    lc.silence_ms = sub.config.levels.silence_ms;
+    s.meter.reset(pf.rate_hz, pf.channels, pf.bits, lc);
+    s.levels_seconds = 0;
+  }
+
+  // A stream new to the receiver, or pending, or the catalogue changed: what is it now?
+  void resolve(Record& r, std::int32_t ri, int payload_type, std::int64_t now_ns) {
+    const StreamKey key = io::stream_key(r);
+    const PcmStreamFormat pf = tracker.pcm_format(key);
+    r.version_seen = tracker.catalogue_version();
+    r.waits_for_packets = pf.state == FormatState::kPending && pf.rate_hz != 0;
+    if (r.state == RecordState::kTaken) {
+      Sub& sub = *subs[static_cast<std::size_t>(r.sub)];
+      Slot& s = sub.slots[static_cast<std::size_t>(r.slot)];
+      if (pf.state == FormatState::kReady && pf.bits == s.info.bits &&
+          pf.rate_hz == s.info.rate_hz && pf.channels == s.info.channels)
+        return;
+      // A new format the catalogue checks against the next packets (its timestamp step): the
+      // stream goes on in the format it has until the answer.
+      if (r.waits_for_packets) return;
+      if (pf.state != FormatState::kReady || pf.channels > sub.config.max_channels) {
+        end(sub, s,
+            pf.state == FormatState::kReady ? "its new format has more channels than "
+                                              "the subscription's max_channels"
+                                            : "the catalogue no longer gives it a usable "
+                                              "format");
+        r.state = RecordState::kIgnored;  // until the catalogue changes again
+        return;
+      }
+      drain(sub, s);
+      add_window_counters(sub, s);
+      start(sub, s, pf);
+      AudioEvent e;
+      e.kind = AudioEvent::Kind::kFormatChange;
+      e.stream = &s.info;
+      call(sub, e);
+      return;
+    }
+    if (pf.state == FormatState::kPending || pf.state == FormatState::kUnknownStream) {
+      r.state = RecordState::kPending;
+      return;
+    }
+    r.state = RecordState::kIgnored;
+    if (pf.state != FormatState::kReady) return;
+    for (std::size_t si = 0; si < subs.size(); ++si) {
+      if (!subs[si]) continue;
+      Sub& sub = *subs[si];
+      if (!selects(sub.config.selector, key, payload_type, pf.session_name)) continue;
+      if (pf.channels > sub.config.max_channels) {
+        ++sub.stats.streams_not_taken;
+        continue;
+      }
+      auto it =
+          std::find_if(sub.slots.begin(), sub.slots.end(), [](const Slot& x) { return !x.active; });
+      if (it == sub.slots.end()) {
+        ++sub.stats.streams_not_taken;
+        continue;
+      }
+      Slot& s = *it;
+      s.active = true;
+      s.record = ri;
+      s.last_ns = now_ns;
+      s.info.id = next_stream_id++;
+      s.info.key = key;
+      s.info.payload_type = payload_type;
+      start(sub, s, pf);
+      r.state = RecordState::kTaken;
+      r.sub = static_cast<std::int32_t>(si);
+      r.slot = static_cast<std::int32_t>(it - sub.slots.begin());
+      ++sub.stats.streams;
+      AudioEvent e;
+      e.kind = AudioEvent::Kind::kStart;
+      e.stream = &s.info;
+      call(sub, e);
+      return;
+    }
+  }
+
+  void unlink(std::int32_t ri) noexcept {
+    Record& r = records[static_cast<std::size_t>(ri)];
+    std::int32_t* at = &buckets[r.hash & (buckets.size() - 1)];
+    while (*at != -1 && *at != ri) at = &records[static_cast<std::size_t>(*at)].next;
+    if (*at == ri) *at = r.next;
+    r = Record{};
+  }
+
+  // A record for a new stream: a free one, else the one idle longest that holds no stream.
+  std::int32_t new_record(std::uint64_t h) noexcept {
+    if (free_records < 0) {
+      std::int32_t victim = -1;
+      for (std::size_t i = 0; i < records.size(); ++i) {
+        const Record& r = records[i];
+        if (r.state == RecordState::kTaken) continue;
+        if (victim < 0 || r.last_ns < records[static_cast<std::size_t>(victim)].last_ns)
+          victim = static_cast<std::int32_t>(i);
+      }
+      if (victim < 0) return -1;
+      unlink(victim);
+      records[static_cast<std::size_t>(victim)].next = free_records;
+      free_records = victim;
+    }
+    const std::int32_t ri = free_records;
+    Record& r = records[static_cast<std::size_t>(ri)];
+    free_records = r.next;
+    r.hash = h;
+    std::int32_t& head = buckets[h & (buckets.size() - 1)];
+    r.next = head;
+    head = ri;
+    return ri;
+  }
+
+  void expire(std::int64_t now_ns) noexcept {
+    for (auto& sp : subs) {
+      if (!sp) continue;
+      const std::int64_t idle_ns = std::int64_t{sp->config.end_after_ms} * 1'000'000;
+      for (Slot& s : sp->slots)
+        if (s.active && now_ns - s.last_ns > idle_ns)
+          end(*sp, s, "no packet for end_after_ms: the stream ended");
+    }
+  }
+
+  void add(const PacketView& packet, int linktype) noexcept {
+    const analysis::ParsedPacket pp =
+        analysis::parse_packet(packet.bytes.data(), packet.bytes.size(), packet.wire_len, linktype);
+    if (pp.cls != analysis::ParseClass::kUdp || !pp.payload_complete) return;
+    if (pp.dst_port == kSapPort) return;  // the catalogue reads SAP
+    io::RtpPacket rtp;
+    if (!io::parse_rtp(pp.payload, pp.payload_len, rtp)) return;
+    if (packet.ts_ns >= next_expire_ns) {
+      next_expire_ns = packet.ts_ns + kExpireCheckNs;
+      expire(packet.ts_ns);
+    }
+    const std::uint64_t h = identity_hash(pp, packet.interface_index, rtp.ssrc);
+    std::int32_t ri = buckets[h & (buckets.size() - 1)];
+    while (ri >= 0 && !same_identity(records[static_cast<std::size_t>(ri)], pp,
+                                     packet.interface_index, rtp.ssrc))
+      ri = records[static_cast<std::size_t>(ri)].next;
+    if (ri < 0) {
+      const StreamKey key = io::stream_key(pp, packet.interface_index, rtp.ssrc);
+      const std::size_t n = pp.family == 4 ? 4 : 16;
+      // Junk never takes a record: only a stream whose RTP sequence the tracker validated.
+      if (!tracker.stream_validated(key)) return;
+      if ((ri = new_record(h)) < 0) return;
+      Record& r = records[static_cast<std::size_t>(ri)];
+      r.family = pp.family;
+      std::memcpy(r.src, pp.src, n);
+      std::memcpy(r.dst, pp.dst, n);
+      r.src_port = pp.src_port;
+      r.dst_port = pp.dst_port;
+      r.ssrc = rtp.ssrc;
+      r.interface_index = packet.interface_index;
+      r.state = RecordState::kPending;
+    }
+    Record& r = records[static_cast<std::size_t>(ri)];
+    r.last_ns = packet.ts_ns;
+    const std::uint64_t version = tracker.catalogue_version();
+    if (r.version_seen != version || r.waits_for_packets) {
+      try {
+        resolve(r, ri, rtp.payload_type, packet.ts_ns);
+      } catch (...) {  // the catalogue's strings: out of memory
+        return;
+      }
+    }
+    if (r.state != RecordState::kTaken) return;
+    Sub& sub = *subs[static_cast<std::size_t>(r.sub)];
+    Slot& s = sub.slots[static_cast<std::size_t>(r.slot)];
+    s.last_ns = packet.ts_ns;
+    const std::uint64_t malformed = sub.stats.malformed;
+    s.window.add(rtp.seq, rtp.ts, packet.ts_ns, rtp.payload, rtp.bytes,
+                 [&](const ReorderWindow::Packet& p) { return take_packet(sub, s, p); });
+    // Packets that do not fit the format: ask the catalogue again (a format change the packets
+    // show before an announcement does), at most every 100 ms.
+    if (sub.stats.malformed != malformed && packet.ts_ns - s.last_recheck_ns >= kExpireCheckNs) {
+      s.last_recheck_ns = packet.ts_ns;
+      r.version_seen = ~0ull;
+    }
+  }
+};
+
+AudioReceiver::AudioReceiver(StreamTracker& tracker, std::size_t max_records)
+    : impl_(std::make_unique<Impl>(tracker, max_records)) {}
+AudioReceiver::~AudioReceiver() = default;
+
+Result<int> AudioReceiver::subscribe(AudioSubscription sub) {
+  if (sub.selector.dst_port < -1 || sub.selector.dst_port > 65535)
+    return bad("dst_port", "must be 0 to 65535 (-1: any)");
+  if (sub.selector.payload_type < -1 || sub.selector.payload_type > 127)
+    return bad("payload_type", "must be 0 to 127 (-1: any)");
+  if (sub.reorder_packets < 1 || sub.reorder_packets > kMaxReorderPackets)
+    return bad("reorder_packets", "must be 1 to 1024");
+  if (sub.max_payload_bytes < 2 || sub.max_payload_bytes > 65535)
+    return bad("max_payload_bytes", "must be 2 to 65535");
+  if (sub.max_channels < 1 || sub.max_channels > kMaxChannels)
+    return bad("max_channels", "must be 1 to 64");
+  if (sub.max_streams < 1 || sub.max_streams > kMaxStreamsPerSubscription)
+    return bad("max_streams", "must be 1 to 4096");
+  if (sub.frames_per_delivery > kMaxFramesPerDelivery)
+    return bad("frames_per_delivery", "must be 0 to 1048576");
+  if (sub.end_after_ms < 1) return bad("end_after_ms", "must be at least 1");
+  if (!sub.sdp.empty()) impl_->tracker.add_sdp(sub.sdp);
+  auto s = std::make_unique<Impl::Sub>();
+  s->capacity_samples = sub.frames_per_delivery > 0
+                            ? sub.frames_per_delivery * static_cast<std::size_t>(sub.max_channels)
+                            : std::max<std::size_t>(sub.max_payload_bytes / 2,
+                                                    static_cast<std::size_t>(sub.max_channels));
+  s->slots.resize(sub.max_streams);
+  for (Impl::Slot& slot : s->slots) {
+    slot.window.reset(sub.reorder_packets, sub.max_payload_bytes, sub.max_payload_bytes);
+    slot.buffer.assign(s->capacity_samples, 0);
+    slot.levels.resize(static_cast<std::size_t>(sub.max_channels));
+  }
+  s->config = std::move(sub);
+  impl_->subs.push_back(std::move(s));
+  // Streams the receiver ignored so far may be this subscription's: look at them again.
+  for (Record& r : impl_->records)
+    if (r.state == RecordState::kIgnored) r.version_seen = ~0ull;
+  return static_cast<int>(impl_->subs.size());
+}
+
+void AudioReceiver::unsubscribe(int id) {
+  if (id < 1 || static_cast<std::size_t>(id) > impl_->subs.size()) return;
+  auto& sp = impl_->subs[static_cast<std::size_t>(id - 1)];
+  if (!sp) return;
+  for (Impl::Slot& s : sp->slots)
+    if (s.active) impl_->end(*sp, s, "unsubscribed");
+  sp.reset();
+}
+
+void AudioReceiver::add(const PacketView& packet, int linktype) noexcept {
+  impl_->add(packet, linktype);
+}
+
+void AudioReceiver::add(const Batch& batch, Span<const int> linktype_by_interface) noexcept {
+  for (PacketView p : batch) {
+    const int lt = p.interface_index < linktype_by_interface.size()
+                       ? linktype_by_interface[p.interface_index]
+                       : -1;
+    impl_->add(p, lt);
+  }
+}
+
+void AudioReceiver::expire(std::int64_t now_ns) noexcept { impl_->expire(now_ns); }
+
+void AudioReceiver::finish() noexcept {
+  for (auto& sp : impl_->subs) {
+    if (!sp) continue;
+    for (Impl::Slot& s : sp->slots)
+      if (s.active) impl_->end(*sp, s, "the capture ended");
+  }
+}
+
+AudioSubscriptionStats AudioReceiver::stats(int id) const {
+  if (id < 1 || static_cast<std::size_t>(id) > impl_->subs.size() ||
+      !impl_->subs[static_cast<std::size_t>(id - 1)])
+    return {};
+  const Impl::Sub& sub = *impl_->subs[static_cast<std::size_t>(id - 1)];
+  AudioSubscriptionStats out = sub.stats;
+  for (const Impl::Slot& s : sub.slots) {
+    if (!s.active) continue;
+    out.lost_packets += s.window.counters().lost_packets;
+    out.late_or_duplicate += s.window.counters().late_or_duplicate;
+    out.malformed += s.window.counters().oversize;
+  }
+  return out;
+}
+
+std::vector<AudioStreamLevels> AudioReceiver::levels(int id) const {
+  std::vector<AudioStreamLevels> out;
+  if (id < 1 || static_cast<std::size_t>(id) > impl_->subs.size() ||
+      !impl_->subs[static_cast<std::size_t>(id - 1)])
+    return out;
+  for (const Impl::Slot& s : impl_->subs[static_cast<std::size_t>(id - 1)]->slots) {
+    if (!s.active) continue;
+    AudioStreamLevels l;
+    l.stream = s.info;
+    for (int c = 0; c < s.meter.channels() && c < analysis::LevelMeter::kMaxChannels; ++c)
+      l.channels.push_back(s.meter.levels(c));
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+std::size_t AudioReceiver::memory_bytes() const noexcept {
+  std::size_t n = impl_->records.size() * sizeof(Record) + impl_->buckets.size() * 4;
+  for (const auto& sp : impl_->subs) {
+    if (!sp) continue;
+    for (const Impl::Slot& s : sp->slots)
+      n += sizeof(Impl::Slot) + s.window.memory_bytes() + s.buffer.size() * 4 +
+           s.levels.size() * sizeof(ChannelLevels);
+  }
+  return n;
+}
+
+}  // namespace rtcap

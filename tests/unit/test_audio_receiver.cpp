@@ -1,0 +1,405 @@
+// The live audio API (rtcap/audio.hpp) on crafted RTP: order through the reorder window, loss
+// as silence (or a gap) of exactly its sample range, format change, end, int32/float32,
+// interleaved/planar, selectors, levels.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "rtcap/audio.hpp"
+
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+constexpr int kPt = 97;
+constexpr std::uint32_t kFrames = 6;         // per packet: 125 us at 48 kHz
+constexpr std::int64_t kPacketNs = 125'000;  // arrival spacing
+
+// Ethernet + IPv4 + UDP + RTP, L24 stereo, `kFrames` frames; sample (f, c) of packet `seq`
+// is value(seq, f, c).
+std::int32_t value(std::uint16_t seq, std::uint32_t f, int c) {
+  return static_cast<std::int32_t>(((seq * 64u + f * 2u + static_cast<unsigned>(c)) * 4099u) &
+                                   0xFFFFFFu)
+         << 8;
+}
+Bytes frame(std::uint16_t seq, std::uint32_t ts, std::uint32_t ssrc = 0xAB000001,
+            std::uint8_t last_dst_octet = 1, int channels = 2, bool full_scale = false) {
+  Bytes payload;
+  for (std::uint32_t f = 0; f < kFrames; ++f)
+    for (int c = 0; c < channels; ++c) {
+      const auto v = static_cast<std::uint32_t>(full_scale ? (f % 2 ? INT32_MIN : 0x7FFFFF00)
+                                                           : value(seq, f, c));
+      payload.push_back(static_cast<std::uint8_t>(v >> 24));
+      payload.push_back(static_cast<std::uint8_t>(v >> 16));
+      payload.push_back(static_cast<std::uint8_t>(v >> 8));
+    }
+  Bytes b(14 + 20 + 8 + 12 + payload.size(), 0);
+  b[12] = 0x08;
+  std::uint8_t* ip = &b[14];
+  ip[0] = 0x45;
+  const std::size_t ip_len = b.size() - 14;
+  ip[2] = static_cast<std::uint8_t>(ip_len >> 8);
+  ip[3] = static_cast<std::uint8_t>(ip_len);
+  ip[8] = 64;
+  ip[9] = 17;
+  const std::uint8_t src[4] = {198, 18, 0, 1}, dst[4] = {239, 69, 1, last_dst_octet};
+  std::memcpy(ip + 12, src, 4);
+  std::memcpy(ip + 16, dst, 4);
+  std::uint8_t* udp = ip + 20;
+  udp[0] = 0x13, udp[1] = 0x8C, udp[2] = 0x13, udp[3] = 0x8C;  // 5004 > 5004
+  const std::size_t udp_len = ip_len - 20;
+  udp[4] = static_cast<std::uint8_t>(udp_len >> 8);
+  udp[5] = static_cast<std::uint8_t>(udp_len);
+  std::uint8_t* rtp = udp + 8;
+  rtp[0] = 0x80;
+  rtp[1] = kPt;
+  rtp[2] = static_cast<std::uint8_t>(seq >> 8);
+  rtp[3] = static_cast<std::uint8_t>(seq);
+  for (int i = 0; i < 4; ++i) {
+    rtp[4 + i] = static_cast<std::uint8_t>(ts >> (24 - 8 * i));
+    rtp[8 + i] = static_cast<std::uint8_t>(ssrc >> (24 - 8 * i));
+  }
+  std::memcpy(rtp + 12, payload.data(), payload.size());
+  return b;
+}
+
+rtcap::StreamTrackerConfig with_option(const char* text = "97=L24/48000/2") {
+  rtcap::StreamTrackerConfig c;
+  rtcap::FormatOption o;
+  EXPECT_EQ(rtcap::parse_format_option(text, o), "");
+  c.audio_formats.push_back(o);
+  return c;
+}
+
+struct Collected {
+  std::vector<std::int32_t> samples;  // interleaved, as int32 (floats scaled back)
+  std::vector<rtcap::AudioBlock> blocks;
+  std::vector<rtcap::AudioEvent> events;
+  std::vector<rtcap::ChannelLevels> last_levels;
+  int channels = 0;
+};
+
+rtcap::AudioSubscription collect(Collected& out) {
+  rtcap::AudioSubscription sub;
+  sub.on_audio = [&out](const rtcap::AudioBlock& b) {
+    out.blocks.push_back(b);
+    out.channels = b.channels;
+    for (std::size_t f = 0; f < b.frames; ++f)
+      for (int c = 0; c < b.channels; ++c) {
+        const std::size_t i = f * b.frame_stride + static_cast<std::size_t>(c) * b.channel_stride;
+        out.samples.push_back(
+            b.format == rtcap::SampleFormat::kInt32
+                ? b.int32()[i]
+                : static_cast<std::int32_t>(std::lrint(double{b.float32()[i]} * 2147483648.0)));
+      }
+  };
+  sub.on_event = [&out](const rtcap::AudioEvent& e) {
+    out.events.push_back(e);
+    if (e.kind == rtcap::AudioEvent::Kind::kLevels)
+      out.last_levels.assign(e.levels, e.levels + e.stream->channels);
+  };
+  return sub;
+}
+
+struct Lab {
+  rtcap::StreamTracker tracker;
+  rtcap::AudioReceiver audio;
+  std::int64_t now_ns = 1'700'000'000'000'000'000;
+  explicit Lab(rtcap::StreamTrackerConfig c = with_option())
+      : tracker(std::move(c)), audio(tracker) {}
+  void send(const Bytes& f) {
+    const rtcap::PacketView p{
+        now_ns, static_cast<std::uint32_t>(f.size()), 0, {f.data(), f.size()}};
+    tracker.add(p, rtcap::kDltEn10mb);
+    audio.add(p, rtcap::kDltEn10mb);
+    now_ns += kPacketNs;
+  }
+  // Packets `first`..`last` in the given order of sequence numbers.
+  void send_seqs(const std::vector<std::uint16_t>& seqs) {
+    for (std::uint16_t s : seqs) send(frame(s, 1000u + s * kFrames));
+  }
+};
+
+std::vector<std::uint16_t> range(std::uint16_t a, std::uint16_t b) {
+  std::vector<std::uint16_t> v;
+  for (std::uint16_t s = a; s <= b; ++s) v.push_back(s);
+  return v;
+}
+
+std::size_t count(const Collected& c, rtcap::AudioEvent::Kind k) {
+  std::size_t n = 0;
+  for (const auto& e : c.events) n += e.kind == k;
+  return n;
+}
+
+// The samples of packets `first`..`last`, interleaved.
+std::vector<std::int32_t> expected(std::uint16_t first, std::uint16_t last,
+                                   const std::vector<std::uint16_t>& lost = {}) {
+  std::vector<std::int32_t> v;
+  for (std::uint16_t s = first; s <= last; ++s)
+    for (std::uint32_t f = 0; f < kFrames; ++f)
+      for (int c = 0; c < 2; ++c)
+        v.push_back(std::find(lost.begin(), lost.end(), s) != lost.end() ? 0 : value(s, f, c));
+  return v;
+}
+
+}  // namespace
+
+TEST(AudioReceiver, DeliversInOrderInt32InterleavedFromTheFirstValidatedPacket) {
+  Lab lab;
+  Collected got;
+  auto sub = collect(got);
+  sub.format = rtcap::SampleFormat::kInt32;
+  sub.frames_per_delivery = 0;
+  ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
+  lab.send_seqs(range(0, 20));
+  lab.audio.finish();
+  ASSERT_FALSE(got.blocks.empty());
+  ASSERT_EQ(got.events.front().kind, rtcap::AudioEvent::Kind::kStart);
+  const rtcap::AudioStreamInfo& info = *got.events.front().stream;
+  EXPECT_EQ(info.bits, 24);
+  EXPECT_EQ(info.rate_hz, 48000u);
+  EXPECT_EQ(info.channels, 2);
+  // Probation takes the first packets; from the first delivered one on, every sample in place.
+  const auto first =
+      static_cast<std::uint16_t>((got.blocks.front().rtp_timestamp - 1000) / kFrames);
+  EXPECT_LE(first, 3);
+  EXPECT_EQ(got.samples, expected(first, 20));
+  EXPECT_EQ(got.blocks.size(), 21u - first);  // one per packet
+  EXPECT_EQ(got.blocks.front().first_frame, 0u);
+  EXPECT_EQ(got.blocks[1].first_frame, kFrames);
+  EXPECT_EQ(got.blocks[1].capture_ns - got.blocks[0].capture_ns, kPacketNs);
+  EXPECT_EQ(count(got, rtcap::AudioEvent::Kind::kEnd), 1u);
+  EXPECT_EQ(count(got, rtcap::AudioEvent::Kind::kGap), 0u);
+}
+
+TEST(AudioReceiver, ReorderedPacketsComeOutInTimestampOrder) {
+  Lab lab;
+  Collected got;
+  auto sub = collect(got);
+  sub.format = rtcap::SampleFormat::kInt32;
+  ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
+  lab.send_seqs({0, 1, 2, 3, 5, 4, 6, 9, 7, 8, 10, 14, 13, 12, 11, 15});
+  lab.audio.finish();
+  const auto first =
+      static_cast<std::uint16_t>((got.blocks.front().rtp_timestamp - 1000) / kFrames);
+  EXPECT_EQ(got.samples, expected(first, 15));
+  EXPECT_EQ(lab.audio.stats(1).lost_packets, 0u);
+  EXPECT_EQ(count(got, rtcap::AudioEvent::Kind::kGap), 0u);
+}
+
+TEST(AudioReceiver, LostPacketsAreSilenceOfExactlyTheirLengthAndAGap) {
+  Lab lab;
+  Collected got;
+  auto sub = collect(got);
+  sub.format = rtcap::SampleFormat::kInt32;
+  sub.frames_per_delivery = 48;
+  ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
+  std::vector<std::uint16_t> seqs = range(0, 60);
+  seqs.erase(std::remove_if(seqs.begin(), seqs.end(),
+                            [](std::uint16_t s) { return s == 10 || s == 11 || s == 30; }),
+             seqs.end());
+  lab.send_seqs(seqs);
+  lab.audio.finish();
+  const auto first =
+      static_cast<std::uint16_t>((got.blocks.front().rtp_timestamp - 1000) / kFrames);
+  EXPECT_EQ(got.samples, expected(first, 60, {10, 11, 30}));
+  std::vector<rtcap::AudioEvent> gaps;
+  for (const auto& e : got.events)
+    if (e.kind == rtcap::AudioEvent::Kind::kGap) gaps.push_back(e);
+  ASSERT_EQ(gaps.size(), 2u);
+  EXPECT_EQ(gaps[0].gap_first_seq, 10);
+  EXPECT_EQ(gaps[0].gap_packets, 2u);
+  EXPECT_EQ(gaps[0].gap_frames, 2 * kFrames);
+  EXPECT_EQ(gaps[0].gap_rtp_timestamp, 1000u + 10 * kFrames);
+  EXPECT_EQ(gaps[0].gap_first_frame, (10u - first) * kFrames);
+  EXPECT_TRUE(gaps[0].gap_filled);
+  EXPECT_EQ(gaps[1].gap_first_seq, 30);
+  EXPECT_EQ(gaps[1].gap_frames, kFrames);
+  const rtcap::AudioSubscriptionStats st = lab.audio.stats(1);
+  EXPECT_EQ(st.lost_packets, 3u);
+  EXPECT_EQ(st.silence_frames, 3 * kFrames);
+  EXPECT_EQ(st.frames, (61u - first) * kFrames);
+  // Blocks are whole frames_per_delivery but the last; frames and silence add up.
+  std::uint64_t silence = 0;
+  for (const auto& b : got.blocks) silence += b.silence_frames;
+  EXPECT_EQ(silence, 3 * kFrames);
+}
+
+TEST(AudioReceiver, GapOnlyDeliversNoSilenceAndSkipsTheRange) {
+  Lab lab;
+  Collected got;
+  auto sub = collect(got);
+  sub.format = rtcap::SampleFormat::kInt32;
+  sub.loss = rtcap::LossFill::kGapOnly;
+  sub.frames_per_delivery = 0;
+  ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
+  std::vector<std::uint16_t> seqs = range(0, 20);
+  seqs.erase(std::find(seqs.begin(), seqs.end(), 12));
+  lab.send_seqs(seqs);
+  lab.audio.finish();
+  const auto first =
+      static_cast<std::uint16_t>((got.blocks.front().rtp_timestamp - 1000) / kFrames);
+  std::vector<std::int32_t> want = expected(first, 11);
+  const std::vector<std::int32_t> tail = expected(13, 20);
+  want.insert(want.end(), tail.begin(), tail.end());
+  EXPECT_EQ(got.samples, want);
+  for (const auto& b : got.blocks) {
+    EXPECT_EQ(b.silence_frames, 0u);
+    if (b.rtp_timestamp == 1000u + 13 * kFrames) {
+      EXPECT_EQ(b.first_frame, (13u - first) * kFrames);
+    }
+  }
+  ASSERT_EQ(count(got, rtcap::AudioEvent::Kind::kGap), 1u);
+  EXPECT_EQ(lab.audio.stats(1).silence_frames, 0u);
+}
+
+TEST(AudioReceiver, Float32PlanarCarriesTheSameSamples) {
+  Lab lab;
+  Collected got;
+  auto sub = collect(got);
+  sub.format = rtcap::SampleFormat::kFloat32;
+  sub.layout = rtcap::ChannelLayout::kPlanar;
+  sub.frames_per_delivery = 30;
+  ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
+  lab.send_seqs(range(0, 40));
+  lab.audio.finish();
+  const auto first =
+      static_cast<std::uint16_t>((got.blocks.front().rtp_timestamp - 1000) / kFrames);
+  const std::vector<std::int32_t> want = expected(first, 40);
+  ASSERT_EQ(got.samples.size(), want.size());
+  // float32 holds 24 bits of mantissa: L24 samples come back exactly.
+  EXPECT_EQ(got.samples, want);
+  EXPECT_EQ(got.blocks.front().frame_stride, 1u);
+  EXPECT_EQ(got.blocks.front().channel_stride, 30u);
+  for (std::size_t i = 0; i + 1 < got.blocks.size(); ++i) EXPECT_EQ(got.blocks[i].frames, 30u);
+}
+
+TEST(AudioReceiver, AFormatChangeIsAnEventAndTheNewFormatFollows) {
+  Lab lab;
+  Collected got;
+  auto sub = collect(got);
+  ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
+  lab.send_seqs(range(0, 10));
+  // The application's own SDP now says the stream is 96 kHz: the catalogue's word wins.
+  lab.tracker.add_sdp(rtcap::parse_sdp(
+      "v=0\r\no=- 1 1 IN IP4 198.18.0.1\r\ns=Desk\r\nc=IN IP4 239.69.1.1/32\r\nt=0 0\r\n"
+      "m=audio 5004 RTP/AVP 97\r\na=rtpmap:97 L24/96000/2\r\n",
+      "test"));
+  lab.send_seqs(range(11, 20));
+  lab.audio.finish();
+  ASSERT_EQ(count(got, rtcap::AudioEvent::Kind::kFormatChange), 1u);
+  for (const auto& e : got.events)
+    if (e.kind == rtcap::AudioEvent::Kind::kFormatChange) {
+      EXPECT_EQ(e.stream->rate_hz, 96000u);
+      EXPECT_EQ(e.stream->session_name, "Desk");
+    }
+  EXPECT_EQ(got.blocks.back().stream->rate_hz, 96000u);
+}
+
+TEST(AudioReceiver, AStreamThatGoesQuietEnds) {
+  Lab lab;
+  Collected got;
+  auto sub = collect(got);
+  sub.end_after_ms = 50;
+  ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
+  lab.send_seqs(range(0, 10));
+  EXPECT_EQ(count(got, rtcap::AudioEvent::Kind::kEnd), 0u);
+  lab.now_ns += 1'000'000'000;
+  lab.audio.expire(lab.now_ns);
+  EXPECT_EQ(count(got, rtcap::AudioEvent::Kind::kEnd), 1u);
+  EXPECT_EQ(got.events.back().kind, rtcap::AudioEvent::Kind::kEnd);
+  // Everything held went out before the end.
+  const auto first =
+      static_cast<std::uint16_t>((got.blocks.front().rtp_timestamp - 1000) / kFrames);
+  std::vector<std::int32_t> as_float = expected(first, 10);
+  EXPECT_EQ(got.samples, as_float);
+}
+
+TEST(AudioReceiver, SelectorsTakeOnlyTheirStreams) {
+  rtcap::StreamTrackerConfig c = with_option("97=L24/48000/2");
+  c.sdp = rtcap::parse_sdp(
+      "v=0\r\no=- 1 1 IN IP4 198.18.0.1\r\ns=Stage\r\nc=IN IP4 239.69.1.2/32\r\nt=0 0\r\n"
+      "m=audio 5004 RTP/AVP 97\r\na=rtpmap:97 L24/48000/2\r\n",
+      "test");
+  Lab lab(c);
+  Collected stage, other, by_addr, all;
+  auto s1 = collect(stage);
+  s1.selector = rtcap::AudioSelector::session("Stage");
+  auto s2 = collect(other);
+  s2.selector = rtcap::AudioSelector::session("Other");
+  auto s3 = collect(by_addr);
+  rtcap::IpAddress g;
+  ASSERT_TRUE(g.parse("239.69.1.1"));
+  s3.selector = rtcap::AudioSelector::address(g, 5004);
+  auto s4 = collect(all);
+  ASSERT_TRUE(lab.audio.subscribe(std::move(s1)).has_value());
+  ASSERT_TRUE(lab.audio.subscribe(std::move(s2)).has_value());
+  ASSERT_TRUE(lab.audio.subscribe(std::move(s3)).has_value());
+  ASSERT_TRUE(lab.audio.subscribe(std::move(s4)).has_value());
+  for (std::uint16_t s = 0; s < 10; ++s) {
+    lab.send(frame(s, s * kFrames, 0xAB000001, 1));
+    lab.send(frame(s, s * kFrames, 0xAB000002, 2));
+    lab.send(frame(s, s * kFrames, 0xAB000003, 3));
+  }
+  lab.audio.finish();
+  ASSERT_FALSE(stage.blocks.empty());
+  EXPECT_EQ(stage.blocks.front().stream->key.dst.bytes[3], 2);
+  EXPECT_EQ(stage.blocks.front().stream->session_name, "Stage");
+  EXPECT_TRUE(other.blocks.empty());
+  ASSERT_FALSE(by_addr.blocks.empty());
+  EXPECT_EQ(by_addr.blocks.front().stream->key.dst.bytes[3], 1);
+  // The first subscription that selects a stream takes it: "every stream" gets the third.
+  EXPECT_EQ(lab.audio.stats(4).streams, 1u);
+  EXPECT_EQ(all.blocks.front().stream->key.dst.bytes[3], 3);
+}
+
+TEST(AudioReceiver, OutOfRangeSettingsAreRefusedByName) {
+  rtcap::StreamTracker tracker;
+  rtcap::AudioReceiver audio(tracker);
+  rtcap::AudioSubscription sub;
+  sub.max_channels = 65;
+  auto r = audio.subscribe(sub);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, rtcap::ErrorCode::kBadConfig);
+  EXPECT_EQ(r.error().setting, "max_channels");
+  sub.max_channels = 2;
+  sub.reorder_packets = 0;
+  EXPECT_EQ(audio.subscribe(sub).error().setting, "reorder_packets");
+}
+
+TEST(AudioReceiver, LevelsOfAFullScaleSquareWaveCountClipping) {
+  Lab lab;
+  Collected got;
+  auto sub = collect(got);
+  sub.on_audio = nullptr;
+  ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
+  for (std::uint16_t s = 0; s < 8100; ++s) lab.send(frame(s, s * kFrames, 0xAB000001, 1, 2, true));
+  ASSERT_EQ(count(got, rtcap::AudioEvent::Kind::kLevels), 1u);
+  ASSERT_EQ(got.last_levels.size(), 2u);
+  EXPECT_NEAR(got.last_levels[0].peak_dbfs, 0.0, 0.01);
+  EXPECT_NEAR(got.last_levels[0].rms_dbfs, 0.0, 0.01);
+  EXPECT_GT(got.last_levels[0].clipped_samples, 47000u);
+  const auto levels = lab.audio.levels(1);
+  ASSERT_EQ(levels.size(), 1u);
+  EXPECT_EQ(levels[0].channels.size(), 2u);
+}
+
+TEST(AudioReceiver, JunkAndOtherStreamsCostNoMemory) {
+  Lab lab;
+  Collected got;
+  auto sub = collect(got);
+  sub.max_streams = 1;
+  ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
+  const std::size_t before = lab.audio.memory_bytes();
+  for (std::uint16_t s = 0; s < 200; ++s)
+    lab.send(frame(static_cast<std::uint16_t>(s * 7919), s, s));
+  EXPECT_EQ(lab.audio.memory_bytes(), before);
+  EXPECT_EQ(lab.audio.stats(1).streams, 0u);
+}
