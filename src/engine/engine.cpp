@@ -95,8 +95,8 @@ const Error kBusyOtherThread{ErrorCode::kBusy,
 }  // namespace
 
 const Error* CaptureEngine::enter_call() noexcept {
-  unsigned idle = 0;
-  if (!call_state_.compare_exchange_strong(idle, kInCall, std::memory_order_acq_rel))
+  // Readers (stats_now) may come and go meanwhile: only the kInCall bit decides.
+  if (call_state_.fetch_or(kInCall, std::memory_order_acq_rel) & kInCall)
     return caller_.load(std::memory_order_relaxed) == std::this_thread::get_id()
                ? &kBusyReentered
                : &kBusyOtherThread;
@@ -106,12 +106,23 @@ const Error* CaptureEngine::enter_call() noexcept {
 
 void CaptureEngine::leave_call() noexcept {
   caller_.store(std::thread::id{}, std::memory_order_relaxed);
-  if (call_state_.fetch_and(~kInCall, std::memory_order_acq_rel) & kOrphaned) delete this;
+  // Whoever leaves the state at exactly kOrphaned (no call, no reader) frees the engine.
+  if ((call_state_.fetch_and(~kInCall, std::memory_order_acq_rel) & ~kInCall) == kOrphaned)
+    delete this;
+}
+
+void CaptureEngine::enter_reader() noexcept {
+  call_state_.fetch_add(kReader, std::memory_order_acq_rel);
+}
+
+void CaptureEngine::leave_reader() noexcept {
+  if (call_state_.fetch_sub(kReader, std::memory_order_acq_rel) - kReader == kOrphaned)
+    delete this;
 }
 
 void CaptureEngine::release_owner() noexcept {
-  request_stop();  // a call still waiting returns soon, and frees the engine then
-  if (!(call_state_.fetch_or(kOrphaned, std::memory_order_acq_rel) & kInCall)) delete this;
+  request_stop();  // a call or reader still waiting returns soon, and frees the engine then
+  if (call_state_.fetch_or(kOrphaned, std::memory_order_acq_rel) == 0) delete this;
 }
 
 Result<void> CaptureEngine::prepare_waiter() {
@@ -666,15 +677,19 @@ CaptureStats CaptureEngine::stats_now(std::chrono::milliseconds wait) {
     return stats();
   }
   if (!thread_.joinable()) return stats();
+  // Any thread may wait here while another destroys the engine: the reader keeps it alive.
+  enter_reader();
   const std::uint64_t ticket = stats_requested_.fetch_add(1, std::memory_order_acq_rel) + 1;
   wake_waiter();
   const auto deadline = std::chrono::steady_clock::now() + wait;
   // 200 us steps: a wake-up and one pcap_stats take tens of microseconds here (docs/TUNING.md);
   // this runs once per status line, not per packet.
   while (stats_served_.load(std::memory_order_acquire) < ticket && !capture_done_.load() &&
-         std::chrono::steady_clock::now() < deadline)
+         !orphaned() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::microseconds(200));
-  return stats();
+  CaptureStats s = stats();  // before leave_reader: an owner gone meanwhile frees us there
+  leave_reader();
+  return s;
 }
 
 void CaptureEngine::end_live(StopReason reason) noexcept {

@@ -118,6 +118,10 @@ class CaptureEngine final {
   // leave_call() may free the engine (the owner went meanwhile): touch nothing after it.
   const Error* enter_call() noexcept;
   void leave_call() noexcept;
+  // A threaded stats_now() waiting on the capture thread (any number, any thread): the engine
+  // outlives them. leave_reader() may free the engine, as leave_call().
+  void enter_reader() noexcept;
+  void leave_reader() noexcept;
   [[nodiscard]] bool orphaned() const noexcept {
     return (call_state_.load(std::memory_order_acquire) & kOrphaned) != 0;
   }
@@ -247,7 +251,8 @@ class CaptureEngine final {
   pcap_t* dispatching_ = nullptr;  // the handle inside pcap_dispatch (capture thread only)
 
   // The consumer call in progress and the owner's departure (enter_call, release_owner).
-  static constexpr unsigned kInCall = 1, kOrphaned = 2;
+  // call_state_: kInCall, kOrphaned, plus kReader per stats_now() reader waiting.
+  static constexpr unsigned kInCall = 1, kOrphaned = 2, kReader = 4;
   std::atomic<unsigned> call_state_{0};
   std::atomic<std::thread::id> caller_{};  // the thread inside it: tells re-entry from a rival
   // Live capture loop state, owned by whichever thread captures (inline: the caller's).
