@@ -36,7 +36,7 @@ import os
 import re
 import select
 import sys
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 __all__ = ["Audio", "AudioBlock", "AudioEvent", "AudioStream", "BusyError", "Capture",
            "ConfigError", "Error", "MisuseError", "Packet", "library_version", "pcap_version"]
@@ -50,9 +50,6 @@ ERR_BUSY = -23
 ERR_CALLBACK = -24
 ERR_BUFFER_TOO_SMALL = -25
 
-DELIVERY = {"inline": 0, "threaded": 1}
-OVERFLOW = {"drop": 0, "block": 1}
-PRECISION = {"micro": 0, "nano": 1}
 STOP_REASONS = ["running", "requested", "count_reached", "end_of_file", "failed", "callback"]
 
 
@@ -189,29 +186,11 @@ def _load():
         "rtcap_pcap_version": (ctypes.c_char_p, []),
         "rtcap_config_new": (I, [P(VP)]),
         "rtcap_config_free": (I, [VP]),
-        "rtcap_config_add_interface": (I, [VP, ctypes.c_char_p]),
-        "rtcap_config_set_read_file": (I, [VP, ctypes.c_char_p]),
-        "rtcap_config_set_filter": (I, [VP, ctypes.c_char_p]),
-        "rtcap_config_set_delivery": (I, [VP, I]),
-        "rtcap_config_set_snaplen": (I, [VP, I]),
-        "rtcap_config_set_promiscuous": (I, [VP, I]),
-        "rtcap_config_set_immediate_mode": (I, [VP, I]),
-        "rtcap_config_set_timeout_ms": (I, [VP, I]),
-        "rtcap_config_set_buffer_kib": (I, [VP, I]),
-        "rtcap_config_set_precision": (I, [VP, I]),
-        "rtcap_config_set_tstamp_type": (I, [VP, ctypes.c_char_p]),
-        "rtcap_config_set_netns": (I, [VP, ctypes.c_char_p]),
-        "rtcap_config_set_coalesce_us": (I, [VP, I]),
-        "rtcap_config_set_batch_packets": (I, [VP, S]),
-        "rtcap_config_set_batch_bytes": (I, [VP, S]),
-        "rtcap_config_set_pool_batches": (I, [VP, S]),
-        "rtcap_config_set_overflow": (I, [VP, I]),
-        "rtcap_config_set_max_packets": (I, [VP, I64]),
-        "rtcap_config_set_stats_interval_ms": (I, [VP, I]),
-        "rtcap_config_set_mintocopy_bytes": (I, [VP, I]),
-        "rtcap_config_set_user_buffer_bytes": (I, [VP, I]),
-        "rtcap_config_set_reopen": (I, [VP, I]),
         "rtcap_config_check_setting": (I, [ctypes.c_char_p, I64]),
+        "rtcap_config_set_number": (I, [VP, ctypes.c_char_p, I64]),
+        "rtcap_setting_name": (ctypes.c_char_p, [S]),
+        "rtcap_setting_describe": (I, [ctypes.c_char_p, P(I), P(I64), P(I64), P(ctypes.c_char_p),
+                                       P(ctypes.c_char_p), P(ctypes.c_char_p)]),
         "rtcap_counter_name": (ctypes.c_char_p, [S]),
         "rtcap_interface_counter_name": (ctypes.c_char_p, [S]),
         "rtcap_last_error_setting": (ctypes.c_char_p, []),
@@ -274,6 +253,44 @@ def _check(status):
                                          _lib.rtcap_last_error().decode(errors="replace"))
     return status
 
+
+class Setting(NamedTuple):
+    """One row of the library's table of settings (rtcap_setting_describe)."""
+    kind: int  # SETTING_NUMBER, _FLAG, _CHOICE, _TEXT, _TEXTS
+    min: int
+    max: int
+    choices: Tuple[str, ...]  # a choice's names, in the order of its C enum
+    unit: str
+    setter: str  # the C setter; a text's takes (rtcap_config*, const char*)
+
+
+SETTING_NUMBER, SETTING_FLAG, SETTING_CHOICE, SETTING_TEXT, SETTING_TEXTS = range(5)
+
+
+def _settings() -> Dict[str, Setting]:
+    """The library's table of settings, in rtcap::CaptureConfig's order: Capture()'s keywords,
+    their kinds and ranges live there, not here."""
+    out: Dict[str, Setting] = {}
+    for name in _names(_lib.rtcap_setting_name):
+        kind, low, high = ctypes.c_int(), ctypes.c_int64(), ctypes.c_int64()
+        choices, unit, setter = ctypes.c_char_p(), ctypes.c_char_p(), ctypes.c_char_p()
+        _check(_lib.rtcap_setting_describe(name.encode(), ctypes.byref(kind), ctypes.byref(low),
+                                           ctypes.byref(high), ctypes.byref(choices),
+                                           ctypes.byref(unit), ctypes.byref(setter)))
+        row = Setting(kind.value, low.value, high.value,
+                      tuple((choices.value or b"").decode().split("|")) if choices.value else (),
+                      (unit.value or b"").decode(), (setter.value or b"").decode())
+        if row.kind in (SETTING_TEXT, SETTING_TEXTS):
+            f = getattr(_lib, row.setter)
+            f.restype, f.argtypes = ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]
+        out[name] = row
+    return out
+
+
+SETTINGS = _settings()
+DELIVERY = {name: i for i, name in enumerate(SETTINGS["delivery"].choices)}
+OVERFLOW = {name: i for i, name in enumerate(SETTINGS["overflow"].choices)}
+PRECISION = {name: i for i, name in enumerate(SETTINGS["precision"].choices)}
 
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 
@@ -373,49 +390,45 @@ class Capture:
     """An rtcap engine: opened on construction (errors raise rtcap.Error), closed by close() or
     at the end of a with block. Settings are rtcap_config_set_* (rtcap.h) by name."""
 
-    def __init__(self, interfaces=(), read_file=None, filter=None, delivery="inline", snaplen=None,
-                 promiscuous=None, immediate_mode=None, timeout_ms=None, buffer_kib=None,
-                 precision=None, tstamp_type=None, coalesce_us=None, batch_packets=None,
-                 batch_bytes=None, pool_batches=None, overflow=None, max_packets=None,
-                 stats_interval_ms=None, mintocopy_bytes=None, user_buffer_bytes=None, reopen=None,
-                 netns=None):
+    def __init__(self, interfaces=(), **settings):
+        """Each keyword is a setting of the library's table (SETTINGS: rtcap::CaptureConfig's
+        members, read_file=, filter=, delivery="threaded", snaplen=...); None leaves the
+        default. A value the table refuses raises ConfigError (a ValueError) naming it."""
         self._engine = None
         # Calls in progress: key (the C callback's user pointer) -> [handler, error].
         self._calls: Dict[int, List[Any]] = {}
+        for name in settings:
+            if name not in SETTINGS:
+                raise TypeError("Capture() got an unexpected keyword argument %r" % name)
+        if isinstance(interfaces, str):
+            interfaces = [interfaces]
+        settings["interfaces"] = interfaces
+        delivery = settings.get("delivery") or "inline"
         config = ctypes.c_void_p()
         _check(_lib.rtcap_config_new(ctypes.byref(config)))
         try:
-            if isinstance(interfaces, str):
-                interfaces = [interfaces]
-            for name in interfaces:
-                _check(_lib.rtcap_config_add_interface(config, _text("interfaces", name)))
-            for name, value in [("read_file", read_file), ("filter", filter),
-                                ("tstamp_type", tstamp_type), ("netns", netns)]:
-                if value is not None:
-                    _check(getattr(_lib, "rtcap_config_set_" + name)(config, _text(name, value)))
-            if delivery not in DELIVERY:
-                raise ValueError("delivery=: %r is not one of %s" % (delivery, ", ".join(DELIVERY)))
-            _check(_lib.rtcap_config_set_delivery(config, DELIVERY[delivery]))
+            for name, row in SETTINGS.items():
+                value = settings.get(name)
+                if value is None:
+                    continue
+                if row.kind == SETTING_TEXTS:
+                    for one in value:
+                        _check(getattr(_lib, row.setter)(config, _text(name, one)))
+                elif row.kind == SETTING_TEXT:
+                    _check(getattr(_lib, row.setter)(config, _text(name, value)))
+                elif row.kind == SETTING_CHOICE:
+                    if value not in row.choices:
+                        raise ConfigError(ERR_BAD_CONFIG, "RTCAP_ERR_BAD_CONFIG",
+                                          "%s=: %r is not one of %s"
+                                          % (name, value, ", ".join(row.choices)))
+                    _check(_lib.rtcap_config_set_number(config, name.encode(),
+                                                        row.choices.index(value)))
+                elif row.kind == SETTING_FLAG:
+                    _check(_lib.rtcap_config_set_number(config, name.encode(), 1 if value else 0))
+                else:
+                    _check(_lib.rtcap_config_set_number(config, name.encode(),
+                                                        _number(name, value)))
             self.delivery = delivery
-            numbers = [("snaplen", snaplen), ("timeout_ms", timeout_ms), ("buffer_kib", buffer_kib),
-                       ("coalesce_us", coalesce_us), ("batch_packets", batch_packets),
-                       ("batch_bytes", batch_bytes), ("pool_batches", pool_batches),
-                       ("max_packets", max_packets), ("stats_interval_ms", stats_interval_ms),
-                       ("mintocopy_bytes", mintocopy_bytes),
-                       ("user_buffer_bytes", user_buffer_bytes)]
-            for name, value in numbers:
-                if value is not None:
-                    _check(getattr(_lib, "rtcap_config_set_" + name)(config, _number(name, value)))
-            for name, value in [("promiscuous", promiscuous), ("immediate_mode", immediate_mode),
-                                ("reopen", reopen)]:
-                if value is not None:
-                    _check(getattr(_lib, "rtcap_config_set_" + name)(config, 1 if value else 0))
-            for name, value, table in [("precision", precision, PRECISION),
-                                       ("overflow", overflow, OVERFLOW)]:
-                if value is not None:
-                    if value not in table:
-                        raise ValueError("%s=: %r is not one of %s" % (name, value, ", ".join(table)))
-                    _check(getattr(_lib, "rtcap_config_set_" + name)(config, table[value]))
             engine = ctypes.c_void_p()
             _check(_lib.rtcap_engine_open(config, ctypes.byref(engine)))
             self._engine = engine

@@ -166,6 +166,28 @@ RTCAP_C_API int rtcap_config_set_reopen(rtcap_config* config, int on);
  * as its setter would return; for a binding that must check before narrowing to the setter's
  * type. RTCAP_ERR_INVALID_ARGUMENT: no numeric setting of that name. */
 RTCAP_C_API int rtcap_config_check_setting(const char* setting, int64_t value);
+/* The table of settings itself, for a binding that builds its keyword arguments from it rather
+ * than keep a copy: rtcap_setting_name(i) names setting i ("snaplen"), NULL past the last, and
+ * rtcap_setting_describe says what it is. kind: an rtcap_setting_kind; min, max: the accepted
+ * range of a number (a flag 0 and 1, a choice 0 to n-1, a text 0 and 0); choices: a choice's
+ * names in the order of its enum, '|'-separated ("inline|threaded"), else ""; unit: "bytes",
+ * "ms"... or ""; setter: its setter's name ("rtcap_config_set_snaplen"; a text's takes
+ * (rtcap_config*, const char*)). Any out pointer may be NULL; the strings live as long as the
+ * library. RTCAP_ERR_INVALID_ARGUMENT: no setting of that name. */
+typedef enum rtcap_setting_kind {
+  RTCAP_SETTING_NUMBER = 0,
+  RTCAP_SETTING_FLAG = 1,
+  RTCAP_SETTING_CHOICE = 2,
+  RTCAP_SETTING_TEXT = 3,
+  RTCAP_SETTING_TEXTS = 4 /* a list: its setter adds one (rtcap_config_add_interface) */
+} rtcap_setting_kind;
+RTCAP_C_API const char* rtcap_setting_name(size_t index);
+RTCAP_C_API int rtcap_setting_describe(const char* setting, int* kind, int64_t* min, int64_t* max,
+                                       const char** choices, const char** unit,
+                                       const char** setter);
+/* Sets a number, flag or choice by name, as its own setter would (a flag: 0 or 1; a choice: its
+ * index). RTCAP_ERR_INVALID_ARGUMENT: no such setting, or a text. */
+RTCAP_C_API int rtcap_config_set_number(rtcap_config* config, const char* setting, int64_t value);
 /* Npcap only (Windows); elsewhere accepted and reported by a warning saying what applies. */
 RTCAP_C_API int rtcap_config_set_mintocopy_bytes(rtcap_config* config, int bytes);
 RTCAP_C_API int rtcap_config_set_user_buffer_bytes(rtcap_config* config, int bytes);

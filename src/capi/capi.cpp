@@ -542,6 +542,61 @@ int rtcap_config_check_setting(const char* setting, int64_t value) {
   });
 }
 
+const char* rtcap_setting_name(size_t index) {
+  const auto* first = rtcap::config_table::begin();
+  return index < std::size_t(rtcap::config_table::end() - first) ? first[index].name : nullptr;
+}
+
+int rtcap_setting_describe(const char* setting, int* kind, int64_t* min, int64_t* max,
+                           const char** choices, const char** unit, const char** setter) {
+  return guarded("rtcap_setting_describe", [&]() -> int {
+    if (!setting) return null_argument("rtcap_setting_describe", "setting");
+    const rtcap::config_table::Setting* s = rtcap::config_table::find(setting);
+    if (!s)
+      return fail(RTCAP_ERR_INVALID_ARGUMENT,
+                  std::string("rtcap_setting_describe: no setting '") + setting + "'");
+    using rtcap::config_table::Kind;
+    const bool text = s->kind == Kind::kText || s->kind == Kind::kTexts;
+    if (kind) {
+      switch (s->kind) {
+        case Kind::kNumber:
+          *kind = RTCAP_SETTING_NUMBER;
+          break;
+        case Kind::kFlag:
+          *kind = RTCAP_SETTING_FLAG;
+          break;
+        case Kind::kChoice:
+          *kind = RTCAP_SETTING_CHOICE;
+          break;
+        case Kind::kText:
+          *kind = RTCAP_SETTING_TEXT;
+          break;
+        case Kind::kTexts:
+          *kind = RTCAP_SETTING_TEXTS;
+          break;
+      }
+    }
+    if (min) *min = text ? 0 : s->min;
+    if (max) *max = text ? 0 : s->max;
+    if (choices) *choices = s->choices;
+    if (unit) *unit = s->unit;
+    if (setter) *setter = s->c_setter;
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_config_set_number(rtcap_config* config, const char* setting, int64_t value) {
+  return guarded("rtcap_config_set_number", [&]() -> int {
+    if (!setting) return null_argument("rtcap_config_set_number", "setting");
+    const rtcap::config_table::Setting* s = rtcap::config_table::find(setting);
+    using rtcap::config_table::Kind;
+    if (!s || s->kind == Kind::kText || s->kind == Kind::kTexts)
+      return fail(RTCAP_ERR_INVALID_ARGUMENT, std::string("rtcap_config_set_number: '") + setting +
+                                                  "' is not a number, flag or choice");
+    return set_number(config, s->name, value);
+  });
+}
+
 const char* rtcap_counter_name(size_t index) {
   const auto all = rtcap::capture_counters();
   return index < all.size() ? all[index].name : nullptr;

@@ -34,29 +34,28 @@ Result<void> validate(const CaptureConfig& c, CaptureMode mode) {
 
 }  // namespace
 
-CaptureEngine::CaptureEngine(CaptureConfig config, CaptureMode mode,
-                             std::vector<backend::PcapHandle> handles,
+CaptureEngine::CaptureEngine(CaptureConfig config, CaptureMode mode, std::unique_ptr<Source> source,
                              std::vector<std::string> warnings)
     : config_(std::move(config)),
       mode_(mode),
       coalesce_us_(effective_coalesce_us(config_)),
-      handles_(std::move(handles)),
+      source_(std::move(source)),
       warnings_(std::move(warnings)),
       free_(config_.pool_batches),
       filled_(config_.pool_batches) {
   int largest_snaplen = 0;
-  for (std::size_t i = 0; i < handles_.size(); ++i) {
-    infos_.push_back(handles_[i].info());
-    largest_snaplen = std::max(largest_snaplen, handles_[i].info().snaplen);
-    contexts_.push_back(CallbackContext{this, handles_[i].get(), static_cast<std::uint16_t>(i),
-                                        handles_[i].info().precision == TimestampPrecision::kNano,
+  for (std::size_t i = 0; i < source_->size(); ++i) {
+    infos_.push_back(source_->info(i));
+    largest_snaplen = std::max(largest_snaplen, infos_[i].snaplen);
+    contexts_.push_back(CallbackContext{this, static_cast<std::uint16_t>(i),
+                                        infos_[i].precision == TimestampPrecision::kNano,
                                         static_cast<std::uint16_t>(i)});
     indices_of_handle_.push_back({static_cast<std::uint16_t>(i)});
     iface_stats_.push_back(std::make_unique<std::atomic<std::uint64_t>[]>(3));
     links_.push_back(std::make_unique<LinkWatch>());
-    iface_buffer_bytes_.push_back(handles_[i].buffer_bytes());
-    if (!handles_[i].is_file()) {
-      links_.back()->index = backend::link_state(infos_[i].name, config_.netns).index;
+    iface_buffer_bytes_.push_back(source_->buffer_bytes(i));
+    if (!source_->is_file()) {
+      links_.back()->index = source_->link_state(i).index;
       links_.back()->last_up_look_rt_ns = realtime_ns();  // opened: it was up
     }
   }
@@ -95,8 +94,8 @@ const Error kBusyOtherThread{ErrorCode::kBusy,
 }  // namespace
 
 const Error* CaptureEngine::enter_call() noexcept {
-  unsigned idle = 0;
-  if (!call_state_.compare_exchange_strong(idle, kInCall, std::memory_order_acq_rel))
+  // Readers (stats_now) may come and go meanwhile: only the kInCall bit decides.
+  if (call_state_.fetch_or(kInCall, std::memory_order_acq_rel) & kInCall)
     return caller_.load(std::memory_order_relaxed) == std::this_thread::get_id()
                ? &kBusyReentered
                : &kBusyOtherThread;
@@ -106,20 +105,26 @@ const Error* CaptureEngine::enter_call() noexcept {
 
 void CaptureEngine::leave_call() noexcept {
   caller_.store(std::thread::id{}, std::memory_order_relaxed);
-  if (call_state_.fetch_and(~kInCall, std::memory_order_acq_rel) & kOrphaned) delete this;
+  // Whoever leaves the state at exactly kOrphaned (no call, no reader) frees the engine.
+  if ((call_state_.fetch_and(~kInCall, std::memory_order_acq_rel) & ~kInCall) == kOrphaned)
+    delete this;
+}
+
+void CaptureEngine::enter_reader() noexcept {
+  call_state_.fetch_add(kReader, std::memory_order_acq_rel);
+}
+
+void CaptureEngine::leave_reader() noexcept {
+  if (call_state_.fetch_sub(kReader, std::memory_order_acq_rel) - kReader == kOrphaned) delete this;
 }
 
 void CaptureEngine::release_owner() noexcept {
-  request_stop();  // a call still waiting returns soon, and frees the engine then
-  if (!(call_state_.fetch_or(kOrphaned, std::memory_order_acq_rel) & kInCall)) delete this;
+  request_stop();  // a call or reader still waiting returns soon, and frees the engine then
+  if (call_state_.fetch_or(kOrphaned, std::memory_order_acq_rel) == 0) delete this;
 }
 
 Result<void> CaptureEngine::prepare_waiter() {
-  // A capture file has nothing to wait for (and epoll refuses regular files): only the wake-up.
-  std::vector<pcap_t*> raw;
-  if (config_.read_file.empty())
-    for (auto& h : handles_) raw.push_back(h.get());
-  auto waiter = backend::ReadinessWaiter::create(raw);
+  auto waiter = source_->make_waiter();
   if (!waiter) return rtcap::unexpected(waiter.error());
   waiter_ = std::move(*waiter);
   waiter_raw_.store(waiter_.get(), std::memory_order_release);
@@ -252,7 +257,7 @@ Readiness CaptureEngine::readiness() const {
   auto at_most = [&](std::int64_t us) { limit = limit < 0 ? us : std::min(limit, us); };
   if (next_stats_ns_ > 0)
     at_most(std::max<std::int64_t>(0, next_stats_ns_ - monotonic_ns()) / 1000);
-  if (polling_) {
+  if (polling_ && !r.handles.empty()) {
     // Coalescing: the capture fds would wake per packet; drain every window instead.
     r.handles.erase(r.handles.begin(), r.handles.end() - 1);
     at_most(coalesce_us_);
@@ -278,7 +283,7 @@ void CaptureEngine::request_stop() noexcept {
   // Interrupts a blocking pcap_next_ex (naive mode). Dispatch mode wakes through the waiter and
   // must not set the break flag: its final pcap_dispatch drains what libpcap already holds.
   if (mode_ == CaptureMode::kNaive)
-    for (auto& c : contexts_) pcap_breakloop(c.pcap);
+    for (std::size_t i = 0; i < source_->size(); ++i) source_->breakloop(i);
   producer_bell_.ring();
 }
 
@@ -293,7 +298,7 @@ void CaptureEngine::on_packet(const CallbackContext& ctx, const struct pcap_pkth
   if (count_reached()) {
     // Once: pcap_breakloop also writes libpcap's wake-up eventfd on Linux.
     if (!break_requested_) {
-      for (auto& c : contexts_) pcap_breakloop(c.pcap);
+      for (std::size_t i = 0; i < source_->size(); ++i) source_->breakloop(i);
       break_requested_ = true;
     }
     return;
@@ -347,7 +352,7 @@ bool CaptureEngine::acquire_batch() noexcept {
   // hand and what the kernel still holds stay uncaptured (CaptureStats::unread_packets()), never
   // app drops: the block policy promised to leave loss to the kernel ring.
   drain_gave_up_ = true;
-  if (dispatching_) pcap_breakloop(dispatching_);
+  if (dispatching_) source_->breakloop(dispatching_->handle);
   return false;
 }
 
@@ -402,7 +407,7 @@ void CaptureEngine::note_callback_end() noexcept {
   if (inline_out_of_time_ || monotonic_ns() < inline_deadline_ns_) return;
   inline_out_of_time_ = true;
   // What the kernel still holds stays there until the next call (libpcap keeps its place).
-  if (dispatching_) pcap_breakloop(dispatching_);
+  if (dispatching_) source_->breakloop(dispatching_->handle);
 }
 
 bool CaptureEngine::publish_current(bool force) noexcept {
@@ -435,12 +440,12 @@ bool CaptureEngine::dispatch_all() noexcept {
     CallbackContext& ctx = contexts_[at];
     // A call cut short (poll's bound, -c) resumes after this handle: every handle gets its turn.
     next_context_ = (at + 1) % handles;
-    if (!ctx.pcap) continue;  // --reopen: closed until its interface is back
+    if (!source_->is_open(ctx.handle)) continue;  // --reopen: closed until it is back
     dispatch_bytes_ = 0;
     const std::uint64_t before = counters_.packets.load(std::memory_order_relaxed);
-    dispatching_ = ctx.pcap;
-    int n =
-        pcap_dispatch(ctx.pcap, -1, &CaptureEngine::pcap_callback, reinterpret_cast<u_char*>(&ctx));
+    dispatching_ = &ctx;
+    int n = source_->dispatch(ctx.handle, -1, &CaptureEngine::pcap_callback,
+                              reinterpret_cast<u_char*>(&ctx));
     dispatching_ = nullptr;
     bump(counters_.dispatch_calls);
     // Broken off (-c, or poll's bound): what it took before is a drain like any other.
@@ -470,7 +475,7 @@ bool CaptureEngine::dispatch_all() noexcept {
         failure_ = Error{ErrorCode::kCaptureFailed,
                          fmt::format("capture on '{}' stopped: {} (check that the interface "
                                      "still exists and is up)",
-                                     handles_[ctx.handle].info().name, pcap_geterr(ctx.pcap))};
+                                     infos_[ctx.handle].name, source_->error(ctx.handle))};
       ok = false;
     }
   }
@@ -592,21 +597,21 @@ bool CaptureEngine::file_step() noexcept {
     dispatch_bytes_ = 0;
     // A savefile has no "batch the kernel holds": read batch_packets at a time so that stop
     // requests and hand-offs are seen regularly.
-    dispatching_ = ctx.pcap;
-    int n = pcap_dispatch(ctx.pcap, int(config_.batch_packets), &CaptureEngine::pcap_callback,
-                          reinterpret_cast<u_char*>(&ctx));
+    dispatching_ = &ctx;
+    int n = source_->dispatch(0, int(config_.batch_packets), &CaptureEngine::pcap_callback,
+                              reinterpret_cast<u_char*>(&ctx));
     // A savefile read broken off after some packets keeps libpcap's break flag, and the next
     // read only clears it: read again when that is all this one did.
     if (n == PCAP_ERROR_BREAK && !out_of_time() && !count_reached() && !stop_requested_.load())
-      n = pcap_dispatch(ctx.pcap, int(config_.batch_packets), &CaptureEngine::pcap_callback,
-                        reinterpret_cast<u_char*>(&ctx));
+      n = source_->dispatch(0, int(config_.batch_packets), &CaptureEngine::pcap_callback,
+                            reinterpret_cast<u_char*>(&ctx));
     dispatching_ = nullptr;
     bump(counters_.dispatch_calls);
     if (n < 0 && n != PCAP_ERROR_BREAK) {
       hand_over(true);
       finish(StopReason::kFailed,
-             Error{ErrorCode::kIo, fmt::format("reading '{}' failed: {}", config_.read_file,
-                                               pcap_geterr(ctx.pcap))});
+             Error{ErrorCode::kIo,
+                   fmt::format("reading '{}' failed: {}", config_.read_file, source_->error(0))});
       return false;
     }
     if (n > 0) {
@@ -634,9 +639,9 @@ bool CaptureEngine::file_step() noexcept {
 void CaptureEngine::refresh_stats() noexcept {
   // Every request made before this read is served by it.
   const std::uint64_t requested = stats_requested_.load(std::memory_order_acquire);
-  for (std::size_t i = 0; i < handles_.size(); ++i) {
-    if (!handles_[i].refresh_stats()) continue;
-    const auto& s = handles_[i].stats();
+  for (std::size_t i = 0; i < source_->size(); ++i) {
+    if (!source_->refresh_stats(i)) continue;
+    const auto& s = source_->stats(i);
     iface_stats_[i][0].store(s.received, std::memory_order_relaxed);
     iface_stats_[i][1].store(s.kernel_dropped, std::memory_order_relaxed);
     iface_stats_[i][2].store(s.interface_dropped, std::memory_order_relaxed);
@@ -666,15 +671,19 @@ CaptureStats CaptureEngine::stats_now(std::chrono::milliseconds wait) {
     return stats();
   }
   if (!thread_.joinable()) return stats();
+  // Any thread may wait here while another destroys the engine: the reader keeps it alive.
+  enter_reader();
   const std::uint64_t ticket = stats_requested_.fetch_add(1, std::memory_order_acq_rel) + 1;
   wake_waiter();
   const auto deadline = std::chrono::steady_clock::now() + wait;
   // 200 us steps: a wake-up and one pcap_stats take tens of microseconds here (docs/TUNING.md);
   // this runs once per status line, not per packet.
   while (stats_served_.load(std::memory_order_acquire) < ticket && !capture_done_.load() &&
-         std::chrono::steady_clock::now() < deadline)
+         !orphaned() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::microseconds(200));
-  return stats();
+  CaptureStats s = stats();  // before leave_reader: an owner gone meanwhile frees us there
+  leave_reader();
+  return s;
 }
 
 void CaptureEngine::end_live(StopReason reason) noexcept {
@@ -808,13 +817,13 @@ CaptureStats CaptureEngine::stats() const {
   s.max_dispatch_bytes = counters_.max_dispatch_bytes.load(std::memory_order_relaxed);
   s.capture_cpu_ns = counters_.cpu_ns.load(std::memory_order_relaxed);
   std::uint64_t buffer_bytes = 0;
-  for (std::size_t i = 0; i < handles_.size(); ++i) {
+  for (std::size_t i = 0; i < source_->size(); ++i) {
     InterfaceStats is;
     is.name = infos_[i].name;
     is.received = iface_stats_[i][0].load(std::memory_order_relaxed);
     is.kernel_dropped = iface_stats_[i][1].load(std::memory_order_relaxed);
     is.interface_dropped = iface_stats_[i][2].load(std::memory_order_relaxed);
-    is.buffer_bytes = iface_buffer_bytes_[i];  // a copy: --reopen replaces handles_[i]
+    is.buffer_bytes = iface_buffer_bytes_[i];  // a copy: --reopen replaces the handle
     const LinkWatch& l = *links_[i];
     is.up = l.up_published.load(std::memory_order_relaxed);
     is.down_events = l.down_events.load(std::memory_order_relaxed);
@@ -899,6 +908,24 @@ Result<std::unique_ptr<Engine>> Engine::open(const CaptureConfig& config) {
 
 namespace detail {
 
+namespace {
+
+// The engine on its source: the waiter, where the loop waits on one, is ready before capture.
+Result<std::unique_ptr<Engine>> compose(CaptureConfig config, CaptureMode mode,
+                                        std::unique_ptr<Source> source,
+                                        std::vector<std::string> warnings) {
+  const bool waits = config.read_file.empty() ? mode == CaptureMode::kDispatch
+                                              : config.delivery == Delivery::kInline;
+  auto engine = std::make_unique<EngineHandle>(
+      new CaptureEngine(std::move(config), mode, std::move(source), std::move(warnings)));
+  if (waits) {
+    if (auto ok = engine->core().prepare_waiter(); !ok) return rtcap::unexpected(ok.error());
+  }
+  return std::unique_ptr<Engine>(std::move(engine));
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Engine>> open_engine(const CaptureConfig& given, CaptureMode mode) {
   if (auto ok = validate(given, mode); !ok) return rtcap::unexpected(ok.error());
   const CaptureConfig config = config_table::normalised(given);
@@ -916,13 +943,16 @@ Result<std::unique_ptr<Engine>> open_engine(const CaptureConfig& given, CaptureM
     if (!h) return rtcap::unexpected(h.error());
     handles.push_back(std::move(*h));
   }
-  auto engine = std::make_unique<EngineHandle>(
-      new CaptureEngine(config, mode, std::move(handles), std::move(warnings)));
-  if (config.read_file.empty() ? mode == CaptureMode::kDispatch
-                               : config.delivery == Delivery::kInline) {
-    if (auto ok = engine->core().prepare_waiter(); !ok) return rtcap::unexpected(ok.error());
-  }
-  return std::unique_ptr<Engine>(std::move(engine));
+  auto source = make_pcap_source(std::move(handles), config);
+  return compose(config, mode, std::move(source), std::move(warnings));
+}
+
+Result<std::unique_ptr<Engine>> open_engine(const CaptureConfig& given,
+                                            std::unique_ptr<Source> source) {
+  if (auto ok = validate(given, CaptureMode::kDispatch); !ok) return rtcap::unexpected(ok.error());
+  if (!source || source->size() == 0)
+    return make_error(ErrorCode::kMisuse, "a source with no handle to capture from");
+  return compose(config_table::normalised(given), CaptureMode::kDispatch, std::move(source), {});
 }
 
 }  // namespace detail

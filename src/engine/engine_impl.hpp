@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backend/pcap_backend.hpp"
+#include "engine/source.hpp"
 #include "engine/clock.hpp"  // realtime_ns
 #include "engine/baseline.hpp"
 #include "platform/readiness.hpp"
@@ -55,14 +56,13 @@ class CaptureEngine final {
   using BatchFn = Engine::BatchFn;
   struct CallbackContext {
     CaptureEngine* engine;
-    pcap_t* pcap;
     std::uint16_t interface_index;  // the packets' label: an index into interface_info()
     bool nano;                      // time stamps already in ns
-    std::uint16_t handle;           // into handles_ and links_ (interface_index differs after a
+    std::uint16_t handle;           // into source_ and links_ (interface_index differs after a
                                     // reopen with another link type: link_watch.cpp)
   };
 
-  CaptureEngine(CaptureConfig config, CaptureMode mode, std::vector<backend::PcapHandle> handles,
+  CaptureEngine(CaptureConfig config, CaptureMode mode, std::unique_ptr<Source> source,
                 std::vector<std::string> warnings);
   ~CaptureEngine();
   CaptureEngine(const CaptureEngine&) = delete;
@@ -118,6 +118,10 @@ class CaptureEngine final {
   // leave_call() may free the engine (the owner went meanwhile): touch nothing after it.
   const Error* enter_call() noexcept;
   void leave_call() noexcept;
+  // A threaded stats_now() waiting on the capture thread (any number, any thread): the engine
+  // outlives them. leave_reader() may free the engine, as leave_call().
+  void enter_reader() noexcept;
+  void leave_reader() noexcept;
   [[nodiscard]] bool orphaned() const noexcept {
     return (call_state_.load(std::memory_order_acquire) & kOrphaned) != 0;
   }
@@ -156,7 +160,7 @@ class CaptureEngine final {
   const CaptureMode mode_;
   // effective_coalesce_us(config_), resolved once at open rather than on every wake-up.
   const int coalesce_us_;
-  std::vector<backend::PcapHandle> handles_;
+  const std::unique_ptr<Source> source_;
   std::vector<InterfaceInfo> infos_;
   std::vector<std::string> warnings_;
   std::vector<CallbackContext> contexts_;  // one per handle, the pcap_dispatch user pointer
@@ -244,10 +248,11 @@ class CaptureEngine final {
   // (then draining stops: pcap_breakloop on the handle in pcap_dispatch).
   std::int64_t inline_deadline_ns_ = 0;
   bool inline_out_of_time_ = false;
-  pcap_t* dispatching_ = nullptr;  // the handle inside pcap_dispatch (capture thread only)
+  const CallbackContext* dispatching_ = nullptr;  // the handle inside dispatch (capture thread)
 
   // The consumer call in progress and the owner's departure (enter_call, release_owner).
-  static constexpr unsigned kInCall = 1, kOrphaned = 2;
+  // call_state_: kInCall, kOrphaned, plus kReader per stats_now() reader waiting.
+  static constexpr unsigned kInCall = 1, kOrphaned = 2, kReader = 4;
   std::atomic<unsigned> call_state_{0};
   std::atomic<std::thread::id> caller_{};  // the thread inside it: tells re-entry from a rival
   // Live capture loop state, owned by whichever thread captures (inline: the caller's).

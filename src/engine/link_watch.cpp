@@ -24,10 +24,7 @@
 namespace rtcap::detail {
 
 bool CaptureEngine::rebuild_waiter() noexcept {
-  std::vector<pcap_t*> open;
-  for (auto& h : handles_)
-    if (h.get()) open.push_back(h.get());
-  auto waiter = backend::ReadinessWaiter::create(open);
+  auto waiter = source_->make_waiter();
   if (!waiter) {
     std::lock_guard lock(failure_mutex_);
     if (!failure_) failure_ = Error{ErrorCode::kCaptureFailed, waiter.error().message};
@@ -95,8 +92,7 @@ void CaptureEngine::lose_handle(std::size_t i) noexcept {
   LinkWatch& l = *links_[i];
   if (l.closed) return;
   // What libpcap still holds of it cannot be read any more: the socket is gone with the device.
-  handles_[i].close();
-  contexts_[i].pcap = nullptr;
+  source_->close(i);
   l.closed = true;
   mark_link(i, false);
   (void)rebuild_waiter();  // on failure failure_ is set; watch_links stops the capture
@@ -149,10 +145,10 @@ bool CaptureEngine::watch_links() noexcept {
     std::lock_guard lock(failure_mutex_);
     if (failure_) return false;  // rebuild_waiter failed
   }
-  for (std::size_t i = 0; i < handles_.size(); ++i) {
-    if (handles_[i].is_file()) continue;
+  for (std::size_t i = 0; i < source_->size(); ++i) {
+    if (source_->is_file()) continue;
     LinkWatch& l = *links_[i];
-    const backend::LinkState st = backend::link_state(infos_[i].name, config_.netns);
+    const platform::LinkState st = source_->link_state(i);
     if (!l.closed) {
       // Deleted and re-created between two looks: the socket is bound to the old index.
       if (config_.reopen && st.known && st.exists && l.index != 0 && st.index != l.index) {
@@ -164,10 +160,9 @@ bool CaptureEngine::watch_links() noexcept {
     }
     if (!st.exists) continue;  // not back yet: the next interval tries again
     std::vector<std::string> warnings;
-    if (auto r = handles_[i].reopen(config_, warnings); !r) continue;  // e.g. not up yet
-    const InterfaceInfo& now = handles_[i].info();
+    if (auto r = source_->reopen(i, warnings); !r) continue;  // e.g. not up yet
+    const InterfaceInfo& now = source_->info(i);
     if (!relabel(i, now)) return false;
-    contexts_[i].pcap = handles_[i].get();
     l.closed = false;
     l.index = st.index;
     bump(l.reopens);

@@ -31,7 +31,7 @@ void CaptureEngine::run_naive() {
   while (!stop_requested_.load(std::memory_order_relaxed)) {
     struct pcap_pkthdr* header = nullptr;
     const u_char* data = nullptr;
-    const int rc = pcap_next_ex(ctx.pcap, &header, &data);
+    const int rc = pcap_next_ex(source_->pcap(0), &header, &data);
     bump(counters_.dispatch_calls);
     if (rc == 1) {
       list.push_back(NaivePacket{pcap_ts_ns(*header, ctx.nano), header->len,
@@ -49,9 +49,8 @@ void CaptureEngine::run_naive() {
       break;
     } else {
       reason = StopReason::kFailed;
-      error = Error{
-          ErrorCode::kCaptureFailed,
-          fmt::format("capture on '{}' stopped: {}", infos_.front().name, pcap_geterr(ctx.pcap))};
+      error = Error{ErrorCode::kCaptureFailed, fmt::format("capture on '{}' stopped: {}",
+                                                           infos_.front().name, source_->error(0))};
       break;
     }
     const std::int64_t now = monotonic_ns();

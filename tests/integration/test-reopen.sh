@@ -204,6 +204,49 @@ PY
   done
   ip netns exec "$RX" ip link del "$RX" 2>/dev/null  # a TUN left behind, if any
   "$RTCAP" lab up --name "$LAB" >/dev/null 2>&1
+
+  # The same change seen by an embedder: through the C API, Python's interfaces() grows to the
+  # engine's interface_count() (the TUN's packets come labelled 1, described as RAW), so every
+  # packet's interface index can be described.
+  PYDIR=${RTCAP_PYTHON_DIR:-}
+  if [ ! -f "$PYDIR/rtcap.py" ] || [ ! -f "${RTCAP_LIBRARY:-}" ]; then
+    skip_part "link-type change from Python: RTCAP_PYTHON_DIR / RTCAP_LIBRARY not set (CTest sets them)"
+  elif ldd "$RTCAP_LIBRARY" | grep -q libasan; then
+    skip_part "link-type change from Python: a sanitizer build (test-python.sh covers the module there)"
+  else
+    timeout 60 env PYTHONPATH="$PYDIR" RTCAP_LIBRARY="$RTCAP_LIBRARY" \
+      ip netns exec "$RX" python3 - "$RX" "$TMPD/py.open" >"$TMPD/py.txt" 2>&1 <<'PY' &
+import sys, time, rtcap
+seen = {}
+def count(view):
+    for p in view:
+        seen[p.interface_index] = seen.get(p.interface_index, 0) + 1
+with rtcap.Capture(interfaces=[sys.argv[1]], filter="udp", reopen=True) as cap:
+    open(sys.argv[2], "w").close()
+    end = time.monotonic() + 20
+    while time.monotonic() < end and seen.get(1, 0) < 500:
+        cap.poll(0.1, count)
+    ifaces = cap.interfaces()
+print("interfaces:", len(ifaces), [(i["name"], i["linktype"]) for i in ifaces], "packets:", seen)
+assert len(ifaces) == 2, "interfaces() is not the engine's interface_count()"
+assert ifaces[0]["linktype"] == 1 and ifaces[1]["linktype"] != 1, ifaces
+assert seen.get(0) == 2000 and seen.get(1, 0) >= 500 and set(seen) == {0, 1}, seen
+PY
+    PID=$!
+    BG_PIDS="$BG_PIDS $PID"
+    for _ in $(seq 100); do [ -f "$TMPD/py.open" ] && break; sleep 0.05; done
+    gen --dst 198.18.0.2:5004 --payload 32 --rate 20000 --count 2000
+    sleep 0.3
+    ip netns exec "$RX" ip link del "$RX" || fail "ip link del $RX"
+    ip netns exec "$RX" python3 "$TMPD/tunfeed.py" "$RX" 3000 2>"$TMPD/tunfeed.err" ||
+      bad "python link-type change: the TUN writer failed: $(cat "$TMPD/tunfeed.err")"
+    rc=0; wait "$PID" || rc=$?
+    BG_PIDS=$(echo "$BG_PIDS" | sed "s/ $PID\b//")
+    [ "$rc" = 0 ] || bad "python link-type change: exit $rc: $(tail -5 "$TMPD/py.txt")"
+    log "python link-type change: $(grep '^interfaces:' "$TMPD/py.txt")"
+    ip netns exec "$RX" ip link del "$RX" 2>/dev/null
+    "$RTCAP" lab up --name "$LAB" >/dev/null 2>&1
+  fi
 fi
 
 "$RTCAP" lab down --name "$LAB" >/dev/null || fail "lab down"

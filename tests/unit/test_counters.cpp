@@ -115,4 +115,22 @@ TEST(Counters, StatsJsonHasEveryCounter) {
     EXPECT_TRUE(j["interfaces"][0].contains(c.name)) << c.name;
   EXPECT_EQ(j["thread_handoffs"], 10);
 }
+
+TEST(Counters, TheSummaryShowsEveryCounter) {
+  const auto figures = rtcap::tool::summary_figures();
+  const std::set<std::string> shown(figures.begin(), figures.end());
+  for (const rtcap::CounterInfo& c : rtcap::capture_counters())
+    EXPECT_TRUE(shown.count(c.name)) << "the summary lacks " << c.name;
+  rtcap::CaptureStats s = busy_stats();
+  s.latency_ns.record(1000);
+  const std::string text = rtcap::tool::summary(s, true);
+  EXPECT_EQ(text.find('{'), std::string::npos) << text;  // every name resolved
+  EXPECT_NE(text.find("1000 packets captured\n1003 packets received by filter\n3 packets "
+                      "dropped by kernel\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("(10 handed to another thread), 90000 bytes captured"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("1 interface reopen(s)"), std::string::npos) << text;
+}
 #endif

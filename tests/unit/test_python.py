@@ -42,6 +42,18 @@ class Settings(unittest.TestCase):
         message = self.refused("coalesce_us", coalesce_us=50)
         self.assertIn("immediate_mode=", message)
 
+    def test_keywords_and_choices_come_from_the_library(self):
+        self.assertEqual(list(rtcap.SETTINGS)[:3], ["interfaces", "read_file", "filter"])
+        self.assertEqual(rtcap.SETTINGS["snaplen"].kind, rtcap.SETTING_NUMBER)
+        self.assertEqual(rtcap.DELIVERY, {"inline": 0, "threaded": 1})
+        self.assertEqual(rtcap.OVERFLOW, {"drop": 0, "block": 1})
+        pool = rtcap.SETTINGS["pool_batches"]
+        self.refused("pool_batches", pool_batches=pool.min - 1)
+        self.refused("pool_batches", pool_batches=pool.max + 1)
+        self.refused("overflow", overflow="sometimes")
+        with self.assertRaises(TypeError):
+            rtcap.Capture(read_file=SAMPLE, no_such_setting=1)
+
     def test_accepted_values_open(self):
         with rtcap.Capture(read_file=SAMPLE, snaplen=0, pool_batches=2, reopen=False,
                            mintocopy_bytes=-1, user_buffer_bytes=0) as cap:

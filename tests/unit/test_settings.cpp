@@ -194,6 +194,53 @@ TEST(Settings, FrontEndsRefuseTheSameValuesEachInItsWords) {
   }
 }
 
+// The C API hands out the table itself (a binding's keyword arguments come from it, Python's do)
+// and sets any number, flag or choice by name with the setter's own checks and words.
+TEST(Settings, TheCApiDescribesEveryRowAndSetsByName) {
+  std::size_t i = 0;
+  for (const table::Setting& s : table::kAll) {
+    ASSERT_NE(rtcap_setting_name(i), nullptr);
+    EXPECT_EQ(std::string(rtcap_setting_name(i)), s.name);
+    ++i;
+    int kind = -1;
+    std::int64_t min = 1, max = 0;
+    const char *choices = nullptr, *unit = nullptr, *setter = nullptr;
+    ASSERT_EQ(rtcap_setting_describe(s.name, &kind, &min, &max, &choices, &unit, &setter),
+              RTCAP_OK);
+    EXPECT_EQ(std::string(choices), s.choices);
+    EXPECT_EQ(std::string(unit), s.unit);
+    EXPECT_EQ(std::string(setter), s.c_setter);
+    if (s.kind == table::Kind::kText || s.kind == table::Kind::kTexts) {
+      EXPECT_EQ(kind, s.kind == table::Kind::kText ? RTCAP_SETTING_TEXT : RTCAP_SETTING_TEXTS);
+      rtcap_config* config = nullptr;
+      ASSERT_EQ(rtcap_config_new(&config), RTCAP_OK);
+      EXPECT_EQ(rtcap_config_set_number(config, s.name, 1), RTCAP_ERR_INVALID_ARGUMENT) << s.name;
+      rtcap_config_free(config);
+      continue;
+    }
+    EXPECT_EQ(min, s.min) << s.name;
+    EXPECT_EQ(max, s.max) << s.name;
+    rtcap_config* config = nullptr;
+    ASSERT_EQ(rtcap_config_new(&config), RTCAP_OK);
+    EXPECT_EQ(rtcap_config_set_number(config, s.name, min), RTCAP_OK) << s.name;
+    EXPECT_EQ(rtcap_config_set_number(config, s.name, max), RTCAP_OK) << s.name;
+    if (max < kI64Max) {
+      EXPECT_EQ(rtcap_config_set_number(config, s.name, max + 1), RTCAP_ERR_BAD_CONFIG) << s.name;
+      EXPECT_TRUE(starts_with(rtcap_last_error(), std::string(s.c_setter) + ": "))
+          << rtcap_last_error();
+      EXPECT_EQ(std::string(rtcap_last_error_setting()), s.name);
+    }
+    if (min > kI64Min) {
+      EXPECT_EQ(rtcap_config_set_number(config, s.name, min - 1), RTCAP_ERR_BAD_CONFIG) << s.name;
+    }
+    rtcap_config_free(config);
+  }
+  EXPECT_EQ(rtcap_setting_name(i), nullptr);
+  EXPECT_EQ(rtcap_setting_describe("no_such_setting", nullptr, nullptr, nullptr, nullptr, nullptr,
+                                   nullptr),
+            RTCAP_ERR_INVALID_ARGUMENT);
+}
+
 // The disagreements there were: the C setters accepted what the engine refused, or the reverse.
 TEST(Settings, TheReportedDisagreementsAreGone) {
   struct Case {

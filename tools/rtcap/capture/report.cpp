@@ -65,44 +65,111 @@ std::string status_line(const CaptureStats& now, const CaptureStats& prev) {
          outage_note(now);
 }
 
+namespace {
+
+// The summary's lines in the command's words, each naming the registry's figures it shows as
+// {name} (rtcap/stats.hpp: the value and its unit come from there) or a figure derived here.
+struct SummaryLine {
+  const char* text;
+  bool (*shown)(const CaptureStats&);  // null: always
+};
+constexpr SummaryLine kTcpdumpLines[] = {
+    {"{packets_captured} packets captured", nullptr},
+    {"{received} packets received by filter", nullptr},
+    {"{kernel_dropped} packets dropped by kernel", nullptr},
+};
+constexpr SummaryLine kSummaryLines[] = {
+    {"{interface_dropped} packets dropped by interface", nullptr},
+    {"{app_dropped_packets} packets dropped by rtcap (consumer behind, no free batch)", nullptr},
+    // received = captured + kernel + rtcap drops + this, exactly (CaptureStats::unread_packets).
+    {"{unread} packets counted by the kernel but not read (after the last drain)",
+     [](const CaptureStats& s) { return s.unread_packets() != 0; }},
+    {"{packets_truncated} packets cut by the snaplen",
+     [](const CaptureStats& s) { return s.packets_truncated != 0; }},
+    {"{packets_delivered} packets delivered in {batches_delivered} batches over {elapsed_ns} "
+     "({thread_handoffs} handed to another thread), {bytes_captured} bytes captured",
+     nullptr},
+    {"delivery delay: p50 {latency_p50_ns}  p99 {latency_p99_ns}  p99.9 {latency_p999_ns}  max "
+     "{latency_max_ns} ({latency_count} packets)",
+     [](const CaptureStats& s) { return s.latency_ns.count != 0; }},
+    {"{interface_reopens} interface reopen(s)",
+     [](const CaptureStats& s) { return s.interface_reopens() != 0; }},
+    {"capture thread: {capture_cpu_ns} CPU ({cpu_ns_per_packet} ns/packet), {wakeups} wake-ups, "
+     "{dispatch_calls} dispatch calls ({empty_dispatch_calls} empty), {packets_per_call} "
+     "packets/call, largest call {max_dispatch_bytes} bytes ({max_dispatch_buffer_share} of the "
+     "buffer), p99 {dispatch_bytes_p99} bytes per call of {dispatch_bytes_count} with packets",
+     nullptr},
+};
+
+// A figure of the registry as the summary prints it: durations as durations, ratios in %.
+std::string figure(std::string_view name, const CaptureStats& s) {
+  if (name == "unread") return std::to_string(s.unread_packets());
+  if (name == "cpu_ns_per_packet") return fmt::format("{:.0f}", cpu_ns_per_packet(s));
+  if (name == "packets_per_call") return fmt::format("{:.1f}", s.dispatch_packets.mean());
+  for (const CounterInfo& c : capture_counters()) {
+    if (name != c.name) continue;
+    if (std::string_view(c.unit) == "ratio") return fmt::format("{:.1f}%", c.fraction(s) * 100.0);
+    if (std::string_view(c.unit) == "ns") return format_duration_ns(std::int64_t(c.integer(s)));
+    return c.fraction ? fmt::format("{}", c.fraction(s)) : std::to_string(c.integer(s));
+  }
+  return "{" + std::string(name) + "?}";  // a name neither here nor in the registry
+}
+
+template <std::size_t N>
+void render(std::string& out, const SummaryLine (&lines)[N], const CaptureStats& s) {
+  for (const SummaryLine& line : lines) {
+    if (line.shown && !line.shown(s)) continue;
+    const std::string_view text = line.text;
+    std::size_t at = 0;
+    while (at < text.size()) {
+      const std::size_t open = text.find('{', at);
+      const std::size_t close = open == std::string_view::npos ? open : text.find('}', open);
+      if (close == std::string_view::npos) {
+        out.append(text.substr(at));
+        break;
+      }
+      out.append(text.substr(at, open - at));
+      out += figure(text.substr(open + 1, close - open - 1), s);
+      at = close + 1;
+    }
+    out += '\n';
+  }
+}
+
+template <std::size_t N>
+void names_in(std::vector<std::string>& out, const SummaryLine (&lines)[N]) {
+  for (const SummaryLine& line : lines) {
+    const std::string_view text = line.text;
+    for (std::size_t open = text.find('{'); open != std::string_view::npos;
+         open = text.find('{', open + 1))
+      out.emplace_back(text.substr(open + 1, text.find('}', open) - open - 1));
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> summary_figures() {
+  std::vector<std::string> names;
+  names_in(names, kTcpdumpLines);
+  names_in(names, kSummaryLines);
+  return names;
+}
+
 std::string tcpdump_lines(const CaptureStats& s) {
-  return fmt::format(
-      "{} packets captured\n{} packets received by filter\n{} packets dropped by "
-      "kernel\n",
-      s.packets_captured, s.received(), s.kernel_dropped());
+  std::string out;
+  render(out, kTcpdumpLines, s);
+  return out;
 }
 
 std::string summary(const CaptureStats& s, bool live) {
-  const auto& lat = s.latency_ns;
   if (!live) return fmt::format("{} packets read\n", s.packets_captured);
   std::string out = tcpdump_lines(s);
-  out += fmt::format("{} packets dropped by interface\n", s.interface_dropped());
-  out += fmt::format("{} packets dropped by rtcap (consumer behind, no free batch)\n",
-                     s.app_dropped_packets);
-  // received = captured + kernel + rtcap drops + this, exactly (CaptureStats::unread_packets).
-  if (const std::int64_t unread = s.unread_packets(); unread != 0)
-    out += fmt::format("{} packets counted by the kernel but not read (after the last drain)\n",
-                       unread);
-  if (s.packets_truncated)
-    out += fmt::format("{} packets cut by the snaplen\n", s.packets_truncated);
-  out += fmt::format("{} packets delivered in {} batches over {:.2f} s\n", s.packets_delivered,
-                     s.batches_delivered, double(s.elapsed_ns) / 1e9);
-  if (lat.count)
-    out += fmt::format("delivery delay: p50 {}  p99 {}  p99.9 {}  max {}\n",
-                       format_duration_ns(lat.percentile(0.5)),
-                       format_duration_ns(lat.percentile(0.99)),
-                       format_duration_ns(lat.percentile(0.999)), format_duration_ns(lat.max));
+  render(out, kSummaryLines, s);
   for (const auto& i : s.interfaces)
     if (i.down_events)
       out += fmt::format("interface {}: down {} time(s), {:.1f} s in all{}, reopened {} time(s)\n",
                          i.name, i.down_events, double(i.down_ns) / 1e9,
                          i.up ? "" : ", down at the end", i.reopens);
-  out += fmt::format(
-      "capture thread: {} CPU ({:.0f} ns/packet), {} wake-ups, {} dispatch calls ({} empty), "
-      "{:.1f} packets/call, largest call {} bytes ({:.1f}% of the buffer)\n",
-      format_duration_ns(s.capture_cpu_ns), cpu_ns_per_packet(s), s.wakeups, s.dispatch_calls,
-      s.empty_dispatch_calls, s.dispatch_packets.mean(), s.max_dispatch_bytes,
-      s.max_dispatch_buffer_share * 100.0);
   return out;
 }
 

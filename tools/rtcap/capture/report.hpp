@@ -24,6 +24,9 @@ std::string tcpdump_lines(const CaptureStats& s);
 // Multi-line final summary (tcpdump's lines first, then ours). `live`: false for -r, which has
 // no kernel counters and no delivery delay worth reporting.
 std::string summary(const CaptureStats& s, bool live);
+// The figures the summary's lines name: the registry's counters (rtcap/stats.hpp), each shown
+// (a unit test checks), and a few derived here.
+std::vector<std::string> summary_figures();
 // One JSON object (one line), for --stats-json.
 std::string stats_json(const CaptureStats& s, bool final);
 
