@@ -194,14 +194,6 @@ struct AudioReceiver::Impl {
                ? static_cast<std::size_t>(c) * s.capacity_frames + frame
                : frame * static_cast<std::size_t>(s.info.channels) + static_cast<std::size_t>(c);
   }
-  void put(const Sub& sub, Slot& s, std::size_t i, std::int32_t v) noexcept {
-    if (sub.config.format == SampleFormat::kFloat32) {
-      const float f = static_cast<float>(v) * kInt32ToFloat;
-      std::memcpy(&s.buffer[i], &f, sizeof f);
-    } else {
-      s.buffer[i] = static_cast<std::uint32_t>(v);
-    }
-  }
   void append_silence(Sub& sub, Slot& s, std::uint64_t frames, std::int64_t capture_ns) noexcept {
     while (frames > 0) {
       const std::size_t n = std::min<std::uint64_t>(room(sub, s, capture_ns), frames);
@@ -217,17 +209,26 @@ struct AudioReceiver::Impl {
   }
   void append_samples(Sub& sub, Slot& s, const std::uint8_t* p, std::size_t frames,
                       std::int64_t capture_ns) noexcept {
-    const int ch = s.info.channels;
-    const bool l16 = s.info.bits == 16;
-    const std::size_t w = l16 ? 2 : 3;
+    const auto ch = static_cast<std::size_t>(s.info.channels);
+    const std::size_t w = s.info.bits == 16 ? 2 : 3;
+    const bool planar = sub.config.layout == ChannelLayout::kPlanar;
+    const bool to_float = sub.config.format == SampleFormat::kFloat32;
     while (frames > 0) {
       const std::size_t n = std::min(room(sub, s, capture_ns), frames);
-      for (std::size_t f = 0; f < n; ++f)
-        for (int c = 0; c < ch; ++c, p += w) {
-          const auto v =
-              static_cast<std::int32_t>((std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
-                                        (l16 ? 0u : std::uint32_t{p[2]} << 8));
-          put(sub, s, index(sub, s, s.buffered + f, c), v);
+      // One pass per layout and depth, no test per sample: this is the per-packet cost.
+      std::uint32_t* out = s.buffer.data() + (planar ? s.buffered : s.buffered * ch);
+      const std::size_t frame_step = planar ? 1 : ch;
+      const std::size_t channel_step = planar ? s.capacity_frames : 1;
+      for (std::size_t f = 0; f < n; ++f, out += frame_step)
+        for (std::size_t c = 0; c < ch; ++c, p += w) {
+          const std::uint32_t u = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
+                                  (w == 3 ? std::uint32_t{p[2]} << 8 : 0u);
+          std::uint32_t v = u;
+          if (to_float) {
+            const float x = static_cast<float>(static_cast<std::int32_t>(u)) * kInt32ToFloat;
+            std::memcpy(&v, &x, sizeof v);
+          }
+          out[c * channel_step] = v;
         }
       s.buffered += n;
       s.position += n;
