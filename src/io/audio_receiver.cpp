@@ -245,9 +245,16 @@ struct AudioReceiver::Impl {
       ++sub.stats.malformed;
       return false;
     }
+    const std::size_t frames = p.bytes / fb;
     if (s.packets > 0) {
-      const io::Continuation c =
+      io::Continuation c =
           io::continue_at(s.next_ts, s.last_arrival_ns, p.ts, p.arrival_ns, s.info.rate_hz);
+      // Silence is work here (the extractor's is a seek): only for packets the sequence numbers
+      // say were lost, and no more than they could carry; another jump is the sender's.
+      if (c.kind == io::Continuation::kGap &&
+          (p.missing_run == 0 ||
+           c.frames > (p.missing_run + 1) * std::max<std::uint64_t>(frames, 1)))
+        c.kind = io::Continuation::kDiscontinuity;
       if (c.kind == io::Continuation::kGap) {
         const bool fill = sub.config.loss == LossFill::kSilence;
         if (!fill) deliver(sub, s);
@@ -278,14 +285,15 @@ struct AudioReceiver::Impl {
         e.gap_rtp_timestamp = s.next_ts;
         e.gap_first_frame = s.position;
         e.gap_frames = c.frames;
-        e.why = "RTP timestamp jump not filled (backwards, or longer than the arrival time)";
+        e.why =
+            "RTP timestamp jump not filled: backwards, longer than the arrival time allows, or "
+            "not explained by lost sequence numbers";
         call(sub, e);
         s.next_ts = p.ts;
       }
     } else {
       s.next_ts = p.ts;
     }
-    const std::size_t frames = p.bytes / fb;
     append_samples(sub, s, p.payload, frames, p.arrival_ns);
     ++s.packets;
     ++sub.stats.packets;

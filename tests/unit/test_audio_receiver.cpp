@@ -403,3 +403,21 @@ TEST(AudioReceiver, JunkAndOtherStreamsCostNoMemory) {
   EXPECT_EQ(lab.audio.memory_bytes(), before);
   EXPECT_EQ(lab.audio.stats(1).streams, 0u);
 }
+
+// Silence is work for the API (not a seek as in a WAV): a timestamp jump with no lost sequence
+// number, or longer than the lost packets could carry, is the sender's, filled with nothing.
+TEST(AudioReceiver, TimestampJumpsWithoutLostPacketsAreNotSilence) {
+  Lab lab;
+  Collected got;
+  auto sub = collect(got);
+  ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
+  for (std::uint16_t s = 0; s < 10; ++s) lab.send(frame(s, 1000u + s * kFrames));
+  lab.send(frame(10, 1000u + 10 * kFrames + 60));   // +60 frames, no sequence number missing
+  lab.send(frame(12, 1000u + 12 * kFrames + 600));  // one packet lost, but 606 frames claimed
+  lab.send(frame(13, 1000u + 13 * kFrames + 600));
+  lab.audio.finish();
+  EXPECT_EQ(count(got, rtcap::AudioEvent::Kind::kGap), 0u);
+  EXPECT_EQ(count(got, rtcap::AudioEvent::Kind::kDiscontinuity), 2u);
+  EXPECT_EQ(lab.audio.stats(1).silence_frames, 0u);
+  EXPECT_EQ(lab.audio.stats(1).lost_packets, 1u);
+}
