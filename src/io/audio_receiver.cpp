@@ -25,6 +25,8 @@ constexpr std::int64_t kExpireCheckNs = 100'000'000;
 constexpr std::size_t kMaxReorderPackets = 1024;  // far more than a LAN reorders; int16 distances
 constexpr std::size_t kMaxFramesPerDelivery = 1u << 20;
 constexpr std::size_t kMaxStreamsPerSubscription = 4096;
+// What one subscription may allocate: 1 GiB is 64 streams of 1024 jumbo-frame slots.
+constexpr std::uint64_t kMaxSubscriptionBytes = 1ull << 30;
 constexpr float kInt32ToFloat = 1.0f / 2147483648.0f;
 
 enum class RecordState : std::uint8_t { kFree, kPending, kIgnored, kTaken };
@@ -562,12 +564,23 @@ Result<int> AudioReceiver::subscribe(AudioSubscription sub) {
   if (sub.frames_per_delivery > kMaxFramesPerDelivery)
     return bad("frames_per_delivery", "must be 0 to 1048576");
   if (sub.end_after_ms < 1) return bad("end_after_ms", "must be at least 1");
+  const std::size_t capacity_samples =
+      sub.frames_per_delivery > 0
+          ? sub.frames_per_delivery * static_cast<std::size_t>(sub.max_channels)
+          : std::max<std::size_t>(sub.max_payload_bytes / 2,
+                                  static_cast<std::size_t>(sub.max_channels));
+  const std::uint64_t bytes = std::uint64_t{sub.max_streams} *
+                              (std::uint64_t{sub.reorder_packets} * (sub.max_payload_bytes + 24) +
+                               capacity_samples * 4 + sizeof(Impl::Slot));
+  if (bytes > kMaxSubscriptionBytes)
+    return bad("max_streams",
+               "with these reorder_packets, max_payload_bytes, frames_per_delivery "
+               "and max_channels it would take " +
+                   std::to_string(bytes >> 20) +
+                   " MiB; at most 1024 MiB: take fewer streams or smaller windows");
   if (!sub.sdp.empty()) impl_->tracker.add_sdp(sub.sdp);
   auto s = std::make_unique<Impl::Sub>();
-  s->capacity_samples = sub.frames_per_delivery > 0
-                            ? sub.frames_per_delivery * static_cast<std::size_t>(sub.max_channels)
-                            : std::max<std::size_t>(sub.max_payload_bytes / 2,
-                                                    static_cast<std::size_t>(sub.max_channels));
+  s->capacity_samples = capacity_samples;
   s->slots.resize(sub.max_streams);
   for (Impl::Slot& slot : s->slots) {
     slot.window.reset(sub.reorder_packets, sub.max_payload_bytes, sub.max_payload_bytes);

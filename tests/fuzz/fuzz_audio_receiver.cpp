@@ -7,7 +7,7 @@
 // 0-1), SAP instead (bit 2)][i16 LE sequence step][i32 LE timestamp step][i16 LE arrival step,
 // us][u16 LE payload bytes] (payload bytes modulo 9,217). Config: bit 0 planar, bit 1 float32,
 // bit 2 gaps only, bits 3-4 frames per delivery (0, 1, 7, 480), bits 5-6 reorder packets (1, 2,
-// 32, 1024), bit 7 one stream at a time.
+// 32, 200), bit 7 one stream at a time.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -71,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   sub.loss = (cfg & 4) ? rtcap::LossFill::kGapOnly : rtcap::LossFill::kSilence;
   const std::size_t fpd[4] = {0, 1, 7, 480};
   sub.frames_per_delivery = fpd[(cfg >> 3) & 3];
-  const std::size_t reorder[4] = {1, 2, 32, 1024};
+  const std::size_t reorder[4] = {1, 2, 32, 200};
   sub.reorder_packets = reorder[(cfg >> 5) & 3];
   sub.max_streams = (cfg & 128) ? 1 : 3;
   sub.max_channels = rtcap::kMaxChannels;
@@ -117,9 +117,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const std::string sdp =
           "v=0\r\no=- 1 1 IN IP4 198.18.0.1\r\ns=x\r\nc=IN IP4 239.69.1.1/1\r\nt=0 0\r\n"
           "m=audio " +
-          std::to_string(port) + " RTP/AVP " + std::to_string(pts[k]) + "\r\na=rtpmap:" +
-          std::to_string(pts[k]) + " L24/" + std::to_string(bytes * 524287u) + "/" +
-          std::to_string(kind >> 3) + "\r\n";
+          std::to_string(port) + " RTP/AVP " + std::to_string(pts[k]) +
+          "\r\na=rtpmap:" + std::to_string(pts[k]) + " L24/" + std::to_string(bytes * 524287u) +
+          "/" + std::to_string(kind >> 3) + "\r\n";
       payload = {0x20, 0, 0x12, std::uint8_t(k), 198, 18, 0, 1};
       payload.insert(payload.end(), sdp.begin(), sdp.end());
       port = 9875;

@@ -372,6 +372,11 @@ TEST(AudioReceiver, OutOfRangeSettingsAreRefusedByName) {
   sub.max_channels = 2;
   sub.reorder_packets = 0;
   EXPECT_EQ(audio.subscribe(sub).error().setting, "reorder_packets");
+  // Each value in range, together 256 GiB: refused before anything is allocated.
+  sub.reorder_packets = 1024;
+  sub.max_payload_bytes = 65535;
+  sub.max_streams = 4096;
+  EXPECT_EQ(audio.subscribe(sub).error().setting, "max_streams");
 }
 
 TEST(AudioReceiver, LevelsOfAFullScaleSquareWaveCountClipping) {
