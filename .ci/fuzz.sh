@@ -21,7 +21,7 @@ cmake --build "$BUILD" -j"$(nproc)"
 mkdir -p "$BUILD/artifacts"
 
 status=0
-for target in fuzz_stream_tracker fuzz_pcap_file fuzz_sap_sdp fuzz_audio_extract fuzz_catalogue fuzz_ptp; do
+for target in fuzz_stream_tracker fuzz_pcap_file fuzz_sap_sdp fuzz_audio_extract fuzz_audio_receiver fuzz_catalogue fuzz_ptp; do
   bin="$BUILD/$target"
   case $target in
     fuzz_pcap_file) max_len=16384 ;;

@@ -101,7 +101,7 @@ std::vector<std::uint8_t> make_ptp_sync() {
 // `audio`: the stream format known (an L24/48000/2 option) and, when `receiver`, the live audio
 // API subscribed to all 12 streams (float32, 480-frame deliveries): the two differ by its cost.
 void run(benchmark::State& state, bool send_time, std::uint32_t ptp_every = 0, bool audio = false,
-         bool receiver = false) {
+         bool receiver = false, bool levels = true) {
   std::vector<std::uint8_t> ptp = make_ptp_sync();
   std::uint32_t ptp_seq = 0;
   std::array<Frame, kStreams> frames;
@@ -118,6 +118,7 @@ void run(benchmark::State& state, bool send_time, std::uint32_t ptp_every = 0, b
   if (receiver) {
     rtcap::AudioSubscription sub;
     sub.on_audio = [&](const rtcap::AudioBlock& b) { frames_out += b.frames; };
+    sub.levels.enabled = levels;
     (void)audio_api.subscribe(std::move(sub));
   }
   std::int64_t now_ns = 1'700'000'000'000'000'000;
@@ -178,7 +179,11 @@ BENCHMARK(BM_StreamTrackerAdd_12RtpStreamsPtp1in100);
 // The live audio API's cost per packet (target <= 50 ns, issue 21): the second minus the first.
 void BM_StreamTrackerAdd_12L24Streams(benchmark::State& state) { run(state, false, 0, true); }
 void BM_AudioReceiver_12L24Streams(benchmark::State& state) { run(state, false, 0, true, true); }
+void BM_AudioReceiver_12L24StreamsNoLevels(benchmark::State& state) {
+  run(state, false, 0, true, true, false);
+}
 BENCHMARK(BM_StreamTrackerAdd_12L24Streams);
 BENCHMARK(BM_AudioReceiver_12L24Streams);
+BENCHMARK(BM_AudioReceiver_12L24StreamsNoLevels);
 
 }  // namespace

@@ -139,7 +139,8 @@ struct AudioEvent {
   enum class Kind : std::uint8_t {
     kStart,          // the stream was taken: `stream` holds its format
     kGap,            // packets lost: the gap_* fields
-    kDiscontinuity,  // an RTP timestamp jump not filled (backwards, or longer than time allows)
+    kDiscontinuity,  // an RTP timestamp jump not filled: backwards, longer than the arrival
+                     // time allows, or more than the lost sequence numbers could carry
     kFormatChange,   // the catalogue now gives another format: `stream` holds the new one
     kLevels,         // a second of levels was measured: `levels`, one per channel
     kEnd,            // no more samples: `why` says why

@@ -25,6 +25,8 @@ constexpr std::int64_t kExpireCheckNs = 100'000'000;
 constexpr std::size_t kMaxReorderPackets = 1024;  // far more than a LAN reorders; int16 distances
 constexpr std::size_t kMaxFramesPerDelivery = 1u << 20;
 constexpr std::size_t kMaxStreamsPerSubscription = 4096;
+// What one subscription may allocate: 1 GiB is 64 streams of 1024 jumbo-frame slots.
+constexpr std::uint64_t kMaxSubscriptionBytes = 1ull << 30;
 constexpr float kInt32ToFloat = 1.0f / 2147483648.0f;
 
 enum class RecordState : std::uint8_t { kFree, kPending, kIgnored, kTaken };
@@ -194,14 +196,6 @@ struct AudioReceiver::Impl {
                ? static_cast<std::size_t>(c) * s.capacity_frames + frame
                : frame * static_cast<std::size_t>(s.info.channels) + static_cast<std::size_t>(c);
   }
-  void put(const Sub& sub, Slot& s, std::size_t i, std::int32_t v) noexcept {
-    if (sub.config.format == SampleFormat::kFloat32) {
-      const float f = static_cast<float>(v) * kInt32ToFloat;
-      std::memcpy(&s.buffer[i], &f, sizeof f);
-    } else {
-      s.buffer[i] = static_cast<std::uint32_t>(v);
-    }
-  }
   void append_silence(Sub& sub, Slot& s, std::uint64_t frames, std::int64_t capture_ns) noexcept {
     while (frames > 0) {
       const std::size_t n = std::min<std::uint64_t>(room(sub, s, capture_ns), frames);
@@ -217,17 +211,26 @@ struct AudioReceiver::Impl {
   }
   void append_samples(Sub& sub, Slot& s, const std::uint8_t* p, std::size_t frames,
                       std::int64_t capture_ns) noexcept {
-    const int ch = s.info.channels;
-    const bool l16 = s.info.bits == 16;
-    const std::size_t w = l16 ? 2 : 3;
+    const auto ch = static_cast<std::size_t>(s.info.channels);
+    const std::size_t w = s.info.bits == 16 ? 2 : 3;
+    const bool planar = sub.config.layout == ChannelLayout::kPlanar;
+    const bool to_float = sub.config.format == SampleFormat::kFloat32;
     while (frames > 0) {
       const std::size_t n = std::min(room(sub, s, capture_ns), frames);
-      for (std::size_t f = 0; f < n; ++f)
-        for (int c = 0; c < ch; ++c, p += w) {
-          const auto v =
-              static_cast<std::int32_t>((std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
-                                        (l16 ? 0u : std::uint32_t{p[2]} << 8));
-          put(sub, s, index(sub, s, s.buffered + f, c), v);
+      // One pass per layout and depth, no test per sample: this is the per-packet cost.
+      std::uint32_t* out = s.buffer.data() + (planar ? s.buffered : s.buffered * ch);
+      const std::size_t frame_step = planar ? 1 : ch;
+      const std::size_t channel_step = planar ? s.capacity_frames : 1;
+      for (std::size_t f = 0; f < n; ++f, out += frame_step)
+        for (std::size_t c = 0; c < ch; ++c, p += w) {
+          const std::uint32_t u = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
+                                  (w == 3 ? std::uint32_t{p[2]} << 8 : 0u);
+          std::uint32_t v = u;
+          if (to_float) {
+            const float x = static_cast<float>(static_cast<std::int32_t>(u)) * kInt32ToFloat;
+            std::memcpy(&v, &x, sizeof v);
+          }
+          out[c * channel_step] = v;
         }
       s.buffered += n;
       s.position += n;
@@ -244,9 +247,16 @@ struct AudioReceiver::Impl {
       ++sub.stats.malformed;
       return false;
     }
+    const std::size_t frames = p.bytes / fb;
     if (s.packets > 0) {
-      const io::Continuation c =
+      io::Continuation c =
           io::continue_at(s.next_ts, s.last_arrival_ns, p.ts, p.arrival_ns, s.info.rate_hz);
+      // Silence is work here (the extractor's is a seek): only for packets the sequence numbers
+      // say were lost, and no more than they could carry; another jump is the sender's.
+      if (c.kind == io::Continuation::kGap &&
+          (p.missing_run == 0 ||
+           c.frames > (p.missing_run + 1) * std::max<std::uint64_t>(frames, 1)))
+        c.kind = io::Continuation::kDiscontinuity;
       if (c.kind == io::Continuation::kGap) {
         const bool fill = sub.config.loss == LossFill::kSilence;
         if (!fill) deliver(sub, s);
@@ -277,14 +287,15 @@ struct AudioReceiver::Impl {
         e.gap_rtp_timestamp = s.next_ts;
         e.gap_first_frame = s.position;
         e.gap_frames = c.frames;
-        e.why = "RTP timestamp jump not filled (backwards, or longer than the arrival time)";
+        e.why =
+            "RTP timestamp jump not filled: backwards, longer than the arrival time allows, or "
+            "not explained by lost sequence numbers";
         call(sub, e);
         s.next_ts = p.ts;
       }
     } else {
       s.next_ts = p.ts;
     }
-    const std::size_t frames = p.bytes / fb;
     append_samples(sub, s, p.payload, frames, p.arrival_ns);
     ++s.packets;
     ++sub.stats.packets;
@@ -553,12 +564,23 @@ Result<int> AudioReceiver::subscribe(AudioSubscription sub) {
   if (sub.frames_per_delivery > kMaxFramesPerDelivery)
     return bad("frames_per_delivery", "must be 0 to 1048576");
   if (sub.end_after_ms < 1) return bad("end_after_ms", "must be at least 1");
+  const std::size_t capacity_samples =
+      sub.frames_per_delivery > 0
+          ? sub.frames_per_delivery * static_cast<std::size_t>(sub.max_channels)
+          : std::max<std::size_t>(sub.max_payload_bytes / 2,
+                                  static_cast<std::size_t>(sub.max_channels));
+  const std::uint64_t bytes = std::uint64_t{sub.max_streams} *
+                              (std::uint64_t{sub.reorder_packets} * (sub.max_payload_bytes + 24) +
+                               capacity_samples * 4 + sizeof(Impl::Slot));
+  if (bytes > kMaxSubscriptionBytes)
+    return bad("max_streams",
+               "with these reorder_packets, max_payload_bytes, frames_per_delivery "
+               "and max_channels it would take " +
+                   std::to_string(bytes >> 20) +
+                   " MiB; at most 1024 MiB: take fewer streams or smaller windows");
   if (!sub.sdp.empty()) impl_->tracker.add_sdp(sub.sdp);
   auto s = std::make_unique<Impl::Sub>();
-  s->capacity_samples = sub.frames_per_delivery > 0
-                            ? sub.frames_per_delivery * static_cast<std::size_t>(sub.max_channels)
-                            : std::max<std::size_t>(sub.max_payload_bytes / 2,
-                                                    static_cast<std::size_t>(sub.max_channels));
+  s->capacity_samples = capacity_samples;
   s->slots.resize(sub.max_streams);
   for (Impl::Slot& slot : s->slots) {
     slot.window.reset(sub.reorder_packets, sub.max_payload_bytes, sub.max_payload_bytes);

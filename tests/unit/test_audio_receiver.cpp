@@ -372,6 +372,11 @@ TEST(AudioReceiver, OutOfRangeSettingsAreRefusedByName) {
   sub.max_channels = 2;
   sub.reorder_packets = 0;
   EXPECT_EQ(audio.subscribe(sub).error().setting, "reorder_packets");
+  // Each value in range, together 256 GiB: refused before anything is allocated.
+  sub.reorder_packets = 1024;
+  sub.max_payload_bytes = 65535;
+  sub.max_streams = 4096;
+  EXPECT_EQ(audio.subscribe(sub).error().setting, "max_streams");
 }
 
 TEST(AudioReceiver, LevelsOfAFullScaleSquareWaveCountClipping) {
@@ -402,4 +407,22 @@ TEST(AudioReceiver, JunkAndOtherStreamsCostNoMemory) {
     lab.send(frame(static_cast<std::uint16_t>(s * 7919), s, s));
   EXPECT_EQ(lab.audio.memory_bytes(), before);
   EXPECT_EQ(lab.audio.stats(1).streams, 0u);
+}
+
+// Silence is work for the API (not a seek as in a WAV): a timestamp jump with no lost sequence
+// number, or longer than the lost packets could carry, is the sender's, filled with nothing.
+TEST(AudioReceiver, TimestampJumpsWithoutLostPacketsAreNotSilence) {
+  Lab lab;
+  Collected got;
+  auto sub = collect(got);
+  ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
+  for (std::uint16_t s = 0; s < 10; ++s) lab.send(frame(s, 1000u + s * kFrames));
+  lab.send(frame(10, 1000u + 10 * kFrames + 60));   // +60 frames, no sequence number missing
+  lab.send(frame(12, 1000u + 12 * kFrames + 600));  // one packet lost, but 606 frames claimed
+  lab.send(frame(13, 1000u + 13 * kFrames + 600));
+  lab.audio.finish();
+  EXPECT_EQ(count(got, rtcap::AudioEvent::Kind::kGap), 0u);
+  EXPECT_EQ(count(got, rtcap::AudioEvent::Kind::kDiscontinuity), 2u);
+  EXPECT_EQ(lab.audio.stats(1).silence_frames, 0u);
+  EXPECT_EQ(lab.audio.stats(1).lost_packets, 1u);
 }

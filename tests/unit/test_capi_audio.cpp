@@ -1,0 +1,117 @@
+// The C face of the live audio API (rtcap_audio_* in rtcap.h): plain structs per delivery and
+// event, defaults from the C++ subscription, errors that name the field, handles that are never
+// dereferenced, and a call from inside its own callback refused (RTCAP_ERR_BUSY).
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "rtcap/rtcap.h"
+
+namespace {
+
+// Ethernet + IPv4 + UDP + RTP to 239.69.7.1:5004, L16 mono, 4 samples: k*4 + i.
+std::vector<std::uint8_t> l16_frame(std::uint16_t seq) {
+  std::vector<std::uint8_t> f(14 + 20 + 8 + 12 + 8, 0);
+  f[12] = 0x08;
+  std::uint8_t* ip = &f[14];
+  ip[0] = 0x45;
+  ip[3] = static_cast<std::uint8_t>(f.size() - 14);
+  ip[8] = 64;
+  ip[9] = 17;
+  const std::uint8_t addrs[8] = {198, 18, 0, 1, 239, 69, 7, 1};
+  std::memcpy(ip + 12, addrs, 8);
+  std::uint8_t* udp = ip + 20;
+  udp[0] = 0x13, udp[1] = 0x8C, udp[2] = 0x13, udp[3] = 0x8C;
+  udp[5] = static_cast<std::uint8_t>(8 + 12 + 8);
+  std::uint8_t* rtp = udp + 8;
+  rtp[0] = 0x80;
+  rtp[1] = 11;  // RFC 3551: L16/44100/1
+  rtp[2] = static_cast<std::uint8_t>(seq >> 8);
+  rtp[3] = static_cast<std::uint8_t>(seq);
+  const std::uint32_t ts = 4u * seq;
+  for (int i = 0; i < 4; ++i) rtp[4 + i] = static_cast<std::uint8_t>(ts >> (24 - 8 * i));
+  rtp[11] = 7;
+  for (int i = 0; i < 4; ++i) rtp[12 + 2 * i + 1] = static_cast<std::uint8_t>(seq * 4 + i);
+  return f;
+}
+
+struct App {
+  rtcap_audio* audio = nullptr;
+  std::vector<std::int32_t> samples;
+  std::vector<int> events;
+  std::string session;
+  int busy = 0;
+};
+
+}  // namespace
+
+TEST(CapiAudio, DeliversPlainStructsAndRefusesMisuse) {
+  EXPECT_EQ(rtcap_audio_close(nullptr), RTCAP_ERR_INVALID_HANDLE);
+  App app;
+  ASSERT_EQ(rtcap_audio_open(&app.audio), RTCAP_OK);
+  rtcap_audio_subscription sub;
+  ASSERT_EQ(rtcap_audio_subscription_init(&sub), RTCAP_OK);
+  EXPECT_EQ(sub.frames_per_delivery, 480u);
+  EXPECT_EQ(sub.max_channels, 8);
+  int id = 0;
+  sub.max_channels = 0;
+  EXPECT_EQ(rtcap_audio_subscribe(app.audio, &sub, &id), RTCAP_ERR_BAD_CONFIG);
+  EXPECT_STREQ(rtcap_last_error_setting(), "max_channels");
+  rtcap_audio_subscription_init(&sub);
+  sub.format = RTCAP_SAMPLES_INT32;
+  sub.frames_per_delivery = 0;
+  sub.user = &app;
+  sub.on_audio = [](void* user, const rtcap_audio_block* b) {
+    auto& a = *static_cast<App*>(user);
+    EXPECT_EQ(b->size, sizeof *b);
+    EXPECT_EQ(b->stream->rate_hz, 44100u);
+    EXPECT_STREQ(b->stream->dst, "239.69.7.1");
+    // Calls on the handle from its own callback are refused; capture goes on.
+    a.busy += rtcap_audio_finish(a.audio) == RTCAP_ERR_BUSY;
+    for (std::size_t f = 0; f < b->frames; ++f)
+      a.samples.push_back(static_cast<const std::int32_t*>(b->data)[f * b->frame_stride]);
+  };
+  sub.on_event = [](void* user, const rtcap_audio_event* e) {
+    static_cast<App*>(user)->events.push_back(e->kind);
+  };
+  ASSERT_EQ(rtcap_audio_subscribe(app.audio, &sub, &id), RTCAP_OK);
+  EXPECT_EQ(id, 1);
+
+  std::vector<std::vector<std::uint8_t>> frames;
+  for (std::uint16_t s = 0; s < 10; ++s)
+    if (s != 6) frames.push_back(l16_frame(s));
+  std::vector<rtcap_packet> packets(frames.size());
+  for (std::size_t i = 0; i < frames.size(); ++i)
+    packets[i] = rtcap_packet{1'700'000'000'000'000'000 + static_cast<std::int64_t>(i) * 90'000,
+                              frames[i].data(),
+                              static_cast<std::uint32_t>(frames[i].size()),
+                              static_cast<std::uint32_t>(frames[i].size()),
+                              0,
+                              0,
+                              0};
+  const rtcap_batch batch{packets.size(), sizeof(rtcap_packet), packets.data()};
+  ASSERT_EQ(rtcap_audio_add_batch(app.audio, &batch, 1), RTCAP_OK);
+  ASSERT_EQ(rtcap_audio_finish(app.audio), RTCAP_OK);
+  ASSERT_FALSE(app.samples.empty());
+  EXPECT_GT(app.busy, 0);
+  // From the first delivered packet on: k*4+i left-justified, packet 6's place silent.
+  const std::int32_t first = (app.samples[0] >> 16) / 4;
+  for (std::size_t i = 0; i < app.samples.size(); ++i) {
+    const auto k = static_cast<std::int32_t>(first + static_cast<std::int32_t>(i / 4));
+    EXPECT_EQ(app.samples[i], k == 6 ? 0 : (k * 4 + static_cast<std::int32_t>(i % 4)) << 16) << i;
+  }
+  ASSERT_GE(app.events.size(), 3u);
+  EXPECT_EQ(app.events.front(), RTCAP_AUDIO_START);
+  EXPECT_EQ(app.events.back(), RTCAP_AUDIO_END);
+  rtcap_audio_stats st{};
+  st.size = sizeof st;
+  ASSERT_EQ(rtcap_audio_stats_get(app.audio, id, &st), RTCAP_OK);
+  EXPECT_EQ(st.lost_packets, 1u);
+  EXPECT_EQ(st.gaps, 1u);
+  EXPECT_EQ(st.silence_frames, 4u);
+  EXPECT_EQ(rtcap_audio_close(app.audio), RTCAP_OK);
+  EXPECT_EQ(rtcap_audio_close(app.audio), RTCAP_ERR_INVALID_HANDLE);
+}
