@@ -18,6 +18,7 @@
 #include "analysis/packet_parser.hpp"
 #include "analysis/ptp_analyser.hpp"
 #include "analysis/rtp_stats.hpp"
+#include "analysis/running_intervals.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/histogram.hpp"
 #include "stats/histogram_recorder.hpp"
@@ -123,23 +124,12 @@ inline bool same_key(const FlowKey& a, const FlowKey& b) noexcept {
           (pt ^ qt)) == 0;
 }
 
-// Welford running mean/variance of arrival gaps, plus the min/max and the long-gap count.
-struct IntervalAccumulator {
-  std::uint64_t count = 0;
-  double mean_ns = 0;
-  double m2 = 0;
-  std::int64_t min_ns = 0;
-  std::int64_t max_ns = 0;
+// Arrival gaps, and how many were long.
+struct IntervalAccumulator : analysis::RunningIntervals {
   std::uint64_t long_gaps = 0;
 
   void add(std::int64_t gap_ns, std::int64_t ptime_ns) noexcept {
-    ++count;
-    const double x = static_cast<double>(gap_ns);
-    const double delta = x - mean_ns;
-    mean_ns += delta / static_cast<double>(count);
-    m2 += delta * (x - mean_ns);
-    if (count == 1 || gap_ns < min_ns) min_ns = gap_ns;
-    if (gap_ns > max_ns) max_ns = gap_ns;
+    RunningIntervals::add(gap_ns);
     // 1.5 x ptime: a gap that long means at least one packet is missing or late.
     if (ptime_ns > 0 && 2 * gap_ns > 3 * ptime_ns) ++long_gaps;
   }
@@ -216,7 +206,44 @@ inline std::uint64_t missing_in_outage(const PendingGap& g, std::int64_t begin_n
   return last >= first ? static_cast<std::uint64_t>(last - first + 1) : 0;
 }
 
-struct Stream {
+// What a stream measures in its media clock: a new clock (a late SDP, a re-announcement) starts
+// all of it afresh at once (restart_timing).
+struct ClockTimed {
+  JitterTracker jitter;
+  // ptime estimate: the RTP timestamp step between sequential packets, once seen 3 times running.
+  std::uint32_t ptime_ticks = 0;
+  std::uint32_t ptime_candidate = 0;
+  std::uint32_t ptime_streak = 0;
+  std::int64_t ptime_ns = 0;  // ptime_ticks in ns, 0: unknown
+  IntervalAccumulator pit;    // arrival gaps since timing_since_ns
+  // AES67 / ST 2110-30 timing (docs/TUNING.md): PIT histogram, TS-DF window, drift sums.
+  std::uint32_t pit_bins[kPitBins] = {};
+  std::int64_t tsdf_ref_arrival_ns = 0;  // R(0) of the current window; also its start
+  std::uint32_t tsdf_ref_ts = 0;         // S(0) of the current window
+  bool tsdf_open = false;
+  double tsdf_min_ns = 0;
+  double tsdf_max_ns = 0;
+  double tsdf_max_window_ns = 0;  // largest completed window
+  double tsdf_last_window_ns = 0;
+  std::uint64_t tsdf_windows = 0;
+  float tsdf_recent_ns[kTsDfRecent] = {};  // completed windows, by window number mod kTsDfRecent
+  // Drift: least squares of y = RTP time - arrival time against x = arrival time (both s, from
+  // the first packet of the run), as plain sums (x from the run's first packet keeps them small).
+  std::int64_t drift_first_arrival_ns = 0;
+  std::int64_t drift_ts_ext = 0;  // RTP timestamp, unwrapped by signed 32-bit steps, from the first
+  std::uint32_t drift_prev_ts = 0;
+  double drift_n = 0, drift_sx = 0, drift_sy = 0, drift_sxx = 0, drift_sxy = 0;
+  // Delta packet vs RTP, us.
+  std::uint64_t delta_count = 0;
+  double delta_sum_us = 0;
+  double delta_min_us = std::numeric_limits<double>::infinity();
+  double delta_max_us = -std::numeric_limits<double>::infinity();
+  std::int64_t delta_base_ns = 0;      // arrival of the packet the tick count was worked out at
+  std::uint32_t delta_base_ticks = 0;  // floor(arrival x rate) mod 2^32 at delta_base_ns
+  double delta_base_frac = 0;          // the fraction of a tick floor() dropped there
+};
+
+struct Stream : ClockTimed {
   FlowKey key;
   std::uint64_t hash;
   std::uint32_t lru_prev;
@@ -231,17 +258,11 @@ struct Stream {
   IntervalAccumulator interval;
   // RTP
   SeqTracker seq;
-  JitterTracker jitter;
   std::uint32_t clock_rate;
   std::uint8_t payload_type;
   bool have_prev_rtp;
   std::uint16_t prev_seq;
   std::uint32_t prev_rtp_ts;
-  // ptime estimate: the RTP timestamp step between sequential packets, once seen 3 times running.
-  std::uint32_t ptime_ticks;
-  std::uint32_t ptime_candidate;
-  std::uint32_t ptime_streak;
-  std::int64_t ptime_ns;       // ptime_ticks in ns, 0: unknown
   std::uint16_t max_seq_seen;  // mirror of seq.max_seq() for the timestamp check
   std::uint32_t max_seq_ts;    // RTP timestamp of the packet holding the highest sequence number
   std::int64_t max_seq_arrival_ns;  // arrival of that packet: the start of the next gap
@@ -263,32 +284,8 @@ struct Stream {
   std::int64_t timing_since_ns;
   std::uint32_t clock_changes;
   std::uint32_t previous_clock_rate;  // before the last change (0: none)
-  IntervalAccumulator pit;            // arrival gaps since timing_since_ns
-  // AES67 / ST 2110-30 timing (docs/TUNING.md): PIT histogram, TS-DF window, drift sums.
-  std::uint32_t pit_bins[kPitBins];
-  std::int64_t tsdf_ref_arrival_ns;  // R(0) of the current window; also its start
-  std::uint32_t tsdf_ref_ts;         // S(0) of the current window
-  bool tsdf_open;
-  double tsdf_min_ns;
-  double tsdf_max_ns;
-  double tsdf_max_window_ns;  // largest completed window
-  double tsdf_last_window_ns;
-  std::uint64_t tsdf_windows;
-  float tsdf_recent_ns[kTsDfRecent];  // completed windows, by window number mod kTsDfRecent
   double ns_per_tick;                 // 1e9 / clock_rate
   double ticks_per_ns;                // clock_rate / 1e9
-  // Drift: least squares of y = RTP time - arrival time against x = arrival time (both s, from
-  // the first packet of the run), as plain sums (x from the run's first packet keeps them small).
-  std::int64_t drift_first_arrival_ns;
-  std::int64_t drift_ts_ext;  // RTP timestamp, unwrapped by signed 32-bit steps, from the first
-  std::uint32_t drift_prev_ts;
-  double drift_n, drift_sx, drift_sy, drift_sxx, drift_sxy;
-  // Delta packet vs RTP, us.
-  std::uint64_t delta_count;
-  double delta_sum_us, delta_min_us, delta_max_us;
-  std::int64_t delta_base_ns;      // arrival of the packet the tick count was worked out at
-  std::uint32_t delta_base_ticks;  // floor(arrival x rate) mod 2^32 at delta_base_ns
-  double delta_base_frac;          // the fraction of a tick floor() dropped there
   // one-way delay
   std::uint64_t delay_count;
   std::int64_t delay_min_ns;
@@ -510,22 +507,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     s.clock_rate = new_rate;
     ++s.clock_changes;
     s.timing_since_ns = s.last_ts_ns;
-    s.jitter = JitterTracker{};
-    s.ptime_ticks = 0;
-    s.ptime_streak = 0;
-    s.ptime_candidate = 0;
-    s.ptime_ns = 0;
-    s.tsdf_open = false;
-    s.tsdf_max_window_ns = 0;
-    s.tsdf_last_window_ns = 0;
-    s.tsdf_windows = 0;
-    s.drift_n = 0;
-    s.delta_count = 0;
-    s.delta_sum_us = 0;
-    s.delta_min_us = std::numeric_limits<double>::infinity();
-    s.delta_max_us = -std::numeric_limits<double>::infinity();
-    s.pit = IntervalAccumulator{};
-    std::fill(std::begin(s.pit_bins), std::end(s.pit_bins), 0u);
+    static_cast<ClockTimed&>(s) = ClockTimed{};
   }
 
   void lru_unlink(std::uint32_t n) noexcept {
@@ -617,8 +599,6 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     s.sdp_index = -1;
     s.option_index = -1;
     s.timing_since_ns = ts_ns;
-    s.delta_min_us = std::numeric_limits<double>::infinity();
-    s.delta_max_us = -std::numeric_limits<double>::infinity();
     index_insert(n, h);
     lru_push_front(n);
     dst_link(n);
@@ -903,8 +883,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     iv.count = s.interval.count;
     if (iv.count > 0) {
       iv.mean_ms = s.interval.mean_ns / 1e6;
-      iv.stddev_ms =
-          iv.count > 1 ? std::sqrt(s.interval.m2 / static_cast<double>(iv.count - 1)) / 1e6 : 0.0;
+      iv.stddev_ms = s.interval.stddev_ns() / 1e6;
       iv.min_ms = static_cast<double>(s.interval.min_ns) / 1e6;
       iv.max_ms = static_cast<double>(s.interval.max_ns) / 1e6;
     }
