@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 namespace rtcap::analysis {
 namespace {
@@ -30,7 +31,9 @@ void LevelMeter::reset(std::uint32_t rate_hz, int channels, int bits, const Leve
   frames_in_second_ = 0;
 }
 
-void LevelMeter::sample(Channel& c, std::int32_t x) noexcept {
+// Inline: called per sample (12 per AES67 packet of 12 streams' worth), it was a third of the
+// extractor's cost per packet as a call (perf, BM_Tracker_12Streams_SapCatalogueExtract).
+inline void LevelMeter::sample(Channel& c, std::int32_t x) noexcept {
   const std::uint32_t a =
       x < 0 ? 0u - static_cast<std::uint32_t>(x) : static_cast<std::uint32_t>(x);
   c.peak = std::max(c.peak, a);
@@ -44,7 +47,7 @@ void LevelMeter::sample(Channel& c, std::int32_t x) noexcept {
 }
 
 // After each frame: the silence test, and the second's figures when it is complete.
-void LevelMeter::end_frame() noexcept {
+inline void LevelMeter::end_frame() noexcept {
   ++frames_;
   for (int i = 0; i < measured_; ++i) {
     Channel& c = ch_[static_cast<std::size_t>(i)];
@@ -74,17 +77,28 @@ void LevelMeter::add(const std::int32_t* interleaved, std::size_t frames) noexce
 }
 
 void LevelMeter::add_big_endian(const std::uint8_t* data, std::size_t frames) noexcept {
-  const auto w = static_cast<std::size_t>(bytes_per_sample_);
-  const std::size_t stride = static_cast<std::size_t>(channels_) * w;
-  for (std::size_t f = 0; f < frames; ++f, data += stride) {
-    for (int i = 0; i < measured_; ++i) {
-      const std::uint8_t* p = data + static_cast<std::size_t>(i) * w;
-      std::uint32_t u = 0;
-      for (std::size_t b = 0; b < w; ++b) u |= std::uint32_t{p[b]} << (24 - 8 * b);
-      sample(ch_[static_cast<std::size_t>(i)], static_cast<std::int32_t>(u));
+  // The sample width as a constant for L24 and L16, so that each sample is one unrolled load.
+  const auto run = [&](auto width) {
+    const std::size_t w = decltype(width)::value ? decltype(width)::value
+                                                 : static_cast<std::size_t>(bytes_per_sample_);
+    const std::size_t stride = static_cast<std::size_t>(channels_) * w;
+    const int measured = measured_;  // a local: the stores into ch_ make the compiler reload it
+    for (std::size_t f = 0; f < frames; ++f, data += stride) {
+      for (int i = 0; i < measured; ++i) {
+        const std::uint8_t* p = data + static_cast<std::size_t>(i) * w;
+        std::uint32_t u = 0;
+        for (std::size_t b = 0; b < w; ++b) u |= std::uint32_t{p[b]} << (24 - 8 * b);
+        sample(ch_[static_cast<std::size_t>(i)], static_cast<std::int32_t>(u));
+      }
+      end_frame();
     }
-    end_frame();
-  }
+  };
+  if (bytes_per_sample_ == 3)
+    run(std::integral_constant<std::size_t, 3>{});
+  else if (bytes_per_sample_ == 2)
+    run(std::integral_constant<std::size_t, 2>{});
+  else
+    run(std::integral_constant<std::size_t, 0>{});
 }
 
 ChannelLevels LevelMeter::levels(int channel) const noexcept {

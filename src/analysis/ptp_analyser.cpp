@@ -93,19 +93,18 @@ PtpClockIdentity identity(const std::uint8_t* p) noexcept {
   return id;
 }
 
-PtpIntervalStats summarize(std::uint64_t count, double mean_ns, double m2, std::int64_t min_ns,
-                           std::int64_t max_ns, std::int8_t log) {
+PtpIntervalStats summarize(const RunningIntervals& g, std::int8_t log) {
   PtpIntervalStats s;
-  s.count = count;
+  s.count = g.count;
   s.log_interval = log;
   // 0x7F: "not applicable" (1588-2008 table 24); other values outside +-31 say nothing either.
   if (log >= -31 && log <= 31) s.expected_s = std::ldexp(1.0, log);
-  if (count > 0) {
-    s.mean_s = mean_ns * 1e-9;
-    s.stddev_s = count > 1 ? std::sqrt(m2 / static_cast<double>(count - 1)) * 1e-9 : 0.0;
-    s.min_s = static_cast<double>(min_ns) * 1e-9;
-    s.max_s = static_cast<double>(max_ns) * 1e-9;
-    if (mean_ns > 0) s.rate_hz = 1e9 / mean_ns;
+  if (g.count > 0) {
+    s.mean_s = g.mean_ns * 1e-9;
+    s.stddev_s = g.stddev_ns() * 1e-9;
+    s.min_s = static_cast<double>(g.min_ns) * 1e-9;
+    s.max_s = static_cast<double>(g.max_ns) * 1e-9;
+    if (g.mean_ns > 0) s.rate_hz = 1e9 / g.mean_ns;
   }
   return s;
 }
@@ -114,16 +113,7 @@ PtpIntervalStats summarize(std::uint64_t count, double mean_ns, double m2, std::
 
 void PtpAnalyser::Intervals::add(std::int64_t ts_ns, std::int8_t log) noexcept {
   log_interval = log;
-  if (messages++ > 0) {
-    const std::int64_t gap = ts_ns - last_ns;
-    ++count;
-    const double x = static_cast<double>(gap);
-    const double delta = x - mean_ns;
-    mean_ns += delta / static_cast<double>(count);
-    m2 += delta * (x - mean_ns);
-    if (count == 1 || gap < min_ns) min_ns = gap;
-    if (count == 1 || gap > max_ns) max_ns = gap;
-  }
+  if (messages++ > 0) gaps.add(ts_ns - last_ns);
   last_ns = ts_ns;
 }
 
@@ -390,10 +380,8 @@ PtpSnapshot PtpAnalyser::snapshot() const {
       ms.follow_ups_matched = m.fu_matched;
       ms.follow_ups_missing = m.fu_missing;
       ms.follow_ups_orphan = m.fu_orphan;
-      ms.announce = summarize(m.announce.count, m.announce.mean_ns, m.announce.m2,
-                              m.announce.min_ns, m.announce.max_ns, m.announce.log_interval);
-      ms.sync = summarize(m.sync.count, m.sync.mean_ns, m.sync.m2, m.sync.min_ns, m.sync.max_ns,
-                          m.sync.log_interval);
+      ms.announce = summarize(m.announce.gaps, m.announce.log_interval);
+      ms.sync = summarize(m.sync.gaps, m.sync.log_interval);
       if (m.offset.samples > 0) {
         PtpOffsetEstimate& o = ms.offset;
         o.samples = m.offset.samples;

@@ -13,6 +13,7 @@
 
 #include "analysis/packet_parser.hpp"
 #include "analysis/ptp_wire.hpp"
+#include "analysis/running_intervals.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/ptp.hpp"
 
@@ -45,11 +46,7 @@ class PtpAnalyser {
   struct Intervals {
     std::int64_t last_ns = 0;
     std::uint64_t messages = 0;
-    std::uint64_t count = 0;
-    double mean_ns = 0;
-    double m2 = 0;
-    std::int64_t min_ns = 0;
-    std::int64_t max_ns = 0;
+    RunningIntervals gaps;
     std::int8_t log_interval = 0;
     void add(std::int64_t ts_ns, std::int8_t log) noexcept;
   };

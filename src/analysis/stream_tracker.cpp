@@ -18,6 +18,7 @@
 #include "analysis/packet_parser.hpp"
 #include "analysis/ptp_analyser.hpp"
 #include "analysis/rtp_stats.hpp"
+#include "analysis/running_intervals.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/histogram.hpp"
 #include "stats/histogram_recorder.hpp"
@@ -34,7 +35,7 @@ using analysis::SeqTracker;
 
 constexpr std::uint32_t kNil = std::numeric_limits<std::uint32_t>::max();
 
-// 44 bytes, no padding: compared with memcmp, hashed as words.
+// 44 bytes, no padding: make_key builds it and its hash, same_key compares two.
 struct FlowKey {
   std::uint8_t src[16];
   std::uint8_t dst[16];
@@ -61,29 +62,74 @@ inline std::uint64_t mix(std::uint64_t a, std::uint64_t b) noexcept {
   return fmix(a ^ (b * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull));
 }
 
-inline std::uint64_t hash_key(const FlowKey& k) noexcept {
-  std::uint64_t w[6] = {};
-  std::memcpy(w, &k, sizeof k);  // 44 bytes into 48, the tail word zero-padded
-  return mix(mix(w[0], w[1]) ^ mix(w[2], w[3]), mix(w[4], w[5]));
+// The key and its hash from six words in registers, the key stored a word at a time: a key built
+// field by field (a memset, 4-byte addresses, 2-byte ports) and read back as words by the hash
+// and the compare makes loads that span several narrower stores, which the CPU cannot forward
+// from them; that stall was the tracker's hottest spot (perf, BM_Tracker_12Streams_SapCatalogue).
+inline FlowKey make_key(std::uint8_t family, const std::uint8_t* src, const std::uint8_t* dst,
+                        std::uint16_t src_port, std::uint16_t dst_port,
+                        std::uint16_t interface_index, bool is_rtp, std::uint32_t ssrc,
+                        std::uint64_t& hash) noexcept {
+  std::uint64_t w0 = 0, w1 = 0, w2 = 0, w3 = 0;
+  if (family == 4) {
+    std::uint32_t a, b;
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, dst, 4);
+    w0 = a;
+    w2 = b;
+  } else {
+    std::memcpy(&w0, src, 8);
+    std::memcpy(&w1, src + 8, 8);
+    std::memcpy(&w2, dst, 8);
+    std::memcpy(&w3, dst + 8, 8);
+  }
+  const std::uint64_t w4 = ssrc | std::uint64_t{src_port} << 32 | std::uint64_t{dst_port} << 48;
+  const std::uint32_t w5 =
+      interface_index | std::uint32_t{family} << 16 | static_cast<std::uint32_t>(is_rtp) << 24;
+  hash = mix(mix(w0, w1) ^ mix(w2, w3), mix(w4, w5));
+  FlowKey k;
+  if constexpr (std::endian::native == std::endian::little) {  // the fields' bytes, word by word
+    auto* out = reinterpret_cast<unsigned char*>(&k);
+    std::memcpy(out, &w0, 8);
+    std::memcpy(out + 8, &w1, 8);
+    std::memcpy(out + 16, &w2, 8);
+    std::memcpy(out + 24, &w3, 8);
+    std::memcpy(out + 32, &w4, 8);
+    std::memcpy(out + 40, &w5, 4);
+  } else {
+    std::memset(&k, 0, sizeof k);
+    std::memcpy(k.src, src, family == 4 ? 4 : 16);
+    std::memcpy(k.dst, dst, family == 4 ? 4 : 16);
+    k.ssrc = ssrc;
+    k.src_port = src_port;
+    k.dst_port = dst_port;
+    k.interface_index = interface_index;
+    k.family = family;
+    k.is_rtp = is_rtp ? 1 : 0;
+  }
+  return k;
 }
 
-// Welford running mean/variance of arrival gaps, plus the min/max and the long-gap count.
-struct IntervalAccumulator {
-  std::uint64_t count = 0;
-  double mean_ns = 0;
-  double m2 = 0;
-  std::int64_t min_ns = 0;
-  std::int64_t max_ns = 0;
+// At make_key's offsets and sizes, so that the loads of a key just stored are forwarded.
+inline bool same_key(const FlowKey& a, const FlowKey& b) noexcept {
+  const auto* x = reinterpret_cast<const unsigned char*>(&a);
+  const auto* y = reinterpret_cast<const unsigned char*>(&b);
+  std::uint64_t p[5], q[5];
+  std::uint32_t pt, qt;
+  std::memcpy(p, x, 40);
+  std::memcpy(q, y, 40);
+  std::memcpy(&pt, x + 40, 4);
+  std::memcpy(&qt, y + 40, 4);
+  return ((p[0] ^ q[0]) | (p[1] ^ q[1]) | (p[2] ^ q[2]) | (p[3] ^ q[3]) | (p[4] ^ q[4]) |
+          (pt ^ qt)) == 0;
+}
+
+// Arrival gaps, and how many were long.
+struct IntervalAccumulator : analysis::RunningIntervals {
   std::uint64_t long_gaps = 0;
 
   void add(std::int64_t gap_ns, std::int64_t ptime_ns) noexcept {
-    ++count;
-    const double x = static_cast<double>(gap_ns);
-    const double delta = x - mean_ns;
-    mean_ns += delta / static_cast<double>(count);
-    m2 += delta * (x - mean_ns);
-    if (count == 1 || gap_ns < min_ns) min_ns = gap_ns;
-    if (gap_ns > max_ns) max_ns = gap_ns;
+    RunningIntervals::add(gap_ns);
     // 1.5 x ptime: a gap that long means at least one packet is missing or late.
     if (ptime_ns > 0 && 2 * gap_ns > 3 * ptime_ns) ++long_gaps;
   }
@@ -160,7 +206,44 @@ inline std::uint64_t missing_in_outage(const PendingGap& g, std::int64_t begin_n
   return last >= first ? static_cast<std::uint64_t>(last - first + 1) : 0;
 }
 
-struct Stream {
+// What a stream measures in its media clock: a new clock (a late SDP, a re-announcement) starts
+// all of it afresh at once (restart_timing).
+struct ClockTimed {
+  JitterTracker jitter;
+  // ptime estimate: the RTP timestamp step between sequential packets, once seen 3 times running.
+  std::uint32_t ptime_ticks = 0;
+  std::uint32_t ptime_candidate = 0;
+  std::uint32_t ptime_streak = 0;
+  std::int64_t ptime_ns = 0;  // ptime_ticks in ns, 0: unknown
+  IntervalAccumulator pit;    // arrival gaps since timing_since_ns
+  // AES67 / ST 2110-30 timing (docs/TUNING.md): PIT histogram, TS-DF window, drift sums.
+  std::uint32_t pit_bins[kPitBins] = {};
+  std::int64_t tsdf_ref_arrival_ns = 0;  // R(0) of the current window; also its start
+  std::uint32_t tsdf_ref_ts = 0;         // S(0) of the current window
+  bool tsdf_open = false;
+  double tsdf_min_ns = 0;
+  double tsdf_max_ns = 0;
+  double tsdf_max_window_ns = 0;  // largest completed window
+  double tsdf_last_window_ns = 0;
+  std::uint64_t tsdf_windows = 0;
+  float tsdf_recent_ns[kTsDfRecent] = {};  // completed windows, by window number mod kTsDfRecent
+  // Drift: least squares of y = RTP time - arrival time against x = arrival time (both s, from
+  // the first packet of the run), as plain sums (x from the run's first packet keeps them small).
+  std::int64_t drift_first_arrival_ns = 0;
+  std::int64_t drift_ts_ext = 0;  // RTP timestamp, unwrapped by signed 32-bit steps, from the first
+  std::uint32_t drift_prev_ts = 0;
+  double drift_n = 0, drift_sx = 0, drift_sy = 0, drift_sxx = 0, drift_sxy = 0;
+  // Delta packet vs RTP, us.
+  std::uint64_t delta_count = 0;
+  double delta_sum_us = 0;
+  double delta_min_us = std::numeric_limits<double>::infinity();
+  double delta_max_us = -std::numeric_limits<double>::infinity();
+  std::int64_t delta_base_ns = 0;      // arrival of the packet the tick count was worked out at
+  std::uint32_t delta_base_ticks = 0;  // floor(arrival x rate) mod 2^32 at delta_base_ns
+  double delta_base_frac = 0;          // the fraction of a tick floor() dropped there
+};
+
+struct Stream : ClockTimed {
   FlowKey key;
   std::uint64_t hash;
   std::uint32_t lru_prev;
@@ -175,17 +258,11 @@ struct Stream {
   IntervalAccumulator interval;
   // RTP
   SeqTracker seq;
-  JitterTracker jitter;
   std::uint32_t clock_rate;
   std::uint8_t payload_type;
   bool have_prev_rtp;
   std::uint16_t prev_seq;
   std::uint32_t prev_rtp_ts;
-  // ptime estimate: the RTP timestamp step between sequential packets, once seen 3 times running.
-  std::uint32_t ptime_ticks;
-  std::uint32_t ptime_candidate;
-  std::uint32_t ptime_streak;
-  std::int64_t ptime_ns;       // ptime_ticks in ns, 0: unknown
   std::uint16_t max_seq_seen;  // mirror of seq.max_seq() for the timestamp check
   std::uint32_t max_seq_ts;    // RTP timestamp of the packet holding the highest sequence number
   std::int64_t max_seq_arrival_ns;  // arrival of that packet: the start of the next gap
@@ -207,32 +284,8 @@ struct Stream {
   std::int64_t timing_since_ns;
   std::uint32_t clock_changes;
   std::uint32_t previous_clock_rate;  // before the last change (0: none)
-  IntervalAccumulator pit;            // arrival gaps since timing_since_ns
-  // AES67 / ST 2110-30 timing (docs/TUNING.md): PIT histogram, TS-DF window, drift sums.
-  std::uint32_t pit_bins[kPitBins];
-  std::int64_t tsdf_ref_arrival_ns;  // R(0) of the current window; also its start
-  std::uint32_t tsdf_ref_ts;         // S(0) of the current window
-  bool tsdf_open;
-  double tsdf_min_ns;
-  double tsdf_max_ns;
-  double tsdf_max_window_ns;  // largest completed window
-  double tsdf_last_window_ns;
-  std::uint64_t tsdf_windows;
-  float tsdf_recent_ns[kTsDfRecent];  // completed windows, by window number mod kTsDfRecent
   double ns_per_tick;                 // 1e9 / clock_rate
   double ticks_per_ns;                // clock_rate / 1e9
-  // Drift: least squares of y = RTP time - arrival time against x = arrival time (both s, from
-  // the first packet of the run), as plain sums (x from the run's first packet keeps them small).
-  std::int64_t drift_first_arrival_ns;
-  std::int64_t drift_ts_ext;  // RTP timestamp, unwrapped by signed 32-bit steps, from the first
-  std::uint32_t drift_prev_ts;
-  double drift_n, drift_sx, drift_sy, drift_sxx, drift_sxy;
-  // Delta packet vs RTP, us.
-  std::uint64_t delta_count;
-  double delta_sum_us, delta_min_us, delta_max_us;
-  std::int64_t delta_base_ns;      // arrival of the packet the tick count was worked out at
-  std::uint32_t delta_base_ticks;  // floor(arrival x rate) mod 2^32 at delta_base_ns
-  double delta_base_frac;          // the fraction of a tick floor() dropped there
   // one-way delay
   std::uint64_t delay_count;
   std::int64_t delay_min_ns;
@@ -454,22 +507,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     s.clock_rate = new_rate;
     ++s.clock_changes;
     s.timing_since_ns = s.last_ts_ns;
-    s.jitter = JitterTracker{};
-    s.ptime_ticks = 0;
-    s.ptime_streak = 0;
-    s.ptime_candidate = 0;
-    s.ptime_ns = 0;
-    s.tsdf_open = false;
-    s.tsdf_max_window_ns = 0;
-    s.tsdf_last_window_ns = 0;
-    s.tsdf_windows = 0;
-    s.drift_n = 0;
-    s.delta_count = 0;
-    s.delta_sum_us = 0;
-    s.delta_min_us = std::numeric_limits<double>::infinity();
-    s.delta_max_us = -std::numeric_limits<double>::infinity();
-    s.pit = IntervalAccumulator{};
-    std::fill(std::begin(s.pit_bins), std::end(s.pit_bins), 0u);
+    static_cast<ClockTimed&>(s) = ClockTimed{};
   }
 
   void lru_unlink(std::uint32_t n) noexcept {
@@ -496,7 +534,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     for (std::size_t b = h & mask;; b = (b + 1) & mask) {
       const std::uint32_t n = index[b];
       if (n == kNil) return kNil;
-      if (nodes[n].hash == h && std::memcmp(&nodes[n].key, &k, sizeof k) == 0) return n;
+      if (nodes[n].hash == h && same_key(nodes[n].key, k)) return n;
     }
   }
 
@@ -561,8 +599,6 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     s.sdp_index = -1;
     s.option_index = -1;
     s.timing_since_ns = ts_ns;
-    s.delta_min_us = std::numeric_limits<double>::infinity();
-    s.delta_max_us = -std::numeric_limits<double>::infinity();
     index_insert(n, h);
     lru_push_front(n);
     dst_link(n);
@@ -686,15 +722,6 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     }
     ++totals.udp;
 
-    FlowKey k;
-    std::memset(&k, 0, sizeof k);
-    const std::size_t alen = pk.family == 4 ? 4 : 16;
-    std::memcpy(k.src, pk.src, alen);
-    std::memcpy(k.dst, pk.dst, alen);
-    k.src_port = pk.src_port;
-    k.dst_port = pk.dst_port;
-    k.interface_index = p.interface_index;
-    k.family = pk.family;
     if (pk.dst_port == kSapPort && config.parse_sap)
       on_sap(pk.payload, pk.payload_len, pk.payload_complete, p.ts_ns);
     if (pk.dst_port == analysis::ptp::kEventPort || pk.dst_port == analysis::ptp::kGeneralPort)
@@ -702,13 +729,10 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     RtpHeader rtp;
     const bool is_rtp = config.detect_rtp && pk.dst_port != kSapPort &&
                         analysis::parse_rtp(pk.payload, pk.payload_len, pk.payload_complete, rtp);
-    if (is_rtp) {
-      ++totals.rtp;
-      k.is_rtp = 1;
-      k.ssrc = rtp.ssrc;
-    }
-
-    const std::uint64_t h = hash_key(k);
+    if (is_rtp) ++totals.rtp;
+    std::uint64_t h;
+    const FlowKey k = make_key(pk.family, pk.src, pk.dst, pk.src_port, pk.dst_port,
+                               p.interface_index, is_rtp, is_rtp ? rtp.ssrc : 0, h);
     std::uint32_t n = find(k, h);
     const bool fresh = n == kNil;
     if (fresh) {
@@ -859,8 +883,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     iv.count = s.interval.count;
     if (iv.count > 0) {
       iv.mean_ms = s.interval.mean_ns / 1e6;
-      iv.stddev_ms =
-          iv.count > 1 ? std::sqrt(s.interval.m2 / static_cast<double>(iv.count - 1)) / 1e6 : 0.0;
+      iv.stddev_ms = s.interval.stddev_ns() / 1e6;
       iv.min_ms = static_cast<double>(s.interval.min_ns) / 1e6;
       iv.max_ms = static_cast<double>(s.interval.max_ns) / 1e6;
     }
@@ -1001,20 +1024,12 @@ struct RTCAP_LOCAL StreamTracker::Impl {
   }
 
   [[nodiscard]] std::uint32_t find_rtp(const StreamKey& key) const noexcept {
-    FlowKey k;
-    std::memset(&k, 0, sizeof k);
     if (key.src.family != key.dst.family || (key.src.family != 4 && key.src.family != 6))
       return kNil;
-    const std::size_t alen = key.src.family == 4 ? 4 : 16;
-    std::memcpy(k.src, key.src.bytes.data(), alen);
-    std::memcpy(k.dst, key.dst.bytes.data(), alen);
-    k.src_port = key.src_port;
-    k.dst_port = key.dst_port;
-    k.interface_index = key.interface_index;
-    k.family = key.src.family;
-    k.is_rtp = 1;
-    k.ssrc = key.ssrc;
-    return find(k, hash_key(k));
+    std::uint64_t h;
+    const FlowKey k = make_key(key.src.family, key.src.bytes.data(), key.dst.bytes.data(),
+                               key.src_port, key.dst_port, key.interface_index, true, key.ssrc, h);
+    return find(k, h);
   }
 
   [[nodiscard]] PcmStreamFormat pcm_format(const StreamKey& key) const {

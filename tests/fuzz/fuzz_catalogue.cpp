@@ -15,32 +15,20 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_frames.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/sdp.hpp"
 
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
+using rtcap::fuzz::Bytes;
+using rtcap::fuzz::put16;
 
-void put16(Bytes& b, std::uint16_t v) {
-  b.push_back(static_cast<std::uint8_t>(v >> 8));
-  b.push_back(static_cast<std::uint8_t>(v));
-}
-
-// Raw IPv4 (DLT_RAW) UDP datagram 198.18.0.src -> dst:port.
+// Raw IPv4 (DLT_RAW) UDP datagram 198.18.0.src:5004 -> dst:port.
 Bytes raw_udp(std::uint8_t src, const std::uint8_t dst[4], std::uint16_t port,
               const Bytes& payload) {
-  Bytes b = {0x45, 0, 0,   0,  0, 1,   0,      0,      64,     17,
-             0,    0, 198, 18, 0, src, dst[0], dst[1], dst[2], dst[3]};
-  const std::size_t total = 28 + payload.size();
-  b[2] = static_cast<std::uint8_t>(total >> 8);
-  b[3] = static_cast<std::uint8_t>(total);
-  put16(b, 5004);
-  put16(b, port);
-  put16(b, static_cast<std::uint16_t>(8 + payload.size()));
-  put16(b, 0);
-  b.insert(b.end(), payload.begin(), payload.end());
-  return b;
+  const std::uint8_t from[4] = {198, 18, 0, src};
+  return rtcap::fuzz::ipv4_udp(from, dst, 5004, port, payload.data(), payload.size());
 }
 
 Bytes sap(std::uint16_t hash, std::uint8_t origin, bool deletion, const std::string& sdp) {

@@ -11,56 +11,23 @@
 
 #include "analysis/ptp_wire.hpp"
 #include "rtcap/analysis.hpp"
+#include "fuzz_frames.hpp"
 #include "rtcap/sdp.hpp"
 
 namespace {
 
-void put16(std::vector<std::uint8_t>& b, std::uint16_t v) {
-  b.push_back(static_cast<std::uint8_t>(v >> 8));
-  b.push_back(static_cast<std::uint8_t>(v));
-}
-
+// Ethernet to the PTP multicast MAC (VLAN-tagged when mode bit 1), then the message: over
+// EtherType 0x88F7 (mode bit 0), or over UDP/IPv4 198.18.0.1 -> 224.0.1.129, port 319 for the
+// event messages and 320 for the others.
 std::vector<std::uint8_t> frame(std::uint8_t mode, const std::uint8_t* msg, std::size_t len) {
-  std::vector<std::uint8_t> b = {0x01, 0x1B, 0x19, 0, 0, 0, 0x02, 0, 0, 0, 0, 1};
-  if (mode & 2u) {
-    put16(b, 0x8100);
-    put16(b, 100);
-  }
-  if (mode & 1u) {
-    put16(b, 0x88F7);
-    b.insert(b.end(), msg, msg + len);
-    return b;
-  }
-  put16(b, 0x0800);
-  const std::size_t total = 28 + len;
-  const std::uint8_t ip[20] = {0x45,
-                               0,
-                               static_cast<std::uint8_t>(total >> 8),
-                               static_cast<std::uint8_t>(total),
-                               0,
-                               1,
-                               0,
-                               0,
-                               1,
-                               17,
-                               0,
-                               0,
-                               198,
-                               18,
-                               0,
-                               1,
-                               224,
-                               0,
-                               1,
-                               129};
-  b.insert(b.end(), ip, ip + 20);
+  static const std::uint8_t kPtpMac[6] = {0x01, 0x1B, 0x19, 0, 0, 0};
+  const bool vlan = (mode & 2u) != 0;
+  if (mode & 1u)
+    return rtcap::fuzz::ethernet(kPtpMac, 0x88F7, rtcap::fuzz::Bytes(msg, msg + len), vlan);
+  const std::uint8_t src[4] = {198, 18, 0, 1}, group[4] = {224, 0, 1, 129};
   const std::uint16_t port = len > 0 && (msg[0] & 0x0F) < 4 ? 319 : 320;
-  put16(b, port);
-  put16(b, port);
-  put16(b, static_cast<std::uint16_t>(8 + len));
-  put16(b, 0);
-  b.insert(b.end(), msg, msg + len);
-  return b;
+  return rtcap::fuzz::ethernet(kPtpMac, 0x0800,
+                               rtcap::fuzz::ipv4_udp(src, group, port, port, msg, len, 1), vlan);
 }
 
 }  // namespace

@@ -9,30 +9,17 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_frames.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/sdp.hpp"
 
 namespace {
 
-void put16(std::vector<std::uint8_t>& b, std::uint16_t v) {
-  b.push_back(static_cast<std::uint8_t>(v >> 8));
-  b.push_back(static_cast<std::uint8_t>(v));
-}
-
-// Raw IPv4 (DLT_RAW) UDP datagram 198.18.0.1 -> group:port with `payload`.
+// Raw IPv4 (DLT_RAW) UDP datagram 198.18.0.1:5004 -> group:port with `payload`.
 std::vector<std::uint8_t> raw_udp(const std::uint8_t group[4], std::uint16_t port,
                                   const std::uint8_t* payload, std::size_t len) {
-  std::vector<std::uint8_t> b = {0x45, 0, 0,   0,  0, 1, 0,        0,        64,       17,
-                                 0,    0, 198, 18, 0, 1, group[0], group[1], group[2], group[3]};
-  const std::size_t total = 28 + len;
-  b[2] = static_cast<std::uint8_t>(total >> 8);
-  b[3] = static_cast<std::uint8_t>(total);
-  put16(b, 5004);
-  put16(b, port);
-  put16(b, static_cast<std::uint16_t>(8 + len));
-  put16(b, 0);
-  b.insert(b.end(), payload, payload + len);
-  return b;
+  const std::uint8_t src[4] = {198, 18, 0, 1};
+  return rtcap::fuzz::ipv4_udp(src, group, 5004, port, payload, len);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 # rtcap bench: the pcap pipe reader against independently written captures, a short side-by-side
-# run checked through its JSON, SIGINT in the middle of a run, and nothing left behind.
+# run checked through its JSON, the analysis modes (12 SAP-announced streams analysed and
+# extracted, ptp4l beside them) checked against what they saw, SIGINT in the middle of a run, and
+# nothing left behind.
 . "$(dirname "$0")/lib.sh" "$@"
 require_root
 require_netns
@@ -178,6 +180,42 @@ fi
 assert_gone "$BLAB"
 expect_eq "bench scratch directories left in /tmp" "$(ls -d /tmp/rtcap-bench.* 2>/dev/null | wc -l)" "$tmp_before"
 log "bench ok (lab $BLAB)"
+
+# ---- 2b. The analysis modes: 12 SAP-announced streams analysed, extracted, beside ptp4l ----
+rc=0
+"$RTCAP" bench --modes streams --secs 1 --repeat 1 >/dev/null 2>"$TMPD/an-usage.err" || rc=$?
+expect_eq "analysis mode without --streams: exit" "$rc" 2
+grep -q "add --streams N" "$TMPD/an-usage.err" || fail "no hint to add --streams: $(cat "$TMPD/an-usage.err")"
+AMODES=dispatch,streams,streams-sap-audio
+if have ptp4l; then AMODES=$AMODES,streams-ptp; else skip_part "linuxptp (ptp4l) not installed: streams-ptp not run"; fi
+rc=0
+timeout 240 "$RTCAP" bench --streams 12 --rate 20000 --secs 2 --repeat 1 --modes "$AMODES" \
+  --json "$TMPD/an.json" >"$TMPD/an.out" 2>"$TMPD/an.err" || rc=$?
+[ "$rc" -eq 0 ] || fail "analysis bench exit $rc: $(tail -20 "$TMPD/an.err")"
+grep -q "^analysis against dispatch" "$TMPD/an.out" || fail "no analysis ratio lines: $(cat "$TMPD/an.out")"
+grep -q "^  streams .* -> [0-9.]*x$" "$TMPD/an.out" || fail "no ratio for streams: $(cat "$TMPD/an.out")"
+if [ "$JSON" = python3 ]; then
+  python3 - "$TMPD/an.json" "$AMODES" <<'EOF' || fail "analysis bench JSON check failed"
+import json, sys
+j = json.load(open(sys.argv[1])); modes = sys.argv[2].split(',')
+runs = {r['mode']: r for r in j['runs']}
+assert sorted(runs) == sorted(modes), sorted(runs)
+for m, r in runs.items():
+    assert r['ok'], f"{m}: {r['error']}"
+    assert r['lost'] == 0 and r['pcap_drops'] == 0 and r['app_drops'] == 0, f"{m}: lost at 20 kpps"
+    assert r['unique'] == r['sent'] == 40000, f"{m}: {r['unique']} of {r['sent']}"
+    if m == 'dispatch':
+        assert r['rtp_streams'] is None and r['wav_files'] is None, r
+        continue
+    assert r['rtp_streams'] == 12, f"{m}: {r['rtp_streams']} streams"
+assert runs['streams-sap-audio']['described_streams'] == 12, runs['streams-sap-audio']
+assert runs['streams-sap-audio']['wav_files'] == 12, runs['streams-sap-audio']
+assert runs['streams']['wav_files'] is None
+if 'streams-ptp' in runs:
+    assert runs['streams-ptp']['ptp_messages'] > 0, runs['streams-ptp']
+EOF
+fi
+log "analysis modes ok"
 
 # ---- 3. SIGINT in the middle of a run: prompt exit 1, nothing left behind ----
 "$RTCAP" bench --secs 20 --repeat 1 --rate 10000 --modes dispatch --json "$TMPD/int.json" \

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -167,10 +168,33 @@ inline PacketView view(const Bytes& b, std::int64_t ts_ns = 0, std::uint32_t wir
 }
 
 inline Bytes rtp_frame(const Rtp& r, std::uint16_t sport = 5004, std::uint16_t dport = 5004,
-                       std::uint32_t src = 0xC6120001) {
+                       std::uint32_t src = 0xC6120001, std::uint32_t dst = V4{}.dst) {
   V4 v;
   v.src = src;
+  v.dst = dst;
   return ether(0x0800, ipv4(v, udp(sport, dport, rtp(r))));
+}
+
+// A SAP datagram (RFC 2974) carrying `sdp`: an announcement or a deletion from an IPv4 origin.
+inline Bytes sap(const std::string& sdp, std::uint16_t hash = 0x1234, bool deletion = false,
+                 std::uint32_t origin = 0xC6120001) {
+  Bytes b;
+  b.push_back(static_cast<std::uint8_t>(0x20 | (deletion ? 0x04 : 0)));
+  b.push_back(0);
+  push16(b, hash);
+  push32(b, origin);
+  const std::string t = "application/sdp";
+  b.insert(b.end(), t.begin(), t.end());
+  b.push_back(0);
+  b.insert(b.end(), sdp.begin(), sdp.end());
+  return b;
+}
+
+// A SAP datagram on the wire: 198.18.0.1 -> 239.255.255.255:9875 over Ethernet.
+inline Bytes sap_frame(const Bytes& payload) {
+  V4 v;
+  v.dst = 0xEFFFFFFF;
+  return ether(0x0800, ipv4(v, udp(9875, 9875, payload)));
 }
 
 inline std::uint64_t classified(const TrackerTotals& t) {

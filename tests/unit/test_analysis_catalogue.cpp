@@ -28,26 +28,6 @@ std::string sdp_text(const std::string& name, const std::string& rtpmap, const s
   return s;
 }
 
-Bytes sap(const std::string& sdp, std::uint16_t hash = 0x1234, bool deletion = false,
-          std::uint32_t origin = kSender) {
-  Bytes b;
-  b.push_back(static_cast<std::uint8_t>(0x20 | (deletion ? 0x04 : 0)));
-  b.push_back(0);
-  push16(b, hash);
-  push32(b, origin);
-  const std::string t = "application/sdp";
-  b.insert(b.end(), t.begin(), t.end());
-  b.push_back(0);
-  b.insert(b.end(), sdp.begin(), sdp.end());
-  return b;
-}
-
-Bytes sap_frame(const Bytes& payload) {
-  V4 v;
-  v.dst = kSapGroup;
-  return ether(0x0800, ipv4(v, udp(9875, 9875, payload)));
-}
-
 Bytes rtp_to(const Rtp& r, std::uint32_t dst = kGroup, std::uint32_t src = kSender) {
   V4 v;
   v.src = src;

@@ -181,6 +181,8 @@ std::vector<std::string> gen_args(const Context& ctx, double rate) {
   if (c.rtp) {
     a.insert(a.end(), {"--streams", std::to_string(c.streams), "--ptime", c.ptime});
     if (c.rate_given || c.sweep) a.insert(a.end(), {"--rate", fmt::format("{}", rate)});
+    // Every second, so that a 1 s run is announced too; 12 announcements/s beside ~100 kpps.
+    if (c.sap_traffic) a.insert(a.end(), {"--sap", "--sap-interval", "1"});
   } else {
     a.insert(a.end(),
              {"--payload", std::to_string(c.payload_bytes), "--rate", fmt::format("{}", rate)});
@@ -190,7 +192,8 @@ std::vector<std::string> gen_args(const Context& ctx, double rate) {
 }
 
 std::vector<std::string> capture_args(const Context& ctx, const BenchMode& m,
-                                      const std::string& stats_path) {
+                                      const std::string& stats_path, const std::string& audio_dir,
+                                      const std::string& streams_json) {
   std::vector<std::string> a;
   if (m.tcpdump) {
     a = {ctx.tcpdump, "-i", ctx.lab.rx_if, "-U", "-w", "-"};
@@ -201,6 +204,8 @@ std::vector<std::string> capture_args(const Context& ctx, const BenchMode& m,
          "-w",     "-",       "-q",          "--stats-json", stats_path};
   }
   a.insert(a.end(), m.args.begin(), m.args.end());
+  if (m.analysis) a.insert(a.end(), {"--streams-json", streams_json});
+  if (m.extract_audio) a.insert(a.end(), {"--extract-audio", audio_dir});
   a.insert(a.end(), kFilter.begin(), kFilter.end());
   return a;
 }
@@ -223,6 +228,37 @@ std::string wait_ready(ChildProcess& capture, const std::string& err_path,
   }
 }
 
+// What an analysis mode's capture saw (its --streams-json): every stream, described by SAP when
+// the mode announces them, and ptp4l's messages when the lab carries them.
+void check_analysis(const Context& ctx, const BenchMode& mode, const std::string& streams_json,
+                    BenchRun& run) {
+  const auto j = nlohmann::json::parse(read_text_file(streams_json), nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("streams")) {
+    if (run.error.empty()) run.error = "capture wrote no --streams-json report";
+    return;
+  }
+  int rtp = 0, described = 0;
+  for (const auto& s : j["streams"]) {
+    if (s.value("protocol", std::string()) != "rtp") continue;
+    ++rtp;
+    if (s.contains("sdp")) ++described;
+  }
+  std::uint64_t ptp = 0;
+  if (j.contains("ptp") && j["ptp"].contains("totals"))
+    ptp = j["ptp"]["totals"].value("messages", std::uint64_t{0});
+  run.rtp_streams = rtp;
+  run.described_streams = described;
+  run.ptp_messages = ptp;
+  if (!run.error.empty()) return;
+  const int want = ctx.cfg.streams;
+  if (rtp != want)
+    run.error = fmt::format("the stream table holds {} RTP streams, {} were sent", rtp, want);
+  else if (mode.sap && described != want)
+    run.error = fmt::format("SAP described {} of the {} streams", described, want);
+  else if (mode.ptp && ptp == 0)
+    run.error = "no PTP message reached the analysis (ptp4l sent them)";
+}
+
 BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, int rep,
                         int position, int serial) {
   BenchRun run;
@@ -233,7 +269,23 @@ BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, 
   const std::string base = fmt::format("{}/run{:03}-{}", ctx.dir, serial, mode.name);
   const std::string stats_path = base + ".stats.jsonl", cap_err = base + ".capture.err",
                     reader_json = base + ".reader.json", reader_err = base + ".reader.err",
-                    gen_json = base + ".gen.json", gen_err = base + ".gen.err";
+                    gen_json = base + ".gen.json", gen_err = base + ".gen.err",
+                    audio_dir = base + ".audio", streams_json = base + ".streams.json";
+  // The WAVs of one run (~3.5 MB/s for 12 stereo L24 streams) go as soon as they are counted.
+  struct AudioDirRemover {
+    std::string dir;
+    ~AudioDirRemover() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } audio_remover{mode.extract_audio ? audio_dir : std::string()};
+  if (mode.extract_audio) {
+    std::error_code ec;
+    if (!std::filesystem::create_directory(audio_dir, ec)) {
+      run.error = fmt::format("cannot create {}: {}", audio_dir, ec.message());
+      return run;
+    }
+  }
 
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -263,7 +315,7 @@ BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, 
   }
 
   SpawnOptions co;
-  co.argv = capture_args(ctx, mode, stats_path);
+  co.argv = capture_args(ctx, mode, stats_path, audio_dir, streams_json);
   run.command = join(co.argv);
   if (mode.tcpdump) {
     co.argv[0] = ctx.tcpdump;
@@ -389,6 +441,18 @@ BenchRun run_once_inner(const Context& ctx, const BenchMode& mode, double rate, 
   }
   if (run.capture_exit != 0 && run.error.empty())
     run.error = fmt::format("capture ended with {}: {}", capture->describe_status(), err_text);
+  if (mode.analysis) check_analysis(ctx, mode, streams_json, run);
+  if (mode.extract_audio) {
+    int wavs = 0;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(audio_dir, ec))
+      if (e.path().extension() == ".wav") ++wavs;
+    run.wav_files = wavs;
+    // One WAV per announced stream, or the mode measured less work than it claims.
+    if (wavs < ctx.cfg.streams && run.error.empty())
+      run.error =
+          fmt::format("--extract-audio wrote {} WAV(s) for {} streams", wavs, ctx.cfg.streams);
+  }
   run.cpu_ns_per_packet =
       run.records ? double(run.cpu_user_ns + run.cpu_sys_ns) / double(run.records) : 0;
   run.ok = run.error.empty();
@@ -427,6 +491,11 @@ nlohmann::json run_json(const BenchRun& r) {
       {"pcap_drops", r.pcap_drops},
       {"app_drops", r.app_drops ? nlohmann::json(*r.app_drops) : nlohmann::json(nullptr)},
       {"capture_exit", r.capture_exit},
+      {"rtp_streams", r.rtp_streams ? nlohmann::json(*r.rtp_streams) : nlohmann::json(nullptr)},
+      {"described_streams",
+       r.described_streams ? nlohmann::json(*r.described_streams) : nlohmann::json(nullptr)},
+      {"ptp_messages", r.ptp_messages ? nlohmann::json(*r.ptp_messages) : nlohmann::json(nullptr)},
+      {"wav_files", r.wav_files ? nlohmann::json(*r.wav_files) : nlohmann::json(nullptr)},
       {"cpu_user_ns", r.cpu_user_ns},
       {"cpu_sys_ns", r.cpu_sys_ns},
       {"cpu_ns_per_packet", r.cpu_ns_per_packet},
@@ -548,8 +617,8 @@ int check_bench_config(const BenchConfig& cfg) {
 // --modes picks from the modes this machine can run (tcpdump may be missing); nullopt: printed.
 std::optional<std::vector<BenchMode>> choose_modes(const BenchConfig& cfg, bool have_tcpdump) {
   std::vector<BenchMode> modes = bench_modes(have_tcpdump);
-  if (cfg.modes.empty()) {  // the frontier's extra windows run only when named
-    std::erase_if(modes, [](const BenchMode& m) { return m.frontier; });
+  if (cfg.modes.empty()) {  // the frontier's extra windows and the analysis modes: when named
+    std::erase_if(modes, [](const BenchMode& m) { return m.frontier || m.analysis; });
     return modes;
   }
   std::vector<BenchMode> chosen;
@@ -561,6 +630,13 @@ std::optional<std::vector<BenchMode>> choose_modes(const BenchConfig& cfg, bool 
       for (const auto& m : bench_modes(true)) known += (known.empty() ? "" : ", ") + m.name;
       fmt::print(stderr, "rtcap bench: unknown or unavailable mode '{}' (modes: {}{})\n", name,
                  known, have_tcpdump ? "" : "; tcpdump is not installed");
+      return std::nullopt;
+    }
+    if (it->analysis && !cfg.rtp) {
+      fmt::print(stderr,
+                 "rtcap bench: mode '{}' analyses RTP streams: add --streams N (12 streams at "
+                 "--rate 100000 is the AES67 load the issue measures)\n",
+                 name);
       return std::nullopt;
     }
     chosen.push_back(*it);
@@ -588,9 +664,10 @@ std::optional<std::vector<double>> bench_rates(const BenchConfig& cfg) {
 }
 
 std::string traffic_text(const BenchConfig& cfg) {
-  return cfg.rtp
-             ? fmt::format("RTP, {} streams, ptime {}, L24 stereo 48 kHz", cfg.streams, cfg.ptime)
-             : fmt::format("raw UDP, {}-byte payload", cfg.payload_bytes);
+  return cfg.rtp ? fmt::format("RTP, {} streams, ptime {}, L24 stereo 48 kHz{}{}", cfg.streams,
+                               cfg.ptime, cfg.sap_traffic ? ", SAP every second" : "",
+                               cfg.ptp_traffic ? ", ptp4l grandmaster (8 Sync/s)" : "")
+                 : fmt::format("raw UDP, {}-byte payload", cfg.payload_bytes);
 }
 
 // Every rate, every repetition, every mode; the modes' order rotates with the repetition so that
@@ -641,6 +718,37 @@ std::vector<BenchCell> summarise_all(const std::vector<BenchRun>& runs,
       if (!rs.empty()) cells.push_back(summarise(m.name, rate, rs));
     }
   return cells;
+}
+
+// Each analysis mode's CPU per packet against "dispatch" (the same capture without analysis) over
+// the same traffic: a ratio per repetition (the two ran side by side), then the median.
+std::string analysis_ratio_text(const std::vector<BenchRun>& runs,
+                                const std::vector<BenchMode>& modes,
+                                const std::vector<double>& rates) {
+  std::string out;
+  for (double rate : rates)
+    for (const auto& m : modes) {
+      if (!m.analysis) continue;
+      std::vector<double> ratios;
+      std::string each;
+      for (const auto& a : runs) {
+        if (a.mode != m.name || a.target_pps != rate || !a.ok) continue;
+        for (const auto& d : runs)
+          if (d.mode == "dispatch" && d.target_pps == rate && d.repetition == a.repetition &&
+              d.ok && d.cpu_ns_per_packet > 0) {
+            ratios.push_back(a.cpu_ns_per_packet / d.cpu_ns_per_packet);
+            each += fmt::format("{}{:.2f}", each.empty() ? "" : ", ", ratios.back());
+          }
+      }
+      if (ratios.empty()) continue;
+      if (out.empty())
+        out =
+            "\nanalysis against dispatch (CPU per packet, same traffic; per repetition -> "
+            "median):\n";
+      out += fmt::format("  {:<22} at {:>9} pps: {} -> {:.2f}x\n", m.name,
+                         rate == 0 ? "max" : fmt_count_rounded(rate), each, median(ratios));
+    }
+  return out;
 }
 
 // What else ran on the machine during the bench: the figures are only as clean as this.
@@ -773,7 +881,10 @@ bool write_bench_json(const BenchResults& b, const std::string& path) {
       {"lab", b.ctx.lab.name}};
   nlohmann::json mj = nlohmann::json::array();
   for (const auto& m : b.modes)
-    mj.push_back({{"name", m.name}, {"tcpdump", m.tcpdump}, {"args", m.args}});
+    mj.push_back({{"name", m.name},
+                  {"tcpdump", m.tcpdump},
+                  {"args", m.args},
+                  {"extract_audio", m.extract_audio}});
   j["modes"] = mj;
   j["environment"] = {{"kernel", fmt::format("{} {}", u.sysname, u.release)},
                       {"cpus", b.load.cpus},
@@ -840,6 +951,42 @@ bool write_bench_svg(const BenchResults& b, const std::string& path) {
   return bool(f);
 }
 
+// ptp4l (linuxptp) as grandmaster in the sender's namespace, over UDPv4 with software time
+// stamps, at AES67's default rates (Sync and Follow_Up 8/s, Announce 1/s); it runs for the whole
+// bench, so every mode sees it. Returns when ptp4l says it is master, or why it did not.
+std::expected<ChildProcess, std::string> start_ptp_grandmaster(const Context& ctx,
+                                                               const std::string& ptp4l) {
+  const std::string conf = ctx.dir + "/ptp4l.conf", log = ctx.dir + "/ptp4l.log";
+  {
+    std::ofstream f(conf, std::ios::trunc);
+    f << "[global]\ndomainNumber 0\nlogSyncInterval -3\nlogAnnounceInterval 0\n"
+         "announceReceiptTimeout 2\nmasterOnly 1\nuds_address "
+      << ctx.dir << "/ptp4l.uds\n";
+    if (!f) return std::unexpected(fmt::format("cannot write {}", conf));
+  }
+  FdCloser log_fd{open_out(log)}, tx_ns{open_netns(ctx.lab.tx_ns)};
+  if (log_fd.fd < 0 || tx_ns.fd < 0)
+    return std::unexpected(fmt::format("cannot start ptp4l: {}", std::strerror(errno)));
+  SpawnOptions o;
+  o.argv = {ptp4l, "-i", ctx.lab.tx_if, "-4", "-S", "-m", "-f", conf};
+  o.stdout_fd = log_fd.fd;
+  o.stderr_fd = log_fd.fd;
+  o.netns_fd = tx_ns.fd;
+  auto p = ChildProcess::spawn(o);
+  if (!p) return std::unexpected(p.error());
+  // announceReceiptTimeout 2 x 1 s: master within ~2-3 s; 10 s bound.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (read_text_file(log).find("to MASTER on") == std::string::npos) {
+    if (p->poll() || ctx.interrupted->load() || std::chrono::steady_clock::now() >= deadline) {
+      p->stop(SIGTERM, 2s);
+      return std::unexpected(fmt::format("ptp4l did not become grandmaster in {}: {}",
+                                         ctx.lab.tx_ns, read_text_file(log)));
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  return std::move(*p);
+}
+
 struct DirRemover {
   std::string dir;
   ~DirRemover() {
@@ -859,6 +1006,17 @@ int run_bench(BenchConfig cfg) {
     fmt::print(stderr, "rtcap bench: tcpdump not installed: comparing rtcap's modes only\n");
   const auto rates = bench_rates(cfg);
   if (!rates) return kExitUsage;
+  for (const auto& m : *modes) {
+    cfg.sap_traffic = cfg.sap_traffic || m.sap;
+    cfg.ptp_traffic = cfg.ptp_traffic || m.ptp;
+  }
+  const std::string ptp4l = cfg.ptp_traffic ? find_program("ptp4l") : std::string();
+  if (cfg.ptp_traffic && ptp4l.empty()) {
+    fmt::print(stderr,
+               "rtcap bench: the PTP modes need linuxptp's ptp4l as grandmaster: apt-get install "
+               "linuxptp\n");
+    return kExitSetup;
+  }
   ctx.cfg = cfg;
 
   InterruptGuard interrupt;
@@ -892,11 +1050,24 @@ int run_bench(BenchConfig cfg) {
                "rtcap bench: lab {} up; {} modes x {} rate(s) x {} repetition(s) of {} s; {}\n",
                lab_name, modes->size(), rates->size(), cfg.repeat, cfg.secs, traffic_text(cfg));
     for (const auto& m : *modes)
-      fmt::print(stderr, "  mode {:<20} {} {}\n", m.name,
+      fmt::print(stderr, "  mode {:<20} {} {}{}{}\n", m.name,
                  m.tcpdump     ? "tcpdump -U -w -"
                  : m.reference ? "rtcap bench-reference (one thread, one write per dispatch)"
                                : "rtcap -U -w -",
-                 join(m.args));
+                 join(m.args), m.analysis ? " --streams-json FILE" : "",
+                 m.extract_audio ? " --extract-audio DIR" : "");
+  }
+  std::optional<ChildProcess> grandmaster;  // stopped before the lab goes (declared after it)
+  if (cfg.ptp_traffic) {
+    auto gm = start_ptp_grandmaster(ctx, ptp4l);
+    if (!gm) {
+      fmt::print(stderr, "rtcap bench: {}\n", gm.error());
+      return kExitSetup;
+    }
+    grandmaster = std::move(*gm);
+    if (!cfg.quiet)
+      fmt::print(stderr, "rtcap bench: ptp4l is grandmaster in {} (pid {})\n", ctx.lab.tx_ns,
+                 grandmaster->pid());
   }
   // Before any traffic, on the quiet machine: what a wake-up costs here (about 3.5 s).
   const WakeCost wake = measure_wake_cost(kWakeProbeWakeups);
@@ -906,6 +1077,7 @@ int run_bench(BenchConfig cfg) {
                wake.sleep_us, wake.handoff_waker_us, wake.handoff_woken_us);
 
   const std::vector<BenchRun> runs = run_all(ctx, *modes, *rates);
+  if (grandmaster) grandmaster->stop(SIGTERM, 2s);
   const MachineLoad load = machine_load(runs, load_before, loadavg1());
   const std::string lab_error = lab_guard.release();
   if (!lab_error.empty()) fmt::print(stderr, "rtcap bench: {}\n", lab_error);
@@ -913,6 +1085,7 @@ int run_bench(BenchConfig cfg) {
   const std::vector<BenchCell> cells = summarise_all(runs, *modes, *rates);
   nlohmann::json sweep_json = nlohmann::json::object();
   std::string out = results_text(cfg, *modes, *rates, cells, load, wake, sweep_json);
+  out += analysis_ratio_text(runs, *modes, *rates);
   if (interrupt.interrupted()) out += "INTERRUPTED: results are partial\n";
   fmt::print("{}", out);
 
@@ -952,6 +1125,22 @@ std::vector<BenchMode> bench_modes(bool tcpdump_available) {
        true,
        {"--immediate-mode", "--coalesce-us", std::to_string(kLinuxAutoCoalesceUs), "-B", "131072"}},
   };
+  // Analysis on the capture thread (inline, the default delivery), against "dispatch" over the
+  // same traffic: the stream table alone; with SAP naming the streams and every stream extracted
+  // to WAV; with ptp4l's PTP beside the streams. Run only when named, with --streams.
+  const auto analysis = [&](std::string name, std::vector<std::string> args, bool sap, bool ptp,
+                            bool wav) {
+    BenchMode a{std::move(name), false, false, {"--mode", "dispatch", "--streams"}};
+    a.args.insert(a.args.end(), args.begin(), args.end());
+    a.analysis = true;
+    a.sap = sap;
+    a.ptp = ptp;
+    a.extract_audio = wav;
+    m.push_back(std::move(a));
+  };
+  analysis("streams", {}, false, false, false);
+  analysis("streams-sap-audio", {"--sap"}, true, false, true);
+  analysis("streams-ptp", {"--ptp"}, false, true, false);
   if (tcpdump_available) {
     m.push_back({"tcpdump", true, false, {}});
     m.push_back({"tcpdump-immediate", true, false, {"--immediate-mode"}});
@@ -1068,7 +1257,9 @@ CLI::App* add_bench_command(CLI::App& app, int& exit_code) {
          "dispatch-immediate, "
          "dispatch-budget-250us, reference, reference-immediate, tcpdump, tcpdump-immediate; also "
          "dispatch-immediate-Wus and reference-immediate-Wus, W = 50, 75, 100, 200, beside the "
-         "automatic window)")
+         "automatic window; and with --streams the analysis modes: streams (the stream table), "
+         "streams-sap-audio (SAP announces the streams, --extract-audio writes every one), "
+         "streams-ptp (ptp4l grandmaster beside the streams, --ptp))")
       ->delimiter(',')
       ->type_name("MODE,...");
   cmd->add_option("--json", cfg->json_path, "Write every run and the summary as JSON to FILE")

@@ -42,6 +42,9 @@ struct BenchConfig {
   std::string json_path;
   std::string svg_path;
   bool quiet = false;
+  // Derived from the chosen modes (BenchMode::sap, ::ptp): what the lab carries beside the streams.
+  bool sap_traffic = false;
+  bool ptp_traffic = false;
   // Time after the generator ends before the capture is stopped. tcpdump's default
   // pcap timeout is 1000 ms, and with TPACKET_V3 a part-filled ring block is handed to user
   // space only when that timeout expires: stopping sooner would cut tcpdump's last block off
@@ -57,6 +60,13 @@ struct BenchMode {
   bool reference = false;         // `rtcap bench-reference`, the one-thread reference loop
   std::vector<std::string> args;  // mode arguments after the common ones
   bool frontier = false;          // a point of the immediate-mode frontier: run only when named
+  // Analysis modes (`--streams` and what goes with it): run only when named, RTP traffic only.
+  // When any chosen mode asks for SAP or PTP, the lab carries it for every mode of the bench, so
+  // each mode's CPU per packet is taken over the same traffic.
+  bool analysis = false;
+  bool sap = false;            // the generator announces its streams (SAP, every second)
+  bool ptp = false;            // ptp4l is grandmaster in the sender's namespace for the whole bench
+  bool extract_audio = false;  // --extract-audio into a scratch directory, removed after the run
 };
 
 // Every mode the bench knows, in table order; tcpdump's only when `tcpdump_available`.
@@ -99,7 +109,13 @@ struct BenchRun {
   std::int64_t cpu_user_ns = 0;                       // wait4 rusage of the capture process
   std::int64_t cpu_sys_ns = 0;
   int capture_exit = -1;
-  double cpu_ns_per_packet = 0;  // (user + sys) / records
+  // Analysis modes, from the capture's --streams-json: what the analysis saw, so that a mode
+  // that measured less work than it claims fails (a stream SAP did not describe, no PTP).
+  std::optional<int> rtp_streams;             // RTP streams in the table
+  std::optional<int> described_streams;       // of them, with an SDP (SAP)
+  std::optional<std::uint64_t> ptp_messages;  // PTP messages analysed
+  std::optional<int> wav_files;               // --extract-audio modes: WAVs the run wrote
+  double cpu_ns_per_packet = 0;               // (user + sys) / records
   // CPU other programs used during this run, as a share of one CPU: the noise indicator.
   double foreign_cpu_share = 0;
 };
