@@ -29,6 +29,7 @@
 
 #include "rtcap/batch.hpp"
 #include "rtcap/ptp.hpp"
+#include "rtcap/redundancy.hpp"
 #include "rtcap/sdp.hpp"
 #include "rtcap/stats.hpp"
 
@@ -308,11 +309,13 @@ struct SessionSummary {
 
 struct TrackerSnapshot {
   TrackerTotals totals;
-  std::vector<StreamSummary> streams;    // by first-seen id
-  std::int64_t last_ts_ns = 0;           // newest packet timestamp seen
-  std::vector<SdpFormat> sdp;            // every SDP format known (--sdp and SAP), live ones
-  std::vector<SessionSummary> sessions;  // the catalogue: live ones and ended ones still held
-  PtpSnapshot ptp;                       // PTP seen on the wire (UDP 319/320, EtherType 0x88F7)
+  std::vector<StreamSummary> streams;     // by first-seen id
+  std::int64_t last_ts_ns = 0;            // newest packet timestamp seen
+  std::vector<SdpFormat> sdp;             // every SDP format known (--sdp and SAP), live ones
+  std::vector<SessionSummary> sessions;   // the catalogue: live ones and ended ones still held
+  PtpSnapshot ptp;                        // PTP seen on the wire (UDP 319/320, EtherType 0x88F7)
+  std::vector<RedundantPair> redundancy;  // ST 2022-7 pairs (rtcap/redundancy.hpp)
+  RedundancyTotals redundancy_totals;
 };
 
 // One RTP stream, as the tracker keys it.
