@@ -2,6 +2,7 @@
 #include "analysis/redundancy.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 
@@ -62,10 +63,11 @@ std::uint64_t dup_key_of(const SdpFormat& f) noexcept {
   return h == 0 ? 1 : h;
 }
 
+// Integer octaves (no log2 per packet): |d| in whole us, bin = bit width.
 inline int diff_bin(double abs_us) noexcept {
-  if (abs_us < 1) return 0;
-  const int e = static_cast<int>(std::floor(std::log2(abs_us))) + 1;  // [2^(e-1), 2^e)
-  return std::min(e, RedundancyAnalyser::kDiffBins - 1);
+  if (!(abs_us < 1e15)) return RedundancyAnalyser::kDiffBins - 1;
+  const auto us = static_cast<std::uint64_t>(abs_us);  // [2^(e-1), 2^e) has bit width e
+  return std::min(static_cast<int>(std::bit_width(us)), RedundancyAnalyser::kDiffBins - 1);
 }
 
 }  // namespace
@@ -284,10 +286,12 @@ void RedundancyAnalyser::record_differential(Pair& pr, double d_us, std::int64_t
   pr.diff_sum_us += d_us;
   pr.diff_max_abs_us = std::max(pr.diff_max_abs_us, a);
   ++pr.diff_bins[diff_bin(a)];
-  const std::int64_t second = ts_ns / 1'000'000'000;
-  if (second != pr.second) {
-    if (pr.second >= 0) pr.recent[pr.recent_count++ % kRecentSeconds] = pr.second_max_us;
-    pr.second = second;
+  // A new second of packet time: one comparison per packet, a division once a second.
+  if (ts_ns >= pr.second_end_ns || ts_ns < pr.second_end_ns - 1'000'000'000) {
+    if (pr.second_end_ns != INT64_MIN)
+      pr.recent[pr.recent_count++ % kRecentSeconds] = pr.second_max_us;
+    const std::int64_t sec = ts_ns / 1'000'000'000;  // a file's time stamp can be anything
+    pr.second_end_ns = sec < INT64_MAX / 1'000'000'000 ? (sec + 1) * 1'000'000'000 : INT64_MAX;
     pr.second_max_us = 0;
   }
   pr.second_max_us = std::max(pr.second_max_us, a);
@@ -376,7 +380,9 @@ void RedundancyAnalyser::update(std::uint32_t p, std::uint8_t leg, std::uint16_t
   if (ext > pr.high[leg]) pr.high[leg] = ext;
   if (s.at[1 - leg] != kAbsent) {
     ++pr.matched;
-    record_differential(pr, static_cast<double>(s.at[1] - s.at[0]) / 1e3, ts_ns);
+    // In doubles: two hostile time stamps need not subtract in 64 bits.
+    record_differential(pr, (static_cast<double>(s.at[1]) - static_cast<double>(s.at[0])) / 1e3,
+                        ts_ns);
   }
   // The same SSRC, but no sequence number met in two windows of packets (or the numbers keep
   // jumping past each other): not two copies of one stream.

@@ -102,7 +102,7 @@ class RedundancyAnalyser {
     double diff_max_us = 0;
     double diff_max_abs_us = 0;
     std::uint64_t diff_bins[kDiffBins] = {};
-    std::int64_t second = -1;  // packet-time second of second_max_us
+    std::int64_t second_end_ns = INT64_MIN;  // end of the packet-time second of second_max_us
     double second_max_us = 0;
     std::array<double, kRecentSeconds> recent{};
     std::uint64_t recent_count = 0;

@@ -12,7 +12,7 @@ have python3 || skip "python3 is needed to compare the JSON reports"
 RX="${LAB}-rx"
 
 timeout 60 "$RTCAP" --netns "$RX" -i "$RX" -q -w "$TMPD/red.pcap" \
-  --streams-json "$TMPD/streams.json" udp >"$TMPD/rx.out" 2>"$TMPD/rx.err" &
+  --streams-json "$TMPD/streams.json" --streams-svg "$TMPD/streams.svg" udp >"$TMPD/rx.out" 2>"$TMPD/rx.err" &
 RTCAP_PID=$!
 BG_PIDS="$BG_PIDS $RTCAP_PID"
 wait_listening "$TMPD/rx.err" "$RTCAP_PID"
@@ -59,18 +59,26 @@ assert got == want, f"per-path lost {got}, truth {want}"
 assert p["merged_lost"] == merged, f"merged lost {p['merged_lost']}, truth {merged}"
 # Path 1 is sent 16 packet times (2000 us) after path 0. Tolerance: each packet leaves at its
 # schedule give or take the generator's pacing error, which on a loaded 2-vCPU machine reaches
-# milliseconds for a few packets (a late burst sends a packet and the copy behind it together),
-# and software time stamps add tens of us: the mean within 250 us, and 80% of the packets'
-# |differential| in the histogram bins [1024, 4096) us around it.
+# milliseconds for some packets (a late burst sends a packet and the copy behind it together;
+# measured: 2-30% of the packets outside [1, 4) ms as other builds ran), and software time
+# stamps add tens of us. So: the mean within 250 us (measured 1995-1997 us), and the most
+# populated |differential| bin is the one holding 2000 us, [1024, 2048).
 diff = p["path_differential"]
 assert abs(diff["mean_us"] - 2000) <= 250, diff
+mode = max(diff["histogram"], key=lambda b: b["count"])
+assert mode["lower_us"] == 1024 and mode["upper_us"] == 2048, diff
 near = sum(b["count"] for b in diff["histogram"] if b["lower_us"] >= 1024 and (b["upper_us"] or 1e12) <= 4096)
-assert near >= 0.80 * diff["count"], (near, diff)
-assert p["skew_class"] == "low_skew", p["skew_class"]
+# The class follows the largest differential (a stalled sender moves it; the limits are
+# include/rtcap/redundancy.hpp's).
+m = diff["max_abs_us"]
+want_class = "low_skew" if m <= 10000 else "moderate_skew" if m <= 50000 else "high_skew" if m <= 450000 else "beyond_high_skew"
+assert p["skew_class"] == want_class, (p["skew_class"], m)
 assert p["buffer_needed_packets"] >= 16, p
 print(f"per path lost {got}, merged {merged} over {p['expected']} numbers: the truth's; {100 * near / diff['count']:.1f}% within [1, 4) ms; "
       f"path differential mean {diff['mean_us']:.1f} us (min {diff['min_us']:.1f}, max {diff['max_us']:.1f})")
 PY
+
+grep -q 'id="st2022-7-' "$TMPD/streams.svg" || fail "the SVG has no ST 2022-7 panel"
 
 # tshark, an independent reader, counts the same packets per path.
 if have tshark; then
