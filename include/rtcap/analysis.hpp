@@ -29,6 +29,7 @@
 
 #include "rtcap/batch.hpp"
 #include "rtcap/ptp.hpp"
+#include "rtcap/redundancy.hpp"
 #include "rtcap/sdp.hpp"
 #include "rtcap/stats.hpp"
 
@@ -308,11 +309,13 @@ struct SessionSummary {
 
 struct TrackerSnapshot {
   TrackerTotals totals;
-  std::vector<StreamSummary> streams;    // by first-seen id
-  std::int64_t last_ts_ns = 0;           // newest packet timestamp seen
-  std::vector<SdpFormat> sdp;            // every SDP format known (--sdp and SAP), live ones
-  std::vector<SessionSummary> sessions;  // the catalogue: live ones and ended ones still held
-  PtpSnapshot ptp;                       // PTP seen on the wire (UDP 319/320, EtherType 0x88F7)
+  std::vector<StreamSummary> streams;     // by first-seen id
+  std::int64_t last_ts_ns = 0;            // newest packet timestamp seen
+  std::vector<SdpFormat> sdp;             // every SDP format known (--sdp and SAP), live ones
+  std::vector<SessionSummary> sessions;   // the catalogue: live ones and ended ones still held
+  PtpSnapshot ptp;                        // PTP seen on the wire (UDP 319/320, EtherType 0x88F7)
+  std::vector<RedundantPair> redundancy;  // ST 2022-7 pairs (rtcap/redundancy.hpp)
+  RedundancyTotals redundancy_totals;
 };
 
 // One RTP stream, as the tracker keys it.
@@ -450,7 +453,8 @@ enum class DropKnowledge : std::uint8_t { kLive, kFileWithStatistics, kFileWitho
 // clock_rate, clock_source, packets, expected, lost, rfc3550_cumulative_lost, duplicates,
 // reordered, jitter_ms, interval, pit {min_us, mean_us, max_us, histogram}, ts_df_us,
 // drift_ppm, verdict, session_name, encoding, channels, sdp_ptime_ms, sdp_mismatches and, when
-// known, one_way_delay. indent < 0: one line.
+// known, one_way_delay; top level also "ptp" and "st2022_7" (the RedundantPair figures).
+// indent < 0: one line.
 [[nodiscard]] RTCAP_API std::string to_json(const TrackerSnapshot& snapshot, int indent = 2);
 [[nodiscard]] RTCAP_API std::string to_json(const LossAttribution& loss, int indent = 2);
 // Fixed-width text table for a terminal, in the spirit of `tshark -z rtp,streams`.

@@ -60,6 +60,13 @@ struct RTCAP_API SdpFormat {
   bool has_mediaclk_offset = false;
   std::uint32_t mediaclk_offset = 0;  // a=mediaclk:direct=N (RTP ts offset from the media clock)
   bool deleted = false;               // a SAP deletion announced the end of this session
+  // SMPTE ST 2022-7 legs: a=mid (RFC 5888) of this m= line, and its place in a session-level
+  // a=group:DUP naming two mids (RFC 7104): dup_group is the group's index among the SDP's DUP
+  // groups, dup_leg 0 for the first mid listed, 1 for the second; -1 when not a leg of one.
+  // The two formats of one SDP (same origin) with the same dup_group are one stream's two paths.
+  std::string mid;
+  int dup_group = -1;
+  int dup_leg = -1;
 
   // Bytes per sample of the encoding: L16 2, L24 3, AM824 4, PCMU/PCMA 1; 0: unknown.
   [[nodiscard]] int sample_bytes() const noexcept;
@@ -118,6 +125,11 @@ inline constexpr std::uint32_t kMinClockRateHz = 1000;
 inline constexpr std::uint32_t kMaxClockRateHz = 768000;
 inline constexpr int kMaxChannels = 64;
 inline constexpr double kMaxPtimeMs = 1000;  // a=ptime above one second is not a packet time
+// a=group:DUP and a=mid: ST 2022-7 sends two copies, so a group names exactly two mids; a sender
+// describes a few streams per SDP. More groups, longer mids, or a mid no m= line carries are
+// not used (the m= lines then stand alone).
+inline constexpr int kMaxDupGroups = 16;
+inline constexpr std::size_t kMaxMidBytes = 64;
 
 inline constexpr std::uint16_t kSapPort = 9875;  // RFC 2974 section 3
 // AES67 (section 7.2.2 via RFC 2974): the administratively scoped SAP address, and the global one.

@@ -11,6 +11,7 @@
 
 #include "analysis/wire_text.hpp"
 #include "analysis/ptp_report.hpp"
+#include "analysis/redundancy_report.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/stats.hpp"
 
@@ -349,6 +350,7 @@ std::string to_json(const TrackerSnapshot& snap, int indent) {
   j["sessions"] = nlohmann::json::array();
   for (const auto& x : snap.sessions) j["sessions"].push_back(session_json(x));
   j["ptp"] = analysis::ptp_json(snap.ptp);
+  j["st2022_7"] = analysis::redundancy_json(snap);
   // SDP text comes off the wire: invalid UTF-8 there must not make the report throw (found by
   // fuzz_sap_sdp; tests/fuzz/regressions/fuzz_sap_sdp).
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -555,6 +557,7 @@ std::string format_stream_table(const TrackerSnapshot& snap, std::size_t width) 
         x.ended.empty() ? "" : ", " + analysis::printable_text(x.ended));
   }
   out += analysis::format_ptp_section(snap.ptp);
+  out += analysis::format_redundancy_section(snap);
   return out;
 }
 

@@ -93,7 +93,30 @@ struct Level {  // lines that may stand at session or media level
   bool has_mediaclk = false;
   std::uint32_t mediaclk = 0;
   double ptime_ms = 0;
+  std::string_view mid;  // media level only
 };
+
+// a=group:DUP <mid> <mid> (RFC 7104 section 3, RFC 5888 section 5), session level.
+struct DupGroup {
+  std::string_view mids[2];
+};
+
+// A mid is an RFC 8866 token: visible ASCII, no space; a bounded length.
+bool valid_mid(std::string_view m) {
+  if (m.empty() || m.size() > kMaxMidBytes) return false;
+  return std::all_of(m.begin(), m.end(), [](char c) { return c > 0x20 && c < 0x7F; });
+}
+
+void parse_group(std::string_view v, std::vector<DupGroup>& groups) {
+  if (token(v) != "DUP") return;  // LS, FID, BUNDLE...: other semantics
+  DupGroup g;
+  g.mids[0] = token(v);
+  g.mids[1] = token(v);
+  if (!token(v).empty() || !valid_mid(g.mids[0]) || !valid_mid(g.mids[1]) ||
+      g.mids[0] == g.mids[1] || groups.size() >= static_cast<std::size_t>(kMaxDupGroups))
+    return;
+  groups.push_back(g);
+}
 
 // c=IN IP4 239.69.1.1/32[/n]  or  c=IN IP6 ff0e::1[/n]
 void parse_connection(std::string_view v, Level& l) {
@@ -136,6 +159,8 @@ void parse_attribute(std::string_view v, Level& l, std::vector<std::string_view>
     if (!src.parse(token(s))) return;
     l.source = src;
     l.source_for = d;
+  } else if (name == "mid") {
+    if (rtpmaps && valid_mid(value)) l.mid = value;
   } else if (name == "ts-refclk") {
     l.ts_refclk = printable(value, 256);
   } else if (name == "mediaclk") {
@@ -188,6 +213,7 @@ void finish_media(SdpFormat& f, const Level& session, const Level& media,
     f.source = sf.source;
   f.ts_refclk = !media.ts_refclk.empty() ? media.ts_refclk : session.ts_refclk;
   parse_ptp_refclk(f.ts_refclk, f);
+  f.mid = std::string(media.mid);
   const Level& mc = media.has_mediaclk ? media : session;
   f.has_mediaclk_offset = mc.has_mediaclk;
   f.mediaclk_offset = mc.mediaclk;
@@ -222,6 +248,7 @@ std::vector<SdpFormat> parse_sdp(std::string_view text, std::string_view origin)
   Level session, media;
   std::string session_name;
   std::vector<std::string_view> rtpmaps;
+  std::vector<DupGroup> groups;
   bool in_media = false;
   SdpFormat current;
   auto flush = [&] {
@@ -239,7 +266,10 @@ std::vector<SdpFormat> parse_sdp(std::string_view text, std::string_view origin)
     const std::string_view v = line.substr(2);
     if (type == 'm') {
       flush();
-      if (out.size() >= kMaxMedia) return out;
+      if (out.size() >= kMaxMedia) {
+        in_media = false;  // the rest is not read
+        break;
+      }
       in_media = true;
       current = SdpFormat{};
       current.session_name = session_name;
@@ -260,10 +290,26 @@ std::vector<SdpFormat> parse_sdp(std::string_view text, std::string_view origin)
     } else if (type == 'c') {
       parse_connection(v, in_media ? media : session);
     } else if (type == 'a') {
+      if (!in_media && v.substr(0, 6) == "group:") parse_group(v.substr(6), groups);
       parse_attribute(v, in_media ? media : session, in_media ? &rtpmaps : nullptr);
     }
   }
   flush();
+  // Each group's two legs: the first m= line carrying each mid, used by one group only.
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    SdpFormat* legs[2] = {nullptr, nullptr};
+    for (int i = 0; i < 2; ++i)
+      for (SdpFormat& f : out)
+        if (f.mid == groups[g].mids[i] && f.dup_group < 0) {
+          legs[i] = &f;
+          break;
+        }
+    if (legs[0] == nullptr || legs[1] == nullptr) continue;
+    for (int i = 0; i < 2; ++i) {
+      legs[i]->dup_group = static_cast<int>(g);
+      legs[i]->dup_leg = i;
+    }
+  }
   return out;
 }
 

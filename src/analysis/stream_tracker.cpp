@@ -17,6 +17,7 @@
 #include "analysis/catalogue.hpp"
 #include "analysis/packet_parser.hpp"
 #include "analysis/ptp_analyser.hpp"
+#include "analysis/redundancy.hpp"
 #include "analysis/rtp_stats.hpp"
 #include "analysis/running_intervals.hpp"
 #include "rtcap/analysis.hpp"
@@ -300,7 +301,9 @@ constexpr std::uint32_t kPtimeConfirmations = 3;
 
 struct RTCAP_LOCAL StreamTracker::Impl {
   explicit Impl(StreamTrackerConfig c)
-      : config(std::move(c)), catalogue(config.max_sdp_formats ? config.max_sdp_formats : 1) {
+      : config(std::move(c)),
+        catalogue(config.max_sdp_formats ? config.max_sdp_formats : 1),
+        redundancy(std::clamp<std::size_t>(config.max_streams, 1, kNil / 4)) {
     if (config.max_streams == 0) config.max_streams = 1;
     if (config.max_streams >= kNil / 4) config.max_streams = kNil / 4;
     std::size_t buckets = 16;
@@ -363,6 +366,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
   std::vector<Outage> outages;  // set_outages: the capture outages of every interface
   std::int64_t settle_ns = 5'000'000'000;
   analysis::PtpAnalyser ptp;
+  analysis::RedundancyAnalyser redundancy;  // ST 2022-7 pairs, fed below
 
   // --- capture outages (issue 13) ---
   [[nodiscard]] std::uint64_t gap_outage_share(const PendingGap& g,
@@ -422,6 +426,17 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     s.sdp_generation = m >= 0 ? catalogue.generation(m) : 0;
     if (m >= 0) catalogue.mark_used(m);
     s.clock_known = false;  // resolve again with the next packet
+    redundancy.on_format(static_cast<std::uint32_t>(&s - nodes.data()), sdp_of(s));
+  }
+  static analysis::LegIdentity leg_identity(const Stream& s) noexcept {
+    analysis::LegIdentity id;
+    id.stream_id = s.id;
+    id.ssrc = s.key.ssrc;
+    id.interface_index = s.key.interface_index;
+    id.dst_port = s.key.dst_port;
+    id.family = s.key.family;
+    std::memcpy(id.dst, s.key.dst, sizeof id.dst);
+    return id;
   }
   void rematch(const Destination& d) noexcept {
     for (std::uint32_t n = dst_heads[d.hash() & mask]; n != kNil; n = nodes[n].dst_next)
@@ -577,6 +592,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     } else {
       n = lru_tail;  // the table is full: evict the least recently seen stream
       retire(nodes[n]);
+      redundancy.on_evict(n);
       lru_unlink(n);
       dst_unlink(n);
       index_erase(n);
@@ -751,6 +767,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     s.last_ts_ns = p.ts_ns;
     if (!is_rtp) return;
 
+    if (fresh) redundancy.on_stream(n, leg_identity(s));
     if (fresh || rtp.payload_type != s.payload_type || !s.clock_known) {
       const bool pt_changed = fresh || rtp.payload_type != s.payload_type;
       s.payload_type = rtp.payload_type;
@@ -805,6 +822,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       s.drift_n = 0;
     }
     if (verdict != analysis::SeqVerdict::kBadJump) {
+      redundancy.on_packet(n, rtp.seq, p.ts_ns);
       s.jitter.update(p.ts_ns, rtp.timestamp, s.clock_rate);
       timing(s, p.ts_ns, rtp.timestamp);
     }
@@ -1264,6 +1282,9 @@ TrackerSnapshot StreamTracker::snapshot() const {
   s.sessions = impl_->sessions();
   s.ptp = impl_->ptp.snapshot();
   for (StreamSummary& st : s.streams) analysis::apply_ptp(st, s.ptp);
+  s.redundancy = impl_->redundancy.pairs();
+  s.redundancy_totals = impl_->redundancy.totals();
+  analysis::apply_redundancy(s);
   return s;
 }
 
@@ -1276,7 +1297,7 @@ std::size_t StreamTracker::memory_bytes() const noexcept {
   for (const auto& h : impl_->histograms)
     if (h) bytes += sizeof(Histogram);
   bytes += impl_->dst_heads.capacity() * sizeof(std::uint32_t) + impl_->catalogue.memory_bytes();
-  return bytes;
+  return bytes + impl_->redundancy.memory_bytes();
 }
 
 void StreamTracker::clear() noexcept {
@@ -1293,6 +1314,7 @@ void StreamTracker::clear() noexcept {
   m.totals = TrackerTotals{};
   m.first_destination = IpAddress{};
   m.ptp.clear();
+  m.redundancy.clear();
 }
 
 }  // namespace rtcap

@@ -150,6 +150,50 @@ std::string endpoint(const IpAddress& a, std::uint16_t port) {
 
 // PTP per domain and master (at most 8 x 8: the analyser's fixed table bounds the series), and
 // per stream whose SDP names a reference clock, whether the wire agrees.
+// ST 2022-7 pairs: at most kMaxRedundantPairs, so the series are bounded. A pair is labelled by
+// its group and the destination of its first path (two sessions may name their mids alike).
+void render_redundancy(Text& t, const TrackerSnapshot& snap) {
+  const auto dst_of = [&](std::uint64_t id) {
+    for (const StreamSummary& s : snap.streams)
+      if (s.id == id) return endpoint(s.dst, s.dst_port);
+    return std::string("-");
+  };
+  t.family("rtcap_st2022_7_path_lost_packets", "gauge",
+           "Per ST 2022-7 pair and path: sequence numbers of the counted range that path lost.");
+  for (const RedundantPair& r : snap.redundancy)
+    for (int i = 0; i < 2; ++i)
+      t.sample("rtcap_st2022_7_path_lost_packets",
+               {{"pair", r.group},
+                {"primary", dst_of(r.path[0].stream_id)},
+                {"path", i == 0 ? "0" : "1"},
+                {"dst", dst_of(r.path[i].stream_id)}},
+               r.path[i].lost);
+  const auto per_pair = [&](std::string_view name, std::string_view help, auto value) {
+    t.family(name, "gauge", help);
+    for (const RedundantPair& r : snap.redundancy)
+      if (const auto v = value(r); v)
+        t.sample(name, {{"pair", r.group}, {"primary", dst_of(r.path[0].stream_id)}}, *v);
+  };
+  using Opt = std::optional<double>;
+  per_pair("rtcap_st2022_7_expected_packets",
+           "Per ST 2022-7 pair: sequence numbers in the counted range.",
+           [](const RedundantPair& r) { return Opt(static_cast<double>(r.expected)); });
+  per_pair("rtcap_st2022_7_merged_lost_packets",
+           "Per ST 2022-7 pair: sequence numbers lost on both paths (what a 2022-7 receiver "
+           "loses).",
+           [](const RedundantPair& r) { return Opt(static_cast<double>(r.merged_lost)); });
+  per_pair("rtcap_st2022_7_path_differential_max_seconds",
+           "Per ST 2022-7 pair: largest |arrival on path 1 - arrival on path 0| of one packet.",
+           [](const RedundantPair& r) {
+             return r.differential_count ? Opt(r.differential_max_abs_us / 1e6) : Opt();
+           });
+  per_pair("rtcap_st2022_7_path_differential_mean_seconds",
+           "Per ST 2022-7 pair: mean of arrival on path 1 - arrival on path 0.",
+           [](const RedundantPair& r) {
+             return r.differential_count ? Opt(r.differential_mean_us / 1e6) : Opt();
+           });
+}
+
 void render_ptp(Text& t, const TrackerSnapshot& snap) {
   const PtpSnapshot& p = snap.ptp;
   t.counter("rtcap_ptp_messages_total", "PTP messages seen (UDP 319/320, EtherType 0x88F7).",
@@ -374,6 +418,7 @@ void render_streams(Text& t, const TrackerSnapshot& snap, std::size_t top) {
       },
       true);
   render_ptp(t, snap);
+  render_redundancy(t, snap);
   // Levels per channel, for the streams whose audio is decoded (--extract-audio).
   auto each_channel = [&](std::string_view name, std::string_view type, std::string_view help,
                           auto value) {

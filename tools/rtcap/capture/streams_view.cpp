@@ -10,6 +10,18 @@ namespace rtcap::tool {
 
 void StreamsSvg::sample(const TrackerSnapshot& snapshot, std::int64_t t_ns) {
   if (t0_ns_ == 0) t0_ns_ = t_ns;
+  for (const RedundantPair& r : snapshot.redundancy) {
+    if (r.differential_recent_max_us.empty()) continue;
+    if (pairs_.size() >= kMaxStreams && pairs_.find(r.path[0].stream_id) == pairs_.end()) continue;
+    auto& pts = pairs_[r.path[0].stream_id];
+    pts.emplace_back(static_cast<double>(t_ns - t0_ns_) / 1e9, r.differential_recent_max_us.back());
+    if (pts.size() >= kMaxPoints) {  // halve, keeping the larger of each two
+      std::vector<std::pair<double, double>> kept;
+      for (std::size_t i = 0; i + 1 < pts.size(); i += 2)
+        kept.emplace_back(pts[i].first, std::max(pts[i].second, pts[i + 1].second));
+      pts = std::move(kept);
+    }
+  }
   for (const StreamSummary& s : snapshot.streams) {
     if (!s.is_rtp) continue;
     if (series_.size() >= kMaxStreams && series_.find(s.id) == series_.end()) continue;
@@ -116,7 +128,12 @@ std::string StreamsSvg::render(const TrackerSnapshot& final_snapshot) const {
   std::vector<const StreamSummary*> rtp;
   for (const StreamSummary& s : final_snapshot.streams)
     if (s.is_rtp && series_.count(s.id) != 0) rtp.push_back(&s);
-  const double height = kMargin + std::max<std::size_t>(rtp.size(), 1) * kPanel + 20;
+  constexpr double kPairPanel = 130;
+  std::vector<const RedundantPair*> pairs;
+  for (const RedundantPair& r : final_snapshot.redundancy)
+    if (pairs_.count(r.path[0].stream_id) != 0) pairs.push_back(&r);
+  const double height = kMargin + std::max<std::size_t>(rtp.size(), 1) * kPanel +
+                        static_cast<double>(pairs.size()) * kPairPanel + 20;
   std::string o;
   o += fmt::format(R"(<?xml version="1.0" encoding="UTF-8"?>
 <svg xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}">
@@ -190,6 +207,21 @@ std::string StreamsSvg::render(const TrackerSnapshot& final_snapshot) const {
           y + 200, hist.front().lower_us, y + 200, hist.back().upper_us);
     o += "</g>\n";
     y += kPanel;
+  }
+  for (const RedundantPair* r : pairs) {
+    const auto& pts = pairs_.at(r->path[0].stream_id);
+    const double t_max = pts.empty() ? 1 : std::max(pts.back().first, 1.0);
+    o += fmt::format(R"(<g id="st2022-7-{}">)", r->path[0].stream_id);
+    o += fmt::format(
+        R"(<text x="10" y="{}" class="title">ST 2022-7 {} — lost path 0 {}, path 1 {}, merged {}; skew {}</text>)",
+        y + 14, svg_escape(analysis::printable_text(r->group)), r->path[0].lost, r->path[1].lost,
+        r->merged_lost, to_string(r->skew_class));
+    o += chart(40, y + 22, 560, 80, t_max, pts, "#636",
+               "path differential |path 1 - path 0|, "
+               "largest per second",
+               "us");
+    o += "</g>\n";
+    y += kPairPanel;
   }
   o += "</svg>\n";
   return o;

@@ -1,5 +1,6 @@
 // --streams-svg: one self-contained SVG per capture with, per RTP stream, TS-DF and one-way delay
-// over time, the packet interval histogram and where the gaps fell. (The live table that redraws
+// over time, the packet interval histogram and where the gaps fell; per ST 2022-7 pair the path
+// differential over time. (The live table that redraws
 // in place on a terminal is common/live_view.hpp: rtcap demo draws it too.)
 #pragma once
 
@@ -45,6 +46,8 @@ class StreamsSvg {
     std::uint64_t seen = 0;
   };
   std::map<std::uint64_t, Series> series_;  // by stream id
+  // ST 2022-7 pairs, by path 0's stream id: (t, largest |differential| of the last second).
+  std::map<std::uint64_t, std::vector<std::pair<double, double>>> pairs_;
   std::int64_t t0_ns_ = 0;
 };
 

@@ -48,6 +48,10 @@ constexpr std::size_t kMaxBatch =
 constexpr std::size_t kMaxDatagram =
     1472;  // 1500-byte veth/Ethernet MTU minus IPv4 and UDP headers
 constexpr int kMaxStreams = 4096;
+// --redundant-delay: 1024 packets is 128 ms of a 125 us stream, 1 s of a 1 ms one; the ring holds
+// delay + 1 packets per stream, bounded in all by kMaxRingBytes.
+constexpr std::uint32_t kMaxRedundantDelayPackets = 1024;
+constexpr std::size_t kMaxRingBytes = std::size_t{256} << 20;
 constexpr double kDefaultSecs = 5.0;
 constexpr double kMaxSecs = 3600.0;
 // Socket send buffer: 4 MiB holds ~40,000 tiny datagrams' skbs, so a scheduling hiccup of the
@@ -318,6 +322,19 @@ std::expected<void, std::string> validate_config(const GenConfig& cfg) {
           fmt::format("--group-per-stream: {} + {} streams leaves 239.0.0.0/8: start lower",
                       cfg.dst_addr, cfg.streams));
   }
+  if (!cfg.redundant_dst.empty()) {
+    // The same checks as --dst, for the second path's address.
+    GenConfig second = cfg;
+    second.dst_addr = cfg.redundant_dst;
+    second.redundant_dst.clear();
+    if (auto r = validate_config(second); !r)
+      return std::unexpected(fmt::format("--redundant-dst: {}", r.error()));
+    if (cfg.raw_payload_bytes)
+      return std::unexpected(std::string("--redundant-dst sends RTP twice: drop --payload"));
+    if (cfg.redundant_delay_packets > kMaxRedundantDelayPackets)
+      return std::unexpected(
+          fmt::format("--redundant-delay must be 0..{} packets", kMaxRedundantDelayPackets));
+  }
   if (cfg.raw_payload_bytes) {
     if (*cfg.raw_payload_bytes < 1 || *cfg.raw_payload_bytes > kMaxDatagram)
       return std::unexpected(
@@ -565,6 +582,7 @@ std::vector<std::uint8_t> sap_packet(bool deletion, std::uint16_t msg_id_hash, s
 namespace {
 
 struct StreamState {
+  FateSelector fate1{0, 0, 0, 0};  // path 1's (--redundant-loss), independent of path 0's
   std::uint16_t seq = 0;
   std::uint32_t timestamp = 0;
   std::uint64_t index = 0;    // next packet index
@@ -579,6 +597,7 @@ struct Message {
   std::uint32_t stream;
   std::int64_t scheduled_ns;  // absolute monotonic; -1: a held packet (not paced)
   bool held;
+  std::uint8_t path = 0;  // 1: a copy for --redundant-dst
 };
 
 // An fd closed when it goes out of scope (-1: none).
@@ -634,6 +653,8 @@ class Generator {
   void send_held_at_end();
   void finish_report();
   void* dst_name(std::uint32_t k) { return connected_ ? nullptr : &dst_[k]; }
+  std::size_t add_redundant(std::size_t n, std::uint32_t k, std::uint64_t index,
+                            std::int64_t scheduled);
 
   const GenConfig& cfg_;
   const Schedule sched_;
@@ -648,7 +669,11 @@ class Generator {
   bool connected_ = false;
   std::size_t dgram_ = 0;
   std::vector<sockaddr_in> dst_;
+  std::vector<sockaddr_in> dst1_;  // --redundant-dst, per stream
   std::vector<std::uint8_t> slot_bufs_, held_bufs_;
+  // --redundant-dst: per stream the last delay + 1 packets built, path 1 sends from here.
+  std::vector<std::uint8_t> ring_bufs_;
+  std::size_t ring_len_ = 0;
   std::array<mmsghdr, kMaxBatch> msgs_{};
   std::array<iovec, kMaxBatch> iov_{};
   std::array<Message, kMaxBatch> meta_{};
@@ -752,6 +777,25 @@ std::expected<void, std::string> Generator::allocate() {
     dst_[k].sin_port = htons(port);
   }
   dgram_ = rep_.datagram_bytes;
+  if (!cfg_.redundant_dst.empty()) {
+    GenConfig second = cfg_;
+    second.dst_addr = cfg_.redundant_dst;
+    dst1_.resize(nstreams_);
+    for (std::uint32_t k = 0; k < nstreams_; ++k) {
+      const auto [addr, port] = stream_destination(second, k);
+      dst1_[k].sin_family = AF_INET;
+      inet_pton(AF_INET, addr.c_str(), &dst1_[k].sin_addr);
+      dst1_[k].sin_port = htons(port);
+    }
+    ring_len_ = std::size_t{cfg_.redundant_delay_packets} + 1;
+    if (static_cast<double>(nstreams_) * static_cast<double>(ring_len_ * dgram_) >
+        static_cast<double>(kMaxRingBytes))
+      return std::unexpected(fmt::format(
+          "--redundant-delay {} packets x {} streams x {} bytes needs more than {} MiB: fewer "
+          "streams or a shorter delay",
+          cfg_.redundant_delay_packets, nstreams_, dgram_, kMaxRingBytes >> 20));
+    ring_bufs_.assign(static_cast<std::size_t>(nstreams_) * ring_len_ * dgram_, 0);
+  }
   slot_bufs_.assign(kMaxBatch * dgram_, 0);
   held_bufs_.assign(static_cast<std::size_t>(nstreams_) * dgram_, 0);
   st_.resize(nstreams_);
@@ -760,25 +804,33 @@ std::expected<void, std::string> Generator::allocate() {
     st_[k].seq = cfg_.seq_start ? *cfg_.seq_start : stream_first_seq(cfg_.seed, k);
     st_[k].timestamp = stream_first_timestamp(cfg_.seed, k);
     st_[k].fate = FateSelector(cfg_.seed, k, cfg_.loss, cfg_.reorder);
+    // Another seed for path 1, so its losses are independent of path 0's.
+    st_[k].fate1 = FateSelector(cfg_.seed ^ 0x2022'0007'2022'0007ull, k, cfg_.redundant_loss, 0);
     st_[k].planned = total_ == std::numeric_limits<std::uint64_t>::max()
                          ? total_
                          : total_ / nstreams_ + (k < total_ % nstreams_ ? 1 : 0);
     rep_.streams[k].ssrc = rep_.rtp ? stream_ssrc(cfg_.seed, k) : 0;
     std::tie(rep_.streams[k].dst_addr, rep_.streams[k].dst_port) = stream_destination(cfg_, k);
+    if (!dst1_.empty()) {
+      char text[INET_ADDRSTRLEN] = {};
+      inet_ntop(AF_INET, &dst1_[k].sin_addr, text, sizeof text);
+      rep_.streams[k].redundant_dst_addr = text;
+    }
     rep_.streams[k].first_seq = rep_.rtp ? st_[k].seq : 0;
   }
-  if (cfg_.loss + cfg_.reorder > 0) {
+  const double event_share = cfg_.loss + cfg_.reorder + (dst1_.empty() ? 0 : cfg_.redundant_loss);
+  if (event_share > 0) {
     // Expected events plus a generous margin, so push_back does not allocate in the loop.
     const double expect = total_ == std::numeric_limits<std::uint64_t>::max()
-                              ? 1e6 * secs_ * (cfg_.loss + cfg_.reorder)
-                              : static_cast<double>(total_) * (cfg_.loss + cfg_.reorder);
+                              ? 1e6 * secs_ * event_share
+                              : static_cast<double>(total_) * event_share;
     rep_.events.reserve(static_cast<std::size_t>(std::min(expect * 1.2 + 4096.0, 5e7)));
   }
   // One stream: connect, so the kernel reuses the cached route instead of a lookup per
   // datagram (measured on the 2-core lab VM, raw 32-byte payload, --rate 0 over the lab veth:
   // ~272 kpps unconnected, 282-291 kpps connected). Several streams share the unconnected
   // socket with a destination per message, so one sendmmsg carries all streams in schedule order.
-  connected_ = nstreams_ == 1;
+  connected_ = nstreams_ == 1 && dst1_.empty();
   if (connected_ &&
       connect(fd_.fd, reinterpret_cast<const sockaddr*>(&dst_[0]), sizeof dst_[0]) != 0)
     return std::unexpected(fmt::format("cannot reach {}:{}: {}; is the lab up and --netns right?",
@@ -932,11 +984,28 @@ std::size_t Generator::add_held(std::size_t n, std::uint32_t k) {
   return n + 1;
 }
 
+// Path 1's copy of packet `index` of stream k (built in the ring), unless path 1 drops it.
+std::size_t Generator::add_redundant(std::size_t n, std::uint32_t k, std::uint64_t index,
+                                     std::int64_t scheduled) {
+  StreamReport& sr = rep_.streams[k];
+  const auto seq = static_cast<std::uint16_t>(sr.first_seq + index);
+  if (st_[k].fate1.next(false) == FateSelector::Fate::kDrop) {
+    ++sr.redundant_dropped;
+    rep_.events.push_back({TruthEvent::Kind::kDrop, k, sr.ssrc, seq, index, 1});
+    return n;
+  }
+  std::memcpy(&slot_bufs_[n * dgram_], &ring_bufs_[(k * ring_len_ + index % ring_len_) * dgram_],
+              dgram_);
+  meta_[n] = {k, scheduled, true, 1};  // not a pacing sample: path 0's packet is
+  msgs_[n].msg_hdr.msg_name = &dst1_[k];
+  return n + 1;
+}
+
 // Everything due now, up to one batch; keeps room for a successor plus its held packet.
 std::size_t Generator::fill_batch(std::int64_t now) {
   std::size_t n = 0;
   const std::uint8_t pt = pfmt_.payload_type;
-  while (n + 2 <= kMaxBatch && slot_ < total_) {
+  while (n + 3 <= kMaxBatch && slot_ < total_) {
     const std::int64_t scheduled = t0_ + sched_.offset_ns(slot_);
     if (sched_.paced() && scheduled > now) break;
     const auto k = static_cast<std::uint32_t>(slot_ % nstreams_);
@@ -948,6 +1017,15 @@ std::size_t Generator::fill_batch(std::int64_t now) {
     const std::uint32_t ts = s.timestamp;
     s.timestamp += spp_;
     ++sr.produced;
+    if (!dst1_.empty()) {
+      // Path 1: this packet into the stream's ring, and the one delay packets back out of it
+      // (whatever path 0 does with its own copy).
+      std::uint8_t* slot = &ring_bufs_[(k * ring_len_ + index % ring_len_) * dgram_];
+      build_packet(slot, dgram_, rep_.rtp, pt, seq, ts, sr.ssrc, index);
+      if (!tone_table_.empty()) fill_tone(slot, index);
+      if (index >= cfg_.redundant_delay_packets)
+        n = add_redundant(n, k, index - cfg_.redundant_delay_packets, scheduled);
+    }
     const auto fate = s.fate.next(index + 1 == s.planned);
     if (fate == FateSelector::Fate::kDrop) {
       ++sr.dropped;
@@ -1028,6 +1106,10 @@ void Generator::send_batch(std::size_t n) {
     auto& sr = rep_.streams[meta_[i].stream];
     if (failed_[i]) {
       ++sr.send_errors;
+      continue;
+    }
+    if (meta_[i].path == 1) {
+      ++sr.redundant_sent;
       continue;
     }
     ++sr.sent;
@@ -1114,6 +1196,7 @@ static nlohmann::json event_json(const TruthEvent& e, bool rtp_mode) {
   j["ssrc"] = rtp_mode ? nlohmann::json(e.ssrc) : nlohmann::json(nullptr);
   j["seq"] = rtp_mode ? nlohmann::json(e.seq) : nlohmann::json(nullptr);
   j["index"] = e.index;
+  j["path"] = e.path;
   return j;
 }
 
@@ -1157,6 +1240,12 @@ std::string report_json(const GenReport& r, const GenConfig& cfg) {
                        {"dropped", s.dropped},
                        {"reordered", s.reordered},
                        {"send_errors", s.send_errors}});
+    if (!s.redundant_dst_addr.empty())
+      streams.back()["redundant"] = {{"dst", s.redundant_dst_addr},
+                                     {"sent", s.redundant_sent},
+                                     {"dropped", s.redundant_dropped},
+                                     {"delay_packets", cfg.redundant_delay_packets},
+                                     {"loss", cfg.redundant_loss}};
   }
   j["streams"] = std::move(streams);
   auto events = nlohmann::json::array();
@@ -1251,6 +1340,18 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
                   "Probability 0..1 that a packet is sent after its successor")
       ->type_name("P")
       ->check(CLI::Range(0.0, 1.0));
+  gen->add_option("--redundant-dst", o->cfg.redundant_dst,
+                  "ST 2022-7: send every packet also to this address (stream k: +k with "
+                  "--group-per-stream), the same port, SSRC and sequence numbers")
+      ->type_name("ADDR");
+  gen->add_option(
+         "--redundant-loss", o->cfg.redundant_loss,
+         "Probability 0..1 that the --redundant-dst copy is dropped, independent of --loss")
+      ->type_name("P")
+      ->check(CLI::Range(0.0, 1.0));
+  gen->add_option("--redundant-delay", o->cfg.redundant_delay_packets,
+                  "Send the --redundant-dst copy this many packet times later (0..1024)")
+      ->type_name("PACKETS");
   gen->add_option("--seed", o->cfg.seed, "Seed for SSRCs, sequence starts, loss and reorder")
       ->type_name("N")
       ->capture_default_str();

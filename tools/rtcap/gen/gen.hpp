@@ -51,6 +51,12 @@ struct GenConfig {
   double reorder = 0.0;  // probability a packet is sent after its successor
   std::uint64_t seed = 1;
   std::optional<std::uint16_t> seq_start;  // unset: random per stream (from seed)
+  // ST 2022-7: every packet also goes to a second path, stream k to redundant_dst (+ k with
+  // group_per_stream) on the same port, with its own loss (--loss is path 0's, reordering too)
+  // and sent redundant_delay_packets packet times later. "": one path.
+  std::string redundant_dst;
+  double redundant_loss = 0.0;
+  std::uint32_t redundant_delay_packets = 0;
   std::string truth_path;
   std::string json_path;
   bool quiet = false;
@@ -61,9 +67,10 @@ struct TruthEvent {
   enum class Kind : std::uint8_t { kDrop, kReorder };
   Kind kind;
   std::uint32_t stream;
-  std::uint32_t ssrc;   // 0 in raw mode
-  std::uint16_t seq;    // RTP sequence number (raw mode: low 16 bits of index)
-  std::uint64_t index;  // per-stream packet index
+  std::uint32_t ssrc;     // 0 in raw mode
+  std::uint16_t seq;      // RTP sequence number (raw mode: low 16 bits of index)
+  std::uint64_t index;    // per-stream packet index
+  std::uint8_t path = 0;  // 1: the ST 2022-7 second path (--redundant-dst)
 };
 
 struct StreamReport {
@@ -76,6 +83,10 @@ struct StreamReport {
   std::uint64_t dropped = 0;    // on purpose (--loss)
   std::uint64_t reordered = 0;  // on purpose (--reorder)
   std::uint64_t send_errors = 0;
+  // --redundant-dst: path 1's copies. Its last redundant_delay_packets packets are not sent.
+  std::string redundant_dst_addr;
+  std::uint64_t redundant_sent = 0;
+  std::uint64_t redundant_dropped = 0;
 };
 
 struct GenReport {
