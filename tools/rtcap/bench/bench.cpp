@@ -875,6 +875,8 @@ bool write_bench_json(const BenchResults& b, const std::string& path) {
       {"ptime", cfg.rtp ? nlohmann::json(cfg.ptime) : nlohmann::json(nullptr)},
       {"rates_pps", b.rates},
       {"sweep", cfg.sweep},
+      {"sap", cfg.sap_traffic},
+      {"ptp4l_grandmaster", cfg.ptp_traffic},
       {"drain_ms", cfg.drain_ms},
       {"pipe_bytes", cfg.pipe_bytes},
       {"filter", join(kFilter)},
