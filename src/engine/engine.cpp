@@ -144,7 +144,7 @@ Result<void> CaptureEngine::start() {
   start_ns_ = monotonic_ns();
   next_stats_ns_ = start_ns_ + std::int64_t(config_.stats_interval_ms) * 1000000;
   thread_ = std::thread([this] {
-    backend::prepare_capture_thread();
+    platform::prepare_capture_thread();
     if (!config_.read_file.empty()) {
       while (file_step()) {
       }
@@ -224,8 +224,8 @@ std::size_t CaptureEngine::run_inline(std::chrono::microseconds timeout, bool wa
   if (!inline_started_) {
     inline_started_ = true;
     started_.store(true);
-    backend::prepare_capture_thread();  // timer slack of the caller's thread (Linux), see there
-    start_ns_ = monotonic_ns();         // monotonic, as in start()
+    platform::prepare_capture_thread();  // timer slack of the caller's thread (Linux), see there
+    start_ns_ = monotonic_ns();          // monotonic, as in start()
     next_stats_ns_ = start_ns_ + std::int64_t(config_.stats_interval_ms) * 1000000;
   }
   inline_fn_ = fn;
@@ -553,7 +553,7 @@ bool CaptureEngine::capture_step(std::chrono::microseconds max_wait, bool wait) 
       // next statistics read is due, or the caller's timeout passes.
       const auto until_stats =
           microseconds(std::max<std::int64_t>(0, next_stats_ns_ - monotonic_ns()) / 1000);
-      if (waiter_->wait(std::min(until_stats, max_wait)) == backend::WaitResult::kReady &&
+      if (waiter_->wait(std::min(until_stats, max_wait)) == platform::WaitResult::kReady &&
           window.count() > 0)
         std::this_thread::sleep_for(std::min(window, max_wait));
     }
@@ -646,7 +646,7 @@ void CaptureEngine::refresh_stats() noexcept {
     iface_stats_[i][1].store(s.kernel_dropped, std::memory_order_relaxed);
     iface_stats_[i][2].store(s.interface_dropped, std::memory_order_relaxed);
   }
-  counters_.cpu_ns.store(backend::thread_cpu_ns(), std::memory_order_relaxed);
+  counters_.cpu_ns.store(platform::thread_cpu_ns(), std::memory_order_relaxed);
   stats_served_.store(requested, std::memory_order_release);
 }
 

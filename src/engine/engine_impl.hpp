@@ -165,13 +165,13 @@ class CaptureEngine final {
   std::vector<std::string> warnings_;
   std::vector<CallbackContext> contexts_;  // one per handle, the pcap_dispatch user pointer
   std::size_t next_context_ = 0;           // where dispatch_all starts: after the last cut short
-  std::unique_ptr<backend::ReadinessWaiter> waiter_;
-  // Interface loss (issue 13, item 4; link_watch.cpp). When a handle is closed or reopened the
+  std::unique_ptr<platform::ReadinessWaiter> waiter_;
+  // Interface loss (link_watch.cpp). When a handle is closed or reopened the
   // waiter is rebuilt on the open handles; other threads only wake() it, through waiter_raw_,
   // and the previous waiter stays alive until the next rebuild (at least one statistics
   // interval later) so that a wake() in flight never touches a freed one.
-  std::atomic<backend::ReadinessWaiter*> waiter_raw_{nullptr};
-  std::unique_ptr<backend::ReadinessWaiter> retired_waiter_;
+  std::atomic<platform::ReadinessWaiter*> waiter_raw_{nullptr};
+  std::unique_ptr<platform::ReadinessWaiter> retired_waiter_;
   struct LinkWatch {
     bool up = true;                  // capture thread's view
     bool closed = false;             // the handle failed and was closed: reopen pending
