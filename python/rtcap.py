@@ -23,7 +23,8 @@ code and its one-line message; a setting the library's table refuses (out of ran
 a NUL, settings that do not go together) raises rtcap.ConfigError, also a ValueError, naming the
 keyword (snaplen=). Numbers are checked before ctypes could narrow them. A call out of turn raises
 rtcap.BusyError (a poll while another runs, or from inside the handler) or rtcap.MisuseError, and
-capture goes on. Each Capture is used from one thread; stop() from any thread. rtcap.COUNTERS
+capture goes on. Each Capture is used from one thread; stop() from any thread. rtcap.SETTINGS
+is the library's table of settings (Capture's keywords, read through the C API), rtcap.COUNTERS
 names what stats() gives (the library's registry of counters).
 """
 
@@ -388,7 +389,7 @@ Handler = Callable[[BatchView], Any]  # poll()/dispatch(): a true result stops t
 
 class Capture:
     """An rtcap engine: opened on construction (errors raise rtcap.Error), closed by close() or
-    at the end of a with block. Settings are rtcap_config_set_* (rtcap.h) by name."""
+    at the end of a with block. Its keywords are the library's table of settings (SETTINGS)."""
 
     def __init__(self, interfaces=(), **settings):
         """Each keyword is a setting of the library's table (SETTINGS: rtcap::CaptureConfig's

@@ -1,5 +1,5 @@
-// The naive baseline, for `rtcap bench` and `rtcap --mode naive` only (issue 10, item 3: the
-// benchmark-only parts leave the public headers). An application opens engines with
+// The naive baseline, for `rtcap bench` and `rtcap --mode naive` only (internal: the
+// benchmark-only parts stay out of the public headers). An application opens engines with
 // Engine::open, which always runs the dispatch loop.
 #pragma once
 

@@ -29,7 +29,7 @@ class Doorbell {
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!sleeping_.load(std::memory_order_seq_cst)) return;
     word_.fetch_add(1, std::memory_order_seq_cst);
-    backend::wake_word_waiter(word_);
+    platform::wake_word_waiter(word_);
   }
 
   // `ready` is re-checked after announcing; returns when it is true, when rung, after `wait`,
@@ -39,7 +39,7 @@ class Doorbell {
     const std::uint32_t seen = word_.load(std::memory_order_seq_cst);
     sleeping_.store(true, std::memory_order_seq_cst);
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (!ready()) backend::wait_on_word(word_, seen, wait);
+    if (!ready()) platform::wait_on_word(word_, seen, wait);
     sleeping_.store(false, std::memory_order_relaxed);
   }
 

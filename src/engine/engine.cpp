@@ -34,10 +34,9 @@ Result<void> validate(const CaptureConfig& c, CaptureMode mode) {
 
 }  // namespace
 
-CaptureEngine::CaptureEngine(CaptureConfig config, CaptureMode mode, std::unique_ptr<Source> source,
+CaptureEngine::CaptureEngine(CaptureConfig config, std::unique_ptr<Source> source,
                              std::vector<std::string> warnings)
     : config_(std::move(config)),
-      mode_(mode),
       coalesce_us_(effective_coalesce_us(config_)),
       source_(std::move(source)),
       warnings_(std::move(warnings)),
@@ -144,12 +143,10 @@ Result<void> CaptureEngine::start() {
   start_ns_ = monotonic_ns();
   next_stats_ns_ = start_ns_ + std::int64_t(config_.stats_interval_ms) * 1000000;
   thread_ = std::thread([this] {
-    backend::prepare_capture_thread();
+    platform::prepare_capture_thread();
     if (!config_.read_file.empty()) {
       while (file_step()) {
       }
-    } else if (mode_ == CaptureMode::kNaive) {
-      run_naive();
     } else {
       while (capture_step(std::chrono::hours(1), true)) {
       }
@@ -197,22 +194,11 @@ Result<std::size_t> CaptureEngine::dispatch(BatchFn on_batch, void* context) {
 
 std::size_t CaptureEngine::poll_threaded(std::chrono::microseconds timeout, BatchFn fn,
                                          void* ctx) noexcept {
-  Batch* batch = nullptr;
-  try {
-    batch = pop_filled(timeout);
-  } catch (...) {  // naive mode's list copy: out of memory
-    return 0;
-  }
+  Batch* batch = pop_filled(timeout);
   if (!batch) return 0;
   const std::size_t n = batch->size();
   if (!orphaned() && !callback_threw_.load()) {
-    try {
-      fn(ctx, *batch);
-    } catch (const std::exception& e) {
-      callback_failed(fmt::format("the batch callback threw: {}", e.what()));
-    } catch (...) {
-      callback_failed("the batch callback threw an exception");
-    }
+    if (auto threw = call_batch_fn(fn, ctx, *batch)) callback_failed(std::move(*threw));
   }
   give_back(batch);
   return n;
@@ -224,8 +210,8 @@ std::size_t CaptureEngine::run_inline(std::chrono::microseconds timeout, bool wa
   if (!inline_started_) {
     inline_started_ = true;
     started_.store(true);
-    backend::prepare_capture_thread();  // timer slack of the caller's thread (Linux), see there
-    start_ns_ = monotonic_ns();         // monotonic, as in start()
+    platform::prepare_capture_thread();  // timer slack of the caller's thread (Linux), see there
+    start_ns_ = monotonic_ns();          // monotonic, as in start()
     next_stats_ns_ = start_ns_ + std::int64_t(config_.stats_interval_ms) * 1000000;
   }
   inline_fn_ = fn;
@@ -279,11 +265,8 @@ Readiness CaptureEngine::readiness() const {
 
 void CaptureEngine::request_stop() noexcept {
   stop_requested_.store(true);
+  // The waiter wakes the loop; no break flag: its final pcap_dispatch drains what libpcap holds.
   wake_waiter();
-  // Interrupts a blocking pcap_next_ex (naive mode). Dispatch mode wakes through the waiter and
-  // must not set the break flag: its final pcap_dispatch drains what libpcap already holds.
-  if (mode_ == CaptureMode::kNaive)
-    for (std::size_t i = 0; i < source_->size(); ++i) source_->breakloop(i);
   producer_bell_.ring();
 }
 
@@ -390,14 +373,8 @@ void CaptureEngine::deliver_inline(bool force) noexcept {
   record_delivery(*current_);
   inline_delivered_ += current_->size();
   if (inline_fn_) {
-    // An exception must not unwind through pcap_dispatch (C code): stop, and say why.
-    try {
-      inline_fn_(inline_ctx_, *current_);
-    } catch (const std::exception& e) {
-      callback_failed(fmt::format("the batch callback threw: {}", e.what()));
-    } catch (...) {
-      callback_failed("the batch callback threw an exception");
-    }
+    if (auto threw = call_batch_fn(inline_fn_, inline_ctx_, *current_))
+      callback_failed(std::move(*threw));
     note_callback_end();
   }
   current_->clear();
@@ -553,7 +530,7 @@ bool CaptureEngine::capture_step(std::chrono::microseconds max_wait, bool wait) 
       // next statistics read is due, or the caller's timeout passes.
       const auto until_stats =
           microseconds(std::max<std::int64_t>(0, next_stats_ns_ - monotonic_ns()) / 1000);
-      if (waiter_->wait(std::min(until_stats, max_wait)) == backend::WaitResult::kReady &&
+      if (waiter_->wait(std::min(until_stats, max_wait)) == platform::WaitResult::kReady &&
           window.count() > 0)
         std::this_thread::sleep_for(std::min(window, max_wait));
     }
@@ -646,16 +623,13 @@ void CaptureEngine::refresh_stats() noexcept {
     iface_stats_[i][1].store(s.kernel_dropped, std::memory_order_relaxed);
     iface_stats_[i][2].store(s.interface_dropped, std::memory_order_relaxed);
   }
-  counters_.cpu_ns.store(backend::thread_cpu_ns(), std::memory_order_relaxed);
+  counters_.cpu_ns.store(platform::thread_cpu_ns(), std::memory_order_relaxed);
   stats_served_.store(requested, std::memory_order_release);
 }
 
 CaptureStats CaptureEngine::stats_now(std::chrono::milliseconds wait) {
-  // Only the dispatch loop serves requests (the naive loop blocks in pcap_next_ex, a file has
-  // no kernel counters); once capture is done, finish() has made the last read.
-  if (!waiter_ || capture_done_.load() || !config_.read_file.empty() ||
-      mode_ == CaptureMode::kNaive)
-    return stats();
+  // A file has no kernel counters; once capture is done, finish() has made the last read.
+  if (!waiter_ || capture_done_.load() || !config_.read_file.empty()) return stats();
   if (is_inline()) {
     // The caller is the capture thread (see engine.hpp): read them now, ourselves, unless
     // another thread is inside poll (it reads them there); from inside the callback we may.
@@ -706,8 +680,6 @@ void CaptureEngine::finish(StopReason reason, std::optional<Error> error,
   stop_reason_.compare_exchange_strong(running, reason);
   capture_done_.store(true);
   consumer_bell_.ring();
-  std::lock_guard lock(naive_mutex_);  // a naive consumer waits on the condition variable
-  naive_cv_.notify_all();
 }
 
 void CaptureEngine::record_delivery(const Batch& batch) noexcept {
@@ -736,11 +708,7 @@ const Batch* CaptureEngine::next_filled(std::chrono::microseconds wait, const Er
     return nullptr;
   }
   if ((refused = enter_call())) return nullptr;
-  Batch* batch = nullptr;
-  try {
-    batch = pop_filled(wait);
-  } catch (...) {  // naive mode's list copy: out of memory; the list waits in the queue
-  }
+  Batch* batch = pop_filled(wait);
   if (batch && orphaned()) {  // the owner went while we waited: nobody takes it
     give_back(batch);
     batch = nullptr;
@@ -753,8 +721,6 @@ const Batch* CaptureEngine::next_filled(std::chrono::microseconds wait, const Er
 }
 
 Batch* CaptureEngine::pop_filled(std::chrono::microseconds wait) {
-  if (mode_ == CaptureMode::kNaive && config_.read_file.empty())
-    return const_cast<Batch*>(next_naive_batch(wait));
   Batch* batch = nullptr;
   if (!filled_.try_pop(batch)) {
     // Running dry while the capture thread holds a batch back for us: ask for it.
@@ -782,10 +748,6 @@ void CaptureEngine::give_back(Batch* batch) noexcept {
 bool CaptureEngine::done() const {
   if (!capture_done_.load()) return false;
   if (is_inline()) return true;  // inline delivers before poll()/dispatch() returns
-  if (mode_ == CaptureMode::kNaive && config_.read_file.empty()) {
-    std::lock_guard lock(const_cast<std::mutex&>(naive_mutex_));
-    return naive_lists_.empty();
-  }
   return filled_.empty();
 }
 
@@ -911,13 +873,11 @@ namespace detail {
 namespace {
 
 // The engine on its source: the waiter, where the loop waits on one, is ready before capture.
-Result<std::unique_ptr<Engine>> compose(CaptureConfig config, CaptureMode mode,
-                                        std::unique_ptr<Source> source,
+Result<std::unique_ptr<Engine>> compose(CaptureConfig config, std::unique_ptr<Source> source,
                                         std::vector<std::string> warnings) {
-  const bool waits = config.read_file.empty() ? mode == CaptureMode::kDispatch
-                                              : config.delivery == Delivery::kInline;
+  const bool waits = config.read_file.empty() || config.delivery == Delivery::kInline;
   auto engine = std::make_unique<EngineHandle>(
-      new CaptureEngine(std::move(config), mode, std::move(source), std::move(warnings)));
+      new CaptureEngine(std::move(config), std::move(source), std::move(warnings)));
   if (waits) {
     if (auto ok = engine->core().prepare_waiter(); !ok) return rtcap::unexpected(ok.error());
   }
@@ -929,6 +889,8 @@ Result<std::unique_ptr<Engine>> compose(CaptureConfig config, CaptureMode mode,
 Result<std::unique_ptr<Engine>> open_engine(const CaptureConfig& given, CaptureMode mode) {
   if (auto ok = validate(given, mode); !ok) return rtcap::unexpected(ok.error());
   const CaptureConfig config = config_table::normalised(given);
+  // A capture file is read by the dispatch loop in either mode.
+  if (mode == CaptureMode::kNaive && config.read_file.empty()) return open_naive_engine(config);
   std::vector<std::string> warnings;
   std::vector<backend::PcapHandle> handles;
   // Open every handle before capture starts (opening handles during heavy capture has stalled
@@ -939,12 +901,12 @@ Result<std::unique_ptr<Engine>> open_engine(const CaptureConfig& given, CaptureM
     handles.push_back(std::move(*h));
   }
   for (const auto& name : config.interfaces) {
-    auto h = backend::open_live(name, config, warnings, mode == CaptureMode::kDispatch);
+    auto h = backend::open_live(name, config, warnings);
     if (!h) return rtcap::unexpected(h.error());
     handles.push_back(std::move(*h));
   }
   auto source = make_pcap_source(std::move(handles), config);
-  return compose(config, mode, std::move(source), std::move(warnings));
+  return compose(config, std::move(source), std::move(warnings));
 }
 
 Result<std::unique_ptr<Engine>> open_engine(const CaptureConfig& given,
@@ -952,7 +914,7 @@ Result<std::unique_ptr<Engine>> open_engine(const CaptureConfig& given,
   if (auto ok = validate(given, CaptureMode::kDispatch); !ok) return rtcap::unexpected(ok.error());
   if (!source || source->size() == 0)
     return make_error(ErrorCode::kMisuse, "a source with no handle to capture from");
-  return compose(config_table::normalised(given), CaptureMode::kDispatch, std::move(source), {});
+  return compose(config_table::normalised(given), std::move(source), {});
 }
 
 }  // namespace detail

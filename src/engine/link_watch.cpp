@@ -1,4 +1,4 @@
-// Interface loss (issue 13, item 4), on the capture thread. Suricata's AF_PACKET capture is the
+// Interface loss, on the capture thread. Suricata's AF_PACKET capture is the
 // model (src/source-af-packet.c, AFPTryReopen): when the interface goes away it says so, marks
 // the socket down, retries on a timer and resumes. Here:
 //   - once per statistics interval (1 s) every live handle's link is read (platform/link.hpp):

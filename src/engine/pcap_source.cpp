@@ -42,7 +42,6 @@ class PcapSource final : public Source {
   Result<void> reopen(std::size_t i, std::vector<std::string>& warnings) override {
     return handles_[i].reopen(config_, warnings);
   }
-  pcap_t* pcap(std::size_t i) noexcept override { return handles_[i].get(); }
 
  private:
   std::vector<backend::PcapHandle> handles_;

@@ -41,8 +41,6 @@ class Source {
   virtual void close(std::size_t i) noexcept = 0;
   // The same settings again (--reopen); fails while the interface is not back.
   virtual Result<void> reopen(std::size_t i, std::vector<std::string>& warnings) = 0;
-  // The naive baseline's pcap_next_ex reads the handle itself: null for any other source.
-  [[nodiscard]] virtual pcap_t* pcap(std::size_t) noexcept { return nullptr; }
 };
 
 // The pcap handles of a live capture (in config.netns) or of config.read_file.

@@ -26,8 +26,3 @@ LinkState link_state(const std::string& name, const std::string& netns = {}) noe
 int ethernet_mtu(const std::string& name) noexcept;
 
 }  // namespace rtcap::platform
-
-namespace rtcap::backend {  // the names from backend/link.hpp; they go once callers say platform::
-using platform::link_state;
-using platform::LinkState;
-}  // namespace rtcap::backend

@@ -37,10 +37,3 @@ class ReadinessWaiter {
 };
 
 }  // namespace rtcap::platform
-
-// The names the engine used when this lived in src/backend (backend/wait.hpp); they go once its
-// callers say platform::.
-namespace rtcap::backend {
-using platform::ReadinessWaiter;
-using platform::WaitResult;
-}  // namespace rtcap::backend

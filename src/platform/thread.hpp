@@ -15,8 +15,3 @@ void prepare_capture_thread() noexcept;
 std::int64_t thread_cpu_ns() noexcept;
 
 }  // namespace rtcap::platform
-
-namespace rtcap::backend {  // the names from backend/wait.hpp; they go once callers say platform::
-using platform::prepare_capture_thread;
-using platform::thread_cpu_ns;
-}  // namespace rtcap::backend

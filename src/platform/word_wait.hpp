@@ -20,8 +20,3 @@ static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t) &&
               std::atomic<std::uint32_t>::is_always_lock_free);
 
 }  // namespace rtcap::platform
-
-namespace rtcap::backend {  // the names from backend/wait.hpp; they go once callers say platform::
-using platform::wait_on_word;
-using platform::wake_word_waiter;
-}  // namespace rtcap::backend

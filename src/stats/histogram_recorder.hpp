@@ -1,5 +1,5 @@
 // The running histogram the engine and the stream tracker record into (one writer, any reader).
-// Internal (issue 10, item 3: histogram internals leave the public headers): applications read
+// Internal, so that histogram internals stay out of the public headers: applications read
 // histograms as rtcap::HistogramData (rtcap/histogram.hpp), the snapshot this one gives.
 #pragma once
 

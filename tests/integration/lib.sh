@@ -88,6 +88,21 @@ start_capture() {
   fail "tcpdump not listening after 5 s: $(cat "$err")"
 }
 
+# start_rtcap NAME ARGS...: rtcap capturing on the lab's rx interface, in its namespace, bounded
+# by a timeout; returns once it listens. Sets RTCAP_PID; stdout in $TMPD/NAME.out, stderr in
+# $TMPD/NAME.err.
+start_rtcap() {
+  local name=$1; shift
+  timeout 60 "$RTCAP" --netns "${LAB}-rx" -i "${LAB}-rx" "$@" >"$TMPD/$name.out" \
+    2>"$TMPD/$name.err" &
+  RTCAP_PID=$!
+  BG_PIDS="$BG_PIDS $RTCAP_PID"
+  wait_listening "$TMPD/$name.err" "$RTCAP_PID"
+}
+
+# gen ARGS...: rtcap gen from the lab's tx namespace, quiet; the test fails if it does.
+gen() { "$RTCAP" gen --netns "${LAB}-tx" -q "$@" || fail "gen $*"; }
+
 # wait_listening ERRFILE PID: until rtcap (or tcpdump) says "listening on" on stderr (5 s).
 wait_listening() {
   local i

@@ -11,7 +11,6 @@ CAPI_SEQ=${RTCAP_CAPI_SEQ:-}
 
 "$RTCAP" lab up --name "$LAB" >/dev/null || fail "lab up"
 RX="${LAB}-rx"
-gen() { "$RTCAP" gen --netns "${LAB}-tx" -q "$@" || fail "gen $*"; }
 
 # start_capi NAME ARGS...: the C program in the rx namespace; returns once it listens.
 start_capi() {

@@ -10,18 +10,6 @@ SEQCHECK=${RTCAP_SEQCHECK:-}
 "$RTCAP" lab up --name "$LAB" >/dev/null || fail "lab up"
 RX="${LAB}-rx"
 
-# start_rtcap NAME ARGS...: rtcap capturing in the rx namespace, bounded by a timeout; returns
-# when it listens. Sets RTCAP_PID; stderr in $TMPD/NAME.err.
-start_rtcap() {
-  local name=$1; shift
-  timeout 60 "$RTCAP" --netns "$RX" -i "$RX" "$@" 2>"$TMPD/$name.err" &
-  RTCAP_PID=$!
-  BG_PIDS="$BG_PIDS $RTCAP_PID"
-  wait_listening "$TMPD/$name.err" "$RTCAP_PID"
-}
-
-gen() { "$RTCAP" gen --netns "${LAB}-tx" -q "$@" || fail "gen $*"; }
-
 # final_field FILE KEY: the value of KEY in the last (final) --stats-json line.
 
 check_zero_drops() {

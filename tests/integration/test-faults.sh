@@ -27,14 +27,6 @@ FAILURES=0
 bad() { echo "[$TEST_NAME] FAIL: $*" >&2; FAILURES=$((FAILURES + 1)); }
 
 
-# start_rtcap NAME ARGS...: rtcap in the rx namespace, stdout to $TMPD/NAME.out; sets RTCAP_PID.
-start_rtcap() {
-  local name=$1; shift
-  timeout 60 "$RTCAP" --netns "$RX" -i "$RX" "$@" >"$TMPD/$name.out" 2>"$TMPD/$name.err" &
-  RTCAP_PID=$!
-  BG_PIDS="$BG_PIDS $RTCAP_PID"
-  wait_listening "$TMPD/$name.err" "$RTCAP_PID"
-}
 
 # The generator itself in the background (not a subshell running it: kill must reach it).
 gen_bg() {

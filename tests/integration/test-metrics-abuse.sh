@@ -1,4 +1,4 @@
-# Metrics under abuse (issue 13, item 6): with 64 idle and then 64 slow connections open to the
+# Metrics under abuse: with 64 idle and then 64 slow connections open to the
 # metrics port, a scrape still answers within 1 s; after -Z, every thread of rtcap, the metrics
 # server's included, runs with no_new_privs set and no capability left.
 # Connections are made to 127.0.0.1 inside the lab's namespace only.

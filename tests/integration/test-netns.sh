@@ -18,7 +18,6 @@ NETNS_SEQ=${RTCAP_NETNS_SEQ:-}
 "$RTCAP" lab up --name "$LAB" >/dev/null || fail "lab up"
 RX="${LAB}-rx"
 TX="${LAB}-tx"
-gen() { "$RTCAP" gen --netns "$TX" -q "$@" || fail "gen $*"; }
 field() { tr ' ' '\n' < "$1" | sed -n "s/^$2=//p" | head -1; }  # field FILE KEY
 
 # 1. The library enters the namespace for the open only.

@@ -21,7 +21,6 @@ OUT="$TMPD/out"
 mkdir -p "$OUT"
 chown nobody "$OUT"  # the unprivileged capture writes its file here
 
-gen() { "$RTCAP" gen --netns "${LAB}-tx" -q "$@" || fail "gen $*"; }
 
 
 # proc_field PID FIELD: the values of a /proc/PID/status line ("Uid", "CapEff", ...).

@@ -9,17 +9,10 @@ have python3 || skip "python3 is needed to compare the JSON reports"
 "$RTCAP" lab up --name "$LAB" >/dev/null || fail "lab up"
 RX="${LAB}-rx"
 
-start_rtcap() {  # NAME ARGS...: capture in the rx namespace until SIGINT; sets RTCAP_PID
-  local name=$1; shift
-  timeout 60 "$RTCAP" --netns "$RX" -i "$RX" -q "$@" >"$TMPD/$name.out" 2>"$TMPD/$name.err" &
-  RTCAP_PID=$!
-  BG_PIDS="$BG_PIDS $RTCAP_PID"
-  wait_listening "$TMPD/$name.err" "$RTCAP_PID"
-}
 stop_rtcap() { sleep 0.5; kill -INT "$RTCAP_PID"; wait "$RTCAP_PID" || fail "rtcap exited $? after SIGINT"; }
 
 # 1. 4 streams at 125 us, 1% deliberate loss and 1% reordering, the truth written down.
-start_rtcap loss -w "$TMPD/loss.pcap" --streams-json "$TMPD/loss-streams.json" \
+start_rtcap loss -q -w "$TMPD/loss.pcap" --streams-json "$TMPD/loss-streams.json" \
   --stats-json "$TMPD/loss-stats.json" udp
 "$RTCAP" gen --netns "${LAB}-tx" -q --streams 4 --ptime 125us --count 40000 --loss 0.01 \
   --reorder 0.01 --seed 3 --truth "$TMPD/truth.jsonl" || fail "gen"
@@ -209,7 +202,7 @@ done
 
 # 6. --sap live: the groups are joined on the capture interface, and SAP passes a filter that
 #    would not let it through.
-start_rtcap sap --sap --streams-json "$TMPD/live-sap.json" udp port 5004
+start_rtcap sap -q --sap --streams-json "$TMPD/live-sap.json" udp port 5004
 grep -q "joined 2 SAP group(s)" "$TMPD/sap.err" || fail "--sap did not join: $(cat "$TMPD/sap.err")"
 ip netns exec "$RX" ip maddr show dev "$RX" | grep -q "239.255.255.255" ||
   fail "239.255.255.255 not joined on $RX: $(ip netns exec "$RX" ip maddr show dev "$RX")"

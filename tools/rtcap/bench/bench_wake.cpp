@@ -28,10 +28,10 @@ constexpr int kProbes = 3;
 double probe_sleep(int n) {
   double result = 0;
   std::thread t([&] {
-    backend::prepare_capture_thread();
-    const std::int64_t start = backend::thread_cpu_ns();
+    platform::prepare_capture_thread();
+    const std::int64_t start = platform::thread_cpu_ns();
     for (int i = 0; i < n; ++i) std::this_thread::sleep_for(kSleep);
-    result = double(backend::thread_cpu_ns() - start) / 1e3 / n;
+    result = double(platform::thread_cpu_ns() - start) / 1e3 / n;
   });
   t.join();
   return result;
@@ -45,24 +45,24 @@ std::pair<double, double> probe_handoff(int n) {
   detail::Doorbell bell;
   double waker = 0, woken = 0;
   std::thread consumer([&] {
-    const std::int64_t start = backend::thread_cpu_ns();
+    const std::int64_t start = platform::thread_cpu_ns();
     std::uint32_t seen = 0;
     while (!done.load()) {
       bell.wait_for([&] { return published.load() != seen || done.load(); },
                     std::chrono::milliseconds(100));
       seen = published.load();
     }
-    woken = double(backend::thread_cpu_ns() - start) / 1e3 / n;
+    woken = double(platform::thread_cpu_ns() - start) / 1e3 / n;
   });
   std::thread producer([&] {
-    backend::prepare_capture_thread();
-    const std::int64_t start = backend::thread_cpu_ns();
+    platform::prepare_capture_thread();
+    const std::int64_t start = platform::thread_cpu_ns();
     for (int i = 0; i < n; ++i) {
       std::this_thread::sleep_for(kSleep);
       published.fetch_add(1);
       bell.ring();
     }
-    waker = double(backend::thread_cpu_ns() - start) / 1e3 / n;
+    waker = double(platform::thread_cpu_ns() - start) / 1e3 / n;
     done.store(true);
     bell.ring();
   });

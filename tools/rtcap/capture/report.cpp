@@ -48,7 +48,7 @@ std::string status_line(const CaptureStats& now, const CaptureStats& prev) {
   const double secs = double(now.elapsed_ns - prev.elapsed_ns) / 1e9;
   const double rate = secs > 0 ? double(now.packets_captured - prev.packets_captured) / secs : 0;
   // The delay of the packets delivered since the previous line, not since the start: a monitor
-  // watching the line must see a bad second as it happens (issue 13, item 5).
+  // watching the line must see a bad second as it happens.
   const HistogramData lat = interval_histogram(now.latency_ns, prev.latency_ns);
   const std::uint64_t packets =
       now.packets_captured - std::min(now.packets_captured, prev.packets_captured);
