@@ -452,7 +452,8 @@ enum class DropKnowledge : std::uint8_t { kLive, kFileWithStatistics, kFileWitho
 // clock_rate, clock_source, packets, expected, lost, rfc3550_cumulative_lost, duplicates,
 // reordered, jitter_ms, interval, pit {min_us, mean_us, max_us, histogram}, ts_df_us,
 // drift_ppm, verdict, session_name, encoding, channels, ptime_ms, sdp_mismatches and, when
-// known, one_way_delay; top level also "ptp" and "st2022_7" (the RedundantPair figures). indent < 0: one line.
+// known, one_way_delay; top level also "ptp" and "st2022_7" (the RedundantPair figures). indent <
+// 0: one line.
 [[nodiscard]] RTCAP_API std::string to_json(const TrackerSnapshot& snapshot, int indent = 2);
 [[nodiscard]] RTCAP_API std::string to_json(const LossAttribution& loss, int indent = 2);
 // Fixed-width text table for a terminal, in the spirit of `tshark -z rtp,streams`.
