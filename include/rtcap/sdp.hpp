@@ -91,7 +91,8 @@ struct RTCAP_API FormatOption {
 // else one line saying what is wrong.
 [[nodiscard]] RTCAP_API std::string parse_pcm_encoding(std::string_view text, std::string& encoding,
                                                        std::uint32_t& rate, int& channels);
-// "SELECTOR=ENC/RATE/CH" as above; empty on success, else one line.
+// "SELECTOR=ENC/RATE/CH" as above; empty on success, else one line quoting what was wrong
+// (a front end adds its own words: the CLI names --audio-format).
 [[nodiscard]] RTCAP_API std::string parse_format_option(std::string_view text, FormatOption& out);
 
 // Every media description of an SDP text (RFC 8866 section 5), session-level c=/a= lines

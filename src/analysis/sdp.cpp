@@ -344,7 +344,7 @@ std::string parse_format_option(std::string_view text, FormatOption& out) {
   f.text = printable(text, 128);
   const std::size_t eq = text.find('=');
   const auto bad = [&] {
-    return "--audio-format '" + f.text +
+    return "'" + f.text +
            "' must be SELECTOR=ENC/RATE/CH, the selector a payload type (97), a destination "
            "(239.69.1.1:5004, [ff0e::1]:5004), an SSRC (0x1a2b3c4d) or several joined by '/' "
            "(239.69.1.1:5004/97)";
@@ -388,7 +388,7 @@ std::string parse_format_option(std::string_view text, FormatOption& out) {
   }
   if (std::string e = parse_pcm_encoding(text.substr(eq + 1), f.encoding, f.clock_rate, f.channels);
       !e.empty())
-    return "--audio-format: " + e;
+    return e;
   out = std::move(f);
   return {};
 }

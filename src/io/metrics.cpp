@@ -304,7 +304,7 @@ void render_streams(Text& t, const TrackerSnapshot& snap, std::size_t top) {
   // The catalogue's sessions (SAP and --sdp), with or without traffic: which devices announce.
   // Capped at `top` series, as the streams are.
   t.family("rtcap_sdp_session_streams", "gauge",
-           "Streams an announced (SAP) or --sdp session describes now; 0: announced, no traffic.");
+           "Streams an announced (SAP) or given (SDP file) session describes now; 0: no traffic.");
   std::size_t listed = 0;
   for (const SessionSummary& x : snap.sessions) {
     if (!x.ended.empty() || listed++ >= top) continue;

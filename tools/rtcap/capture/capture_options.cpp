@@ -322,7 +322,7 @@ std::string finish_capture_options(CaptureOptions& o) {
   }
   for (const std::string& spec : o.audio_format_specs) {
     FormatOption f;
-    if (std::string e = parse_format_option(spec, f); !e.empty()) return e;
+    if (std::string e = parse_format_option(spec, f); !e.empty()) return "--audio-format " + e;
     o.audio_formats.push_back(std::move(f));
   }
   if (o.extract_audio_max_bytes != io::AudioExtractConfig::kDefaultMaxBytes &&
