@@ -8,9 +8,9 @@ For a stream nobody announces: --format SELECTOR=ENC/RATE/CH gives its format (t
 payload type, a destination, an SSRC, as the rtcap command's --audio-format). The library does
 the RTP work: an rtcap.Tracker knows the format and keeps the stream table, an rtcap.Audio on
 that tracker hands float32 frames (a lost packet: silence of its length). After --seconds of
-audio (default 1) it prints the stream's line of the table ("ssrc=... packets=... lost=...
-jitter_ms=... verdict=..."), then one line per channel: "channel=N frequency_hz=F level_dbfs=L".
-Needs numpy (Debian: python3-numpy).
+audio (default 1) it prints the stream's line ("ssrc=... frames=... rate=... packets=...
+lost=... jitter_ms=... verdict=...", the figures from the tracker's table), then one line per
+channel: "channel=N frequency_hz=F level_dbfs=L". Needs numpy (Debian: python3-numpy).
 """
 import argparse
 import sys
@@ -61,12 +61,13 @@ def main() -> int:
     if stream is None or frames < 64:
         print("rtcap_tones: no audio stream that --format describes", file=sys.stderr)
         return 1
+    audio = np.concatenate(chunks)[:int(args.seconds * rate)].astype(np.float64)
     for s in table:
         if (s["dst_addr"], s["dst_port"], s["ssrc"]) == (stream.dst, stream.dst_port,
                                                          "0x%08x" % stream.ssrc):
-            print("ssrc=%s packets=%d lost=%d jitter_ms=%.3f verdict=%s"
-                  % (s["ssrc"], s["packets"], s["lost"], s["jitter_ms"], s["verdict"]))
-    audio = np.concatenate(chunks)[:int(args.seconds * rate)].astype(np.float64)
+            print("ssrc=%s frames=%d rate=%d packets=%d lost=%d jitter_ms=%.3f verdict=%s"
+                  % (s["ssrc"], len(audio), rate, s["packets"], s["lost"], s["jitter_ms"],
+                     s["verdict"]))
     channels = audio.shape[1]
     window = np.hanning(len(audio))
     freqs = np.fft.rfftfreq(len(audio), 1.0 / rate)
