@@ -32,15 +32,20 @@ import ctypes
 import ctypes.util
 import io
 import itertools
+import json
 import operator
 import os
 import re
 import select
 import sys
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import (Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple,
+                    TypeVar, Union)
+
+_Self = TypeVar("_Self")
 
 __all__ = ["Audio", "AudioBlock", "AudioEvent", "AudioStream", "BusyError", "Capture",
-           "ConfigError", "Error", "MisuseError", "Packet", "library_version", "pcap_version"]
+           "ConfigError", "Error", "MisuseError", "Packet", "Tracker", "library_version",
+           "pcap_version"]
 
 # ---- status codes (rtcap.h) -------------------------------------------------------------------
 OK = 0
@@ -724,6 +729,7 @@ class _AudioStats(ctypes.Structure):
 
 for _name, _restype, _argtypes in [
         ("rtcap_audio_open", ctypes.c_int, [ctypes.POINTER(ctypes.c_void_p)]),
+        ("rtcap_audio_open_on", ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]),
         ("rtcap_audio_close", ctypes.c_int, [ctypes.c_void_p]),
         ("rtcap_audio_subscription_init", ctypes.c_int, [ctypes.POINTER(_AudioSubscription)]),
         ("rtcap_audio_subscribe", ctypes.c_int,
@@ -824,16 +830,41 @@ AudioHandler = Callable[[AudioBlock], Any]
 EventHandler = Callable[[AudioEvent], Any]
 
 
-class Audio:
+class _Closable:
+    """close() on leaving a with block and when collected (errors then are of no one's use)."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _Self) -> _Self:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown, or still in use (BusyError)
+            pass
+
+
+class Audio(_Closable):
     """Live audio over the C API's rtcap_audio: its own stream catalogue (SAP seen in the
-    traffic, the SDP given to subscribe()), fed with add(view) from a Capture's poll handler.
+    traffic, the SDP given to subscribe()) or a Tracker's, fed with add(view) from a Capture's poll handler.
     Callbacks run inside add(), finish(), expire() and unsubscribe(); an exception in one is
     raised from that call once it returns."""
 
-    def __init__(self) -> None:
+    def __init__(self, tracker: Optional["Tracker"] = None) -> None:
+        """tracker: share that Tracker's catalogue and feed it through add() (then do not call
+        tracker.add() too: every packet would count twice)."""
         self._audio: Optional[ctypes.c_void_p] = None
+        self._tracker = tracker  # open as long as this is
         handle = ctypes.c_void_p()
-        _check(_lib.rtcap_audio_open(ctypes.byref(handle)))
+        if tracker is None:
+            _check(_lib.rtcap_audio_open(ctypes.byref(handle)))
+        else:
+            _check(_lib.rtcap_audio_open_on(tracker._handle(), ctypes.byref(handle)))
         self._audio = handle
         self._keep: List[Any] = []  # the C callbacks, alive as long as the handle
         self._streams: Dict[int, AudioStream] = {}
@@ -953,14 +984,112 @@ class Audio:
             _check(_lib.rtcap_audio_close(self._audio))
             self._audio = None
 
-    def __enter__(self) -> "Audio":
-        return self
 
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+# ---- stream analysis (rtcap_tracker_*, rtcap/analysis.hpp) --------------------------------------
+# The stream table of what was captured (loss, jitter, TS-DF, verdicts, SAP/SDP names, PTP):
+#
+#     with rtcap.Tracker() as tracker:
+#         cap.poll(0.1, lambda view: tracker.add(view))
+#         s = tracker.snapshot()     # the same dict as `rtcap --streams-json` writes
+#         print(tracker.table(width=120))
 
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
-            pass
+class _TrackerOptions(ctypes.Structure):
+    _fields_ = [("size", ctypes.c_size_t), ("sdp", ctypes.c_char_p),
+                ("audio_formats", ctypes.POINTER(ctypes.c_char_p)),
+                ("audio_format_count", ctypes.c_size_t), ("max_streams", ctypes.c_size_t),
+                ("default_clock_rate", ctypes.c_uint32)]
+
+
+_TEXT_FN = [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]
+for _name, _restype, _argtypes in [
+        ("rtcap_tracker_options_init", ctypes.c_int, [ctypes.POINTER(_TrackerOptions)]),
+        ("rtcap_tracker_open", ctypes.c_int,
+         [ctypes.POINTER(_TrackerOptions), ctypes.POINTER(ctypes.c_void_p)]),
+        ("rtcap_tracker_close", ctypes.c_int, [ctypes.c_void_p]),
+        ("rtcap_tracker_add_batch", ctypes.c_int,
+         [ctypes.c_void_p, ctypes.POINTER(_Batch), ctypes.c_int]),
+        ("rtcap_tracker_snapshot_json", ctypes.c_int, [ctypes.c_void_p] + _TEXT_FN),
+        ("rtcap_tracker_table", ctypes.c_int, [ctypes.c_void_p, ctypes.c_size_t] + _TEXT_FN)]:
+    _f = getattr(_lib, _name)
+    _f.restype, _f.argtypes = _restype, _argtypes
+
+
+def _text_of(call: Callable[[Any, int, Any], int]) -> str:
+    """A C text call (rtcap.h: RTCAP_ERR_BUFFER_TOO_SMALL with the size needed), asked again
+    while the text grows between calls."""
+    needed = ctypes.c_size_t(0)
+    size = 4096
+    while True:
+        buf = ctypes.create_string_buffer(size)
+        status = call(buf, size, ctypes.byref(needed))
+        if status != ERR_BUFFER_TOO_SMALL:
+            _check(status)
+            return buf.value.decode(errors="replace")
+        size = max(needed.value, 2 * size)
+
+
+class Tracker(_Closable):
+    """The library's stream tracker over the C API's rtcap_tracker. sdp: SDP text describing
+    streams; audio_formats: "SELECTOR=ENC/RATE/CH" texts (as the rtcap command's
+    --audio-format). Bad values raise ConfigError naming the keyword. Usable from a Capture's
+    handler; calls from several threads take turns."""
+
+    def __init__(self, sdp: Optional[str] = None, audio_formats: Sequence[str] = (),
+                 max_streams: Optional[int] = None,
+                 default_clock_rate: Optional[int] = None) -> None:
+        self._tracker: Optional[ctypes.c_void_p] = None
+        o = _TrackerOptions()
+        _check(_lib.rtcap_tracker_options_init(ctypes.byref(o)))
+        texts = [("sdp", t) for t in ([sdp] if sdp is not None else [])]
+        texts += [("audio_formats", t) for t in audio_formats]
+        for name, text in texts:
+            if not isinstance(text, str) or "\0" in text:
+                raise ConfigError(ERR_BAD_CONFIG, "RTCAP_ERR_BAD_CONFIG",
+                                  "%s=: %r is not a text without NUL characters" % (name, text))
+        if sdp is not None:
+            o.sdp = sdp.encode()
+        formats = (ctypes.c_char_p * max(1, len(audio_formats)))(
+            *[f.encode() for f in audio_formats])
+        o.audio_formats, o.audio_format_count = formats, len(audio_formats)
+        for name, number, top in [("max_streams", max_streams, 1 << 31),
+                                  ("default_clock_rate", default_clock_rate, 1 << 32)]:
+            if number is None:
+                continue
+            if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < top:
+                raise ConfigError(ERR_BAD_CONFIG, "RTCAP_ERR_BAD_CONFIG",
+                                  "%s=: %r is not a whole number from 0 to %d" % (name, number,
+                                                                                  top - 1))
+            setattr(o, name, number)
+        handle = ctypes.c_void_p()
+        _check(_lib.rtcap_tracker_open(ctypes.byref(o), ctypes.byref(handle)))
+        self._tracker = handle
+
+    def _handle(self) -> ctypes.c_void_p:
+        if self._tracker is None:
+            raise MisuseError(ERR_WRONG_STATE, "RTCAP_ERR_WRONG_STATE", "the Tracker is closed")
+        return self._tracker
+
+    def add(self, view: BatchView, linktype: int = 1) -> None:
+        """Every packet of a poll()/dispatch() batch (linktype: the interface's, 1 Ethernet)."""
+        _check(_lib.rtcap_tracker_add_batch(self._handle(), ctypes.byref(view._batch), linktype))
+
+    def snapshot(self) -> Dict[str, Any]:
+        """{"totals": ..., "streams": [...], ...}: the library's JSON, as --streams-json."""
+        handle = self._handle()
+        result: Dict[str, Any] = json.loads(_text_of(
+            lambda buf, size, needed: _lib.rtcap_tracker_snapshot_json(handle, buf, size, needed)))
+        return result
+
+    def table(self, width: int = 0) -> str:
+        """The stream table for a terminal, fitted to width characters (0: every column)."""
+        if isinstance(width, bool) or not isinstance(width, int) or width < 0:
+            raise ValueError("width=: %r is not a whole number from 0" % (width,))
+        handle = self._handle()
+        return _text_of(
+            lambda buf, size, needed: _lib.rtcap_tracker_table(handle, width, buf, size, needed))
+
+    def close(self) -> None:
+        """Raises BusyError while an Audio opened on this tracker is open."""
+        if getattr(self, "_tracker", None) is not None:
+            _check(_lib.rtcap_tracker_close(self._tracker))
+            self._tracker = None

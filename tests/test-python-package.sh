@@ -133,7 +133,7 @@ for k in range(1200):
 PY
   cp "$src/python/examples/rtcap_tones.py" "$tmp/tones.py"
   out=$(cd "$tmp" && RTCAP_LIBRARY=$lib "$tmp/venv/bin/python" tones.py -r "$tmp/tones.pcap" \
-    --format L24/48000/2 udp dst port 5004 2>&1) || fail "tone example: $out"
+    --format 239.69.1.1:5004=L24/48000/2 udp dst port 5004 2>&1) || fail "tone example: $out"
   echo "$out" | grep -q '^ssrc=0x11111111 frames=48000 ' || fail "tone example: $out"
   "$PY" - "$out" <<'PY' || fail "tone example: $out"
 import sys

@@ -40,7 +40,7 @@
 #include <stdint.h>
 
 #define RTCAP_C_API_VERSION \
-  2 /* bumped when functions are added; rtcap_c_api_version() at run time */
+  3 /* bumped when functions are added; rtcap_c_api_version() at run time */
 
 /* As RTCAP_API in rtcap/export.hpp: MinGW exports the API from rtcap.dll (dllexport while it is
    built, dllimport for its users, nothing when linking the static library); MSVC exports every
@@ -347,6 +347,54 @@ RTCAP_C_API int rtcap_engine_interface_count(rtcap_engine* engine, size_t* count
 RTCAP_C_API int rtcap_engine_interface_info(rtcap_engine* engine, size_t index,
                                             rtcap_interface_info* out);
 
+/* ---- Stream analysis (rtcap::StreamTracker, rtcap/analysis.hpp) --------------------------------
+ * The stream table of what was captured: per UDP flow and RTP stream the packets, loss, jitter,
+ * TS-DF, verdict, SAP/SDP session names, and PTP. Fed the batches of an engine:
+ *
+ *   rtcap_tracker* tracker = NULL;
+ *   rtcap_tracker_open(NULL, &tracker);               // or with rtcap_tracker_options
+ *   ... in the batch callback: rtcap_tracker_add_batch(tracker, batch, linktype);
+ *   size_t needed = 0;
+ *   rtcap_tracker_snapshot_json(tracker, NULL, 0, &needed);    // RTCAP_ERR_BUFFER_TOO_SMALL
+ *   char* json = malloc(needed);
+ *   rtcap_tracker_snapshot_json(tracker, json, needed, &needed);
+ *   rtcap_tracker_close(tracker);
+ *
+ * The JSON is what the rtcap command writes for its stream report (rtcap::to_json of a
+ * snapshot); the fields are described in rtcap/analysis.hpp. Calls on one tracker from several
+ * threads take turns (a snapshot waits for the batch being added); from a callback of an
+ * rtcap_audio opened on it (rtcap_audio_open_on) a snapshot works too. */
+typedef struct rtcap_tracker rtcap_tracker;
+
+/* rtcap::StreamTrackerConfig. rtcap_tracker_options_init sets .size and every default. */
+typedef struct rtcap_tracker_options {
+  size_t size;
+  const char* sdp; /* SDP text describing streams (RFC 8866), or NULL; SAP in the traffic adds */
+  const char* const* audio_formats; /* "SELECTOR=ENC/RATE/CH" each ("239.69.1.1:5004=L24/48000/2",
+                                       "97=L16/44100/2"): the format of the streams it selects */
+  size_t audio_format_count;
+  size_t max_streams;          /* table slots; more streams evict the least recently seen */
+  uint32_t default_clock_rate; /* Hz, for dynamic payload types nothing else describes */
+} rtcap_tracker_options;
+
+RTCAP_C_API int rtcap_tracker_options_init(rtcap_tracker_options* options);
+/* options NULL: the defaults. RTCAP_ERR_BAD_CONFIG names the field (rtcap_last_error_setting:
+ * "sdp", "audio_formats", "max_streams", "default_clock_rate"). */
+RTCAP_C_API int rtcap_tracker_open(const rtcap_tracker_options* options, rtcap_tracker** out);
+/* RTCAP_ERR_BUSY while an rtcap_audio opened on it is open (close that first) or a call runs. */
+RTCAP_C_API int rtcap_tracker_close(rtcap_tracker* tracker);
+/* Every packet of the batch, captured on a link of type `linktype` (rtcap_interface_info). */
+RTCAP_C_API int rtcap_tracker_add_batch(rtcap_tracker* tracker, const rtcap_batch* batch,
+                                        int linktype);
+/* The text calls: *needed (may be NULL) is the bytes the text takes with its NUL. When size is
+ * smaller, RTCAP_ERR_BUFFER_TOO_SMALL and nothing is written (buf may be NULL with size 0). The
+ * text grows as streams appear: ask again if a later call says it is still too small. */
+RTCAP_C_API int rtcap_tracker_snapshot_json(rtcap_tracker* tracker, char* buf, size_t size,
+                                            size_t* needed);
+/* The table for a terminal, fitted to `width` characters (0: every column). */
+RTCAP_C_API int rtcap_tracker_table(rtcap_tracker* tracker, size_t width, char* buf, size_t size,
+                                    size_t* needed);
+
 /* ---- Live audio (rtcap::AudioReceiver, rtcap/audio.hpp) -----------------------------------------
  * PCM samples of the captured AES67 / ST 2110-30 streams. An rtcap_audio holds its own stream
  * catalogue (SAP announcements seen in the traffic, the SDP given to a subscription, RFC 3551)
@@ -497,6 +545,11 @@ typedef struct rtcap_audio_stats {
 } rtcap_audio_stats;
 
 RTCAP_C_API int rtcap_audio_open(rtcap_audio** out);
+/* An rtcap_audio that reads formats from, and feeds, `tracker`: rtcap_audio_add_batch adds each
+ * packet to the tracker first, so one pass gives both the audio and the stream table (do not
+ * also call rtcap_tracker_add_batch: the packets would count twice). The tracker stays open
+ * until the audio is closed. */
+RTCAP_C_API int rtcap_audio_open_on(rtcap_tracker* tracker, rtcap_audio** out);
 RTCAP_C_API int rtcap_audio_close(rtcap_audio* audio);
 RTCAP_C_API int rtcap_audio_subscription_init(rtcap_audio_subscription* sub);
 /* *id: the subscription's number, from 1. RTCAP_ERR_BAD_CONFIG names the field. */

@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "rtcap/analysis.hpp"
 #include "rtcap/audio.hpp"
 #include "rtcap/batch.hpp"
 #include "rtcap/config.hpp"
@@ -847,6 +848,159 @@ int rtcap_engine_interface_info(rtcap_engine* engine, size_t index, rtcap_interf
 
 }  // extern "C"
 
+// ---- stream analysis (rtcap/analysis.hpp) ----
+
+namespace {
+
+// Calls take turns on the mutex; recursive, so that a callback of an rtcap_audio on this tracker
+// (which runs with it held) can take a snapshot.
+struct TrackerState {
+  explicit TrackerState(rtcap::StreamTrackerConfig config) : tracker(std::move(config)) {}
+  std::recursive_mutex mutex;
+  rtcap::StreamTracker tracker;
+};
+
+Registry<TrackerState>& trackers() {
+  static Registry<TrackerState> r;
+  return r;
+}
+
+int no_tracker(const char* function) {
+  return fail(RTCAP_ERR_INVALID_HANDLE,
+              std::string(function) +
+                  ": not an open rtcap_tracker (null, closed, or never opened by "
+                  "rtcap_tracker_open)");
+}
+
+// A field of rtcap_tracker_options that cannot be used: named for bindings.
+int bad_field(const char* function, const char* field, const std::string& reason) {
+  fail(RTCAP_ERR_BAD_CONFIG, std::string(function) + ": " + field + ": " + reason);
+  t_last_setting = field;
+  t_last_reason = reason;
+  return RTCAP_ERR_BAD_CONFIG;
+}
+
+template <class F>
+int with_tracker(rtcap_tracker* handle, const char* function, F&& body) noexcept {
+  return guarded(function, [&]() -> int {
+    auto state = trackers().find(id_of(handle));
+    if (!state) return no_tracker(function);
+    std::lock_guard lock(state->mutex);
+    return body(state->tracker);
+  });
+}
+
+// The C convention for text: all of it with its NUL, or RTCAP_ERR_BUFFER_TOO_SMALL and nothing.
+int give_text(const char* function, const std::string& text, char* buf, std::size_t size,
+              std::size_t* needed) {
+  if (needed) *needed = text.size() + 1;
+  if (size < text.size() + 1)
+    return fail(RTCAP_ERR_BUFFER_TOO_SMALL,
+                std::string(function) + ": the text takes " + std::to_string(text.size() + 1) +
+                    " bytes with its NUL; the buffer has " + std::to_string(size));
+  std::memcpy(buf, text.c_str(), text.size() + 1);
+  return RTCAP_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+int rtcap_tracker_options_init(rtcap_tracker_options* options) {
+  if (!options) return null_argument("rtcap_tracker_options_init", "options");
+  const rtcap::StreamTrackerConfig d;
+  *options = rtcap_tracker_options{};
+  options->size = sizeof *options;
+  options->max_streams = d.max_streams;
+  options->default_clock_rate = d.default_clock_rate;
+  return RTCAP_OK;
+}
+
+int rtcap_tracker_open(const rtcap_tracker_options* options, rtcap_tracker** out) {
+  constexpr const char* fn = "rtcap_tracker_open";
+  return guarded(fn, [&]() -> int {
+    if (!out) return null_argument(fn, "out");
+    *out = nullptr;
+    rtcap::StreamTrackerConfig config;
+    if (options) {
+      if (options->size < sizeof *options)
+        return fail(RTCAP_ERR_INVALID_ARGUMENT,
+                    std::string(fn) +
+                        ": options->size is not sizeof(rtcap_tracker_options): fill it with "
+                        "rtcap_tracker_options_init");
+      if (options->sdp) {
+        config.sdp = rtcap::parse_sdp(options->sdp, "application");
+        if (config.sdp.empty()) return bad_field(fn, "sdp", "holds no media description (m=)");
+      }
+      if (options->audio_format_count > 0 && !options->audio_formats)
+        return null_argument(fn, "options->audio_formats");
+      for (std::size_t i = 0; i < options->audio_format_count; ++i) {
+        const char* text = options->audio_formats[i];
+        if (!text) return null_argument(fn, "an entry of options->audio_formats");
+        rtcap::FormatOption f;
+        if (std::string e = rtcap::parse_format_option(text, f); !e.empty())
+          return bad_field(fn, "audio_formats", e);
+        config.audio_formats.push_back(std::move(f));
+      }
+      config.max_streams = options->max_streams;
+      if (options->default_clock_rate < rtcap::kMinClockRateHz ||
+          options->default_clock_rate > rtcap::kMaxClockRateHz)
+        return bad_field(fn, "default_clock_rate",
+                         std::to_string(options->default_clock_rate) + " Hz is outside " +
+                             std::to_string(rtcap::kMinClockRateHz) + " to " +
+                             std::to_string(rtcap::kMaxClockRateHz) + " Hz");
+      config.default_clock_rate = options->default_clock_rate;
+    }
+    *out = reinterpret_cast<rtcap_tracker*>(
+        trackers().add(std::make_shared<TrackerState>(std::move(config))));
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_tracker_close(rtcap_tracker* tracker) {
+  return guarded("rtcap_tracker_close", [&]() -> int {
+    std::shared_ptr<TrackerState> state;
+    const int rc = trackers().remove(id_of(tracker), state);
+    if (rc == RTCAP_ERR_INVALID_HANDLE) return no_tracker("rtcap_tracker_close");
+    if (rc == RTCAP_ERR_BUSY)
+      return fail(rc,
+                  "rtcap_tracker_close: an rtcap_audio opened on it is still open (close it "
+                  "first), or another call on this rtcap_tracker is running");
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_tracker_add_batch(rtcap_tracker* tracker, const rtcap_batch* batch, int linktype) {
+  if (!batch) return null_argument("rtcap_tracker_add_batch", "batch");
+  return with_tracker(tracker, "rtcap_tracker_add_batch", [&](rtcap::StreamTracker& t) -> int {
+    for (std::size_t i = 0; i < batch->count; ++i) {
+      const rtcap_packet* p = rtcap_batch_packet(batch, i);
+      t.add(rtcap::PacketView{p->ts_ns, p->wire_len, p->interface_index, {p->data, p->caplen}},
+            linktype);
+    }
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_tracker_snapshot_json(rtcap_tracker* tracker, char* buf, size_t size, size_t* needed) {
+  constexpr const char* fn = "rtcap_tracker_snapshot_json";
+  if (!buf && size > 0) return null_argument(fn, "buf");
+  return with_tracker(tracker, fn, [&](rtcap::StreamTracker& t) -> int {
+    return give_text(fn, rtcap::to_json(t.snapshot()), buf, size, needed);
+  });
+}
+
+int rtcap_tracker_table(rtcap_tracker* tracker, size_t width, char* buf, size_t size,
+                        size_t* needed) {
+  constexpr const char* fn = "rtcap_tracker_table";
+  if (!buf && size > 0) return null_argument(fn, "buf");
+  return with_tracker(tracker, fn, [&](rtcap::StreamTracker& t) -> int {
+    return give_text(fn, rtcap::format_stream_table(t.snapshot(), width), buf, size, needed);
+  });
+}
+
+}  // extern "C"
+
 // ---- live audio (rtcap/audio.hpp) ----
 
 namespace {
@@ -858,7 +1012,10 @@ struct CStream {
 };
 
 struct AudioState {
-  rtcap::StreamTracker tracker;
+  // Its own tracker (rtcap_audio_open) or one shared with an rtcap_tracker (rtcap_audio_open_on).
+  explicit AudioState(std::shared_ptr<TrackerState> t) : shared(std::move(t)) {}
+  std::shared_ptr<TrackerState> shared;
+  rtcap::StreamTracker& tracker = shared->tracker;
   rtcap::AudioReceiver receiver{tracker};
   std::atomic<bool> in_call{false};
   // Per subscription and stream id: the C stream record (cold: made at a stream's start).
@@ -910,6 +1067,7 @@ int with_audio(rtcap_audio* handle, const char* function, F&& body) noexcept {
       std::atomic<bool>& f;
       ~Leave() { f.store(false); }
     } leave{state->in_call};
+    std::lock_guard lock(state->shared->mutex);
     return body(*state);
   });
 }
@@ -920,7 +1078,20 @@ int rtcap_audio_open(rtcap_audio** out) {
   return guarded("rtcap_audio_open", [&]() -> int {
     if (!out) return null_argument("rtcap_audio_open", "out");
     *out = nullptr;
-    *out = reinterpret_cast<rtcap_audio*>(audios().add(std::make_shared<AudioState>()));
+    *out = reinterpret_cast<rtcap_audio*>(audios().add(std::make_shared<AudioState>(
+        std::make_shared<TrackerState>(rtcap::StreamTrackerConfig{}))));
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_audio_open_on(rtcap_tracker* tracker, rtcap_audio** out) {
+  return guarded("rtcap_audio_open_on", [&]() -> int {
+    if (!out) return null_argument("rtcap_audio_open_on", "out");
+    *out = nullptr;
+    auto shared = trackers().find(id_of(tracker));
+    if (!shared) return no_tracker("rtcap_audio_open_on");
+    *out = reinterpret_cast<rtcap_audio*>(
+        audios().add(std::make_shared<AudioState>(std::move(shared))));
     return RTCAP_OK;
   });
 }

@@ -147,5 +147,64 @@ class Audio(unittest.TestCase):
         self.assertTrue(str(e.exception).startswith("max_channels="), str(e.exception))
 
 
+
+class Tracker(unittest.TestCase):
+    def test_the_sample_gives_the_stream_table_of_the_rtcap_command(self):
+        # `rtcap -r rtp-12streams-125us.pcap --streams-json`: 12 RTP streams of 100 packets, none
+        # lost, 1200 packets in all.
+        with rtcap.Capture(read_file=SAMPLE) as cap, rtcap.Tracker() as tracker:
+            linktype = cap.interfaces()[0]["linktype"]
+            while not cap.done:
+                cap.poll(0.1, lambda view: tracker.add(view, linktype))
+            snap = tracker.snapshot()
+            table = tracker.table(width=100)
+        self.assertEqual(set(snap), {"ptp", "sessions", "streams", "totals"})
+        self.assertEqual((snap["totals"]["packets"], snap["totals"]["rtp"],
+                          snap["totals"]["sequence_lost"]), (1200, 1200, 0))
+        self.assertEqual(len(snap["streams"]), 12)
+        for s in snap["streams"]:
+            self.assertEqual((s["packets"], s["lost"], s["expected"], s["duplicates"]),
+                             (100, 0, 100, 0), s)
+        self.assertEqual(len({(s["dst_addr"], s["dst_port"], s["ssrc"]) for s in snap["streams"]}),
+                         12)
+        cli = os.environ.get("RTCAP_CLI")
+        if cli:  # the same document as the command's, field for field
+            import json
+            import subprocess
+            import tempfile
+            with tempfile.TemporaryDirectory() as d:
+                subprocess.run([cli, "-q", "-r", SAMPLE, "--streams-json", d + "/s.json"],
+                               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                with open(d + "/s.json") as f:
+                    self.assertEqual(snap, json.load(f))
+        rows = [line for line in table.splitlines() if "198.18.0.2:50" in line]
+        self.assertEqual(len(rows), 12, table)
+        self.assertTrue(all(len(row) <= 100 for row in rows), table)
+
+    def test_a_bad_format_names_the_keyword_and_closed_is_misuse(self):
+        with self.assertRaises(rtcap.ConfigError) as e:
+            rtcap.Tracker(audio_formats=["97=L99/48000/2"])
+        self.assertEqual(e.exception.status, rtcap.ERR_BAD_CONFIG)
+        tracker = rtcap.Tracker()
+        tracker.close()
+        with self.assertRaises(rtcap.MisuseError):
+            tracker.snapshot()
+
+    def test_an_audio_on_the_tracker_feeds_it(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            path = d + "/l24.pcap"
+            _l24_pcap(path)
+            with rtcap.Capture(read_file=path) as cap, rtcap.Tracker(sdp=Audio.SDP) as tracker:
+                with rtcap.Audio(tracker) as audio:
+                    audio.subscribe()
+                    while not cap.done:
+                        cap.poll(0.1, lambda view: audio.add(view, 1))
+                    with self.assertRaises(rtcap.BusyError):
+                        tracker.close()
+                (s,) = tracker.snapshot()["streams"]
+        self.assertEqual((s["lost"], s["session_name"], s["channels"]), (2, "Unit", 2))
+
+
 if __name__ == "__main__":
     unittest.main()
