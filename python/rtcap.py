@@ -461,6 +461,9 @@ class Capture:
         during the call; a handler that returns True stops the capture. Returns the number of
         packets delivered (0 on timeout); loop on .done. An exception raised by the handler
         stops the capture and is raised here; a capture failure raises rtcap.Error."""
+        # A negative, infinite or NaN wait is the caller's mistake, said in Python's terms.
+        if not 0 <= timeout < 1e9:
+            raise ValueError(f"timeout={timeout!r}: seconds, 0 or more (under 1e9)")
         # Each call finds its own handler: a refused one (BusyError) never disturbs the call in
         # progress.
         key = next(_call_keys)

@@ -115,7 +115,10 @@ struct PitStats {
   double min_us = 0;
   double mean_us = 0;
   double max_us = 0;
-  double ptime_us = 0;            // the packet time it is compared against (0: unknown)
+  double ptime_us = 0;  // the packet time it is compared against (0: unknown)
+  // The sender's pacing: the mean over intervals between consecutive sequence numbers only (an
+  // interval across a lost or reordered packet measures the loss). The verdict judges this.
+  double paced_mean_us = 0;
   std::vector<PitBin> histogram;  // non-empty bins, ascending; log-linear, 8 bins per octave
 };
 
@@ -141,6 +144,8 @@ struct AudioTiming {
   double delta_rtp_mean_us = 0;
   double delta_rtp_max_us = 0;
   TimingVerdict verdict = TimingVerdict::kUnknown;
+  // Why not compliant, in words: which test failed and by how much ("" otherwise).
+  std::string verdict_reason;
   // The clock every figure above is in: they count from since_ns, the stream's first packet or
   // the first after its clock changed (a late SDP or a re-announcement with another rate).
   std::int64_t since_ns = 0;

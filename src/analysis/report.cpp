@@ -228,8 +228,10 @@ nlohmann::json stream_json(const StreamSummary& s) {
                       {"upper_us", std::isinf(b.upper_us) ? nlohmann::json(nullptr)
                                                           : nlohmann::json(b.upper_us)},
                       {"count", b.count}});
-    j["pit"] = {{"count", t.pit.count},   {"min_us", t.pit.min_us},     {"mean_us", t.pit.mean_us},
-                {"max_us", t.pit.max_us}, {"ptime_us", t.pit.ptime_us}, {"histogram", hist}};
+    j["pit"] = {{"count", t.pit.count},     {"min_us", t.pit.min_us},
+                {"mean_us", t.pit.mean_us}, {"paced_mean_us", t.pit.paced_mean_us},
+                {"max_us", t.pit.max_us},   {"ptime_us", t.pit.ptime_us},
+                {"histogram", hist}};
     j["ts_df_us"] = t.ts_df_us;
     j["ts_df_last_us"] = t.ts_df_last_us;
     j["ts_df_windows"] = t.ts_df_windows;
@@ -242,6 +244,7 @@ nlohmann::json stream_json(const StreamSummary& s) {
                            {"note", "meaningful only with a PTP-disciplined capture clock"}};
     j["verdict"] = to_string(t.verdict);
     if (t.clock_assumed) j["verdict_note"] = "clock assumed";
+    if (!t.verdict_reason.empty()) j["verdict_reason"] = t.verdict_reason;
     j["timing_since_ns"] = t.since_ns;
     j["clock_changes"] = t.clock_changes;
     if (t.clock_changes) j["previous_clock_rate"] = t.previous_clock_rate;
@@ -491,10 +494,10 @@ std::string format_stream_table(const TrackerSnapshot& snap, std::size_t width) 
         out += analysis::format_ptp_stream_line(s);
       }
       if (s.timing.clock_assumed)
-        out += fmt::format(
-            "  ! verdict unknown: clock assumed ({} Hz: no SDP, --clock-rate or static payload "
-            "type gives it)\n",
-            s.clock_rate);
+        out += fmt::format("  ! verdict unknown: clock assumed ({} Hz): nothing gives its format\n",
+                           s.clock_rate);
+      if (!s.timing.verdict_reason.empty())
+        out += fmt::format("  ! not compliant: {}\n", s.timing.verdict_reason);
       if (s.timing.clock_changes)
         out += fmt::format(
             "  clock changed from {} to {} Hz: timing figures count from {:.3f} s after the "

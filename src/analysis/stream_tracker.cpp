@@ -217,6 +217,9 @@ struct ClockTimed {
   std::uint32_t ptime_streak = 0;
   std::int64_t ptime_ns = 0;  // ptime_ticks in ns, 0: unknown
   IntervalAccumulator pit;    // arrival gaps since timing_since_ns
+  // Of them, the gaps that span a sequence gap or a reordering (not the sender's pacing).
+  std::uint64_t pit_unpaced = 0;
+  double pit_unpaced_ns = 0;
   // AES67 / ST 2110-30 timing (docs/TUNING.md): PIT histogram, TS-DF window, drift sums.
   std::uint32_t pit_bins[kPitBins] = {};
   std::int64_t tsdf_ref_arrival_ns = 0;  // R(0) of the current window; also its start
@@ -829,6 +832,10 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     if (!fresh) {
       ++s.pit_bins[pit_bin(p.ts_ns - prev_arrival_ns)];
       s.pit.add(p.ts_ns - prev_arrival_ns, 0);
+      if (s.have_prev_rtp && static_cast<std::uint16_t>(rtp.seq - s.prev_seq) != 1) {
+        ++s.pit_unpaced;
+        s.pit_unpaced_ns += static_cast<double>(p.ts_ns - prev_arrival_ns);
+      }
     }
 
     // ptime from timestamp steps between consecutive sequence numbers.
@@ -962,6 +969,11 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       pit.min_us = static_cast<double>(s.pit.min_ns) / 1e3;
       pit.mean_us = s.pit.mean_ns / 1e3;
       pit.max_us = static_cast<double>(s.pit.max_ns) / 1e3;
+      const std::uint64_t paced = s.pit.count - std::min(s.pit.count, s.pit_unpaced);
+      pit.paced_mean_us =
+          paced ? (s.pit.mean_ns * static_cast<double>(s.pit.count) - s.pit_unpaced_ns) /
+                      static_cast<double>(paced) / 1e3
+                : pit.mean_us;
     }
     t.since_ns = s.timing_since_ns;
     t.clock_changes = s.clock_changes;
@@ -1006,10 +1018,17 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     // compliant; PIT mean outside ptime +-1% not compliant. Unknown without a packet time or a
     // completed window, and on an assumed clock (every figure would be in the wrong unit).
     if (!t.clock_assumed && pit.ptime_us > 0 && t.ts_df_windows > 0 && pit.count > 0) {
-      if (std::fabs(pit.mean_us - pit.ptime_us) > 0.01 * pit.ptime_us ||
-          t.ts_df_us > 17 * pit.ptime_us)
+      const bool pit_off = std::fabs(pit.paced_mean_us - pit.ptime_us) > 0.01 * pit.ptime_us;
+      const bool tsdf_off = t.ts_df_us > 17 * pit.ptime_us;
+      if (pit_off || tsdf_off) {
         t.verdict = TimingVerdict::kNotCompliant;
-      else if (t.ts_df_us < pit.ptime_us)
+        if (pit_off)
+          t.verdict_reason = fmt::format("packet interval mean {:.1f} us is outside {:.1f} us +-1%",
+                                         pit.paced_mean_us, pit.ptime_us);
+        if (tsdf_off)
+          t.verdict_reason += fmt::format("{}TS-DF {:.1f} us is over 17 packet times ({:.1f} us)",
+                                          pit_off ? "; " : "", t.ts_df_us, 17 * pit.ptime_us);
+      } else if (t.ts_df_us < pit.ptime_us)
         t.verdict = TimingVerdict::kNarrow;
       else
         t.verdict = TimingVerdict::kWide;
@@ -1173,9 +1192,9 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       m.push_back(fmt::format("packet time {:.3f} ms (RTP timestamp step), SDP ptime {} ms",
                               ptime_ms, f.ptime_ms));
     else if (f.ptime_ms > 0 && ptime_ms == 0 && out.timing.pit.count > 0 &&
-             std::fabs(out.timing.pit.mean_us / 1e3 - f.ptime_ms) > 0.01 * f.ptime_ms)
+             std::fabs(out.timing.pit.paced_mean_us / 1e3 - f.ptime_ms) > 0.01 * f.ptime_ms)
       m.push_back(fmt::format("packet interval {:.3f} ms, SDP ptime {} ms",
-                              out.timing.pit.mean_us / 1e3, f.ptime_ms));
+                              out.timing.pit.paced_mean_us / 1e3, f.ptime_ms));
     if (f.sample_bytes() > 0 && f.channels > 0 && f.ptime_ms > 0 && f.clock_rate > 0 &&
         out.payload_type == f.payload_type) {
       const double samples = f.ptime_ms * f.clock_rate / 1e3;

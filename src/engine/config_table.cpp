@@ -169,8 +169,13 @@ Result<void> validate(const CaptureConfig& c) {
   if (c.interfaces.size() > std::size_t(at("interfaces").max))
     return refuse("interfaces", fmt::format("{} interfaces, at most {}", c.interfaces.size(),
                                             at("interfaces").max));
-  for (const std::string& name : c.interfaces)
-    if (name.empty()) return refuse("interfaces", "an interface name is empty");
+  for (std::size_t i = 0; i < c.interfaces.size(); ++i) {
+    if (c.interfaces[i].empty()) return refuse("interfaces", "an interface name is empty");
+    // Twice the same interface: every packet captured (and written) twice.
+    for (std::size_t j = 0; j < i; ++j)
+      if (c.interfaces[j] == c.interfaces[i])
+        return refuse("interfaces", "'" + c.interfaces[i] + "' is named twice");
+  }
   for (const Setting& s : kAll) {
     if (s.kind != Kind::kNumber && s.kind != Kind::kChoice) continue;
     if (std::string why = check_number(s, s.get(c)); !why.empty()) return refuse(s.name, why);

@@ -563,6 +563,39 @@ TEST(AnalysisTiming, PitMeanOffByMoreThanOnePercentIsNotCompliant) {
   EXPECT_EQ(s[0].timing.verdict, TimingVerdict::kNotCompliant);
 }
 
+// A perfectly paced sender whose network loses 2%: the intervals across the lost packets are
+// the loss, not the pacing, so the verdict stays narrow; a slow sender is told why it fails.
+TEST(AnalysisTiming, LossIsNotPacingAndTheVerdictSaysWhy) {
+  StreamTrackerConfig c;
+  c.sdp = parse_sdp(kAes67Sdp, "f");
+  StreamTracker t(c);
+  for (int i = 0; i < 4000; ++i) {
+    if (i % 50 == 25) continue;  // lost
+    Rtp r;
+    r.seq = static_cast<std::uint16_t>(i);
+    r.ts = static_cast<std::uint32_t>(6 * i);
+    t.add(view(frame_to(r, kGroup), 1'000'000'000 + i * 125'000), 1);
+  }
+  auto s = t.streams();
+  EXPECT_NEAR(s[0].timing.pit.mean_us, 125.0 * 3999 / 3919, 1e-6);  // the loss inside
+  EXPECT_NEAR(s[0].timing.pit.paced_mean_us, 125.0, 1e-6);
+  EXPECT_EQ(s[0].timing.verdict, TimingVerdict::kNarrow);
+  EXPECT_EQ(s[0].timing.verdict_reason, "");
+
+  StreamTracker slow(c);
+  feed(slow, 3000, 0, 0, 6, 0, 127'000, Rtp{}, kGroup);
+  s = slow.streams();
+  EXPECT_EQ(s[0].timing.verdict, TimingVerdict::kNotCompliant);
+  // 2 us late a packet also walks TS-DF past 17 packet times: both tests are named.
+  EXPECT_EQ(s[0].timing.verdict_reason,
+            "packet interval mean 127.0 us is outside 125.0 us +-1%; TS-DF 3148.0 us is over 17 "
+            "packet times (2125.0 us)");
+  const std::string table = format_stream_table(slow.snapshot());
+  EXPECT_NE(table.find("! not compliant: packet interval mean 127.0 us"), std::string::npos)
+      << table;
+  EXPECT_NE(to_json(slow.snapshot()).find("\"verdict_reason\""), std::string::npos);
+}
+
 TEST(AnalysisTiming, DeltaPacketVsRtpUsesTheMediaClockOffset) {
   // Arrival exactly 1 s after the epoch + 10 ticks; RTP timestamp = 48000 + offset: the media
   // clock says 48000 ticks at 1 s, so delta = 10 ticks = 208.333 us.

@@ -60,6 +60,15 @@ class Settings(unittest.TestCase):
             self.assertEqual(cap.interfaces()[0]["snaplen"] > 0, True)
 
 
+class Poll(unittest.TestCase):
+    def test_a_wait_that_is_no_number_of_seconds_is_a_value_error(self):
+        with rtcap.Capture(read_file=SAMPLE) as cap:
+            for bad in (-1, float("inf"), float("nan")):
+                with self.assertRaises(ValueError):
+                    cap.poll(bad)
+            self.assertGreaterEqual(cap.poll(0.1), 0)
+
+
 class Counters(unittest.TestCase):
     def test_every_counter_reaches_python(self):
         self.assertIn("thread_handoffs", rtcap.COUNTERS)

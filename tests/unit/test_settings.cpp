@@ -259,6 +259,18 @@ TEST(Settings, TheReportedDisagreementsAreGone) {
   }
 }
 
+// The same interface twice would capture (and write) every packet twice.
+TEST(Settings, AnInterfaceNamedTwiceIsRefused) {
+  rtcap::CaptureConfig c;
+  c.interfaces = {"veth0", "veth1", "veth0"};
+  auto r = table::validate(c);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("'veth0' is named twice"), std::string::npos)
+      << r.error().message;
+  c.interfaces = {"veth0", "veth1"};
+  EXPECT_TRUE(table::validate(c));
+}
+
 // snaplen 0 means the maximum, and only the engine says so: the C setter and the CLI keep 0.
 TEST(Settings, SnaplenZeroIsTheMaximumInTheEngine) {
   rtcap::CaptureConfig c;

@@ -654,6 +654,13 @@ void CaptureRun::report_streams(const CaptureStats& final_stats) {
   if (extractor_) extractor_->add_levels(snap.streams);
   // Standard output carries the capture with -w -: the table must not go after it.
   fmt::print(o_.write_path == "-" ? stderr : stdout, "{}", format_stream_table(snap));
+  const auto assumed = std::count_if(snap.streams.begin(), snap.streams.end(),
+                                     [](const StreamSummary& s) { return s.timing.clock_assumed; });
+  if (assumed > 0)
+    fmt::print(stderr,
+               "rtcap: {} stream(s) with an assumed clock have no verdict: describe them with "
+               "--sap, --sdp FILE, --audio-format SEL=ENC/RATE/CH or --clock-rate PT=HZ\n",
+               assumed);
   std::uint64_t dropped = final_stats.kernel_dropped() + final_stats.interface_dropped() +
                           final_stats.app_dropped_packets;
   DropKnowledge knowledge = DropKnowledge::kLive;
