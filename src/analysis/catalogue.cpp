@@ -1,5 +1,6 @@
 // The session catalogue (catalogue.hpp): SAP and --sdp sessions, indexed by destination.
 #include "analysis/catalogue.hpp"
+#include "analysis/hash.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -12,15 +13,6 @@
 namespace rtcap::analysis {
 
 namespace {
-
-inline std::uint64_t fmix(std::uint64_t x) noexcept {  // MurmurHash3's 64-bit finaliser
-  x ^= x >> 33;
-  x *= 0xFF51AFD7ED558CCDull;
-  x ^= x >> 33;
-  x *= 0xC4CEB9FE1A85EC53ull;
-  x ^= x >> 33;
-  return x;
-}
 
 std::uint64_t words_hash(const std::uint8_t* p, std::size_t n, std::uint64_t seed) noexcept {
   std::uint64_t h = fmix(seed + 0x9E3779B97F4A7C15ull);

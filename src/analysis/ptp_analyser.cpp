@@ -329,6 +329,22 @@ void PtpAnalyser::add(const std::uint8_t* p, std::size_t len, std::int64_t ts_ns
   }
 }
 
+namespace {
+
+// The public figures of an estimate (PtpOffsetEstimate, PtpPathDelay); none without samples.
+template <typename Public>
+void copy_estimate(const PtpAnalyser::Estimate& e, Public& out) noexcept {
+  if (e.samples == 0) return;
+  out.samples = e.samples;
+  out.last_ns = e.last_ns;
+  out.mean_ns = e.mean_ns;
+  out.stddev_ns = std::sqrt(e.var_ns2);
+  out.min_ns = e.min_ns;
+  out.max_ns = e.max_ns;
+}
+
+}  // namespace
+
 PtpSnapshot PtpAnalyser::snapshot() const {
   PtpSnapshot s;
   s.totals = totals_;
@@ -382,25 +398,9 @@ PtpSnapshot PtpAnalyser::snapshot() const {
       ms.follow_ups_orphan = m.fu_orphan;
       ms.announce = summarize(m.announce.gaps, m.announce.log_interval);
       ms.sync = summarize(m.sync.gaps, m.sync.log_interval);
-      if (m.offset.samples > 0) {
-        PtpOffsetEstimate& o = ms.offset;
-        o.samples = m.offset.samples;
-        o.last_ns = m.offset.last_ns;
-        o.mean_ns = m.offset.mean_ns;
-        o.stddev_ns = std::sqrt(m.offset.var_ns2);
-        o.min_ns = m.offset.min_ns;
-        o.max_ns = m.offset.max_ns;
-        o.utc_offset_applied = m.offset.utc_applied;
-      }
-      if (m.path_delay.samples > 0) {
-        PtpPathDelay& p = ms.path_delay;
-        p.samples = m.path_delay.samples;
-        p.last_ns = m.path_delay.last_ns;
-        p.mean_ns = m.path_delay.mean_ns;
-        p.stddev_ns = std::sqrt(m.path_delay.var_ns2);
-        p.min_ns = m.path_delay.min_ns;
-        p.max_ns = m.path_delay.max_ns;
-      }
+      copy_estimate(m.offset, ms.offset);
+      ms.offset.utc_offset_applied = m.offset.utc_applied;
+      copy_estimate(m.path_delay, ms.path_delay);
       ms.last_seen_ns = m.last_seen_ns;
       out.masters.push_back(ms);
     }

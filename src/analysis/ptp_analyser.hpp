@@ -42,6 +42,13 @@ class PtpAnalyser {
   [[nodiscard]] std::uint64_t messages() const noexcept { return totals_.messages; }
   void clear() noexcept;
 
+  struct Estimate {  // exponentially weighted mean and spread of a time difference
+    std::uint64_t samples = 0;
+    double last_ns = 0, mean_ns = 0, var_ns2 = 0, min_ns = 0, max_ns = 0;
+    bool utc_applied = false;
+    void add(double ns, bool utc) noexcept;
+  };
+
  private:
   struct Intervals {
     std::int64_t last_ns = 0;
@@ -49,12 +56,6 @@ class PtpAnalyser {
     RunningIntervals gaps;
     std::int8_t log_interval = 0;
     void add(std::int64_t ts_ns, std::int8_t log) noexcept;
-  };
-  struct Estimate {  // exponentially weighted mean and spread of a time difference
-    std::uint64_t samples = 0;
-    double last_ns = 0, mean_ns = 0, var_ns2 = 0, min_ns = 0, max_ns = 0;
-    bool utc_applied = false;
-    void add(double ns, bool utc) noexcept;
   };
   struct Master {
     ptp::PortIdentity id;

@@ -1,5 +1,6 @@
 // ST 2022-7 pairing and merge analysis; the model and its bounds are in redundancy.hpp.
 #include "analysis/redundancy.hpp"
+#include "analysis/hash.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -44,15 +45,6 @@ namespace {
 
 constexpr std::int64_t kWindow = kRedundancyWindow;
 static_assert((kRedundancyWindow & (kRedundancyWindow - 1)) == 0, "window is a power of two");
-
-inline std::uint64_t fmix(std::uint64_t x) noexcept {  // MurmurHash3's finaliser
-  x ^= x >> 33;
-  x *= 0xFF51AFD7ED558CCDull;
-  x ^= x >> 33;
-  x *= 0xC4CEB9FE1A85EC53ull;
-  x ^= x >> 33;
-  return x;
-}
 
 // FNV-1a over the origin (which names the session: "sap 198.18.0.1 #1a2b", "file a.sdp") and
 // the group's index in that SDP; never 0 (0 means "no group").

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "analysis/catalogue.hpp"
+#include "analysis/hash.hpp"
 #include "analysis/packet_parser.hpp"
 #include "analysis/ptp_analyser.hpp"
 #include "analysis/redundancy.hpp"
@@ -49,16 +50,8 @@ struct FlowKey {
 };
 static_assert(sizeof(FlowKey) == 44);
 
-// MurmurHash3's 64-bit finaliser over a running combination: portable (no __int128, MSVC too)
-// and a few cycles per word.
-inline std::uint64_t fmix(std::uint64_t x) noexcept {
-  x ^= x >> 33;
-  x *= 0xFF51AFD7ED558CCDull;
-  x ^= x >> 33;
-  x *= 0xC4CEB9FE1A85EC53ull;
-  x ^= x >> 33;
-  return x;
-}
+using analysis::fmix;
+// fmix over a running combination.
 inline std::uint64_t mix(std::uint64_t a, std::uint64_t b) noexcept {
   return fmix(a ^ (b * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull));
 }

@@ -7,16 +7,17 @@
 #include <map>
 #include <memory>
 
+#include "io/pcapng_format.hpp"
 #include "rtcap/writer.hpp"
 
 namespace rtcap {
 namespace {
 
-constexpr std::uint32_t kShb = 0x0A0D0D0A;
-constexpr std::uint32_t kIsb = 0x00000005;
-constexpr std::uint32_t kByteOrderMagic = 0x1A2B3C4D;
-constexpr std::uint16_t kIsbIfDrop = 5;
-constexpr std::uint16_t kIsbOsDrop = 7;
+using io::pcapng::kBlockIsb;
+using io::pcapng::kBlockShb;
+using io::pcapng::kByteOrderMagic;
+using io::pcapng::kIsbIfDrop;
+using io::pcapng::kIsbOsDrop;
 // An ISB's options fit in far less; larger ones are skipped unread.
 constexpr std::uint32_t kMaxIsbBytes = 64 * 1024;
 
@@ -63,7 +64,7 @@ Result<FileDropStatistics> read_file_drop_statistics(const std::string& path) {
     if (!in.read(head, sizeof head)) break;
     std::uint32_t type = head[0];
     std::uint32_t length = head[1];
-    if (type == kShb) {
+    if (type == kBlockShb) {
       std::uint32_t magic = 0;
       if (!in.read(&magic, sizeof magic)) break;
       if (magic != kByteOrderMagic && magic != swap32(kByteOrderMagic)) break;
@@ -80,7 +81,7 @@ Result<FileDropStatistics> read_file_drop_statistics(const std::string& path) {
     }
     if (length < 12 || length % 4 != 0) break;
     const std::uint32_t rest = length - 8;  // body and the trailing length
-    if (type != kIsb || rest > kMaxIsbBytes) {
+    if (type != kBlockIsb || rest > kMaxIsbBytes) {
       if (!in.skip(rest)) break;
       continue;
     }
