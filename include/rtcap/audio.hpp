@@ -173,7 +173,7 @@ struct AudioSubscription {
   std::size_t frames_per_delivery = 480;
   // Packets a sequence number may arrive late and still land in place: 32 at 125 us packets is
   // 4 ms of reordering, more than a switched LAN produces. Each stream waits for at most this
-  // many packets before it declares one lost.
+  // many packets before it declares one lost. A power of two, 1 to 1024.
   std::size_t reorder_packets = 32;
   std::size_t max_payload_bytes = 1500;  // larger payloads are counted (malformed), not used
   int max_channels = 8;                  // streams with more are not taken (1..kMaxChannels)

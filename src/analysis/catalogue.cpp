@@ -1,6 +1,7 @@
 // The session catalogue (catalogue.hpp): SAP and --sdp sessions, indexed by destination.
 #include "analysis/catalogue.hpp"
 #include "analysis/hash.hpp"
+#include "analysis/saturating.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -22,23 +23,6 @@ std::uint64_t words_hash(const std::uint8_t* p, std::size_t n, std::uint64_t see
     h = fmix(h ^ (w * 0x9E3779B97F4A7C15ull));
   }
   return h;
-}
-
-// Packet times come from the wire (a hostile file can hold any 64-bit stamp): saturate.
-std::int64_t sat_add(std::int64_t a, std::int64_t b) noexcept {
-  std::int64_t r = 0;
-  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
-  return r;
-}
-std::int64_t sat_sub(std::int64_t a, std::int64_t b) noexcept {
-  std::int64_t r = 0;
-  if (__builtin_sub_overflow(a, b, &r)) return b < 0 ? INT64_MAX : INT64_MIN;
-  return r;
-}
-std::int64_t sat_mul(std::int64_t a, std::int64_t b) noexcept {
-  std::int64_t r = 0;
-  if (__builtin_mul_overflow(a, b, &r)) return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
-  return r;
 }
 
 }  // namespace

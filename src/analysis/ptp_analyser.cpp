@@ -1,5 +1,6 @@
 // Per-domain PTP analysis (ptp_analyser.hpp) and the SDP reference-clock match (rtcap/ptp.hpp).
 #include "analysis/ptp_analyser.hpp"
+#include "analysis/saturating.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -218,7 +219,7 @@ void PtpAnalyser::on_delay_resp(Domain& d, Master& ms, const ptp::Message& m) no
     // 1588-2008 11.3 with the capture point as the slave: the latest Sync gave
     // c1 - t1 = offset + delay, this pair gives t4 - c3 = delay - offset.
     const double reverse =
-        static_cast<double>(t4 - r.ts_ns) - static_cast<double>(m.correction) / 65536.0;
+        static_cast<double>(sat_sub(t4, r.ts_ns)) - static_cast<double>(m.correction) / 65536.0;
     ms.path_delay.add((ms.offset.last_ns + reverse) / 2, false);
     return;
   }

@@ -1105,8 +1105,8 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       out.hint = format_hint(s);
       out.state = FormatState::kPending;
       out.why = fmt::format(
-          "payload type {} is dynamic and no SDP describes it: give --sdp FILE, capture its SAP "
-          "announcements, or --audio-format {}",
+          "payload type {} is dynamic and no SDP describes it: give its SDP, capture its SAP "
+          "announcements, or a format option {}",
           pt,
           out.hint.empty() ? fmt::format("{}=L24/48000/2 (the format its sender uses)", pt)
                            : out.hint + " (inferred from its packets)");

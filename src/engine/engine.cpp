@@ -645,7 +645,8 @@ CaptureStats CaptureEngine::stats_now(std::chrono::milliseconds wait) {
     return stats();
   }
   if (!thread_.joinable()) return stats();
-  // Any thread may wait here while another destroys the engine: the reader keeps it alive.
+  // A destroy that starts while this waits is held off until it returns (the reader count); one
+  // that starts before enter_reader() is the caller's race, as for any object.
   enter_reader();
   const std::uint64_t ticket = stats_requested_.fetch_add(1, std::memory_order_acq_rel) + 1;
   wake_waiter();

@@ -10,6 +10,9 @@
 #include <cstring>
 #include <exception>
 #include <limits>
+#include <string>
+
+#include <fmt/format.h>
 
 #include "analysis/levels.hpp"
 #include "analysis/packet_parser.hpp"
@@ -481,7 +484,7 @@ struct AudioReceiver::Impl {
       if (!sp) continue;
       const std::int64_t idle_ns = std::int64_t{sp->config.end_after_ms} * 1'000'000;
       for (Slot& s : sp->slots)
-        if (s.active && now_ns - s.last_ns > idle_ns)
+        if (s.active && analysis::sat_sub(now_ns, s.last_ns) > idle_ns)
           end(*sp, s, "no packet for end_after_ms: the stream ended");
     }
   }
@@ -494,7 +497,7 @@ struct AudioReceiver::Impl {
     io::RtpPacket rtp;
     if (!io::parse_rtp(pp.payload, pp.payload_len, rtp)) return;
     if (packet.ts_ns >= next_expire_ns) {
-      next_expire_ns = packet.ts_ns + kExpireCheckNs;
+      next_expire_ns = analysis::sat_add(packet.ts_ns, kExpireCheckNs);
       expire(packet.ts_ns);
     }
     const std::uint64_t h = identity_hash(pp, packet.interface_index, rtp.ssrc);
@@ -553,8 +556,11 @@ Result<int> AudioReceiver::subscribe(AudioSubscription sub) {
     return bad("dst_port", "must be 0 to 65535 (-1: any)");
   if (sub.selector.payload_type < -1 || sub.selector.payload_type > 127)
     return bad("payload_type", "must be 0 to 127 (-1: any)");
-  if (sub.reorder_packets < 1 || sub.reorder_packets > kMaxReorderPackets)
-    return bad("reorder_packets", "must be 1 to 1024");
+  // A power of two divides the 65,536 sequence numbers: the slots never collide across the wrap.
+  if (sub.reorder_packets < 1 || sub.reorder_packets > kMaxReorderPackets ||
+      (sub.reorder_packets & (sub.reorder_packets - 1)) != 0)
+    return bad("reorder_packets",
+               fmt::format("must be a power of two from 1 to {}", kMaxReorderPackets));
   if (sub.max_payload_bytes < 2 || sub.max_payload_bytes > 65535)
     return bad("max_payload_bytes", "must be 2 to 65535");
   if (sub.max_channels < 1 || sub.max_channels > kMaxChannels)

@@ -16,6 +16,7 @@
 
 #include "analysis/packet_parser.hpp"
 #include "analysis/rtp_stats.hpp"
+#include "analysis/saturating.hpp"
 #include "rtcap/analysis.hpp"
 
 namespace rtcap::io {
@@ -38,9 +39,9 @@ struct Continuation {
   if (ts == next_ts) return {};
   const auto gap = static_cast<std::int32_t>(ts - next_ts);
   // A timestamp is as easy to forge as a sequence number; the arrival clock is not. 64-bit.
-  const std::uint64_t allowed =
-      std::min(analysis::packet_times_elapsed(arrival_ns - last_arrival_ns, rate_hz, 1),
-               std::uint64_t{kMaxGapSeconds} * rate_hz);
+  const std::uint64_t allowed = std::min(
+      analysis::packet_times_elapsed(analysis::sat_sub(arrival_ns, last_arrival_ns), rate_hz, 1),
+      std::uint64_t{kMaxGapSeconds} * rate_hz);
   if (gap > 0 && static_cast<std::uint64_t>(gap) <= allowed)
     return {Continuation::kGap, static_cast<std::uint64_t>(gap)};
   return {Continuation::kDiscontinuity, gap > 0 ? static_cast<std::uint64_t>(gap) : 0};

@@ -71,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   sub.loss = (cfg & 4) ? rtcap::LossFill::kGapOnly : rtcap::LossFill::kSilence;
   const std::size_t fpd[4] = {0, 1, 7, 480};
   sub.frames_per_delivery = fpd[(cfg >> 3) & 3];
-  const std::size_t reorder[4] = {1, 2, 32, 200};
+  const std::size_t reorder[4] = {1, 2, 32, 256};
   sub.reorder_packets = reorder[(cfg >> 5) & 3];
   sub.max_streams = (cfg & 128) ? 1 : 3;
   sub.max_channels = rtcap::kMaxChannels;

@@ -152,7 +152,7 @@ TEST(CatalogueExtract, HintIsInferredFromThePackets) {
   send(x, 50, 96, 96 * 4 * 3);  // 96 kHz, 4 channels of L24, 1 ms packets
   const auto out = x.finish();
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_NE(out[0].skipped.find("--audio-format 239.69.1.1:5004/97=L24/96000/4"), std::string::npos)
+  EXPECT_NE(out[0].skipped.find("format option 239.69.1.1:5004/97=L24/96000/4"), std::string::npos)
       << out[0].skipped;
 }
 

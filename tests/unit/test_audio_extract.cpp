@@ -252,7 +252,7 @@ TEST(AudioExtract, FormatSourcesAndSkips) {
   EXPECT_EQ(out[0].frames, 24u);
   EXPECT_EQ(out[1].format_source, "static (RFC 3551)");
   EXPECT_EQ(out[1].format.rate_hz, 44100u);
-  EXPECT_NE(out[2].skipped.find("--audio-format 97=L24/48000/2"), std::string::npos)
+  EXPECT_NE(out[2].skipped.find("format option 97=L24/48000/2"), std::string::npos)
       << out[2].skipped;
   EXPECT_TRUE(out[2].wav_path.empty());
   EXPECT_NE(out[3].skipped.find("not PCM"), std::string::npos) << out[3].skipped;
