@@ -195,7 +195,7 @@ void PtpAnalyser::offset_sample(Domain& d, Master& ms, std::int64_t capture_ns,
   if (!ptp_time_ns(d, t, ptp_ns)) return;
   // correctionField: ns x 2^16, the residence and path corrections that belong to the origin time.
   const double ns =
-      static_cast<double>(capture_ns - ptp_ns) - static_cast<double>(correction) / 65536.0;
+      static_cast<double>(sat_sub(capture_ns, ptp_ns)) - static_cast<double>(correction) / 65536.0;
   ms.offset.add(ns, d.has_gm && d.utc_valid);
 }
 
@@ -315,7 +315,8 @@ void PtpAnalyser::add(const std::uint8_t* p, std::size_t len, std::int64_t ts_ns
         ms->sync_pending = false;
         ++ms->fu_matched;
         // The Sync's own correction (1588-2008 11.2) adds to the Follow_Up's.
-        offset_sample(*d, *ms, ms->sync_ts_ns, m.timestamp, m.correction + ms->sync_correction);
+        offset_sample(*d, *ms, ms->sync_ts_ns, m.timestamp,
+                      sat_add(m.correction, ms->sync_correction));
       } else {
         ++ms->fu_orphan;
         ++totals_.orphan_follow_ups;
