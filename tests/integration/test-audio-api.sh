@@ -11,6 +11,9 @@ PYDIR=${RTCAP_PYTHON_DIR:-}
 [ -f "${RTCAP_LIBRARY:-}" ] || fail "RTCAP_LIBRARY must name librtcap.so (CTest sets it)"
 require_root
 require_netns
+# numpy under an AddressSanitizer librtcap would need the runtime preloaded into Python and
+# numpy's own allocations leak-checked: the receiver runs under ASan in the unit tests and fuzzer.
+! ldd "$RTCAP_LIBRARY" | grep -q libasan || skip "an AddressSanitizer build of librtcap"
 have gst-launch-1.0 || skip "gst-launch-1.0 not installed (gstreamer1.0-tools)"
 gst-inspect-1.0 rtpL24pay >/dev/null 2>&1 || skip "rtpL24pay not installed (gstreamer1.0-plugins-good)"
 gst-inspect-1.0 interleave >/dev/null 2>&1 || skip "interleave not installed (gstreamer1.0-plugins-good)"
