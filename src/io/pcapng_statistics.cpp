@@ -6,6 +6,8 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "io/pcapng_format.hpp"
 #include "rtcap/writer.hpp"
