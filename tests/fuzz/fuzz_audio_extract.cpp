@@ -20,40 +20,14 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_frames.hpp"
 #include "io/audio_extract.hpp"
 
 namespace {
 
-std::uint16_t le16(const std::uint8_t* p) { return std::uint16_t(p[0] | (p[1] << 8)); }
-std::uint32_t le32(const std::uint8_t* p) {
-  return std::uint32_t(p[0]) | (std::uint32_t(p[1]) << 8) | (std::uint32_t(p[2]) << 16) |
-         (std::uint32_t(p[3]) << 24);
-}
-
-// Ethernet + IPv4 + UDP from 198.18.0.1:5000 to 239.69.1.1:`port`, then `payload`.
-std::vector<std::uint8_t> udp_frame(std::uint16_t port, const std::vector<std::uint8_t>& payload) {
-  std::vector<std::uint8_t> f(42 + payload.size(), 0);
-  f[12] = 0x08;
-  std::uint8_t* ip = &f[14];
-  ip[0] = 0x45;
-  const std::size_t ip_len = 28 + payload.size();
-  ip[2] = std::uint8_t(ip_len >> 8);
-  ip[3] = std::uint8_t(ip_len);
-  ip[8] = 64;
-  ip[9] = 17;
-  const std::uint8_t src[4] = {198, 18, 0, 1}, dst[4] = {239, 69, 1, 1};
-  std::memcpy(ip + 12, src, 4);
-  std::memcpy(ip + 16, dst, 4);
-  std::uint8_t* udp = ip + 20;
-  udp[0] = 0x13;
-  udp[1] = 0x88;
-  udp[2] = std::uint8_t(port >> 8);
-  udp[3] = std::uint8_t(port);
-  udp[4] = std::uint8_t((8 + payload.size()) >> 8);
-  udp[5] = std::uint8_t(8 + payload.size());
-  std::memcpy(udp + 8, payload.data(), payload.size());
-  return f;
-}
+using rtcap::fuzz::audio_udp_frame;
+using rtcap::fuzz::le16;
+using rtcap::fuzz::le32;
 
 // Made once per process, removed at exit (leaked on purpose: the exit handler reads it).
 const std::string* g_out_dir = nullptr;
@@ -131,7 +105,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       for (int i = 0; i < 4; ++i) payload[4 + i] = std::uint8_t(ts[k] >> (24 - 8 * i));
       payload[11] = std::uint8_t(k);
     }
-    const std::vector<std::uint8_t> f = udp_frame(port, payload);
+    const std::vector<std::uint8_t> f = audio_udp_frame(port, payload);
     x.add(rtcap::PacketView{arrival_ns, std::uint32_t(f.size()), 0, {f.data(), f.size()}}, 1);
   }
   for (const auto& s : x.finish())

@@ -56,4 +56,18 @@ inline Bytes ethernet(const std::uint8_t dst_mac[6], std::uint16_t ether_type, c
   return b;
 }
 
+// The audio targets' input records: little-endian fields.
+inline std::uint16_t le16(const std::uint8_t* p) { return std::uint16_t(p[0] | (p[1] << 8)); }
+inline std::uint32_t le32(const std::uint8_t* p) {
+  return std::uint32_t(p[0]) | (std::uint32_t(p[1]) << 8) | (std::uint32_t(p[2]) << 16) |
+         (std::uint32_t(p[3]) << 24);
+}
+
+// Ethernet + IPv4 + UDP from 198.18.0.1:5000 to 239.69.1.1:`port`, then `payload`.
+inline Bytes audio_udp_frame(std::uint16_t port, const Bytes& payload) {
+  const std::uint8_t src[4] = {198, 18, 0, 1}, dst[4] = {239, 69, 1, 1};
+  const std::uint8_t mac[6] = {0x01, 0x00, 0x5E, 0x45, 0x01, 0x01};
+  return ethernet(mac, 0x0800, ipv4_udp(src, dst, 5000, port, payload.data(), payload.size()));
+}
+
 }  // namespace rtcap::fuzz
