@@ -360,7 +360,6 @@ std::string finish_capture_options(CaptureOptions& o) {
 
 std::string parse_clock_rates(const std::vector<std::string>& specs,
                               std::map<int, std::uint32_t>& by_pt, std::uint32_t& default_hz) {
-  constexpr std::uint64_t kMaxClockHz = 10'000'000;
   const auto number = [](std::string_view t, std::uint64_t& v) {
     if (t.empty() || t.size() > 12) return false;
     const auto r = std::from_chars(t.data(), t.data() + t.size(), v);
@@ -376,11 +375,12 @@ std::string parse_clock_rates(const std::vector<std::string>& specs,
           "--clock-rate '{}': the payload type must be 0 to 127 (as in PT=HZ, "
           "e.g. 96=48000)",
           spec);
-    if (!number(hz_text, hz) || hz == 0 || hz > kMaxClockHz)
+    // The library's range (sdp.hpp), the one the SDP parser and the C tracker apply.
+    if (!number(hz_text, hz) || hz < kMinClockRateHz || hz > kMaxClockRateHz)
       return fmt::format(
-          "--clock-rate '{}': the rate must be a whole number of Hz from 1 to "
-          "10000000 (e.g. 96=48000, or 44100 for every dynamic type)",
-          spec);
+          "--clock-rate '{}': the rate must be a whole number of Hz from {} to {} (e.g. "
+          "96=48000, or 44100 for every dynamic type)",
+          spec, kMinClockRateHz, kMaxClockRateHz);
     if (eq == std::string_view::npos)
       default_hz = static_cast<std::uint32_t>(hz);
     else
