@@ -954,6 +954,15 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     return out;
   }
 
+  // The mean packet interval with the intervals across a lost or reordered packet left out: the
+  // sender's pacing, which loss does not stretch.
+  [[nodiscard]] static double paced_mean_ns(const Stream& s) noexcept {
+    const std::uint64_t paced = s.pit.count - std::min(s.pit.count, s.pit_unpaced);
+    return paced ? (s.pit.mean_ns * static_cast<double>(s.pit.count) - s.pit_unpaced_ns) /
+                       static_cast<double>(paced)
+                 : s.pit.mean_ns;
+  }
+
   void summarize_timing(const Stream& s, StreamSummary& out) const {
     AudioTiming& t = out.timing;
     PitStats& pit = t.pit;
@@ -962,11 +971,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       pit.min_us = static_cast<double>(s.pit.min_ns) / 1e3;
       pit.mean_us = s.pit.mean_ns / 1e3;
       pit.max_us = static_cast<double>(s.pit.max_ns) / 1e3;
-      const std::uint64_t paced = s.pit.count - std::min(s.pit.count, s.pit_unpaced);
-      pit.paced_mean_us =
-          paced ? (s.pit.mean_ns * static_cast<double>(s.pit.count) - s.pit_unpaced_ns) /
-                      static_cast<double>(paced) / 1e3
-                : pit.mean_us;
+      pit.paced_mean_us = paced_mean_ns(s) / 1e3;
     }
     t.since_ns = s.timing_since_ns;
     t.clock_changes = s.clock_changes;
@@ -1030,17 +1035,18 @@ struct RTCAP_LOCAL StreamTracker::Impl {
 
   // An --audio-format for a stream no format describes, from what its packets show: samples per
   // packet (the RTP timestamp step), bytes per frame (payload / samples: L24 when it divides by
-  // 3, else L16) and the rate (samples per packet over the mean packet interval, snapped to the
+  // 3, else L16) and the rate (samples per packet over the paced packet interval, snapped to the
   // nearest common rate within 2%). Empty when the packets do not tell.
   [[nodiscard]] static std::string format_hint(const Stream& s) {
+    const double interval_ns = paced_mean_ns(s);
     if (s.ptime_ticks == 0 || s.payload_bytes == 0 || s.payload_bytes % s.ptime_ticks != 0 ||
-        s.interval.count == 0 || s.interval.mean_ns <= 0)
+        s.pit.count == 0 || !(interval_ns > 0))
       return {};
     const std::uint32_t frame = s.payload_bytes / s.ptime_ticks;
     const int bytes = frame % 3 == 0 ? 3 : frame % 2 == 0 ? 2 : 0;
     if (bytes == 0 || frame / static_cast<std::uint32_t>(bytes) > std::uint32_t(kMaxChannels))
       return {};
-    double rate = s.ptime_ticks * 1e9 / s.interval.mean_ns;
+    double rate = s.ptime_ticks * 1e9 / interval_ns;
     for (double r : {8000.0, 16000.0, 22050.0, 24000.0, 32000.0, 44100.0, 48000.0, 88200.0, 96000.0,
                      176400.0, 192000.0, 384000.0})
       if (std::fabs(rate - r) <= 0.02 * r) rate = r;

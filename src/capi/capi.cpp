@@ -40,9 +40,6 @@
 #include "capi/stats_fields.hpp"
 #include "engine/config_table.hpp"
 
-#ifndef RTCAP_VERSION
-#define RTCAP_VERSION "unknown"
-#endif
 
 namespace {
 

@@ -36,9 +36,6 @@
 
 #include "rtcap/engine.hpp"
 
-#ifndef RTCAP_VERSION
-#define RTCAP_VERSION "unknown"
-#endif
 
 namespace rtcap {
 namespace {

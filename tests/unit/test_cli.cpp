@@ -192,6 +192,10 @@ TEST(Cli, RefusesWhatItCannotHonour) {
       {{"-i", "eth0", "--advice-json", ""}, "--advice-json"},
       {{"-i", "eth0", "-w", "g.pcap", "-G", "1"}, "add a strftime time pattern"},
       {{"-i", "eth0", "-w", "g%%.pcap", "-G", "1"}, "add a strftime time pattern"},
+      {{"-i", "eth0", "--extract-audio", "d", "--extract-audio-max-bytes", "0"},
+       "not a number of bytes"},
+      {{"-i", "eth0", "--extract-audio", "d", "--extract-audio-max-bytes", "1k"},
+       "not a number of bytes"},
   };
   for (const Case& c : cases) {
     const std::string line = refusal(c.args);

@@ -60,6 +60,21 @@ CLI::Validator positive_rate(double max) {
       "");
 }
 
+// CLI11's PositiveNumber prints a 300-digit double range; a byte count says what it wants.
+CLI::Validator positive_byte_count() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        std::uint64_t x = 0;
+        const char* end = value.data() + value.size();
+        const auto [ptr, ec] = std::from_chars(value.data(), end, x);
+        if (ec != std::errc{} || ptr != end || x == 0)
+          return "'" + value + "' is not a number of bytes: give a whole number above 0, e.g. " +
+                 std::to_string(io::AudioExtractConfig::kDefaultMaxBytes) + " (the default)";
+        return {};
+      },
+      "");
+}
+
 constexpr std::int64_t kIntMax = std::numeric_limits<int>::max();
 
 using config_table::Setting;
@@ -236,8 +251,10 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
       ->check(non_empty("give a directory"));
   app.add_option("--extract-audio-max-bytes", o.extract_audio_max_bytes,
                  "Stop writing --extract-audio files when together they reach this many bytes "
-                 "(silence included; default 2147483648); what was not written is counted")
-      ->check(CLI::PositiveNumber);
+                 "(silence included; default " +
+                     std::to_string(io::AudioExtractConfig::kDefaultMaxBytes) +
+                     "); what was not written is counted")
+      ->check(positive_byte_count());
   app.add_option("--audio-format", o.audio_format_specs,
                  "Format of the streams no SDP describes, SELECTOR=ENC/RATE/CH, the selector a "
                  "payload type, a destination ADDR:PORT or an SSRC 0xHEX, or several joined by "
