@@ -12,7 +12,9 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -358,6 +360,33 @@ TEST(MetricsRender, EmptyStatsAreValid) {
   EXPECT_NE(text.find("rtcap_packets_captured_total 0\n"), std::string::npos);
   EXPECT_NE(text.find("rtcap_delivery_latency_seconds_bucket{le=\"+Inf\"} 0\n"), std::string::npos);
 }
+
+#ifdef RTCAP_SOURCE_DIR
+// Every family the library exports is in docs/OPERATIONS.md under its full name, the name an
+// operator greps for (seven were missing).
+TEST(MetricsRender, EveryFamilyIsDocumented) {
+  auto slurp = [](const std::string& path) {
+    std::ifstream f(std::string(RTCAP_SOURCE_DIR) + "/" + path);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+  };
+  const std::string docs = slurp("docs/OPERATIONS.md");
+  ASSERT_FALSE(docs.empty());
+  std::set<std::string> names;
+  for (const char* source : {"src/io/metrics.cpp", "src/stats/counters.cpp"}) {
+    const std::string text = slurp(source);
+    ASSERT_FALSE(text.empty()) << source;
+    const std::regex literal("\"(rtcap_[a-z0-9_]+)\"");
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), literal);
+         it != std::sregex_iterator(); ++it)
+      names.insert((*it)[1]);
+  }
+  EXPECT_GT(names.size(), 50u);
+  for (const std::string& name : names)
+    EXPECT_NE(docs.find("`" + name), std::string::npos) << name << " is not in docs/OPERATIONS.md";
+}
+#endif
 
 TEST(MetricsRender, SampleCaptureIsValidAndComplete) {
   const Inputs in = sample_inputs();
