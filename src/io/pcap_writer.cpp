@@ -18,6 +18,15 @@
 
 namespace rtcap {
 namespace io {
+
+Unexpected writer_error(const std::string& field, std::string reason) {
+  std::string message = reason;
+  const std::string token = "${" + field + "}";
+  if (const auto at = message.find(token); at != std::string::npos)
+    message.replace(at, token.size(), "WriterOptions::" + field);
+  return unexpected(Error{ErrorCode::kBadConfig, std::move(message), field, std::move(reason)});
+}
+
 namespace {
 
 constexpr std::uint32_t kMagicMicro = 0xa1b2c3d4;
@@ -110,12 +119,11 @@ class PcapWriter final : public FileBackedWriter {
   // go on into this file.
   Result<void> add_interface(const InterfaceInfo& info) override {
     if (wire::dlt_to_linktype(info.linktype) == linktype_ && info.snaplen <= snaplen_) return {};
-    return make_error(ErrorCode::kBadConfig,
-                      "a pcap file holds one link type and snaplen, but " + info.name +
-                          " came back as " + dlt_name(info.linktype) + ", snaplen " +
-                          std::to_string(info.snaplen) +
-                          ": write pcapng instead (--pcapng or a -w "
-                          "path ending in .pcapng) to go on across such a change");
+    return writer_error("pcapng", "a pcap file holds one link type and snaplen, but " + info.name +
+                                      " came back as " + dlt_name(info.linktype) + ", snaplen " +
+                                      std::to_string(info.snaplen) +
+                                      ": write pcapng instead (${pcapng}, or a path ending in "
+                                      ".pcapng) to go on across such a change");
   }
   int linktype_ = 0;  // LINKTYPE_* of the file header
   int snaplen_ = 0;
@@ -148,11 +156,11 @@ Result<std::unique_ptr<CaptureWriter>> open_pcap_writer(const WriterOptions& opt
   const InterfaceInfo& first = options.interfaces.front();
   for (const InterfaceInfo& i : options.interfaces) {
     if (wire::dlt_to_linktype(i.linktype) != wire::dlt_to_linktype(first.linktype)) {
-      return make_error(ErrorCode::kBadConfig,
-                        "a pcap file holds one link type, but " + first.name + " is " +
-                            dlt_name(first.linktype) + " and " + i.name + " is " +
-                            dlt_name(i.linktype) +
-                            ": write pcapng instead (--pcapng or a -w path ending in .pcapng)");
+      return writer_error("pcapng", "a pcap file holds one link type, but " + first.name + " is " +
+                                        dlt_name(first.linktype) + " and " + i.name + " is " +
+                                        dlt_name(i.linktype) +
+                                        ": write pcapng instead (${pcapng}, or a path ending in "
+                                        ".pcapng)");
     }
   }
   int snaplen = options.snaplen;
@@ -194,8 +202,9 @@ Result<std::unique_ptr<CaptureWriter>> open_pcap_writer(const WriterOptions& opt
 
 Result<std::unique_ptr<CaptureWriter>> CaptureWriter::open(const WriterOptions& options) {
   if (options.path.empty())
-    return make_error(ErrorCode::kBadConfig,
-                      "no output path: give -w FILE, or -w - for standard output");
+    return io::writer_error("path",
+                            "no output path: set ${path} to a file, or to \"-\" for "
+                            "standard output");
   return io::wants_pcapng(options) ? io::open_pcapng_writer(options)
                                    : io::open_pcap_writer(options);
 }

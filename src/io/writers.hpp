@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "rtcap/writer.hpp"
 
@@ -9,6 +10,10 @@ namespace rtcap::io {
 
 Result<std::unique_ptr<CaptureWriter>> open_pcap_writer(const WriterOptions& options);
 Result<std::unique_ptr<CaptureWriter>> open_pcapng_writer(const WriterOptions& options);
+
+// A kBadConfig error about WriterOptions::`field`: `reason` names it as ${field}, the message as
+// C++ code does, so that the command line can name its own option instead.
+Unexpected writer_error(const std::string& field, std::string reason);
 
 // pcapng when asked for, or when the path ends in ".pcapng" (as Wireshark's tools do).
 bool wants_pcapng(const WriterOptions& options) noexcept;

@@ -484,7 +484,16 @@ TEST(Pcapng, InterfaceAddedMidSectionGetsAnIdbOfItsOwn) {
       << "the same link type and snaplen: nothing changes";
   auto r = (*p)->add_interface({"veth0", 12, 65535, TimestampPrecision::kNano});
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("write pcapng instead"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("write pcapng instead (WriterOptions::pcapng"),
+            std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(r.error().setting, "pcapng");
+  EXPECT_EQ(r.error().message.find("--"), std::string::npos) << "no command-line option";
+  auto none = CaptureWriter::open(WriterOptions{});
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().message.find("WriterOptions::path"), std::string::npos)
+      << none.error().message;
+  EXPECT_EQ(none.error().message.find("-w"), std::string::npos) << none.error().message;
 }
 
 TEST(Writer, PacketFromUnknownInterfaceIsRefusedInPcapng) {

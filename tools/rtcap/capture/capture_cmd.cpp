@@ -353,7 +353,7 @@ int CaptureRun::open_outputs() {
                                             o_.config.batch_bytes + 32 * o_.config.batch_packets);
     auto w = RotatingWriter::open(wo, o_.rotation);
     if (!w) {
-      fmt::print(stderr, "rtcap: {}\n", w.error().message);
+      fmt::print(stderr, "rtcap: {}\n", cli_words(w.error()));
       return w.error().code == ErrorCode::kBadConfig ? kExitUsage : kExitSetup;
     }
     writer_ = std::move(*w);
@@ -448,7 +448,7 @@ void CaptureRun::consume(const Batch& batch) {
     if (auto r = writer_->write(batch, previous_); !r) {
       writing_ = false;
       if (writer_->failure() == WriteFailure::kPipeClosed) {
-        fmt::print(stderr, "rtcap: {}; stopping\n", r.error().message);
+        fmt::print(stderr, "rtcap: {}; stopping\n", cli_words(r.error()));
       } else {
         fmt::print(stderr, "rtcap: {}\n", r.error().message);
         exit_code_ = kExitRuntime;

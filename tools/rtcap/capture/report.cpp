@@ -209,6 +209,20 @@ std::string cli_words(std::string_view text) {
   return config_table::word(text, config_table::Front::kCli);
 }
 
+std::string cli_words(const Error& writer_error) {
+  static constexpr std::pair<std::string_view, std::string_view> kOptions[] = {
+      {"pcapng", "--pcapng"}, {"path", "-w FILE"}};
+  for (const auto& [field, option] : kOptions) {
+    if (writer_error.setting != field) continue;
+    std::string text = writer_error.reason;
+    const std::string token = "${" + std::string(field) + "}";
+    if (const auto at = text.find(token); at != std::string::npos)
+      text.replace(at, token.size(), option);
+    return text;
+  }
+  return writer_error.message;
+}
+
 std::vector<Advice> cli_words(std::vector<Advice> advice) {
   for (Advice& a : advice) a.change = cli_words(a.change);
   return advice;

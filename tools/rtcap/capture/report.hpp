@@ -34,6 +34,8 @@ std::string stats_json(const CaptureStats& s, bool final);
 // options (-B 4096).
 std::string cli_words(std::string_view text);
 std::vector<Advice> cli_words(std::vector<Advice> advice);
+// A writer's error (WriterOptions fields as ${pcapng}, ${path}) with the command's options.
+std::string cli_words(const Error& writer_error);
 
 // The advisor's stream inputs for one interval, from the tracker: sequence loss and discarded
 // packets since the previous interval (`loss_before`, `discarded_before`), and whether all UDP
