@@ -51,6 +51,7 @@ __all__ = ["Audio", "AudioBlock", "AudioEvent", "AudioStream", "BusyError", "Cap
 OK = 0
 DONE = 1
 ERR_BAD_CONFIG = -5
+ERR_NO_SUCH_NAMESPACE = -10
 ERR_WRONG_STATE = -22
 ERR_BUSY = -23
 ERR_CALLBACK = -24

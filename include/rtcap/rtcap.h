@@ -78,6 +78,7 @@ typedef enum rtcap_status {
   RTCAP_ERR_CAPTURE_FAILED = -7, /* the handle failed during capture (the interface vanished) */
   RTCAP_ERR_IO = -8,             /* a file could not be opened or read */
   RTCAP_ERR_UNSUPPORTED = -9,    /* the platform or libpcap build cannot do what was asked */
+  RTCAP_ERR_NO_SUCH_NAMESPACE = -10, /* the network namespace (rtcap_config_set_netns) is missing */
 
   /* Use of this interface. */
   RTCAP_ERR_INVALID_ARGUMENT = -20, /* a null pointer or a value the function cannot take */
