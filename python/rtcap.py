@@ -135,6 +135,7 @@ _STATS_FIELDS = [
     ("interface_reopens", ctypes.c_uint64),
     ("dispatch_bytes_count", ctypes.c_uint64),
     ("dispatch_bytes_p99", ctypes.c_uint64),
+    ("callback_ns", ctypes.c_uint64),
 ]
 
 

@@ -317,6 +317,7 @@ typedef struct rtcap_stats {
   uint64_t interface_reopens;    /* handles opened again after their interface came back */
   uint64_t dispatch_bytes_count; /* dispatch calls that carried packets */
   uint64_t dispatch_bytes_p99;   /* 99th percentile of the bytes one such call carried */
+  uint64_t callback_ns; /* capture thread's time in the batch callback or waiting for a batch */
 } rtcap_stats;
 /* The library's counters by name, in its registry's order (rtcap::capture_counters()): every one
  * is a field of rtcap_stats; NULL past the last. rtcap_interface_counter_name likewise for the
