@@ -51,6 +51,7 @@ __all__ = ["Audio", "AudioBlock", "AudioEvent", "AudioStream", "BusyError", "Cap
 OK = 0
 DONE = 1
 ERR_BAD_CONFIG = -5
+ERR_NO_SUCH_NAMESPACE = -10
 ERR_WRONG_STATE = -22
 ERR_BUSY = -23
 ERR_CALLBACK = -24
@@ -134,6 +135,7 @@ _STATS_FIELDS = [
     ("interface_reopens", ctypes.c_uint64),
     ("dispatch_bytes_count", ctypes.c_uint64),
     ("dispatch_bytes_p99", ctypes.c_uint64),
+    ("callback_ns", ctypes.c_uint64),
 ]
 
 

@@ -53,11 +53,12 @@ inline constexpr const char* kRingTooFewSlots = "ring-too-few-slots";         //
 inline constexpr const char* kPromiscuousUnneeded = "promiscuous-unneeded";   // rule 8
 inline constexpr const char* kAppQueueDrops = "app-queue-drops";              // rule 9
 inline constexpr const char* kLossBeforeCapture = "loss-before-capture";      // rule 10
+inline constexpr const char* kConsumerStalls = "consumer-stalls";             // rule 11
 // Every rule, in the order the advisor evaluates and reports them (the metrics export each).
 inline constexpr const char* kAll[] = {
-    kDispatchFillsBuffer, kReaderTooSlow,    kBurstDrops,      kImmediateCostsCpu,
-    kConsumerDiscards,    kSnaplenTruncates, kRingTooFewSlots, kPromiscuousUnneeded,
-    kAppQueueDrops,       kLossBeforeCapture};
+    kDispatchFillsBuffer, kReaderTooSlow,     kBurstDrops,      kImmediateCostsCpu,
+    kConsumerDiscards,    kSnaplenTruncates,  kRingTooFewSlots, kPromiscuousUnneeded,
+    kAppQueueDrops,       kLossBeforeCapture, kConsumerStalls};
 }  // namespace advice_id
 
 // One setting to change: a CaptureConfig field, its new value, and why.
@@ -115,6 +116,9 @@ struct AdvisorConfig {
   double small_packet_bytes = 512;            // rule 7: mean captured bytes per packet at or below
   std::int64_t ring_min_hold_ns = 100'000'000;  // rules 3, 7: the ring should hold this long
   std::uint64_t min_interval_packets = 100;     // ratio rules need this many packets
+  // Rule 11: the capture thread spent at least this share of the interval in the consumer's
+  // hands (CaptureStats::callback_ns) while the kernel dropped; rules 1-3 then stay silent.
+  double callback_share = 0.5;
 };
 
 class RTCAP_API Advisor {

@@ -20,17 +20,18 @@
 namespace rtcap {
 
 enum class ErrorCode {
-  kNoSuchDevice,   // the interface does not exist
-  kPermission,     // no CAP_NET_RAW / CAP_NET_ADMIN
-  kInterfaceDown,  // the interface exists but is not up
-  kBadFilter,      // pcap_compile rejected the expression
-  kBadConfig,      // settings that cannot work together or out of range
-  kOpenFailed,     // any other pcap_create/pcap_activate failure
-  kCaptureFailed,  // the handle failed during capture (for example the interface vanished)
-  kIo,             // a file or pipe could not be opened or written
-  kUnsupported,    // the platform or libpcap build cannot do what was asked
-  kMisuse,         // the API was called out of order (start twice, the wrong delivery mode)
-  kBusy,           // another call on the engine is running (another thread, or its own callback)
+  kNoSuchDevice,     // the interface does not exist
+  kPermission,       // no CAP_NET_RAW / CAP_NET_ADMIN
+  kInterfaceDown,    // the interface exists but is not up
+  kBadFilter,        // pcap_compile rejected the expression
+  kBadConfig,        // settings that cannot work together or out of range
+  kOpenFailed,       // any other pcap_create/pcap_activate failure
+  kCaptureFailed,    // the handle failed during capture (for example the interface vanished)
+  kIo,               // a file or pipe could not be opened or written
+  kUnsupported,      // the platform or libpcap build cannot do what was asked
+  kMisuse,           // the API was called out of order (start twice, the wrong delivery mode)
+  kBusy,             // another call on the engine is running (another thread, or its own callback)
+  kNoSuchNamespace,  // the network namespace (CaptureConfig::netns) does not exist
 };
 
 struct Error {

@@ -78,6 +78,7 @@ typedef enum rtcap_status {
   RTCAP_ERR_CAPTURE_FAILED = -7, /* the handle failed during capture (the interface vanished) */
   RTCAP_ERR_IO = -8,             /* a file could not be opened or read */
   RTCAP_ERR_UNSUPPORTED = -9,    /* the platform or libpcap build cannot do what was asked */
+  RTCAP_ERR_NO_SUCH_NAMESPACE = -10, /* the network namespace (rtcap_config_set_netns) is missing */
 
   /* Use of this interface. */
   RTCAP_ERR_INVALID_ARGUMENT = -20, /* a null pointer or a value the function cannot take */
@@ -316,6 +317,7 @@ typedef struct rtcap_stats {
   uint64_t interface_reopens;    /* handles opened again after their interface came back */
   uint64_t dispatch_bytes_count; /* dispatch calls that carried packets */
   uint64_t dispatch_bytes_p99;   /* 99th percentile of the bytes one such call carried */
+  uint64_t callback_ns; /* capture thread's time in the batch callback or waiting for a batch */
 } rtcap_stats;
 /* The library's counters by name, in its registry's order (rtcap::capture_counters()): every one
  * is a field of rtcap_stats; NULL past the last. rtcap_interface_counter_name likewise for the

@@ -68,6 +68,10 @@ struct CaptureStats {
   std::uint64_t max_dispatch_bytes = 0;    // most bytes one call carried
   double max_dispatch_buffer_share = 0;    // max_dispatch_bytes / kernel buffer bytes
   std::int64_t capture_cpu_ns = 0;         // CPU time of the capture thread
+  // Wall time the capture thread spent in the consumer's hands instead of reading: inside the
+  // batch callback (inline delivery) or waiting for a free batch (threaded, block policy). Near
+  // the elapsed time while the kernel drops: the consumer stalls capture (a blocked write()).
+  std::int64_t callback_ns = 0;
   std::vector<InterfaceStats> interfaces;
   HistogramData dispatch_packets;  // packets per dispatch call (calls that carried any)
   HistogramData dispatch_bytes;    // bytes per dispatch call (calls that carried any)

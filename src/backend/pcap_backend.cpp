@@ -77,10 +77,16 @@ std::string program_or(const char* fallback) {
   return path.empty() ? fallback : path;
 }
 
-Error activate_error(const std::string& name, int status, pcap_t* p) {
+// netns: where the interface was looked for (CaptureConfig::netns; empty: the caller's namespace).
+Error activate_error(const std::string& name, const std::string& netns, int status, pcap_t* p) {
   const std::string detail = pcap_geterr(p);
   switch (status) {
     case PCAP_ERROR_NO_SUCH_DEVICE:
+      if (!netns.empty())
+        return {ErrorCode::kNoSuchDevice,
+                fmt::format("no such interface '{}' in network namespace '{}': pcap_findalldevs "
+                            "run inside it lists those there are ({})",
+                            name, netns, detail)};
       return {ErrorCode::kNoSuchDevice,
               fmt::format("no such interface '{}': pcap_findalldevs lists those there are ({})",
                           name, detail)};
@@ -143,11 +149,18 @@ Result<PcapHandle> open_live(const std::string& name, const CaptureConfig& confi
     CaptureConfig here = config;
     here.netns.clear();
     std::optional<Result<PcapHandle>> opened;
-    auto entered = platform::run_in_netns(
-        config.netns, [&] { opened.emplace(open_live(name, here, warnings, nonblocking)); });
+    auto entered = platform::run_in_netns(config.netns, [&] {
+      opened.emplace(open_live_here(name, here, config.netns, warnings, nonblocking));
+    });
     if (!entered) return rtcap::unexpected(entered.error());
     return std::move(*opened);
   }
+  return open_live_here(name, config, {}, warnings, nonblocking);
+}
+
+Result<PcapHandle> open_live_here(const std::string& name, const CaptureConfig& config,
+                                  const std::string& netns, std::vector<std::string>& warnings,
+                                  bool nonblocking) {
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   PcapHandle h;
   h.pcap_ = pcap_create(name.c_str(), errbuf);
@@ -189,7 +202,7 @@ Result<PcapHandle> open_live(const std::string& name, const CaptureConfig& confi
   }
 
   const int status = pcap_activate(p);
-  if (status < 0) return rtcap::unexpected(activate_error(name, status, p));
+  if (status < 0) return rtcap::unexpected(activate_error(name, netns, status, p));
   if (status > 0) warnings.push_back(activate_warning(name, status, p));
 
   if (auto r = apply_platform_options(p, name, config, warnings); !r)

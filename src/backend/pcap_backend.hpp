@@ -49,8 +49,8 @@ class PcapHandle {
   // too). The widened totals go on from where they were. Fails while it is not back yet.
   Result<void> reopen(const CaptureConfig& config, std::vector<std::string>& warnings);
 
-  friend Result<PcapHandle> open_live(const std::string&, const CaptureConfig&,
-                                      std::vector<std::string>&, bool);
+  friend Result<PcapHandle> open_live_here(const std::string&, const CaptureConfig&,
+                                           const std::string&, std::vector<std::string>&, bool);
   friend Result<PcapHandle> open_file(const std::string&, const CaptureConfig&,
                                       std::vector<std::string>&);
 
@@ -67,6 +67,11 @@ class PcapHandle {
 // Warnings (PCAP_WARNING_*, fallbacks) are appended to `warnings`.
 Result<PcapHandle> open_live(const std::string& name, const CaptureConfig& config,
                              std::vector<std::string>& warnings, bool nonblocking = true);
+// open_live in the namespace this thread is in (config.netns unused); `netns` names it in
+// messages (empty: the caller's own).
+Result<PcapHandle> open_live_here(const std::string& name, const CaptureConfig& config,
+                                  const std::string& netns, std::vector<std::string>& warnings,
+                                  bool nonblocking);
 // A pcap or pcapng file through the same pipeline (pcap_open_offline understands both).
 Result<PcapHandle> open_file(const std::string& path, const CaptureConfig& config,
                              std::vector<std::string>& warnings);

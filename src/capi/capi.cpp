@@ -78,6 +78,8 @@ int status_of(rtcap::ErrorCode code) {
       return RTCAP_ERR_WRONG_STATE;
     case rtcap::ErrorCode::kBusy:
       return RTCAP_ERR_BUSY;
+    case rtcap::ErrorCode::kNoSuchNamespace:
+      return RTCAP_ERR_NO_SUCH_NAMESPACE;
   }
   return RTCAP_ERR_INTERNAL;  // a code added to rtcap::ErrorCode and not mapped here
 }
@@ -354,6 +356,8 @@ const char* rtcap_status_name(int status) {
       return "RTCAP_ERR_IO";
     case RTCAP_ERR_UNSUPPORTED:
       return "RTCAP_ERR_UNSUPPORTED";
+    case RTCAP_ERR_NO_SUCH_NAMESPACE:
+      return "RTCAP_ERR_NO_SUCH_NAMESPACE";
     case RTCAP_ERR_INVALID_ARGUMENT:
       return "RTCAP_ERR_INVALID_ARGUMENT";
     case RTCAP_ERR_INVALID_HANDLE:

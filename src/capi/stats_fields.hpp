@@ -49,6 +49,7 @@ inline constexpr CField kStatsFields[] = {
     RTCAP_FIELD(rtcap_stats, interface_reopens),
     RTCAP_FIELD(rtcap_stats, dispatch_bytes_count),
     RTCAP_FIELD(rtcap_stats, dispatch_bytes_p99),
+    RTCAP_FIELD(rtcap_stats, callback_ns),
 };
 
 inline constexpr CField kInterfaceFields[] = {

@@ -15,9 +15,6 @@ namespace rtcap {
 namespace detail {
 namespace {
 
-// The longest wait a call takes literally (2^50 us, 35 years): keeps deadlines in int64 ns.
-constexpr std::int64_t kMaxWaitUs = std::int64_t{1} << 50;
-
 // The table's rules (src/engine/config_table.cpp), then what the naive baseline cannot do.
 Result<void> validate(const CaptureConfig& c, CaptureMode mode) {
   if (auto ok = config_table::validate(c); !ok) return ok;
@@ -39,9 +36,7 @@ CaptureEngine::CaptureEngine(CaptureConfig config, std::unique_ptr<Source> sourc
     : config_(std::move(config)),
       coalesce_us_(effective_coalesce_us(config_)),
       source_(std::move(source)),
-      warnings_(std::move(warnings)),
-      free_(config_.pool_batches),
-      filled_(config_.pool_batches) {
+      warnings_(std::move(warnings)) {
   int largest_snaplen = 0;
   for (std::size_t i = 0; i < source_->size(); ++i) {
     infos_.push_back(source_->info(i));
@@ -62,28 +57,17 @@ CaptureEngine::CaptureEngine(CaptureConfig config, std::unique_ptr<Source> sourc
   // Every batch must hold at least one whole packet of the largest snaplen.
   const std::size_t arena =
       std::max<std::size_t>(config_.batch_bytes, std::size_t(largest_snaplen));
-  // Inline: one batch, filled and delivered on the caller's thread, then reused.
-  const std::size_t batches = is_inline() ? 1 : config_.pool_batches;
-  for (std::size_t i = 0; i < batches; ++i) {
-    storage_.push_back(std::make_unique<Batch>(config_.batch_packets, arena));
-    (void)free_.try_push(storage_.back().get());
-  }
-  if (is_inline()) (void)free_.try_pop(current_);
-  pool_memory_bytes_ = batches * (arena + config_.batch_packets * sizeof(PacketRecord));
+  handoff_ = config_.delivery == Delivery::kInline ? make_inline_handoff(*this, arena)
+                                                   : make_threaded_handoff(*this, arena);
 }
 
 CaptureEngine::~CaptureEngine() {
-  request_stop();
-  if (thread_.joinable()) thread_.join();
+  request_stop();  // a capture thread ends when handoff_, the last member, goes
 }
 
 namespace {
-// Refusals of next_batch (BatchRef::refused points at them: they live as long as the library).
-const Error kNextBatchInline{ErrorCode::kMisuse,
-                             "inline delivery has no batches to take: poll or dispatch deliver "
-                             "them through the callback (or open with threaded delivery)"};
-const Error kNextBatchBeforeStart{ErrorCode::kMisuse,
-                                  "threaded delivery: start the capture thread first"};
+// Refusals (BatchRef::refused points at them: they live as long as the library; the hand-offs
+// have their own).
 const Error kBusyReentered{ErrorCode::kBusy,
                            "called from inside this engine's own batch callback: return from "
                            "the callback first (the call in progress delivers what comes)"};
@@ -130,29 +114,24 @@ Result<void> CaptureEngine::prepare_waiter() {
   return {};
 }
 
-Result<void> CaptureEngine::start() {
-  if (is_inline())
-    return make_error(ErrorCode::kMisuse,
-                      "inline delivery has no capture thread to start: capture runs on the "
-                      "thread that calls poll or dispatch (or open with threaded delivery)");
-  if (started_.exchange(true))
-    return make_error(ErrorCode::kMisuse, "started twice: the capture thread already runs");
+Result<void> CaptureEngine::start() { return handoff_->start(); }
+
+void CaptureEngine::begin_capture() noexcept {
   // Scheduling and elapsed time run on the monotonic clock: a wall-clock step (NTP, an operator)
   // must neither freeze the statistics reads nor fire them all at once. Packet timestamps and
   // the delivery latency stay CLOCK_REALTIME.
   start_ns_ = monotonic_ns();
   next_stats_ns_ = start_ns_ + std::int64_t(config_.stats_interval_ms) * 1000000;
-  thread_ = std::thread([this] {
-    platform::prepare_capture_thread();
-    if (!config_.read_file.empty()) {
-      while (file_step()) {
-      }
-    } else {
-      while (capture_step(std::chrono::hours(1), true)) {
-      }
+}
+
+void CaptureEngine::run_capture_thread() noexcept {
+  if (!config_.read_file.empty()) {
+    while (file_step()) {
     }
-  });
-  return {};
+  } else {
+    while (capture_step(std::chrono::hours(1), true)) {
+    }
+  }
 }
 
 void CaptureEngine::callback_failed(std::string message) noexcept {
@@ -164,71 +143,27 @@ void CaptureEngine::callback_failed(std::string message) noexcept {
   StopReason running = StopReason::kRunning;
   stop_reason_.compare_exchange_strong(running, StopReason::kFailed);
   request_stop();
-  // Inline: nothing more goes to the callback (deliver_inline checks capture_done_).
-  if (is_inline()) capture_done_.store(true);
-  consumer_bell_.ring();
+  handoff_->callback_failed();
+  handoff_->wake_consumer();
 }
 
 Result<std::size_t> CaptureEngine::poll(std::chrono::microseconds timeout, BatchFn on_batch,
                                         void* context) {
   if (!on_batch) return make_error(ErrorCode::kMisuse, "poll without a batch callback");
-  if (!is_inline() && !started_.load()) return rtcap::unexpected(kNextBatchBeforeStart);
+  if (const Error* refused = handoff_->refuse_poll()) return rtcap::unexpected(*refused);
   if (const Error* busy = enter_call()) return rtcap::unexpected(*busy);
-  const std::size_t n = is_inline() ? run_inline(timeout, true, on_batch, context)
-                                    : poll_threaded(timeout, on_batch, context);
+  const std::size_t n = handoff_->poll(timeout, on_batch, context);
   leave_call();  // may free *this
   return n;
 }
 
 Result<std::size_t> CaptureEngine::dispatch(BatchFn on_batch, void* context) {
-  if (!is_inline())
-    return make_error(ErrorCode::kMisuse,
-                      "dispatch is for inline delivery: a threaded engine's capture thread "
-                      "drains the handles itself (poll or next_batch take its batches)");
+  if (const Error* refused = handoff_->refuse_dispatch()) return rtcap::unexpected(*refused);
   if (!on_batch) return make_error(ErrorCode::kMisuse, "dispatch without a batch callback");
   if (const Error* busy = enter_call()) return rtcap::unexpected(*busy);
-  const std::size_t n = run_inline(std::chrono::microseconds(0), false, on_batch, context);
+  const std::size_t n = handoff_->dispatch(on_batch, context);
   leave_call();  // may free *this
   return n;
-}
-
-std::size_t CaptureEngine::poll_threaded(std::chrono::microseconds timeout, BatchFn fn,
-                                         void* ctx) noexcept {
-  Batch* batch = pop_filled(timeout);
-  if (!batch) return 0;
-  const std::size_t n = batch->size();
-  if (!orphaned() && !callback_threw_.load()) {
-    if (auto threw = call_batch_fn(fn, ctx, *batch)) callback_failed(std::move(*threw));
-  }
-  give_back(batch);
-  return n;
-}
-
-std::size_t CaptureEngine::run_inline(std::chrono::microseconds timeout, bool wait, BatchFn fn,
-                                      void* ctx) noexcept {
-  if (capture_done_.load()) return 0;
-  if (!inline_started_) {
-    inline_started_ = true;
-    started_.store(true);
-    platform::prepare_capture_thread();  // timer slack of the caller's thread (Linux), see there
-    start_ns_ = monotonic_ns();          // monotonic, as in start()
-    next_stats_ns_ = start_ns_ + std::int64_t(config_.stats_interval_ms) * 1000000;
-  }
-  inline_fn_ = fn;
-  inline_ctx_ = ctx;
-  inline_delivered_ = 0;
-  inline_out_of_time_ = false;
-  timeout = std::max(timeout, std::chrono::microseconds(0));
-  inline_deadline_ns_ = monotonic_ns() + std::min<std::int64_t>(timeout.count(), kMaxWaitUs) * 1000;
-  if (!config_.read_file.empty()) {
-    if (!wait) waiter_->clear_wake();
-    (void)file_step();
-  } else {
-    (void)capture_step(timeout, wait);
-  }
-  inline_fn_ = nullptr;
-  inline_ctx_ = nullptr;
-  return inline_delivered_;
 }
 
 Readiness CaptureEngine::readiness() const {
@@ -258,7 +193,7 @@ Readiness CaptureEngine::readiness() const {
       at_most(0);
     }
   }
-  if (is_inline() && current_ && !current_->empty()) at_most(0);  // held back by poll's bound
+  if (held_back_) at_most(0);  // poll's bound held a batch back: the next call delivers it
   r.max_wait_us = limit;
   return r;
 }
@@ -267,7 +202,7 @@ void CaptureEngine::request_stop() noexcept {
   stop_requested_.store(true);
   // The waiter wakes the loop; no break flag: its final pcap_dispatch drains what libpcap holds.
   wake_waiter();
-  producer_bell_.ring();
+  handoff_->wake_producer();
 }
 
 void CaptureEngine::pcap_callback(u_char* user, const struct pcap_pkthdr* header,
@@ -311,34 +246,6 @@ void CaptureEngine::on_packet(const CallbackContext& ctx, const struct pcap_pkth
   dispatch_last_ts_ns_ = ts_ns;
 }
 
-bool CaptureEngine::acquire_batch() noexcept {
-  if (free_.try_pop(current_)) return true;
-  current_ = nullptr;
-  if (config_.overflow == OverflowPolicy::kDrop && config_.read_file.empty()) return false;
-  // Block: the consumer is behind; wait for it (the kernel ring absorbs the delay meanwhile).
-  // After a stop, keep waiting while the consumer drains, but not past the drain deadline: an
-  // embedding application may stop calling next_batch and destroy the engine, and a stop must
-  // end in bounded time.
-  for (;;) {
-    if (stop_requested_.load(std::memory_order_relaxed)) {
-      begin_drain();  // the stop's deadline bounds this wait too
-      if (std::chrono::steady_clock::now() >= drain_deadline_) break;
-    }
-    // 10 ms: only bounds how late a stop request is seen; a released batch rings the bell.
-    producer_bell_.wait_for(
-        [this] { return !free_.empty() || (stop_requested_.load() && !draining_); },
-        std::chrono::milliseconds(10));
-    if (free_.try_pop(current_)) return true;
-    serve_stats_while_blocked();
-  }
-  // Stopping, and the consumer took nothing before the deadline: read no more. The packet in
-  // hand and what the kernel still holds stay uncaptured (CaptureStats::unread_packets()), never
-  // app drops: the block policy promised to leave loss to the kernel ring.
-  drain_gave_up_ = true;
-  if (dispatching_) source_->breakloop(dispatching_->handle);
-  return false;
-}
-
 void CaptureEngine::serve_stats_while_blocked() noexcept {
   // From inside pcap_dispatch: pcap_stats reads the socket's counters (getsockopt
   // PACKET_STATISTICS; Npcap's stats ioctl), not the ring being walked. So kernel drops show
@@ -353,57 +260,11 @@ void CaptureEngine::serve_stats_while_blocked() noexcept {
   }
 }
 
-bool CaptureEngine::hand_over(bool force) noexcept {
-  if (!is_inline()) return publish_current(force);
-  deliver_inline(force);
-  return true;
-}
-
-void CaptureEngine::deliver_inline(bool force) noexcept {
-  if (!current_ || current_->empty()) return;
-  // After a callback threw (capture_done_ set) or the owner destroyed the engine from inside
-  // one, nothing more goes to it; every normal end delivers its last batch before finish().
-  if (capture_done_.load(std::memory_order_relaxed) || orphaned()) {
-    current_->clear();
-    return;
-  }
-  // poll's bound: once this call's time is up, the batch waits for the next call (a full one
-  // cannot wait: out_of_time() stopped draining right after the callback that used the time).
-  if (!force && out_of_time()) return;
-  record_delivery(*current_);
-  inline_delivered_ += current_->size();
-  if (inline_fn_) {
-    if (auto threw = call_batch_fn(inline_fn_, inline_ctx_, *current_))
-      callback_failed(std::move(*threw));
-    note_callback_end();
-  }
-  current_->clear();
-}
-
 void CaptureEngine::note_callback_end() noexcept {
-  if (inline_out_of_time_ || monotonic_ns() < inline_deadline_ns_) return;
-  inline_out_of_time_ = true;
+  if (call_out_of_time_ || monotonic_ns() < call_deadline_ns_) return;
+  call_out_of_time_ = true;
   // What the kernel still holds stays there until the next call (libpcap keeps its place).
   if (dispatching_) source_->breakloop(dispatching_->handle);
-}
-
-bool CaptureEngine::publish_current(bool force) noexcept {
-  if (!current_ || current_->empty()) return false;
-  // While the consumer still has a batch waiting, keep filling this one: fewer, fuller batches
-  // when the consumer is slow, and no added delay when it keeps up. holding_ and the consumer's
-  // check in next_batch form a Dekker pair (seq_cst store, fence, load on both sides): either we
-  // see the ring empty, or the consumer sees holding_ and wakes us, so a held batch never waits
-  // for the next kernel wake-up.
-  if (!force) {
-    holding_.store(true, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (!filled_.empty()) return false;
-  }
-  holding_.store(false, std::memory_order_relaxed);
-  (void)filled_.try_push(current_);  // cannot fail: filled_ holds the whole pool
-  current_ = nullptr;
-  consumer_bell_.ring();
-  return true;
 }
 
 bool CaptureEngine::dispatch_all() noexcept {
@@ -488,15 +349,14 @@ bool CaptureEngine::stop_step() noexcept {
   }
   if (!late && drain_phase_ == DrainPhase::kRetire) {
     const auto until = std::min(retire_at_, drain_deadline_);
-    if (is_inline()) {
-      // The retire wait counts against poll's timeout like any other wait.
-      const auto call_end = clock::now() + std::chrono::nanoseconds(std::max<std::int64_t>(
-                                               0, inline_deadline_ns_ - monotonic_ns()));
-      std::this_thread::sleep_until(std::min(until, call_end));
-      if (clock::now() < until) return true;
-    } else {
-      std::this_thread::sleep_until(until);
+    // The retire wait counts against poll's timeout like any other wait.
+    const std::int64_t call_left_ns = call_deadline_ns_ - monotonic_ns();
+    if (call_left_ns < std::chrono::nanoseconds(until - clock::now()).count()) {
+      std::this_thread::sleep_for(
+          std::chrono::nanoseconds(std::max<std::int64_t>(0, call_left_ns)));
+      return true;
     }
+    std::this_thread::sleep_until(until);
     drain_phase_ = DrainPhase::kLast;
   }
   if (!late && drain_phase_ == DrainPhase::kLast) {
@@ -518,7 +378,7 @@ bool CaptureEngine::capture_step(std::chrono::microseconds max_wait, bool wait) 
   // wake-up per W carries W x rate packets; idle, we block on the fd again (as NAPI does).
   const auto window = microseconds(coalesce_us_);
   // A batch the previous call's bound held back goes out first, without waiting.
-  if (is_inline() && current_ && !current_->empty()) wait = false;
+  if (held_back_) wait = false;
   if (!stop_requested_.load(std::memory_order_relaxed)) {
     if (!wait) {
       // dispatch(): the application waited on readiness() itself; take its wake-up, if any.
@@ -630,35 +490,7 @@ void CaptureEngine::refresh_stats() noexcept {
 CaptureStats CaptureEngine::stats_now(std::chrono::milliseconds wait) {
   // A file has no kernel counters; once capture is done, finish() has made the last read.
   if (!waiter_ || capture_done_.load() || !config_.read_file.empty()) return stats();
-  if (is_inline()) {
-    // The caller is the capture thread (see engine.hpp): read them now, ourselves, unless
-    // another thread is inside poll (it reads them there); from inside the callback we may.
-    if (!started_.load()) return stats();
-    if (!enter_call()) {
-      refresh_stats();
-      CaptureStats s = stats();  // before leave_call: an owner gone meanwhile frees us there
-      leave_call();
-      return s;
-    } else if (caller_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
-      refresh_stats();
-    }
-    return stats();
-  }
-  if (!thread_.joinable()) return stats();
-  // A destroy that starts while this waits is held off until it returns (the reader count); one
-  // that starts before enter_reader() is the caller's race, as for any object.
-  enter_reader();
-  const std::uint64_t ticket = stats_requested_.fetch_add(1, std::memory_order_acq_rel) + 1;
-  wake_waiter();
-  const auto deadline = std::chrono::steady_clock::now() + wait;
-  // 200 us steps: a wake-up and one pcap_stats take tens of microseconds here (docs/TUNING.md);
-  // this runs once per status line, not per packet.
-  while (stats_served_.load(std::memory_order_acquire) < ticket && !capture_done_.load() &&
-         !orphaned() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  CaptureStats s = stats();  // before leave_reader: an owner gone meanwhile frees us there
-  leave_reader();
-  return s;
+  return handoff_->stats_now(wait);
 }
 
 void CaptureEngine::end_live(StopReason reason) noexcept {
@@ -680,7 +512,7 @@ void CaptureEngine::finish(StopReason reason, std::optional<Error> error,
   StopReason running = StopReason::kRunning;
   stop_reason_.compare_exchange_strong(running, reason);
   capture_done_.store(true);
-  consumer_bell_.ring();
+  handoff_->wake_consumer();
 }
 
 void CaptureEngine::record_delivery(const Batch& batch) noexcept {
@@ -700,18 +532,11 @@ void CaptureEngine::record_delivery(const Batch& batch) noexcept {
 }
 
 const Batch* CaptureEngine::next_filled(std::chrono::microseconds wait, const Error*& refused) {
-  if (is_inline()) {
-    refused = &kNextBatchInline;
-    return nullptr;
-  }
-  if (!started_.load()) {
-    refused = &kNextBatchBeforeStart;
-    return nullptr;
-  }
+  if ((refused = handoff_->refuse_next_batch())) return nullptr;
   if ((refused = enter_call())) return nullptr;
-  Batch* batch = pop_filled(wait);
+  Batch* batch = handoff_->next_filled(wait);
   if (batch && orphaned()) {  // the owner went while we waited: nobody takes it
-    give_back(batch);
+    handoff_->release(batch);
     batch = nullptr;
   }
   if (batch)
@@ -721,36 +546,13 @@ const Batch* CaptureEngine::next_filled(std::chrono::microseconds wait, const Er
   return batch;
 }
 
-Batch* CaptureEngine::pop_filled(std::chrono::microseconds wait) {
-  Batch* batch = nullptr;
-  if (!filled_.try_pop(batch)) {
-    // Running dry while the capture thread holds a batch back for us: ask for it.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (holding_.load(std::memory_order_seq_cst)) wake_waiter();
-    consumer_bell_.wait_for([this] { return !filled_.empty() || capture_done_.load(); }, wait);
-    (void)filled_.try_pop(batch);
-  }
-  if (batch) record_delivery(*batch);
-  return batch;
-}
-
 void CaptureEngine::release(const Batch* batch) noexcept {
   if (!batch) return;
   batches_held_.store(batches_held_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-  give_back(const_cast<Batch*>(batch));  // it came from our pool
+  handoff_->release(const_cast<Batch*>(batch));  // it came from our pool
 }
 
-void CaptureEngine::give_back(Batch* batch) noexcept {
-  batch->clear();
-  (void)free_.try_push(batch);  // cannot fail: free_ holds the whole pool
-  producer_bell_.ring();
-}
-
-bool CaptureEngine::done() const {
-  if (!capture_done_.load()) return false;
-  if (is_inline()) return true;  // inline delivers before poll()/dispatch() returns
-  return filled_.empty();
-}
+bool CaptureEngine::done() const { return capture_done_.load() && handoff_->drained(); }
 
 InterfaceInfo CaptureEngine::interface_info(std::size_t index) const {
   if (index < infos_.size()) return infos_[index];
@@ -773,12 +575,13 @@ CaptureStats CaptureEngine::stats() const {
   s.app_dropped_packets = counters_.app_dropped.load(std::memory_order_relaxed);
   s.packets_delivered = delivered_packets_.load(std::memory_order_relaxed);
   s.batches_delivered = delivered_batches_.load(std::memory_order_relaxed);
-  s.thread_handoffs = is_inline() ? 0 : s.batches_delivered;
+  s.thread_handoffs = thread_handoffs_.load(std::memory_order_relaxed);
   s.wakeups = counters_.wakeups.load(std::memory_order_relaxed);
   s.dispatch_calls = counters_.dispatch_calls.load(std::memory_order_relaxed);
   s.empty_dispatch_calls = counters_.empty_dispatch_calls.load(std::memory_order_relaxed);
   s.max_dispatch_bytes = counters_.max_dispatch_bytes.load(std::memory_order_relaxed);
   s.capture_cpu_ns = counters_.cpu_ns.load(std::memory_order_relaxed);
+  s.callback_ns = counters_.callback_ns.load(std::memory_order_relaxed);
   std::uint64_t buffer_bytes = 0;
   for (std::size_t i = 0; i < source_->size(); ++i) {
     InterfaceStats is;

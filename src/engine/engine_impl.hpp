@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <chrono>
@@ -22,6 +23,7 @@
 #include "platform/readiness.hpp"
 #include "platform/thread.hpp"
 #include "engine/doorbell.hpp"
+#include "engine/handoff.hpp"
 #include "engine/pcap_time.hpp"
 #include "engine/spsc_ring.hpp"
 #include "stats/histogram_recorder.hpp"
@@ -40,7 +42,14 @@ struct CaptureCounters {
   std::atomic<std::uint64_t> wakeups{0}, dispatch_calls{0}, empty_dispatch_calls{0};
   std::atomic<std::uint64_t> max_dispatch_bytes{0};
   std::atomic<std::int64_t> cpu_ns{0};
+  std::atomic<std::int64_t> callback_ns{0};  // CaptureStats::callback_ns
 };
+
+// Adds the time since `since_ns` (monotonic) to a single-writer duration counter.
+inline void add_time_since(std::atomic<std::int64_t>& counter, std::int64_t since_ns) noexcept {
+  counter.store(counter.load(std::memory_order_relaxed) + (monotonic_ns() - since_ns),
+                std::memory_order_relaxed);
+}
 
 // Every packet's delay at its delivery (one clock read per batch: the batch is delivered at one
 // moment). record_n stores the totals once per batch; recording packet by packet through the
@@ -96,7 +105,7 @@ class CaptureEngine final {
   std::size_t interface_count() const { return interface_count_.load(std::memory_order_acquire); }
   InterfaceInfo interface_info(std::size_t index) const;
   const CaptureConfig& config() const { return config_; }
-  std::size_t pool_memory_bytes() const { return pool_memory_bytes_; }
+  std::size_t pool_memory_bytes() const { return handoff_->pool_memory_bytes(); }
   Result<std::size_t> poll(std::chrono::microseconds timeout, BatchFn on_batch, void* context);
   Result<std::size_t> dispatch(BatchFn on_batch, void* context);
   Readiness readiness() const;
@@ -121,19 +130,16 @@ class CaptureEngine final {
   Result<void> prepare_waiter();  // dispatch mode (live or file): called once by Engine::open
 
  private:
-  [[nodiscard]] bool is_inline() const noexcept { return config_.delivery == Delivery::kInline; }
+  friend class InlineHandoff;
+  friend class ThreadedHandoff;
   // One wake-up of live capture: wait (when `wait`; at most max_wait, the next statistics read,
   // or the coalescing window), drain every handle, hand over. False once capture has finished.
   bool capture_step(std::chrono::microseconds max_wait, bool wait) noexcept;
   // One read of a capture file (batch_packets records). False once the file is done.
   bool file_step() noexcept;
-  // The inline entry: one step with the application's callback installed.
-  std::size_t run_inline(std::chrono::microseconds timeout, bool wait, BatchFn fn,
-                         void* ctx) noexcept;
-  // Threaded poll: the next filled batch through the callback, then back to the pool.
-  std::size_t poll_threaded(std::chrono::microseconds timeout, BatchFn fn, void* ctx) noexcept;
-  Batch* pop_filled(std::chrono::microseconds wait);
-  void give_back(Batch* batch) noexcept;
+  // The clocks start (the first inline call, or start()).
+  void begin_capture() noexcept;
+  void run_capture_thread() noexcept;  // threaded: the capture thread's whole life
   // Consumer-side calls (poll, dispatch, next_batch, an inline stats_now) run one at a time:
   // enter_call() is null when this call may go on, else the kBusy error to refuse it with.
   // leave_call() may free the engine (the owner went meanwhile): touch nothing after it.
@@ -147,14 +153,17 @@ class CaptureEngine final {
     return (call_state_.load(std::memory_order_acquire) & kOrphaned) != 0;
   }
   bool dispatch_all() noexcept;  // false: a handle failed (failure_ set)
-  // Threaded: publish to the consumer (see the hold-back policy); inline: call the callback.
-  bool hand_over(bool force) noexcept;
-  bool publish_current(bool force) noexcept;
-  void deliver_inline(bool force) noexcept;
+  // The filled batch to the consumer: one virtual call per batch.
+  void hand_over(bool force) noexcept { handoff_->hand_over(current_, force); }
   // The batch callback threw: the engine stops, failure() says so.
   void callback_failed(std::string message) noexcept;
-  // Inline: this call's time is up (poll's bound): no further callback starts in it.
-  [[nodiscard]] bool out_of_time() const noexcept { return inline_out_of_time_; }
+  // poll's bound: this call's time is up, no further callback starts in it (a threaded
+  // engine's capture thread has no call, so no deadline).
+  [[nodiscard]] bool out_of_time() const noexcept { return call_out_of_time_; }
+  void set_call_deadline(std::int64_t monotonic_ns) noexcept {
+    call_deadline_ns_ = monotonic_ns;
+    call_out_of_time_ = false;
+  }
   void note_callback_end() noexcept;
   // After a stop: drain what the kernel holds, hand everything over, finish. False once
   // finished; true when the inline call's time ran out first (the next call goes on with it).
@@ -163,7 +172,7 @@ class CaptureEngine final {
     return config_.max_packets > 0 &&
            counters_.packets.load(std::memory_order_relaxed) >= std::uint64_t(config_.max_packets);
   }
-  bool acquire_batch() noexcept;
+  bool acquire_batch() noexcept { return handoff_->acquire(current_); }
   void serve_stats_while_blocked() noexcept;
   void begin_drain() noexcept;  // the stop's deadline starts (kDrainAfterStop)
   void refresh_stats() noexcept;
@@ -232,20 +241,10 @@ class CaptureEngine final {
   void mark_link(std::size_t i, bool up) noexcept;
   void packets_while_down(std::size_t i, std::int64_t last_ts_ns) noexcept;  // cold
 
-  // Pool: every batch lives in storage_ and is in exactly one place at a time: free_, the
-  // capture thread's current_, filled_, or held by the consumer.
-  std::vector<std::unique_ptr<Batch>> storage_;
-  SpscRing<Batch*> free_;    // consumer -> capture thread
-  SpscRing<Batch*> filled_;  // capture thread -> consumer
-  // A line each: the consumer writes consumer_bell_'s flag on every wait, the capture thread
-  // producer_bell_'s (block policy), and current_ and holding_ below are the capture thread's.
-  alignas(kCacheLine) Doorbell consumer_bell_;  // rung when filled_ gains a batch or capture ends
-  alignas(kCacheLine) Doorbell producer_bell_;  // rung when free_ gains a batch (block policy)
-  alignas(kCacheLine) std::size_t pool_memory_bytes_ = 0;
-  Batch* current_ = nullptr;  // capture thread only
-  // The capture thread holds a filled batch back while the consumer is busy; the consumer wakes
-  // it through the waiter when it runs dry (see publish_current and next_batch).
-  std::atomic<bool> holding_{false};
+  // The batch being filled (capture thread only), from the hand-off and back to it.
+  alignas(kCacheLine) Batch* current_ = nullptr;
+  // current_ waits for the next call: poll's bound ran out before it could be delivered.
+  bool held_back_ = false;
   // Set for the final drain after a stop: the block policy keeps waiting for the consumer
   // (until drain_deadline_) instead of counting the last packets as dropped.
   bool draining_ = false;                                   // capture thread only
@@ -259,15 +258,10 @@ class CaptureEngine final {
   std::chrono::steady_clock::time_point retire_at_{};  // capture thread only
   bool drain_retire_ = false;  // TPACKET_V3: wait for the block being filled to retire
 
-  // Inline delivery: the callback of the poll()/dispatch() call in progress (caller's thread).
-  BatchFn inline_fn_ = nullptr;
-  void* inline_ctx_ = nullptr;
-  std::size_t inline_delivered_ = 0;  // packets delivered by the call in progress
-  bool inline_started_ = false;       // the first poll()/dispatch() prepared the thread
   // poll's bound: the call's deadline (monotonic ns), and whether it passed after a callback
   // (then draining stops: pcap_breakloop on the handle in pcap_dispatch).
-  std::int64_t inline_deadline_ns_ = 0;
-  bool inline_out_of_time_ = false;
+  std::int64_t call_deadline_ns_ = std::numeric_limits<std::int64_t>::max();
+  bool call_out_of_time_ = false;
   const CallbackContext* dispatching_ = nullptr;  // the handle inside dispatch (capture thread)
 
   // The consumer call in progress and the owner's departure (enter_call, release_owner).
@@ -280,7 +274,6 @@ class CaptureEngine final {
   std::int64_t next_stats_ns_ = 0;
   std::atomic<int> batches_held_{0};  // threaded: BatchRefs the application holds
 
-  std::thread thread_;
   std::atomic<bool> started_{false};
   std::atomic<bool> callback_threw_{false};  // nothing more goes to the callback
   std::atomic<bool> stop_requested_{false};
@@ -298,8 +291,10 @@ class CaptureEngine final {
   std::int64_t dispatch_last_ts_ns_ = 0;  // stamp of its last packet (link_watch.cpp's outages)
   Histogram dispatch_packets_hist_, dispatch_bytes_hist_;  // capture thread writes
   Histogram latency_hist_;                                 // consumer writes
-  std::atomic<std::uint64_t> delivered_packets_{0}, delivered_batches_{0};
+  std::atomic<std::uint64_t> delivered_packets_{0}, delivered_batches_{0}, thread_handoffs_{0};
   std::vector<std::unique_ptr<std::atomic<std::uint64_t>[]>> iface_stats_;  // recv, drop, ifdrop
+  // Last, so that it goes first: a threaded capture thread ends before the members it uses.
+  std::unique_ptr<Handoff> handoff_;
 };
 
 // Single-writer counter update: a plain load and store, no locked read-modify-write.

@@ -42,7 +42,7 @@ Result<int> open_netns(const std::string& ns) {
   if (fd >= 0) return fd;
   const int err = errno;
   if (err == ENOENT)
-    return make_error(ErrorCode::kNoSuchDevice,
+    return make_error(ErrorCode::kNoSuchNamespace,
                       "network namespace '" + ns + "' not found (" + path +
                           " missing): create it with 'ip netns add " + ns +
                           "', or give the path of a namespace file such as /proc/PID/ns/net");

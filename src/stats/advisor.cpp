@@ -51,6 +51,7 @@ struct Interval {
   std::uint64_t wakeups = 0, dispatch_calls = 0, empty_dispatch_calls = 0;
   std::uint64_t kernel_dropped = 0, interface_dropped = 0, received = 0;
   std::int64_t cpu_ns = 0;
+  std::int64_t callback_ns = 0;
   bool cpu_known = false;
   double cpu_share = 0;
   bool max_dispatch_grew = false;
@@ -63,6 +64,11 @@ struct Interval {
     const bool never_empty = dispatch_calls >= 10 && empty_dispatch_calls == 0;
     if (!cpu_known) return never_empty;
     return cpu_share >= c.busy_cpu_share || (never_empty && cpu_share >= c.busy_cpu_share / 2);
+  }
+  // The kernel dropped while the capture thread waited on the consumer (rule 11): the cause is
+  // the consumer, whatever the CPU share or the ring's size.
+  [[nodiscard]] bool consumer_stalled(const AdvisorConfig& c) const noexcept {
+    return kernel_dropped > 0 && ns > 0 && double(callback_ns) >= c.callback_share * double(ns);
   }
 };
 
@@ -84,6 +90,8 @@ Interval make_interval(const CaptureStats& now, const CaptureStats& before) {
   d.cpu_ns = now.capture_cpu_ns >= before.capture_cpu_ns
                  ? now.capture_cpu_ns - before.capture_cpu_ns
                  : now.capture_cpu_ns;
+  d.callback_ns = now.callback_ns >= before.callback_ns ? now.callback_ns - before.callback_ns
+                                                        : now.callback_ns;
   d.cpu_known = d.cpu_ns > 0;
   d.cpu_share = d.ns > 0 ? double(d.cpu_ns) / double(d.ns) : 0;
   d.max_dispatch_grew = now.max_dispatch_bytes > before.max_dispatch_bytes;
@@ -124,7 +132,7 @@ struct Context {
 // ---- Rule 1: one read carried (almost) the whole buffer ----------------------------------------
 MaybeFinding rule_dispatch_fills_buffer(const Context& x) {
   const auto& d = x.d;
-  if (d.dispatch_calls == 0) return std::nullopt;
+  if (d.dispatch_calls == 0 || d.consumer_stalled(x.cfg)) return std::nullopt;
   if (x.npcap()) {
     // One read returns at most one user buffer (Npcap): a full one means packets were left behind
     // in the kernel buffer that one bigger read would have taken (maintainers' notes).
@@ -227,7 +235,7 @@ std::string reader_fixes(const Context& x) {
 
 MaybeFinding rule_reader_too_slow(const Context& x) {
   const auto& d = x.d;
-  if (d.kernel_dropped == 0 || !d.busy(x.cfg)) return std::nullopt;
+  if (d.kernel_dropped == 0 || !d.busy(x.cfg) || d.consumer_stalled(x.cfg)) return std::nullopt;
   Finding f;
   f.severity = Severity::kCritical;
   f.trigger = "kernel drops (ps_drop) rising while the capture thread is busy";
@@ -242,7 +250,7 @@ MaybeFinding rule_reader_too_slow(const Context& x) {
 
 MaybeFinding rule_burst_drops(const Context& x) {
   const auto& d = x.d;
-  if (d.kernel_dropped == 0 || d.busy(x.cfg)) return std::nullopt;
+  if (d.kernel_dropped == 0 || d.busy(x.cfg) || d.consumer_stalled(x.cfg)) return std::nullopt;
   const double peak = std::max(x.peak_pps, d.rate_pps);
   const std::uint64_t now_bytes = x.buffer_bytes();
   std::uint64_t want = buffer_bytes_for_stall(x.in.config, x.in.platform, x.cfg.ring_min_hold_ns,
@@ -511,12 +519,49 @@ MaybeFinding rule_loss_before_capture(const Context& x) {
   return f;
 }
 
+// ---- Rule 11: the consumer stalls the capture thread --------------------------------------------
+MaybeFinding rule_consumer_stalls(const Context& x) {
+  const auto& d = x.d;
+  if (!d.consumer_stalled(x.cfg)) return std::nullopt;
+  const auto& c = x.in.config;
+  const bool inline_delivery = c.delivery == Delivery::kInline;
+  Finding f;
+  f.severity = Severity::kCritical;
+  f.trigger = inline_delivery
+                  ? "kernel drops while the capture thread waited inside the batch callback"
+                  : "kernel drops while the capture thread waited for the consumer to free a "
+                    "batch";
+  f.evidence = fmt::format(
+      "{} kernel drops in {:.2f} s; the capture thread spent {} ({}) of the interval in the "
+      "consumer's hands; capture thread CPU {}",
+      d.kernel_dropped, d.seconds, format_duration_ns(d.callback_ns),
+      pct(double(d.callback_ns) / double(d.ns)),
+      d.cpu_known ? pct(d.cpu_share) : std::string("n/a"));
+  if (inline_delivery) {
+    f.change =
+        "the consumer stalls capture: the batch callback (a writer blocked on a full pipe or a "
+        "slow disk, or the analysis) did not return while packets arrived. ${delivery} threaded "
+        "lets the capture thread go on reading while the consumer catches up (a stall longer "
+        "than the pool is counted as rtcap drops); or make the reader faster. A larger "
+        "${buffer_kib} only delays these drops";
+    f.settings = {{"delivery", "threaded", "the consumer's stalls no longer stop the reading"}};
+  } else {
+    f.change =
+        "the consumer stalls capture: it did not give batches back (a writer blocked on a full "
+        "pipe or a slow disk, or the analysis), and the block policy waits for it. Make the "
+        "reader faster; ${overflow} drop keeps reading and counts what the consumer cannot "
+        "take as rtcap drops. A larger ${buffer_kib} only delays these drops";
+    f.settings = {{"overflow", "drop", "capture goes on reading while the consumer stalls"}};
+  }
+  return f;
+}
+
 using RuleFn = MaybeFinding (*)(const Context&);
 constexpr RuleFn kRules[] = {
     rule_dispatch_fills_buffer, rule_reader_too_slow,      rule_burst_drops,
     rule_immediate_costs_cpu,   rule_consumer_discards,    rule_snaplen_truncates,
     rule_ring_too_few_slots,    rule_promiscuous_unneeded, rule_app_queue_drops,
-    rule_loss_before_capture,
+    rule_loss_before_capture,   rule_consumer_stalls,
 };
 static_assert(std::size(kRules) == std::size(kRuleOrder));
 

@@ -65,6 +65,10 @@ const CounterInfo kCounters[] = {
     {"capture_cpu_ns", "ns", CounterKind::kCounter, CounterSource::kMember,
      "CPU time of the capture thread.", "rtcap_capture_cpu_seconds_total", 1e-9,
      [](const CaptureStats& s) { return non_negative(s.capture_cpu_ns); }, nullptr},
+    {"callback_ns", "ns", CounterKind::kCounter, CounterSource::kMember,
+     "Time the capture thread spent in the consumer's hands: inside the batch callback (inline) "
+     "or waiting for a free batch (threaded, block policy).", "rtcap_callback_seconds_total",
+     1e-9, [](const CaptureStats& s) { return non_negative(s.callback_ns); }, nullptr},
     {"received", "packets", CounterKind::kCounter, CounterSource::kInterfaceSum,
      "pcap_stats ps_recv summed over the interfaces.", "rtcap_interface_received_packets_total",
      1, [](const CaptureStats& s) { return s.received(); }, nullptr},

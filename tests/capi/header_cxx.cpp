@@ -24,7 +24,8 @@ static_assert(offsetof(rtcap_stats, received) == 8 + 13 * 8);
 static_assert(offsetof(rtcap_stats, latency_max_ns) == 8 + 20 * 8);
 static_assert(offsetof(rtcap_stats, thread_handoffs) == 8 + 21 * 8);
 static_assert(offsetof(rtcap_stats, interface_reopens) == 8 + 22 * 8);
-static_assert(sizeof(rtcap_stats) == 8 + 25 * 8, "rtcap_stats: append fields only");
+static_assert(offsetof(rtcap_stats, callback_ns) == 8 + 25 * 8);
+static_assert(sizeof(rtcap_stats) == 8 + 26 * 8, "rtcap_stats: append fields only");
 static_assert(offsetof(rtcap_interface_info, size) == 0);
 static_assert(offsetof(rtcap_interface_info, buffer_bytes) ==
               8 + sizeof(void*) + 3 * 4 + 4 + 3 * 8);

@@ -34,6 +34,7 @@ rtcap::CaptureStats busy_stats() {
   s.max_dispatch_bytes = 9000;
   s.max_dispatch_buffer_share = 0.25;
   s.capture_cpu_ns = 5'000'000;
+  s.callback_ns = 1'250'000'000;
   rtcap::InterfaceStats i;
   i.name = "veth0";
   i.received = 1003;
@@ -83,6 +84,7 @@ TEST(Counters, TheCStructsHoldEveryCounter) {
   EXPECT_EQ(v.received, 1003u);
   EXPECT_DOUBLE_EQ(v.max_dispatch_buffer_share, 0.25);
   EXPECT_EQ(v.elapsed_ns, 2'000'000'000);
+  EXPECT_EQ(v.callback_ns, 1'250'000'000u);
   rtcap_interface_info info{};
   rtcap::capi::fill_interface(s.interfaces[0], info);
   EXPECT_EQ(info.down_events, 1u);
@@ -101,6 +103,7 @@ TEST(Counters, PrometheusTextHasEveryCounter) {
         << c.name;
   EXPECT_NE(text.find("rtcap_thread_handoffs_total 10\n"), std::string::npos);
   EXPECT_NE(text.find("rtcap_max_dispatch_bytes 9000\n"), std::string::npos);
+  EXPECT_NE(text.find("rtcap_callback_seconds_total 1.25\n"), std::string::npos);
   EXPECT_NE(text.find("rtcap_interface_down_seconds_total{interface=\"veth0\"} 1.5\n"),
             std::string::npos);
 }

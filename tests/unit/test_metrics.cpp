@@ -425,7 +425,7 @@ TEST(MetricsRender, SampleCaptureIsValidAndComplete) {
     EXPECT_NEAR(s.value, 125e-6, 5e-6);
   EXPECT_EQ(value_of(fams, "rtcap_streams_active"), 12);
   // Every known rule is there; only the active one is 1.
-  EXPECT_EQ(fams["rtcap_advice_active"].size(), 10u);
+  EXPECT_EQ(fams["rtcap_advice_active"].size(), std::size(rtcap::advice_id::kAll));
   EXPECT_EQ(value_of(fams, "rtcap_advice_active", {{"rule", "reader-too-slow"}}), 1);
   EXPECT_EQ(value_of(fams, "rtcap_advice_active", {{"rule", "burst-drops"}}), 0);
   EXPECT_EQ(value_of(fams, "rtcap_advice_fired_total", {{"rule", "reader-too-slow"}}), 2);

@@ -94,7 +94,8 @@ constexpr SummaryLine kSummaryLines[] = {
      [](const CaptureStats& s) { return s.latency_ns.count != 0; }},
     {"{interface_reopens} interface reopen(s)",
      [](const CaptureStats& s) { return s.interface_reopens() != 0; }},
-    {"capture thread: {capture_cpu_ns} CPU ({cpu_ns_per_packet} ns/packet), {wakeups} wake-ups, "
+    {"capture thread: {capture_cpu_ns} CPU ({cpu_ns_per_packet} ns/packet), {callback_ns} in the "
+     "consumer's hands, {wakeups} wake-ups, "
      "{dispatch_calls} dispatch calls ({empty_dispatch_calls} empty), {packets_per_call} "
      "packets/call, largest call {max_dispatch_bytes} bytes ({max_dispatch_buffer_share} of the "
      "buffer), p99 {dispatch_bytes_p99} bytes per call of {dispatch_bytes_count} with packets",

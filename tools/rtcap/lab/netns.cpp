@@ -16,7 +16,7 @@ std::expected<void, std::string> enter_netns(const std::string& ns) {
                            " is not supported on Windows: network namespaces are a Linux "
                            "feature; capture on an interface of this machine with -i (rtcap -D "
                            "lists them)");
-  if (r.error().code == ErrorCode::kNoSuchDevice)
+  if (r.error().code == ErrorCode::kNoSuchNamespace)
     return std::unexpected(r.error().message + "; or with `rtcap lab up`");
   return std::unexpected(r.error().message);
 }
