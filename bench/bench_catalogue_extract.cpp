@@ -3,8 +3,11 @@
 //   - Baseline: the stream tracker with no SAP parsing (no session matches any stream);
 //   - Catalogue: the tracker with SAP on, every stream matched to its session, a re-announcement
 //     every 8,000 packets (each session about once a second at 96 kpps; AES67 senders: 30 s);
-//   - Extract: that, and the extractor writing the 12 WAVs (to a scratch directory).
-// Catalogue work per packet = Catalogue - Baseline; extractor work = Extract - Catalogue.
+//   - Levels: that, and the level meter of every stream (--streams --levels);
+//   - Extract: the catalogue, the extractor writing the 12 WAVs (to a scratch directory) and the
+//     level meters, as --extract-audio runs them.
+// Catalogue work per packet = Catalogue - Baseline; extractor work = Extract - Catalogue;
+// the meters' = Levels - Catalogue.
 // A fixed million packets per run (10.4 s of the 12 streams, 36 MB of WAV): every run sees the
 // same traffic and the disk use stays bounded.
 #include <benchmark/benchmark.h>
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "../tests/unit/analysis_frames.hpp"
+#include "analysis/stream_levels.hpp"
 #include "io/audio_extract.hpp"
 #include "rtcap/analysis.hpp"
 
@@ -88,7 +92,7 @@ std::string scratch_dir() {
       .string();
 }
 
-enum class Work { kBaseline, kCatalogue, kExtract };
+enum class Work { kBaseline, kCatalogue, kLevels, kExtract };
 
 void run(benchmark::State& state, Work work) {
   StreamTrackerConfig tc;
@@ -97,6 +101,8 @@ void run(benchmark::State& state, Work work) {
   Traffic traffic;
   const std::string dir = scratch_dir();
   std::optional<io::AudioExtractor> extractor;
+  std::optional<analysis::StreamLevels> levels;
+  if (work == Work::kLevels || work == Work::kExtract) levels.emplace(tracker);
   if (work == Work::kExtract) {
     io::AudioExtractConfig ec;
     ec.dir = dir;
@@ -113,6 +119,7 @@ void run(benchmark::State& state, Work work) {
     const PacketView p = traffic.next();
     tracker.add(p, kDltEn10mb);
     if (extractor) extractor->add(p, kDltEn10mb);
+    if (levels) levels->add(p, kDltEn10mb);
   }
   const TrackerSnapshot snap = tracker.snapshot();
   int described = 0;
@@ -131,12 +138,14 @@ void run(benchmark::State& state, Work work) {
 
 void BM_Tracker_12Streams_Baseline(benchmark::State& state) { run(state, Work::kBaseline); }
 void BM_Tracker_12Streams_SapCatalogue(benchmark::State& state) { run(state, Work::kCatalogue); }
+void BM_Tracker_12Streams_SapCatalogueLevels(benchmark::State& state) { run(state, Work::kLevels); }
 void BM_Tracker_12Streams_SapCatalogueExtract(benchmark::State& state) {
   run(state, Work::kExtract);
 }
 
 BENCHMARK(BM_Tracker_12Streams_Baseline)->Iterations(kPackets);
 BENCHMARK(BM_Tracker_12Streams_SapCatalogue)->Iterations(kPackets);
+BENCHMARK(BM_Tracker_12Streams_SapCatalogueLevels)->Iterations(kPackets);
 BENCHMARK(BM_Tracker_12Streams_SapCatalogueExtract)->Iterations(kPackets);
 
 }  // namespace

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Two builds of rtcap_microbench side by side, interleaved (old, new, old, new, ...) so that the
 # machine's other load falls on both alike: per benchmark, the CPU time per iteration of every
-# round, then the minimum and the median of each build and the median of the per-round ratios.
+# round, then the median and the min-max of each build and the median of the per-round ratios.
 # Usage: scripts/bench-compare.sh OLD_BINARY NEW_BINARY [FILTER_REGEX] [ROUNDS]
 set -euo pipefail
 old=${1:?usage: bench-compare.sh OLD_BINARY NEW_BINARY [FILTER_REGEX] [ROUNDS]}
@@ -25,12 +25,17 @@ def load(which):
     return runs
 old, new = load("old"), load("new")
 print(f"CPU ns per iteration, {rounds} interleaved rounds; load average {open('/proc/loadavg').read().split()[0]}")
-print(f"{'benchmark':<58} {'old min':>8} {'new min':>8} {'old med':>8} {'new med':>8} {'new/old':>8}")
+print(f"{'benchmark':<58} {'old med':>8} {'old min-max':>15} {'new med':>8} {'new min-max':>15} {'new/old':>8}")
 for name in old:
     if name not in new:
         continue
     ratios = [n / o for o, n in zip(old[name], new[name])]
-    print(f"{name:<58} {min(old[name]):8.1f} {min(new[name]):8.1f} "
-          f"{statistics.median(old[name]):8.1f} {statistics.median(new[name]):8.1f} "
+    span = lambda v: f"{min(v):.1f}-{max(v):.1f}"
+    print(f"{name:<58} {statistics.median(old[name]):8.1f} {span(old[name]):>15} "
+          f"{statistics.median(new[name]):8.1f} {span(new[name]):>15} "
           f"{statistics.median(ratios):8.2f}")
+for name in new:
+    if name not in old:  # a benchmark the old build does not have
+        print(f"{name:<58} {'-':>8} {'-':>15} {statistics.median(new[name]):8.1f} "
+              f"{min(new[name]):.1f}-{max(new[name]):.1f}".rstrip())
 PY

@@ -35,6 +35,11 @@
 
 namespace rtcap {
 
+namespace analysis {
+struct RtpHandoff;
+struct RtpHandoffPacket;
+}  // namespace analysis
+
 // Link types (DLT_* values as libpcap hands them out by pcap_datalink()).
 inline constexpr int kDltNull = 0;         // BSD loopback, host-order AF_ family
 inline constexpr int kDltEn10mb = 1;       // Ethernet
@@ -178,10 +183,16 @@ struct DelayStats {
   std::uint64_t negative = 0;  // samples below zero (clocks disagree); recorded as 0 in p99
 };
 
-// Levels of one channel of a PCM stream (--extract-audio's depacketised L16/L24 samples):
-// peak and RMS over the last whole second of received audio (lost packets are not counted as
-// silence), in dBFS: a full-scale sine reads 0 peak and -3.01 RMS (no AES17 +3 dB); digital
-// zero reads -infinity (null in JSON).
+// Levels of one channel of a PCM stream (--levels, --extract-audio: its L16/L24 samples as they
+// arrive): peak and RMS over the last whole second of received audio (lost packets are not
+// counted as silence), in dBFS: a full-scale sine reads 0 peak and -3.01 RMS (no AES17 +3 dB);
+// digital zero reads -infinity (null in JSON). Silence: below this level for longer than this time
+// (the level meter's defaults: the live audio API's, the stream table's). 10 s: a dead-air alarm,
+// not a pause in speech or music (those rarely pass 2-3 s); a Prometheus rule can pick its own time
+// from silent_seconds.
+inline constexpr double kDefaultSilenceThresholdDbfs = -60.0;
+inline constexpr std::uint32_t kDefaultSilenceMs = 10000;
+
 struct ChannelLevels {
   std::uint64_t seconds = 0;  // whole seconds measured; 0: peak and rms not known yet
   double peak_dbfs = 0;
@@ -401,6 +412,14 @@ class RTCAP_API StreamTracker {
   // a gap is worked out against them until outage_settle_ms after it. Not for the hot path.
   void set_outages(std::uint16_t interface_index, Span<const LinkOutage> outages);
   void set_outages(const CaptureStats& stats);  // every interface's, by its index in the stats
+
+  // Inside librtcap (not exported): the RTP packets of the last add() call, parsed once, for the
+  // library's consumers of samples (src/analysis/rtp_handoff.hpp); the same for one packet the
+  // tracker was fed before (parsed again, looked up); the identity of a stream slot.
+  [[nodiscard]] RTCAP_LOCAL const analysis::RtpHandoff& rtp_handoff() const noexcept;
+  RTCAP_LOCAL bool rtp_handoff_of(const PacketView& packet, int linktype,
+                                  analysis::RtpHandoffPacket& out) const noexcept;
+  [[nodiscard]] RTCAP_LOCAL StreamKey rtp_stream_key(std::uint32_t stream) const noexcept;
 
  private:
   struct RTCAP_LOCAL Impl;

@@ -92,9 +92,8 @@ struct AudioSelector {
 // The levels a subscription measures (ChannelLevels says what each figure means).
 struct AudioLevelsConfig {
   bool enabled = true;  // kLevels events once a second, and AudioReceiver::levels()
-  double silence_threshold_dbfs = -60.0;
-  // 10 s: a dead-air alarm, not a pause in speech or music (those rarely pass 2-3 s).
-  std::uint32_t silence_ms = 10000;
+  double silence_threshold_dbfs = kDefaultSilenceThresholdDbfs;
+  std::uint32_t silence_ms = kDefaultSilenceMs;
 };
 
 // One stream a subscription took, as its events and deliveries name it.
@@ -208,9 +207,10 @@ struct AudioStreamLevels {
 
 class RTCAP_API AudioReceiver {
  public:
-  // `tracker` must be fed every packet before this receiver and outlive it. `max_records`:
-  // streams the receiver remembers (taken or not), like the tracker's table; a full table
-  // forgets the stream idle longest.
+  // `tracker` must be fed every packet before this receiver and outlive it: fed the same packet
+  // or batch right after the tracker, the receiver reads what the tracker parsed and parses
+  // nothing itself. It keeps a record per stream of the tracker's table (max_streams):
+  // `max_records` is unused, kept for source compatibility.
   explicit AudioReceiver(StreamTracker& tracker, std::size_t max_records = 1024);
   ~AudioReceiver();
   AudioReceiver(const AudioReceiver&) = delete;

@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <type_traits>
+
+#include "io/pcm.hpp"
 
 namespace rtcap::analysis {
 namespace {
@@ -31,24 +32,38 @@ void LevelMeter::reset(std::uint32_t rate_hz, int channels, int bits, const Leve
   frames_in_second_ = 0;
 }
 
-// Inline: called per sample (12 per AES67 packet of 12 streams' worth), it was a third of the
-// extractor's cost per packet as a call (perf, BM_Tracker_12Streams_SapCatalogueExtract).
-inline void LevelMeter::sample(Channel& c, std::int32_t x) noexcept {
-  const std::uint32_t a =
-      x < 0 ? 0u - static_cast<std::uint32_t>(x) : static_cast<std::uint32_t>(x);
-  c.peak = std::max(c.peak, a);
-  const double v = static_cast<double>(x) / kFullScale;
-  c.sum_squares += v * v;
-  if (a >= clip_code_) ++c.out.clipped_samples;
-  if (a >= quiet_code_) {
-    c.last_loud = frames_ + 1;
-    c.silent = false;
+// One block of frames within one second: per channel, the block's peak, sum of squares (int64),
+// clipped samples and last loud frame in one integer pass; then the silence test, and the
+// second's figures when the block completes it.
+void LevelMeter::block(const std::int32_t* x, std::size_t stride, std::size_t frames) noexcept {
+  const std::uint32_t clip = clip_code_;
+  const std::uint32_t quiet = quiet_code_;
+  for (int i = 0; i < measured_; ++i) {
+    Channel& c = ch_[static_cast<std::size_t>(i)];
+    const std::int32_t* p = x + i;
+    std::uint32_t peak = c.peak;
+    std::int64_t squares = 0;
+    std::uint64_t clipped = 0;
+    std::size_t loud = 0;  // frame after the block's last loud sample, 0: none
+    for (std::size_t f = 0; f < frames; ++f) {
+      const std::int32_t v = p[f * stride];
+      const std::uint32_t a =
+          v < 0 ? 0u - static_cast<std::uint32_t>(v) : static_cast<std::uint32_t>(v);
+      peak = std::max(peak, a);
+      const std::int64_t s = v >> 8;  // 24 bits: L16 and L24 lose nothing
+      squares += s * s;
+      clipped += a >= clip ? 1 : 0;
+      loud = a >= quiet ? f + 1 : loud;
+    }
+    c.peak = peak;
+    c.sum_squares += static_cast<double>(squares) * 65536.0;
+    c.out.clipped_samples += clipped;
+    if (loud != 0) {
+      c.last_loud = frames_ + loud;
+      c.silent = false;
+    }
   }
-}
-
-// After each frame: the silence test, and the second's figures when it is complete.
-inline void LevelMeter::end_frame() noexcept {
-  ++frames_;
+  frames_ += frames;
   for (int i = 0; i < measured_; ++i) {
     Channel& c = ch_[static_cast<std::size_t>(i)];
     if (!c.silent && frames_ - c.last_loud >= silence_frames_) {
@@ -56,11 +71,12 @@ inline void LevelMeter::end_frame() noexcept {
       ++c.out.silences;
     }
   }
-  if (++frames_in_second_ < rate_hz_) return;
+  frames_in_second_ += static_cast<std::uint32_t>(frames);
+  if (frames_in_second_ < rate_hz_) return;
   for (int i = 0; i < measured_; ++i) {
     Channel& c = ch_[static_cast<std::size_t>(i)];
     c.out.peak_dbfs = to_dbfs(c.peak / kFullScale);
-    c.out.rms_dbfs = to_dbfs(std::sqrt(c.sum_squares / rate_hz_));
+    c.out.rms_dbfs = to_dbfs(std::sqrt(c.sum_squares / rate_hz_) / kFullScale);
     ++c.out.seconds;
     c.peak = 0;
     c.sum_squares = 0;
@@ -70,35 +86,35 @@ inline void LevelMeter::end_frame() noexcept {
 
 void LevelMeter::add(const std::int32_t* interleaved, std::size_t frames) noexcept {
   const auto stride = static_cast<std::size_t>(channels_);
-  for (std::size_t f = 0; f < frames; ++f, interleaved += stride) {
-    for (int i = 0; i < measured_; ++i) sample(ch_[static_cast<std::size_t>(i)], interleaved[i]);
-    end_frame();
+  while (frames > 0 && measured_ > 0) {
+    const std::size_t n =
+        std::min<std::size_t>({frames, std::size_t{rate_hz_ - frames_in_second_}, kMaxBlockFrames});
+    block(interleaved, stride, n);
+    interleaved += n * stride;
+    frames -= n;
   }
 }
 
 void LevelMeter::add_big_endian(const std::uint8_t* data, std::size_t frames) noexcept {
-  // The sample width as a constant for L24 and L16, so that each sample is one unrolled load.
-  const auto run = [&](auto width) {
-    const std::size_t w = decltype(width)::value ? decltype(width)::value
-                                                 : static_cast<std::size_t>(bytes_per_sample_);
-    const std::size_t stride = static_cast<std::size_t>(channels_) * w;
-    const int measured = measured_;  // a local: the stores into ch_ make the compiler reload it
-    for (std::size_t f = 0; f < frames; ++f, data += stride) {
-      for (int i = 0; i < measured; ++i) {
-        const std::uint8_t* p = data + static_cast<std::size_t>(i) * w;
-        std::uint32_t u = 0;
-        for (std::size_t b = 0; b < w; ++b) u |= std::uint32_t{p[b]} << (24 - 8 * b);
-        sample(ch_[static_cast<std::size_t>(i)], static_cast<std::int32_t>(u));
-      }
-      end_frame();
+  if (measured_ == 0) return;
+  const auto w = static_cast<std::size_t>(bytes_per_sample_);
+  const auto channels = static_cast<std::size_t>(channels_);
+  const auto measured = static_cast<std::size_t>(measured_);
+  std::int32_t scratch[kScratchSamples];
+  const std::size_t chunk = kScratchSamples / measured;  // >= 16: measured <= kMaxChannels
+  while (frames > 0) {
+    const std::size_t n =
+        std::min<std::size_t>({frames, chunk, std::size_t{rate_hz_ - frames_in_second_}});
+    if (measured == channels) {
+      io::big_endian_to_int32(data, scratch, n * channels, w);
+    } else {  // channels beyond kMaxChannels are not measured
+      for (std::size_t f = 0; f < n; ++f)
+        io::big_endian_to_int32(data + f * channels * w, scratch + f * measured, measured, w);
     }
-  };
-  if (bytes_per_sample_ == 3)
-    run(std::integral_constant<std::size_t, 3>{});
-  else if (bytes_per_sample_ == 2)
-    run(std::integral_constant<std::size_t, 2>{});
-  else
-    run(std::integral_constant<std::size_t, 0>{});
+    block(scratch, measured, n);
+    data += n * channels * w;
+    frames -= n;
+  }
 }
 
 ChannelLevels LevelMeter::levels(int channel) const noexcept {

@@ -16,10 +16,8 @@
 namespace rtcap::analysis {
 
 struct LevelsConfig {
-  double silence_threshold_dbfs = -60.0;
-  // 10 s: a dead-air alarm, not a pause in speech or music (those rarely pass 2-3 s). A
-  // Prometheus rule can pick its own time from silent_seconds (docs/OPERATIONS.md).
-  std::uint32_t silence_ms = 10000;
+  double silence_threshold_dbfs = kDefaultSilenceThresholdDbfs;
+  std::uint32_t silence_ms = kDefaultSilenceMs;
 };
 
 class LevelMeter {
@@ -40,15 +38,19 @@ class LevelMeter {
   [[nodiscard]] ChannelLevels levels(int channel) const noexcept;
 
  private:
+  // Integers per sample; floating point and dB once per block and once a second.
   struct Channel {
     std::uint32_t peak = 0;       // largest |sample| of the second so far (2^31 for INT32_MIN)
-    double sum_squares = 0;       // of samples scaled to [-1, 1)
+    double sum_squares = 0;       // of the second so far, in int32 units squared
     std::uint64_t last_loud = 0;  // frame index after the last sample at or above the threshold
     bool silent = false;
     ChannelLevels out;
   };
-  void sample(Channel& c, std::int32_t x) noexcept;
-  void end_frame() noexcept;
+  // Frames of one block: sums of (sample >> 8)^2 (at most 2^46 each) fit in 64 bits.
+  static constexpr std::size_t kMaxBlockFrames = 65536;
+  // Samples the big-endian input converts at a time (on the stack).
+  static constexpr std::size_t kScratchSamples = 1024;
+  void block(const std::int32_t* interleaved, std::size_t stride, std::size_t frames) noexcept;
 
   std::array<Channel, kMaxChannels> ch_{};
   int channels_ = 0;

@@ -255,7 +255,8 @@ struct RtpHeader {
   std::uint32_t ssrc = 0;
   bool has_send_time = false;
   std::uint64_t send_time_ns = 0;
-  std::uint32_t payload_len = 0;  // captured payload bytes after header, extension and padding
+  std::uint32_t payload_len = 0;     // captured payload bytes after header, extension and padding
+  std::uint32_t payload_offset = 0;  // where they start: after the header and extension
 };
 
 // RTP if version 2 and every length inside is consistent with the captured payload; RTCP
@@ -304,6 +305,7 @@ inline bool parse_rtp(const std::uint8_t* p, std::size_t len, bool complete,
     if (pad == 0 || header + pad > len) return false;
   }
   out.payload_len = static_cast<std::uint32_t>(len - header - pad);
+  out.payload_offset = static_cast<std::uint32_t>(header);
   out.payload_type = p[1] & 0x7Fu;
   out.marker = (p[1] & 0x80u) != 0;
   out.seq = load_be16(p + 2);

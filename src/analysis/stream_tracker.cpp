@@ -19,6 +19,7 @@
 #include "analysis/packet_parser.hpp"
 #include "analysis/ptp_analyser.hpp"
 #include "analysis/redundancy.hpp"
+#include "analysis/rtp_handoff.hpp"
 #include "analysis/rtp_stats.hpp"
 #include "analysis/running_intervals.hpp"
 #include "rtcap/analysis.hpp"
@@ -308,6 +309,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     dst_heads.assign(buckets, kNil);
     mask = buckets - 1;
     changed.reserve(64);
+    handoff.packets.reserve(analysis::RtpHandoff::kCapacity);
     nodes.resize(config.max_streams);
     histograms.resize(config.max_streams);
     if (config.default_clock_rate == 0) config.default_clock_rate = 48000;
@@ -363,6 +365,59 @@ struct RTCAP_LOCAL StreamTracker::Impl {
   std::int64_t settle_ns = 5'000'000'000;
   analysis::PtpAnalyser ptp;
   analysis::RedundancyAnalyser redundancy;  // ST 2022-7 pairs, fed below
+  analysis::RtpHandoff handoff;             // the RTP packets of the last add() call
+
+  void begin_call(const Batch* batch, const PacketView* one) noexcept {
+    ++handoff.call;
+    handoff.batch = batch;
+    handoff.frame = one ? one->bytes.data() : nullptr;
+    handoff.frame_ts_ns = one ? one->ts_ns : 0;
+    handoff.complete = true;
+    handoff.packets.clear();
+  }
+  void hand_off(const Stream& s, std::uint32_t n, const PacketView& p,
+                const analysis::ParsedPacket& pk, const RtpHeader& rtp) noexcept {
+    if (!pk.payload_complete) return;  // consumers of samples take whole payloads only
+    if (handoff.packets.size() == handoff.packets.capacity()) {
+      handoff.complete = false;  // never grows here: the consumers ask per packet instead
+      return;
+    }
+    handoff.packets.push_back(handoff_packet(s, n, p, pk, rtp));
+  }
+  static analysis::RtpHandoffPacket handoff_packet(const Stream& s, std::uint32_t n,
+                                                   const PacketView& p,
+                                                   const analysis::ParsedPacket& pk,
+                                                   const RtpHeader& rtp) noexcept {
+    analysis::RtpHandoffPacket e;
+    e.payload = pk.payload + rtp.payload_offset;
+    e.payload_bytes = rtp.payload_len;
+    e.rtp_ts = rtp.timestamp;
+    e.seq = rtp.seq;
+    e.payload_type = rtp.payload_type;
+    e.validated = s.seq.validated();
+    e.ts_ns = p.ts_ns;
+    e.stream = n;
+    e.stream_id = s.id;
+    e.samples_per_packet = s.ptime_ticks;
+    return e;
+  }
+  bool handoff_of(const PacketView& p, int linktype,
+                  analysis::RtpHandoffPacket& out) const noexcept {
+    const analysis::ParsedPacket pk =
+        analysis::parse_packet(p.bytes.data(), p.bytes.size(), p.wire_len, linktype);
+    if (pk.cls != ParseClass::kUdp || !pk.payload_complete || pk.dst_port == kSapPort ||
+        !config.detect_rtp)
+      return false;
+    RtpHeader rtp;
+    if (!analysis::parse_rtp(pk.payload, pk.payload_len, true, rtp)) return false;
+    std::uint64_t h;
+    const FlowKey k = make_key(pk.family, pk.src, pk.dst, pk.src_port, pk.dst_port,
+                               p.interface_index, true, rtp.ssrc, h);
+    const std::uint32_t n = find(k, h);
+    if (n == kNil) return false;
+    out = handoff_packet(nodes[n], n, p, pk, rtp);
+    return true;
+  }
 
   // --- capture outages (issue 13) ---
   [[nodiscard]] std::uint64_t gap_outage_share(const PendingGap& g,
@@ -872,6 +927,7 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       }
       if (hist != nullptr) hist->record(delay < 0 ? 0 : static_cast<std::uint64_t>(delay));
     }
+    hand_off(s, n, p, pk, rtp);
   }
 
   [[nodiscard]] StreamSummary summarize(std::uint32_t n) const {
@@ -1216,14 +1272,17 @@ StreamTracker::StreamTracker(StreamTracker&&) noexcept = default;
 StreamTracker& StreamTracker::operator=(StreamTracker&&) noexcept = default;
 
 void StreamTracker::add(const PacketView& packet, int linktype) noexcept {
+  impl_->begin_call(nullptr, &packet);
   impl_->add(packet, linktype);
 }
 
 void StreamTracker::add(const Batch& batch, int linktype) noexcept {
+  impl_->begin_call(&batch, nullptr);
   for (PacketView p : batch) impl_->add(p, linktype);
 }
 
 void StreamTracker::add(const Batch& batch, Span<const int> linktype_by_interface) noexcept {
+  impl_->begin_call(&batch, nullptr);
   for (PacketView p : batch)
     impl_->add(p, p.interface_index < linktype_by_interface.size()
                       ? linktype_by_interface[p.interface_index]
@@ -1272,6 +1331,27 @@ bool StreamTracker::stream_validated(const StreamKey& key) const noexcept {
   return n != kNil && impl_->nodes[n].seq.validated();
 }
 
+const analysis::RtpHandoff& StreamTracker::rtp_handoff() const noexcept { return impl_->handoff; }
+
+bool StreamTracker::rtp_handoff_of(const PacketView& packet, int linktype,
+                                   analysis::RtpHandoffPacket& out) const noexcept {
+  return impl_->handoff_of(packet, linktype, out);
+}
+
+StreamKey StreamTracker::rtp_stream_key(std::uint32_t stream) const noexcept {
+  StreamKey key;
+  if (stream >= impl_->nodes.size()) return key;
+  const FlowKey& k = impl_->nodes[stream].key;
+  key.interface_index = k.interface_index;
+  key.src.family = key.dst.family = k.family;
+  std::memcpy(key.src.bytes.data(), k.src, 16);
+  std::memcpy(key.dst.bytes.data(), k.dst, 16);
+  key.src_port = k.src_port;
+  key.dst_port = k.dst_port;
+  key.ssrc = k.ssrc;
+  return key;
+}
+
 std::uint64_t StreamTracker::catalogue_version() const noexcept {
   return impl_->catalogue.version();
 }
@@ -1315,6 +1395,7 @@ std::size_t StreamTracker::memory_bytes() const noexcept {
   for (const auto& h : impl_->histograms)
     if (h) bytes += sizeof(Histogram);
   bytes += impl_->dst_heads.capacity() * sizeof(std::uint32_t) + impl_->catalogue.memory_bytes();
+  bytes += impl_->handoff.packets.capacity() * sizeof(analysis::RtpHandoffPacket);
   return bytes + impl_->redundancy.memory_bytes();
 }
 

@@ -13,6 +13,7 @@
 #include "analysis/wire_text.hpp"
 #include "analysis/packet_parser.hpp"
 #include "analysis/rtp_stats.hpp"
+#include "io/pcm.hpp"
 #include "io/rtp_reorder.hpp"
 #include "platform/file_output.hpp"
 
@@ -150,9 +151,7 @@ bool WavWriter::write_big_endian(const std::uint8_t* data, std::size_t frames) {
     // Whole samples only in one go: a sample never straddles two flushes.
     const std::size_t room = (buffer_.size() - buffered_) / w * w;
     const std::size_t n = std::min(left, room);
-    std::uint8_t* out = buffer_.data() + buffered_;
-    for (std::size_t i = 0; i < n; i += w)
-      for (std::size_t b = 0; b < w; ++b) out[i + b] = data[i + w - 1 - b];  // byte swap
+    big_endian_to_little(data, buffer_.data() + buffered_, n / w, w);
     data += n;
     buffered_ += n;
     left -= n;
@@ -201,15 +200,16 @@ std::string WavWriter::close() {
 // ---- AudioExtractor ----
 
 struct AudioExtractor::Stream {
-  // Identity.
-  std::uint8_t family = 0;
-  std::uint8_t src[16] = {};
-  std::uint8_t dst[16] = {};
-  std::uint16_t src_port = 0;
-  std::uint16_t dst_port = 0;
-  std::uint32_t ssrc = 0;
-  std::uint16_t interface_index = 0;
+  // Identity: the tracker's slot and stream id, and the stream's address.
+  std::uint32_t slot = 0;
+  std::uint64_t stream_id = 0;
+  StreamKey key;
   int payload_type = -1;
+  // What the catalogue's answer was given for (RtpHandoffPacket says why these).
+  bool validated_seen = false;
+  std::uint8_t payload_type_seen = 0;
+  std::uint32_t payload_bytes_seen = 0;
+  std::uint32_t samples_per_packet_seen = 0;
   ExtractedStream out;
   std::int64_t last_ts_ns = 0;
   std::uint64_t catalogue_version_seen = ~0ull;  // never asked yet
@@ -228,7 +228,6 @@ struct AudioExtractor::Stream {
   PcmFormat format;
   WavWriter wav;
   std::FILE* gaps = nullptr;
-  analysis::LevelMeter levels;  // of the received audio: loss filled with silence is not counted
 
   ReorderWindow window;              // the shared depacketiser core (io/rtp_reorder.hpp)
   std::uint32_t next_ts = 0;         // RTP timestamp where the written audio ends
@@ -253,7 +252,8 @@ AudioExtractor::AudioExtractor(AudioExtractConfig config)
     own_tracker_ = std::make_unique<StreamTracker>(std::move(tc));
     tracker_ = own_tracker_.get();
   }
-  for (Held& h : stash_) h.frame.resize(kStashFrameBytes);
+  for (Held& h : stash_) h.payload.resize(kStashPayloadBytes);
+  by_slot_.assign(tracker_->config().max_streams, nullptr);
 }
 
 AudioExtractor::~AudioExtractor() {
@@ -288,19 +288,16 @@ std::string AudioExtractor::check_output() {
 }
 
 void AudioExtractor::add(const Batch& batch, const std::vector<int>& linktype_by_interface) {
-  for (PacketView p : batch) {
-    const int lt = p.interface_index < linktype_by_interface.size()
-                       ? linktype_by_interface[p.interface_index]
-                       : -1;
-    add(p, lt);
-  }
+  if (own_tracker_) own_tracker_->add(batch, Span<const int>(linktype_by_interface));
+  analysis::for_each_rtp(*tracker_, cursor_, batch, Span<const int>(linktype_by_interface),
+                         [&](const analysis::RtpHandoffPacket& e) { take(e); });
 }
 
 // Opens the stream's files in the format the catalogue validated (resolved), or records why
 // not. Slots (reorder buffers, files) exist only for streams the catalogue validated.
 void AudioExtractor::resolve(Stream& s, std::int64_t now_ns) {
   if (s.resolved || s.given_up) return;
-  const StreamKey key = key_of(s);
+  const StreamKey& key = s.key;
   const PcmStreamFormat pf = tracker_->pcm_format(key);
   s.catalogue_version_seen = tracker_->catalogue_version();
   s.waits_for_packets = pf.state == FormatState::kPending && pf.rate_hz != 0;
@@ -315,8 +312,8 @@ void AudioExtractor::resolve(Stream& s, std::int64_t now_ns) {
   }
   const PcmFormat f{pf.bits, pf.rate_hz, pf.channels};
   // File names from the stream's identity only: nothing from the network goes into a path.
-  std::string base = fmt::format("{}_{}-{}_{}-{:08x}", key.src.to_string(), s.src_port,
-                                 key.dst.to_string(), s.dst_port, s.ssrc);
+  std::string base = fmt::format("{}_{}-{}_{}-{:08x}", key.src.to_string(), key.src_port,
+                                 key.dst.to_string(), key.dst_port, key.ssrc);
   std::replace(base.begin(), base.end(), ':', '.');  // IPv6
   s.out.wav_path = config_.dir + "/" + base + ".wav";
   s.out.gaps_path = config_.dir + "/" + base + ".gaps.csv";
@@ -350,7 +347,6 @@ void AudioExtractor::resolve(Stream& s, std::int64_t now_ns) {
     s.first_seen_ns = pf.first_ts_ns;
   if (s.first_seen_ns == 0) s.first_seen_ns = now_ns;
   s.format = f;
-  s.levels.reset(f.rate_hz, f.channels, f.bits);
   s.out.format = f;
   s.out.format_source = pf.source;
   s.out.skipped.clear();
@@ -358,96 +354,66 @@ void AudioExtractor::resolve(Stream& s, std::int64_t now_ns) {
   s.resolved = true;
 }
 
-StreamKey AudioExtractor::key_of(const Stream& s) { return stream_key(s); }
-std::uint64_t AudioExtractor::stream_id(const analysis::ParsedPacket& pp,
-                                        std::uint16_t interface_index, std::uint32_t ssrc) {
-  std::uint64_t h = 0xCBF29CE484222325ull;  // FNV-1a over the identity
-  const auto eat = [&](const std::uint8_t* p, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001B3ull;
-  };
-  const std::size_t n = pp.family == 4 ? 4 : 16;
-  eat(pp.src, n);
-  eat(pp.dst, n);
-  const std::uint8_t rest[10] = {static_cast<std::uint8_t>(pp.src_port),
-                                 static_cast<std::uint8_t>(pp.src_port >> 8),
-                                 static_cast<std::uint8_t>(pp.dst_port),
-                                 static_cast<std::uint8_t>(pp.dst_port >> 8),
-                                 static_cast<std::uint8_t>(ssrc),
-                                 static_cast<std::uint8_t>(ssrc >> 8),
-                                 static_cast<std::uint8_t>(ssrc >> 16),
-                                 static_cast<std::uint8_t>(ssrc >> 24),
-                                 static_cast<std::uint8_t>(interface_index),
-                                 static_cast<std::uint8_t>(interface_index >> 8)};
-  eat(rest, sizeof rest);
-  return h;
-}
-
-AudioExtractor::Stream* AudioExtractor::find(const analysis::ParsedPacket& pp,
-                                             std::uint16_t interface_index, std::uint32_t ssrc) {
-  const std::size_t n = pp.family == 4 ? 4 : 16;
-  for (auto& s : streams_)
-    if (s->ssrc == ssrc && s->dst_port == pp.dst_port && s->src_port == pp.src_port &&
-        s->family == pp.family && s->interface_index == interface_index &&
-        std::memcmp(s->src, pp.src, n) == 0 && std::memcmp(s->dst, pp.dst, n) == 0)
-      return s.get();
-  return nullptr;
-}
-
 // A stream the extractor has no record of: one only once the catalogue validated it (its RTP
 // sequence passed probation), so one-packet junk never takes a slot. A full table first frees
 // the records of streams that ended (no packet for kStreamIdleNs).
-AudioExtractor::Stream* AudioExtractor::admit(const analysis::ParsedPacket& pp,
-                                              const PacketView& packet, std::uint32_t ssrc,
-                                              int payload_type) {
-  const StreamKey key = stream_key(pp, packet.interface_index, ssrc);
-  const std::size_t n = pp.family == 4 ? 4 : 16;
-  if (!tracker_->stream_validated(key)) return nullptr;
+AudioExtractor::Stream* AudioExtractor::admit(const analysis::RtpHandoffPacket& e) {
+  if (!e.validated || e.stream >= by_slot_.size()) return nullptr;
+  if (Stream* old = by_slot_[e.stream]; old != nullptr) {
+    // The tracker's table was full and gave the slot to another stream: that one has ended.
+    drop(std::find_if(streams_.begin(), streams_.end(),
+                      [&](const auto& x) { return x.get() == old; }));
+  }
   if (streams_.size() >= config_.max_streams) {
     // A record whose stream ended (idle longest) goes first: freeing a live one only brings it
     // back at its next packet, pushing out another. Then one that never got its files.
     auto victim = streams_.end();
     for (auto it = streams_.begin(); it != streams_.end(); ++it)
-      if (packet.ts_ns - (*it)->last_ts_ns > kStreamIdleNs &&
+      if (e.ts_ns - (*it)->last_ts_ns > kStreamIdleNs &&
           (victim == streams_.end() || (*it)->last_ts_ns < (*victim)->last_ts_ns))
         victim = it;
     if (victim == streams_.end())
       victim = std::find_if(streams_.begin(), streams_.end(),
                             [](const auto& x) { return !x->resolved; });
-    if (victim != streams_.end()) {
-      finish_stream(**victim);
-      if (ended_.size() < kMaxEndedReports)
-        ended_.push_back((*victim)->out);
-      else
-        ++ended_unreported_;
-      streams_.erase(victim);
-    }
+    drop(victim);
     if (streams_.size() >= config_.max_streams) {
       ++streams_over_limit_;
       return nullptr;
     }
   }
   auto s = std::make_unique<Stream>();
-  s->family = static_cast<std::uint8_t>(pp.family);
-  std::memcpy(s->src, pp.src, n);
-  std::memcpy(s->dst, pp.dst, n);
-  s->interface_index = packet.interface_index;
-  s->src_port = pp.src_port;
-  s->dst_port = pp.dst_port;
-  s->ssrc = ssrc;
-  s->payload_type = payload_type;
+  s->slot = e.stream;
+  s->stream_id = e.stream_id;
+  s->key = tracker_->rtp_stream_key(e.stream);
+  s->payload_type = e.payload_type;
   // Its packets before this one (probation) went to the stash; how many, and from where.
-  const std::uint64_t id = stream_id(pp, packet.interface_index, ssrc);
-  if (Unadmitted& u = unadmitted_[id % kUnadmittedEntries]; u.packets > 0 && u.id == id) {
+  if (Unadmitted& u = unadmitted_[e.stream_id % kUnadmittedEntries];
+      u.packets > 0 && u.id == e.stream_id) {
     s->out.before_format_packets = u.packets;
     s->first_seen_ns = u.first_ns;
     s->first_seen_seq = u.first_seq;
     u = Unadmitted{};
   }
+  const StreamKey& key = s->key;
   s->out.description =
-      fmt::format("{}:{} > {}:{} ssrc 0x{:08x} pt {}", key.src.to_string(), pp.src_port,
-                  key.dst.to_string(), pp.dst_port, ssrc, payload_type);
+      fmt::format("{}:{} > {}:{} ssrc 0x{:08x} pt {}", key.src.to_string(), key.src_port,
+                  key.dst.to_string(), key.dst_port, key.ssrc, e.payload_type);
+  by_slot_[e.stream] = s.get();
   streams_.push_back(std::move(s));
   return streams_.back().get();
+}
+
+// Ends a record: its files closed, its report kept (up to kMaxEndedReports).
+void AudioExtractor::drop(std::vector<std::unique_ptr<Stream>>::iterator it) {
+  if (it == streams_.end()) return;
+  Stream& s = **it;
+  finish_stream(s);
+  if (ended_.size() < kMaxEndedReports)
+    ended_.push_back(s.out);
+  else
+    ++ended_unreported_;
+  if (s.slot < by_slot_.size() && by_slot_[s.slot] == &s) by_slot_[s.slot] = nullptr;
+  streams_.erase(it);
 }
 
 // Counts `bytes` against the budget of all files; false (and the stream stops) when they do not
@@ -498,7 +464,6 @@ bool AudioExtractor::write_packet(Stream& s, const ReorderWindow::Packet& p) {
   }
   if (!take_budget(s, p.bytes) || !s.wav.write_big_endian(p.payload, p.bytes / fb))
     return not_written();
-  s.levels.add_big_endian(p.payload, p.bytes / fb);
   ++s.out.packets;
   s.next_ts = p.ts + static_cast<std::uint32_t>(p.bytes / fb);
   s.last_arrival_ns = p.arrival_ns;
@@ -507,7 +472,8 @@ bool AudioExtractor::write_packet(Stream& s, const ReorderWindow::Packet& p) {
 
 void AudioExtractor::add(const PacketView& packet, int linktype) {
   if (own_tracker_) own_tracker_->add(packet, linktype);
-  extract(packet, linktype);
+  analysis::for_each_rtp(*tracker_, cursor_, packet, linktype,
+                         [&](const analysis::RtpHandoffPacket& e) { take(e); });
 }
 
 // The probation stash: packets of streams the catalogue has not validated yet (or whose format
@@ -516,20 +482,16 @@ void AudioExtractor::add(const PacketView& packet, int linktype) {
 // then starts later, and says so), never take memory or a slot.
 std::size_t AudioExtractor::stash_index(std::uint64_t id, std::uint16_t seq) noexcept {
   // Consecutive sequence numbers of one stream take consecutive entries: they never collide.
-  return (static_cast<std::size_t>(id >> 58) + seq) % kStashEntries;
+  return (static_cast<std::size_t>((id * 0x9E3779B97F4A7C15ull) >> 58) + seq) % kStashEntries;
 }
 
-void AudioExtractor::hold(std::uint64_t id, std::uint16_t seq, const PacketView& packet,
-                          int linktype) {
-  if (packet.bytes.size() > kStashFrameBytes) return;
-  Held& h = stash_[stash_index(id, seq)];
-  h.id = id;
-  h.seq = seq;
+void AudioExtractor::hold(const analysis::RtpHandoffPacket& e) {
+  if (e.payload_bytes > kStashPayloadBytes) return;
+  Held& h = stash_[stash_index(e.stream_id, e.seq)];
   h.used = true;
-  h.linktype = linktype;
-  h.view = packet;
-  std::memcpy(h.frame.data(), packet.bytes.data(), packet.bytes.size());
-  h.view.bytes = {h.frame.data(), packet.bytes.size()};
+  h.packet = e;
+  std::memcpy(h.payload.data(), e.payload, e.payload_bytes);
+  h.packet.payload = h.payload.data();
 }
 
 // Every packet held for `s` was counted in before_format_packets: one replayed into the file is
@@ -538,10 +500,10 @@ void AudioExtractor::replay(Stream& s, std::uint64_t id, std::uint16_t seq) {
   for (std::uint16_t back = kStashDepth; back >= 1; --back) {
     const auto want = static_cast<std::uint16_t>(seq - back);
     Held& h = stash_[stash_index(id, want)];
-    if (!h.used || h.id != id || h.seq != want) continue;
+    if (!h.used || h.packet.stream_id != id || h.packet.seq != want) continue;
     h.used = false;
     if (s.out.before_format_packets > 0) --s.out.before_format_packets;
-    extract(h.view, h.linktype);
+    take(h.packet);
   }
 }
 
@@ -551,41 +513,42 @@ void AudioExtractor::note_unadmitted(std::uint64_t id, std::uint16_t seq, std::i
   ++u.packets;
 }
 
-void AudioExtractor::extract(const PacketView& packet, int linktype) {
-  const analysis::ParsedPacket pp =
-      analysis::parse_packet(packet.bytes.data(), packet.bytes.size(), packet.wire_len, linktype);
-  if (pp.cls != analysis::ParseClass::kUdp || !pp.payload_complete) return;
-  if (pp.dst_port == kSapPort) return;  // the catalogue reads SAP
-  RtpPacket rtp;
-  if (!parse_rtp(pp.payload, pp.payload_len, rtp)) return;
-  const std::uint16_t seq = rtp.seq;
-  const std::uint32_t ts = rtp.ts;
-  const std::uint32_t ssrc = rtp.ssrc;
-  const int pt = rtp.payload_type;
-  const std::uint64_t id = stream_id(pp, packet.interface_index, ssrc);
-  Stream* s = find(pp, packet.interface_index, ssrc);
-  if (s == nullptr && (s = admit(pp, packet, ssrc, pt)) == nullptr) {
-    note_unadmitted(id, seq, packet.ts_ns);
-    hold(id, seq, packet, linktype);
+void AudioExtractor::take(const analysis::RtpHandoffPacket& e) {
+  const std::uint16_t seq = e.seq;
+  const std::uint64_t id = e.stream_id;
+  Stream* s = e.stream < by_slot_.size() ? by_slot_[e.stream] : nullptr;
+  if (s != nullptr && s->stream_id != id) s = nullptr;
+  if (s == nullptr && (s = admit(e)) == nullptr) {
+    note_unadmitted(id, seq, e.ts_ns);
+    hold(e);
     return;
   }
-  s->last_ts_ns = packet.ts_ns;
+  s->last_ts_ns = e.ts_ns;
   if (!s->resolved) {
     if (s->first_seen_ns == 0) {
-      s->first_seen_ns = packet.ts_ns;
+      s->first_seen_ns = e.ts_ns;
       s->first_seen_seq = seq;
     }
-    // Asked again while the format waits for the packets (the RTP timestamp step), or when the
-    // catalogue changed (a late SAP announcement).
-    if (s->given_up ||
-        (!s->waits_for_packets && s->catalogue_version_seen == tracker_->catalogue_version())) {
+    // Asked again when the catalogue changed (a late SAP announcement), or what its answer
+    // depends on did (validation, the RTP timestamp step).
+    const bool inputs_changed = s->validated_seen != e.validated ||
+                                s->payload_type_seen != e.payload_type ||
+                                s->payload_bytes_seen != e.payload_bytes ||
+                                s->samples_per_packet_seen != e.samples_per_packet;
+    if (s->given_up || (!(s->waits_for_packets && inputs_changed) &&
+                        s->catalogue_version_seen == tracker_->catalogue_version())) {
       ++s->out.before_format_packets;
+      if (s->waits_for_packets && !s->given_up) hold(e);  // replayed once the format is ready
       return;
     }
-    resolve(*s, packet.ts_ns);
+    s->validated_seen = e.validated;
+    s->payload_type_seen = e.payload_type;
+    s->payload_bytes_seen = e.payload_bytes;
+    s->samples_per_packet_seen = e.samples_per_packet;
+    resolve(*s, e.ts_ns);
     if (!s->resolved) {
       ++s->out.before_format_packets;
-      if (s->waits_for_packets) hold(id, seq, packet, linktype);
+      if (s->waits_for_packets) hold(e);
       return;
     }
     replay(*s, id, seq);
@@ -593,8 +556,7 @@ void AudioExtractor::extract(const PacketView& packet, int linktype) {
       // Packets came before the format was ready and are not in the file (a late SDP, or the
       // stash lost them): the file starts mid-stream, at its first packet (the earliest
       // replayed one, else this one).
-      const std::int64_t start_ns =
-          s->window.started() ? s->window.start_arrival_ns() : packet.ts_ns;
+      const std::int64_t start_ns = s->window.started() ? s->window.start_arrival_ns() : e.ts_ns;
       s->out.before_format_ns = std::max<std::int64_t>(0, start_ns - s->first_seen_ns);
       if (s->gaps != nullptr)
         std::fprintf(s->gaps, "0,0.000000,0,%.3f,%u,%llu,before_format\n",
@@ -605,7 +567,7 @@ void AudioExtractor::extract(const PacketView& packet, int linktype) {
   } else if (s->catalogue_version_seen != tracker_->catalogue_version()) {
     // A re-announcement may change what the stream is: a format it contradicts stops it.
     s->catalogue_version_seen = tracker_->catalogue_version();
-    const PcmStreamFormat now = tracker_->pcm_format(key_of(*s));
+    const PcmStreamFormat now = tracker_->pcm_format(s->key);
     if (now.state == FormatState::kRefused ||
         (now.state == FormatState::kReady &&
          (now.bits != s->format.bits || now.rate_hz != s->format.rate_hz ||
@@ -618,30 +580,13 @@ void AudioExtractor::extract(const PacketView& packet, int linktype) {
     }
   }
   if (s->given_up) return;
-  s->window.add(seq, ts, packet.ts_ns, rtp.payload, rtp.bytes,
+  s->window.add(seq, e.rtp_ts, e.ts_ns, e.payload, e.payload_bytes,
                 [&](const ReorderWindow::Packet& p) { return write_packet(*s, p); });
-}
-
-void AudioExtractor::add_levels(std::vector<StreamSummary>& streams) const {
-  for (StreamSummary& summary : streams) {
-    if (!summary.is_rtp) continue;
-    const std::size_t n = summary.src.family == 4 ? 4 : 16;
-    for (const auto& s : streams_) {
-      if (!s->resolved || s->ssrc != summary.ssrc || s->src_port != summary.src_port ||
-          s->dst_port != summary.dst_port || s->family != summary.src.family ||
-          std::memcmp(s->src, summary.src.bytes.data(), n) != 0 ||
-          std::memcmp(s->dst, summary.dst.bytes.data(), n) != 0)
-        continue;
-      summary.levels.clear();
-      for (int c = 0; c < s->levels.channels(); ++c) summary.levels.push_back(s->levels.levels(c));
-      break;
-    }
-  }
 }
 
 // Closes one stream's files; what could not be extracted says why, in the catalogue's words now.
 void AudioExtractor::finish_stream(Stream& s) {
-  if (!s.resolved && !s.given_up) s.out.skipped = tracker_->pcm_format(key_of(s)).why;
+  if (!s.resolved && !s.given_up) s.out.skipped = tracker_->pcm_format(s.key).why;
   if (s.resolved) {
     // Whatever is still in the window, in order; sequence numbers never seen before the last
     // held packet are lost; after it nothing can be known.

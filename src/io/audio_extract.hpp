@@ -33,15 +33,12 @@
 #include <string_view>
 #include <vector>
 
-#include "analysis/levels.hpp"
 #include "io/rtp_reorder.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/batch.hpp"
 #include "rtcap/sdp.hpp"
 
-namespace rtcap::analysis {
-struct ParsedPacket;
-}
+#include "analysis/rtp_handoff.hpp"
 
 namespace rtcap::io {
 
@@ -168,9 +165,6 @@ class AudioExtractor {
   // Consumer thread; `linktype_by_interface` indexed by PacketView::interface_index.
   void add(const Batch& batch, const std::vector<int>& linktype_by_interface);
   void add(const PacketView& packet, int linktype);
-  // The levels of every extracted stream (analysis/levels.hpp) into the summary of the same
-  // stream (source, destination, ports, SSRC); other summaries are left as they are.
-  void add_levels(std::vector<StreamSummary>& streams) const;
   // Writes what the reorder windows hold, closes every file. Call once.
   std::vector<ExtractedStream> finish();
 
@@ -178,34 +172,27 @@ class AudioExtractor {
   struct Stream;
   // A packet held while its stream waits for validation (the probation stash, fixed size).
   struct Held {
-    std::uint64_t id = 0;
-    std::uint16_t seq = 0;
     bool used = false;
-    int linktype = 0;
-    PacketView view{};
-    std::vector<std::uint8_t> frame;  // kStashFrameBytes, allocated at construction
+    analysis::RtpHandoffPacket packet{};  // its payload points into `payload`
+    std::vector<std::uint8_t> payload;    // kStashPayloadBytes, allocated at construction
   };
-  static constexpr std::size_t kStashEntries = 64;             // 64 x 9.3 KB: ~600 KB, all streams
-  static constexpr std::size_t kStashFrameBytes = 9216 + 128;  // a jumbo frame and its headers
+  static constexpr std::size_t kStashEntries = 64;         // 64 x 9.2 KB: ~600 KB, all streams
+  static constexpr std::size_t kStashPayloadBytes = 9216;  // a jumbo frame's
   // Packets before the format is ready a WAV keeps: validation takes 2, the timestamp step 4,
   // more when they arrive reordered.
   static constexpr std::uint16_t kStashDepth = 32;
   // A slot whose stream sent nothing for 2 s (packet time) has ended: a full table frees it.
   static constexpr std::int64_t kStreamIdleNs = 2'000'000'000;
 
-  void extract(const PacketView& packet, int linktype);
-  Stream* find(const analysis::ParsedPacket& pp, std::uint16_t interface_index, std::uint32_t ssrc);
-  Stream* admit(const analysis::ParsedPacket& pp, const PacketView& packet, std::uint32_t ssrc,
-                int payload_type);
+  void take(const analysis::RtpHandoffPacket& e);
+  Stream* admit(const analysis::RtpHandoffPacket& e);
   void resolve(Stream& s, std::int64_t now_ns);
   bool write_packet(Stream& s, const ReorderWindow::Packet& p);
   bool take_budget(Stream& s, std::uint64_t bytes);
   void finish_stream(Stream& s);
-  static StreamKey key_of(const Stream& s);
-  static std::uint64_t stream_id(const analysis::ParsedPacket& pp, std::uint16_t interface_index,
-                                 std::uint32_t ssrc);
+  void drop(std::vector<std::unique_ptr<Stream>>::iterator it);
   static std::size_t stash_index(std::uint64_t id, std::uint16_t seq) noexcept;
-  void hold(std::uint64_t id, std::uint16_t seq, const PacketView& packet, int linktype);
+  void hold(const analysis::RtpHandoffPacket& e);
   void replay(Stream& s, std::uint64_t id, std::uint16_t seq);
   // Packets of streams not admitted yet (no slot): how many, and the first one's sequence
   // number and arrival, so that a stream whose file starts late says from where (fixed size;
@@ -225,6 +212,8 @@ class AudioExtractor {
   std::unique_ptr<StreamTracker> own_tracker_;
   const StreamTracker* tracker_ = nullptr;
   std::vector<std::unique_ptr<Stream>> streams_;
+  std::vector<Stream*> by_slot_;  // per slot of the tracker's table: its stream's record, if any
+  analysis::HandoffCursor cursor_;
   std::vector<ExtractedStream> ended_;  // streams whose slot was freed, kMaxEndedReports at most
   std::uint64_t ended_unreported_ = 0;
   static constexpr std::size_t kMaxEndedReports = 1024;

@@ -1,9 +1,10 @@
 // The live audio API (rtcap/audio.hpp) on the shared depacketiser core (io/rtp_reorder.hpp).
 //
-// Per packet: one parse, one hash lookup in the receiver's own record table (streams taken,
-// ignored or pending), then the stream's reorder window. The catalogue (StreamTracker) is asked
-// only when a stream is new to the receiver, when the catalogue changed, and while a format
-// waits for the packets (the RTP timestamp step): cold.
+// Per packet: no parse and no lookup of its own: the stream tracker hands over each RTP packet
+// it parsed with its stream's slot (analysis/rtp_handoff.hpp), and the receiver's record of the
+// stream is that slot's; then the stream's reorder window. The catalogue (StreamTracker) is
+// asked only when a stream is new to the receiver, when the catalogue changed, and when what
+// its answer depends on changed (validation, payload type and size, the RTP timestamp step).
 #include "rtcap/audio.hpp"
 
 #include <algorithm>
@@ -15,7 +16,9 @@
 #include <fmt/format.h>
 
 #include "analysis/levels.hpp"
-#include "analysis/packet_parser.hpp"
+#include "analysis/rtp_handoff.hpp"
+#include "analysis/saturating.hpp"
+#include "io/pcm.hpp"
 #include "io/rtp_reorder.hpp"
 
 namespace rtcap {
@@ -35,44 +38,19 @@ constexpr float kInt32ToFloat = 1.0f / 2147483648.0f;
 enum class RecordState : std::uint8_t { kFree, kPending, kIgnored, kTaken };
 
 struct Record {
-  std::uint64_t hash = 0;
-  std::uint8_t family = 0;
-  std::uint8_t src[16] = {};
-  std::uint8_t dst[16] = {};
-  std::uint16_t src_port = 0;
-  std::uint16_t dst_port = 0;
-  std::uint32_t ssrc = 0;
-  std::uint16_t interface_index = 0;
+  std::uint64_t stream_id = 0;  // the tracker's id of the stream in this slot
+  StreamKey key;
   RecordState state = RecordState::kFree;
   bool waits_for_packets = false;  // format known, the catalogue waits for the timestamp step
   std::uint64_t version_seen = ~0ull;
-  std::int64_t last_ns = 0;
-  std::int32_t next = -1;  // bucket chain, or free list
+  // What the catalogue's answer was given for (RtpHandoffPacket says why these).
+  bool validated_seen = false;
+  std::uint8_t payload_type_seen = 0;
+  std::uint32_t payload_bytes_seen = 0;
+  std::uint32_t samples_per_packet_seen = 0;
   std::int32_t sub = -1;
   std::int32_t slot = -1;
 };
-
-std::uint64_t identity_hash(const analysis::ParsedPacket& pp, std::uint16_t interface_index,
-                            std::uint32_t ssrc) noexcept {
-  std::uint64_t h = 0xCBF29CE484222325ull ^ (std::uint64_t{ssrc} << 16) ^ interface_index;
-  const std::size_t n = pp.family == 4 ? 4 : 16;
-  const auto eat = [&](const std::uint8_t* p) {
-    for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001B3ull;
-  };
-  eat(pp.src);
-  eat(pp.dst);
-  h = (h ^ pp.src_port) * 0x100000001B3ull;
-  h = (h ^ pp.dst_port) * 0x100000001B3ull;
-  return h ^ (h >> 29);
-}
-
-bool same_identity(const Record& r, const analysis::ParsedPacket& pp, std::uint16_t iface,
-                   std::uint32_t ssrc) noexcept {
-  const std::size_t n = pp.family == 4 ? 4 : 16;
-  return r.ssrc == ssrc && r.dst_port == pp.dst_port && r.src_port == pp.src_port &&
-         r.family == pp.family && r.interface_index == iface &&
-         std::memcmp(r.src, pp.src, n) == 0 && std::memcmp(r.dst, pp.dst, n) == 0;
-}
 
 bool selects(const AudioSelector& s, const StreamKey& key, int payload_type,
              const std::string& session_name) {
@@ -124,24 +102,13 @@ struct AudioReceiver::Impl {
   };
 
   StreamTracker& tracker;
-  std::vector<Record> records;
-  std::vector<std::int32_t> buckets;  // power of two
-  std::int32_t free_records = -1;
+  std::vector<Record> records;  // one per tracker slot
   std::vector<std::unique_ptr<Sub>> subs;
   std::uint64_t next_stream_id = 1;
   std::int64_t next_expire_ns = 0;
+  analysis::HandoffCursor cursor;
 
-  Impl(StreamTracker& t, std::size_t max_records) : tracker(t) {
-    max_records = std::clamp<std::size_t>(max_records, 1, 1u << 20);
-    records.resize(max_records);
-    std::size_t nb = 1;
-    while (nb < 2 * max_records) nb <<= 1;
-    buckets.assign(nb, -1);
-    for (std::size_t i = records.size(); i-- > 0;) {
-      records[i].next = free_records;
-      free_records = static_cast<std::int32_t>(i);
-    }
-  }
+  explicit Impl(StreamTracker& t) : tracker(t) { records.resize(t.config().max_streams); }
 
   // ---- callbacks: an exception stays here ----
   void call(Sub& sub, const AudioEvent& e) noexcept {
@@ -220,21 +187,28 @@ struct AudioReceiver::Impl {
     const bool to_float = sub.config.format == SampleFormat::kFloat32;
     while (frames > 0) {
       const std::size_t n = std::min(room(sub, s, capture_ns), frames);
-      // One pass per layout and depth, no test per sample: this is the per-packet cost.
-      std::uint32_t* out = s.buffer.data() + (planar ? s.buffered : s.buffered * ch);
-      const std::size_t frame_step = planar ? 1 : ch;
-      const std::size_t channel_step = planar ? s.capacity_frames : 1;
-      for (std::size_t f = 0; f < n; ++f, out += frame_step)
-        for (std::size_t c = 0; c < ch; ++c, p += w) {
-          const std::uint32_t u = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
-                                  (w == 3 ? std::uint32_t{p[2]} << 8 : 0u);
-          std::uint32_t v = u;
-          if (to_float) {
-            const float x = static_cast<float>(static_cast<std::int32_t>(u)) * kInt32ToFloat;
-            std::memcpy(&v, &x, sizeof v);
+      // Interleaved: the samples land in the buffer in wire order, one vectorised pass.
+      if (!planar) {
+        std::uint32_t* out = s.buffer.data() + s.buffered * ch;
+        if (to_float)
+          io::big_endian_to_float(p, reinterpret_cast<float*>(out), n * ch, w);
+        else
+          io::big_endian_to_int32(p, reinterpret_cast<std::int32_t*>(out), n * ch, w);
+        p += n * ch * w;
+      } else {
+        std::uint32_t* out = s.buffer.data() + s.buffered;
+        for (std::size_t f = 0; f < n; ++f, ++out)
+          for (std::size_t c = 0; c < ch; ++c, p += w) {
+            const std::uint32_t u = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
+                                    (w == 3 ? std::uint32_t{p[2]} << 8 : 0u);
+            std::uint32_t v = u;
+            if (to_float) {
+              const float x = static_cast<float>(static_cast<std::int32_t>(u)) * kInt32ToFloat;
+              std::memcpy(&v, &x, sizeof v);
+            }
+            out[c * s.capacity_frames] = v;
           }
-          out[c * channel_step] = v;
-        }
+      }
       s.buffered += n;
       s.position += n;
       s.next_ts += static_cast<std::uint32_t>(n);
@@ -375,7 +349,7 @@ struct AudioReceiver::Impl {
 
   // A stream new to the receiver, or pending, or the catalogue changed: what is it now?
   void resolve(Record& r, std::int32_t ri, int payload_type, std::int64_t now_ns) {
-    const StreamKey key = io::stream_key(r);
+    const StreamKey& key = r.key;
     const PcmStreamFormat pf = tracker.pcm_format(key);
     r.version_seen = tracker.catalogue_version();
     r.waits_for_packets = pf.state == FormatState::kPending && pf.rate_hz != 0;
@@ -446,39 +420,6 @@ struct AudioReceiver::Impl {
     }
   }
 
-  void unlink(std::int32_t ri) noexcept {
-    Record& r = records[static_cast<std::size_t>(ri)];
-    std::int32_t* at = &buckets[r.hash & (buckets.size() - 1)];
-    while (*at != -1 && *at != ri) at = &records[static_cast<std::size_t>(*at)].next;
-    if (*at == ri) *at = r.next;
-    r = Record{};
-  }
-
-  // A record for a new stream: a free one, else the one idle longest that holds no stream.
-  std::int32_t new_record(std::uint64_t h) noexcept {
-    if (free_records < 0) {
-      std::int32_t victim = -1;
-      for (std::size_t i = 0; i < records.size(); ++i) {
-        const Record& r = records[i];
-        if (r.state == RecordState::kTaken) continue;
-        if (victim < 0 || r.last_ns < records[static_cast<std::size_t>(victim)].last_ns)
-          victim = static_cast<std::int32_t>(i);
-      }
-      if (victim < 0) return -1;
-      unlink(victim);
-      records[static_cast<std::size_t>(victim)].next = free_records;
-      free_records = victim;
-    }
-    const std::int32_t ri = free_records;
-    Record& r = records[static_cast<std::size_t>(ri)];
-    free_records = r.next;
-    r.hash = h;
-    std::int32_t& head = buckets[h & (buckets.size() - 1)];
-    r.next = head;
-    head = ri;
-    return ri;
-  }
-
   void expire(std::int64_t now_ns) noexcept {
     for (auto& sp : subs) {
       if (!sp) continue;
@@ -489,44 +430,41 @@ struct AudioReceiver::Impl {
     }
   }
 
-  void add(const PacketView& packet, int linktype) noexcept {
-    const analysis::ParsedPacket pp =
-        analysis::parse_packet(packet.bytes.data(), packet.bytes.size(), packet.wire_len, linktype);
-    if (pp.cls != analysis::ParseClass::kUdp || !pp.payload_complete) return;
-    if (pp.dst_port == kSapPort) return;  // the catalogue reads SAP
-    io::RtpPacket rtp;
-    if (!io::parse_rtp(pp.payload, pp.payload_len, rtp)) return;
-    if (packet.ts_ns >= next_expire_ns) {
-      next_expire_ns = analysis::sat_add(packet.ts_ns, kExpireCheckNs);
-      expire(packet.ts_ns);
+  // One RTP packet of the tracker's, with its stream's slot.
+  void take(const analysis::RtpHandoffPacket& e) noexcept {
+    if (e.ts_ns >= next_expire_ns) {
+      next_expire_ns = analysis::sat_add(e.ts_ns, kExpireCheckNs);
+      expire(e.ts_ns);
     }
-    const std::uint64_t h = identity_hash(pp, packet.interface_index, rtp.ssrc);
-    std::int32_t ri = buckets[h & (buckets.size() - 1)];
-    while (ri >= 0 && !same_identity(records[static_cast<std::size_t>(ri)], pp,
-                                     packet.interface_index, rtp.ssrc))
-      ri = records[static_cast<std::size_t>(ri)].next;
-    if (ri < 0) {
-      const StreamKey key = io::stream_key(pp, packet.interface_index, rtp.ssrc);
-      const std::size_t n = pp.family == 4 ? 4 : 16;
+    if (e.stream >= records.size()) return;
+    const auto ri = static_cast<std::int32_t>(e.stream);
+    Record& r = records[e.stream];
+    if (r.state == RecordState::kFree || r.stream_id != e.stream_id) {
+      // Another stream in the slot: the tracker's table was full and forgot the one before.
+      if (r.state == RecordState::kTaken)
+        end(*subs[static_cast<std::size_t>(r.sub)],
+            subs[static_cast<std::size_t>(r.sub)]->slots[static_cast<std::size_t>(r.slot)],
+            "the stream tracker's table was full and forgot the stream");
+      r = Record{};
       // Junk never takes a record: only a stream whose RTP sequence the tracker validated.
-      if (!tracker.stream_validated(key)) return;
-      if ((ri = new_record(h)) < 0) return;
-      Record& r = records[static_cast<std::size_t>(ri)];
-      r.family = pp.family;
-      std::memcpy(r.src, pp.src, n);
-      std::memcpy(r.dst, pp.dst, n);
-      r.src_port = pp.src_port;
-      r.dst_port = pp.dst_port;
-      r.ssrc = rtp.ssrc;
-      r.interface_index = packet.interface_index;
+      if (!e.validated) return;
+      r.stream_id = e.stream_id;
+      r.key = tracker.rtp_stream_key(e.stream);
       r.state = RecordState::kPending;
     }
-    Record& r = records[static_cast<std::size_t>(ri)];
-    r.last_ns = packet.ts_ns;
     const std::uint64_t version = tracker.catalogue_version();
-    if (r.version_seen != version || r.waits_for_packets) {
+    const bool inputs_changed = r.validated_seen != e.validated ||
+                                r.payload_type_seen != e.payload_type ||
+                                r.payload_bytes_seen != e.payload_bytes ||
+                                r.samples_per_packet_seen != e.samples_per_packet;
+    if (r.version_seen != version ||
+        (inputs_changed && (r.state != RecordState::kTaken || r.waits_for_packets))) {
+      r.validated_seen = e.validated;
+      r.payload_type_seen = e.payload_type;
+      r.payload_bytes_seen = e.payload_bytes;
+      r.samples_per_packet_seen = e.samples_per_packet;
       try {
-        resolve(r, ri, rtp.payload_type, packet.ts_ns);
+        resolve(r, ri, e.payload_type, e.ts_ns);
       } catch (...) {  // the catalogue's strings: out of memory
         return;
       }
@@ -534,21 +472,21 @@ struct AudioReceiver::Impl {
     if (r.state != RecordState::kTaken) return;
     Sub& sub = *subs[static_cast<std::size_t>(r.sub)];
     Slot& s = sub.slots[static_cast<std::size_t>(r.slot)];
-    s.last_ns = packet.ts_ns;
+    s.last_ns = e.ts_ns;
     const std::uint64_t malformed = sub.stats.malformed;
-    s.window.add(rtp.seq, rtp.ts, packet.ts_ns, rtp.payload, rtp.bytes,
+    s.window.add(e.seq, e.rtp_ts, e.ts_ns, e.payload, e.payload_bytes,
                  [&](const ReorderWindow::Packet& p) { return take_packet(sub, s, p); });
     // Packets that do not fit the format: ask the catalogue again (a format change the packets
     // show before an announcement does), at most every 100 ms.
-    if (sub.stats.malformed != malformed && packet.ts_ns - s.last_recheck_ns >= kExpireCheckNs) {
-      s.last_recheck_ns = packet.ts_ns;
+    if (sub.stats.malformed != malformed && e.ts_ns - s.last_recheck_ns >= kExpireCheckNs) {
+      s.last_recheck_ns = e.ts_ns;
       r.version_seen = ~0ull;
     }
   }
 };
 
-AudioReceiver::AudioReceiver(StreamTracker& tracker, std::size_t max_records)
-    : impl_(std::make_unique<Impl>(tracker, max_records)) {}
+AudioReceiver::AudioReceiver(StreamTracker& tracker, std::size_t /*max_records*/)
+    : impl_(std::make_unique<Impl>(tracker)) {}
 AudioReceiver::~AudioReceiver() = default;
 
 Result<int> AudioReceiver::subscribe(AudioSubscription sub) {
@@ -611,16 +549,13 @@ void AudioReceiver::unsubscribe(int id) {
 }
 
 void AudioReceiver::add(const PacketView& packet, int linktype) noexcept {
-  impl_->add(packet, linktype);
+  analysis::for_each_rtp(impl_->tracker, impl_->cursor, packet, linktype,
+                         [&](const analysis::RtpHandoffPacket& e) { impl_->take(e); });
 }
 
 void AudioReceiver::add(const Batch& batch, Span<const int> linktype_by_interface) noexcept {
-  for (PacketView p : batch) {
-    const int lt = p.interface_index < linktype_by_interface.size()
-                       ? linktype_by_interface[p.interface_index]
-                       : -1;
-    impl_->add(p, lt);
-  }
+  analysis::for_each_rtp(impl_->tracker, impl_->cursor, batch, linktype_by_interface,
+                         [&](const analysis::RtpHandoffPacket& e) { impl_->take(e); });
 }
 
 void AudioReceiver::expire(std::int64_t now_ns) noexcept { impl_->expire(now_ns); }
@@ -665,7 +600,7 @@ std::vector<AudioStreamLevels> AudioReceiver::levels(int id) const {
 }
 
 std::size_t AudioReceiver::memory_bytes() const noexcept {
-  std::size_t n = impl_->records.size() * sizeof(Record) + impl_->buckets.size() * 4;
+  std::size_t n = impl_->records.size() * sizeof(Record);
   for (const auto& sp : impl_->subs) {
     if (!sp) continue;
     for (const Impl::Slot& s : sp->slots)

@@ -146,6 +146,7 @@ class ReorderWindow {
   // Starts over at the next packet (a format change), keeping the memory.
   void restart() noexcept {
     for (Slot& s : slots_) s.present = false;
+    held_ = 0;
     started_ = false;
     missing_run_ = 0;
     counters_ = Counters{};
@@ -191,6 +192,7 @@ class ReorderWindow {
       return;
     }
     fit(bytes);
+    if (!slot.present) ++held_;
     slot = Slot{true, seq, ts, static_cast<std::uint32_t>(bytes), arrival_ns};
     if (bytes > 0) std::memcpy(slot_data(seq), payload, bytes);
     while (slots_[head_seq_ % window_].present && slots_[head_seq_ % window_].seq == head_seq_)
@@ -219,9 +221,7 @@ class ReorderWindow {
     std::uint32_t bytes = 0;
     std::int64_t arrival_ns = 0;
   };
-  [[nodiscard]] bool any_held() const noexcept {
-    return std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.present; });
-  }
+  [[nodiscard]] bool any_held() const noexcept { return held_ > 0; }
   std::uint8_t* slot_data(std::uint16_t seq) noexcept {
     return &data_[(seq % window_) * slot_bytes_];
   }
@@ -240,6 +240,7 @@ class ReorderWindow {
     Slot& slot = slots_[head_seq_ % window_];
     if (slot.present && slot.seq == head_seq_) {
       slot.present = false;
+      --held_;
       const Packet p{slot.seq,   slot.timestamp, slot.arrival_ns, slot_data(head_seq_),
                      slot.bytes, missing_run_,   missing_first_};
       if (emit(p)) missing_run_ = 0;
@@ -256,6 +257,7 @@ class ReorderWindow {
   std::size_t window_ = 0;
   std::size_t slot_bytes_ = 0;
   std::size_t max_slot_bytes_ = 0;
+  std::size_t held_ = 0;  // slots present: any_held() in O(1), it runs inside loops
   bool started_ = false;
   std::uint16_t head_seq_ = 0;  // the next sequence number to hand on
   std::int64_t start_arrival_ns_ = 0;

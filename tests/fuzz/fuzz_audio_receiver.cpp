@@ -38,8 +38,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   tc.audio_formats.push_back(o);
   if (!rtcap::parse_format_option("97=L16/96000/8", o).empty()) std::abort();
   tc.audio_formats.push_back(o);
+  tc.max_streams = 8;  // slots reused by other streams: the receiver's records follow them
   rtcap::StreamTracker tracker(tc);
-  rtcap::AudioReceiver audio(tracker, 8);
+  rtcap::AudioReceiver audio(tracker);
   rtcap::AudioSubscription sub;
   sub.layout = (cfg & 1) ? rtcap::ChannelLayout::kPlanar : rtcap::ChannelLayout::kInterleaved;
   sub.format = (cfg & 2) ? rtcap::SampleFormat::kFloat32 : rtcap::SampleFormat::kInt32;

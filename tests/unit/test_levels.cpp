@@ -1,6 +1,6 @@
 // Levels: peak and RMS of a sine of known amplitude, silence within its set time, clipping of a
 // full-scale square wave; through the int32 and the big-endian L16/L24 inputs; and from the
-// audio extractor into the stream JSON and the metrics.
+// levels consumer (--levels, --extract-audio) into the stream JSON and the metrics.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -13,7 +13,8 @@
 #include <vector>
 
 #include "analysis/levels.hpp"
-#include "io/audio_extract.hpp"
+#include "analysis/stream_levels.hpp"
+#include "rtcap/sdp.hpp"
 #include "rtcap/metrics.hpp"
 
 using rtcap::analysis::LevelMeter;
@@ -188,56 +189,56 @@ std::vector<std::uint8_t> rtp_frame(std::uint16_t seq, std::uint32_t ts,
 
 }  // namespace
 
-TEST(Levels, ExtractorLevelsReachTheStreamJsonAndTheMetrics) {
-  namespace fs = std::filesystem;
-  const fs::path dir =
-      fs::temp_directory_path() /
-      ("rtcap-levels-" +
-       std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-  rtcap::io::AudioExtractConfig cfg;
-  cfg.dir = dir.string();
-  ASSERT_EQ(rtcap::io::AudioExtractor(cfg).check_output(), "");
-  cfg.format_by_pt[97] = rtcap::io::PcmFormat{24, 48000, 2};
-  rtcap::io::AudioExtractor x(cfg);
-  // 2 s of L24 stereo in 1 ms packets: channel 0 a -12 dBFS sine, channel 1 a full-scale square.
-  auto pcm = sines(48000, {-12.0, -200.0}, 2.0, 24);
-  for (std::size_t f = 0; f < pcm.size() / 2; ++f)
-    pcm[2 * f + 1] = (f / 24) % 2 ? INT32_MIN : 0x7FFFFF00;
-  const auto wire = to_big_endian(pcm, 24);
-  for (std::uint16_t k = 0; k < 2000; ++k) {
-    const std::vector<std::uint8_t> payload(wire.begin() + k * 288, wire.begin() + (k + 1) * 288);
-    const auto f = rtp_frame(k, k * 48u, payload);
-    x.add(rtcap::PacketView{0, static_cast<std::uint32_t>(f.size()), 0, {f.data(), f.size()}}, 1);
+// --levels: the stream tracker and the levels consumer fed each packet, no files: the tracker's
+// own snapshot carries the levels into the JSON and the metrics.
+TEST(Levels, StreamLevelsReachTheStreamJsonAndTheMetrics) {
+  rtcap::StreamTrackerConfig tc;
+  rtcap::FormatOption o;
+  ASSERT_EQ(rtcap::parse_format_option("97=L24/48000/3", o), "");
+  tc.audio_formats.push_back(o);
+  rtcap::StreamTracker tracker(tc);
+  rtcap::analysis::StreamLevels meter(tracker);
+  // 12 s of L24, 3 channels, in 1 ms packets: channel 0 a -12 dBFS sine, channel 1 a full-scale
+  // square, channel 2 a -20 dBFS sine for 1 s and then digital silence (10 s makes it silent).
+  auto pcm = sines(48000, {-12.0, -200.0, -20.0}, 12.0, 24);
+  for (std::size_t f = 0; f < pcm.size() / 3; ++f) {
+    pcm[3 * f + 1] = (f / 24) % 2 ? INT32_MIN : 0x7FFFFF00;
+    if (f >= 48000) pcm[3 * f + 2] = 0;
   }
-  rtcap::TrackerSnapshot snap;
-  rtcap::StreamSummary s;
-  s.is_rtp = true;
-  s.ssrc = 0xAB000001;
-  s.src_port = 5000;
-  s.dst_port = 5004;
-  ASSERT_TRUE(s.src.parse("198.18.0.1"));
-  ASSERT_TRUE(s.dst.parse("239.69.1.1"));
-  rtcap::StreamSummary other = s;
-  other.ssrc = 0xAB000002;
-  snap.streams = {s, other};
-  x.add_levels(snap.streams);
-  (void)x.finish();
-  std::error_code ec;
-  fs::remove_all(dir, ec);
-  ASSERT_EQ(snap.streams[0].levels.size(), 2u);
-  EXPECT_TRUE(snap.streams[1].levels.empty());  // another SSRC: not this audio
-  // The reorder window holds the last 32 packets back: the first second is complete.
-  EXPECT_NEAR(snap.streams[0].levels[0].peak_dbfs, -12.0, 0.1);
-  EXPECT_EQ(snap.streams[0].levels[0].clipped_samples, 0u);
-  EXPECT_GE(snap.streams[0].levels[1].clipped_samples, 48000u);
+  const auto wire = to_big_endian(pcm, 24);
+  constexpr std::size_t kPacket = 48 * 3 * 3;
+  for (std::uint16_t k = 0; k < 12000; ++k) {
+    const std::vector<std::uint8_t> payload(wire.begin() + k * kPacket,
+                                            wire.begin() + (k + 1) * kPacket);
+    const auto f = rtp_frame(k, k * 48u, payload);
+    const rtcap::PacketView v{1'700'000'000'000'000'000 + std::int64_t{k} * 1'000'000,
+                              static_cast<std::uint32_t>(f.size()),
+                              0,
+                              {f.data(), f.size()}};
+    tracker.add(v, 1);
+    meter.add(v, 1);
+  }
+  rtcap::TrackerSnapshot snap = tracker.snapshot();
+  ASSERT_EQ(snap.streams.size(), 1u);
+  meter.add_levels(snap.streams);
+  ASSERT_EQ(snap.streams[0].levels.size(), 3u);
+  const auto& l = snap.streams[0].levels;
+  EXPECT_EQ(l[0].seconds, 11u);  // the first two packets were the sequence's probation
+  EXPECT_NEAR(l[0].peak_dbfs, -12.0, 0.1);
+  EXPECT_EQ(l[0].clipped_samples, 0u);
+  EXPECT_FALSE(l[0].silent);
+  EXPECT_GE(l[1].clipped_samples, 11u * 48000);
+  EXPECT_TRUE(l[2].silent);
+  EXPECT_EQ(l[2].silences, 1u);
+  EXPECT_NEAR(l[2].silent_seconds, 11.0, 0.01);
 
   const auto j = nlohmann::json::parse(rtcap::to_json(snap));
   const auto& levels = j["streams"][0]["levels"];
-  ASSERT_EQ(levels.size(), 2u);
+  ASSERT_EQ(levels.size(), 3u);
   EXPECT_NEAR(levels[0]["peak_dbfs"].get<double>(), -12.0, 0.1);
   EXPECT_NEAR(levels[0]["rms_dbfs"].get<double>(), -15.01, 0.1);
   EXPECT_GE(levels[1]["clipped_samples"].get<std::uint64_t>(), 48000u);
-  EXPECT_FALSE(j["streams"][1].contains("levels"));
+  EXPECT_TRUE(levels[2]["silent"].get<bool>());
 
   const std::string text = rtcap::render_metrics(rtcap::CaptureStats{}, &snap, nullptr);
   const std::string peak0 =

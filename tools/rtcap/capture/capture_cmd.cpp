@@ -15,6 +15,7 @@
 
 #include "analysis/packet_parser.hpp"
 #include "analysis/ptp_wire.hpp"
+#include "analysis/stream_levels.hpp"
 #include "engine/baseline.hpp"
 #include "engine/clock.hpp"
 #include "io/output_file.hpp"
@@ -266,6 +267,7 @@ class CaptureRun {
   ReportFile svg_file_;
   std::optional<LiveStreamView> live_;
   std::optional<io::AudioExtractor> extractor_;
+  std::optional<analysis::StreamLevels> levels_;  // --levels, --extract-audio
   // This thread (the capture thread inline, the consumer behind the hand-off otherwise) owns the
   // stream tracker and the advisor.
   std::optional<StreamTracker> tracker_;
@@ -372,6 +374,11 @@ int CaptureRun::open_outputs() {
       !open_report_file(svg_file_, o_.streams_svg_path, "--streams-svg"))
     return kExitSetup;
   if (svg_file_) svg_.emplace();
+  if (o_.levels || !o_.extract_audio_dir.empty()) {
+    // Fed after the tracker: its levels of every stream the catalogue gives a format.
+    make_tracker();
+    levels_.emplace(*tracker_);
+  }
   if (!o_.extract_audio_dir.empty()) {
     // The extractor reads every stream's format from the tracker's catalogue, fed first.
     make_tracker();
@@ -467,6 +474,7 @@ void CaptureRun::consume(const Batch& batch) {
   }
   if (tracker_) tracker_->add(batch, linktypes_);
   if (extractor_) extractor_->add(batch, linktypes_);
+  if (levels_) levels_->add(batch, linktypes_);
 }
 
 // --reopen brought an interface back with another link type or snaplen: the engine gave its
@@ -557,7 +565,7 @@ void CaptureRun::status_tick(CaptureStats s) {
   if (tracker_ && o_.streams) {
     tracker_->set_outages(s);  // the interfaces' outages: their gaps are not the network's
     snap = tracker_->snapshot();
-    if (extractor_) extractor_->add_levels(snap->streams);
+    if (levels_) levels_->add_levels(snap->streams);
     const std::uint64_t outage_loss = total_outage_loss(*snap);
     const std::uint64_t loss = total_sequence_loss(*snap) - outage_loss;
     input.streams = stream_interval_info(*snap, loss, previous_stream_loss_, previous_discarded_);
@@ -651,7 +659,7 @@ int CaptureRun::report() {
 void CaptureRun::report_streams(const CaptureStats& final_stats) {
   tracker_->set_outages(final_stats);  // every outage, the last one's end included
   TrackerSnapshot snap = tracker_->snapshot();
-  if (extractor_) extractor_->add_levels(snap.streams);
+  if (levels_) levels_->add_levels(snap.streams);
   // Standard output carries the capture with -w -: the table must not go after it.
   fmt::print(o_.write_path == "-" ? stderr : stdout, "{}", format_stream_table(snap));
   const auto assumed = std::count_if(snap.streams.begin(), snap.streams.end(),

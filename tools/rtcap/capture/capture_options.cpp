@@ -8,6 +8,7 @@
 
 #include "capture/host.hpp"
 #include "engine/config_table.hpp"
+#include "rtcap/analysis.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -239,6 +240,12 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
       "Join the PTP groups (224.0.1.129, 224.0.0.107) on the -i interfaces and let PTP "
       "(udp ports 319, 320, EtherType 0x88F7) through the filter; the stream table "
       "shows each domain's grandmaster and checks it against the SDPs (implies --streams)");
+  app.add_flag("--levels", o.levels,
+               fmt::format("Measure every L16/L24 stream's levels without writing files: peak "
+                           "and RMS (dBFS, each second), silence (below {} dBFS for {} s) and "
+                           "full-scale samples per channel, in --streams-json and the metrics "
+                           "(implies --streams; --extract-audio measures them too)",
+                           kDefaultSilenceThresholdDbfs, kDefaultSilenceMs / 1000));
   app.add_option("--streams-svg", o.streams_svg_path,
                  "Draw per RTP stream TS-DF and delay over time, the packet interval histogram "
                  "and the gaps into this SVG file at the end (implies --streams)")
@@ -318,6 +325,7 @@ std::string finish_capture_options(CaptureOptions& o) {
   if (!o.streams_json_path.empty()) o.streams = true;
   if (!o.sdp_paths.empty() || o.sap || o.ptp) o.streams = true;
   if (!o.streams_svg_path.empty()) o.streams = true;
+  if (o.levels) o.streams = true;
   if (std::string e =
           parse_clock_rates(o.clock_rate_specs, o.clock_rate_by_pt, o.default_clock_rate_hz);
       !e.empty())

@@ -52,6 +52,7 @@ struct CaptureOptions {
   bool sap = false;               // --sap: join SAP groups, let SAP through the filter
   bool ptp = false;               // --ptp: join the PTP groups, let PTP through the filter
   std::string streams_svg_path;   // --streams-svg FILE: charts per stream
+  bool levels = false;            // --levels: every PCM stream's levels, no files
   std::string extract_audio_dir;  // --extract-audio DIR: a WAV per L16/L24 stream
   std::uint64_t extract_audio_max_bytes = io::AudioExtractConfig::kDefaultMaxBytes;
   std::vector<std::string> audio_format_specs;  // --audio-format SELECTOR=ENC/RATE/CH (repeatable)

@@ -1,0 +1,61 @@
+#include "io/pcm.hpp"
+
+namespace rtcap::io {
+namespace {
+
+template <std::size_t W>
+void swap_bytes(const std::uint8_t* __restrict in, std::uint8_t* __restrict out,
+                std::size_t samples) noexcept {
+  for (std::size_t i = 0; i < samples; ++i)
+    for (std::size_t b = 0; b < W; ++b) out[i * W + b] = in[i * W + W - 1 - b];
+}
+
+template <std::size_t W>
+std::uint32_t left_justified(const std::uint8_t* p) noexcept {
+  std::uint32_t u = 0;
+  for (std::size_t b = 0; b < W; ++b) u |= std::uint32_t{p[b]} << (24 - 8 * b);
+  return u;
+}
+
+template <std::size_t W>
+void to_int32(const std::uint8_t* __restrict in, std::int32_t* __restrict out,
+              std::size_t samples) noexcept {
+  for (std::size_t i = 0; i < samples; ++i)
+    out[i] = static_cast<std::int32_t>(left_justified<W>(in + i * W));
+}
+
+template <std::size_t W>
+void to_float(const std::uint8_t* __restrict in, float* __restrict out,
+              std::size_t samples) noexcept {
+  constexpr float kScale = 1.0f / 2147483648.0f;
+  for (std::size_t i = 0; i < samples; ++i)
+    out[i] = static_cast<float>(static_cast<std::int32_t>(left_justified<W>(in + i * W))) * kScale;
+}
+
+}  // namespace
+
+void big_endian_to_little(const std::uint8_t* in, std::uint8_t* out, std::size_t samples,
+                          std::size_t width) noexcept {
+  if (width == 3) return swap_bytes<3>(in, out, samples);
+  if (width == 2) return swap_bytes<2>(in, out, samples);
+  for (std::size_t i = 0; i < samples; ++i, in += width, out += width)
+    for (std::size_t b = 0; b < width; ++b) out[b] = in[width - 1 - b];
+}
+
+void big_endian_to_int32(const std::uint8_t* in, std::int32_t* out, std::size_t samples,
+                         std::size_t width) noexcept {
+  if (width == 3) return to_int32<3>(in, out, samples);
+  if (width == 2) return to_int32<2>(in, out, samples);
+  if (width == 4) return to_int32<4>(in, out, samples);
+  for (std::size_t i = 0; i < samples; ++i) out[i] = 0;
+}
+
+void big_endian_to_float(const std::uint8_t* in, float* out, std::size_t samples,
+                         std::size_t width) noexcept {
+  if (width == 3) return to_float<3>(in, out, samples);
+  if (width == 2) return to_float<2>(in, out, samples);
+  if (width == 4) return to_float<4>(in, out, samples);
+  for (std::size_t i = 0; i < samples; ++i) out[i] = 0;
+}
+
+}  // namespace rtcap::io
