@@ -213,7 +213,7 @@ std::string reader_fixes(const Context& x) {
   if (x.in.config.delivery == Delivery::kInline)
     fixes.push_back(
         "the writer and the analysis run on the capture thread (inline delivery): if they are "
-        "what is slow, ${delivery} threaded moves them behind a hand-off, and a larger "
+        "what is slow, threaded delivery (${delivery}) moves them behind a hand-off, and a larger "
         "${buffer_kib} absorbs their stalls meanwhile");
   else
     fixes.push_back(
@@ -540,7 +540,8 @@ MaybeFinding rule_consumer_stalls(const Context& x) {
   if (inline_delivery) {
     f.change =
         "the consumer stalls capture: the batch callback (a writer blocked on a full pipe or a "
-        "slow disk, or the analysis) did not return while packets arrived. ${delivery} threaded "
+        "slow disk, or the analysis) did not return while packets arrived. Threaded delivery "
+        "(${delivery}) "
         "lets the capture thread go on reading while the consumer catches up (a stall longer "
         "than the pool is counted as rtcap drops); or make the reader faster. A larger "
         "${buffer_kib} only delays these drops";
