@@ -219,10 +219,10 @@ fi
 log "static payload types ok"
 
 # ---- 10. Sends that fail are a failure: one line, exit 1 ----
-refuse "no route (sends fail)" --netns "$TX" --streams 2 --dst 198.19.5.5:5004 --count 4
+refuse 1 "no route (sends fail)" --netns "$TX" --streams 2 --dst 198.19.5.5:5004 --count 4
 grep -q "sent nothing" "$TMPD/err" || fail "failed sends: $(cat "$TMPD/err")"
-refuse "multicast outside a lab namespace" --count 1 --dst 239.69.1.1:5004 --allow-multicast
-refuse "44.1 kHz at 1 ms" --netns "$TX" --count 1 --payload-type 10
+refuse 3 "multicast outside a lab namespace" --count 1 --dst 239.69.1.1:5004 --allow-multicast
+refuse 2 "44.1 kHz at 1 ms" --netns "$TX" --count 1 --payload-type 10
 grep -q "multiple of 10ms (441 samples)" "$TMPD/err" || fail "44.1 kHz ptime advice: $(cat "$TMPD/err")"
 log "failed sends ok"
 
