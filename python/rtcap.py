@@ -822,9 +822,9 @@ class AudioBlock:
         code = "i" if b.format == SAMPLE_FORMAT["int32"] else "f"
         self.samples: Any
         if _np is not None:
-            view = _np.ndarray((b.frames, b.channels), dtype=_np.int32 if code == "i"
-                               else _np.float32, buffer=raw,
-                               strides=(4 * b.frame_stride, 4 * b.channel_stride))
+            view: Any = _np.ndarray((b.frames, b.channels), dtype=_np.int32 if code == "i"
+                                    else _np.float32, buffer=raw,
+                                    strides=(4 * b.frame_stride, 4 * b.channel_stride))
             self.samples = view.copy()  # the library reuses its buffer after the callback
             del view
             raw.release()
