@@ -360,10 +360,13 @@ class BatchView:
     data is a memoryview into the batch (no copy). Do not keep them past the call: the memory
     goes back to the library; copy() gives a list of Packets of bytes."""
 
-    __slots__ = ("_batch", "_base", "_stride", "count")
+    __slots__ = ("_batch", "_base", "_stride", "count", "linktypes")
 
-    def __init__(self, batch: _Batch) -> None:
+    def __init__(self, batch: _Batch, linktypes: Optional[Any] = None) -> None:
         self._batch = batch
+        # The link type of each interface index (a ctypes int array), from the Capture that
+        # delivered the batch: Tracker.add and AudioReceiver.add read each packet's from it.
+        self.linktypes = linktypes
         self._base: int = batch.packets or 0
         self._stride: int = batch.packet_size
         self.count: int = batch.count
@@ -405,6 +408,7 @@ class Capture:
         self._engine = None
         # Calls in progress: key (the C callback's user pointer) -> [handler, error].
         self._calls: Dict[int, List[Any]] = {}
+        self._linktypes: Optional[Any] = None
         for name in settings:
             if name not in SETTINGS:
                 raise TypeError("Capture() got an unexpected keyword argument %r" % name)
@@ -448,11 +452,26 @@ class Capture:
         if delivery == "threaded":
             _check(_lib.rtcap_engine_start(self._engine))
 
+    def _link_types(self) -> Any:
+        """The link type of each interface index, read again when the count grows (a reopened
+        interface that came back as another kind of device gets a new index)."""
+        n = ctypes.c_size_t()
+        _check(_lib.rtcap_engine_interface_count(self._engine, ctypes.byref(n)))
+        if self._linktypes is None or len(self._linktypes) != n.value:
+            types = (ctypes.c_int * n.value)()
+            for i in range(n.value):
+                info = _InterfaceInfo()
+                info.size = ctypes.sizeof(_InterfaceInfo)
+                _check(_lib.rtcap_engine_interface_info(self._engine, i, ctypes.byref(info)))
+                types[i] = info.linktype
+            self._linktypes = types
+        return self._linktypes
+
     # -- the loop ---------------------------------------------------------------------------------
     def _on_batch(self, user: int, batch_ptr: Any) -> int:
         call = self._calls[user]
         try:
-            return 1 if call[0](BatchView(batch_ptr.contents)) else 0
+            return 1 if call[0](BatchView(batch_ptr.contents, self._link_types())) else 0
         except BaseException as e:  # noqa: B902 - handed back to the caller of poll()
             call[1] = e
             return 1
@@ -742,6 +761,8 @@ for _name, _restype, _argtypes in [
         ("rtcap_audio_unsubscribe", ctypes.c_int, [ctypes.c_void_p, ctypes.c_int]),
         ("rtcap_audio_add_batch", ctypes.c_int,
          [ctypes.c_void_p, ctypes.POINTER(_Batch), ctypes.c_int]),
+        ("rtcap_audio_add_batch_by_interface", ctypes.c_int,
+         [ctypes.c_void_p, ctypes.POINTER(_Batch), ctypes.POINTER(ctypes.c_int), ctypes.c_size_t]),
         ("rtcap_audio_expire", ctypes.c_int, [ctypes.c_void_p, ctypes.c_int64]),
         ("rtcap_audio_finish", ctypes.c_int, [ctypes.c_void_p]),
         ("rtcap_audio_stats_get", ctypes.c_int,
@@ -778,8 +799,12 @@ class AudioStream:
 
 
 class AudioBlock:
-    """A run of samples: `samples` is frames x channels (numpy) or a flat memoryview where
-    sample (f, c) is at f * frame_stride + c * channel_stride. Valid during the callback."""
+    """A run of samples. With numpy, `samples` is a frames x channels array (int32 or float32)
+    of the block's own: copied once from the library's buffer, it may be kept after the
+    callback. Without numpy it is a flat memoryview into the library's buffer, sample (f, c) at
+    f * frame_stride + c * channel_stride, valid during the callback only: it is released when
+    the callback returns, so a later use raises ValueError (bytes(samples) or list(samples) in
+    the callback keep a copy)."""
 
     __slots__ = ("stream", "samples", "frames", "channels", "frame_stride", "channel_stride",
                  "rtp_timestamp", "capture_ns", "first_frame", "silence_frames")
@@ -799,12 +824,26 @@ class AudioBlock:
         code = "i" if b.format == SAMPLE_FORMAT["int32"] else "f"
         self.samples: Any
         if _np is not None:
-            self.samples = _np.ndarray((b.frames, b.channels), dtype=_np.int32 if code == "i"
-                                       else _np.float32, buffer=raw,
-                                       strides=(4 * b.frame_stride, 4 * b.channel_stride))
+            view: Any = _np.ndarray((b.frames, b.channels), dtype=_np.int32 if code == "i"
+                                    else _np.float32, buffer=raw,
+                                    strides=(4 * b.frame_stride, 4 * b.channel_stride))
+            self.samples = view.copy()  # the library reuses its buffer after the callback
+            del view
+            raw.release()
         else:
             self.samples = raw.cast(code)
+            raw.release()  # the cast keeps the memory; _release() ends it
 
+    def _release(self) -> Optional[BaseException]:
+        """After the callback: a memoryview into the library's buffer must not outlive it."""
+        if isinstance(self.samples, memoryview):
+            try:
+                self.samples.release()
+            except BufferError:
+                return MisuseError(ERR_WRONG_STATE, "RTCAP_ERR_WRONG_STATE",
+                                   "AudioBlock.samples is still exported after its callback (an "
+                                   "array over it was kept): copy what you keep in the callback")
+        return None
 
 class AudioEvent:
     """kind: one of AUDIO_EVENTS. gap: gap_rtp_timestamp, gap_first_frame, gap_frames,
@@ -936,10 +975,15 @@ class Audio(_Closable):
         def block_fn(_user: Any, b: Any) -> None:
             if on_audio is None or self._error is not None:
                 return
+            block = AudioBlock(b.contents, self._stream(b.contents.stream))
             try:
-                on_audio(AudioBlock(b.contents, self._stream(b.contents.stream)))
+                on_audio(block)
             except BaseException as e:  # noqa: B902 - raised from the call that ran it
                 self._error = e
+            finally:
+                kept = block._release()
+                if kept is not None and self._error is None:
+                    self._error = kept
 
         def event_fn(_user: Any, e: Any) -> None:
             c = e.contents
@@ -967,9 +1011,15 @@ class Audio(_Closable):
     def unsubscribe(self, subscription: int) -> None:
         self._run(_lib.rtcap_audio_unsubscribe(self._audio, subscription))
 
-    def add(self, view: BatchView, linktype: int = 1) -> None:
-        """Every packet of a poll()/dispatch() batch (linktype: the interface's, 1 Ethernet)."""
-        self._run(_lib.rtcap_audio_add_batch(self._audio, ctypes.byref(view._batch), linktype))
+    def add(self, view: BatchView, linktype: Optional[int] = None) -> None:
+        """Every packet of a poll()/dispatch() batch, each with its own interface's link type
+        (the Capture's, per interface index); `linktype` forces one for all (1 Ethernet)."""
+        if linktype is None and view.linktypes is not None:
+            self._run(_lib.rtcap_audio_add_batch_by_interface(
+                self._audio, ctypes.byref(view._batch), view.linktypes, len(view.linktypes)))
+        else:
+            self._run(_lib.rtcap_audio_add_batch(self._audio, ctypes.byref(view._batch),
+                                                 1 if linktype is None else linktype))
 
     def expire(self, now_ns: int) -> None:
         self._run(_lib.rtcap_audio_expire(self._audio, now_ns))
@@ -1013,6 +1063,8 @@ for _name, _restype, _argtypes in [
         ("rtcap_tracker_close", ctypes.c_int, [ctypes.c_void_p]),
         ("rtcap_tracker_add_batch", ctypes.c_int,
          [ctypes.c_void_p, ctypes.POINTER(_Batch), ctypes.c_int]),
+        ("rtcap_tracker_add_batch_by_interface", ctypes.c_int,
+         [ctypes.c_void_p, ctypes.POINTER(_Batch), ctypes.POINTER(ctypes.c_int), ctypes.c_size_t]),
         ("rtcap_tracker_snapshot_json", ctypes.c_int, [ctypes.c_void_p] + _TEXT_FN),
         ("rtcap_tracker_table", ctypes.c_int, [ctypes.c_void_p, ctypes.c_size_t] + _TEXT_FN)]:
     _f = getattr(_lib, _name)
@@ -1074,9 +1126,15 @@ class Tracker(_Closable):
             raise MisuseError(ERR_WRONG_STATE, "RTCAP_ERR_WRONG_STATE", "the Tracker is closed")
         return self._tracker
 
-    def add(self, view: BatchView, linktype: int = 1) -> None:
-        """Every packet of a poll()/dispatch() batch (linktype: the interface's, 1 Ethernet)."""
-        _check(_lib.rtcap_tracker_add_batch(self._handle(), ctypes.byref(view._batch), linktype))
+    def add(self, view: BatchView, linktype: Optional[int] = None) -> None:
+        """Every packet of a poll()/dispatch() batch, each with its own interface's link type
+        (the Capture's, per interface index); `linktype` forces one for all (1 Ethernet)."""
+        if linktype is None and view.linktypes is not None:
+            _check(_lib.rtcap_tracker_add_batch_by_interface(
+                self._handle(), ctypes.byref(view._batch), view.linktypes, len(view.linktypes)))
+        else:
+            _check(_lib.rtcap_tracker_add_batch(self._handle(), ctypes.byref(view._batch),
+                                                1 if linktype is None else linktype))
 
     def snapshot(self) -> Dict[str, Any]:
         """{"totals": ..., "streams": [...], ...}: the library's JSON, as --streams-json."""

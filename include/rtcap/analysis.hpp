@@ -24,10 +24,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "rtcap/batch.hpp"
+#include "rtcap/error.hpp"
 #include "rtcap/ptp.hpp"
 #include "rtcap/redundancy.hpp"
 #include "rtcap/sdp.hpp"
@@ -61,7 +63,9 @@ struct StreamTrackerConfig {
   std::uint32_t default_clock_rate = 48000;
   std::map<int, std::uint32_t> clock_rate_by_pt;  // --clock-rate PT=HZ: payload type -> Hz
   // --audio-format SELECTOR=ENC/RATE/CH: the format (and clock) of the streams each selects,
-  // after an SDP describing the stream and before --clock-rate; the first that selects wins.
+  // before an SDP describing the stream (the user's word for the streams it selects; the
+  // format's source then names the SDP it overrides) and --clock-rate; the first that selects
+  // wins.
   std::vector<FormatOption> audio_formats;
   // SDPs given up front (--sdp FILE); announcements seen in the traffic (SAP, UDP port 9875) are
   // added as they arrive when parse_sap is set.
@@ -82,9 +86,17 @@ struct StreamTrackerConfig {
   std::int64_t outage_settle_ms = 5000;
 };
 
-// Where a stream's RTP clock rate came from, in the order they are tried: an SDP describing the
-// stream (SAP or --sdp, its a=rtpmap for the packets' payload type), a per-payload-type option
-// (--clock-rate PT=HZ: the user knows best, e.g. a device sending L16 at 48 kHz on PT 11), a
+// Checks the clock rates a StreamTrackerConfig gives (default_clock_rate, clock_rate_by_pt and
+// each audio_formats entry: kMinClockRateHz..kMaxClockRateHz, payload types 0..127, channels
+// 1..kMaxChannels, sdp.hpp). Nothing when they are fine, else a kBadConfig Error whose `setting`
+// names the field and `reason` says what is wrong. StreamTracker's constructor throws
+// std::invalid_argument with the same message.
+[[nodiscard]] RTCAP_API std::optional<Error> validate(const StreamTrackerConfig& config);
+
+// Where a stream's RTP clock rate came from, in the order they are tried: a format option
+// selecting the stream (audio_formats), an SDP describing the stream (SAP or --sdp, its
+// a=rtpmap for the packets' payload type), a per-payload-type option (--clock-rate PT=HZ: e.g.
+// a device sending L16 at 48 kHz on PT 11), a
 // static payload type's own clock (RFC 3551 tables 4 and 5), the default (48 kHz, AES67's
 // mandatory rate, or a bare --clock-rate HZ).
 enum class ClockSource : std::uint8_t { kDefault, kStatic, kSdp, kOption };

@@ -193,7 +193,7 @@ struct AudioSubscriptionStats {
   std::uint64_t silence_frames = 0;     // filled for lost packets
   std::uint64_t gaps = 0;
   std::uint64_t lost_packets = 0;       // sequence numbers never seen
-  std::uint64_t late_or_duplicate = 0;  // arrived after their place was delivered, or twice
+  std::uint64_t late_or_duplicate = 0;  // after their place was delivered, twice, or a lone jump
   std::uint64_t malformed = 0;          // not whole frames, or over max_payload_bytes
   std::uint64_t discontinuities = 0;
   std::uint64_t callback_exceptions = 0;  // a callback threw (caught)

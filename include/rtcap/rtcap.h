@@ -40,7 +40,7 @@
 #include <stdint.h>
 
 #define RTCAP_C_API_VERSION \
-  3 /* bumped when functions are added; rtcap_c_api_version() at run time */
+  4 /* bumped when functions are added; rtcap_c_api_version() at run time */
 
 /* As RTCAP_API in rtcap/export.hpp: MinGW exports the API from rtcap.dll (dllexport while it is
    built, dllimport for its users, nothing when linking the static library); MSVC exports every
@@ -385,9 +385,19 @@ RTCAP_C_API int rtcap_tracker_options_init(rtcap_tracker_options* options);
 RTCAP_C_API int rtcap_tracker_open(const rtcap_tracker_options* options, rtcap_tracker** out);
 /* RTCAP_ERR_BUSY while an rtcap_audio opened on it is open (close that first) or a call runs. */
 RTCAP_C_API int rtcap_tracker_close(rtcap_tracker* tracker);
-/* Every packet of the batch, captured on a link of type `linktype` (rtcap_interface_info). */
+/* Every packet of the batch, captured on a link of type `linktype` (rtcap_interface_info):
+ * for a capture on one interface whose link type never changes. */
 RTCAP_C_API int rtcap_tracker_add_batch(rtcap_tracker* tracker, const rtcap_batch* batch,
                                         int linktype);
+/* Every packet of the batch, each with the link type of its interface:
+ * linktype_by_interface[packet->interface_index], `count` entries (the .linktype of
+ * rtcap_engine_interface_info for each index below rtcap_engine_interface_count, which grows
+ * when a reopened interface comes back with another link type). A packet whose index is
+ * `count` or more is counted as not parsed. For several interfaces, or with reopen. */
+RTCAP_C_API int rtcap_tracker_add_batch_by_interface(rtcap_tracker* tracker,
+                                                     const rtcap_batch* batch,
+                                                     const int* linktype_by_interface,
+                                                     size_t count);
 /* The text calls: *needed (may be NULL) is the bytes the text takes with its NUL. When size is
  * smaller, RTCAP_ERR_BUFFER_TOO_SMALL and nothing is written (buf may be NULL with size 0). The
  * text grows as streams appear: ask again if a later call says it is still too small. */
@@ -560,6 +570,9 @@ RTCAP_C_API int rtcap_audio_subscribe(rtcap_audio* audio, const rtcap_audio_subs
 RTCAP_C_API int rtcap_audio_unsubscribe(rtcap_audio* audio, int id);
 /* Every packet of the batch, captured on a link of type `linktype` (rtcap_interface_info). */
 RTCAP_C_API int rtcap_audio_add_batch(rtcap_audio* audio, const rtcap_batch* batch, int linktype);
+/* The same with the link type per interface index, as rtcap_tracker_add_batch_by_interface. */
+RTCAP_C_API int rtcap_audio_add_batch_by_interface(rtcap_audio* audio, const rtcap_batch* batch,
+                                                   const int* linktype_by_interface, size_t count);
 /* Ends the streams idle for their end_after_ms at now_ns (CLOCK_REALTIME ns). */
 RTCAP_C_API int rtcap_audio_expire(rtcap_audio* audio, int64_t now_ns);
 /* Delivers what is held and ends every stream. */

@@ -64,7 +64,7 @@ def main() -> int:
         if stream_id is None:
             stream_id, rate_hz = block.stream.id, block.stream.rate_hz
         if block.stream.id == stream_id:
-            chunks.append(block.samples.copy())  # the view is the library's until we return
+            chunks.append(block.samples)  # with numpy, the block's own array: kept as is
             frames += block.frames
 
     def on_event(event: rtcap.AudioEvent) -> None:

@@ -42,7 +42,7 @@ def main() -> int:
         if stream is None:
             stream, rate = block.stream, block.stream.rate_hz
         if block.stream.id == stream.id:
-            chunks.append(np.asarray(block.samples).copy())  # the library's until we return
+            chunks.append(block.samples)  # with numpy, the block's own array: kept as is
             frames += block.frames
 
     try:

@@ -390,7 +390,7 @@ constexpr TableColumn kTableColumns[] = {
     {"Format", "", 6, true, 8},      {"Clock", "Hz", 7, false, 9},
     {"Packets", "", 9, false, 1},    {"Expected", "", 9, false, 13},
     {"Lost", "", 7, false, 2},       {"Lost%", "", 6, false, 6},
-    {"Dup", "", 5, false, 14},       {"Late", "", 5, false, 15},
+    {"Dup", "", 5, false, 14},       {"Reord", "", 5, false, 15},
     {"Jitter", "ms", 8, false, 3},   {"MeanInt", "ms", 8, false, 16},
     {"MaxInt", "ms", 8, false, 11},  {"LongInt", "", 7, false, 17},
     {"TS-DF", "us", 8, false, 10},   {"Verdict", "", 13, true, 4},

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -312,17 +313,15 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     handoff.packets.reserve(analysis::RtpHandoff::kCapacity);
     nodes.resize(config.max_streams);
     histograms.resize(config.max_streams);
-    if (config.default_clock_rate == 0) config.default_clock_rate = 48000;
     for (int pt = 0; pt < 128; ++pt) {
       const std::uint32_t st = static_clock_rate(pt);
       clock_by_pt[pt] = st ? st : config.default_clock_rate;
       clock_source_by_pt[pt] = st ? ClockSource::kStatic : ClockSource::kDefault;
     }
-    for (const auto& [pt, rate] : config.clock_rate_by_pt)
-      if (pt >= 0 && pt < 128 && rate > 0) {
-        clock_by_pt[pt] = rate;
-        clock_source_by_pt[pt] = ClockSource::kOption;
-      }
+    for (const auto& [pt, rate] : config.clock_rate_by_pt) {
+      clock_by_pt[pt] = rate;
+      clock_source_by_pt[pt] = ClockSource::kOption;
+    }
     if (config.ts_df_window_ms <= 0) config.ts_df_window_ms = 200;
     if (config.outage_settle_ms > 0) settle_ns = config.outage_settle_ms * 1'000'000;
     ts_df_window_ns = config.ts_df_window_ms * 1'000'000;
@@ -547,13 +546,14 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     const int pt = s.payload_type;
     std::uint32_t rate = clock_by_pt[pt];
     ClockSource src = clock_source_by_pt[pt];
-    if (const SdpFormat* f = sdp_of(s);
-        f != nullptr && f->payload_type == pt && f->clock_rate > 0) {
-      rate = f->clock_rate;
-      src = ClockSource::kSdp;
-    } else if (s.option_index >= 0) {
+    // A format option selecting the stream is the user's word for it: over its SDP.
+    if (s.option_index >= 0) {
       rate = config.audio_formats[std::size_t(s.option_index)].clock_rate;
       src = ClockSource::kOption;
+    } else if (const SdpFormat* f = sdp_of(s);
+               f != nullptr && f->payload_type == pt && f->clock_rate > 0) {
+      rate = f->clock_rate;
+      src = ClockSource::kSdp;
     }
     if (rate != s.clock_rate && s.clock_rate != 0) restart_timing(s, rate);
     s.clock_rate = rate;
@@ -1140,7 +1140,20 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       out.why = std::move(why);
       return out;
     };
-    if (f != nullptr && f->payload_type == pt && !f->encoding.empty()) {
+    const bool sdp_format = f != nullptr && f->payload_type == pt && !f->encoding.empty();
+    if (s.option_index >= 0) {  // the user's word for the streams it selects, over an SDP
+      const FormatOption& o = config.audio_formats[std::size_t(s.option_index)];
+      encoding = o.encoding;
+      out.rate_hz = o.clock_rate;
+      out.channels = o.channels;
+      out.source = o.text.empty() ? "option" : "option " + o.text;
+      if (sdp_format) {
+        out.session_name = f->session_name;
+        if (f->encoding != o.encoding || f->clock_rate != o.clock_rate || f->channels != o.channels)
+          out.source += fmt::format(", over sdp '{}' ({}) which says {}/{}/{}", f->session_name,
+                                    f->origin, f->encoding, f->clock_rate, f->channels);
+      }
+    } else if (sdp_format) {
       if (f->encoding != "L16" && f->encoding != "L24")
         return refuse(
             fmt::format("its SDP ('{}') says {}, not PCM L16/L24", f->session_name, f->encoding));
@@ -1152,12 +1165,6 @@ struct RTCAP_LOCAL StreamTracker::Impl {
       out.channels = f->channels;
       out.source = fmt::format("sdp '{}' ({})", f->session_name, f->origin);
       out.session_name = f->session_name;
-    } else if (s.option_index >= 0) {
-      const FormatOption& o = config.audio_formats[std::size_t(s.option_index)];
-      encoding = o.encoding;
-      out.rate_hz = o.clock_rate;
-      out.channels = o.channels;
-      out.source = o.text.empty() ? "option" : "option " + o.text;
     } else if (pt == 10 || pt == 11) {
       encoding = "L16";
       out.rate_hz = static_clock_rate(pt);
@@ -1265,8 +1272,47 @@ struct RTCAP_LOCAL StreamTracker::Impl {
   }
 };
 
+namespace {
+std::optional<Error> bad_tracker_setting(const char* setting, std::string reason) {
+  return Error{ErrorCode::kBadConfig, fmt::format("stream tracker {}: {}", setting, reason),
+               setting, std::move(reason)};
+}
+bool clock_in_range(std::uint32_t hz) { return hz >= kMinClockRateHz && hz <= kMaxClockRateHz; }
+std::string clock_range_text(std::uint32_t hz) {
+  return fmt::format("{} Hz is outside {} to {} Hz", hz, kMinClockRateHz, kMaxClockRateHz);
+}
+StreamTrackerConfig checked(StreamTrackerConfig config) {
+  if (std::optional<Error> e = validate(config)) throw std::invalid_argument(e->message);
+  return config;
+}
+}  // namespace
+
+std::optional<Error> validate(const StreamTrackerConfig& config) {
+  if (!clock_in_range(config.default_clock_rate))
+    return bad_tracker_setting("default_clock_rate", clock_range_text(config.default_clock_rate));
+  for (const auto& [pt, hz] : config.clock_rate_by_pt) {
+    if (pt < 0 || pt > 127)
+      return bad_tracker_setting("clock_rate_by_pt",
+                                 fmt::format("payload type {} is outside 0 to 127", pt));
+    if (!clock_in_range(hz))
+      return bad_tracker_setting("clock_rate_by_pt",
+                                 fmt::format("payload type {}: {}", pt, clock_range_text(hz)));
+  }
+  for (const FormatOption& f : config.audio_formats) {
+    const std::string& name = f.text.empty() ? f.encoding : f.text;
+    if (!clock_in_range(f.clock_rate))
+      return bad_tracker_setting("audio_formats",
+                                 fmt::format("'{}': {}", name, clock_range_text(f.clock_rate)));
+    if (f.channels < 1 || f.channels > kMaxChannels)
+      return bad_tracker_setting(
+          "audio_formats",
+          fmt::format("'{}': {} channels is outside 1 to {}", name, f.channels, kMaxChannels));
+  }
+  return std::nullopt;
+}
+
 StreamTracker::StreamTracker(StreamTrackerConfig config)
-    : impl_(std::make_unique<Impl>(std::move(config))) {}
+    : impl_(std::make_unique<Impl>(checked(std::move(config)))) {}
 StreamTracker::~StreamTracker() = default;
 StreamTracker::StreamTracker(StreamTracker&&) noexcept = default;
 StreamTracker& StreamTracker::operator=(StreamTracker&&) noexcept = default;

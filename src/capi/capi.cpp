@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -903,6 +904,34 @@ int give_text(const char* function, const std::string& text, char* buf, std::siz
   return RTCAP_OK;
 }
 
+// Each packet of a batch with its link type: the one given for all, or the entry of its
+// interface index (-1 past the end: the tracker counts it as not parsed, as the C++ Span add).
+struct LinkTypes {
+  int all = 0;
+  const int* by_interface = nullptr;
+  std::size_t count = 0;
+  [[nodiscard]] int of(const rtcap_packet& p) const noexcept {
+    if (by_interface == nullptr) return all;
+    return p.interface_index < count ? by_interface[p.interface_index] : -1;
+  }
+};
+template <class F>
+void each_packet(const rtcap_batch& batch, const LinkTypes& link, F&& f) {
+  for (std::size_t i = 0; i < batch.count; ++i) {
+    const rtcap_packet* p = rtcap_batch_packet(&batch, i);
+    f(rtcap::PacketView{p->ts_ns, p->wire_len, p->interface_index, {p->data, p->caplen}},
+      link.of(*p));
+  }
+}
+
+int tracker_add(const char* fn, rtcap_tracker* tracker, const rtcap_batch* batch,
+                const LinkTypes& link) {
+  if (!batch) return null_argument(fn, "batch");
+  return with_tracker(tracker, fn, [&](rtcap::StreamTracker& t) -> int {
+    each_packet(*batch, link, [&](const rtcap::PacketView& v, int lt) { t.add(v, lt); });
+    return RTCAP_OK;
+  });
+}
 }  // namespace
 
 extern "C" {
@@ -944,14 +973,10 @@ int rtcap_tracker_open(const rtcap_tracker_options* options, rtcap_tracker** out
         config.audio_formats.push_back(std::move(f));
       }
       config.max_streams = options->max_streams;
-      if (options->default_clock_rate < rtcap::kMinClockRateHz ||
-          options->default_clock_rate > rtcap::kMaxClockRateHz)
-        return bad_field(fn, "default_clock_rate",
-                         std::to_string(options->default_clock_rate) + " Hz is outside " +
-                             std::to_string(rtcap::kMinClockRateHz) + " to " +
-                             std::to_string(rtcap::kMaxClockRateHz) + " Hz");
       config.default_clock_rate = options->default_clock_rate;
     }
+    if (std::optional<rtcap::Error> e = rtcap::validate(config))
+      return bad_field(fn, e->setting.c_str(), e->reason);
     *out = reinterpret_cast<rtcap_tracker*>(
         trackers().add(std::make_shared<TrackerState>(std::move(config))));
     return RTCAP_OK;
@@ -972,15 +997,14 @@ int rtcap_tracker_close(rtcap_tracker* tracker) {
 }
 
 int rtcap_tracker_add_batch(rtcap_tracker* tracker, const rtcap_batch* batch, int linktype) {
-  if (!batch) return null_argument("rtcap_tracker_add_batch", "batch");
-  return with_tracker(tracker, "rtcap_tracker_add_batch", [&](rtcap::StreamTracker& t) -> int {
-    for (std::size_t i = 0; i < batch->count; ++i) {
-      const rtcap_packet* p = rtcap_batch_packet(batch, i);
-      t.add(rtcap::PacketView{p->ts_ns, p->wire_len, p->interface_index, {p->data, p->caplen}},
-            linktype);
-    }
-    return RTCAP_OK;
-  });
+  return tracker_add("rtcap_tracker_add_batch", tracker, batch, LinkTypes{linktype});
+}
+
+int rtcap_tracker_add_batch_by_interface(rtcap_tracker* tracker, const rtcap_batch* batch,
+                                         const int* linktype_by_interface, size_t count) {
+  constexpr const char* fn = "rtcap_tracker_add_batch_by_interface";
+  if (!linktype_by_interface) return null_argument(fn, "linktype_by_interface");
+  return tracker_add(fn, tracker, batch, LinkTypes{0, linktype_by_interface, count});
 }
 
 int rtcap_tracker_snapshot_json(rtcap_tracker* tracker, char* buf, size_t size, size_t* needed) {
@@ -1073,6 +1097,17 @@ int with_audio(rtcap_audio* handle, const char* function, F&& body) noexcept {
   });
 }
 
+int audio_add(const char* fn, rtcap_audio* audio, const rtcap_batch* batch, const LinkTypes& link) {
+  if (!batch) return null_argument(fn, "batch");
+  return with_audio(audio, fn, [&](AudioState& a) -> int {
+    each_packet(*batch, link, [&](const rtcap::PacketView& v, int lt) {
+      a.tracker.add(v, lt);
+      a.receiver.add(v, lt);
+    });
+    return RTCAP_OK;
+  });
+}
+
 }  // namespace
 
 int rtcap_audio_open(rtcap_audio** out) {
@@ -1160,6 +1195,20 @@ int rtcap_audio_subscribe(rtcap_audio* audio, const rtcap_audio_subscription* c,
       if (s.sdp.empty())
         return fail(RTCAP_ERR_BAD_CONFIG, std::string(fn) + ": sdp holds no media description");
     }
+    // The C enums are ints: a value outside them is refused, not read as the default.
+    if (c->format != RTCAP_SAMPLES_FLOAT32 && c->format != RTCAP_SAMPLES_INT32)
+      return bad_field(fn, "format",
+                       std::to_string(c->format) +
+                           " is not an rtcap_sample_format (RTCAP_SAMPLES_FLOAT32 or _INT32)");
+    if (c->layout != RTCAP_CHANNELS_INTERLEAVED && c->layout != RTCAP_CHANNELS_PLANAR)
+      return bad_field(
+          fn, "layout",
+          std::to_string(c->layout) +
+              " is not an rtcap_channel_layout (RTCAP_CHANNELS_INTERLEAVED or _PLANAR)");
+    if (c->loss != RTCAP_LOSS_SILENCE && c->loss != RTCAP_LOSS_GAP_ONLY)
+      return bad_field(
+          fn, "loss",
+          std::to_string(c->loss) + " is not an rtcap_loss_fill (RTCAP_LOSS_SILENCE or _GAP_ONLY)");
     s.format = c->format == RTCAP_SAMPLES_INT32 ? rtcap::SampleFormat::kInt32
                                                 : rtcap::SampleFormat::kFloat32;
     s.layout = c->layout == RTCAP_CHANNELS_PLANAR ? rtcap::ChannelLayout::kPlanar
@@ -1248,16 +1297,14 @@ int rtcap_audio_unsubscribe(rtcap_audio* audio, int id) {
 }
 
 int rtcap_audio_add_batch(rtcap_audio* audio, const rtcap_batch* batch, int linktype) {
-  if (!batch) return null_argument("rtcap_audio_add_batch", "batch");
-  return with_audio(audio, "rtcap_audio_add_batch", [&](AudioState& a) -> int {
-    for (std::size_t i = 0; i < batch->count; ++i) {
-      const rtcap_packet* p = rtcap_batch_packet(batch, i);
-      const rtcap::PacketView v{p->ts_ns, p->wire_len, p->interface_index, {p->data, p->caplen}};
-      a.tracker.add(v, linktype);
-      a.receiver.add(v, linktype);
-    }
-    return RTCAP_OK;
-  });
+  return audio_add("rtcap_audio_add_batch", audio, batch, LinkTypes{linktype});
+}
+
+int rtcap_audio_add_batch_by_interface(rtcap_audio* audio, const rtcap_batch* batch,
+                                       const int* linktype_by_interface, size_t count) {
+  constexpr const char* fn = "rtcap_audio_add_batch_by_interface";
+  if (!linktype_by_interface) return null_argument(fn, "linktype_by_interface");
+  return audio_add(fn, audio, batch, LinkTypes{0, linktype_by_interface, count});
 }
 
 int rtcap_audio_expire(rtcap_audio* audio, int64_t now_ns) {

@@ -494,6 +494,12 @@ Result<int> AudioReceiver::subscribe(AudioSubscription sub) {
     return bad("dst_port", "must be 0 to 65535 (-1: any)");
   if (sub.selector.payload_type < -1 || sub.selector.payload_type > 127)
     return bad("payload_type", "must be 0 to 127 (-1: any)");
+  if (sub.format != SampleFormat::kInt32 && sub.format != SampleFormat::kFloat32)
+    return bad("format", "is not a SampleFormat (kInt32 or kFloat32)");
+  if (sub.layout != ChannelLayout::kInterleaved && sub.layout != ChannelLayout::kPlanar)
+    return bad("layout", "is not a ChannelLayout (kInterleaved or kPlanar)");
+  if (sub.loss != LossFill::kSilence && sub.loss != LossFill::kGapOnly)
+    return bad("loss", "is not a LossFill (kSilence or kGapOnly)");
   // A power of two divides the 65,536 sequence numbers: the slots never collide across the wrap.
   if (sub.reorder_packets < 1 || sub.reorder_packets > kMaxReorderPackets ||
       (sub.reorder_packets & (sub.reorder_packets - 1)) != 0)
@@ -513,9 +519,10 @@ Result<int> AudioReceiver::subscribe(AudioSubscription sub) {
           ? sub.frames_per_delivery * static_cast<std::size_t>(sub.max_channels)
           : std::max<std::size_t>(sub.max_payload_bytes / 2,
                                   static_cast<std::size_t>(sub.max_channels));
-  const std::uint64_t bytes = std::uint64_t{sub.max_streams} *
-                              (std::uint64_t{sub.reorder_packets} * (sub.max_payload_bytes + 24) +
-                               capacity_samples * 4 + sizeof(Impl::Slot));
+  const std::uint64_t bytes =
+      std::uint64_t{sub.max_streams} *
+      ((std::uint64_t{sub.reorder_packets} + 1) * (sub.max_payload_bytes + 24) +
+       capacity_samples * 4 + sizeof(Impl::Slot));
   if (bytes > kMaxSubscriptionBytes)
     return bad("max_streams",
                "with these reorder_packets, max_payload_bytes, frames_per_delivery "

@@ -128,7 +128,7 @@ class ReorderWindow {
   };
   struct Counters {
     std::uint64_t lost_packets = 0;       // sequence numbers never seen
-    std::uint64_t late_or_duplicate = 0;  // arrived after their place was handed on, or twice
+    std::uint64_t late_or_duplicate = 0;  // after their place was handed on, twice, or a lone jump
     std::uint64_t oversize = 0;           // payload over the slot limit: not used
   };
 
@@ -140,19 +140,24 @@ class ReorderWindow {
     if (slots_.size() != window) slots_ = std::vector<Slot>(window);
     for (Slot& s : slots_) s = Slot{};
     slot_bytes_ = slot_bytes;
-    if (data_.size() < window * slot_bytes) data_.assign(window * slot_bytes, 0);
+    if (data_.size() < (window + 1) * slot_bytes) data_.assign((window + 1) * slot_bytes, 0);
     restart();
   }
   // Starts over at the next packet (a format change), keeping the memory.
   void restart() noexcept {
     for (Slot& s : slots_) s.present = false;
     held_ = 0;
+    pending_.present = false;
     started_ = false;
     missing_run_ = 0;
     counters_ = Counters{};
   }
 
   // `emit(const Packet&)` returns true when it took the packet (its missing run is then cleared).
+  // A packet farther than jump_packets() from the window (ahead or behind) is held aside until the
+  // next packet: one continuing from it confirms the jump (a restart, or an outage longer than the
+  // window) and both go on; one continuing the stream drops it. A single forged sequence number
+  // thus neither stalls the stream nor declares anything lost.
   template <class Emit>
   void add(std::uint16_t seq, std::uint32_t ts, std::int64_t arrival_ns,
            const std::uint8_t* payload, std::size_t bytes, Emit&& emit) {
@@ -165,38 +170,27 @@ class ReorderWindow {
       head_seq_ = seq;
       start_arrival_ns_ = arrival_ns;
     }
-    auto d = static_cast<std::int16_t>(static_cast<std::uint16_t>(seq - head_seq_));
-    if (d < 0) {  // its place is handed on already (or it came twice)
-      ++counters_.late_or_duplicate;
-      return;
-    }
-    const auto w = static_cast<std::int16_t>(window_);
-    // Out of the window ahead: hand on (or declare lost) from the head until it fits. A jump far
-    // beyond the window skips the empty middle in one step.
-    while (d >= w) {
-      if (!any_held()) {
-        const auto skip = static_cast<std::uint16_t>(d - w + 1);
-        if (missing_run_ == 0) missing_first_ = head_seq_;
-        missing_run_ += skip;
-        counters_.lost_packets += skip;
-        head_seq_ = static_cast<std::uint16_t>(head_seq_ + skip);
-        d = static_cast<std::int16_t>(d - skip);
-        break;
+    const int jump = jump_packets();
+    const int d = static_cast<std::int16_t>(static_cast<std::uint16_t>(seq - head_seq_));
+    if (pending_.present) {
+      const int from_pending =
+          static_cast<std::int16_t>(static_cast<std::uint16_t>(seq - pending_.seq));
+      if (from_pending == 0) {  // the held packet again
+        ++counters_.late_or_duplicate;
+        return;
       }
-      step(emit);
-      --d;
+      if (from_pending > -jump && from_pending < jump) {
+        confirm_jump(seq, ts, arrival_ns, payload, bytes, emit);
+        return;
+      }
+      ++counters_.late_or_duplicate;  // the held packet: nothing continued from it
+      pending_.present = false;
     }
-    Slot& slot = slots_[seq % window_];
-    if (slot.present && slot.seq == seq) {
-      ++counters_.late_or_duplicate;
+    if (d >= jump || d < -jump) {
+      hold(seq, ts, arrival_ns, payload, bytes);
       return;
     }
-    fit(bytes);
-    if (!slot.present) ++held_;
-    slot = Slot{true, seq, ts, static_cast<std::uint32_t>(bytes), arrival_ns};
-    if (bytes > 0) std::memcpy(slot_data(seq), payload, bytes);
-    while (slots_[head_seq_ % window_].present && slots_[head_seq_ % window_].seq == head_seq_)
-      step(emit);
+    place(seq, ts, arrival_ns, payload, bytes, emit);
   }
 
   // Hands on whatever the window holds, in order; sequence numbers missing before the last held
@@ -204,6 +198,15 @@ class ReorderWindow {
   template <class Emit>
   void drain(Emit&& emit) {
     for (std::size_t k = 0; k < window_ && any_held(); ++k) step(emit);
+    if (pending_.present) ++counters_.late_or_duplicate;  // a jump nothing confirmed
+    pending_.present = false;
+  }
+
+  // Sequence distance beyond which a packet is a jump to confirm rather than reordering or loss
+  // the window sorts out: the window, and at least 16 so that a window of one packet does not
+  // hold back every packet after a loss.
+  [[nodiscard]] int jump_packets() const noexcept {
+    return std::max(static_cast<int>(window_), 16);
   }
 
   [[nodiscard]] bool started() const noexcept { return started_; }
@@ -225,13 +228,95 @@ class ReorderWindow {
   std::uint8_t* slot_data(std::uint16_t seq) noexcept {
     return &data_[(seq % window_) * slot_bytes_];
   }
+  std::uint8_t* pending_data() noexcept { return &data_[window_ * slot_bytes_]; }
+
+  // Puts a packet within jump_packets() of the head in its slot and hands on what is in order.
+  template <class Emit>
+  void place(std::uint16_t seq, std::uint32_t ts, std::int64_t arrival_ns,
+             const std::uint8_t* payload, std::size_t bytes, Emit& emit) {
+    auto d = static_cast<std::int16_t>(static_cast<std::uint16_t>(seq - head_seq_));
+    if (d == 0 && held_ == 0) {  // the next one, nothing waiting: handed on without a copy
+      const Packet p{seq, ts, arrival_ns, payload, bytes, missing_run_, missing_first_};
+      if (emit(p)) missing_run_ = 0;
+      ++head_seq_;
+      return;
+    }
+    if (d < 0) {  // its place is handed on already (or it came twice)
+      ++counters_.late_or_duplicate;
+      return;
+    }
+    const auto w = static_cast<std::int16_t>(window_);
+    // Out of the window ahead: hand on (or declare lost) from the head until it fits.
+    while (d >= w) {
+      if (!any_held()) {
+        const auto skip = static_cast<std::uint16_t>(d - w + 1);
+        if (missing_run_ == 0) missing_first_ = head_seq_;
+        missing_run_ += skip;
+        counters_.lost_packets += skip;
+        head_seq_ = static_cast<std::uint16_t>(head_seq_ + skip);
+        break;
+      }
+      step(emit);
+      --d;
+    }
+    Slot& slot = slots_[seq % window_];
+    if (slot.present && slot.seq == seq) {
+      ++counters_.late_or_duplicate;
+      return;
+    }
+    fit(bytes);
+    if (!slot.present) ++held_;
+    slot = Slot{true, seq, ts, static_cast<std::uint32_t>(bytes), arrival_ns};
+    if (bytes > 0) std::memmove(slot_data(seq), payload, bytes);
+    while (slots_[head_seq_ % window_].present && slots_[head_seq_ % window_].seq == head_seq_)
+      step(emit);
+  }
+
+  void hold(std::uint16_t seq, std::uint32_t ts, std::int64_t arrival_ns,
+            const std::uint8_t* payload, std::size_t bytes) {
+    fit(bytes);
+    pending_ = Slot{true, seq, ts, static_cast<std::uint32_t>(bytes), arrival_ns};
+    if (bytes > 0) std::memcpy(pending_data(), payload, bytes);
+  }
+
+  // `seq` continues from the held packet: what the window holds goes on, the sequence numbers
+  // skipped forward are lost (none when the stream went back), and the stream goes on from the
+  // lower of the two.
+  template <class Emit>
+  void confirm_jump(std::uint16_t seq, std::uint32_t ts, std::int64_t arrival_ns,
+                    const std::uint8_t* payload, std::size_t bytes, Emit& emit) {
+    drain_window(emit);
+    fit(bytes);  // may move the spare slot: while it still counts as held
+    const Slot held = pending_;
+    pending_.present = false;
+    const bool behind = static_cast<std::int16_t>(static_cast<std::uint16_t>(seq - held.seq)) < 0;
+    const std::uint16_t first = behind ? seq : held.seq;
+    const auto ahead = static_cast<std::int16_t>(static_cast<std::uint16_t>(first - head_seq_));
+    if (ahead > 0) {
+      if (missing_run_ == 0) missing_first_ = head_seq_;
+      missing_run_ += static_cast<std::uint64_t>(ahead);
+      counters_.lost_packets += static_cast<std::uint64_t>(ahead);
+    }
+    head_seq_ = first;
+    // In sequence order, so that the first is at the head; the held payload moves from the spare
+    // slot into its own (both fit: no slot grows now).
+    if (behind) place(seq, ts, arrival_ns, payload, bytes, emit);
+    place(held.seq, held.timestamp, held.arrival_ns, pending_data(), held.bytes, emit);
+    if (!behind) place(seq, ts, arrival_ns, payload, bytes, emit);
+  }
+  template <class Emit>
+  void drain_window(Emit& emit) {
+    for (std::size_t k = 0; k < window_ && any_held(); ++k) step(emit);
+  }
   // Room for a payload of `bytes`: the slots grow (and what they hold moves) when it is larger.
   void fit(std::size_t bytes) {
     if (bytes <= slot_bytes_) return;
     const std::size_t grown = std::max(bytes, std::min(2 * slot_bytes_, max_slot_bytes_));
-    std::vector<std::uint8_t> d(window_ * grown);
+    std::vector<std::uint8_t> d((window_ + 1) * grown);
     for (std::size_t i = 0; i < window_; ++i)
       if (slots_[i].present) std::memcpy(&d[i * grown], &data_[i * slot_bytes_], slots_[i].bytes);
+    if (pending_.present)
+      std::memcpy(&d[window_ * grown], &data_[window_ * slot_bytes_], pending_.bytes);
     data_.swap(d);
     slot_bytes_ = grown;
   }
@@ -253,7 +338,8 @@ class ReorderWindow {
   }
 
   std::vector<Slot> slots_;
-  std::vector<std::uint8_t> data_;  // window x slot_bytes
+  std::vector<std::uint8_t> data_;  // (window + 1) x slot_bytes: the last one for pending_
+  Slot pending_;                    // a packet beyond jump_packets(), until the next one
   std::size_t window_ = 0;
   std::size_t slot_bytes_ = 0;
   std::size_t max_slot_bytes_ = 0;

@@ -111,19 +111,21 @@ expect_eq "reordered capture has every seq once" "$(echo "$order" | tr ' ' '\n' 
   "$(seq 100 $((100 + N - 1)) | tr '\n' ' ')"
 log "reorder ok ($(echo "$swapped" | wc -l) swaps)"
 
-# ---- 5. Refusals: one line, exit 1 ----
-refuse() {  # refuse WHAT ARGS...
-  local what=$1; shift
+# ---- 5. Refusals: one line; exit 2 for a bad value, 3 for what cannot be set up (README) ----
+refuse() {  # refuse WANT_EXIT WHAT ARGS...
+  local want=$1 what=$2; shift 2
   local rc=0
   "$RTCAP" gen "$@" 2>"$TMPD/err" >/dev/null || rc=$?
-  [ "$rc" -eq 1 ] || fail "$what: want exit 1, got $rc"
+  [ "$rc" -eq "$want" ] || fail "$what: want exit $want, got $rc: $(cat "$TMPD/err")"
   [ "$(wc -l <"$TMPD/err")" -eq 1 ] || fail "$what: want one error line, got: $(cat "$TMPD/err")"
 }
-refuse "destination outside 198.18.0.0/15" --netns "$TX" --count 1 --dst 10.1.2.3:5004
-refuse "multicast without --allow-multicast" --netns "$TX" --count 1 --dst 239.1.1.1:5004
-refuse "unbounded (--secs 0)" --netns "$TX" --secs 0
-refuse "missing namespace" --netns "${LAB}-nope" --count 1
-refuse "bad ptime" --netns "$TX" --count 1 --ptime 7
+refuse 2 "destination outside 198.18.0.0/15" --netns "$TX" --count 1 --dst 10.1.2.3:5004
+refuse 2 "multicast without --allow-multicast" --netns "$TX" --count 1 --dst 239.1.1.1:5004
+refuse 2 "unbounded (--secs 0)" --netns "$TX" --secs 0
+refuse 3 "missing namespace" --netns "${LAB}-nope" --count 1
+refuse 2 "bad ptime" --netns "$TX" --count 1 --ptime 7
+refuse 2 "zero ptime" --netns "$TX" --count 1 --ptime 0ms
+grep -q "greater than zero" "$TMPD/err" || fail "--ptime 0ms: want 'greater than zero', got: $(cat "$TMPD/err")"
 log "refusals ok"
 
 # ---- 6. SIGINT stops cleanly with a report ----
@@ -217,10 +219,10 @@ fi
 log "static payload types ok"
 
 # ---- 10. Sends that fail are a failure: one line, exit 1 ----
-refuse "no route (sends fail)" --netns "$TX" --streams 2 --dst 198.19.5.5:5004 --count 4
+refuse 1 "no route (sends fail)" --netns "$TX" --streams 2 --dst 198.19.5.5:5004 --count 4
 grep -q "sent nothing" "$TMPD/err" || fail "failed sends: $(cat "$TMPD/err")"
-refuse "multicast outside a lab namespace" --count 1 --dst 239.69.1.1:5004 --allow-multicast
-refuse "44.1 kHz at 1 ms" --netns "$TX" --count 1 --payload-type 10
+refuse 3 "multicast outside a lab namespace" --count 1 --dst 239.69.1.1:5004 --allow-multicast
+refuse 2 "44.1 kHz at 1 ms" --netns "$TX" --count 1 --payload-type 10
 grep -q "multiple of 10ms (441 samples)" "$TMPD/err" || fail "44.1 kHz ptime advice: $(cat "$TMPD/err")"
 log "failed sends ok"
 

@@ -267,7 +267,7 @@ TEST(AudioExtract, SilenceIsBoundedByElapsedTime) {
   TempDir d;
   io::AudioExtractConfig c;
   c.dir = d.path;
-  c.format_by_pt[96] = io::PcmFormat{24, 0xFFFFFFFFu, 64};
+  c.format_by_pt[96] = io::PcmFormat{24, rtcap::kMaxClockRateHz, 64};  // the most a format may say
   io::AudioExtractor x(c);
   ASSERT_EQ(x.check_output(), "");
   const std::vector<std::uint8_t> one_frame(192, 0x11);  // 64 channels x 3 bytes
@@ -477,7 +477,7 @@ TEST(AudioExtract, RiffLimitEndsTheFileAndIsSaid) {
   TempDir d;
   io::AudioExtractConfig c;
   c.dir = d.path;
-  c.format_by_pt[97] = io::PcmFormat{24, 0xFFFFFFFFu, 64};  // only an SDP could say this
+  c.format_by_pt[97] = io::PcmFormat{24, rtcap::kMaxClockRateHz, 64};  // 147 MB/s: 4 GiB in 29 s
   c.max_bytes = ~std::uint64_t{0};
   io::AudioExtractor x(c);
   ASSERT_EQ(x.check_output(), "");
@@ -485,17 +485,25 @@ TEST(AudioExtract, RiffLimitEndsTheFileAndIsSaid) {
   const std::int64_t t0 = 1'000'000'000;
   // Four packets first (validation, the timestamp step: 1), samples 0..3.
   for (std::uint16_t k = 0; k < 4; ++k) feed(x, frame(k + 1, k, 97, one_frame), t0);
-  feed(x, frame(5, 22'000'000, 97, one_frame), t0 + 10'000'000);  // 4.22 GB of silence
-  feed(x, frame(6, 44'000'000, 97, one_frame), t0 + 20'000'000);  // would pass 4 GiB
+  // Then 9 s outages (under the 10 s a gap may fill), 1.33 GB of silence each: the fourth
+  // would pass 4 GiB.
+  constexpr std::uint32_t kGap = 9 * rtcap::kMaxClockRateHz;
+  std::uint32_t ts = 3;
+  for (std::uint16_t i = 1; i <= 4; ++i) {
+    ts += 1 + kGap;
+    feed(x, frame(static_cast<std::uint16_t>(4 + i), ts, 97, one_frame),
+         t0 + std::int64_t{i} * 9'500'000'000);
+  }
   const auto out = x.finish();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].skipped, "");
-  EXPECT_EQ(out[0].packets, 5u);
-  EXPECT_EQ(out[0].frames, 22'000'001u);
-  EXPECT_EQ(out[0].silence_frames, 22'000'000u - 4);
+  constexpr std::uint64_t kWavFrames = 4 + 3 * (std::uint64_t{kGap} + 1);
+  EXPECT_EQ(out[0].packets, 7u);
+  EXPECT_EQ(out[0].frames, kWavFrames);
+  EXPECT_EQ(out[0].silence_frames, 3 * std::uint64_t{kGap});
   EXPECT_EQ(out[0].over_budget_packets, 1u);
   EXPECT_TRUE(out[0].riff_full);
-  EXPECT_EQ(file_size(out[0].wav_path), 68u + 22'000'001ull * 192);
+  EXPECT_EQ(file_size(out[0].wav_path), 68u + kWavFrames * 192);
   struct stat st {};
   ASSERT_EQ(::stat(out[0].wav_path.c_str(), &st), 0);
   EXPECT_LT(st.st_blocks * 512, 1'000'000) << "the silence is not a hole";

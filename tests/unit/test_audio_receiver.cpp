@@ -282,16 +282,21 @@ TEST(AudioReceiver, Float32PlanarCarriesTheSameSamples) {
 }
 
 TEST(AudioReceiver, AFormatChangeIsAnEventAndTheNewFormatFollows) {
-  Lab lab;
+  Lab lab{rtcap::StreamTrackerConfig{}};
+  const auto desk = [&](const char* rtpmap) {
+    lab.tracker.add_sdp(rtcap::parse_sdp(
+        std::string("v=0\r\no=- 1 1 IN IP4 198.18.0.1\r\ns=Desk\r\nc=IN IP4 239.69.1.1/32\r\n"
+                    "t=0 0\r\nm=audio 5004 RTP/AVP 97\r\na=rtpmap:97 ") +
+            rtpmap + "\r\n",
+        "test"));
+  };
+  desk("L24/48000/2");
   Collected got;
   auto sub = collect(got);
   ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
   lab.send_seqs(range(0, 10));
   // The application's own SDP now says the stream is 96 kHz: the catalogue's word wins.
-  lab.tracker.add_sdp(rtcap::parse_sdp(
-      "v=0\r\no=- 1 1 IN IP4 198.18.0.1\r\ns=Desk\r\nc=IN IP4 239.69.1.1/32\r\nt=0 0\r\n"
-      "m=audio 5004 RTP/AVP 97\r\na=rtpmap:97 L24/96000/2\r\n",
-      "test"));
+  desk("L24/96000/2");
   lab.send_seqs(range(11, 20));
   lab.audio.finish();
   ASSERT_EQ(count(got, rtcap::AudioEvent::Kind::kFormatChange), 1u);

@@ -84,11 +84,13 @@ class Counters(unittest.TestCase):
                 self.assertIn(name, cap.interfaces()[0])
 
 
-def _l24_pcap(path, packets=50, lost=(20, 21)):
+def _l24_pcap(path, packets=50, lost=(20, 21), raw_ip=False):
     """A pcap of one L24/48000/2 RTP stream to 239.69.9.1:5004, 6 frames a packet at 125 us,
-    sample (f, c) of packet k = (k * 12 + f * 2 + c) << 8; the packets `lost` left out."""
+    sample (f, c) of packet k = (k * 12 + f * 2 + c) << 8; the packets `lost` left out. raw_ip:
+    LINKTYPE_RAW (no Ethernet header) instead of Ethernet."""
     import struct
-    out = [struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 65535, 1)]  # nanosecond pcap
+    linktype = 101 if raw_ip else 1
+    out = [struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 65535, linktype)]  # nanosecond pcap
     for k in range(packets):
         if k in lost:
             continue
@@ -97,7 +99,7 @@ def _l24_pcap(path, packets=50, lost=(20, 21)):
         udp = struct.pack(">HHHH", 5004, 5004, 8 + len(rtp), 0) + rtp
         ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
                          bytes([198, 18, 0, 1]), bytes([239, 69, 9, 1])) + udp
-        frame = bytes(6) + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x00" + ip
+        frame = ip if raw_ip else bytes(6) + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x00" + ip
         ts = 1_700_000_000 * 10**9 + k * 125_000
         out.append(struct.pack("<IIII", ts // 10**9, ts % 10**9, len(frame), len(frame)) + frame)
     open(path, "wb").write(b"".join(out))
@@ -149,6 +151,43 @@ class Audio(unittest.TestCase):
                 self.assertEqual(flat[2 * i:2 * i + 2], want, (first, i, k))
         self.assertEqual(stats["frames"], (50 - first_packet) * 6)
 
+    def kept_samples(self):
+        """Every block's samples kept past its callback, and what they held during it."""
+        import tempfile
+        kept, seen = [], []
+
+        def on_audio(b):
+            kept.append(b.samples)
+            seen.append(list(b.samples) if isinstance(b.samples, memoryview)
+                        else b.samples.tolist())
+        with tempfile.TemporaryDirectory() as d:
+            path = d + "/l24.pcap"
+            _l24_pcap(path, lost=())
+            with rtcap.Capture(read_file=path) as cap, rtcap.Audio() as audio:
+                audio.subscribe(on_audio, sdp=self.SDP, format="int32", frames_per_delivery=0)
+                while not cap.done:
+                    cap.poll(0.1, lambda view: audio.add(view, 1))
+                audio.finish()
+        self.assertGreater(len(kept), 10)
+        return kept, seen
+
+    def test_numpy_samples_are_the_blocks_own(self):
+        if rtcap._np is None:
+            self.skipTest("numpy not installed (Debian python3-numpy)")
+        kept, seen = self.kept_samples()
+        for k, s in zip(kept, seen):
+            self.assertEqual(k.tolist(), s)
+
+    def test_a_memoryview_is_released_after_the_callback(self):
+        saved, rtcap._np = rtcap._np, None
+        try:
+            kept, _ = self.kept_samples()
+        finally:
+            rtcap._np = saved
+        for k in kept:
+            with self.assertRaises(ValueError):
+                k[0]
+
     def test_a_setting_out_of_range_names_it(self):
         with self.assertRaises(ValueError) as e:
             with rtcap.Audio() as audio:
@@ -189,6 +228,26 @@ class Tracker(unittest.TestCase):
         rows = [line for line in table.splitlines() if "198.18.0.2:50" in line]
         self.assertEqual(len(rows), 12, table)
         self.assertTrue(all(len(row) <= 100 for row in rows), table)
+
+    def test_each_packet_is_parsed_with_its_interfaces_link_type(self):
+        # A raw-IP capture: add() without a link type takes the Capture's, per interface index.
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            path = d + "/raw.pcap"
+            _l24_pcap(path, lost=(), raw_ip=True)
+            for audio in (False, True):
+                with rtcap.Capture(read_file=path) as cap, rtcap.Tracker(sdp=Audio.SDP) as tracker:
+                    self.assertNotEqual(cap.interfaces()[0]["linktype"], 1)
+                    if audio:
+                        with rtcap.Audio(tracker) as a:
+                            a.subscribe()
+                            while not cap.done:
+                                cap.poll(0.1, a.add)
+                    else:
+                        while not cap.done:
+                            cap.poll(0.1, tracker.add)
+                    streams = tracker.snapshot()["streams"]
+                self.assertEqual([(s["packets"], s["lost"]) for s in streams], [(50, 0)], audio)
 
     def test_a_bad_format_names_the_keyword_and_closed_is_misuse(self):
         with self.assertRaises(rtcap.ConfigError) as e:

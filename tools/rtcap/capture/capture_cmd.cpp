@@ -704,9 +704,10 @@ void CaptureRun::leave_abandoned_capture() {
 }  // namespace
 
 int run_capture(CaptureOptions& o) {
-  if (std::string problem = finish_capture_options(o); !problem.empty()) {
+  int problem_exit = kExitUsage;
+  if (std::string problem = finish_capture_options(o, &problem_exit); !problem.empty()) {
     fmt::print(stderr, "rtcap: {}\n", problem);
-    return kExitUsage;
+    return problem_exit;
   }
   if (!o.netns.empty()) {
     if (auto r = enter_netns(o.netns); !r) {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "capture/host.hpp"
+#include "common/exit_codes.hpp"
 #include "engine/config_table.hpp"
 #include "rtcap/analysis.hpp"
 
@@ -263,7 +264,8 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
                      "); what was not written is counted")
       ->check(positive_byte_count());
   app.add_option("--audio-format", o.audio_format_specs,
-                 "Format of the streams no SDP describes, SELECTOR=ENC/RATE/CH, the selector a "
+                 "Format of the streams it selects, over their SDP, SELECTOR=ENC/RATE/CH, the "
+                 "selector a "
                  "payload type, a destination ADDR:PORT or an SSRC 0xHEX, or several joined by "
                  "'/', e.g. 97=L24/48000/2, 239.69.1.1:5004/97=L24/96000/8 (repeatable)")
       ->allow_extra_args(false);
@@ -310,7 +312,8 @@ bool has_time_pattern(const std::string& name) {
   return false;
 }
 
-std::string finish_capture_options(CaptureOptions& o) {
+std::string finish_capture_options(CaptureOptions& o, int* exit_code) {
+  if (exit_code != nullptr) *exit_code = kExitUsage;
   CaptureConfig& c = o.config;
   for (const auto& w : o.filter_words) c.filter += (c.filter.empty() ? "" : " ") + w;
   c.precision =
@@ -332,7 +335,10 @@ std::string finish_capture_options(CaptureOptions& o) {
     return e;
   for (const std::string& path : o.sdp_paths) {
     std::ifstream f(path, std::ios::binary);
-    if (!f) return fmt::format("--sdp: cannot read '{}': check the path", path);
+    if (!f) {
+      if (exit_code != nullptr) *exit_code = kExitSetup;
+      return fmt::format("--sdp: cannot read '{}': check the path", path);
+    }
     std::string text;
     constexpr std::size_t kMaxSdpBytes = 1 << 20;  // an SDP is a few hundred bytes; refuse junk
     text.resize(kMaxSdpBytes + 1);

@@ -80,11 +80,12 @@ std::string cli_wording(const Error& error, const std::string& netns = {});
 bool has_time_pattern(const std::string& name);
 
 // Turns the parsed strings into the config (filter, precision, mode, -s 0). Empty on success,
-// otherwise one line for the user.
-std::string finish_capture_options(CaptureOptions& options);
+// otherwise one line for the user, and `*exit_code` (when given) says which kind of failure it
+// is: kExitUsage for a bad value, kExitSetup for a file that cannot be read (--sdp), as -r.
+std::string finish_capture_options(CaptureOptions& options, int* exit_code = nullptr);
 
-// --clock-rate values: "PT=HZ" maps a payload type (0..127), "HZ" sets the default. HZ is 1 to
-// 10,000,000 (90 kHz video is the highest RTP clock in use; 0 would make every time infinite).
+// --clock-rate values: "PT=HZ" maps a payload type (0..127), "HZ" sets the default. HZ is in
+// the library's range (kMinClockRateHz..kMaxClockRateHz, sdp.hpp).
 // Empty on success, otherwise one line for the user.
 std::string parse_clock_rates(const std::vector<std::string>& specs,
                               std::map<int, std::uint32_t>& by_pt, std::uint32_t& default_hz);

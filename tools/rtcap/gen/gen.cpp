@@ -33,6 +33,7 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
+#include "common/exit_codes.hpp"
 #include "lab/lab.hpp"
 #include "lab/netns.hpp"
 #include "wire/wire.hpp"
@@ -148,9 +149,7 @@ std::expected<std::int64_t, std::string> parse_ptime(const std::string& text) {
   // Number and unit as for every duration (rtcap/latency_budget.hpp), written without a space.
   const auto ns = text.find_first_of(" \t") == std::string::npos ? rtcap::parse_duration(text)
                                                                  : rtcap::parse_duration("");
-  if (!ns)
-    return std::unexpected(fmt::format(
-        "--ptime '{}' must be a number with a unit: 1ms, 250us, 125us (ns, us, ms, s)", text));
+  if (!ns) return std::unexpected("--ptime: " + ns.error().message);
   if (!(*ns >= 1) || *ns > 1e10 || std::abs(*ns - std::round(*ns)) > 1e-6)
     return std::unexpected(
         fmt::format("--ptime '{}' must be a whole number of ns between 1ns and 10s", text));
@@ -1396,25 +1395,28 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
   gen->callback([o, payload, rate, secs, count, seq_start, payload_type, sample_rate_opt,
                  channels_opt, bits_opt, &exit_code] {
     GenConfig cfg = o->cfg;
-    const auto fail = [&](const std::string& msg) {
+    // README's exit codes: a bad value 2, what cannot be set up (namespace, socket) 3, a send or
+    // a report that failed 1.
+    const auto fail = [&](const std::string& msg, int code = kExitRuntime) {
       fmt::print(stderr, "rtcap gen: {}\n", msg);
-      exit_code = 1;
+      exit_code = code;
     };
+    const auto bad = [&](const std::string& msg) { fail(msg, kExitUsage); };
     if (o->ptime.size() > 7 && o->ptime.ends_with("samples")) {
       const std::string n = o->ptime.substr(0, o->ptime.size() - 7);
       char* end = nullptr;
       const unsigned long v = std::strtoul(n.c_str(), &end, 10);
       if (n.empty() || *end != '\0' || v == 0 || v > 100'000)
-        return fail(
+        return bad(
             fmt::format("--ptime '{}': give 1..100000 samples, for example 48samples", o->ptime));
       cfg.ptime_samples = static_cast<std::uint32_t>(v);
     } else {
       auto ptime = parse_ptime(o->ptime);
-      if (!ptime) return fail(ptime.error());
+      if (!ptime) return bad(ptime.error());
       cfg.ptime_ns = *ptime;
     }
     auto dst = parse_dst(o->dst);
-    if (!dst) return fail(dst.error());
+    if (!dst) return bad(dst.error());
     cfg.dst_addr = dst->first;
     cfg.dst_port = dst->second;
     if (payload->count() > 0) cfg.raw_payload_bytes = o->payload;
@@ -1436,6 +1438,8 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
         }
     }
 
+    if (auto ok = validate_config(cfg); !ok) return bad(ok.error());
+
     g_stop.store(false);
     struct sigaction sa {
     }, old_int{}, old_term{};
@@ -1447,7 +1451,7 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
     auto rep = run_generator(cfg, &g_stop);
     sigaction(SIGINT, &old_int, nullptr);
     sigaction(SIGTERM, &old_term, nullptr);
-    if (!rep) return fail(rep.error());
+    if (!rep) return fail(rep.error(), kExitSetup);  // the values passed: setting up failed
 
     exit_code = 0;
     // A generator whose packets did not go out must not look like one that worked. ENOBUFS is
