@@ -208,10 +208,16 @@ std::string StreamsSvg::render(const TrackerSnapshot& final_snapshot) const {
                                  ? " \"" + analysis::printable_text(s->sdp.session_name) + "\""
                                  : "";
     o += fmt::format(R"(<g id="stream-{}">)", s->id);
+    // The RTP timestamp against the PTP media clock, when the SDP's grandmaster is on the wire.
+    const std::string ptp_note =
+        s->has_ptp_rtp_offset
+            ? fmt::format(", RTP vs PTP media clock {} +- {:.1f} us (estimate from the wire)",
+                          signed_us(s->ptp_rtp_offset_us * 1e3), s->ptp_rtp_offset_uncertainty_us)
+            : "";
     o += fmt::format(
-        R"(<text x="10" y="{}" class="title">{}:{} &gt; {}:{} ssrc 0x{:08x}{} — lost {}, TS-DF max {:.1f} us, verdict {}</text>)",
+        R"(<text x="10" y="{}" class="title">{}:{} &gt; {}:{} ssrc 0x{:08x}{} — lost {}, TS-DF max {:.1f} us, verdict {}{}</text>)",
         y + 14, s->src.to_string(), s->src_port, s->dst.to_string(), s->dst_port, s->ssrc,
-        svg_escape(name), s->lost, s->timing.ts_df_us, to_string(s->timing.verdict));
+        svg_escape(name), s->lost, s->timing.ts_df_us, to_string(s->timing.verdict), ptp_note);
     std::vector<std::pair<double, double>> tsdf, delay;
     for (const Point& p : se.points) {
       tsdf.emplace_back(p.t_s, p.ts_df_us);
