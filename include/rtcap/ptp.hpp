@@ -74,6 +74,16 @@ struct PtpPathDelay {
   double max_ns = 0;
 };
 
+// One bucket of the offset over time: the capture-clock offset samples whose capture time fell
+// in [start_ns, end_ns), their least and largest.
+struct PtpOffsetBucket {
+  std::int64_t start_ns = 0;
+  std::int64_t end_ns = 0;
+  double min_ns = 0;
+  double max_ns = 0;
+  std::uint64_t samples = 0;
+};
+
 struct PtpMasterSummary {
   PtpClockIdentity clock{};  // sourcePortIdentity
   std::uint16_t port = 0;
@@ -92,7 +102,11 @@ struct PtpMasterSummary {
   PtpIntervalStats announce;
   PtpIntervalStats sync;
   PtpOffsetEstimate offset;  // from this master's Syncs
-  PtpPathDelay path_delay;   // from Delay_Req/Delay_Resp pairs with this master
+  // The offset over the capture in at most 64 buckets of one width (1 s, doubled as the capture
+  // outgrows them; fixed memory), each sample's own value, not the weighted mean; empty buckets
+  // left out. Restarts with the estimate when a valid UTC offset is first announced.
+  std::vector<PtpOffsetBucket> offset_history;
+  PtpPathDelay path_delay;  // from Delay_Req/Delay_Resp pairs with this master
   std::int64_t last_seen_ns = 0;
 };
 

@@ -19,12 +19,24 @@ namespace rtcap {
 enum class PairedBy : std::uint8_t { kSdpGroup, kSsrc };
 [[nodiscard]] RTCAP_API const char* to_string(PairedBy by) noexcept;  // "sdp_group", "ssrc"
 
-// ST 2022-7:2019 classes receivers by the path differential they absorb. The limits below are
-// the ones secondary sources quote (Low-Skew 10 ms, Moderate-Skew 50 ms, High-Skew 450 ms); they
-// were NOT checked against the standard's text (not reachable here): treat the class as a guide
-// and the measured differential as the fact. kBeyond: above the largest of them.
-enum class SkewClass : std::uint8_t { kUnknown, kLowSkew, kModerateSkew, kHighSkew, kBeyond };
-[[nodiscard]] RTCAP_API const char* to_string(SkewClass c) noexcept;  // "low_skew", ...
+// ST 2022-7:2019 Table 1 classes receivers by the largest path differential (PD) they absorb:
+// Class D ultra-low-skew 150 us (physical-layer LAN redundancy), Class A low-skew 10 ms
+// (intra-facility), Class B moderate-skew 50 ms (short haul), Class C high-skew 450 ms (long haul;
+// 150 ms for streams of 270 Mb/s and more, video only: AES67 audio stays far below). Source: the
+// standard (pub.smpte.org/pub/st2022-7/, 2019 edition) as quoted, table and clauses, by a research
+// note on Intel's Media Transport Library that read it; rtcap did not read the PDF itself.
+// kBeyond: above Class C. The class says which receivers merge this pair; the differential is the
+// fact.
+enum class SkewClass : std::uint8_t {
+  kUnknown,
+  kUltraLowSkew,
+  kLowSkew,
+  kModerateSkew,
+  kHighSkew,
+  kBeyond
+};
+[[nodiscard]] RTCAP_API const char* to_string(SkewClass c) noexcept;  // "ultra_low_skew", ...
+inline constexpr double kUltraLowSkewMaxUs = 150;
 inline constexpr double kLowSkewMaxUs = 10'000;
 inline constexpr double kModerateSkewMaxUs = 50'000;
 inline constexpr double kHighSkewMaxUs = 450'000;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -189,6 +190,42 @@ bool PtpAnalyser::ptp_time_ns(const Domain& d, const ptp::Timestamp& t, std::int
   return true;
 }
 
+void PtpAnalyser::History::add(std::int64_t ts_ns, double ns) noexcept {
+  if (used == 0) {
+    origin_ns = ts_ns;
+    width_ns = 1'000'000'000;
+  }
+  // A capture time before the first (a file out of order, a clock step back) joins bucket 0.
+  const std::int64_t since = ts_ns > origin_ns ? sat_sub(ts_ns, origin_ns) : 0;
+  std::int64_t index = since / width_ns;
+  while (index >= static_cast<std::int64_t>(kBuckets)) {
+    if (width_ns > std::numeric_limits<std::int64_t>::max() / 4) {  // years apart: keep the last
+      index = kBuckets - 1;
+      break;
+    }
+    // Twice as wide: each pair of buckets becomes one, the upper half is free again.
+    for (std::size_t i = 0; i < kBuckets / 2; ++i) {
+      Bucket merged = buckets[2 * i];
+      const Bucket& b = buckets[2 * i + 1];
+      if (b.samples) {
+        merged.min_ns = merged.samples ? std::min(merged.min_ns, b.min_ns) : b.min_ns;
+        merged.max_ns = merged.samples ? std::max(merged.max_ns, b.max_ns) : b.max_ns;
+        merged.samples += b.samples;
+      }
+      buckets[i] = merged;
+    }
+    for (std::size_t i = kBuckets / 2; i < kBuckets; ++i) buckets[i] = Bucket{};
+    used = (used + 1) / 2;
+    width_ns *= 2;
+    index = since / width_ns;
+  }
+  Bucket& b = buckets[index];
+  b.min_ns = b.samples ? std::min(b.min_ns, ns) : ns;
+  b.max_ns = b.samples ? std::max(b.max_ns, ns) : ns;
+  ++b.samples;
+  used = std::max(used, static_cast<std::size_t>(index) + 1);
+}
+
 void PtpAnalyser::offset_sample(Domain& d, Master& ms, std::int64_t capture_ns,
                                 const ptp::Timestamp& t, std::int64_t correction) noexcept {
   std::int64_t ptp_ns = 0;
@@ -196,7 +233,10 @@ void PtpAnalyser::offset_sample(Domain& d, Master& ms, std::int64_t capture_ns,
   // correctionField: ns x 2^16, the residence and path corrections that belong to the origin time.
   const double ns =
       static_cast<double>(sat_sub(capture_ns, ptp_ns)) - static_cast<double>(correction) / 65536.0;
-  ms.offset.add(ns, d.has_gm && d.utc_valid);
+  const bool utc = d.has_gm && d.utc_valid;
+  if (ms.offset.samples && ms.offset.utc_applied != utc) ms.offset_history = History{};
+  ms.offset.add(ns, utc);
+  ms.offset_history.add(capture_ns, ns);
 }
 
 void PtpAnalyser::on_delay_req(Domain& d, const ptp::Message& m, std::int64_t ts_ns) noexcept {
@@ -402,6 +442,13 @@ PtpSnapshot PtpAnalyser::snapshot() const {
       ms.sync = summarize(m.sync.gaps, m.sync.log_interval);
       copy_estimate(m.offset, ms.offset);
       ms.offset.utc_offset_applied = m.offset.utc_applied;
+      const History& h = m.offset_history;
+      for (std::size_t b = 0; b < h.used; ++b) {
+        if (!h.buckets[b].samples) continue;
+        const std::int64_t start = sat_add(h.origin_ns, sat_mul(h.width_ns, std::int64_t(b)));
+        ms.offset_history.push_back({start, sat_add(start, h.width_ns), h.buckets[b].min_ns,
+                                     h.buckets[b].max_ns, h.buckets[b].samples});
+      }
       copy_estimate(m.path_delay, ms.path_delay);
       ms.last_seen_ns = m.last_seen_ns;
       out.masters.push_back(ms);

@@ -48,6 +48,19 @@ class PtpAnalyser {
     bool utc_applied = false;
     void add(double ns, bool utc) noexcept;
   };
+  // The offset over time (PtpMasterSummary::offset_history): fixed buckets, min and max each.
+  struct History {
+    static constexpr std::size_t kBuckets = 64;
+    struct Bucket {
+      double min_ns = 0, max_ns = 0;
+      std::uint64_t samples = 0;
+    };
+    std::int64_t origin_ns = 0;
+    std::int64_t width_ns = 1'000'000'000;
+    std::size_t used = 0;  // buckets up to the latest in use
+    Bucket buckets[kBuckets];
+    void add(std::int64_t ts_ns, double ns) noexcept;
+  };
 
  private:
   struct Intervals {
@@ -72,6 +85,7 @@ class PtpAnalyser {
     std::int64_t sync_ts_ns = 0;
     std::int64_t sync_correction = 0;
     Estimate offset;
+    History offset_history;
     Estimate path_delay;
     std::int64_t last_seen_ns = 0;
   };

@@ -1,6 +1,8 @@
 // Text and JSON for the PTP analysis (ptp_report.hpp).
 #include "analysis/ptp_report.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace rtcap::analysis {
@@ -48,7 +50,46 @@ std::string sdp_clock(const SdpFormat& f) {
                                        f.ptp_domain);
 }
 
+// Signed, in the unit that keeps it short: the offset runs from microseconds (a disciplined
+// clock) to seconds (TAI against UTC without a valid announced offset).
+std::string signed_duration(double ns) {
+  const double a = ns < 0 ? -ns : ns;
+  if (a >= 1e9) return fmt::format("{:+.3f} s", ns / 1e9);
+  if (a >= 1e6) return fmt::format("{:+.2f} ms", ns / 1e6);
+  return fmt::format("{:+.1f} us", ns / 1e3);
+}
+
+// A "GM CHANGED" mark stays on the status line this long after the change (packet time).
+constexpr std::int64_t kRecentChangeNs = 60'000'000'000;
+
 }  // namespace
+
+std::string format_ptp_status(const PtpSnapshot& ptp) {
+  std::string out;
+  int shown = 0;
+  int more = 0;
+  for (const PtpDomainSummary& d : ptp.domains) {
+    if (!d.has_grandmaster) continue;
+    if (shown == 2) {  // the line has room for two; the table has every domain
+      ++more;
+      continue;
+    }
+    ++shown;
+    const PtpClockIdentity& g = d.grandmaster.identity;
+    out += fmt::format(" | ptp d{} gm ..{:02X}-{:02X}-{:02X}", d.domain, g[5], g[6], g[7]);
+    if (const PtpOffsetEstimate* o = grandmaster_offset(ptp, d.domain); o && o->samples)
+      out += fmt::format(" off {} +-{}", signed_duration(o->mean_ns),
+                         signed_duration(o->stddev_ns).substr(1));
+    std::int64_t latest_ns = d.grandmaster_since_ns;
+    for (const PtpMasterSummary& m : d.masters) latest_ns = std::max(latest_ns, m.last_seen_ns);
+    if (!d.changes.empty() && d.changes.back().had_previous &&
+        latest_ns - d.changes.back().ts_ns <= kRecentChangeNs)
+      out +=
+          fmt::format(" GM CHANGED {:.0f} s ago", double(latest_ns - d.changes.back().ts_ns) / 1e9);
+  }
+  if (more) out += fmt::format(" (+{} domains)", more);
+  return out;
+}
 
 std::string format_ptp_section(const PtpSnapshot& ptp) {
   const PtpTotals& t = ptp.totals;
@@ -226,6 +267,16 @@ nlohmann::json ptp_json(const PtpSnapshot& ptp) {
                                 {"max_ns", m.offset.max_ns},
                                 {"utc_offset_applied", m.offset.utc_offset_applied},
                                 {"note", "estimate from the wire: one-way path delay inside"}};
+      if (!m.offset_history.empty()) {
+        nlohmann::json h = nlohmann::json::array();
+        for (const PtpOffsetBucket& b : m.offset_history)
+          h.push_back({{"start_ns", b.start_ns},
+                       {"end_ns", b.end_ns},
+                       {"min_ns", b.min_ns},
+                       {"max_ns", b.max_ns},
+                       {"samples", b.samples}});
+        jm["capture_offset"]["history"] = std::move(h);
+      }
       if (m.path_delay.samples)
         jm["path_delay"] = {{"samples", m.path_delay.samples},
                             {"last_ns", m.path_delay.last_ns},

@@ -17,6 +17,8 @@ const char* to_string(PairedBy by) noexcept {
 
 const char* to_string(SkewClass c) noexcept {
   switch (c) {
+    case SkewClass::kUltraLowSkew:
+      return "ultra_low_skew";
     case SkewClass::kLowSkew:
       return "low_skew";
     case SkewClass::kModerateSkew:
@@ -33,6 +35,7 @@ const char* to_string(SkewClass c) noexcept {
 
 SkewClass skew_class_of(double max_differential_us) noexcept {
   if (!(max_differential_us >= 0)) return SkewClass::kUnknown;
+  if (max_differential_us <= kUltraLowSkewMaxUs) return SkewClass::kUltraLowSkew;
   if (max_differential_us <= kLowSkewMaxUs) return SkewClass::kLowSkew;
   if (max_differential_us <= kModerateSkewMaxUs) return SkewClass::kModerateSkew;
   if (max_differential_us <= kHighSkewMaxUs) return SkewClass::kHighSkew;

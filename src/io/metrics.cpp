@@ -189,6 +189,21 @@ void render_redundancy(Text& t, const TrackerSnapshot& snap) {
            [](const RedundantPair& r) {
              return r.differential_count ? Opt(r.differential_mean_us / 1e6) : Opt();
            });
+  per_pair("rtcap_st2022_7_buffer_needed_seconds",
+           "Per ST 2022-7 pair: what a receiver must hold to merge (the largest differential).",
+           [](const RedundantPair& r) {
+             return r.differential_count ? Opt(r.buffer_needed_us / 1e6) : Opt();
+           });
+  t.family("rtcap_st2022_7_skew_class_info", "gauge",
+           "Per ST 2022-7 pair: the receiver class (ST 2022-7:2019 Table 1) its largest "
+           "differential falls in, as the class label; always 1.");
+  for (const RedundantPair& r : snap.redundancy)
+    if (r.differential_count)
+      t.sample("rtcap_st2022_7_skew_class_info",
+               {{"pair", r.group},
+                {"primary", dst_of(r.path[0].stream_id)},
+                {"class", to_string(r.skew_class)}},
+               std::uint64_t{1});
 }
 
 void render_ptp(Text& t, const TrackerSnapshot& snap) {

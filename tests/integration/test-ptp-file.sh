@@ -94,7 +94,7 @@ truth = {"offset_ns": OFFSET, "delay_ns": DELAY, "a": "00-11-22-FF-FE-33-44-55",
 json.dump(truth, open(sys.argv[2], "w"))
 PY
 
-"$RTCAP" -r "$PCAP" --streams-json "$TMPD/report.json" >"$TMPD/out" 2>"$TMPD/err" ||
+"$RTCAP" -r "$PCAP" --streams-json "$TMPD/report.json" --streams-svg "$TMPD/report.svg" >"$TMPD/out" 2>"$TMPD/err" ||
   fail "rtcap -r --streams-json failed: $(tail -3 "$TMPD/err")"
 
 # tshark's count per domain and message type (the hostile domain 5 left out: a dissector's
@@ -144,4 +144,26 @@ print("domain 0: grandmaster change A -> B, path delay %.1f us over %d pairs; do
 PY
 grep -q "path delay master - capture point: 25.0 us" "$TMPD/out" "$TMPD/err" ||
   fail "the table does not show the path delay: $(grep -i 'path delay' "$TMPD/out" "$TMPD/err")"
+
+# The SVG draws each domain's offset over the capture from the analyser's buckets: every bucket
+# holds the offset the test wrote (offset + delay, the path delay inside), every Sync counted
+# once (those before the first Announce, 37 s off before its UTC offset, are dropped with the
+# estimate they started).
+python3 - "$TMPD/report.svg" "$TMPD/truth.json" <<'PY' || fail "the SVG's PTP offset chart differs from what the test wrote"
+import re, sys
+svg = open(sys.argv[1]).read()
+import json
+truth = json.load(open(sys.argv[2]))
+want = "%+.1f us" % ((truth["offset_ns"] + truth["delay_ns"]) / 1e3)
+for domain, syncs in (("0", 79), ("127", 39)):
+    m = re.search(r'<g id="ptp-offset-%s">(.*?)</g>' % domain, svg, re.S)
+    assert m, f"no offset chart for domain {domain}"
+    g = m.group(1)
+    assert f"capture clock - PTP time {want}" in g, g[:300]
+    bars = re.findall(r"<title>([0-9.]+)-([0-9.]+) s: (\S+ \S+) \.\. (\S+ \S+) \((\d+) samples\)</title>", g)
+    assert 5 <= len(bars) <= 64, len(bars)
+    assert all(lo == want and hi == want for _, _, lo, hi, _ in bars), bars
+    assert sum(int(b[4]) for b in bars) == syncs, (domain, sum(int(b[4]) for b in bars), syncs)
+print(f"SVG: offset {want} in every bucket of domains 0 and 127")
+PY
 log "PASS"

@@ -38,8 +38,9 @@ uds_address $TMPD/$name.uds
 CONF
   sdp 5004 "$EXPECT_ID" "$domain" >"$TMPD/$name-match.sdp"
   sdp 5006 "$OTHER_ID" "$domain" >"$TMPD/$name-other.sdp"
-  timeout 40 "$RTCAP" --netns "$RX" -i "$RX" -q --ptp --sdp "$TMPD/$name-match.sdp" \
-    --sdp "$TMPD/$name-other.sdp" --streams-json "$TMPD/$name.json" >"$TMPD/$name.out" \
+  # Not -q: the status line each second carries the grandmaster and the offset (checked below).
+  timeout 40 "$RTCAP" --netns "$RX" -i "$RX" --ptp --sdp "$TMPD/$name-match.sdp" \
+    --sdp "$TMPD/$name-other.sdp" --streams-json "$TMPD/$name.json" --streams-svg "$TMPD/$name.svg" >"$TMPD/$name.out" \
     2>"$TMPD/$name.err" &
   local rtcap_pid=$!
   BG_PIDS="$BG_PIDS $rtcap_pid"
@@ -124,6 +125,11 @@ print(f"ptp4l {gm} domain {domain}: Sync {m['sync_interval']['mean_s']:.4f} s (l
 PY
   grep -q "! PTP: SDP names $OTHER_ID domain $domain, the wire's grandmaster in that domain is $EXPECT_ID" \
     "$TMPD/$name.err" "$TMPD/$name.out" || fail "$name: the stream naming another grandmaster is not flagged in the table"
+  # The SVG draws the domain's offset over the capture.
+  grep -q "<g id=\"ptp-offset-$domain\">" "$TMPD/$name.svg" || fail "$name: the SVG has no PTP offset chart"
+  # The status line's short form of the same: domain, the grandmaster's last three octets, offset.
+  grep -q "| ptp d$domain gm \.\.${EXPECT_ID: -8} off [-+][0-9.]* [mu]*s +-" "$TMPD/$name.err" ||
+    fail "$name: no status line names grandmaster ..${EXPECT_ID: -8} in domain $domain: $(grep -m1 'pkts' "$TMPD/$name.err")"
 }
 
 run udp4 -4 24 -3 -1

@@ -3,32 +3,49 @@
 # pairs the legs (the same SSRC at two destinations) and its per-path and merged loss equal the
 # generator's truth over the range it counted; the path differential is the delay the test put
 # on path 1 (tolerance below); tshark counts the same packets per path.
+# Two cases: both legs over the lab's one link (two groups), and each leg over a link of its own
+# (`rtcap lab up --second-path`: the "blue" veth pair carries 239.69.128.0/17), rtcap capturing
+# both interfaces (`-i <lab>-rx -i <lab>-rxb`) and pairing the legs by SSRC across them.
 . "$(dirname "$0")/lib.sh" "$@"
 require_root
 require_netns
 have python3 || skip "python3 is needed to compare the JSON reports"
 
-"$RTCAP" lab up --name "$LAB" >/dev/null || fail "lab up"
+"$RTCAP" lab up --name "$LAB" --second-path >/dev/null || fail "lab up --second-path"
+"$RTCAP" lab status --name "$LAB" --second-path >"$TMPD/status.txt" || fail "lab status: $(cat "$TMPD/status.txt")"
 RX="${LAB}-rx"
+RXB="${LAB}-rxb"
 
-timeout 60 "$RTCAP" --netns "$RX" -i "$RX" -q -w "$TMPD/red.pcap" \
-  --streams-json "$TMPD/streams.json" --streams-svg "$TMPD/streams.svg" udp >"$TMPD/rx.out" 2>"$TMPD/rx.err" &
-RTCAP_PID=$!
-BG_PIDS="$BG_PIDS $RTCAP_PID"
-wait_listening "$TMPD/rx.err" "$RTCAP_PID"
+# run_case NAME SECOND_GROUP IFACE...: capture on the interfaces, send the two legs, check.
+run_case() {
+  local name=$1 group2=$2; shift 2
+  local d="$TMPD/$name" ifargs="" i
+  mkdir -p "$d"
+  for i in "$@"; do ifargs="$ifargs -i $i"; done
+  # shellcheck disable=SC2086  # the -i pairs are meant to split
+  timeout 60 "$RTCAP" --netns "$RX" $ifargs -q -w "$d/red.pcap" \
+    --streams-json "$d/streams.json" --streams-svg "$d/streams.svg" udp >"$d/rx.out" 2>"$d/rx.err" &
+  RTCAP_PID=$!
+  BG_PIDS="$BG_PIDS $RTCAP_PID"
+  wait_listening "$d/rx.err" "$RTCAP_PID"
 
-# 16000 packets (2 s) of one 125 us stream; 1% lost on path 0, 2% on path 1, independently.
-"$RTCAP" gen --netns "${LAB}-tx" -q --dst 239.69.1.1:5004 --allow-multicast \
-  --redundant-dst 239.69.2.1 --redundant-loss 0.02 --redundant-delay 16 --loss 0.01 \
-  --ptime 125us --count 16000 --seed 7 --truth "$TMPD/truth.jsonl" --json "$TMPD/gen.json" ||
-  fail "gen"
-sleep 0.5
-kill -INT "$RTCAP_PID"
-wait "$RTCAP_PID" || fail "rtcap exited $? after SIGINT"
+  # 16000 packets (2 s) of one 125 us stream; 1% lost on path 0, 2% on path 1, independently.
+  "$RTCAP" gen --netns "${LAB}-tx" -q --dst 239.69.1.1:5004 --allow-multicast \
+    --redundant-dst "$group2" --redundant-loss 0.02 --redundant-delay 16 --loss 0.01 \
+    --ptime 125us --count 16000 --seed 7 --truth "$d/truth.jsonl" --json "$d/gen.json" ||
+    fail "$name: gen"
+  sleep 0.5
+  interrupt_and_reap "$RTCAP_PID" 5
+  [ "$INT_RC" -eq 0 ] || fail "$name: rtcap exited $INT_RC after SIGINT: $(tail -3 "$d/rx.err")"
+  check_case "$name" "$d" "$group2" "$#"
+}
 
-python3 - "$TMPD" <<'PY' || fail "2022-7 figures differ from the generator's truth"
+# check_case NAME DIR SECOND_GROUP INTERFACES
+check_case() {
+local name=$1 d=$2
+python3 - "$d" "$3" "$4" <<'PY' || fail "$name: 2022-7 figures differ from the generator's truth"
 import json, sys
-d = sys.argv[1]
+d, group2, ninterfaces = sys.argv[1], sys.argv[2], int(sys.argv[3])
 gen = json.load(open(f"{d}/gen.json"))["streams"][0]
 truth = [json.loads(l) for l in open(f"{d}/truth.jsonl") if l.strip()]
 drops = {0: set(), 1: set()}
@@ -43,7 +60,10 @@ p = pairs[0]
 assert p["paired_by"] == "ssrc", p
 streams = {s["id"]: s for s in rep["streams"]}
 legs = [streams[x["stream_id"]] for x in p["paths"]]
-assert [l["dst_addr"] for l in legs] == ["239.69.1.1", "239.69.2.1"], [l["dst_addr"] for l in legs]
+assert [l["dst_addr"] for l in legs] == ["239.69.1.1", group2], [l["dst_addr"] for l in legs]
+# One link: both legs on the one interface; two links: each leg on its own, in -i order.
+want_if = [0, 0] if ninterfaces == 1 else [0, 1]
+assert [l["interface"] for l in legs] == want_if, ([l["interface"] for l in legs], want_if)
 # Each leg received what the generator sent on its path.
 assert legs[0]["packets"] == gen["sent"], (legs[0]["packets"], gen["sent"])
 assert legs[1]["packets"] == gen["redundant"]["sent"], (legs[1]["packets"], gen["redundant"])
@@ -71,20 +91,20 @@ near = sum(b["count"] for b in diff["histogram"] if b["lower_us"] >= 1024 and (b
 # The class follows the largest differential (a stalled sender moves it; the limits are
 # include/rtcap/redundancy.hpp's).
 m = diff["max_abs_us"]
-want_class = "low_skew" if m <= 10000 else "moderate_skew" if m <= 50000 else "high_skew" if m <= 450000 else "beyond_high_skew"
+want_class = "ultra_low_skew" if m <= 150 else "low_skew" if m <= 10000 else "moderate_skew" if m <= 50000 else "high_skew" if m <= 450000 else "beyond_high_skew"
 assert p["skew_class"] == want_class, (p["skew_class"], m)
 assert p["buffer_needed_packets"] >= 16, p
-print(f"per path lost {got}, merged {merged} over {p['expected']} numbers: the truth's; {100 * near / diff['count']:.1f}% within [1, 4) ms; "
+print(f"{ninterfaces} interface(s): per path lost {got}, merged {merged} over {p['expected']} numbers: the truth's; {100 * near / diff['count']:.1f}% within [1, 4) ms; "
       f"path differential mean {diff['mean_us']:.1f} us (min {diff['min_us']:.1f}, max {diff['max_us']:.1f})")
 PY
 
-grep -q 'id="st2022-7-' "$TMPD/streams.svg" || fail "the SVG has no ST 2022-7 panel"
+grep -q 'id="st2022-7-' "$d/streams.svg" || fail "$name: the SVG has no ST 2022-7 panel"
 
 # tshark, an independent reader, counts the same packets per path.
 if have tshark; then
-  tshark -r "$TMPD/red.pcap" -o rtp.heuristic_rtp:TRUE -q -z rtp,streams >"$TMPD/tshark.txt" 2>/dev/null ||
-    fail "tshark failed"
-  python3 - "$TMPD" <<'PY' || fail "tshark and rtcap disagree on packets per path"
+  tshark -r "$d/red.pcap" -o rtp.heuristic_rtp:TRUE -q -z rtp,streams >"$d/tshark.txt" 2>/dev/null ||
+    fail "$name: tshark failed"
+  python3 - "$d" <<'PY' || fail "$name: tshark and rtcap disagree on packets per path"
 import json, re, sys
 d = sys.argv[1]
 rep = json.load(open(f"{d}/streams.json"))
@@ -97,6 +117,10 @@ assert seen == ours, f"tshark {seen}, rtcap {ours}"
 print(f"tshark agrees: {seen}")
 PY
 else skip_part "tshark not installed: the independent count is skipped"; fi
+}
+
+run_case one-link 239.69.2.1 "$RX"
+run_case two-links 239.69.129.1 "$RX" "$RXB"
 "$RTCAP" lab down --name "$LAB" >/dev/null || fail "lab down"
 assert_lab_gone
 log "PASS"

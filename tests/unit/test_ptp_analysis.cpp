@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "analysis/ptp_report.hpp"
 #include "ptp_frames.hpp"
 #include "rtcap/analysis.hpp"
 #include "rtcap/sdp.hpp"
@@ -109,6 +110,9 @@ TEST(PtpAnalysis, TwoStepGrandmasterOverUdp) {
   EXPECT_NE(table.find("grandmaster 39-A7-94-FF-FE-07-CB-D0"), std::string::npos) << table;
   EXPECT_NE(table.find("Sync interval log -3"), std::string::npos) << table;
   EXPECT_NE(to_json(snap).find("\"identity\": \"39-A7-94-FF-FE-07-CB-D0\""), std::string::npos);
+  // The status line's part: the same grandmaster and offset, short.
+  EXPECT_EQ(analysis::format_ptp_status(snap.ptp),
+            " | ptp d0 gm ..07-CB-D0 off +250.0 us +-0.0 us");
 }
 
 TEST(PtpAnalysis, OneStepOverEthernetBehindVlanWithJitteredOffset) {
@@ -154,6 +158,50 @@ TEST(PtpAnalysis, OneStepOverEthernetBehindVlanWithJitteredOffset) {
   EXPECT_EQ(snap.totals.udp, 0u);
 }
 
+TEST(PtpAnalysis, OffsetOverTimeInFixedBucketsWithMinAndMax) {
+  StreamTracker t;
+  // 1000 s of one-step Syncs, one a second: the offset steps from +1 ms to -2 ms at 600 s, and
+  // every eighth sample is 50 us higher. The history stays within 64 buckets (widths doubling
+  // from 1 s to 16 s), every sample counted once, each bucket's least and largest exact.
+  t.add(view(ptp_l2(ptp(announce(kGmB, 0))), kT0), kDltEn10mb);
+  const int n = 1000;
+  for (int i = 0; i < n; ++i) {
+    const std::int64_t ts = kT0 + 1'000'000 + i * kS;
+    const std::int64_t offset = (i < 600 ? 1'000'000 : -2'000'000) + (i % 8 == 0 ? 50'000 : 0);
+    Ptp s;
+    s.type = 0;
+    s.seq = static_cast<std::uint16_t>(i);
+    std::copy(kGmB, kGmB + 8, s.clock);
+    set_ptp_time(s, ts, offset);
+    t.add(view(ptp_l2(ptp(s)), ts), kDltEn10mb);
+  }
+  const TrackerSnapshot snap = t.snapshot();
+  const PtpMasterSummary* m = grandmaster_master(snap.ptp, 0);
+  ASSERT_NE(m, nullptr);
+  const std::vector<PtpOffsetBucket>& h = m->offset_history;
+  ASSERT_FALSE(h.empty());
+  EXPECT_LE(h.size(), 64u);
+  EXPECT_EQ(h.front().end_ns - h.front().start_ns, 16 * kS);
+  std::uint64_t samples = 0;
+  for (const PtpOffsetBucket& b : h) {
+    samples += b.samples;
+    const bool before = b.end_ns <= kT0 + 600 * kS;
+    const bool after = b.start_ns > kT0 + 600 * kS;
+    if (before) {
+      EXPECT_NEAR(b.min_ns, 1'000'000, 1) << b.start_ns;
+      EXPECT_NEAR(b.max_ns, 1'050'000, 1) << b.start_ns;
+    } else if (after) {
+      EXPECT_NEAR(b.min_ns, -2'000'000, 1) << b.start_ns;
+      EXPECT_NEAR(b.max_ns, -1'950'000, 1) << b.start_ns;
+    } else {  // the bucket with the step holds both
+      EXPECT_NEAR(b.min_ns, -2'000'000, 1);
+      EXPECT_NEAR(b.max_ns, 1'050'000, 1);
+    }
+  }
+  EXPECT_EQ(samples, std::uint64_t(n));
+  EXPECT_EQ(samples, m->offset.samples);
+}
+
 TEST(PtpAnalysis, GrandmasterChangeIsRecordedWithItsTime) {
   StreamTracker t;
   for (int i = 0; i < 3; ++i)
@@ -175,6 +223,8 @@ TEST(PtpAnalysis, GrandmasterChangeIsRecordedWithItsTime) {
   EXPECT_EQ(d.grandmaster_since_ns, kT0 + 3 * kS);
   EXPECT_EQ(d.masters.size(), 2u);
   EXPECT_NE(format_stream_table(snap).find("grandmaster change at"), std::string::npos);
+  // The status line marks it: the latest message (5 s) is 2 s after the change.
+  EXPECT_EQ(analysis::format_ptp_status(snap.ptp), " | ptp d0 gm ..12-34-56 GM CHANGED 2 s ago");
 }
 
 TEST(PtpAnalysis, HostileMessagesAreCountedAndTheCanaryStreamIsUntouched) {

@@ -10,6 +10,7 @@
 
 #include "analysis_frames.hpp"
 #include "rtcap/analysis.hpp"
+#include "rtcap/metrics.hpp"
 #include "rtcap/redundancy.hpp"
 #include "rtcap/sdp.hpp"
 
@@ -89,6 +90,18 @@ TEST(Redundancy, LossOnOnePathIsCoveredByTheOther) {
   EXPECT_EQ(p.skew_class, SkewClass::kLowSkew);
   EXPECT_NEAR(p.buffer_needed_us, 500.0, 1e-6);
   EXPECT_EQ(p.buffer_needed_packets, 4u);  // 500 us of 125 us packets
+  // Prometheus carries what the table shows: per-path and merged loss, differential, buffer, class.
+  const std::string text = render_metrics(CaptureStats{}, &s, nullptr);
+  for (
+      const char* line :
+      {"rtcap_st2022_7_path_lost_packets{pair=\"ssrc 0x11223344\",primary=\"239.69.1.1:5004\","
+       "path=\"0\",dst=\"239.69.1.1:5004\"} 3",
+       "rtcap_st2022_7_merged_lost_packets{pair=\"ssrc 0x11223344\",primary=\"239.69.1.1:5004\"} 0",
+       "rtcap_st2022_7_buffer_needed_seconds{pair=\"ssrc 0x11223344\",primary=\"239.69.1.1:5004\"} "
+       "0.0005",
+       "rtcap_st2022_7_skew_class_info{pair=\"ssrc 0x11223344\",primary=\"239.69.1.1:5004\","
+       "class=\"low_skew\"} 1"})
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
   // The legs are the two streams of the table.
   std::set<std::uint64_t> ids;
   for (const auto& st : s.streams) ids.insert(st.id);
@@ -319,11 +332,14 @@ TEST(Redundancy, SdpGroupOrderDecidesThePathsEvenWhenTheSecondArrivesFirst) {
 }
 
 TEST(Redundancy, SkewClassesAndTheirBounds) {
-  EXPECT_EQ(skew_class_of(0), SkewClass::kLowSkew);
+  EXPECT_EQ(skew_class_of(0), SkewClass::kUltraLowSkew);
+  EXPECT_EQ(skew_class_of(kUltraLowSkewMaxUs), SkewClass::kUltraLowSkew);
+  EXPECT_EQ(skew_class_of(kUltraLowSkewMaxUs + 1), SkewClass::kLowSkew);
   EXPECT_EQ(skew_class_of(kLowSkewMaxUs), SkewClass::kLowSkew);
   EXPECT_EQ(skew_class_of(kLowSkewMaxUs + 1), SkewClass::kModerateSkew);
   EXPECT_EQ(skew_class_of(kHighSkewMaxUs + 1), SkewClass::kBeyond);
   EXPECT_STREQ(to_string(SkewClass::kModerateSkew), "moderate_skew");
+  EXPECT_STREQ(to_string(SkewClass::kUltraLowSkew), "ultra_low_skew");
   EXPECT_STREQ(to_string(PairedBy::kSdpGroup), "sdp_group");
 }
 

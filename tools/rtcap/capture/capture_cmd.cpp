@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "analysis/packet_parser.hpp"
+#include "analysis/ptp_report.hpp"
 #include "analysis/ptp_wire.hpp"
 #include "analysis/stream_levels.hpp"
 #include "engine/baseline.hpp"
@@ -576,6 +577,7 @@ void CaptureRun::status_tick(CaptureStats s) {
                               snap->totals.streams_active, loss, a.dropped_by_capture_max,
                               a.lost_before_capture_min);
     if (outage_loss) stream_note += fmt::format(", in outages {}", outage_loss);
+    stream_note += analysis::format_ptp_status(snap->ptp);  // the table's PTP figures, short
   }
   report_link_changes(s, previous_, o_.config.reopen, writing_ ? writer_.get() : nullptr);
   for (const Advice& a : advisor_->update(input)) {

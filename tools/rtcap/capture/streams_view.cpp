@@ -121,6 +121,47 @@ std::string chart(double x, double y, double w, double h, double t_max,
   return o;
 }
 
+// Signed duration in the unit that keeps it short (the offset runs from us to s).
+std::string signed_us(double ns) {
+  const double a = std::fabs(ns);
+  if (a >= 1e9) return fmt::format("{:+.3f} s", ns / 1e9);
+  if (a >= 1e6) return fmt::format("{:+.3f} ms", ns / 1e6);
+  return fmt::format("{:+.1f} us", ns / 1e3);
+}
+
+// The capture clock's offset from PTP time over the capture, from the PTP analyser's buckets:
+// a bar from each bucket's least to its largest sample, on a signed axis with zero marked.
+std::string offset_chart(double x, double y, double w, double h,
+                         const std::vector<PtpOffsetBucket>& buckets) {
+  std::string o;
+  o += fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" class="box"/>)", x, y, w, h);
+  double lo = 0, hi = 0;  // zero stays on the axis: the offset's sign is the news
+  for (const PtpOffsetBucket& b : buckets) {
+    lo = std::min(lo, b.min_ns);
+    hi = std::max(hi, b.max_ns);
+  }
+  if (hi - lo <= 0) hi = lo + 1;
+  const std::int64_t t0 = buckets.front().start_ns;
+  const double span = std::max(double(buckets.back().end_ns - t0), 1.0);
+  const auto vy = [&](double v) { return y + h - h * (v - lo) / (hi - lo); };
+  o += fmt::format(R"(<text x="{}" y="{}" class="axis">{}</text>)", x - 2, y + 10, signed_us(hi));
+  o += fmt::format(R"(<text x="{}" y="{}" class="axis">{}</text>)", x - 2, y + h, signed_us(lo));
+  o += fmt::format(R"(<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" class="ref"/>)", x, vy(0),
+                   x + w, vy(0));
+  for (const PtpOffsetBucket& b : buckets) {
+    const double bx = x + w * double(b.start_ns - t0) / span;
+    const double bw = std::max(w * double(b.end_ns - b.start_ns) / span - 1, 1.0);
+    const double top = vy(b.max_ns);
+    o += fmt::format(
+        R"(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" class="off"><title>{:.1f}-{:.1f} s: {} .. {} ({} samples)</title></rect>)",
+        bx, top, bw, std::max(vy(b.min_ns) - top, 1.0), double(b.start_ns - t0) / 1e9,
+        double(b.end_ns - t0) / 1e9, signed_us(b.min_ns), signed_us(b.max_ns), b.samples);
+  }
+  o += fmt::format(R"(<text x="{}" y="{}" class="label">0 .. {:.1f} s of capture time</text>)",
+                   x + 4, y + h + 12, span / 1e9);
+  return o;
+}
+
 }  // namespace
 
 std::string StreamsSvg::render(const TrackerSnapshot& final_snapshot) const {
@@ -132,8 +173,16 @@ std::string StreamsSvg::render(const TrackerSnapshot& final_snapshot) const {
   std::vector<const RedundantPair*> pairs;
   for (const RedundantPair& r : final_snapshot.redundancy)
     if (pairs_.count(r.path[0].stream_id) != 0) pairs.push_back(&r);
+  // Per PTP domain, the offset of the master that speaks for its grandmaster (the table's).
+  constexpr double kPtpPanel = 140;
+  std::vector<std::pair<const PtpDomainSummary*, const PtpMasterSummary*>> ptp;
+  for (const PtpDomainSummary& d : final_snapshot.ptp.domains)
+    if (const PtpMasterSummary* m = grandmaster_master(final_snapshot.ptp, d.domain);
+        m && !m->offset_history.empty())
+      ptp.emplace_back(&d, m);
   const double height = kMargin + std::max<std::size_t>(rtp.size(), 1) * kPanel +
-                        static_cast<double>(pairs.size()) * kPairPanel + 20;
+                        static_cast<double>(pairs.size()) * kPairPanel +
+                        static_cast<double>(ptp.size()) * kPtpPanel + 20;
   std::string o;
   o += fmt::format(R"(<?xml version="1.0" encoding="UTF-8"?>
 <svg xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}">
@@ -145,6 +194,7 @@ std::string StreamsSvg::render(const TrackerSnapshot& final_snapshot) const {
 .ref {{ stroke: #c00; stroke-dasharray: 4 3; stroke-width: 0.8 }}
 .bar {{ fill: #4a7 }}
 .gap {{ stroke: #d22; stroke-width: 2 }}
+.off {{ fill: #2a6f97 }}
 </style>
 <text x="10" y="20" class="title">rtcap --streams: {2} RTP stream{3}</text>
 )",
@@ -158,10 +208,16 @@ std::string StreamsSvg::render(const TrackerSnapshot& final_snapshot) const {
                                  ? " \"" + analysis::printable_text(s->sdp.session_name) + "\""
                                  : "";
     o += fmt::format(R"(<g id="stream-{}">)", s->id);
+    // The RTP timestamp against the PTP media clock, when the SDP's grandmaster is on the wire.
+    const std::string ptp_note =
+        s->has_ptp_rtp_offset
+            ? fmt::format(", RTP vs PTP media clock {} +- {:.1f} us (estimate from the wire)",
+                          signed_us(s->ptp_rtp_offset_us * 1e3), s->ptp_rtp_offset_uncertainty_us)
+            : "";
     o += fmt::format(
-        R"(<text x="10" y="{}" class="title">{}:{} &gt; {}:{} ssrc 0x{:08x}{} — lost {}, TS-DF max {:.1f} us, verdict {}</text>)",
+        R"(<text x="10" y="{}" class="title">{}:{} &gt; {}:{} ssrc 0x{:08x}{} — lost {}, TS-DF max {:.1f} us, verdict {}{}</text>)",
         y + 14, s->src.to_string(), s->src_port, s->dst.to_string(), s->dst_port, s->ssrc,
-        svg_escape(name), s->lost, s->timing.ts_df_us, to_string(s->timing.verdict));
+        svg_escape(name), s->lost, s->timing.ts_df_us, to_string(s->timing.verdict), ptp_note);
     std::vector<std::pair<double, double>> tsdf, delay;
     for (const Point& p : se.points) {
       tsdf.emplace_back(p.t_s, p.ts_df_us);
@@ -222,6 +278,16 @@ std::string StreamsSvg::render(const TrackerSnapshot& final_snapshot) const {
                "us");
     o += "</g>\n";
     y += kPairPanel;
+  }
+  for (const auto& [d, m] : ptp) {
+    o += fmt::format(R"(<g id="ptp-offset-{}">)", d->domain);
+    o += fmt::format(
+        R"(<text x="10" y="{}" class="title">PTP domain {}, master {}: capture clock - PTP time {} +- {} (estimate from the wire, path delay inside)</text>)",
+        y + 14, d->domain, ptp_clock_identity_text(m->clock), signed_us(m->offset.mean_ns),
+        signed_us(m->offset.stddev_ns).substr(1));
+    o += offset_chart(100, y + 22, 500, 90, m->offset_history);
+    o += "</g>\n";
+    y += kPtpPanel;
   }
   o += "</svg>\n";
   return o;

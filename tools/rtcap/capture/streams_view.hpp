@@ -1,7 +1,8 @@
 // --streams-svg: one self-contained SVG per capture with, per RTP stream, TS-DF and one-way delay
 // over time, the packet interval histogram and where the gaps fell; per ST 2022-7 pair the path
-// differential over time. (The live table that redraws
-// in place on a terminal is common/live_view.hpp: rtcap demo draws it too.)
+// differential over time; per PTP domain the capture clock's offset from PTP time over the
+// capture (the PTP analyser's own buckets, read from the final snapshot). (The live table that
+// redraws in place on a terminal is common/live_view.hpp: rtcap demo draws it too.)
 #pragma once
 
 #include <cstdint>

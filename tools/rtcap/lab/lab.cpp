@@ -179,50 +179,51 @@ Lab lab_names(const std::string& name) {
   lab.rx_if = name + "-rx";
   lab.tx_addr = "198.18.0.1";
   lab.rx_addr = "198.18.0.2";
+  lab.tx_if2 = name + "-txb";
+  lab.rx_if2 = name + "-rxb";
+  lab.tx_addr2 = "198.18.1.1";
+  lab.rx_addr2 = "198.18.1.2";
   return lab;
 }
 
-static std::expected<void, std::string> check_name_and_root(const std::string& name) {
-  if (!valid_lab_name(name))
-    return std::unexpected(fmt::format(
-        "invalid lab name '{}': use 1 to 8 characters from a-z and 0-9 (interface names must stay "
-        "within 15 characters)",
-        name));
-  if (geteuid() != 0) return std::unexpected(std::string(kNeedRoot));
-  return {};
+namespace {
+
+// One veth pair of the lab between its two namespaces, and the multicast it carries.
+struct VethPair {
+  const std::string& tx_ns;
+  const std::string& rx_ns;
+  const std::string& tx_if;
+  const std::string& rx_if;
+  const std::string& tx_addr;
+  const std::string& rx_addr;
+  const char* multicast_route;
+};
+
+VethPair first_pair(const Lab& lab) {
+  return {lab.tx_ns, lab.rx_ns, lab.tx_if, lab.rx_if, lab.tx_addr, lab.rx_addr, kMulticastRoute};
+}
+VethPair second_pair(const Lab& lab) {
+  return {lab.tx_ns,    lab.rx_ns,    lab.tx_if2,       lab.rx_if2,
+          lab.tx_addr2, lab.rx_addr2, kSecondPathGroups};
 }
 
-std::expected<Lab, std::string> lab_up(const std::string& name) {
-  if (auto ok = check_name_and_root(name); !ok) return std::unexpected(ok.error());
-  const Lab lab = lab_names(name);
-  const std::string hint = cleanup_hint(name);
-
-  for (const auto& ns : {lab.tx_ns, lab.rx_ns}) {
-    if (netns_exists(ns)) continue;
-    std::vector<std::string> args = {"netns", "add", ns};
-    if (auto r = ip(args); r.status != 0)
-      return std::unexpected(
-          fmt::format("cannot create network namespace {}: {}; check that the "
-                      "kernel has network namespaces (CONFIG_NET_NS){}",
-                      ns, describe(args, r), hint));
-  }
-
-  // The veth pair: both ends must be where they belong, otherwise start the pair over.
-  const bool tx_ok = link_exists(lab.tx_ns, lab.tx_if);
-  const bool rx_ok = link_exists(lab.rx_ns, lab.rx_if);
+std::expected<void, std::string> make_veth_pair(const VethPair& p, const std::string& hint) {
+  // Both ends must be where they belong, otherwise start the pair over.
+  const bool tx_ok = link_exists(p.tx_ns, p.tx_if);
+  const bool rx_ok = link_exists(p.rx_ns, p.rx_if);
   if (!(tx_ok && rx_ok)) {
     // Deleting one end of a veth deletes both; check again before each delete.
-    if (link_exists(lab.tx_ns, lab.tx_if)) ip({"-n", lab.tx_ns, "link", "del", lab.tx_if});
-    if (link_exists(lab.rx_ns, lab.rx_if)) ip({"-n", lab.rx_ns, "link", "del", lab.rx_if});
-    if (link_exists("", lab.tx_if)) ip({"link", "del", lab.tx_if});
-    if (link_exists("", lab.rx_if)) ip({"link", "del", lab.rx_if});
-    std::vector<std::string> args = {"link", "add",  lab.tx_if, "netns",   lab.tx_ns, "type",
-                                     "veth", "peer", "name",    lab.rx_if, "netns",   lab.rx_ns};
+    if (link_exists(p.tx_ns, p.tx_if)) ip({"-n", p.tx_ns, "link", "del", p.tx_if});
+    if (link_exists(p.rx_ns, p.rx_if)) ip({"-n", p.rx_ns, "link", "del", p.rx_if});
+    if (link_exists("", p.tx_if)) ip({"link", "del", p.tx_if});
+    if (link_exists("", p.rx_if)) ip({"link", "del", p.rx_if});
+    std::vector<std::string> args = {"link", "add",  p.tx_if, "netns", p.tx_ns, "type",
+                                     "veth", "peer", "name",  p.rx_if, "netns", p.rx_ns};
     if (auto r = ip(args); r.status != 0)
       return std::unexpected(
           fmt::format("cannot create veth pair {} <-> {}: {}; check that the "
                       "veth driver is available (modprobe veth){}",
-                      lab.tx_if, lab.rx_if, describe(args, r), hint));
+                      p.tx_if, p.rx_if, describe(args, r), hint));
   }
 
   struct End {
@@ -233,8 +234,8 @@ std::expected<Lab, std::string> lab_up(const std::string& name) {
     const std::string& peer_if;
     const std::string& peer_addr;
   };
-  const End ends[] = {{lab.tx_ns, lab.tx_if, lab.tx_addr, lab.rx_ns, lab.rx_if, lab.rx_addr},
-                      {lab.rx_ns, lab.rx_if, lab.rx_addr, lab.tx_ns, lab.tx_if, lab.tx_addr}};
+  const End ends[] = {{p.tx_ns, p.tx_if, p.tx_addr, p.rx_ns, p.rx_if, p.rx_addr},
+                      {p.rx_ns, p.rx_if, p.rx_addr, p.tx_ns, p.tx_if, p.tx_addr}};
 
   // Disable IPv6 before the link goes up, so no router solicitation or DAD ever leaves it.
   for (const End& e : ends)
@@ -249,9 +250,10 @@ std::expected<Lab, std::string> lab_up(const std::string& name) {
         {"-n", e.ns, "link", "set", "dev", e.ifname, "up"},
         // Multicast (AES67 streams, SAP announcements) leaves through the veth: without this
         // route a send to 239.x.y.z fails with ENETUNREACH, the namespaces having no default
-        // route. 224.0.0.0/4 is the whole IPv4 multicast range (RFC 5771); the route exists only
-        // inside the lab's namespaces, so no group ever reaches a real link.
-        {"-n", e.ns, "route", "replace", kMulticastRoute, "dev", e.ifname},
+        // route. The first pair routes 224.0.0.0/4, the whole IPv4 multicast range (RFC 5771),
+        // the second the more specific kSecondPathGroups; the routes exist only inside the
+        // lab's namespaces, so no group ever reaches a real link.
+        {"-n", e.ns, "route", "replace", p.multicast_route, "dev", e.ifname},
     };
     for (const auto& args : steps)
       if (auto r = ip(args); r.status != 0)
@@ -270,6 +272,42 @@ std::expected<Lab, std::string> lab_up(const std::string& name) {
       return std::unexpected(fmt::format("cannot add the permanent neighbour {} on {}: {}{}",
                                          e.peer_addr, e.ifname, describe(args, r), hint));
   }
+  return {};
+}
+
+}  // namespace
+
+static std::expected<void, std::string> check_name_and_root(const std::string& name) {
+  if (!valid_lab_name(name))
+    return std::unexpected(fmt::format(
+        "invalid lab name '{}': use 1 to 8 characters from a-z and 0-9 (interface names must stay "
+        "within 15 characters)",
+        name));
+  if (geteuid() != 0) return std::unexpected(std::string(kNeedRoot));
+  return {};
+}
+
+std::expected<Lab, std::string> lab_up(const std::string& name, bool second_path) {
+  if (auto ok = check_name_and_root(name); !ok) return std::unexpected(ok.error());
+  Lab lab = lab_names(name);
+  const std::string hint = cleanup_hint(name);
+
+  for (const auto& ns : {lab.tx_ns, lab.rx_ns}) {
+    if (netns_exists(ns)) continue;
+    std::vector<std::string> args = {"netns", "add", ns};
+    if (auto r = ip(args); r.status != 0)
+      return std::unexpected(
+          fmt::format("cannot create network namespace {}: {}; check that the "
+                      "kernel has network namespaces (CONFIG_NET_NS){}",
+                      ns, describe(args, r), hint));
+  }
+  if (auto r = make_veth_pair(first_pair(lab), hint); !r) return std::unexpected(r.error());
+  if (second_path) {
+    if (auto r = make_veth_pair(second_pair(lab), hint); !r) return std::unexpected(r.error());
+    lab.second_path = true;
+  } else {
+    lab.second_path = link_exists(lab.tx_ns, lab.tx_if2) && link_exists(lab.rx_ns, lab.rx_if2);
+  }
   return lab;
 }
 
@@ -287,7 +325,7 @@ std::expected<void, std::string> lab_down(const std::string& name) {
                       ns, describe(args, r), ns));
   }
   // Ends left in this namespace by an interrupted `up`.
-  for (const auto& ifname : {lab.tx_if, lab.rx_if}) {
+  for (const auto& ifname : {lab.tx_if, lab.rx_if, lab.tx_if2, lab.rx_if2}) {
     if (!link_exists("", ifname)) continue;
     std::vector<std::string> args = {"link", "del", ifname};
     if (auto r = ip(args); r.status != 0 && link_exists("", ifname))
@@ -297,69 +335,86 @@ std::expected<void, std::string> lab_down(const std::string& name) {
   return {};
 }
 
-std::expected<std::string, std::string> lab_status(const std::string& name, bool& complete) {
+std::expected<std::string, std::string> lab_status(const std::string& name, bool& complete,
+                                                   bool second_path) {
   complete = false;
   if (auto ok = check_name_and_root(name); !ok) return std::unexpected(ok.error());
   const Lab lab = lab_names(name);
   std::string out;
   bool all = true;
-  struct End {
-    const std::string& ns;
-    const std::string& ifname;
-    const std::string& addr;
-    const std::string& peer_addr;
-  };
-  const End ends[] = {{lab.tx_ns, lab.tx_if, lab.tx_addr, lab.rx_addr},
-                      {lab.rx_ns, lab.rx_if, lab.rx_addr, lab.tx_addr}};
-  for (const End& e : ends) {
-    if (!netns_exists(e.ns)) {
-      out += fmt::format("netns {}: absent\n", e.ns);
-      all = false;
-      continue;
-    }
-    out += fmt::format("netns {}: present\n", e.ns);
-    auto link = ip_json(e.ns, {"addr", "show", "dev", e.ifname});
-    if (!link.is_array() || link.empty()) {
-      out += fmt::format("  link {}: absent\n", e.ifname);
-      all = false;
-      continue;
-    }
-    const auto& l = link[0];
-    const std::string state = l.value("operstate", std::string("?"));
-    std::string addrs;
-    bool has_addr = false;
-    for (const auto& a : l.value("addr_info", nlohmann::json::array())) {
-      const std::string local = a.value("local", std::string());
-      addrs += fmt::format(" {}/{}", local, a.value("prefixlen", 0));
-      if (local == e.addr) has_addr = true;
-    }
-    out += fmt::format("  link {}: {} mac {} addr{}\n", e.ifname, state,
-                       l.value("address", std::string("?")), addrs.empty() ? " none" : addrs);
-    bool has_neigh = false;
-    auto neigh = ip_json(e.ns, {"neigh", "show", "dev", e.ifname});
-    if (neigh.is_array())
-      for (const auto& n : neigh) {
-        if (n.value("dst", std::string()) != e.peer_addr) continue;
-        std::string st;
-        for (const auto& s : n.value("state", nlohmann::json::array()))
-          if (s.is_string()) st += s.get<std::string>();
-        out += fmt::format("  neigh {} lladdr {} {}\n", e.peer_addr,
-                           n.value("lladdr", std::string("?")), st);
-        has_neigh = st.find("PERMANENT") != std::string::npos;
-      }
-    if (!has_neigh) out += fmt::format("  neigh {}: no permanent entry\n", e.peer_addr);
-    bool has_mroute = false;
-    auto routes = ip_json(e.ns, {"route", "show", kMulticastRoute});
-    if (routes.is_array())
-      for (const auto& r : routes)
-        if (r.value("dev", std::string()) == e.ifname) has_mroute = true;
-    out += has_mroute
-               ? fmt::format("  route {} dev {}\n", kMulticastRoute, e.ifname)
-               : fmt::format("  route {}: absent (multicast cannot leave)\n", kMulticastRoute);
-    // veth reports operstate UP once both ends are up.
-    if (state != "UP" || !has_addr || !has_neigh || !has_mroute) all = false;
+  for (const auto& ns : {lab.tx_ns, lab.rx_ns}) {
+    const bool present = netns_exists(ns);
+    out += fmt::format("netns {}: {}\n", ns, present ? "present" : "absent");
+    all = all && present;
   }
-  for (const auto& ifname : {lab.tx_if, lab.rx_if})
+  std::vector<VethPair> pairs = {first_pair(lab)};
+  // The blue pair is shown when asked for or when it is there, required only when asked for.
+  const bool blue_present =
+      link_exists(lab.tx_ns, lab.tx_if2) || link_exists(lab.rx_ns, lab.rx_if2);
+  if (second_path || blue_present) pairs.push_back(second_pair(lab));
+  for (const VethPair& p : pairs) {
+    const bool required = &p == &pairs.front() || second_path;
+    struct End {
+      const std::string& ns;
+      const std::string& ifname;
+      const std::string& addr;
+      const std::string& peer_addr;
+    };
+    const End ends[] = {{p.tx_ns, p.tx_if, p.tx_addr, p.rx_addr},
+                        {p.rx_ns, p.rx_if, p.rx_addr, p.tx_addr}};
+    bool pair_ok = true;
+    for (const End& e : ends) {
+      if (!netns_exists(e.ns)) {
+        pair_ok = false;
+        continue;
+      }
+      auto link = ip_json(e.ns, {"addr", "show", "dev", e.ifname});
+      if (!link.is_array() || link.empty()) {
+        out += fmt::format("  link {} in {}: absent\n", e.ifname, e.ns);
+        pair_ok = false;
+        continue;
+      }
+      const auto& l = link[0];
+      const std::string state = l.value("operstate", std::string("?"));
+      std::string addrs;
+      bool has_addr = false;
+      for (const auto& a : l.value("addr_info", nlohmann::json::array())) {
+        const std::string local = a.value("local", std::string());
+        addrs += fmt::format(" {}/{}", local, a.value("prefixlen", 0));
+        if (local == e.addr) has_addr = true;
+      }
+      out += fmt::format("  link {} in {}: {} mac {} addr{}\n", e.ifname, e.ns, state,
+                         l.value("address", std::string("?")), addrs.empty() ? " none" : addrs);
+      bool has_neigh = false;
+      auto neigh = ip_json(e.ns, {"neigh", "show", "dev", e.ifname});
+      if (neigh.is_array())
+        for (const auto& n : neigh) {
+          if (n.value("dst", std::string()) != e.peer_addr) continue;
+          std::string st;
+          for (const auto& s : n.value("state", nlohmann::json::array()))
+            if (s.is_string()) st += s.get<std::string>();
+          out += fmt::format("  neigh {} lladdr {} {}\n", e.peer_addr,
+                             n.value("lladdr", std::string("?")), st);
+          has_neigh = st.find("PERMANENT") != std::string::npos;
+        }
+      if (!has_neigh) out += fmt::format("  neigh {}: no permanent entry\n", e.peer_addr);
+      bool has_mroute = false;
+      auto routes = ip_json(e.ns, {"route", "show", p.multicast_route});
+      if (routes.is_array())
+        for (const auto& r : routes)
+          if (r.value("dev", std::string()) == e.ifname) has_mroute = true;
+      out += has_mroute ? fmt::format("  route {} dev {}\n", p.multicast_route, e.ifname)
+                        : fmt::format("  route {} dev {}: absent (multicast cannot leave)\n",
+                                      p.multicast_route, e.ifname);
+      // veth reports operstate UP once both ends are up.
+      if (state != "UP" || !has_addr || !has_neigh || !has_mroute) pair_ok = false;
+    }
+    if (&p != &pairs.front())
+      out += fmt::format("second path: {}{}\n", pair_ok ? "up" : "not (fully) up",
+                         required ? "" : " (not asked for)");
+    if (required && !pair_ok) all = false;
+  }
+  for (const auto& ifname : {lab.tx_if, lab.rx_if, lab.tx_if2, lab.rx_if2})
     if (link_exists("", ifname)) {
       out += fmt::format("stray link {} in this namespace (left by an interrupted up)\n", ifname);
       all = false;
@@ -402,7 +457,8 @@ std::string unique_lab_name(const std::string& prefix) {
 CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
   auto* lab = app.add_subcommand(
       "lab",
-      "Create, remove or show the two-namespace veth test network (198.18.0.0/24, needs root)");
+      "Create, remove or show the two-namespace veth test network (198.18.0.0/24; a second "
+      "path 198.18.1.0/24; needs root)");
   lab->require_subcommand(1);
   auto name = std::make_shared<std::string>(kDefaultLabName);
   const auto add_name = [&](CLI::App* sub) {
@@ -412,12 +468,20 @@ CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
         ->capture_default_str();
   };
 
+  auto second_path = std::make_shared<bool>(false);
+  const auto add_second_path = [&](CLI::App* sub, const char* what) {
+    sub->add_flag("--second-path", *second_path, what);
+  };
+
   auto* up = lab->add_subcommand("up",
                                  "Create the lab (idempotent): netns+veth <name>-tx 198.18.0.1 "
                                  "<-> <name>-rx 198.18.0.2");
   add_name(up);
-  up->callback([name, &exit_code] {
-    auto r = lab_up(*name);
+  add_second_path(up,
+                  "Also the second (ST 2022-7 \"blue\") path: veth <name>-txb 198.18.1.1 <-> "
+                  "<name>-rxb 198.18.1.2, carrying the groups 239.69.128.0/17");
+  up->callback([name, second_path, &exit_code] {
+    auto r = lab_up(*name, *second_path);
     if (!r) {
       print_error("up", r.error());
       exit_code = 1;
@@ -426,6 +490,9 @@ CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
     fmt::print("lab {} up: netns {} dev {} {}/{} <-> netns {} dev {} {}/{}\n", r->name, r->tx_ns,
                r->tx_if, r->tx_addr, kLabPrefixLength, r->rx_ns, r->rx_if, r->rx_addr,
                kLabPrefixLength);
+    if (r->second_path)
+      fmt::print("second path: dev {} {}/{} <-> dev {} {}/{}, groups {}\n", r->tx_if2, r->tx_addr2,
+                 kLabPrefixLength, r->rx_if2, r->rx_addr2, kLabPrefixLength, kSecondPathGroups);
     exit_code = 0;
   });
 
@@ -446,9 +513,10 @@ CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
   auto* status =
       lab->add_subcommand("status", "Show what exists of the lab (exit 3 if not fully up)");
   add_name(status);
-  status->callback([name, &exit_code] {
+  add_second_path(status, "Require the second path too (exit 3 without it)");
+  status->callback([name, second_path, &exit_code] {
     bool complete = false;
-    auto r = lab_status(*name, complete);
+    auto r = lab_status(*name, complete, *second_path);
     if (!r) {
       print_error("status", r.error());
       exit_code = 1;

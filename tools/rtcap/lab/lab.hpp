@@ -9,6 +9,16 @@
 // the veths so captures hold nothing but the traffic we send. Each namespace routes 224.0.0.0/4
 // (all IPv4 multicast) to its veth end, so AES67 groups and SAP announcements cross the pair and go
 // nowhere else.
+//
+// With the second path (`lab up --second-path`), a second veth pair joins the same namespaces:
+// the "blue" network of an ST 2022-7 plant beside the first, "red", one.
+//
+//   netns <name>-tx: veth <name>-txb 198.18.1.1/24  <──veth──>  <name>-rxb 198.18.1.2/24
+//
+// Unicast to 198.18.1.0/24 and the multicast groups 239.69.128.0/17 (the upper half of the
+// 239.69.0.0/16 groups AES67 devices use) leave through it; every other group stays on red. So
+// `rtcap gen --dst 239.69.1.1:5004 --redundant-dst 239.69.129.1` sends one leg per link, and a
+// capture on both rx ends (`-i <name>-rx -i <name>-rxb`) sees each leg on its own interface.
 #pragma once
 
 #include <expected>
@@ -29,7 +39,16 @@ struct Lab {
   std::string rx_if;    // <name>-rx, lives in rx_ns
   std::string tx_addr;  // 198.18.0.1 (no prefix length; the prefix is /24)
   std::string rx_addr;  // 198.18.0.2
+  // The second ("blue") path, made by lab_up(name, true); the names are set either way.
+  bool second_path = false;
+  std::string tx_if2;    // <name>-txb, lives in tx_ns
+  std::string rx_if2;    // <name>-rxb, lives in rx_ns
+  std::string tx_addr2;  // 198.18.1.1
+  std::string rx_addr2;  // 198.18.1.2
 };
+
+// The multicast groups the second path carries (routed to its veth ends in both namespaces).
+inline constexpr const char* kSecondPathGroups = "239.69.128.0/17";
 
 inline constexpr const char* kDefaultLabName = "rtcap";
 inline constexpr int kLabPrefixLength = 24;
@@ -41,14 +60,17 @@ bool valid_lab_name(const std::string& name);
 Lab lab_names(const std::string& name);
 
 // Creates whatever is missing; calling it again on a complete lab succeeds and changes nothing.
-// On failure the lab may be half made; lab_down() removes it.
-std::expected<Lab, std::string> lab_up(const std::string& name);
+// `second_path` adds the blue veth pair (an existing one is kept either way). On failure the lab
+// may be half made; lab_down() removes it.
+std::expected<Lab, std::string> lab_up(const std::string& name, bool second_path = false);
 
 // Removes everything lab_up() makes; succeeds when nothing is there.
 std::expected<void, std::string> lab_down(const std::string& name);
 
-// Human-readable description of what exists; `complete` is set when the lab is fully up.
-std::expected<std::string, std::string> lab_status(const std::string& name, bool& complete);
+// Human-readable description of what exists; `complete` is set when the lab is fully up (with
+// `second_path`, the blue pair too; without, a blue pair present is shown, not required).
+std::expected<std::string, std::string> lab_status(const std::string& name, bool& complete,
+                                                   bool second_path = false);
 
 // Tears a lab down when it goes out of scope (every exit path, exceptions included).
 class LabGuard {
