@@ -23,6 +23,7 @@
 #include "rtcap/analysis.hpp"
 #include "rtcap/engine.hpp"
 #include "rtcap/metrics.hpp"
+#include "rtcap/metrics_server.hpp"
 #include "stats/histogram_recorder.hpp"
 
 #ifndef RTCAP_SOURCE_DIR
@@ -471,7 +472,7 @@ TEST(MetricsServer, ServesMetricsOnEphemeralLoopbackPort) {
 }
 
 TEST(MetricsServer, SlowClientsDoNotBlockOthers) {
-  rtcap::MetricsOptions o;
+  rtcap::MetricsServerOptions o;
   o.client_timeout_ms = 500;
   auto server = rtcap::MetricsServer::start("127.0.0.1:0", o);
   ASSERT_TRUE(server.has_value()) << server.error().message;
@@ -526,7 +527,7 @@ TEST(MetricsServer, RefusesNonLoopbackUnlessAllowed) {
   EXPECT_NE(refused.error().message.find("allow"), std::string::npos);
   EXPECT_EQ(refused.error().message.find('\n'), std::string::npos);
 
-  rtcap::MetricsOptions o;
+  rtcap::MetricsServerOptions o;
   o.allow_any_address = true;
   auto any = rtcap::MetricsServer::start("0.0.0.0:0", o);
   ASSERT_TRUE(any.has_value()) << any.error().message;
