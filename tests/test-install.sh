@@ -55,7 +55,9 @@ needs "$tmp/build-inline-17/inline_capture" | grep -q rtcap-metrics-server &&
   fail "examples/inline links librtcap-metrics-server: $(needs "$tmp/build-inline-17/inline_capture" | tr '\n' ' ')"
 pc=$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --libs rtcap-metrics-server 2>&1) ||
   fail "pkg-config rtcap-metrics-server: $pc"
-case " $pc " in *" -lrtcap-metrics-server "*" -lrtcap "*) ;; *) fail "pkg-config --libs rtcap-metrics-server: $pc" ;; esac
+for want in -lrtcap-metrics-server -lrtcap; do
+  [[ " $pc " == *" $want "* ]] || fail "pkg-config --libs rtcap-metrics-server: no $want in: $pc"
+done
 b=$tmp/build-metrics-server
 cmake -S "$src/examples/metrics_server" -B "$b" -DCMAKE_PREFIX_PATH="$prefix" \
   -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null ||
@@ -68,15 +70,17 @@ LD_LIBRARY_PATH="$libdir" "$b/metrics_capture" -r "$pcap" 5 10 >"$b.out" 2>"$b.l
 mpid=$!
 port= scraped=
 for _ in $(seq 1 100); do
-  [ -n "$port" ] || port=$(sed -n 's|^metrics at http://127.0.0.1:\([0-9]*\)/metrics$|\1|p' "$b.log")
-  if [ -n "$port" ] && grep -q '^published' "$b.log"; then
+  # (the log may not exist yet: the background program opens it)
+  [ -n "$port" ] || port=$(sed -n 's|^metrics at http://127.0.0.1:\([0-9]*\)/metrics$|\1|p' "$b.log" 2>/dev/null || true)
+  if [ -n "$port" ] && grep -q '^published' "$b.log" 2>/dev/null; then
     scraped=$(exec 3<>/dev/tcp/127.0.0.1/"$port" && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && cat <&3) || true
     break
   fi
   kill -0 "$mpid" 2>/dev/null || break
   sleep 0.1
 done
-kill "$mpid" 2>/dev/null; wait "$mpid" 2>/dev/null || true
+kill "$mpid" 2>/dev/null || true
+wait "$mpid" 2>/dev/null || true
 grep -q "^rtcap_packets_captured_total $expect"$'\r'"\?$" <<<"$scraped" ||
   fail "examples/metrics_server: scrape on port '$port' has no rtcap_packets_captured_total $expect: $(head -3 <<<"$scraped") $(cat "$b.log")"
 echo "metrics_server: linked with librtcap-metrics-server.so.1, scraped rtcap_packets_captured_total $expect on 127.0.0.1:$port"

@@ -40,11 +40,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "metrics_capture: %s\n", opened.error().message.c_str());
     return 1;
   }
-  rtcap::Engine& engine = **opened;
-  if (auto started = engine.start(); !started) {
-    std::fprintf(stderr, "metrics_capture: %s\n", started.error().message.c_str());
-    return 1;
-  }
+  rtcap::Engine& engine = **opened;  // inline delivery: capture runs in poll() below
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::seconds(seconds);
   auto next_publish = Clock::now();
