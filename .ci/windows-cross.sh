@@ -98,7 +98,7 @@ say "cross build OK ($((SECONDS - started)) s)"
 # rtcap.dll exports the API (RTCAP_API / RTCAP_C_API, include/rtcap/export.hpp) and nothing else:
 # every export is in namespace rtcap itself (not rtcap::detail, ::io, ::backend, ::platform) or
 # an rtcap_ C function, and the C functions are exactly those of the C API's ABI list
-# (tests/abi/librtcap.so.0.symbols, which the Linux build checks). Before this check the DLL
+# (tests/abi/librtcap.so.1.symbols, which the Linux build checks). Before this check the DLL
 # exported 1,070 symbols: std::, fmt::, httplib::, nlohmann:: and rtcap's internals.
 x86_64-w64-mingw32-objdump -p "$bin/librtcap.dll" |
   awk '/\[Ordinal\/Name Pointer\] Table/ { t = 1; next } t && /^\t\[/ { print $NF; next } t { t = 0 }' |
@@ -115,16 +115,16 @@ if [[ -n $leaked ]]; then
   printf '%s\n' "$leaked" | head -20 | sed 's/^/    /'
   fail "librtcap.dll exports $(grep -c . <<<"$leaked") symbol(s) that are not rtcap's API (first 20 above): mark the API RTCAP_API and nothing else (include/rtcap/export.hpp)"
 fi
-want_c="$(grep -E '^rtcap_' "$src/tests/abi/librtcap.so.0.symbols" | sort)"
+want_c="$(grep -E '^rtcap_' "$src/tests/abi/librtcap.so.1.symbols" | sort)"
 have_c="$(grep -E '^rtcap_' "$build/librtcap.dll.exports" || true)"
 [[ $want_c == "$have_c" ]] ||
-  fail "librtcap.dll's C functions differ from tests/abi/librtcap.so.0.symbols: $(diff <(printf '%s\n' "$want_c") <(printf '%s\n' "$have_c") | grep '^[<>]' | head -5 | tr '\n' ' ')"
+  fail "librtcap.dll's C functions differ from tests/abi/librtcap.so.1.symbols: $(diff <(printf '%s\n' "$want_c") <(printf '%s\n' "$have_c") | grep '^[<>]' | head -5 | tr '\n' ' ')"
 # A program that links the DLL must import rtcap from it (dllimport), not carry its own copy.
 # (objdump's output in a variable: grep -q would end the pipe early, and pipefail fail it.)
 wait_imports="$(x86_64-w64-mingw32-objdump -p "$bin/wait_capture.exe" | grep -i 'DLL Name:' || true)"
 grep -qi 'DLL Name: librtcap.dll' <<<"$wait_imports" ||
   fail "wait_capture.exe does not import librtcap.dll (it should link the DLL, CMakeLists.txt)"
-say "librtcap.dll exports $n_exports symbols, all rtcap's API ($(grep -c . <<<"$have_c") C functions as in tests/abi/librtcap.so.0.symbols); wait_capture.exe imports it"
+say "librtcap.dll exports $n_exports symbols, all rtcap's API ($(grep -c . <<<"$have_c") C functions as in tests/abi/librtcap.so.1.symbols); wait_capture.exe imports it"
 
 # --- Wine -------------------------------------------------------------------------------------
 wine_bin="$(command -v wine || true)"

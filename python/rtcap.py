@@ -17,8 +17,8 @@ With inline delivery a capture can also be waited on beside other files: cap.fil
 readable when there is something to dispatch(); wait at most cap.timeout() seconds (selectors,
 asyncio's add_reader; docs/EMBEDDING.md).
 
-The library is found from RTCAP_LIBRARY (a path), else the system's (librtcap.so.0, installed by
-the librtcap0 package; rtcap.dll on Windows). Errors raise rtcap.Error with the library's status
+The library is found from RTCAP_LIBRARY (a path), else the system's (librtcap.so.1, installed by
+the librtcap1 package; rtcap.dll on Windows). Errors raise rtcap.Error with the library's status
 code and its one-line message; a setting the library's table refuses (out of range, a string with
 a NUL, settings that do not go together) raises rtcap.ConfigError, also a ValueError, naming the
 keyword (snaplen=). Numbers are checked before ctypes could narrow them. A call out of turn raises
@@ -177,13 +177,14 @@ def _load():
         if sys.platform == "win32":
             path = ctypes.util.find_library("rtcap") or "rtcap.dll"
         else:
-            # find_library consults ldconfig's cache: the installed librtcap.so.0.
-            path = ctypes.util.find_library("rtcap") or "librtcap.so.0"
+            # By SONAME, as the dynamic loader finds it: find_library("rtcap") may name another
+            # SONAME's librtcap (librtcap0 stays installed beside librtcap1), whose ABI differs.
+            path = "librtcap.so.1"
     try:
         lib = ctypes.CDLL(path)
     except OSError as e:
         raise ImportError(
-            "rtcap: cannot load %s (%s): install the librtcap0 package or set RTCAP_LIBRARY "
+            "rtcap: cannot load %s (%s): install the librtcap1 package or set RTCAP_LIBRARY "
             "to the path of librtcap.so" % (path, e)) from None
     P, I, S, I64, VP = ctypes.POINTER, ctypes.c_int, ctypes.c_size_t, ctypes.c_int64, ctypes.c_void_p
     sigs = {

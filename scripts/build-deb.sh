@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Debian packages (librtcap0, librtcap-dev, rtcap, rtcap-doc, python3-rtcap and the
-# -dbgsym .ddeb files; cmake/packaging.cmake) with CPack.
+# Builds the Debian packages (librtcap1, librtcap-metrics-server1, librtcap-dev, rtcap, rtcap-doc,
+# python3-rtcap and the -dbgsym .ddeb files; cmake/packaging.cmake) with CPack.
 #   scripts/build-deb.sh [BUILD_DIR]       # default build-deb; the .deb files land in BUILD_DIR
 # A build of its own: installed to /usr (GNUInstallDirs then picks lib/<multiarch>), no tests,
 # no benchmarks, no install run path (the library is on the system path; lintian rejects a

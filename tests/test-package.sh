@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Debian packages, as a user gets them: lintian, install with dpkg -i, use only the installed
 # files (rtcap -D, rtcap -r, the C, C++ and pkg-config examples rtcap-doc installs built against
-# /usr, python3-rtcap finding librtcap.so.0 on its own), the documentation where rtcap(1) says it
+# /usr, python3-rtcap finding librtcap.so.1 on its own), the documentation where rtcap(1) says it
 # is, the debug symbols found by build ID, the systemd unit checked by systemd-analyze verify and
 # its ExecStart run as the unit would run it (a non-root user with only CAP_NET_RAW and
 # CAP_NET_ADMIN, ambient) on a lab interface, the maintainer scripts on a simulated systemd host
@@ -15,7 +15,8 @@
 set -u
 src=$(cd "${1:?usage: test-package.sh SOURCE_DIR DEB_DIR}" && pwd)
 debdir=$(cd "${2:?usage: test-package.sh SOURCE_DIR DEB_DIR}" && pwd)
-packages=(librtcap0 librtcap-dev rtcap rtcap-doc python3-rtcap librtcap0-dbgsym rtcap-dbgsym)
+packages=(librtcap1 librtcap-metrics-server1 librtcap-dev rtcap rtcap-doc python3-rtcap librtcap1-dbgsym
+  librtcap-metrics-server1-dbgsym rtcap-dbgsym)
 PCAP=$src/tests/data/rtp-12streams-125us.pcap
 PCAP_PACKETS=1200  # tshark -r tests/data/rtp-12streams-125us.pcap | wc -l
 
@@ -35,7 +36,7 @@ done
 # lib.sh: the lab, its cleanup, TMPD, log/fail; RTCAP is the installed binary (it exists only
 # after dpkg -i: until then lib.sh is given the one in the package, unpacked).
 unpacked=$(mktemp -d /tmp/rtcap-package-unpacked.XXXXXX)
-dpkg-deb -x "${debs[2]}" "$unpacked"
+dpkg-deb -x "${debs[3]}" "$unpacked"
 . "$src/tests/integration/lib.sh" "$unpacked/usr/bin/rtcap"
 RTCAP=/usr/bin/rtcap
 installed=0
@@ -103,7 +104,7 @@ got=$(calls)
   fail "install on a systemd host: want one daemon-reload, got: $got"
 # An upgrade (the same version again: dpkg runs the upgrade path) restarts the running instances
 # on the new binary, and stops none before.
-on_systemd_host dpkg -i "${debs[2]}" > "$TMPD/dpkg-up.txt" 2>&1 || fail "dpkg -i (upgrade): $(tail -5 "$TMPD/dpkg-up.txt")"
+on_systemd_host dpkg -i "${debs[3]}" > "$TMPD/dpkg-up.txt" 2>&1 || fail "dpkg -i (upgrade): $(tail -5 "$TMPD/dpkg-up.txt")"
 got=$(calls)
 [ "$got" = "$(printf 'systemctl --system daemon-reload (rtcap present)\nsystemctl try-restart rtcap@*.service (rtcap present)')" ] ||
   fail "upgrade on a systemd host: want daemon-reload, try-restart rtcap@*.service; got: $got"
@@ -114,15 +115,27 @@ expect_in() {  # PACKAGE PATH...
   local list; list=$(dpkg -L "$p")
   for f in "$@"; do echo "$list" | grep -qx "$f" || fail "dpkg -L $p: no $f"; done
 }
-expect_in librtcap0 /usr/lib/$multiarch/librtcap.so.0 /usr/lib/$multiarch/librtcap.so.0.1.0 \
-  /usr/share/doc/librtcap0/copyright
+expect_in librtcap1 /usr/lib/$multiarch/librtcap.so.1 /usr/lib/$multiarch/librtcap.so.1.1.0 \
+  /usr/share/doc/librtcap1/copyright
+expect_in librtcap-metrics-server1 /usr/lib/$multiarch/librtcap-metrics-server.so.1 \
+  /usr/lib/$multiarch/librtcap-metrics-server.so.1.1.0 /usr/share/doc/librtcap-metrics-server1/copyright
 expect_in librtcap-dev /usr/lib/$multiarch/librtcap.so /usr/include/rtcap/rtcap.h \
   /usr/include/rtcap/engine.hpp /usr/lib/$multiarch/cmake/rtcap/rtcapConfig.cmake \
-  /usr/lib/$multiarch/pkgconfig/rtcap.pc
+  /usr/lib/$multiarch/pkgconfig/rtcap.pc /usr/lib/$multiarch/librtcap-metrics-server.so \
+  /usr/include/rtcap/metrics_server.hpp /usr/lib/$multiarch/pkgconfig/rtcap-metrics-server.pc
 expect_in rtcap /usr/bin/rtcap /usr/share/man/man1/rtcap.1.gz /usr/lib/systemd/system/rtcap@.service
 expect_in python3-rtcap /usr/lib/python3/dist-packages/rtcap.py /usr/share/doc/python3-rtcap/copyright
-[ "$(readelf -d /usr/lib/$multiarch/librtcap.so.0 | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')" = librtcap.so.0 ] ||
-  fail "librtcap.so.0: SONAME is not librtcap.so.0"
+for soname in librtcap.so.1 librtcap-metrics-server.so.1; do
+  [ "$(readelf -d /usr/lib/$multiarch/$soname | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')" = $soname ] ||
+    fail "$soname: SONAME is not $soname"
+done
+# An embedder that serves no metrics installs no HTTP server: librtcap1 does not pull it in.
+dpkg-query -W -f='${Depends}' librtcap1 | grep -qiE 'httplib|metrics-server' &&
+  fail "librtcap1 Depends: $(dpkg-query -W -f='${Depends}' librtcap1)"
+dpkg-query -W -f='${Depends}' librtcap-metrics-server1 | grep -q 'librtcap1 (=' ||
+  fail "librtcap-metrics-server1 Depends: $(dpkg-query -W -f='${Depends}' librtcap-metrics-server1)"
+bash "$src/tests/abi/check-no-server.sh" /usr/lib/$multiarch/librtcap.so.1 >/dev/null ||
+  fail "librtcap.so.1 holds the server: $(bash "$src/tests/abi/check-no-server.sh" /usr/lib/$multiarch/librtcap.so.1 2>&1)"
 # The command is linked with the static library (tools/rtcap): no RUNPATH, every library found.
 readelf -d /usr/bin/rtcap | grep -qE 'RPATH|RUNPATH' && fail "/usr/bin/rtcap carries a RUNPATH"
 ldd /usr/bin/rtcap | grep -q "not found" && fail "rtcap: $(ldd /usr/bin/rtcap | grep 'not found')"
@@ -148,7 +161,7 @@ for e in inline threaded c pkgconfig python/rtcap_pps.py; do
 done
 log "documentation: rtcap(1) FILES names $(echo $paths): all there"
 # Debug symbols: stripped binaries, their symbols in the -dbgsym packages under their build IDs.
-for f in /usr/lib/$multiarch/librtcap.so.0 /usr/bin/rtcap; do
+for f in /usr/lib/$multiarch/librtcap.so.1 /usr/lib/$multiarch/librtcap-metrics-server.so.1 /usr/bin/rtcap; do
   id=$(readelf -n "$f" 2>/dev/null | sed -n 's/.*Build ID: //p')
   [ -n "$id" ] || fail "$f has no build ID"
   readelf -S "$f" | grep -q '\.debug_info' && fail "$f is not stripped"
@@ -157,7 +170,7 @@ for f in /usr/lib/$multiarch/librtcap.so.0 /usr/bin/rtcap; do
   readelf -S "$dbg" | grep -q '\.debug_info' || fail "$dbg holds no .debug_info"
   dpkg -S "$dbg" | grep -q -- "-dbgsym:" || fail "$dbg is not in a -dbgsym package"
 done
-log "debug symbols: librtcap.so.0 and rtcap stripped, their .debug files found by build ID"
+log "debug symbols: librtcap.so.1, librtcap-metrics-server.so.1 and rtcap stripped, their .debug files found by build ID"
 
 # 3. The installed command: -D and -r.
 /usr/bin/rtcap -D > "$TMPD/D.txt" 2>&1 || fail "rtcap -D: $(cat "$TMPD/D.txt")"
@@ -175,10 +188,19 @@ for example in inline threaded; do
     fail "C++ example $example: $(tail -5 "$TMPD/$example.log")"
   out=$("$TMPD/build-$example/${example}_capture" -r "$PCAP" 5) || fail "C++ example $example failed: $out"
   echo "$out" | grep -q "^packets=$PCAP_PACKETS " || fail "C++ example $example: $out"
-  ldd "$TMPD/build-$example/${example}_capture" | grep -qE "=> (/usr)?/lib/$multiarch/librtcap.so.0" ||
+  ldd "$TMPD/build-$example/${example}_capture" | grep -qE "=> (/usr)?/lib/$multiarch/librtcap.so.1" ||
     fail "C++ example $example: not the installed library"
   log "C++ example $example (find_package(rtcap), C++17): $out"
 done
+# The metrics server example: find_package(rtcap), rtcap::metrics_server, the installed library.
+cmake -S "$TMPD/examples/metrics_server" -B "$TMPD/build-metrics" > "$TMPD/metrics.log" 2>&1 &&
+  cmake --build "$TMPD/build-metrics" >> "$TMPD/metrics.log" 2>&1 ||
+  fail "C++ example metrics_server: $(tail -5 "$TMPD/metrics.log")"
+ldd "$TMPD/build-metrics/metrics_capture" | grep -qE "=> (/usr)?/lib/$multiarch/librtcap-metrics-server.so.1" ||
+  fail "C++ example metrics_server: not the installed librtcap-metrics-server.so.1"
+out=$("$TMPD/build-metrics/metrics_capture" -r "$PCAP" 5 0 2>&1) || fail "C++ example metrics_server failed: $out"
+echo "$out" | grep -q "^packets=$PCAP_PACKETS " || fail "C++ example metrics_server: $out"
+log "C++ example metrics_server (rtcap::metrics_server): $(echo "$out" | tail -1)"
 if [ -d "$TMPD/examples/c" ]; then
   cmake -S "$TMPD/examples/c" -B "$TMPD/build-c" > "$TMPD/c.log" 2>&1 &&
     cmake --build "$TMPD/build-c" >> "$TMPD/c.log" 2>&1 || fail "C example: $(tail -5 "$TMPD/c.log")"
@@ -201,7 +223,7 @@ where=$(cd / && env -u RTCAP_LIBRARY -u PYTHONPATH /usr/bin/python3 -c 'import r
 out=$(cd / && env -u RTCAP_LIBRARY -u PYTHONPATH /usr/bin/python3 "$docdir/examples/python/rtcap_pps.py" -r "$PCAP" 2>&1) ||
   fail "Python example on the installed library: $out"
 echo "$out" | tail -1 | grep -q "total packets=$PCAP_PACKETS " || fail "Python example: $out"
-log "python3-rtcap (ctypes, finds librtcap.so.0 itself), the installed example: $(echo "$out" | tail -1)"
+log "python3-rtcap (ctypes, finds librtcap.so.1 itself), the installed example: $(echo "$out" | tail -1)"
 
 # 5. The unit: systemd-analyze verify, then its ExecStart as systemd would run it.
 unit=/usr/lib/systemd/system/rtcap@.service
@@ -312,7 +334,8 @@ assert_lab_gone
 # stops every instance while the binary is still there, and purge removes the instances the
 # administrator enabled (systemctl enable rtcap@eth0 made this link).
 ln -s /usr/lib/systemd/system/rtcap@.service "$fake_systemd/etc/multi-user.target.wants/rtcap@eth0.service"
-on_systemd_host dpkg -r python3-rtcap rtcap-doc rtcap-dbgsym rtcap librtcap-dev librtcap0-dbgsym librtcap0 \
+on_systemd_host dpkg -r python3-rtcap rtcap-doc rtcap-dbgsym rtcap librtcap-dev librtcap-metrics-server1-dbgsym \
+  librtcap-metrics-server1 librtcap1-dbgsym librtcap1 \
   > "$TMPD/dpkg-r.txt" 2>&1 || fail "dpkg -r: $(tail -5 "$TMPD/dpkg-r.txt")"
 got=$(calls)
 echo "$got" | head -1 | grep -qx 'systemctl stop rtcap@\*.service (rtcap present)' ||

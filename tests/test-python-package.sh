@@ -19,8 +19,8 @@ log() { echo "[test-python-package] $*" >&2; }
 fail() { echo "[test-python-package] FAIL: $*" >&2; exit 1; }
 tmp=$(mktemp -d /tmp/rtcap-python.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-lib=$(ls "$build"/src/librtcap.so.0 2>/dev/null || ls "$build"/librtcap.so.0 2>/dev/null || true)
-[ -n "$lib" ] || fail "no librtcap.so.0 under $build (build the shared library first)"
+lib=$(ls "$build"/src/librtcap.so.1 2>/dev/null || ls "$build"/librtcap.so.1 2>/dev/null || true)
+[ -n "$lib" ] || fail "no librtcap.so.1 under $build (build the shared library first)"
 
 # 1. mypy, with the settings in pyproject.toml.
 (cd "$src/python" && "$PY" -m mypy --cache-dir "$tmp/mypy-cache") > "$tmp/mypy.txt" 2>&1 ||
@@ -44,8 +44,8 @@ log "pip install ./python: rtcap $("$tmp/venv/bin/pip" show rtcap | sed -n 's/^V
 
 # 4. Without the library the import says what to do; with RTCAP_LIBRARY the example runs.
 out=$(cd "$tmp" && env -u RTCAP_LIBRARY LD_LIBRARY_PATH= "$tmp/venv/bin/python" -c 'import rtcap' 2>&1) &&
-  ! ldconfig -p | grep -q librtcap.so.0 && fail "import rtcap without a library succeeded"
-if ! ldconfig -p | grep -q librtcap.so.0; then
+  ! ldconfig -p | grep -q librtcap.so.1 && fail "import rtcap without a library succeeded"
+if ! ldconfig -p | grep -q librtcap.so.1; then
   echo "$out" | grep -q "RTCAP_LIBRARY" || fail "import rtcap without a library: $out"
 fi
 cp "$src/python/examples/rtcap_pps.py" "$tmp/pps.py"  # outside the source tree: no sys.path help

@@ -1,4 +1,6 @@
-// RTCAP_API marks what librtcap exports.
+// RTCAP_API marks what librtcap exports; RTCAP_METRICS_SERVER_API what librtcap-metrics-server
+// (rtcap/metrics_server.hpp) exports, by the same rules (its objects:
+// RTCAP_METRICS_SERVER_BUILDING).
 // - ELF (Linux): the library is built with hidden visibility, so only the public API is exported
 //   and internal symbols cannot clash with an application's.
 // - MinGW (GCC or Clang for Windows): __declspec(dllexport) while librtcap.dll itself is built
@@ -22,6 +24,18 @@
 #endif
 #else
 #define RTCAP_API __attribute__((visibility("default")))
+#endif
+
+#if defined(_WIN32) || defined(__CYGWIN__)
+#if defined(RTCAP_STATIC_DEFINE) || (defined(_MSC_VER) && !defined(__clang__))
+#define RTCAP_METRICS_SERVER_API
+#elif defined(RTCAP_METRICS_SERVER_BUILDING)
+#define RTCAP_METRICS_SERVER_API __declspec(dllexport)
+#else
+#define RTCAP_METRICS_SERVER_API __declspec(dllimport)
+#endif
+#else
+#define RTCAP_METRICS_SERVER_API __attribute__((visibility("default")))
 #endif
 
 // For a type nested in an exported class that is an implementation detail (a pimpl's Impl).

@@ -29,7 +29,7 @@
  *   caught (RTCAP_ERR_CALLBACK). Out of memory is RTCAP_ERR_NO_MEMORY.
  * - A handle is never dereferenced: a null, closed or never-opened handle gives
  *   RTCAP_ERR_INVALID_HANDLE, never a crash; closing twice is that error the second time.
- * - ABI: within SONAME librtcap.so.0 functions are added, never changed or removed; structs the
+ * - ABI: within SONAME librtcap.so.1 functions are added, never changed or removed; structs the
  *   library fills start with a size field (set it to sizeof before the call), structs it hands
  *   out carry their stride. Enum values are never renumbered.
  */

@@ -1,5 +1,5 @@
 // rtcap.h compiles as C++17 (tests/capi/CMakeLists.txt), and the layouts of the structs that cross
-// the C ABI are pinned here: changing one breaks programs built against librtcap.so.0 (and
+// the C ABI are pinned here: changing one breaks programs built against librtcap.so.1 (and
 // python/rtcap.py, which declares them again), so it must fail the build, not pass unnoticed.
 #include <rtcap/rtcap.h>
 

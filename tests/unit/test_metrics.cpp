@@ -25,6 +25,7 @@
 #include "rtcap/analysis.hpp"
 #include "rtcap/engine.hpp"
 #include "rtcap/metrics.hpp"
+#include "rtcap/metrics_server.hpp"
 #include "rtcap/rtcap.h"
 #include "stats/histogram_recorder.hpp"
 
@@ -361,7 +362,7 @@ TEST(MetricsRender, EmptyStatsAreValid) {
   EXPECT_NE(text.find("rtcap_delivery_latency_seconds_bucket{le=\"+Inf\"} 0\n"), std::string::npos);
 }
 
-#ifdef RTCAP_SOURCE_DIR
+#ifdef RTCAP_HAVE_CLI
 // Every family the library exports is in docs/OPERATIONS.md under its full name, the name an
 // operator greps for (seven were missing).
 TEST(MetricsRender, EveryFamilyIsDocumented) {
@@ -505,7 +506,7 @@ TEST(MetricsServer, ServesMetricsOnEphemeralLoopbackPort) {
 }
 
 TEST(MetricsServer, SlowClientsDoNotBlockOthers) {
-  rtcap::MetricsOptions o;
+  rtcap::MetricsServerOptions o;
   o.client_timeout_ms = 500;
   auto server = rtcap::MetricsServer::start("127.0.0.1:0", o);
   ASSERT_TRUE(server.has_value()) << server.error().message;
@@ -560,7 +561,7 @@ TEST(MetricsServer, RefusesNonLoopbackUnlessAllowed) {
   EXPECT_NE(refused.error().message.find("allow"), std::string::npos);
   EXPECT_EQ(refused.error().message.find('\n'), std::string::npos);
 
-  rtcap::MetricsOptions o;
+  rtcap::MetricsServerOptions o;
   o.allow_any_address = true;
   auto any = rtcap::MetricsServer::start("0.0.0.0:0", o);
   ASSERT_TRUE(any.has_value()) << any.error().message;

@@ -30,7 +30,7 @@
 #include "rtcap/analysis.hpp"
 #include "rtcap/engine.hpp"
 #include "rtcap/latency_budget.hpp"
-#include "rtcap/metrics.hpp"
+#include "rtcap/metrics_server.hpp"
 #include "rtcap/writer.hpp"
 #include "capture/signals.hpp"
 #include "capture/streams_view.hpp"
@@ -315,7 +315,7 @@ int CaptureRun::open_capture() {
                groups[0], groups[1]);
   }
   if (!o_.metrics_listen.empty()) {
-    MetricsOptions mo;
+    MetricsServerOptions mo;
     mo.allow_any_address = o_.metrics_any_address;
     auto m = MetricsServer::open(o_.metrics_listen, mo);  // bound now; serve() after -Z
     if (!m) {
