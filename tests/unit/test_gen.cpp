@@ -12,6 +12,7 @@
 #include "gen/gen.hpp"
 #include "lab/lab.hpp"
 #include "lab/netns.hpp"
+#include "rtcap/sdp.hpp"
 #include "wire/wire.hpp"
 
 namespace rt = rtcap::tool;
@@ -428,6 +429,25 @@ TEST(GenSap, SdpAndPacket) {
   EXPECT_NE(uni.find("c=IN IP4 198.18.0.2\r\n"), std::string::npos);
   EXPECT_NE(uni.find("s=Desk\r\n"), std::string::npos);
   EXPECT_EQ(uni.find("source-filter"), std::string::npos);
+
+  // --redundant-dst: one SDP, the two legs grouped by a=group:DUP (RFC 7104), each m= line with
+  // its own destination, as the analysis pairs them (it announced path 0 alone).
+  cfg.dst_addr = "239.69.1.1";
+  cfg.redundant_dst = "239.69.129.1";
+  cfg.group_per_stream = true;
+  cfg.streams = 2;
+  const std::string dup = rt::stream_sdp(cfg, f, 1, 0x1234, "198.18.0.1");
+  const auto legs = rtcap::parse_sdp(dup, "sap 198.18.0.1");
+  ASSERT_EQ(legs.size(), 2u) << dup;
+  EXPECT_EQ(legs[0].group.to_string(), "239.69.1.2");
+  EXPECT_EQ(legs[1].group.to_string(), "239.69.129.2");
+  for (int leg = 0; leg < 2; ++leg) {
+    EXPECT_EQ(legs[std::size_t(leg)].dup_group, 0) << dup;
+    EXPECT_EQ(legs[std::size_t(leg)].dup_leg, leg) << dup;
+    EXPECT_EQ(legs[std::size_t(leg)].clock_rate, 48000u);
+    EXPECT_EQ(legs[std::size_t(leg)].channels, 2);
+  }
+  cfg.redundant_dst.clear();
 
   const auto p = rt::sap_packet(false, 0xABCD, 0xC6120001, "v=0\r\n");
   ASSERT_EQ(p.size(), 8u + 16u + 5u);

@@ -517,12 +517,23 @@ static std::string sdp_ptime(std::int64_t ptime_ns) {
   return t;
 }
 
+// The second path's destination of a stream (--redundant-dst), chosen as --dst chooses the first.
+std::pair<std::string, std::uint16_t> redundant_destination(const GenConfig& cfg,
+                                                            std::uint32_t stream) {
+  GenConfig second = cfg;
+  second.dst_addr = cfg.redundant_dst;
+  return stream_destination(second, stream);
+}
+
 std::string stream_sdp(const GenConfig& cfg, const PayloadFormat& f, std::uint32_t stream,
                        std::uint32_t ssrc, const std::string& origin) {
   const auto [addr, port] = stream_destination(cfg, stream);
-  in_addr a{};
-  inet_pton(AF_INET, addr.c_str(), &a);
-  const bool multicast = (ntohl(a.s_addr) >> 28) == 0xE;
+  const auto is_multicast = [](const std::string& address) {
+    in_addr a{};
+    inet_pton(AF_INET, address.c_str(), &a);
+    return (ntohl(a.s_addr) >> 28) == 0xE;
+  };
+  const bool redundant = !cfg.redundant_dst.empty();
   const std::string name =
       cfg.streams > 1 ? fmt::format("{} {}", cfg.session_name, stream + 1) : cfg.session_name;
   // rtpmap: channels are omitted for mono G.711 (RFC 8866 6.6: "1" is the default).
@@ -532,30 +543,51 @@ std::string stream_sdp(const GenConfig& cfg, const PayloadFormat& f, std::uint32
           : fmt::format("/{}", cfg.channels);
   std::string sdp;
   const auto line = [&](const std::string& l) { sdp += l + "\r\n"; };
+  // AES67 section 8.4: c= carries the group and TTL for multicast.
+  const auto connection = [&](const std::string& address) {
+    line(is_multicast(address) ? fmt::format("c=IN IP4 {}/1", address)
+                               : fmt::format("c=IN IP4 {}", address));
+  };
+  const auto media = [&](const std::string& address, std::uint16_t media_port, const char* mid) {
+    line(fmt::format("m=audio {} RTP/AVP {}", media_port, f.payload_type));
+    if (mid != nullptr) connection(address);  // a DUP leg carries its own destination
+    line(fmt::format("a=rtpmap:{} {}/{}{}", f.payload_type, f.name, cfg.sample_rate_hz,
+                     encoding_params));
+    line(fmt::format("a=ptime:{}",
+                     sdp_ptime(cfg.ptime_samples != 0
+                                   ? static_cast<std::int64_t>(
+                                         std::llround(1e9 * cfg.ptime_samples / cfg.sample_rate_hz))
+                                   : cfg.ptime_ns)));
+    // RFC 7273: the sender has no PTP grandmaster; its RTP clock follows the host clock
+    // (CLOCK_REALTIME), which "local" says. The media clock is that clock: the RTP timestamp of a
+    // packet is its scheduled send time in samples since the epoch, mod 2^32, so the offset is 0.
+    line("a=ts-refclk:local");
+    line("a=mediaclk:direct=0");
+    if (is_multicast(address))
+      line(fmt::format("a=source-filter: incl IN IP4 {} {}", address, origin));
+    if (mid != nullptr) line(fmt::format("a=mid:{}", mid));
+    line("a=recvonly");
+  };
   line("v=0");
   // o=<username> <sess-id> <sess-version> IN IP4 <address>: the SSRC makes a unique numeric id.
   line(fmt::format("o=- {} 1 IN IP4 {}", ssrc, origin));
   line(fmt::format("s={}", name));
-  line(fmt::format("i={} channel{} of {} {} Hz{}", cfg.channels, cfg.channels == 1 ? "" : "s",
+  line(fmt::format("i={} channel{} of {} {} Hz{}{}", cfg.channels, cfg.channels == 1 ? "" : "s",
                    f.name, cfg.sample_rate_hz,
-                   cfg.tone_hz ? fmt::format(", tone {} Hz x channel", cfg.tone_hz) : ""));
-  // AES67 section 8.4: c= carries the group and TTL for multicast.
-  line(multicast ? fmt::format("c=IN IP4 {}/1", addr) : fmt::format("c=IN IP4 {}", addr));
+                   cfg.tone_hz ? fmt::format(", tone {} Hz x channel", cfg.tone_hz) : "",
+                   redundant ? ", ST 2022-7 on two paths" : ""));
+  if (!redundant) {
+    connection(addr);
+    line("t=0 0");
+    media(addr, port, nullptr);
+    return sdp;
+  }
+  // RFC 7104: one session, the two legs as m= lines with their own c=, grouped by their mids.
+  const auto [addr1, port1] = redundant_destination(cfg, stream);
   line("t=0 0");
-  line(fmt::format("m=audio {} RTP/AVP {}", port, f.payload_type));
-  line(fmt::format("a=rtpmap:{} {}/{}{}", f.payload_type, f.name, cfg.sample_rate_hz,
-                   encoding_params));
-  line(fmt::format("a=ptime:{}", sdp_ptime(cfg.ptime_samples != 0
-                                               ? static_cast<std::int64_t>(std::llround(
-                                                     1e9 * cfg.ptime_samples / cfg.sample_rate_hz))
-                                               : cfg.ptime_ns)));
-  // RFC 7273: the sender has no PTP grandmaster; its RTP clock follows the host clock
-  // (CLOCK_REALTIME), which "local" says. The media clock is that clock: the RTP timestamp of a
-  // packet is its scheduled send time in samples since the epoch, mod 2^32, so the offset is 0.
-  line("a=ts-refclk:local");
-  line("a=mediaclk:direct=0");
-  if (multicast) line(fmt::format("a=source-filter: incl IN IP4 {} {}", addr, origin));
-  line("a=recvonly");
+  line("a=group:DUP primary secondary");
+  media(addr, port, "primary");
+  media(addr1, port1, "secondary");
   return sdp;
 }
 
@@ -777,11 +809,9 @@ std::expected<void, std::string> Generator::allocate() {
   }
   dgram_ = rep_.datagram_bytes;
   if (!cfg_.redundant_dst.empty()) {
-    GenConfig second = cfg_;
-    second.dst_addr = cfg_.redundant_dst;
     dst1_.resize(nstreams_);
     for (std::uint32_t k = 0; k < nstreams_; ++k) {
-      const auto [addr, port] = stream_destination(second, k);
+      const auto [addr, port] = redundant_destination(cfg_, k);
       dst1_[k].sin_family = AF_INET;
       inet_pton(AF_INET, addr.c_str(), &dst1_[k].sin_addr);
       dst1_[k].sin_port = htons(port);
