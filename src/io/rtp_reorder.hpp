@@ -166,12 +166,6 @@ class ReorderWindow {
       start_arrival_ns_ = arrival_ns;
     }
     auto d = static_cast<std::int16_t>(static_cast<std::uint16_t>(seq - head_seq_));
-    if (d == 0 && held_ == 0) {  // the next one, nothing waiting: handed on without a copy
-      const Packet p{seq, ts, arrival_ns, payload, bytes, missing_run_, missing_first_};
-      if (emit(p)) missing_run_ = 0;
-      ++head_seq_;
-      return;
-    }
     if (d < 0) {  // its place is handed on already (or it came twice)
       ++counters_.late_or_duplicate;
       return;
