@@ -3,7 +3,9 @@
 // (the tracker's slot and id) and what the catalogue's answer for it depends on. A consumer fed
 // the same packets right after the tracker reads them from here: no second parse, no second
 // lookup of the stream. Fed anything else (other packets, the tracker not fed first), it asks
-// the tracker per packet (StreamTracker::rtp_handoff_of), which parses and looks up.
+// the tracker per packet (StreamTracker::rtp_handoff_of), which parses and looks up. The
+// tracker fills the hand-off only once a consumer has read it: without consumers it costs
+// nothing, and a consumer's first call asks per packet.
 #pragma once
 
 #include <cstddef>

@@ -365,18 +365,20 @@ struct RTCAP_LOCAL StreamTracker::Impl {
   analysis::PtpAnalyser ptp;
   analysis::RedundancyAnalyser redundancy;  // ST 2022-7 pairs, fed below
   analysis::RtpHandoff handoff;             // the RTP packets of the last add() call
+  // Set when a consumer first reads the hand-off: a tracker without consumers fills none.
+  mutable bool handoff_wanted = false;
 
   void begin_call(const Batch* batch, const PacketView* one) noexcept {
     ++handoff.call;
     handoff.batch = batch;
     handoff.frame = one ? one->bytes.data() : nullptr;
     handoff.frame_ts_ns = one ? one->ts_ns : 0;
-    handoff.complete = true;
+    handoff.complete = handoff_wanted;  // until then, consumers ask per packet
     handoff.packets.clear();
   }
   void hand_off(const Stream& s, std::uint32_t n, const PacketView& p,
                 const analysis::ParsedPacket& pk, const RtpHeader& rtp) noexcept {
-    if (!pk.payload_complete) return;  // consumers of samples take whole payloads only
+    if (!handoff.complete || !pk.payload_complete) return;  // consumers take whole payloads
     if (handoff.packets.size() == handoff.packets.capacity()) {
       handoff.complete = false;  // never grows here: the consumers ask per packet instead
       return;
@@ -1377,7 +1379,10 @@ bool StreamTracker::stream_validated(const StreamKey& key) const noexcept {
   return n != kNil && impl_->nodes[n].seq.validated();
 }
 
-const analysis::RtpHandoff& StreamTracker::rtp_handoff() const noexcept { return impl_->handoff; }
+const analysis::RtpHandoff& StreamTracker::rtp_handoff() const noexcept {
+  impl_->handoff_wanted = true;
+  return impl_->handoff;
+}
 
 bool StreamTracker::rtp_handoff_of(const PacketView& packet, int linktype,
                                    analysis::RtpHandoffPacket& out) const noexcept {
