@@ -5,7 +5,9 @@
 # on path 1 (tolerance below); tshark counts the same packets per path.
 # Two cases: both legs over the lab's one link (two groups), and each leg over a link of its own
 # (`rtcap lab up --second-path`: the "blue" veth pair carries 239.69.128.0/17), rtcap capturing
-# both interfaces (`-i <lab>-rx -i <lab>-rxb`) and pairing the legs by SSRC across them.
+# both interfaces (`-i <lab>-rx -i <lab>-rxb`) and pairing the legs by SSRC across them; and the
+# same with gen announcing the stream by SAP: one SDP with both legs (RFC 7104 a=group:DUP), so
+# rtcap pairs them by the SDP group and knows both legs' format.
 . "$(dirname "$0")/lib.sh" "$@"
 require_root
 require_netns
@@ -17,13 +19,14 @@ RX="${LAB}-rx"
 RXB="${LAB}-rxb"
 
 # run_case NAME SECOND_GROUP IFACE...: capture on the interfaces, send the two legs, check.
+# SAP=1: gen announces the stream and rtcap listens (--sap).
 run_case() {
   local name=$1 group2=$2; shift 2
   local d="$TMPD/$name" ifargs="" i
   mkdir -p "$d"
   for i in "$@"; do ifargs="$ifargs -i $i"; done
   # shellcheck disable=SC2086  # the -i pairs are meant to split
-  timeout 60 "$RTCAP" --netns "$RX" $ifargs -q -w "$d/red.pcap" \
+  timeout 60 "$RTCAP" --netns "$RX" $ifargs -q -w "$d/red.pcap" ${SAP:+--sap} \
     --streams-json "$d/streams.json" --streams-svg "$d/streams.svg" udp >"$d/rx.out" 2>"$d/rx.err" &
   RTCAP_PID=$!
   BG_PIDS="$BG_PIDS $RTCAP_PID"
@@ -32,20 +35,21 @@ run_case() {
   # 16000 packets (2 s) of one 125 us stream; 1% lost on path 0, 2% on path 1, independently.
   "$RTCAP" gen --netns "${LAB}-tx" -q --dst 239.69.1.1:5004 --allow-multicast \
     --redundant-dst "$group2" --redundant-loss 0.02 --redundant-delay 16 --loss 0.01 \
-    --ptime 125us --count 16000 --seed 7 --truth "$d/truth.jsonl" --json "$d/gen.json" ||
+    --ptime 125us --count 16000 --seed 7 --truth "$d/truth.jsonl" --json "$d/gen.json" \
+    ${SAP:+--sap --sap-interval 0.2} ||
     fail "$name: gen"
   sleep 0.5
   interrupt_and_reap "$RTCAP_PID" 5
   [ "$INT_RC" -eq 0 ] || fail "$name: rtcap exited $INT_RC after SIGINT: $(tail -3 "$d/rx.err")"
-  check_case "$name" "$d" "$group2" "$#"
+  check_case "$name" "$d" "$group2" "$#" "${SAP:+sdp_group}"
 }
 
 # check_case NAME DIR SECOND_GROUP INTERFACES
 check_case() {
 local name=$1 d=$2
-python3 - "$d" "$3" "$4" <<'PY' || fail "$name: 2022-7 figures differ from the generator's truth"
+python3 - "$d" "$3" "$4" "${5:-ssrc}" <<'PY' || fail "$name: 2022-7 figures differ from the generator's truth"
 import json, sys
-d, group2, ninterfaces = sys.argv[1], sys.argv[2], int(sys.argv[3])
+d, group2, ninterfaces, paired_by = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 gen = json.load(open(f"{d}/gen.json"))["streams"][0]
 truth = [json.loads(l) for l in open(f"{d}/truth.jsonl") if l.strip()]
 drops = {0: set(), 1: set()}
@@ -57,10 +61,13 @@ rep = json.load(open(f"{d}/streams.json"))
 pairs = rep["st2022_7"]["pairs"]
 assert len(pairs) == 1, f"want one pair, got {len(pairs)}: {rep['st2022_7']}"
 p = pairs[0]
-assert p["paired_by"] == "ssrc", p
+assert p["paired_by"] == paired_by, p
 streams = {s["id"]: s for s in rep["streams"]}
 legs = [streams[x["stream_id"]] for x in p["paths"]]
 assert [l["dst_addr"] for l in legs] == ["239.69.1.1", group2], [l["dst_addr"] for l in legs]
+if paired_by == "sdp_group":  # both legs described by the one announced SDP
+    for l in legs:
+        assert l.get("sdp") and l["sdp"].get("origin", "").startswith("sap"), l.get("sdp")
 # One link: both legs on the one interface; two links: each leg on its own, in -i order.
 want_if = [0, 0] if ninterfaces == 1 else [0, 1]
 assert [l["interface"] for l in legs] == want_if, ([l["interface"] for l in legs], want_if)
@@ -121,6 +128,7 @@ else skip_part "tshark not installed: the independent count is skipped"; fi
 
 run_case one-link 239.69.2.1 "$RX"
 run_case two-links 239.69.129.1 "$RX" "$RXB"
+SAP=1 run_case two-links-sap 239.69.129.1 "$RX" "$RXB"
 "$RTCAP" lab down --name "$LAB" >/dev/null || fail "lab down"
 assert_lab_gone
 log "PASS"

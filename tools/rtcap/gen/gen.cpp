@@ -526,7 +526,8 @@ std::pair<std::string, std::uint16_t> redundant_destination(const GenConfig& cfg
 }
 
 std::string stream_sdp(const GenConfig& cfg, const PayloadFormat& f, std::uint32_t stream,
-                       std::uint32_t ssrc, const std::string& origin) {
+                       std::uint32_t ssrc, const std::string& origin,
+                       const std::string& redundant_source) {
   const auto [addr, port] = stream_destination(cfg, stream);
   const auto is_multicast = [](const std::string& address) {
     in_addr a{};
@@ -548,7 +549,8 @@ std::string stream_sdp(const GenConfig& cfg, const PayloadFormat& f, std::uint32
     line(is_multicast(address) ? fmt::format("c=IN IP4 {}/1", address)
                                : fmt::format("c=IN IP4 {}", address));
   };
-  const auto media = [&](const std::string& address, std::uint16_t media_port, const char* mid) {
+  const auto media = [&](const std::string& address, std::uint16_t media_port, const char* mid,
+                         const std::string& source) {
     line(fmt::format("m=audio {} RTP/AVP {}", media_port, f.payload_type));
     if (mid != nullptr) connection(address);  // a DUP leg carries its own destination
     line(fmt::format("a=rtpmap:{} {}/{}{}", f.payload_type, f.name, cfg.sample_rate_hz,
@@ -564,7 +566,7 @@ std::string stream_sdp(const GenConfig& cfg, const PayloadFormat& f, std::uint32
     line("a=ts-refclk:local");
     line("a=mediaclk:direct=0");
     if (is_multicast(address))
-      line(fmt::format("a=source-filter: incl IN IP4 {} {}", address, origin));
+      line(fmt::format("a=source-filter: incl IN IP4 {} {}", address, source));
     if (mid != nullptr) line(fmt::format("a=mid:{}", mid));
     line("a=recvonly");
   };
@@ -579,15 +581,16 @@ std::string stream_sdp(const GenConfig& cfg, const PayloadFormat& f, std::uint32
   if (!redundant) {
     connection(addr);
     line("t=0 0");
-    media(addr, port, nullptr);
+    media(addr, port, nullptr, origin);
     return sdp;
   }
   // RFC 7104: one session, the two legs as m= lines with their own c=, grouped by their mids.
   const auto [addr1, port1] = redundant_destination(cfg, stream);
   line("t=0 0");
   line("a=group:DUP primary secondary");
-  media(addr, port, "primary");
-  media(addr1, port1, "secondary");
+  media(addr, port, "primary", origin);
+  // The second path may leave by another interface (the lab's blue link), from its address.
+  media(addr1, port1, "secondary", redundant_source.empty() ? origin : redundant_source);
   return sdp;
 }
 
@@ -936,7 +939,21 @@ std::expected<void, std::string> Generator::open_sap() {
   char origin[INET_ADDRSTRLEN] = {};
   inet_ntop(AF_INET, &local.sin_addr, origin, sizeof origin);
   for (std::uint32_t k = 0; k < nstreams_; ++k) {
-    const std::string sdp = stream_sdp(cfg_, pfmt_, k, rep_.streams[k].ssrc, origin);
+    std::string redundant_source;
+    if (!dst1_.empty()) {  // the address the kernel sends path 1 from: its source-filter
+      UniqueFd probe;
+      probe.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+      sockaddr_in from{};
+      socklen_t from_len = sizeof from;
+      char text[INET_ADDRSTRLEN] = {};
+      if (probe.fd >= 0 &&
+          connect(probe.fd, reinterpret_cast<const sockaddr*>(&dst1_[k]), sizeof dst1_[k]) == 0 &&
+          getsockname(probe.fd, reinterpret_cast<sockaddr*>(&from), &from_len) == 0 &&
+          inet_ntop(AF_INET, &from.sin_addr, text, sizeof text) != nullptr)
+        redundant_source = text;
+    }
+    const std::string sdp =
+        stream_sdp(cfg_, pfmt_, k, rep_.streams[k].ssrc, origin, redundant_source);
     // The message id hash identifies this announcement with the origin (RFC 2974 section 5);
     // never 0, which older receivers take for "no hash".
     const auto hash = static_cast<std::uint16_t>(mix(cfg_.seed, 0x5A9, k) | 1u);

@@ -196,8 +196,11 @@ std::uint8_t linear_to_alaw(std::int16_t pcm);
 
 // The AES67-style SDP (RFC 8866) announcing stream k, lines ending in CRLF. `origin` is the
 // sender's IPv4 address, `first_timestamp_offset` the mediaclk:direct offset.
+// With --redundant-dst both legs are in one SDP (RFC 7104 a=group:DUP); `redundant_source` is
+// the address path 1 leaves from (empty: `origin`).
 std::string stream_sdp(const GenConfig& cfg, const PayloadFormat& fmt, std::uint32_t stream,
-                       std::uint32_t ssrc, const std::string& origin);
+                       std::uint32_t ssrc, const std::string& origin,
+                       const std::string& redundant_source = {});
 // One SAP packet (RFC 2974 section 3): version 1, IPv4 origin, no authentication, not encrypted
 // or compressed, payload type "application/sdp", then the SDP. `deletion` sets the T bit.
 std::vector<std::uint8_t> sap_packet(bool deletion, std::uint16_t msg_id_hash,
