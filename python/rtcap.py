@@ -1163,6 +1163,8 @@ class Tracker(_Closable):
         self._tracker: Optional[ctypes.c_void_p] = None
         o = _TrackerOptions()
         _check(_lib.rtcap_tracker_options_init(ctypes.byref(o)))
+        if isinstance(audio_formats, (str, bytes)):  # one text would be read as its characters
+            raise _bad_type("audio_formats", audio_formats, "a list of str")
         texts = [("sdp", t) for t in ([sdp] if sdp is not None else [])]
         texts += [("audio_formats", t) for t in audio_formats]
         for name, text in texts:

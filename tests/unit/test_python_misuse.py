@@ -118,6 +118,7 @@ with rtcap.Capture(read_file=SAMPLE, batch_packets=100) as cap, rtcap.Tracker() 
     audio.close()
     assert len(refused) == 2
 
+expect_named(TypeError, "audio_formats", lambda: rtcap.Tracker(audio_formats="97=L24/48000/2"))
 for bad in (0, 65537, 10**6, 10**8):
     expect_named(rtcap.ConfigError, "max_streams", lambda: rtcap.Tracker(max_streams=bad))
 
