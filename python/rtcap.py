@@ -23,7 +23,8 @@ code and its one-line message; a setting the library's table refuses (out of ran
 a NUL, settings that do not go together) raises rtcap.ConfigError, also a ValueError, naming the
 keyword (snaplen=). Numbers are checked before ctypes could narrow them. A call out of turn raises
 rtcap.BusyError (a poll while another runs, or from inside the handler) or rtcap.MisuseError, and
-capture goes on. Each Capture is used from one thread; stop() from any thread. rtcap.SETTINGS
+capture goes on; any call on a closed Capture, Audio or Tracker raises rtcap.MisuseError. An
+argument of the wrong type raises TypeError naming its keyword (dst=5). Each Capture is used from one thread; stop() from any thread. rtcap.SETTINGS
 is the library's table of settings (Capture's keywords, read through the C API), rtcap.COUNTERS
 names what stats() gives (the library's registry of counters).
 """
