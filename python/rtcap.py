@@ -23,7 +23,8 @@ code and its one-line message; a setting the library's table refuses (out of ran
 a NUL, settings that do not go together) raises rtcap.ConfigError, also a ValueError, naming the
 keyword (snaplen=). Numbers are checked before ctypes could narrow them. A call out of turn raises
 rtcap.BusyError (a poll while another runs, or from inside the handler) or rtcap.MisuseError, and
-capture goes on. Each Capture is used from one thread; stop() from any thread. rtcap.SETTINGS
+capture goes on; any call on a closed Capture, Audio or Tracker raises rtcap.MisuseError. An
+argument of the wrong type raises TypeError naming its keyword (dst=5). Each Capture is used from one thread; stop() from any thread. rtcap.SETTINGS
 is the library's table of settings (Capture's keywords, read through the C API), rtcap.COUNTERS
 names what stats() gives (the library's registry of counters).
 """
@@ -86,6 +87,15 @@ class MisuseError(Error):
 
 # The engine's typed refusals (rtcap::ErrorCode kBusy, kMisuse), as their own exceptions.
 _ERRORS = {ERR_BUSY: BusyError, ERR_WRONG_STATE: MisuseError}
+
+
+def _closed(what: str) -> MisuseError:
+    """A call on a Capture, Audio or Tracker after its close(): the same exception for each."""
+    return MisuseError(ERR_WRONG_STATE, "RTCAP_ERR_WRONG_STATE", "the %s is closed" % what)
+
+
+def _bad_type(name: str, value: Any, wanted: str) -> TypeError:
+    return TypeError("%s=: %r is not %s" % (name, value, wanted))
 
 
 # ---- the structs that cross the ABI (rtcap.h; layouts pinned by tests/capi/header_cxx.cpp) ----
@@ -406,7 +416,7 @@ class Capture:
         """Each keyword is a setting of the library's table (SETTINGS: rtcap::CaptureConfig's
         members, read_file=, filter=, delivery="threaded", snaplen=...); None leaves the
         default. A value the table refuses raises ConfigError (a ValueError) naming it."""
-        self._engine = None
+        self._open_engine: Optional[ctypes.c_void_p] = None
         # Calls in progress: key (the C callback's user pointer) -> [handler, error].
         self._calls: Dict[int, List[Any]] = {}
         self._linktypes: Optional[Any] = None
@@ -444,7 +454,7 @@ class Capture:
             self.delivery = delivery
             engine = ctypes.c_void_p()
             _check(_lib.rtcap_engine_open(config, ctypes.byref(engine)))
-            self._engine = engine
+            self._open_engine = engine
         finally:
             _lib.rtcap_config_free(config)
         self._trampoline = _BATCH_FN(self._on_batch)
@@ -651,9 +661,15 @@ class Capture:
         epoll, self._epoll = getattr(self, "_epoll", None), None
         if epoll is not None:
             epoll.close()
-        if self._engine is not None:
-            _check(_lib.rtcap_engine_close(self._engine))
-            self._engine = None
+        if getattr(self, "_open_engine", None) is not None:
+            _check(_lib.rtcap_engine_close(self._open_engine))
+            self._open_engine = None
+
+    @property
+    def _engine(self) -> ctypes.c_void_p:
+        if getattr(self, "_open_engine", None) is None:
+            raise _closed("Capture")
+        return self._open_engine  # type: ignore[return-value]
 
     def __enter__(self):
         return self
@@ -894,6 +910,28 @@ class _Closable:
             pass
 
 
+def _batch_args(view: Any, linktype: Any) -> None:
+    """add()'s arguments as the C call takes them (the library checks the link type's range)."""
+    if not isinstance(view, BatchView):
+        raise _bad_type("view", view, "a BatchView (the argument of a poll() handler)")
+    if linktype is not None and (isinstance(linktype, bool) or not isinstance(linktype, int)):
+        raise _bad_type("linktype", linktype, "an int")
+    if linktype is not None and not -(1 << 31) <= linktype < 1 << 31:
+        raise ConfigError(ERR_BAD_CONFIG, "RTCAP_ERR_BAD_CONFIG",
+                          "linktype=: %d is not a link type" % linktype)
+
+
+def _subscription(number: Any) -> int:
+    """A subscription number as the C int it is: the library says whether it is one; a number
+    ctypes would narrow (2**32 + 1 -> 1) is refused here."""
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise _bad_type("subscription", number, "an int")
+    if not -(1 << 31) <= number < 1 << 31:
+        raise ConfigError(ERR_BAD_CONFIG, "RTCAP_ERR_BAD_CONFIG",
+                          "subscription=: %d is not a subscription of this Audio" % number)
+    return number
+
+
 class Audio(_Closable):
     """Live audio over the C API's rtcap_audio: its own stream catalogue (SAP seen in the
     traffic, the SDP given to subscribe()) or a Tracker's, fed with add(view) from a Capture's poll handler.
@@ -903,14 +941,14 @@ class Audio(_Closable):
     def __init__(self, tracker: Optional["Tracker"] = None) -> None:
         """tracker: share that Tracker's catalogue and feed it through add() (then do not call
         tracker.add() too: every packet would count twice)."""
-        self._audio: Optional[ctypes.c_void_p] = None
+        self._open_audio: Optional[ctypes.c_void_p] = None
         self._tracker = tracker  # open as long as this is
         handle = ctypes.c_void_p()
         if tracker is None:
             _check(_lib.rtcap_audio_open(ctypes.byref(handle)))
         else:
             _check(_lib.rtcap_audio_open_on(tracker._handle(), ctypes.byref(handle)))
-        self._audio = handle
+        self._open_audio = handle
         self._keep: List[Any] = []  # the C callbacks, alive as long as the handle
         self._streams: Dict[int, AudioStream] = {}
         self._error: Optional[BaseException] = None
@@ -935,6 +973,9 @@ class Audio(_Closable):
                   silence_ms: Optional[int] = None) -> int:
         """Takes the streams the selector keywords match (none: every audio stream); returns the
         subscription's number. Out-of-range values raise ConfigError naming the setting."""
+        for name, handler in [("on_audio", on_audio), ("on_event", on_event)]:
+            if handler is not None and not callable(handler):
+                raise _bad_type(name, handler, "callable (or None)")
         sub = _AudioSubscription()
         _check(_lib.rtcap_audio_subscription_init(ctypes.byref(sub)))
         for name, value, table in [("format", format, SAMPLE_FORMAT),
@@ -945,6 +986,8 @@ class Audio(_Closable):
         texts = {"session_name": session_name, "dst": dst, "src": src, "sdp": sdp}
         for name, text in texts.items():
             if text is not None:
+                if not isinstance(text, str):
+                    raise _bad_type(name, text, "a str")
                 data = text.encode()
                 if b"\0" in data:
                     raise ConfigError(ERR_BAD_CONFIG, "RTCAP_ERR_BAD_CONFIG",
@@ -960,17 +1003,25 @@ class Audio(_Closable):
         for name, number in numbers.items():
             if number is None:
                 continue
-            if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < 1 << 31:
+            if isinstance(number, bool) or not isinstance(number, int):
+                raise _bad_type(name, number, "an int")
+            if not 0 <= number < 1 << 31:
                 raise ConfigError(ERR_BAD_CONFIG, "RTCAP_ERR_BAD_CONFIG",
                                   "%s=: %r is not a whole number from 0 to 2**31-1" % (name, number))
             setattr(sub, name, number)
         if ssrc is not None:
+            if isinstance(ssrc, bool) or not isinstance(ssrc, int):
+                raise _bad_type("ssrc", ssrc, "an int")
             if not 0 <= ssrc <= 0xFFFFFFFF:
                 raise ConfigError(ERR_BAD_CONFIG, "RTCAP_ERR_BAD_CONFIG",
                                   "ssrc=: %r is not a 32-bit number" % (ssrc,))
             sub.has_ssrc, sub.ssrc = 1, ssrc
         sub.levels = 1 if levels else 0
         if silence_threshold_dbfs is not None:
+            # The library checks the range (NaN and infinities included).
+            if isinstance(silence_threshold_dbfs, bool) or not isinstance(silence_threshold_dbfs,
+                                                                          (int, float)):
+                raise _bad_type("silence_threshold_dbfs", silence_threshold_dbfs, "a number")
             sub.silence_threshold_dbfs = float(silence_threshold_dbfs)
 
         def block_fn(_user: Any, b: Any) -> None:
@@ -1010,11 +1061,14 @@ class Audio(_Closable):
         return _check(status)
 
     def unsubscribe(self, subscription: int) -> None:
-        self._run(_lib.rtcap_audio_unsubscribe(self._audio, subscription))
+        """ConfigError (subscription=) for a number subscribe() did not give or already
+        unsubscribed; BusyError from inside this Audio's own callbacks."""
+        self._run(_lib.rtcap_audio_unsubscribe(self._audio, _subscription(subscription)))
 
     def add(self, view: BatchView, linktype: Optional[int] = None) -> None:
         """Every packet of a poll()/dispatch() batch, each with its own interface's link type
         (the Capture's, per interface index); `linktype` forces one for all (1 Ethernet)."""
+        _batch_args(view, linktype)
         if linktype is None and view.linktypes is not None:
             self._run(_lib.rtcap_audio_add_batch_by_interface(
                 self._audio, ctypes.byref(view._batch), view.linktypes, len(view.linktypes)))
@@ -1023,6 +1077,11 @@ class Audio(_Closable):
                                                  1 if linktype is None else linktype))
 
     def expire(self, now_ns: int) -> None:
+        if isinstance(now_ns, bool) or not isinstance(now_ns, int):
+            raise _bad_type("now_ns", now_ns, "an int")
+        if not _INT64[0] <= now_ns <= _INT64[1]:
+            raise ConfigError(ERR_BAD_CONFIG, "RTCAP_ERR_BAD_CONFIG",
+                              "now_ns=: %d does not fit in 64 bits" % now_ns)
         self._run(_lib.rtcap_audio_expire(self._audio, now_ns))
 
     def finish(self) -> None:
@@ -1032,13 +1091,20 @@ class Audio(_Closable):
     def stats(self, subscription: int) -> Dict[str, int]:
         s = _AudioStats()
         s.size = ctypes.sizeof(s)
-        self._run(_lib.rtcap_audio_stats_get(self._audio, subscription, ctypes.byref(s)))
+        self._run(_lib.rtcap_audio_stats_get(self._audio, _subscription(subscription),
+                                             ctypes.byref(s)))
         return {n: getattr(s, n) for n in _AUDIO_STATS}
 
     def close(self) -> None:
-        if getattr(self, "_audio", None) is not None:
-            _check(_lib.rtcap_audio_close(self._audio))
-            self._audio = None
+        if getattr(self, "_open_audio", None) is not None:
+            _check(_lib.rtcap_audio_close(self._open_audio))
+            self._open_audio = None
+
+    @property
+    def _audio(self) -> ctypes.c_void_p:
+        if getattr(self, "_open_audio", None) is None:
+            raise _closed("Audio")
+        return self._open_audio  # type: ignore[return-value]
 
 
 # ---- stream analysis (rtcap_tracker_*, rtcap/analysis.hpp) --------------------------------------
@@ -1098,6 +1164,8 @@ class Tracker(_Closable):
         self._tracker: Optional[ctypes.c_void_p] = None
         o = _TrackerOptions()
         _check(_lib.rtcap_tracker_options_init(ctypes.byref(o)))
+        if isinstance(audio_formats, (str, bytes)):  # one text would be read as its characters
+            raise _bad_type("audio_formats", audio_formats, "a list of str")
         texts = [("sdp", t) for t in ([sdp] if sdp is not None else [])]
         texts += [("audio_formats", t) for t in audio_formats]
         for name, text in texts:
@@ -1124,12 +1192,13 @@ class Tracker(_Closable):
 
     def _handle(self) -> ctypes.c_void_p:
         if self._tracker is None:
-            raise MisuseError(ERR_WRONG_STATE, "RTCAP_ERR_WRONG_STATE", "the Tracker is closed")
+            raise _closed("Tracker")
         return self._tracker
 
     def add(self, view: BatchView, linktype: Optional[int] = None) -> None:
         """Every packet of a poll()/dispatch() batch, each with its own interface's link type
         (the Capture's, per interface index); `linktype` forces one for all (1 Ethernet)."""
+        _batch_args(view, linktype)
         if linktype is None and view.linktypes is not None:
             _check(_lib.rtcap_tracker_add_batch_by_interface(
                 self._handle(), ctypes.byref(view._batch), view.linktypes, len(view.linktypes)))

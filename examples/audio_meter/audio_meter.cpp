@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
     }
   }
   audio.finish();
-  const rtcap::AudioSubscriptionStats st = audio.stats(*subscribed);
+  const rtcap::AudioSubscriptionStats st = audio.stats(*subscribed).value();
   std::printf("streams=%llu packets=%llu lost=%llu\n", (unsigned long long)st.streams,
               (unsigned long long)st.packets, (unsigned long long)st.lost_packets);
   return 0;

@@ -52,12 +52,28 @@ inline constexpr int kDltLoop = 108;       // OpenBSD loopback, network-order AF
 inline constexpr int kDltLinuxSll = 113;   // Linux cooked capture v1 ("any" device)
 inline constexpr int kDltLinuxSll2 = 276;  // Linux cooked capture v2
 
+// A link type an application passes (pcap_datalink(), rtcap_interface_info): 0 to 65535, the
+// pcap file header's 16 bits. One of another value is refused (kBadConfig, setting "linktype");
+// one in range the analysis does not parse is counted as not parsed.
+inline constexpr int kMaxLinktype = 65535;
+[[nodiscard]] inline bool linktype_in_range(int linktype) noexcept {
+  return linktype >= 0 && linktype <= kMaxLinktype;
+}
+
 // RTP header extension (RFC 8285 one-byte form, profile 0xBEDE) element that rtcap's generator
 // writes: 8 data bytes, CLOCK_REALTIME nanoseconds at send time, big-endian uint64.
 inline constexpr int kSendTimeExtensionId = 1;
 
+// StreamTrackerConfig::max_streams: the table is allocated up front, about 2 KiB a slot (the
+// stream, its histograms, its index buckets), so 65,536 slots take about 128 MiB: a /16 of
+// streams, far beyond a media network's, and still a bound an embedder can afford.
+inline constexpr std::size_t kMinTrackerStreams = 1;
+inline constexpr std::size_t kMaxTrackerStreams = 65536;
+
 struct StreamTrackerConfig {
-  std::size_t max_streams = 1024;  // table slots; more streams evict the least recently seen
+  // Table slots (kMinTrackerStreams..kMaxTrackerStreams); more streams evict the least
+  // recently seen.
+  std::size_t max_streams = 1024;
   // Hz, RTP clock for payload types neither static, nor in an SDP, nor mapped: 48000, the rate
   // AES67 makes mandatory (AES67-2018 section 7.1).
   std::uint32_t default_clock_rate = 48000;
@@ -86,11 +102,12 @@ struct StreamTrackerConfig {
   std::int64_t outage_settle_ms = 5000;
 };
 
-// Checks the clock rates a StreamTrackerConfig gives (default_clock_rate, clock_rate_by_pt and
-// each audio_formats entry: kMinClockRateHz..kMaxClockRateHz, payload types 0..127, channels
-// 1..kMaxChannels, sdp.hpp). Nothing when they are fine, else a kBadConfig Error whose `setting`
-// names the field and `reason` says what is wrong. StreamTracker's constructor throws
-// std::invalid_argument with the same message.
+// Checks a StreamTrackerConfig: max_streams (kMinTrackerStreams..kMaxTrackerStreams) and the
+// clock rates (default_clock_rate, clock_rate_by_pt and each audio_formats entry:
+// kMinClockRateHz..kMaxClockRateHz, payload types 0..127, channels 1..kMaxChannels, sdp.hpp).
+// Nothing when they are fine, else a kBadConfig Error whose `setting` names the field and `reason`
+// says what is wrong. StreamTracker's constructor throws std::invalid_argument with the same
+// message.
 [[nodiscard]] RTCAP_API std::optional<Error> validate(const StreamTrackerConfig& config);
 
 // Where a stream's RTP clock rate came from, in the order they are tried: a format option
@@ -203,6 +220,10 @@ struct DelayStats {
 // not a pause in speech or music (those rarely pass 2-3 s); a Prometheus rule can pick its own time
 // from silent_seconds.
 inline constexpr double kDefaultSilenceThresholdDbfs = -60.0;
+// The threshold's range: 0 dBFS is full scale; -200 is below the smallest 32-bit sample
+// (-186 dBFS), there only digital zero is silent.
+inline constexpr double kMinSilenceThresholdDbfs = -200.0;
+inline constexpr double kMaxSilenceThresholdDbfs = 0.0;
 inline constexpr std::uint32_t kDefaultSilenceMs = 10000;
 
 struct ChannelLevels {

@@ -92,6 +92,7 @@ struct AudioSelector {
 // The levels a subscription measures (ChannelLevels says what each figure means).
 struct AudioLevelsConfig {
   bool enabled = true;  // kLevels events once a second, and AudioReceiver::levels()
+  // kMinSilenceThresholdDbfs..kMaxSilenceThresholdDbfs (-200 to 0); NaN and infinities refused.
   double silence_threshold_dbfs = kDefaultSilenceThresholdDbfs;
   std::uint32_t silence_ms = kDefaultSilenceMs;
 };
@@ -216,12 +217,18 @@ class RTCAP_API AudioReceiver {
   AudioReceiver(const AudioReceiver&) = delete;
   AudioReceiver& operator=(const AudioReceiver&) = delete;
 
+  // Misuse, refused alike here, in C and in Python: subscribe() and unsubscribe() from inside one
+  // of this receiver's callbacks answer kBusy (the receiver is delivering; call them after the
+  // callback returns); add(), expire() and finish() from inside a callback do nothing.
+  // Destroying the receiver from inside its own callback is safe: no further callback runs and
+  // the memory goes when the call that ran the callback returns.
+
   // Allocates the subscription's memory; its number (from 1). kBadConfig names the field when a
-  // value is out of range. Cold: not from inside a callback. A stream already taken by an older
-  // subscription stays there.
+  // value is out of range. Cold. A stream already taken by an older subscription stays there.
   [[nodiscard]] Result<int> subscribe(AudioSubscription subscription);
-  // Ends its streams (kEnd events) and frees its memory. Not from inside its own callbacks.
-  void unsubscribe(int id);
+  // Ends its streams (kEnd events) and frees its memory. kBadConfig (setting "subscription") for
+  // a number subscribe() did not give or already unsubscribed.
+  [[nodiscard]] Result<void> unsubscribe(int id);
 
   // Hot path. `linktype` is the handle's pcap_datalink() value.
   void add(const PacketView& packet, int linktype) noexcept;
@@ -232,9 +239,10 @@ class RTCAP_API AudioReceiver {
   // Delivers what every window and buffer holds and ends every stream (kEnd). Capture over.
   void finish() noexcept;
 
-  [[nodiscard]] AudioSubscriptionStats stats(int id) const;
-  // The levels of every stream the subscription holds now (cold).
-  [[nodiscard]] std::vector<AudioStreamLevels> levels(int id) const;
+  // kBadConfig (setting "subscription") for a number that is not a live subscription.
+  [[nodiscard]] Result<AudioSubscriptionStats> stats(int id) const;
+  // The levels of every stream the subscription holds now (cold); kBadConfig as stats().
+  [[nodiscard]] Result<std::vector<AudioStreamLevels>> levels(int id) const;
   [[nodiscard]] std::size_t memory_bytes() const noexcept;
 
  private:

@@ -375,7 +375,8 @@ typedef struct rtcap_tracker_options {
   const char* const* audio_formats; /* "SELECTOR=ENC/RATE/CH" each ("239.69.1.1:5004=L24/48000/2",
                                        "97=L16/44100/2"): the format of the streams it selects */
   size_t audio_format_count;
-  size_t max_streams;          /* table slots; more streams evict the least recently seen */
+  size_t max_streams;          /* table slots, 1 to 65536 (allocated up front, about 2 KiB a
+                                  slot); more streams evict the least recently seen */
   uint32_t default_clock_rate; /* Hz, for dynamic payload types nothing else describes */
 } rtcap_tracker_options;
 
@@ -567,8 +568,11 @@ RTCAP_C_API int rtcap_audio_subscription_init(rtcap_audio_subscription* sub);
 /* *id: the subscription's number, from 1. RTCAP_ERR_BAD_CONFIG names the field. */
 RTCAP_C_API int rtcap_audio_subscribe(rtcap_audio* audio, const rtcap_audio_subscription* sub,
                                       int* id);
+/* RTCAP_ERR_BAD_CONFIG (rtcap_last_error_setting "subscription") for an id subscribe did not
+ * give or already unsubscribed; so does rtcap_audio_stats_get. */
 RTCAP_C_API int rtcap_audio_unsubscribe(rtcap_audio* audio, int id);
-/* Every packet of the batch, captured on a link of type `linktype` (rtcap_interface_info). */
+/* Every packet of the batch, captured on a link of type `linktype` (rtcap_interface_info; 0 to
+ * 65535, else RTCAP_ERR_BAD_CONFIG naming "linktype", as rtcap_tracker_add_batch). */
 RTCAP_C_API int rtcap_audio_add_batch(rtcap_audio* audio, const rtcap_batch* batch, int linktype);
 /* The same with the link type per interface index, as rtcap_tracker_add_batch_by_interface. */
 RTCAP_C_API int rtcap_audio_add_batch_by_interface(rtcap_audio* audio, const rtcap_batch* batch,

@@ -1290,6 +1290,11 @@ StreamTrackerConfig checked(StreamTrackerConfig config) {
 }  // namespace
 
 std::optional<Error> validate(const StreamTrackerConfig& config) {
+  if (config.max_streams < kMinTrackerStreams || config.max_streams > kMaxTrackerStreams)
+    return bad_tracker_setting(
+        "max_streams", fmt::format("{} is outside {} to {} (about 2 KiB a slot, allocated "
+                                   "up front)",
+                                   config.max_streams, kMinTrackerStreams, kMaxTrackerStreams));
   if (!clock_in_range(config.default_clock_rate))
     return bad_tracker_setting("default_clock_rate", clock_range_text(config.default_clock_rate));
   for (const auto& [pt, hz] : config.clock_rate_by_pt) {

@@ -41,7 +41,6 @@
 #include "capi/stats_fields.hpp"
 #include "engine/config_table.hpp"
 
-
 namespace {
 
 thread_local std::string t_last_error;
@@ -881,6 +880,11 @@ int bad_field(const char* function, const char* field, const std::string& reason
   t_last_reason = reason;
   return RTCAP_ERR_BAD_CONFIG;
 }
+// A library refusal: a field's (named for bindings, rtcap_last_error_setting) or another.
+int refused_field(const char* function, const rtcap::Error& error) {
+  if (error.setting.empty()) return refused(function, error);
+  return bad_field(function, error.setting.c_str(), error.reason);
+}
 
 template <class F>
 int with_tracker(rtcap_tracker* handle, const char* function, F&& body) noexcept {
@@ -924,9 +928,18 @@ void each_packet(const rtcap_batch& batch, const LinkTypes& link, F&& f) {
   }
 }
 
+// A link type given for the whole batch, in the library's range (analysis.hpp).
+int bad_linktype(const char* fn, const LinkTypes& link) {
+  if (link.by_interface != nullptr || rtcap::linktype_in_range(link.all)) return RTCAP_OK;
+  return bad_field(fn, "linktype",
+                   std::to_string(link.all) + " is not a link type (0 to " +
+                       std::to_string(rtcap::kMaxLinktype) + ", pcap_datalink())");
+}
+
 int tracker_add(const char* fn, rtcap_tracker* tracker, const rtcap_batch* batch,
                 const LinkTypes& link) {
   if (!batch) return null_argument(fn, "batch");
+  if (const int rc = bad_linktype(fn, link)) return rc;
   return with_tracker(tracker, fn, [&](rtcap::StreamTracker& t) -> int {
     each_packet(*batch, link, [&](const rtcap::PacketView& v, int lt) { t.add(v, lt); });
     return RTCAP_OK;
@@ -1099,6 +1112,7 @@ int with_audio(rtcap_audio* handle, const char* function, F&& body) noexcept {
 
 int audio_add(const char* fn, rtcap_audio* audio, const rtcap_batch* batch, const LinkTypes& link) {
   if (!batch) return null_argument(fn, "batch");
+  if (const int rc = bad_linktype(fn, link)) return rc;
   return with_audio(audio, fn, [&](AudioState& a) -> int {
     each_packet(*batch, link, [&](const rtcap::PacketView& v, int lt) {
       a.tracker.add(v, lt);
@@ -1179,8 +1193,7 @@ int rtcap_audio_subscribe(rtcap_audio* audio, const rtcap_audio_subscription* c,
     const auto address = [&](const char* text, rtcap::IpAddress& out, const char* name) {
       if (text == nullptr || *text == '\0') return true;
       if (out.parse(text)) return true;
-      fail(RTCAP_ERR_BAD_CONFIG,
-           std::string(fn) + ": " + name + " '" + text + "' is not an IPv4 or IPv6 address");
+      bad_field(fn, name, std::string("'") + text + "' is not an IPv4 or IPv6 address");
       return false;
     };
     if (c->session_name) s.selector.session_name = c->session_name;
@@ -1192,8 +1205,7 @@ int rtcap_audio_subscribe(rtcap_audio* audio, const rtcap_audio_subscription* c,
     s.selector.payload_type = c->payload_type;
     if (c->sdp) {
       s.sdp = rtcap::parse_sdp(c->sdp, "application");
-      if (s.sdp.empty())
-        return fail(RTCAP_ERR_BAD_CONFIG, std::string(fn) + ": sdp holds no media description");
+      if (s.sdp.empty()) return bad_field(fn, "sdp", "holds no media description (m=)");
     }
     // The C enums are ints: a value outside them is refused, not read as the default.
     if (c->format != RTCAP_SAMPLES_FLOAT32 && c->format != RTCAP_SAMPLES_INT32)
@@ -1278,12 +1290,7 @@ int rtcap_audio_subscribe(rtcap_audio* audio, const rtcap_audio_subscription* c,
       };
     }
     auto r = a.receiver.subscribe(std::move(s));
-    if (!r) {  // a subscription field: named for bindings as the C struct names it
-      fail(status_of(r.error().code), std::string(fn) + ": " + r.error().message);
-      t_last_setting = r.error().setting;
-      t_last_reason = r.error().reason;
-      return status_of(r.error().code);
-    }
+    if (!r) return refused_field(fn, r.error());  // named as the C struct names the field
     *id = *r;
     return RTCAP_OK;
   });
@@ -1291,7 +1298,8 @@ int rtcap_audio_subscribe(rtcap_audio* audio, const rtcap_audio_subscription* c,
 
 int rtcap_audio_unsubscribe(rtcap_audio* audio, int id) {
   return with_audio(audio, "rtcap_audio_unsubscribe", [&](AudioState& a) -> int {
-    a.receiver.unsubscribe(id);
+    if (auto r = a.receiver.unsubscribe(id); !r)
+      return refused_field("rtcap_audio_unsubscribe", r.error());
     return RTCAP_OK;
   });
 }
@@ -1324,7 +1332,9 @@ int rtcap_audio_finish(rtcap_audio* audio) {
 int rtcap_audio_stats_get(rtcap_audio* audio, int id, rtcap_audio_stats* out) {
   if (!out) return null_argument("rtcap_audio_stats_get", "out");
   return with_audio(audio, "rtcap_audio_stats_get", [&](AudioState& a) -> int {
-    const rtcap::AudioSubscriptionStats s = a.receiver.stats(id);
+    const rtcap::Result<rtcap::AudioSubscriptionStats> r = a.receiver.stats(id);
+    if (!r) return refused_field("rtcap_audio_stats_get", r.error());
+    const rtcap::AudioSubscriptionStats& s = *r;
     rtcap_audio_stats c{};
     c.size = std::min(out->size, sizeof c);
     c.streams = s.streams;

@@ -8,6 +8,7 @@
 #include "rtcap/audio.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <exception>
 #include <limits>
@@ -62,6 +63,22 @@ bool selects(const AudioSelector& s, const StreamKey& key, int payload_type,
   return s.payload_type < 0 || s.payload_type == payload_type;
 }
 
+Unexpected no_subscription(const char* function, int id) {
+  std::string reason = fmt::format(
+      "{} is not a subscription of this receiver (never subscribed, or unsubscribed)", id);
+  Error e{ErrorCode::kBadConfig,
+          fmt::format("AudioReceiver::{}: subscription {}", function, reason), "subscription",
+          reason};
+  return Unexpected{std::move(e)};
+}
+
+Unexpected busy(const char* function) {
+  return Unexpected{Error{ErrorCode::kBusy,
+                          fmt::format("AudioReceiver::{}: called from inside one of the "
+                                      "receiver's callbacks; call it after the callback returns",
+                                      function)}};
+}
+
 Unexpected bad(const char* setting, std::string reason) {
   Error e{ErrorCode::kBadConfig, std::string("audio subscription ") + setting + ": " + reason,
           setting, reason};
@@ -107,17 +124,38 @@ struct AudioReceiver::Impl {
   std::uint64_t next_stream_id = 1;
   std::int64_t next_expire_ns = 0;
   analysis::HandoffCursor cursor;
+  int in_callback = 0;    // callbacks running (subscribe/unsubscribe refused meanwhile)
+  int running = 0;        // add/expire/finish/unsubscribe calls on the stack
+  bool orphaned = false;  // the receiver was destroyed from a callback: nothing more runs
 
   explicit Impl(StreamTracker& t) : tracker(t) { records.resize(t.config().max_streams); }
 
+  // An entry point that may run callbacks: a callback that destroys the receiver leaves its
+  // Impl to the outermost such call, which frees it on the way out.
+  class Running {
+   public:
+    explicit Running(std::unique_ptr<Impl>& impl) : impl_(impl.get()) { ++impl_->running; }
+    ~Running() {
+      if (--impl_->running == 0 && impl_->orphaned) delete impl_;
+    }
+    Running(const Running&) = delete;
+    Running& operator=(const Running&) = delete;
+    [[nodiscard]] Impl& impl() const noexcept { return *impl_; }
+
+   private:
+    Impl* impl_;
+  };
+
   // ---- callbacks: an exception stays here ----
   void call(Sub& sub, const AudioEvent& e) noexcept {
-    if (!sub.config.on_event) return;
+    if (!sub.config.on_event || orphaned) return;
+    ++in_callback;
     try {
       sub.config.on_event(e);
     } catch (...) {
       ++sub.stats.callback_exceptions;
     }
+    --in_callback;
   }
   void deliver(Sub& sub, Slot& s) noexcept {
     if (s.buffered == 0) return;
@@ -140,12 +178,14 @@ struct AudioReceiver::Impl {
     s.buffered = 0;
     s.buffer_silence = 0;
     s.buffer_has_capture = false;
-    if (!sub.config.on_audio) return;
+    if (!sub.config.on_audio || orphaned) return;
+    ++in_callback;
     try {
       sub.config.on_audio(b);
     } catch (...) {
       ++sub.stats.callback_exceptions;
     }
+    --in_callback;
   }
 
   // Room in the buffer: starts a block at the stream's current position.
@@ -432,6 +472,7 @@ struct AudioReceiver::Impl {
 
   // One RTP packet of the tracker's, with its stream's slot.
   void take(const analysis::RtpHandoffPacket& e) noexcept {
+    if (orphaned) return;
     if (e.ts_ns >= next_expire_ns) {
       next_expire_ns = analysis::sat_add(e.ts_ns, kExpireCheckNs);
       expire(e.ts_ns);
@@ -487,9 +528,15 @@ struct AudioReceiver::Impl {
 
 AudioReceiver::AudioReceiver(StreamTracker& tracker, std::size_t /*max_records*/)
     : impl_(std::make_unique<Impl>(tracker)) {}
-AudioReceiver::~AudioReceiver() = default;
+AudioReceiver::~AudioReceiver() {
+  if (impl_ && impl_->running > 0) {
+    impl_->orphaned = true;
+    (void)impl_.release();  // NOLINT(bugprone-unused-return-value): Running frees it
+  }
+}
 
 Result<int> AudioReceiver::subscribe(AudioSubscription sub) {
+  if (impl_->in_callback > 0) return busy("subscribe");
   if (sub.selector.dst_port < -1 || sub.selector.dst_port > 65535)
     return bad("dst_port", "must be 0 to 65535 (-1: any)");
   if (sub.selector.payload_type < -1 || sub.selector.payload_type > 127)
@@ -514,6 +561,12 @@ Result<int> AudioReceiver::subscribe(AudioSubscription sub) {
   if (sub.frames_per_delivery > kMaxFramesPerDelivery)
     return bad("frames_per_delivery", "must be 0 to 1048576");
   if (sub.end_after_ms < 1) return bad("end_after_ms", "must be at least 1");
+  const double threshold = sub.levels.silence_threshold_dbfs;
+  if (!std::isfinite(threshold) || threshold < kMinSilenceThresholdDbfs ||
+      threshold > kMaxSilenceThresholdDbfs)
+    return bad("silence_threshold_dbfs",
+               fmt::format("{} is outside {} to {} dBFS", threshold, kMinSilenceThresholdDbfs,
+                           kMaxSilenceThresholdDbfs));
   const std::size_t capacity_samples =
       sub.frames_per_delivery > 0
           ? sub.frames_per_delivery * static_cast<std::size_t>(sub.max_channels)
@@ -546,39 +599,57 @@ Result<int> AudioReceiver::subscribe(AudioSubscription sub) {
   return static_cast<int>(impl_->subs.size());
 }
 
-void AudioReceiver::unsubscribe(int id) {
-  if (id < 1 || static_cast<std::size_t>(id) > impl_->subs.size()) return;
-  auto& sp = impl_->subs[static_cast<std::size_t>(id - 1)];
-  if (!sp) return;
-  for (Impl::Slot& s : sp->slots)
-    if (s.active) impl_->end(*sp, s, "unsubscribed");
-  sp.reset();
+Result<void> AudioReceiver::unsubscribe(int id) {
+  if (impl_->in_callback > 0) return busy("unsubscribe");
+  if (id < 1 || static_cast<std::size_t>(id) > impl_->subs.size() ||
+      !impl_->subs[static_cast<std::size_t>(id - 1)])
+    return no_subscription("unsubscribe", id);
+  // The kEnd callbacks are refused unsubscribe (in_callback) but may destroy the receiver.
+  const Impl::Running run(impl_);
+  Impl& im = run.impl();
+  std::unique_ptr<Impl::Sub> sub = std::move(im.subs[static_cast<std::size_t>(id - 1)]);
+  for (Impl::Slot& s : sub->slots)
+    if (s.active) im.end(*sub, s, "unsubscribed");
+  return {};
 }
 
 void AudioReceiver::add(const PacketView& packet, int linktype) noexcept {
-  analysis::for_each_rtp(impl_->tracker, impl_->cursor, packet, linktype,
-                         [&](const analysis::RtpHandoffPacket& e) { impl_->take(e); });
+  if (impl_->in_callback > 0) return;
+  const Impl::Running run(impl_);
+  Impl& im = run.impl();
+  analysis::for_each_rtp(im.tracker, im.cursor, packet, linktype,
+                         [&im](const analysis::RtpHandoffPacket& e) { im.take(e); });
 }
 
 void AudioReceiver::add(const Batch& batch, Span<const int> linktype_by_interface) noexcept {
-  analysis::for_each_rtp(impl_->tracker, impl_->cursor, batch, linktype_by_interface,
-                         [&](const analysis::RtpHandoffPacket& e) { impl_->take(e); });
+  if (impl_->in_callback > 0) return;
+  const Impl::Running run(impl_);
+  Impl& im = run.impl();
+  analysis::for_each_rtp(im.tracker, im.cursor, batch, linktype_by_interface,
+                         [&im](const analysis::RtpHandoffPacket& e) { im.take(e); });
 }
 
-void AudioReceiver::expire(std::int64_t now_ns) noexcept { impl_->expire(now_ns); }
+void AudioReceiver::expire(std::int64_t now_ns) noexcept {
+  if (impl_->in_callback > 0) return;
+  const Impl::Running run(impl_);
+  run.impl().expire(now_ns);
+}
 
 void AudioReceiver::finish() noexcept {
-  for (auto& sp : impl_->subs) {
+  if (impl_->in_callback > 0) return;
+  const Impl::Running run(impl_);
+  Impl& im = run.impl();
+  for (auto& sp : im.subs) {
     if (!sp) continue;
     for (Impl::Slot& s : sp->slots)
-      if (s.active) impl_->end(*sp, s, "the capture ended");
+      if (s.active && !im.orphaned) im.end(*sp, s, "the capture ended");
   }
 }
 
-AudioSubscriptionStats AudioReceiver::stats(int id) const {
+Result<AudioSubscriptionStats> AudioReceiver::stats(int id) const {
   if (id < 1 || static_cast<std::size_t>(id) > impl_->subs.size() ||
       !impl_->subs[static_cast<std::size_t>(id - 1)])
-    return {};
+    return no_subscription("stats", id);
   const Impl::Sub& sub = *impl_->subs[static_cast<std::size_t>(id - 1)];
   AudioSubscriptionStats out = sub.stats;
   for (const Impl::Slot& s : sub.slots) {
@@ -590,11 +661,11 @@ AudioSubscriptionStats AudioReceiver::stats(int id) const {
   return out;
 }
 
-std::vector<AudioStreamLevels> AudioReceiver::levels(int id) const {
+Result<std::vector<AudioStreamLevels>> AudioReceiver::levels(int id) const {
   std::vector<AudioStreamLevels> out;
   if (id < 1 || static_cast<std::size_t>(id) > impl_->subs.size() ||
       !impl_->subs[static_cast<std::size_t>(id - 1)])
-    return out;
+    return no_subscription("levels", id);
   for (const Impl::Slot& s : impl_->subs[static_cast<std::size_t>(id - 1)]->slots) {
     if (!s.active) continue;
     AudioStreamLevels l;

@@ -1,6 +1,6 @@
 """rtcap.py: the engine's refusals arrive as exceptions (BusyError, MisuseError) and capture
-goes on. Runs on the sample file: no privileges. Usage: RTCAP_LIBRARY=... test_python_misuse.py
-SOURCE_DIR"""
+goes on; bad arguments name their keyword; a closed object raises MisuseError. Runs on the
+sample file: no privileges. Usage: RTCAP_LIBRARY=... test_python_misuse.py SOURCE_DIR"""
 import os
 import sys
 import threading
@@ -64,4 +64,77 @@ with rtcap.Capture(read_file=SAMPLE, delivery="threaded", batch_packets=100) as 
     t.join()
     assert "another thread" in str(rival[0]), str(rival[0])
     assert got[0] == PACKETS, got[0]
+
+# Bad arguments: ConfigError (a ValueError) or TypeError, naming the Python keyword; the
+# library's refusals (dst, sdp, subscription numbers, the silence threshold) as ConfigError too.
+def expect_named(cls, keyword, f):
+    try:
+        f()
+    except cls as e:
+        assert str(e).startswith(keyword + "="), (keyword, str(e))
+        return e
+    raise AssertionError("%s naming %s= not raised" % (cls.__name__, keyword))
+
+
+with rtcap.Audio() as audio:
+    expect_named(rtcap.ConfigError, "dst", lambda: audio.subscribe(dst="nope"))
+    expect_named(rtcap.ConfigError, "src", lambda: audio.subscribe(src="198.18.0.300"))
+    expect_named(rtcap.ConfigError, "sdp", lambda: audio.subscribe(sdp="garbage"))
+    expect_named(TypeError, "dst", lambda: audio.subscribe(dst=5))
+    expect_named(TypeError, "ssrc", lambda: audio.subscribe(ssrc="abc"))
+    expect_named(TypeError, "on_audio", lambda: audio.subscribe(5))
+    expect_named(TypeError, "on_event", lambda: audio.subscribe(on_event="x"))
+    expect_named(TypeError, "max_streams", lambda: audio.subscribe(max_streams=1.5))
+    for bad in (float("nan"), float("inf"), 20):
+        expect_named(rtcap.ConfigError, "silence_threshold_dbfs",
+                     lambda: audio.subscribe(silence_threshold_dbfs=bad))
+    expect_named(TypeError, "silence_threshold_dbfs",
+                 lambda: audio.subscribe(silence_threshold_dbfs="loud"))
+    expect_named(rtcap.ConfigError, "subscription", lambda: audio.unsubscribe(999))
+    expect_named(rtcap.ConfigError, "subscription", lambda: audio.stats(999))
+    expect_named(rtcap.ConfigError, "subscription", lambda: audio.unsubscribe(2**32 + 1))
+    expect_named(TypeError, "subscription", lambda: audio.stats("1"))
+    expect_named(TypeError, "view", lambda: audio.add(None))
+    expect_named(TypeError, "now_ns", lambda: audio.expire("now"))
+    expect_named(rtcap.ConfigError, "now_ns", lambda: audio.expire(2**70))
+    sub = audio.subscribe()
+    assert audio.stats(sub)["streams"] == 0
+    audio.unsubscribe(sub)
+    expect_named(rtcap.ConfigError, "subscription", lambda: audio.unsubscribe(sub))
+    expect_named(rtcap.ConfigError, "subscription", lambda: audio.stats(sub))
+
+# A link type outside the library's range, refused by the library for Audio and Tracker alike.
+with rtcap.Capture(read_file=SAMPLE, batch_packets=100) as cap, rtcap.Tracker() as tracker:
+    audio = rtcap.Audio()
+    refused = []
+
+    def feed(view):
+        if not refused:
+            refused.append(expect_named(rtcap.ConfigError, "linktype",
+                                        lambda: audio.add(view, -5)))
+            refused.append(expect_named(rtcap.ConfigError, "linktype",
+                                        lambda: tracker.add(view, 70000)))
+    cap.poll(0.5, feed)
+    audio.close()
+    assert len(refused) == 2
+
+expect_named(TypeError, "audio_formats", lambda: rtcap.Tracker(audio_formats="97=L24/48000/2"))
+for bad in (0, 65537, 10**6, 10**8):
+    expect_named(rtcap.ConfigError, "max_streams", lambda: rtcap.Tracker(max_streams=bad))
+
+# After close(): MisuseError from every object alike.
+cap = rtcap.Capture(read_file=SAMPLE)
+cap.close()
+audio = rtcap.Audio()
+audio.close()
+tracker = rtcap.Tracker()
+tracker.close()
+for name, call in [("Capture", lambda: cap.stats()), ("Capture", lambda: cap.poll(0.01)),
+                   ("Audio", lambda: audio.subscribe()), ("Audio", lambda: audio.finish()),
+                   ("Tracker", lambda: tracker.snapshot())]:
+    e = expect_raises(rtcap.MisuseError, call)
+    assert "the %s is closed" % name in str(e), str(e)
+cap.close()
+audio.close()
+tracker.close()  # closing twice is harmless
 print("python misuse: ok")
