@@ -226,6 +226,7 @@ def _load():
         "rtcap_engine_failure": (I, [VP]),
         "rtcap_engine_warning_count": (I, [VP, P(S)]),
         "rtcap_engine_warning": (I, [VP, S, P(ctypes.c_char_p)]),
+        "rtcap_engine_warning_text": (I, [VP, S, P(ctypes.c_char_p)]),
         "rtcap_engine_stats": (I, [VP, P(_Stats)]),
         "rtcap_engine_interface_count": (I, [VP, P(S)]),
         "rtcap_engine_interface_info": (I, [VP, S, P(_InterfaceInfo)]),
@@ -633,13 +634,14 @@ class Capture:
         return out
 
     def warnings(self):
+        """"Worked, but..." notes from opening, settings named as Capture()'s keywords."""
         n = ctypes.c_size_t()
         _check(_lib.rtcap_engine_warning_count(self._engine, ctypes.byref(n)))
         out = []
         for i in range(n.value):
             msg = ctypes.c_char_p()
-            _check(_lib.rtcap_engine_warning(self._engine, i, ctypes.byref(msg)))
-            out.append((msg.value or b"").decode(errors="replace"))
+            _check(_lib.rtcap_engine_warning_text(self._engine, i, ctypes.byref(msg)))
+            out.append(_python_words((msg.value or b"").decode(errors="replace")))
         return out
 
     @property

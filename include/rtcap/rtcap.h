@@ -280,9 +280,13 @@ RTCAP_C_API int rtcap_engine_stop_reason(rtcap_engine* engine, rtcap_stop_reason
  * rtcap_last_error(). */
 RTCAP_C_API int rtcap_engine_failure(rtcap_engine* engine);
 
-/* "Worked, but..." notes from opening (PCAP_WARNING_*, fallbacks). The strings live until close. */
+/* "Worked, but..." notes from opening (PCAP_WARNING_*, fallbacks, a setting given where it does
+ * nothing), settings named by their setters. The strings live until close. */
 RTCAP_C_API int rtcap_engine_warning_count(rtcap_engine* engine, size_t* count);
 RTCAP_C_API int rtcap_engine_warning(rtcap_engine* engine, size_t index, const char** message);
+/* The same warning with each setting as ${name} ("${snaplen}"), for bindings that word settings
+ * in their own terms, as rtcap_last_error_reason. */
+RTCAP_C_API int rtcap_engine_warning_text(rtcap_engine* engine, size_t index, const char** text);
 
 /* ---- Statistics (rtcap::CaptureStats) ----------------------------------------------------------
  * Loss shows in three counters: kernel_dropped (the kernel ring was full: the reader did not keep

@@ -1,6 +1,6 @@
 // What rtcap adapts to in libpcap on Linux, the counterpart of pcap_npcap.cpp: the TPACKET_V2
-// slot size (immediate mode's snaplen from the MTU), Npcap's knobs that do nothing here (a
-// warning names what does), and the TPACKET_V3 block-retire timer's frequency.
+// slot size (immediate mode's snaplen from the MTU) and the TPACKET_V3 block-retire timer's
+// frequency.
 //
 // These stay in src/backend rather than src/platform: they are facts about one capture mechanism
 // (libpcap's TPACKET_V3 ring and the kernel timer that retires its blocks; Npcap's driver
@@ -31,18 +31,10 @@ RingRequest ring_request(const std::string& name, const CaptureConfig& config) {
   return r;
 }
 
-Result<void> apply_platform_options(pcap_t*, const std::string& name, const CaptureConfig& config,
-                                    std::vector<std::string>& warnings) {
-  if (config.mintocopy_bytes >= 0)
-    warnings.push_back(fmt::format(
-        "{}: --mintocopy is Npcap-only (Windows) and does nothing here; on Linux the kernel hands "
-        "over a ring block when it is full or after --timeout-ms",
-        name));
-  if (config.user_buffer_bytes > 0)
-    warnings.push_back(fmt::format(
-        "{}: --user-buffer is Npcap-only (Windows) and does nothing here; on Linux libpcap reads "
-        "the mmap ring in place: size it with -B",
-        name));
+// Npcap's knobs (mintocopy_bytes, user_buffer_bytes) do nothing here: the settings table says
+// so once, for every platform (config_table::inert_settings).
+Result<void> apply_platform_options(pcap_t*, const std::string&, const CaptureConfig&,
+                                    std::vector<std::string>&) {
   return {};
 }
 }  // namespace rtcap::backend

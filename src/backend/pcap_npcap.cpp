@@ -101,13 +101,7 @@ Result<void> apply_platform_options(pcap_t* p, const std::string& name, const Ca
                           major, minor));
   }
 
-  if (config.user_buffer_bytes < 0)
-    return make_error(ErrorCode::kBadConfig,
-                      "--user-buffer must be >= 0 bytes (0: rtcap's default)");
-  if (config.mintocopy_bytes < -1)
-    return make_error(ErrorCode::kBadConfig,
-                      "--mintocopy must be >= 0 bytes (or -1: Npcap's default)");
-
+  // user_buffer_bytes and mintocopy_bytes are in range: the engine checked them (config_table).
   // The user buffer first: the snaplen after activation is the real one.
   const int snaplen = pcap_snapshot(p);
   const long long needed = static_cast<long long>(std::max(snaplen, 0)) + kUserBufferHeadroomBytes;
@@ -118,7 +112,7 @@ Result<void> apply_platform_options(pcap_t* p, const std::string& name, const Ca
     user_buffer_note = fmt::format(
         " (raised from {}: it must hold a whole packet of the snapshot length {} plus its "
         "header, or a larger packet wedges the handle, npcap issue 119; lower it with a "
-        "smaller -s)",
+        "smaller ${{snaplen}})",
         user_buffer, snaplen);
     user_buffer = needed;
   }
@@ -131,11 +125,9 @@ Result<void> apply_platform_options(pcap_t* p, const std::string& name, const Ca
   std::string mintocopy_note = config.mintocopy_bytes < 0 ? " (Npcap default)" : "";
   if (config.mintocopy_bytes >= 0) {
     if (config.immediate_mode && config.mintocopy_bytes > 0) {
-      // Immediate mode is "signal every packet": a mintocopy would quietly undo it.
-      mintocopy_note = fmt::format(
-          " (--mintocopy {} ignored: immediate mode signals every "
-          "packet; drop --immediate-mode to batch)",
-          config.mintocopy_bytes);
+      // Immediate mode is "signal every packet": a mintocopy would quietly undo it (the
+      // engine's warning says so: config_table::inert_settings).
+      mintocopy_note = fmt::format(" (${{mintocopy_bytes}} {} ignored)", config.mintocopy_bytes);
     } else {
       mintocopy = config.mintocopy_bytes;
       if (pcap_setmintocopy(p, mintocopy) != 0)
@@ -145,7 +137,7 @@ Result<void> apply_platform_options(pcap_t* p, const std::string& name, const Ca
       if (mintocopy > user_buffer)
         mintocopy_note = fmt::format(
             " (larger than the user buffer: one read cannot take what one event announces; "
-            "raise --user-buffer to at least {})",
+            "raise ${{user_buffer_bytes}} to at least {})",
             mintocopy);
     }
   }

@@ -40,6 +40,7 @@
 #include "rtcap/stats.hpp"
 #include "capi/stats_fields.hpp"
 #include "engine/config_table.hpp"
+#include "engine/warning_texts.hpp"
 
 namespace {
 
@@ -123,6 +124,7 @@ struct EngineState {
   std::vector<rtcap_packet> chunk;  // the C view of up to batch_packets packets, reused (the
                                     // engine runs one poll or dispatch at a time)
   std::atomic<bool> callback_stopped{false};
+  std::vector<std::string> warnings;  // worded for C (the setters), fixed at open
 };
 
 // Handles: numbers, never addresses (see the top of this file). 0 is never handed out, and one
@@ -186,6 +188,18 @@ int no_engine(const char* function) {
 }
 int null_argument(const char* function, const char* name) {
   return fail(RTCAP_ERR_INVALID_ARGUMENT, std::string(function) + ": " + name + " is NULL");
+}
+
+// Warning `index` of `w`, for rtcap_engine_warning and rtcap_engine_warning_text.
+int warning_at(const char* function, const std::vector<std::string>& w, size_t index,
+               const char** out) {
+  if (!out) return null_argument(function, "message");
+  if (index >= w.size())
+    return fail(RTCAP_ERR_INVALID_ARGUMENT, std::string(function) + ": index " +
+                                                std::to_string(index) + " but there are " +
+                                                std::to_string(w.size()));
+  *out = w[index].c_str();
+  return RTCAP_OK;
 }
 
 // A config setter: finds the handle, runs `set` on the CaptureConfig.
@@ -624,6 +638,8 @@ int rtcap_engine_open(const rtcap_config* config, rtcap_engine** out) {
     auto state = std::make_shared<EngineState>();
     state->engine = std::move(*opened);
     state->chunk.resize(std::max<std::size_t>(1, state->engine->config().batch_packets));
+    state->warnings = rtcap::config_table::word(rtcap::detail::warning_texts(*state->engine),
+                                                rtcap::config_table::Front::kC);
     *out = reinterpret_cast<rtcap_engine*>(engines().add(std::move(state)));
     return RTCAP_OK;
   });
@@ -762,21 +778,21 @@ int rtcap_engine_failure(rtcap_engine* engine) {
 int rtcap_engine_warning_count(rtcap_engine* engine, size_t* count) {
   return with_engine(engine, "rtcap_engine_warning_count", [&](EngineState& s) -> int {
     if (!count) return null_argument("rtcap_engine_warning_count", "count");
-    *count = s.engine->warnings().size();
+    *count = s.warnings.size();
     return RTCAP_OK;
   });
 }
 
 int rtcap_engine_warning(rtcap_engine* engine, size_t index, const char** message) {
   return with_engine(engine, "rtcap_engine_warning", [&](EngineState& s) -> int {
-    if (!message) return null_argument("rtcap_engine_warning", "message");
-    const auto& w = s.engine->warnings();
-    if (index >= w.size())
-      return fail(RTCAP_ERR_INVALID_ARGUMENT, "rtcap_engine_warning: index " +
-                                                  std::to_string(index) + " but there are " +
-                                                  std::to_string(w.size()));
-    *message = w[index].c_str();
-    return RTCAP_OK;
+    return warning_at("rtcap_engine_warning", s.warnings, index, message);
+  });
+}
+
+int rtcap_engine_warning_text(rtcap_engine* engine, size_t index, const char** text) {
+  return with_engine(engine, "rtcap_engine_warning_text", [&](EngineState& s) -> int {
+    return warning_at("rtcap_engine_warning_text", rtcap::detail::warning_texts(*s.engine), index,
+                      text);
   });
 }
 

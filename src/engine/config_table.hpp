@@ -12,8 +12,11 @@
 #include <string>
 #include <string_view>
 
+#include <vector>
+
 #include "rtcap/config.hpp"
 #include "rtcap/error.hpp"
+#include "rtcap/latency_budget.hpp"
 
 namespace rtcap::config_table {
 
@@ -41,6 +44,13 @@ struct Setting {
   // Numbers, flags and choices as integers (a flag 0/1, a choice its index).
   std::int64_t (*get)(const CaptureConfig&);
   void (*set)(CaptureConfig&, std::int64_t);
+  // Where the setting has an effect, as the end of "applies ...", other settings as ${name}
+  // ("": everywhere).
+  const char* applies;
+  // True when `config` gives the setting a value that does nothing on `platform` (nullptr: the
+  // setting applies everywhere). A neutral value (coalesce_us 0, the default) never counts: the
+  // latency-budget planner sets coalesce_us 0 in batched mode.
+  bool (*inert)(const CaptureConfig& config, CapturePlatform platform);
 };
 
 // Every setting, in CaptureConfig's order.
@@ -69,6 +79,12 @@ inline constexpr All kAll{};
 // its message is worded for C++ (CaptureConfig::snaplen).
 [[nodiscard]] Result<void> validate(const CaptureConfig& config);
 
+// One warning line for each setting given a value that does nothing where it is given (Setting::
+// inert), naming it and where it applies, settings as ${name}: the engine adds them to its
+// warnings, the same for C++, C, Python and the CLI. Never an error: such a value is harmless.
+[[nodiscard]] std::vector<std::string> inert_settings(const CaptureConfig& config,
+                                                      CapturePlatform platform);
+
 // What the engine runs with: special values resolved (snaplen 0: kMaxSnaplen).
 [[nodiscard]] CaptureConfig normalised(CaptureConfig config);
 
@@ -83,6 +99,8 @@ enum class Front {
 [[nodiscard]] std::string term(const Setting& s, Front front);
 // `text` with each ${name} replaced by that setting's term.
 [[nodiscard]] std::string word(std::string_view text, Front front);
+// Each of `texts` worded for `front`.
+[[nodiscard]] std::vector<std::string> word(const std::vector<std::string>& texts, Front front);
 // "TERM: reason" for an error about `setting`.
 [[nodiscard]] std::string word(const Error& error, Front front);
 

@@ -10,6 +10,7 @@
 #include "platform/link.hpp"
 #include "engine/config_table.hpp"
 #include "engine/engine_impl.hpp"
+#include "platform/defaults.hpp"
 
 namespace rtcap {
 namespace detail {
@@ -36,7 +37,8 @@ CaptureEngine::CaptureEngine(CaptureConfig config, std::unique_ptr<Source> sourc
     : config_(std::move(config)),
       coalesce_us_(effective_coalesce_us(config_)),
       source_(std::move(source)),
-      warnings_(std::move(warnings)) {
+      warnings_(std::move(warnings)),
+      warnings_cxx_(config_table::word(warnings_, config_table::Front::kCxx)) {
   int largest_snaplen = 0;
   for (std::size_t i = 0; i < source_->size(); ++i) {
     infos_.push_back(source_->info(i));
@@ -613,7 +615,7 @@ CaptureStats CaptureEngine::stats() const {
 }
 
 // What the application owns: the capture core behind it, and the core's one owner.
-class EngineHandle final : public Engine {
+class EngineHandle final : public Engine, public WarningTexts {
  public:
   explicit EngineHandle(CaptureEngine* core) noexcept : core_(core) {}
   EngineHandle(const EngineHandle&) = delete;
@@ -633,6 +635,7 @@ class EngineHandle final : public Engine {
   }
 
   const std::vector<std::string>& warnings() const override { return core_->warnings(); }
+  const std::vector<std::string>& warning_texts() const override { return core_->warning_texts(); }
   const std::vector<InterfaceInfo>& interfaces() const override { return core_->interfaces(); }
   std::size_t interface_count() const override { return core_->interface_count(); }
   InterfaceInfo interface_info(std::size_t i) const override { return core_->interface_info(i); }
@@ -690,12 +693,18 @@ Result<std::unique_ptr<Engine>> compose(CaptureConfig config, std::unique_ptr<So
 
 }  // namespace
 
+const std::vector<std::string>& warning_texts(const Engine& engine) {
+  return dynamic_cast<const WarningTexts&>(engine).warning_texts();
+}
+
 Result<std::unique_ptr<Engine>> open_engine(const CaptureConfig& given, CaptureMode mode) {
   if (auto ok = validate(given, mode); !ok) return rtcap::unexpected(ok.error());
   const CaptureConfig config = config_table::normalised(given);
+  std::vector<std::string> warnings =
+      config_table::inert_settings(config, platform::capture_platform());
   // A capture file is read by the dispatch loop in either mode.
-  if (mode == CaptureMode::kNaive && config.read_file.empty()) return open_naive_engine(config);
-  std::vector<std::string> warnings;
+  if (mode == CaptureMode::kNaive && config.read_file.empty())
+    return open_naive_engine(config, std::move(warnings));
   std::vector<backend::PcapHandle> handles;
   // Open every handle before capture starts (opening handles during heavy capture has stalled
   // Npcap: npcap issue 663).
@@ -718,7 +727,9 @@ Result<std::unique_ptr<Engine>> open_engine(const CaptureConfig& given,
   if (auto ok = validate(given, CaptureMode::kDispatch); !ok) return rtcap::unexpected(ok.error());
   if (!source || source->size() == 0)
     return make_error(ErrorCode::kMisuse, "a source with no handle to capture from");
-  return compose(config_table::normalised(given), std::move(source), {});
+  const CaptureConfig config = config_table::normalised(given);
+  return compose(config, std::move(source),
+                 config_table::inert_settings(config, platform::capture_platform()));
 }
 
 }  // namespace detail

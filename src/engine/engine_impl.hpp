@@ -26,6 +26,7 @@
 #include "engine/handoff.hpp"
 #include "engine/pcap_time.hpp"
 #include "engine/spsc_ring.hpp"
+#include "engine/warning_texts.hpp"
 #include "stats/histogram_recorder.hpp"
 #include "rtcap/engine.hpp"
 
@@ -78,7 +79,8 @@ inline std::optional<std::string> call_batch_fn(Engine::BatchFn fn, void* ctx,
 }
 
 // The naive baseline's engine (naive_capture.cpp): live capture of config.interfaces[0].
-Result<std::unique_ptr<Engine>> open_naive_engine(const CaptureConfig& config);
+Result<std::unique_ptr<Engine>> open_naive_engine(const CaptureConfig& config,
+                                                  std::vector<std::string> warnings);
 
 // The capture core behind the Engine an application owns (EngineHandle in engine.cpp). Apart
 // from it so that the application may destroy its Engine from inside a batch callback: the core
@@ -100,7 +102,8 @@ class CaptureEngine final {
   CaptureEngine(const CaptureEngine&) = delete;
   CaptureEngine& operator=(const CaptureEngine&) = delete;
 
-  const std::vector<std::string>& warnings() const { return warnings_; }
+  const std::vector<std::string>& warnings() const { return warnings_cxx_; }
+  const std::vector<std::string>& warning_texts() const { return warnings_; }
   const std::vector<InterfaceInfo>& interfaces() const { return infos_; }
   std::size_t interface_count() const { return interface_count_.load(std::memory_order_acquire); }
   InterfaceInfo interface_info(std::size_t index) const;
@@ -191,7 +194,8 @@ class CaptureEngine final {
   const int coalesce_us_;
   const std::unique_ptr<Source> source_;
   std::vector<InterfaceInfo> infos_;
-  std::vector<std::string> warnings_;
+  std::vector<std::string> warnings_;      // settings as ${name}
+  std::vector<std::string> warnings_cxx_;  // worded for C++
   std::vector<CallbackContext> contexts_;  // one per handle, the pcap_dispatch user pointer
   std::size_t next_context_ = 0;           // where dispatch_all starts: after the last cut short
   std::unique_ptr<platform::ReadinessWaiter> waiter_;

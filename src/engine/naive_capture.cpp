@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "engine/config_table.hpp"
 #include "engine/engine_impl.hpp"
 
 namespace rtcap::detail {
@@ -31,13 +32,14 @@ const Error kNaiveBusy{ErrorCode::kBusy,
                        "another call is inside poll or next_batch on this engine: one thread "
                        "consumes, and not from inside its own callback"};
 
-class NaiveEngine final : public Engine {
+class NaiveEngine final : public Engine, public WarningTexts {
  public:
   NaiveEngine(CaptureConfig config, backend::PcapHandle handle, std::vector<std::string> warnings)
       : config_(std::move(config)),
         handle_(std::move(handle)),
         infos_{handle_.info()},
-        warnings_(std::move(warnings)) {
+        warnings_(std::move(warnings)),
+        warnings_cxx_(config_table::word(warnings_, config_table::Front::kCxx)) {
     const std::size_t arena =
         std::max<std::size_t>(config_.batch_bytes, std::size_t(handle_.info().snaplen));
     for (std::size_t i = 0; i < config_.pool_batches; ++i) {
@@ -54,7 +56,8 @@ class NaiveEngine final : public Engine {
   NaiveEngine(const NaiveEngine&) = delete;
   NaiveEngine& operator=(const NaiveEngine&) = delete;
 
-  const std::vector<std::string>& warnings() const override { return warnings_; }
+  const std::vector<std::string>& warnings() const override { return warnings_cxx_; }
+  const std::vector<std::string>& warning_texts() const override { return warnings_; }
   const std::vector<InterfaceInfo>& interfaces() const override { return infos_; }
   std::size_t interface_count() const override { return 1; }
   InterfaceInfo interface_info(std::size_t i) const override {
@@ -282,7 +285,8 @@ class NaiveEngine final : public Engine {
   const CaptureConfig config_;
   backend::PcapHandle handle_;
   const std::vector<InterfaceInfo> infos_;
-  const std::vector<std::string> warnings_;
+  const std::vector<std::string> warnings_;      // settings as ${name}
+  const std::vector<std::string> warnings_cxx_;  // worded for C++
   std::vector<std::unique_ptr<Batch>> storage_;
   std::size_t pool_memory_bytes_ = 0;
   std::thread thread_;
@@ -304,8 +308,8 @@ class NaiveEngine final : public Engine {
 
 }  // namespace
 
-Result<std::unique_ptr<Engine>> open_naive_engine(const CaptureConfig& config) {
-  std::vector<std::string> warnings;
+Result<std::unique_ptr<Engine>> open_naive_engine(const CaptureConfig& config,
+                                                  std::vector<std::string> warnings) {
   auto h = backend::open_live(config.interfaces.front(), config, warnings, false);
   if (!h) return rtcap::unexpected(h.error());
   return std::unique_ptr<Engine>(

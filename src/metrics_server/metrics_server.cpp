@@ -457,14 +457,18 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::open(std::string_view list
                                                            MetricsServerOptions options) {
   auto ep = parse_listen(listen);
   if (!ep) return rtcap::unexpected(ep.error());
-  if (!ep->loopback && !options.allow_any_address)
-    return make_error(
-        ErrorCode::kBadConfig,
-        fmt::format("refusing to serve metrics on {}: not a loopback address, and the metrics name "
-                    "hosts, ports and SSRCs; listen on 127.0.0.1 and scrape through a tunnel or "
-                    "proxy, or allow it explicitly (rtcap --metrics-allow-any-address, "
-                    "MetricsServerOptions::allow_any_address)",
-                    listen));
+  if (!ep->loopback && !options.allow_any_address) {
+    // The option by its field: a front end (the CLI) names it in its own words.
+    Error e{ErrorCode::kBadConfig,
+            {},
+            "allow_any_address",
+            fmt::format("refusing to serve metrics on {}: not a loopback address, and the metrics "
+                        "name hosts, ports and SSRCs; listen on 127.0.0.1 and scrape through a "
+                        "tunnel or proxy, or allow it explicitly",
+                        listen)};
+    e.message = e.reason + " (MetricsServerOptions::allow_any_address)";
+    return rtcap::unexpected(std::move(e));
+  }
 
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);

@@ -20,6 +20,8 @@ std::uint64_t default_buffer_bytes(const CaptureConfig& config, int mtu) {
   return 32ull << 20;
 }
 
+CapturePlatform capture_platform() noexcept { return CapturePlatform::kLinuxLibpcap; }
+
 }  // namespace rtcap::platform
 
 namespace rtcap {

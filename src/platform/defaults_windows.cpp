@@ -10,6 +10,8 @@ namespace rtcap::platform {
 // room for bursts and stalls without claiming a large share of that pool. Npcap's own default is
 // 1,000,000 bytes (~90 ms at that rate).
 std::uint64_t default_buffer_bytes(const CaptureConfig&, int) { return 16ull << 20; }
+CapturePlatform capture_platform() noexcept { return CapturePlatform::kNpcap; }
+
 }  // namespace rtcap::platform
 
 namespace rtcap {

@@ -80,7 +80,9 @@ wait "$PID" || fail "rtcap exited $? after SIGINT: $(tail -3 "$TMPD/m.err")"
 rc=0
 "$RTCAP" --netns "$RX" -i "$RX" --metrics-listen 0.0.0.0:0 -c 1 -w "$TMPD/x.pcap" 2>"$TMPD/any.err" || rc=$?
 [ "$rc" != 0 ] || fail "0.0.0.0 accepted without --metrics-allow-any-address"
-grep -q "not a loopback address" "$TMPD/any.err" && grep -q -- "--metrics-allow-any-address" "$TMPD/any.err" ||
+# The library names MetricsServerOptions::allow_any_address; the CLI words it as its flag.
+grep -q "not a loopback address" "$TMPD/any.err" && grep -q -- "--metrics-allow-any-address" "$TMPD/any.err" &&
+  ! grep -q "MetricsServerOptions" "$TMPD/any.err" ||
   fail "non-loopback message: $(cat "$TMPD/any.err")"
 
 "$RTCAP" lab down --name "$LAB" >/dev/null || fail "lab down"

@@ -560,6 +560,12 @@ TEST(MetricsServer, RefusesNonLoopbackUnlessAllowed) {
   EXPECT_NE(refused.error().message.find("not a loopback address"), std::string::npos);
   EXPECT_NE(refused.error().message.find("allow"), std::string::npos);
   EXPECT_EQ(refused.error().message.find('\n'), std::string::npos);
+  // The library names its own option; the CLI adds its flag (from setting and reason).
+  EXPECT_NE(refused.error().message.find("MetricsServerOptions::allow_any_address"),
+            std::string::npos);
+  EXPECT_EQ(refused.error().message.find("--"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(refused.error().setting, "allow_any_address");
+  EXPECT_EQ(refused.error().reason.find("MetricsServerOptions"), std::string::npos);
 
   rtcap::MetricsServerOptions o;
   o.allow_any_address = true;

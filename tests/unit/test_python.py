@@ -39,8 +39,16 @@ class Settings(unittest.TestCase):
         self.refused("read_file", read_file=SAMPLE + "\0x")
 
     def test_a_rule_between_settings_names_both(self):
-        message = self.refused("coalesce_us", coalesce_us=50)
-        self.assertIn("immediate_mode=", message)
+        message = self.refused("read_file", interfaces=["eth0"])
+        self.assertIn("interfaces=", message)
+
+    def test_a_setting_that_does_nothing_here_is_one_warning_in_python_words(self):
+        with rtcap.Capture(read_file=SAMPLE, coalesce_us=50) as cap:
+            lines = [w for w in cap.warnings() if w.startswith("coalesce_us= does nothing here")]
+            self.assertEqual(len(lines), 1, cap.warnings())
+            self.assertIn("immediate_mode=", lines[0])
+            for word in ("--", "${", "CaptureConfig::", "rtcap_config_set_"):
+                self.assertNotIn(word, lines[0])
 
     def test_keywords_and_choices_come_from_the_library(self):
         self.assertEqual(list(rtcap.SETTINGS)[:3], ["interfaces", "read_file", "filter"])

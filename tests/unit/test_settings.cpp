@@ -287,39 +287,35 @@ TEST(Settings, SnaplenZeroIsTheMaximumInTheEngine) {
 
 TEST(Settings, ARuleBetweenSettingsNamesBothInEachFrontEnd) {
   rtcap::CaptureConfig c = base();
-  c.coalesce_us = 50;  // batched capture: refused
+  c.interfaces = {"eth0"};  // and a file: refused
   auto opened = rtcap::Engine::open(c);
   ASSERT_FALSE(opened);
-  EXPECT_EQ(opened.error().setting, "coalesce_us");
-  EXPECT_NE(opened.error().message.find("CaptureConfig::immediate_mode"), std::string::npos)
+  EXPECT_EQ(opened.error().setting, "read_file");
+  EXPECT_NE(opened.error().message.find("CaptureConfig::interfaces"), std::string::npos)
       << opened.error().message;
   EXPECT_EQ(table::word(opened.error(), table::Front::kC)
-                .rfind("rtcap_config_set_coalesce_us: "
-                       "applies to "
-                       "rtcap_config_set_immediate_mode",
+                .rfind("rtcap_config_set_read_file: cannot be combined with "
+                       "rtcap_config_add_interface",
                        0),
             0u)
       << table::word(opened.error(), table::Front::kC);
   EXPECT_EQ(table::word(opened.error(), table::Front::kPython)
-                .rfind("coalesce_us=: applies to "
-                       "immediate_mode=",
-                       0),
+                .rfind("read_file=: cannot be combined with interfaces=", 0),
             0u);
 #ifdef RTCAP_HAVE_CLI
   const std::string cli = rtcap::tool::cli_wording(opened.error());
-  EXPECT_EQ(cli.rfind("--coalesce-us: applies to --immediate-mode only", 0), 0u) << cli;
-  EXPECT_NE(cli.find("--timeout-ms"), std::string::npos) << cli;
+  EXPECT_EQ(cli.rfind("-r: cannot be combined with -i", 0), 0u) << cli;
 #endif
   // Through the C API's open, the same error is worded with the setters.
   rtcap_config* config = nullptr;
   ASSERT_EQ(rtcap_config_new(&config), RTCAP_OK);
   ASSERT_EQ(rtcap_config_set_read_file(config, "/nonexistent/x.pcap"), RTCAP_OK);
-  ASSERT_EQ(rtcap_config_set_coalesce_us(config, 50), RTCAP_OK);
+  ASSERT_EQ(rtcap_config_add_interface(config, "eth0"), RTCAP_OK);
   rtcap_engine* engine = nullptr;
   EXPECT_EQ(rtcap_engine_open(config, &engine), RTCAP_ERR_BAD_CONFIG);
-  EXPECT_EQ(std::string(rtcap_last_error()).rfind("rtcap_config_set_coalesce_us: ", 0), 0u)
+  EXPECT_EQ(std::string(rtcap_last_error()).rfind("rtcap_config_set_read_file: ", 0), 0u)
       << rtcap_last_error();
-  EXPECT_EQ(std::string(rtcap_last_error_setting()), "coalesce_us");
+  EXPECT_EQ(std::string(rtcap_last_error_setting()), "read_file");
   rtcap_config_free(config);
 }
 

@@ -19,6 +19,8 @@
 #include "analysis/stream_levels.hpp"
 #include "engine/baseline.hpp"
 #include "engine/clock.hpp"
+#include "engine/config_table.hpp"
+#include "engine/warning_texts.hpp"
 #include "io/output_file.hpp"
 #include "common/exit_codes.hpp"
 #include "lab/netns.hpp"
@@ -294,7 +296,8 @@ int CaptureRun::open_capture() {
     return exit_code_for(opened.error().code);
   }
   engine_ = std::move(*opened);
-  for (const auto& w : engine_->warnings()) fmt::print(stderr, "rtcap: warning: {}\n", w);
+  for (const auto& w : detail::warning_texts(*engine_))
+    fmt::print(stderr, "rtcap: warning: {}\n", config_table::word(w, config_table::Front::kCli));
   // --sap: join the SAP groups in the capture's namespace, before privileges go.
   if (o_.sap) {
     if (auto r = sap_membership_.join(o_.config.interfaces); !r) {
@@ -319,7 +322,9 @@ int CaptureRun::open_capture() {
     mo.allow_any_address = o_.metrics_any_address;
     auto m = MetricsServer::open(o_.metrics_listen, mo);  // bound now; serve() after -Z
     if (!m) {
-      fmt::print(stderr, "rtcap: {}\n", m.error().message);
+      const bool option = m.error().setting == "allow_any_address";
+      fmt::print(stderr, "rtcap: {}\n",
+                 option ? m.error().reason + " (--metrics-allow-any-address)" : m.error().message);
       return exit_code_for(m.error().code);
     }
     metrics_ = std::move(*m);

@@ -21,6 +21,8 @@
 #include <thread>
 
 #include "common/live_view.hpp"
+#include "engine/config_table.hpp"
+#include "engine/warning_texts.hpp"
 #include "common/process.hpp"
 #include "lab/lab.hpp"
 #include "lab/netns.hpp"
@@ -124,7 +126,7 @@ void consumer_thread(Shared& shared, const Lab& lab, double secs, bool quiet) {
     std::lock_guard lock(shared.mutex);
     shared.engine = engine.get();
     shared.opened = true;
-    shared.warnings = engine->warnings();
+    shared.warnings = config_table::word(detail::warning_texts(*engine), config_table::Front::kCli);
     shared.linktype = linktype;
     shared.pool_bytes = engine->pool_memory_bytes();
     shared.cv.notify_all();
