@@ -37,9 +37,9 @@ enum class ErrorCode {
 struct Error {
   ErrorCode code;
   std::string message;  // one line a user can act on: names the thing and the fix
-  // kBadConfig about one CaptureConfig (or WriterOptions) field: its name ("snaplen") and the
-  // message naming it as ${snaplen}, so that a front end (C, Python, the CLI) can name the field
-  // in its own terms.
+  // kBadConfig about one field of a CaptureConfig, WriterOptions or MetricsServerOptions: its name
+  // ("snaplen") and the message naming it as ${snaplen}, so that a front end (C, Python, the CLI)
+  // can name the field in its own terms.
   std::string setting = {};
   std::string reason = {};
 };

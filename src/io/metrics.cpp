@@ -17,7 +17,6 @@
 
 #include "rtcap/engine.hpp"  // pcap_library_version
 
-
 namespace rtcap {
 namespace {
 
