@@ -103,6 +103,16 @@ start_rtcap() {
 # gen ARGS...: rtcap gen from the lab's tx namespace, quiet; the test fails if it does.
 gen() { "$RTCAP" gen --netns "${LAB}-tx" -q "$@" || fail "gen $*"; }
 
+# wait_gst "PIDS": the GStreamer senders end; the test fails with their output ($TMPD/*.gst) if
+# one fails. They leave BG_PIDS.
+wait_gst() {
+  local pid
+  for pid in $1; do
+    wait "$pid" || fail "gst-launch-1.0 exit $?: $(cat "$TMPD"/*.gst)"
+  done
+  BG_PIDS=$(echo "$BG_PIDS" | sed "s/$1//")
+}
+
 # wait_listening ERRFILE PID: until rtcap (or tcpdump) says "listening on" on stderr (5 s).
 wait_listening() {
   local i

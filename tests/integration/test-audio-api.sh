@@ -109,10 +109,7 @@ while read -r name group pt pay fmt rate ptime freqs; do
   GST_PIDS="$GST_PIDS $!"
 done <<<"$STREAMS"
 BG_PIDS="$BG_PIDS $GST_PIDS"
-for pid in $GST_PIDS; do
-  wait "$pid" || fail "gst-launch-1.0 exit $?: $(cat "$TMPD"/*.gst)"
-done
-BG_PIDS=$(echo "$BG_PIDS" | sed "s/$GST_PIDS//")
+wait_gst "$GST_PIDS"
 touch "$TMPD/sent"
 wait "$PYPID" || fail "the Python capture failed: $(tail -20 "$TMPD/py.err")"
 BG_PIDS=$(echo "$BG_PIDS" | sed "s/ $PYPID\b//")

@@ -82,10 +82,7 @@ done <<<"$STREAMS"
 BG_PIDS="$BG_PIDS $GST_PIDS"
 wait "$SAP" || fail "the SAP sender failed: $(cat "$TMPD/sap.log")"
 BG_PIDS=$(echo "$BG_PIDS" | sed "s/ $SAP\b//")
-for pid in $GST_PIDS; do
-  wait "$pid" || fail "gst-launch-1.0 exit $?: $(cat "$TMPD"/*.gst)"
-done
-BG_PIDS=$(echo "$BG_PIDS" | sed "s/$GST_PIDS//")
+wait_gst "$GST_PIDS"
 sleep 0.3
 interrupt_and_reap "$CAP" 5
 [ "$INT_RC" -eq 0 ] || fail "capture exit $INT_RC: $(tail -5 "$TMPD/cap.err")"

@@ -42,10 +42,7 @@ while read -r name group pt wave volume seconds; do
   GST_PIDS="$GST_PIDS $!"
 done <<<"$STREAMS"
 BG_PIDS="$BG_PIDS $GST_PIDS"
-for pid in $GST_PIDS; do
-  wait "$pid" || fail "gst-launch-1.0 exit $?: $(cat "$TMPD"/*.gst)"
-done
-BG_PIDS=$(echo "$BG_PIDS" | sed "s/$GST_PIDS//")
+wait_gst "$GST_PIDS"
 sleep 0.3
 interrupt_and_reap "$CAP" 5
 [ "$INT_RC" -eq 0 ] || fail "capture exit $INT_RC: $(tail -5 "$TMPD/cap.err")"
