@@ -67,7 +67,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   c.max_bytes = (config_bits & 15u) == 0 ? 16 * 1024 : (config_bits & 15u) * 65536ull;
   c.max_streams = 3;
   c.format_by_pt[96] = rtcap::io::PcmFormat{24, 48000, 2};
-  c.format_by_pt[97] = (config_bits & 16u) ? rtcap::io::PcmFormat{24, 0xFFFFFFFFu, 64}
+  // The largest rate and channel count a format may have (more is refused where it enters).
+  c.format_by_pt[97] = (config_bits & 16u) ? rtcap::io::PcmFormat{24, rtcap::kMaxClockRateHz, 64}
                                            : rtcap::io::PcmFormat{16, 96000, 8};
   rtcap::io::AudioExtractor x(c);
   if (!x.check_output().empty()) std::abort();
