@@ -429,10 +429,11 @@ void render_streams(Text& t, const TrackerSnapshot& snap, std::size_t top) {
   each_channel("rtcap_stream_channel_rms_dbfs", "gauge",
                "RMS of the last whole second, dBFS (a full-scale sine reads -3.01).",
                [](const ChannelLevels& l) { return l.rms_dbfs; });
-  each_channel(
-      "rtcap_stream_channel_silence_seconds", "gauge",
-      "Seconds since the channel's last sample at or above the silence threshold (-60 dBFS).",
-      [](const ChannelLevels& l) { return l.silent_seconds; });
+  each_channel("rtcap_stream_channel_silence_seconds", "gauge",
+               fmt::format("Seconds since the channel's last sample at or above the silence "
+                           "threshold (default {} dBFS).",
+                           kDefaultSilenceThresholdDbfs),
+               [](const ChannelLevels& l) { return l.silent_seconds; });
   each_channel("rtcap_stream_channel_clipped_samples_total", "counter",
                "Full-scale samples (either sign).",
                [](const ChannelLevels& l) { return l.clipped_samples; });

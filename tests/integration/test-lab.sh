@@ -38,15 +38,20 @@ cat "$TMPD/status" >&2
 "$RTCAP" lab down --name "$LAB" >/dev/null || fail "first lab down failed"
 assert_lab_gone
 "$RTCAP" lab down --name "$LAB" >/dev/null || fail "second lab down (nothing there) failed"
-rc=0; "$RTCAP" lab status --name "$LAB" >"$TMPD/status2" || rc=$?
+# A lab that does not exist: one line saying so and how to make it, exit 3.
+rc=0; "$RTCAP" lab status --name "$LAB" >"$TMPD/status2" 2>"$TMPD/status2.err" || rc=$?
 [ "$rc" -eq 3 ] || fail "status of an absent lab should exit 3, got $rc"
-grep -q "absent" "$TMPD/status2" || fail "status of an absent lab does not say absent"
+[ ! -s "$TMPD/status2" ] || fail "status of an absent lab printed a report: $(cat "$TMPD/status2")"
+[ "$(wc -l <"$TMPD/status2.err")" -eq 1 ] || fail "absent lab: not one line: $(cat "$TMPD/status2.err")"
+grep -qx "rtcap lab status: lab $LAB does not exist: create it with rtcap lab up --name $LAB" \
+  "$TMPD/status2.err" || fail "absent lab: $(cat "$TMPD/status2.err")"
 
 # Half-made up: only the tx namespace (and a stray veth end in the root namespace), then down.
 ip netns add "${LAB}-tx" || fail "could not create ${LAB}-tx by hand"
 ip link add "${LAB}-rx" type veth peer name "${LAB}-tx" || fail "could not create a stray veth by hand"
 rc=0; "$RTCAP" lab status --name "$LAB" >"$TMPD/status3" || rc=$?
 [ "$rc" -eq 3 ] || fail "status of a half lab should exit 3, got $rc"
+grep -q "netns ${LAB}-rx: absent" "$TMPD/status3" || fail "half lab: rx not shown absent: $(cat "$TMPD/status3")"
 "$RTCAP" lab down --name "$LAB" >/dev/null || fail "lab down after a half-made up failed"
 assert_lab_gone
 
@@ -57,15 +62,16 @@ ip netns add "${LAB}-rx" || fail "could not create ${LAB}-rx by hand"
 "$RTCAP" lab down --name "$LAB" >/dev/null || fail "lab down failed"
 assert_lab_gone
 
-# Refusals: bad names (no shell or path games), and non-root.
+# Refusals (README's exit codes): bad names are bad values, 2 (no shell or path games); without
+# root nothing can be set up, 3.
 for bad in "a;b" "TOOLONG123" "../x" "Upper"; do
   rc=0; "$RTCAP" lab up --name "$bad" 2>"$TMPD/err" || rc=$?
-  [ "$rc" -eq 1 ] || fail "lab up --name '$bad' should exit 1, got $rc"
+  [ "$rc" -eq 2 ] || fail "lab up --name '$bad' should exit 2, got $rc"
   [ "$(wc -l <"$TMPD/err")" -eq 1 ] || fail "error for '$bad' should be one line: $(cat "$TMPD/err")"
 done
 if have setpriv; then
   rc=0; setpriv --reuid=65534 --regid=65534 --clear-groups "$RTCAP" lab up --name "$LAB" 2>"$TMPD/err" || rc=$?
-  [ "$rc" -eq 1 ] || fail "non-root lab up should exit 1, got $rc"
+  [ "$rc" -eq 3 ] || fail "non-root lab up should exit 3, got $rc"
   grep -qx "rtcap lab needs root (network namespaces): run as root" "$TMPD/err" ||
     fail "non-root message: $(cat "$TMPD/err")"
 else

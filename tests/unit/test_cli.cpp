@@ -10,6 +10,7 @@
 #include <sstream>
 
 #ifdef RTCAP_HAVE_CLI
+#include "capture/capture_cmd.hpp"
 #include "capture/capture_options.hpp"
 #include "cli.hpp"
 #include "capture/report.hpp"
@@ -149,7 +150,7 @@ std::string refusal(std::vector<std::string> args) {
   } catch (const CLI::ParseError& e) {
     testing::internal::CaptureStderr();
     testing::internal::CaptureStdout();
-    const int code = cli->app->exit(e);
+    const int code = rtcap::tool::report_parse_error(*cli, e);
     (void)testing::internal::GetCapturedStdout();
     const std::string line = testing::internal::GetCapturedStderr();
     EXPECT_NE(code, 0) << "parse error with exit 0 for " << args.back();
@@ -230,6 +231,104 @@ TEST(Report, StatusLineDelayIsTheIntervals) {
   // An interval without packets has no delay to show.
   EXPECT_EQ(rtcap::tool::interval_histogram(now.latency_ns, now.latency_ns).count, 0u);
 }
+
+#ifndef _WIN32
+namespace {
+
+struct Refused {
+  int code;
+  std::string err;
+};
+
+// What main() prints and returns for a command line CLI11 refuses. A gen line the parser would
+// accept fails at its (missing) namespace: nothing is sent.
+Refused refused(std::vector<std::string> args) {
+  if (args.front() == "gen") args.insert(args.begin() + 1, {"--netns", "rtcap-no-such-ns"});
+  auto cli = rtcap::tool::make_cli();
+  std::vector<const char*> argv{"rtcap"};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  try {
+    rtcap::tool::parse_command_line(*cli, int(argv.size()), argv.data());
+  } catch (const CLI::ParseError& e) {
+    testing::internal::CaptureStderr();
+    const int code = rtcap::tool::report_parse_error(*cli, e);
+    return {code, testing::internal::GetCapturedStderr()};
+  }
+  return {-1, "accepted"};
+}
+
+}  // namespace
+
+// A command line the parser refuses is one line in rtcap's words, naming the (sub)command and
+// its --help, exit 2: never CLI11's own wording.
+TEST(Cli, ParseErrorsAreRtcapsWords) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> exact = {
+      {{"lab"}, "rtcap lab: give a subcommand: up, down or status; see rtcap lab --help\n"},
+      {{"lab", "--foo"},
+       "rtcap lab: unknown option '--foo': give a subcommand: up, down or status; see rtcap lab "
+       "--help\n"},
+      {{"lab", "start"},
+       "rtcap lab: unexpected argument 'start': give a subcommand: up, down or status; see rtcap "
+       "lab --help\n"},
+      {{"lab", "status", "--foo"},
+       "rtcap lab status: unknown option '--foo'; see rtcap lab status --help\n"},
+      {{"lab", "up", "--name"}, "rtcap lab up: --name needs a value; see rtcap lab up --help\n"},
+      {{"--foo"}, "rtcap: unknown option '--foo'; see rtcap --help\n"},
+      {{"gen", "extra"}, "rtcap gen: unexpected argument 'extra'; see rtcap gen --help\n"},
+  };
+  for (const auto& [args, line] : exact) {
+    const Refused r = refused(args);
+    EXPECT_EQ(r.code, 2) << args.front() << ": " << r.err;
+    EXPECT_EQ(r.err, line);
+  }
+  // Every subcommand's options: CLI11's phrases never reach the user.
+  const std::vector<std::vector<std::string>> lines = {
+      {"gen", "--streams"},
+      {"gen", "--streams", "abc"},
+      {"gen", "--streams", "0"},
+      {"gen", "--loss", "2"},
+      {"gen", "--bits", "20"},
+      {"gen", "--precision", "x"},
+      {"gen", "--seq-start", "-1"},
+      {"gen", "--tone", "x"},
+      {"gen", "--rate", "abc"},
+      {"gen", "--count", "-1"},
+      {"gen", "--src-port", "-1"},
+      {"gen", "--seed", "-1"},
+      {"demo", "--foo"},
+      {"bench", "--foo"},
+      {"-i"},
+      {"-i", "eth0", "--time-stamp-precision", "x"},
+      {"-i", "eth0", "--mode", "fast"},
+  };
+  for (const auto& args : lines) {
+    const Refused r = refused(args);
+    std::string shown;
+    for (const auto& a : args) shown += " " + a;
+    EXPECT_EQ(r.code, 2) << shown << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << shown << ": " << r.err;
+    EXPECT_TRUE(r.err.starts_with("rtcap")) << shown << ": " << r.err;
+    for (const char* framework : {"not expected", "is required", "Could not convert", "required",
+                                  "not in range", "not in {", "Value "})
+      EXPECT_EQ(r.err.find(framework), std::string::npos) << shown << ": " << r.err;
+  }
+}
+
+// -J on an interface that is not there says so (libpcap would list the types of any name).
+TEST(Cli, ListTimeStampTypesOfAMissingInterfaceIsExit3) {
+  auto cli = rtcap::tool::make_cli();
+  const char* argv[] = {"rtcap", "-i", "rtcapnosuch0", "-J"};
+  rtcap::tool::parse_command_line(*cli, 4, argv);
+  testing::internal::CaptureStderr();
+  testing::internal::CaptureStdout();
+  const int code = rtcap::tool::run_capture(cli->capture);
+  const std::string out = testing::internal::GetCapturedStdout();
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(code, 3) << err;
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(err, "rtcap: no such interface 'rtcapnosuch0'; 'rtcap -D' lists them\n");
+}
+#endif
 
 TEST(Cli, AcceptsWhatItCanHonour) {
   EXPECT_EQ(parse({"-i", "eth0", "-c", "0"}).config.max_packets, 0);

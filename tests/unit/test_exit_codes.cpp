@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <fmt/format.h>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,7 @@ Outcome gen(std::vector<std::string> args) {
     rtcap::tool::parse_command_line(*cli, int(argv.size()), argv.data());
     code = cli->exit_code;
   } catch (const CLI::ParseError& e) {
-    code = cli->app->exit(e) == 0 ? rtcap::tool::kExitOk : rtcap::tool::kExitUsage;
+    code = rtcap::tool::report_parse_error(*cli, e);
   }
   (void)testing::internal::GetCapturedStdout();
   return {code, testing::internal::GetCapturedStderr()};
@@ -67,6 +68,18 @@ TEST(ExitCodes, GenZeroPtimeSaysItMustBePositive) {
 TEST(ExitCodes, GenThatCannotSetUpIsExit3) {
   const Outcome o = gen({"-q"});
   EXPECT_EQ(o.code, rtcap::tool::kExitSetup) << o.err;
+}
+
+// A --truth or --json file that cannot be written fails the run before the first packet (the
+// namespace is not looked at), with one line naming the option and the path: exit 1, as README.
+TEST(ExitCodes, GenUnwritableReportFileFailsBeforeSending) {
+  for (const char* option : {"--truth", "--json"}) {
+    const Outcome o = gen({option, "/nonexistent/rtcap-dir/x"});
+    EXPECT_EQ(o.code, rtcap::tool::kExitRuntime) << option << ": " << o.err;
+    EXPECT_EQ(o.err, fmt::format("rtcap gen: cannot write the {} file /nonexistent/rtcap-dir/x: "
+                                 "check the directory exists and is writable\n",
+                                 option));
+  }
 }
 
 TEST(ExitCodes, MissingSdpFileIsExit3LikeMissingReadFile) {

@@ -2,6 +2,7 @@
 // build dependency; tests/integration/test-metrics.sh adds `promtool check metrics` when it is
 // installed), and the HTTP server scraped over a raw socket on an ephemeral loopback port.
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -430,6 +431,19 @@ TEST(MetricsRender, SampleCaptureIsValidAndComplete) {
   EXPECT_EQ(value_of(fams, "rtcap_advice_active", {{"rule", "reader-too-slow"}}), 1);
   EXPECT_EQ(value_of(fams, "rtcap_advice_active", {{"rule", "burst-drops"}}), 0);
   EXPECT_EQ(value_of(fams, "rtcap_advice_fired_total", {{"rule", "reader-too-slow"}}), 2);
+}
+
+// The silence metric's help names the level meter's default threshold, read from its one place.
+TEST(MetricsRender, SilenceHelpNamesTheDefaultThreshold) {
+  const rtcap::TrackerSnapshot streams;
+  const std::string text = rtcap::render_metrics({}, &streams, nullptr);
+  const std::string prefix = "# HELP rtcap_stream_channel_silence_seconds ";
+  const auto at = text.find(prefix);
+  ASSERT_NE(at, std::string::npos) << text;
+  const std::string help = text.substr(at, text.find('\n', at) - at);
+  EXPECT_NE(help.find(fmt::format("(default {} dBFS)", rtcap::kDefaultSilenceThresholdDbfs)),
+            std::string::npos)
+      << help;
 }
 
 TEST(MetricsRender, LatencyBucketsInSeconds) {

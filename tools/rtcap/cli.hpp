@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -23,6 +24,13 @@ std::unique_ptr<Cli> make_cli();
 // so a filter word that names one (rtcap -i eth0 not host lab) stays a filter word; a capture
 // option given twice takes the last value. Throws CLI::ParseError as CLI::App::parse does.
 void parse_command_line(Cli& cli, int argc, const char* const* argv);
+
+// What main() prints and returns for a command line that parse_command_line refused: --help and
+// --version as CLI11 prints them (0); anything else one line in rtcap's words on stderr, naming
+// the (sub)command and its --help (kExitUsage).
+int report_parse_error(const Cli& cli, const CLI::ParseError& e);
+// That one line, without the newline.
+std::string describe_parse_error(const Cli& cli, const CLI::ParseError& e);
 
 // The subcommands one platform has: lab, gen, bench, demo on Linux (cli_posix.cpp: network
 // namespaces, veth, sendmmsg); none on Windows (cli_windows.cpp, docs/WINDOWS.md).

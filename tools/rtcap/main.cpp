@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   try {
     parse_command_line(*cli, argc, argv);
   } catch (const CLI::ParseError& e) {
-    return cli->app->exit(e) == 0 ? kExitOk : kExitUsage;
+    return report_parse_error(*cli, e);
   }
   if (cli->app->get_subcommands().empty()) return run_capture(cli->capture);
   return cli->exit_code;

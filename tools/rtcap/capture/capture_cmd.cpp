@@ -55,10 +55,20 @@ int list_devices_cmd() {
   return kExitOk;
 }
 
-int list_tstamp_types_cmd(const CaptureConfig& c) {
+int list_tstamp_types_cmd(const CaptureConfig& c, const std::string& netns) {
   if (c.interfaces.size() != 1) {
     fmt::print(stderr, "rtcap: -J needs exactly one -i interface\n");
     return kExitUsage;
+  }
+  // pcap_create accepts any name (activation would fail), and libpcap then lists the types every
+  // interface has: an interface that is not there would seem to have them.
+  if (auto devices = list_devices();
+      devices && std::none_of(devices->begin(), devices->end(),
+                              [&](const auto& d) { return d.name == c.interfaces[0]; })) {
+    const Error missing{ErrorCode::kNoSuchDevice,
+                        fmt::format("no such interface '{}'", c.interfaces[0])};
+    fmt::print(stderr, "rtcap: {}\n", cli_wording(missing, netns));
+    return kExitSetup;
   }
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   pcap_t* p = pcap_create(c.interfaces[0].c_str(), errbuf);
@@ -723,7 +733,7 @@ int run_capture(CaptureOptions& o) {
     }
   }
   if (o.list_devices) return list_devices_cmd();
-  if (o.list_tstamp_types) return list_tstamp_types_cmd(o.config);
+  if (o.list_tstamp_types) return list_tstamp_types_cmd(o.config, o.netns);
   CaptureRun run(o);
   if (int rc = run.open_capture(); rc != kExitOk) return rc;
   if (int rc = run.open_outputs(); rc != kExitOk) return rc;

@@ -8,6 +8,7 @@
 
 #include "capture/host.hpp"
 #include "common/exit_codes.hpp"
+#include "common/validators.hpp"
 #include "engine/config_table.hpp"
 #include "rtcap/analysis.hpp"
 
@@ -25,24 +26,6 @@ CLI::Validator non_empty(std::string fix) {
   return CLI::Validator(
       [fix = std::move(fix)](std::string& value) -> std::string {
         return value.empty() ? "an empty value is not allowed: " + fix : std::string{};
-      },
-      "");
-}
-
-// A plain decimal count in [min, max]: no sign, no 0x (CLI11 would read 0x10 as 16 and 010 as
-// 8), no overflow (99999999999999999999 would otherwise become "no limit").
-CLI::Validator decimal(std::int64_t min, std::int64_t max) {
-  return CLI::Validator(
-      [min, max](std::string& value) -> std::string {
-        std::int64_t n = 0;
-        const char* end = value.data() + value.size();
-        const auto [ptr, ec] = std::from_chars(value.data(), end, n);
-        const bool digits = !value.empty() && value.find_first_not_of("0123456789") == value.npos;
-        if (!digits || ec != std::errc{} || ptr != end || n < min || n > max)
-          return "'" + value + "' is not a whole number from " + std::to_string(min) + " to " +
-                 std::to_string(max) + " (decimal digits only)";
-        value = std::to_string(n);  // CLI11 would read a leading 0 as octal: 010 is ten
-        return {};
       },
       "");
 }
@@ -169,7 +152,7 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
                "Deliver each packet as it arrives (Linux: TPACKET_V2 ring, one slot per packet)");
   app.add_option(cli_of("precision"), o.precision_name,
                  "micro or nano (default nano; falls back to micro where unsupported)")
-      ->check(CLI::IsMember(choices_of("precision")));
+      ->check(one_of(choices_of("precision")));
   app.add_option(cli_of("tstamp_type"), c.tstamp_type,
                  "Time stamp type, as in pcap-tstamp(7) (host, adapter, adapter_unsynced...)");
   app.add_flag("-J,--list-time-stamp-types", o.list_tstamp_types,
@@ -189,7 +172,7 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   app.add_option("--mode", o.mode_name,
                  "dispatch: wait on the fd, drain batches with pcap_dispatch (default); naive: "
                  "pcap_next_ex + a heap copy per packet, the baseline to compare against")
-      ->check(CLI::IsMember({"dispatch", "naive"}));
+      ->check(one_of({"dispatch", "naive"}));
   app.add_flag(cli_of("delivery"), o.consumer_thread,
                "Write and analyse on a thread of their own behind a lock-free hand-off, for "
                "outputs that may stall for long (slow disks); default: on the capture thread, "
@@ -208,7 +191,7 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   app.add_option(cli_of("overflow"), o.overflow_name,
                  "--consumer-thread, no free batch: drop (count it, capture never blocks; "
                  "default) or block")
-      ->check(CLI::IsMember(choices_of("overflow")));
+      ->check(one_of(choices_of("overflow")));
   add_setting(app, "mintocopy_bytes", c.mintocopy_bytes,
               "Npcap only: wake the reader when this many bytes wait (pcap_setmintocopy; -1: "
               "Npcap's default, 16000)");

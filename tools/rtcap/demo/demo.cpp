@@ -20,6 +20,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/exit_codes.hpp"
 #include "common/live_view.hpp"
 #include "engine/config_table.hpp"
 #include "engine/warning_texts.hpp"
@@ -444,16 +445,17 @@ bool write_demo_json(const DemoResult& r, const Shared& shared, const DemoConfig
 
 int run_demo(const DemoConfig& cfg) {
   const auto started = std::chrono::steady_clock::now();
-  if (geteuid() != 0) {
-    fmt::print(stderr,
-               "rtcap demo: needs root (it builds network namespaces and captures): run as root\n");
-    return 1;
-  }
+  // README's exit codes: a bad value 2, no root 3 (nothing can be set up), a failed run 1.
   if (!(cfg.secs > 0 && cfg.secs <= 40)) {
     fmt::print(
         stderr,
         "rtcap demo: --secs must be more than 0 and at most 40 (the demo stays under a minute)\n");
-    return 1;
+    return kExitUsage;
+  }
+  if (geteuid() != 0) {
+    fmt::print(stderr,
+               "rtcap demo: needs root (it builds network namespaces and captures): run as root\n");
+    return kExitSetup;
   }
   InterruptGuard interrupt;
   const std::string lab_name = unique_lab_name("dm");

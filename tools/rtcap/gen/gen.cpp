@@ -34,6 +34,7 @@
 #include <tuple>
 
 #include "common/exit_codes.hpp"
+#include "common/validators.hpp"
 #include "lab/lab.hpp"
 #include "lab/netns.hpp"
 #include "wire/wire.hpp"
@@ -1306,17 +1307,31 @@ std::string truth_jsonl(const GenReport& r) {
   return out;
 }
 
-static std::expected<void, std::string> write_file(const std::string& path, const std::string& text,
-                                                   const char* what) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (f) f << text;
-  if (!f)
-    return std::unexpected(
-        fmt::format("cannot write the {} file {}: check the directory exists and is "
-                    "writable",
-                    what, path));
-  return {};
-}
+// A report file, opened before the first packet is sent (a path that cannot be written fails the
+// run at once, not after it) and written when the run is over.
+class ReportFile {
+ public:
+  ReportFile(std::string path, const char* option) : path_(std::move(path)), option_(option) {}
+  [[nodiscard]] bool wanted() const { return !path_.empty(); }
+  std::expected<void, std::string> open() {
+    if (wanted()) file_.open(path_, std::ios::binary | std::ios::trunc);
+    return check();
+  }
+  std::expected<void, std::string> write(const std::string& text) {
+    if (wanted()) file_ << text << std::flush;
+    return check();
+  }
+
+ private:
+  std::expected<void, std::string> check() const {
+    if (!wanted() || file_) return {};
+    return std::unexpected(fmt::format(
+        "cannot write the {} file {}: check the directory exists and is writable", option_, path_));
+  }
+  std::string path_;
+  const char* option_;
+  std::ofstream file_;
+};
 
 CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
   auto* gen = app.add_subcommand(
@@ -1333,10 +1348,13 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
     int seq_start = 0;
   };
   auto o = std::make_shared<Opts>();
+  // CLI11 reads "-1" into an unsigned option as its largest value (--count -1 ran unbounded):
+  // unsigned options take decimal digits only; their ranges are validate_config's.
+  constexpr std::int64_t kMaxUnsigned = std::numeric_limits<std::int64_t>::max();
   gen->add_option("--streams", o->cfg.streams, "Number of streams; stream k goes to port + 2k")
       ->type_name("N")
       ->capture_default_str()
-      ->check(CLI::Range(1, kMaxStreams));
+      ->transform(decimal(1, kMaxStreams, fmt::format("[1..{}]", kMaxStreams)));
   gen->add_option("--ptime", o->ptime,
                   "Packet time with unit: 1ms, 250us, 125us; or in samples: 48samples")
       ->type_name("TIME")
@@ -1349,11 +1367,12 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   gen->add_option("--bits", o->cfg.bits, "Bits per sample: 24 (L24, PT 97) or 16 (L16, PT 96)")
       ->capture_default_str()
-      ->check(CLI::IsMember({16, 24}));
+      ->check(one_of({"16", "24"}));
   auto* payload =
       gen->add_option("--payload", o->payload,
                       "Raw UDP payload size in BYTES instead of RTP (first 8 bytes: packet index)")
-          ->type_name("BYTES");
+          ->type_name("BYTES")
+          ->transform(decimal(0, kMaxUnsigned));
   auto* rate =
       gen->add_option("--rate", o->rate,
                       "Total packets per second over all streams (PPS); 0 = as fast as possible; "
@@ -1367,25 +1386,27 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
           ->type_name("SECONDS");
   auto* count = gen->add_option("--count", o->count,
                                 "Total packets to produce over all streams (incl. --loss drops)")
-                    ->type_name("PACKETS");
+                    ->type_name("PACKETS")
+                    ->transform(decimal(0, kMaxUnsigned));
   gen->add_option("--dst", o->dst,
                   "Destination ADDR:PORT in 198.18.0.0/15 (or 239.x with --allow-multicast)")
       ->type_name("ADDR:PORT")
       ->capture_default_str();
   gen->add_option("--src-port", o->cfg.src_port,
                   "UDP source port for all streams (default: ephemeral)")
-      ->type_name("PORT");
+      ->type_name("PORT")
+      ->transform(decimal(0, 65535));
   gen->add_flag("--allow-multicast", o->cfg.allow_multicast,
                 "Allow a 239.x.x.x multicast destination (TTL 1)");
   gen->add_option("--netns", o->cfg.netns, "Network namespace to send from (e.g. rtcap-tx)")
       ->type_name("NAME");
   gen->add_option("--loss", o->cfg.loss, "Probability 0..1 that a packet is dropped on purpose")
       ->type_name("P")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(number_in(0, 1));
   gen->add_option("--reorder", o->cfg.reorder,
                   "Probability 0..1 that a packet is sent after its successor")
       ->type_name("P")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(number_in(0, 1));
   gen->add_option("--redundant-dst", o->cfg.redundant_dst,
                   "ST 2022-7: send every packet also to this address (stream k: +k with "
                   "--group-per-stream), the same port, SSRC and sequence numbers")
@@ -1394,17 +1415,19 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
          "--redundant-loss", o->cfg.redundant_loss,
          "Probability 0..1 that the --redundant-dst copy is dropped, independent of --loss")
       ->type_name("P")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(number_in(0, 1));
   gen->add_option("--redundant-delay", o->cfg.redundant_delay_packets,
                   "Send the --redundant-dst copy this many packet times later (0..1024)")
-      ->type_name("PACKETS");
+      ->type_name("PACKETS")
+      ->transform(decimal(0, kMaxUnsigned));
   gen->add_option("--seed", o->cfg.seed, "Seed for SSRCs, sequence starts, loss and reorder")
       ->type_name("N")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->transform(decimal(0, kMaxUnsigned));
   auto* seq_start = gen->add_option("--seq-start", o->seq_start,
                                     "First RTP sequence number (default: random from seed)")
                         ->type_name("SEQ")
-                        ->check(CLI::Range(0, 65535));
+                        ->transform(decimal(0, 65535, "[0..65535]"));
   gen->add_option("--truth", o->cfg.truth_path,
                   "Write JSON lines naming each dropped/reordered packet to FILE")
       ->type_name("FILE");
@@ -1422,7 +1445,7 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
          "--tone", o->cfg.tone_hz,
          "Send a tone instead of silence: channel c carries HZ x (c+1), -6 dBFS, exact per sample")
       ->type_name("HZ")
-      ->check(CLI::Range(1, 100000));
+      ->transform(decimal(1, 100000, "[1..100000]"));
   gen->add_flag(
       "--sap", o->cfg.sap,
       "Announce each stream with SAP (RFC 2974) to 239.255.255.255:9875: an AES67-style SDP, a "
@@ -1486,6 +1509,9 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
     }
 
     if (auto ok = validate_config(cfg); !ok) return bad(ok.error());
+    ReportFile json_file(cfg.json_path, "--json"), truth_file(cfg.truth_path, "--truth");
+    for (ReportFile* f : {&json_file, &truth_file})
+      if (auto ok = f->open(); !ok) return fail(ok.error());
 
     g_stop.store(false);
     struct sigaction sa {
@@ -1518,12 +1544,10 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
           hard_errors, to_send + rep->sap_sent + rep->sap_errors, rep->first_send_error));
     if (exit_code != 0) return;  // the one line says it; the JSON report is not written
     if (!cfg.quiet) fmt::print(stderr, "{}\n", report_line(*rep));
-    if (!cfg.json_path.empty())
-      if (auto w = write_file(cfg.json_path, report_json(*rep, cfg), "--json"); !w)
-        return fail(w.error());
-    if (!cfg.truth_path.empty())
-      if (auto w = write_file(cfg.truth_path, truth_jsonl(*rep), "--truth"); !w)
-        return fail(w.error());
+    if (json_file.wanted())
+      if (auto w = json_file.write(report_json(*rep, cfg)); !w) return fail(w.error());
+    if (truth_file.wanted())
+      if (auto w = truth_file.write(truth_jsonl(*rep)); !w) return fail(w.error());
   });
   return gen;
 }

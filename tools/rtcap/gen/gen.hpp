@@ -195,7 +195,8 @@ std::uint8_t linear_to_ulaw(std::int16_t pcm);
 std::uint8_t linear_to_alaw(std::int16_t pcm);
 
 // The AES67-style SDP (RFC 8866) announcing stream k, lines ending in CRLF. `origin` is the
-// sender's IPv4 address, `first_timestamp_offset` the mediaclk:direct offset.
+// sender's IPv4 address; the media clock is a=mediaclk:direct=0 (an RTP timestamp is its packet's
+// scheduled send time in samples since the epoch, stream_sdp's body says why).
 // With --redundant-dst both legs are in one SDP (RFC 7104 a=group:DUP); `redundant_source` is
 // the address path 1 leaves from (empty: `origin`).
 std::string stream_sdp(const GenConfig& cfg, const PayloadFormat& fmt, std::uint32_t stream,

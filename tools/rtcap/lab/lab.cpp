@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/exit_codes.hpp"
 #include "common/process.hpp"
 
 namespace rtcap::tool {
@@ -277,12 +278,15 @@ std::expected<void, std::string> make_veth_pair(const VethPair& p, const std::st
 
 }  // namespace
 
+static std::string invalid_name(const std::string& name) {
+  return fmt::format(
+      "invalid lab name '{}': use 1 to 8 characters from a-z and 0-9 (interface names must stay "
+      "within 15 characters)",
+      name);
+}
+
 static std::expected<void, std::string> check_name_and_root(const std::string& name) {
-  if (!valid_lab_name(name))
-    return std::unexpected(fmt::format(
-        "invalid lab name '{}': use 1 to 8 characters from a-z and 0-9 (interface names must stay "
-        "within 15 characters)",
-        name));
+  if (!valid_lab_name(name)) return std::unexpected(invalid_name(name));
   if (geteuid() != 0) return std::unexpected(std::string(kNeedRoot));
   return {};
 }
@@ -335,17 +339,17 @@ std::expected<void, std::string> lab_down(const std::string& name) {
   return {};
 }
 
-std::expected<std::string, std::string> lab_status(const std::string& name, bool& complete,
-                                                   bool second_path) {
-  complete = false;
+std::expected<LabStatus, std::string> lab_status(const std::string& name, bool second_path) {
   if (auto ok = check_name_and_root(name); !ok) return std::unexpected(ok.error());
   const Lab lab = lab_names(name);
+  LabStatus status;
   std::string out;
   bool all = true;
   for (const auto& ns : {lab.tx_ns, lab.rx_ns}) {
     const bool present = netns_exists(ns);
     out += fmt::format("netns {}: {}\n", ns, present ? "present" : "absent");
     all = all && present;
+    status.exists = status.exists || present;
   }
   std::vector<VethPair> pairs = {first_pair(lab)};
   // The blue pair is shown when asked for or when it is there, required only when asked for.
@@ -418,10 +422,12 @@ std::expected<std::string, std::string> lab_status(const std::string& name, bool
     if (link_exists("", ifname)) {
       out += fmt::format("stray link {} in this namespace (left by an interrupted up)\n", ifname);
       all = false;
+      status.exists = true;
     }
   out += fmt::format("lab {}: {}\n", name, all ? "up" : "not (fully) up");
-  complete = all;
-  return out;
+  status.text = std::move(out);
+  status.complete = all;
+  return status;
 }
 
 // One line on stderr; the root refusal is printed as is, everything else names the subcommand.
@@ -465,7 +471,18 @@ CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
     sub->add_option("--name", *name,
                     "Lab name, 1-8 of [a-z0-9]: namespaces and veth ends are <name>-tx, <name>-rx")
         ->type_name("NAME")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(CLI::Validator(
+            [](std::string& v) { return valid_lab_name(v) ? std::string() : invalid_name(v); },
+            ""));
+  };
+  // README's exit codes: a bad name is refused by the parser (2); without root nothing can be
+  // set up (3); a step of up or down that failed is 1.
+  const auto root_or_refuse = [&exit_code] {
+    if (geteuid() == 0) return true;
+    print_error("", kNeedRoot);
+    exit_code = kExitSetup;
+    return false;
   };
 
   auto second_path = std::make_shared<bool>(false);
@@ -480,7 +497,8 @@ CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
   add_second_path(up,
                   "Also the second (ST 2022-7 \"blue\") path: veth <name>-txb 198.18.1.1 <-> "
                   "<name>-rxb 198.18.1.2, carrying the groups 239.69.128.0/17");
-  up->callback([name, second_path, &exit_code] {
+  up->callback([name, second_path, root_or_refuse, &exit_code] {
+    if (!root_or_refuse()) return;
     auto r = lab_up(*name, *second_path);
     if (!r) {
       print_error("up", r.error());
@@ -499,7 +517,8 @@ CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
   auto* down =
       lab->add_subcommand("down", "Remove everything `lab up` made (succeeds when absent)");
   add_name(down);
-  down->callback([name, &exit_code] {
+  down->callback([name, root_or_refuse, &exit_code] {
+    if (!root_or_refuse()) return;
     auto r = lab_down(*name);
     if (!r) {
       print_error("down", r.error());
@@ -514,16 +533,21 @@ CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
       lab->add_subcommand("status", "Show what exists of the lab (exit 3 if not fully up)");
   add_name(status);
   add_second_path(status, "Require the second path too (exit 3 without it)");
-  status->callback([name, second_path, &exit_code] {
-    bool complete = false;
-    auto r = lab_status(*name, complete, *second_path);
+  status->callback([name, second_path, root_or_refuse, &exit_code] {
+    if (!root_or_refuse()) return;
+    auto r = lab_status(*name, *second_path);
     if (!r) {
       print_error("status", r.error());
       exit_code = 1;
       return;
     }
-    fmt::print("{}", *r);
-    exit_code = complete ? 0 : 3;
+    exit_code = r->complete ? 0 : 3;
+    if (!r->exists)
+      return print_error(
+          "status", fmt::format("lab {} does not exist: create it with rtcap lab up{}{}", *name,
+                                *name == kDefaultLabName ? "" : " --name " + *name,
+                                *second_path ? " --second-path" : ""));
+    fmt::print("{}", r->text);
   });
   return lab;
 }

@@ -67,10 +67,14 @@ std::expected<Lab, std::string> lab_up(const std::string& name, bool second_path
 // Removes everything lab_up() makes; succeeds when nothing is there.
 std::expected<void, std::string> lab_down(const std::string& name);
 
-// Human-readable description of what exists; `complete` is set when the lab is fully up (with
-// `second_path`, the blue pair too; without, a blue pair present is shown, not required).
-std::expected<std::string, std::string> lab_status(const std::string& name, bool& complete,
-                                                   bool second_path = false);
+struct LabStatus {
+  std::string text;       // human-readable description of what exists
+  bool complete = false;  // fully up (with `second_path`, the blue pair too)
+  bool exists = false;    // any piece of it: a namespace, or a stray veth end left by an up
+};
+
+// What exists of the lab; without `second_path` a blue pair present is shown, not required.
+std::expected<LabStatus, std::string> lab_status(const std::string& name, bool second_path = false);
 
 // Tears a lab down when it goes out of scope (every exit path, exceptions included).
 class LabGuard {
@@ -91,7 +95,9 @@ class LabGuard {
 std::string unique_lab_name(const std::string& prefix);
 
 // Registers `lab up|down|status [--name NAME]`. The callbacks run the action, print, and set
-// exit_code: 0 ok, 1 error (one line on stderr); `status` gives 3 when the lab is not fully up.
+// exit_code: 0 ok, 1 a step failed, 3 not root (one line on stderr); `status` gives 3 when the
+// lab is not fully up (one line on stderr, with the command that makes it, when none of it
+// exists). A bad --name is a parse error (2).
 CLI::App* add_lab_command(CLI::App& app, int& exit_code);
 
 }  // namespace rtcap::tool
