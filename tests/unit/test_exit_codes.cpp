@@ -90,6 +90,14 @@ TEST(ExitCodes, MissingSdpFileIsExit3LikeMissingReadFile) {
   EXPECT_NE(rtcap::tool::finish_capture_options(o, &code), "");
   EXPECT_EQ(code, rtcap::tool::kExitSetup);
 
+  // A directory cannot be read as one.
+  rtcap::tool::CaptureOptions dir;
+  dir.config.read_file = "x.pcap";
+  dir.sdp_paths = {::testing::TempDir()};
+  EXPECT_NE(rtcap::tool::finish_capture_options(dir, &code).find("it is a directory"),
+            std::string::npos);
+  EXPECT_EQ(code, rtcap::tool::kExitSetup);
+
   // A file that is there but is no SDP is a bad value.
   const std::string path = ::testing::TempDir() + "rtcap_exit_codes_not.sdp";
   std::ofstream(path) << "hello\n";

@@ -14,6 +14,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 
@@ -318,9 +319,11 @@ std::string finish_capture_options(CaptureOptions& o, int* exit_code) {
     return e;
   for (const std::string& path : o.sdp_paths) {
     std::ifstream f(path, std::ios::binary);
-    if (!f) {
+    std::error_code ec;
+    if (!f || std::filesystem::is_directory(path, ec)) {  // a directory opens, and reads as empty
       if (exit_code != nullptr) *exit_code = kExitSetup;
-      return fmt::format("--sdp: cannot read '{}': check the path", path);
+      return fmt::format("--sdp: cannot read '{}': {}", path,
+                         f ? "it is a directory: give an SDP file" : "check the path");
     }
     std::string text;
     constexpr std::size_t kMaxSdpBytes = 1 << 20;  // an SDP is a few hundred bytes; refuse junk
