@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (format.h in fmt 9, ranges.h from fmt 11)
 
 namespace rtcap::tool {
 
