@@ -58,4 +58,10 @@ void big_endian_to_float(const std::uint8_t* in, float* out, std::size_t samples
   for (std::size_t i = 0; i < samples; ++i) out[i] = 0;
 }
 
+void int32_to_float(const std::int32_t* __restrict in, float* __restrict out,
+                    std::size_t samples) noexcept {
+  constexpr float kScale = 1.0f / 2147483648.0f;
+  for (std::size_t i = 0; i < samples; ++i) out[i] = static_cast<float>(in[i]) * kScale;
+}
+
 }  // namespace rtcap::io

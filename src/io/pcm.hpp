@@ -20,5 +20,7 @@ void big_endian_to_int32(const std::uint8_t* in, std::int32_t* out, std::size_t 
 // As big_endian_to_int32, then scaled to [-1, 1).
 void big_endian_to_float(const std::uint8_t* in, float* out, std::size_t samples,
                          std::size_t width) noexcept;
+// Left-justified 32-bit integers scaled to [-1, 1), as big_endian_to_float scales them.
+void int32_to_float(const std::int32_t* in, float* out, std::size_t samples) noexcept;
 
 }  // namespace rtcap::io

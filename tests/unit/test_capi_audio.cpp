@@ -92,3 +92,42 @@ TEST(CapiAudio, DeliversPlainStructsAndRefusesMisuse) {
   EXPECT_EQ(rtcap_audio_close(app.audio), RTCAP_OK);
   EXPECT_EQ(rtcap_audio_close(app.audio), RTCAP_ERR_INVALID_HANDLE);
 }
+
+// A batch the application built with a packet whose data is NULL but whose caplen is not zero is
+// refused whole (nothing read), and the handle goes on: the next batch is taken.
+TEST(CapiAudio, RefusesABatchWhosePacketDataIsNull) {
+  rtcap_audio* audio = nullptr;
+  ASSERT_EQ(rtcap_audio_open(&audio), RTCAP_OK);
+  rtcap_audio_subscription sub;
+  ASSERT_EQ(rtcap_audio_subscription_init(&sub), RTCAP_OK);
+  int id = 0;
+  ASSERT_EQ(rtcap_audio_subscribe(audio, &sub, &id), RTCAP_OK);
+  const std::vector<std::uint8_t> good = l16_frame(0);
+  rtcap_packet packets[2] = {
+      {1'700'000'000'000'000'000, good.data(), static_cast<std::uint32_t>(good.size()),
+       static_cast<std::uint32_t>(good.size()), 0, 0, 0},
+      {1'700'000'000'000'100'000, nullptr, 100, 100, 0, 0, 0}};
+  const rtcap_batch batch{2, sizeof(rtcap_packet), packets};
+  EXPECT_EQ(rtcap_audio_add_batch(audio, &batch, 1), RTCAP_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(rtcap_last_error()).find("packet 1 of the batch has data NULL"),
+            std::string::npos)
+      << rtcap_last_error();
+  const int links[1] = {1};
+  EXPECT_EQ(rtcap_audio_add_batch_by_interface(audio, &batch, links, 1),
+            RTCAP_ERR_INVALID_ARGUMENT);
+  const rtcap_batch no_packets{3, sizeof(rtcap_packet), nullptr};
+  EXPECT_EQ(rtcap_audio_add_batch(audio, &no_packets, 1), RTCAP_ERR_INVALID_ARGUMENT);
+  const rtcap_batch short_stride{2, 8, packets};
+  EXPECT_EQ(rtcap_audio_add_batch(audio, &short_stride, 1), RTCAP_ERR_INVALID_ARGUMENT);
+  rtcap_tracker* tracker = nullptr;
+  ASSERT_EQ(rtcap_tracker_open(nullptr, &tracker), RTCAP_OK);
+  EXPECT_EQ(rtcap_tracker_add_batch(tracker, &batch, 1), RTCAP_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(rtcap_tracker_close(tracker), RTCAP_OK);
+  // An empty packet (data NULL, caplen 0) is a packet like any other.
+  packets[1].caplen = 0;
+  EXPECT_EQ(rtcap_audio_add_batch(audio, &batch, 1), RTCAP_OK);
+  rtcap_audio_stats st{};
+  st.size = sizeof st;
+  EXPECT_EQ(rtcap_audio_stats_get(audio, id, &st), RTCAP_OK);
+  EXPECT_EQ(rtcap_audio_close(audio), RTCAP_OK);
+}
