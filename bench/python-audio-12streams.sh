@@ -53,11 +53,11 @@ BG_PIDS="$BG_PIDS $PYPID"
 for _ in $(seq 1 200); do [ -e "$TMPD/py.ready" ] && break; sleep 0.05; done
 [ -e "$TMPD/py.ready" ] || fail "the Python capture did not start: $(cat "$TMPD/py.err")"
 "$RTCAP" gen --netns "${LAB}-tx" --streams 12 --ptime 125us --sap --group-per-stream \
-  --dst 239.69.8.1:5004 --allow-multicast --secs "$SECS" -q --json >"$TMPD/gen.json" ||
+  --dst 239.69.8.1:5004 --allow-multicast --secs "$SECS" -q --json "$TMPD/gen.json" ||
   fail "gen exit $?"
 touch "$TMPD/sent"
 wait "$PYPID" || fail "the Python capture failed: $(tail -20 "$TMPD/py.err")"
 BG_PIDS=$(echo "$BG_PIDS" | sed "s/ $PYPID\b//")
-log "gen: $(cat "$TMPD/gen.json")"
+log "gen: $(tr -d " \n" <"$TMPD/gen.json")"
 log "python: $(cat "$TMPD/py.out")"
 log "load: $(uptime)"
