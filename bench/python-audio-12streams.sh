@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Python consuming 12 AES67 streams through numpy at ~100,000 packets/s, on a real capture:
 # rtcap gen sends 12 SAP-announced L24/48000/2 streams at 125 us (96,000 packets/s) inside a lab
 # the script makes and removes; rtcap.Audio delivers every stream as numpy float32 blocks of 480

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "io/pcm.hpp"
 #include "rtcap/audio.hpp"
 
 namespace {
@@ -497,4 +498,28 @@ TEST(AudioReceiver, ASupplierThatGivesNoMemoryFallsBackToTheReceiversBuffer) {
   const rtcap::AudioSubscriptionStats st = lab.audio.stats(1).value();
   EXPECT_EQ(st.own_buffer_deliveries, got.blocks.size());
   EXPECT_EQ(st.callback_exceptions, static_cast<std::uint64_t>(calls / 2));
+}
+
+// A packet's samples take the word-at-a-time path, longer runs the vectorised loop: both give
+// the same left-justified integers and floats for every count, width and byte value, and read
+// nothing past the last sample (the buffer ends there: ASan would see a read beyond it).
+TEST(AudioReceiver, FewSamplesAndManyConvertAlike) {
+  for (const std::size_t width : {std::size_t{2}, std::size_t{3}})
+    for (std::size_t n = 1; n <= 300; n += (n < 140 ? 1 : 37)) {
+      std::vector<std::uint8_t> in(n * width);
+      for (std::size_t i = 0; i < in.size(); ++i)
+        in[i] = static_cast<std::uint8_t>((i * 151u + n * 7u + width) & 0xFF);
+      std::vector<std::int32_t> ints(n), want(n);
+      std::vector<float> floats(n);
+      rtcap::io::big_endian_to_int32(in.data(), ints.data(), n, width);
+      rtcap::io::big_endian_to_float(in.data(), floats.data(), n, width);
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::uint8_t* p = &in[i * width];
+        std::uint32_t u = std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16;
+        if (width == 3) u |= std::uint32_t{p[2]} << 8;
+        want[i] = static_cast<std::int32_t>(u);
+        EXPECT_EQ(floats[i], static_cast<float>(want[i]) * (1.0f / 2147483648.0f)) << n << " " << i;
+      }
+      EXPECT_EQ(ints, want) << "width " << width << ", " << n << " samples";
+    }
 }
