@@ -695,8 +695,9 @@ class Capture:
 #     cap.poll(0.1, lambda view: audio.add(view))
 #
 # block.samples is a numpy array (frames x channels, float32 or int32) when numpy is installed
-# (Debian python3-numpy), else a flat memoryview with block.frame_stride/channel_stride; either
-# way a view of the library's buffer, valid during the callback only (copy() to keep it).
+# (Debian python3-numpy): the library writes each sample from the packet straight into memory
+# numpy owns, and the array is the block's to keep. Without numpy it is a flat memoryview of the
+# library's buffer with block.frame_stride/channel_stride, valid during the callback only.
 
 try:
     import numpy as _np
@@ -745,6 +746,8 @@ class _AudioEvent(ctypes.Structure):
 
 _AUDIO_BLOCK_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(_AudioBlock))
 _AUDIO_EVENT_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(_AudioEvent))
+_AUDIO_BUFFER_FN = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p,
+                                    ctypes.POINTER(_AudioStream), ctypes.c_size_t)
 
 
 class _AudioSubscription(ctypes.Structure):
@@ -758,12 +761,13 @@ class _AudioSubscription(ctypes.Structure):
                 ("max_streams", ctypes.c_size_t), ("end_after_ms", ctypes.c_uint32),
                 ("levels", ctypes.c_int), ("silence_threshold_dbfs", ctypes.c_double),
                 ("silence_ms", ctypes.c_uint32), ("on_audio", _AUDIO_BLOCK_FN),
-                ("on_event", _AUDIO_EVENT_FN), ("user", ctypes.c_void_p)]
+                ("on_event", _AUDIO_EVENT_FN), ("user", ctypes.c_void_p),
+                ("on_buffer", _AUDIO_BUFFER_FN)]
 
 
 _AUDIO_STATS = ("streams", "streams_not_taken", "packets", "frames", "silence_frames", "gaps",
                 "lost_packets", "late_or_duplicate", "malformed", "discontinuities",
-                "callback_exceptions")
+                "callback_exceptions", "own_buffer_deliveries")
 
 
 class _AudioStats(ctypes.Structure):
@@ -819,16 +823,18 @@ class AudioStream:
 
 class AudioBlock:
     """A run of samples. With numpy, `samples` is a frames x channels array (int32 or float32)
-    of the block's own: copied once from the library's buffer, it may be kept after the
-    callback. Without numpy it is a flat memoryview into the library's buffer, sample (f, c) at
-    f * frame_stride + c * channel_stride, valid during the callback only: it is released when
-    the callback returns, so a later use raises ValueError (bytes(samples) or list(samples) in
-    the callback keep a copy)."""
+    of the block's own, kept as long as wanted: the library wrote it from the packets into
+    memory numpy owns (a kept block keeps its stream's 256 KiB pool alive: copy() a small piece
+    to keep only that). Without numpy it is a flat memoryview into the library's buffer, sample
+    (f, c) at f * frame_stride + c * channel_stride, valid during the callback only: it is
+    released when the callback returns, so a later use raises ValueError (bytes(samples) or
+    list(samples) in the callback keep a copy)."""
 
     __slots__ = ("stream", "samples", "frames", "channels", "frame_stride", "channel_stride",
                  "rtp_timestamp", "capture_ns", "first_frame", "silence_frames")
 
-    def __init__(self, b: _AudioBlock, stream: AudioStream) -> None:
+    def __init__(self, b: _AudioBlock, stream: AudioStream, owned: Any = None) -> None:
+        """owned: the numpy array the library wrote this block into (_BufferPool), or None."""
         self.stream = stream
         self.frames: int = b.frames
         self.channels: int = b.channels
@@ -838,11 +844,14 @@ class AudioBlock:
         self.capture_ns: int = b.capture_ns
         self.first_frame: int = b.first_frame
         self.silence_frames: int = b.silence_frames
+        self.samples: Any
+        if owned is not None:
+            self.samples = owned
+            return
         count = (b.channels - 1) * b.channel_stride + (b.frames - 1) * b.frame_stride + 1
         raw = _memory_view(ctypes.c_void_p(b.data), 4 * count, _PyBUF_READ)
         code = "i" if b.format == SAMPLE_FORMAT["int32"] else "f"
-        self.samples: Any
-        if _np is not None:
+        if _np is not None:  # the library's own buffer (the pool gave none): copied out
             view: Any = _np.ndarray((b.frames, b.channels), dtype=_np.int32 if code == "i"
                                     else _np.float32, buffer=raw,
                                     strides=(4 * b.frame_stride, 4 * b.channel_stride))
@@ -863,6 +872,45 @@ class AudioBlock:
                                    "AudioBlock.samples is still exported after its callback (an "
                                    "array over it was kept): copy what you keep in the callback")
         return None
+
+class _BufferPool:
+    """The memory the library writes a subscription's deliveries into (rtcap_audio_buffer_fn):
+    per stream, successive pieces of a numpy array of at least 64 Ki samples, so that a sample
+    is copied once (packet to array) and a block's array is a view that stays valid when kept."""
+
+    POOL_SAMPLES = 1 << 16
+
+    def __init__(self, dtype: Any) -> None:
+        self.dtype = dtype
+        # stream id -> [pool, its address, next free sample, the piece given: offset or -1]
+        self.streams: Dict[int, List[Any]] = {}
+
+    def give(self, stream_id: int, samples: int) -> int:
+        st = self.streams.get(stream_id)
+        if st is None or st[0].shape[0] - st[2] < samples:
+            pool = _np.empty(max(samples, self.POOL_SAMPLES), dtype=self.dtype)
+            st = self.streams[stream_id] = [pool, pool.ctypes.data, 0, -1]
+        st[3] = st[2]
+        return int(st[1] + 4 * st[2])
+
+    def take(self, b: _AudioBlock, stream_id: int) -> Any:
+        """The block's array when the library wrote it into the piece given, else None."""
+        st = self.streams.get(stream_id)
+        if st is None or st[3] < 0 or b.data != st[1] + 4 * st[3]:
+            return None
+        pool, off = st[0], st[3]
+        st[3] = -1
+        if b.frame_stride == b.channels and b.channel_stride == 1:  # interleaved
+            used = b.frames * b.channels
+            st[2] = off + used
+            return pool[off:off + used].reshape(b.frames, b.channels)
+        capacity = b.channel_stride  # planar: a row per channel of the delivery's capacity
+        st[2] = off + capacity * b.channels
+        return pool[off:off + capacity * b.channels].reshape(b.channels, capacity)[:, :b.frames].T
+
+    def end(self, stream_id: int) -> None:
+        self.streams.pop(stream_id, None)
+
 
 class AudioEvent:
     """kind: one of AUDIO_EVENTS. gap: gap_rtp_timestamp, gap_first_frame, gap_frames,
@@ -1026,10 +1074,24 @@ class Audio(_Closable):
                 raise _bad_type("silence_threshold_dbfs", silence_threshold_dbfs, "a number")
             sub.silence_threshold_dbfs = float(silence_threshold_dbfs)
 
+        pool = None
+        if _np is not None and on_audio is not None:
+            pool = _BufferPool(_np.int32 if format == "int32" else _np.float32)
+
+        def buffer_fn(_user: Any, s: Any, samples: int) -> Optional[int]:
+            try:
+                return pool.give(s.contents.id, samples)  # type: ignore[union-attr]
+            except BaseException as e:  # noqa: B902 - the library's buffer then; raised later
+                if self._error is None:
+                    self._error = e
+                return None
+
         def block_fn(_user: Any, b: Any) -> None:
+            c = b.contents
+            owned = pool.take(c, c.stream.contents.id) if pool is not None else None
             if on_audio is None or self._error is not None:
                 return
-            block = AudioBlock(b.contents, self._stream(b.contents.stream))
+            block = AudioBlock(c, self._stream(c.stream), owned)
             try:
                 on_audio(block)
             except BaseException as e:  # noqa: B902 - raised from the call that ran it
@@ -1048,10 +1110,15 @@ class Audio(_Closable):
                     self._error = x
             if c.kind == AUDIO_EVENTS.index("end"):
                 self._streams.pop(c.stream.contents.id, None)
+                if pool is not None:
+                    pool.end(c.stream.contents.id)
 
         sub.on_audio = _AUDIO_BLOCK_FN(block_fn)
         sub.on_event = _AUDIO_EVENT_FN(event_fn)
         self._keep += [sub.on_audio, sub.on_event]
+        if pool is not None:
+            sub.on_buffer = _AUDIO_BUFFER_FN(buffer_fn)
+            self._keep.append(sub.on_buffer)
         out = ctypes.c_int()
         self._run(_lib.rtcap_audio_subscribe(self._audio, ctypes.byref(sub), ctypes.byref(out)))
         return out.value

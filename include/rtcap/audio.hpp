@@ -181,6 +181,14 @@ struct AudioSubscription {
   // A stream with no packet for this long (packet time) has ended: kEnd.
   std::uint32_t end_after_ms = 1000;
   AudioLevelsConfig levels;
+  // Optional: the memory each delivery is written into, the application's own (a numpy array,
+  // a ring slot), so that a sample is copied once, from the packet to where it is kept. Asked
+  // once per delivery, before its first sample is written, for `samples` 4-byte samples (the
+  // delivery's capacity in frames x the stream's channels; planar: channel c from c x capacity
+  // frames on, as AudioBlock::channel_stride says), 4-byte aligned. The block's data then points
+  // there and the receiver writes it no more once on_audio returns. nullptr (or an exception)
+  // gives the receiver's own buffer for that delivery, valid during the callback only.
+  std::function<void*(const AudioStreamInfo& stream, std::size_t samples)> buffer;
   std::function<void(const AudioBlock&)> on_audio;
   std::function<void(const AudioEvent&)> on_event;
 };
@@ -197,7 +205,8 @@ struct AudioSubscriptionStats {
   std::uint64_t late_or_duplicate = 0;  // after their place was delivered, twice, or a lone jump
   std::uint64_t malformed = 0;          // not whole frames, or over max_payload_bytes
   std::uint64_t discontinuities = 0;
-  std::uint64_t callback_exceptions = 0;  // a callback threw (caught)
+  std::uint64_t callback_exceptions = 0;    // a callback threw (caught)
+  std::uint64_t own_buffer_deliveries = 0;  // with `buffer` set: it gave none, the receiver's
 };
 
 // The levels of one stream a subscription holds now.

@@ -40,7 +40,7 @@
 #include <stdint.h>
 
 #define RTCAP_C_API_VERSION \
-  4 /* bumped when functions are added; rtcap_c_api_version() at run time */
+  5 /* bumped when functions are added; rtcap_c_api_version() at run time */
 
 /* As RTCAP_API in rtcap/export.hpp: MinGW exports the API from rtcap.dll (dllexport while it is
    built, dllimport for its users, nothing when linking the static library); MSVC exports every
@@ -516,6 +516,12 @@ typedef struct rtcap_audio_event {
 
 typedef void (*rtcap_audio_block_fn)(void* user, const rtcap_audio_block* block);
 typedef void (*rtcap_audio_event_fn)(void* user, const rtcap_audio_event* event);
+/* The memory of the next delivery of `stream`: `samples` int32_t or float (its capacity in frames
+ * x stream->channels; planar: channel c from c x capacity frames on), 4-byte aligned, or NULL
+ * for the library's own buffer (valid during on_audio only; counted in own_buffer_deliveries).
+ * The block's data points there; the library writes it no more once on_audio returns. */
+typedef void* (*rtcap_audio_buffer_fn)(void* user, const rtcap_audio_stream* stream,
+                                       size_t samples);
 
 /* rtcap::AudioSubscription. rtcap_audio_subscription_init sets .size and every default. */
 typedef struct rtcap_audio_subscription {
@@ -544,6 +550,9 @@ typedef struct rtcap_audio_subscription {
   rtcap_audio_block_fn on_audio; /* may be NULL */
   rtcap_audio_event_fn on_event; /* may be NULL */
   void* user;
+  /* RTCAP_C_API_VERSION 5: deliveries written into the application's memory (a sample is copied
+   * once, from the packet to where it is kept); NULL: the library's buffer. */
+  rtcap_audio_buffer_fn on_buffer;
 } rtcap_audio_subscription;
 
 typedef struct rtcap_audio_stats {
@@ -559,6 +568,7 @@ typedef struct rtcap_audio_stats {
   uint64_t malformed;
   uint64_t discontinuities;
   uint64_t callback_exceptions;
+  uint64_t own_buffer_deliveries; /* on_buffer set but it gave NULL: the library's buffer */
 } rtcap_audio_stats;
 
 RTCAP_C_API int rtcap_audio_open(rtcap_audio** out);

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -944,6 +945,28 @@ void each_packet(const rtcap_batch& batch, const LinkTypes& link, F&& f) {
   }
 }
 
+// A batch the application built itself: every packet it names must be readable, or the batch is
+// refused whole before any packet is used (a NULL data with a length would be read).
+int bad_batch(const char* fn, const rtcap_batch& batch) {
+  if (batch.count == 0) return RTCAP_OK;
+  if (batch.packets == nullptr)
+    return fail(RTCAP_ERR_INVALID_ARGUMENT, std::string(fn) + ": batch->packets is NULL and " +
+                                                "batch->count is " + std::to_string(batch.count));
+  if (batch.packet_size < offsetof(rtcap_packet, reserved16))
+    return fail(RTCAP_ERR_INVALID_ARGUMENT,
+                std::string(fn) + ": batch->packet_size is " + std::to_string(batch.packet_size) +
+                    ", less than the rtcap_packet fields it must hold (sizeof(rtcap_packet))");
+  for (std::size_t i = 0; i < batch.count; ++i) {
+    const rtcap_packet* p = rtcap_batch_packet(&batch, i);
+    if (p->data == nullptr && p->caplen > 0)
+      return fail(RTCAP_ERR_INVALID_ARGUMENT, std::string(fn) + ": packet " + std::to_string(i) +
+                                                  " of the batch has data NULL" + " and caplen " +
+                                                  std::to_string(p->caplen) +
+                                                  "; nothing of the batch was used");
+  }
+  return RTCAP_OK;
+}
+
 // A link type given for the whole batch, in the library's range (analysis.hpp).
 int bad_linktype(const char* fn, const LinkTypes& link) {
   if (link.by_interface != nullptr || rtcap::linktype_in_range(link.all)) return RTCAP_OK;
@@ -956,6 +979,7 @@ int tracker_add(const char* fn, rtcap_tracker* tracker, const rtcap_batch* batch
                 const LinkTypes& link) {
   if (!batch) return null_argument(fn, "batch");
   if (const int rc = bad_linktype(fn, link)) return rc;
+  if (const int rc = bad_batch(fn, *batch)) return rc;
   return with_tracker(tracker, fn, [&](rtcap::StreamTracker& t) -> int {
     each_packet(*batch, link, [&](const rtcap::PacketView& v, int lt) { t.add(v, lt); });
     return RTCAP_OK;
@@ -1129,6 +1153,7 @@ int with_audio(rtcap_audio* handle, const char* function, F&& body) noexcept {
 int audio_add(const char* fn, rtcap_audio* audio, const rtcap_batch* batch, const LinkTypes& link) {
   if (!batch) return null_argument(fn, "batch");
   if (const int rc = bad_linktype(fn, link)) return rc;
+  if (const int rc = bad_batch(fn, *batch)) return rc;
   return with_audio(audio, fn, [&](AudioState& a) -> int {
     each_packet(*batch, link, [&](const rtcap::PacketView& v, int lt) {
       a.tracker.add(v, lt);
@@ -1200,10 +1225,13 @@ int rtcap_audio_subscribe(rtcap_audio* audio, const rtcap_audio_subscription* c,
   constexpr const char* fn = "rtcap_audio_subscribe";
   if (!c) return null_argument(fn, "sub");
   if (!id) return null_argument(fn, "id");
-  if (c->size < sizeof *c)
+  // A program built before on_buffer passes the struct without it.
+  constexpr std::size_t kSizeBeforeBuffer = offsetof(rtcap_audio_subscription, on_buffer);
+  if (c->size < kSizeBeforeBuffer)
     return fail(RTCAP_ERR_INVALID_ARGUMENT,
                 "rtcap_audio_subscribe: sub->size is not sizeof(rtcap_audio_subscription): "
                 "fill it with rtcap_audio_subscription_init");
+  const rtcap_audio_buffer_fn on_buffer = c->size >= sizeof *c ? c->on_buffer : nullptr;
   return with_audio(audio, fn, [&](AudioState& a) -> int {
     rtcap::AudioSubscription s;
     const auto address = [&](const char* text, rtcap::IpAddress& out, const char* name) {
@@ -1252,6 +1280,12 @@ int rtcap_audio_subscribe(rtcap_audio* audio, const rtcap_audio_subscription* c,
     s.levels.silence_threshold_dbfs = c->silence_threshold_dbfs;
     s.levels.silence_ms = c->silence_ms;
     AudioState* state = &a;
+    if (on_buffer) {
+      s.buffer = [state, f = on_buffer, user = c->user](const rtcap::AudioStreamInfo& info,
+                                                        std::size_t samples) {
+        return f(user, c_stream(*state, info), samples);
+      };
+    }
     if (c->on_audio) {
       s.on_audio = [state, f = c->on_audio, user = c->user](const rtcap::AudioBlock& b) {
         rtcap_audio_block cb{};
@@ -1364,6 +1398,7 @@ int rtcap_audio_stats_get(rtcap_audio* audio, int id, rtcap_audio_stats* out) {
     c.malformed = s.malformed;
     c.discontinuities = s.discontinuities;
     c.callback_exceptions = s.callback_exceptions;
+    c.own_buffer_deliveries = s.own_buffer_deliveries;
     std::memcpy(out, &c, c.size);
     return RTCAP_OK;
   });

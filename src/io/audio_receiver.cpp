@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <limits>
@@ -35,6 +36,8 @@ constexpr std::size_t kMaxStreamsPerSubscription = 4096;
 // What one subscription may allocate: 1 GiB is 64 streams of 1024 jumbo-frame slots.
 constexpr std::uint64_t kMaxSubscriptionBytes = 1ull << 30;
 constexpr float kInt32ToFloat = 1.0f / 2147483648.0f;
+// Samples converted at a time through the stack (4 KiB): a packet's, or a jumbo frame's in two.
+constexpr std::size_t kScratchSamples = 1024;
 
 enum class RecordState : std::uint8_t { kFree, kPending, kIgnored, kTaken };
 
@@ -94,6 +97,7 @@ struct AudioReceiver::Impl {
     AudioStreamInfo info;
     ReorderWindow window;
     std::vector<std::uint32_t> buffer;  // int32 or float bits, capacity_samples
+    std::uint32_t* out = nullptr;       // this delivery's: `buffer` or the application's
     std::size_t capacity_frames = 0;
     std::size_t buffered = 0;        // frames
     std::uint32_t buffer_rtp = 0;    // of the buffer's first frame
@@ -107,8 +111,13 @@ struct AudioReceiver::Impl {
     std::int64_t last_ns = 0;
     std::int64_t last_recheck_ns = 0;
     std::uint64_t packets = 0;
+    std::uint32_t frame_bytes = 0;         // channels x bytes per sample
+    std::uint32_t last_payload_bytes = 0;  // and its frames: a division per size, not per packet
+    std::uint32_t last_payload_frames = 0;
     analysis::LevelMeter meter;
     std::uint64_t levels_seconds = 0;
+    std::uint64_t metered_frames = 0;   // given to the meter since start()
+    std::uint64_t next_second_at = 0;   // metered_frames at which the meter completes a second
     std::vector<ChannelLevels> levels;  // max_channels
   };
   struct Sub {
@@ -164,7 +173,7 @@ struct AudioReceiver::Impl {
     b.stream = &s.info;
     b.format = sub.config.format;
     b.layout = sub.config.layout;
-    b.data = s.buffer.data();
+    b.data = s.out;
     b.frames = s.buffered;
     b.channels = ch;
     const bool planar = sub.config.layout == ChannelLayout::kPlanar;
@@ -188,12 +197,31 @@ struct AudioReceiver::Impl {
     --in_callback;
   }
 
+  // The memory of a delivery about to start: the application's when it gives some.
+  std::uint32_t* delivery_memory(Sub& sub, Slot& s) noexcept {
+    if (!sub.config.buffer || orphaned) return s.buffer.data();
+    void* p = nullptr;
+    ++in_callback;
+    try {
+      p = sub.config.buffer(s.info, s.capacity_frames * static_cast<std::size_t>(s.info.channels));
+    } catch (...) {
+      ++sub.stats.callback_exceptions;
+    }
+    --in_callback;
+    if (p == nullptr || reinterpret_cast<std::uintptr_t>(p) % alignof(std::uint32_t) != 0) {
+      ++sub.stats.own_buffer_deliveries;
+      return s.buffer.data();
+    }
+    return static_cast<std::uint32_t*>(p);
+  }
+
   // Room in the buffer: starts a block at the stream's current position.
   std::size_t room(Sub& sub, Slot& s, std::int64_t capture_ns) noexcept {
     if (s.buffered == s.capacity_frames) deliver(sub, s);
     if (s.buffered == 0) {
       s.buffer_rtp = s.next_ts;
       s.buffer_first = s.position;
+      s.out = delivery_memory(sub, s);
     }
     if (!s.buffer_has_capture) {
       s.buffer_capture_ns = capture_ns;
@@ -207,11 +235,16 @@ struct AudioReceiver::Impl {
                : frame * static_cast<std::size_t>(s.info.channels) + static_cast<std::size_t>(c);
   }
   void append_silence(Sub& sub, Slot& s, std::uint64_t frames, std::int64_t capture_ns) noexcept {
+    const auto ch = static_cast<std::size_t>(s.info.channels);
+    const bool planar = sub.config.layout == ChannelLayout::kPlanar;
     while (frames > 0) {
       const std::size_t n = std::min<std::uint64_t>(room(sub, s, capture_ns), frames);
-      const int ch = s.info.channels;
-      for (std::size_t f = 0; f < n; ++f)
-        for (int c = 0; c < ch; ++c) s.buffer[index(sub, s, s.buffered + f, c)] = 0;
+      if (!planar) {
+        std::memset(s.out + s.buffered * ch, 0, n * ch * 4);  // 0.0f is all zero bits too
+      } else {
+        for (std::size_t c = 0; c < ch; ++c)
+          std::memset(s.out + c * s.capacity_frames + s.buffered, 0, n * 4);
+      }
       s.buffered += n;
       s.buffer_silence += n;
       s.position += n;
@@ -219,35 +252,61 @@ struct AudioReceiver::Impl {
       frames -= n;
     }
   }
+
+  // A packet's samples into the delivery, and into the level meter. Each sample is read from the
+  // packet once: straight into the delivery (interleaved without levels, or int32), or else
+  // through a scratch of left-justified integers on the stack that the meter reads and the
+  // delivery's layout and format are written from.
   void append_samples(Sub& sub, Slot& s, const std::uint8_t* p, std::size_t frames,
                       std::int64_t capture_ns) noexcept {
     const auto ch = static_cast<std::size_t>(s.info.channels);
     const std::size_t w = s.info.bits == 16 ? 2 : 3;
     const bool planar = sub.config.layout == ChannelLayout::kPlanar;
     const bool to_float = sub.config.format == SampleFormat::kFloat32;
+    const bool levels = sub.config.levels.enabled;
     while (frames > 0) {
       const std::size_t n = std::min(room(sub, s, capture_ns), frames);
-      // Interleaved: the samples land in the buffer in wire order, one vectorised pass.
-      if (!planar) {
-        std::uint32_t* out = s.buffer.data() + s.buffered * ch;
-        if (to_float)
-          io::big_endian_to_float(p, reinterpret_cast<float*>(out), n * ch, w);
-        else
-          io::big_endian_to_int32(p, reinterpret_cast<std::int32_t*>(out), n * ch, w);
+      if (!planar && !to_float) {
+        auto* out = reinterpret_cast<std::int32_t*>(s.out + s.buffered * ch);
+        io::big_endian_to_int32(p, out, n * ch, w);
+        if (levels) {
+          s.meter.add(out, n);
+          s.metered_frames += n;
+        }
+        p += n * ch * w;
+      } else if (!planar && !levels) {
+        io::big_endian_to_float(p, reinterpret_cast<float*>(s.out + s.buffered * ch), n * ch, w);
         p += n * ch * w;
       } else {
-        std::uint32_t* out = s.buffer.data() + s.buffered;
-        for (std::size_t f = 0; f < n; ++f, ++out)
-          for (std::size_t c = 0; c < ch; ++c, p += w) {
-            const std::uint32_t u = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
-                                    (w == 3 ? std::uint32_t{p[2]} << 8 : 0u);
-            std::uint32_t v = u;
-            if (to_float) {
-              const float x = static_cast<float>(static_cast<std::int32_t>(u)) * kInt32ToFloat;
-              std::memcpy(&v, &x, sizeof v);
-            }
-            out[c * s.capacity_frames] = v;
+        std::int32_t scratch[kScratchSamples];
+        const std::size_t chunk = kScratchSamples / ch;  // >= 16: ch <= kMaxChannels
+        for (std::size_t done = 0; done < n;) {
+          const std::size_t k = std::min(chunk, n - done);
+          io::big_endian_to_int32(p, scratch, k * ch, w);
+          if (levels) {
+            s.meter.add(scratch, k);
+            s.metered_frames += k;
           }
+          if (!planar) {
+            io::int32_to_float(scratch, reinterpret_cast<float*>(s.out + (s.buffered + done) * ch),
+                               k * ch);
+          } else {
+            for (std::size_t c = 0; c < ch; ++c) {
+              std::uint32_t* out = s.out + c * s.capacity_frames + s.buffered + done;
+              if (to_float) {
+                for (std::size_t f = 0; f < k; ++f) {
+                  const float x = static_cast<float>(scratch[f * ch + c]) * kInt32ToFloat;
+                  std::memcpy(out + f, &x, sizeof x);
+                }
+              } else {
+                for (std::size_t f = 0; f < k; ++f)
+                  out[f] = static_cast<std::uint32_t>(scratch[f * ch + c]);
+              }
+            }
+          }
+          p += k * ch * w;
+          done += k;
+        }
       }
       s.buffered += n;
       s.position += n;
@@ -258,13 +317,15 @@ struct AudioReceiver::Impl {
 
   // One in-order packet of a taken stream (the reorder window's consumer).
   bool take_packet(Sub& sub, Slot& s, const ReorderWindow::Packet& p) noexcept {
-    const std::size_t fb =
-        static_cast<std::size_t>(s.info.channels) * static_cast<std::size_t>(s.info.bits / 8);
-    if (p.bytes % fb != 0) {
-      ++sub.stats.malformed;
-      return false;
+    if (p.bytes != s.last_payload_bytes) {
+      if (p.bytes % s.frame_bytes != 0) {
+        ++sub.stats.malformed;
+        return false;
+      }
+      s.last_payload_bytes = static_cast<std::uint32_t>(p.bytes);
+      s.last_payload_frames = static_cast<std::uint32_t>(p.bytes / s.frame_bytes);
     }
-    const std::size_t frames = p.bytes / fb;
+    const std::size_t frames = s.last_payload_frames;
     if (s.packets > 0) {
       io::Continuation c =
           io::continue_at(s.next_ts, s.last_arrival_ns, p.ts, p.arrival_ns, s.info.rate_hz);
@@ -317,9 +378,11 @@ struct AudioReceiver::Impl {
     ++s.packets;
     ++sub.stats.packets;
     s.last_arrival_ns = p.arrival_ns;
-    if (sub.config.levels.enabled) {
-      s.meter.add_big_endian(p.payload, frames);
-      if (s.info.channels > 0 && s.meter.levels(0).seconds != s.levels_seconds) {
+    if (sub.config.levels.enabled && s.metered_frames >= s.next_second_at) {
+      // The meter completes a second at each rate_hz frames it was given: asked only then.
+      while (s.next_second_at <= s.metered_frames)
+        s.next_second_at += std::max<std::uint32_t>(s.info.rate_hz, 1);
+      if (s.meter.levels(0).seconds != s.levels_seconds) {
         s.levels_seconds = s.meter.levels(0).seconds;
         const int n = std::min(s.info.channels, static_cast<int>(s.levels.size()));
         for (int c = 0; c < n; ++c) s.levels[static_cast<std::size_t>(c)] = s.meter.levels(c);
@@ -385,6 +448,12 @@ struct AudioReceiver::Impl {
     lc.silence_ms = sub.config.levels.silence_ms;
     s.meter.reset(pf.rate_hz, pf.channels, pf.bits, lc);
     s.levels_seconds = 0;
+    s.metered_frames = 0;
+    s.next_second_at = std::max<std::uint32_t>(pf.rate_hz, 1);
+    s.frame_bytes =
+        static_cast<std::uint32_t>(pf.channels) * static_cast<std::uint32_t>(pf.bits / 8);
+    s.last_payload_bytes = 0;
+    s.last_payload_frames = 0;
   }
 
   // A stream new to the receiver, or pending, or the catalogue changed: what is it now?
@@ -589,6 +658,7 @@ Result<int> AudioReceiver::subscribe(AudioSubscription sub) {
   for (Impl::Slot& slot : s->slots) {
     slot.window.reset(sub.reorder_packets, sub.max_payload_bytes, sub.max_payload_bytes);
     slot.buffer.assign(s->capacity_samples, 0);
+    slot.out = slot.buffer.data();
     slot.levels.resize(static_cast<std::size_t>(sub.max_channels));
   }
   s->config = std::move(sub);

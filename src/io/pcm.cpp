@@ -44,6 +44,8 @@ void big_endian_to_little(const std::uint8_t* in, std::uint8_t* out, std::size_t
 
 void big_endian_to_int32(const std::uint8_t* in, std::int32_t* out, std::size_t samples,
                          std::size_t width) noexcept {
+  if (samples < detail::kFewSamples && (width == 2 || width == 3))
+    return detail::few_to_int32(in, out, samples, width);
   if (width == 3) return to_int32<3>(in, out, samples);
   if (width == 2) return to_int32<2>(in, out, samples);
   if (width == 4) return to_int32<4>(in, out, samples);
@@ -52,10 +54,35 @@ void big_endian_to_int32(const std::uint8_t* in, std::int32_t* out, std::size_t 
 
 void big_endian_to_float(const std::uint8_t* in, float* out, std::size_t samples,
                          std::size_t width) noexcept {
+  if (samples < detail::kFewSamples && (width == 2 || width == 3))
+    return detail::few_to_float(in, out, samples, width);
   if (width == 3) return to_float<3>(in, out, samples);
   if (width == 2) return to_float<2>(in, out, samples);
   if (width == 4) return to_float<4>(in, out, samples);
   for (std::size_t i = 0; i < samples; ++i) out[i] = 0;
+}
+
+void detail::few_to_int32(const std::uint8_t* in, std::int32_t* out, std::size_t samples,
+                          std::size_t width) noexcept {
+  const auto as_int = [](std::uint32_t u) { return static_cast<std::int32_t>(u); };
+  if (width == 3) return detail::few_samples<3>(in, out, samples, as_int);
+  detail::few_samples<2>(in, out, samples, as_int);
+}
+
+void detail::few_to_float(const std::uint8_t* in, float* out, std::size_t samples,
+                          std::size_t width) noexcept {
+  constexpr float kScale = 1.0f / 2147483648.0f;
+  const auto as_float = [](std::uint32_t u) {
+    return static_cast<float>(static_cast<std::int32_t>(u)) * kScale;
+  };
+  if (width == 3) return detail::few_samples<3>(in, out, samples, as_float);
+  detail::few_samples<2>(in, out, samples, as_float);
+}
+
+void int32_to_float(const std::int32_t* __restrict in, float* __restrict out,
+                    std::size_t samples) noexcept {
+  constexpr float kScale = 1.0f / 2147483648.0f;
+  for (std::size_t i = 0; i < samples; ++i) out[i] = static_cast<float>(in[i]) * kScale;
 }
 
 }  // namespace rtcap::io

@@ -8,9 +8,11 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "io/pcm.hpp"
 #include "rtcap/audio.hpp"
 
 namespace {
@@ -430,4 +432,94 @@ TEST(AudioReceiver, TimestampJumpsWithoutLostPacketsAreNotSilence) {
   EXPECT_EQ(count(got, rtcap::AudioEvent::Kind::kDiscontinuity), 2u);
   EXPECT_EQ(lab.audio.stats(1)->silence_frames, 0u);
   EXPECT_EQ(lab.audio.stats(1)->lost_packets, 1u);
+}
+
+// The application gives the memory each delivery is written into (AudioSubscription::buffer):
+// every block's data is the piece it gave, holding the same samples as the receiver's own buffer
+// would (interleaved and planar, int32 and float32, a loss's silence included), and nothing more
+// is written there once on_audio returned.
+TEST(AudioReceiver, DeliveriesAreWrittenIntoTheApplicationsMemory) {
+  for (const auto layout : {rtcap::ChannelLayout::kInterleaved, rtcap::ChannelLayout::kPlanar})
+    for (const auto format : {rtcap::SampleFormat::kInt32, rtcap::SampleFormat::kFloat32}) {
+      Lab lab;
+      Collected got;
+      auto sub = collect(got);
+      sub.format = format;
+      sub.layout = layout;
+      sub.frames_per_delivery = 30;
+      std::vector<std::vector<std::uint32_t>> given;
+      std::vector<std::vector<std::uint32_t>> at_delivery;
+      sub.buffer = [&given](const rtcap::AudioStreamInfo& s, std::size_t samples) -> void* {
+        EXPECT_EQ(samples, 30u * static_cast<std::size_t>(s.channels));
+        given.emplace_back(samples, 0xDEADBEEFu);
+        return given.back().data();
+      };
+      auto collect_audio = std::move(sub.on_audio);
+      sub.on_audio = [&](const rtcap::AudioBlock& b) {
+        ASSERT_FALSE(given.empty());
+        EXPECT_EQ(b.data, given.back().data());
+        at_delivery.push_back(given.back());
+        collect_audio(b);
+      };
+      ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
+      std::vector<std::uint16_t> seqs = range(0, 40);
+      seqs.erase(std::find(seqs.begin(), seqs.end(), 17));
+      lab.send_seqs(seqs);
+      lab.audio.finish();
+      const auto first =
+          static_cast<std::uint16_t>((got.blocks.front().rtp_timestamp - 1000) / kFrames);
+      EXPECT_EQ(got.samples, expected(first, 40, {17}));
+      ASSERT_EQ(given.size(), got.blocks.size());
+      for (std::size_t i = 0; i < given.size(); ++i) EXPECT_EQ(given[i], at_delivery[i]) << i;
+      EXPECT_EQ(lab.audio.stats(1)->own_buffer_deliveries, 0u);
+      EXPECT_EQ(lab.audio.stats(1)->callback_exceptions, 0u);
+    }
+}
+
+// A supplier that gives nothing, or throws, leaves the delivery to the receiver's own buffer:
+// the samples are the same, and the count says so.
+TEST(AudioReceiver, ASupplierThatGivesNoMemoryFallsBackToTheReceiversBuffer) {
+  Lab lab;
+  Collected got;
+  auto sub = collect(got);
+  sub.format = rtcap::SampleFormat::kInt32;
+  sub.frames_per_delivery = 0;
+  int calls = 0;
+  sub.buffer = [&calls](const rtcap::AudioStreamInfo&, std::size_t) -> void* {
+    if (++calls % 2 == 0) throw std::runtime_error("no memory today");
+    return nullptr;
+  };
+  ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
+  lab.send_seqs(range(0, 20));
+  lab.audio.finish();
+  const auto first =
+      static_cast<std::uint16_t>((got.blocks.front().rtp_timestamp - 1000) / kFrames);
+  EXPECT_EQ(got.samples, expected(first, 20));
+  const rtcap::AudioSubscriptionStats st = lab.audio.stats(1).value();
+  EXPECT_EQ(st.own_buffer_deliveries, got.blocks.size());
+  EXPECT_EQ(st.callback_exceptions, static_cast<std::uint64_t>(calls / 2));
+}
+
+// A packet's samples take the word-at-a-time path, longer runs the vectorised loop: both give
+// the same left-justified integers and floats for every count, width and byte value, and read
+// nothing past the last sample (the buffer ends there: ASan would see a read beyond it).
+TEST(AudioReceiver, FewSamplesAndManyConvertAlike) {
+  for (const std::size_t width : {std::size_t{2}, std::size_t{3}})
+    for (std::size_t n = 1; n <= 300; n += (n < 140 ? 1 : 37)) {
+      std::vector<std::uint8_t> in(n * width);
+      for (std::size_t i = 0; i < in.size(); ++i)
+        in[i] = static_cast<std::uint8_t>((i * 151u + n * 7u + width) & 0xFF);
+      std::vector<std::int32_t> ints(n), want(n);
+      std::vector<float> floats(n);
+      rtcap::io::big_endian_to_int32(in.data(), ints.data(), n, width);
+      rtcap::io::big_endian_to_float(in.data(), floats.data(), n, width);
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::uint8_t* p = &in[i * width];
+        std::uint32_t u = std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16;
+        if (width == 3) u |= std::uint32_t{p[2]} << 8;
+        want[i] = static_cast<std::int32_t>(u);
+        EXPECT_EQ(floats[i], static_cast<float>(want[i]) * (1.0f / 2147483648.0f)) << n << " " << i;
+      }
+      EXPECT_EQ(ints, want) << "width " << width << ", " << n << " samples";
+    }
 }

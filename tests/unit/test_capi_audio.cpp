@@ -3,6 +3,7 @@
 // dereferenced, and a call from inside its own callback refused (RTCAP_ERR_BUSY).
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -91,4 +92,102 @@ TEST(CapiAudio, DeliversPlainStructsAndRefusesMisuse) {
   EXPECT_EQ(st.silence_frames, 4u);
   EXPECT_EQ(rtcap_audio_close(app.audio), RTCAP_OK);
   EXPECT_EQ(rtcap_audio_close(app.audio), RTCAP_ERR_INVALID_HANDLE);
+}
+
+// A batch the application built with a packet whose data is NULL but whose caplen is not zero is
+// refused whole (nothing read), and the handle goes on: the next batch is taken.
+TEST(CapiAudio, RefusesABatchWhosePacketDataIsNull) {
+  rtcap_audio* audio = nullptr;
+  ASSERT_EQ(rtcap_audio_open(&audio), RTCAP_OK);
+  rtcap_audio_subscription sub;
+  ASSERT_EQ(rtcap_audio_subscription_init(&sub), RTCAP_OK);
+  int id = 0;
+  ASSERT_EQ(rtcap_audio_subscribe(audio, &sub, &id), RTCAP_OK);
+  const std::vector<std::uint8_t> good = l16_frame(0);
+  rtcap_packet packets[2] = {
+      {1'700'000'000'000'000'000, good.data(), static_cast<std::uint32_t>(good.size()),
+       static_cast<std::uint32_t>(good.size()), 0, 0, 0},
+      {1'700'000'000'000'100'000, nullptr, 100, 100, 0, 0, 0}};
+  const rtcap_batch batch{2, sizeof(rtcap_packet), packets};
+  EXPECT_EQ(rtcap_audio_add_batch(audio, &batch, 1), RTCAP_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(rtcap_last_error()).find("packet 1 of the batch has data NULL"),
+            std::string::npos)
+      << rtcap_last_error();
+  const int links[1] = {1};
+  EXPECT_EQ(rtcap_audio_add_batch_by_interface(audio, &batch, links, 1),
+            RTCAP_ERR_INVALID_ARGUMENT);
+  const rtcap_batch no_packets{3, sizeof(rtcap_packet), nullptr};
+  EXPECT_EQ(rtcap_audio_add_batch(audio, &no_packets, 1), RTCAP_ERR_INVALID_ARGUMENT);
+  const rtcap_batch short_stride{2, 8, packets};
+  EXPECT_EQ(rtcap_audio_add_batch(audio, &short_stride, 1), RTCAP_ERR_INVALID_ARGUMENT);
+  rtcap_tracker* tracker = nullptr;
+  ASSERT_EQ(rtcap_tracker_open(nullptr, &tracker), RTCAP_OK);
+  EXPECT_EQ(rtcap_tracker_add_batch(tracker, &batch, 1), RTCAP_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(rtcap_tracker_close(tracker), RTCAP_OK);
+  // An empty packet (data NULL, caplen 0) is a packet like any other.
+  packets[1].caplen = 0;
+  EXPECT_EQ(rtcap_audio_add_batch(audio, &batch, 1), RTCAP_OK);
+  rtcap_audio_stats st{};
+  st.size = sizeof st;
+  EXPECT_EQ(rtcap_audio_stats_get(audio, id, &st), RTCAP_OK);
+  EXPECT_EQ(rtcap_audio_close(audio), RTCAP_OK);
+}
+
+namespace {
+struct Supplied {
+  std::vector<std::vector<std::int32_t>> pieces;
+  std::size_t matched = 0, blocks = 0;
+};
+}  // namespace
+
+// on_buffer: each delivery is written into the application's memory (its data is the piece
+// given); a program built before on_buffer (sub.size without it) still subscribes, and its
+// deliveries are the library's buffer.
+TEST(CapiAudio, DeliversIntoTheApplicationsMemoryAndTakesTheOlderStruct) {
+  for (const bool older : {false, true}) {
+    rtcap_audio* audio = nullptr;
+    ASSERT_EQ(rtcap_audio_open(&audio), RTCAP_OK);
+    Supplied app;
+    rtcap_audio_subscription sub;
+    ASSERT_EQ(rtcap_audio_subscription_init(&sub), RTCAP_OK);
+    sub.format = RTCAP_SAMPLES_INT32;
+    sub.frames_per_delivery = 8;
+    sub.user = &app;
+    sub.on_buffer = [](void* user, const rtcap_audio_stream* s, size_t samples) -> void* {
+      auto& a = *static_cast<Supplied*>(user);
+      EXPECT_EQ(samples, 8u * static_cast<std::size_t>(s->channels));
+      a.pieces.emplace_back(samples, -1);
+      return a.pieces.back().data();
+    };
+    sub.on_audio = [](void* user, const rtcap_audio_block* b) {
+      auto& a = *static_cast<Supplied*>(user);
+      ++a.blocks;
+      a.matched += !a.pieces.empty() && b->data == a.pieces.back().data();
+    };
+    if (older) sub.size = offsetof(rtcap_audio_subscription, on_buffer);
+    int id = 0;
+    ASSERT_EQ(rtcap_audio_subscribe(audio, &sub, &id), RTCAP_OK) << rtcap_last_error();
+    std::vector<std::vector<std::uint8_t>> frames;
+    for (std::uint16_t s = 0; s < 20; ++s) frames.push_back(l16_frame(s));
+    std::vector<rtcap_packet> packets(frames.size());
+    for (std::size_t i = 0; i < frames.size(); ++i)
+      packets[i] = rtcap_packet{1'700'000'000'000'000'000 + static_cast<std::int64_t>(i) * 90'000,
+                                frames[i].data(),
+                                static_cast<std::uint32_t>(frames[i].size()),
+                                static_cast<std::uint32_t>(frames[i].size()),
+                                0,
+                                0,
+                                0};
+    const rtcap_batch batch{packets.size(), sizeof(rtcap_packet), packets.data()};
+    ASSERT_EQ(rtcap_audio_add_batch(audio, &batch, 1), RTCAP_OK);
+    ASSERT_EQ(rtcap_audio_finish(audio), RTCAP_OK);
+    ASSERT_GT(app.blocks, 0u);
+    EXPECT_EQ(app.matched, older ? 0u : app.blocks);
+    EXPECT_EQ(app.pieces.size(), older ? 0u : app.blocks);
+    rtcap_audio_stats st{};
+    st.size = sizeof st;
+    ASSERT_EQ(rtcap_audio_stats_get(audio, id, &st), RTCAP_OK);
+    EXPECT_EQ(st.own_buffer_deliveries, 0u);
+    EXPECT_EQ(rtcap_audio_close(audio), RTCAP_OK);
+  }
 }

@@ -186,6 +186,30 @@ class Audio(unittest.TestCase):
         for k, s in zip(kept, seen):
             self.assertEqual(k.tolist(), s)
 
+    def test_numpy_samples_are_written_once_into_memory_python_owns(self):
+        if rtcap._np is None:
+            self.skipTest("numpy not installed (Debian python3-numpy)")
+        import numpy
+        for layout in ("interleaved", "planar"):
+            blocks, _, stats = self.capture(format="float32", layout=layout,
+                                            frames_per_delivery=30)
+            self.assertEqual(stats["own_buffer_deliveries"], 0, layout)
+            for _, samples in blocks:
+                self.assertEqual(samples.shape[1], 2)
+            # The same samples as int32 deliveries give, scaled (L24 fits a float exactly).
+            ints, _, _ = self.capture(format="int32", layout=layout, frames_per_delivery=30)
+            got = numpy.concatenate([s for _, s in blocks])
+            want = numpy.concatenate([s for _, s in ints]).astype(numpy.float64) / 2.0**31
+            self.assertTrue(numpy.array_equal(got.astype(numpy.float64), want), layout)
+
+    def test_a_block_kept_without_a_copy_stays_as_it_was(self):
+        if rtcap._np is None:
+            self.skipTest("numpy not installed (Debian python3-numpy)")
+        kept, seen = self.kept_samples()
+        for k, s in zip(kept, seen):
+            self.assertFalse(k.flags.owndata)  # a view of the pool the library wrote into
+            self.assertEqual(k.tolist(), s)
+
     def test_a_memoryview_is_released_after_the_callback(self):
         saved, rtcap._np = rtcap._np, None
         try:
