@@ -2,10 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iterator>
 #include <limits>
 #include <stdexcept>
 #include <type_traits>
+
+#include "stats/latency_model.hpp"  // snaplen_is_automatic, the largest packet
 
 namespace rtcap::config_table {
 namespace {
@@ -33,6 +36,12 @@ void set_none(CaptureConfig&, std::int64_t) {}
 
 bool on_linux(CapturePlatform p) { return p == CapturePlatform::kLinuxLibpcap; }
 bool inline_delivery(const CaptureConfig& c) { return c.delivery == Delivery::kInline; }
+// The largest packet a batch must hold, as far as the settings tell (Linux immediate mode with an
+// automatic snaplen takes the interface MTU + 22 at open: then no more than a 64 KiB batch).
+std::int64_t packet_bytes(const CaptureConfig& c, CapturePlatform p) {
+  if (on_linux(p) && c.immediate_mode && snaplen_is_automatic(c)) return 0;
+  return c.snaplen == 0 ? kMaxSnaplen : c.snaplen;
+}
 
 // clang-format off
 const Setting kSettings[] = {
@@ -95,11 +104,15 @@ const Setting kSettings[] = {
     {"batch_packets", Kind::kNumber, "std::size_t", "packets", 1, std::int64_t{1} << 20, "", "",
      "1024: a 1 ms TPACKET_V3 block at 100,000 packets/s carries ~100 packets; room for bursts",
      "--batch-packets", "rtcap_config_set_batch_packets", RTCAP_NUMBER(batch_packets), RTCAP_EVERYWHERE},
-    // PacketRecord::offset is 32-bit; 1 GiB per batch is far beyond any useful batch.
-    {"batch_bytes", Kind::kNumber, "std::size_t", "bytes", 1, std::int64_t{1} << 30, "",
+    // PacketRecord::offset is 32-bit; 1 GiB per batch is far beyond any useful batch. 64 KiB,
+    // the largest IP datagram: a smaller batch buys no latency (a drain hands over at its end
+    // whatever the size), only more callbacks.
+    {"batch_bytes", Kind::kNumber, "std::size_t", "bytes", 65536, std::int64_t{1} << 30, "",
      "raised to the snaplen when smaller (every batch holds one whole packet)",
      "256 KiB: one TPACKET_V3 block",
-     "--batch-bytes", "rtcap_config_set_batch_bytes", RTCAP_NUMBER(batch_bytes), RTCAP_EVERYWHERE},
+     "--batch-bytes", "rtcap_config_set_batch_bytes", RTCAP_NUMBER(batch_bytes),
+     "when not smaller than the snapshot length ${snaplen} (a batch holds one whole packet: a smaller value is raised to it)",
+     [](const CaptureConfig& c, CapturePlatform p) { return c.batch_bytes < std::size_t(packet_bytes(c, p)); }},
     // 2: one batch filled by the capture thread while the consumer holds the other.
     {"pool_batches", Kind::kNumber, "std::size_t", "batches", 2, 65536, "", "",
      "64: bounds memory (64 x 280 KiB) and how far the consumer may fall behind; inline delivery uses one batch",
@@ -196,6 +209,19 @@ Result<void> validate(const CaptureConfig& c) {
     if (s.kind != Kind::kNumber && s.kind != Kind::kChoice) continue;
     if (std::string why = check_number(s, s.get(c)); !why.empty()) return refuse(s.name, why);
   }
+  // Npcap: a packet larger than the user buffer can never be read and blocks every packet
+  // behind it (npcap issue 119). The largest packet and its header as the latency planner sizes
+  // the user buffer (latency_model.hpp).
+  const std::int64_t packet =
+      std::min<std::int64_t>(c.snaplen == 0 ? kMaxSnaplen : c.snaplen, kLinuxOffloadMaxFrameBytes);
+  if (c.user_buffer_bytes > 0 &&
+      std::uint64_t(c.user_buffer_bytes) < std::uint64_t(packet) + kNpcapPacketHeaderBytes)
+    return refuse("user_buffer_bytes",
+                  fmt::format("{} bytes cannot hold one {}-byte packet (${{snaplen}}, at most {}) "
+                              "and its {}-byte header: Npcap could never read such a packet, and "
+                              "it would block the ones behind it",
+                              c.user_buffer_bytes, packet, kLinuxOffloadMaxFrameBytes,
+                              kNpcapPacketHeaderBytes));
   return {};
 }
 
