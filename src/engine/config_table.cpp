@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "rtcap/batch.hpp"          // PacketRecord
 #include "stats/latency_model.hpp"  // snaplen_is_automatic, the largest packet
 
 namespace rtcap::config_table {
@@ -209,6 +210,19 @@ Result<void> validate(const CaptureConfig& c) {
     if (s.kind != Kind::kNumber && s.kind != Kind::kChoice) continue;
     if (std::string why = check_number(s, s.get(c)); !why.empty()) return refuse(s.name, why);
   }
+  // The batches are allocated at open: a pool larger than any use (65536 batches of 1 GiB would
+  // be 64 TiB) is refused rather than left to the allocator or the OOM killer. 16 GiB: 900 times
+  // the default pool (64 x 280 KiB); the largest inline batch takes 1.02 GiB.
+  constexpr std::uint64_t kMaxPoolBytes = std::uint64_t{16} << 30;
+  const std::uint64_t arena = std::max<std::uint64_t>(
+      c.batch_bytes, std::uint64_t(c.snaplen == 0 ? kMaxSnaplen : c.snaplen));
+  const std::uint64_t batches = c.delivery == Delivery::kInline ? 1 : c.pool_batches;
+  const std::uint64_t pool = batches * (arena + c.batch_packets * sizeof(PacketRecord));
+  if (pool > kMaxPoolBytes)
+    return refuse("pool_batches",
+                  fmt::format("{} batches of {} bytes (${{batch_bytes}}) and {} packet records "
+                              "(${{batch_packets}}) would take {} GiB at open, more than {} GiB",
+                              batches, arena, c.batch_packets, pool >> 30, kMaxPoolBytes >> 30));
   // Npcap: a packet larger than the user buffer can never be read and blocks every packet
   // behind it (npcap issue 119). The largest packet and its header as the latency planner sizes
   // the user buffer (latency_model.hpp).

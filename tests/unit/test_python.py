@@ -73,6 +73,7 @@ class Settings(unittest.TestCase):
     def test_values_that_make_no_sense_are_refused(self):
         self.refused("batch_bytes", batch_bytes=10)
         self.refused("user_buffer_bytes", user_buffer_bytes=1000)
+        self.refused("pool_batches", pool_batches=65536, batch_bytes=2**30, delivery="threaded")
 
     def test_accepted_values_open(self):
         with rtcap.Capture(read_file=SAMPLE, snaplen=0, pool_batches=2, reopen=False,

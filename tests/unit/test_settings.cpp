@@ -303,6 +303,19 @@ TEST(Settings, ValuesThatMakeNoSenseAreRefusedOrWarned) {
   c.snaplen = 0;
   c.user_buffer_bytes = 65553 + 20;  // the largest frame and its header
   EXPECT_TRUE(table::validate(c));
+
+  // Each in range, together 64 TiB allocated at open: refused, naming the pool.
+  c = base();
+  c.delivery = rtcap::Delivery::kThreaded;
+  c.pool_batches = 65536;
+  c.batch_bytes = std::size_t{1} << 30;
+  auto huge = table::validate(c);
+  ASSERT_FALSE(huge);
+  EXPECT_EQ(huge.error().setting, "pool_batches");
+  EXPECT_NE(huge.error().message.find("CaptureConfig::batch_bytes"), std::string::npos)
+      << huge.error().message;
+  c.delivery = rtcap::Delivery::kInline;  // one batch
+  EXPECT_TRUE(table::validate(c));
 }
 
 // Where a setting applies is the table's, read by every front end: the C API hands it out with
