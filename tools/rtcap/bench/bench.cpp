@@ -739,6 +739,7 @@ std::vector<double> paired_ratios(const std::vector<BenchRun>& runs, const std::
 
 // "1.02, 0.97, 1.10 -> median 1.02x (0.97-1.10)".
 std::string ratios_text(const std::vector<double>& ratios) {
+  if (ratios.empty()) return "-";
   std::string each;
   for (double r : ratios) each += fmt::format("{}{:.2f}", each.empty() ? "" : ", ", r);
   const auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
