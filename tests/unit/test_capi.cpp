@@ -367,7 +367,7 @@ TEST(Capi, CallsFromInsideTheCallback) {
     ASSERT_NE(e, nullptr);
     Reentrant r{e};
     EXPECT_EQ(drain(e, reenter, &r), RTCAP_DONE) << last();
-    EXPECT_EQ(r.calls, 1);
+    EXPECT_GE(r.calls, 1);  // what was captured before the stop is still delivered
     EXPECT_EQ(r.poll_rc, RTCAP_ERR_BUSY);
     EXPECT_EQ(r.dispatch_rc, d == RTCAP_DELIVERY_INLINE ? RTCAP_ERR_BUSY : RTCAP_ERR_WRONG_STATE);
     EXPECT_EQ(r.stop_rc, RTCAP_OK);  // stop is allowed anywhere
