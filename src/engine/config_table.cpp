@@ -37,11 +37,13 @@ void set_none(CaptureConfig&, std::int64_t) {}
 
 bool on_linux(CapturePlatform p) { return p == CapturePlatform::kLinuxLibpcap; }
 bool inline_delivery(const CaptureConfig& c) { return c.delivery == Delivery::kInline; }
-// The largest packet a batch must hold, as far as the settings tell (Linux immediate mode with an
-// automatic snaplen takes the interface MTU + 22 at open: then no more than a 64 KiB batch).
+// The snaplen the engine runs with (normalised(): 0 is the maximum).
+int resolved_snaplen(const CaptureConfig& c) { return c.snaplen == 0 ? kMaxSnaplen : c.snaplen; }
+// The largest packet a batch must hold, as far as the settings tell (0: not known before open;
+// Linux immediate mode with an automatic snaplen takes the interface MTU + 22 then).
 std::int64_t packet_bytes(const CaptureConfig& c, CapturePlatform p) {
   if (on_linux(p) && c.immediate_mode && snaplen_is_automatic(c)) return 0;
-  return c.snaplen == 0 ? kMaxSnaplen : c.snaplen;
+  return resolved_snaplen(c);
 }
 
 // clang-format off
@@ -214,8 +216,8 @@ Result<void> validate(const CaptureConfig& c) {
   // be 64 TiB) is refused rather than left to the allocator or the OOM killer. 16 GiB: 900 times
   // the default pool (64 x 280 KiB); the largest inline batch takes 1.02 GiB.
   constexpr std::uint64_t kMaxPoolBytes = std::uint64_t{16} << 30;
-  const std::uint64_t arena = std::max<std::uint64_t>(
-      c.batch_bytes, std::uint64_t(c.snaplen == 0 ? kMaxSnaplen : c.snaplen));
+  const std::uint64_t arena =
+      std::max<std::uint64_t>(c.batch_bytes, std::uint64_t(resolved_snaplen(c)));
   const std::uint64_t batches = c.delivery == Delivery::kInline ? 1 : c.pool_batches;
   const std::uint64_t pool = batches * (arena + c.batch_packets * sizeof(PacketRecord));
   if (pool > kMaxPoolBytes)
@@ -226,8 +228,7 @@ Result<void> validate(const CaptureConfig& c) {
   // Npcap: a packet larger than the user buffer can never be read and blocks every packet
   // behind it (npcap issue 119). The largest packet and its header as the latency planner sizes
   // the user buffer (latency_model.hpp).
-  const std::int64_t packet =
-      std::min<std::int64_t>(c.snaplen == 0 ? kMaxSnaplen : c.snaplen, kLinuxOffloadMaxFrameBytes);
+  const std::int64_t packet = std::min(resolved_snaplen(c), kLinuxOffloadMaxFrameBytes);
   if (c.user_buffer_bytes > 0 &&
       std::uint64_t(c.user_buffer_bytes) < std::uint64_t(packet) + kNpcapPacketHeaderBytes)
     return refuse("user_buffer_bytes",
@@ -248,7 +249,7 @@ std::vector<std::string> inert_settings(const CaptureConfig& config, CapturePlat
 }
 
 CaptureConfig normalised(CaptureConfig config) {
-  if (config.snaplen == 0) config.snaplen = kMaxSnaplen;
+  config.snaplen = resolved_snaplen(config);
   return config;
 }
 
