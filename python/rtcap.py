@@ -210,6 +210,7 @@ def _load():
         "rtcap_setting_name": (ctypes.c_char_p, [S]),
         "rtcap_setting_describe": (I, [ctypes.c_char_p, P(I), P(I64), P(I64), P(ctypes.c_char_p),
                                        P(ctypes.c_char_p), P(ctypes.c_char_p)]),
+        "rtcap_setting_applies": (I, [ctypes.c_char_p, P(ctypes.c_char_p)]),
         "rtcap_counter_name": (ctypes.c_char_p, [S]),
         "rtcap_interface_counter_name": (ctypes.c_char_p, [S]),
         "rtcap_last_error_setting": (ctypes.c_char_p, []),
@@ -282,6 +283,7 @@ class Setting(NamedTuple):
     choices: Tuple[str, ...]  # a choice's names, in the order of its C enum
     unit: str
     setter: str  # the C setter; a text's takes (rtcap_config*, const char*)
+    applies: str  # where it has an effect ("with immediate_mode= only ..."); "": everywhere
 
 
 SETTING_NUMBER, SETTING_FLAG, SETTING_CHOICE, SETTING_TEXT, SETTING_TEXTS = range(5)
@@ -297,9 +299,12 @@ def _settings() -> Dict[str, Setting]:
         _check(_lib.rtcap_setting_describe(name.encode(), ctypes.byref(kind), ctypes.byref(low),
                                            ctypes.byref(high), ctypes.byref(choices),
                                            ctypes.byref(unit), ctypes.byref(setter)))
+        applies = ctypes.c_char_p()
+        _check(_lib.rtcap_setting_applies(name.encode(), ctypes.byref(applies)))
         row = Setting(kind.value, low.value, high.value,
                       tuple((choices.value or b"").decode().split("|")) if choices.value else (),
-                      (unit.value or b"").decode(), (setter.value or b"").decode())
+                      (unit.value or b"").decode(), (setter.value or b"").decode(),
+                      _python_words((applies.value or b"").decode()))
         if row.kind in (SETTING_TEXT, SETTING_TEXTS):
             f = getattr(_lib, row.setter)
             f.restype, f.argtypes = ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]
@@ -660,6 +665,8 @@ class Capture:
 
     # -- the end ----------------------------------------------------------------------------------
     def close(self) -> None:
+        """Stops the capture and frees the engine. Also allowed inside a handler (as C++ destroys
+        its Engine there): the poll in progress calls no handler again and returns."""
         epoll, self._epoll = getattr(self, "_epoll", None), None
         if epoll is not None:
             epoll.close()

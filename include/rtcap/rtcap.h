@@ -86,8 +86,8 @@ typedef enum rtcap_status {
   RTCAP_ERR_WRONG_STATE = -22,      /* refused, capture goes on: start twice, dispatch on a
                                        threaded engine, poll before start, ... */
   RTCAP_ERR_BUSY = -23,             /* refused, capture goes on: a poll or dispatch while another
-                                       runs (another thread, or its own callback); close while
-                                       another call runs on the engine */
+                                       runs (another thread, or its own callback); closing an
+                                       audio or tracker still in use */
   RTCAP_ERR_CALLBACK = -24,         /* the batch callback returned non-zero (or threw) */
   RTCAP_ERR_BUFFER_TOO_SMALL = -25, /* readiness: *count says how many handles are needed */
   RTCAP_ERR_NO_MEMORY = -26,
@@ -186,6 +186,12 @@ RTCAP_C_API const char* rtcap_setting_name(size_t index);
 RTCAP_C_API int rtcap_setting_describe(const char* setting, int* kind, int64_t* min, int64_t* max,
                                        const char** choices, const char** unit,
                                        const char** setter);
+/* Where the setting has an effect, as the end of "applies ..." ("with ${immediate_mode} only
+ * (...)"), other settings as ${name} to word in the binding's terms as rtcap_last_error_reason;
+ * "" when it applies everywhere. A value given where it does nothing is accepted and reported by
+ * a warning (rtcap_engine_warning_text). The string lives as long as the library.
+ * RTCAP_ERR_INVALID_ARGUMENT: no setting of that name. */
+RTCAP_C_API int rtcap_setting_applies(const char* setting, const char** applies);
 /* Sets a number, flag or choice by name, as its own setter would (a flag: 0 or 1; a choice: its
  * index). RTCAP_ERR_INVALID_ARGUMENT: no such setting, or a text. */
 RTCAP_C_API int rtcap_config_set_number(rtcap_config* config, const char* setting, int64_t value);
@@ -227,14 +233,17 @@ typedef int (*rtcap_batch_fn)(void* user, const rtcap_batch* batch);
  * Misuse is refused per call by the engine itself, capture going on (RTCAP_ERR_BUSY,
  * RTCAP_ERR_WRONG_STATE), as in C++ (rtcap::ErrorCode::kBusy, kMisuse) and Python.
  * Threads: poll, dispatch, readiness and start from one thread (the consumer). stop, done, stats,
- * stop_reason, failure and the interface/warning getters from any thread. close when no other
- * call on the engine is running (else RTCAP_ERR_BUSY). None of them from a signal handler: set a
- * flag there and call rtcap_engine_stop from your loop. */
+ * stop_reason, failure and the interface/warning getters from any thread. None of them from a
+ * signal handler: set a flag there and call rtcap_engine_stop from your loop. */
 typedef struct rtcap_engine rtcap_engine;
 
 /* Opens every handle (pcap_create, pcap_set_*, pcap_activate, filter); nothing is captured yet
  * by a threaded engine until rtcap_engine_start. The engine copies the config. */
 RTCAP_C_API int rtcap_engine_open(const rtcap_config* config, rtcap_engine** out);
+/* Stops the capture and frees the engine; the handle is invalid from here on. Also from inside
+ * the engine's own batch callback or while another thread is inside a call on it, as a C++
+ * rtcap::Engine may be destroyed there: that call calls the callback no more and frees the
+ * engine when it returns. */
 RTCAP_C_API int rtcap_engine_close(rtcap_engine* engine);
 /* Threaded delivery: starts the capture thread (twice: RTCAP_ERR_WRONG_STATE). Inline delivery
  * has no thread to start: RTCAP_ERR_WRONG_STATE, as rtcap::Engine::start; poll captures on the

@@ -4,10 +4,11 @@
 // never repeats, looked up in a registry. A null, stale (closed) or made-up handle therefore finds
 // nothing and gives RTCAP_ERR_INVALID_HANDLE; no call can reach freed memory, and a second close
 // is an error code, not a double free. The registry holds shared_ptrs: a call copies the entry
-// under the mutex and runs without it, and close refuses (RTCAP_ERR_BUSY) while any copy is out,
-// so closing from another thread during a poll, or from inside the callback, cannot free the
-// engine under its feet. Cost: one uncontended mutex and a shared_ptr copy per call, i.e. per
-// wake-up (about 1,000 a second in the default mode: docs/TUNING.md), not per packet.
+// under the mutex and runs without it, so closing from another thread during a poll, or from
+// inside the callback, cannot free the engine under its feet: the handle goes at once, the engine
+// when the call in progress returns (as rtcap::Engine destroyed in its own callback). Cost: one
+// uncontended mutex and a shared_ptr copy per call, i.e. per wake-up (about 1,000 a second in the
+// default mode: docs/TUNING.md), not per packet.
 //
 // No exception leaves: every entry point runs inside guarded(), which turns std::bad_alloc into
 // RTCAP_ERR_NO_MEMORY and anything else into RTCAP_ERR_INTERNAL with its what().
@@ -125,6 +126,9 @@ struct EngineState {
   std::vector<rtcap_packet> chunk;  // the C view of up to batch_packets packets, reused (the
                                     // engine runs one poll or dispatch at a time)
   std::atomic<bool> callback_stopped{false};
+  // rtcap_engine_close during a call: its callback is not called again (the engine goes when
+  // that call returns).
+  std::atomic<bool> closed{false};
   std::vector<std::string> warnings;  // worded for C (the setters), fixed at open
 };
 
@@ -146,13 +150,14 @@ class Registry {
     auto it = entries_.find(id);
     return it == entries_.end() ? nullptr : it->second;
   }
-  // RTCAP_OK and the state (to destroy outside the lock), or why not.
-  int remove(std::uintptr_t id, std::shared_ptr<State>& out) {
+  // RTCAP_OK and the state (to destroy outside the lock), or why not. `in_use`: also while a
+  // call holds a copy (the state then lives until that call returns).
+  int remove(std::uintptr_t id, std::shared_ptr<State>& out, bool in_use = false) {
     std::lock_guard lock(mutex_);
     auto it = entries_.find(id);
     if (it == entries_.end()) return RTCAP_ERR_INVALID_HANDLE;
     // Copies are made only under this mutex; other threads can only drop theirs meanwhile.
-    if (it->second.use_count() > 1) return RTCAP_ERR_BUSY;
+    if (!in_use && it->second.use_count() > 1) return RTCAP_ERR_BUSY;
     out = std::move(it->second);
     entries_.erase(it);
     return RTCAP_OK;
@@ -260,6 +265,7 @@ struct Delivery {
 
   void deliver(const rtcap::Batch& batch) noexcept {
     const std::size_t n = batch.size();
+    if (state->closed.load(std::memory_order_relaxed)) return;
     if (stopped) {
       skipped += n;
       return;
@@ -602,6 +608,19 @@ int rtcap_setting_describe(const char* setting, int* kind, int64_t* min, int64_t
   });
 }
 
+int rtcap_setting_applies(const char* setting, const char** applies) {
+  return guarded("rtcap_setting_applies", [&]() -> int {
+    if (!setting) return null_argument("rtcap_setting_applies", "setting");
+    if (!applies) return null_argument("rtcap_setting_applies", "applies");
+    const rtcap::config_table::Setting* s = rtcap::config_table::find(setting);
+    if (!s)
+      return fail(RTCAP_ERR_INVALID_ARGUMENT,
+                  std::string("rtcap_setting_applies: no setting '") + setting + "'");
+    *applies = s->applies;
+    return RTCAP_OK;
+  });
+}
+
 int rtcap_config_set_number(rtcap_config* config, const char* setting, int64_t value) {
   return guarded("rtcap_config_set_number", [&]() -> int {
     if (!setting) return null_argument("rtcap_config_set_number", "setting");
@@ -648,16 +667,15 @@ int rtcap_engine_open(const rtcap_config* config, rtcap_engine** out) {
 
 int rtcap_engine_close(rtcap_engine* engine) {
   return guarded("rtcap_engine_close", [&]() -> int {
+    // As rtcap::Engine destroyed from inside its own callback or during another thread's call:
+    // allowed, and safe. The handle goes now; a call in progress keeps the engine, calls the
+    // callback no more, and frees it when it returns.
     std::shared_ptr<EngineState> state;
-    const int rc = engines().remove(id_of(engine), state);
-    if (rc == RTCAP_ERR_INVALID_HANDLE) return no_engine("rtcap_engine_close");
-    if (rc == RTCAP_ERR_BUSY)
-      return fail(
-          rc,
-          "rtcap_engine_close: another call on this engine is still running (a poll on "
-          "another thread, or this is its own callback): stop it, let poll return, then close");
+    if (engines().remove(id_of(engine), state, true) != RTCAP_OK)
+      return no_engine("rtcap_engine_close");
+    state->closed.store(true);
     state->engine->request_stop();
-    state.reset();  // joins the capture thread, closes the handles
+    state.reset();  // the last copy: joins the capture thread, closes the handles
     return RTCAP_OK;
   });
 }

@@ -2,10 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iterator>
 #include <limits>
 #include <stdexcept>
 #include <type_traits>
+
+#include "rtcap/batch.hpp"          // PacketRecord
+#include "stats/latency_model.hpp"  // snaplen_is_automatic, the largest packet
 
 namespace rtcap::config_table {
 namespace {
@@ -33,6 +37,14 @@ void set_none(CaptureConfig&, std::int64_t) {}
 
 bool on_linux(CapturePlatform p) { return p == CapturePlatform::kLinuxLibpcap; }
 bool inline_delivery(const CaptureConfig& c) { return c.delivery == Delivery::kInline; }
+// The snaplen the engine runs with (normalised(): 0 is the maximum).
+int resolved_snaplen(const CaptureConfig& c) { return c.snaplen == 0 ? kMaxSnaplen : c.snaplen; }
+// The largest packet a batch must hold, as far as the settings tell (0: not known before open;
+// Linux immediate mode with an automatic snaplen takes the interface MTU + 22 then).
+std::int64_t packet_bytes(const CaptureConfig& c, CapturePlatform p) {
+  if (on_linux(p) && c.immediate_mode && snaplen_is_automatic(c)) return 0;
+  return resolved_snaplen(c);
+}
 
 // clang-format off
 const Setting kSettings[] = {
@@ -95,11 +107,15 @@ const Setting kSettings[] = {
     {"batch_packets", Kind::kNumber, "std::size_t", "packets", 1, std::int64_t{1} << 20, "", "",
      "1024: a 1 ms TPACKET_V3 block at 100,000 packets/s carries ~100 packets; room for bursts",
      "--batch-packets", "rtcap_config_set_batch_packets", RTCAP_NUMBER(batch_packets), RTCAP_EVERYWHERE},
-    // PacketRecord::offset is 32-bit; 1 GiB per batch is far beyond any useful batch.
-    {"batch_bytes", Kind::kNumber, "std::size_t", "bytes", 1, std::int64_t{1} << 30, "",
+    // PacketRecord::offset is 32-bit; 1 GiB per batch is far beyond any useful batch. 64 KiB,
+    // the largest IP datagram: a smaller batch buys no latency (a drain hands over at its end
+    // whatever the size), only more callbacks.
+    {"batch_bytes", Kind::kNumber, "std::size_t", "bytes", 65536, std::int64_t{1} << 30, "",
      "raised to the snaplen when smaller (every batch holds one whole packet)",
      "256 KiB: one TPACKET_V3 block",
-     "--batch-bytes", "rtcap_config_set_batch_bytes", RTCAP_NUMBER(batch_bytes), RTCAP_EVERYWHERE},
+     "--batch-bytes", "rtcap_config_set_batch_bytes", RTCAP_NUMBER(batch_bytes),
+     "when not smaller than the snapshot length ${snaplen} (a batch holds one whole packet: a smaller value is raised to it)",
+     [](const CaptureConfig& c, CapturePlatform p) { return c.batch_bytes < std::size_t(packet_bytes(c, p)); }},
     // 2: one batch filled by the capture thread while the consumer holds the other.
     {"pool_batches", Kind::kNumber, "std::size_t", "batches", 2, 65536, "", "",
      "64: bounds memory (64 x 280 KiB) and how far the consumer may fall behind; inline delivery uses one batch",
@@ -196,6 +212,31 @@ Result<void> validate(const CaptureConfig& c) {
     if (s.kind != Kind::kNumber && s.kind != Kind::kChoice) continue;
     if (std::string why = check_number(s, s.get(c)); !why.empty()) return refuse(s.name, why);
   }
+  // The batches are allocated at open: a pool larger than any use (65536 batches of 1 GiB would
+  // be 64 TiB) is refused rather than left to the allocator or the OOM killer. 16 GiB: 900 times
+  // the default pool (64 x 280 KiB); the largest inline batch takes 1.02 GiB.
+  constexpr std::uint64_t kMaxPoolBytes = std::uint64_t{16} << 30;
+  const std::uint64_t arena =
+      std::max<std::uint64_t>(c.batch_bytes, std::uint64_t(resolved_snaplen(c)));
+  const std::uint64_t batches = c.delivery == Delivery::kInline ? 1 : c.pool_batches;
+  const std::uint64_t pool = batches * (arena + c.batch_packets * sizeof(PacketRecord));
+  if (pool > kMaxPoolBytes)
+    return refuse("pool_batches",
+                  fmt::format("{} batches of {} bytes (${{batch_bytes}}) and {} packet records "
+                              "(${{batch_packets}}) would take {} GiB at open, more than {} GiB",
+                              batches, arena, c.batch_packets, pool >> 30, kMaxPoolBytes >> 30));
+  // Npcap: a packet larger than the user buffer can never be read and blocks every packet
+  // behind it (npcap issue 119). The largest packet and its header as the latency planner sizes
+  // the user buffer (latency_model.hpp).
+  const std::int64_t packet = std::min(resolved_snaplen(c), kLinuxOffloadMaxFrameBytes);
+  if (c.user_buffer_bytes > 0 &&
+      std::uint64_t(c.user_buffer_bytes) < std::uint64_t(packet) + kNpcapPacketHeaderBytes)
+    return refuse("user_buffer_bytes",
+                  fmt::format("{} bytes cannot hold one {}-byte packet (${{snaplen}}, at most {}) "
+                              "and its {}-byte header: Npcap could never read such a packet, and "
+                              "it would block the ones behind it",
+                              c.user_buffer_bytes, packet, kLinuxOffloadMaxFrameBytes,
+                              kNpcapPacketHeaderBytes));
   return {};
 }
 
@@ -208,7 +249,7 @@ std::vector<std::string> inert_settings(const CaptureConfig& config, CapturePlat
 }
 
 CaptureConfig normalised(CaptureConfig config) {
-  if (config.snaplen == 0) config.snaplen = kMaxSnaplen;
+  config.snaplen = resolved_snaplen(config);
   return config;
 }
 

@@ -172,8 +172,7 @@ class CaptureEngine final {
   // finished; true when the inline call's time ran out first (the next call goes on with it).
   bool stop_step() noexcept;
   [[nodiscard]] bool count_reached() const noexcept {
-    return config_.max_packets > 0 &&
-           counters_.packets.load(std::memory_order_relaxed) >= std::uint64_t(config_.max_packets);
+    return counters_.packets.load(std::memory_order_relaxed) >= packet_limit_;
   }
   bool acquire_batch() noexcept { return handoff_->acquire(current_); }
   void serve_stats_while_blocked() noexcept;
@@ -192,6 +191,8 @@ class CaptureEngine final {
   const CaptureConfig config_;
   // effective_coalesce_us(config_), resolved once at open rather than on every wake-up.
   const int coalesce_us_;
+  // config_.max_packets, or no limit as the largest count: one compare per packet.
+  const std::uint64_t packet_limit_;
   const std::unique_ptr<Source> source_;
   std::vector<InterfaceInfo> infos_;
   std::vector<std::string> warnings_;      // settings as ${name}
@@ -291,8 +292,8 @@ class CaptureEngine final {
   std::int64_t start_ns_ = 0;  // monotonic_ns() at start(): elapsed_ns
 
   CaptureCounters counters_;
-  std::uint64_t dispatch_bytes_ = 0;      // bytes copied by the current pcap_dispatch call
-  std::int64_t dispatch_last_ts_ns_ = 0;  // stamp of its last packet (link_watch.cpp's outages)
+  std::int64_t dispatch_last_ts_ns_ =
+      0;  // stamp of the last packet taken (link_watch.cpp's outages)
   Histogram dispatch_packets_hist_, dispatch_bytes_hist_;  // capture thread writes
   Histogram latency_hist_;                                 // consumer writes
   std::atomic<std::uint64_t> delivered_packets_{0}, delivered_batches_{0}, thread_handoffs_{0};

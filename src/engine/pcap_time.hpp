@@ -14,6 +14,10 @@ namespace rtcap::detail {
 inline std::int64_t pcap_ts_ns(const struct pcap_pkthdr& h, bool nano) noexcept {
   constexpr std::int64_t kMaxSeconds = std::numeric_limits<std::int64_t>::max() / 1000000000 - 1;
   const std::int64_t sec = std::int64_t(h.ts.tv_sec);
+  // Every packet of a live capture: in range, no division (this runs per packet).
+  if (sec >= -kMaxSeconds && sec <= kMaxSeconds && std::uint64_t(h.ts.tv_usec) < 1000000000)
+      [[likely]]
+    return sec * 1000000000 + std::int64_t(h.ts.tv_usec) * (nano ? 1 : 1000);
   if (sec > kMaxSeconds) return std::numeric_limits<std::int64_t>::max();
   if (sec < -kMaxSeconds) return std::numeric_limits<std::int64_t>::min();
   const std::int64_t sub = std::int64_t(h.ts.tv_usec) % 1000000000;  // bounded by the file too

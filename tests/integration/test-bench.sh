@@ -107,6 +107,12 @@ grep -q "^mode " "$TMPD/bench.out" || fail "no table on stdout: $(cat "$TMPD/ben
 for m in naive dispatch dispatch-threaded dispatch-immediate dispatch-budget-250us reference reference-immediate; do
   grep -q "^$m " "$TMPD/bench.out" || fail "mode $m missing from the table"
 done
+# Each mode against its reference loop, per repetition, CPU and p99.
+grep -q "^against the reference loop" "$TMPD/bench.out" || fail "no reference ratios: $(cat "$TMPD/bench.out")"
+grep -q "^  dispatch  .*CPU/packet [0-9.]* -> median [0-9.]*x .*; p99 .*(vs reference)$" "$TMPD/bench.out" ||
+  fail "no dispatch/reference ratio: $(cat "$TMPD/bench.out")"
+grep -q "^  dispatch-immediate  .*(vs reference-immediate)$" "$TMPD/bench.out" ||
+  fail "immediate mode not held against the immediate reference: $(cat "$TMPD/bench.out")"
 if have tcpdump; then want_modes=9; grep -q "^tcpdump-immediate " "$TMPD/bench.out" || fail "tcpdump missing from the table"
 else want_modes=7; fi
 BLAB=""
@@ -193,7 +199,7 @@ timeout 240 "$RTCAP" bench --streams 12 --rate 20000 --secs 2 --repeat 1 --modes
   --json "$TMPD/an.json" >"$TMPD/an.out" 2>"$TMPD/an.err" || rc=$?
 [ "$rc" -eq 0 ] || fail "analysis bench exit $rc: $(tail -20 "$TMPD/an.err")"
 grep -q "^analysis against dispatch" "$TMPD/an.out" || fail "no analysis ratio lines: $(cat "$TMPD/an.out")"
-grep -q "^  streams .* -> [0-9.]*x$" "$TMPD/an.out" || fail "no ratio for streams: $(cat "$TMPD/an.out")"
+grep -q "^  streams .* -> median [0-9.]*x ([0-9.]*-[0-9.]*)$" "$TMPD/an.out" || fail "no ratio for streams: $(cat "$TMPD/an.out")"
 if [ "$JSON" = python3 ]; then
   python3 - "$TMPD/an.json" "$AMODES" <<'EOF' || fail "analysis bench JSON check failed"
 import json, sys

@@ -1,6 +1,6 @@
 // poll(timeout) returns within its timeout plus at most one batch's callback, however much the
 // source still holds; what it leaves is delivered by the next calls, none of it lost. A capture
-// file of 1,500-byte packets with a 2,000-byte snaplen and batch_bytes 1 stands in for a busy
+// file of 40,000-byte packets with batch_bytes at its minimum (64 KiB) stands in for a busy
 // interface: every packet fills a batch, so one read would otherwise run a callback per packet.
 #include <gtest/gtest.h>
 
@@ -28,7 +28,7 @@ std::string write_big_packets(int count, std::uint32_t size) {
           .string();
   std::FILE* f = std::fopen(path.c_str(), "wb");
   EXPECT_NE(f, nullptr);
-  const std::uint32_t header[6] = {0xa1b2c3d4u, 0x00040002u, 0, 0, 2000, 1};  // v2.4 LE halves
+  const std::uint32_t header[6] = {0xa1b2c3d4u, 0x00040002u, 0, 0, 65536, 1};  // v2.4 LE halves
   std::fwrite(header, sizeof header, 1, f);
   std::vector<std::uint8_t> data(size, 0x5a);
   for (int i = 0; i < count; ++i) {
@@ -42,7 +42,7 @@ std::string write_big_packets(int count, std::uint32_t size) {
 }
 
 struct BigFile {
-  std::string path = write_big_packets(kPackets, 1500);
+  std::string path = write_big_packets(kPackets, 40000);
   ~BigFile() { std::filesystem::remove(path); }
 };
 
@@ -50,7 +50,7 @@ std::unique_ptr<rtcap::Engine> open_big(const BigFile& file) {
   rtcap::CaptureConfig c;
   c.read_file = file.path;
   c.batch_packets = kPackets;  // one read takes the whole file...
-  c.batch_bytes = 1;           // ...and each packet fills a batch (the arena is the snaplen)
+  c.batch_bytes = 65536;       // ...and each packet fills a batch (two do not fit)
   auto e = rtcap::Engine::open(c);
   EXPECT_TRUE(e) << (e ? "" : e.error().message);
   return e ? std::move(*e) : nullptr;

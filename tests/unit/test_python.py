@@ -62,6 +62,19 @@ class Settings(unittest.TestCase):
         with self.assertRaises(TypeError):
             rtcap.Capture(read_file=SAMPLE, no_such_setting=1)
 
+    def test_where_a_setting_applies_comes_from_the_library(self):
+        self.assertEqual(rtcap.SETTINGS["snaplen"].applies, "")
+        coalesce = rtcap.SETTINGS["coalesce_us"].applies
+        self.assertTrue(coalesce.startswith("with immediate_mode= only"), coalesce)
+        for name, row in rtcap.SETTINGS.items():
+            for word in ("${", "CaptureConfig::", "rtcap_config_set_"):
+                self.assertNotIn(word, row.applies, name)
+
+    def test_values_that_make_no_sense_are_refused(self):
+        self.refused("batch_bytes", batch_bytes=10)
+        self.refused("user_buffer_bytes", user_buffer_bytes=1000)
+        self.refused("pool_batches", pool_batches=65536, batch_bytes=2**30, delivery="threaded")
+
     def test_accepted_values_open(self):
         with rtcap.Capture(read_file=SAMPLE, snaplen=0, pool_batches=2, reopen=False,
                            mintocopy_bytes=-1, user_buffer_bytes=0) as cap:

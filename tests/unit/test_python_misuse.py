@@ -122,6 +122,23 @@ expect_named(TypeError, "audio_formats", lambda: rtcap.Tracker(audio_formats="97
 for bad in (0, 65537, 10**6, 10**8):
     expect_named(rtcap.ConfigError, "max_streams", lambda: rtcap.Tracker(max_streams=bad))
 
+# close() from inside the handler, as C++ destroying its Engine there: allowed and safe, never
+# raised through the handler (that stopped the capture as a failed callback); the handler is not
+# called again, poll returns, and the closed Capture raises MisuseError from then on.
+for delivery in ("inline", "threaded"):
+    cap = rtcap.Capture(read_file=SAMPLE, delivery=delivery, batch_packets=100)
+    calls = [0]
+
+    def closing(view):
+        calls[0] += 1
+        cap.close()
+
+    assert cap.poll(1.0, closing) == 100
+    assert calls[0] == 1, calls[0]
+    e = expect_raises(rtcap.MisuseError, lambda: cap.poll(0.01, closing))
+    assert "the Capture is closed" in str(e), str(e)
+    assert calls[0] == 1, calls[0]
+
 # After close(): MisuseError from every object alike.
 cap = rtcap.Capture(read_file=SAMPLE)
 cap.close()

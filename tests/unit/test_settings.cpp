@@ -259,6 +259,90 @@ TEST(Settings, TheReportedDisagreementsAreGone) {
   }
 }
 
+// Values a range used to allow that make no sense: a batch of 10 bytes (silently raised to the
+// snaplen), a user buffer that cannot hold one packet (Npcap wedges, npcap issue 119).
+TEST(Settings, ValuesThatMakeNoSenseAreRefusedOrWarned) {
+  rtcap::CaptureConfig c = base();
+  c.batch_bytes = 10;
+  auto opened = rtcap::Engine::open(c);
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().setting, "batch_bytes") << opened.error().message;
+  rtcap_config* config = nullptr;
+  ASSERT_EQ(rtcap_config_new(&config), RTCAP_OK);
+  EXPECT_EQ(rtcap_config_set_batch_bytes(config, 10), RTCAP_ERR_BAD_CONFIG);
+  EXPECT_EQ(rtcap_config_set_batch_bytes(config, 65536), RTCAP_OK) << rtcap_last_error();
+  rtcap_config_free(config);
+#ifdef RTCAP_HAVE_CLI
+  EXPECT_NE(cli_refusal("--batch-bytes", "10"), "");
+#endif
+
+  // Below the snaplen: raised to it, and a warning says so in each front end's words.
+  const auto linux_pcap = rtcap::CapturePlatform::kLinuxLibpcap;
+  c = base();
+  c.batch_bytes = 65536;
+  const auto lines = table::inert_settings(c, linux_pcap);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(table::word(lines[0], table::Front::kCxx),
+            "CaptureConfig::batch_bytes does nothing here: it applies when not smaller than the "
+            "snapshot length CaptureConfig::snaplen (a batch holds one whole packet: a smaller "
+            "value is raised to it)");
+  c.snaplen = 65536;
+  EXPECT_TRUE(table::inert_settings(c, linux_pcap).empty());
+  c.snaplen = 0;
+  c.immediate_mode = true;  // Linux takes the MTU + 22 as the snaplen then
+  EXPECT_TRUE(table::inert_settings(c, linux_pcap).empty());
+
+  c = base();
+  c.user_buffer_bytes = 1000;
+  auto small = table::validate(c);
+  ASSERT_FALSE(small);
+  EXPECT_EQ(small.error().setting, "user_buffer_bytes");
+  EXPECT_NE(small.error().reason.find("${snaplen}"), std::string::npos) << small.error().reason;
+  c.snaplen = 900;
+  EXPECT_TRUE(table::validate(c));
+  c.snaplen = 0;
+  c.user_buffer_bytes = 65553 + 20;  // the largest frame and its header
+  EXPECT_TRUE(table::validate(c));
+
+  // Each in range, together 64 TiB allocated at open: refused, naming the pool.
+  c = base();
+  c.delivery = rtcap::Delivery::kThreaded;
+  c.pool_batches = 65536;
+  c.batch_bytes = std::size_t{1} << 30;
+  auto huge = table::validate(c);
+  ASSERT_FALSE(huge);
+  EXPECT_EQ(huge.error().setting, "pool_batches");
+  EXPECT_NE(huge.error().message.find("CaptureConfig::batch_bytes"), std::string::npos)
+      << huge.error().message;
+  c.delivery = rtcap::Delivery::kInline;  // one batch
+  EXPECT_TRUE(table::validate(c));
+}
+
+// Where a setting applies is the table's, read by every front end: the C API hands it out with
+// ${name} for the binding to word (Python: tests/unit/test_python.py), the CLI's --help words it.
+TEST(Settings, EveryFrontEndReadsWhereASettingApplies) {
+  std::size_t with_applies = 0;
+  for (const table::Setting& s : table::kAll) {
+    const char* text = nullptr;
+    ASSERT_EQ(rtcap_setting_applies(s.name, &text), RTCAP_OK) << s.name;
+    EXPECT_STREQ(text, s.applies) << s.name;
+    if (!*s.applies) continue;
+    ++with_applies;
+#ifdef RTCAP_HAVE_CLI
+    if (*s.cli) {
+      const std::string help = rtcap::tool::make_cli()->app->help();
+      EXPECT_NE(help.find("applies " + table::word(s.applies, table::Front::kCli).substr(0, 20)),
+                std::string::npos)
+          << s.name;
+    }
+#endif
+  }
+  EXPECT_GE(with_applies, 6u);
+  const char* text = nullptr;
+  EXPECT_EQ(rtcap_setting_applies("no_such_setting", &text), RTCAP_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(rtcap_setting_applies("snaplen", nullptr), RTCAP_ERR_INVALID_ARGUMENT);
+}
+
 // The same interface twice would capture (and write) every packet twice.
 TEST(Settings, AnInterfaceNamedTwiceIsRefused) {
   rtcap::CaptureConfig c;

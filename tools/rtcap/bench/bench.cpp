@@ -720,35 +720,79 @@ std::vector<BenchCell> summarise_all(const std::vector<BenchRun>& runs,
   return cells;
 }
 
-// Each analysis mode's CPU per packet against "dispatch" (the same capture without analysis) over
-// the same traffic: a ratio per repetition (the two ran side by side), then the median.
-std::string analysis_ratio_text(const std::vector<BenchRun>& runs,
-                                const std::vector<BenchMode>& modes,
-                                const std::vector<double>& rates) {
+// `figure` of `mode` over `base` at `rate`, one ratio per repetition: the two ran side by side on
+// the same traffic, so the ratio of a repetition is steadier than the ratio of medians on a
+// loaded machine. Empty when either mode did not run.
+std::vector<double> paired_ratios(const std::vector<BenchRun>& runs, const std::string& mode,
+                                  const std::string& base, double rate,
+                                  double (*figure)(const BenchRun&)) {
+  std::vector<double> ratios;
+  for (const auto& a : runs) {
+    if (a.mode != mode || a.target_pps != rate || !a.ok) continue;
+    for (const auto& b : runs)
+      if (b.mode == base && b.target_pps == rate && b.repetition == a.repetition && b.ok &&
+          figure(b) > 0)
+        ratios.push_back(figure(a) / figure(b));
+  }
+  return ratios;
+}
+
+// "1.02, 0.97, 1.10 -> median 1.02x (0.97-1.10)".
+std::string ratios_text(const std::vector<double>& ratios) {
+  if (ratios.empty()) return "-";
+  std::string each;
+  for (double r : ratios) each += fmt::format("{}{:.2f}", each.empty() ? "" : ", ", r);
+  const auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
+  return fmt::format("{} -> median {:.2f}x ({:.2f}-{:.2f})", each, median(ratios), *lo, *hi);
+}
+
+double cpu_per_packet(const BenchRun& r) { return r.cpu_ns_per_packet; }
+double p99_latency(const BenchRun& r) { return double(r.latency_ns.percentile(0.99)); }
+
+// The reference loop a mode is held against: the immediate one (with the same window) for
+// immediate modes and the latency budget, else the batched one; none for the references.
+std::string reference_of(const BenchMode& m) {
+  if (m.reference || m.analysis) return {};
+  const std::string prefix = "dispatch-immediate-";
+  if (m.name.rfind(prefix, 0) == 0) return "reference-immediate-" + m.name.substr(prefix.size());
+  if (m.name.find("immediate") != std::string::npos || m.name.find("budget") != std::string::npos)
+    return "reference-immediate";
+  return "reference";
+}
+
+// Each mode against the one-thread reference loop (CPU per packet and p99 latency), and each
+// analysis mode against "dispatch" (the same capture without analysis), per repetition.
+std::string ratio_text(const std::vector<BenchRun>& runs, const std::vector<BenchMode>& modes,
+                       const std::vector<double>& rates) {
   std::string out;
+  for (double rate : rates) {
+    const std::string at = rate == 0 ? "max" : fmt_count_rounded(rate);
+    for (const auto& m : modes) {
+      const std::string ref = reference_of(m);
+      if (ref.empty()) continue;
+      const auto cpu = paired_ratios(runs, m.name, ref, rate, cpu_per_packet);
+      if (cpu.empty()) continue;
+      if (out.empty())
+        out = "\nagainst the reference loop (same traffic; per repetition -> median (min-max)):\n";
+      out += fmt::format("  {:<22} at {:>9} pps: CPU/packet {}; p99 {} (vs {})\n", m.name, at,
+                         ratios_text(cpu),
+                         ratios_text(paired_ratios(runs, m.name, ref, rate, p99_latency)), ref);
+    }
+  }
+  std::string analysis;
   for (double rate : rates)
     for (const auto& m : modes) {
       if (!m.analysis) continue;
-      std::vector<double> ratios;
-      std::string each;
-      for (const auto& a : runs) {
-        if (a.mode != m.name || a.target_pps != rate || !a.ok) continue;
-        for (const auto& d : runs)
-          if (d.mode == "dispatch" && d.target_pps == rate && d.repetition == a.repetition &&
-              d.ok && d.cpu_ns_per_packet > 0) {
-            ratios.push_back(a.cpu_ns_per_packet / d.cpu_ns_per_packet);
-            each += fmt::format("{}{:.2f}", each.empty() ? "" : ", ", ratios.back());
-          }
-      }
-      if (ratios.empty()) continue;
-      if (out.empty())
-        out =
+      const auto cpu = paired_ratios(runs, m.name, "dispatch", rate, cpu_per_packet);
+      if (cpu.empty()) continue;
+      if (analysis.empty())
+        analysis =
             "\nanalysis against dispatch (CPU per packet, same traffic; per repetition -> "
-            "median):\n";
-      out += fmt::format("  {:<22} at {:>9} pps: {} -> {:.2f}x\n", m.name,
-                         rate == 0 ? "max" : fmt_count_rounded(rate), each, median(ratios));
+            "median (min-max)):\n";
+      analysis += fmt::format("  {:<22} at {:>9} pps: {}\n", m.name,
+                              rate == 0 ? "max" : fmt_count_rounded(rate), ratios_text(cpu));
     }
-  return out;
+  return out + analysis;
 }
 
 // What else ran on the machine during the bench: the figures are only as clean as this.
@@ -1087,7 +1131,7 @@ int run_bench(BenchConfig cfg) {
   const std::vector<BenchCell> cells = summarise_all(runs, *modes, *rates);
   nlohmann::json sweep_json = nlohmann::json::object();
   std::string out = results_text(cfg, *modes, *rates, cells, load, wake, sweep_json);
-  out += analysis_ratio_text(runs, *modes, *rates);
+  out += ratio_text(runs, *modes, *rates);
   if (interrupt.interrupted()) out += "INTERRUPTED: results are partial\n";
   fmt::print("{}", out);
 

@@ -7,6 +7,10 @@
 // With --coalesce-us W (immediate mode) it waits W after a wake-up and keeps draining every W
 // while packets flow, as rtcap's own coalescing does, so both sit on the same latency/CPU
 // frontier. SIGINT/SIGTERM stop it; it then prints tcpdump's statistics lines on stderr.
+// With -r FILE it reads a capture file instead, 1,024 packets (rtcap's batch) per dispatch and one
+// write each: the same file through `rtcap -r FILE -U -w -` and this loop under
+// `valgrind --tool=callgrind` gives both costs per packet in instructions, free of the noise a
+// loaded machine puts in CPU time (docs/TUNING.md).
 #include <poll.h>
 #include <pcap/pcap.h>
 #include <sys/prctl.h>
@@ -35,6 +39,7 @@ void on_stop(int) { g_stop = 1; }
 
 struct RefOptions {
   std::string interface;
+  std::string read_file;
   std::vector<std::string> filter_words;
   bool immediate = false;
   int coalesce_us = 0;
@@ -81,7 +86,46 @@ void sleep_us(int us) {
   nanosleep(&ts, nullptr);
 }
 
+// A pcap file header for `p`'s link type: nanosecond stamps, as rtcap writes.
+void write_file_header(Output& out, pcap_t* p, int snaplen) {
+  const std::uint32_t file_header[6] = {
+      0xa1b23c4du, 2u | (4u << 16), 0, 0, std::uint32_t(snaplen), std::uint32_t(pcap_datalink(p))};
+  out.append(file_header, sizeof file_header);
+  out.flush();
+}
+
+// rtcap's batch_packets default: one dispatch per batch, one write per dispatch.
+constexpr int kFileDispatchPackets = 1024;
+
+int run_reference_file(const RefOptions& o) {
+  char err[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* p =
+      pcap_open_offline_with_tstamp_precision(o.read_file.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
+  if (!p) {
+    fmt::print(stderr, "rtcap bench-reference: {}\n", err);
+    return 3;
+  }
+  std::unique_ptr<pcap_t, void (*)(pcap_t*)> guard(p, pcap_close);
+  std::signal(SIGPIPE, SIG_IGN);
+  Output out;
+  out.bytes.resize(std::size_t(4) << 20);
+  write_file_header(out, p, pcap_snapshot(p));
+  int n = 0;
+  while ((n = pcap_dispatch(p, kFileDispatchPackets, on_packet, reinterpret_cast<u_char*>(&out))) >
+             0 &&
+         !out.failed)
+    out.flush();
+  out.flush();
+  if (n < 0) fmt::print(stderr, "rtcap bench-reference: {}\n", pcap_geterr(p));
+  return out.failed || n < 0 ? 1 : 0;
+}
+
 int run_reference(const RefOptions& o) {
+  if (!o.read_file.empty()) return run_reference_file(o);
+  if (o.interface.empty()) {
+    fmt::print(stderr, "rtcap bench-reference: give -i INTERFACE or -r FILE\n");
+    return 2;
+  }
   char err[PCAP_ERRBUF_SIZE] = {};
   pcap_t* p = pcap_create(o.interface.c_str(), err);
   if (!p) {
@@ -120,11 +164,7 @@ int run_reference(const RefOptions& o) {
 
   Output out;
   out.bytes.resize(std::size_t(4) << 20);
-  const std::uint32_t file_header[6] = {
-      0xa1b23c4du, 2u | (4u << 16),          0,
-      0,           std::uint32_t(o.snaplen), std::uint32_t(pcap_datalink(p))};
-  out.append(file_header, sizeof file_header);
-  out.flush();
+  write_file_header(out, p, o.snaplen);
   fmt::print(stderr, "rtcap bench-reference: listening on {}\n", o.interface);
 
   struct pollfd pfd {
@@ -165,7 +205,9 @@ CLI::App* add_bench_reference_command(CLI::App& app, int& exit_code) {
       "The one-thread reference capture loop, pcap to stdout (used by rtcap bench)");
   cmd->group("");  // hidden: an internal tool of `rtcap bench`
   auto o = std::make_shared<RefOptions>();
-  cmd->add_option("-i", o->interface, "Interface")->required();
+  auto* iface = cmd->add_option("-i", o->interface, "Interface");
+  auto* file = cmd->add_option("-r", o->read_file, "Read this capture file instead (callgrind)");
+  iface->excludes(file);
   cmd->add_flag("--immediate-mode", o->immediate, "pcap_set_immediate_mode");
   cmd->add_option("--coalesce-us", o->coalesce_us, "Wait this long after a wake-up (immediate)");
   cmd->add_option("-B", o->buffer_kib, "Kernel buffer, KiB")->capture_default_str();

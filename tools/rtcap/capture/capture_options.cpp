@@ -85,15 +85,23 @@ CLI::Validator setting_value(const Setting& s) {
       "");
 }
 
-// A CaptureConfig number: its option names, range and default come from the library's table.
+// `help`, then where the setting has an effect, from the library's table in the CLI's words.
+std::string with_applies(const Setting& s, const std::string& help) {
+  if (!*s.applies) return help;
+  return fmt::format("{}; applies {}", help,
+                     config_table::word(s.applies, config_table::Front::kCli));
+}
+
+// A CaptureConfig number: its option names, range, default and where it applies come from the
+// library's table.
 template <class T>
 CLI::Option* add_setting(CLI::App& app, const char* name, T& member, const std::string& help) {
   const Setting& s = config_table::at(name);
   const std::string unit = *s.unit ? std::string(" ") + s.unit : std::string{};
   return app
       .add_option(s.cli, member,
-                  fmt::format("{} [{}..{}{}, default {}]", help, s.min, s.max, unit,
-                              config_table::default_value(s)))
+                  fmt::format("{} [{}..{}{}, default {}]", with_applies(s, help), s.min, s.max,
+                              unit, config_table::default_value(s)))
       ->transform(setting_value(s));
 }
 
@@ -182,23 +190,23 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
   add_setting(app, "timeout_ms", c.timeout_ms,
               "pcap_set_timeout; batched Linux capture: the ring block retire time");
   add_setting(app, "coalesce_us", c.coalesce_us,
-              "Immediate mode: after a wake-up wait this long, then drain (fewer, fuller "
-              "batches; -1: automatic, 75 on Linux, 0 on Windows; 0: a wake-up per packet)");
+              "After a wake-up wait this long, then drain (fewer, fuller batches; -1: "
+              "automatic, 75 on Linux, 0 on Windows; 0: a wake-up per packet)");
   add_setting(app, "batch_packets", c.batch_packets, "Packets per batch");
-  add_setting(app, "batch_bytes", c.batch_bytes, "Arena bytes per batch (at least the snaplen)");
+  add_setting(app, "batch_bytes", c.batch_bytes, "Arena bytes per batch");
   add_setting(app, "pool_batches", c.pool_batches,
-              "--consumer-thread: batches in the pool, bounds memory and how far the consumer "
-              "may fall behind");
+              "Batches in the pool, bounds memory and how far the consumer may fall behind");
   app.add_option(cli_of("overflow"), o.overflow_name,
-                 "--consumer-thread, no free batch: drop (count it, capture never blocks; "
-                 "default) or block")
+                 with_applies(config_table::at("overflow"),
+                              "No free batch: drop (count it, capture never blocks; default) "
+                              "or block"))
       ->check(one_of(choices_of("overflow")));
   add_setting(app, "mintocopy_bytes", c.mintocopy_bytes,
-              "Npcap only: wake the reader when this many bytes wait (pcap_setmintocopy; -1: "
-              "Npcap's default, 16000)");
+              "Wake the reader when this many bytes wait (pcap_setmintocopy; -1: Npcap's "
+              "default, 16000)");
   add_setting(app, "user_buffer_bytes", c.user_buffer_bytes,
-              "Npcap only: bytes one read can carry (pcap_setuserbuffer; 0: 1 MiB, Npcap's own "
-              "256000 is smaller than the default snaplen)");
+              "Bytes one read can carry (pcap_setuserbuffer; 0: 1 MiB, Npcap's own 256000 is "
+              "smaller than the default snaplen; at least one packet and its header)");
   app.add_flag("--streams", o.streams,
                "Track every UDP flow and RTP stream: loss, duplicates, reordering, jitter, "
                "one-way delay; print the table at the end");
