@@ -20,7 +20,6 @@
 #include <thread>
 #include <vector>
 
-#include "common/exit_codes.hpp"
 #include "common/process.hpp"
 
 namespace rtcap::tool {
@@ -469,8 +468,6 @@ CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
         ->capture_default_str();
   };
 
-  // A bad name is a bad value (README exit codes); the rest failed while doing it.
-  const auto failure_code = [](const std::string& n) { return valid_lab_name(n) ? 1 : kExitUsage; };
   auto second_path = std::make_shared<bool>(false);
   const auto add_second_path = [&](CLI::App* sub, const char* what) {
     sub->add_flag("--second-path", *second_path, what);
@@ -483,11 +480,11 @@ CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
   add_second_path(up,
                   "Also the second (ST 2022-7 \"blue\") path: veth <name>-txb 198.18.1.1 <-> "
                   "<name>-rxb 198.18.1.2, carrying the groups 239.69.128.0/17");
-  up->callback([name, second_path, failure_code, &exit_code] {
+  up->callback([name, second_path, &exit_code] {
     auto r = lab_up(*name, *second_path);
     if (!r) {
       print_error("up", r.error());
-      exit_code = failure_code(*name);
+      exit_code = 1;
       return;
     }
     fmt::print("lab {} up: netns {} dev {} {}/{} <-> netns {} dev {} {}/{}\n", r->name, r->tx_ns,
@@ -502,11 +499,11 @@ CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
   auto* down =
       lab->add_subcommand("down", "Remove everything `lab up` made (succeeds when absent)");
   add_name(down);
-  down->callback([name, failure_code, &exit_code] {
+  down->callback([name, &exit_code] {
     auto r = lab_down(*name);
     if (!r) {
       print_error("down", r.error());
-      exit_code = failure_code(*name);
+      exit_code = 1;
       return;
     }
     fmt::print("lab {} down\n", *name);
@@ -517,12 +514,12 @@ CLI::App* add_lab_command(CLI::App& app, int& exit_code) {
       lab->add_subcommand("status", "Show what exists of the lab (exit 3 if not fully up)");
   add_name(status);
   add_second_path(status, "Require the second path too (exit 3 without it)");
-  status->callback([name, second_path, failure_code, &exit_code] {
+  status->callback([name, second_path, &exit_code] {
     bool complete = false;
     auto r = lab_status(*name, complete, *second_path);
     if (!r) {
       print_error("status", r.error());
-      exit_code = failure_code(*name);
+      exit_code = 1;
       return;
     }
     fmt::print("{}", *r);
