@@ -66,6 +66,10 @@ struct PathDifferentialBin {
 struct RedundantPair {
   PairedBy paired_by = PairedBy::kSsrc;
   std::string group;  // "DUP primary secondary" (the mids) or "ssrc 0x1a2b3c4d"
+  // The pair by its primary stream, unique among the pairs: "'Stage box' 239.69.1.1:5004 ssrc
+  // 0x1a2b3c4d" (the session name when an SDP describes it; the interface when not the first;
+  // the stream id when two pairs would read alike). The table, JSON, SVG and metrics use it.
+  std::string name;
   // [0] the first mid of a=group:DUP, or (paired by SSRC) the leg seen first; [1] the other.
   RedundantPath path[2];
   // The counted range: from the first sequence number both legs could carry (the later of the

@@ -67,6 +67,10 @@ struct RTCAP_API SdpFormat {
   std::string mid;
   int dup_group = -1;
   int dup_leg = -1;
+  // Why the a=rtpmap of payload_type was not used, e.g. "rtpmap L24/0/2: clock rate 0 Hz out of
+  // range 1000..768000" (then encoding, clock_rate and channels stay unset); empty when it was
+  // used or when there was none. Every front end says this rather than "no SDP".
+  std::string refused;
 
   // Bytes per sample of the encoding: L16 2, L24 3, AM824 4, PCMU/PCMA 1; 0: unknown.
   [[nodiscard]] int sample_bytes() const noexcept;

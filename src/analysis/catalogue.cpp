@@ -2,6 +2,7 @@
 #include "analysis/catalogue.hpp"
 #include "analysis/hash.hpp"
 #include "analysis/saturating.hpp"
+#include "analysis/wire_text.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -41,6 +42,11 @@ Destination destination_of(const SdpFormat& f) noexcept {
   std::memcpy(d.addr, f.group.bytes.data(), 16);
   d.port = f.port;
   return d;
+}
+
+std::string refused_sdp_text(const SdpFormat& f) {
+  return fmt::format("SDP '{}' ({}) refused: {}", printable_text(f.session_name),
+                     printable_text(f.origin), printable_text(f.refused));
 }
 
 bool SessionCatalogue::Bucket::take(std::int64_t now_ns, double burst, double per_second) noexcept {

@@ -1,6 +1,7 @@
 // ST 2022-7 pairing and merge analysis; the model and its bounds are in redundancy.hpp.
 #include "analysis/redundancy.hpp"
 #include "analysis/hash.hpp"
+#include "analysis/wire_text.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -453,16 +454,34 @@ std::vector<RedundantPair> RedundancyAnalyser::pairs() const {
   return out;
 }
 
-void apply_redundancy(TrackerSnapshot& s) noexcept {
+void apply_redundancy(TrackerSnapshot& s) {
   for (RedundantPair& r : s.redundancy) {
     double ptime_ms = 0;
-    for (const StreamSummary& st : s.streams)
+    for (const StreamSummary& st : s.streams) {
       if (st.id == r.path[0].stream_id || st.id == r.path[1].stream_id)
         ptime_ms = std::max(ptime_ms, st.interval.ptime_ms);
+      if (st.id != r.path[0].stream_id) continue;
+      const std::string& session = st.sdp.session_name;
+      r.name = fmt::format(
+          "{}{}:{} ssrc 0x{:08x}{}",
+          st.has_sdp && !session.empty() && session != "-" ? "'" + printable_text(session) + "' "
+                                                           : std::string(),
+          st.dst.family == 6 ? "[" + st.dst.to_string() + "]" : st.dst.to_string(), st.dst_port,
+          st.ssrc, st.interface_index ? fmt::format(" if {}", st.interface_index) : "");
+    }
+    if (r.name.empty()) r.name = fmt::format("stream {}", r.path[0].stream_id);
     if (ptime_ms > 0 && r.differential_count > 0)
       r.buffer_needed_packets =
           static_cast<std::uint64_t>(std::ceil(r.buffer_needed_us / (ptime_ms * 1e3)));
   }
+  // Two primaries alike (another source, same destination and SSRC): the stream ids tell apart.
+  std::vector<bool> alike(s.redundancy.size());
+  for (std::size_t i = 0; i < alike.size(); ++i)
+    for (std::size_t j = 0; j < alike.size(); ++j)
+      if (i != j && s.redundancy[i].name == s.redundancy[j].name) alike[i] = true;
+  for (std::size_t i = 0; i < alike.size(); ++i)
+    if (alike[i])
+      s.redundancy[i].name += fmt::format(" (stream {})", s.redundancy[i].path[0].stream_id);
 }
 
 }  // namespace analysis

@@ -140,7 +140,7 @@ class RedundancyAnalyser {
   RedundancyTotals totals_;
 };
 
-// Fills what needs the streams (buffer in packets from the legs' packet time).
-void apply_redundancy(TrackerSnapshot& s) noexcept;
+// Fills what needs the streams (buffer in packets from the legs' packet time, the pair's name).
+void apply_redundancy(TrackerSnapshot& s);
 
 }  // namespace rtcap::analysis

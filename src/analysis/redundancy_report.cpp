@@ -39,9 +39,9 @@ std::string format_redundancy_section(const TrackerSnapshot& snap) {
                        t.pairs_ended, t.pairs_dissolved, t.pairs_not_kept);
   out += "\n";
   for (const RedundantPair& r : snap.redundancy) {
-    out +=
-        fmt::format("  {} (paired by {}): path 0 {}, path 1 {}\n", printable_text(r.group),
-                    to_string(r.paired_by), leg_text(snap, r.path[0]), leg_text(snap, r.path[1]));
+    out += fmt::format("  {} ({}, paired by {}): path 0 {}, path 1 {}\n", r.name,
+                       printable_text(r.group), to_string(r.paired_by), leg_text(snap, r.path[0]),
+                       leg_text(snap, r.path[1]));
     out += fmt::format(
         "    seq {}..{}: {} expected; lost path 0 {} ({:.3f}%), path 1 {} ({:.3f}%), after "
         "merging {} ({:.3f}%)\n",
@@ -99,7 +99,8 @@ nlohmann::json redundancy_json(const TrackerSnapshot& snap) {
               {"max_abs_us", r.differential_max_abs_us},
               {"histogram", hist},
               {"recent_max_us", r.differential_recent_max_us}};
-    pairs.push_back({{"group", r.group},
+    pairs.push_back({{"name", r.name},
+                     {"group", r.group},
                      {"paired_by", to_string(r.paired_by)},
                      {"paths", paths},
                      {"first_seq", r.first_seq},

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "analysis/catalogue.hpp"
 #include "analysis/wire_text.hpp"
 #include "analysis/ptp_report.hpp"
 #include "analysis/redundancy_report.hpp"
@@ -170,6 +171,11 @@ LossAttribution attribute_loss(std::uint64_t missing, const CaptureStats& stats)
 
 namespace {
 
+// Why parse_sdp refused the format's rtpmap; null when it did not.
+nlohmann::json refused_json(const SdpFormat& f) {
+  return f.refused.empty() ? nlohmann::json() : nlohmann::json(analysis::printable_text(f.refused));
+}
+
 nlohmann::json stream_json(const StreamSummary& s) {
   nlohmann::json j;
   j["id"] = s.id;
@@ -262,6 +268,7 @@ nlohmann::json stream_json(const StreamSummary& s) {
                   {"ttl", f.ttl},
                   {"payload_type", f.payload_type},
                   {"rate", f.clock_rate},
+                  {"refused", refused_json(f)},
                   {"source", f.source.family ? f.source.to_string() : std::string()},
                   {"ts_refclk", analysis::printable_text(f.ts_refclk)},
                   {"mediaclk_offset", f.has_mediaclk_offset ? nlohmann::json(f.mediaclk_offset)
@@ -308,6 +315,7 @@ nlohmann::json session_json(const SessionSummary& x) {
           {"rate", f.clock_rate},
           {"channels", f.channels},
           {"ptime_ms", f.ptime_ms},
+          {"refused", refused_json(f)},
           {"source", f.source.family ? nlohmann::json(f.source.to_string()) : nlohmann::json()},
           {"first_seen_ns", x.first_seen_ns},
           {"last_seen_ns", x.last_seen_ns},
@@ -374,6 +382,12 @@ std::string to_json(const LossAttribution& a, int indent) {
 }
 
 namespace {
+
+// Formats whose rtpmap parse_sdp refused: known, but describing no format.
+std::size_t refused_formats(const TrackerSnapshot& snap) noexcept {
+  return static_cast<std::size_t>(std::count_if(
+      snap.sdp.begin(), snap.sdp.end(), [](const SdpFormat& f) { return !f.refused.empty(); }));
+}
 
 // The table's columns in display order. `priority`: which columns a narrow terminal keeps first
 // (0 first): the destination names the stream, then packets, lost, jitter and the verdict.
@@ -481,7 +495,9 @@ std::string format_stream_table(const TrackerSnapshot& snap, std::size_t width) 
               s.reordered, fmt::format("{:.3f}", s.jitter_ms),
               fmt::format("{:.3f}", s.interval.mean_ms), fmt::format("{:.3f}", s.interval.max_ms),
               s.interval.long_gaps, tsdf, to_string(s.timing.verdict), delay);
-      if (s.has_sdp) {
+      if (s.has_sdp && !s.sdp.refused.empty()) {
+        out += fmt::format("  ! {}\n", analysis::refused_sdp_text(s.sdp));
+      } else if (s.has_sdp) {
         const SdpFormat& f = s.sdp;
         // Session name, encoding, origin: from the wire, shown on a terminal.
         out +=
@@ -543,14 +559,20 @@ std::string format_stream_table(const TrackerSnapshot& snap, std::size_t width) 
     out += fmt::format(
         "SAP: {} packets, {} announcements, {} repeated, {} deletions, {} encrypted or compressed "
         "(not read), {} malformed, {} incomplete (fragmented or cut), {} over the rate limit, {} "
-        "expired; {} SDP formats known\n",
+        "expired; {} SDP formats known{}\n",
         t.sap_packets, t.sap_announcements, t.sap_refreshes, t.sap_deletions,
         t.sap_encrypted_or_compressed, t.sap_malformed, t.sap_incomplete, t.sap_rate_limited,
-        t.sap_expired, snap.sdp.size());
+        t.sap_expired, snap.sdp.size() - refused_formats(snap),
+        refused_formats(snap) ? fmt::format(", {} refused", refused_formats(snap)) : "");
   // Sessions announced (or given with --sdp) that no stream in the table matches.
   for (const SessionSummary& x : snap.sessions) {
     if (x.streams != 0) continue;
     const SdpFormat& f = x.format;
+    if (!f.refused.empty()) {
+      out += fmt::format("{}: no traffic{}\n", analysis::refused_sdp_text(f),
+                         x.ended.empty() ? "" : " (" + analysis::printable_text(x.ended) + ")");
+      continue;
+    }
     out += fmt::format(
         "session \"{}\" {}:{} pt {} {}/{}/{}{}: no traffic ({}{})\n",
         analysis::printable_text(f.session_name), f.group.to_string(), f.port, f.payload_type,

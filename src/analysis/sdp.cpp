@@ -229,14 +229,28 @@ void finish_media(SdpFormat& f, const Level& session, const Level& media,
     const std::size_t s2 = rate.find('/');
     std::string_view ch = s2 == std::string_view::npos ? std::string_view{} : rate.substr(s2 + 1);
     rate = rate.substr(0, s2);
-    std::uint32_t hz = 0;
-    int channels = 1;
-    // Out of range: the rtpmap is not used (an absurd rate or channel count never enters).
-    if (!number(rate, hz) || hz < kMinClockRateHz || hz > kMaxClockRateHz) continue;
-    if (!ch.empty() && (!number(ch, channels) || channels < 1 || channels > kMaxChannels)) continue;
+    std::uint64_t hz = 0;
+    std::int64_t channels = 1;
+    // Out of range: the rtpmap is not used (an absurd rate or channel count never enters), and
+    // the format keeps why.
+    const std::string said = "rtpmap " + printable(enc, 64) + ": ";
+    if (!number(rate, hz) || hz < kMinClockRateHz || hz > kMaxClockRateHz) {
+      f.refused = said +
+                  (number(rate, hz) ? "clock rate " + std::to_string(hz) + " Hz"
+                                    : "clock rate '" + printable(rate, 32) + "'") +
+                  " out of range " + std::to_string(kMinClockRateHz) + ".." +
+                  std::to_string(kMaxClockRateHz);
+      continue;
+    }
+    if (!ch.empty() && (!number(ch, channels) || channels < 1 || channels > kMaxChannels)) {
+      f.refused = said + "channel count '" + printable(ch, 32) + "' out of range 1.." +
+                  std::to_string(kMaxChannels);
+      continue;
+    }
     f.encoding = printable(enc.substr(0, s1), 32);
-    f.clock_rate = hz;
-    f.channels = channels;
+    f.clock_rate = static_cast<std::uint32_t>(hz);
+    f.channels = static_cast<int>(channels);
+    f.refused.clear();
     break;
   }
 }

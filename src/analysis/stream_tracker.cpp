@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "analysis/catalogue.hpp"
+#include "analysis/format_words.hpp"
 #include "analysis/hash.hpp"
 #include "analysis/packet_parser.hpp"
 #include "analysis/ptp_analyser.hpp"
@@ -1175,12 +1176,18 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     } else if (pt >= 96) {
       out.hint = format_hint(s);
       out.state = FormatState::kPending;
-      out.why = fmt::format(
-          "payload type {} is dynamic and no SDP describes it: give its SDP, capture its SAP "
-          "announcements, or a format option {}",
-          pt,
+      const std::string option =
           out.hint.empty() ? fmt::format("{}=L24/48000/2 (the format its sender uses)", pt)
-                           : out.hint + " (inferred from its packets)");
+                           : out.hint + " (inferred from its packets)";
+      if (f != nullptr && f->payload_type == pt && !f->refused.empty())
+        out.why = fmt::format("payload type {} is dynamic and its {}: {} or {} {}", pt,
+                              analysis::refused_sdp_text(*f), analysis::kGiveSdpWords,
+                              analysis::kFormatOptionWords, option);
+      else
+        out.why = fmt::format(
+            "payload type {} is dynamic and no SDP describes it: {}, capture its SAP "
+            "announcements, or {} {}",
+            pt, analysis::kGiveSdpWords, analysis::kFormatOptionWords, option);
       return out;
     } else {
       return refuse(fmt::format("payload type {} is not PCM L16/L24", pt));

@@ -128,7 +128,7 @@ std::string endpoint(const IpAddress& a, std::uint16_t port) {
 // PTP per domain and master (at most 8 x 8: the analyser's fixed table bounds the series), and
 // per stream whose SDP names a reference clock, whether the wire agrees.
 // ST 2022-7 pairs: at most kMaxRedundantPairs, so the series are bounded. A pair is labelled by
-// its group and the destination of its first path (two sessions may name their mids alike).
+// its name (unique: its primary stream) and the destination of its first path.
 void render_redundancy(Text& t, const TrackerSnapshot& snap) {
   const auto dst_of = [&](std::uint64_t id) {
     for (const StreamSummary& s : snap.streams)
@@ -140,7 +140,7 @@ void render_redundancy(Text& t, const TrackerSnapshot& snap) {
   for (const RedundantPair& r : snap.redundancy)
     for (int i = 0; i < 2; ++i)
       t.sample("rtcap_st2022_7_path_lost_packets",
-               {{"pair", r.group},
+               {{"pair", r.name},
                 {"primary", dst_of(r.path[0].stream_id)},
                 {"path", i == 0 ? "0" : "1"},
                 {"dst", dst_of(r.path[i].stream_id)}},
@@ -149,7 +149,7 @@ void render_redundancy(Text& t, const TrackerSnapshot& snap) {
     t.family(name, "gauge", help);
     for (const RedundantPair& r : snap.redundancy)
       if (const auto v = value(r); v)
-        t.sample(name, {{"pair", r.group}, {"primary", dst_of(r.path[0].stream_id)}}, *v);
+        t.sample(name, {{"pair", r.name}, {"primary", dst_of(r.path[0].stream_id)}}, *v);
   };
   using Opt = std::optional<double>;
   per_pair("rtcap_st2022_7_expected_packets",
@@ -180,7 +180,7 @@ void render_redundancy(Text& t, const TrackerSnapshot& snap) {
   for (const RedundantPair& r : snap.redundancy)
     if (r.differential_count)
       t.sample("rtcap_st2022_7_skew_class_info",
-               {{"pair", r.group},
+               {{"pair", r.name},
                 {"primary", dst_of(r.path[0].stream_id)},
                 {"class", to_string(r.skew_class)}},
                std::uint64_t{1});
@@ -306,6 +306,13 @@ void render_streams(Text& t, const TrackerSnapshot& snap, std::size_t top) {
               {"dst", endpoint(x.format.group, x.format.port)}},
              x.streams);
   }
+  std::uint64_t refused = 0;
+  for (const SessionSummary& x : snap.sessions)
+    refused += x.ended.empty() && !x.format.refused.empty();
+  t.family("rtcap_sdp_refused_formats", "gauge",
+           "Live SDP media descriptions whose a=rtpmap is out of range: they describe no format "
+           "(the stream table and the JSON say why).");
+  t.sample("rtcap_sdp_refused_formats", {}, refused);
   t.counter("rtcap_sap_rate_limited_total",
             "SAP announcements not read: over the per-origin or overall budget (a flood).",
             snap.totals.sap_rate_limited);

@@ -43,6 +43,9 @@ grep "rtcap: audio" "$TMPD/cap.err" >&2
 [ "$(ls "$OUT"/*.wav 2>/dev/null | wc -l)" -eq 4 ] || fail "want 4 WAV files, got: $(ls "$OUT")"
 grep -q "ssrc .*pt 97: not extracted: payload type 97 is dynamic and no SDP describes it" "$TMPD/cap.err" ||
   fail "no line for the undescribed stream: $(grep 'rtcap: audio' "$TMPD/cap.err")"
+# The CLI names its own options for the two remedies the library's message gives.
+grep "pt 97: not extracted" "$TMPD/cap.err" | grep -q -- "give its SDP (--sdp FILE).* or --audio-format [0-9]" ||
+  fail "the undescribed stream's line names no option: $(grep 'pt 97: not extracted' "$TMPD/cap.err")"
 grep -q "from sdp 'Stage box 1'" "$TMPD/cap.err" || fail "stream 1's format not from its SAP announcement"
 grep -q "from static (RFC 3551)" "$TMPD/cap.err" || fail "PT 10's format not from RFC 3551"
 

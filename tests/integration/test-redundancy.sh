@@ -71,6 +71,8 @@ if paired_by == "sdp_group":  # both legs described by the one announced SDP
 # One link: both legs on the one interface; two links: each leg on its own, in -i order.
 want_if = [0, 0] if ninterfaces == 1 else [0, 1]
 assert [l["interface"] for l in legs] == want_if, ([l["interface"] for l in legs], want_if)
+# Path 1 carries every packet path 0 does, its last --redundant-delay ones too.
+assert gen["redundant"]["sent"] + gen["redundant"]["dropped"] == gen["produced"], (gen["produced"], gen["redundant"])
 # Each leg received what the generator sent on its path.
 assert legs[0]["packets"] == gen["sent"], (legs[0]["packets"], gen["sent"])
 assert legs[1]["packets"] == gen["redundant"]["sent"], (legs[1]["packets"], gen["redundant"])
@@ -106,6 +108,8 @@ print(f"{ninterfaces} interface(s): per path lost {got}, merged {merged} over {p
 PY
 
 grep -q 'id="st2022-7-' "$d/streams.svg" || fail "$name: the SVG has no ST 2022-7 panel"
+grep -q 'class="title">ST 2022-7 [^<]*239\.69\.1\.1:5004 ssrc 0x' "$d/streams.svg" ||
+  fail "$name: the SVG's 2022-7 panel does not name its primary stream"
 
 # tshark, an independent reader, counts the same packets per path.
 if have tshark; then

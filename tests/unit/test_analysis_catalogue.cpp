@@ -8,6 +8,7 @@
 
 #include "analysis_frames.hpp"
 #include "rtcap/analysis.hpp"
+#include "rtcap/metrics.hpp"
 #include "rtcap/sdp.hpp"
 
 namespace rtcap {
@@ -200,6 +201,58 @@ TEST(Catalogue, AbsurdSdpValuesNeverEnter) {
   EXPECT_EQ(parse_sdp(sdp_text("x", "L24/999/2", "1"), "t")[0].clock_rate, 0u);
   EXPECT_EQ(parse_sdp(sdp_text("x", "L24/768000/64", "1"), "t")[0].clock_rate, 768000u);
   EXPECT_EQ(parse_sdp(sdp_text("x", "L24/48000/2", "5000"), "t")[0].ptime_ms, 0);
+}
+
+// An SDP that arrives but whose rtpmap is out of range is not "no SDP": the table, the JSON and
+// the extractor say which SDP was refused and why, and it is not counted as a format known.
+TEST(Catalogue, RefusedSdpSaysWhyInEveryFrontEnd) {
+  StreamTracker t;
+  t.add(view(sap_frame(sap(sdp_text("Huge rate", "L24/4294967295/2", "1"), 0x4242)), 0), 1);
+  t.add(view(sap_frame(sap(sdp_text("Many", "L24/48000/100000", "1", "239.69.2.2"), 0x4343)), 0),
+        1);
+  t.add(view(sap_frame(sap(sdp_text("Zero", "L24/0/0", "1", "239.69.3.3"), 0x4444)), 0), 1);
+  Rtp r;
+  r.payload = 48 * 6;
+  send(t, 100, 0, 48, 0, 1'000'000, r);
+  const TrackerSnapshot snap = t.snapshot();
+  ASSERT_EQ(snap.sdp.size(), 3u);
+  const StreamSummary* s = rtp_stream(snap);
+  ASSERT_NE(s, nullptr);
+  ASSERT_TRUE(s->has_sdp);
+  const std::string huge =
+      "SDP 'Huge rate' (sap 198.18.0.1 #4242) refused: rtpmap L24/4294967295/2: clock rate "
+      "4294967295 Hz out of range 1000..768000";
+  const std::string table = format_stream_table(snap);
+  EXPECT_NE(table.find("  ! " + huge + "\n"), std::string::npos) << table;
+  EXPECT_NE(table.find("SDP 'Many' (sap 198.18.0.1 #4343) refused: rtpmap L24/48000/100000: "
+                       "channel count '100000' out of range 1..64: no traffic"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("rtpmap L24/0/0: clock rate 0 Hz out of range"), std::string::npos);
+  EXPECT_NE(table.find("0 SDP formats known, 3 refused"), std::string::npos) << table;
+  EXPECT_EQ(table.find("?/0/0"), std::string::npos) << table;
+  const auto j = nlohmann::json::parse(to_json(snap));
+  for (const auto& x : j["streams"]) {
+    if (x["protocol"] != "rtp") continue;
+    EXPECT_EQ(x["sdp"]["refused"],
+              "rtpmap L24/4294967295/2: clock rate 4294967295 Hz out of "
+              "range 1000..768000");
+  }
+  ASSERT_EQ(j["sessions"].size(), 3u);
+  for (const auto& x : j["sessions"]) EXPECT_TRUE(x["refused"].is_string()) << x.dump();
+  EXPECT_NE(render_metrics(CaptureStats{}, &snap, nullptr).find("\nrtcap_sdp_refused_formats 3\n"),
+            std::string::npos)
+      << render_metrics(CaptureStats{}, &snap, nullptr);
+  StreamKey k;
+  k.interface_index = s->interface_index;
+  k.src = s->src;
+  k.dst = s->dst;
+  k.src_port = s->src_port;
+  k.dst_port = s->dst_port;
+  k.ssrc = s->ssrc;
+  const PcmStreamFormat f = t.pcm_format(k);
+  EXPECT_NE(f.why.find(huge), std::string::npos) << f.why;
+  EXPECT_EQ(f.why.find("no SDP describes it"), std::string::npos) << f.why;
 }
 
 // 20,000 distinct announcements in one second: at most the burst plus a second's budget are

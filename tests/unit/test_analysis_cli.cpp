@@ -1,5 +1,6 @@
 // The stream options of the capture command: --clock-rate forms (issue 11 item 1, issue 13 item
-// 3), --sdp files, --sap needing a live interface, and the advisor inputs taken from the tracker.
+// 3), --sdp files, --sap on a file as live (tcpdump users read with the options they capture
+// with), and the advisor inputs taken from the tracker.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -53,10 +54,18 @@ TEST(AnalysisCli, SdpFileAndSapChecksComeFirst) {
   EXPECT_TRUE(ok.streams);  // --sdp implies --streams
   std::remove(path.c_str());
 
-  CaptureOptions sap;
-  sap.config.read_file = "x.pcap";
-  sap.sap = true;
-  EXPECT_NE(finish_capture_options(sap).find("--sap joins"), std::string::npos);
+  // A file with the options of the live capture: SAP passes the filter, no group is joined.
+  for (const bool ptp : {false, true}) {
+    CaptureOptions file;
+    file.config.read_file = "x.pcap";
+    file.sap = !ptp;
+    file.ptp = ptp;
+    file.filter_words = {"udp", "port", "5004"};
+    EXPECT_EQ(finish_capture_options(file), "");
+    EXPECT_TRUE(file.streams);
+    EXPECT_NE(file.config.filter.find(ptp ? "udp port 319" : "udp port 9875"), std::string::npos)
+        << file.config.filter;
+  }
 
   CaptureOptions live;
   live.config.interfaces = {"eth0"};

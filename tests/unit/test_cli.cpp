@@ -67,6 +67,15 @@ TEST(Cli, ManPageNamesEveryOption) {
   }
 }
 
+// gen's default payload carries the packet index: the help says so rather than "silence".
+TEST(Cli, GenHelpSaysWhatTheDefaultPayloadIs) {
+  auto cli = rtcap::tool::make_cli();
+  const std::string tone = cli->app->get_subcommand("gen")->get_option("--tone")->get_description();
+  EXPECT_EQ(tone.find("instead of silence"), std::string::npos) << tone;
+  EXPECT_NE(tone.find("index"), std::string::npos) << tone;
+  EXPECT_NE(tone.find("not silence"), std::string::npos) << tone;
+}
+
 // A filter word that names a subcommand is a filter word: `rtcap -i eth0 not host demo` must not
 // build a lab and send 100,000 packets/s. An option given twice takes the last value.
 TEST(Cli, SubcommandOnlyAsTheFirstWordAndTheLastValueWins) {

@@ -253,6 +253,25 @@ TEST(GenConfigCheck, BoundsAndRanges) {
   EXPECT_TRUE(rt::validate_config(cfg).has_value());
 }
 
+// A second path's error names --redundant-dst only when its address is what is wrong.
+TEST(GenConfigCheck, RedundantDstBlamesOnlyItsAddress) {
+  rt::GenConfig cfg;
+  cfg.dst_addr = "239.69.1.1";
+  cfg.allow_multicast = true;
+  cfg.redundant_dst = "239.69.129.1";
+  EXPECT_TRUE(rt::validate_config(cfg).has_value());
+  cfg.sap = true;
+  cfg.sap_interval_s = 0;
+  const auto r = rt::validate_config(cfg);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().find("--redundant-dst"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("--sap-interval"), std::string::npos) << r.error();
+  cfg.sap_interval_s = 1;
+  cfg.redundant_dst = "10.0.0.1";
+  ASSERT_FALSE(rt::validate_config(cfg).has_value());
+  EXPECT_EQ(rt::validate_config(cfg).error().rfind("--redundant-dst: ", 0), 0u);
+}
+
 TEST(GenPacket, RtpPacket) {
   std::vector<std::uint8_t> buf(28 + 36, 0);
   rt::build_packet(buf.data(), buf.size(), true, 97, 65535, 600, 0xCAFEBABE, 65536);

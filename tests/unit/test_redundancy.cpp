@@ -92,15 +92,17 @@ TEST(Redundancy, LossOnOnePathIsCoveredByTheOther) {
   EXPECT_EQ(p.buffer_needed_packets, 4u);  // 500 us of 125 us packets
   // Prometheus carries what the table shows: per-path and merged loss, differential, buffer, class.
   const std::string text = render_metrics(CaptureStats{}, &s, nullptr);
-  for (
-      const char* line :
-      {"rtcap_st2022_7_path_lost_packets{pair=\"ssrc 0x11223344\",primary=\"239.69.1.1:5004\","
-       "path=\"0\",dst=\"239.69.1.1:5004\"} 3",
-       "rtcap_st2022_7_merged_lost_packets{pair=\"ssrc 0x11223344\",primary=\"239.69.1.1:5004\"} 0",
-       "rtcap_st2022_7_buffer_needed_seconds{pair=\"ssrc 0x11223344\",primary=\"239.69.1.1:5004\"} "
-       "0.0005",
-       "rtcap_st2022_7_skew_class_info{pair=\"ssrc 0x11223344\",primary=\"239.69.1.1:5004\","
-       "class=\"low_skew\"} 1"})
+  for (const char* line : {"rtcap_st2022_7_path_lost_packets{pair=\"239.69.1.1:5004 ssrc "
+                           "0x11223344\",primary=\"239.69.1.1:5004\","
+                           "path=\"0\",dst=\"239.69.1.1:5004\"} 3",
+                           "rtcap_st2022_7_merged_lost_packets{pair=\"239.69.1.1:5004 ssrc "
+                           "0x11223344\",primary=\"239.69.1.1:5004\"} 0",
+                           "rtcap_st2022_7_buffer_needed_seconds{pair=\"239.69.1.1:5004 ssrc "
+                           "0x11223344\",primary=\"239.69.1.1:5004\"} "
+                           "0.0005",
+                           "rtcap_st2022_7_skew_class_info{pair=\"239.69.1.1:5004 ssrc "
+                           "0x11223344\",primary=\"239.69.1.1:5004\","
+                           "class=\"low_skew\"} 1"})
     EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
   // The legs are the two streams of the table.
   std::set<std::uint64_t> ids;
@@ -312,6 +314,45 @@ TEST(Redundancy, SdpGroupPairsLegsWithDifferentSsrcs) {
   EXPECT_EQ(p.path[0].lost, 1u);
   EXPECT_EQ(p.path[1].lost, 2u);
   EXPECT_NEAR(p.differential_mean_us, 1000.0, 1e-6);
+}
+
+// Two sessions whose SDPs name their mids alike: each pair is named by its primary stream, in
+// the table, the JSON and the metrics' pair label.
+TEST(Redundancy, EachPairIsNamedByItsPrimaryStream) {
+  StreamTrackerConfig c;
+  c.sdp = parse_sdp(kDupSdp, "file dup.sdp");
+  std::string other = kDupSdp;
+  other.replace(other.find("Stage box"), 9, "Desk");
+  other.replace(other.find("239.69.1.1"), 10, "239.69.3.1");
+  other.replace(other.find("239.69.2.1"), 10, "239.69.4.1");
+  for (SdpFormat& f : parse_sdp(other, "file desk.sdp")) c.sdp.push_back(f);
+  StreamTracker t(c);
+  Leg a, b, x, y;
+  b.dst = kGroupB;
+  x.dst = 0xEF450301;  // 239.69.3.1
+  y.dst = 0xEF450401;
+  x.ssrc = y.ssrc = 0x55667788;
+  send(t, a, b, 300);
+  send(t, x, y, 300, 300);
+  const TrackerSnapshot s = t.snapshot();
+  ASSERT_EQ(s.redundancy.size(), 2u);
+  std::set<std::string> names;
+  for (const RedundantPair& p : s.redundancy) {
+    EXPECT_EQ(p.group, "DUP primary secondary");
+    names.insert(p.name);
+  }
+  const std::set<std::string> want = {"'Stage box 2022-7' 239.69.1.1:5004 ssrc 0x11223344",
+                                      "'Desk 2022-7' 239.69.3.1:5004 ssrc 0x55667788"};
+  EXPECT_EQ(names, want);
+  EXPECT_NE(format_stream_table(s).find("'Desk 2022-7' 239.69.3.1:5004 ssrc 0x55667788 (DUP "
+                                        "primary secondary, paired by sdp_group)"),
+            std::string::npos)
+      << format_stream_table(s);
+  const std::string text = render_metrics(CaptureStats{}, &s, nullptr);
+  for (const std::string& n : want)
+    EXPECT_NE(text.find("rtcap_st2022_7_merged_lost_packets{pair=\"" + n + "\""), std::string::npos)
+        << n << "\n"
+        << text;
 }
 
 TEST(Redundancy, SdpGroupOrderDecidesThePathsEvenWhenTheSecondArrivesFirst) {

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "analysis/format_words.hpp"
 #include "analysis/packet_parser.hpp"
 #include "analysis/ptp_report.hpp"
 #include "analysis/ptp_wire.hpp"
@@ -40,6 +41,14 @@
 
 namespace rtcap::tool {
 namespace {
+
+// --sap / --ptp on a file (-r): as live, but there is no group to join.
+std::string only_live_note(const char* option, const char* what) {
+  return fmt::format(
+      "rtcap: warning: {} joins the {} groups only on a live interface (-i): the file's {} "
+      "packets are read as recorded\n",
+      option, what, what);
+}
 
 int list_devices_cmd() {
   auto devices = list_devices();
@@ -314,8 +323,11 @@ int CaptureRun::open_capture() {
       fmt::print(stderr, "rtcap: {}\n", r.error());
       return kExitSetup;
     }
-    fmt::print(stderr, "rtcap: joined {} SAP group(s) ({}, {})\n", sap_membership_.groups_joined(),
-               kSapGroupAdminScoped, kSapGroupGlobal);
+    if (o_.config.interfaces.empty())
+      fmt::print(stderr, "{}", only_live_note("--sap", "SAP"));
+    else
+      fmt::print(stderr, "rtcap: joined {} SAP group(s) ({}, {})\n",
+                 sap_membership_.groups_joined(), kSapGroupAdminScoped, kSapGroupGlobal);
   }
   if (o_.ptp) {
     const std::vector<const char*> groups = {analysis::ptp::kGroupIpv4,
@@ -324,8 +336,11 @@ int CaptureRun::open_capture() {
       fmt::print(stderr, "rtcap: {}\n", r.error());
       return kExitSetup;
     }
-    fmt::print(stderr, "rtcap: joined {} PTP group(s) ({}, {})\n", ptp_membership_.groups_joined(),
-               groups[0], groups[1]);
+    if (o_.config.interfaces.empty())
+      fmt::print(stderr, "{}", only_live_note("--ptp", "PTP"));
+    else
+      fmt::print(stderr, "rtcap: joined {} PTP group(s) ({}, {})\n",
+                 ptp_membership_.groups_joined(), groups[0], groups[1]);
   }
   if (!o_.metrics_listen.empty()) {
     MetricsServerOptions mo;
@@ -647,7 +662,10 @@ int CaptureRun::report() {
   if (tracker_ && o_.streams) report_streams(final_stats);
   if (extractor_) {
     const std::vector<io::ExtractedStream> audio = extractor_->finish();
-    fmt::print(stderr, "{}", io::format_extract_report(audio, "--extract-audio-max-bytes"));
+    fmt::print(stderr, "{}",
+               analysis::word_format_remedies(
+                   io::format_extract_report(audio, "--extract-audio-max-bytes"), " (--sdp FILE)",
+                   "--audio-format"));
     if (io::extract_failed(audio)) exit_code_ = kExitRuntime;
   }
   if (budget_ns_ > 0 && final_stats.latency_ns.count > 0) {

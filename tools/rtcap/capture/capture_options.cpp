@@ -353,15 +353,9 @@ std::string finish_capture_options(CaptureOptions& o, int* exit_code) {
   if (o.extract_audio_max_bytes != io::AudioExtractConfig::kDefaultMaxBytes &&
       o.extract_audio_dir.empty())
     return "--extract-audio-max-bytes is for --extract-audio: add --extract-audio DIR";
-  if (o.sap && c.interfaces.empty())
-    return "--sap joins the SAP groups on a live interface (-i); a file (-r) is searched for SAP "
-           "announcements anyway";
   // SAP must pass the filter when asked for (--sap): OR it in, keeping the user's expression.
   if (o.sap && !c.filter.empty())
     c.filter = fmt::format("({}) or (udp port {})", c.filter, kSapPort);
-  if (o.ptp && c.interfaces.empty())
-    return "--ptp joins the PTP groups on a live interface (-i); a file (-r) is searched for PTP "
-           "anyway";
   if (o.ptp && !c.filter.empty())
     c.filter =
         fmt::format("({}) or (udp port 319 or udp port 320 or ether proto 0x88f7)", c.filter);

@@ -269,9 +269,9 @@ std::string StreamsSvg::render(const TrackerSnapshot& final_snapshot) const {
     const double t_max = pts.empty() ? 1 : std::max(pts.back().first, 1.0);
     o += fmt::format(R"(<g id="st2022-7-{}">)", r->path[0].stream_id);
     o += fmt::format(
-        R"(<text x="10" y="{}" class="title">ST 2022-7 {} — lost path 0 {}, path 1 {}, merged {}; skew {}</text>)",
-        y + 14, svg_escape(analysis::printable_text(r->group)), r->path[0].lost, r->path[1].lost,
-        r->merged_lost, to_string(r->skew_class));
+        R"(<text x="10" y="{}" class="title">ST 2022-7 {} ({}) — lost path 0 {}, path 1 {}, merged {}; skew {}</text>)",
+        y + 14, svg_escape(r->name), svg_escape(analysis::printable_text(r->group)),
+        r->path[0].lost, r->path[1].lost, r->merged_lost, to_string(r->skew_class));
     o += chart(40, y + 22, 560, 80, t_max, pts, "#636",
                "path differential |path 1 - path 0|, "
                "largest per second",

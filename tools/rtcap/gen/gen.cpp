@@ -16,6 +16,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <utility>
 #include <array>
 #include <bit>
 #include <numeric>
@@ -323,10 +324,11 @@ std::expected<void, std::string> validate_config(const GenConfig& cfg) {
                       cfg.dst_addr, cfg.streams));
   }
   if (!cfg.redundant_dst.empty()) {
-    // The same checks as --dst, for the second path's address.
+    // The rest first, in its own words; then the same checks as --dst for the second address.
     GenConfig second = cfg;
-    second.dst_addr = cfg.redundant_dst;
     second.redundant_dst.clear();
+    if (auto r = validate_config(second); !r) return r;
+    second.dst_addr = cfg.redundant_dst;
     if (auto r = validate_config(second); !r)
       return std::unexpected(fmt::format("--redundant-dst: {}", r.error()));
     if (cfg.raw_payload_bytes)
@@ -686,6 +688,7 @@ class Generator {
   std::size_t add_held(std::size_t n, std::uint32_t k);
   void send_batch(std::size_t n);
   void send_held_at_end();
+  void send_redundant_at_end(const std::atomic<bool>* stop);
   void finish_report();
   void* dst_name(std::uint32_t k) { return connected_ ? nullptr : &dst_[k]; }
   std::size_t add_redundant(std::size_t n, std::uint32_t k, std::uint64_t index,
@@ -1017,6 +1020,7 @@ GenReport Generator::run(const std::atomic<bool>* stop) {
     if (const std::size_t n = fill_batch(now); n != 0) send_batch(n);
   }
   send_held_at_end();
+  send_redundant_at_end(stop);
   if (cfg_.sap) send_sap(sap_delete_);  // RFC 2974 section 4: the session is gone now
   finish_report();
   return std::move(rep_);
@@ -1167,6 +1171,31 @@ void Generator::send_batch(std::size_t n) {
   }
 }
 
+// Path 1's copies still in the rings when path 0 ends (each stream's last delay packets): sent
+// when path 0's next packets would have gone (at once when stopped), so path 1 carries them all.
+void Generator::send_redundant_at_end(const std::atomic<bool>* stop) {
+  if (dst1_.empty()) return;
+  const std::uint64_t delay = cfg_.redundant_delay_packets;
+  std::uint64_t end = slot_;  // one past the virtual slot of the last copy
+  for (std::uint32_t k = 0; k < nstreams_; ++k)
+    if (st_[k].index != 0) end = std::max(end, (st_[k].index - 1 + delay) * nstreams_ + k + 1);
+  std::size_t n = 0;
+  for (std::uint64_t v = slot_; v < end; ++v) {
+    const auto k = static_cast<std::uint32_t>(v % nstreams_);
+    const std::uint64_t j = v / nstreams_;
+    if (j < delay || j - delay >= st_[k].index) continue;
+    const std::int64_t due = t0_ + sched_.offset_ns(v);
+    while (sched_.paced() && (stop == nullptr || !stop->load(std::memory_order_relaxed)) &&
+           due > monotonic_ns()) {
+      if (n != 0) send_batch(std::exchange(n, 0));
+      sleep_until(due);
+    }
+    n = add_redundant(n, k, j - delay, due);
+    if (n == kMaxBatch) send_batch(std::exchange(n, 0));
+  }
+  if (n != 0) send_batch(n);
+}
+
 // Held packets whose successor never came (stopped early): sent in order, not reordered.
 void Generator::send_held_at_end() {
   std::size_t n = 0;
@@ -1229,6 +1258,14 @@ std::string report_line(const GenReport& r) {
   if (r.pacing_samples > 0)
     s += fmt::format(", pacing error p50 {} ns p99 {} ns max {} ns", r.pacing_p50_ns,
                      r.pacing_p99_ns, r.pacing_max_ns);
+  std::uint64_t second_sent = 0, second_dropped = 0;
+  for (const auto& x : r.streams) {
+    second_sent += x.redundant_sent;
+    second_dropped += x.redundant_dropped;
+  }
+  if (second_sent + second_dropped > 0)
+    s += fmt::format(", second path (--redundant-dst) sent {}, {} dropped on purpose", second_sent,
+                     second_dropped);
   if (r.sap_sent + r.sap_errors > 0)
     s += fmt::format(", {} SAP announcements ({} failed)", r.sap_sent, r.sap_errors);
   if (!r.first_send_error.empty()) s += fmt::format(", first send error: {}", r.first_send_error);
@@ -1443,7 +1480,9 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
       "Stream k goes to multicast group --dst + k, all on the --dst port (as AES67 senders do)");
   gen->add_option(
          "--tone", o->cfg.tone_hz,
-         "Send a tone instead of silence: channel c carries HZ x (c+1), -6 dBFS, exact per sample")
+         "Send a tone: channel c carries HZ x (c+1), -6 dBFS, exact per sample. Without it the "
+         "audio is zeros except its first 8 bytes, the packet's index (big-endian, counted by the "
+         "tests): not silence")
       ->type_name("HZ")
       ->transform(decimal(1, 100000, "[1..100000]"));
   gen->add_flag(
