@@ -46,14 +46,17 @@ void LevelMeter::block(Sample&& sample, std::size_t frames) noexcept {
   for (int i = 0; i < measured_; ++i) {
     Channel& c = ch_[static_cast<std::size_t>(i)];
     const auto ci = static_cast<std::size_t>(i);
-    std::uint32_t peak = 0;
+    std::int32_t high = 0;  // the peak is max(high, -low): no absolute value per sample
+    std::int32_t low = 0;
     std::int64_t squares = 0;
     for (std::size_t f = 0; f < frames; ++f) {
       const std::int32_t v = sample(ci, f);
-      peak = std::max(peak, magnitude(v));
+      high = std::max(high, v);
+      low = std::min(low, v);
       const std::int64_t s = v >> 8;  // 24 bits: L16 and L24 lose nothing
       squares += s * s;
     }
+    const std::uint32_t peak = std::max(magnitude(high), magnitude(low));
     c.peak = std::max(c.peak, peak);
     c.sum_squares += static_cast<double>(squares) * 65536.0;
     if (peak >= clip) {
@@ -98,7 +101,9 @@ void LevelMeter::add(const std::int32_t* interleaved, std::size_t frames) noexce
   const auto stride = static_cast<std::size_t>(channels_);
   while (frames > 0 && measured_ > 0) {
     const std::size_t n = block_frames(frames);
-    block([&](std::size_t c, std::size_t f) { return interleaved[f * stride + c]; }, n);
+    block(
+        [interleaved, stride](std::size_t c, std::size_t f) { return interleaved[f * stride + c]; },
+        n);
     interleaved += n * stride;
     frames -= n;
   }
@@ -110,9 +115,11 @@ void LevelMeter::add_big_endian_width(const std::uint8_t* data, std::size_t fram
   const std::size_t stride = static_cast<std::size_t>(channels_) * W;
   while (frames > 0) {
     const std::size_t n = block_frames(frames);
-    block([&](std::size_t c,
-              std::size_t f) { return io::big_endian_sample<W>(data + f * stride + c * W); },
-          n);
+    block(
+        [data, stride](std::size_t c, std::size_t f) {
+          return io::big_endian_sample<W>(data + f * stride + c * W);
+        },
+        n);
     data += n * stride;
     frames -= n;
   }

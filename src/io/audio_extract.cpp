@@ -444,7 +444,9 @@ bool AudioExtractor::take_budget(Stream& s, std::uint64_t bytes) {
 bool AudioExtractor::write_packet(Stream& s, const ReorderWindow::Packet& p) {
   const std::size_t fb = s.format.frame_bytes();
   const std::uint32_t rate_hz = s.format.rate_hz;
-  if (p.bytes % fb != 0) {
+  // One 32-bit division per packet: payloads and frames are far below 2^32 bytes.
+  const auto frames = static_cast<std::uint32_t>(p.bytes) / static_cast<std::uint32_t>(fb);
+  if (frames * fb != p.bytes) {
     ++s.out.malformed;
     return false;
   }
@@ -474,10 +476,9 @@ bool AudioExtractor::write_packet(Stream& s, const ReorderWindow::Packet& p) {
       s.out.unfilled_frames += c.frames;
     }
   }
-  if (!take_budget(s, p.bytes) || !s.wav.write_big_endian(p.payload, p.bytes / fb))
-    return not_written();
+  if (!take_budget(s, p.bytes) || !s.wav.write_big_endian(p.payload, frames)) return not_written();
   ++s.out.packets;
-  s.next_ts = p.ts + static_cast<std::uint32_t>(p.bytes / fb);
+  s.next_ts = p.ts + frames;
   s.last_arrival_ns = p.arrival_ns;
   return true;
 }
