@@ -32,33 +32,41 @@ void LevelMeter::reset(std::uint32_t rate_hz, int channels, int bits, const Leve
   frames_in_second_ = 0;
 }
 
-// One block of frames within one second: per channel, the block's peak, sum of squares (int64),
-// clipped samples and last loud frame in one integer pass; then the silence test, and the
+// One block of frames within one second: per channel, the block's peak and sum of squares (int64)
+// in one integer pass over `sample(channel, frame)`; clipped samples and the last loud frame only
+// when the peak says there are any (rare, and found from the end); then the silence test, and the
 // second's figures when the block completes it.
-void LevelMeter::block(const std::int32_t* x, std::size_t stride, std::size_t frames) noexcept {
+template <class Sample>
+void LevelMeter::block(Sample&& sample, std::size_t frames) noexcept {
   const std::uint32_t clip = clip_code_;
   const std::uint32_t quiet = quiet_code_;
+  const auto magnitude = [](std::int32_t v) {
+    return v < 0 ? 0u - static_cast<std::uint32_t>(v) : static_cast<std::uint32_t>(v);
+  };
   for (int i = 0; i < measured_; ++i) {
     Channel& c = ch_[static_cast<std::size_t>(i)];
-    const std::int32_t* p = x + i;
-    std::uint32_t peak = c.peak;
+    const auto ci = static_cast<std::size_t>(i);
+    std::int32_t high = 0;  // the peak is max(high, -low): no absolute value per sample
+    std::int32_t low = 0;
     std::int64_t squares = 0;
-    std::uint64_t clipped = 0;
-    std::size_t loud = 0;  // frame after the block's last loud sample, 0: none
     for (std::size_t f = 0; f < frames; ++f) {
-      const std::int32_t v = p[f * stride];
-      const std::uint32_t a =
-          v < 0 ? 0u - static_cast<std::uint32_t>(v) : static_cast<std::uint32_t>(v);
-      peak = std::max(peak, a);
+      const std::int32_t v = sample(ci, f);
+      high = std::max(high, v);
+      low = std::min(low, v);
       const std::int64_t s = v >> 8;  // 24 bits: L16 and L24 lose nothing
       squares += s * s;
-      clipped += a >= clip ? 1 : 0;
-      loud = a >= quiet ? f + 1 : loud;
     }
-    c.peak = peak;
+    const std::uint32_t peak = std::max(magnitude(high), magnitude(low));
+    c.peak = std::max(c.peak, peak);
     c.sum_squares += static_cast<double>(squares) * 65536.0;
-    c.out.clipped_samples += clipped;
-    if (loud != 0) {
+    if (peak >= clip) {
+      std::uint64_t clipped = 0;
+      for (std::size_t f = 0; f < frames; ++f) clipped += magnitude(sample(ci, f)) >= clip ? 1 : 0;
+      c.out.clipped_samples += clipped;
+    }
+    if (peak >= quiet) {
+      std::size_t loud = frames;  // frame after the block's last loud sample
+      while (magnitude(sample(ci, loud - 1)) < quiet) --loud;
       c.last_loud = frames_ + loud;
       c.silent = false;
     }
@@ -84,36 +92,50 @@ void LevelMeter::block(const std::int32_t* x, std::size_t stride, std::size_t fr
   frames_in_second_ = 0;
 }
 
+std::size_t LevelMeter::block_frames(std::size_t frames) const noexcept {
+  return std::min<std::size_t>(
+      {frames, std::size_t{rate_hz_ - frames_in_second_}, kMaxBlockFrames});
+}
+
 void LevelMeter::add(const std::int32_t* interleaved, std::size_t frames) noexcept {
   const auto stride = static_cast<std::size_t>(channels_);
   while (frames > 0 && measured_ > 0) {
-    const std::size_t n =
-        std::min<std::size_t>({frames, std::size_t{rate_hz_ - frames_in_second_}, kMaxBlockFrames});
-    block(interleaved, stride, n);
+    const std::size_t n = block_frames(frames);
+    block(
+        [interleaved, stride](std::size_t c, std::size_t f) { return interleaved[f * stride + c]; },
+        n);
     interleaved += n * stride;
+    frames -= n;
+  }
+}
+
+// Read in place, sample by sample: a packet's few frames cost no conversion pass of their own.
+template <std::size_t W>
+void LevelMeter::add_big_endian_width(const std::uint8_t* data, std::size_t frames) noexcept {
+  const std::size_t stride = static_cast<std::size_t>(channels_) * W;
+  while (frames > 0) {
+    const std::size_t n = block_frames(frames);
+    block(
+        [data, stride](std::size_t c, std::size_t f) {
+          return io::big_endian_sample<W>(data + f * stride + c * W);
+        },
+        n);
+    data += n * stride;
     frames -= n;
   }
 }
 
 void LevelMeter::add_big_endian(const std::uint8_t* data, std::size_t frames) noexcept {
   if (measured_ == 0) return;
-  const auto w = static_cast<std::size_t>(bytes_per_sample_);
-  const auto channels = static_cast<std::size_t>(channels_);
-  const auto measured = static_cast<std::size_t>(measured_);
-  std::int32_t scratch[kScratchSamples];
-  const std::size_t chunk = kScratchSamples / measured;  // >= 16: measured <= kMaxChannels
-  while (frames > 0) {
-    const std::size_t n =
-        std::min<std::size_t>({frames, chunk, std::size_t{rate_hz_ - frames_in_second_}});
-    if (measured == channels) {
-      io::big_endian_to_int32(data, scratch, n * channels, w);
-    } else {  // channels beyond kMaxChannels are not measured
-      for (std::size_t f = 0; f < n; ++f)
-        io::big_endian_to_int32(data + f * channels * w, scratch + f * measured, measured, w);
-    }
-    block(scratch, measured, n);
-    data += n * channels * w;
-    frames -= n;
+  switch (bytes_per_sample_) {
+    case 2:
+      return add_big_endian_width<2>(data, frames);
+    case 3:
+      return add_big_endian_width<3>(data, frames);
+    case 4:
+      return add_big_endian_width<4>(data, frames);
+    default:  // no such width: zeros, as the conversion gives
+      return add_big_endian_width<0>(data, frames);
   }
 }
 

@@ -48,9 +48,11 @@ class LevelMeter {
   };
   // Frames of one block: sums of (sample >> 8)^2 (at most 2^46 each) fit in 64 bits.
   static constexpr std::size_t kMaxBlockFrames = 65536;
-  // Samples the big-endian input converts at a time (on the stack).
-  static constexpr std::size_t kScratchSamples = 1024;
-  void block(const std::int32_t* interleaved, std::size_t stride, std::size_t frames) noexcept;
+  [[nodiscard]] std::size_t block_frames(std::size_t frames) const noexcept;
+  template <class Sample>
+  void block(Sample&& sample, std::size_t frames) noexcept;
+  template <std::size_t W>
+  void add_big_endian_width(const std::uint8_t* data, std::size_t frames) noexcept;
 
   std::array<Channel, kMaxChannels> ch_{};
   int channels_ = 0;

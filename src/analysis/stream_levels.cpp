@@ -77,9 +77,12 @@ void StreamLevels::take(const RtpHandoffPacket& e) noexcept {
     r.samples_per_packet_seen = e.samples_per_packet;
     resolve(r, e.stream);
   }
-  if (r.frame_bytes == 0 || e.payload_bytes % r.frame_bytes != 0) return;
-  meters_[static_cast<std::size_t>(r.meter)].add_big_endian(e.payload,
-                                                            e.payload_bytes / r.frame_bytes);
+  if (r.frame_bytes == 0) return;
+  // One 32-bit division per packet (frame_bytes is at most 64 x 4).
+  const auto frame_bytes = static_cast<std::uint32_t>(r.frame_bytes);
+  const std::uint32_t frames = e.payload_bytes / frame_bytes;
+  if (frames * frame_bytes != e.payload_bytes) return;
+  meters_[static_cast<std::size_t>(r.meter)].add_big_endian(e.payload, frames);
 }
 
 void StreamLevels::add_levels(std::vector<StreamSummary>& streams) const {

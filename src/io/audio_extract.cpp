@@ -94,6 +94,9 @@ std::string WavWriter::open(int dir_fd, const std::string& name, const PcmFormat
                        std::strerror(e ? e : ENOSPC));
   }
   buffer_.resize(kBufferBytes);
+  sample_bytes_ = static_cast<std::size_t>(format.bits / 8);
+  buffered_ = 0;
+  buffer_room_ = buffer_.size() / sample_bytes_ * sample_bytes_;
   return {};
 }
 
@@ -124,6 +127,8 @@ bool WavWriter::flush() noexcept {
     written_bytes_ += step;
     hole_bytes_ -= step;
   }
+  // The buffer holds the packets as RTP carried them: one conversion pass over all of it.
+  big_endian_to_little_in_place(buffer_.data(), buffered_ / sample_bytes_, sample_bytes_);
   std::size_t done = 0;
   while (done < buffered_) {
     const ssize_t n = ::write(fd_, buffer_.data() + done, buffered_ - done);
@@ -135,28 +140,35 @@ bool WavWriter::flush() noexcept {
     } else {
       fail("write", n < 0 ? errno : ENOSPC);
       buffered_ = 0;
+      buffer_room_ = 0;  // failed(): nothing more is added
       return false;
     }
   }
   buffered_ = 0;
+  buffer_room_ = buffer_.size() / sample_bytes_ * sample_bytes_;
   return true;
 }
 
 bool WavWriter::write_big_endian(const std::uint8_t* data, std::size_t frames) {
   if (!room_for(frames)) return false;
-  const std::size_t w = static_cast<std::size_t>(format_.bits / 8);
-  const std::size_t fb = format_.frame_bytes();
-  for (std::size_t left = frames * fb; left > 0;) {
-    if (buffered_ == buffer_.size() && !flush()) return false;
-    // Whole samples only in one go: a sample never straddles two flushes.
-    const std::size_t room = (buffer_.size() - buffered_) / w * w;
-    const std::size_t n = std::min(left, room);
-    big_endian_to_little(data, buffer_.data() + buffered_, n / w, w);
+  std::size_t left = frames * format_.frame_bytes();
+  if (left <= buffer_room_) {  // a packet: a copy, converted with the buffer at flush()
+    std::memcpy(buffer_.data() + buffered_, data, left);
+    buffered_ += left;
+    buffer_room_ -= left;
+    frames_ += frames;
+    return true;
+  }
+  while (left > 0) {
+    if (buffer_room_ == 0 && !flush()) return false;
+    const std::size_t n = std::min(left, buffer_room_);
+    std::memcpy(buffer_.data() + buffered_, data, n);
     data += n;
     buffered_ += n;
+    buffer_room_ -= n;
     left -= n;
-    if (buffered_ + w > buffer_.size() && !flush()) return false;
   }
+  if (buffer_room_ == 0 && !flush()) return false;
   frames_ += frames;
   return true;
 }
@@ -432,7 +444,9 @@ bool AudioExtractor::take_budget(Stream& s, std::uint64_t bytes) {
 bool AudioExtractor::write_packet(Stream& s, const ReorderWindow::Packet& p) {
   const std::size_t fb = s.format.frame_bytes();
   const std::uint32_t rate_hz = s.format.rate_hz;
-  if (p.bytes % fb != 0) {
+  // One 32-bit division per packet: payloads and frames are far below 2^32 bytes.
+  const auto frames = static_cast<std::uint32_t>(p.bytes) / static_cast<std::uint32_t>(fb);
+  if (frames * fb != p.bytes) {
     ++s.out.malformed;
     return false;
   }
@@ -462,10 +476,9 @@ bool AudioExtractor::write_packet(Stream& s, const ReorderWindow::Packet& p) {
       s.out.unfilled_frames += c.frames;
     }
   }
-  if (!take_budget(s, p.bytes) || !s.wav.write_big_endian(p.payload, p.bytes / fb))
-    return not_written();
+  if (!take_budget(s, p.bytes) || !s.wav.write_big_endian(p.payload, frames)) return not_written();
   ++s.out.packets;
-  s.next_ts = p.ts + static_cast<std::uint32_t>(p.bytes / fb);
+  s.next_ts = p.ts + frames;
   s.last_arrival_ns = p.arrival_ns;
   return true;
 }

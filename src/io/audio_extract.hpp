@@ -96,8 +96,12 @@ class WavWriter {
   std::size_t header_bytes_ = 0;
   bool full_ = false;
   std::string error_;
+  // Big-endian as the packets carried it, whole samples only (a sample never straddles two
+  // flushes); flush() converts it to little-endian in one pass and writes it.
   std::vector<std::uint8_t> buffer_;
   std::size_t buffered_ = 0;
+  std::size_t buffer_room_ = 0;  // bytes of whole samples still free
+  std::size_t sample_bytes_ = 3;
 };
 
 struct AudioExtractConfig {

@@ -1,5 +1,7 @@
 #include "io/pcm.hpp"
 
+#include <utility>
+
 namespace rtcap::io {
 namespace {
 
@@ -11,17 +13,19 @@ void swap_bytes(const std::uint8_t* __restrict in, std::uint8_t* __restrict out,
 }
 
 template <std::size_t W>
-std::uint32_t left_justified(const std::uint8_t* p) noexcept {
-  std::uint32_t u = 0;
-  for (std::size_t b = 0; b < W; ++b) u |= std::uint32_t{p[b]} << (24 - 8 * b);
-  return u;
+void swap_in_place(std::uint8_t* data, std::size_t samples) noexcept {
+  for (std::size_t i = 0; i < samples; ++i)
+    for (std::size_t b = 0; b < W / 2; ++b) {
+      const std::uint8_t t = data[i * W + b];
+      data[i * W + b] = data[i * W + W - 1 - b];
+      data[i * W + W - 1 - b] = t;
+    }
 }
 
 template <std::size_t W>
 void to_int32(const std::uint8_t* __restrict in, std::int32_t* __restrict out,
               std::size_t samples) noexcept {
-  for (std::size_t i = 0; i < samples; ++i)
-    out[i] = static_cast<std::int32_t>(left_justified<W>(in + i * W));
+  for (std::size_t i = 0; i < samples; ++i) out[i] = big_endian_sample<W>(in + i * W);
 }
 
 template <std::size_t W>
@@ -29,7 +33,7 @@ void to_float(const std::uint8_t* __restrict in, float* __restrict out,
               std::size_t samples) noexcept {
   constexpr float kScale = 1.0f / 2147483648.0f;
   for (std::size_t i = 0; i < samples; ++i)
-    out[i] = static_cast<float>(static_cast<std::int32_t>(left_justified<W>(in + i * W))) * kScale;
+    out[i] = static_cast<float>(big_endian_sample<W>(in + i * W)) * kScale;
 }
 
 }  // namespace
@@ -40,6 +44,14 @@ void big_endian_to_little(const std::uint8_t* in, std::uint8_t* out, std::size_t
   if (width == 2) return swap_bytes<2>(in, out, samples);
   for (std::size_t i = 0; i < samples; ++i, in += width, out += width)
     for (std::size_t b = 0; b < width; ++b) out[b] = in[width - 1 - b];
+}
+
+void big_endian_to_little_in_place(std::uint8_t* data, std::size_t samples,
+                                   std::size_t width) noexcept {
+  if (width == 3) return swap_in_place<3>(data, samples);
+  if (width == 2) return swap_in_place<2>(data, samples);
+  for (std::size_t i = 0; i < samples; ++i, data += width)
+    for (std::size_t b = 0; b < width / 2; ++b) std::swap(data[b], data[width - 1 - b]);
 }
 
 void big_endian_to_int32(const std::uint8_t* in, std::int32_t* out, std::size_t samples,

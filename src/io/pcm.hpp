@@ -11,9 +11,20 @@
 
 namespace rtcap::io {
 
+// One big-endian sample of W bytes, left-justified in 32 bits (full scale is INT32_MIN..INT32_MAX).
+template <std::size_t W>
+[[nodiscard]] inline std::int32_t big_endian_sample(const std::uint8_t* p) noexcept {
+  std::uint32_t u = 0;
+  for (std::size_t b = 0; b < W; ++b) u |= std::uint32_t{p[b]} << (24 - 8 * b);
+  return static_cast<std::int32_t>(u);
+}
+
 // `samples` samples of `width` bytes (2 or 3; other widths go byte by byte).
 void big_endian_to_little(const std::uint8_t* in, std::uint8_t* out, std::size_t samples,
                           std::size_t width) noexcept;
+// The same within one buffer (the WAV writer converts what it buffered just before writing it).
+void big_endian_to_little_in_place(std::uint8_t* data, std::size_t samples,
+                                   std::size_t width) noexcept;
 // Left-justified: full scale is INT32_MIN..INT32_MAX whatever the width.
 void big_endian_to_int32(const std::uint8_t* in, std::int32_t* out, std::size_t samples,
                          std::size_t width) noexcept;

@@ -7,6 +7,7 @@
 
 #include <csignal>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -439,6 +440,44 @@ TEST(AudioExtract, PlantedLinksAreRefused) {
 
 // A write that fails part-way (here the file size limit; a full disk the same) leaves a WAV
 // whose RIFF and data sizes match the whole frames in it, and says why.
+// The writer buffers packets as RTP carried them and converts the buffer at each write: packets
+// of every size across the buffer's ends (one larger than the buffer too), with silence between
+// them, come out little-endian sample for sample (L24 and L16).
+TEST(AudioExtract, BufferedPacketsAcrossFlushesComeOutLittleEndian) {
+  TempDir d;
+  for (const int bits : {24, 16}) {
+    const io::PcmFormat f{bits, 48000, 2};
+    const std::size_t fb = f.frame_bytes();
+    const std::size_t w = fb / 2;
+    const std::string path = d.path + "/x" + std::to_string(bits) + ".wav";
+    std::vector<std::uint8_t> expect;  // the data chunk, built sample by sample
+    std::uint8_t next = 0;
+    {
+      io::WavWriter wav;
+      ASSERT_EQ(wav.open(path, f), "");
+      for (const std::size_t frames :
+           {std::size_t{6}, std::size_t{1}, std::size_t{1499}, io::WavWriter::kBufferBytes / fb + 7,
+            std::size_t{48}, std::size_t{3}, std::size_t{10923}, std::size_t{6}}) {
+        std::vector<std::uint8_t> be(frames * fb);
+        for (auto& b : be) b = next++;
+        ASSERT_TRUE(wav.write_big_endian(be.data(), frames));
+        for (std::size_t i = 0; i < be.size(); i += w)
+          for (std::size_t k = 0; k < w; ++k) expect.push_back(be[i + w - 1 - k]);
+        if (frames == 48) {
+          ASSERT_TRUE(wav.write_silence(5));
+          expect.insert(expect.end(), 5 * fb, 0);
+        }
+      }
+      ASSERT_EQ(wav.close(), "");
+      EXPECT_EQ(wav.frames(), expect.size() / fb);
+    }
+    const auto b = slurp(path);
+    ASSERT_EQ(b.size(), 44 + expect.size());
+    EXPECT_EQ(le32(b, 40), expect.size());
+    EXPECT_TRUE(std::equal(expect.begin(), expect.end(), b.begin() + 44)) << bits;
+  }
+}
+
 TEST(AudioExtract, FailedWriteLeavesAHeaderThatMatchesTheData) {
   TempDir d;
   struct rlimit old {};
