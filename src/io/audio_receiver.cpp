@@ -19,6 +19,7 @@
 #include "analysis/levels.hpp"
 #include "analysis/rtp_handoff.hpp"
 #include "analysis/saturating.hpp"
+#include "io/audio_words.hpp"
 #include "io/pcm.hpp"
 #include "io/rtp_reorder.hpp"
 
@@ -51,7 +52,16 @@ struct Record {
   std::uint32_t samples_per_packet_seen = 0;
   std::int32_t sub = -1;
   std::int32_t slot = -1;
+  std::int64_t no_format_since_ns = 0;  // pending without a format: since when
+  std::int64_t recheck_ns = 0;          // ask the catalogue again at this packet time (0: no)
 };
+
+// Why a subscription that selects a stream does not get it (AudioEvent::kNotTaken).
+enum class NotTaken : std::uint8_t { kNone, kNoFormat, kChannels, kFull, kOtherSubscription };
+
+// A not-taken stream's event waits this long for the tracker's inferred format (its hint needs a
+// few packet intervals), then goes without it.
+constexpr std::int64_t kNoFormatHintWaitNs = 1'000'000'000;
 
 bool selects(const AudioSelector& s, const StreamKey& key, int payload_type,
              const std::string& session_name) {
@@ -73,10 +83,8 @@ Unexpected no_subscription(const char* function, int id) {
 }
 
 Unexpected busy(const char* function) {
-  return Unexpected{Error{ErrorCode::kBusy,
-                          fmt::format("AudioReceiver::{}: called from inside one of the "
-                                      "receiver's callbacks; call it after the callback returns",
-                                      function)}};
+  return Unexpected{Error{ErrorCode::kBusy, fmt::format("AudioReceiver::{}: {}", function,
+                                                        detail::kAudioCallFromCallback)}};
 }
 
 Unexpected bad(const char* setting, std::string reason) {
@@ -116,6 +124,12 @@ struct AudioReceiver::Impl {
     std::vector<Slot> slots;
     AudioSubscriptionStats stats;
     std::size_t capacity_samples = 0;
+    // Per record: the stream (tracker id) said not taken, and why: once per stream and reason.
+    struct Refusal {
+      std::uint64_t stream = 0;  // the tracker's stream id + 1 (its ids start at 0); 0: none
+      NotTaken why = NotTaken::kNone;
+    };
+    std::vector<Refusal> refused;
   };
 
   StreamTracker& tracker;
@@ -365,7 +379,14 @@ struct AudioReceiver::Impl {
     s.record = -1;
   }
 
+  static void set_pairing(Slot& s, const PcmStreamFormat& pf) {
+    s.info.redundancy_group = pf.redundancy_group;
+    s.info.redundancy_leg = pf.redundancy_leg;
+    s.info.redundant_peer = pf.redundant_peer;
+  }
+
   void start(Sub& sub, Slot& s, const PcmStreamFormat& pf) {
+    set_pairing(s, pf);
     s.info.bits = pf.bits;
     s.info.rate_hz = pf.rate_hz;
     s.info.channels = pf.channels;
@@ -387,6 +408,63 @@ struct AudioReceiver::Impl {
     s.levels_seconds = 0;
   }
 
+  // A stream `sub` selects and does not get: counted once per stream, an event once per reason.
+  void not_taken(std::size_t si, const Record& r, std::int32_t ri, const PcmStreamFormat& pf,
+                 int payload_type, NotTaken why) {
+    Sub& sub = *subs[si];
+    Sub::Refusal& seen = sub.refused[static_cast<std::size_t>(ri)];
+    if (seen.stream == r.stream_id + 1 && seen.why == why) return;
+    if (seen.stream != r.stream_id + 1) ++sub.stats.streams_not_taken;
+    seen = {r.stream_id + 1, why};
+    AudioStreamInfo info;
+    info.key = r.key;
+    info.payload_type = payload_type;
+    info.bits = pf.bits;
+    info.rate_hz = pf.rate_hz;
+    info.channels = pf.channels;
+    info.source = pf.source;
+    info.session_name = pf.session_name;
+    std::string text;
+    switch (why) {
+      case NotTaken::kNoFormat:
+        text = "no format known (it is taken once one is): " + pf.why;
+        break;
+      case NotTaken::kChannels:
+        text = fmt::format("{} channels, more than the subscription's max_channels ({})",
+                           pf.channels, sub.config.max_channels);
+        break;
+      case NotTaken::kFull:
+        text = fmt::format("the subscription's max_streams ({}) streams are all taken",
+                           sub.config.max_streams);
+        break;
+      case NotTaken::kOtherSubscription:
+        text = fmt::format(
+            "subscription {} has it: a stream goes to the oldest subscription that selects it",
+            r.sub + 1);
+        break;
+      case NotTaken::kNone:
+        break;
+    }
+    AudioEvent e;
+    e.kind = AudioEvent::Kind::kNotTaken;
+    e.stream = &info;
+    e.why = text.c_str();
+    call(sub, e);
+  }
+  // Every other subscription that selects the taken stream in `r` is told which one has it.
+  void tell_others(const Record& r, std::int32_t ri, const PcmStreamFormat& pf, int payload_type) {
+    for (std::size_t si = 0; si < subs.size(); ++si) {
+      if (!subs[si] || static_cast<std::int32_t>(si) == r.sub ||
+          !selects(subs[si]->config.selector, r.key, payload_type, pf.session_name))
+        continue;
+      const Sub::Refusal& seen = subs[si]->refused[static_cast<std::size_t>(ri)];
+      if (seen.stream == r.stream_id + 1 &&
+          (seen.why == NotTaken::kChannels || seen.why == NotTaken::kFull))
+        continue;  // its own reason came first
+      not_taken(si, r, ri, pf, payload_type, NotTaken::kOtherSubscription);
+    }
+  }
+
   // A stream new to the receiver, or pending, or the catalogue changed: what is it now?
   void resolve(Record& r, std::int32_t ri, int payload_type, std::int64_t now_ns) {
     const StreamKey& key = r.key;
@@ -397,8 +475,11 @@ struct AudioReceiver::Impl {
       Sub& sub = *subs[static_cast<std::size_t>(r.sub)];
       Slot& s = sub.slots[static_cast<std::size_t>(r.slot)];
       if (pf.state == FormatState::kReady && pf.bits == s.info.bits &&
-          pf.rate_hz == s.info.rate_hz && pf.channels == s.info.channels)
+          pf.rate_hz == s.info.rate_hz && pf.channels == s.info.channels) {
+        set_pairing(s, pf);
+        tell_others(r, ri, pf, payload_type);
         return;
+      }
       // A new format the catalogue checks against the next packets (its timestamp step): the
       // stream goes on in the format it has until the answer.
       if (r.waits_for_packets) return;
@@ -422,6 +503,17 @@ struct AudioReceiver::Impl {
     }
     if (pf.state == FormatState::kPending || pf.state == FormatState::kUnknownStream) {
       r.state = RecordState::kPending;
+      if (pf.state == FormatState::kPending && pf.validated && pf.rate_hz == 0) {
+        if (r.no_format_since_ns == 0) r.no_format_since_ns = now_ns;
+        if (pf.hint.empty() && now_ns - r.no_format_since_ns < kNoFormatHintWaitNs) {
+          r.recheck_ns = analysis::sat_add(now_ns, kExpireCheckNs);
+          return;
+        }
+        r.recheck_ns = 0;
+        for (std::size_t si = 0; si < subs.size(); ++si)
+          if (subs[si] && selects(subs[si]->config.selector, key, payload_type, pf.session_name))
+            not_taken(si, r, ri, pf, payload_type, NotTaken::kNoFormat);
+      }
       return;
     }
     r.state = RecordState::kIgnored;
@@ -431,13 +523,13 @@ struct AudioReceiver::Impl {
       Sub& sub = *subs[si];
       if (!selects(sub.config.selector, key, payload_type, pf.session_name)) continue;
       if (pf.channels > sub.config.max_channels) {
-        ++sub.stats.streams_not_taken;
+        not_taken(si, r, ri, pf, payload_type, NotTaken::kChannels);
         continue;
       }
       auto it =
           std::find_if(sub.slots.begin(), sub.slots.end(), [](const Slot& x) { return !x.active; });
       if (it == sub.slots.end()) {
-        ++sub.stats.streams_not_taken;
+        not_taken(si, r, ri, pf, payload_type, NotTaken::kFull);
         continue;
       }
       Slot& s = *it;
@@ -456,6 +548,7 @@ struct AudioReceiver::Impl {
       e.kind = AudioEvent::Kind::kStart;
       e.stream = &s.info;
       call(sub, e);
+      tell_others(r, ri, pf, payload_type);
       return;
     }
   }
@@ -499,7 +592,9 @@ struct AudioReceiver::Impl {
                                 r.payload_bytes_seen != e.payload_bytes ||
                                 r.samples_per_packet_seen != e.samples_per_packet;
     if (r.version_seen != version ||
-        (inputs_changed && (r.state != RecordState::kTaken || r.waits_for_packets))) {
+        (inputs_changed && (r.state != RecordState::kTaken || r.waits_for_packets)) ||
+        (r.recheck_ns != 0 && e.ts_ns >= r.recheck_ns)) {
+      r.recheck_ns = 0;
       r.validated_seen = e.validated;
       r.payload_type_seen = e.payload_type;
       r.payload_bytes_seen = e.payload_bytes;
@@ -582,10 +677,17 @@ Result<int> AudioReceiver::subscribe(AudioSubscription sub) {
                "and max_channels it would take " +
                    std::to_string(bytes >> 20) +
                    " MiB; at most 1024 MiB: take fewer streams or smaller windows");
+  if (!sub.sdp_text.empty()) {
+    std::vector<SdpFormat> more;
+    if (std::string why = parse_sdp_streams(sub.sdp_text, "application", more); !why.empty())
+      return bad("sdp", std::move(why));
+    sub.sdp.insert(sub.sdp.end(), more.begin(), more.end());
+  }
   if (!sub.sdp.empty()) impl_->tracker.add_sdp(sub.sdp);
   auto s = std::make_unique<Impl::Sub>();
   s->capacity_samples = capacity_samples;
   s->slots.resize(sub.max_streams);
+  s->refused.resize(impl_->records.size());
   for (Impl::Slot& slot : s->slots) {
     slot.window.reset(sub.reorder_packets, sub.max_payload_bytes, sub.max_payload_bytes);
     slot.buffer.assign(s->capacity_samples, 0);
@@ -593,9 +695,9 @@ Result<int> AudioReceiver::subscribe(AudioSubscription sub) {
   }
   s->config = std::move(sub);
   impl_->subs.push_back(std::move(s));
-  // Streams the receiver ignored so far may be this subscription's: look at them again.
-  for (Record& r : impl_->records)
-    if (r.state == RecordState::kIgnored) r.version_seen = ~0ull;
+  // Streams the receiver ignored so far may be this subscription's, and one another took is
+  // said not taken: look at every stream again.
+  for (Record& r : impl_->records) r.version_seen = ~0ull;
   return static_cast<int>(impl_->subs.size());
 }
 
@@ -684,6 +786,7 @@ std::size_t AudioReceiver::memory_bytes() const noexcept {
     for (const Impl::Slot& s : sp->slots)
       n += sizeof(Impl::Slot) + s.window.memory_bytes() + s.buffer.size() * 4 +
            s.levels.size() * sizeof(ChannelLevels);
+    n += sp->refused.size() * sizeof(Impl::Sub::Refusal);
   }
   return n;
 }
