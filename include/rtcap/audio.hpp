@@ -163,11 +163,11 @@ struct AudioEvent {
     kFormatChange,   // the catalogue now gives another format: `stream` holds the new one
     kLevels,         // a second of levels was measured: `levels`, one per channel
     kEnd,            // no more samples: `why` says why
-    // A stream the subscription selects and will not get: `why` says why (no format known, with
-    // the format the packets suggest; more channels than max_channels; max_streams all taken;
-    // another subscription has it). `stream` holds what is known (id 0: never taken). Once per
-    // stream and reason; the stream is still taken when the reason goes (an SDP arrives, a
-    // slot or the other subscription lets it go).
+    // A stream the subscription selects and will not get: `why` says why (no format known after
+    // a second of packets, with the format the packets suggest; more channels than max_channels;
+    // max_streams all taken; another subscription has it). `stream` holds what is known (id 0:
+    // never taken). Once per stream and reason; the stream is still taken when the reason goes (an
+    // SDP arrives, a slot or the other subscription lets it go).
     kNotTaken,
   };
   Kind kind = Kind::kStart;

@@ -59,9 +59,9 @@ struct Record {
 // Why a subscription that selects a stream does not get it (AudioEvent::kNotTaken).
 enum class NotTaken : std::uint8_t { kNone, kNoFormat, kChannels, kFull, kOtherSubscription };
 
-// A not-taken stream's event waits this long for the tracker's inferred format (its hint needs a
-// few packet intervals), then goes without it.
-constexpr std::int64_t kNoFormatHintWaitNs = 1'000'000'000;
+// A stream with no format known is said not taken after this long: a SAP announcement sent as the
+// stream starts has arrived by then, and the tracker's inferred format (its hint) is known.
+constexpr std::int64_t kNoFormatWaitNs = 1'000'000'000;
 
 bool selects(const AudioSelector& s, const StreamKey& key, int payload_type,
              const std::string& session_name) {
@@ -505,7 +505,7 @@ struct AudioReceiver::Impl {
       r.state = RecordState::kPending;
       if (pf.state == FormatState::kPending && pf.validated && pf.rate_hz == 0) {
         if (r.no_format_since_ns == 0) r.no_format_since_ns = now_ns;
-        if (pf.hint.empty() && now_ns - r.no_format_since_ns < kNoFormatHintWaitNs) {
+        if (now_ns - r.no_format_since_ns < kNoFormatWaitNs) {
           r.recheck_ns = analysis::sat_add(now_ns, kExpireCheckNs);
           return;
         }
