@@ -17,14 +17,14 @@
 //
 // A stream is taken once the catalogue calls its format ready (its RTP sequence validated, the
 // packets agree with the format): the packets of its first milliseconds before that are not
-// delivered. A stream goes to one subscription, the oldest that selects it and has room; every
-// other subscription that selects it gets a kNotTaken event naming the one that has it (a meter
-// and a recorder of one stream: one subscription, both uses in its callback). A stream the
-// receiver will not deliver (no format known, too many channels) gets kNotTaken too. A lost packet
-// becomes silence of exactly its length (the RTP timestamps say how long, the arrival clock bounds
-// it) inside the deliveries, reported by a kGap event with its sample range;
-// AudioSubscription::loss = kGapOnly delivers no silence, the gap event only. A change of format
-// and the end of a stream are events too.
+// delivered. A stream fans out to every subscription that selects it and has room (a meter and a
+// recorder of one stream: two subscriptions, each with its own format, layout, reorder window
+// and buffer from its own fixed memory; the packet is parsed once). A stream a subscription
+// selects and will not get (no format known, too many channels, max_streams taken) is a
+// kNotTaken event. A lost packet becomes silence of exactly its length (the RTP timestamps say
+// how long, the arrival clock bounds it) inside the deliveries, reported by a kGap event with
+// its sample range; AudioSubscription::loss = kGapOnly delivers no silence, the gap event only.
+// A change of format and the end of a stream are events too.
 //
 // ST 2022-7: the two legs of a redundant stream (two groups or interfaces, one RTP stream) are
 // two streams here, each delivered on its own with its own loss as silence; the receiver does
@@ -165,9 +165,9 @@ struct AudioEvent {
     kEnd,            // no more samples: `why` says why
     // A stream the subscription selects and will not get: `why` says why (no format known after
     // a second of packets, with the format the packets suggest; more channels than max_channels;
-    // max_streams all taken; another subscription has it). `stream` holds what is known (id 0:
-    // never taken). Once per stream and reason; the stream is still taken when the reason goes (an
-    // SDP arrives, a slot or the other subscription lets it go).
+    // max_streams all taken). `stream` holds what is known (id 0: never taken). Once per stream
+    // and reason; the stream is still taken when the reason goes (an SDP arrives; a slot frees
+    // and the catalogue changes).
     kNotTaken,
   };
   Kind kind = Kind::kStart;
@@ -254,8 +254,8 @@ class RTCAP_API AudioReceiver {
   // the memory goes when the call that ran the callback returns.
 
   // Allocates the subscription's memory; its number (from 1). kBadConfig names the field when a
-  // value is out of range. Cold. A stream already taken by an older subscription stays there
-  // (this one gets kNotTaken for it).
+  // value is out of range. Cold. Streams other subscriptions already take are taken by this
+  // one too from their next packet.
   [[nodiscard]] Result<int> subscribe(AudioSubscription subscription);
   // Ends its streams (kEnd events) and frees its memory. kBadConfig (setting "subscription") for
   // a number subscribe() did not give or already unsubscribed.

@@ -454,8 +454,8 @@ typedef enum rtcap_audio_event_kind {
   RTCAP_AUDIO_LEVELS = 4,
   RTCAP_AUDIO_END = 5,
   /* A stream the subscription selects and will not get (no format known, more channels than
-   * max_channels, max_streams all taken, another subscription has it): why says which; stream->id
-   * is 0. Once per stream and reason. */
+   * max_channels, max_streams all taken): why says which; stream->id is 0. Once per stream and
+   * reason. (A stream goes to every subscription that selects it.) */
   RTCAP_AUDIO_NOT_TAKEN = 6
 } rtcap_audio_event_kind;
 

@@ -57,7 +57,7 @@ struct Record {
 };
 
 // Why a subscription that selects a stream does not get it (AudioEvent::kNotTaken).
-enum class NotTaken : std::uint8_t { kNone, kNoFormat, kChannels, kFull, kOtherSubscription };
+enum class NotTaken : std::uint8_t { kNone, kNoFormat, kChannels, kFull };
 
 // A stream with no format known is said not taken after this long: a SAP announcement sent as the
 // stream starts has arrived by then, and the tracker's inferred format (its hint) is known.
@@ -99,6 +99,9 @@ struct AudioReceiver::Impl {
   struct Slot {
     bool active = false;
     std::int32_t record = -1;
+    // The next subscription's slot taking the same stream (the record's chain, oldest first).
+    std::int32_t next_sub = -1;
+    std::int32_t next_slot = -1;
     AudioStreamInfo info;
     ReorderWindow window;
     std::vector<std::uint32_t> buffer;  // int32 or float bits, capacity_samples
@@ -120,6 +123,7 @@ struct AudioReceiver::Impl {
     std::vector<ChannelLevels> levels;  // max_channels
   };
   struct Sub {
+    std::int32_t index = 0;  // in subs
     AudioSubscription config;
     std::vector<Slot> slots;
     AudioSubscriptionStats stats;
@@ -372,11 +376,43 @@ struct AudioReceiver::Impl {
     s.active = false;
     if (s.record >= 0) {
       Record& r = records[static_cast<std::size_t>(s.record)];
-      r.state = RecordState::kPending;  // a stream that comes back is taken again
-      r.version_seen = ~0ull;
-      r.sub = r.slot = -1;
+      unlink(r, sub.index, static_cast<std::int32_t>(&s - sub.slots.data()), s);
+      if (r.sub < 0) {
+        r.state = RecordState::kPending;  // a stream that comes back is taken again
+        r.version_seen = ~0ull;
+      }
     }
     s.record = -1;
+  }
+
+  // Takes slot (si, sl) out of the record's chain; `s` is that slot (its Sub may be gone from
+  // subs already: unsubscribe).
+  void unlink(Record& r, std::int32_t si, std::int32_t sl, Slot& s) noexcept {
+    std::int32_t* link_sub = &r.sub;
+    std::int32_t* link_slot = &r.slot;
+    while (*link_sub >= 0 && !(*link_sub == si && *link_slot == sl)) {
+      Slot& x =
+          subs[static_cast<std::size_t>(*link_sub)]->slots[static_cast<std::size_t>(*link_slot)];
+      link_sub = &x.next_sub;
+      link_slot = &x.next_slot;
+    }
+    if (*link_sub < 0) return;
+    *link_sub = s.next_sub;
+    *link_slot = s.next_slot;
+    s.next_sub = s.next_slot = -1;
+  }
+
+  // Each subscription's slot taking the stream of `r`; `f` may end the slot it is given.
+  template <class F>
+  void each_taker(const Record& r, F&& f) {
+    for (std::int32_t si = r.sub, sl = r.slot; si >= 0;) {
+      Sub& sub = *subs[static_cast<std::size_t>(si)];
+      Slot& s = sub.slots[static_cast<std::size_t>(sl)];
+      const std::int32_t next_sub = s.next_sub, next_slot = s.next_slot;
+      f(sub, s);
+      si = next_sub;
+      sl = next_slot;
+    }
   }
 
   static void set_pairing(Slot& s, const PcmStreamFormat& pf) {
@@ -437,11 +473,6 @@ struct AudioReceiver::Impl {
         text = fmt::format("the subscription's max_streams ({}) streams are all taken",
                            sub.config.max_streams);
         break;
-      case NotTaken::kOtherSubscription:
-        text = fmt::format(
-            "subscription {} has it: a stream goes to the oldest subscription that selects it",
-            r.sub + 1);
-        break;
       case NotTaken::kNone:
         break;
     }
@@ -451,17 +482,54 @@ struct AudioReceiver::Impl {
     e.why = text.c_str();
     call(sub, e);
   }
-  // Every other subscription that selects the taken stream in `r` is told which one has it.
-  void tell_others(const Record& r, std::int32_t ri, const PcmStreamFormat& pf, int payload_type) {
+  // Every subscription that selects the (ready) stream of `r` and does not take it yet takes it
+  // now, after the ones that have it: a stream fans out to all its subscriptions.
+  void offer(Record& r, std::int32_t ri, const PcmStreamFormat& pf, int payload_type,
+             std::int64_t now_ns) {
+    std::int32_t* tail_sub = &r.sub;
+    std::int32_t* tail_slot = &r.slot;
+    while (*tail_sub >= 0) {
+      Slot& x =
+          subs[static_cast<std::size_t>(*tail_sub)]->slots[static_cast<std::size_t>(*tail_slot)];
+      tail_sub = &x.next_sub;
+      tail_slot = &x.next_slot;
+    }
     for (std::size_t si = 0; si < subs.size(); ++si) {
-      if (!subs[si] || static_cast<std::int32_t>(si) == r.sub ||
-          !selects(subs[si]->config.selector, r.key, payload_type, pf.session_name))
+      if (!subs[si]) continue;
+      Sub& sub = *subs[si];
+      if (!selects(sub.config.selector, r.key, payload_type, pf.session_name)) continue;
+      bool has = false;
+      each_taker(r, [&](const Sub& t, const Slot&) { has = has || &t == &sub; });
+      if (has) continue;
+      if (pf.channels > sub.config.max_channels) {
+        not_taken(si, r, ri, pf, payload_type, NotTaken::kChannels);
         continue;
-      const Sub::Refusal& seen = subs[si]->refused[static_cast<std::size_t>(ri)];
-      if (seen.stream == r.stream_id + 1 &&
-          (seen.why == NotTaken::kChannels || seen.why == NotTaken::kFull))
-        continue;  // its own reason came first
-      not_taken(si, r, ri, pf, payload_type, NotTaken::kOtherSubscription);
+      }
+      auto it =
+          std::find_if(sub.slots.begin(), sub.slots.end(), [](const Slot& x) { return !x.active; });
+      if (it == sub.slots.end()) {
+        not_taken(si, r, ri, pf, payload_type, NotTaken::kFull);
+        continue;
+      }
+      Slot& s = *it;
+      s.active = true;
+      s.record = ri;
+      s.next_sub = s.next_slot = -1;
+      s.last_ns = now_ns;
+      s.info.id = next_stream_id++;
+      s.info.key = r.key;
+      s.info.payload_type = payload_type;
+      start(sub, s, pf);
+      *tail_sub = static_cast<std::int32_t>(si);
+      *tail_slot = static_cast<std::int32_t>(it - sub.slots.begin());
+      tail_sub = &s.next_sub;
+      tail_slot = &s.next_slot;
+      r.state = RecordState::kTaken;
+      ++sub.stats.streams;
+      AudioEvent e;
+      e.kind = AudioEvent::Kind::kStart;
+      e.stream = &s.info;
+      call(sub, e);
     }
   }
 
@@ -472,33 +540,36 @@ struct AudioReceiver::Impl {
     r.version_seen = tracker.catalogue_version();
     r.waits_for_packets = pf.state == FormatState::kPending && pf.rate_hz != 0;
     if (r.state == RecordState::kTaken) {
-      Sub& sub = *subs[static_cast<std::size_t>(r.sub)];
-      Slot& s = sub.slots[static_cast<std::size_t>(r.slot)];
-      if (pf.state == FormatState::kReady && pf.bits == s.info.bits &&
-          pf.rate_hz == s.info.rate_hz && pf.channels == s.info.channels) {
-        set_pairing(s, pf);
-        tell_others(r, ri, pf, payload_type);
+      const AudioStreamInfo& now =
+          subs[static_cast<std::size_t>(r.sub)]->slots[static_cast<std::size_t>(r.slot)].info;
+      if (pf.state == FormatState::kReady && pf.bits == now.bits && pf.rate_hz == now.rate_hz &&
+          pf.channels == now.channels) {
+        each_taker(r, [&](Sub&, Slot& s) { set_pairing(s, pf); });
+        offer(r, ri, pf, payload_type, now_ns);  // a subscription made since
         return;
       }
       // A new format the catalogue checks against the next packets (its timestamp step): the
       // stream goes on in the format it has until the answer.
       if (r.waits_for_packets) return;
-      if (pf.state != FormatState::kReady || pf.channels > sub.config.max_channels) {
-        end(sub, s,
-            pf.state == FormatState::kReady ? "its new format has more channels than "
-                                              "the subscription's max_channels"
-                                            : "the catalogue no longer gives it a usable "
-                                              "format");
-        r.state = RecordState::kIgnored;  // until the catalogue changes again
-        return;
-      }
-      drain(sub, s);
-      add_window_counters(sub, s);
-      start(sub, s, pf);
-      AudioEvent e;
-      e.kind = AudioEvent::Kind::kFormatChange;
-      e.stream = &s.info;
-      call(sub, e);
+      each_taker(r, [&](Sub& sub, Slot& s) {
+        if (pf.state != FormatState::kReady || pf.channels > sub.config.max_channels) {
+          end(sub, s,
+              pf.state == FormatState::kReady ? "its new format has more channels than "
+                                                "the subscription's max_channels"
+                                              : "the catalogue no longer gives it a usable "
+                                                "format");
+          return;
+        }
+        drain(sub, s);
+        add_window_counters(sub, s);
+        start(sub, s, pf);
+        AudioEvent e;
+        e.kind = AudioEvent::Kind::kFormatChange;
+        e.stream = &s.info;
+        call(sub, e);
+      });
+      if (r.sub < 0) r.state = RecordState::kIgnored;  // until the catalogue changes again
+      r.version_seen = tracker.catalogue_version();
       return;
     }
     if (pf.state == FormatState::kPending || pf.state == FormatState::kUnknownStream) {
@@ -518,39 +589,7 @@ struct AudioReceiver::Impl {
     }
     r.state = RecordState::kIgnored;
     if (pf.state != FormatState::kReady) return;
-    for (std::size_t si = 0; si < subs.size(); ++si) {
-      if (!subs[si]) continue;
-      Sub& sub = *subs[si];
-      if (!selects(sub.config.selector, key, payload_type, pf.session_name)) continue;
-      if (pf.channels > sub.config.max_channels) {
-        not_taken(si, r, ri, pf, payload_type, NotTaken::kChannels);
-        continue;
-      }
-      auto it =
-          std::find_if(sub.slots.begin(), sub.slots.end(), [](const Slot& x) { return !x.active; });
-      if (it == sub.slots.end()) {
-        not_taken(si, r, ri, pf, payload_type, NotTaken::kFull);
-        continue;
-      }
-      Slot& s = *it;
-      s.active = true;
-      s.record = ri;
-      s.last_ns = now_ns;
-      s.info.id = next_stream_id++;
-      s.info.key = key;
-      s.info.payload_type = payload_type;
-      start(sub, s, pf);
-      r.state = RecordState::kTaken;
-      r.sub = static_cast<std::int32_t>(si);
-      r.slot = static_cast<std::int32_t>(it - sub.slots.begin());
-      ++sub.stats.streams;
-      AudioEvent e;
-      e.kind = AudioEvent::Kind::kStart;
-      e.stream = &s.info;
-      call(sub, e);
-      tell_others(r, ri, pf, payload_type);
-      return;
-    }
+    offer(r, ri, pf, payload_type, now_ns);
   }
 
   void expire(std::int64_t now_ns) noexcept {
@@ -576,9 +615,9 @@ struct AudioReceiver::Impl {
     if (r.state == RecordState::kFree || r.stream_id != e.stream_id) {
       // Another stream in the slot: the tracker's table was full and forgot the one before.
       if (r.state == RecordState::kTaken)
-        end(*subs[static_cast<std::size_t>(r.sub)],
-            subs[static_cast<std::size_t>(r.sub)]->slots[static_cast<std::size_t>(r.slot)],
-            "the stream tracker's table was full and forgot the stream");
+        each_taker(r, [&](Sub& sub, Slot& s) {
+          end(sub, s, "the stream tracker's table was full and forgot the stream");
+        });
       r = Record{};
       // Junk never takes a record: only a stream whose RTP sequence the tracker validated.
       if (!e.validated) return;
@@ -606,18 +645,18 @@ struct AudioReceiver::Impl {
       }
     }
     if (r.state != RecordState::kTaken) return;
-    Sub& sub = *subs[static_cast<std::size_t>(r.sub)];
-    Slot& s = sub.slots[static_cast<std::size_t>(r.slot)];
-    s.last_ns = e.ts_ns;
-    const std::uint64_t malformed = sub.stats.malformed;
-    s.window.add(e.seq, e.rtp_ts, e.ts_ns, e.payload, e.payload_bytes,
-                 [&](const ReorderWindow::Packet& p) { return take_packet(sub, s, p); });
-    // Packets that do not fit the format: ask the catalogue again (a format change the packets
-    // show before an announcement does), at most every 100 ms.
-    if (sub.stats.malformed != malformed && e.ts_ns - s.last_recheck_ns >= kExpireCheckNs) {
-      s.last_recheck_ns = e.ts_ns;
-      r.version_seen = ~0ull;
-    }
+    each_taker(r, [&](Sub& sub, Slot& s) {
+      s.last_ns = e.ts_ns;
+      const std::uint64_t malformed = sub.stats.malformed;
+      s.window.add(e.seq, e.rtp_ts, e.ts_ns, e.payload, e.payload_bytes,
+                   [&](const ReorderWindow::Packet& p) { return take_packet(sub, s, p); });
+      // Packets that do not fit the format: ask the catalogue again (a format change the
+      // packets show before an announcement does), at most every 100 ms.
+      if (sub.stats.malformed != malformed && e.ts_ns - s.last_recheck_ns >= kExpireCheckNs) {
+        s.last_recheck_ns = e.ts_ns;
+        r.version_seen = ~0ull;
+      }
+    });
   }
 };
 
@@ -685,6 +724,7 @@ Result<int> AudioReceiver::subscribe(AudioSubscription sub) {
   }
   if (!sub.sdp.empty()) impl_->tracker.add_sdp(sub.sdp);
   auto s = std::make_unique<Impl::Sub>();
+  s->index = static_cast<std::int32_t>(impl_->subs.size());
   s->capacity_samples = capacity_samples;
   s->slots.resize(sub.max_streams);
   s->refused.resize(impl_->records.size());

@@ -360,9 +360,9 @@ TEST(AudioReceiver, SelectorsTakeOnlyTheirStreams) {
   EXPECT_TRUE(other.blocks.empty());
   ASSERT_FALSE(by_addr.blocks.empty());
   EXPECT_EQ(by_addr.blocks.front().stream->key.dst.bytes[3], 1);
-  // The first subscription that selects a stream takes it: "every stream" gets the third.
-  EXPECT_EQ(lab.audio.stats(4)->streams, 1u);
-  EXPECT_EQ(all.blocks.front().stream->key.dst.bytes[3], 3);
+  // Every subscription that selects a stream gets it: "every stream" gets all three.
+  EXPECT_EQ(lab.audio.stats(4)->streams, 3u);
+  EXPECT_EQ(lab.audio.stats(2)->streams, 0u);
 }
 
 TEST(AudioReceiver, OutOfRangeSettingsAreRefusedByName) {
@@ -461,30 +461,46 @@ void change_catalogue(Lab& lab, int n) {
 
 }  // namespace
 
-// A stream goes to one subscription; another that selects it is told which one has it, once.
-TEST(AudioReceiver, ASecondSubscriptionOfATakenStreamIsToldWhichHasIt) {
+// A meter and a recorder of one stream: every subscription that selects a stream gets it, each
+// in its own format, also one made after the stream was taken (it got nothing before).
+TEST(AudioReceiver, EverySubscriptionOfAStreamGetsItsSamples) {
   Lab lab;
-  Collected first;
-  NotTakenLog early, late;
-  ASSERT_EQ(*lab.audio.subscribe(collect(first)), 1);
-  ASSERT_EQ(*lab.audio.subscribe(log_not_taken(early)), 2);
-  for (std::uint16_t s = 0; s < 20; ++s) lab.send(frame(s, s * kFrames));
-  ASSERT_EQ(*lab.audio.subscribe(log_not_taken(late)), 3);  // after the stream was taken
+  Collected meter, recorder, late;
+  auto as_float = collect(recorder);
+  as_float.format = rtcap::SampleFormat::kFloat32;
+  as_float.layout = rtcap::ChannelLayout::kPlanar;
+  auto as_int = collect(meter);
+  as_int.format = rtcap::SampleFormat::kInt32;
+  ASSERT_EQ(*lab.audio.subscribe(std::move(as_int)), 1);
+  ASSERT_EQ(*lab.audio.subscribe(std::move(as_float)), 2);
+  lab.send_seqs(range(0, 19));
+  auto later = collect(late);
+  later.format = rtcap::SampleFormat::kInt32;
+  ASSERT_EQ(*lab.audio.subscribe(std::move(later)), 3);
   for (std::uint16_t s = 20; s < 40; ++s) {
     if (s % 5 == 0) change_catalogue(lab, s);
-    lab.send(frame(s, s * kFrames));
+    lab.send(frame(s, 1000u + s * kFrames));
   }
-  EXPECT_EQ(lab.audio.stats(1)->streams, 1u);
-  for (const NotTakenLog* log : {&early, &late}) {
-    ASSERT_EQ(log->why.size(), 1u);
-    EXPECT_NE(log->why[0].find("subscription 1 has it"), std::string::npos) << log->why[0];
-  }
-  EXPECT_EQ(lab.audio.stats(2)->streams_not_taken, 1u);
-  EXPECT_EQ(lab.audio.stats(3)->streams_not_taken, 1u);
-  // The holder lets it go: the next subscription takes it.
-  ASSERT_TRUE(lab.audio.unsubscribe(1).has_value());
-  for (std::uint16_t s = 40; s < 50; ++s) lab.send(frame(s, s * kFrames));
+  ASSERT_TRUE(lab.audio.unsubscribe(1).has_value());  // the others go on
+  lab.send_seqs(range(40, 49));
+  lab.audio.finish();
+  for (int id : {1, 2, 3}) EXPECT_EQ(lab.audio.stats(id).has_value(), id != 1);
   EXPECT_EQ(lab.audio.stats(2)->streams, 1u);
+  EXPECT_EQ(lab.audio.stats(3)->streams, 1u);
+  EXPECT_EQ(lab.audio.stats(2)->streams_not_taken, 0u);
+  ASSERT_FALSE(meter.samples.empty());
+  ASSERT_FALSE(recorder.samples.empty());
+  ASSERT_FALSE(late.samples.empty());
+  const std::size_t from = recorder.samples.size() - late.samples.size();
+  EXPECT_EQ(std::vector<std::int32_t>(recorder.samples.begin() + static_cast<std::ptrdiff_t>(from),
+                                      recorder.samples.end()),
+            late.samples);
+  EXPECT_EQ(std::vector<std::int32_t>(
+                recorder.samples.begin(),
+                recorder.samples.begin() + static_cast<std::ptrdiff_t>(meter.samples.size())),
+            meter.samples);
+  EXPECT_EQ(count(meter, rtcap::AudioEvent::Kind::kEnd), 1u);
+  EXPECT_EQ(count(recorder, rtcap::AudioEvent::Kind::kEnd), 1u);
 }
 
 // More channels than max_channels: one event saying so, counted once however often the

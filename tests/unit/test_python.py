@@ -253,8 +253,14 @@ class Audio(unittest.TestCase):
         self.assertEqual(stats[which]["streams_not_taken"], 1)
         return told[0]
 
-    def test_a_second_subscription_is_told_which_has_the_stream(self):
-        self.told_once([{}, {}], 1, "subscription 1 has it")
+    def test_every_subscription_of_a_stream_gets_it(self):
+        logs, stats = self.feed([{"format": "int32"}, {"format": "int32"}])
+        self.assertEqual([s["streams"] for s in stats], [1, 1])
+        flat = [[v for _, block in log["blocks"] for v in (block.reshape(-1).tolist() if
+                                                          rtcap._np is not None else block)]
+                for log in logs]
+        self.assertTrue(flat[0])
+        self.assertEqual(flat[0], flat[1])
 
     def test_a_stream_with_more_channels_than_max_channels_is_not_taken_once(self):
         self.assertEqual(self.told_once([{"max_channels": 1}], 0, "max_channels (1)").stream.channels,
