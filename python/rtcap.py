@@ -374,8 +374,9 @@ class Packet:
 
 class BatchView:
     """The library's batch during a poll() callback: len(), [i] and iteration give Packets whose
-    data is a memoryview into the batch (no copy). Do not keep them past the call: the memory
-    goes back to the library; copy() gives a list of Packets of bytes."""
+    data is a memoryview into the batch (no copy). The view ends when the callback returns (the
+    memory goes back to the library): any later use of it, Audio.add and Tracker.add included,
+    raises ValueError; copy() in the callback gives a list of Packets of bytes to keep."""
 
     __slots__ = ("_batch", "_base", "_stride", "count", "linktypes")
 
@@ -388,11 +389,22 @@ class BatchView:
         self._stride: int = batch.packet_size
         self.count: int = batch.count
 
+    def _live(self) -> _Batch:
+        if self._batch is None:
+            raise ValueError("this BatchView ended when its poll()/dispatch() callback returned: "
+                             "copy() in the callback what you keep")
+        return self._batch
+
+    def _end(self) -> None:
+        self._batch, self._base, self.count = None, 0, 0  # type: ignore[assignment]
+
     def __len__(self) -> int:
+        self._live()
         return self.count
 
     def raw(self, i: int) -> _Packet:
         """The i-th packet's rtcap_packet struct (no copy of the bytes)."""
+        self._live()
         if not 0 <= i < self.count:
             raise IndexError(i)
         return _Packet.from_address(self._base + i * self._stride)
@@ -403,6 +415,7 @@ class BatchView:
         return Packet(p.ts_ns, p.wire_len, p.interface_index, data)
 
     def __iter__(self) -> Iterator[Packet]:
+        self._live()
         for i in range(self.count):
             yield self[i]
 
@@ -487,11 +500,14 @@ class Capture:
     # -- the loop ---------------------------------------------------------------------------------
     def _on_batch(self, user: int, batch_ptr: Any) -> int:
         call = self._calls[user]
+        view = BatchView(batch_ptr.contents, self._link_types())
         try:
-            return 1 if call[0](BatchView(batch_ptr.contents, self._link_types())) else 0
+            return 1 if call[0](view) else 0
         except BaseException as e:  # noqa: B902 - handed back to the caller of poll()
             call[1] = e
             return 1
+        finally:
+            view._end()
 
     def poll(self, timeout: float = 0.1, handler: Optional[Handler] = None) -> int:
         """Waits up to `timeout` seconds (inline: capturing on this thread; threaded: for the
@@ -532,6 +548,10 @@ class Capture:
             handles = (ctypes.c_ssize_t * count.value)()
             status = _lib.rtcap_engine_readiness(self._engine, handles, len(handles),
                                                  ctypes.byref(count), ctypes.byref(max_wait_us))
+        if status == ERR_WRONG_STATE and self.delivery == "threaded":  # the library's refusal
+            raise MisuseError(status, "RTCAP_ERR_WRONG_STATE",
+                              "readiness()/fileno(): inline delivery only; this Capture is "
+                              "threaded (delivery=\"threaded\"): use poll()")
         _check(status)
         wait = None if max_wait_us.value < 0 else max_wait_us.value / 1e6
         return list(handles[:count.value]), wait
@@ -714,7 +734,7 @@ except ImportError:  # memoryviews instead
 SAMPLE_FORMAT = {"float32": 0, "int32": 1}
 CHANNEL_LAYOUT = {"interleaved": 0, "planar": 1}
 LOSS_FILL = {"silence": 0, "gap": 1}
-AUDIO_EVENTS = ("start", "gap", "discontinuity", "format_change", "levels", "end")
+AUDIO_EVENTS = ("start", "gap", "discontinuity", "format_change", "levels", "end", "not_taken")
 
 
 class _AudioStream(ctypes.Structure):
@@ -723,7 +743,8 @@ class _AudioStream(ctypes.Structure):
                 ("ssrc", ctypes.c_uint32), ("interface_index", ctypes.c_uint16),
                 ("payload_type", ctypes.c_int), ("bits", ctypes.c_int),
                 ("rate_hz", ctypes.c_uint32), ("channels", ctypes.c_int),
-                ("source", ctypes.c_char_p), ("session_name", ctypes.c_char_p)]
+                ("source", ctypes.c_char_p), ("session_name", ctypes.c_char_p),
+                ("redundancy_group", ctypes.c_char_p), ("redundancy_leg", ctypes.c_int)]
 
 
 class _AudioBlock(ctypes.Structure):
@@ -796,7 +817,11 @@ for _name, _restype, _argtypes in [
         ("rtcap_audio_expire", ctypes.c_int, [ctypes.c_void_p, ctypes.c_int64]),
         ("rtcap_audio_finish", ctypes.c_int, [ctypes.c_void_p]),
         ("rtcap_audio_stats_get", ctypes.c_int,
-         [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(_AudioStats)])]:
+         [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(_AudioStats)]),
+        ("rtcap_audio_levels", ctypes.c_int,
+         [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(_AudioStream), ctypes.c_size_t,
+          ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(_ChannelLevels), ctypes.c_size_t,
+          ctypes.POINTER(ctypes.c_size_t)])]:
     _f = getattr(_lib, _name)
     _f.restype, _f.argtypes = _restype, _argtypes
 
@@ -805,7 +830,8 @@ class AudioStream:
     """One stream a subscription took: its identity and format (the catalogue's)."""
 
     __slots__ = ("id", "src", "dst", "src_port", "dst_port", "ssrc", "interface_index",
-                 "payload_type", "bits", "rate_hz", "channels", "source", "session_name")
+                 "payload_type", "bits", "rate_hz", "channels", "source", "session_name",
+                 "redundancy_group", "redundancy_leg")
 
     def __init__(self, s: _AudioStream) -> None:
         self.id: int = s.id
@@ -821,6 +847,9 @@ class AudioStream:
         self.channels: int = s.channels
         self.source: str = (s.source or b"").decode(errors="replace")
         self.session_name: str = (s.session_name or b"").decode(errors="replace")
+        # ST 2022-7: one leg (0 or 1) of the pair named by the group; "" and -1: none.
+        self.redundancy_group: str = (s.redundancy_group or b"").decode(errors="replace")
+        self.redundancy_leg: int = s.redundancy_leg
 
     def __repr__(self) -> str:
         return "AudioStream(%s:%d > %s:%d ssrc 0x%08x L%d/%d/%d)" % (
@@ -829,20 +858,23 @@ class AudioStream:
 
 
 class AudioBlock:
-    """A run of samples. With numpy, `samples` is a frames x channels array (int32 or float32)
-    of the block's own, kept as long as wanted: the library wrote it from the packets into
-    memory numpy owns (a kept block keeps its stream's 256 KiB pool alive: copy() a small piece
-    to keep only that). Without numpy it is a flat memoryview into the library's buffer, sample
-    (f, c) at f * frame_stride + c * channel_stride, valid during the callback only: it is
-    released when the callback returns, so a later use raises ValueError (bytes(samples) or
-    list(samples) in the callback keep a copy)."""
+    """A run of samples. With numpy, `samples` is an array (int32 or float32) of the block's
+    own: frames x channels for layout "interleaved", channels x frames for "planar" (samples[c]
+    is channel c, contiguous). The library wrote it from the packets into memory numpy owns, so
+    it may be kept after the callback (a kept block keeps its stream's 256 KiB pool alive: copy()
+    a small piece to keep only that). Without numpy it is a flat memoryview into the library's
+    buffer, sample (f, c) at f * frame_stride + c * channel_stride (planar: channel c is
+    [c * channel_stride, + frames)), valid during the callback only: it is released when the
+    callback returns, so a later use raises ValueError (bytes(samples) or list(samples) in the
+    callback keep a copy)."""
 
-    __slots__ = ("stream", "samples", "frames", "channels", "frame_stride", "channel_stride",
-                 "rtp_timestamp", "capture_ns", "first_frame", "silence_frames")
+    __slots__ = ("stream", "samples", "layout", "frames", "channels", "frame_stride",
+                 "channel_stride", "rtp_timestamp", "capture_ns", "first_frame", "silence_frames")
 
     def __init__(self, b: _AudioBlock, stream: AudioStream, owned: Any = None) -> None:
         """owned: the numpy array the library wrote this block into (_BufferPool), or None."""
         self.stream = stream
+        self.layout: str = "planar" if b.layout == CHANNEL_LAYOUT["planar"] else "interleaved"
         self.frames: int = b.frames
         self.channels: int = b.channels
         self.frame_stride: int = b.frame_stride
@@ -862,7 +894,8 @@ class AudioBlock:
             view: Any = _np.ndarray((b.frames, b.channels), dtype=_np.int32 if code == "i"
                                     else _np.float32, buffer=raw,
                                     strides=(4 * b.frame_stride, 4 * b.channel_stride))
-            self.samples = view.copy()  # the library reuses its buffer after the callback
+            # The library reuses its buffer after the callback; planar: channels x frames.
+            self.samples = view.T.copy() if self.layout == "planar" else view.copy()
             del view
             raw.release()
         else:
@@ -913,15 +946,22 @@ class _BufferPool:
             return pool[off:off + used].reshape(b.frames, b.channels)
         capacity = b.channel_stride  # planar: a row per channel of the delivery's capacity
         st[2] = off + capacity * b.channels
-        return pool[off:off + capacity * b.channels].reshape(b.channels, capacity)[:, :b.frames].T
+        return pool[off:off + capacity * b.channels].reshape(b.channels, capacity)[:, :b.frames]
 
     def end(self, stream_id: int) -> None:
         self.streams.pop(stream_id, None)
 
 
+def _levels_dicts(levels: Any, channels: int) -> List[Dict[str, Any]]:
+    """rtcap_channel_levels entries as dicts (silent as a bool)."""
+    return [{n: (bool(getattr(levels[c], n)) if n == "silent" else getattr(levels[c], n))
+             for n, _ in _ChannelLevels._fields_} for c in range(channels)]
+
+
 class AudioEvent:
     """kind: one of AUDIO_EVENTS. gap: gap_rtp_timestamp, gap_first_frame, gap_frames,
-    gap_first_seq, gap_packets, gap_filled. levels: a dict per channel. end: why."""
+    gap_first_seq, gap_packets, gap_filled. levels: a dict per channel. end, discontinuity and
+    not_taken (a stream the subscription selects and will not get; stream.id 0): why."""
 
     __slots__ = ("kind", "stream", "gap_rtp_timestamp", "gap_first_frame", "gap_frames",
                  "gap_first_seq", "gap_packets", "gap_filled", "levels", "why")
@@ -935,12 +975,8 @@ class AudioEvent:
         self.gap_first_seq: int = e.gap_first_seq
         self.gap_packets: int = e.gap_packets
         self.gap_filled = bool(e.gap_filled)
-        self.levels: List[Dict[str, Any]] = []
-        if e.levels:
-            for c in range(stream.channels):
-                lv = e.levels[c]
-                self.levels.append({n: (bool(getattr(lv, n)) if n == "silent" else getattr(lv, n))
-                                    for n, _ in _ChannelLevels._fields_})
+        self.levels: List[Dict[str, Any]] = (_levels_dicts(e.levels, stream.channels)
+                                             if e.levels else [])
         self.why: str = (e.why or b"").decode(errors="replace")
 
 
@@ -971,6 +1007,7 @@ def _batch_args(view: Any, linktype: Any) -> None:
     """add()'s arguments as the C call takes them (the library checks the link type's range)."""
     if not isinstance(view, BatchView):
         raise _bad_type("view", view, "a BatchView (the argument of a poll() handler)")
+    view._live()
     if linktype is not None and (isinstance(linktype, bool) or not isinstance(linktype, int)):
         raise _bad_type("linktype", linktype, "an int")
     if linktype is not None and not -(1 << 31) <= linktype < 1 << 31:
@@ -1115,7 +1152,7 @@ class Audio(_Closable):
                     on_event(AudioEvent(c, self._stream(c.stream)))
                 except BaseException as x:  # noqa: B902 - raised from the call that ran it
                     self._error = x
-            if c.kind == AUDIO_EVENTS.index("end"):
+            if c.kind in (AUDIO_EVENTS.index("end"), AUDIO_EVENTS.index("not_taken")):
                 self._streams.pop(c.stream.contents.id, None)
                 if pool is not None:
                     pool.end(c.stream.contents.id)
@@ -1170,6 +1207,27 @@ class Audio(_Closable):
         self._run(_lib.rtcap_audio_stats_get(self._audio, _subscription(subscription),
                                              ctypes.byref(s)))
         return {n: getattr(s, n) for n in _AUDIO_STATS}
+
+    def levels(self, subscription: int) -> List[Tuple[AudioStream, List[Dict[str, Any]]]]:
+        """Now, on demand: (stream, a dict per channel as in a levels event) for every stream
+        the subscription holds. Not from inside this Audio's callbacks (BusyError)."""
+        number = _subscription(subscription)
+        count, level_count = ctypes.c_size_t(), ctypes.c_size_t()
+        while True:
+            streams = (_AudioStream * max(count.value, 1))()
+            levels = (_ChannelLevels * max(level_count.value, 1))()
+            status = _lib.rtcap_audio_levels(self._audio, number, streams, len(streams),
+                                             ctypes.byref(count), levels, len(levels),
+                                             ctypes.byref(level_count))
+            if status != ERR_BUFFER_TOO_SMALL:
+                break
+        self._run(status)
+        out, k = [], 0
+        for i in range(count.value):
+            stream = AudioStream(streams[i])
+            out.append((stream, _levels_dicts(levels[k:k + stream.channels], stream.channels)))
+            k += stream.channels
+        return out
 
     def close(self) -> None:
         if getattr(self, "_open_audio", None) is not None:

@@ -52,14 +52,17 @@ int main(int argc, char** argv) {
     std::ifstream f(argv[4]);
     std::stringstream text;
     text << f.rdbuf();
-    sub.sdp = rtcap::parse_sdp(text.str(), argv[4]);
+    sub.sdp_text = text.str();  // subscribe() refuses a text with no media description
   }
   sub.max_channels = rtcap::kMaxChannels;
   sub.on_event = [](const rtcap::AudioEvent& e) {
     if (e.kind == rtcap::AudioEvent::Kind::kLevels) print_levels(e);
-    if (e.kind == rtcap::AudioEvent::Kind::kStart || e.kind == rtcap::AudioEvent::Kind::kEnd)
+    if (e.kind == rtcap::AudioEvent::Kind::kStart || e.kind == rtcap::AudioEvent::Kind::kEnd ||
+        e.kind == rtcap::AudioEvent::Kind::kNotTaken)
       std::printf("%s %s:%u '%s' (%s)%s%s\n",
-                  e.kind == rtcap::AudioEvent::Kind::kStart ? "start" : "end",
+                  e.kind == rtcap::AudioEvent::Kind::kStart ? "start"
+                  : e.kind == rtcap::AudioEvent::Kind::kEnd ? "end"
+                                                            : "not taken",
                   e.stream->key.dst.to_string().c_str(), e.stream->key.dst_port,
                   e.stream->session_name.c_str(), e.stream->source.c_str(),
                   *e.why != '\0' ? ": " : "", e.why);

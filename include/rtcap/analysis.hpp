@@ -402,6 +402,12 @@ struct PcmStreamFormat {
   std::string hint;
   std::int64_t first_ts_ns = 0;  // the stream's first packet the tracker saw
   bool validated = false;        // RTP sequence validation passed
+  // ST 2022-7: the stream is one leg of a redundant pair (rtcap/redundancy.hpp): the pair's group
+  // ("DUP primary secondary" from a=group:DUP, or "ssrc 0x1a2b3c4d"), this leg (0: the pair's
+  // path[0]) and the other leg. Empty group, leg -1: no pair (yet).
+  std::string redundancy_group;
+  int redundancy_leg = -1;
+  StreamKey redundant_peer;
 };
 
 class RTCAP_API StreamTracker {

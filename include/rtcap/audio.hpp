@@ -17,10 +17,23 @@
 //
 // A stream is taken once the catalogue calls its format ready (its RTP sequence validated, the
 // packets agree with the format): the packets of its first milliseconds before that are not
-// delivered. A lost packet becomes silence of exactly its length (the RTP timestamps say how
-// long, the arrival clock bounds it) inside the deliveries, reported by a kGap event with its
-// sample range; AudioSubscription::loss = kGapOnly delivers no silence, the gap event only. A
-// change of format and the end of a stream are events too.
+// delivered. A stream fans out to every subscription that selects it and has room (a meter and a
+// recorder of one stream: two subscriptions, each with its own format, layout, reorder window
+// and buffer from its own fixed memory; the packet is parsed once). A stream a subscription
+// selects and will not get (no format known, too many channels, max_streams taken) is a
+// kNotTaken event. A lost packet becomes silence of exactly its length (the RTP timestamps say
+// how long, the arrival clock bounds it) inside the deliveries, reported by a kGap event with
+// its sample range; AudioSubscription::loss = kGapOnly delivers no silence, the gap event only.
+// A change of format and the end of a stream are events too.
+//
+// ST 2022-7: the two legs of a redundant stream (two groups or interfaces, one RTP stream) are
+// two streams here, each delivered on its own with its own loss as silence; the receiver does
+// not merge them. AudioStreamInfo names the pair (redundancy_group, redundancy_leg,
+// redundant_peer, from the catalogue's 2022-7 analysis: a=group:DUP or one SSRC on two paths),
+// so the application can take one leg (select it by address) or merge the two itself: same RTP
+// timestamps, and a kGap on one leg whose range the other leg delivered is no loss. The pair is
+// named at kStart when both legs are seen before the stream is taken (legs start together), else
+// from the next change of the catalogue.
 //
 // Memory is fixed when the subscription is made (max_streams streams of max_channels channels,
 // reorder_packets slots of max_payload_bytes, one delivery buffer each); add() allocates nothing,
@@ -107,6 +120,12 @@ struct AudioStreamInfo {
   int channels = 0;
   std::string source;        // where the format came from (PcmStreamFormat::source)
   std::string session_name;  // the SDP's s=, when an SDP describes the stream
+  // ST 2022-7: this stream is one leg of a redundant pair; the other leg is a stream of its own
+  // (the receiver does not merge them: see "ST 2022-7" above). The pair's group ("DUP primary
+  // secondary", "ssrc 0x1a2b3c4d"), this leg (0 or 1) and the other leg; "" and -1: no pair.
+  std::string redundancy_group;
+  int redundancy_leg = -1;
+  StreamKey redundant_peer;
 };
 
 // A run of samples of one stream. `frames` frames of `channels` samples; sample (f, c) is at
@@ -144,6 +163,12 @@ struct AudioEvent {
     kFormatChange,   // the catalogue now gives another format: `stream` holds the new one
     kLevels,         // a second of levels was measured: `levels`, one per channel
     kEnd,            // no more samples: `why` says why
+    // A stream the subscription selects and will not get: `why` says why (no format known after
+    // a second of packets, with the format the packets suggest; more channels than max_channels;
+    // max_streams all taken). `stream` holds what is known (id 0: never taken). Once per stream
+    // and reason; the stream is still taken when the reason goes (an SDP arrives; a slot frees
+    // and the catalogue changes).
+    kNotTaken,
   };
   Kind kind = Kind::kStart;
   const AudioStreamInfo* stream = nullptr;
@@ -157,14 +182,18 @@ struct AudioEvent {
   std::uint64_t gap_packets = 0;
   bool gap_filled = false;                // silence was delivered in its place
   const ChannelLevels* levels = nullptr;  // kLevels: stream->channels entries
-  const char* why = "";                   // kEnd, kDiscontinuity: one line
+  const char* why = "";                   // kEnd, kDiscontinuity, kNotTaken: one line
 };
 
 struct AudioSubscription {
   AudioSelector selector;
   // The application's own description of its streams (an SDP file it read): subscribe() gives
-  // them to the tracker's catalogue, the one place formats come from.
+  // them to the tracker's catalogue, the one place formats come from. They describe formats,
+  // they select nothing: the selector does.
   std::vector<SdpFormat> sdp;
+  // The same as SDP text: subscribe() parses it (parse_sdp_streams) and refuses a text that
+  // holds no media description (kBadConfig, setting "sdp"), as C and Python do.
+  std::string sdp_text;
   SampleFormat format = SampleFormat::kFloat32;
   ChannelLayout layout = ChannelLayout::kInterleaved;
   LossFill loss = LossFill::kSilence;
@@ -195,11 +224,12 @@ struct AudioSubscription {
 
 // A subscription's counts, all its streams together.
 struct AudioSubscriptionStats {
-  std::uint64_t streams = 0;            // taken in all
-  std::uint64_t streams_not_taken = 0;  // matched while max_streams were busy, or too many channels
-  std::uint64_t packets = 0;            // whose samples were delivered
-  std::uint64_t frames = 0;             // delivered, silence included
-  std::uint64_t silence_frames = 0;     // filled for lost packets
+  std::uint64_t streams = 0;  // taken in all
+  // Selected and not taken (kNotTaken says why), each stream once.
+  std::uint64_t streams_not_taken = 0;
+  std::uint64_t packets = 0;         // whose samples were delivered
+  std::uint64_t frames = 0;          // delivered, silence included
+  std::uint64_t silence_frames = 0;  // filled for lost packets
   std::uint64_t gaps = 0;
   std::uint64_t lost_packets = 0;       // sequence numbers never seen
   std::uint64_t late_or_duplicate = 0;  // after their place was delivered, twice, or a lone jump
@@ -233,7 +263,8 @@ class RTCAP_API AudioReceiver {
   // the memory goes when the call that ran the callback returns.
 
   // Allocates the subscription's memory; its number (from 1). kBadConfig names the field when a
-  // value is out of range. Cold. A stream already taken by an older subscription stays there.
+  // value is out of range. Cold. Streams other subscriptions already take are taken by this
+  // one too from their next packet.
   [[nodiscard]] Result<int> subscribe(AudioSubscription subscription);
   // Ends its streams (kEnd events) and frees its memory. kBadConfig (setting "subscription") for
   // a number subscribe() did not give or already unsubscribed.

@@ -461,7 +461,11 @@ typedef enum rtcap_audio_event_kind {
   RTCAP_AUDIO_DISCONTINUITY = 2,
   RTCAP_AUDIO_FORMAT_CHANGE = 3,
   RTCAP_AUDIO_LEVELS = 4,
-  RTCAP_AUDIO_END = 5
+  RTCAP_AUDIO_END = 5,
+  /* A stream the subscription selects and will not get (no format known, more channels than
+   * max_channels, max_streams all taken): why says which; stream->id is 0. Once per stream and
+   * reason. (A stream goes to every subscription that selects it.) */
+  RTCAP_AUDIO_NOT_TAKEN = 6
 } rtcap_audio_event_kind;
 
 typedef struct rtcap_audio_stream {
@@ -478,6 +482,11 @@ typedef struct rtcap_audio_stream {
   int channels;
   const char* source;       /* where the format came from */
   const char* session_name; /* the SDP's s=, "" when none */
+  /* ST 2022-7 (since RTCAP_C_API_VERSION 5): one leg of a redundant pair, the other leg a stream
+   * of its own (rtcap/audio.hpp says what a subscriber gets): the pair's group ("DUP primary
+   * secondary", "ssrc 0x1a2b3c4d") and this leg (0 or 1); "" and -1 when none. */
+  const char* redundancy_group;
+  int redundancy_leg;
 } rtcap_audio_stream;
 
 /* Sample (f, c) is at data[f * frame_stride + c * channel_stride] (int32_t or float). */
@@ -520,7 +529,7 @@ typedef struct rtcap_audio_event {
   uint64_t gap_packets;
   int gap_filled;                     /* silence was delivered in its place */
   const rtcap_channel_levels* levels; /* RTCAP_AUDIO_LEVELS: stream->channels entries */
-  const char* why;                    /* RTCAP_AUDIO_END, _DISCONTINUITY: one line */
+  const char* why;                    /* RTCAP_AUDIO_END, _DISCONTINUITY, _NOT_TAKEN: one line */
 } rtcap_audio_event;
 
 typedef void (*rtcap_audio_block_fn)(void* user, const rtcap_audio_block* block);
@@ -605,6 +614,18 @@ RTCAP_C_API int rtcap_audio_expire(rtcap_audio* audio, int64_t now_ns);
 /* Delivers what is held and ends every stream. */
 RTCAP_C_API int rtcap_audio_finish(rtcap_audio* audio);
 RTCAP_C_API int rtcap_audio_stats_get(rtcap_audio* audio, int id, rtcap_audio_stats* out);
+/* The levels of every channel of every stream subscription `id` holds now (rtcap::AudioReceiver::
+ * levels), on demand: streams one after another, each its stream->channels entries in `levels`
+ * (stream k's first channel at the sum of the channels before it). *stream_count and
+ * *level_count: what there is; RTCAP_ERR_BUFFER_TOO_SMALL (nothing written) when `capacity` or
+ * `level_capacity` is less: call again with more. The streams' text fields stay valid until the
+ * stream ends or the next call on this rtcap_audio. Not from inside this rtcap_audio's callbacks
+ * (RTCAP_ERR_BUSY). RTCAP_ERR_BAD_CONFIG ("subscription") as rtcap_audio_stats_get. Since
+ * RTCAP_C_API_VERSION 5. */
+RTCAP_C_API int rtcap_audio_levels(rtcap_audio* audio, int id, rtcap_audio_stream* streams,
+                                   size_t capacity, size_t* stream_count,
+                                   rtcap_channel_levels* levels, size_t level_capacity,
+                                   size_t* level_count);
 
 #ifdef __cplusplus
 } /* extern "C" */

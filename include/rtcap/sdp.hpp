@@ -105,6 +105,14 @@ struct RTCAP_API FormatOption {
 [[nodiscard]] RTCAP_API std::vector<SdpFormat> parse_sdp(std::string_view text,
                                                          std::string_view origin);
 
+// parse_sdp for an SDP the application gives as the description of its streams, which must
+// describe one: "" and the formats in `out`, or why not ("holds no media description (m=)") for
+// the front end to word. AudioSubscription::sdp_text, the C API, Python and the CLI's SDP file
+// all read this rule: an empty answer never silently widens a selection to every stream.
+[[nodiscard]] RTCAP_API std::string parse_sdp_streams(std::string_view text,
+                                                      std::string_view origin,
+                                                      std::vector<SdpFormat>& out);
+
 // RFC 2974 section 3 packet.
 struct SapMessage {
   int version = 0;           // must be 1

@@ -216,6 +216,16 @@ void RedundancyAnalyser::on_evict(std::uint32_t node) noexcept {
   n = Node{};
 }
 
+bool RedundancyAnalyser::peer(std::uint32_t node, std::uint32_t& other, int& leg,
+                              std::string& group) const {
+  if (node >= nodes_.size() || !nodes_[node].live || nodes_[node].pair == kNone) return false;
+  const Pair& pr = pairs_[nodes_[node].pair];
+  leg = nodes_[node].leg;
+  other = pr.node[1 - leg];
+  group = pr.group;
+  return true;
+}
+
 bool RedundancyAnalyser::form(std::uint32_t leg0, std::uint32_t leg1, PairedBy by) noexcept {
   std::uint32_t p = 0;
   while (p < pairs_.size() && pairs_[p].used) ++p;

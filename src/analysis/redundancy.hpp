@@ -47,6 +47,9 @@ class RedundancyAnalyser {
   }
 
   [[nodiscard]] std::vector<RedundantPair> pairs() const;
+  // `node`'s pair now: the other leg's node, this leg (0: path[0]) and the pair's group name.
+  // False when the stream is no leg of a pair. Cold.
+  bool peer(std::uint32_t node, std::uint32_t& other, int& leg, std::string& group) const;
   [[nodiscard]] RedundancyTotals totals() const noexcept { return totals_; }
   [[nodiscard]] std::size_t memory_bytes() const noexcept;
   void clear() noexcept;

@@ -448,4 +448,10 @@ bool parse_sap(const std::uint8_t* p, std::size_t len, SapMessage& out, std::str
   return true;
 }
 
+std::string parse_sdp_streams(std::string_view text, std::string_view origin,
+                              std::vector<SdpFormat>& out) {
+  out = parse_sdp(text, origin);
+  return out.empty() ? "holds no media description (m=)" : "";
+}
+
 }  // namespace rtcap

@@ -243,6 +243,19 @@ struct ClockTimed {
   double delta_base_frac = 0;          // the fraction of a tick floor() dropped there
 };
 
+// The public key of a tracked RTP stream.
+StreamKey stream_key_of(const FlowKey& k) noexcept {
+  StreamKey key;
+  key.interface_index = k.interface_index;
+  key.src.family = key.dst.family = k.family;
+  std::memcpy(key.src.bytes.data(), k.src, 16);
+  std::memcpy(key.dst.bytes.data(), k.dst, 16);
+  key.src_port = k.src_port;
+  key.dst_port = k.dst_port;
+  key.ssrc = k.ssrc;
+  return key;
+}
+
 struct Stream : ClockTimed {
   FlowKey key;
   std::uint64_t hash;
@@ -1135,6 +1148,9 @@ struct RTCAP_LOCAL StreamTracker::Impl {
     out.first_ts_ns = s.first_ts_ns;
     out.validated = s.seq.validated();
     out.samples_per_packet = s.ptime_ticks;
+    if (std::uint32_t other = 0;
+        redundancy.peer(n, other, out.redundancy_leg, out.redundancy_group) && other < nodes.size())
+      out.redundant_peer = stream_key_of(nodes[other].key);
     const int pt = s.payload_type;
     std::string encoding;
     const SdpFormat* f = sdp_of(s);
@@ -1402,17 +1418,8 @@ bool StreamTracker::rtp_handoff_of(const PacketView& packet, int linktype,
 }
 
 StreamKey StreamTracker::rtp_stream_key(std::uint32_t stream) const noexcept {
-  StreamKey key;
-  if (stream >= impl_->nodes.size()) return key;
-  const FlowKey& k = impl_->nodes[stream].key;
-  key.interface_index = k.interface_index;
-  key.src.family = key.dst.family = k.family;
-  std::memcpy(key.src.bytes.data(), k.src, 16);
-  std::memcpy(key.dst.bytes.data(), k.dst, 16);
-  key.src_port = k.src_port;
-  key.dst_port = k.dst_port;
-  key.ssrc = k.ssrc;
-  return key;
+  if (stream >= impl_->nodes.size()) return StreamKey{};
+  return stream_key_of(impl_->nodes[stream].key);
 }
 
 std::uint64_t StreamTracker::catalogue_version() const noexcept {

@@ -43,6 +43,7 @@
 #include "capi/stats_fields.hpp"
 #include "engine/config_table.hpp"
 #include "engine/warning_texts.hpp"
+#include "io/audio_words.hpp"
 
 namespace {
 
@@ -1030,8 +1031,8 @@ int rtcap_tracker_open(const rtcap_tracker_options* options, rtcap_tracker** out
                         ": options->size is not sizeof(rtcap_tracker_options): fill it with "
                         "rtcap_tracker_options_init");
       if (options->sdp) {
-        config.sdp = rtcap::parse_sdp(options->sdp, "application");
-        if (config.sdp.empty()) return bad_field(fn, "sdp", "holds no media description (m=)");
+        std::string why = rtcap::parse_sdp_streams(options->sdp, "application", config.sdp);
+        if (!why.empty()) return bad_field(fn, "sdp", why);
       }
       if (options->audio_format_count > 0 && !options->audio_formats)
         return null_argument(fn, "options->audio_formats");
@@ -1143,8 +1144,18 @@ const rtcap_audio_stream* c_stream(AudioState& a, const rtcap::AudioStreamInfo& 
   s.c.channels = info.channels;
   s.c.source = info.source.c_str();
   s.c.session_name = info.session_name.c_str();
+  s.c.redundancy_group = info.redundancy_group.c_str();
+  s.c.redundancy_leg = info.redundancy_leg;
   return &s.c;
 }
+
+rtcap_channel_levels c_levels(const rtcap::ChannelLevels& l) {
+  return rtcap_channel_levels{l.seconds,        l.peak_dbfs, l.rms_dbfs,       l.silent_seconds,
+                              l.silent ? 1 : 0, l.silences,  l.clipped_samples};
+}
+
+// The rtcap_audio this thread is inside a call on: a call on it again is from its own callback.
+thread_local const AudioState* t_audio_calling = nullptr;
 
 template <class F>
 int with_audio(rtcap_audio* handle, const char* function, F&& body) noexcept {
@@ -1156,13 +1167,21 @@ int with_audio(rtcap_audio* handle, const char* function, F&& body) noexcept {
                       ": not an open rtcap_audio (null, closed, or never opened by "
                       "rtcap_audio_open)");
     if (state->in_call.exchange(true))
-      return fail(RTCAP_ERR_BUSY, std::string(function) +
-                                      ": another call on this rtcap_audio is running (another "
-                                      "thread, or its own callback)");
+      return fail(RTCAP_ERR_BUSY, std::string(function) + ": " +
+                                      (t_audio_calling == state.get()
+                                           ? rtcap::detail::kAudioCallFromCallback
+                                           : "another call on this rtcap_audio is running "
+                                             "on another thread"));
     struct Leave {
       std::atomic<bool>& f;
-      ~Leave() { f.store(false); }
-    } leave{state->in_call};
+      const AudioState*& calling;
+      const AudioState* before;
+      ~Leave() {
+        calling = before;
+        f.store(false);
+      }
+    } leave{state->in_call, t_audio_calling, t_audio_calling};
+    t_audio_calling = state.get();
     std::lock_guard lock(state->shared->mutex);
     return body(*state);
   });
@@ -1265,10 +1284,7 @@ int rtcap_audio_subscribe(rtcap_audio* audio, const rtcap_audio_subscription* c,
     s.selector.has_ssrc = c->has_ssrc != 0;
     s.selector.ssrc = c->ssrc;
     s.selector.payload_type = c->payload_type;
-    if (c->sdp) {
-      s.sdp = rtcap::parse_sdp(c->sdp, "application");
-      if (s.sdp.empty()) return bad_field(fn, "sdp", "holds no media description (m=)");
-    }
+    if (c->sdp) s.sdp_text = c->sdp;  // the library refuses one without m=
     // The C enums are ints: a value outside them is refused, not read as the default.
     if (c->format != RTCAP_SAMPLES_FLOAT32 && c->format != RTCAP_SAMPLES_INT32)
       return bad_field(fn, "format",
@@ -1345,16 +1361,13 @@ int rtcap_audio_subscribe(rtcap_audio* audio, const rtcap_audio_subscription* c,
         ce.why = e.why;
         if (e.levels != nullptr) {
           state->levels.resize(static_cast<std::size_t>(e.stream->channels));
-          for (std::size_t i = 0; i < state->levels.size(); ++i) {
-            const rtcap::ChannelLevels& l = e.levels[i];
-            state->levels[i] = rtcap_channel_levels{l.seconds,        l.peak_dbfs,      l.rms_dbfs,
-                                                    l.silent_seconds, l.silent ? 1 : 0, l.silences,
-                                                    l.clipped_samples};
-          }
+          for (std::size_t i = 0; i < state->levels.size(); ++i)
+            state->levels[i] = c_levels(e.levels[i]);
           ce.levels = state->levels.data();
         }
         f(user, &ce);
-        if (e.kind == rtcap::AudioEvent::Kind::kEnd) state->streams.erase(e.stream->id);
+        if (e.kind == rtcap::AudioEvent::Kind::kEnd || e.kind == rtcap::AudioEvent::Kind::kNotTaken)
+          state->streams.erase(e.stream->id);
       };
     }
     auto r = a.receiver.subscribe(std::move(s));
@@ -1418,6 +1431,37 @@ int rtcap_audio_stats_get(rtcap_audio* audio, int id, rtcap_audio_stats* out) {
     c.callback_exceptions = s.callback_exceptions;
     c.own_buffer_deliveries = s.own_buffer_deliveries;
     std::memcpy(out, &c, c.size);
+    return RTCAP_OK;
+  });
+}
+
+int rtcap_audio_levels(rtcap_audio* audio, int id, rtcap_audio_stream* streams, size_t capacity,
+                       size_t* stream_count, rtcap_channel_levels* levels, size_t level_capacity,
+                       size_t* level_count) {
+  constexpr const char* fn = "rtcap_audio_levels";
+  if (!stream_count) return null_argument(fn, "stream_count");
+  if (!level_count) return null_argument(fn, "level_count");
+  if (!streams && capacity) return null_argument(fn, "streams");
+  if (!levels && level_capacity) return null_argument(fn, "levels");
+  return with_audio(audio, fn, [&](AudioState& a) -> int {
+    const rtcap::Result<std::vector<rtcap::AudioStreamLevels>> r = a.receiver.levels(id);
+    if (!r) return refused_field(fn, r.error());
+    std::size_t channels = 0;
+    for (const rtcap::AudioStreamLevels& l : *r) channels += l.channels.size();
+    *stream_count = r->size();
+    *level_count = channels;
+    if (r->size() > capacity || channels > level_capacity)
+      return fail(RTCAP_ERR_BUFFER_TOO_SMALL,
+                  std::string(fn) + ": " + std::to_string(r->size()) + " streams and " +
+                      std::to_string(channels) + " channels do not fit in capacity " +
+                      std::to_string(capacity) + " and level_capacity " +
+                      std::to_string(level_capacity) + ": call again with more");
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < r->size(); ++i) {
+      const rtcap::AudioStreamLevels& l = (*r)[i];
+      streams[i] = *c_stream(a, l.stream);
+      for (const rtcap::ChannelLevels& c : l.channels) levels[k++] = c_levels(c);
+    }
     return RTCAP_OK;
   });
 }

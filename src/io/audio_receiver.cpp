@@ -20,6 +20,7 @@
 #include "analysis/levels.hpp"
 #include "analysis/rtp_handoff.hpp"
 #include "analysis/saturating.hpp"
+#include "io/audio_words.hpp"
 #include "io/pcm.hpp"
 #include "io/rtp_reorder.hpp"
 
@@ -54,7 +55,16 @@ struct Record {
   std::uint32_t samples_per_packet_seen = 0;
   std::int32_t sub = -1;
   std::int32_t slot = -1;
+  std::int64_t no_format_since_ns = 0;  // pending without a format: since when
+  std::int64_t recheck_ns = 0;          // ask the catalogue again at this packet time (0: no)
 };
+
+// Why a subscription that selects a stream does not get it (AudioEvent::kNotTaken).
+enum class NotTaken : std::uint8_t { kNone, kNoFormat, kChannels, kFull };
+
+// A stream with no format known is said not taken after this long: a SAP announcement sent as the
+// stream starts has arrived by then, and the tracker's inferred format (its hint) is known.
+constexpr std::int64_t kNoFormatWaitNs = 1'000'000'000;
 
 bool selects(const AudioSelector& s, const StreamKey& key, int payload_type,
              const std::string& session_name) {
@@ -76,10 +86,8 @@ Unexpected no_subscription(const char* function, int id) {
 }
 
 Unexpected busy(const char* function) {
-  return Unexpected{Error{ErrorCode::kBusy,
-                          fmt::format("AudioReceiver::{}: called from inside one of the "
-                                      "receiver's callbacks; call it after the callback returns",
-                                      function)}};
+  return Unexpected{Error{ErrorCode::kBusy, fmt::format("AudioReceiver::{}: {}", function,
+                                                        detail::kAudioCallFromCallback)}};
 }
 
 Unexpected bad(const char* setting, std::string reason) {
@@ -94,6 +102,9 @@ struct AudioReceiver::Impl {
   struct Slot {
     bool active = false;
     std::int32_t record = -1;
+    // The next subscription's slot taking the same stream (the record's chain, oldest first).
+    std::int32_t next_sub = -1;
+    std::int32_t next_slot = -1;
     AudioStreamInfo info;
     ReorderWindow window;
     std::vector<std::uint32_t> buffer;  // int32 or float bits, capacity_samples
@@ -121,10 +132,17 @@ struct AudioReceiver::Impl {
     std::vector<ChannelLevels> levels;  // max_channels
   };
   struct Sub {
+    std::int32_t index = 0;  // in subs
     AudioSubscription config;
     std::vector<Slot> slots;
     AudioSubscriptionStats stats;
     std::size_t capacity_samples = 0;
+    // Per record: the stream (tracker id) said not taken, and why: once per stream and reason.
+    struct Refusal {
+      std::uint64_t stream = 0;  // the tracker's stream id + 1 (its ids start at 0); 0: none
+      NotTaken why = NotTaken::kNone;
+    };
+    std::vector<Refusal> refused;
   };
 
   StreamTracker& tracker;
@@ -421,14 +439,53 @@ struct AudioReceiver::Impl {
     s.active = false;
     if (s.record >= 0) {
       Record& r = records[static_cast<std::size_t>(s.record)];
-      r.state = RecordState::kPending;  // a stream that comes back is taken again
-      r.version_seen = ~0ull;
-      r.sub = r.slot = -1;
+      unlink(r, sub.index, static_cast<std::int32_t>(&s - sub.slots.data()), s);
+      if (r.sub < 0) {
+        r.state = RecordState::kPending;  // a stream that comes back is taken again
+        r.version_seen = ~0ull;
+      }
     }
     s.record = -1;
   }
 
+  // Takes slot (si, sl) out of the record's chain; `s` is that slot (its Sub may be gone from
+  // subs already: unsubscribe).
+  void unlink(Record& r, std::int32_t si, std::int32_t sl, Slot& s) noexcept {
+    std::int32_t* link_sub = &r.sub;
+    std::int32_t* link_slot = &r.slot;
+    while (*link_sub >= 0 && !(*link_sub == si && *link_slot == sl)) {
+      Slot& x =
+          subs[static_cast<std::size_t>(*link_sub)]->slots[static_cast<std::size_t>(*link_slot)];
+      link_sub = &x.next_sub;
+      link_slot = &x.next_slot;
+    }
+    if (*link_sub < 0) return;
+    *link_sub = s.next_sub;
+    *link_slot = s.next_slot;
+    s.next_sub = s.next_slot = -1;
+  }
+
+  // Each subscription's slot taking the stream of `r`; `f` may end the slot it is given.
+  template <class F>
+  void each_taker(const Record& r, F&& f) {
+    for (std::int32_t si = r.sub, sl = r.slot; si >= 0;) {
+      Sub& sub = *subs[static_cast<std::size_t>(si)];
+      Slot& s = sub.slots[static_cast<std::size_t>(sl)];
+      const std::int32_t next_sub = s.next_sub, next_slot = s.next_slot;
+      f(sub, s);
+      si = next_sub;
+      sl = next_slot;
+    }
+  }
+
+  static void set_pairing(Slot& s, const PcmStreamFormat& pf) {
+    s.info.redundancy_group = pf.redundancy_group;
+    s.info.redundancy_leg = pf.redundancy_leg;
+    s.info.redundant_peer = pf.redundant_peer;
+  }
+
   void start(Sub& sub, Slot& s, const PcmStreamFormat& pf) {
+    set_pairing(s, pf);
     s.info.bits = pf.bits;
     s.info.rate_hz = pf.rate_hz;
     s.info.channels = pf.channels;
@@ -456,6 +513,95 @@ struct AudioReceiver::Impl {
     s.last_payload_frames = 0;
   }
 
+  // A stream `sub` selects and does not get: counted once per stream, an event once per reason.
+  void not_taken(std::size_t si, const Record& r, std::int32_t ri, const PcmStreamFormat& pf,
+                 int payload_type, NotTaken why) {
+    Sub& sub = *subs[si];
+    Sub::Refusal& seen = sub.refused[static_cast<std::size_t>(ri)];
+    if (seen.stream == r.stream_id + 1 && seen.why == why) return;
+    if (seen.stream != r.stream_id + 1) ++sub.stats.streams_not_taken;
+    seen = {r.stream_id + 1, why};
+    AudioStreamInfo info;
+    info.key = r.key;
+    info.payload_type = payload_type;
+    info.bits = pf.bits;
+    info.rate_hz = pf.rate_hz;
+    info.channels = pf.channels;
+    info.source = pf.source;
+    info.session_name = pf.session_name;
+    std::string text;
+    switch (why) {
+      case NotTaken::kNoFormat:
+        text = "no format known (it is taken once one is): " + pf.why;
+        break;
+      case NotTaken::kChannels:
+        text = fmt::format("{} channels, more than the subscription's max_channels ({})",
+                           pf.channels, sub.config.max_channels);
+        break;
+      case NotTaken::kFull:
+        text = fmt::format("the subscription's max_streams ({}) streams are all taken",
+                           sub.config.max_streams);
+        break;
+      case NotTaken::kNone:
+        break;
+    }
+    AudioEvent e;
+    e.kind = AudioEvent::Kind::kNotTaken;
+    e.stream = &info;
+    e.why = text.c_str();
+    call(sub, e);
+  }
+  // Every subscription that selects the (ready) stream of `r` and does not take it yet takes it
+  // now, after the ones that have it: a stream fans out to all its subscriptions.
+  void offer(Record& r, std::int32_t ri, const PcmStreamFormat& pf, int payload_type,
+             std::int64_t now_ns) {
+    std::int32_t* tail_sub = &r.sub;
+    std::int32_t* tail_slot = &r.slot;
+    while (*tail_sub >= 0) {
+      Slot& x =
+          subs[static_cast<std::size_t>(*tail_sub)]->slots[static_cast<std::size_t>(*tail_slot)];
+      tail_sub = &x.next_sub;
+      tail_slot = &x.next_slot;
+    }
+    for (std::size_t si = 0; si < subs.size(); ++si) {
+      if (!subs[si]) continue;
+      Sub& sub = *subs[si];
+      if (!selects(sub.config.selector, r.key, payload_type, pf.session_name)) continue;
+      bool has = false;
+      each_taker(r, [&](const Sub& t, const Slot&) { has = has || &t == &sub; });
+      if (has) continue;
+      if (pf.channels > sub.config.max_channels) {
+        not_taken(si, r, ri, pf, payload_type, NotTaken::kChannels);
+        continue;
+      }
+      auto it =
+          std::find_if(sub.slots.begin(), sub.slots.end(), [](const Slot& x) { return !x.active; });
+      if (it == sub.slots.end()) {
+        not_taken(si, r, ri, pf, payload_type, NotTaken::kFull);
+        continue;
+      }
+      Slot& s = *it;
+      s.active = true;
+      s.record = ri;
+      s.next_sub = s.next_slot = -1;
+      s.last_ns = now_ns;
+      s.info.id = next_stream_id++;
+      s.info.key = r.key;
+      s.info.payload_type = payload_type;
+      start(sub, s, pf);
+      *tail_sub = static_cast<std::int32_t>(si);
+      *tail_slot = static_cast<std::int32_t>(it - sub.slots.begin());
+      tail_sub = &s.next_sub;
+      tail_slot = &s.next_slot;
+      r.state = RecordState::kTaken;
+      ++sub.stats.streams;
+      AudioEvent e;
+      e.kind = AudioEvent::Kind::kStart;
+      e.stream = &s.info;
+      call(sub, e);
+    }
+  }
+
   // A stream new to the receiver, or pending, or the catalogue changed: what is it now?
   void resolve(Record& r, std::int32_t ri, int payload_type, std::int64_t now_ns) {
     const StreamKey& key = r.key;
@@ -463,70 +609,56 @@ struct AudioReceiver::Impl {
     r.version_seen = tracker.catalogue_version();
     r.waits_for_packets = pf.state == FormatState::kPending && pf.rate_hz != 0;
     if (r.state == RecordState::kTaken) {
-      Sub& sub = *subs[static_cast<std::size_t>(r.sub)];
-      Slot& s = sub.slots[static_cast<std::size_t>(r.slot)];
-      if (pf.state == FormatState::kReady && pf.bits == s.info.bits &&
-          pf.rate_hz == s.info.rate_hz && pf.channels == s.info.channels)
+      const AudioStreamInfo& now =
+          subs[static_cast<std::size_t>(r.sub)]->slots[static_cast<std::size_t>(r.slot)].info;
+      if (pf.state == FormatState::kReady && pf.bits == now.bits && pf.rate_hz == now.rate_hz &&
+          pf.channels == now.channels) {
+        each_taker(r, [&](Sub&, Slot& s) { set_pairing(s, pf); });
+        offer(r, ri, pf, payload_type, now_ns);  // a subscription made since
         return;
+      }
       // A new format the catalogue checks against the next packets (its timestamp step): the
       // stream goes on in the format it has until the answer.
       if (r.waits_for_packets) return;
-      if (pf.state != FormatState::kReady || pf.channels > sub.config.max_channels) {
-        end(sub, s,
-            pf.state == FormatState::kReady ? "its new format has more channels than "
-                                              "the subscription's max_channels"
-                                            : "the catalogue no longer gives it a usable "
-                                              "format");
-        r.state = RecordState::kIgnored;  // until the catalogue changes again
-        return;
-      }
-      drain(sub, s);
-      add_window_counters(sub, s);
-      start(sub, s, pf);
-      AudioEvent e;
-      e.kind = AudioEvent::Kind::kFormatChange;
-      e.stream = &s.info;
-      call(sub, e);
+      each_taker(r, [&](Sub& sub, Slot& s) {
+        if (pf.state != FormatState::kReady || pf.channels > sub.config.max_channels) {
+          end(sub, s,
+              pf.state == FormatState::kReady ? "its new format has more channels than "
+                                                "the subscription's max_channels"
+                                              : "the catalogue no longer gives it a usable "
+                                                "format");
+          return;
+        }
+        drain(sub, s);
+        add_window_counters(sub, s);
+        start(sub, s, pf);
+        AudioEvent e;
+        e.kind = AudioEvent::Kind::kFormatChange;
+        e.stream = &s.info;
+        call(sub, e);
+      });
+      if (r.sub < 0) r.state = RecordState::kIgnored;  // until the catalogue changes again
+      r.version_seen = tracker.catalogue_version();
       return;
     }
     if (pf.state == FormatState::kPending || pf.state == FormatState::kUnknownStream) {
       r.state = RecordState::kPending;
+      if (pf.state == FormatState::kPending && pf.validated && pf.rate_hz == 0) {
+        if (r.no_format_since_ns == 0) r.no_format_since_ns = now_ns;
+        if (now_ns - r.no_format_since_ns < kNoFormatWaitNs) {
+          r.recheck_ns = analysis::sat_add(now_ns, kExpireCheckNs);
+          return;
+        }
+        r.recheck_ns = 0;
+        for (std::size_t si = 0; si < subs.size(); ++si)
+          if (subs[si] && selects(subs[si]->config.selector, key, payload_type, pf.session_name))
+            not_taken(si, r, ri, pf, payload_type, NotTaken::kNoFormat);
+      }
       return;
     }
     r.state = RecordState::kIgnored;
     if (pf.state != FormatState::kReady) return;
-    for (std::size_t si = 0; si < subs.size(); ++si) {
-      if (!subs[si]) continue;
-      Sub& sub = *subs[si];
-      if (!selects(sub.config.selector, key, payload_type, pf.session_name)) continue;
-      if (pf.channels > sub.config.max_channels) {
-        ++sub.stats.streams_not_taken;
-        continue;
-      }
-      auto it =
-          std::find_if(sub.slots.begin(), sub.slots.end(), [](const Slot& x) { return !x.active; });
-      if (it == sub.slots.end()) {
-        ++sub.stats.streams_not_taken;
-        continue;
-      }
-      Slot& s = *it;
-      s.active = true;
-      s.record = ri;
-      s.last_ns = now_ns;
-      s.info.id = next_stream_id++;
-      s.info.key = key;
-      s.info.payload_type = payload_type;
-      start(sub, s, pf);
-      r.state = RecordState::kTaken;
-      r.sub = static_cast<std::int32_t>(si);
-      r.slot = static_cast<std::int32_t>(it - sub.slots.begin());
-      ++sub.stats.streams;
-      AudioEvent e;
-      e.kind = AudioEvent::Kind::kStart;
-      e.stream = &s.info;
-      call(sub, e);
-      return;
-    }
+    offer(r, ri, pf, payload_type, now_ns);
   }
 
   void expire(std::int64_t now_ns) noexcept {
@@ -552,9 +684,9 @@ struct AudioReceiver::Impl {
     if (r.state == RecordState::kFree || r.stream_id != e.stream_id) {
       // Another stream in the slot: the tracker's table was full and forgot the one before.
       if (r.state == RecordState::kTaken)
-        end(*subs[static_cast<std::size_t>(r.sub)],
-            subs[static_cast<std::size_t>(r.sub)]->slots[static_cast<std::size_t>(r.slot)],
-            "the stream tracker's table was full and forgot the stream");
+        each_taker(r, [&](Sub& sub, Slot& s) {
+          end(sub, s, "the stream tracker's table was full and forgot the stream");
+        });
       r = Record{};
       // Junk never takes a record: only a stream whose RTP sequence the tracker validated.
       if (!e.validated) return;
@@ -568,7 +700,9 @@ struct AudioReceiver::Impl {
                                 r.payload_bytes_seen != e.payload_bytes ||
                                 r.samples_per_packet_seen != e.samples_per_packet;
     if (r.version_seen != version ||
-        (inputs_changed && (r.state != RecordState::kTaken || r.waits_for_packets))) {
+        (inputs_changed && (r.state != RecordState::kTaken || r.waits_for_packets)) ||
+        (r.recheck_ns != 0 && e.ts_ns >= r.recheck_ns)) {
+      r.recheck_ns = 0;
       r.validated_seen = e.validated;
       r.payload_type_seen = e.payload_type;
       r.payload_bytes_seen = e.payload_bytes;
@@ -580,18 +714,18 @@ struct AudioReceiver::Impl {
       }
     }
     if (r.state != RecordState::kTaken) return;
-    Sub& sub = *subs[static_cast<std::size_t>(r.sub)];
-    Slot& s = sub.slots[static_cast<std::size_t>(r.slot)];
-    s.last_ns = e.ts_ns;
-    const std::uint64_t malformed = sub.stats.malformed;
-    s.window.add(e.seq, e.rtp_ts, e.ts_ns, e.payload, e.payload_bytes,
-                 [&](const ReorderWindow::Packet& p) { return take_packet(sub, s, p); });
-    // Packets that do not fit the format: ask the catalogue again (a format change the packets
-    // show before an announcement does), at most every 100 ms.
-    if (sub.stats.malformed != malformed && e.ts_ns - s.last_recheck_ns >= kExpireCheckNs) {
-      s.last_recheck_ns = e.ts_ns;
-      r.version_seen = ~0ull;
-    }
+    each_taker(r, [&](Sub& sub, Slot& s) {
+      s.last_ns = e.ts_ns;
+      const std::uint64_t malformed = sub.stats.malformed;
+      s.window.add(e.seq, e.rtp_ts, e.ts_ns, e.payload, e.payload_bytes,
+                   [&](const ReorderWindow::Packet& p) { return take_packet(sub, s, p); });
+      // Packets that do not fit the format: ask the catalogue again (a format change the
+      // packets show before an announcement does), at most every 100 ms.
+      if (sub.stats.malformed != malformed && e.ts_ns - s.last_recheck_ns >= kExpireCheckNs) {
+        s.last_recheck_ns = e.ts_ns;
+        r.version_seen = ~0ull;
+      }
+    });
   }
 };
 
@@ -651,10 +785,18 @@ Result<int> AudioReceiver::subscribe(AudioSubscription sub) {
                "and max_channels it would take " +
                    std::to_string(bytes >> 20) +
                    " MiB; at most 1024 MiB: take fewer streams or smaller windows");
+  if (!sub.sdp_text.empty()) {
+    std::vector<SdpFormat> more;
+    if (std::string why = parse_sdp_streams(sub.sdp_text, "application", more); !why.empty())
+      return bad("sdp", std::move(why));
+    sub.sdp.insert(sub.sdp.end(), more.begin(), more.end());
+  }
   if (!sub.sdp.empty()) impl_->tracker.add_sdp(sub.sdp);
   auto s = std::make_unique<Impl::Sub>();
+  s->index = static_cast<std::int32_t>(impl_->subs.size());
   s->capacity_samples = capacity_samples;
   s->slots.resize(sub.max_streams);
+  s->refused.resize(impl_->records.size());
   for (Impl::Slot& slot : s->slots) {
     slot.window.reset(sub.reorder_packets, sub.max_payload_bytes, sub.max_payload_bytes);
     slot.buffer.assign(s->capacity_samples, 0);
@@ -663,9 +805,9 @@ Result<int> AudioReceiver::subscribe(AudioSubscription sub) {
   }
   s->config = std::move(sub);
   impl_->subs.push_back(std::move(s));
-  // Streams the receiver ignored so far may be this subscription's: look at them again.
-  for (Record& r : impl_->records)
-    if (r.state == RecordState::kIgnored) r.version_seen = ~0ull;
+  // Streams the receiver ignored so far may be this subscription's, and one another took is
+  // said not taken: look at every stream again.
+  for (Record& r : impl_->records) r.version_seen = ~0ull;
   return static_cast<int>(impl_->subs.size());
 }
 
@@ -754,6 +896,7 @@ std::size_t AudioReceiver::memory_bytes() const noexcept {
     for (const Impl::Slot& s : sp->slots)
       n += sizeof(Impl::Slot) + s.window.memory_bytes() + s.buffer.size() * 4 +
            s.levels.size() * sizeof(ChannelLevels);
+    n += sp->refused.size() * sizeof(Impl::Sub::Refusal);
   }
   return n;
 }

@@ -362,9 +362,9 @@ TEST(AudioReceiver, SelectorsTakeOnlyTheirStreams) {
   EXPECT_TRUE(other.blocks.empty());
   ASSERT_FALSE(by_addr.blocks.empty());
   EXPECT_EQ(by_addr.blocks.front().stream->key.dst.bytes[3], 1);
-  // The first subscription that selects a stream takes it: "every stream" gets the third.
-  EXPECT_EQ(lab.audio.stats(4)->streams, 1u);
-  EXPECT_EQ(all.blocks.front().stream->key.dst.bytes[3], 3);
+  // Every subscription that selects a stream gets it: "every stream" gets all three.
+  EXPECT_EQ(lab.audio.stats(4)->streams, 3u);
+  EXPECT_EQ(lab.audio.stats(2)->streams, 0u);
 }
 
 TEST(AudioReceiver, OutOfRangeSettingsAreRefusedByName) {
@@ -522,4 +522,163 @@ TEST(AudioReceiver, FewSamplesAndManyConvertAlike) {
       }
       EXPECT_EQ(ints, want) << "width " << width << ", " << n << " samples";
     }
+}
+
+namespace {
+
+// The kNotTaken events of a subscription, `why` kept (it is valid during the callback only).
+struct NotTakenLog {
+  std::vector<std::string> why;
+  std::vector<int> channels;
+};
+rtcap::AudioSubscription log_not_taken(NotTakenLog& log) {
+  rtcap::AudioSubscription sub;
+  sub.on_event = [&log](const rtcap::AudioEvent& e) {
+    if (e.kind != rtcap::AudioEvent::Kind::kNotTaken) return;
+    EXPECT_EQ(e.stream->id, 0u);
+    log.why.emplace_back(e.why);
+    log.channels.push_back(e.stream->channels);
+  };
+  return sub;
+}
+
+// An SDP of another stream: the catalogue changes, every stream is looked at again.
+void change_catalogue(Lab& lab, int n) {
+  lab.tracker.add_sdp(
+      rtcap::parse_sdp("v=0\r\no=- " + std::to_string(n) + " 1 IN IP4 198.18.0.9\r\ns=Else " +
+                           std::to_string(n) + "\r\nc=IN IP4 239.69.3." + std::to_string(n) +
+                           "/32\r\nt=0 0\r\nm=audio 5004 RTP/AVP 96\r\na=rtpmap:96 L24/48000/2\r\n",
+                       "test"));
+}
+
+}  // namespace
+
+// A meter and a recorder of one stream: every subscription that selects a stream gets it, each
+// in its own format, also one made after the stream was taken (it got nothing before).
+TEST(AudioReceiver, EverySubscriptionOfAStreamGetsItsSamples) {
+  Lab lab;
+  Collected meter, recorder, late;
+  auto as_float = collect(recorder);
+  as_float.format = rtcap::SampleFormat::kFloat32;
+  as_float.layout = rtcap::ChannelLayout::kPlanar;
+  auto as_int = collect(meter);
+  as_int.format = rtcap::SampleFormat::kInt32;
+  ASSERT_EQ(*lab.audio.subscribe(std::move(as_int)), 1);
+  ASSERT_EQ(*lab.audio.subscribe(std::move(as_float)), 2);
+  lab.send_seqs(range(0, 19));
+  auto later = collect(late);
+  later.format = rtcap::SampleFormat::kInt32;
+  ASSERT_EQ(*lab.audio.subscribe(std::move(later)), 3);
+  for (std::uint16_t s = 20; s < 40; ++s) {
+    if (s % 5 == 0) change_catalogue(lab, s);
+    lab.send(frame(s, 1000u + s * kFrames));
+  }
+  ASSERT_TRUE(lab.audio.unsubscribe(1).has_value());  // the others go on
+  lab.send_seqs(range(40, 49));
+  lab.audio.finish();
+  for (int id : {1, 2, 3}) EXPECT_EQ(lab.audio.stats(id).has_value(), id != 1);
+  EXPECT_EQ(lab.audio.stats(2)->streams, 1u);
+  EXPECT_EQ(lab.audio.stats(3)->streams, 1u);
+  EXPECT_EQ(lab.audio.stats(2)->streams_not_taken, 0u);
+  ASSERT_FALSE(meter.samples.empty());
+  ASSERT_FALSE(recorder.samples.empty());
+  ASSERT_FALSE(late.samples.empty());
+  const std::size_t from = recorder.samples.size() - late.samples.size();
+  EXPECT_EQ(std::vector<std::int32_t>(recorder.samples.begin() + static_cast<std::ptrdiff_t>(from),
+                                      recorder.samples.end()),
+            late.samples);
+  EXPECT_EQ(std::vector<std::int32_t>(
+                recorder.samples.begin(),
+                recorder.samples.begin() + static_cast<std::ptrdiff_t>(meter.samples.size())),
+            meter.samples);
+  EXPECT_EQ(count(meter, rtcap::AudioEvent::Kind::kEnd), 1u);
+  EXPECT_EQ(count(recorder, rtcap::AudioEvent::Kind::kEnd), 1u);
+}
+
+// More channels than max_channels: one event saying so, counted once however often the
+// catalogue changes (it was counted again on every change).
+TEST(AudioReceiver, AStreamWithTooManyChannelsIsNotTakenOnceWithTheReason) {
+  Lab lab;
+  NotTakenLog log;
+  auto sub = log_not_taken(log);
+  sub.max_channels = 1;
+  ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
+  for (std::uint16_t s = 0; s < 40; ++s) {
+    if (s % 5 == 0) change_catalogue(lab, s);
+    lab.send(frame(s, s * kFrames));
+  }
+  ASSERT_EQ(log.why.size(), 1u);
+  EXPECT_NE(log.why[0].find("max_channels (1)"), std::string::npos) << log.why[0];
+  EXPECT_EQ(log.channels[0], 2);
+  EXPECT_EQ(lab.audio.stats(1)->streams_not_taken, 1u);
+  EXPECT_EQ(lab.audio.stats(1)->streams, 0u);
+}
+
+// No format known (a dynamic payload type, no SDP, no option): the event carries the format the
+// packets suggest; the stream is taken once an SDP describes it.
+TEST(AudioReceiver, AStreamWithNoFormatIsNotTakenWithTheInferredFormat) {
+  Lab lab{rtcap::StreamTrackerConfig{}};
+  NotTakenLog log;
+  Collected got;
+  auto sub = log_not_taken(log);
+  sub.on_audio = collect(got).on_audio;
+  ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
+  for (std::uint16_t s = 0; s < 7000; ++s) lab.send(frame(s, s * kFrames));  // 875 ms
+  EXPECT_TRUE(log.why.empty());  // an announcement may still come
+  for (std::uint16_t s = 7000; s < 10000; ++s) lab.send(frame(s, s * kFrames));
+  ASSERT_EQ(log.why.size(), 1u);
+  EXPECT_NE(log.why[0].find("no format known"), std::string::npos) << log.why[0];
+  EXPECT_NE(log.why[0].find("239.69.1.1:5004/97=L24/48000/2"), std::string::npos) << log.why[0];
+  EXPECT_EQ(lab.audio.stats(1)->streams_not_taken, 1u);
+  EXPECT_TRUE(got.blocks.empty());
+  lab.tracker.add_sdp(rtcap::parse_sdp(
+      "v=0\r\no=- 1 1 IN IP4 198.18.0.1\r\ns=Late\r\nc=IN IP4 239.69.1.1/32\r\nt=0 0\r\n"
+      "m=audio 5004 RTP/AVP 97\r\na=rtpmap:97 L24/48000/2\r\n",
+      "test"));
+  for (std::uint16_t s = 10000; s < 10020; ++s) lab.send(frame(s, s * kFrames));
+  lab.audio.finish();
+  EXPECT_EQ(lab.audio.stats(1)->streams, 1u);
+  EXPECT_FALSE(got.blocks.empty());
+  EXPECT_EQ(log.why.size(), 1u);
+}
+
+// An SDP text with no media description is refused, as C and Python refuse it: it would
+// otherwise describe nothing and the subscription would take every stream.
+TEST(AudioReceiver, AnSdpTextWithoutMediaIsRefused) {
+  Lab lab;
+  rtcap::AudioSubscription sub;
+  sub.sdp_text = "hello world";
+  auto r = lab.audio.subscribe(std::move(sub));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, rtcap::ErrorCode::kBadConfig);
+  EXPECT_EQ(r.error().setting, "sdp");
+  EXPECT_EQ(r.error().reason, "holds no media description (m=)");
+  std::vector<rtcap::SdpFormat> formats;
+  EXPECT_EQ(rtcap::parse_sdp_streams("hello world", "test", formats),
+            "holds no media description (m=)");
+  EXPECT_TRUE(formats.empty());
+}
+
+// ST 2022-7: the two legs of a redundant stream (one SSRC, two groups) arrive as two streams,
+// each naming the pair and the other leg.
+TEST(AudioReceiver, TheLegsOfARedundantPairNameEachOther) {
+  Lab lab;
+  std::vector<rtcap::AudioStreamInfo> started;
+  rtcap::AudioSubscription sub;
+  sub.on_event = [&](const rtcap::AudioEvent& e) {
+    if (e.kind == rtcap::AudioEvent::Kind::kStart) started.push_back(*e.stream);
+  };
+  ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
+  for (std::uint16_t s = 0; s < 20; ++s) {
+    lab.send(frame(s, s * kFrames, 0xAB000001, 1));
+    lab.send(frame(s, s * kFrames, 0xAB000001, 2));
+  }
+  ASSERT_EQ(started.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const rtcap::AudioStreamInfo& me = started[i];
+    const rtcap::AudioStreamInfo& other = started[1 - i];
+    EXPECT_EQ(me.redundancy_group, "ssrc 0xab000001");
+    EXPECT_EQ(me.redundant_peer.dst, other.key.dst);
+    EXPECT_EQ(me.redundancy_leg + other.redundancy_leg, 1);
+  }
 }

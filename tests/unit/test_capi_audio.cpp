@@ -191,3 +191,80 @@ TEST(CapiAudio, DeliversIntoTheApplicationsMemoryAndTakesTheOlderStruct) {
     EXPECT_EQ(rtcap_audio_close(audio), RTCAP_OK);
   }
 }
+
+namespace {
+
+struct Fed {
+  std::vector<std::vector<std::uint8_t>> frames;
+  std::vector<rtcap_packet> packets;
+  rtcap_batch batch{};
+  explicit Fed(std::uint16_t n) {
+    for (std::uint16_t s = 0; s < n; ++s) frames.push_back(l16_frame(s));
+    for (std::size_t i = 0; i < frames.size(); ++i)
+      packets.push_back(
+          rtcap_packet{1'700'000'000'000'000'000 + static_cast<std::int64_t>(i) * 90'000,
+                       frames[i].data(), static_cast<std::uint32_t>(frames[i].size()),
+                       static_cast<std::uint32_t>(frames[i].size()), 0, 0, 0});
+    batch = rtcap_batch{packets.size(), sizeof(rtcap_packet), packets.data()};
+  }
+};
+
+struct Told {
+  rtcap_audio* audio = nullptr;
+  std::string busy_message;
+  int second_blocks = 0;
+};
+
+}  // namespace
+
+// A subscription's levels on demand, as C++ AudioReceiver::levels gives them; the library's
+// words when a callback unsubscribes; a second subscription of the stream gets it too.
+TEST(CapiAudio, LevelsOnDemandAndTheLibrarysWords) {
+  Told told;
+  ASSERT_EQ(rtcap_audio_open(&told.audio), RTCAP_OK);
+  rtcap_audio_subscription sub;
+  ASSERT_EQ(rtcap_audio_subscription_init(&sub), RTCAP_OK);
+  sub.user = &told;
+  sub.on_audio = [](void* user, const rtcap_audio_block*) {
+    auto& t = *static_cast<Told*>(user);
+    if (t.busy_message.empty() && rtcap_audio_unsubscribe(t.audio, 1) == RTCAP_ERR_BUSY)
+      t.busy_message = rtcap_last_error();
+  };
+  sub.frames_per_delivery = 0;
+  int id = 0;
+  ASSERT_EQ(rtcap_audio_subscribe(told.audio, &sub, &id), RTCAP_OK);
+  rtcap_audio_subscription_init(&sub);
+  sub.user = &told;
+  sub.on_audio = [](void* user, const rtcap_audio_block*) {
+    ++static_cast<Told*>(user)->second_blocks;
+  };
+  sub.frames_per_delivery = 0;
+  int second = 0;
+  ASSERT_EQ(rtcap_audio_subscribe(told.audio, &sub, &second), RTCAP_OK);
+  const Fed fed(20);
+  ASSERT_EQ(rtcap_audio_add_batch(told.audio, &fed.batch, 1), RTCAP_OK);
+  EXPECT_EQ(told.busy_message,
+            "rtcap_audio_unsubscribe: called from inside one of the receiver's callbacks; call it "
+            "after the callback returns");
+  EXPECT_GT(told.second_blocks, 0);  // the stream fans out to both subscriptions
+
+  std::size_t streams = 0, channels = 0;
+  EXPECT_EQ(rtcap_audio_levels(told.audio, id, nullptr, 0, &streams, nullptr, 0, &channels),
+            RTCAP_ERR_BUFFER_TOO_SMALL);
+  EXPECT_EQ(streams, 1u);
+  EXPECT_EQ(channels, 1u);
+  rtcap_audio_stream s{};
+  rtcap_channel_levels l{};
+  ASSERT_EQ(rtcap_audio_levels(told.audio, id, &s, 1, &streams, &l, 1, &channels), RTCAP_OK);
+  EXPECT_STREQ(s.dst, "239.69.7.1");
+  EXPECT_EQ(s.channels, 1);
+  EXPECT_EQ(s.rate_hz, 44100u);
+  sub.dst = "239.69.9.9";
+  ASSERT_EQ(rtcap_audio_subscribe(told.audio, &sub, &second), RTCAP_OK);
+  ASSERT_EQ(rtcap_audio_levels(told.audio, second, &s, 1, &streams, &l, 1, &channels), RTCAP_OK);
+  EXPECT_EQ(streams, 0u);
+  EXPECT_EQ(rtcap_audio_levels(told.audio, 9, &s, 1, &streams, &l, 1, &channels),
+            RTCAP_ERR_BAD_CONFIG);
+  EXPECT_STREQ(rtcap_last_error_setting(), "subscription");
+  EXPECT_EQ(rtcap_audio_close(told.audio), RTCAP_OK);
+}

@@ -207,12 +207,13 @@ class Audio(unittest.TestCase):
             blocks, _, stats = self.capture(format="float32", layout=layout,
                                             frames_per_delivery=30)
             self.assertEqual(stats["own_buffer_deliveries"], 0, layout)
+            axis = 1 if layout == "planar" else 0  # planar: channels x frames
             for _, samples in blocks:
-                self.assertEqual(samples.shape[1], 2)
+                self.assertEqual(samples.shape[1 - axis], 2)
             # The same samples as int32 deliveries give, scaled (L24 fits a float exactly).
             ints, _, _ = self.capture(format="int32", layout=layout, frames_per_delivery=30)
-            got = numpy.concatenate([s for _, s in blocks])
-            want = numpy.concatenate([s for _, s in ints]).astype(numpy.float64) / 2.0**31
+            got = numpy.concatenate([s for _, s in blocks], axis=axis)
+            want = numpy.concatenate([s for _, s in ints], axis=axis).astype(numpy.float64) / 2.0**31
             self.assertTrue(numpy.array_equal(got.astype(numpy.float64), want), layout)
 
     def test_a_block_kept_without_a_copy_stays_as_it_was(self):
@@ -232,6 +233,107 @@ class Audio(unittest.TestCase):
         for k in kept:
             with self.assertRaises(ValueError):
                 k[0]
+
+    def feed(self, subscriptions, during=None, lost=()):
+        """Subscribes each keyword dict (events and blocks logged per subscription), feeds the
+        L24 pcap; during(audio, subs) runs before finish()."""
+        import tempfile
+        logs = [{"events": [], "blocks": []} for _ in subscriptions]
+        with tempfile.TemporaryDirectory() as d:
+            path = d + "/l24.pcap"
+            _l24_pcap(path, lost=lost)
+            with rtcap.Capture(read_file=path) as cap, rtcap.Audio() as audio:
+                subs = [audio.subscribe(lambda b, log=log: log["blocks"].append(
+                            (b.layout, b.samples.copy() if rtcap._np is not None
+                             else list(b.samples))),
+                                        lambda e, log=log: log["events"].append(e),
+                                        sdp=self.SDP, **kw)
+                        for log, kw in zip(logs, subscriptions)]
+                while not cap.done:
+                    cap.poll(0.1, lambda view: audio.add(view, 1))
+                if during is not None:
+                    during(audio, subs)
+                audio.finish()
+                return logs, [audio.stats(s) for s in subs]
+
+    def test_a_batch_view_kept_past_its_callback_raises_value_error(self):
+        # It was a SIGSEGV in audio.add and stale bytes when iterated.
+        kept = []
+        with rtcap.Capture(read_file=SAMPLE) as cap, rtcap.Audio() as audio, \
+                rtcap.Tracker() as tracker:
+            while not kept and not cap.done:
+                cap.poll(0.1, kept.append)
+            self.assertTrue(kept)
+            view = kept[0]
+            for use in (len, list, lambda v: v[0], lambda v: v.raw(0), audio.add, tracker.add):
+                with self.assertRaises(ValueError):
+                    use(view)
+
+    def test_planar_samples_are_channels_by_frames(self):
+        if rtcap._np is None:
+            self.skipTest("numpy not installed (Debian python3-numpy)")
+        logs, _ = self.feed([{"format": "int32", "layout": "planar", "frames_per_delivery": 0},
+                            {"format": "int32", "frames_per_delivery": 0,
+                             "dst": "239.69.9.2"}])
+        layout, samples = logs[0]["blocks"][0]
+        self.assertEqual(layout, "planar")
+        self.assertEqual(samples.shape, (2, 6))  # channels x frames
+        k = (int(samples[0][0]) >> 8) // 12
+        self.assertEqual([int(v) >> 8 for v in samples[1]], [k * 12 + f * 2 + 1 for f in range(6)])
+
+    def told_once(self, subscriptions, which, reason):
+        """The one not_taken event of subscription `which`, saying `reason`, counted once."""
+        logs, stats = self.feed(subscriptions)
+        told = [e for e in logs[which]["events"] if e.kind == "not_taken"]
+        self.assertEqual(len(told), 1)
+        self.assertIn(reason, told[0].why)
+        self.assertEqual(told[0].stream.id, 0)
+        self.assertEqual(stats[which]["streams_not_taken"], 1)
+        return told[0]
+
+    def test_every_subscription_of_a_stream_gets_it(self):
+        logs, stats = self.feed([{"format": "int32"}, {"format": "int32"}])
+        self.assertEqual([s["streams"] for s in stats], [1, 1])
+        flat = [[v for _, block in log["blocks"] for v in (block.reshape(-1).tolist() if
+                                                          rtcap._np is not None else block)]
+                for log in logs]
+        self.assertTrue(flat[0])
+        self.assertEqual(flat[0], flat[1])
+
+    def test_a_stream_with_more_channels_than_max_channels_is_not_taken_once(self):
+        self.assertEqual(self.told_once([{"max_channels": 1}], 0, "max_channels (1)").stream.channels,
+                         2)
+
+    def test_levels_on_demand(self):
+        got = []
+        self.feed([{}, {"dst": "239.69.9.2"}],
+                 during=lambda audio, subs: got.extend([audio.levels(s) for s in subs]))
+        self.assertEqual(len(got[0]), 1)
+        stream, channels = got[0][0]
+        self.assertEqual((stream.dst, stream.channels, len(channels)), ("239.69.9.1", 2, 2))
+        self.assertIn("peak_dbfs", channels[0])
+        self.assertEqual(got[1], [])
+        with self.assertRaises(ValueError):
+            rtcap.Audio().levels(5)
+
+    def test_unsubscribe_in_a_callback_is_refused_in_the_librarys_words(self):
+        import tempfile
+        said = []
+        with tempfile.TemporaryDirectory() as d:
+            _l24_pcap(d + "/l24.pcap")
+            with rtcap.Capture(read_file=d + "/l24.pcap") as cap, rtcap.Audio() as audio:
+                def on_audio(_block):
+                    if not said:
+                        try:
+                            audio.unsubscribe(1)
+                        except rtcap.BusyError as e:
+                            said.append(str(e))
+                audio.subscribe(on_audio, sdp=self.SDP)
+                while not cap.done:
+                    cap.poll(0.1, lambda view: audio.add(view, 1))
+                audio.finish()
+        self.assertEqual(said, ["rtcap_audio_unsubscribe: called from inside one of the "
+                                "receiver's callbacks; call it after the callback returns"])
 
     def test_a_setting_out_of_range_names_it(self):
         with self.assertRaises(ValueError) as e:

@@ -154,4 +154,9 @@ for name, call in [("Capture", lambda: cap.stats()), ("Capture", lambda: cap.pol
 cap.close()
 audio.close()
 tracker.close()  # closing twice is harmless
+# A threaded Capture has nothing to wait on: said in Python's words (it named rtcap_engine_poll).
+with rtcap.Capture(read_file=SAMPLE, delivery="threaded") as cap:
+    for call in (cap.fileno, cap.readiness):
+        e = expect_raises(rtcap.MisuseError, call)
+        assert "use poll()" in str(e) and "rtcap_" not in str(e), str(e)
 print("python misuse: ok")

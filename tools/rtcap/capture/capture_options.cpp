@@ -340,9 +340,9 @@ std::string finish_capture_options(CaptureOptions& o, int* exit_code) {
     text.resize(static_cast<std::size_t>(f.gcount()));
     if (text.size() > kMaxSdpBytes)
       return fmt::format("--sdp: '{}' is larger than 1 MiB: not an SDP", path);
-    std::vector<SdpFormat> formats = parse_sdp(text, "file " + path);
-    if (formats.empty())
-      return fmt::format("--sdp: '{}' has no media description (m= line): not an SDP", path);
+    std::vector<SdpFormat> formats;
+    if (std::string why = parse_sdp_streams(text, "file " + path, formats); !why.empty())
+      return fmt::format("--sdp: '{}' {}: not an SDP", path, why);
     for (auto& f2 : formats) o.sdp_formats.push_back(std::move(f2));
   }
   for (const std::string& spec : o.audio_format_specs) {
