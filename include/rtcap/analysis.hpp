@@ -441,7 +441,8 @@ class RTCAP_API StreamTracker {
   [[nodiscard]] PcmStreamFormat pcm_format(const StreamKey& key) const;
   // The stream is in the table and its RTP sequence passed validation (one hash lookup).
   [[nodiscard]] bool stream_validated(const StreamKey& key) const noexcept;
-  // Changes whenever a session is announced, changed, deleted or expires.
+  // Changes whenever a session is announced, changed, deleted or expires, and whenever an
+  // ST 2022-7 pair forms or dissolves (pcm_format's redundancy_group and redundant_peer).
   [[nodiscard]] std::uint64_t catalogue_version() const noexcept;
   // The capture outages of one interface (PacketView::interface_index), e.g. from
   // CaptureStats::interfaces[i].outages; replaces what was given for it before. A stream's

@@ -44,6 +44,11 @@ Destination destination_of(const SdpFormat& f) noexcept {
   return d;
 }
 
+std::size_t refused_formats(const std::vector<SdpFormat>& formats) noexcept {
+  return static_cast<std::size_t>(std::count_if(
+      formats.begin(), formats.end(), [](const SdpFormat& f) { return !f.refused.empty(); }));
+}
+
 std::string refused_sdp_text(const SdpFormat& f) {
   return fmt::format("SDP '{}' ({}) refused: {}", printable_text(f.session_name),
                      printable_text(f.origin), printable_text(f.refused));

@@ -37,6 +37,9 @@ struct Destination {
 // "SDP 'Huge rate' (sap 198.18.0.1 #1a2b) refused: rtpmap L24/0/2: clock rate 0 Hz out of range
 // 1000..768000", printable: the one line every front end gives for a format parse_sdp refused.
 [[nodiscard]] std::string refused_sdp_text(const SdpFormat& f);
+// How many of `formats` (TrackerSnapshot::sdp: the live ones) parse_sdp refused: the one count the
+// table's SAP line and the rtcap_sdp_refused_formats gauge give.
+[[nodiscard]] std::size_t refused_formats(const std::vector<SdpFormat>& formats) noexcept;
 
 // RFC 2974 section 3.1 has an announcer send at most ~4,000 bits/s in a scope; a real device
 // announces each session every 30 s (AES67) and a few dozen at start. 64 at once and 16 a second

@@ -261,6 +261,7 @@ bool RedundancyAnalyser::form(std::uint32_t leg0, std::uint32_t leg1, PairedBy b
     by_ssrc_.erase(n.id.ssrc, pr.node[leg]);
   }
   ++totals_.pairs_formed;
+  ++pairing_version_;
   return true;
 }
 
@@ -269,6 +270,7 @@ void RedundancyAnalyser::dissolve(std::uint32_t p, bool ended) noexcept {
   Pair& pr = pairs_[p];
   if (!pr.used) return;
   pr.used = false;
+  ++pairing_version_;
   if (ended) ++totals_.pairs_ended;
   for (std::uint32_t node : pr.node) {
     Node& n = nodes_[node];

@@ -51,6 +51,8 @@ class RedundancyAnalyser {
   // False when the stream is no leg of a pair. Cold.
   bool peer(std::uint32_t node, std::uint32_t& other, int& leg, std::string& group) const;
   [[nodiscard]] RedundancyTotals totals() const noexcept { return totals_; }
+  // Bumps whenever a pair forms or dissolves (peer()'s answer changed); never reset.
+  [[nodiscard]] std::uint64_t pairing_version() const noexcept { return pairing_version_; }
   [[nodiscard]] std::size_t memory_bytes() const noexcept;
   void clear() noexcept;
 
@@ -141,6 +143,7 @@ class RedundancyAnalyser {
   Waiting by_ssrc_;
   Waiting by_dup_;
   RedundancyTotals totals_;
+  std::uint64_t pairing_version_ = 0;
 };
 
 // Fills what needs the streams (buffer in packets from the legs' packet time, the pair's name).

@@ -383,12 +383,6 @@ std::string to_json(const LossAttribution& a, int indent) {
 
 namespace {
 
-// Formats whose rtpmap parse_sdp refused: known, but describing no format.
-std::size_t refused_formats(const TrackerSnapshot& snap) noexcept {
-  return static_cast<std::size_t>(std::count_if(
-      snap.sdp.begin(), snap.sdp.end(), [](const SdpFormat& f) { return !f.refused.empty(); }));
-}
-
 // The table's columns in display order. `priority`: which columns a narrow terminal keeps first
 // (0 first): the destination names the stream, then packets, lost, jitter and the verdict.
 struct TableColumn {
@@ -562,8 +556,10 @@ std::string format_stream_table(const TrackerSnapshot& snap, std::size_t width) 
         "expired; {} SDP formats known{}\n",
         t.sap_packets, t.sap_announcements, t.sap_refreshes, t.sap_deletions,
         t.sap_encrypted_or_compressed, t.sap_malformed, t.sap_incomplete, t.sap_rate_limited,
-        t.sap_expired, snap.sdp.size() - refused_formats(snap),
-        refused_formats(snap) ? fmt::format(", {} refused", refused_formats(snap)) : "");
+        t.sap_expired, snap.sdp.size() - analysis::refused_formats(snap.sdp),
+        analysis::refused_formats(snap.sdp)
+            ? fmt::format(", {} refused", analysis::refused_formats(snap.sdp))
+            : "");
   // Sessions announced (or given with --sdp) that no stream in the table matches.
   for (const SessionSummary& x : snap.sessions) {
     if (x.streams != 0) continue;

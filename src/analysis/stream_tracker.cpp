@@ -1423,7 +1423,8 @@ StreamKey StreamTracker::rtp_stream_key(std::uint32_t stream) const noexcept {
 }
 
 std::uint64_t StreamTracker::catalogue_version() const noexcept {
-  return impl_->catalogue.version();
+  // Both only grow: the sum changes when either does (pcm_format's redundancy_group included).
+  return impl_->catalogue.version() + impl_->redundancy.pairing_version();
 }
 
 void StreamTracker::set_outages(std::uint16_t interface_index, Span<const LinkOutage> outages) {

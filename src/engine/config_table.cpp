@@ -190,7 +190,7 @@ Result<void> refuse(const char* name, std::string reason) {
 
 }  // namespace
 
-Result<void> validate(const CaptureConfig& c) {
+Result<void> validate(const CaptureConfig& c, CapturePlatform platform) {
   if (c.interfaces.empty() && c.read_file.empty())
     return refuse("interfaces",
                   "nothing to capture from: add an interface, or a file to read "
@@ -229,7 +229,7 @@ Result<void> validate(const CaptureConfig& c) {
   // behind it (npcap issue 119). The largest packet and its header as the latency planner sizes
   // the user buffer (latency_model.hpp).
   const std::int64_t packet = std::min(resolved_snaplen(c), kLinuxOffloadMaxFrameBytes);
-  if (c.user_buffer_bytes > 0 &&
+  if (platform == CapturePlatform::kNpcap && c.user_buffer_bytes > 0 &&
       std::uint64_t(c.user_buffer_bytes) < std::uint64_t(packet) + kNpcapPacketHeaderBytes)
     return refuse("user_buffer_bytes",
                   fmt::format("{} bytes cannot hold one {}-byte packet (${{snaplen}}, at most {}) "

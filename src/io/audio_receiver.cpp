@@ -446,6 +446,11 @@ struct AudioReceiver::Impl {
       }
     }
     s.record = -1;
+    // A slot is free: the streams this subscription refused for want of one get another look.
+    for (std::size_t ri = 0; ri < sub.refused.size() && ri < records.size(); ++ri)
+      if (sub.refused[ri].why == NotTaken::kFull &&
+          sub.refused[ri].stream == records[ri].stream_id + 1)
+        records[ri].version_seen = ~0ull;
   }
 
   // Takes slot (si, sl) out of the record's chain; `s` is that slot (its Sub may be gone from

@@ -15,7 +15,8 @@
 
 #include <fmt/format.h>
 
-#include "rtcap/engine.hpp"  // pcap_library_version
+#include "analysis/catalogue.hpp"  // refused_formats
+#include "rtcap/engine.hpp"        // pcap_library_version
 
 namespace rtcap {
 namespace {
@@ -306,13 +307,10 @@ void render_streams(Text& t, const TrackerSnapshot& snap, std::size_t top) {
               {"dst", endpoint(x.format.group, x.format.port)}},
              x.streams);
   }
-  std::uint64_t refused = 0;
-  for (const SessionSummary& x : snap.sessions)
-    refused += x.ended.empty() && !x.format.refused.empty();
   t.family("rtcap_sdp_refused_formats", "gauge",
            "Live SDP media descriptions whose a=rtpmap is out of range: they describe no format "
            "(the stream table and the JSON say why).");
-  t.sample("rtcap_sdp_refused_formats", {}, refused);
+  t.sample("rtcap_sdp_refused_formats", {}, std::uint64_t{analysis::refused_formats(snap.sdp)});
   t.counter("rtcap_sap_rate_limited_total",
             "SAP announcements not read: over the per-origin or overall budget (a flood).",
             snap.totals.sap_rate_limited);

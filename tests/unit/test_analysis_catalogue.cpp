@@ -257,6 +257,24 @@ TEST(Catalogue, RefusedSdpSaysWhyInEveryFrontEnd) {
 
 // 20,000 distinct announcements in one second: at most the burst plus a second's budget are
 // parsed, the rest counted; the session that describes live traffic is not pushed out.
+// The table's SAP line and the metrics gauge give one count of refused formats, read from the
+// same field of the snapshot (the live formats).
+TEST(Catalogue, TheTableAndTheMetricsCountRefusedFormatsAlike) {
+  TrackerSnapshot snap;
+  snap.totals.sap_packets = 1;
+  SdpFormat f;
+  f.session_name = "Huge rate";
+  f.refused = "rtpmap L24/0/2: clock rate 0 Hz out of range 1000..768000";
+  snap.sdp = {f, f};
+  SdpFormat ok;
+  ok.session_name = "Fine";
+  snap.sdp.push_back(ok);
+  const std::string table = format_stream_table(snap);
+  EXPECT_NE(table.find("1 SDP formats known, 2 refused"), std::string::npos) << table;
+  const std::string metrics = render_metrics(CaptureStats{}, &snap, nullptr);
+  EXPECT_NE(metrics.find("\nrtcap_sdp_refused_formats 2\n"), std::string::npos) << metrics;
+}
+
 TEST(Catalogue, SapFloodIsBoundedAndKeepsTheLiveSession) {
   StreamTrackerConfig c;
   StreamTracker t(c);

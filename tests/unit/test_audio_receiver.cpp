@@ -416,6 +416,32 @@ TEST(AudioReceiver, JunkAndOtherStreamsCostNoMemory) {
   EXPECT_EQ(lab.audio.stats(1)->streams, 0u);
 }
 
+// max_streams full: the stream refused is taken once a taken one ends and frees its slot, with
+// no SAP/SDP change in between.
+TEST(AudioReceiver, AStreamRefusedForWantOfASlotIsTakenWhenOneIsFree) {
+  Lab lab;
+  std::vector<int> started;  // last octet of each started stream's destination
+  std::vector<int> refused;
+  rtcap::AudioSubscription sub;
+  sub.max_streams = 1;
+  sub.end_after_ms = 10;
+  sub.on_event = [&](const rtcap::AudioEvent& e) {
+    if (e.kind == rtcap::AudioEvent::Kind::kStart) started.push_back(e.stream->key.dst.bytes[3]);
+    if (e.kind == rtcap::AudioEvent::Kind::kNotTaken) refused.push_back(e.stream->key.dst.bytes[3]);
+  };
+  ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
+  for (std::uint16_t s = 0; s < 20; ++s) {
+    lab.send(frame(s, s * kFrames, 0xAB000001, 1));
+    lab.send(frame(s, s * kFrames, 0xAB000002, 2));
+  }
+  ASSERT_EQ(started, std::vector<int>{1});
+  ASSERT_EQ(refused, std::vector<int>{2});
+  // The first stream stops; 250 ms of the second (the idle check runs every 100 ms).
+  for (std::uint16_t s = 20; s < 2020; ++s) lab.send(frame(s, s * kFrames, 0xAB000002, 2));
+  EXPECT_EQ(started, (std::vector<int>{1, 2}));
+  EXPECT_EQ(lab.audio.stats(1)->streams, 2u);
+}
+
 // Silence is work for the API (not a seek as in a WAV): a timestamp jump with no lost sequence
 // number, or longer than the lost packets could carry, is the sender's, filled with nothing.
 TEST(AudioReceiver, TimestampJumpsWithoutLostPacketsAreNotSilence) {
@@ -681,4 +707,24 @@ TEST(AudioReceiver, TheLegsOfARedundantPairNameEachOther) {
     EXPECT_EQ(me.redundant_peer.dst, other.key.dst);
     EXPECT_EQ(me.redundancy_leg + other.redundancy_leg, 1);
   }
+}
+
+// A leg taken before its twin's first packet learns its pair when the pair forms, with no
+// SAP/SDP change: the pairing is part of what the catalogue's version tracks.
+TEST(AudioReceiver, ALegTakenBeforeItsTwinLearnsThePairWhenItForms) {
+  Lab lab;
+  std::string first_leg_group = "never delivered";
+  rtcap::AudioSubscription sub;
+  sub.frames_per_delivery = 0;
+  sub.on_audio = [&](const rtcap::AudioBlock& b) {
+    if (b.stream->key.dst.bytes[3] == 1) first_leg_group = b.stream->redundancy_group;
+  };
+  ASSERT_TRUE(lab.audio.subscribe(std::move(sub)).has_value());
+  for (std::uint16_t s = 0; s < 20; ++s) lab.send(frame(s, s * kFrames, 0xAB000001, 1));
+  EXPECT_EQ(first_leg_group, "");
+  for (std::uint16_t s = 20; s < 60; ++s) {
+    lab.send(frame(s, s * kFrames, 0xAB000001, 1));
+    lab.send(frame(s, s * kFrames, 0xAB000001, 2));
+  }
+  EXPECT_EQ(first_leg_group, "ssrc 0xab000001");
 }

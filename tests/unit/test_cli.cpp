@@ -8,6 +8,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #ifdef RTCAP_HAVE_CLI
 #include "capture/capture_cmd.hpp"
@@ -321,6 +322,26 @@ TEST(Cli, ParseErrorsAreRtcapsWords) {
                                   "not in range", "not in {", "Value "})
       EXPECT_EQ(r.err.find(framework), std::string::npos) << shown << ": " << r.err;
   }
+}
+
+// A gen range shown in --help is the one the parser checks, its bounds written once.
+TEST(Cli, GenHelpShowsTheRangeTheParserChecks) {
+  auto cli = rtcap::tool::make_cli();
+  const std::string help = cli->app->get_subcommand("gen")->help();
+  for (const auto& [option, range] :
+       std::vector<std::pair<std::string, std::string>>{{"--redundant-delay", "[0..1024]"},
+                                                        {"--seq-start", "[0..65535]"},
+                                                        {"--tone", "[1..100000]"},
+                                                        {"--streams", "[1..4096]"}}) {
+    const std::size_t at = help.find("  " + option + " ");
+    ASSERT_NE(at, std::string::npos) << option;
+    const std::string line = help.substr(at, help.find("\n  -", at + 1) - at);
+    EXPECT_NE(line.find(range), std::string::npos) << line;
+  }
+  EXPECT_EQ(help.find("(0..1024)"), std::string::npos) << help;
+  const Refused r = refused({"gen", "--redundant-delay", "1025"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("from 0 to 1024"), std::string::npos) << r.err;
 }
 
 // -J on an interface that is not there says so (libpcap would list the types of any name).

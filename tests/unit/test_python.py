@@ -72,8 +72,16 @@ class Settings(unittest.TestCase):
 
     def test_values_that_make_no_sense_are_refused(self):
         self.refused("batch_bytes", batch_bytes=10)
-        self.refused("user_buffer_bytes", user_buffer_bytes=1000)
+        if sys.platform == "win32":  # elsewhere Npcap's user buffer does nothing
+            self.refused("user_buffer_bytes", user_buffer_bytes=1000)
         self.refused("pool_batches", pool_batches=65536, batch_bytes=2**30, delivery="threaded")
+
+    def test_a_value_that_does_nothing_here_opens_with_a_warning(self):
+        if sys.platform == "win32":
+            self.skipTest("the user buffer applies on Npcap")
+        with rtcap.Capture(read_file=SAMPLE, user_buffer_bytes=1000, reopen=False) as cap:
+            said = [w for w in cap.warnings() if w.startswith("user_buffer_bytes= does nothing")]
+            self.assertEqual(len(said), 1, cap.warnings())
 
     def test_accepted_values_open(self):
         with rtcap.Capture(read_file=SAMPLE, snaplen=0, pool_batches=2, reopen=False,

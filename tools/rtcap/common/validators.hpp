@@ -16,10 +16,9 @@
 
 namespace rtcap::tool {
 
-// A plain decimal count in [min, max]: no sign, no 0x (CLI11 would read 0x10 as 16 and 010 as
-// 8), no overflow (99999999999999999999 would otherwise become "no limit"). A transform: the
-// value CLI11 converts is the decimal reading. `shown` goes into --help beside the type name.
-inline CLI::Validator decimal(std::int64_t min, std::int64_t max, std::string shown = {}) {
+namespace detail {
+// decimal()'s check; `shown` goes into --help beside the type name.
+inline CLI::Validator decimal(std::int64_t min, std::int64_t max, std::string shown) {
   return CLI::Validator(
       [min, max](std::string& value) -> std::string {
         std::int64_t n = 0;
@@ -33,6 +32,19 @@ inline CLI::Validator decimal(std::int64_t min, std::int64_t max, std::string sh
         return {};
       },
       std::move(shown));
+}
+}  // namespace detail
+
+// A plain decimal count in [min, max]: no sign, no 0x (CLI11 would read 0x10 as 16 and 010 as
+// 8), no overflow (99999999999999999999 would otherwise become "no limit"). A transform: the
+// value CLI11 converts is the decimal reading. --help shows no range (decimal_in does).
+inline CLI::Validator decimal(std::int64_t min, std::int64_t max) {
+  return detail::decimal(min, max, {});
+}
+
+// decimal(), shown in --help as [min..max] (the bounds written once, as number_in's).
+inline CLI::Validator decimal_in(std::int64_t min, std::int64_t max) {
+  return detail::decimal(min, max, fmt::format("[{}..{}]", min, max));
 }
 
 // A finite number in [min, max] ("nan" and "inf" are not), shown in --help as [min..max].

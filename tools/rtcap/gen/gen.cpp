@@ -1391,7 +1391,7 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
   gen->add_option("--streams", o->cfg.streams, "Number of streams; stream k goes to port + 2k")
       ->type_name("N")
       ->capture_default_str()
-      ->transform(decimal(1, kMaxStreams, fmt::format("[1..{}]", kMaxStreams)));
+      ->transform(decimal_in(1, kMaxStreams));
   gen->add_option("--ptime", o->ptime,
                   "Packet time with unit: 1ms, 250us, 125us; or in samples: 48samples")
       ->type_name("TIME")
@@ -1454,9 +1454,9 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
       ->type_name("P")
       ->check(number_in(0, 1));
   gen->add_option("--redundant-delay", o->cfg.redundant_delay_packets,
-                  "Send the --redundant-dst copy this many packet times later (0..1024)")
+                  "Send the --redundant-dst copy this many packet times later")
       ->type_name("PACKETS")
-      ->transform(decimal(0, kMaxUnsigned));
+      ->transform(decimal_in(0, kMaxRedundantDelayPackets));
   gen->add_option("--seed", o->cfg.seed, "Seed for SSRCs, sequence starts, loss and reorder")
       ->type_name("N")
       ->capture_default_str()
@@ -1464,7 +1464,7 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
   auto* seq_start = gen->add_option("--seq-start", o->seq_start,
                                     "First RTP sequence number (default: random from seed)")
                         ->type_name("SEQ")
-                        ->transform(decimal(0, 65535, "[0..65535]"));
+                        ->transform(decimal_in(0, 65535));
   gen->add_option("--truth", o->cfg.truth_path,
                   "Write JSON lines naming each dropped/reordered packet to FILE")
       ->type_name("FILE");
@@ -1484,7 +1484,7 @@ CLI::App* add_gen_command(CLI::App& app, int& exit_code) {
          "audio is zeros except its first 8 bytes, the packet's index (big-endian, counted by the "
          "tests): not silence")
       ->type_name("HZ")
-      ->transform(decimal(1, 100000, "[1..100000]"));
+      ->transform(decimal_in(1, 100000));
   gen->add_flag(
       "--sap", o->cfg.sap,
       "Announce each stream with SAP (RFC 2974) to 239.255.255.255:9875: an AES67-style SDP, a "
