@@ -704,7 +704,7 @@ int rtcap_engine_close(rtcap_engine* engine) {
     if (rc != RTCAP_OK) return no_engine("rtcap_engine_close");
     state->closed = true;  // no other thread reads it: only this one can be polling
     state->engine->request_stop();
-    state.reset();  // the last copy: joins the capture thread, closes the handles
+    state.reset();  // unless the poll holds a copy: joins the capture thread, closes the handles
     return RTCAP_OK;
   });
 }
