@@ -499,15 +499,19 @@ class Capture:
 
     # -- the loop ---------------------------------------------------------------------------------
     def _on_batch(self, user: int, batch_ptr: Any) -> int:
+        # Nothing may escape a ctypes callback (it would be printed and the poll go on): what
+        # fails, building the view included, stops the capture and is raised by poll().
         call = self._calls[user]
-        view = BatchView(batch_ptr.contents, self._link_types())
+        view: Optional[BatchView] = None
         try:
+            view = BatchView(batch_ptr.contents, self._link_types())
             return 1 if call[0](view) else 0
         except BaseException as e:  # noqa: B902 - handed back to the caller of poll()
             call[1] = e
             return 1
         finally:
-            view._end()
+            if view is not None:
+                view._end()
 
     def poll(self, timeout: float = 0.1, handler: Optional[Handler] = None) -> int:
         """Waits up to `timeout` seconds (inline: capturing on this thread; threaded: for the
@@ -686,7 +690,9 @@ class Capture:
     # -- the end ----------------------------------------------------------------------------------
     def close(self) -> None:
         """Stops the capture and frees the engine. Also allowed inside a handler (as C++ destroys
-        its Engine there): the poll in progress calls no handler again and returns."""
+        its Engine there): the poll in progress calls no handler again and returns. From another
+        thread while a poll() or another call runs: BusyError, nothing closed (stop(), let the
+        call return, then close)."""
         epoll, self._epoll = getattr(self, "_epoll", None), None
         if epoll is not None:
             epoll.close()
@@ -806,7 +812,8 @@ for _name, _restype, _argtypes in [
         ("rtcap_audio_open", ctypes.c_int, [ctypes.POINTER(ctypes.c_void_p)]),
         ("rtcap_audio_open_on", ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]),
         ("rtcap_audio_close", ctypes.c_int, [ctypes.c_void_p]),
-        ("rtcap_audio_subscription_init", ctypes.c_int, [ctypes.POINTER(_AudioSubscription)]),
+        ("rtcap_audio_subscription_init_sized", ctypes.c_int,
+         [ctypes.POINTER(_AudioSubscription), ctypes.c_size_t]),
         ("rtcap_audio_subscribe", ctypes.c_int,
          [ctypes.c_void_p, ctypes.POINTER(_AudioSubscription), ctypes.POINTER(ctypes.c_int)]),
         ("rtcap_audio_unsubscribe", ctypes.c_int, [ctypes.c_void_p, ctypes.c_int]),
@@ -819,7 +826,8 @@ for _name, _restype, _argtypes in [
         ("rtcap_audio_stats_get", ctypes.c_int,
          [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(_AudioStats)]),
         ("rtcap_audio_levels", ctypes.c_int,
-         [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(_AudioStream), ctypes.c_size_t,
+         [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.POINTER(_AudioStream)),
+          ctypes.c_size_t,
           ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(_ChannelLevels), ctypes.c_size_t,
           ctypes.POINTER(ctypes.c_size_t)])]:
     _f = getattr(_lib, _name)
@@ -1071,7 +1079,7 @@ class Audio(_Closable):
             if handler is not None and not callable(handler):
                 raise _bad_type(name, handler, "callable (or None)")
         sub = _AudioSubscription()
-        _check(_lib.rtcap_audio_subscription_init(ctypes.byref(sub)))
+        _check(_lib.rtcap_audio_subscription_init_sized(ctypes.byref(sub), ctypes.sizeof(sub)))
         for name, value, table in [("format", format, SAMPLE_FORMAT),
                                    ("layout", layout, CHANNEL_LAYOUT), ("loss", loss, LOSS_FILL)]:
             if value not in table:
@@ -1214,7 +1222,7 @@ class Audio(_Closable):
         number = _subscription(subscription)
         count, level_count = ctypes.c_size_t(), ctypes.c_size_t()
         while True:
-            streams = (_AudioStream * max(count.value, 1))()
+            streams = (ctypes.POINTER(_AudioStream) * max(count.value, 1))()
             levels = (_ChannelLevels * max(level_count.value, 1))()
             status = _lib.rtcap_audio_levels(self._audio, number, streams, len(streams),
                                              ctypes.byref(count), levels, len(levels),
@@ -1224,7 +1232,7 @@ class Audio(_Closable):
         self._run(status)
         out, k = [], 0
         for i in range(count.value):
-            stream = AudioStream(streams[i])
+            stream = AudioStream(streams[i].contents)
             out.append((stream, _levels_dicts(levels[k:k + stream.channels], stream.channels)))
             k += stream.channels
         return out

@@ -87,7 +87,8 @@ typedef enum rtcap_status {
                                        threaded engine, poll before start, ... */
   RTCAP_ERR_BUSY = -23,             /* refused, capture goes on: a poll or dispatch while another
                                        runs (another thread, or its own callback); closing an
-                                       audio or tracker still in use */
+                                       engine another thread is in a call on; closing an audio
+                                       or tracker still in use */
   RTCAP_ERR_CALLBACK = -24,         /* the batch callback returned non-zero (or threw) */
   RTCAP_ERR_BUFFER_TOO_SMALL = -25, /* readiness: *count says how many handles are needed */
   RTCAP_ERR_NO_MEMORY = -26,
@@ -241,9 +242,10 @@ typedef struct rtcap_engine rtcap_engine;
  * by a threaded engine until rtcap_engine_start. The engine copies the config. */
 RTCAP_C_API int rtcap_engine_open(const rtcap_config* config, rtcap_engine** out);
 /* Stops the capture and frees the engine; the handle is invalid from here on. Also from inside
- * the engine's own batch callback or while another thread is inside a call on it, as a C++
- * rtcap::Engine may be destroyed there: that call calls the callback no more and frees the
- * engine when it returns. */
+ * the engine's own batch callback, as a C++ rtcap::Engine may be destroyed there: the poll calls
+ * the callback no more and frees the engine when it returns. RTCAP_ERR_BUSY, nothing closed,
+ * while another thread is inside a call on the engine (a poll whose callback may still run with
+ * what you free after close): stop the capture, let that call return, then close. */
 RTCAP_C_API int rtcap_engine_close(rtcap_engine* engine);
 /* Threaded delivery: starts the capture thread (twice: RTCAP_ERR_WRONG_STATE). Inline delivery
  * has no thread to start: RTCAP_ERR_WRONG_STATE, as rtcap::Engine::start; poll captures on the
@@ -541,7 +543,8 @@ typedef void (*rtcap_audio_event_fn)(void* user, const rtcap_audio_event* event)
 typedef void* (*rtcap_audio_buffer_fn)(void* user, const rtcap_audio_stream* stream,
                                        size_t samples);
 
-/* rtcap::AudioSubscription. rtcap_audio_subscription_init sets .size and every default. */
+/* rtcap::AudioSubscription. rtcap_audio_subscription_init sets .size and every default; fields
+ * are appended (on_buffer in version 5), and the library reads no more than .size says. */
 typedef struct rtcap_audio_subscription {
   size_t size;
   /* Selector: every field set must match; NULL / -1 / 0: any. */
@@ -596,7 +599,14 @@ RTCAP_C_API int rtcap_audio_open(rtcap_audio** out);
  * until the audio is closed. */
 RTCAP_C_API int rtcap_audio_open_on(rtcap_tracker* tracker, rtcap_audio** out);
 RTCAP_C_API int rtcap_audio_close(rtcap_audio* audio);
+/* Every default, in the `size` bytes at sub (sizeof *sub: the struct of the header the caller
+ * was built with): the fields this library knows, the rest zeroed; .size = the bytes it reads,
+ * less than `size` for a later header. Since RTCAP_C_API_VERSION 5. */
+RTCAP_C_API int rtcap_audio_subscription_init_sized(rtcap_audio_subscription* sub, size_t size);
+/* The same for a program built against version 4: the struct without on_buffer. A program built
+ * with this header calls rtcap_audio_subscription_init_sized through the macro below. */
 RTCAP_C_API int rtcap_audio_subscription_init(rtcap_audio_subscription* sub);
+#define rtcap_audio_subscription_init(sub) rtcap_audio_subscription_init_sized((sub), sizeof *(sub))
 /* *id: the subscription's number, from 1. RTCAP_ERR_BAD_CONFIG names the field. */
 RTCAP_C_API int rtcap_audio_subscribe(rtcap_audio* audio, const rtcap_audio_subscription* sub,
                                       int* id);
@@ -615,14 +625,16 @@ RTCAP_C_API int rtcap_audio_expire(rtcap_audio* audio, int64_t now_ns);
 RTCAP_C_API int rtcap_audio_finish(rtcap_audio* audio);
 RTCAP_C_API int rtcap_audio_stats_get(rtcap_audio* audio, int id, rtcap_audio_stats* out);
 /* The levels of every channel of every stream subscription `id` holds now (rtcap::AudioReceiver::
- * levels), on demand: streams one after another, each its stream->channels entries in `levels`
- * (stream k's first channel at the sum of the channels before it). *stream_count and
- * *level_count: what there is; RTCAP_ERR_BUFFER_TOO_SMALL (nothing written) when `capacity` or
- * `level_capacity` is less: call again with more. The streams' text fields stay valid until the
- * stream ends or the next call on this rtcap_audio. Not from inside this rtcap_audio's callbacks
- * (RTCAP_ERR_BUSY). RTCAP_ERR_BAD_CONFIG ("subscription") as rtcap_audio_stats_get. Since
- * RTCAP_C_API_VERSION 5. */
-RTCAP_C_API int rtcap_audio_levels(rtcap_audio* audio, int id, rtcap_audio_stream* streams,
+ * levels), on demand: streams[k] points to stream k's record, which the library keeps (as the
+ * stream of a block or event: fields may be appended to rtcap_audio_stream, so it is never an
+ * array the caller allocates), and `levels` holds each stream's stream->channels entries one
+ * after another (stream k's first channel at the sum of the channels before it). *stream_count
+ * and *level_count: what there is; RTCAP_ERR_BUFFER_TOO_SMALL (nothing written) when `capacity`
+ * or `level_capacity` is less: call again with more. The records and their text stay valid until
+ * the stream ends or the next call on this rtcap_audio. Not from inside this rtcap_audio's
+ * callbacks (RTCAP_ERR_BUSY). RTCAP_ERR_BAD_CONFIG ("subscription") as rtcap_audio_stats_get.
+ * Since RTCAP_C_API_VERSION 5. */
+RTCAP_C_API int rtcap_audio_levels(rtcap_audio* audio, int id, const rtcap_audio_stream** streams,
                                    size_t capacity, size_t* stream_count,
                                    rtcap_channel_levels* levels, size_t level_capacity,
                                    size_t* level_count);

@@ -4,11 +4,13 @@
 // never repeats, looked up in a registry. A null, stale (closed) or made-up handle therefore finds
 // nothing and gives RTCAP_ERR_INVALID_HANDLE; no call can reach freed memory, and a second close
 // is an error code, not a double free. The registry holds shared_ptrs: a call copies the entry
-// under the mutex and runs without it, so closing from another thread during a poll, or from
-// inside the callback, cannot free the engine under its feet: the handle goes at once, the engine
-// when the call in progress returns (as rtcap::Engine destroyed in its own callback). Cost: one
-// uncontended mutex and a shared_ptr copy per call, i.e. per wake-up (about 1,000 a second in the
-// default mode: docs/TUNING.md), not per packet.
+// under the mutex and runs without it. Close refuses (RTCAP_ERR_BUSY) while another thread holds a
+// copy, since that thread may be about to call the application's callback with memory the
+// application frees after close; from inside the engine's own callback on this thread it is
+// allowed (as rtcap::Engine destroyed there): the handle goes at once, the callback is not called
+// again, and the engine goes when the poll returns. Cost: one uncontended mutex and a shared_ptr
+// copy per call, i.e. per wake-up (about 1,000 a second in the default mode: docs/TUNING.md), not
+// per packet.
 //
 // No exception leaves: every entry point runs inside guarded(), which turns std::bad_alloc into
 // RTCAP_ERR_NO_MEMORY and anything else into RTCAP_ERR_INTERNAL with its what().
@@ -127,9 +129,9 @@ struct EngineState {
   std::vector<rtcap_packet> chunk;  // the C view of up to batch_packets packets, reused (the
                                     // engine runs one poll or dispatch at a time)
   std::atomic<bool> callback_stopped{false};
-  // rtcap_engine_close during a call: its callback is not called again (the engine goes when
-  // that call returns).
-  std::atomic<bool> closed{false};
+  // rtcap_engine_close from inside the callback: the callback is not called again (the engine
+  // goes when that poll returns). Written and read on the polling thread only.
+  bool closed = false;
   std::vector<std::string> warnings;  // worded for C (the setters), fixed at open
 };
 
@@ -151,14 +153,15 @@ class Registry {
     auto it = entries_.find(id);
     return it == entries_.end() ? nullptr : it->second;
   }
-  // RTCAP_OK and the state (to destroy outside the lock), or why not. `in_use`: also while a
-  // call holds a copy (the state then lives until that call returns).
-  int remove(std::uintptr_t id, std::shared_ptr<State>& out, bool in_use = false) {
+  // RTCAP_OK and the state (to destroy outside the lock), or why not. `in_use_ok(state)`: true
+  // when calls may hold copies (the state then lives until they return).
+  int remove(std::uintptr_t id, std::shared_ptr<State>& out,
+             bool (*in_use_ok)(const State&) = nullptr) {
     std::lock_guard lock(mutex_);
     auto it = entries_.find(id);
     if (it == entries_.end()) return RTCAP_ERR_INVALID_HANDLE;
     // Copies are made only under this mutex; other threads can only drop theirs meanwhile.
-    if (!in_use && it->second.use_count() > 1) return RTCAP_ERR_BUSY;
+    if (it->second.use_count() > 1 && !(in_use_ok && in_use_ok(*it->second))) return RTCAP_ERR_BUSY;
     out = std::move(it->second);
     entries_.erase(it);
     return RTCAP_OK;
@@ -250,12 +253,18 @@ int set_number(rtcap_config* config, const char* name, T value) noexcept {
   });
 }
 
+struct Delivery;
+// The innermost Delivery calling its callback on this thread (each links the one it runs inside):
+// rtcap_engine_close is allowed from inside its own engine's callback only.
+thread_local const Delivery* t_delivering = nullptr;
+
 // Calls the C callback on each batch in chunks of the preallocated view (no allocation per
 // batch). After the callback returned non-zero or threw, the rest of this poll's packets are
 // counted in `skipped`, not handed to it, and the engine is asked to stop.
 struct Delivery {
   Delivery(EngineState* s, rtcap_batch_fn f, void* u) : state(s), fn(f), user(u) {}
   EngineState* state;
+  const Delivery* outer = nullptr;  // the Delivery whose callback this one runs inside
   rtcap_batch_fn fn;
   void* user;
   std::size_t delivered = 0;
@@ -266,7 +275,7 @@ struct Delivery {
 
   void deliver(const rtcap::Batch& batch) noexcept {
     const std::size_t n = batch.size();
-    if (state->closed.load(std::memory_order_relaxed)) return;
+    if (state->closed) return;
     if (stopped) {
       skipped += n;
       return;
@@ -287,6 +296,8 @@ struct Delivery {
       }
       const rtcap_batch b{count, sizeof(rtcap_packet), view.data()};
       int rc = 0;
+      outer = t_delivering;
+      t_delivering = this;
       try {
         rc = fn(user, &b);
       } catch (const std::exception& e) {
@@ -295,6 +306,11 @@ struct Delivery {
       } catch (...) {
         rc = RTCAP_ERR_CALLBACK;
         note_exception("an exception that is not a std::exception");
+      }
+      t_delivering = outer;
+      if (state->closed) {  // closed by the callback: not called again
+        delivered += count;
+        return;
       }
       if (rc != 0) {
         callback_result = rc;
@@ -321,6 +337,14 @@ struct Delivery {
   // The engine's BatchFn: `context` is the Delivery.
   static void trampoline(void* context, const rtcap::Batch& batch) {
     static_cast<Delivery*>(context)->deliver(batch);
+  }
+
+  // Whether this thread is inside a callback of `s` (possibly with other engines' callbacks
+  // nested in it): then no other thread can be calling that callback (one poll at a time).
+  static bool in_callback_of(const EngineState& s) {
+    for (const Delivery* d = t_delivering; d != nullptr; d = d->outer)
+      if (d->state == &s) return true;
+    return false;
   }
 
   int finish(const char* function) {
@@ -668,15 +692,19 @@ int rtcap_engine_open(const rtcap_config* config, rtcap_engine** out) {
 
 int rtcap_engine_close(rtcap_engine* engine) {
   return guarded("rtcap_engine_close", [&]() -> int {
-    // As rtcap::Engine destroyed from inside its own callback or during another thread's call:
-    // allowed, and safe. The handle goes now; a call in progress keeps the engine, calls the
-    // callback no more, and frees it when it returns.
+    // From inside its own callback, as rtcap::Engine destroyed there: the handle goes now, the
+    // poll calls the callback no more and frees the engine when it returns. From another thread
+    // during a call: refused, or the application would free what a callback still to come uses.
     std::shared_ptr<EngineState> state;
-    if (engines().remove(id_of(engine), state, true) != RTCAP_OK)
-      return no_engine("rtcap_engine_close");
-    state->closed.store(true);
+    const int rc = engines().remove(id_of(engine), state, &Delivery::in_callback_of);
+    if (rc == RTCAP_ERR_BUSY)
+      return fail(rc,
+                  "rtcap_engine_close: another thread is inside a call on this engine (a poll "
+                  "or a getter): stop the capture, let that call return, then close");
+    if (rc != RTCAP_OK) return no_engine("rtcap_engine_close");
+    state->closed = true;  // no other thread reads it: only this one can be polling
     state->engine->request_stop();
-    state.reset();  // the last copy: joins the capture thread, closes the handles
+    state.reset();  // unless the poll holds a copy: joins the capture thread, closes the handles
     return RTCAP_OK;
   });
 }
@@ -1102,9 +1130,10 @@ int rtcap_tracker_table(rtcap_tracker* tracker, size_t width, char* buf, size_t 
 
 namespace {
 
-// The C views of what the C++ API hands a callback; the strings live as long as the stream.
+// The C view of a stream, kept by the library: its strings are its own, so that they outlive the
+// AudioStreamInfo they were read from (rtcap_audio_levels reads a copy freed at its return).
 struct CStream {
-  std::string src, dst;
+  std::string src, dst, source, session_name, redundancy_group;
   rtcap_audio_stream c{};
 };
 
@@ -1142,9 +1171,12 @@ const rtcap_audio_stream* c_stream(AudioState& a, const rtcap::AudioStreamInfo& 
   s.c.bits = info.bits;
   s.c.rate_hz = info.rate_hz;
   s.c.channels = info.channels;
-  s.c.source = info.source.c_str();
-  s.c.session_name = info.session_name.c_str();
-  s.c.redundancy_group = info.redundancy_group.c_str();
+  s.source = info.source;
+  s.session_name = info.session_name;
+  s.redundancy_group = info.redundancy_group;
+  s.c.source = s.source.c_str();
+  s.c.session_name = s.session_name.c_str();
+  s.c.redundancy_group = s.redundancy_group.c_str();
   s.c.redundancy_leg = info.redundancy_leg;
   return &s.c;
 }
@@ -1236,25 +1268,42 @@ int rtcap_audio_close(rtcap_audio* audio) {
   });
 }
 
-int rtcap_audio_subscription_init(rtcap_audio_subscription* sub) {
-  if (!sub) return null_argument("rtcap_audio_subscription_init", "sub");
+// The struct as C API version 4 laid it out ended before on_buffer: a program built then passes
+// that much memory to rtcap_audio_subscription_init, which must write no more.
+constexpr std::size_t kSubscriptionV4Size = offsetof(rtcap_audio_subscription, on_buffer);
+
+int(rtcap_audio_subscription_init)(rtcap_audio_subscription* sub) {
+  return rtcap_audio_subscription_init_sized(sub, kSubscriptionV4Size);
+}
+
+int rtcap_audio_subscription_init_sized(rtcap_audio_subscription* sub, size_t size) {
+  constexpr const char* fn = "rtcap_audio_subscription_init_sized";
+  if (!sub) return null_argument(fn, "sub");
+  if (size < kSubscriptionV4Size)
+    return fail(RTCAP_ERR_INVALID_ARGUMENT,
+                std::string(fn) + ": size " + std::to_string(size) +
+                    " is less than any rtcap_audio_subscription: pass sizeof *sub");
+  // The caller's memory is `size` bytes, the library knows its own struct: the prefix both know
+  // is filled, the rest zeroed, and .size says how much this library reads.
   const rtcap::AudioSubscription d;
-  *sub = rtcap_audio_subscription{};
-  sub->size = sizeof *sub;
-  sub->dst_port = d.selector.dst_port;
-  sub->payload_type = d.selector.payload_type;
-  sub->format = RTCAP_SAMPLES_FLOAT32;
-  sub->layout = RTCAP_CHANNELS_INTERLEAVED;
-  sub->loss = RTCAP_LOSS_SILENCE;
-  sub->frames_per_delivery = d.frames_per_delivery;
-  sub->reorder_packets = d.reorder_packets;
-  sub->max_payload_bytes = d.max_payload_bytes;
-  sub->max_channels = d.max_channels;
-  sub->max_streams = d.max_streams;
-  sub->end_after_ms = d.end_after_ms;
-  sub->levels = d.levels.enabled ? 1 : 0;
-  sub->silence_threshold_dbfs = d.levels.silence_threshold_dbfs;
-  sub->silence_ms = d.levels.silence_ms;
+  rtcap_audio_subscription c{};
+  c.size = std::min(size, sizeof c);
+  c.dst_port = d.selector.dst_port;
+  c.payload_type = d.selector.payload_type;
+  c.format = RTCAP_SAMPLES_FLOAT32;
+  c.layout = RTCAP_CHANNELS_INTERLEAVED;
+  c.loss = RTCAP_LOSS_SILENCE;
+  c.frames_per_delivery = d.frames_per_delivery;
+  c.reorder_packets = d.reorder_packets;
+  c.max_payload_bytes = d.max_payload_bytes;
+  c.max_channels = d.max_channels;
+  c.max_streams = d.max_streams;
+  c.end_after_ms = d.end_after_ms;
+  c.levels = d.levels.enabled ? 1 : 0;
+  c.silence_threshold_dbfs = d.levels.silence_threshold_dbfs;
+  c.silence_ms = d.levels.silence_ms;
+  std::memset(static_cast<void*>(sub), 0, size);
+  std::memcpy(static_cast<void*>(sub), &c, c.size);
   return RTCAP_OK;
 }
 
@@ -1262,13 +1311,14 @@ int rtcap_audio_subscribe(rtcap_audio* audio, const rtcap_audio_subscription* c,
   constexpr const char* fn = "rtcap_audio_subscribe";
   if (!c) return null_argument(fn, "sub");
   if (!id) return null_argument(fn, "id");
-  // A program built before on_buffer passes the struct without it.
-  constexpr std::size_t kSizeBeforeBuffer = offsetof(rtcap_audio_subscription, on_buffer);
-  if (c->size < kSizeBeforeBuffer)
+  // A program built before on_buffer passes the struct without it: not a byte past c->size is
+  // read.
+  if (c->size < kSubscriptionV4Size)
     return fail(RTCAP_ERR_INVALID_ARGUMENT,
                 "rtcap_audio_subscribe: sub->size is not sizeof(rtcap_audio_subscription): "
                 "fill it with rtcap_audio_subscription_init");
-  const rtcap_audio_buffer_fn on_buffer = c->size >= sizeof *c ? c->on_buffer : nullptr;
+  const rtcap_audio_buffer_fn on_buffer =
+      c->size >= kSubscriptionV4Size + sizeof c->on_buffer ? c->on_buffer : nullptr;
   return with_audio(audio, fn, [&](AudioState& a) -> int {
     rtcap::AudioSubscription s;
     const auto address = [&](const char* text, rtcap::IpAddress& out, const char* name) {
@@ -1435,9 +1485,9 @@ int rtcap_audio_stats_get(rtcap_audio* audio, int id, rtcap_audio_stats* out) {
   });
 }
 
-int rtcap_audio_levels(rtcap_audio* audio, int id, rtcap_audio_stream* streams, size_t capacity,
-                       size_t* stream_count, rtcap_channel_levels* levels, size_t level_capacity,
-                       size_t* level_count) {
+int rtcap_audio_levels(rtcap_audio* audio, int id, const rtcap_audio_stream** streams,
+                       size_t capacity, size_t* stream_count, rtcap_channel_levels* levels,
+                       size_t level_capacity, size_t* level_count) {
   constexpr const char* fn = "rtcap_audio_levels";
   if (!stream_count) return null_argument(fn, "stream_count");
   if (!level_count) return null_argument(fn, "level_count");
@@ -1459,7 +1509,7 @@ int rtcap_audio_levels(rtcap_audio* audio, int id, rtcap_audio_stream* streams, 
     std::size_t k = 0;
     for (std::size_t i = 0; i < r->size(); ++i) {
       const rtcap::AudioStreamLevels& l = (*r)[i];
-      streams[i] = *c_stream(a, l.stream);
+      streams[i] = c_stream(a, l.stream);
       for (const rtcap::ChannelLevels& c : l.channels) levels[k++] = c_levels(c);
     }
     return RTCAP_OK;

@@ -385,7 +385,8 @@ TEST(Capi, CloseFromInsideTheCallbackIsSafe) {
     ASSERT_NE(e, nullptr);
     Reentrant r{e};
     r.close = true;
-    const int rc = rtcap_engine_poll(e, 1000000, reenter, &r, nullptr);
+    // 10 s: poll returns at the first batch; the threaded engine under load may take a while.
+    const int rc = rtcap_engine_poll(e, 10000000, reenter, &r, nullptr);
     EXPECT_TRUE(rc == RTCAP_OK || rc == RTCAP_DONE) << rc << " " << last();
     EXPECT_EQ(r.calls, 1);
     EXPECT_EQ(r.close_rc, RTCAP_OK) << last();
@@ -394,6 +395,39 @@ TEST(Capi, CloseFromInsideTheCallbackIsSafe) {
     EXPECT_EQ(rtcap_engine_close(e), RTCAP_ERR_INVALID_HANDLE);
     EXPECT_EQ(r.calls, 1);
   }
+}
+
+namespace {
+struct Nested {
+  rtcap_engine* outer;
+  rtcap_engine* inner;
+  int outer_calls = 0, close_rc = 1;
+};
+int close_outer(void* user, const rtcap_batch*) {
+  auto* n = static_cast<Nested*>(user);
+  if (n->close_rc == 1) n->close_rc = rtcap_engine_close(n->outer);
+  return 0;
+}
+int poll_inner(void* user, const rtcap_batch*) {
+  auto* n = static_cast<Nested*>(user);
+  ++n->outer_calls;
+  rtcap_engine_poll(n->inner, 10000000, close_outer, n, nullptr);
+  return 0;
+}
+}  // namespace
+
+// Inside the outer engine's callback, another engine's callback closes the outer engine: still
+// on the outer poll's thread, so allowed, and the outer callback is not called again.
+TEST(Capi, CloseFromACallbackNestedInItsOwn) {
+  Nested n{open_sample(RTCAP_DELIVERY_INLINE, 100), open_sample(RTCAP_DELIVERY_INLINE)};
+  ASSERT_NE(n.outer, nullptr);
+  ASSERT_NE(n.inner, nullptr);
+  const int rc = rtcap_engine_poll(n.outer, 10000000, poll_inner, &n, nullptr);
+  EXPECT_TRUE(rc == RTCAP_OK || rc == RTCAP_DONE) << rc << " " << last();
+  EXPECT_EQ(n.close_rc, RTCAP_OK) << last();
+  EXPECT_EQ(n.outer_calls, 1);
+  EXPECT_EQ(rtcap_engine_close(n.outer), RTCAP_ERR_INVALID_HANDLE);
+  EXPECT_EQ(rtcap_engine_close(n.inner), RTCAP_OK);
 }
 
 TEST(Capi, ACallbackThatThrowsIsCaught) {
@@ -437,22 +471,27 @@ TEST(Capi, CloseAndStopFromAnotherThreadDuringAPoll) {
       std::unique_lock lock(b.m);
       b.cv.wait(lock, [&] { return b.in_callback; });
     }
-    // The consumer is inside the callback: stop and the getters work from here, and so does
-    // close, as destroying a C++ Engine during another thread's call: the handle goes at once,
-    // the engine when the poll returns (ASan in CI).
+    // The consumer is inside the callback: stop and the getters work from here. Close is
+    // refused: the callback may run again after it, with what the application frees once close
+    // returns; the engine stays open and capture goes on.
     EXPECT_EQ(rtcap_engine_stop(e), RTCAP_OK);
     rtcap_stats s{};
     s.size = sizeof s;
     EXPECT_EQ(rtcap_engine_stats(e, &s), RTCAP_OK);  // any thread
-    EXPECT_EQ(rtcap_engine_close(e), RTCAP_OK) << last();
-    EXPECT_EQ(rtcap_engine_close(e), RTCAP_ERR_INVALID_HANDLE);
+    EXPECT_EQ(rtcap_engine_close(e), RTCAP_ERR_BUSY);
+    EXPECT_NE(last().find("rtcap_engine_close: another thread is inside a call on this engine"),
+              std::string::npos)
+        << last();
+    int done = 0;
+    EXPECT_EQ(rtcap_engine_done(e, &done), RTCAP_OK);
     {
       std::lock_guard lock(b.m);
       b.release = true;
     }
     b.cv.notify_all();
     consumer.join();
-    int done = 0;
+    EXPECT_EQ(rtcap_engine_close(e), RTCAP_OK) << last();
+    EXPECT_EQ(rtcap_engine_close(e), RTCAP_ERR_INVALID_HANDLE);
     EXPECT_EQ(rtcap_engine_done(e, &done), RTCAP_ERR_INVALID_HANDLE);
   }
 }

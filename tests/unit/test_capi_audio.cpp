@@ -138,33 +138,56 @@ struct Supplied {
   std::vector<std::vector<std::int32_t>> pieces;
   std::size_t matched = 0, blocks = 0;
 };
+
+// The memory of a program built against C API version 4: its struct ends before on_buffer, and
+// what follows it (here a buffer function) is the program's own, never to be written or called.
+int g_foreign_calls = 0;
+void* foreign(void*, const rtcap_audio_stream*, size_t) {
+  ++g_foreign_calls;
+  return nullptr;
+}
+struct alignas(rtcap_audio_subscription) OldProgram {
+  unsigned char sub[offsetof(rtcap_audio_subscription, on_buffer)];
+  rtcap_audio_buffer_fn next = foreign;
+};
+static_assert(offsetof(OldProgram, next) == offsetof(rtcap_audio_subscription, on_buffer));
 }  // namespace
 
 // on_buffer: each delivery is written into the application's memory (its data is the piece
-// given); a program built before on_buffer (sub.size without it) still subscribes, and its
-// deliveries are the library's buffer.
+// given). A program built before on_buffer calls the exported rtcap_audio_subscription_init with
+// the older, smaller struct: not a byte past it is written or read, and its deliveries are the
+// library's buffer.
 TEST(CapiAudio, DeliversIntoTheApplicationsMemoryAndTakesTheOlderStruct) {
   for (const bool older : {false, true}) {
+    SCOPED_TRACE(older ? "version 4 program" : "this header");
     rtcap_audio* audio = nullptr;
     ASSERT_EQ(rtcap_audio_open(&audio), RTCAP_OK);
     Supplied app;
-    rtcap_audio_subscription sub;
-    ASSERT_EQ(rtcap_audio_subscription_init(&sub), RTCAP_OK);
+    rtcap_audio_subscription current;
+    OldProgram old;
+    g_foreign_calls = 0;
+    rtcap_audio_subscription& sub =
+        older ? *reinterpret_cast<rtcap_audio_subscription*>(&old) : current;
+    // (name): the function a version 4 binary calls, not this header's macro.
+    ASSERT_EQ(older ? (rtcap_audio_subscription_init)(&sub) : rtcap_audio_subscription_init(&sub),
+              RTCAP_OK);
+    EXPECT_EQ(sub.size, older ? offsetof(rtcap_audio_subscription, on_buffer) : sizeof sub);
+    EXPECT_EQ(old.next, &foreign);  // nothing written past the older struct
     sub.format = RTCAP_SAMPLES_INT32;
     sub.frames_per_delivery = 8;
     sub.user = &app;
-    sub.on_buffer = [](void* user, const rtcap_audio_stream* s, size_t samples) -> void* {
-      auto& a = *static_cast<Supplied*>(user);
-      EXPECT_EQ(samples, 8u * static_cast<std::size_t>(s->channels));
-      a.pieces.emplace_back(samples, -1);
-      return a.pieces.back().data();
-    };
+    if (!older)
+      sub.on_buffer = [](void* user, const rtcap_audio_stream* s, size_t samples) -> void* {
+        auto& a = *static_cast<Supplied*>(user);
+        EXPECT_EQ(samples, 8u * static_cast<std::size_t>(s->channels));
+        a.pieces.emplace_back(samples, -1);
+        return a.pieces.back().data();
+      };
     sub.on_audio = [](void* user, const rtcap_audio_block* b) {
       auto& a = *static_cast<Supplied*>(user);
       ++a.blocks;
       a.matched += !a.pieces.empty() && b->data == a.pieces.back().data();
     };
-    if (older) sub.size = offsetof(rtcap_audio_subscription, on_buffer);
     int id = 0;
     ASSERT_EQ(rtcap_audio_subscribe(audio, &sub, &id), RTCAP_OK) << rtcap_last_error();
     std::vector<std::vector<std::uint8_t>> frames;
@@ -188,8 +211,27 @@ TEST(CapiAudio, DeliversIntoTheApplicationsMemoryAndTakesTheOlderStruct) {
     st.size = sizeof st;
     ASSERT_EQ(rtcap_audio_stats_get(audio, id, &st), RTCAP_OK);
     EXPECT_EQ(st.own_buffer_deliveries, 0u);
+    EXPECT_EQ(g_foreign_calls, 0);  // what follows the older struct is never read as on_buffer
     EXPECT_EQ(rtcap_audio_close(audio), RTCAP_OK);
   }
+}
+
+// A size smaller than any struct is refused; a later header's larger struct gets the fields this
+// library knows, the rest zeroed, and .size says how much the library reads.
+TEST(CapiAudio, SubscriptionInitWritesTheSizeItIsGiven) {
+  rtcap_audio_subscription sub;
+  EXPECT_EQ(rtcap_audio_subscription_init_sized(&sub, 8), RTCAP_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(rtcap_audio_subscription_init_sized(nullptr, sizeof sub), RTCAP_ERR_INVALID_ARGUMENT);
+  struct Later {
+    rtcap_audio_subscription known;
+    std::uint64_t appended;
+  } later;
+  std::memset(static_cast<void*>(&later), 0xab, sizeof later);
+  ASSERT_EQ(rtcap_audio_subscription_init_sized(&later.known, sizeof later), RTCAP_OK);
+  EXPECT_EQ(later.known.size, sizeof(rtcap_audio_subscription));
+  EXPECT_EQ(later.appended, 0u);
+  EXPECT_EQ(later.known.on_buffer, nullptr);
+  EXPECT_EQ(later.known.dst_port, -1);
 }
 
 namespace {
@@ -253,12 +295,18 @@ TEST(CapiAudio, LevelsOnDemandAndTheLibrarysWords) {
             RTCAP_ERR_BUFFER_TOO_SMALL);
   EXPECT_EQ(streams, 1u);
   EXPECT_EQ(channels, 1u);
-  rtcap_audio_stream s{};
+  const rtcap_audio_stream* s = nullptr;
   rtcap_channel_levels l{};
   ASSERT_EQ(rtcap_audio_levels(told.audio, id, &s, 1, &streams, &l, 1, &channels), RTCAP_OK);
-  EXPECT_STREQ(s.dst, "239.69.7.1");
-  EXPECT_EQ(s.channels, 1);
-  EXPECT_EQ(s.rate_hz, 44100u);
+  ASSERT_NE(s, nullptr);
+  EXPECT_STREQ(s->dst, "239.69.7.1");
+  EXPECT_EQ(s->channels, 1);
+  EXPECT_EQ(s->rate_hz, 44100u);
+  // The texts are the library's to keep, not the call's (AddressSanitizer in CI).
+  EXPECT_STREQ(s->source, "static (RFC 3551)");
+  EXPECT_STREQ(s->session_name, "");
+  EXPECT_STREQ(s->redundancy_group, "");
+  EXPECT_EQ(s->redundancy_leg, -1);
   sub.dst = "239.69.9.9";
   ASSERT_EQ(rtcap_audio_subscribe(told.audio, &sub, &second), RTCAP_OK);
   ASSERT_EQ(rtcap_audio_levels(told.audio, second, &s, 1, &streams, &l, 1, &channels), RTCAP_OK);

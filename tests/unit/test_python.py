@@ -319,6 +319,8 @@ class Audio(unittest.TestCase):
         self.assertEqual(len(got[0]), 1)
         stream, channels = got[0][0]
         self.assertEqual((stream.dst, stream.channels, len(channels)), ("239.69.9.1", 2, 2))
+        # The texts are the library's records', read after the call returned.
+        self.assertEqual((stream.source, stream.redundancy_group), ("sdp 'Unit' (application)", ""))
         self.assertIn("peak_dbfs", channels[0])
         self.assertEqual(got[1], [])
         with self.assertRaises(ValueError):

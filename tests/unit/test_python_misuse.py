@@ -60,10 +60,31 @@ with rtcap.Capture(read_file=SAMPLE, delivery="threaded", batch_packets=100) as 
     t.start()
     assert inside.wait(5)
     rival.append(expect_raises(rtcap.BusyError, lambda: cap.poll(0.001)))
+    # close() from here is refused too: the handler may run again after it; nothing is closed.
+    rival.append(expect_raises(rtcap.BusyError, cap.close))
+    cap.stats()
     release.set()
     t.join()
     assert "another thread" in str(rival[0]), str(rival[0])
+    assert "another thread is inside a call" in str(rival[1]), str(rival[1])
     assert got[0] == PACKETS, got[0]
+
+# What fails while a handler's BatchView is made is raised by poll(), as the handler's own
+# exception is, and stops the capture (not printed by ctypes with the poll going on).
+with rtcap.Capture(read_file=SAMPLE, batch_packets=100) as cap:
+    def broken_link_types():
+        raise OSError("link types unreadable")
+
+    cap._link_types = broken_link_types  # type: ignore[method-assign]
+    handled = [0]
+    e = None
+    try:
+        cap.poll(10.0, lambda view: handled.__setitem__(0, handled[0] + 1))
+    except OSError as raised:
+        e = raised
+    assert e is not None and "link types unreadable" in str(e), e
+    assert handled[0] == 0, handled[0]
+    assert cap.stop_reason in ("callback", "end_of_file"), cap.stop_reason
 
 # Bad arguments: ConfigError (a ValueError) or TypeError, naming the Python keyword; the
 # library's refusals (dst, sdp, subscription numbers, the silence threshold) as ConfigError too.
@@ -133,7 +154,7 @@ for delivery in ("inline", "threaded"):
         calls[0] += 1
         cap.close()
 
-    assert cap.poll(1.0, closing) == 100
+    assert cap.poll(10.0, closing) == 100  # returns at the first batch; 10 s for a loaded CI
     assert calls[0] == 1, calls[0]
     e = expect_raises(rtcap.MisuseError, lambda: cap.poll(0.01, closing))
     assert "the Capture is closed" in str(e), str(e)
