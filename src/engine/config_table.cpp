@@ -190,7 +190,7 @@ Result<void> refuse(const char* name, std::string reason) {
 
 }  // namespace
 
-Result<void> validate(const CaptureConfig& c, CapturePlatform platform) {
+Result<void> validate(const CaptureConfig& c) {
   if (c.interfaces.empty() && c.read_file.empty())
     return refuse("interfaces",
                   "nothing to capture from: add an interface, or a file to read "
@@ -225,18 +225,6 @@ Result<void> validate(const CaptureConfig& c, CapturePlatform platform) {
                   fmt::format("{} batches of {} bytes (${{batch_bytes}}) and {} packet records "
                               "(${{batch_packets}}) would take {} GiB at open, more than {} GiB",
                               batches, arena, c.batch_packets, pool >> 30, kMaxPoolBytes >> 30));
-  // Npcap: a packet larger than the user buffer can never be read and blocks every packet
-  // behind it (npcap issue 119). The largest packet and its header as the latency planner sizes
-  // the user buffer (latency_model.hpp).
-  const std::int64_t packet = std::min(resolved_snaplen(c), kLinuxOffloadMaxFrameBytes);
-  if (platform == CapturePlatform::kNpcap && c.user_buffer_bytes > 0 &&
-      std::uint64_t(c.user_buffer_bytes) < std::uint64_t(packet) + kNpcapPacketHeaderBytes)
-    return refuse("user_buffer_bytes",
-                  fmt::format("{} bytes cannot hold one {}-byte packet (${{snaplen}}, at most {}) "
-                              "and its {}-byte header: Npcap could never read such a packet, and "
-                              "it would block the ones behind it",
-                              c.user_buffer_bytes, packet, kLinuxOffloadMaxFrameBytes,
-                              kNpcapPacketHeaderBytes));
   return {};
 }
 

@@ -75,10 +75,9 @@ inline constexpr All kAll{};
 // The reason for a number outside the range, `value` as the front end wrote it.
 [[nodiscard]] std::string out_of_range(const Setting& s, std::string_view value);
 
-// Every field and the rules between fields, a rule about one capture mechanism only on
-// `platform` (elsewhere the setting is inert: a warning, never an error). The Error carries the
-// setting and the reason; its message is worded for C++ (CaptureConfig::snaplen).
-[[nodiscard]] Result<void> validate(const CaptureConfig& config, CapturePlatform platform);
+// Every field and the rules between fields. The Error carries the setting and the reason; its
+// message is worded for C++ (CaptureConfig::snaplen).
+[[nodiscard]] Result<void> validate(const CaptureConfig& config);
 
 // One warning line for each setting given a value that does nothing where it is given (Setting::
 // inert), naming it and where it applies, settings as ${name}: the engine adds them to its

@@ -18,7 +18,7 @@ namespace {
 
 // The table's rules (src/engine/config_table.cpp), then what the naive baseline cannot do.
 Result<void> validate(const CaptureConfig& c, CaptureMode mode) {
-  if (auto ok = config_table::validate(c, platform::capture_platform()); !ok) return ok;
+  if (auto ok = config_table::validate(c); !ok) return ok;
   if (mode == CaptureMode::kNaive && c.interfaces.size() > 1)
     return rtcap::unexpected(config_table::setting_error(
         config_table::at("interfaces"),

@@ -72,8 +72,6 @@ class Settings(unittest.TestCase):
 
     def test_values_that_make_no_sense_are_refused(self):
         self.refused("batch_bytes", batch_bytes=10)
-        if sys.platform == "win32":  # elsewhere Npcap's user buffer does nothing
-            self.refused("user_buffer_bytes", user_buffer_bytes=1000)
         self.refused("pool_batches", pool_batches=65536, batch_bytes=2**30, delivery="threaded")
 
     def test_a_value_that_does_nothing_here_opens_with_a_warning(self):

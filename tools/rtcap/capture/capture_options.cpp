@@ -206,7 +206,7 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
               "default, 16000)");
   add_setting(app, "user_buffer_bytes", c.user_buffer_bytes,
               "Bytes one read can carry (pcap_setuserbuffer; 0: 1 MiB, Npcap's own 256000 is "
-              "smaller than the default snaplen; at least one packet and its header)");
+              "smaller than the default snaplen; raised to snaplen + 64 when smaller)");
   app.add_flag("--streams", o.streams,
                "Track every UDP flow and RTP stream: loss, duplicates, reordering, jitter, "
                "one-way delay; print the table at the end");
