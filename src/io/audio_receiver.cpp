@@ -483,6 +483,15 @@ struct AudioReceiver::Impl {
     }
   }
 
+  // What the catalogue says of a stream's format, as a subscriber sees it.
+  static void set_format(AudioStreamInfo& info, const PcmStreamFormat& pf) {
+    info.bits = pf.bits;
+    info.rate_hz = pf.rate_hz;
+    info.channels = pf.channels;
+    info.source = pf.source;
+    info.session_name = pf.session_name;
+  }
+
   static void set_pairing(Slot& s, const PcmStreamFormat& pf) {
     s.info.redundancy_group = pf.redundancy_group;
     s.info.redundancy_leg = pf.redundancy_leg;
@@ -491,11 +500,7 @@ struct AudioReceiver::Impl {
 
   void start(Sub& sub, Slot& s, const PcmStreamFormat& pf) {
     set_pairing(s, pf);
-    s.info.bits = pf.bits;
-    s.info.rate_hz = pf.rate_hz;
-    s.info.channels = pf.channels;
-    s.info.source = pf.source;
-    s.info.session_name = pf.session_name;
+    set_format(s.info, pf);
     s.capacity_frames = sub.config.frames_per_delivery > 0
                             ? sub.config.frames_per_delivery
                             : sub.capacity_samples / static_cast<std::size_t>(pf.channels);
@@ -529,11 +534,7 @@ struct AudioReceiver::Impl {
     AudioStreamInfo info;
     info.key = r.key;
     info.payload_type = payload_type;
-    info.bits = pf.bits;
-    info.rate_hz = pf.rate_hz;
-    info.channels = pf.channels;
-    info.source = pf.source;
-    info.session_name = pf.session_name;
+    set_format(info, pf);
     std::string text;
     switch (why) {
       case NotTaken::kNoFormat:
